@@ -1,0 +1,319 @@
+//! Typed identifiers.
+//!
+//! Keys and hashes are fixed-size byte arrays with a hex text form; organisations are short
+//! validated codes; records inside documents are named by the organisation that created them
+//! plus a counter ([`RecordId`]), wrapped in one newtype per record kind so a booking id can
+//! never be passed where a ledger entry id is expected.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a text form of an identifier could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// A hex identifier had the wrong length or a non-hex character.
+    #[error("{what} must be {len} hex characters, got {got:?}")]
+    BadHex {
+        /// Which identifier was being parsed.
+        what: &'static str,
+        /// Expected number of hex characters.
+        len: usize,
+        /// The offending text (shortened).
+        got: String,
+    },
+    /// An organisation code was empty, too long or had a forbidden character.
+    #[error(
+        "organisation code {0:?} is invalid: use 1-48 characters from a-z, 0-9, '-' and '_', starting with a letter or digit"
+    )]
+    BadOrg(String),
+    /// A record id was not of the form `org:counter`.
+    #[error("record id {0:?} is invalid: expected `org:counter`, e.g. `dianye:12`")]
+    BadRecord(String),
+}
+
+fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], IdError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| IdError::BadHex {
+        what,
+        len: 64,
+        got: s.chars().take(70).collect(),
+    })?;
+    Ok(out)
+}
+
+macro_rules! hex_id {
+    ($(#[$m:meta])* $name:ident, $what:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub [u8; 32]);
+
+        impl $name {
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+            /// First 8 hex characters, for logs and tables.
+            pub fn short(&self) -> String {
+                hex::encode(&self.0[..4])
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.short())
+            }
+        }
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                parse_hex32($what, s).map(Self)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hex_id!(
+    /// A node's ed25519 public key: the identity of a node.
+    NodeId,
+    "node id"
+);
+hex_id!(
+    /// A document's id: the hash of its genesis change.
+    DocId,
+    "document id"
+);
+
+impl From<automerge::ChangeHash> for DocId {
+    fn from(h: automerge::ChangeHash) -> Self {
+        DocId(h.0)
+    }
+}
+
+/// Code of an organisation: a street, community, co-building unit or partner
+/// (e.g. `heping`, `dianye`, `state-grid-ln`). Lower-case ASCII so that it is safe inside
+/// record keys and file names.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Validates and wraps an organisation code.
+    pub fn new(code: impl Into<String>) -> Result<Self, IdError> {
+        let code = code.into();
+        let ok = !code.is_empty()
+            && code.len() <= 48
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && code
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if ok { Ok(Self(code)) } else { Err(IdError::BadOrg(code)) }
+    }
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OrgId({})", self.0)
+    }
+}
+impl FromStr for OrgId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Self::new(s)
+    }
+}
+impl Serialize for OrgId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+impl<'de> Deserialize<'de> for OrgId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A record inside a document: the organisation that created it and that organisation's
+/// counter within the document, written `org:n`. Unique because each organisation numbers
+/// its own records.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId {
+    /// The organisation that created the record.
+    pub org: OrgId,
+    /// Its counter, starting at 1.
+    pub n: u64,
+}
+
+impl RecordId {
+    /// Builds a record id.
+    pub fn new(org: OrgId, n: u64) -> Self {
+        Self { org, n }
+    }
+}
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.org, self.n)
+    }
+}
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+impl FromStr for RecordId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bad = || IdError::BadRecord(s.chars().take(80).collect());
+        let (org, n) = s.split_once(':').ok_or_else(bad)?;
+        let org = OrgId::new(org).map_err(|_| bad())?;
+        if n.is_empty() || n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n = n.parse().map_err(|_| bad())?;
+        Ok(Self { org, n })
+    }
+}
+
+macro_rules! record_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub RecordId);
+
+        impl $name {
+            /// Builds the id from an organisation and its counter.
+            pub fn new(org: OrgId, n: u64) -> Self {
+                Self(RecordId::new(org, n))
+            }
+            /// The organisation that created the record.
+            pub fn org(&self) -> &OrgId {
+                &self.0.org
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                s.parse().map(Self)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0.to_string())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+record_id!(
+    /// A compound (小区 / 院落) in a community's registry.
+    CompoundId
+);
+record_id!(
+    /// An inspection of a compound against the district checklist.
+    InspectionId
+);
+record_id!(
+    /// A ledger entry: `issuer:counter`.
+    EntryId
+);
+record_id!(
+    /// A volunteer: the home community and its counter. Only the pseudonymous id travels;
+    /// name and phone stay on the home community's node.
+    VolunteerId
+);
+record_id!(
+    /// A booking request on a resource, numbered by the requesting organisation.
+    BookingId
+);
+record_id!(
+    /// A delegation of a time block of a resource.
+    DelegationId
+);
+record_id!(
+    /// A kitchen meal order.
+    OrderId
+);
+record_id!(
+    /// A micro-wish, service-menu offer, suggestion or problem.
+    WishId
+);
+record_id!(
+    /// A claim on a wish or offer, numbered by the claiming organisation.
+    ClaimId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_codes_are_validated() {
+        assert!(OrgId::new("dianye").is_ok());
+        assert!(OrgId::new("state-grid_1").is_ok());
+        for bad in ["", "Dianye", "a b", "-x", "a:b", &"x".repeat(49)] {
+            assert!(matches!(OrgId::new(bad), Err(IdError::BadOrg(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn record_ids_round_trip_and_reject_garbage() {
+        let id: BookingId = "dianye:12".parse().unwrap();
+        assert_eq!(id.org().as_str(), "dianye");
+        assert_eq!(id.0.n, 12);
+        assert_eq!(id.to_string(), "dianye:12");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<BookingId>(&json).unwrap(), id);
+        for bad in ["dianye", "dianye:", "dianye:01", ":3", "Dianye:3", "d:3x", "d:-1"] {
+            assert!(bad.parse::<BookingId>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hex_ids_round_trip_and_reject_garbage() {
+        let id = NodeId([7; 32]);
+        assert_eq!(id.to_string().parse::<NodeId>().unwrap(), id);
+        assert!("abc".parse::<NodeId>().is_err());
+        assert!("zz".repeat(32).parse::<DocId>().is_err());
+    }
+}

@@ -1,0 +1,599 @@
+//! Volunteer service ledger: one document per community per year.
+//!
+//! # Records and who writes them
+//!
+//! | map | key | record | written by |
+//! |---|---|---|---|
+//! | `meta` | `rules` | [`LedgerRules`] (points rule, star thresholds) | the community |
+//! | `entries` | `<issuer>:<counter>` | [`Entry`] | service records and corrections: the issuing community (the ledger's owner); redemptions: the volunteer's home community, in its own ledger |
+//!
+//! Volunteers appear only as pseudonymous [`VolunteerId`]s (`home:n`); names and phone
+//! numbers never enter a replicated document.
+//!
+//! # Merge behaviour
+//!
+//! Entries are append-only and each has its own key (`issuer + counter`), so concurrent
+//! entries never conflict and every replica ends with the union. Balances, star levels and
+//! leaderboards are computed on read from all ledgers a replica holds, never stored; sums are
+//! integer (hundredths of a point), so every replica computes the same numbers from the same
+//! entries. A redemption is only written by the volunteer's home community after checking
+//! the balance it knows, and only the home community writes redemptions, so redemptions
+//! alone never take a balance below zero. A later correction can; the balance then shows as
+//! owed and further redemptions are refused until it is positive again.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::document::{DocKind, Document, Put};
+use crate::ids::{EntryId, OrgId, VolunteerId};
+use crate::replica::{Ctx, Effect};
+use crate::schema::{decode, id, key_parts};
+use crate::time::Timestamp;
+
+/// The record maps of a ledger.
+pub const MAPS: &[&str] = &["entries"];
+
+/// Points in hundredths (1 point = `Points(100)`), so sums are exact.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Points(pub i64);
+
+impl Points {
+    /// Whole points.
+    pub fn whole(n: i64) -> Self {
+        Self(n * 100)
+    }
+}
+impl fmt::Display for Points {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        if a % 100 == 0 {
+            write!(f, "{sign}{}", a / 100)
+        } else {
+            write!(f, "{sign}{}.{:02}", a / 100, a % 100)
+        }
+    }
+}
+impl std::ops::Add for Points {
+    type Output = Points;
+    fn add(self, o: Points) -> Points {
+        Points(self.0.saturating_add(o.0))
+    }
+}
+impl std::ops::Sub for Points {
+    type Output = Points;
+    fn sub(self, o: Points) -> Points {
+        Points(self.0.saturating_sub(o.0))
+    }
+}
+
+/// Points rule and star thresholds of a ledger (configurable; default 1 hour = 1 point).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRules {
+    /// Points per hour of service.
+    pub points_per_hour: Points,
+    /// Earned points needed for 1, 2, 3 … stars (ascending).
+    pub star_thresholds: Vec<Points>,
+}
+
+impl Default for LedgerRules {
+    fn default() -> Self {
+        Self {
+            points_per_hour: Points::whole(1),
+            star_thresholds: [10, 50, 100, 200, 500].map(Points::whole).to_vec(),
+        }
+    }
+}
+
+impl LedgerRules {
+    /// Checks the rule is usable.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        if self.points_per_hour.0 <= 0 {
+            return Err(LedgerError::InvalidRules(format!(
+                "points per hour must be positive, got {}",
+                self.points_per_hour
+            )));
+        }
+        if self.star_thresholds.windows(2).any(|w| w[0] >= w[1])
+            || self.star_thresholds.first().is_some_and(|p| p.0 <= 0)
+        {
+            return Err(LedgerError::InvalidRules(
+                "star thresholds must be positive and strictly ascending".into(),
+            ));
+        }
+        Ok(())
+    }
+    /// Points for a number of minutes (rounded down to a hundredth).
+    pub fn points_for(&self, minutes: u32) -> Points {
+        Points(i64::from(minutes) * self.points_per_hour.0 / 60)
+    }
+    /// Stars for an earned total.
+    pub fn stars(&self, earned: Points) -> u8 {
+        let n = self.star_thresholds.iter().filter(|t| earned >= **t).count();
+        u8::try_from(n).unwrap_or(u8::MAX)
+    }
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum EntryBody {
+    /// Service done.
+    Service {
+        /// Activity or post, e.g. "elder care rota".
+        activity: String,
+        /// Volunteer team, if any.
+        team: Option<String>,
+        /// Local date of the service.
+        date: Date,
+        /// Duration in minutes.
+        minutes: u32,
+        /// Points credited (from the rule at write time).
+        points: Points,
+        /// Evidence reference, e.g. a duty photo id.
+        evidence: Option<String>,
+    },
+    /// Points spent at a points store (积分超市).
+    Redemption {
+        /// Item redeemed.
+        item: String,
+        /// Cost.
+        cost: Points,
+        /// Outlet.
+        outlet: String,
+    },
+    /// A correction (positive or negative) by the issuer.
+    Correction {
+        /// Entry corrected, if any.
+        corrects: Option<EntryId>,
+        /// Points added (negative: removed).
+        delta: Points,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The volunteer (pseudonymous).
+    pub volunteer: VolunteerId,
+    /// What it records.
+    pub body: EntryBody,
+    /// The organisation that wrote it.
+    pub issuer: OrgId,
+    /// When it was written.
+    pub at: Timestamp,
+}
+
+impl Entry {
+    /// Effect on the balance.
+    pub fn balance_delta(&self) -> Points {
+        match &self.body {
+            EntryBody::Service { points, .. } => *points,
+            EntryBody::Redemption { cost, .. } => Points(-cost.0),
+            EntryBody::Correction { delta, .. } => *delta,
+        }
+    }
+    /// Effect on earned points (stars, leaderboards): redemptions don't reduce them.
+    pub fn earned_delta(&self) -> Points {
+        match &self.body {
+            EntryBody::Redemption { .. } => Points(0),
+            _ => self.balance_delta(),
+        }
+    }
+    fn team(&self) -> Option<&str> {
+        match &self.body {
+            EntryBody::Service { team, .. } => team.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Operations on a ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerOp {
+    /// Record service done (by the issuing community).
+    RecordService {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Activity or post.
+        activity: String,
+        /// Team.
+        team: Option<String>,
+        /// Local date (must be in the ledger's year).
+        date: Date,
+        /// Hours (> 0, ≤ 24), rounded to the minute.
+        hours: f64,
+        /// Evidence reference.
+        evidence: Option<String>,
+    },
+    /// Redeem points (by the volunteer's home community, in its own ledger).
+    Redeem {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Item.
+        item: String,
+        /// Cost (> 0).
+        cost: Points,
+        /// Outlet.
+        outlet: String,
+    },
+    /// Correct points (by the issuing community).
+    Correct {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Entry corrected.
+        corrects: Option<EntryId>,
+        /// Points to add (negative removes).
+        delta: Points,
+        /// Why.
+        reason: String,
+    },
+    /// Replace the points rule and star thresholds (the community).
+    SetRules(LedgerRules),
+}
+
+/// Errors of ledger operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// Writer is not allowed.
+    #[error("{who} may not {what}: only {allowed} may")]
+    NotAllowed {
+        /// The writer.
+        who: OrgId,
+        /// What it tried.
+        what: &'static str,
+        /// Who may.
+        allowed: OrgId,
+    },
+    /// Hours are not a positive number up to 24.
+    #[error("hours must be more than 0 and at most 24, got {0}")]
+    InvalidHours(String),
+    /// The service date is outside the ledger's year.
+    #[error("date {date} is not in this ledger's year {year}")]
+    WrongYear {
+        /// Date given.
+        date: Date,
+        /// Ledger year.
+        year: i16,
+    },
+    /// Redemption above the known balance.
+    #[error("volunteer {volunteer} has {balance} points known here; redeeming {cost} would overdraw")]
+    InsufficientBalance {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Known balance.
+        balance: Points,
+        /// Requested cost.
+        cost: Points,
+    },
+    /// Zero or negative amounts where positive ones are needed.
+    #[error("invalid amount: {0}")]
+    InvalidAmount(String),
+    /// Text field empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    /// Unknown entry.
+    #[error("unknown entry {0}")]
+    UnknownEntry(EntryId),
+    /// A correction names an entry of another volunteer.
+    #[error("entry {entry} belongs to {owner}, not {volunteer}")]
+    WrongVolunteer {
+        /// The entry.
+        entry: EntryId,
+        /// Its volunteer.
+        owner: VolunteerId,
+        /// The volunteer named.
+        volunteer: VolunteerId,
+    },
+    /// Invalid rules.
+    #[error("invalid ledger rules: {0}")]
+    InvalidRules(String),
+}
+
+/// A row of a leaderboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// Volunteer.
+    pub volunteer: VolunteerId,
+    /// Points earned.
+    pub earned: Points,
+    /// Minutes served.
+    pub minutes: u64,
+    /// Star level.
+    pub stars: u8,
+}
+
+/// Read view of a ledger.
+pub struct Ledger<'a> {
+    doc: &'a Document,
+}
+
+impl<'a> Ledger<'a> {
+    /// Wraps a ledger document.
+    pub fn new(doc: &'a Document) -> Self {
+        Self { doc }
+    }
+    /// The owning (issuing) community.
+    pub fn community(&self) -> &OrgId {
+        &self.doc.header().owner
+    }
+    /// The year.
+    pub fn year(&self) -> Option<i16> {
+        self.doc.header().year
+    }
+    /// The rules (default if unreadable).
+    pub fn rules(&self) -> LedgerRules {
+        self.doc
+            .get::<LedgerRules>("meta", "rules")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+    /// All entries in id order.
+    pub fn entries(&self) -> Vec<(EntryId, Entry)> {
+        entries_of(self.doc)
+    }
+    /// Balance from this ledger alone.
+    pub fn balance(&self, v: &VolunteerId) -> Points {
+        balance_across(std::iter::once(self.doc), v)
+    }
+    /// Leaderboard of this ledger: volunteers by points earned here, optionally only service
+    /// in `team`, highest first (ties by id).
+    pub fn leaderboard(&self, team: Option<&str>) -> Vec<Standing> {
+        leaderboard_across(std::iter::once(self.doc), &self.rules(), |_| true, team)
+    }
+}
+
+fn entries_of(doc: &Document) -> Vec<(EntryId, Entry)> {
+    doc.records::<Entry>("entries")
+        .into_iter()
+        .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
+        .collect()
+}
+
+fn ledgers<'a>(docs: impl IntoIterator<Item = &'a Document>) -> impl Iterator<Item = &'a Document> {
+    docs.into_iter().filter(|d| d.kind() == DocKind::Ledger)
+}
+
+/// A volunteer's balance over every ledger in `docs`.
+pub fn balance_across<'a>(
+    docs: impl IntoIterator<Item = &'a Document>,
+    volunteer: &VolunteerId,
+) -> Points {
+    ledgers(docs)
+        .flat_map(entries_of)
+        .filter(|(_, e)| &e.volunteer == volunteer)
+        .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
+}
+
+/// Leaderboard over every ledger in `docs` of volunteers that pass `who` (e.g. a home
+/// community), counting only service in `team` if given. Highest earned first.
+pub fn leaderboard_across<'a>(
+    docs: impl IntoIterator<Item = &'a Document>,
+    rules: &LedgerRules,
+    who: impl Fn(&VolunteerId) -> bool,
+    team: Option<&str>,
+) -> Vec<Standing> {
+    let mut by: BTreeMap<VolunteerId, (Points, u64)> = BTreeMap::new();
+    for (_, e) in ledgers(docs).flat_map(entries_of) {
+        if !who(&e.volunteer) || team.is_some_and(|t| e.team() != Some(t)) {
+            continue;
+        }
+        let slot = by.entry(e.volunteer.clone()).or_default();
+        slot.0 = slot.0 + e.earned_delta();
+        if let EntryBody::Service { minutes, .. } = e.body {
+            slot.1 += u64::from(minutes);
+        }
+    }
+    let mut rows: Vec<Standing> = by
+        .into_iter()
+        .map(|(volunteer, (earned, minutes))| Standing {
+            stars: rules.stars(earned),
+            volunteer,
+            earned,
+            minutes,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.earned.cmp(&a.earned).then_with(|| a.volunteer.cmp(&b.volunteer)));
+    rows
+}
+
+fn non_empty(s: &str, what: &'static str) -> Result<(), LedgerError> {
+    if s.trim().is_empty() {
+        Err(LedgerError::Empty(what))
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates a ledger operation and returns the record puts.
+pub fn plan(
+    doc: &Document,
+    ctx: &Ctx<'_>,
+    op: LedgerOp,
+) -> Result<(Vec<Put>, Effect, String), LedgerError> {
+    let ledger = Ledger::new(doc);
+    let me = &ctx.author.org;
+    let owner = ledger.community().clone();
+    let require = |what: &'static str, allowed: &OrgId| {
+        if me != allowed {
+            return Err(LedgerError::NotAllowed {
+                who: me.clone(),
+                what,
+                allowed: allowed.clone(),
+            });
+        }
+        Ok(())
+    };
+    let entry = |volunteer: VolunteerId, body: EntryBody| Entry {
+        volunteer,
+        body,
+        issuer: me.clone(),
+        at: ctx.now,
+    };
+    let append = |e: Entry, msg: String| {
+        let id = EntryId::new(me.clone(), doc.next_counter("entries", me));
+        Ok((
+            vec![Put::new("entries", id.to_string(), &e)],
+            Effect::Entry(id),
+            msg,
+        ))
+    };
+    match op {
+        LedgerOp::RecordService {
+            volunteer,
+            activity,
+            team,
+            date,
+            hours,
+            evidence,
+        } => {
+            require("record service in this ledger", &owner)?;
+            non_empty(&activity, "activity")?;
+            if !hours.is_finite() || hours <= 0.0 || hours > 24.0 {
+                return Err(LedgerError::InvalidHours(hours.to_string()));
+            }
+            if let Some(year) = ledger.year()
+                && date.year() != year
+            {
+                return Err(LedgerError::WrongYear { date, year });
+            }
+            // Invariant: 0 < hours ≤ 24, so minutes fit easily in u32.
+            let minutes = (hours * 60.0).round() as u32;
+            let points = ledger.rules().points_for(minutes);
+            let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
+            append(
+                entry(
+                    volunteer,
+                    EntryBody::Service {
+                        activity,
+                        team,
+                        date,
+                        minutes,
+                        points,
+                        evidence,
+                    },
+                ),
+                msg,
+            )
+        }
+        LedgerOp::Redeem {
+            volunteer,
+            item,
+            cost,
+            outlet,
+        } => {
+            require("redeem points of this volunteer", volunteer.org())?;
+            require("write redemptions in this ledger", &owner)?;
+            non_empty(&item, "item")?;
+            if cost.0 <= 0 {
+                return Err(LedgerError::InvalidAmount(format!(
+                    "redemption cost must be positive, got {cost}"
+                )));
+            }
+            let balance = balance_across(ctx.docs.values(), &volunteer);
+            if balance < cost {
+                return Err(LedgerError::InsufficientBalance {
+                    volunteer,
+                    balance,
+                    cost,
+                });
+            }
+            let msg = format!("redeem {volunteer}: {item} for {cost} pts");
+            append(
+                entry(volunteer, EntryBody::Redemption { item, cost, outlet }),
+                msg,
+            )
+        }
+        LedgerOp::Correct {
+            volunteer,
+            corrects,
+            delta,
+            reason,
+        } => {
+            require("correct entries in this ledger", &owner)?;
+            non_empty(&reason, "reason")?;
+            if delta.0 == 0 {
+                return Err(LedgerError::InvalidAmount("a correction of 0 points".into()));
+            }
+            if let Some(target) = &corrects {
+                let e: Entry = doc
+                    .get("entries", &target.to_string())
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| LedgerError::UnknownEntry(target.clone()))?;
+                if e.volunteer != volunteer {
+                    return Err(LedgerError::WrongVolunteer {
+                        entry: target.clone(),
+                        owner: e.volunteer,
+                        volunteer,
+                    });
+                }
+            }
+            let msg = format!("correct {volunteer}: {delta} pts ({reason})");
+            append(
+                entry(
+                    volunteer,
+                    EntryBody::Correction {
+                        corrects,
+                        delta,
+                        reason,
+                    },
+                ),
+                msg,
+            )
+        }
+        LedgerOp::SetRules(rules) => {
+            require("change the rules of this ledger", &owner)?;
+            rules.validate()?;
+            Ok((
+                vec![Put::new("meta", "rules", &rules)],
+                Effect::Done,
+                "ledger rules".into(),
+            ))
+        }
+    }
+}
+
+/// Key shape and record type per map.
+pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), String> {
+    match (map, key) {
+        ("meta", "rules") => decode::<LedgerRules>(value)?
+            .validate()
+            .map_err(|e| e.to_string()),
+        ("entries", _) => {
+            let [k] = key_parts::<1>(key)?;
+            let entry_id = id::<EntryId>(k)?;
+            let e = decode::<Entry>(value)?;
+            if &e.issuer != entry_id.org() {
+                return Err(format!("entry {entry_id} names issuer {}", e.issuer));
+            }
+            match &e.body {
+                EntryBody::Service { minutes, points, .. } => {
+                    if *minutes == 0 || *minutes > 24 * 60 || points.0 < 0 {
+                        return Err("service must be 1 minute to 24 hours with points ≥ 0".into());
+                    }
+                }
+                EntryBody::Redemption { cost, .. } if cost.0 <= 0 => {
+                    return Err("redemption cost must be positive".into());
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        _ => Err(format!("a ledger has no record {map}/{key}")),
+    }
+}
+
+#[cfg(test)]
+#[path = "ledger_tests.rs"]
+mod tests;

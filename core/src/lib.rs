@@ -1,0 +1,27 @@
+//! linli-core: typed community documents on automerge — pure, deterministic, no I/O.
+//!
+//! * [`document`] — the shared layout: fixed record maps, JSON records, change checks.
+//! * [`registry`], [`ledger`], [`resource`], [`wishes`] — the document kinds, each with its
+//!   operations, validation, queries and merge rules.
+//! * [`replica`] — a set of documents with typed writes that produce automerge changes and
+//!   an `apply` for changes from other replicas.
+//!
+//! Nothing here reads the clock, the network or the disk: time is always an argument.
+#![deny(missing_docs)]
+
+pub mod document;
+pub mod ids;
+pub mod ledger;
+pub mod registry;
+pub mod replica;
+pub mod resource;
+mod schema;
+pub mod time;
+#[cfg(test)]
+mod testutil;
+pub mod wishes;
+
+pub use document::{Author, DocHeader, DocKind, Document};
+pub use ids::*;
+pub use replica::{Ctx, DistrictConfig, Effect, Error, Op, Replica};
+pub use time::{Slot, Timestamp, Zone};

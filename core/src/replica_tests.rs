@@ -1,0 +1,251 @@
+use automerge::transaction::Transactable;
+use automerge::{ROOT, ReadDoc};
+
+use super::*;
+use crate::document::{MAX_CHANGE_BYTES, Put};
+use crate::ledger::{LedgerOp, LedgerRules, Points};
+use crate::testutil::{date, org, replica, t};
+
+fn now() -> Timestamp {
+    t("2026-06-01T10:00:00+08:00")
+}
+
+fn ledger(r: &mut Replica) -> DocId {
+    r.create(
+        NewDoc::Ledger {
+            street: org("beishi"),
+            community: org("dianye"),
+            year: 2026,
+            rules: LedgerRules::default(),
+        },
+        now(),
+    )
+    .unwrap()
+    .doc
+}
+
+fn service(r: &mut Replica, doc: DocId, v: &str) -> LocalChange {
+    r.execute(
+        doc,
+        Op::Ledger(LedgerOp::RecordService {
+            volunteer: v.parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: date(2026, 5, 1),
+            hours: 1.0,
+            evidence: None,
+        }),
+        now(),
+    )
+    .unwrap()
+    .change
+}
+
+#[test]
+fn garbage_truncated_and_oversized_bytes_are_errors() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let c = service(&mut a, doc, "dianye:1");
+    let mut b = replica("beishi", 2);
+    for bytes in [vec![], vec![0u8; 7], b"hello world".to_vec(), c.bytes[..c.bytes.len() / 2].to_vec()] {
+        let err = b.apply(doc, &bytes).unwrap_err();
+        assert!(matches!(err, Error::Doc(DocError::MalformedChange(_))), "{err}");
+    }
+    let mut flipped = c.bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0xff;
+    assert!(b.apply(doc, &flipped).is_err());
+    let err = b.apply(doc, &vec![0u8; MAX_CHANGE_BYTES + 1]).unwrap_err();
+    assert!(matches!(err, Error::Doc(DocError::Oversized { .. })), "{err}");
+    assert!(b.docs().is_empty());
+    assert_eq!(b.pending_len(), 0);
+}
+
+#[test]
+fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let c1 = service(&mut a, doc, "dianye:1");
+    let c2 = service(&mut a, doc, "dianye:2");
+    let all = a.changes(doc, &[]).unwrap();
+    assert_eq!(all.len(), 3);
+    let mut b = replica("beishi", 2);
+    // Newest first: both wait, genesis releases them in causal order.
+    assert!(matches!(b.apply(doc, &c2.bytes).unwrap(), Applied::Pending(_)));
+    assert!(matches!(b.apply(doc, &c1.bytes).unwrap(), Applied::Pending(_)));
+    assert!(matches!(b.apply(doc, &c1.bytes).unwrap(), Applied::Pending(_)));
+    assert_eq!(b.pending_len(), 2);
+    let Applied::Applied(hashes) = b.apply(doc, &all[0]).unwrap() else {
+        panic!("genesis should apply")
+    };
+    assert_eq!(hashes, vec![all_hash(&all[0]), c1.hash, c2.hash]);
+    assert_eq!(b.pending_len(), 0);
+    assert_eq!(b.apply(doc, &c2.bytes).unwrap(), Applied::Duplicate);
+    assert_eq!(b.doc(doc).unwrap().heads(), a.doc(doc).unwrap().heads());
+    assert_eq!(b.balance(&"dianye:2".parse().unwrap()), Points::whole(1));
+}
+
+fn all_hash(bytes: &[u8]) -> automerge::ChangeHash {
+    automerge::Change::from_bytes(bytes.to_vec()).unwrap().hash()
+}
+
+#[test]
+fn pending_set_is_bounded() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let changes: Vec<_> = (0..5).map(|i| service(&mut a, doc, &format!("dianye:{}", i + 1))).collect();
+    let mut b = replica("beishi", 2);
+    b.max_pending = 3;
+    for c in &changes[..3] {
+        assert!(matches!(b.apply(doc, &c.bytes).unwrap(), Applied::Pending(_)));
+    }
+    let err = b.apply(doc, &changes[3].bytes).unwrap_err();
+    assert!(matches!(err, Error::PendingFull { limit: 3, .. }), "{err}");
+    assert_eq!(b.pending_len(), 3);
+}
+
+#[test]
+fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let mut b = replica("beishi", 2);
+    crate::testutil::send(&a, &mut b);
+    let before = b.doc(doc).unwrap().heads();
+
+    // A record that does not decode.
+    let mut evil = a.doc(doc).unwrap().clone();
+    let bad = evil
+        .commit(now(), "evil", &[Put { map: "entries", key: "dianye:1".into(), value: "{not json".into() }])
+        .unwrap();
+    let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
+    assert!(matches!(err, Error::Doc(DocError::BadShape { .. })), "{err}");
+    assert!(err.to_string().contains("does not decode"), "{err}");
+
+    // A key that is not an entry id.
+    let mut evil = a.doc(doc).unwrap().clone();
+    let entry = serde_json::json!({
+        "volunteer": "dianye:1", "issuer": "dianye", "at": 0,
+        "body": {"type": "correction", "corrects": null, "delta": 500, "reason": "x"}
+    })
+    .to_string();
+    let bad = evil
+        .commit(now(), "evil", &[Put { map: "entries", key: "../x".into(), value: entry.clone() }])
+        .unwrap();
+    assert!(b.apply(doc, bad.raw_bytes()).is_err());
+
+    // An entry whose issuer differs from its id.
+    let mut evil = a.doc(doc).unwrap().clone();
+    let bad = evil
+        .commit(now(), "evil", &[Put { map: "entries", key: "hongqi:1".into(), value: entry }])
+        .unwrap();
+    let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
+    assert!(err.to_string().contains("names issuer dianye"), "{err}");
+
+    // Rewriting the header, deleting, or writing to the root.
+    let mut am = a.doc(doc).unwrap().automerge().clone();
+    am.set_actor(a.author().actor());
+    let meta = am.get(ROOT, "meta").unwrap().unwrap().1;
+    let entries = am.get(ROOT, "entries").unwrap().unwrap().1;
+    for attempt in 0..4 {
+        let mut fork = am.fork();
+        fork.set_actor(a.author().actor());
+        let mut tx = fork.transaction();
+        match attempt {
+            0 => tx.put(&meta, "header", "{}").unwrap(),
+            1 => tx.put(ROOT, "extra", "x").unwrap(),
+            2 => {
+                tx.put_object(&entries, "dianye:9", automerge::ObjType::Map).unwrap();
+            }
+            _ => tx.delete(ROOT, "entries").unwrap(),
+        }
+        let (h, _) = tx.commit();
+        let c = fork.get_change_by_hash(&h.unwrap()).unwrap();
+        let err = b.apply(doc, c.raw_bytes()).unwrap_err();
+        assert!(matches!(err, Error::Doc(DocError::BadShape { .. })), "attempt {attempt}: {err}");
+    }
+    assert_eq!(b.doc(doc).unwrap().heads(), before);
+}
+
+#[test]
+fn genesis_must_match_the_document_id() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let genesis = a.changes(doc, &[]).unwrap().remove(0);
+    let mut b = replica("beishi", 2);
+    let wrong = DocId([9; 32]);
+    let err = b.apply(wrong, &genesis).unwrap_err();
+    assert!(matches!(err, Error::Doc(DocError::BadGenesis(_))), "{err}");
+    assert!(b.docs().is_empty());
+    assert!(matches!(b.apply(doc, &genesis).unwrap(), Applied::Applied(_)));
+    assert_eq!(b.apply(doc, &genesis).unwrap(), Applied::Duplicate);
+}
+
+#[test]
+fn documents_save_and_load_and_reject_garbage() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    service(&mut a, doc, "dianye:1");
+    let bytes = a.doc(doc).unwrap().save();
+    let loaded = Document::load(doc, &bytes).unwrap();
+    assert_eq!(loaded.heads(), a.doc(doc).unwrap().heads());
+    assert_eq!(loaded.header(), a.doc(doc).unwrap().header());
+    let err = Document::load(doc, &bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(matches!(err, DocError::MalformedDocument(_)), "{err}");
+    let err = Document::load(DocId([1; 32]), &bytes).unwrap_err();
+    assert!(err.to_string().contains("expected"), "{err}");
+    let mut b = replica("beishi", 2);
+    b.insert_loaded(loaded);
+    assert_eq!(b.balance(&"dianye:1".parse().unwrap()), Points::whole(1));
+}
+
+#[test]
+fn unknown_documents_and_wrong_kinds_are_errors() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let missing = DocId([3; 32]);
+    assert_eq!(a.ledger(missing).err(), Some(Error::UnknownDocument(missing)));
+    let err = a.registry(doc).err().unwrap();
+    assert!(err.to_string().contains("is a service ledger, not a compound registry"), "{err}");
+    let err = a
+        .execute(
+            doc,
+            Op::Registry(crate::registry::RegistryOp::AddCompound(crate::registry::Compound::new(
+                "a",
+                "b",
+                1,
+                crate::registry::ManagementMode::Unmanaged,
+            ))),
+            now(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongKind { .. }));
+    // A community cannot create another community's registry.
+    let err = a
+        .create(
+            NewDoc::Registry { street: org("beishi"), community: org("hongqi"), title: "x".into() },
+            now(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("only hongqi may"), "{err}");
+}
+
+#[test]
+fn concurrent_get_all_lists_the_winner_last() {
+    // `Registry::appointment` relies on automerge's get/get_all agreeing.
+    let mut a = replica("dianye", 1);
+    let doc = ledger(&mut a);
+    let mut x = a.doc(doc).unwrap().clone();
+    let mut y = a.doc(doc).unwrap().clone();
+    y.set_author(&crate::testutil::author("dianye", 7));
+    let rules = |p: i64| Put::new("meta", "rules", &LedgerRules { points_per_hour: Points(p), star_thresholds: vec![] });
+    let cx = x.commit(now(), "x", &[rules(100)]).unwrap();
+    let cy = y.commit(now(), "y", &[rules(200)]).unwrap();
+    x.apply_checked(cy).unwrap();
+    y.apply_checked(cx).unwrap();
+    for d in [&x, &y] {
+        let all: Vec<LedgerRules> = d.get_all("meta", "rules").unwrap();
+        let winner: LedgerRules = d.get("meta", "rules").unwrap().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all.last(), Some(&winner));
+    }
+}

@@ -1,0 +1,655 @@
+//! Wishes and requests: one document per community holding micro-wishes (微心愿),
+//! service-menu offers (服务菜单), suggestions and problems.
+//!
+//! # Records and who writes them
+//!
+//! | map | key | record | written by |
+//! |---|---|---|---|
+//! | `items` | `<item>` | [`Item`] | the community (offers also its street) |
+//! | `claims` | `<item>/<claim>` | [`Claim`] | any organisation, under its own id |
+//! | `assignments` | `<item>/<claim>` | [`Assignment`] | the community |
+//! | `progress` | `<item>/<stage>` | [`Progress`] | the community; `fulfilled` also the assignee |
+//!
+//! # Merge behaviour
+//!
+//! Many organisations may claim the same wish concurrently: each claim has its own key, so
+//! all claims survive a merge. Only the community assigns, so exactly one claim of a wish is
+//! assigned at a time; releasing the assignment returns the wish to *published*/*claimed*.
+//! A service-menu offer is a standing offer: several claims may each get an assignment.
+//! Lifecycle steps are separate keys, and the status is derived with a fixed precedence
+//! (withdrawn > confirmed > fulfilled > assigned > claimed > published; for suggestions
+//! declined/resolved > routed > received), so any merge order yields the same status.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::{Document, Put};
+use crate::ids::{ClaimId, OrgId, VolunteerId, WishId};
+use crate::replica::{Ctx, Effect};
+use crate::schema::{decode, id, key_parts};
+use crate::time::Timestamp;
+
+/// The record maps of a wishes document.
+pub const MAPS: &[&str] = &["assignments", "claims", "items", "progress"];
+
+/// What an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A resident's micro-wish: exactly one claimant is assigned.
+    Wish,
+    /// A service-menu offer: a standing offer several claimants may take up.
+    Offer,
+    /// A resident's suggestion.
+    Suggestion,
+    /// A problem to route and resolve.
+    Problem,
+}
+
+impl ItemKind {
+    fn claimable(self) -> bool {
+        matches!(self, ItemKind::Wish | ItemKind::Offer)
+    }
+}
+
+/// Where an item came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Residents' forum.
+    Forum,
+    /// City reporting app.
+    App,
+    /// Home visit.
+    HomeVisit,
+    /// Questionnaire.
+    Questionnaire,
+    /// QR code.
+    QrCode,
+    /// Anything else.
+    Other(String),
+}
+
+/// A posted item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Kind.
+    pub kind: ItemKind,
+    /// Short title.
+    pub title: String,
+    /// Text (no personal data: residents are named by the community's own records only).
+    pub text: String,
+    /// Category, e.g. "elder care".
+    pub category: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Compound or building concerned.
+    pub place: Option<String>,
+    /// Who posted.
+    pub by: OrgId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// An offer to take up an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Claiming organisation (unit, community, partner).
+    pub claimant: OrgId,
+    /// Volunteer who will do it, if an individual.
+    pub volunteer: Option<VolunteerId>,
+    /// Note.
+    pub note: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The community's assignment of a claim (inactive after release).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Whether the assignment stands.
+    pub active: bool,
+    /// Who decided.
+    pub by: OrgId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A lifecycle step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "stage")]
+pub enum Stage {
+    /// Done by the assignee.
+    Fulfilled {
+        /// Note.
+        note: String,
+    },
+    /// Confirmed by the community.
+    Confirmed,
+    /// Withdrawn by the community.
+    Withdrawn {
+        /// Why.
+        reason: String,
+    },
+    /// Routed to someone (suggestions, problems).
+    Routed {
+        /// To whom (community, station, unit or an outside office).
+        to: String,
+    },
+    /// Resolved.
+    Resolved {
+        /// Resolution.
+        resolution: String,
+    },
+    /// Declined.
+    Declined {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Stage {
+    fn key(&self) -> &'static str {
+        match self {
+            Stage::Fulfilled { .. } => "fulfilled",
+            Stage::Confirmed => "confirmed",
+            Stage::Withdrawn { .. } => "withdrawn",
+            Stage::Routed { .. } => "routed",
+            Stage::Resolved { .. } => "resolved",
+            Stage::Declined { .. } => "declined",
+        }
+    }
+}
+
+/// A lifecycle record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The step.
+    pub stage: Stage,
+    /// Who wrote it.
+    pub by: OrgId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Derived status of an item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Posted, nobody claimed yet (wishes, offers).
+    Published,
+    /// Claimed by this many, none assigned.
+    Claimed(usize),
+    /// Assigned to these claims (one for a wish; any number for an offer).
+    Assigned(Vec<ClaimId>),
+    /// Fulfilled, awaiting confirmation.
+    Fulfilled,
+    /// Confirmed by the community.
+    Confirmed,
+    /// Received (suggestions, problems).
+    Received,
+    /// Routed.
+    Routed(String),
+    /// Resolved.
+    Resolved,
+    /// Declined.
+    Declined,
+    /// Withdrawn.
+    Withdrawn,
+}
+
+impl Status {
+    /// Short label for reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::Claimed(_) => "claimed",
+            Status::Assigned(_) => "assigned",
+            Status::Fulfilled => "fulfilled",
+            Status::Confirmed => "confirmed",
+            Status::Received => "received",
+            Status::Routed(_) => "routed",
+            Status::Resolved => "resolved",
+            Status::Declined => "declined",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// Operations on a wishes document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WishesOp {
+    /// Post an item.
+    Post {
+        /// Kind.
+        kind: ItemKind,
+        /// Title.
+        title: String,
+        /// Text.
+        text: String,
+        /// Category.
+        category: String,
+        /// Channel.
+        channel: Channel,
+        /// Place.
+        place: Option<String>,
+    },
+    /// Offer to take up a wish or offer.
+    Claim {
+        /// The item.
+        wish: WishId,
+        /// Volunteer, if an individual.
+        volunteer: Option<VolunteerId>,
+        /// Note.
+        note: String,
+    },
+    /// Assign a claim (the community).
+    Assign {
+        /// The item.
+        wish: WishId,
+        /// The claim.
+        claim: ClaimId,
+    },
+    /// Release an assignment (the community); the item returns to published/claimed.
+    Release {
+        /// The item.
+        wish: WishId,
+        /// The claim.
+        claim: ClaimId,
+    },
+    /// Record a lifecycle step.
+    Advance {
+        /// The item.
+        wish: WishId,
+        /// The step.
+        stage: Stage,
+    },
+}
+
+/// Errors of wishes operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WishesError {
+    /// Writer not allowed.
+    #[error("{who} may not {what}")]
+    NotAllowed {
+        /// Writer.
+        who: OrgId,
+        /// What it tried.
+        what: String,
+    },
+    /// No such item.
+    #[error("unknown wish {0}")]
+    UnknownWish(WishId),
+    /// No such claim on the item.
+    #[error("wish {wish} has no claim {claim}: assign only a claim that was offered")]
+    NotClaimed {
+        /// The item.
+        wish: WishId,
+        /// The claim.
+        claim: ClaimId,
+    },
+    /// A wish already has its one assignee.
+    #[error("wish {wish} is already assigned to {current}; release it first")]
+    AlreadyAssigned {
+        /// The item.
+        wish: WishId,
+        /// Current assignee claim.
+        current: ClaimId,
+    },
+    /// The step does not fit the item's kind or status.
+    #[error("wish {wish} is {status}: cannot {what}")]
+    BadTransition {
+        /// The item.
+        wish: WishId,
+        /// Current status label.
+        status: &'static str,
+        /// Attempted step.
+        what: String,
+    },
+    /// Text empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+}
+
+/// Read view of a wishes document.
+pub struct Wishes<'a> {
+    doc: &'a Document,
+}
+
+impl<'a> Wishes<'a> {
+    /// Wraps a wishes document.
+    pub fn new(doc: &'a Document) -> Self {
+        Self { doc }
+    }
+    /// The owning community.
+    pub fn community(&self) -> &OrgId {
+        &self.doc.header().owner
+    }
+    /// All items in id order.
+    pub fn items(&self) -> Vec<(WishId, Item)> {
+        self.doc
+            .records::<Item>("items")
+            .into_iter()
+            .filter_map(|(k, v)| k.parse().ok().map(|id| (id, v)))
+            .collect()
+    }
+    /// One item.
+    pub fn item(&self, id: &WishId) -> Result<Item, WishesError> {
+        self.doc
+            .get::<Item>("items", &id.to_string())
+            .ok()
+            .flatten()
+            .ok_or_else(|| WishesError::UnknownWish(id.clone()))
+    }
+    /// Claims of an item.
+    pub fn claims(&self, id: &WishId) -> Vec<(ClaimId, Claim)> {
+        sub_records(self.doc, "claims", id)
+    }
+    /// Active assignments of an item.
+    pub fn assigned(&self, id: &WishId) -> Vec<ClaimId> {
+        sub_records::<Assignment>(self.doc, "assignments", id)
+            .into_iter()
+            .filter(|(_, a)| a.active)
+            .map(|(c, _)| c)
+            .collect()
+    }
+    /// Lifecycle steps of an item.
+    pub fn progress(&self, id: &WishId) -> BTreeMap<String, Progress> {
+        self.doc
+            .records_with_prefix::<Progress>("progress", &format!("{id}/"))
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.rsplit_once('/')?.1.to_string(), v)))
+            .collect()
+    }
+    /// Derived status.
+    pub fn status(&self, id: &WishId) -> Result<Status, WishesError> {
+        let item = self.item(id)?;
+        let p = self.progress(id);
+        let has = |s: &str| p.contains_key(s);
+        if has("withdrawn") {
+            return Ok(Status::Withdrawn);
+        }
+        Ok(match item.kind {
+            ItemKind::Wish | ItemKind::Offer => {
+                if has("confirmed") {
+                    Status::Confirmed
+                } else if has("fulfilled") {
+                    Status::Fulfilled
+                } else {
+                    let a = self.assigned(id);
+                    if !a.is_empty() {
+                        Status::Assigned(a)
+                    } else {
+                        match self.claims(id).len() {
+                            0 => Status::Published,
+                            n => Status::Claimed(n),
+                        }
+                    }
+                }
+            }
+            ItemKind::Suggestion | ItemKind::Problem => {
+                if has("declined") {
+                    Status::Declined
+                } else if has("resolved") {
+                    Status::Resolved
+                } else if let Some(Progress {
+                    stage: Stage::Routed { to },
+                    ..
+                }) = p.get("routed")
+                {
+                    Status::Routed(to.clone())
+                } else {
+                    Status::Received
+                }
+            }
+        })
+    }
+    /// Counts of items posted in `year` (local time of the document's zone), per kind and
+    /// status label, for the yearly public report.
+    pub fn yearly_counts(&self, year: i16) -> BTreeMap<(ItemKind, &'static str), u32> {
+        let zone = &self.doc.header().zone;
+        let mut out = BTreeMap::new();
+        for (id, item) in self.items() {
+            let in_year = item.at.local(zone).is_ok_and(|(d, _)| d.year() == year);
+            if !in_year {
+                continue;
+            }
+            if let Ok(s) = self.status(&id) {
+                *out.entry((item.kind, s.label())).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+}
+
+fn sub_records<T: serde::de::DeserializeOwned>(
+    doc: &Document,
+    map: &str,
+    wish: &WishId,
+) -> Vec<(ClaimId, T)> {
+    doc.records_with_prefix::<T>(map, &format!("{wish}/"))
+        .into_iter()
+        .filter_map(|(k, v)| k.rsplit_once('/')?.1.parse().ok().map(|c| (c, v)))
+        .collect()
+}
+
+/// Validates a wishes operation and returns the record puts.
+pub fn plan(
+    doc: &Document,
+    ctx: &Ctx<'_>,
+    op: WishesOp,
+) -> Result<(Vec<Put>, Effect, String), WishesError> {
+    let w = Wishes::new(doc);
+    let me = &ctx.author.org;
+    let community = w.community().clone();
+    let not_allowed = |what: String| WishesError::NotAllowed {
+        who: me.clone(),
+        what,
+    };
+    let bad = |wish: &WishId, status: &Status, what: &str| WishesError::BadTransition {
+        wish: wish.clone(),
+        status: status.label(),
+        what: what.to_string(),
+    };
+    match op {
+        WishesOp::Post {
+            kind,
+            title,
+            text,
+            category,
+            channel,
+            place,
+        } => {
+            let may = *me == community || (kind == ItemKind::Offer && *me == doc.header().street);
+            if !may {
+                return Err(not_allowed(format!("post in {community}'s wishes")));
+            }
+            if title.trim().is_empty() {
+                return Err(WishesError::Empty("title"));
+            }
+            let item = Item {
+                kind,
+                title,
+                text,
+                category,
+                channel,
+                place,
+                by: me.clone(),
+                at: ctx.now,
+            };
+            let id = WishId::new(me.clone(), doc.next_counter("items", me));
+            let msg = format!("post {kind:?} {id}: {}", item.title);
+            Ok((vec![Put::new("items", id.to_string(), &item)], Effect::Wish(id), msg))
+        }
+        WishesOp::Claim {
+            wish,
+            volunteer,
+            note,
+        } => {
+            let item = w.item(&wish)?;
+            let status = w.status(&wish)?;
+            let open = match (&item.kind, &status) {
+                (ItemKind::Offer, Status::Published | Status::Claimed(_) | Status::Assigned(_)) => true,
+                (ItemKind::Wish, Status::Published | Status::Claimed(_)) => true,
+                _ => false,
+            };
+            if !item.kind.claimable() || !open {
+                return Err(bad(&wish, &status, "claim"));
+            }
+            let claim = Claim {
+                claimant: me.clone(),
+                volunteer,
+                note,
+                at: ctx.now,
+            };
+            let n = doc.next_counter_nested("claims", &format!("{wish}/"), me);
+            let id = ClaimId::new(me.clone(), n);
+            Ok((
+                vec![Put::new("claims", format!("{wish}/{id}"), &claim)],
+                Effect::Claim(id.clone()),
+                format!("claim {id} on {wish}"),
+            ))
+        }
+        WishesOp::Assign { wish, claim } => {
+            if *me != community {
+                return Err(not_allowed(format!("assign {wish}")));
+            }
+            let item = w.item(&wish)?;
+            let status = w.status(&wish)?;
+            if !w.claims(&wish).iter().any(|(c, _)| *c == claim) {
+                return Err(WishesError::NotClaimed { wish, claim });
+            }
+            match (&item.kind, &status) {
+                (ItemKind::Wish, Status::Assigned(cur)) => {
+                    return Err(WishesError::AlreadyAssigned {
+                        wish: wish.clone(),
+                        current: cur[0].clone(),
+                    });
+                }
+                (ItemKind::Wish, Status::Claimed(_)) => {}
+                (ItemKind::Offer, Status::Claimed(_) | Status::Assigned(_)) => {
+                    if w.assigned(&wish).contains(&claim) {
+                        return Err(bad(&wish, &status, "assign the same claim twice"));
+                    }
+                }
+                _ => return Err(bad(&wish, &status, "assign")),
+            }
+            let a = Assignment {
+                active: true,
+                by: me.clone(),
+                at: ctx.now,
+            };
+            Ok((
+                vec![Put::new("assignments", format!("{wish}/{claim}"), &a)],
+                Effect::Done,
+                format!("assign {wish} to {claim}"),
+            ))
+        }
+        WishesOp::Release { wish, claim } => {
+            if *me != community {
+                return Err(not_allowed(format!("release {wish}")));
+            }
+            let status = w.status(&wish)?;
+            if !w.assigned(&wish).contains(&claim) || !matches!(status, Status::Assigned(_)) {
+                return Err(bad(&wish, &status, &format!("release {claim}")));
+            }
+            let a = Assignment {
+                active: false,
+                by: me.clone(),
+                at: ctx.now,
+            };
+            Ok((
+                vec![Put::new("assignments", format!("{wish}/{claim}"), &a)],
+                Effect::Done,
+                format!("release {claim} from {wish}"),
+            ))
+        }
+        WishesOp::Advance { wish, stage } => {
+            let item = w.item(&wish)?;
+            let status = w.status(&wish)?;
+            let what = format!("mark it {}", stage.key());
+            let assignee_orgs: Vec<OrgId> = w
+                .claims(&wish)
+                .into_iter()
+                .filter(|(c, _)| w.assigned(&wish).contains(c))
+                .map(|(_, c)| c.claimant)
+                .collect();
+            let ok_writer = match &stage {
+                Stage::Fulfilled { .. } => *me == community || assignee_orgs.contains(me),
+                _ => *me == community,
+            };
+            if !ok_writer {
+                return Err(not_allowed(format!("{what} ({wish})")));
+            }
+            let ok = match (&stage, item.kind, &status) {
+                (_, _, Status::Withdrawn | Status::Confirmed | Status::Declined | Status::Resolved) => false,
+                (Stage::Withdrawn { .. }, _, _) => true,
+                (Stage::Fulfilled { .. }, ItemKind::Wish, Status::Assigned(_)) => true,
+                (Stage::Confirmed, ItemKind::Wish, Status::Fulfilled) => true,
+                (Stage::Routed { .. }, ItemKind::Suggestion | ItemKind::Problem, Status::Received | Status::Routed(_)) => true,
+                (
+                    Stage::Resolved { .. } | Stage::Declined { .. },
+                    ItemKind::Suggestion | ItemKind::Problem,
+                    Status::Received | Status::Routed(_),
+                ) => true,
+                _ => false,
+            };
+            if !ok {
+                return Err(bad(&wish, &status, &what));
+            }
+            let p = Progress {
+                stage,
+                by: me.clone(),
+                at: ctx.now,
+            };
+            let key = format!("{wish}/{}", p.stage.key());
+            Ok((vec![Put::new("progress", key, &p)], Effect::Done, format!("{wish}: {what}")))
+        }
+    }
+}
+
+/// Key shape and record type per map.
+pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), String> {
+    match map {
+        "items" => {
+            let [k] = key_parts::<1>(key)?;
+            let wid = id::<WishId>(k)?;
+            let item = decode::<Item>(value)?;
+            if &item.by != wid.org() {
+                return Err(format!("item {wid} names author {}", item.by));
+            }
+            Ok(())
+        }
+        "claims" => {
+            let [w, c] = key_parts::<2>(key)?;
+            id::<WishId>(w)?;
+            let cid = id::<ClaimId>(c)?;
+            let claim = decode::<Claim>(value)?;
+            if &claim.claimant != cid.org() {
+                return Err(format!("claim {cid} names claimant {}", claim.claimant));
+            }
+            Ok(())
+        }
+        "assignments" => {
+            let [w, c] = key_parts::<2>(key)?;
+            id::<WishId>(w)?;
+            id::<ClaimId>(c)?;
+            decode::<Assignment>(value).map(drop)
+        }
+        "progress" => {
+            let [w, s] = key_parts::<2>(key)?;
+            id::<WishId>(w)?;
+            let p = decode::<Progress>(value)?;
+            if p.stage.key() != s {
+                return Err(format!("stage {} stored under {s:?}", p.stage.key()));
+            }
+            Ok(())
+        }
+        _ => Err(format!("a wishes document has no record map {map:?}")),
+    }
+}
+
+#[cfg(test)]
+#[path = "wishes_tests.rs"]
+mod tests;
