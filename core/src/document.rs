@@ -262,8 +262,11 @@ impl Document {
             tx.put(obj, p.key.as_str(), p.value.as_str())
                 .map_err(|e| DocError::Automerge(e.to_string()))?;
         }
-        let (hash, _) =
-            tx.commit_with(CommitOptions::default().with_time(header.created.0).with_message("genesis"));
+        let (hash, _) = tx.commit_with(
+            CommitOptions::default()
+                .with_time(header.created.0)
+                .with_message("genesis"),
+        );
         let hash = hash.ok_or_else(|| DocError::BadGenesis("empty genesis".into()))?;
         let change = am
             .get_change_by_hash(&hash)
@@ -293,7 +296,10 @@ impl Document {
             use automerge::legacy::{Key, ObjectId, OpType};
             match (&op.obj, &op.key, &op.action) {
                 (ObjectId::Root, Key::Map(k), OpType::Make(ObjType::Map)) if !op.insert => {
-                    if made.insert(k.to_string(), (ctr, ex.actor_id.clone())).is_some() {
+                    if made
+                        .insert(k.to_string(), (ctr, ex.actor_id.clone()))
+                        .is_some()
+                    {
                         return Err(bad("root map created twice"));
                     }
                 }
@@ -472,7 +478,9 @@ impl Document {
                 else {
                     return None;
                 };
-                serde_json::from_str(v).ok().map(|t| (item.key.to_string(), t))
+                serde_json::from_str(v)
+                    .ok()
+                    .map(|t| (item.key.to_string(), t))
             })
             .collect()
     }
@@ -544,7 +552,11 @@ impl Document {
                 return Err(DocError::Automerge(e.to_string()));
             }
         }
-        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(now.0).with_message(message));
+        let (hash, _) = tx.commit_with(
+            CommitOptions::default()
+                .with_time(now.0)
+                .with_message(message),
+        );
         let hash = hash.ok_or_else(|| DocError::Automerge("nothing to commit".into()))?;
         self.am
             .get_change_by_hash(&hash)
@@ -578,8 +590,16 @@ impl Document {
             };
             let value = match &op.action {
                 OpType::Put(automerge::ScalarValue::Str(s)) if !op.insert => s.to_string(),
-                OpType::Delete => return Err(bad(format!("deletes {map}/{key}; records are never deleted"))),
-                _ => return Err(bad(format!("{map}/{key}: only string records may be written"))),
+                OpType::Delete => {
+                    return Err(bad(format!(
+                        "deletes {map}/{key}; records are never deleted"
+                    )));
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "{map}/{key}: only string records may be written"
+                    )));
+                }
             };
             if map == "meta" && key == "header" {
                 return Err(bad("rewrites the immutable header".into()));

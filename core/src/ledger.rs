@@ -53,7 +53,7 @@ impl fmt::Display for Points {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let a = self.0.unsigned_abs();
-        if a % 100 == 0 {
+        if a.is_multiple_of(100) {
             write!(f, "{sign}{}", a / 100)
         } else {
             write!(f, "{sign}{}.{:02}", a / 100, a % 100)
@@ -115,7 +115,11 @@ impl LedgerRules {
     }
     /// Stars for an earned total.
     pub fn stars(&self, earned: Points) -> u8 {
-        let n = self.star_thresholds.iter().filter(|t| earned >= **t).count();
+        let n = self
+            .star_thresholds
+            .iter()
+            .filter(|t| earned >= **t)
+            .count();
         u8::try_from(n).unwrap_or(u8::MAX)
     }
 }
@@ -266,7 +270,9 @@ pub enum LedgerError {
         year: i16,
     },
     /// Redemption above the known balance.
-    #[error("volunteer {volunteer} has {balance} points known here; redeeming {cost} would overdraw")]
+    #[error(
+        "volunteer {volunteer} has {balance} points known here; redeeming {cost} would overdraw"
+    )]
     InsufficientBalance {
         /// Volunteer.
         volunteer: VolunteerId,
@@ -403,7 +409,11 @@ pub fn leaderboard_across<'a>(
             minutes,
         })
         .collect();
-    rows.sort_by(|a, b| b.earned.cmp(&a.earned).then_with(|| a.volunteer.cmp(&b.volunteer)));
+    rows.sort_by(|a, b| {
+        b.earned
+            .cmp(&a.earned)
+            .then_with(|| a.volunteer.cmp(&b.volunteer))
+    });
     rows
 }
 
@@ -523,7 +533,9 @@ pub fn plan(
             require("correct entries in this ledger", &owner)?;
             non_empty(&reason, "reason")?;
             if delta.0 == 0 {
-                return Err(LedgerError::InvalidAmount("a correction of 0 points".into()));
+                return Err(LedgerError::InvalidAmount(
+                    "a correction of 0 points".into(),
+                ));
             }
             if let Some(target) = &corrects {
                 let e: Entry = doc
@@ -578,10 +590,10 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
                 return Err(format!("entry {entry_id} names issuer {}", e.issuer));
             }
             match &e.body {
-                EntryBody::Service { minutes, points, .. } => {
-                    if *minutes == 0 || *minutes > 24 * 60 || points.0 < 0 {
-                        return Err("service must be 1 minute to 24 hours with points ≥ 0".into());
-                    }
+                EntryBody::Service {
+                    minutes, points, ..
+                } if *minutes == 0 || *minutes > 24 * 60 || points.0 < 0 => {
+                    return Err("service must be 1 minute to 24 hours with points ≥ 0".into());
                 }
                 EntryBody::Redemption { cost, .. } if cost.0 <= 0 => {
                     return Err("redemption cost must be positive".into());

@@ -1,7 +1,7 @@
 use super::*;
+use crate::DocId;
 use crate::replica::{Error, NewDoc, Op, Replica};
 use crate::testutil::{date, org, replica, sync, t};
-use crate::DocId;
 
 fn now() -> Timestamp {
     t("2026-06-01T10:00:00+08:00")
@@ -25,7 +25,13 @@ fn vol(s: &str) -> VolunteerId {
     s.parse().unwrap()
 }
 
-fn service(r: &mut Replica, doc: DocId, v: &str, hours: f64, team: Option<&str>) -> Result<EntryId, Error> {
+fn service(
+    r: &mut Replica,
+    doc: DocId,
+    v: &str,
+    hours: f64,
+    team: Option<&str>,
+) -> Result<EntryId, Error> {
     let w = r.execute(
         doc,
         Op::Ledger(LedgerOp::RecordService {
@@ -61,7 +67,11 @@ fn redeem(r: &mut Replica, doc: DocId, v: &str, cost: i64) -> Result<(), Error> 
 fn refused(r: &mut Replica, doc: DocId, op: LedgerOp) -> Error {
     let before = r.doc(doc).unwrap().heads();
     let err = r.execute(doc, Op::Ledger(op), now()).unwrap_err();
-    assert_eq!(r.doc(doc).unwrap().heads(), before, "document changed by {err}");
+    assert_eq!(
+        r.doc(doc).unwrap().heads(),
+        before,
+        "document changed by {err}"
+    );
     err
 }
 
@@ -71,7 +81,10 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
     let doc = ledger_of(&mut a, "dianye");
     let e1 = service(&mut a, doc, "dianye:1", 2.5, None).unwrap();
     let e2 = service(&mut a, doc, "dianye:1", 1.0, None).unwrap();
-    assert_eq!((e1.to_string(), e2.to_string()), ("dianye:1".into(), "dianye:2".into()));
+    assert_eq!(
+        (e1.to_string(), e2.to_string()),
+        ("dianye:1".into(), "dianye:2".into())
+    );
     assert_eq!(a.balance(&vol("dianye:1")), Points(350));
     a.execute(
         doc,
@@ -106,7 +119,10 @@ fn bad_hours_and_dates_are_refused() {
                 evidence: None,
             },
         );
-        assert!(matches!(err, Error::Ledger(LedgerError::InvalidHours(_))), "{h}: {err}");
+        assert!(
+            matches!(err, Error::Ledger(LedgerError::InvalidHours(_))),
+            "{h}: {err}"
+        );
     }
     let err = refused(
         &mut a,
@@ -120,7 +136,13 @@ fn bad_hours_and_dates_are_refused() {
             evidence: None,
         },
     );
-    assert!(matches!(err, Error::Ledger(LedgerError::WrongYear { year: 2026, .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Ledger(LedgerError::WrongYear { year: 2026, .. })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,13 +166,23 @@ fn volunteer_earns_elsewhere_and_redeems_at_home() {
     redeem(&mut home, home_ledger, "dianye:7", 2).unwrap();
     assert_eq!(home.balance(&vol("dianye:7")), Points::whole(1));
     let err = redeem(&mut home, home_ledger, "dianye:7", 2).unwrap_err();
-    assert!(err.to_string().contains("has 1 points known here; redeeming 2"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("has 1 points known here; redeeming 2"),
+        "{err}"
+    );
     // Another community may not redeem a dianye volunteer's points.
     let err = redeem(&mut other, other_ledger, "dianye:7", 1).unwrap_err();
-    assert!(matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })),
+        "{err}"
+    );
     // …nor may the home community write service records in another community's ledger.
     let err = service(&mut home, other_ledger, "dianye:7", 1.0, None).unwrap_err();
-    assert!(matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })),
+        "{err}"
+    );
     // Stars and leaderboards count earned points, not what was spent.
     let board = leaderboard_across(
         home.docs().values(),
@@ -159,7 +191,12 @@ fn volunteer_earns_elsewhere_and_redeems_at_home() {
         None,
     );
     assert_eq!(board[0].earned, Points::whole(3));
-    let team = leaderboard_across(home.docs().values(), &LedgerRules::default(), |_| true, Some("choir"));
+    let team = leaderboard_across(
+        home.docs().values(),
+        &LedgerRules::default(),
+        |_| true,
+        Some("choir"),
+    );
     assert_eq!(team.len(), 1);
 }
 
@@ -182,7 +219,10 @@ fn corrections_can_make_a_balance_owed_and_block_redemption() {
     .unwrap();
     assert_eq!(home.balance(&vol("dianye:3")), Points::whole(-1));
     let err = redeem(&mut home, doc, "dianye:3", 1).unwrap_err();
-    assert!(matches!(err, Error::Ledger(LedgerError::InsufficientBalance { .. })));
+    assert!(matches!(
+        err,
+        Error::Ledger(LedgerError::InsufficientBalance { .. })
+    ));
     let err = refused(
         &mut home,
         doc,
@@ -193,7 +233,10 @@ fn corrections_can_make_a_balance_owed_and_block_redemption() {
             reason: "x".into(),
         },
     );
-    assert!(matches!(err, Error::Ledger(LedgerError::WrongVolunteer { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::WrongVolunteer { .. })),
+        "{err}"
+    );
     let err = refused(
         &mut home,
         doc,
@@ -204,7 +247,10 @@ fn corrections_can_make_a_balance_owed_and_block_redemption() {
             reason: "x".into(),
         },
     );
-    assert!(matches!(err, Error::Ledger(LedgerError::UnknownEntry(_))), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::UnknownEntry(_))),
+        "{err}"
+    );
     let err = refused(
         &mut home,
         doc,
@@ -215,7 +261,10 @@ fn corrections_can_make_a_balance_owed_and_block_redemption() {
             outlet: "store".into(),
         },
     );
-    assert!(matches!(err, Error::Ledger(LedgerError::InvalidAmount(_))), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::InvalidAmount(_))),
+        "{err}"
+    );
 }
 
 #[test]
@@ -235,7 +284,10 @@ fn invalid_rules_are_refused() {
             now(),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::Ledger(LedgerError::InvalidRules(_))), "{err}");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::InvalidRules(_))),
+        "{err}"
+    );
     assert!(a.docs().is_empty());
 }
 

@@ -9,6 +9,8 @@
 //! Nothing here reads the clock, the network or the disk: time is always an argument.
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod convergence_tests;
 pub mod document;
 pub mod ids;
 pub mod ledger;
@@ -16,9 +18,9 @@ pub mod registry;
 pub mod replica;
 pub mod resource;
 mod schema;
-pub mod time;
 #[cfg(test)]
 mod testutil;
+pub mod time;
 pub mod wishes;
 
 pub use document::{Author, DocHeader, DocKind, Document};

@@ -691,9 +691,14 @@ pub fn plan(
                 reason,
             };
             if t.items.is_empty() {
-                return Err(mismatch("the district has not configured a checklist".into()));
+                return Err(mismatch(
+                    "the district has not configured a checklist".into(),
+                ));
             }
-            if let Some(extra) = results.keys().find(|k| !t.items.iter().any(|i| &i.id == *k)) {
+            if let Some(extra) = results
+                .keys()
+                .find(|k| !t.items.iter().any(|i| &i.id == *k))
+            {
                 return Err(mismatch(format!("unknown item {extra:?}")));
             }
             if let Some(missing) = t.items.iter().find(|i| !results.contains_key(&i.id)) {
@@ -764,7 +769,9 @@ pub fn plan(
                 )));
             }
             if !(1900..=2200).contains(&year) {
-                return Err(RegistryError::InvalidScore(format!("year {year} is out of range")));
+                return Err(RegistryError::InvalidScore(format!(
+                    "year {year} is out of range"
+                )));
             }
             let sheet = ScoreSheet {
                 manager,
@@ -792,7 +799,9 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         "compounds" => {
             let [c] = key_parts::<1>(key)?;
             id::<CompoundId>(c)?;
-            decode::<Compound>(value)?.validate().map_err(|e| e.to_string())
+            decode::<Compound>(value)?
+                .validate()
+                .map_err(|e| e.to_string())
         }
         "appointments" => {
             let [c] = key_parts::<1>(key)?;

@@ -74,7 +74,11 @@ fn appoint(r: &mut Replica, doc: crate::DocId, c: &CompoundId, firm: &str) -> Re
 fn refused(r: &mut Replica, doc: crate::DocId, op: RegistryOp) -> Error {
     let before = r.doc(doc).unwrap().heads();
     let err = r.execute(doc, Op::Registry(op), now()).unwrap_err();
-    assert_eq!(r.doc(doc).unwrap().heads(), before, "document changed by {err}");
+    assert_eq!(
+        r.doc(doc).unwrap().heads(),
+        before,
+        "document changed by {err}"
+    );
     err
 }
 
@@ -97,7 +101,10 @@ fn only_the_owning_community_edits_compounds() {
         f.doc,
         RegistryOp::AddCompound(Compound::new("X", "Y", 1, ManagementMode::SelfManaged)),
     );
-    assert!(matches!(err, Error::Registry(RegistryError::NotOwner { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Registry(RegistryError::NotOwner { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -113,7 +120,11 @@ fn invalid_profiles_are_refused() {
         households: 4,
     }];
     let err = refused(&mut f.community, f.doc, RegistryOp::AddCompound(c));
-    assert!(err.to_string().contains("buildings hold 4 households but the total says 10"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("buildings hold 4 households but the total says 10"),
+        "{err}"
+    );
     let unknown: CompoundId = "dianye:99".parse().unwrap();
     let err = refused(
         &mut f.community,
@@ -123,13 +134,21 @@ fn invalid_profiles_are_refused() {
             compound: Compound::new("a", "b", 1, ManagementMode::Unmanaged),
         },
     );
-    assert_eq!(err, Error::Registry(RegistryError::UnknownCompound(unknown)));
+    assert_eq!(
+        err,
+        Error::Registry(RegistryError::UnknownCompound(unknown))
+    );
 }
 
 #[test]
 fn archived_compounds_are_final() {
     let mut f = fixture();
-    let mut c = f.community.registry(f.doc).unwrap().compound(&f.compound).unwrap();
+    let mut c = f
+        .community
+        .registry(f.doc)
+        .unwrap()
+        .compound(&f.compound)
+        .unwrap();
     c.status = Lifecycle::Archived;
     f.community
         .execute(
@@ -157,7 +176,10 @@ fn archived_compounds_are_final() {
 fn only_the_street_appoints_and_terms_are_checked() {
     let mut f = fixture();
     let err = appoint(&mut f.community, f.doc, &f.compound, "Firm A").unwrap_err();
-    assert!(matches!(err, Error::Registry(RegistryError::NotOwner { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Registry(RegistryError::NotOwner { .. })),
+        "{err}"
+    );
     let err = refused(
         &mut f.street,
         f.doc,
@@ -175,7 +197,11 @@ fn only_the_street_appoints_and_terms_are_checked() {
             status: AppointmentStatus::Appointed,
         },
     );
-    assert!(err.to_string().contains("\"Firm Z\", who is not a candidate"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("\"Firm Z\", who is not a candidate"),
+        "{err}"
+    );
     let err = refused(
         &mut f.street,
         f.doc,
@@ -189,7 +215,10 @@ fn only_the_street_appoints_and_terms_are_checked() {
             status: AppointmentStatus::Appointed,
         },
     );
-    assert!(matches!(err, Error::Registry(RegistryError::InvalidAppointment(_))), "{err}");
+    assert!(
+        matches!(err, Error::Registry(RegistryError::InvalidAppointment(_))),
+        "{err}"
+    );
     appoint(&mut f.street, f.doc, &f.compound, "Firm A").unwrap();
     let AppointmentView::Current(a) = f.street.registry(f.doc).unwrap().appointment(&f.compound)
     else {
@@ -263,7 +292,10 @@ fn inspections_follow_the_checklist_template() {
             note: String::new(),
         },
     );
-    assert!(err.to_string().contains("no result for item \"h2\""), "{err}");
+    assert!(
+        err.to_string().contains("no result for item \"h2\""),
+        "{err}"
+    );
     let mut extra = all_ok.clone();
     extra.insert("zz".into(), true);
     let err = refused(
@@ -289,7 +321,11 @@ fn inspections_follow_the_checklist_template() {
             now(),
         )
         .unwrap();
-    let ins = f.community.registry(f.doc).unwrap().inspections(&f.compound);
+    let ins = f
+        .community
+        .registry(f.doc)
+        .unwrap()
+        .inspections(&f.compound);
     assert_eq!(ins.len(), 1);
     assert_eq!((ins[0].1.points, ins[0].1.max_points), (91, 98));
 }
@@ -308,7 +344,10 @@ fn annual_scores_give_a_weighted_composite_and_flag() {
                 compound: f.compound.clone(),
                 year: 2026,
                 role,
-                marks: BTreeMap::from([("handrails".to_string(), mark / 2), ("bins".to_string(), mark - mark / 2)]),
+                marks: BTreeMap::from([
+                    ("handrails".to_string(), mark / 2),
+                    ("bins".to_string(), mark - mark / 2),
+                ]),
                 comment: String::new(),
             }),
             now(),
@@ -316,9 +355,15 @@ fn annual_scores_give_a_weighted_composite_and_flag() {
     };
     // Each scorer writes only its own sheet.
     let err = score(&mut f.community, ScorerRole::Street, 80).unwrap_err();
-    assert!(err.to_string().contains("may not write the street sheet"), "{err}");
+    assert!(
+        err.to_string().contains("may not write the street sheet"),
+        "{err}"
+    );
     let err = score(&mut f.community, ScorerRole::Department, 80).unwrap_err();
-    assert!(matches!(err, Error::Registry(RegistryError::InvalidScore(_))));
+    assert!(matches!(
+        err,
+        Error::Registry(RegistryError::InvalidScore(_))
+    ));
     let err = score(&mut f.community, ScorerRole::Community, 101).unwrap_err();
     assert!(err.to_string().contains("above 100"), "{err}");
 
@@ -338,14 +383,29 @@ fn annual_scores_give_a_weighted_composite_and_flag() {
         (ScorerRole::Department, 2),
     ]);
     f.community.set_district(weights);
-    let c = f.community.registry(f.doc).unwrap().composite(&f.compound, 2026);
+    let c = f
+        .community
+        .registry(f.doc)
+        .unwrap()
+        .composite(&f.compound, 2026);
     assert!(c.complete);
     // (4*40 + 2*50 + 2*70 + 2*80) / 10 = 56
     assert_eq!(c.score, Some(56.0));
     assert!(c.below_threshold, "56 < pass mark 60");
-    let c = f.street.registry(f.doc).unwrap().composite(&f.compound, 2026);
+    let c = f
+        .street
+        .registry(f.doc)
+        .unwrap()
+        .composite(&f.compound, 2026);
     assert_eq!(c.score, Some(60.0), "equal weights: (40+50+70+80)/4");
     assert!(!c.below_threshold);
-    let none = f.street.registry(f.doc).unwrap().composite(&f.compound, 2025);
-    assert_eq!((none.score, none.complete, none.below_threshold), (None, false, false));
+    let none = f
+        .street
+        .registry(f.doc)
+        .unwrap()
+        .composite(&f.compound, 2025);
+    assert_eq!(
+        (none.score, none.complete, none.below_threshold),
+        (None, false, false)
+    );
 }

@@ -313,7 +313,15 @@ impl Replica {
                 community,
                 title,
             } => (
-                header(DocKind::Registry, owner, street, Some(community), None, title, zone),
+                header(
+                    DocKind::Registry,
+                    owner,
+                    street,
+                    Some(community),
+                    None,
+                    title,
+                    zone,
+                ),
                 vec![],
             ),
             NewDoc::Ledger {
@@ -325,7 +333,15 @@ impl Replica {
                 rules.validate()?;
                 let title = format!("{community} service ledger {year}");
                 (
-                    header(DocKind::Ledger, owner, street, Some(community), Some(year), title, zone),
+                    header(
+                        DocKind::Ledger,
+                        owner,
+                        street,
+                        Some(community),
+                        Some(year),
+                        title,
+                        zone,
+                    ),
                     vec![Put::new("meta", "rules", &rules)],
                 )
             }
@@ -338,7 +354,15 @@ impl Replica {
                 let zone = spec.zone.clone();
                 let title = spec.name.clone();
                 (
-                    header(DocKind::Resource, owner, street, community, None, title, zone),
+                    header(
+                        DocKind::Resource,
+                        owner,
+                        street,
+                        community,
+                        None,
+                        title,
+                        zone,
+                    ),
                     vec![Put::new("meta", "spec", &spec)],
                 )
             }
@@ -347,7 +371,15 @@ impl Replica {
                 community,
                 title,
             } => (
-                header(DocKind::Wishes, owner, street, Some(community), None, title, zone),
+                header(
+                    DocKind::Wishes,
+                    owner,
+                    street,
+                    Some(community),
+                    None,
+                    title,
+                    zone,
+                ),
                 vec![],
             ),
         };
@@ -448,7 +480,9 @@ impl Replica {
             return Ok(Applied::Duplicate);
         }
         if change.deps().is_empty() {
-            return Err(DocError::BadGenesis("a second genesis for an existing document".into()).into());
+            return Err(
+                DocError::BadGenesis("a second genesis for an existing document".into()).into(),
+            );
         }
         let missing = doc.missing_deps(&change);
         if !missing.is_empty() {
@@ -460,7 +494,12 @@ impl Replica {
         Ok(Applied::Applied(applied))
     }
 
-    fn park(&mut self, id: DocId, change: Change, missing: Vec<ChangeHash>) -> Result<Applied, Error> {
+    fn park(
+        &mut self,
+        id: DocId,
+        change: Change,
+        missing: Vec<ChangeHash>,
+    ) -> Result<Applied, Error> {
         let hash = change.hash();
         let slot = self.pending.entry(id).or_default();
         if slot.contains_key(&hash) {
@@ -546,7 +585,9 @@ impl Replica {
     }
     /// Read view of a resource and its bookings.
     pub fn resource(&self, id: DocId) -> Result<resource::Resource<'_>, Error> {
-        Ok(resource::Resource::new(self.doc_of_kind(id, DocKind::Resource)?)?)
+        Ok(resource::Resource::new(
+            self.doc_of_kind(id, DocKind::Resource)?,
+        )?)
     }
     /// Read view of a wishes document.
     pub fn wishes(&self, id: DocId) -> Result<wishes::Wishes<'_>, Error> {

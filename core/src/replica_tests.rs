@@ -47,16 +47,27 @@ fn garbage_truncated_and_oversized_bytes_are_errors() {
     let doc = ledger(&mut a);
     let c = service(&mut a, doc, "dianye:1");
     let mut b = replica("beishi", 2);
-    for bytes in [vec![], vec![0u8; 7], b"hello world".to_vec(), c.bytes[..c.bytes.len() / 2].to_vec()] {
+    for bytes in [
+        vec![],
+        vec![0u8; 7],
+        b"hello world".to_vec(),
+        c.bytes[..c.bytes.len() / 2].to_vec(),
+    ] {
         let err = b.apply(doc, &bytes).unwrap_err();
-        assert!(matches!(err, Error::Doc(DocError::MalformedChange(_))), "{err}");
+        assert!(
+            matches!(err, Error::Doc(DocError::MalformedChange(_))),
+            "{err}"
+        );
     }
     let mut flipped = c.bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
     assert!(b.apply(doc, &flipped).is_err());
     let err = b.apply(doc, &vec![0u8; MAX_CHANGE_BYTES + 1]).unwrap_err();
-    assert!(matches!(err, Error::Doc(DocError::Oversized { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Doc(DocError::Oversized { .. })),
+        "{err}"
+    );
     assert!(b.docs().is_empty());
     assert_eq!(b.pending_len(), 0);
 }
@@ -71,9 +82,18 @@ fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
     assert_eq!(all.len(), 3);
     let mut b = replica("beishi", 2);
     // Newest first: both wait, genesis releases them in causal order.
-    assert!(matches!(b.apply(doc, &c2.bytes).unwrap(), Applied::Pending(_)));
-    assert!(matches!(b.apply(doc, &c1.bytes).unwrap(), Applied::Pending(_)));
-    assert!(matches!(b.apply(doc, &c1.bytes).unwrap(), Applied::Pending(_)));
+    assert!(matches!(
+        b.apply(doc, &c2.bytes).unwrap(),
+        Applied::Pending(_)
+    ));
+    assert!(matches!(
+        b.apply(doc, &c1.bytes).unwrap(),
+        Applied::Pending(_)
+    ));
+    assert!(matches!(
+        b.apply(doc, &c1.bytes).unwrap(),
+        Applied::Pending(_)
+    ));
     assert_eq!(b.pending_len(), 2);
     let Applied::Applied(hashes) = b.apply(doc, &all[0]).unwrap() else {
         panic!("genesis should apply")
@@ -86,18 +106,25 @@ fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
 }
 
 fn all_hash(bytes: &[u8]) -> automerge::ChangeHash {
-    automerge::Change::from_bytes(bytes.to_vec()).unwrap().hash()
+    automerge::Change::from_bytes(bytes.to_vec())
+        .unwrap()
+        .hash()
 }
 
 #[test]
 fn pending_set_is_bounded() {
     let mut a = replica("dianye", 1);
     let doc = ledger(&mut a);
-    let changes: Vec<_> = (0..5).map(|i| service(&mut a, doc, &format!("dianye:{}", i + 1))).collect();
+    let changes: Vec<_> = (0..5)
+        .map(|i| service(&mut a, doc, &format!("dianye:{}", i + 1)))
+        .collect();
     let mut b = replica("beishi", 2);
     b.max_pending = 3;
     for c in &changes[..3] {
-        assert!(matches!(b.apply(doc, &c.bytes).unwrap(), Applied::Pending(_)));
+        assert!(matches!(
+            b.apply(doc, &c.bytes).unwrap(),
+            Applied::Pending(_)
+        ));
     }
     let err = b.apply(doc, &changes[3].bytes).unwrap_err();
     assert!(matches!(err, Error::PendingFull { limit: 3, .. }), "{err}");
@@ -115,10 +142,21 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
     // A record that does not decode.
     let mut evil = a.doc(doc).unwrap().clone();
     let bad = evil
-        .commit(now(), "evil", &[Put { map: "entries", key: "dianye:1".into(), value: "{not json".into() }])
+        .commit(
+            now(),
+            "evil",
+            &[Put {
+                map: "entries",
+                key: "dianye:1".into(),
+                value: "{not json".into(),
+            }],
+        )
         .unwrap();
     let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
-    assert!(matches!(err, Error::Doc(DocError::BadShape { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Doc(DocError::BadShape { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("does not decode"), "{err}");
 
     // A key that is not an entry id.
@@ -129,14 +167,30 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
     })
     .to_string();
     let bad = evil
-        .commit(now(), "evil", &[Put { map: "entries", key: "../x".into(), value: entry.clone() }])
+        .commit(
+            now(),
+            "evil",
+            &[Put {
+                map: "entries",
+                key: "../x".into(),
+                value: entry.clone(),
+            }],
+        )
         .unwrap();
     assert!(b.apply(doc, bad.raw_bytes()).is_err());
 
     // An entry whose issuer differs from its id.
     let mut evil = a.doc(doc).unwrap().clone();
     let bad = evil
-        .commit(now(), "evil", &[Put { map: "entries", key: "hongqi:1".into(), value: entry }])
+        .commit(
+            now(),
+            "evil",
+            &[Put {
+                map: "entries",
+                key: "hongqi:1".into(),
+                value: entry,
+            }],
+        )
         .unwrap();
     let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
     assert!(err.to_string().contains("names issuer dianye"), "{err}");
@@ -154,14 +208,18 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
             0 => tx.put(&meta, "header", "{}").unwrap(),
             1 => tx.put(ROOT, "extra", "x").unwrap(),
             2 => {
-                tx.put_object(&entries, "dianye:9", automerge::ObjType::Map).unwrap();
+                tx.put_object(&entries, "dianye:9", automerge::ObjType::Map)
+                    .unwrap();
             }
             _ => tx.delete(ROOT, "entries").unwrap(),
         }
         let (h, _) = tx.commit();
         let c = fork.get_change_by_hash(&h.unwrap()).unwrap();
         let err = b.apply(doc, c.raw_bytes()).unwrap_err();
-        assert!(matches!(err, Error::Doc(DocError::BadShape { .. })), "attempt {attempt}: {err}");
+        assert!(
+            matches!(err, Error::Doc(DocError::BadShape { .. })),
+            "attempt {attempt}: {err}"
+        );
     }
     assert_eq!(b.doc(doc).unwrap().heads(), before);
 }
@@ -176,7 +234,10 @@ fn genesis_must_match_the_document_id() {
     let err = b.apply(wrong, &genesis).unwrap_err();
     assert!(matches!(err, Error::Doc(DocError::BadGenesis(_))), "{err}");
     assert!(b.docs().is_empty());
-    assert!(matches!(b.apply(doc, &genesis).unwrap(), Applied::Applied(_)));
+    assert!(matches!(
+        b.apply(doc, &genesis).unwrap(),
+        Applied::Applied(_)
+    ));
     assert_eq!(b.apply(doc, &genesis).unwrap(), Applied::Duplicate);
 }
 
@@ -203,18 +264,27 @@ fn unknown_documents_and_wrong_kinds_are_errors() {
     let mut a = replica("dianye", 1);
     let doc = ledger(&mut a);
     let missing = DocId([3; 32]);
-    assert_eq!(a.ledger(missing).err(), Some(Error::UnknownDocument(missing)));
+    assert_eq!(
+        a.ledger(missing).err(),
+        Some(Error::UnknownDocument(missing))
+    );
     let err = a.registry(doc).err().unwrap();
-    assert!(err.to_string().contains("is a service ledger, not a compound registry"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is a service ledger, not a compound registry"),
+        "{err}"
+    );
     let err = a
         .execute(
             doc,
-            Op::Registry(crate::registry::RegistryOp::AddCompound(crate::registry::Compound::new(
-                "a",
-                "b",
-                1,
-                crate::registry::ManagementMode::Unmanaged,
-            ))),
+            Op::Registry(crate::registry::RegistryOp::AddCompound(
+                crate::registry::Compound::new(
+                    "a",
+                    "b",
+                    1,
+                    crate::registry::ManagementMode::Unmanaged,
+                ),
+            )),
             now(),
         )
         .unwrap_err();
@@ -222,7 +292,11 @@ fn unknown_documents_and_wrong_kinds_are_errors() {
     // A community cannot create another community's registry.
     let err = a
         .create(
-            NewDoc::Registry { street: org("beishi"), community: org("hongqi"), title: "x".into() },
+            NewDoc::Registry {
+                street: org("beishi"),
+                community: org("hongqi"),
+                title: "x".into(),
+            },
             now(),
         )
         .unwrap_err();
@@ -237,7 +311,16 @@ fn concurrent_get_all_lists_the_winner_last() {
     let mut x = a.doc(doc).unwrap().clone();
     let mut y = a.doc(doc).unwrap().clone();
     y.set_author(&crate::testutil::author("dianye", 7));
-    let rules = |p: i64| Put::new("meta", "rules", &LedgerRules { points_per_hour: Points(p), star_thresholds: vec![] });
+    let rules = |p: i64| {
+        Put::new(
+            "meta",
+            "rules",
+            &LedgerRules {
+                points_per_hour: Points(p),
+                star_thresholds: vec![],
+            },
+        )
+    };
     let cx = x.commit(now(), "x", &[rules(100)]).unwrap();
     let cy = y.commit(now(), "y", &[rules(200)]).unwrap();
     x.apply_checked(cy).unwrap();

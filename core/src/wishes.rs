@@ -480,7 +480,11 @@ pub fn plan(
             };
             let id = WishId::new(me.clone(), doc.next_counter("items", me));
             let msg = format!("post {kind:?} {id}: {}", item.title);
-            Ok((vec![Put::new("items", id.to_string(), &item)], Effect::Wish(id), msg))
+            Ok((
+                vec![Put::new("items", id.to_string(), &item)],
+                Effect::Wish(id),
+                msg,
+            ))
         }
         WishesOp::Claim {
             wish,
@@ -489,11 +493,13 @@ pub fn plan(
         } => {
             let item = w.item(&wish)?;
             let status = w.status(&wish)?;
-            let open = match (&item.kind, &status) {
-                (ItemKind::Offer, Status::Published | Status::Claimed(_) | Status::Assigned(_)) => true,
-                (ItemKind::Wish, Status::Published | Status::Claimed(_)) => true,
-                _ => false,
-            };
+            let open = matches!(
+                (&item.kind, &status),
+                (
+                    ItemKind::Offer,
+                    Status::Published | Status::Claimed(_) | Status::Assigned(_)
+                ) | (ItemKind::Wish, Status::Published | Status::Claimed(_))
+            );
             if !item.kind.claimable() || !open {
                 return Err(bad(&wish, &status, "claim"));
             }
@@ -583,11 +589,19 @@ pub fn plan(
                 return Err(not_allowed(format!("{what} ({wish})")));
             }
             let ok = match (&stage, item.kind, &status) {
-                (_, _, Status::Withdrawn | Status::Confirmed | Status::Declined | Status::Resolved) => false,
+                (
+                    _,
+                    _,
+                    Status::Withdrawn | Status::Confirmed | Status::Declined | Status::Resolved,
+                ) => false,
                 (Stage::Withdrawn { .. }, _, _) => true,
                 (Stage::Fulfilled { .. }, ItemKind::Wish, Status::Assigned(_)) => true,
                 (Stage::Confirmed, ItemKind::Wish, Status::Fulfilled) => true,
-                (Stage::Routed { .. }, ItemKind::Suggestion | ItemKind::Problem, Status::Received | Status::Routed(_)) => true,
+                (
+                    Stage::Routed { .. },
+                    ItemKind::Suggestion | ItemKind::Problem,
+                    Status::Received | Status::Routed(_),
+                ) => true,
                 (
                     Stage::Resolved { .. } | Stage::Declined { .. },
                     ItemKind::Suggestion | ItemKind::Problem,
@@ -604,7 +618,11 @@ pub fn plan(
                 at: ctx.now,
             };
             let key = format!("{wish}/{}", p.stage.key());
-            Ok((vec![Put::new("progress", key, &p)], Effect::Done, format!("{wish}: {what}")))
+            Ok((
+                vec![Put::new("progress", key, &p)],
+                Effect::Done,
+                format!("{wish}: {what}"),
+            ))
         }
     }
 }

@@ -1,7 +1,7 @@
 use super::*;
+use crate::DocId;
 use crate::replica::{Error, NewDoc, Op, Replica};
 use crate::testutil::{org, replica, sync, t};
-use crate::DocId;
 
 fn now() -> Timestamp {
     t("2026-03-05T09:00:00+08:00")
@@ -67,7 +67,11 @@ fn claim(r: &mut Replica, doc: DocId, wish: &WishId) -> ClaimId {
 fn refused(r: &mut Replica, doc: DocId, op: WishesOp) -> Error {
     let before = r.doc(doc).unwrap().heads();
     let err = exec(r, doc, op).unwrap_err();
-    assert_eq!(r.doc(doc).unwrap().heads(), before, "document changed by {err}");
+    assert_eq!(
+        r.doc(doc).unwrap().heads(),
+        before,
+        "document changed by {err}"
+    );
     err
 }
 
@@ -88,10 +92,35 @@ fn many_claims_merge_and_the_community_assigns_exactly_one() {
     assert_eq!(w.status(&wish).unwrap(), Status::Claimed(2));
 
     // Only the community assigns.
-    let err = refused(&mut unit_a, doc, WishesOp::Assign { wish: wish.clone(), claim: ca.clone() });
-    assert!(matches!(err, Error::Wishes(WishesError::NotAllowed { .. })), "{err}");
-    exec(&mut c, doc, WishesOp::Assign { wish: wish.clone(), claim: cb.clone() }).unwrap();
-    let err = refused(&mut c, doc, WishesOp::Assign { wish: wish.clone(), claim: ca.clone() });
+    let err = refused(
+        &mut unit_a,
+        doc,
+        WishesOp::Assign {
+            wish: wish.clone(),
+            claim: ca.clone(),
+        },
+    );
+    assert!(
+        matches!(err, Error::Wishes(WishesError::NotAllowed { .. })),
+        "{err}"
+    );
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: wish.clone(),
+            claim: cb.clone(),
+        },
+    )
+    .unwrap();
+    let err = refused(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: wish.clone(),
+            claim: ca.clone(),
+        },
+    );
     assert_eq!(
         err,
         Error::Wishes(WishesError::AlreadyAssigned {
@@ -100,24 +129,87 @@ fn many_claims_merge_and_the_community_assigns_exactly_one() {
         })
     );
     // Release returns it to claimed; then the other claim can be assigned.
-    exec(&mut c, doc, WishesOp::Release { wish: wish.clone(), claim: cb.clone() }).unwrap();
-    assert_eq!(c.wishes(doc).unwrap().status(&wish).unwrap(), Status::Claimed(2));
-    exec(&mut c, doc, WishesOp::Assign { wish: wish.clone(), claim: ca.clone() }).unwrap();
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Release {
+            wish: wish.clone(),
+            claim: cb.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.wishes(doc).unwrap().status(&wish).unwrap(),
+        Status::Claimed(2)
+    );
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: wish.clone(),
+            claim: ca.clone(),
+        },
+    )
+    .unwrap();
     sync(&mut c, &mut unit_a);
     // The assignee fulfils, the community confirms.
     let err = refused(
         &mut unit_b,
         doc,
-        WishesOp::Advance { wish: wish.clone(), stage: Stage::Fulfilled { note: "done".into() } },
+        WishesOp::Advance {
+            wish: wish.clone(),
+            stage: Stage::Fulfilled {
+                note: "done".into(),
+            },
+        },
     );
-    assert!(matches!(err, Error::Wishes(WishesError::NotAllowed { .. })), "{err}");
-    exec(&mut unit_a, doc, WishesOp::Advance { wish: wish.clone(), stage: Stage::Fulfilled { note: "delivered".into() } })
-        .unwrap();
+    assert!(
+        matches!(err, Error::Wishes(WishesError::NotAllowed { .. })),
+        "{err}"
+    );
+    exec(
+        &mut unit_a,
+        doc,
+        WishesOp::Advance {
+            wish: wish.clone(),
+            stage: Stage::Fulfilled {
+                note: "delivered".into(),
+            },
+        },
+    )
+    .unwrap();
     sync(&mut unit_a, &mut c);
-    exec(&mut c, doc, WishesOp::Advance { wish: wish.clone(), stage: Stage::Confirmed }).unwrap();
-    assert_eq!(c.wishes(doc).unwrap().status(&wish).unwrap(), Status::Confirmed);
-    let err = refused(&mut c, doc, WishesOp::Advance { wish, stage: Stage::Withdrawn { reason: "x".into() } });
-    assert!(matches!(err, Error::Wishes(WishesError::BadTransition { status: "confirmed", .. })), "{err}");
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Advance {
+            wish: wish.clone(),
+            stage: Stage::Confirmed,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.wishes(doc).unwrap().status(&wish).unwrap(),
+        Status::Confirmed
+    );
+    let err = refused(
+        &mut c,
+        doc,
+        WishesOp::Advance {
+            wish,
+            stage: Stage::Withdrawn { reason: "x".into() },
+        },
+    );
+    assert!(
+        matches!(
+            err,
+            Error::Wishes(WishesError::BadTransition {
+                status: "confirmed",
+                ..
+            })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -125,10 +217,28 @@ fn assigning_an_unclaimed_wish_is_refused() {
     let (mut c, doc) = setup();
     let wish = post(&mut c, doc, ItemKind::Wish, "fix the stair light");
     let ghost: ClaimId = "power-co:1".parse().unwrap();
-    let err = refused(&mut c, doc, WishesOp::Assign { wish: wish.clone(), claim: ghost.clone() });
-    assert_eq!(err, Error::Wishes(WishesError::NotClaimed { wish, claim: ghost }));
+    let err = refused(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: wish.clone(),
+            claim: ghost.clone(),
+        },
+    );
+    assert_eq!(
+        err,
+        Error::Wishes(WishesError::NotClaimed { wish, claim: ghost })
+    );
     let unknown: WishId = "xianghe:77".parse().unwrap();
-    let err = refused(&mut c, doc, WishesOp::Claim { wish: unknown.clone(), volunteer: None, note: String::new() });
+    let err = refused(
+        &mut c,
+        doc,
+        WishesOp::Claim {
+            wish: unknown.clone(),
+            volunteer: None,
+            note: String::new(),
+        },
+    );
     assert_eq!(err, Error::Wishes(WishesError::UnknownWish(unknown)));
 }
 
@@ -141,25 +251,73 @@ fn offers_take_several_assignments() {
     sync(&mut c, &mut unit);
     let c2 = claim(&mut unit, doc, &offer);
     sync(&mut unit, &mut c);
-    exec(&mut c, doc, WishesOp::Assign { wish: offer.clone(), claim: c1.clone() }).unwrap();
-    exec(&mut c, doc, WishesOp::Assign { wish: offer.clone(), claim: c2.clone() }).unwrap();
-    assert_eq!(c.wishes(doc).unwrap().status(&offer).unwrap(), Status::Assigned(vec![c2, c1]));
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: offer.clone(),
+            claim: c1.clone(),
+        },
+    )
+    .unwrap();
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Assign {
+            wish: offer.clone(),
+            claim: c2.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.wishes(doc).unwrap().status(&offer).unwrap(),
+        Status::Assigned(vec![c2, c1])
+    );
 }
 
 #[test]
 fn suggestions_are_routed_and_resolved_and_counted_per_year() {
     let (mut c, doc) = setup();
     let s = post(&mut c, doc, ItemKind::Problem, "dark road by the gate");
-    let err = refused(&mut c, doc, WishesOp::Claim { wish: s.clone(), volunteer: None, note: String::new() });
-    assert!(matches!(err, Error::Wishes(WishesError::BadTransition { .. })), "{err}");
-    exec(&mut c, doc, WishesOp::Advance { wish: s.clone(), stage: Stage::Routed { to: "town construction office".into() } })
-        .unwrap();
+    let err = refused(
+        &mut c,
+        doc,
+        WishesOp::Claim {
+            wish: s.clone(),
+            volunteer: None,
+            note: String::new(),
+        },
+    );
+    assert!(
+        matches!(err, Error::Wishes(WishesError::BadTransition { .. })),
+        "{err}"
+    );
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Advance {
+            wish: s.clone(),
+            stage: Stage::Routed {
+                to: "town construction office".into(),
+            },
+        },
+    )
+    .unwrap();
     assert_eq!(
         c.wishes(doc).unwrap().status(&s).unwrap(),
         Status::Routed("town construction office".into())
     );
-    exec(&mut c, doc, WishesOp::Advance { wish: s.clone(), stage: Stage::Resolved { resolution: "55 solar lamps".into() } })
-        .unwrap();
+    exec(
+        &mut c,
+        doc,
+        WishesOp::Advance {
+            wish: s.clone(),
+            stage: Stage::Resolved {
+                resolution: "55 solar lamps".into(),
+            },
+        },
+    )
+    .unwrap();
     let w2 = post(&mut c, doc, ItemKind::Wish, "books for the book bar");
     let _ = w2;
     let counts = c.wishes(doc).unwrap().yearly_counts(2026);

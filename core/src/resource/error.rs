@@ -1,0 +1,258 @@
+//! Errors of resource operations. Every message names the concrete values that were wrong.
+
+use jiff::civil::Date;
+
+use crate::document::DocError;
+use crate::ids::{BookingId, DelegationId, OrderId, OrgId};
+use crate::time::TimeError;
+
+/// Why a resource operation (or a resource specification) was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResourceError {
+    /// Time arithmetic or an invalid slot (e.g. a slot that ends before it starts).
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// The document could not be read.
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// The resource specification is invalid.
+    #[error("invalid resource specification: {0}")]
+    InvalidSpec(String),
+    /// The document holds no resource specification at `meta/spec`.
+    #[error("the document has no resource specification (meta/spec)")]
+    MissingSpec,
+    /// The writer may not perform this action.
+    #[error("{who} may not {action}: only {allowed} may")]
+    NotAllowed {
+        /// The writing organisation.
+        who: OrgId,
+        /// What it tried.
+        action: String,
+        /// Who may.
+        allowed: String,
+    },
+    /// A required text field is empty.
+    #[error("{field} is required and must not be empty")]
+    EmptyField {
+        /// The field.
+        field: &'static str,
+    },
+    /// No booking request with this id.
+    #[error("unknown booking {0}")]
+    UnknownBooking(BookingId),
+    /// A booking needs at least one attendee.
+    #[error("a booking needs at least 1 attendee (got 0)")]
+    NoAttendees,
+    /// More attendees than the resource holds.
+    #[error("{attendees} attendees exceed the capacity of {capacity} persons")]
+    OverCapacity {
+        /// Expected attendance.
+        attendees: u32,
+        /// Capacity of the resource.
+        capacity: u32,
+    },
+    /// Too many alternate slots.
+    #[error("{count} alternate slots given, at most {max} are allowed")]
+    TooManyAlternates {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The weekly recurrence is out of range.
+    #[error("a weekly recurrence must repeat for 1 to 52 weeks (got {weeks})")]
+    BadRecurrence {
+        /// Requested number of weeks.
+        weeks: u32,
+    },
+    /// The slot is not inside one opening interval of its local day.
+    #[error("slot {slot} is outside opening hours ({hours})")]
+    OutsideOpeningHours {
+        /// The slot, in local time.
+        slot: String,
+        /// The opening hours, e.g. `Mon–Fri 08:00–21:00`.
+        hours: String,
+    },
+    /// The slot falls on a blackout date.
+    #[error("slot {slot} falls on blackout date {date}")]
+    Blackout {
+        /// The slot, in local time.
+        slot: String,
+        /// The blackout date.
+        date: Date,
+    },
+    /// The slot is longer than the longest allowed booking.
+    #[error("slot {slot} lasts {minutes} minutes, longer than the maximum of {max} minutes")]
+    TooLong {
+        /// The slot, in local time.
+        slot: String,
+        /// Its length.
+        minutes: i64,
+        /// The maximum.
+        max: u32,
+    },
+    /// The slot starts too soon.
+    #[error("slot {slot} starts less than {lead_minutes} minutes after now ({now})")]
+    LeadTime {
+        /// The slot, in local time.
+        slot: String,
+        /// Required lead time.
+        lead_minutes: u32,
+        /// The writer's clock, in local time.
+        now: String,
+    },
+    /// The person or group is barred from booking this resource.
+    #[error("{who} is barred from booking this resource: {reason}")]
+    Barred {
+        /// The barred organisation or booker.
+        who: String,
+        /// The owner's reason.
+        reason: String,
+    },
+    /// The same organisation or booker is already barred.
+    #[error("{who} is already barred")]
+    AlreadyBarred {
+        /// The barred organisation or booker.
+        who: String,
+    },
+    /// The writer is not the arbiter of the slot.
+    #[error("{who} is not the arbiter of slot {slot}: {arbiter}")]
+    NotArbiter {
+        /// The writer.
+        who: OrgId,
+        /// The slot, in local time.
+        slot: String,
+        /// Who arbitrates it, in words.
+        arbiter: String,
+    },
+    /// The slot overlaps a confirmed booking.
+    #[error("slot {slot} overlaps confirmed booking {other} ({other_slot})")]
+    Overlap {
+        /// The slot, in local time.
+        slot: String,
+        /// The confirmed booking.
+        other: BookingId,
+        /// Its occurrence, in local time.
+        other_slot: String,
+    },
+    /// None of several candidate slots can be confirmed; one failure per candidate.
+    #[error("no candidate slot of booking {booking} can be confirmed: {}", list_failures(.failures))]
+    NoCandidateFits {
+        /// The booking.
+        booking: BookingId,
+        /// Candidate index (0 = the requested slot, then alternates) and why it failed.
+        failures: Vec<(usize, ResourceError)>,
+    },
+    /// The booking is revoked or cancelled; nothing can change it any more.
+    #[error("booking {booking} is already {status}; that is final")]
+    Final {
+        /// The booking.
+        booking: BookingId,
+        /// Its status.
+        status: &'static str,
+    },
+    /// The action does not apply to a booking in this status.
+    #[error("cannot {action} booking {booking}: it is {status}")]
+    WrongStatus {
+        /// The booking.
+        booking: BookingId,
+        /// What was tried.
+        action: &'static str,
+        /// Its status.
+        status: &'static str,
+    },
+    /// No waitlisted booking fits a free slot now.
+    #[error("none of the {waiting} waitlisted bookings fits a free slot that {who} arbitrates")]
+    NothingToPromote {
+        /// The writer.
+        who: OrgId,
+        /// Number of waitlisted bookings.
+        waiting: usize,
+    },
+    /// A delegation block is invalid.
+    #[error("invalid delegation: {0}")]
+    InvalidDelegation(String),
+    /// A delegation block intersects an existing one.
+    #[error("block {block} intersects block {other_block} already delegated as {other}")]
+    DelegationOverlap {
+        /// The new block.
+        block: String,
+        /// The existing delegation.
+        other: DelegationId,
+        /// Its block.
+        other_block: String,
+    },
+    /// Kitchen operations on a resource without a kitchen.
+    #[error("resource {resource:?} is not a kitchen")]
+    NotAKitchen {
+        /// Name of the resource.
+        resource: String,
+    },
+    /// No meal order with this id.
+    #[error("unknown order {0}")]
+    UnknownOrder(OrderId),
+    /// A meal order needs at least one portion.
+    #[error("an order needs at least 1 portion (got 0)")]
+    NoPortions,
+    /// An ordered item is not on the menu.
+    #[error("{item:?} is not on the menu ({menu})")]
+    NotOnMenu {
+        /// The item.
+        item: String,
+        /// The menu.
+        menu: String,
+    },
+    /// The kitchen does not serve on this date.
+    #[error("the kitchen is closed on {date} (blackout date)")]
+    KitchenClosed {
+        /// The service date.
+        date: Date,
+    },
+    /// Placing, cancelling or accepting after the cut-off.
+    #[error("{action} at {at} is after the cut-off {cutoff} for {date}")]
+    AfterCutoff {
+        /// What happened too late, e.g. "placing an order".
+        action: &'static str,
+        /// The service date.
+        date: Date,
+        /// The cut-off, in local time.
+        cutoff: String,
+        /// When it happened, in local time.
+        at: String,
+    },
+    /// Accepting would exceed the daily capacity.
+    #[error(
+        "{portions} more portions for {date} would exceed the daily capacity: {accepted} of {capacity} already accepted"
+    )]
+    OverDailyCapacity {
+        /// The service date.
+        date: Date,
+        /// Portions already accepted.
+        accepted: u32,
+        /// Portions of this order.
+        portions: u32,
+        /// The daily capacity.
+        capacity: u32,
+    },
+    /// The action does not apply to an order in this status.
+    #[error("cannot {action} order {order}: it is {status}")]
+    OrderStatus {
+        /// The order.
+        order: OrderId,
+        /// What was tried.
+        action: &'static str,
+        /// Its status.
+        status: &'static str,
+    },
+}
+
+fn list_failures(failures: &[(usize, ResourceError)]) -> String {
+    failures
+        .iter()
+        .map(|(i, e)| match i {
+            0 => format!("requested slot: {e}"),
+            _ => format!("alternate {i}: {e}"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
