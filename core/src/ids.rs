@@ -125,7 +125,11 @@ impl OrgId {
                 .bytes()
                 .next()
                 .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if ok { Ok(Self(code)) } else { Err(IdError::BadOrg(code)) }
+        if ok {
+            Ok(Self(code))
+        } else {
+            Err(IdError::BadOrg(code))
+        }
     }
     /// The code as text.
     pub fn as_str(&self) -> &str {
@@ -292,7 +296,10 @@ mod tests {
         assert!(OrgId::new("dianye").is_ok());
         assert!(OrgId::new("state-grid_1").is_ok());
         for bad in ["", "Dianye", "a b", "-x", "a:b", &"x".repeat(49)] {
-            assert!(matches!(OrgId::new(bad), Err(IdError::BadOrg(_))), "{bad:?}");
+            assert!(
+                matches!(OrgId::new(bad), Err(IdError::BadOrg(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -304,7 +311,15 @@ mod tests {
         assert_eq!(id.to_string(), "dianye:12");
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(serde_json::from_str::<BookingId>(&json).unwrap(), id);
-        for bad in ["dianye", "dianye:", "dianye:01", ":3", "Dianye:3", "d:3x", "d:-1"] {
+        for bad in [
+            "dianye",
+            "dianye:",
+            "dianye:01",
+            ":3",
+            "Dianye:3",
+            "d:3x",
+            "d:-1",
+        ] {
             assert!(bad.parse::<BookingId>().is_err(), "{bad:?}");
         }
     }

@@ -280,6 +280,9 @@ mod tests {
         .unwrap();
         let later = s.shifted_weeks(1, &z).unwrap();
         assert_eq!(later.display_in(&z), "2026-10-27 18:00–20:00");
-        assert_eq!(later.start.0 - s.start.0, 7 * Timestamp::DAY + Timestamp::HOUR);
+        assert_eq!(
+            later.start.0 - s.start.0,
+            7 * Timestamp::DAY + Timestamp::HOUR
+        );
     }
 }
