@@ -9,15 +9,18 @@
 //! Nothing here reads the clock, the network or the disk: time is always an argument.
 #![deny(missing_docs)]
 
+pub mod cert;
 #[cfg(test)]
 mod convergence_tests;
 pub mod document;
+pub mod identity;
 pub mod ids;
 pub mod ledger;
 pub mod registry;
 pub mod replica;
 pub mod resource;
 mod schema;
+pub mod signed;
 #[cfg(test)]
 mod testutil;
 pub mod time;

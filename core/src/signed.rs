@@ -1,0 +1,266 @@
+//! The signed-change envelope: the unit that moves between nodes and is stored.
+//!
+//! A [`SignedChange`] carries one raw automerge change for one document, the key that
+//! signed it and an ed25519 signature over [`signing_message`] — a domain tag, the document
+//! id and the change hash. Since the automerge actor of a linli change is the signer's
+//! public key followed by an 8-byte incarnation, [`SignedChange::verify`] also binds the
+//! change's author to the signer.
+//!
+//! Only uncompressed change chunks with a correct header checksum are accepted: the change
+//! hash does not cover the header checksum, and a compressed chunk has the hash of its
+//! inflated contents, so either would let different bytes carry the same signature (and
+//! inflating a compressed chunk is unbounded). This makes `change` canonical for its hash.
+//!
+//! # Binary encoding (version 1)
+//!
+//! | offset | size | field                                   |
+//! |--------|------|-----------------------------------------|
+//! | 0      | 1    | version, `1`                            |
+//! | 1      | 32   | `doc`                                   |
+//! | 33     | 32   | `signer`                                |
+//! | 65     | 64   | `signature`                             |
+//! | 129    | 4    | `n`, length of the change, `u32` LE     |
+//! | 133    | `n`  | raw automerge change bytes              |
+//!
+//! Nothing may follow the change. `n` may be at most [`MAX_CHANGE_BYTES`].
+
+use automerge::Change;
+
+use crate::document::{MAX_CHANGE_BYTES, actor_node};
+use crate::identity::{self, Keypair, Signature};
+use crate::ids::{DocId, NodeId};
+
+/// Domain-separation tag at the start of the signed message of a change.
+pub const CHANGE_DOMAIN: &[u8] = b"linli/change/v1\0";
+
+/// The current (and only) version of the binary encoding.
+pub const ENCODING_VERSION: u8 = 1;
+
+/// Length of the fixed part of the encoding, before the change bytes.
+pub const HEADER_LEN: usize = 1 + 32 + 32 + 64 + 4;
+
+/// First bytes of every automerge chunk.
+const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// Chunk type byte (offset 8) of an uncompressed change.
+const CHUNK_TYPE_CHANGE: u8 = 1;
+
+/// Why a signed change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignedError {
+    /// The encoding ended early.
+    #[error("signed change is truncated: needed {needed} bytes, got {got}")]
+    Truncated {
+        /// Bytes needed to go on.
+        needed: usize,
+        /// Bytes present.
+        got: usize,
+    },
+    /// The encoding's version byte is not one this code reads.
+    #[error("unknown signed-change encoding version {0} (this build reads version 1)")]
+    UnknownVersion(u8),
+    /// The change is larger than [`MAX_CHANGE_BYTES`].
+    #[error("change of {size} bytes exceeds the limit of {limit} bytes")]
+    Oversized {
+        /// Size of the change (or the size announced by the length field).
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Bytes follow the change.
+    #[error("{0} unexpected bytes after the signed change")]
+    TrailingBytes(usize),
+    /// The change bytes are not a canonical uncompressed automerge change.
+    #[error("malformed change bytes: {0}")]
+    MalformedChange(String),
+    /// The signature does not verify for the document, the change hash and the signer.
+    #[error("signature does not verify for this signer, document and change")]
+    BadSignature,
+    /// The change's author is a different key than the signer.
+    #[error("change was authored by key {actor} but signed by {signer}")]
+    ActorMismatch {
+        /// Short form of the key in the change's actor id.
+        actor: String,
+        /// Short form of the signer.
+        signer: String,
+    },
+    /// The change's actor id is not a linli actor (32-byte key + 8-byte incarnation).
+    #[error("actor id of {0} bytes is not a linli actor (expected 40)")]
+    BadActor(usize),
+}
+
+/// The message a signer signs for a change: `b"linli/change/v1\0" ‖ doc ‖ change_hash`.
+pub fn signing_message(doc: &DocId, change_hash: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHANGE_DOMAIN.len() + 64);
+    m.extend_from_slice(CHANGE_DOMAIN);
+    m.extend_from_slice(doc.as_bytes());
+    m.extend_from_slice(change_hash);
+    m
+}
+
+/// Decodes raw change bytes: size limit first, then only an uncompressed change chunk whose
+/// header checksum matches its hash.
+fn parse_canonical(bytes: &[u8]) -> Result<Change, SignedError> {
+    if bytes.len() > MAX_CHANGE_BYTES {
+        return Err(SignedError::Oversized {
+            size: bytes.len(),
+            limit: MAX_CHANGE_BYTES,
+        });
+    }
+    if bytes.len() < 9 || bytes[..4] != AUTOMERGE_MAGIC {
+        return Err(SignedError::MalformedChange(
+            "not an automerge chunk (too short or wrong magic bytes)".into(),
+        ));
+    }
+    if bytes[8] != CHUNK_TYPE_CHANGE {
+        return Err(SignedError::MalformedChange(format!(
+            "chunk type {} is not an uncompressed change (type {CHUNK_TYPE_CHANGE})",
+            bytes[8]
+        )));
+    }
+    let change = Change::from_bytes(bytes.to_vec())
+        .map_err(|e| SignedError::MalformedChange(e.to_string()))?;
+    if bytes[4..8] != change.hash().0[..4] {
+        return Err(SignedError::MalformedChange(
+            "header checksum does not match the change hash".into(),
+        ));
+    }
+    Ok(change)
+}
+
+/// The signer key in a change's actor id.
+fn author_key(change: &Change) -> Result<NodeId, SignedError> {
+    actor_node(change.actor_id())
+        .map_err(|_| SignedError::BadActor(change.actor_id().to_bytes().len()))
+}
+
+/// One automerge change for one document, signed by a node key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedChange {
+    /// The document the change belongs to.
+    pub doc: DocId,
+    /// Raw automerge change bytes (an uncompressed change chunk).
+    pub change: Vec<u8>,
+    /// The signing key; must be the key in the change's actor id.
+    pub signer: NodeId,
+    /// Signature by `signer` over [`signing_message`] of `doc` and the change hash.
+    pub signature: Signature,
+}
+
+impl SignedChange {
+    /// Signs `change` (raw bytes, e.g. `Change::raw_bytes()`) for `doc`. The change must be
+    /// a canonical uncompressed change authored by `keypair`'s key (actor = key ‖ 8 bytes).
+    pub fn sign(keypair: &Keypair, doc: DocId, change: &[u8]) -> Result<SignedChange, SignedError> {
+        let parsed = parse_canonical(change)?;
+        let signer = keypair.node_id();
+        let author = author_key(&parsed)?;
+        if author != signer {
+            return Err(SignedError::ActorMismatch {
+                actor: author.short(),
+                signer: signer.short(),
+            });
+        }
+        let signature = keypair.sign(&signing_message(&doc, &parsed.hash().0));
+        Ok(SignedChange {
+            doc,
+            change: change.to_vec(),
+            signer,
+            signature,
+        })
+    }
+
+    /// Checks the envelope and returns the decoded change: size limit, canonical change bytes
+    /// (never panics on garbage), actor ↔ signer binding, then the signature over the
+    /// document id and change hash. Certificates, revocations and write policies are checked
+    /// by the caller.
+    pub fn verify(&self) -> Result<Change, SignedError> {
+        let change = parse_canonical(&self.change)?;
+        let author = author_key(&change)?;
+        if author != self.signer {
+            return Err(SignedError::ActorMismatch {
+                actor: author.short(),
+                signer: self.signer.short(),
+            });
+        }
+        identity::verify(
+            &self.signer,
+            &signing_message(&self.doc, &change.hash().0),
+            &self.signature,
+        )
+        .map_err(|_| SignedError::BadSignature)?;
+        Ok(change)
+    }
+
+    /// The hash of the change, when the change bytes decode.
+    pub fn change_hash(&self) -> Result<automerge::ChangeHash, SignedError> {
+        parse_canonical(&self.change).map(|c| c.hash())
+    }
+
+    /// The versioned binary encoding (layout in the [module documentation](self)). A change
+    /// longer than [`MAX_CHANGE_BYTES`] is encoded as is but refused by
+    /// [`SignedChange::decode`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.change.len());
+        out.push(ENCODING_VERSION);
+        out.extend_from_slice(self.doc.as_bytes());
+        out.extend_from_slice(self.signer.as_bytes());
+        out.extend_from_slice(self.signature.as_bytes());
+        let len = u32::try_from(self.change.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&self.change);
+        out
+    }
+
+    /// Decodes [`SignedChange::encode`]'s output. Checks the structure only (version,
+    /// lengths, no trailing bytes); call [`SignedChange::verify`] before trusting it.
+    pub fn decode(bytes: &[u8]) -> Result<SignedChange, SignedError> {
+        let Some(&version) = bytes.first() else {
+            return Err(SignedError::Truncated {
+                needed: HEADER_LEN,
+                got: 0,
+            });
+        };
+        if version != ENCODING_VERSION {
+            return Err(SignedError::UnknownVersion(version));
+        }
+        let Some((header, rest)) = bytes.split_at_checked(HEADER_LEN) else {
+            return Err(SignedError::Truncated {
+                needed: HEADER_LEN,
+                got: bytes.len(),
+            });
+        };
+        let mut doc = [0u8; 32];
+        let mut signer = [0u8; 32];
+        let mut signature = [0u8; 64];
+        let mut len = [0u8; 4];
+        doc.copy_from_slice(&header[1..33]);
+        signer.copy_from_slice(&header[33..65]);
+        signature.copy_from_slice(&header[65..129]);
+        len.copy_from_slice(&header[129..133]);
+        let len = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
+        if len > MAX_CHANGE_BYTES {
+            return Err(SignedError::Oversized {
+                size: len,
+                limit: MAX_CHANGE_BYTES,
+            });
+        }
+        if rest.len() < len {
+            return Err(SignedError::Truncated {
+                needed: HEADER_LEN + len,
+                got: bytes.len(),
+            });
+        }
+        if rest.len() > len {
+            return Err(SignedError::TrailingBytes(rest.len() - len));
+        }
+        Ok(SignedChange {
+            doc: DocId(doc),
+            change: rest.to_vec(),
+            signer: NodeId(signer),
+            signature: Signature(signature),
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "signed_tests.rs"]
+mod tests;
