@@ -7,42 +7,70 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use linli::core::document::Author;
+use linli::core::cert::Role;
+use linli::core::federation::FederationOp;
+use linli::core::identity::Keypair;
 use linli::core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
 use linli::core::registry::{
     AppointmentStatus, AppointmentView, ChecklistTemplate, Compound, ManagementMode, RegistryOp,
     ScorerRole,
 };
-use linli::core::replica::{Applied, DistrictConfig, Effect, NewDoc, Op, Replica};
+use linli::core::replica::{Applied, DistrictConfig, Effect, Error, NewDoc, Op, Replica};
 use linli::core::resource::{BookingForm, ResourceOp, ResourceSpec};
+use linli::core::signed::SignedChange;
 use linli::core::wishes::{Channel, ItemKind, WishesOp};
-use linli::core::{DocId, NodeId, OrgId, Slot, Timestamp, VolunteerId, Zone};
+use linli::core::{DocId, NodeId, OrgId, Put, Slot, Timestamp, VolunteerId, Zone};
 
 fn org(s: &str) -> Result<OrgId> {
     OrgId::new(s).with_context(|| format!("organisation code {s:?}"))
 }
 
-fn node(o: &str, n: u8) -> Result<Replica> {
-    let district = DistrictConfig {
-        checklist: ChecklistTemplate::synthetic_7_7("heping-2026"),
-        ..DistrictConfig::default()
-    };
+/// The demo's keys are derived from names so every run is the same; real nodes generate
+/// theirs from the operating system's randomness.
+fn key(name: &str) -> Keypair {
+    Keypair::from_secret(blake3::hash(name.as_bytes()).as_bytes())
+}
+
+fn node(o: &str, n: u8, root: NodeId) -> Result<Replica> {
     Ok(Replica::new(
-        Author {
-            node: NodeId([n; 32]),
-            incarnation: [n; 8],
-            org: org(o)?,
-        },
-        district,
+        key(&format!("{o}#{n}")),
+        [n; 8],
+        org(o)?,
+        root,
     ))
+}
+
+fn certify(
+    issuer: &mut Replica,
+    fed: DocId,
+    subject: &Replica,
+    role: Role,
+    parent: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
+    let a = subject.author();
+    issuer.execute(
+        fed,
+        Op::Federation(FederationOp::Issue {
+            subject: a.node,
+            role,
+            org: a.org.clone(),
+            parent: parent.map(org).transpose()?,
+            name: format!("{} office", a.org),
+            not_before: at,
+            not_after: Timestamp(at.0 + 3 * 365 * Timestamp::DAY),
+        }),
+        at,
+    )?;
+    Ok(())
 }
 
 /// Sends every change `from` holds to `to`; returns how many were new.
 fn send(from: &Replica, to: &mut Replica) -> Result<usize> {
     let mut n = 0;
     for id in from.docs().keys() {
-        for bytes in from.changes(*id, &[])? {
-            if let Applied::Applied(h) = to.apply(*id, &bytes)? {
+        for sc in from.changes(*id, &[])? {
+            if let Applied::Applied(h) = to.apply(sc)? {
                 n += h.len();
             }
         }
@@ -116,16 +144,60 @@ fn main() -> Result<()> {
     println!("linli district demo — Beishi street, Dianye and Hongqi communities, State Grid unit");
 
     // Index: 0 Dianye community, 1 Hongqi community, 2 Beishi street, 3 State Grid (unit),
-    // 4 a second Beishi street workstation.
+    // 4 a second Beishi street workstation, 5 the Heping district root.
+    let root_key = key("heping-district-root");
+    let root_id = root_key.node_id();
     let mut rs = vec![
-        node("dianye", 1)?,
-        node("hongqi", 2)?,
-        node("beishi", 3)?,
-        node("state-grid", 4)?,
-        node("beishi", 5)?,
+        node("dianye", 1, root_id)?,
+        node("hongqi", 2, root_id)?,
+        node("beishi", 3, root_id)?,
+        node("state-grid", 4, root_id)?,
+        node("beishi", 5, root_id)?,
+        Replica::new(root_key, [6; 8], org("heping")?, root_id),
     ];
     let t0 = at("2026-11-20T09:00:00+08:00")?;
     let beishi = org("beishi")?;
+
+    // --- Federation: the district certifies the street, the street its communities, a
+    // community its co-building unit (chains of up to three certificates).
+    let district = DistrictConfig {
+        checklist: ChecklistTemplate::synthetic_7_7("heping-2026"),
+        ..DistrictConfig::default()
+    };
+    let fed = rs[5]
+        .create(NewDoc::Federation { config: district }, t0)?
+        .doc;
+    let (street_a, street_b) = (rs[2].clone(), rs[4].clone());
+    certify(&mut rs[5], fed, &street_a, Role::Street, None, t0)?;
+    certify(&mut rs[5], fed, &street_b, Role::Street, None, t0)?;
+    merge_all(&mut rs)?;
+    let (dianye, hongqi) = (rs[0].clone(), rs[1].clone());
+    certify(
+        &mut rs[2],
+        fed,
+        &dianye,
+        Role::Community,
+        Some("beishi"),
+        t0,
+    )?;
+    certify(
+        &mut rs[2],
+        fed,
+        &hongqi,
+        Role::Community,
+        Some("beishi"),
+        t0,
+    )?;
+    merge_all(&mut rs)?;
+    let unit = rs[3].clone();
+    certify(&mut rs[0], fed, &unit, Role::Unit, Some("dianye"), t0)?;
+    merge_all(&mut rs)?;
+    let p = rs[5].principal(&rs[3].author().node, t0)?;
+    println!(
+        "\n[federation] root → street beishi → community dianye → unit {} (chain of {} certificates)",
+        rs[3].author().org,
+        p.chain_len
+    );
 
     // --- Online set-up ---------------------------------------------------------------
     let registry = rs[0]
@@ -510,6 +582,34 @@ fn main() -> Result<()> {
         t2,
     )?;
     merge_all(&mut rs)?;
+
+    // --- An unauthorized change -----------------------------------------------------------
+    // Hongqi's node, bypassing its own checks, writes a compound into Dianye's registry and
+    // signs it. Every other node verifies it against the registry's write policy.
+    let mut forged = rs[1].doc(registry)?.clone();
+    forged.set_author(rs[1].author());
+    let change = forged.commit(
+        t2,
+        "forged",
+        &[Put::new(
+            "compounds",
+            "hongqi:1",
+            &Compound::new(
+                "Annexed compound",
+                "1 Nowhere road",
+                10,
+                ManagementMode::Unmanaged,
+            ),
+        )],
+    )?;
+    let signed = SignedChange::sign(&key("hongqi#2"), registry, change.raw_bytes())?;
+    match rs[0].apply(signed) {
+        Err(Error::Rejected(r)) => println!(
+            "\n[attack] Dianye refuses a change signed by Hongqi: {}",
+            r.reason
+        ),
+        other => bail!("an unauthorized change was not refused: {other:?}"),
+    }
 
     // --- Print the merged state (from the street's replica) -------------------------------
     let view = &rs[2];

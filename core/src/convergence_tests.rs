@@ -228,10 +228,10 @@ fn deliver(rs: &mut [Replica], from: usize, to: usize, seed: u64) {
     if from == to {
         return;
     }
-    let mut all: Vec<(DocId, Vec<u8>)> = Vec::new();
+    let mut all: Vec<crate::signed::SignedChange> = Vec::new();
     for id in rs[from].docs().keys() {
         for c in rs[from].changes(*id, &[]).unwrap() {
-            all.push((*id, c));
+            all.push(c);
         }
     }
     // Fisher–Yates with a small deterministic generator.
@@ -242,8 +242,8 @@ fn deliver(rs: &mut [Replica], from: usize, to: usize, seed: u64) {
         x ^= x << 17;
         all.swap(i, (x % (i as u64 + 1)) as usize);
     }
-    for (id, bytes) in all {
-        rs[to].apply(id, &bytes).unwrap();
+    for sc in all {
+        rs[to].apply(sc).unwrap();
     }
 }
 

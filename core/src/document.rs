@@ -46,6 +46,8 @@ pub const MAX_RECORD_BYTES: usize = 32 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
+    /// Certificates, revocations and district settings (one per district).
+    Federation,
     /// Compound registry of one community.
     Registry,
     /// Volunteer service ledger of one community for one year.
@@ -60,6 +62,7 @@ impl DocKind {
     /// The record maps of this kind (besides `meta`).
     pub fn maps(self) -> &'static [&'static str] {
         match self {
+            DocKind::Federation => crate::federation::MAPS,
             DocKind::Registry => crate::registry::MAPS,
             DocKind::Ledger => crate::ledger::MAPS,
             DocKind::Resource => crate::resource::MAPS,
@@ -69,6 +72,7 @@ impl DocKind {
     /// Human name.
     pub fn label(self) -> &'static str {
         match self {
+            DocKind::Federation => "federation document",
             DocKind::Registry => "compound registry",
             DocKind::Ledger => "service ledger",
             DocKind::Resource => "resource",
@@ -403,6 +407,21 @@ impl Document {
     pub fn automerge(&self) -> &Automerge {
         &self.am
     }
+    /// The document as it was at `heads` (e.g. a change's dependencies), for judging a
+    /// change on its causal history.
+    pub fn at(&self, heads: &[ChangeHash]) -> Result<Document, DocError> {
+        let am = self
+            .am
+            .fork_at(heads)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        Ok(Document {
+            id: self.id,
+            header: self.header.clone(),
+            am,
+            maps: self.maps.clone(),
+        })
+    }
+
     /// Sets the actor used for local writes.
     pub fn set_author(&mut self, author: &Author) {
         self.am.set_actor(author.actor());

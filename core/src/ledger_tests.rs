@@ -288,7 +288,7 @@ fn invalid_rules_are_refused() {
         matches!(err, Error::Ledger(LedgerError::InvalidRules(_))),
         "{err}"
     );
-    assert!(a.docs().is_empty());
+    assert!(a.ids_of(crate::DocKind::Ledger).is_empty());
 }
 
 #[test]

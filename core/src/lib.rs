@@ -13,9 +13,11 @@ pub mod cert;
 #[cfg(test)]
 mod convergence_tests;
 pub mod document;
+pub mod federation;
 pub mod identity;
 pub mod ids;
 pub mod ledger;
+pub mod policy;
 pub mod registry;
 pub mod replica;
 pub mod resource;
@@ -26,7 +28,8 @@ mod testutil;
 pub mod time;
 pub mod wishes;
 
-pub use document::{Author, DocHeader, DocKind, Document};
+pub use document::{Author, DocHeader, DocKind, Document, Put};
 pub use ids::*;
-pub use replica::{Ctx, DistrictConfig, Effect, Error, Op, Replica};
+pub use replica::{Applied, Ctx, DistrictConfig, Effect, Error, NewDoc, Op, Rejection, Replica};
+pub use signed::SignedChange;
 pub use time::{Slot, Timestamp, Zone};

@@ -382,7 +382,15 @@ fn annual_scores_give_a_weighted_composite_and_flag() {
         (ScorerRole::Street, 2),
         (ScorerRole::Department, 2),
     ]);
-    f.community.set_district(weights);
+    // The district root changes the weights in the federation document.
+    let mut root = crate::testutil::root();
+    root.execute(
+        crate::testutil::fed_id(),
+        Op::Federation(crate::federation::FederationOp::SetConfig(weights)),
+        now(),
+    )
+    .unwrap();
+    sync(&mut root, &mut f.community);
     let c = f
         .community
         .registry(f.doc)

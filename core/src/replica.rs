@@ -6,20 +6,32 @@
 //! ledgers); only if it is valid is it turned into record puts committed as one change. An
 //! invalid operation returns an [`Error`] and leaves every document unchanged.
 //!
-//! Changes from elsewhere go through [`Replica::apply`]: size limit, decoding, layout and
-//! record-schema checks, then automerge. A change whose dependencies are missing waits in a
-//! bounded pending set and is applied when they arrive; a duplicate is a no-op.
+//! Every change is a [`SignedChange`]. Changes from elsewhere go through [`Replica::apply`],
+//! which checks, before the change touches any document: the envelope (size, decoding,
+//! signature, actor ↔ signer binding), the signer's certificate chain at the change's time,
+//! the revocation cut-off, the document layout and record schemas, and the kind's write
+//! policy for every operation. A change whose dependencies are missing waits in a bounded
+//! pending set; a change whose signer has no valid chain (yet) waits until the federation
+//! document changes; a duplicate is a no-op; anything else refused is recorded with its
+//! reason, kept out of the documents and never offered to peers. When a revocation arrives
+//! after changes beyond its cut-off were applied, the affected documents are rebuilt from
+//! the change log without them and their dependents.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Change, ChangeHash};
 use serde::{Deserialize, Serialize};
 
-use crate::document::{self, Author, DocError, DocHeader, DocKind, Document, Put, SCHEMA_VERSION};
+use crate::cert::{CertError, Principal, Revocation, TrustStore};
+use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, SCHEMA_VERSION, Write};
+use crate::federation::{self, FederationOp};
+use crate::identity::Keypair;
 use crate::ids::*;
 use crate::ledger::{self, LedgerError, LedgerOp, LedgerRules, Points};
+use crate::policy::{self, PolicyError};
 use crate::registry::{self, ChecklistTemplate, RegistryError, RegistryOp, ScoringConfig};
 use crate::resource::{self, ResourceError, ResourceOp, ResourceSpec};
+use crate::signed::{SignedChange, SignedError};
 use crate::time::{Slot, TimeError, Timestamp, Zone};
 use crate::wishes::{self, WishesError, WishesOp};
 
@@ -27,7 +39,7 @@ use crate::wishes::{self, WishesError, WishesOp};
 pub const MAX_PENDING: usize = 10_000;
 
 /// District-wide settings that validation and queries need: the checklist template and the
-/// scoring weights. (They move into the federation document with the federation layer.)
+/// scoring weights. Written by the root in the federation document (`meta/config`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DistrictConfig {
     /// The compound quality checklist.
@@ -87,6 +99,8 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "op")]
 pub enum Op {
+    /// Federation operation (certificates, revocations, district settings).
+    Federation(FederationOp),
     /// Compound registry operation.
     Registry(RegistryOp),
     /// Service ledger operation.
@@ -100,6 +114,7 @@ pub enum Op {
 impl Op {
     fn kind(&self) -> DocKind {
         match self {
+            Op::Federation(_) => DocKind::Federation,
             Op::Registry(_) => DocKind::Registry,
             Op::Ledger(_) => DocKind::Ledger,
             Op::Resource(_) => DocKind::Resource,
@@ -145,6 +160,21 @@ pub enum Error {
         /// What the document is.
         actual: &'static str,
     },
+    /// A change from elsewhere was refused; it is kept out of every document.
+    #[error("change refused: {0}")]
+    Rejected(Box<Rejection>),
+    /// The signed envelope of a change is invalid (bytes, signature, actor binding).
+    #[error("invalid signed change: {0}")]
+    Envelope(#[from] SignedError),
+    /// This node has no valid certificate chain for a write at this time.
+    #[error("this node cannot write: {0}")]
+    NotCertified(CertError),
+    /// This node's key has been revoked.
+    #[error("this node's key has been revoked and may no longer write")]
+    SelfRevoked,
+    /// A local write breaks the write policy of the document kind.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
     /// Too many changes wait for missing dependencies.
     #[error("pending set full ({limit} changes wait for dependencies); change {change} dropped")]
     PendingFull {
@@ -155,24 +185,13 @@ pub enum Error {
     },
 }
 
-/// A change produced by a local write: the document it belongs to and its raw bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalChange {
-    /// The document.
-    pub doc: DocId,
-    /// The change hash.
-    pub hash: ChangeHash,
-    /// Raw automerge change bytes, ready to ship.
-    pub bytes: Vec<u8>,
-}
-
 /// Result of a successful write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     /// What the operation did.
     pub effect: Effect,
-    /// The change to replicate.
-    pub change: LocalChange,
+    /// The signed change to replicate.
+    pub change: SignedChange,
 }
 
 /// Outcome of applying a remote change.
@@ -184,11 +203,70 @@ pub enum Applied {
     Duplicate,
     /// Waits for these missing dependencies.
     Pending(Vec<ChangeHash>),
+    /// Waits for a certificate: the signer has no valid chain to the root at the change's
+    /// time (yet). Retried whenever the federation document changes.
+    AwaitingCertificate(CertError),
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RejectReason {
+    /// The signer's key was revoked and the change is beyond the revocation's cut-off.
+    #[error("key {signer} was revoked ({reason}) and this change is after the cut-off")]
+    Revoked {
+        /// Short form of the revoked key.
+        signer: String,
+        /// The revocation's reason.
+        reason: String,
+    },
+    /// The change breaks the document layout or a record schema.
+    #[error(transparent)]
+    Layout(DocError),
+    /// The change breaks the kind's write policy.
+    #[error(transparent)]
+    Policy(PolicyError),
+    /// A dependency of the change was refused.
+    #[error("depends on refused change {0}")]
+    DependsOnRejected(String),
+    /// The genesis change does not create the document it is sent for.
+    #[error("{0}")]
+    WrongDocument(String),
+}
+
+/// A refused change with its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The document it was sent for.
+    pub doc: DocId,
+    /// Its hash.
+    pub hash: ChangeHash,
+    /// Its signer.
+    pub signer: NodeId,
+    /// Why it was refused.
+    pub reason: RejectReason,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "change {} by {} to {}: {}",
+            hex::encode(&self.hash.0[..4]),
+            self.signer.short(),
+            self.doc.short(),
+            self.reason
+        )
+    }
 }
 
 /// Specification of a new document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewDoc {
+    /// The district's federation document (created by the root).
+    Federation {
+        /// Initial district settings.
+        config: DistrictConfig,
+    },
     /// The compound registry of `community` (owned by it).
     Registry {
         /// Street of the community.
@@ -229,28 +307,64 @@ pub enum NewDoc {
     },
 }
 
-/// An in-memory set of documents.
+/// One accepted change with what rebuilds and revocations need to know about it.
+#[derive(Debug, Clone)]
+struct Logged {
+    signed: SignedChange,
+    hash: ChangeHash,
+    actor: Vec<u8>,
+    seq: u64,
+    time: i64,
+    deps: Vec<ChangeHash>,
+}
+
+/// An in-memory set of documents with their signed change logs.
 #[derive(Debug, Clone)]
 pub struct Replica {
+    keypair: Keypair,
     author: Author,
     district: DistrictConfig,
     docs: BTreeMap<DocId, Document>,
+    /// Accepted changes per document, in the order they were applied (causal).
+    log: BTreeMap<DocId, Vec<Logged>>,
+    /// Index of accepted changes: hash → (doc, position in `log`).
+    index: BTreeMap<ChangeHash, DocId>,
     /// Changes waiting for dependencies: doc → change hash → change.
-    pending: BTreeMap<DocId, BTreeMap<ChangeHash, Change>>,
+    pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
+    /// Changes whose signer has no valid chain yet, retried when the federation changes.
+    awaiting: BTreeMap<ChangeHash, SignedChange>,
+    /// Refused changes; never applied, never forwarded.
+    rejected: BTreeMap<ChangeHash, Rejection>,
+    trust: TrustStore,
+    revocations: BTreeMap<NodeId, Vec<Revocation>>,
     /// Documents created by this replica (part of each new header, so ids differ).
     created: u64,
-    /// Bound of the pending set (default [`MAX_PENDING`]).
+    /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
     pub max_pending: usize,
 }
 
 impl Replica {
-    /// An empty replica writing as `author`.
-    pub fn new(author: Author, district: DistrictConfig) -> Self {
+    /// An empty replica for the node with `keypair`, acting for `org`, trusting `root`.
+    /// `incarnation` must be fresh random bytes each time a store starts empty, so an
+    /// (actor, seq) pair is never reused.
+    pub fn new(keypair: Keypair, incarnation: [u8; 8], org: OrgId, root: NodeId) -> Self {
+        let author = Author {
+            node: keypair.node_id(),
+            incarnation,
+            org,
+        };
         Self {
+            keypair,
             author,
-            district,
+            district: DistrictConfig::default(),
             docs: BTreeMap::new(),
+            log: BTreeMap::new(),
+            index: BTreeMap::new(),
             pending: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
+            rejected: BTreeMap::new(),
+            trust: TrustStore::new(root),
+            revocations: BTreeMap::new(),
             created: 0,
             max_pending: MAX_PENDING,
         }
@@ -260,13 +374,21 @@ impl Replica {
     pub fn author(&self) -> &Author {
         &self.author
     }
-    /// District settings.
+    /// The configured root key.
+    pub fn root(&self) -> &NodeId {
+        self.trust.root()
+    }
+    /// District settings (from the federation document; defaults until one arrives).
     pub fn district(&self) -> &DistrictConfig {
         &self.district
     }
-    /// Replaces the district settings.
-    pub fn set_district(&mut self, district: DistrictConfig) {
-        self.district = district;
+    /// The trust store built from the federation documents.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+    /// The principal of a key at a time, per the federation documents held.
+    pub fn principal(&self, node: &NodeId, at: Timestamp) -> Result<Principal, CertError> {
+        self.trust.principal(node, at)
     }
     /// All documents.
     pub fn docs(&self) -> &BTreeMap<DocId, Document> {
@@ -284,9 +406,28 @@ impl Replica {
             .map(Document::id)
             .collect()
     }
-    /// Number of changes waiting for dependencies.
+    /// Number of changes waiting for dependencies or for a certificate.
     pub fn pending_len(&self) -> usize {
-        self.pending.values().map(BTreeMap::len).sum()
+        self.pending.values().map(BTreeMap::len).sum::<usize>() + self.awaiting.len()
+    }
+    /// Refused changes with their reasons.
+    pub fn rejected(&self) -> &BTreeMap<ChangeHash, Rejection> {
+        &self.rejected
+    }
+    /// Changes waiting for a valid certificate chain.
+    pub fn awaiting(&self) -> impl Iterator<Item = &ChangeHash> {
+        self.awaiting.keys()
+    }
+    /// Hashes of changes waiting for dependencies in document `id`.
+    pub fn pending_of(&self, id: DocId) -> BTreeSet<ChangeHash> {
+        self.pending
+            .get(&id)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
+    }
+    /// Whether an accepted change is held.
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.index.contains_key(hash)
     }
 
     fn doc_of_kind(&self, id: DocId, kind: DocKind) -> Result<&Document, Error> {
@@ -301,13 +442,45 @@ impl Replica {
         Ok(d)
     }
 
-    /// Creates a document owned by the author's organisation (for a registry, ledger or
-    /// wishes document the author must be that community). Returns the genesis change.
-    pub fn create(&mut self, new: NewDoc, now: Timestamp) -> Result<LocalChange, Error> {
+    /// This node's principal for a write at `now`.
+    fn me(&self, now: Timestamp) -> Result<Principal, Error> {
+        if self.revocations.contains_key(&self.author.node) {
+            return Err(Error::SelfRevoked);
+        }
+        let p = self
+            .trust
+            .principal(&self.author.node, now)
+            .map_err(Error::NotCertified)?;
+        if !p.is_root() && p.org.as_ref() != Some(&self.author.org) {
+            return Err(Error::NotCertified(CertError::NoCertificate {
+                node: format!("{} as {}", self.author.node.short(), self.author.org),
+                root: self.trust.root().short(),
+            }));
+        }
+        Ok(p)
+    }
+
+    /// Creates a document owned by this node's organisation and returns its signed genesis.
+    /// Registries, ledgers and wishes belong to a community and only it creates them; the
+    /// federation document is created by the root.
+    pub fn create(&mut self, new: NewDoc, now: Timestamp) -> Result<SignedChange, Error> {
+        let me = self.me(now)?;
         self.created += 1;
         let owner = self.author.org.clone();
         let zone = Zone::shanghai();
         let (header, initial) = match new {
+            NewDoc::Federation { config } => (
+                header(
+                    DocKind::Federation,
+                    owner.clone(),
+                    owner,
+                    None,
+                    None,
+                    "federation".into(),
+                    zone,
+                ),
+                vec![Put::new("meta", "config", &config)],
+            ),
             NewDoc::Registry {
                 street,
                 community,
@@ -397,18 +570,26 @@ impl Replica {
             nonce: self.created,
             ..header
         };
+        policy::authorize_genesis(&header, &me)?;
         let (doc, change) = Document::create(&self.author, header, &initial)?;
         let id = doc.id();
+        let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
         self.docs.insert(id, doc);
-        Ok(LocalChange {
-            doc: id,
-            hash: change.hash(),
-            bytes: change.raw_bytes().to_vec(),
-        })
+        self.record(id, &signed, &change);
+        if self
+            .docs
+            .get(&id)
+            .is_some_and(|d| d.kind() == DocKind::Federation)
+        {
+            self.federation_changed();
+        }
+        Ok(signed)
     }
 
-    /// Validates `op` against document `id` and, if valid, commits it as one change.
+    /// Validates `op` against document `id` and, if valid and allowed by the write policy,
+    /// commits it as one signed change.
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
+        let me = self.me(now)?;
         let kind = op.kind();
         let doc = self.doc_of_kind(id, kind)?;
         let ctx = Ctx {
@@ -418,91 +599,333 @@ impl Replica {
             docs: &self.docs,
         };
         let (puts, effect, message) = match op {
+            Op::Federation(op) => self.plan_federation(id, op, now)?,
             Op::Registry(op) => plan(registry::plan(doc, &ctx, op))?,
             Op::Ledger(op) => plan(ledger::plan(doc, &ctx, op))?,
             Op::Resource(op) => plan(resource::plan(doc, &ctx, op))?,
             Op::Wishes(op) => plan(wishes::plan(doc, &ctx, op))?,
         };
+        let writes: Vec<Write> = puts
+            .iter()
+            .map(|p| Write {
+                map: p.map.to_string(),
+                key: p.key.clone(),
+                value: p.value.clone(),
+            })
+            .collect();
+        policy::authorize(doc, &doc.heads(), &me, &self.trust, &writes)?;
         let author = self.author.clone();
         let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
         doc.set_author(&author);
         let change = doc.commit(now, &message, &puts)?;
+        let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
+        self.record(id, &signed, &change);
+        if kind == DocKind::Federation {
+            self.federation_changed();
+        }
         Ok(Written {
             effect,
-            change: LocalChange {
-                doc: id,
-                hash: change.hash(),
-                bytes: change.raw_bytes().to_vec(),
-            },
+            change: signed,
         })
     }
 
-    /// All changes of a document after `have` (all if empty), raw, in causal order.
-    pub fn changes(&self, id: DocId, have: &[ChangeHash]) -> Result<Vec<Vec<u8>>, Error> {
-        Ok(self
-            .doc(id)?
-            .changes_after(have)
+    fn plan_federation(
+        &self,
+        id: DocId,
+        op: FederationOp,
+        now: Timestamp,
+    ) -> Result<(Vec<Put>, Effect, String), Error> {
+        let deny = |reason: String| {
+            Error::Policy(PolicyError::Denied {
+                who: self.author.org.to_string(),
+                kind: DocKind::Federation.label(),
+                map: "certs".into(),
+                key: String::new(),
+                reason,
+            })
+        };
+        Ok(match op {
+            FederationOp::Issue {
+                subject,
+                role,
+                org,
+                parent,
+                name,
+                not_before,
+                not_after,
+            } => {
+                if not_after <= not_before {
+                    return Err(deny("validity ends before it starts".into()));
+                }
+                let cert = crate::cert::Certificate::issue(
+                    &self.keypair,
+                    subject,
+                    role,
+                    org,
+                    parent,
+                    name,
+                    not_before,
+                    not_after,
+                );
+                let msg = format!("certify {} as {} {}", subject.short(), cert.role, cert.org);
+                (
+                    vec![Put::new("certs", federation::cert_key(&cert), &cert)],
+                    Effect::Done,
+                    msg,
+                )
+            }
+            FederationOp::Revoke { subject, reason } => {
+                let rev = Revocation {
+                    subject,
+                    cutoff: self.cutoff_of(&subject),
+                    reason,
+                    by: self.author.node,
+                    at: now,
+                };
+                let msg = format!(
+                    "revoke {} ({} cut-off entries)",
+                    subject.short(),
+                    rev.cutoff.len()
+                );
+                (
+                    vec![Put::new(
+                        "revocations",
+                        federation::revocation_key(&rev),
+                        &rev,
+                    )],
+                    Effect::Done,
+                    msg,
+                )
+            }
+            FederationOp::SetConfig(config) => {
+                let _ = id;
+                (
+                    vec![Put::new("meta", "config", &config)],
+                    Effect::Done,
+                    "district settings".into(),
+                )
+            }
+        })
+    }
+
+    /// What this replica has accepted from `subject`: per document and actor, the last seq
+    /// and its hash.
+    fn cutoff_of(&self, subject: &NodeId) -> Vec<crate::cert::CutoffEntry> {
+        let mut last: BTreeMap<(DocId, Vec<u8>), (u64, [u8; 32])> = BTreeMap::new();
+        for (doc, entries) in &self.log {
+            for e in entries {
+                if e.actor.len() == 40 && e.actor[..32] == subject.0 {
+                    let slot = last.entry((*doc, e.actor.clone())).or_insert((0, [0; 32]));
+                    if e.seq >= slot.0 {
+                        *slot = (e.seq, e.signed_hash().0);
+                    }
+                }
+            }
+        }
+        last.into_iter()
+            .map(|((doc, actor), (seq, hash))| crate::cert::CutoffEntry {
+                doc,
+                actor,
+                seq,
+                hash,
+            })
+            .collect()
+    }
+
+    fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
+        self.index.insert(change.hash(), id);
+        self.log.entry(id).or_default().push(Logged {
+            signed: signed.clone(),
+            hash: change.hash(),
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            time: change.timestamp(),
+            deps: change.deps().to_vec(),
+        });
+    }
+
+    /// All accepted changes of a document that are not `have` or their ancestors (all if
+    /// `have` is empty), in causal order. Unknown hashes in `have` are ignored.
+    pub fn changes(&self, id: DocId, have: &[ChangeHash]) -> Result<Vec<SignedChange>, Error> {
+        self.doc(id)?;
+        let log = self.log.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let mut known: BTreeSet<ChangeHash> = BTreeSet::new();
+        if !have.is_empty() {
+            let deps: BTreeMap<ChangeHash, &[ChangeHash]> =
+                log.iter().map(|e| (e.hash, e.deps.as_slice())).collect();
+            let mut stack: Vec<ChangeHash> = have
+                .iter()
+                .filter(|h| deps.contains_key(h))
+                .copied()
+                .collect();
+            while let Some(h) = stack.pop() {
+                if known.insert(h) {
+                    stack.extend(deps.get(&h).copied().unwrap_or_default());
+                }
+            }
+        }
+        Ok(log
             .iter()
-            .map(|c| c.raw_bytes().to_vec())
+            .filter(|e| !known.contains(&e.hash))
+            .map(|e| e.signed.clone())
             .collect())
     }
 
-    /// Applies a change from another replica to document `id`.
+    /// Decodes an encoded [`SignedChange`] and applies it.
+    pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<Applied, Error> {
+        let sc = SignedChange::decode(bytes)?;
+        self.apply(sc)
+    }
+
+    /// Verifies and applies a signed change from another replica.
     ///
-    /// A genesis change creates the document (its hash must equal `id`). Otherwise the
-    /// change is decoded and checked against the document's layout and record schemas; if a
-    /// dependency is missing it waits (bounded by [`MAX_PENDING`]); when it applies, waiting
-    /// changes that now have their dependencies apply too. Errors leave the replica
-    /// unchanged.
-    pub fn apply(&mut self, id: DocId, bytes: &[u8]) -> Result<Applied, Error> {
-        let change = document::parse_change(bytes)?;
-        let hash = change.hash();
-        if !self.docs.contains_key(&id) {
-            if change.deps().is_empty() {
-                if DocId::from(hash) != id {
-                    return Err(DocError::BadGenesis(format!(
-                        "genesis {} does not match document id {id}",
-                        DocId::from(hash)
-                    ))
-                    .into());
-                }
-                let mut doc = Document::from_genesis(change)?;
-                doc.set_author(&self.author);
-                self.docs.insert(id, doc);
-                let mut applied = vec![hash];
-                applied.extend(self.drain_pending(id));
-                return Ok(Applied::Applied(applied));
-            }
-            return self.park(id, change, vec![ChangeHash(id.0)]);
+    /// Errors leave every document unchanged. [`Error::Rejected`] is final for that change
+    /// (it is recorded and never forwarded); [`Error::Envelope`] is not recorded, because a
+    /// forged envelope must not block the genuine change with the same hash.
+    pub fn apply(&mut self, sc: SignedChange) -> Result<Applied, Error> {
+        let outcome = self.apply_one(sc)?;
+        if let Applied::Applied(hashes) = &outcome
+            && hashes.iter().any(|h| {
+                self.index
+                    .get(h)
+                    .and_then(|d| self.docs.get(d))
+                    .is_some_and(|d| d.kind() == DocKind::Federation)
+            })
+        {
+            self.federation_changed();
         }
-        let doc = self.doc(id)?;
-        if doc.has_change(&hash) {
+        Ok(outcome)
+    }
+
+    fn apply_one(&mut self, sc: SignedChange) -> Result<Applied, Error> {
+        // Replays are the common case in sync: recognise them before checking signatures.
+        if self.index.contains_key(&sc.change_hash()?) {
             return Ok(Applied::Duplicate);
         }
+        let change = sc.verify()?;
+        let hash = change.hash();
+        let id = sc.doc;
+        if let Some(r) = self.rejected.get(&hash) {
+            return Err(Error::Rejected(Box::new(r.clone())));
+        }
+        if !self.docs.contains_key(&id) && !change.deps().is_empty() {
+            return self.park(id, sc, vec![ChangeHash(id.0)]);
+        }
+        if let Some(doc) = self.docs.get(&id) {
+            if change.deps().is_empty() {
+                return self.reject(
+                    &sc,
+                    hash,
+                    RejectReason::WrongDocument("a second genesis for an existing document".into()),
+                );
+            }
+            let missing = doc.missing_deps(&change);
+            if !missing.is_empty() {
+                if let Some(bad) = missing.iter().find(|m| self.rejected.contains_key(m)) {
+                    let reason = RejectReason::DependsOnRejected(hex::encode(&bad.0[..4]));
+                    return self.reject(&sc, hash, reason);
+                }
+                return self.park(id, sc, missing);
+            }
+        }
+        let at = Timestamp(change.timestamp());
+        let principal = match self.trust.principal(&sc.signer, at) {
+            Ok(p) => p,
+            Err(e) => {
+                if self.pending_len() >= self.max_pending {
+                    return Err(Error::PendingFull {
+                        limit: self.max_pending,
+                        change: hex::encode(hash.0),
+                    });
+                }
+                self.awaiting.insert(hash, sc);
+                return Ok(Applied::AwaitingCertificate(e));
+            }
+        };
+        if let Some(reason) = self.revoked(&id, &sc.signer, &change) {
+            return self.reject(&sc, hash, reason);
+        }
         if change.deps().is_empty() {
-            return Err(
-                DocError::BadGenesis("a second genesis for an existing document".into()).into(),
-            );
+            if DocId::from(hash) != id {
+                // Not recorded by hash: the same genesis is valid for its own document.
+                return Err(Error::Rejected(Box::new(Rejection {
+                    doc: id,
+                    hash,
+                    signer: sc.signer,
+                    reason: RejectReason::WrongDocument(format!(
+                        "genesis {} does not create document {id}",
+                        DocId::from(hash)
+                    )),
+                })));
+            }
+            let doc = match Document::from_genesis(change.clone()) {
+                Ok(d) => d,
+                Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
+            };
+            if let Err(e) = policy::authorize_genesis(doc.header(), &principal) {
+                return self.reject(&sc, hash, RejectReason::Policy(e));
+            }
+            let mut doc = doc;
+            doc.set_author(&self.author);
+            self.docs.insert(id, doc);
+        } else {
+            let Some(doc) = self.docs.get(&id) else {
+                return Err(Error::UnknownDocument(id));
+            };
+            let writes = match doc.writes_of(&change) {
+                Ok(w) => w,
+                Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
+            };
+            if let Err(e) = policy::authorize(doc, change.deps(), &principal, &self.trust, &writes)
+            {
+                return self.reject(&sc, hash, RejectReason::Policy(e));
+            }
+            let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
+            doc.apply_checked(change.clone())?;
         }
-        let missing = doc.missing_deps(&change);
-        if !missing.is_empty() {
-            return self.park(id, change, missing);
-        }
-        self.apply_ready(id, change)?;
+        self.record(id, &sc, &change);
         let mut applied = vec![hash];
         applied.extend(self.drain_pending(id));
         Ok(Applied::Applied(applied))
     }
 
+    /// The revocation reason if `signer`'s change is beyond a revocation's cut-off.
+    fn revoked(&self, doc: &DocId, signer: &NodeId, change: &Change) -> Option<RejectReason> {
+        let revs = self.revocations.get(signer)?;
+        let actor = change.actor_id().to_bytes();
+        let hash = change.hash().0;
+        revs.iter()
+            .find(|r| !r.allows(doc, actor, change.seq(), &hash))
+            .map(|r| RejectReason::Revoked {
+                signer: signer.short(),
+                reason: r.reason.clone(),
+            })
+    }
+
+    fn reject(
+        &mut self,
+        sc: &SignedChange,
+        hash: ChangeHash,
+        reason: RejectReason,
+    ) -> Result<Applied, Error> {
+        let r = Rejection {
+            doc: sc.doc,
+            hash,
+            signer: sc.signer,
+            reason,
+        };
+        self.rejected.insert(hash, r.clone());
+        Err(Error::Rejected(Box::new(r)))
+    }
+
     fn park(
         &mut self,
         id: DocId,
-        change: Change,
+        sc: SignedChange,
         missing: Vec<ChangeHash>,
     ) -> Result<Applied, Error> {
-        let hash = change.hash();
-        let slot = self.pending.entry(id).or_default();
-        if slot.contains_key(&hash) {
+        let hash = sc.change_hash()?;
+        if self.pending.get(&id).is_some_and(|m| m.contains_key(&hash)) {
             return Ok(Applied::Pending(missing));
         }
         if self.pending_len() >= self.max_pending {
@@ -511,19 +934,11 @@ impl Replica {
                 change: hex::encode(hash.0),
             });
         }
-        self.pending.entry(id).or_default().insert(hash, change);
+        self.pending.entry(id).or_default().insert(hash, sc);
         Ok(Applied::Pending(missing))
     }
 
-    fn apply_ready(&mut self, id: DocId, change: Change) -> Result<(), Error> {
-        let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
-        doc.writes_of(&change)?;
-        doc.apply_checked(change)?;
-        Ok(())
-    }
-
     /// Applies waiting changes of `id` whose dependencies are now present, repeatedly.
-    /// Waiting changes that turn out invalid are dropped.
     fn drain_pending(&mut self, id: DocId) -> Vec<ChangeHash> {
         let mut applied = Vec::new();
         loop {
@@ -535,19 +950,22 @@ impl Replica {
             };
             let ready: Vec<ChangeHash> = waiting
                 .iter()
-                .filter(|(_, c)| doc.missing_deps(c).is_empty())
+                .filter(|(_, sc)| {
+                    sc.verify()
+                        .map(|c| doc.missing_deps(&c).is_empty())
+                        .unwrap_or(true)
+                })
                 .map(|(h, _)| *h)
                 .collect();
             if ready.is_empty() {
                 return applied;
             }
             for h in ready {
-                let Some(c) = self.pending.get_mut(&id).and_then(|m| m.remove(&h)) else {
+                let Some(sc) = self.pending.get_mut(&id).and_then(|m| m.remove(&h)) else {
                     continue;
                 };
-                let dup = self.docs.get(&id).is_some_and(|d| d.has_change(&h));
-                if !dup && self.apply_ready(id, c).is_ok() {
-                    applied.push(h);
+                if let Ok(Applied::Applied(more)) = self.apply_one(sc) {
+                    applied.extend(more);
                 }
             }
             if self.pending.get(&id).is_some_and(BTreeMap::is_empty) {
@@ -556,22 +974,214 @@ impl Replica {
         }
     }
 
-    /// Hashes of changes waiting for dependencies in document `id`.
-    pub fn pending_of(&self, id: DocId) -> BTreeSet<ChangeHash> {
-        self.pending
-            .get(&id)
-            .map(|m| m.keys().copied().collect())
-            .unwrap_or_default()
+    /// Rebuilds the trust store, revocations and district settings from the federation
+    /// documents; enforces new revocations; retries changes awaiting a certificate.
+    fn federation_changed(&mut self) {
+        loop {
+            let old_revocations = self.revocations.clone();
+            self.reload_federation();
+            let mut progress = false;
+            if self.revocations != old_revocations {
+                // A rebuild can remove certificates, which can invalidate further changes.
+                while self.enforce() {
+                    progress = true;
+                }
+            }
+            progress |= self.retry_awaiting();
+            if !progress {
+                return;
+            }
+        }
     }
 
-    /// Inserts a document loaded from a snapshot.
-    pub fn insert_loaded(&mut self, mut doc: Document) {
+    /// Reads certificates, revocations and settings from the federation documents. New
+    /// certificates are added to the trust store (whose signature checks are done once per
+    /// certificate); with `fresh`, the store is rebuilt from scratch (after a rebuild removed
+    /// certificates).
+    fn reload_federation_with(&mut self, fresh: bool) {
+        if fresh {
+            self.trust = TrustStore::new(*self.trust.root());
+        }
+        let feds: Vec<&Document> = self
+            .docs
+            .values()
+            .filter(|d| d.kind() == DocKind::Federation)
+            .collect();
+        federation::fill_trust(&mut self.trust, feds.iter().copied());
+        let mut revs: BTreeMap<NodeId, Vec<Revocation>> = BTreeMap::new();
+        let mut config = None;
+        for d in &feds {
+            let f = federation::Federation::new(d);
+            for (k, v) in f.revocations() {
+                revs.entry(k).or_default().extend(v);
+            }
+            config = config.or_else(|| f.config());
+        }
+        for v in revs.values_mut() {
+            v.sort_by_key(|r| (r.by, r.at));
+        }
+        self.revocations = revs;
+        self.district = config.unwrap_or_default();
+    }
+
+    fn reload_federation(&mut self) {
+        self.reload_federation_with(false);
+    }
+
+    fn retry_awaiting(&mut self) -> bool {
+        let waiting = std::mem::take(&mut self.awaiting);
+        let mut progress = false;
+        for (_, sc) in waiting {
+            if let Ok(Applied::Applied(hashes)) = self.apply_one(sc) {
+                progress = true;
+                if hashes.iter().any(|h| {
+                    self.index
+                        .get(h)
+                        .and_then(|d| self.docs.get(d))
+                        .is_some_and(|d| d.kind() == DocKind::Federation)
+                }) {
+                    self.reload_federation();
+                }
+            }
+        }
+        progress
+    }
+
+    /// Re-checks every accepted change against the current certificates and revocations;
+    /// rebuilds documents without the changes that no longer stand and their dependents.
+    /// Returns whether anything was removed.
+    fn enforce(&mut self) -> bool {
+        let mut removed_any = false;
+        let ids: Vec<DocId> = self.log.keys().copied().collect();
+        for id in ids {
+            let Some(entries) = self.log.get(&id) else {
+                continue;
+            };
+            let mut bad: BTreeMap<ChangeHash, Option<RejectReason>> = BTreeMap::new();
+            for e in entries {
+                let h = e.signed_hash();
+                if e.deps.iter().any(|d| bad.contains_key(d)) {
+                    bad.insert(h, None);
+                    continue;
+                }
+                if let Some(revs) = self.revocations.get(&e.signed.signer)
+                    && let Some(r) = revs.iter().find(|r| !r.allows(&id, &e.actor, e.seq, &h.0))
+                {
+                    bad.insert(
+                        h,
+                        Some(RejectReason::Revoked {
+                            signer: e.signed.signer.short(),
+                            reason: r.reason.clone(),
+                        }),
+                    );
+                    continue;
+                }
+                if self
+                    .trust
+                    .principal(&e.signed.signer, Timestamp(e.time))
+                    .is_err()
+                {
+                    // The chain disappeared (e.g. its certificate was written after its
+                    // issuer's cut-off): the change waits for a certificate again.
+                    bad.insert(h, None);
+                }
+            }
+            if bad.is_empty() {
+                continue;
+            }
+            removed_any = true;
+            self.rebuild(id, &bad);
+        }
+        if removed_any {
+            self.reload_federation_with(true);
+        }
+        removed_any
+    }
+
+    /// Rebuilds document `id` from its log without the changes in `bad`; changes with a
+    /// reason are recorded as refused, the others are re-submitted (they are refused as
+    /// dependents of refused changes, or wait for a certificate).
+    fn rebuild(&mut self, id: DocId, bad: &BTreeMap<ChangeHash, Option<RejectReason>>) {
+        let entries = self.log.remove(&id).unwrap_or_default();
+        let old = self.docs.remove(&id);
+        let mut resubmit = Vec::new();
+        for e in &entries {
+            let h = e.signed_hash();
+            self.index.remove(&h);
+            match bad.get(&h) {
+                Some(Some(reason)) => {
+                    self.rejected.insert(
+                        h,
+                        Rejection {
+                            doc: id,
+                            hash: h,
+                            signer: e.signed.signer,
+                            reason: reason.clone(),
+                        },
+                    );
+                }
+                Some(None) => resubmit.push(e.signed.clone()),
+                None => {}
+            }
+        }
+        let mut kept = entries
+            .into_iter()
+            .filter(|e| !bad.contains_key(&e.signed_hash()));
+        let Some(first) = kept.next() else {
+            return;
+        };
+        let Ok(genesis) = first.signed.verify() else {
+            return;
+        };
+        let Ok(mut doc) = Document::from_genesis(genesis.clone()) else {
+            return;
+        };
         doc.set_author(&self.author);
-        self.docs.insert(doc.id(), doc);
+        let mut log = vec![];
+        self.index.insert(genesis.hash(), id);
+        log.push(first);
+        for e in kept {
+            if let Ok(c) = e.signed.verify()
+                && doc.apply_checked(c).is_ok()
+            {
+                self.index.insert(e.signed_hash(), id);
+                log.push(e);
+            }
+        }
+        drop(old);
+        self.docs.insert(id, doc);
+        self.log.insert(id, log);
+        for sc in resubmit {
+            let _ = self.apply_one(sc);
+        }
+    }
+
+    /// A copy of this replica for another node identity (tests build many nodes from one
+    /// replica that already holds the federation document).
+    #[cfg(test)]
+    pub(crate) fn for_node(&self, keypair: Keypair, incarnation: [u8; 8], org: OrgId) -> Replica {
+        let mut r = self.clone();
+        r.author = Author {
+            node: keypair.node_id(),
+            incarnation,
+            org,
+        };
+        r.keypair = keypair;
+        let author = r.author.clone();
+        for d in r.docs.values_mut() {
+            d.set_author(&author);
+        }
+        r
     }
 
     // ---- typed read views -------------------------------------------------------------
 
+    /// Read view of the federation document `id`.
+    pub fn federation(&self, id: DocId) -> Result<federation::Federation<'_>, Error> {
+        Ok(federation::Federation::new(
+            self.doc_of_kind(id, DocKind::Federation)?,
+        ))
+    }
     /// Read view of a compound registry.
     pub fn registry(&self, id: DocId) -> Result<registry::Registry<'_>, Error> {
         Ok(registry::Registry::new(
@@ -596,6 +1206,12 @@ impl Replica {
     /// Balance of a volunteer across every ledger this replica holds.
     pub fn balance(&self, volunteer: &VolunteerId) -> Points {
         ledger::balance_across(self.docs.values(), volunteer)
+    }
+}
+
+impl Logged {
+    fn signed_hash(&self) -> ChangeHash {
+        self.hash
     }
 }
 

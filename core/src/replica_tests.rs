@@ -4,7 +4,8 @@ use automerge::{ROOT, ReadDoc};
 use super::*;
 use crate::document::{MAX_CHANGE_BYTES, Put};
 use crate::ledger::{LedgerOp, LedgerRules, Points};
-use crate::testutil::{date, org, replica, t};
+use crate::signed::{SignedChange, SignedError};
+use crate::testutil::{date, key, org, replica, t};
 
 fn now() -> Timestamp {
     t("2026-06-01T10:00:00+08:00")
@@ -24,7 +25,7 @@ fn ledger(r: &mut Replica) -> DocId {
     .doc
 }
 
-fn service(r: &mut Replica, doc: DocId, v: &str) -> LocalChange {
+fn service(r: &mut Replica, doc: DocId, v: &str) -> SignedChange {
     r.execute(
         doc,
         Op::Ledger(LedgerOp::RecordService {
@@ -46,30 +47,39 @@ fn garbage_truncated_and_oversized_bytes_are_errors() {
     let mut a = replica("dianye", 1);
     let doc = ledger(&mut a);
     let c = service(&mut a, doc, "dianye:1");
+    let bytes = c.encode();
     let mut b = replica("beishi", 2);
-    for bytes in [
+    let docs_before = b.docs().len();
+    for bad in [
         vec![],
         vec![0u8; 7],
         b"hello world".to_vec(),
-        c.bytes[..c.bytes.len() / 2].to_vec(),
+        bytes[..bytes.len() / 2].to_vec(),
+        bytes[..bytes.len() - 1].to_vec(),
     ] {
-        let err = b.apply(doc, &bytes).unwrap_err();
-        assert!(
-            matches!(err, Error::Doc(DocError::MalformedChange(_))),
-            "{err}"
-        );
+        let err = b.apply_bytes(&bad).unwrap_err();
+        assert!(matches!(err, Error::Envelope(_)), "{err}");
     }
-    let mut flipped = c.bytes.clone();
+    // A flipped byte inside the change breaks its checksum or its signature.
+    let mut flipped = bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    assert!(b.apply(doc, &flipped).is_err());
-    let err = b.apply(doc, &vec![0u8; MAX_CHANGE_BYTES + 1]).unwrap_err();
+    assert!(matches!(
+        b.apply_bytes(&flipped).unwrap_err(),
+        Error::Envelope(_)
+    ));
+    // An oversized change is refused from its length field, before it is read.
+    let mut huge = bytes[..133].to_vec();
+    huge[129..133].copy_from_slice(&((MAX_CHANGE_BYTES as u32) + 1).to_le_bytes());
+    huge.extend(vec![0u8; MAX_CHANGE_BYTES + 1]);
+    let err = b.apply_bytes(&huge).unwrap_err();
     assert!(
-        matches!(err, Error::Doc(DocError::Oversized { .. })),
+        matches!(err, Error::Envelope(SignedError::Oversized { .. })),
         "{err}"
     );
-    assert!(b.docs().is_empty());
+    assert_eq!(b.docs().len(), docs_before);
     assert_eq!(b.pending_len(), 0);
+    assert!(b.rejected().is_empty());
 }
 
 #[test]
@@ -82,33 +92,25 @@ fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
     assert_eq!(all.len(), 3);
     let mut b = replica("beishi", 2);
     // Newest first: both wait, genesis releases them in causal order.
-    assert!(matches!(
-        b.apply(doc, &c2.bytes).unwrap(),
-        Applied::Pending(_)
-    ));
-    assert!(matches!(
-        b.apply(doc, &c1.bytes).unwrap(),
-        Applied::Pending(_)
-    ));
-    assert!(matches!(
-        b.apply(doc, &c1.bytes).unwrap(),
-        Applied::Pending(_)
-    ));
+    assert!(matches!(b.apply(c2.clone()).unwrap(), Applied::Pending(_)));
+    assert!(matches!(b.apply(c1.clone()).unwrap(), Applied::Pending(_)));
+    assert!(matches!(b.apply(c1.clone()).unwrap(), Applied::Pending(_)));
     assert_eq!(b.pending_len(), 2);
-    let Applied::Applied(hashes) = b.apply(doc, &all[0]).unwrap() else {
+    let Applied::Applied(hashes) = b.apply(all[0].clone()).unwrap() else {
         panic!("genesis should apply")
     };
-    assert_eq!(hashes, vec![all_hash(&all[0]), c1.hash, c2.hash]);
+    assert_eq!(
+        hashes,
+        vec![
+            all[0].change_hash().unwrap(),
+            c1.change_hash().unwrap(),
+            c2.change_hash().unwrap()
+        ]
+    );
     assert_eq!(b.pending_len(), 0);
-    assert_eq!(b.apply(doc, &c2.bytes).unwrap(), Applied::Duplicate);
+    assert_eq!(b.apply(c2.clone()).unwrap(), Applied::Duplicate);
     assert_eq!(b.doc(doc).unwrap().heads(), a.doc(doc).unwrap().heads());
     assert_eq!(b.balance(&"dianye:2".parse().unwrap()), Points::whole(1));
-}
-
-fn all_hash(bytes: &[u8]) -> automerge::ChangeHash {
-    automerge::Change::from_bytes(bytes.to_vec())
-        .unwrap()
-        .hash()
 }
 
 #[test]
@@ -121,12 +123,9 @@ fn pending_set_is_bounded() {
     let mut b = replica("beishi", 2);
     b.max_pending = 3;
     for c in &changes[..3] {
-        assert!(matches!(
-            b.apply(doc, &c.bytes).unwrap(),
-            Applied::Pending(_)
-        ));
+        assert!(matches!(b.apply(c.clone()).unwrap(), Applied::Pending(_)));
     }
-    let err = b.apply(doc, &changes[3].bytes).unwrap_err();
+    let err = b.apply(changes[3].clone()).unwrap_err();
     assert!(matches!(err, Error::PendingFull { limit: 3, .. }), "{err}");
     assert_eq!(b.pending_len(), 3);
 }
@@ -152,9 +151,9 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
             }],
         )
         .unwrap();
-    let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
+    let err = b.apply(signed(doc, &bad)).unwrap_err();
     assert!(
-        matches!(err, Error::Doc(DocError::BadShape { .. })),
+        matches!(&err, Error::Rejected(r) if matches!(r.reason, RejectReason::Layout(DocError::BadShape { .. }))),
         "{err}"
     );
     assert!(err.to_string().contains("does not decode"), "{err}");
@@ -177,7 +176,7 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
             }],
         )
         .unwrap();
-    assert!(b.apply(doc, bad.raw_bytes()).is_err());
+    assert!(b.apply(signed(doc, &bad)).is_err());
 
     // An entry whose issuer differs from its id.
     let mut evil = a.doc(doc).unwrap().clone();
@@ -192,7 +191,7 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
             }],
         )
         .unwrap();
-    let err = b.apply(doc, bad.raw_bytes()).unwrap_err();
+    let err = b.apply(signed(doc, &bad)).unwrap_err();
     assert!(err.to_string().contains("names issuer dianye"), "{err}");
 
     // Rewriting the header, deleting, or writing to the root.
@@ -213,11 +212,12 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
             }
             _ => tx.delete(ROOT, "entries").unwrap(),
         }
-        let (h, _) = tx.commit();
+        let (h, _) =
+            tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now().0));
         let c = fork.get_change_by_hash(&h.unwrap()).unwrap();
-        let err = b.apply(doc, c.raw_bytes()).unwrap_err();
+        let err = b.apply(signed(doc, &c)).unwrap_err();
         assert!(
-            matches!(err, Error::Doc(DocError::BadShape { .. })),
+            matches!(&err, Error::Rejected(r) if matches!(r.reason, RejectReason::Layout(DocError::BadShape { .. }))),
             "attempt {attempt}: {err}"
         );
     }
@@ -231,14 +231,16 @@ fn genesis_must_match_the_document_id() {
     let genesis = a.changes(doc, &[]).unwrap().remove(0);
     let mut b = replica("beishi", 2);
     let wrong = DocId([9; 32]);
-    let err = b.apply(wrong, &genesis).unwrap_err();
-    assert!(matches!(err, Error::Doc(DocError::BadGenesis(_))), "{err}");
-    assert!(b.docs().is_empty());
+    // Re-signed for another document id: the signature is valid, the id is not.
+    let relabelled = SignedChange::sign(&key("dianye", 1), wrong, &genesis.change).unwrap();
+    let err = b.apply(relabelled).unwrap_err();
+    assert!(crate::testutil::rejection(err).contains("does not create document"));
+    assert!(b.doc(wrong).is_err());
     assert!(matches!(
-        b.apply(doc, &genesis).unwrap(),
+        b.apply(genesis.clone()).unwrap(),
         Applied::Applied(_)
     ));
-    assert_eq!(b.apply(doc, &genesis).unwrap(), Applied::Duplicate);
+    assert_eq!(b.apply(genesis).unwrap(), Applied::Duplicate);
 }
 
 #[test]
@@ -254,9 +256,8 @@ fn documents_save_and_load_and_reject_garbage() {
     assert!(matches!(err, DocError::MalformedDocument(_)), "{err}");
     let err = Document::load(DocId([1; 32]), &bytes).unwrap_err();
     assert!(err.to_string().contains("expected"), "{err}");
-    let mut b = replica("beishi", 2);
-    b.insert_loaded(loaded);
-    assert_eq!(b.balance(&"dianye:1".parse().unwrap()), Points::whole(1));
+    let entries = crate::ledger::Ledger::new(&loaded).entries();
+    assert_eq!(entries.len(), 1);
 }
 
 #[test]
@@ -331,4 +332,8 @@ fn concurrent_get_all_lists_the_winner_last() {
         assert_eq!(all.len(), 2);
         assert_eq!(all.last(), Some(&winner));
     }
+}
+
+fn signed(doc: DocId, c: &automerge::Change) -> SignedChange {
+    SignedChange::sign(&key("dianye", 1), doc, c.raw_bytes()).unwrap()
 }

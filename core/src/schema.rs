@@ -19,6 +19,7 @@ pub(crate) fn check_record(
     value: &str,
 ) -> Result<(), SchemaError> {
     let r = match kind {
+        DocKind::Federation => crate::federation::check_record(map, key, value),
         DocKind::Registry => crate::registry::check_record(map, key, value),
         DocKind::Ledger => crate::ledger::check_record(map, key, value),
         DocKind::Resource => crate::resource::check_record(map, key, value),

@@ -1,19 +1,66 @@
-//! Helpers shared by the unit tests of the document kinds.
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+//! Helpers shared by the unit tests: a test district whose root certifies a fixed set of
+//! organisations, and replicas of those organisations that already hold the federation
+//! document.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub, dead_code)]
 
+use std::sync::OnceLock;
+
+use crate::cert::Role;
 use crate::document::Author;
-use crate::ids::{NodeId, OrgId};
+use crate::federation::FederationOp;
+use crate::identity::Keypair;
+use crate::ids::{DocId, NodeId, OrgId};
 use crate::registry::ChecklistTemplate;
-use crate::replica::{Applied, DistrictConfig, Replica};
+use crate::replica::{Applied, DistrictConfig, Error, NewDoc, Op, Replica};
+use crate::signed::SignedChange;
 use crate::time::Timestamp;
+
+/// Organisations of the test district: code, role, parent.
+pub const ORGS: &[(&str, Role, Option<&str>)] = &[
+    ("beishi", Role::Street, None),
+    ("jianzhong", Role::Street, None),
+    ("dianye", Role::Community, Some("beishi")),
+    ("hongqi", Role::Community, Some("beishi")),
+    ("xianghe", Role::Community, Some("jianzhong")),
+    ("power-co", Role::Unit, Some("dianye")),
+    ("state-grid", Role::Unit, Some("dianye")),
+    ("tech-college", Role::Unit, Some("hongqi")),
+    ("hospital", Role::Partner, Some("xianghe")),
+    ("reading-club", Role::Partner, Some("dianye")),
+    ("housing-bureau", Role::Unit, None),
+    // Groups and buildings used by the resource tests.
+    ("club", Role::Partner, Some("dianye")),
+    ("choir", Role::Partner, Some("dianye")),
+    ("troupe", Role::Partner, Some("dianye")),
+    ("bldg3", Role::Partner, Some("hongqi")),
+    ("bldg5", Role::Partner, Some("hongqi")),
+    ("org-a", Role::Unit, Some("dianye")),
+    ("org-b", Role::Unit, Some("dianye")),
+    ("org-c", Role::Partner, Some("hongqi")),
+];
+
+/// Node numbers certified per organisation.
+pub const NODES: &[u8] = &[1, 2, 3, 4, 5, 9];
 
 pub fn org(s: &str) -> OrgId {
     OrgId::new(s).unwrap()
 }
 
+/// The key of node `n` of organisation `o` (deterministic).
+pub fn key(o: &str, n: u8) -> Keypair {
+    let mut h = blake3::Hasher::new();
+    h.update(o.as_bytes());
+    h.update(&[n]);
+    Keypair::from_secret(h.finalize().as_bytes())
+}
+
+pub fn root_key() -> Keypair {
+    Keypair::from_secret(&[0xAA; 32])
+}
+
 pub fn author(o: &str, n: u8) -> Author {
     Author {
-        node: NodeId([n; 32]),
+        node: key(o, n).node_id(),
         incarnation: [n; 8],
         org: org(o),
     }
@@ -26,9 +73,82 @@ pub fn district() -> DistrictConfig {
     }
 }
 
-/// A replica for organisation `o`; `n` makes its key unique.
+/// Validity of the test certificates.
+pub fn valid_from() -> Timestamp {
+    t("2020-01-01T00:00:00Z")
+}
+pub fn valid_until() -> Timestamp {
+    t("2030-01-01T00:00:00Z")
+}
+
+struct Fed {
+    root: Replica,
+    id: DocId,
+    changes: Vec<SignedChange>,
+    /// A replica that applied the federation changes, cloned for each test node.
+    base: Replica,
+}
+
+fn fed() -> &'static Fed {
+    static FED: OnceLock<Fed> = OnceLock::new();
+    FED.get_or_init(|| {
+        let rk = root_key();
+        let mut root = Replica::new(rk.clone(), [0; 8], org("heping"), rk.node_id());
+        let at = valid_from();
+        let id = root
+            .create(NewDoc::Federation { config: district() }, at)
+            .unwrap()
+            .doc;
+        for (o, role, parent) in ORGS {
+            for &n in NODES {
+                root.execute(
+                    id,
+                    Op::Federation(FederationOp::Issue {
+                        subject: key(o, n).node_id(),
+                        role: *role,
+                        org: org(o),
+                        parent: parent.map(org),
+                        name: format!("{o} node {n}"),
+                        not_before: valid_from(),
+                        not_after: valid_until(),
+                    }),
+                    at,
+                )
+                .unwrap();
+            }
+        }
+        let changes = root.changes(id, &[]).unwrap();
+        let mut base = Replica::new(key("base", 0), [0; 8], org("base"), rk.node_id());
+        for c in &changes {
+            base.apply(c.clone()).unwrap();
+        }
+        Fed {
+            root,
+            id,
+            changes,
+            base,
+        }
+    })
+}
+
+/// The federation document's signed changes.
+pub fn fed_changes() -> Vec<SignedChange> {
+    fed().changes.clone()
+}
+
+/// The federation document's id.
+pub fn fed_id() -> DocId {
+    fed().id
+}
+
+/// A replica of the root that holds the federation document.
+pub fn root() -> Replica {
+    fed().root.clone()
+}
+
+/// A replica for node `n` of organisation `o`, holding the federation document.
 pub fn replica(o: &str, n: u8) -> Replica {
-    Replica::new(author(o, n), district())
+    fed().base.for_node(key(o, n), [n; 8], org(o))
 }
 
 /// An instant from RFC 3339 text, e.g. `2026-11-25T20:00:00+08:00`.
@@ -44,9 +164,11 @@ pub fn date(y: i16, m: i8, d: i8) -> jiff::civil::Date {
 pub fn send(from: &Replica, to: &mut Replica) -> usize {
     let mut n = 0;
     for id in from.docs().keys().copied().collect::<Vec<_>>() {
-        for bytes in from.changes(id, &[]).unwrap() {
-            if let Applied::Applied(h) = to.apply(id, &bytes).unwrap() {
-                n += h.len();
+        for sc in from.changes(id, &[]).unwrap() {
+            match to.apply(sc) {
+                Ok(Applied::Applied(h)) => n += h.len(),
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
             }
         }
     }
@@ -57,4 +179,17 @@ pub fn send(from: &Replica, to: &mut Replica) -> usize {
 pub fn sync(a: &mut Replica, b: &mut Replica) {
     send(a, b);
     send(b, a);
+}
+
+/// The node id of node `n` of `o`.
+pub fn node(o: &str, n: u8) -> NodeId {
+    key(o, n).node_id()
+}
+
+/// Asserts an error is a rejection and returns its reason text.
+pub fn rejection(e: Error) -> String {
+    match e {
+        Error::Rejected(r) => r.reason.to_string(),
+        other => panic!("expected a rejection, got {other}"),
+    }
 }

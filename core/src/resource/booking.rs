@@ -234,7 +234,7 @@ pub(super) fn confirm(r: &Resource<'_>, ctx: &Ctx<'_>, booking: BookingId) -> Pl
 
 /// Refuses unless the author arbitrates at least one candidate of the booking (or, when no
 /// candidate has an arbiter, is the owner).
-fn may_decide(r: &Resource<'_>, ctx: &Ctx<'_>, b: &BookingView) -> Result<(), ResourceError> {
+fn may_decide(r: &Resource<'_>, me: &OrgId, b: &BookingView) -> Result<(), ResourceError> {
     let form = &b.request.form;
     let mut arbiters: Vec<OrgId> = Vec::new();
     for cand in form.candidates() {
@@ -245,7 +245,6 @@ fn may_decide(r: &Resource<'_>, ctx: &Ctx<'_>, b: &BookingView) -> Result<(), Re
             arbiters.push(a);
         }
     }
-    let me = &ctx.author.org;
     let ok = if arbiters.is_empty() {
         me == r.owner()
     } else {
@@ -282,7 +281,7 @@ pub(super) fn reject(
     ) {
         return Err(wrong_status(b, "reject"));
     }
-    may_decide(r, ctx, b)?;
+    may_decide(r, &ctx.author.org, b)?;
     let msg = format!("reject {booking}: {reason}");
     Ok((
         vec![decision(ctx, &booking, Verdict::Rejected { reason })],
@@ -296,7 +295,7 @@ pub(super) fn waitlist(r: &Resource<'_>, ctx: &Ctx<'_>, booking: BookingId) -> P
     if b.status != BookingStatus::Tentative {
         return Err(wrong_status(b, "waitlist"));
     }
-    may_decide(r, ctx, b)?;
+    may_decide(r, &ctx.author.org, b)?;
     let msg = format!("waitlist {booking}");
     Ok((
         vec![decision(ctx, &booking, Verdict::Waitlisted)],
@@ -319,23 +318,7 @@ pub(super) fn revoke(
         }
         _ => return Err(wrong_status(b, "revoke")),
     };
-    let me = &ctx.author.org;
-    if me != r.owner() {
-        let form = &b.request.form;
-        let slot = form
-            .candidates()
-            .get(slot_index)
-            .copied()
-            .unwrap_or(form.slot);
-        let arbiter = r.arbiter(&form.occurrences(&slot, r.zone())?)?;
-        if arbiter.as_ref() != Some(me) {
-            return Err(ResourceError::NotArbiter {
-                who: me.clone(),
-                slot: slot.display_in(r.zone()),
-                arbiter: describe(arbiter.as_ref()),
-            });
-        }
-    }
+    may_revoke(r, &ctx.author.org, b, slot_index)?;
     let msg = format!("revoke {booking}: {reason}");
     let verdict = Verdict::Revoked {
         reason,
@@ -436,4 +419,70 @@ pub(super) fn promote(r: &Resource<'_>, ctx: &Ctx<'_>) -> Planned {
     let names: Vec<String> = promoted.iter().map(ToString::to_string).collect();
     let msg = format!("promote {}", names.join(", "));
     Ok((puts, Effect::Promoted(promoted), msg))
+}
+
+/// The owner, or the arbiter of the confirmed candidate, may revoke.
+fn may_revoke(
+    r: &Resource<'_>,
+    me: &OrgId,
+    b: &BookingView,
+    slot_index: usize,
+) -> Result<(), ResourceError> {
+    if me == r.owner() {
+        return Ok(());
+    }
+    let form = &b.request.form;
+    let slot = form
+        .candidates()
+        .get(slot_index)
+        .copied()
+        .unwrap_or(form.slot);
+    let arbiter = r.arbiter(&form.occurrences(&slot, r.zone())?)?;
+    if arbiter.as_ref() != Some(me) {
+        return Err(ResourceError::NotArbiter {
+            who: me.clone(),
+            slot: slot.display_in(r.zone()),
+            arbiter: describe(arbiter.as_ref()),
+        });
+    }
+    Ok(())
+}
+
+/// Write policy of `decisions/<booking>`: whether `me` may record `verdict`, judged on the
+/// resource as of the decision's causal history (the same rules [`super::plan`] applies).
+pub(crate) fn authorize_decision(
+    r: &Resource<'_>,
+    me: &OrgId,
+    booking: &BookingId,
+    verdict: &Verdict,
+) -> Result<(), String> {
+    let b = r
+        .booking(booking)
+        .ok_or_else(|| format!("booking {booking} is not in the decision's history"))?;
+    let form = &b.request.form;
+    let r2 = match verdict {
+        Verdict::Confirmed { slot_index } => {
+            let slot = form
+                .candidates()
+                .get(*slot_index)
+                .copied()
+                .ok_or_else(|| format!("booking {booking} has no candidate {slot_index}"))?;
+            let occ = form
+                .occurrences(&slot, r.zone())
+                .map_err(|e| e.to_string())?;
+            let arbiter = r.arbiter(&occ).map_err(|e| e.to_string())?;
+            if arbiter.as_ref() == Some(me) {
+                Ok(())
+            } else {
+                Err(ResourceError::NotArbiter {
+                    who: me.clone(),
+                    slot: slot.display_in(r.zone()),
+                    arbiter: describe(arbiter.as_ref()),
+                })
+            }
+        }
+        Verdict::Rejected { .. } | Verdict::Waitlisted => may_decide(r, me, b),
+        Verdict::Revoked { slot_index, .. } => may_revoke(r, me, b, slot_index.unwrap_or(0)),
+    };
+    r2.map_err(|e| e.to_string())
 }

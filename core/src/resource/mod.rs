@@ -78,6 +78,7 @@ use crate::replica::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::{Slot, Timestamp, Zone};
 
+pub(crate) use booking::authorize_decision;
 pub use error::ResourceError;
 pub use records::{
     Bar, Barred, BookingForm, BookingRequest, BookingStatus, BookingView, CalendarEntry,

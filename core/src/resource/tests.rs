@@ -198,7 +198,7 @@ fn spec_validation_names_the_problem() {
         matches!(err, Error::Resource(ResourceError::InvalidSpec(_))),
         "{err}"
     );
-    assert!(r.docs().is_empty());
+    assert!(r.ids_of(crate::DocKind::Resource).is_empty());
 }
 
 #[test]
@@ -318,9 +318,15 @@ fn malformed_remote_records_are_refused_and_a_missing_spec_is_an_error() {
             value,
         };
         let change = forged.clone().commit(now(), "forged", &[put]).unwrap();
-        let err = owner.apply(doc, change.raw_bytes()).unwrap_err();
+        let signed = crate::signed::SignedChange::sign(
+            &crate::testutil::key("club", 2),
+            doc,
+            change.raw_bytes(),
+        )
+        .unwrap();
+        let err = owner.apply(signed).unwrap_err();
         assert!(
-            matches!(err, Error::Doc(crate::document::DocError::BadShape { .. })),
+            matches!(&err, Error::Rejected(r) if matches!(r.reason, crate::replica::RejectReason::Layout(crate::document::DocError::BadShape { .. }))),
             "{err}"
         );
         assert_eq!(owner.doc(doc).unwrap().heads(), heads);

@@ -380,7 +380,13 @@ fn forged_orders_after_the_cut_off_or_unlisted_are_never_accepted() {
     let change = forged
         .commit(eve("21:00:00"), "late orders", &puts)
         .unwrap();
-    owner.apply(doc, change.raw_bytes()).unwrap();
+    let signed = crate::signed::SignedChange::sign(
+        &crate::testutil::key("bldg3", 2),
+        doc,
+        change.raw_bytes(),
+    )
+    .unwrap();
+    owner.apply(signed).unwrap();
     let id: OrderId = "bldg3:1".parse().unwrap();
     let e = fail(&mut owner, doc, accept(&id), eve("21:30:00"));
     assert!(
