@@ -21,6 +21,8 @@ pub mod policy;
 pub mod registry;
 pub mod replica;
 pub mod resource;
+#[cfg(test)]
+mod revocation_tests;
 mod schema;
 pub mod signed;
 #[cfg(test)]

@@ -228,6 +228,23 @@ pub enum RejectReason {
     /// A dependency of the change was refused.
     #[error("depends on refused change {0}")]
     DependsOnRejected(String),
+    /// The signer made two different changes with the same actor and sequence number
+    /// (equivocation); both are refused wherever both are seen.
+    #[error("key {signer} signed two different changes as seq {seq} of one actor")]
+    Equivocation {
+        /// Short form of the signer.
+        signer: String,
+        /// The sequence number used twice.
+        seq: u64,
+    },
+    /// The change does not follow its actor's previous change.
+    #[error("seq {seq} of this actor does not depend on the actor's seq {prev}")]
+    BrokenSequence {
+        /// The change's sequence number.
+        seq: u64,
+        /// The one it must depend on.
+        prev: u64,
+    },
     /// The genesis change does not create the document it is sent for.
     #[error("{0}")]
     WrongDocument(String),
@@ -327,8 +344,13 @@ pub struct Replica {
     docs: BTreeMap<DocId, Document>,
     /// Accepted changes per document, in the order they were applied (causal).
     log: BTreeMap<DocId, Vec<Logged>>,
-    /// Index of accepted changes: hash → (doc, position in `log`).
+    /// Index of accepted changes: hash → document.
     index: BTreeMap<ChangeHash, DocId>,
+    /// Accepted changes by (document, actor, seq), to detect equivocation.
+    seqs: BTreeMap<(DocId, Vec<u8>, u64), ChangeHash>,
+    /// (document, actor, seq) slots used by two different changes: every change in such a
+    /// slot is refused, so the outcome does not depend on which arrived first.
+    burned: BTreeSet<(DocId, Vec<u8>, u64)>,
     /// Changes waiting for dependencies: doc → change hash → change.
     pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
     /// Changes whose signer has no valid chain yet, retried when the federation changes.
@@ -360,6 +382,8 @@ impl Replica {
             docs: BTreeMap::new(),
             log: BTreeMap::new(),
             index: BTreeMap::new(),
+            seqs: BTreeMap::new(),
+            burned: BTreeSet::new(),
             pending: BTreeMap::new(),
             awaiting: BTreeMap::new(),
             rejected: BTreeMap::new(),
@@ -734,6 +758,10 @@ impl Replica {
 
     fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
         self.index.insert(change.hash(), id);
+        self.seqs.insert(
+            (id, change.actor_id().to_bytes().to_vec(), change.seq()),
+            change.hash(),
+        );
         self.log.entry(id).or_default().push(Logged {
             signed: signed.clone(),
             hash: change.hash(),
@@ -809,6 +837,10 @@ impl Replica {
             return Err(Error::Rejected(Box::new(r.clone())));
         }
         if !self.docs.contains_key(&id) && !change.deps().is_empty() {
+            if self.rejected.contains_key(&ChangeHash(id.0)) {
+                let reason = RejectReason::DependsOnRejected(id.short());
+                return self.reject(&sc, hash, reason);
+            }
             return self.park(id, sc, vec![ChangeHash(id.0)]);
         }
         if let Some(doc) = self.docs.get(&id) {
@@ -880,8 +912,36 @@ impl Replica {
             {
                 return self.reject(&sc, hash, RejectReason::Policy(e));
             }
+            let actor = change.actor_id().to_bytes().to_vec();
+            let seq = change.seq();
+            let slot = (id, actor.clone(), seq);
+            let reason = RejectReason::Equivocation {
+                signer: sc.signer.short(),
+                seq,
+            };
+            if self.burned.contains(&slot) {
+                return self.reject(&sc, hash, reason);
+            }
+            if let Some(existing) = self.seqs.get(&slot).copied() {
+                // Every change in this slot is refused, whichever arrived first.
+                self.burned.insert(slot);
+                let bad = BTreeMap::from([(existing, Some(reason.clone()))]);
+                self.rebuild(id, &bad);
+                return self.reject(&sc, hash, reason);
+            }
+            let prev = seq.checked_sub(1).filter(|p| *p > 0);
+            if let Some(prev) = prev
+                && !self
+                    .seqs
+                    .get(&(id, actor, prev))
+                    .is_some_and(|h| change.deps().contains(h))
+            {
+                return self.reject(&sc, hash, RejectReason::BrokenSequence { seq, prev });
+            }
             let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
-            doc.apply_checked(change.clone())?;
+            if let Err(e) = doc.apply_checked(change.clone()) {
+                return self.reject(&sc, hash, RejectReason::Layout(e));
+            }
         }
         self.record(id, &sc, &change);
         let mut applied = vec![hash];
@@ -914,8 +974,39 @@ impl Replica {
             signer: sc.signer,
             reason,
         };
-        self.rejected.insert(hash, r.clone());
+        self.record_rejection(r.clone());
         Err(Error::Rejected(Box::new(r)))
+    }
+
+    /// Records a refused change, and refuses every waiting change that depends on it
+    /// (directly or through other waiting changes), so the set of refused changes does not
+    /// depend on the order in which a change and its dependents arrived.
+    fn record_rejection(&mut self, r: Rejection) {
+        let mut queue = vec![r];
+        while let Some(r) = queue.pop() {
+            let bad = r.hash;
+            let doc = r.doc;
+            self.rejected.insert(bad, r);
+            let Some(waiting) = self.pending.get_mut(&doc) else {
+                continue;
+            };
+            let genesis = bad == ChangeHash(doc.0);
+            let dependents: Vec<ChangeHash> = waiting
+                .iter()
+                .filter(|(_, sc)| genesis || sc.verify().is_ok_and(|c| c.deps().contains(&bad)))
+                .map(|(h, _)| *h)
+                .collect();
+            for h in dependents {
+                if let Some(sc) = waiting.remove(&h) {
+                    queue.push(Rejection {
+                        doc,
+                        hash: h,
+                        signer: sc.signer,
+                        reason: RejectReason::DependsOnRejected(hex::encode(&bad.0[..4])),
+                    });
+                }
+            }
+        }
     }
 
     fn park(
@@ -1103,57 +1194,61 @@ impl Replica {
     /// dependents of refused changes, or wait for a certificate).
     fn rebuild(&mut self, id: DocId, bad: &BTreeMap<ChangeHash, Option<RejectReason>>) {
         let entries = self.log.remove(&id).unwrap_or_default();
-        let old = self.docs.remove(&id);
-        let mut resubmit = Vec::new();
+        self.docs.remove(&id);
+        self.seqs.retain(|(d, _, _), _| *d != id);
+        // Dependents of removed changes go too (the log is in causal order).
+        let mut bad = bad.clone();
         for e in &entries {
-            let h = e.signed_hash();
-            self.index.remove(&h);
-            match bad.get(&h) {
-                Some(Some(reason)) => {
-                    self.rejected.insert(
-                        h,
-                        Rejection {
-                            doc: id,
-                            hash: h,
-                            signer: e.signed.signer,
-                            reason: reason.clone(),
-                        },
-                    );
-                }
+            if !bad.contains_key(&e.hash) && e.deps.iter().any(|d| bad.contains_key(d)) {
+                bad.insert(e.hash, None);
+            }
+        }
+        let mut resubmit = Vec::new();
+        let mut rejections = Vec::new();
+        for e in &entries {
+            self.index.remove(&e.hash);
+            match bad.get(&e.hash) {
+                Some(Some(reason)) => rejections.push(Rejection {
+                    doc: id,
+                    hash: e.hash,
+                    signer: e.signed.signer,
+                    reason: reason.clone(),
+                }),
                 Some(None) => resubmit.push(e.signed.clone()),
                 None => {}
             }
         }
-        let mut kept = entries
+        let kept: Vec<Logged> = entries
             .into_iter()
-            .filter(|e| !bad.contains_key(&e.signed_hash()));
-        let Some(first) = kept.next() else {
-            return;
-        };
-        let Ok(genesis) = first.signed.verify() else {
-            return;
-        };
-        let Ok(mut doc) = Document::from_genesis(genesis.clone()) else {
-            return;
-        };
-        doc.set_author(&self.author);
-        let mut log = vec![];
-        self.index.insert(genesis.hash(), id);
-        log.push(first);
-        for e in kept {
-            if let Ok(c) = e.signed.verify()
-                && doc.apply_checked(c).is_ok()
-            {
-                self.index.insert(e.signed_hash(), id);
-                log.push(e);
+            .filter(|e| !bad.contains_key(&e.hash))
+            .collect();
+        if let Some(doc) = self.replay(&kept) {
+            for e in &kept {
+                self.index.insert(e.hash, id);
+                self.seqs.insert((id, e.actor.clone(), e.seq), e.hash);
             }
+            self.docs.insert(id, doc);
+            self.log.insert(id, kept);
         }
-        drop(old);
-        self.docs.insert(id, doc);
-        self.log.insert(id, log);
+        for r in rejections {
+            self.record_rejection(r);
+        }
         for sc in resubmit {
             let _ = self.apply_one(sc);
         }
+    }
+
+    /// Rebuilds a document from logged changes in causal order (the first is its genesis).
+    fn replay(&self, kept: &[Logged]) -> Option<Document> {
+        let genesis = kept.first()?.signed.verify().ok()?;
+        let mut doc = Document::from_genesis(genesis).ok()?;
+        doc.set_author(&self.author);
+        for e in &kept[1..] {
+            // Invariant: these changes were verified and applied before, in this order.
+            let c = e.signed.verify().ok()?;
+            doc.apply_checked(c).ok()?;
+        }
+        Some(doc)
     }
 
     /// A copy of this replica for another node identity (tests build many nodes from one
