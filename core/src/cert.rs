@@ -370,6 +370,10 @@ pub struct Principal {
     pub parent: Option<OrgId>,
     /// Number of certificates from the key to the root (0 for the root).
     pub chain_len: usize,
+    /// The organisations along the chain, from the one the root certified down to this
+    /// key's: e.g. `[beishi, dianye, power-co]`. Organisation codes are only unique within
+    /// their parent, so policies compare whole scopes.
+    pub scope: Vec<OrgId>,
 }
 
 impl Principal {
@@ -400,16 +404,16 @@ pub struct TrustStore {
 /// error (the first one in canonical order on ties).
 #[derive(Default)]
 struct Best {
-    ok: Option<(usize, usize)>,
+    ok: Option<(usize, usize, Vec<OrgId>)>,
     err: Option<CertError>,
 }
 
 impl Best {
-    fn add(&mut self, idx: usize, r: Result<usize, CertError>) {
+    fn add(&mut self, idx: usize, r: Result<(usize, Vec<OrgId>), CertError>) {
         match r {
-            Ok(n) => {
-                if self.ok.is_none_or(|(m, _)| n < m) {
-                    self.ok = Some((n, idx));
+            Ok((n, path)) => {
+                if self.ok.as_ref().is_none_or(|(m, _, _)| n < *m) {
+                    self.ok = Some((n, idx, path));
                 }
             }
             Err(e) => {
@@ -482,6 +486,7 @@ impl TrustStore {
                 org: None,
                 parent: None,
                 chain_len: 0,
+                scope: Vec::new(),
             });
         }
         let candidates: Vec<&Held> = self
@@ -494,7 +499,7 @@ impl TrustStore {
             best.add(i, self.chain(held, at, MAX_CHAIN_LEN));
         }
         match (best.ok, best.err) {
-            (Some((chain_len, i)), _) => {
+            (Some((chain_len, i, scope)), _) => {
                 let cert = &candidates[i].cert;
                 Ok(Principal {
                     node: *node,
@@ -502,6 +507,7 @@ impl TrustStore {
                     org: Some(cert.org.clone()),
                     parent: cert.parent.clone(),
                     chain_len,
+                    scope,
                 })
             }
             (None, Some(e)) => Err(e),
@@ -518,7 +524,14 @@ impl TrustStore {
 
     /// Length of the shortest valid chain from `held` to the root using at most `budget`
     /// certificates (including `held`).
-    fn chain(&self, held: &Held, at: Timestamp, budget: usize) -> Result<usize, CertError> {
+    /// The length of the best chain from `held` to the root and the organisations along it,
+    /// from the one certified by the root down to `held`'s.
+    fn chain(
+        &self,
+        held: &Held,
+        at: Timestamp,
+        budget: usize,
+    ) -> Result<(usize, Vec<OrgId>), CertError> {
         let cert = &held.cert;
         if !held.signature_ok {
             return Err(CertError::BadSignature {
@@ -529,7 +542,12 @@ impl TrustStore {
         cert.check_time(at)?;
         if cert.issuer == self.root {
             may_issue(None, cert)?;
-            return Ok(1);
+            // The root is trusted to name the parent of what it certifies directly.
+            let scope = match &cert.parent {
+                Some(p) => vec![p.clone(), cert.org.clone()],
+                None => vec![cert.org.clone()],
+            };
+            return Ok((1, scope));
         }
         let Some(issuers) = self.certs.get(&cert.issuer) else {
             return Err(self.no_certificate(&cert.issuer));
@@ -546,10 +564,16 @@ impl TrustStore {
                     self.chain(issuer, at, budget - 1)
                 }
             });
-            best.add(i, r.map(|n| n + 1));
+            best.add(
+                i,
+                r.map(|(n, mut path)| {
+                    path.push(cert.org.clone());
+                    (n + 1, path)
+                }),
+            );
         }
         match (best.ok, best.err) {
-            (Some((n, _)), _) => Ok(n),
+            (Some((n, _, path)), _) => Ok((n, path)),
             (None, Some(e)) => Err(e),
             (None, None) => Err(self.no_certificate(&cert.issuer)),
         }

@@ -129,6 +129,7 @@ fn full_chain_gives_the_right_principals() {
             org: Some(org("heping")),
             parent: None,
             chain_len: 1,
+            scope: vec![org("heping")],
         }
     );
     let community = s.principal(&f.community.node_id(), at).unwrap();
@@ -146,6 +147,7 @@ fn full_chain_gives_the_right_principals() {
             org: Some(org("state-grid")),
             parent: Some(org("dianye")),
             chain_len: 3,
+            scope: vec![org("heping"), org("dianye"), org("state-grid")],
         }
     );
     let partner = s.principal(&kp(5).node_id(), at).unwrap();
@@ -442,7 +444,7 @@ fn chain_budget_is_enforced() {
     let f = fed();
     let s = store(&f);
     let held = s.certs[&f.unit.node_id()].values().next().unwrap();
-    assert_eq!(s.chain(held, ts(50), 3), Ok(3));
+    assert_eq!(s.chain(held, ts(50), 3).map(|(n, _)| n), Ok(3));
     assert_eq!(
         s.chain(held, ts(50), 2),
         Err(CertError::ChainTooLong {

@@ -175,6 +175,23 @@ impl Author {
     }
 }
 
+impl Author {
+    /// Short tag of this node's key used in the ids it numbers.
+    pub fn tag(&self) -> [u8; 3] {
+        let k = self.node.as_bytes();
+        [k[0], k[1], k[2]]
+    }
+    /// The next record id this node numbers in `map` (keys `<prefix><org>@<tag>:<n>[/…]`).
+    pub fn next_id(&self, doc: &Document, map: &str, prefix: &str) -> RecordId {
+        let writer = format!("{}@{}", self.org, hex::encode(self.tag()));
+        RecordId {
+            org: self.org.clone(),
+            tag: Some(self.tag()),
+            n: doc.next_counter_for(map, prefix, &writer),
+        }
+    }
+}
+
 /// The node key inside a linli actor id.
 pub fn actor_node(actor: &ActorId) -> Result<NodeId, DocError> {
     let b = actor.to_bytes();
@@ -504,19 +521,13 @@ impl Document {
             .collect()
     }
 
-    /// The next counter for records of `org` in `map` whose keys start with `org:`
-    /// (1 + the largest counter in use).
-    pub fn next_counter(&self, map: &str, org: &OrgId) -> u64 {
-        self.next_counter_nested(map, "", org)
-    }
-
-    /// Like [`Document::next_counter`] for keys `<prefix><org>:<n>[/…]`, e.g. the
-    /// inspections of one compound (`prefix` = `"<compound>/"`).
-    pub fn next_counter_nested(&self, map: &str, prefix: &str, org: &OrgId) -> u64 {
+    /// 1 + the largest counter used by `writer` (`org` or `org@tag`) in keys
+    /// `<prefix><writer>:<n>[/…]` of `map`.
+    pub fn next_counter_for(&self, map: &str, prefix: &str, writer: &str) -> u64 {
         let Some(obj) = self.map_obj(map) else {
             return 1;
         };
-        let start = format!("{prefix}{org}:");
+        let start = format!("{prefix}{writer}:");
         self.am
             .map_range(&obj, start.clone()..)
             .take_while(|item| item.key.starts_with(&start))

@@ -163,26 +163,36 @@ impl<'de> Deserialize<'de> for OrgId {
     }
 }
 
-/// A record inside a document: the organisation that created it and that organisation's
-/// counter within the document, written `org:n`. Unique because each organisation numbers
-/// its own records.
+/// A record inside a document: the organisation that created it, the node of that
+/// organisation that numbered it (a short tag of its key, so two workstations of one office
+/// never pick the same number), and that node's counter: `org@tag:n`, or `org:n` for ids
+/// written by hand (volunteers, test fixtures).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordId {
     /// The organisation that created the record.
     pub org: OrgId,
+    /// The first bytes of the numbering node's key.
+    pub tag: Option<[u8; 3]>,
     /// Its counter, starting at 1.
     pub n: u64,
 }
 
 impl RecordId {
-    /// Builds a record id.
+    /// Builds an untagged record id (`org:n`).
     pub fn new(org: OrgId, n: u64) -> Self {
-        Self { org, n }
+        Self { org, tag: None, n }
+    }
+    /// The `org` or `org@tag` part.
+    pub fn writer(&self) -> String {
+        match &self.tag {
+            Some(t) => format!("{}@{}", self.org, hex::encode(t)),
+            None => self.org.to_string(),
+        }
     }
 }
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.org, self.n)
+        write!(f, "{}:{}", self.writer(), self.n)
     }
 }
 impl fmt::Debug for RecordId {
@@ -194,13 +204,26 @@ impl FromStr for RecordId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
         let bad = || IdError::BadRecord(s.chars().take(80).collect());
-        let (org, n) = s.split_once(':').ok_or_else(bad)?;
+        let (writer, n) = s.split_once(':').ok_or_else(bad)?;
+        let (org, tag) = match writer.split_once('@') {
+            Some((o, t)) => {
+                let lower = t
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                let mut tag = [0u8; 3];
+                if !lower || hex::decode_to_slice(t, &mut tag).is_err() {
+                    return Err(bad());
+                }
+                (o, Some(tag))
+            }
+            None => (writer, None),
+        };
         let org = OrgId::new(org).map_err(|_| bad())?;
         if n.is_empty() || n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         let n = n.parse().map_err(|_| bad())?;
-        Ok(Self { org, n })
+        Ok(Self { org, tag, n })
     }
 }
 

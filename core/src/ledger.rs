@@ -451,7 +451,7 @@ pub fn plan(
         at: ctx.now,
     };
     let append = |e: Entry, msg: String| {
-        let id = EntryId::new(me.clone(), doc.next_counter("entries", me));
+        let id = EntryId(ctx.author.next_id(doc, "entries", ""));
         Ok((
             vec![Put::new("entries", id.to_string(), &e)],
             Effect::Entry(id),

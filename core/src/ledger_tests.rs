@@ -83,7 +83,10 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
     let e2 = service(&mut a, doc, "dianye:1", 1.0, None).unwrap();
     assert_eq!(
         (e1.to_string(), e2.to_string()),
-        ("dianye:1".into(), "dianye:2".into())
+        (
+            format!("{}:1", crate::testutil::writer("dianye", 1)),
+            format!("{}:2", crate::testutil::writer("dianye", 1))
+        )
     );
     assert_eq!(a.balance(&vol("dianye:1")), Points(350));
     a.execute(

@@ -9,6 +9,8 @@
 //! Nothing here reads the clock, the network or the disk: time is always an argument.
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod attack_tests;
 pub mod cert;
 #[cfg(test)]
 mod convergence_tests;
@@ -25,6 +27,7 @@ pub mod resource;
 mod revocation_tests;
 mod schema;
 pub mod signed;
+pub mod sync;
 #[cfg(test)]
 mod testutil;
 pub mod time;

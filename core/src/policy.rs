@@ -64,7 +64,6 @@ pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(
         kind: header.kind.label(),
         reason,
     };
-    let org = who.org.as_ref();
     match header.kind {
         DocKind::Federation => {
             if !who.is_root() {
@@ -75,27 +74,26 @@ pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(
         }
         DocKind::Registry | DocKind::Ledger | DocKind::Wishes => {
             if who.role != Some(Role::Community)
-                || org != Some(&header.owner)
                 || header.community.as_ref() != Some(&header.owner)
+                || !is_owner(header, who)
             {
                 return Err(deny(format!(
-                    "it belongs to community {}; only that community creates it",
-                    header.owner
-                )));
-            }
-            if who.parent.as_ref() != Some(&header.street) {
-                return Err(deny(format!(
-                    "the community belongs to street {}, the header names {}",
-                    who.parent
-                        .as_ref()
-                        .map_or("none".to_string(), ToString::to_string),
-                    header.street
+                    "it belongs to community {} of street {}; only that community creates it",
+                    header.owner, header.street
                 )));
             }
         }
         DocKind::Resource => {
-            if org != Some(&header.owner) {
-                return Err(deny(format!("its owner is {}", header.owner)));
+            if !is_owner(header, who) {
+                return Err(deny(format!(
+                    "its owner is {} (scope {})",
+                    header.owner,
+                    owner_scope(header)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                )));
             }
         }
     }
@@ -175,6 +173,29 @@ fn is_org(who: &Principal, org: &OrgId) -> bool {
     who.org.as_ref() == Some(org)
 }
 
+/// The scope (chain of organisations) of a document's owner, from its header: a
+/// community's documents belong to `[street, community]`; a resource to
+/// `[street, community]` when the community owns it, `[street, community, unit]` when a unit
+/// of that community does, `[owner]` when a street (or a root-certified body) does.
+fn owner_scope(h: &DocHeader) -> Vec<OrgId> {
+    match &h.community {
+        Some(c) if *c == h.owner => vec![h.street.clone(), c.clone()],
+        Some(c) => vec![h.street.clone(), c.clone(), h.owner.clone()],
+        None => vec![h.owner.clone()],
+    }
+}
+
+/// Whether `who` is the owner of the document: same organisation code *and* the same
+/// scope, since codes are only unique within their parent.
+fn is_owner(h: &DocHeader, who: &Principal) -> bool {
+    is_org(who, &h.owner) && who.scope == owner_scope(h)
+}
+
+/// Whether `who` is the street of the document (certified by the root as a street).
+fn is_street(h: &DocHeader, who: &Principal) -> bool {
+    who.role == Some(Role::Street) && who.scope == [h.street.clone()]
+}
+
 fn first_id<T: std::str::FromStr>(key: &str) -> Result<T, String> {
     key.split('/')
         .next()
@@ -242,21 +263,18 @@ fn federation(h: &DocHeader, who: &Principal, trust: &TrustStore, w: &Write) -> 
 fn registry(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
     let community = || {
         require(
-            is_org(who, &h.owner) && who.role == Some(Role::Community),
+            is_owner(h, who) && who.role == Some(Role::Community),
             || format!("only community {} writes its compounds", h.owner),
         )
     };
     match w.map.as_str() {
         "compounds" | "inspections" => community(),
-        "appointments" => require(
-            is_org(who, &h.street) && who.role == Some(Role::Street),
-            || {
-                format!(
-                    "only street {} appoints and dismisses property managers",
-                    h.street
-                )
-            },
-        ),
+        "appointments" => require(is_street(h, who), || {
+            format!(
+                "only street {} appoints and dismisses property managers",
+                h.street
+            )
+        }),
         "scores" => {
             let role = w.key.rsplit('/').next().unwrap_or_default();
             let sheet: ScoreSheet = decode(w)?;
@@ -265,12 +283,11 @@ fn registry(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
             })?;
             match role {
                 "owners" | "community" => community(),
-                "street" => require(
-                    is_org(who, &h.street) && who.role == Some(Role::Street),
-                    || format!("only street {} writes the street's sheet", h.street),
-                ),
+                "street" => require(is_street(h, who), || {
+                    format!("only street {} writes the street's sheet", h.street)
+                }),
                 "department" => require(
-                    matches!(who.role, Some(Role::Unit | Role::Partner)) && who.parent.is_none(),
+                    matches!(who.role, Some(Role::Unit | Role::Partner)) && who.scope.len() == 1,
                     || {
                         "the department's sheet is written by a department certified by the district root".into()
                     },
@@ -284,7 +301,7 @@ fn registry(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
 
 fn ledger(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
     match w.map.as_str() {
-        "meta" => require(is_org(who, &h.owner), || {
+        "meta" => require(is_owner(h, who), || {
             format!("only {} sets the rules", h.owner)
         }),
         "entries" => {
@@ -296,24 +313,24 @@ fn ledger(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
             match e.body {
                 EntryBody::Service { .. } | EntryBody::Correction { .. } => {
                     let organiser = matches!(who.role, Some(Role::Unit | Role::Partner))
-                        && who.parent.as_ref() == Some(&h.owner);
-                    require(is_org(who, &h.owner) || organiser, || {
+                        && who.scope.len() == 3
+                        && who.scope[..2] == owner_scope(h)[..];
+                    require(is_owner(h, who) || organiser, || {
                         format!(
                             "service records in {}'s ledger come from {} or an organiser it certified",
                             h.owner, h.owner
                         )
                     })
                 }
-                EntryBody::Redemption { .. } => require(
-                    is_org(who, &h.owner) && e.volunteer.org() == &h.owner,
-                    || {
+                EntryBody::Redemption { .. } => {
+                    require(is_owner(h, who) && e.volunteer.org() == &h.owner, || {
                         format!(
                             "only the home community {} redeems points of volunteer {}",
                             e.volunteer.org(),
                             e.volunteer
                         )
-                    },
-                ),
+                    })
+                }
             }
         }
         _ => Err("unknown map".into()),
@@ -322,7 +339,7 @@ fn ledger(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
 
 fn resource(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
     let owner = || {
-        require(is_org(who, &h.owner), || {
+        require(is_owner(h, who), || {
             format!("only the owner {} may", h.owner)
         })
     };
@@ -373,10 +390,8 @@ fn wishes(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
             require(is_org(who, id.org()) && is_org(who, &item.by), || {
                 "items are numbered under the poster's own organisation".into()
             })?;
-            let street_offer = item.kind == wishes::ItemKind::Offer
-                && is_org(who, &h.street)
-                && who.role == Some(Role::Street);
-            require(is_org(who, &h.owner) || street_offer, || {
+            let street_offer = item.kind == wishes::ItemKind::Offer && is_street(h, who);
+            require(is_owner(h, who) || street_offer, || {
                 format!(
                     "only {} posts here (and street {} its service-menu offers)",
                     h.owner, h.street

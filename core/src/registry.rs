@@ -608,7 +608,7 @@ pub fn plan(
         RegistryOp::AddCompound(c) => {
             require_community()?;
             c.validate()?;
-            let id = CompoundId::new(me.clone(), doc.next_counter("compounds", me));
+            let id = CompoundId(ctx.author.next_id(doc, "compounds", ""));
             let msg = format!("register compound {id} {}", c.name);
             Ok((
                 vec![Put::new("compounds", key_of(&id), &c)],
@@ -719,8 +719,10 @@ pub fn plan(
                 note,
                 by: me.clone(),
             };
-            let n = doc.next_counter_nested("inspections", &format!("{compound}/"), me);
-            let id = InspectionId::new(me.clone(), n);
+            let id = InspectionId(
+                ctx.author
+                    .next_id(doc, "inspections", &format!("{compound}/")),
+            );
             Ok((
                 vec![Put::new("inspections", format!("{compound}/{id}"), &ins)],
                 Effect::Inspection(id),

@@ -346,6 +346,9 @@ pub struct Replica {
     log: BTreeMap<DocId, Vec<Logged>>,
     /// Index of accepted changes: hash → document.
     index: BTreeMap<ChangeHash, DocId>,
+    /// The catalog: every document's heads digest, kept current on every change, so sync can
+    /// reconcile without loading documents.
+    catalog: BTreeMap<DocId, [u8; 32]>,
     /// Accepted changes by (document, actor, seq), to detect equivocation.
     seqs: BTreeMap<(DocId, Vec<u8>, u64), ChangeHash>,
     /// (document, actor, seq) slots used by two different changes: every change in such a
@@ -382,6 +385,7 @@ impl Replica {
             docs: BTreeMap::new(),
             log: BTreeMap::new(),
             index: BTreeMap::new(),
+            catalog: BTreeMap::new(),
             seqs: BTreeMap::new(),
             burned: BTreeSet::new(),
             pending: BTreeMap::new(),
@@ -758,6 +762,7 @@ impl Replica {
 
     fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
         self.index.insert(change.hash(), id);
+        self.refresh_catalog(id);
         self.seqs.insert(
             (id, change.actor_id().to_bytes().to_vec(), change.seq()),
             change.hash(),
@@ -770,6 +775,27 @@ impl Replica {
             time: change.timestamp(),
             deps: change.deps().to_vec(),
         });
+    }
+
+    fn refresh_catalog(&mut self, id: DocId) {
+        match self.docs.get(&id) {
+            Some(d) => {
+                self.catalog.insert(id, heads_digest(&d.heads()));
+            }
+            None => {
+                self.catalog.remove(&id);
+            }
+        }
+    }
+
+    /// The catalog: each document's heads digest ([`heads_digest`]).
+    pub fn catalog(&self) -> &BTreeMap<DocId, [u8; 32]> {
+        &self.catalog
+    }
+
+    /// Current heads of a document.
+    pub fn heads(&self, id: DocId) -> Result<Vec<ChangeHash>, Error> {
+        Ok(self.doc(id)?.heads())
     }
 
     /// All accepted changes of a document that are not `have` or their ancestors (all if
@@ -1230,6 +1256,7 @@ impl Replica {
             self.docs.insert(id, doc);
             self.log.insert(id, kept);
         }
+        self.refresh_catalog(id);
         for r in rejections {
             self.record_rejection(r);
         }
@@ -1313,6 +1340,18 @@ impl Logged {
 #[cfg(test)]
 #[path = "replica_tests.rs"]
 mod tests;
+
+/// Digest of a set of heads (order-independent): what the catalog records per document.
+pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 32] {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    let mut h = blake3::Hasher::new();
+    h.update(b"linli/heads/v1");
+    for x in &sorted {
+        h.update(&x.0);
+    }
+    *h.finalize().as_bytes()
+}
 
 fn header(
     kind: DocKind,

@@ -99,22 +99,43 @@ fn fed() -> &'static Fed {
             .create(NewDoc::Federation { config: district() }, at)
             .unwrap()
             .doc;
-        for (o, role, parent) in ORGS {
+        // Real chains: the root certifies streets and district departments, streets their
+        // communities, communities their units and partners.
+        let issue = |issuer: &mut Replica, o: &str, role: Role, parent: Option<&str>| {
             for &n in NODES {
-                root.execute(
-                    id,
-                    Op::Federation(FederationOp::Issue {
-                        subject: key(o, n).node_id(),
-                        role: *role,
-                        org: org(o),
-                        parent: parent.map(org),
-                        name: format!("{o} node {n}"),
-                        not_before: valid_from(),
-                        not_after: valid_until(),
-                    }),
-                    at,
-                )
-                .unwrap();
+                issuer
+                    .execute(
+                        id,
+                        Op::Federation(FederationOp::Issue {
+                            subject: key(o, n).node_id(),
+                            role,
+                            org: org(o),
+                            parent: parent.map(org),
+                            name: format!("{o} node {n}"),
+                            not_before: valid_from(),
+                            not_after: valid_until(),
+                        }),
+                        at,
+                    )
+                    .unwrap();
+            }
+        };
+        for (o, role, parent) in ORGS.iter().filter(|(_, _, p)| p.is_none()) {
+            issue(&mut root, o, *role, *parent);
+        }
+        for level in [Role::Street, Role::Community] {
+            for (issuer_org, _, _) in ORGS.iter().filter(|(_, r, _)| *r == level) {
+                let mut issuer =
+                    Replica::new(key(issuer_org, 1), [1; 8], org(issuer_org), rk.node_id());
+                for c in root.changes(id, &[]).unwrap() {
+                    issuer.apply(c).unwrap();
+                }
+                for (o, role, parent) in ORGS.iter().filter(|(_, _, p)| *p == Some(*issuer_org)) {
+                    issue(&mut issuer, o, *role, *parent);
+                }
+                for c in issuer.changes(id, &[]).unwrap() {
+                    root.apply(c).unwrap();
+                }
             }
         }
         let changes = root.changes(id, &[]).unwrap();
@@ -192,4 +213,9 @@ pub fn rejection(e: Error) -> String {
         Error::Rejected(r) => r.reason.to_string(),
         other => panic!("expected a rejection, got {other}"),
     }
+}
+
+/// The id prefix (`org@tag`) of the records node `n` of `o` numbers.
+pub fn writer(o: &str, n: u8) -> String {
+    format!("{o}@{}", hex::encode(author(o, n).tag()))
 }

@@ -478,7 +478,7 @@ pub fn plan(
                 by: me.clone(),
                 at: ctx.now,
             };
-            let id = WishId::new(me.clone(), doc.next_counter("items", me));
+            let id = WishId(ctx.author.next_id(doc, "items", ""));
             let msg = format!("post {kind:?} {id}: {}", item.title);
             Ok((
                 vec![Put::new("items", id.to_string(), &item)],
@@ -509,8 +509,7 @@ pub fn plan(
                 note,
                 at: ctx.now,
             };
-            let n = doc.next_counter_nested("claims", &format!("{wish}/"), me);
-            let id = ClaimId::new(me.clone(), n);
+            let id = ClaimId(ctx.author.next_id(doc, "claims", &format!("{wish}/")));
             Ok((
                 vec![Put::new("claims", format!("{wish}/{id}"), &claim)],
                 Effect::Claim(id.clone()),

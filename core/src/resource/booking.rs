@@ -5,7 +5,7 @@ use super::{
     Delegation, Planned, Resource, ResourceError, Verdict, WeeklyBlock,
 };
 use crate::document::Put;
-use crate::ids::{BookingId, DelegationId, OrgId, RecordId};
+use crate::ids::{BookingId, DelegationId, OrgId};
 use crate::replica::{Ctx, Effect};
 use crate::time::Slot;
 
@@ -91,7 +91,7 @@ pub(super) fn delegate(
             other_block: d.block.to_string(),
         });
     }
-    let id = DelegationId::new(me.clone(), r.document().next_counter("delegations", me));
+    let id = DelegationId(ctx.author.next_id(r.document(), "delegations", ""));
     let msg = format!("delegate {block} to {delegate}");
     let d = Delegation {
         delegate,
@@ -120,7 +120,7 @@ pub(super) fn request(r: &Resource<'_>, ctx: &Ctx<'_>, form: BookingForm) -> Pla
             spec.check_lead(first, ctx.now)?;
         }
     }
-    let id = BookingId::new(me.clone(), r.document().next_counter("requests", me));
+    let id = BookingId(ctx.author.next_id(r.document(), "requests", ""));
     let msg = format!("request {id} for {}", form.slot.display_in(&spec.zone));
     let req = BookingRequest {
         form,
@@ -376,7 +376,7 @@ pub(super) fn bar(r: &Resource<'_>, ctx: &Ctx<'_>, who: Barred, reason: String) 
             who: who.to_string(),
         });
     }
-    let id = RecordId::new(me.clone(), r.document().next_counter("bars", me));
+    let id = ctx.author.next_id(r.document(), "bars", "");
     let msg = format!("bar {who}: {reason}");
     let b = Bar {
         who,

@@ -239,8 +239,7 @@ pub(super) fn place(
     }
     after_cutoff(r, "placing an order", date, ctx.now)?;
     within_capacity(r, date, portions)?;
-    let me = &ctx.author.org;
-    let id = OrderId::new(me.clone(), r.document().next_counter("orders", me));
+    let id = OrderId(ctx.author.next_id(r.document(), "orders", ""));
     let msg = format!(
         "order {id}: {portions} × {} on {date} for {household}",
         k.service

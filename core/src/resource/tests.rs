@@ -40,7 +40,7 @@ fn setup(spec: ResourceSpec) -> (Replica, DocId) {
     let doc = owner
         .create(
             NewDoc::Resource {
-                street: org("heping"),
+                street: org("beishi"),
                 community: Some(org(OWNER)),
                 spec,
             },
@@ -184,7 +184,7 @@ fn spec_validation_names_the_problem() {
     let err = r
         .create(
             NewDoc::Resource {
-                street: org("heping"),
+                street: org("beishi"),
                 community: None,
                 spec: ResourceSpec {
                     capacity: 0,
@@ -352,8 +352,9 @@ fn requests_are_tentative_and_numbered_per_organisation() {
         form(thursday()).with_organisation("Dianye reading club"),
     );
     let b = request(&mut club, doc, form(slot("2026-11-27", "09:00", "10:00")));
-    assert_eq!(a, "club:1".parse().unwrap());
-    assert_eq!(b, "club:2".parse().unwrap());
+    let club_id = crate::testutil::writer("club", 2);
+    assert_eq!(a, format!("{club_id}:1").parse().unwrap());
+    assert_eq!(b, format!("{club_id}:2").parse().unwrap());
     let r = club.resource(doc).unwrap();
     assert_eq!(r.status(&a), Some(&BookingStatus::Tentative));
     let v = r.booking(&a).unwrap();
@@ -874,7 +875,7 @@ fn cancellation_beats_a_concurrent_confirmation() {
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
     assert_eq!(
         e.to_string(),
-        "choir may not cancel booking club:1: only the requesting organisation club may"
+        format!("choir may not cancel booking {a}: only the requesting organisation club may")
     );
     // Concurrently: the owner confirms, the club cancels.
     confirm(&mut owner, doc, &a);
@@ -979,8 +980,11 @@ fn concurrent_confirmations_by_two_nodes_of_the_owner_show_as_contested() {
         panic!("{:?}", view.status(&b))
     };
     assert_eq!(
-        reason,
-        "overlaps booking club:1 (2026-11-26 19:00–20:30) confirmed earlier"
+        *reason,
+        format!(
+            "overlaps booking {}:1 (2026-11-26 19:00–20:30) confirmed earlier",
+            crate::testutil::writer("club", 2)
+        )
     );
     assert_eq!(view.confirmed_occurrences(), vec![(a.clone(), early)]);
     assert!(view.check_invariants().unwrap_err().contains("contested"));

@@ -1,0 +1,810 @@
+//! Sync: a sans-I/O protocol between two replicas — messages in, messages out.
+//!
+//! # A session
+//!
+//! 1. **Hello** — protocol version, the sender's key, its certificate chain and whether it
+//!    wants live announcements. Each side works out the other's [`Principal`] and from it
+//!    which documents the other may receive ([`may_receive`]): partial replication.
+//! 2. **Reconcile** — the catalogs `{doc id → heads digest}` (kept by the replica, so no
+//!    document is loaded) are reconciled with range-based set reconciliation
+//!    (the `negentropy` protocol: fingerprints of ranges, split where they differ, item lists
+//!    when a range is small). Items are `blake3(doc ‖ digest)`, so a document whose heads
+//!    differ shows up on both sides. Cost grows with the number of differing documents, not
+//!    with the number of documents; equal catalogs finish in one round trip.
+//! 3. **Want** — the initiator offers its heads for the documents the responder lacks or
+//!    holds differently, and names the responder's items it lacks.
+//! 4. **Changes** — the responder sends the signed changes the initiator lacks (causal
+//!    order, batched below [`BATCH_BYTES`]) and its own heads for the offered documents; the
+//!    initiator answers with what the responder lacks, then **Done**.
+//!
+//! A broken session is simply started again: reconciliation works on current state, and
+//! changes are chosen against the receiver's heads, so nothing it already stored is sent
+//! again. Between sessions, a node announces new heads after a local write
+//! ([`announce`]); a peer that lacks them pulls just that document ([`on_message`]).
+//!
+//! Every message is size-limited on decode ([`wire`]); a malformed or unexpected message
+//! ends the session with an error and changes nothing.
+
+pub mod wire;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::ChangeHash;
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+
+use crate::cert::{Certificate, Principal, Role, TrustStore};
+use crate::document::{DocHeader, DocKind};
+use crate::ids::{DocId, NodeId};
+use crate::replica::{Error, Replica};
+use crate::signed::SignedChange;
+use crate::time::Timestamp;
+
+/// Protocol version spoken by this build.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Target size of one batch of changes.
+pub const BATCH_BYTES: usize = 1024 * 1024;
+/// Largest reconciliation frame (negentropy's frame size limit).
+pub const FRAME_LIMIT: u64 = 64 * 1024;
+/// Most rounds of reconciliation before a session gives up.
+pub const MAX_ROUNDS: u32 = 64;
+
+/// A document and heads: "what I have of it".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantDoc {
+    /// The document.
+    pub doc: DocId,
+    /// The sender's heads of it (empty: it has nothing).
+    pub heads: Vec<ChangeHash>,
+}
+
+/// A sync message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// Opens a session.
+    Hello {
+        /// Protocol version.
+        version: u16,
+        /// The sender's key.
+        node: NodeId,
+        /// The sender's certificate chain (for the receiver's replication policy).
+        chain: Vec<Certificate>,
+        /// Whether the sender wants live announcements.
+        live: bool,
+    },
+    /// A frame of range-based set reconciliation.
+    Reconcile(Vec<u8>),
+    /// The initiator's heads of documents the responder lacks or holds differently, and the
+    /// responder's catalog items the initiator lacks.
+    Want {
+        /// Documents offered, with the initiator's heads.
+        offer: Vec<WantDoc>,
+        /// Catalog items (`blake3(doc ‖ digest)`) of the responder that the initiator lacks.
+        need: Vec<[u8; 32]>,
+    },
+    /// Signed changes, and the sender's heads of documents it wants the rest of.
+    Changes {
+        /// Changes in causal order.
+        changes: Vec<SignedChange>,
+        /// Documents the sender wants changes of, with its heads.
+        want: Vec<WantDoc>,
+        /// More batches follow.
+        more: bool,
+    },
+    /// The session is complete.
+    Done,
+    /// Live mode: a document has new heads.
+    Announce {
+        /// The document.
+        doc: DocId,
+        /// Its new heads.
+        heads: Vec<ChangeHash>,
+    },
+    /// The sender ends the session because of an error.
+    Abort(String),
+}
+
+/// Why a sync session failed. Stored documents are never changed by a failed session
+/// beyond the valid changes already applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SyncError {
+    /// A message does not decode.
+    #[error("malformed sync message: {0}")]
+    Malformed(String),
+    /// A message or field is over its limit.
+    #[error("{what} of {size} exceeds the limit of {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The peer speaks another version.
+    #[error("peer speaks sync version {got}, this node {supported}")]
+    Version {
+        /// Peer's version.
+        got: u16,
+        /// Ours.
+        supported: u16,
+    },
+    /// A message that does not fit the session's state.
+    #[error("unexpected {got} while {state}")]
+    Unexpected {
+        /// What arrived.
+        got: &'static str,
+        /// The session's state.
+        state: &'static str,
+    },
+    /// Reconciliation failed.
+    #[error("reconciliation failed: {0}")]
+    Reconcile(String),
+    /// The peer sent a change that is not valid at all (bad envelope).
+    #[error("peer sent an invalid change: {0}")]
+    BadChange(String),
+    /// The peer aborted.
+    #[error("peer aborted: {0}")]
+    Aborted(String),
+    /// Too many rounds.
+    #[error("reconciliation did not finish within {0} rounds")]
+    TooManyRounds(u32),
+}
+
+impl Message {
+    fn name(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::Reconcile(_) => "reconcile",
+            Message::Want { .. } => "want",
+            Message::Changes { .. } => "changes",
+            Message::Done => "done",
+            Message::Announce { .. } => "announce",
+            Message::Abort(_) => "abort",
+        }
+    }
+}
+
+/// Whether a principal may receive a document (partial replication). `None` is a peer
+/// without a valid chain: it gets only the federation document, which it needs to join.
+/// Ledgers go to streets, communities (home communities need other communities' ledgers for
+/// balances) and the organisers a community certified; other documents carry no personal
+/// data and go to every certified organisation.
+pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
+    if h.kind == DocKind::Federation {
+        return true;
+    }
+    let Some(p) = p else { return false };
+    if p.is_root() {
+        return true;
+    }
+    match h.kind {
+        DocKind::Ledger => match p.role {
+            Some(Role::Street | Role::Community) => true,
+            Some(Role::Unit | Role::Partner) => p.parent.as_ref() == Some(&h.owner),
+            None => false,
+        },
+        _ => true,
+    }
+}
+
+/// The catalog item of a document: `blake3(doc ‖ digest)`.
+pub fn item_id(doc: &DocId, digest: &[u8; 32]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&doc.0);
+    h.update(digest);
+    *h.finalize().as_bytes()
+}
+
+/// Counters of one session, for tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages produced.
+    pub messages_out: u64,
+    /// Bytes produced.
+    pub bytes_out: u64,
+    /// Messages consumed.
+    pub messages_in: u64,
+    /// Bytes consumed.
+    pub bytes_in: u64,
+    /// Changes sent.
+    pub changes_out: u64,
+    /// Changes received that were new to this replica.
+    pub changes_applied: u64,
+    /// Changes received that were refused.
+    pub changes_refused: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Fresh,
+    AwaitHello,
+    Reconciling,
+    AwaitChanges,
+    AwaitFinal,
+    Done,
+    Failed,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Fresh => "not started",
+            State::AwaitHello => "waiting for hello",
+            State::Reconciling => "reconciling",
+            State::AwaitChanges => "waiting for changes",
+            State::AwaitFinal => "waiting for the last changes",
+            State::Done => "done",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// One side of a sync session.
+pub struct Session {
+    initiator: bool,
+    state: State,
+    live: bool,
+    peer: Option<NodeId>,
+    principal: Option<Principal>,
+    neg: Option<Negentropy<'static, NegentropyStorageVector>>,
+    /// My catalog items offered to this peer → document.
+    items: BTreeMap<[u8; 32], DocId>,
+    have: Vec<Id>,
+    need: Vec<Id>,
+    rounds: u32,
+    peer_wants: Vec<WantDoc>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("initiator", &self.initiator)
+            .field("state", &self.state.name())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Session {
+    /// The side that starts the session.
+    pub fn initiator(live: bool) -> Self {
+        Self::new(true, live)
+    }
+    /// The side that answers.
+    pub fn responder(live: bool) -> Self {
+        Self::new(false, live)
+    }
+    fn new(initiator: bool, live: bool) -> Self {
+        Self {
+            initiator,
+            state: State::Fresh,
+            live,
+            peer: None,
+            principal: None,
+            neg: None,
+            items: BTreeMap::new(),
+            have: Vec::new(),
+            need: Vec::new(),
+            rounds: 0,
+            peer_wants: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+    /// Whether the session completed.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+    /// The peer's key, once its hello arrived.
+    pub fn peer(&self) -> Option<&NodeId> {
+        self.peer.as_ref()
+    }
+    /// Whether the peer asked for live announcements.
+    pub fn peer_wants_live(&self) -> bool {
+        self.live
+    }
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The first message of the initiator (empty for a responder).
+    pub fn start(&mut self, replica: &Replica, now: Timestamp) -> Vec<Vec<u8>> {
+        if !self.initiator || self.state != State::Fresh {
+            return Vec::new();
+        }
+        self.state = State::AwaitHello;
+        let hello = hello(replica, self.live, now);
+        self.out(vec![hello])
+    }
+
+    fn out(&mut self, msgs: Vec<Message>) -> Vec<Vec<u8>> {
+        msgs.iter()
+            .map(|m| {
+                let b = wire::encode(m);
+                self.stats.messages_out += 1;
+                self.stats.bytes_out += b.len() as u64;
+                if let Message::Changes { changes, .. } = m {
+                    self.stats.changes_out += changes.len() as u64;
+                }
+                b
+            })
+            .collect()
+    }
+
+    /// Handles one message from the peer; returns the messages to send back. An error ends
+    /// the session (send [`Message::Abort`] if the transport allows).
+    pub fn handle(
+        &mut self,
+        replica: &mut Replica,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        self.stats.messages_in += 1;
+        self.stats.bytes_in += bytes.len() as u64;
+        let r = wire::decode(bytes).and_then(|m| self.step(replica, m, now));
+        match r {
+            Ok(msgs) => Ok(self.out(msgs)),
+            Err(e) => {
+                self.state = State::Failed;
+                Err(e)
+            }
+        }
+    }
+
+    fn unexpected(&self, m: &Message) -> SyncError {
+        SyncError::Unexpected {
+            got: m.name(),
+            state: self.state.name(),
+        }
+    }
+
+    fn step(
+        &mut self,
+        replica: &mut Replica,
+        m: Message,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, SyncError> {
+        if let Message::Abort(reason) = m {
+            return Err(SyncError::Aborted(reason));
+        }
+        match (self.initiator, self.state, m) {
+            // Responder receives hello: answer with ours.
+            (
+                false,
+                State::Fresh,
+                Message::Hello {
+                    version,
+                    node,
+                    chain,
+                    live,
+                },
+            ) => {
+                self.accept_hello(replica, version, node, &chain, live, now)?;
+                self.state = State::Reconciling;
+                Ok(vec![hello(replica, self.live, now)])
+            }
+            // Initiator receives hello: start reconciling.
+            (
+                true,
+                State::AwaitHello,
+                Message::Hello {
+                    version,
+                    node,
+                    chain,
+                    live,
+                },
+            ) => {
+                self.accept_hello(replica, version, node, &chain, live, now)?;
+                let mut neg = self.negentropy(replica)?;
+                let first = neg
+                    .initiate()
+                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                self.neg = Some(neg);
+                self.state = State::Reconciling;
+                Ok(vec![Message::Reconcile(first)])
+            }
+            (false, State::Reconciling, Message::Reconcile(q)) => {
+                self.tick()?;
+                if self.neg.is_none() {
+                    self.neg = Some(self.negentropy(replica)?);
+                }
+                let neg = self
+                    .neg
+                    .as_mut()
+                    .ok_or(SyncError::Reconcile("no state".into()))?;
+                let resp = neg
+                    .reconcile(&q)
+                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                Ok(vec![Message::Reconcile(resp)])
+            }
+            // The initiator's Want also ends the responder's reconciliation.
+            (false, State::Reconciling, Message::Want { offer, need }) => {
+                let (changes, want) = self.serve(replica, &offer, &need);
+                let mut out = batches(changes, want);
+                if out.is_empty() {
+                    out.push(Message::Changes {
+                        changes: Vec::new(),
+                        want: Vec::new(),
+                        more: false,
+                    });
+                }
+                self.state = State::AwaitFinal;
+                Ok(out)
+            }
+            (false, State::Reconciling, Message::Done) => {
+                self.state = State::Done;
+                Ok(Vec::new())
+            }
+            (true, State::Reconciling, Message::Reconcile(resp)) => {
+                self.tick()?;
+                let neg = self
+                    .neg
+                    .as_mut()
+                    .ok_or(SyncError::Reconcile("no state".into()))?;
+                let next = neg
+                    .reconcile_with_ids(&resp, &mut self.have, &mut self.need)
+                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                if let Some(next) = next {
+                    return Ok(vec![Message::Reconcile(next)]);
+                }
+                if self.have.is_empty() && self.need.is_empty() {
+                    self.state = State::Done;
+                    return Ok(vec![Message::Done]);
+                }
+                let offer: Vec<WantDoc> = self
+                    .have
+                    .iter()
+                    .filter_map(|id| self.items.get(&id.to_bytes()))
+                    .map(|doc| WantDoc {
+                        doc: *doc,
+                        heads: replica.heads(*doc).unwrap_or_default(),
+                    })
+                    .collect();
+                let need = self.need.iter().map(|id| id.to_bytes()).collect();
+                self.state = State::AwaitChanges;
+                Ok(vec![Message::Want { offer, need }])
+            }
+            (
+                true,
+                State::AwaitChanges,
+                Message::Changes {
+                    changes,
+                    want,
+                    more,
+                },
+            ) => {
+                self.receive(replica, changes)?;
+                self.peer_wants.extend(want);
+                if more {
+                    return Ok(Vec::new());
+                }
+                let wants = std::mem::take(&mut self.peer_wants);
+                let changes = self.changes_for(replica, &wants);
+                let mut out = batches(changes, Vec::new());
+                out.push(Message::Done);
+                self.state = State::Done;
+                Ok(out)
+            }
+            (false, State::AwaitFinal, Message::Changes { changes, more, .. }) => {
+                self.receive(replica, changes)?;
+                if !more {
+                    // Wait for Done.
+                }
+                Ok(Vec::new())
+            }
+            (false, State::AwaitFinal, Message::Done) => {
+                self.state = State::Done;
+                Ok(Vec::new())
+            }
+            (_, _, m) => Err(self.unexpected(&m)),
+        }
+    }
+
+    fn tick(&mut self) -> Result<(), SyncError> {
+        self.rounds += 1;
+        if self.rounds > MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds(MAX_ROUNDS));
+        }
+        Ok(())
+    }
+
+    fn accept_hello(
+        &mut self,
+        replica: &Replica,
+        version: u16,
+        node: NodeId,
+        chain: &[Certificate],
+        live: bool,
+        now: Timestamp,
+    ) -> Result<(), SyncError> {
+        if version != PROTOCOL_VERSION {
+            return Err(SyncError::Version {
+                got: version,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        self.peer = Some(node);
+        self.live = self.live || live;
+        // The peer's principal per our federation documents, completed by the chain it
+        // presented (used only to decide what it may receive).
+        let mut trust: TrustStore = replica.trust().clone();
+        for c in chain {
+            trust.insert(c.clone());
+        }
+        self.principal = trust.principal(&node, now).ok();
+        Ok(())
+    }
+
+    fn negentropy(
+        &mut self,
+        replica: &Replica,
+    ) -> Result<Negentropy<'static, NegentropyStorageVector>, SyncError> {
+        let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
+        let mut storage = NegentropyStorageVector::with_capacity(replica.catalog().len());
+        self.items.clear();
+        for (doc, digest) in replica.catalog() {
+            let Ok(d) = replica.doc(*doc) else { continue };
+            if !may_receive(self.principal.as_ref(), d.header()) {
+                continue;
+            }
+            let id = item_id(doc, digest);
+            self.items.insert(id, *doc);
+            storage.insert(0, Id::from_byte_array(id)).map_err(rec)?;
+        }
+        storage.seal().map_err(rec)?;
+        Negentropy::owned(storage, FRAME_LIMIT).map_err(rec)
+    }
+
+    /// The responder's answer to a Want: changes the initiator lacks, and its own heads of the
+    /// offered documents it should receive the rest of.
+    fn serve(
+        &self,
+        replica: &Replica,
+        offer: &[WantDoc],
+        need: &[[u8; 32]],
+    ) -> (Vec<SignedChange>, Vec<WantDoc>) {
+        let offered: BTreeMap<DocId, &WantDoc> = offer.iter().map(|w| (w.doc, w)).collect();
+        let mut sends: Vec<WantDoc> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for id in need {
+            let Some(doc) = self.items.get(id) else {
+                continue;
+            };
+            if !seen.insert(*doc) {
+                continue;
+            }
+            let heads = offered
+                .get(doc)
+                .map(|w| w.heads.clone())
+                .unwrap_or_default();
+            sends.push(WantDoc { doc: *doc, heads });
+        }
+        let changes = self.changes_for(replica, &sends);
+        let want = offer
+            .iter()
+            .filter(|w| {
+                // Only documents this replica may hold (policy of our own principal is the
+                // peer's business; here: we never ask for what we hold identically).
+                replica.heads(w.doc).map_or(true, |h| {
+                    crate::replica::heads_digest(&h) != crate::replica::heads_digest(&w.heads)
+                })
+            })
+            .map(|w| WantDoc {
+                doc: w.doc,
+                heads: replica.heads(w.doc).unwrap_or_default(),
+            })
+            .collect();
+        (changes, want)
+    }
+
+    /// Changes of each wanted document that the peer (at the given heads) lacks, limited to
+    /// documents the peer may receive.
+    fn changes_for(&self, replica: &Replica, wants: &[WantDoc]) -> Vec<SignedChange> {
+        let mut out = Vec::new();
+        for w in wants {
+            let Ok(d) = replica.doc(w.doc) else { continue };
+            if !may_receive(self.principal.as_ref(), d.header()) {
+                continue;
+            }
+            out.extend(replica.changes(w.doc, &w.heads).unwrap_or_default());
+        }
+        out
+    }
+
+    fn receive(
+        &mut self,
+        replica: &mut Replica,
+        changes: Vec<SignedChange>,
+    ) -> Result<(), SyncError> {
+        for sc in changes {
+            match replica.apply(sc) {
+                Ok(crate::replica::Applied::Applied(h)) => {
+                    self.stats.changes_applied += h.len() as u64
+                }
+                Ok(_) => {}
+                Err(Error::Rejected(_)) => self.stats.changes_refused += 1,
+                Err(Error::Envelope(e)) => return Err(SyncError::BadChange(e.to_string())),
+                Err(e) => return Err(SyncError::BadChange(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hello(replica: &Replica, live: bool, now: Timestamp) -> Message {
+    let node = replica.author().node;
+    let chain = chain_of(replica.trust(), &node, now);
+    Message::Hello {
+        version: PROTOCOL_VERSION,
+        node,
+        chain,
+        live,
+    }
+}
+
+/// The certificates on a path from `node` to the root (best effort, for the peer's policy).
+fn chain_of(trust: &TrustStore, node: &NodeId, now: Timestamp) -> Vec<Certificate> {
+    let mut out = Vec::new();
+    let mut cur = *node;
+    for _ in 0..crate::cert::MAX_CHAIN_LEN {
+        let Some(c) = trust
+            .certificates_of(&cur)
+            .find(|c| c.valid_at(now))
+            .cloned()
+        else {
+            break;
+        };
+        cur = c.issuer;
+        out.push(c);
+        if &cur == trust.root() {
+            break;
+        }
+    }
+    out
+}
+
+/// Splits changes into messages of about [`BATCH_BYTES`]; the wants ride on the last one.
+fn batches(changes: Vec<SignedChange>, want: Vec<WantDoc>) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut size = 0usize;
+    for c in changes {
+        let n = c.change.len() + 140;
+        if size + n > BATCH_BYTES && !cur.is_empty() {
+            out.push(Message::Changes {
+                changes: std::mem::take(&mut cur),
+                want: Vec::new(),
+                more: true,
+            });
+            size = 0;
+        }
+        size += n;
+        cur.push(c);
+    }
+    if !cur.is_empty() || !want.is_empty() {
+        out.push(Message::Changes {
+            changes: cur,
+            want,
+            more: false,
+        });
+    }
+    out
+}
+
+/// What reconciling two item sets cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Round trips (a frame and its answer).
+    pub round_trips: u32,
+    /// Frames exchanged.
+    pub messages: u64,
+    /// Bytes of all frames, with the sync message framing.
+    pub bytes: u64,
+    /// Items only the initiator has.
+    pub have: usize,
+    /// Items only the responder has.
+    pub need: usize,
+}
+
+/// Reconciles two sets of catalog items exactly as a session does (same protocol, frame
+/// limit and framing), without documents: for cost tests and benchmarks.
+pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport, SyncError> {
+    let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
+    let store = |items: &[[u8; 32]]| -> Result<NegentropyStorageVector, SyncError> {
+        let mut s = NegentropyStorageVector::with_capacity(items.len());
+        for i in items {
+            s.insert(0, Id::from_byte_array(*i)).map_err(rec)?;
+        }
+        s.seal().map_err(rec)?;
+        Ok(s)
+    };
+    let mut client = Negentropy::owned(store(a)?, FRAME_LIMIT).map_err(rec)?;
+    let mut server = Negentropy::owned(store(b)?, FRAME_LIMIT).map_err(rec)?;
+    let mut report = ReconcileReport::default();
+    let framed = |m: Message| wire::encode(&m).len() as u64;
+    let mut msg = client.initiate().map_err(rec)?;
+    let (mut have, mut need) = (Vec::new(), Vec::new());
+    loop {
+        report.messages += 1;
+        report.bytes += framed(Message::Reconcile(msg.clone()));
+        let resp = server.reconcile(&msg).map_err(rec)?;
+        report.messages += 1;
+        report.round_trips += 1;
+        report.bytes += framed(Message::Reconcile(resp.clone()));
+        match client
+            .reconcile_with_ids(&resp, &mut have, &mut need)
+            .map_err(rec)?
+        {
+            Some(next) => msg = next,
+            None => break,
+        }
+        if report.round_trips > MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds(MAX_ROUNDS));
+        }
+    }
+    report.have = have.len();
+    report.need = need.len();
+    Ok(report)
+}
+
+/// Live mode: the announcement to send after a local write to `doc`.
+pub fn announce(replica: &Replica, doc: DocId) -> Option<Vec<u8>> {
+    let heads = replica.heads(doc).ok()?;
+    Some(wire::encode(&Message::Announce { doc, heads }))
+}
+
+/// Live mode, outside sessions: handles an announcement (answering with a pull of just that
+/// document if its heads are new here), a pull (answering with the changes the puller lacks,
+/// if `peer` may receive the document), or pushed changes (applied). Returns the messages to
+/// send back and the number of changes applied.
+pub fn on_message(
+    replica: &mut Replica,
+    peer: Option<&Principal>,
+    bytes: &[u8],
+) -> Result<(Vec<Vec<u8>>, usize), SyncError> {
+    match wire::decode(bytes)? {
+        Message::Announce { doc, heads } => {
+            let known = heads.iter().all(|h| replica.has_change(h));
+            if known {
+                return Ok((Vec::new(), 0));
+            }
+            let mine = replica.heads(doc).unwrap_or_default();
+            let pull = Message::Changes {
+                changes: Vec::new(),
+                want: vec![WantDoc { doc, heads: mine }],
+                more: false,
+            };
+            Ok((vec![wire::encode(&pull)], 0))
+        }
+        Message::Changes { changes, want, .. } => {
+            let mut applied = 0;
+            for sc in changes {
+                match replica.apply(sc) {
+                    Ok(crate::replica::Applied::Applied(h)) => applied += h.len(),
+                    Ok(_) | Err(Error::Rejected(_)) => {}
+                    Err(e) => return Err(SyncError::BadChange(e.to_string())),
+                }
+            }
+            let mut out = Vec::new();
+            for w in want {
+                let Ok(d) = replica.doc(w.doc) else { continue };
+                if !may_receive(peer, d.header()) {
+                    continue;
+                }
+                let changes = replica.changes(w.doc, &w.heads).unwrap_or_default();
+                for m in batches(changes, Vec::new()) {
+                    out.push(wire::encode(&m));
+                }
+            }
+            Ok((out, applied))
+        }
+        other => Err(SyncError::Unexpected {
+            got: other.name(),
+            state: "live mode",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

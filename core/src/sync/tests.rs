@@ -1,0 +1,533 @@
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::*;
+use crate::ledger::{LedgerOp, LedgerRules, Points};
+use crate::registry::{Compound, ManagementMode, RegistryOp};
+use crate::replica::{NewDoc, Op};
+use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
+use crate::testutil::{date, org, replica, t};
+use crate::time::Slot;
+
+fn now() -> Timestamp {
+    t("2026-11-20T09:00:00+08:00")
+}
+
+/// Drives a session between `a` (initiator) and `b` until both are done, or until
+/// `cut` messages were delivered (a broken connection). Returns (round trips after hello,
+/// messages delivered, initiator, responder).
+fn run(a: &mut Replica, b: &mut Replica, cut: Option<usize>) -> (u32, usize, Session, Session) {
+    let mut sa = Session::initiator(false);
+    let mut sb = Session::responder(false);
+    let mut to_b: VecDeque<Vec<u8>> = sa.start(a, now()).into();
+    let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut delivered = 0;
+    let mut a_sends = 0u32;
+    loop {
+        if cut.is_some_and(|c| delivered >= c) {
+            break;
+        }
+        if let Some(m) = to_b.pop_front() {
+            delivered += 1;
+            to_a.extend(sb.handle(b, &m, now()).unwrap());
+        } else if let Some(m) = to_a.pop_front() {
+            delivered += 1;
+            let out = sa.handle(a, &m, now()).unwrap();
+            if !out.is_empty() && !sa.is_done() {
+                a_sends += 1;
+            }
+            to_b.extend(out);
+        } else {
+            break;
+        }
+        assert!(delivered < 10_000, "session does not end");
+    }
+    // Round trips after hello: each initiator send after the first (hello) that the
+    // responder answers; the initiator's last message (changes + done) needs no answer.
+    (a_sends, delivered, sa, sb)
+}
+
+fn ledger(r: &mut Replica, community: &str) -> crate::DocId {
+    r.create(
+        NewDoc::Ledger {
+            street: org("beishi"),
+            community: org(community),
+            year: 2026,
+            rules: LedgerRules::default(),
+        },
+        now(),
+    )
+    .unwrap()
+    .doc
+}
+
+fn service(r: &mut Replica, doc: crate::DocId, v: &str) {
+    r.execute(
+        doc,
+        Op::Ledger(LedgerOp::RecordService {
+            volunteer: v.parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: date(2026, 5, 1),
+            hours: 1.0,
+            evidence: None,
+        }),
+        now(),
+    )
+    .unwrap();
+}
+
+fn same(a: &Replica, b: &Replica) -> bool {
+    a.catalog() == b.catalog()
+}
+
+#[test]
+fn a_session_makes_two_replicas_identical() {
+    let mut a = replica("dianye", 1);
+    let mut b = replica("hongqi", 2);
+    let la = ledger(&mut a, "dianye");
+    let lb = ledger(&mut b, "hongqi");
+    for i in 1..=3 {
+        service(&mut a, la, &format!("dianye:{i}"));
+    }
+    service(&mut b, lb, "hongqi:1");
+    let (_, _, sa, sb) = run(&mut a, &mut b, None);
+    assert!(sa.is_done() && sb.is_done());
+    assert!(same(&a, &b));
+    assert_eq!(a.balance(&"hongqi:1".parse().unwrap()), Points::whole(1));
+    assert_eq!(b.balance(&"dianye:2".parse().unwrap()), Points::whole(1));
+    // Nothing was sent twice: every change sent was new to its receiver.
+    assert_eq!(sb.stats().changes_out, sa.stats().changes_applied);
+    assert_eq!(sa.stats().changes_out, sb.stats().changes_applied);
+    // A second session finds nothing to do in one round trip.
+    let (rts, delivered, sa, _) = run(&mut a, &mut b, None);
+    assert_eq!(
+        (rts, delivered),
+        (1, 5),
+        "hello, hello, reconcile, reconcile, done"
+    );
+    assert_eq!(sa.stats().changes_out, 0);
+}
+
+#[test]
+fn partial_replication_keeps_ledgers_from_other_communities_units() {
+    let mut a = replica("dianye", 1);
+    let la = ledger(&mut a, "dianye");
+    service(&mut a, la, "dianye:1");
+    let reg = a
+        .create(
+            NewDoc::Registry {
+                street: org("beishi"),
+                community: org("dianye"),
+                title: "r".into(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    // tech-college is a unit of hongqi: it gets the public registry, not dianye's ledger.
+    let mut unit = replica("tech-college", 1);
+    run(&mut unit, &mut a, None);
+    assert!(unit.doc(reg).is_ok());
+    assert!(unit.doc(la).is_err());
+    // power-co is an organiser certified by dianye: it gets the ledger.
+    let mut organiser = replica("power-co", 1);
+    run(&mut organiser, &mut a, None);
+    assert!(organiser.doc(la).is_ok());
+    // …and a node with no certificate gets only the federation document.
+    let stranger_key = crate::identity::Keypair::from_secret(&[0x42; 32]);
+    let mut stranger = Replica::new(stranger_key, [1; 8], org("nobody"), *a.root());
+    run(&mut stranger, &mut a, None);
+    assert_eq!(stranger.docs().len(), 1);
+    assert!(stranger.doc(crate::testutil::fed_id()).is_ok());
+}
+
+#[test]
+fn a_broken_session_resumes_without_resending_what_was_stored() {
+    let mut a = replica("dianye", 1);
+    let la = ledger(&mut a, "dianye");
+    for i in 1..=40 {
+        service(&mut a, la, &format!("dianye:{}", i % 7 + 1));
+    }
+    let total = a.changes(la, &[]).unwrap().len() as u64;
+    // Break the session after every possible number of delivered messages.
+    for cut in 0..8 {
+        let mut b = replica("hongqi", 2);
+        let (_, _, _, first) = run(&mut b, &mut a, Some(cut));
+        let got = b.catalog().get(&la).is_some();
+        let (_, _, _, second) = run(&mut b, &mut a, None);
+        assert!(same(&a, &b), "cut {cut}");
+        // The second session sends only what b did not store in the first.
+        let already = if got { first.stats().changes_out } else { 0 };
+        assert_eq!(second.stats().changes_out + already, total, "cut {cut}");
+    }
+}
+
+#[test]
+fn malformed_oversized_and_out_of_order_messages_end_the_session_cleanly() {
+    let mut a = replica("dianye", 1);
+    let la = ledger(&mut a, "dianye");
+    service(&mut a, la, "dianye:1");
+    let before = a.catalog().clone();
+    let good = wire::encode(&Message::Done);
+    let huge = vec![1u8; wire::MAX_MESSAGE_BYTES + 1];
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (vec![], "malformed"),
+        (vec![9, 1], "version"),
+        (vec![1, 99], "unknown message tag"),
+        (good[..1].to_vec(), "malformed"),
+        (huge, "exceeds the limit"),
+        ([&good[..], &[0u8]].concat(), "trailing"),
+        (wire::encode(&Message::Done), "unexpected done"),
+        (
+            wire::encode(&Message::Reconcile(vec![1, 2, 3])),
+            "unexpected reconcile",
+        ),
+        (
+            [vec![1u8, 3], (u32::MAX).to_le_bytes().to_vec()].concat(),
+            "exceeds the limit",
+        ),
+    ];
+    for (bytes, expect) in cases {
+        let mut s = Session::responder(false);
+        let err = s.handle(&mut a, &bytes, now()).unwrap_err();
+        assert!(err.to_string().contains(expect), "{expect}: {err}");
+        assert!(!s.is_done());
+        assert_eq!(a.catalog(), &before);
+    }
+    // A hello of another version.
+    let mut s = Session::responder(false);
+    let hello = wire::encode(&Message::Hello {
+        version: 99,
+        node: a.author().node,
+        chain: vec![],
+        live: false,
+    });
+    let err = s.handle(&mut a, &hello, now()).unwrap_err();
+    assert!(matches!(err, SyncError::Version { got: 99, .. }), "{err}");
+    // Every truncation of valid messages fails cleanly.
+    let mut b = replica("hongqi", 2);
+    let mut sa = Session::initiator(false);
+    let first = sa.start(&b, now()).remove(0);
+    for n in 0..first.len() {
+        let mut s = Session::responder(false);
+        assert!(s.handle(&mut a, &first[..n], now()).is_err());
+    }
+    // Changes with a garbage change inside: the session ends, nothing is applied.
+    let bad = Message::Changes {
+        changes: vec![],
+        want: vec![],
+        more: false,
+    };
+    let mut enc = wire::encode(&bad);
+    enc[2] = 1; // claims one change that is not there
+    assert!(wire::decode(&enc).is_err());
+    let _ = &mut b;
+}
+
+#[test]
+fn live_announcements_pull_just_the_changed_document() {
+    let mut a = replica("dianye", 1);
+    let mut b = replica("hongqi", 2);
+    let la = ledger(&mut a, "dianye");
+    run(&mut b, &mut a, None);
+    service(&mut a, la, "dianye:5");
+    let ann = announce(&a, la).unwrap();
+    assert!(
+        ann.len() < 120,
+        "an announcement is compact: {} bytes",
+        ann.len()
+    );
+    let pa = b.principal(&a.author().node, now()).ok();
+    let pb = a.principal(&b.author().node, now()).ok();
+    let (pull, _) = on_message(&mut b, pa.as_ref(), &ann).unwrap();
+    assert_eq!(pull.len(), 1);
+    let (push, _) = on_message(&mut a, pb.as_ref(), &pull[0]).unwrap();
+    let (back, applied) = on_message(&mut b, pa.as_ref(), &push[0]).unwrap();
+    assert_eq!((applied, back.len()), (1, 0));
+    assert!(same(&a, &b));
+    // Announcing what the peer already has asks for nothing.
+    let (pull, _) = on_message(&mut b, pa.as_ref(), &announce(&a, la).unwrap()).unwrap();
+    assert!(pull.is_empty());
+}
+
+#[test]
+fn reconciliation_cost_grows_with_the_difference_not_the_catalog() {
+    let item = |i: u64| *blake3::hash(&i.to_le_bytes()).as_bytes();
+    let n = 10_000u64;
+    let base: Vec<[u8; 32]> = (0..n).map(item).collect();
+    let equal = reconcile_items(&base, &base).unwrap();
+    assert_eq!((equal.round_trips, equal.have, equal.need), (1, 0, 0));
+    assert!(
+        equal.bytes < 700,
+        "idle reconciliation of 10,000 documents: {} bytes",
+        equal.bytes
+    );
+    // 10 documents changed on one side: their items differ on both sides.
+    let mut changed = base.clone();
+    for i in 0..10 {
+        changed[(i * 997) as usize] = item(n + i);
+    }
+    let d10 = reconcile_items(&changed, &base).unwrap();
+    assert_eq!((d10.have, d10.need), (10, 10));
+    assert!(d10.round_trips <= 3, "{d10:?}");
+    let d1000 = {
+        let mut c = base.clone();
+        for i in 0..1000 {
+            c[(i * 7) as usize] = item(2 * n + i);
+        }
+        reconcile_items(&c, &base).unwrap()
+    };
+    assert_eq!((d1000.have, d1000.need), (1000, 1000));
+    // Bytes grow with d, not N: a catalog 10× bigger with the same 10 differences costs
+    // about the same.
+    let big: Vec<[u8; 32]> = (0..10 * n).map(item).collect();
+    let mut big_changed = big.clone();
+    for i in 0..10 {
+        big_changed[(i * 9973) as usize] = item(20 * n + i);
+    }
+    let d10_big = reconcile_items(&big_changed, &big).unwrap();
+    assert!(
+        d10_big.bytes < 3 * d10.bytes,
+        "O(d log N): {d10_big:?} vs {d10:?}"
+    );
+    assert!(d10.bytes * 10 < d1000.bytes, "{d10:?} vs {d1000:?}");
+    assert!(d10_big.round_trips <= d10.round_trips + 1);
+}
+
+// ---- simulated network -----------------------------------------------------------------
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A message in flight: (deliver at, session id, to initiator?, bytes).
+type Flight = (u64, usize, bool, Vec<u8>);
+
+fn simulate(seed: u64, peers: usize) {
+    let mut rng = Rng(seed | 1);
+    let names = [
+        ("dianye", 1),
+        ("hongqi", 2),
+        ("beishi", 3),
+        ("power-co", 4),
+        ("dianye", 2),
+        ("xianghe", 1),
+        ("tech-college", 3),
+        ("jianzhong", 1),
+        ("hospital", 4),
+        ("state-grid", 5),
+    ];
+    let mut rs: Vec<Replica> = names[..peers].iter().map(|(o, n)| replica(o, *n)).collect();
+    let room = rs[0]
+        .create(
+            NewDoc::Resource {
+                street: org("beishi"),
+                community: Some(org("dianye")),
+                spec: ResourceSpec::room("room", 30),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let la = ledger(&mut rs[0], "dianye");
+    let reg = rs[0]
+        .create(
+            NewDoc::Registry {
+                street: org("beishi"),
+                community: org("dianye"),
+                title: "r".into(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let mut sessions: Vec<(usize, usize, Session, Session)> = Vec::new();
+    let mut flights: Vec<Flight> = Vec::new();
+    let mut clock = 0u64;
+    for _step in 0..400 {
+        clock += 1;
+        match rng.below(10) {
+            // Local writes.
+            0..=2 => {
+                let who = rng.below(peers as u64) as usize;
+                let day = 1 + rng.below(5);
+                let s = Slot::new(
+                    t(&format!("2026-12-0{day}T19:00:00+08:00")),
+                    t(&format!("2026-12-0{day}T20:00:00+08:00")),
+                )
+                .unwrap();
+                let _ = rs[who].execute(
+                    room,
+                    Op::Resource(ResourceOp::Request(BookingForm::new("b", "p", s, 5))),
+                    now(),
+                );
+                if who == 0 && std::env::var("SIMDEBUG").is_ok() {
+                    eprintln!(
+                        "step {_step}: {:?}",
+                        rs[0].resource(room).map(|r| r
+                            .bookings()
+                            .into_iter()
+                            .map(|b| (b.id.to_string(), b.status.label(), b.confirmed_slot()))
+                            .collect::<Vec<_>>())
+                    );
+                }
+                if who == 0 {
+                    let ids: Vec<_> = rs[0]
+                        .resource(room)
+                        .map(|r| r.bookings().into_iter().map(|b| b.id).collect())
+                        .unwrap_or_default();
+                    if !ids.is_empty() {
+                        let b = ids[rng.below(ids.len() as u64) as usize].clone();
+                        let _ = rs[0].execute(
+                            room,
+                            Op::Resource(ResourceOp::Confirm { booking: b }),
+                            now(),
+                        );
+                    }
+                    service(&mut rs[0], la, &format!("dianye:{}", 1 + rng.below(3)));
+                    let _ = rs[0].execute(
+                        reg,
+                        Op::Registry(RegistryOp::AddCompound(Compound::new(
+                            "c",
+                            "a",
+                            10,
+                            ManagementMode::SelfManaged,
+                        ))),
+                        now(),
+                    );
+                }
+                if rs[who].doc(la).is_ok() && rng.below(3) == 0 {
+                    let _ = rs[who].execute(
+                        la,
+                        Op::Ledger(LedgerOp::Redeem {
+                            volunteer: "dianye:1".parse().unwrap(),
+                            item: "x".into(),
+                            cost: Points::whole(1),
+                            outlet: "o".into(),
+                        }),
+                        now(),
+                    );
+                }
+            }
+            // Start a session between two peers.
+            3..=5 => {
+                let a = rng.below(peers as u64) as usize;
+                let b = rng.below(peers as u64) as usize;
+                if a != b {
+                    let mut sa = Session::initiator(false);
+                    let out = sa.start(&rs[a], now());
+                    let id = sessions.len();
+                    for m in out {
+                        flights.push((clock + 1 + rng.below(5), id, false, m));
+                    }
+                    sessions.push((a, b, sa, Session::responder(false)));
+                }
+            }
+            // Deliver messages that are due, with random drops and duplicates.
+            _ => {
+                flights.sort_by_key(|f| (f.0, f.1));
+                let due: Vec<Flight> = flights.iter().filter(|f| f.0 <= clock).cloned().collect();
+                flights.retain(|f| f.0 > clock);
+                for (_, sid, to_initiator, bytes) in due {
+                    let roll = rng.below(20);
+                    if roll == 0 {
+                        continue; // dropped: the session stalls (a broken connection)
+                    }
+                    let copies = if roll == 1 { 2 } else { 1 };
+                    for _ in 0..copies {
+                        let (a, b, sa, sb) = &mut sessions[sid];
+                        let (who, sess, back) = if to_initiator {
+                            (*a, sa, false)
+                        } else {
+                            (*b, sb, true)
+                        };
+                        // A duplicate or a message after a failure ends the session with an
+                        // error and changes nothing else.
+                        if let Ok(out) = sess.handle(&mut rs[who], &bytes, now()) {
+                            for m in out {
+                                flights.push((clock + 1 + rng.below(5), sid, back, m));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Heal: clean sessions between every pair until nothing moves.
+    for _round in 0..3 {
+        for a in 0..peers {
+            for b in 0..peers {
+                if a != b {
+                    let (x, y) = if a < b {
+                        let (l, r) = rs.split_at_mut(b);
+                        (&mut l[a], &mut r[0])
+                    } else {
+                        let (l, r) = rs.split_at_mut(a);
+                        (&mut r[0], &mut l[b])
+                    };
+                    let (_, _, sa, sb) = run(x, y, None);
+                    assert!(sa.is_done() && sb.is_done());
+                }
+            }
+        }
+    }
+    // Convergence on every document each peer may hold, and the invariants.
+    for r in &rs {
+        for (doc, digest) in r.catalog() {
+            for other in &rs {
+                if let Some(d) = other.catalog().get(doc) {
+                    assert_eq!(d, digest, "seed {seed}: peers disagree on {doc:?}");
+                }
+            }
+        }
+        if let Ok(v) = r.resource(room) {
+            assert!(
+                v.check_invariants().is_ok(),
+                "seed {seed}: {:?}",
+                v.check_invariants()
+            );
+        }
+        if r.doc(la).is_ok() {
+            for i in 1..=3 {
+                let v: crate::VolunteerId = format!("dianye:{i}").parse().unwrap();
+                assert!(r.balance(&v).0 >= 0, "seed {seed}: negative balance");
+            }
+        }
+        let refused: BTreeSet<_> = r.rejected().keys().copied().collect();
+        for other in &rs {
+            for doc in other.docs().keys() {
+                for sc in other.changes(*doc, &[]).unwrap() {
+                    assert!(
+                        !refused.contains(&sc.change_hash().unwrap()),
+                        "refused change held elsewhere"
+                    );
+                }
+            }
+        }
+    }
+    // Everyone who may hold the room holds it.
+    assert!(rs.iter().all(|r| r.doc(room).is_ok()));
+    let _: BTreeMap<u8, u8> = BTreeMap::new();
+}
+
+#[test]
+fn simulated_networks_with_drops_duplicates_and_delays_converge() {
+    let seed = std::env::var("SEED").ok().and_then(|s| s.parse().ok());
+    let seeds: Vec<u64> = match seed {
+        Some(s) => vec![s],
+        None => (1..=6).collect(),
+    };
+    for s in seeds {
+        let peers = 2 + (s as usize * 3) % 9;
+        simulate(s, peers);
+    }
+}
