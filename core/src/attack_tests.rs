@@ -1528,125 +1528,130 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
     assert_eq!(b.pending_len(), 1);
 }
 
-// ---- suspected bugs: organisation codes are not bound to their parent -----------------------
+// ---- organisation codes are only unique within their parent ---------------------------------
 
-/// SUSPECTED BUG (fails at the time of writing). A street may certify a *community* under
-/// any organisation code, including the code of another street's community: street
-/// jianzhong certifies a key as community "dianye" (parent jianzhong). The registry policy
-/// then only compares the organisation code and the role (`policy::registry`), so that key
-/// rewrites the registry of beishi's dianye, and every replica accepts it. The genesis rule
-/// for the same document already requires the community's parent to be the header's street
-/// ("the community belongs to street …"); the correct behaviour is that the impostor's write
-/// is not applied (refused by the write policy, or its certificate refused so that it waits).
+/// A certificate for `subject` as `role` of `o` (parent `parent`), issued by node 1 of
+/// `issuer` and written into the federation document as `r` holds it, forged (so that a
+/// local check of the issuer's own replica does not stop it).
+fn forged_certificate(
+    r: &Replica,
+    issuer: &str,
+    subject: NodeId,
+    role: Role,
+    o: &str,
+    parent: &str,
+) -> SignedChange {
+    let cert = Certificate::issue(
+        &key(issuer, 1),
+        subject,
+        role,
+        org(o),
+        Some(org(parent)),
+        o,
+        valid_from(),
+        valid_until(),
+    );
+    forge(
+        r.doc(fed_id()).unwrap(),
+        issuer,
+        1,
+        now(),
+        &[Put::new("certs", federation::cert_key(&cert), &cert)],
+    )
+}
+
+/// REGRESSION (a bug found by these tests: this test failed at commit a359d63, where the
+/// impostor's write was applied; fixed in 6ad8ec8, "policies compare certificate scopes").
+/// A street may certify a community under any code, including the code of another street's
+/// community: street jianzhong certifies a key as community "dianye" (parent jianzhong).
+/// That key must not write the registry of beishi's dianye.
 #[test]
 fn attack_a_street_cannot_impersonate_another_streets_community() {
     let mut dy = replica("dianye", 1);
     let (reg, compound) = registry(&mut dy);
-    let mut jz = replica("jianzhong", 1);
-    let impostor = key("dianye", 40);
-    let cert = issue(
-        &mut jz,
-        impostor.node_id(),
+    let impostor = node("dianye", 40);
+    let cert = forged_certificate(
+        &dy,
+        "jianzhong",
+        impostor,
         Role::Community,
         "dianye",
-        Some("jianzhong"),
-        valid_from(),
-        valid_until(),
-        now(),
+        "jianzhong",
     );
-    let Ok(cert) = cert else {
-        // Refusing the certificate itself is a correct fix too.
-        eprintln!("EARLY RETURN at {}", line!());
-        return;
-    };
-    let _ = dy.apply(cert.clone());
-    let mut imp = replica("dianye", 40);
-    // (With a fix, the certificate may be refused here and the write below fail.)
-    let _ = imp.apply(cert);
-    send(&dy, &mut imp);
+    // The certificate itself is allowed: it names a different organisation that happens to
+    // use the same code.
+    assert!(matches!(dy.apply(cert).unwrap(), Applied::Applied(_)));
+    let p = dy.principal(&impostor, now()).unwrap();
+    assert_eq!(
+        (p.role, p.org, p.scope),
+        (
+            Some(Role::Community),
+            Some(org("dianye")),
+            vec![org("jianzhong"), org("dianye")]
+        )
+    );
     let fake = Compound::new("Taken over", "nowhere", 1, ManagementMode::Unmanaged);
-    let w = imp.execute(
-        reg,
-        Op::Registry(RegistryOp::UpdateCompound {
-            id: compound.clone(),
-            compound: fake,
-        }),
+    let write = forge(
+        dy.doc(reg).unwrap(),
+        "dianye",
+        40,
         now(),
+        &[Put::new("compounds", compound.to_string(), &fake)],
     );
-    let Ok(w) = w else {
-        eprintln!("EARLY RETURN at {}", line!());
-        return;
-    };
-    let before = heads(&dy);
-    let outcome = dy.apply(w.change.clone());
-    eprintln!("OUTCOME {outcome:?}");
-    assert!(
-        matches!(
-            outcome,
-            Err(Error::Rejected(_)) | Ok(Applied::AwaitingCertificate(_))
+    assert_eq!(
+        refused(&mut dy, write).reason,
+        denied(
+            "dianye (community)",
+            "compound registry",
+            "compounds",
+            &compound.to_string(),
+            "only community dianye writes its compounds"
         ),
-        "BUG: a key certified by street jianzhong as community \"dianye\" rewrote beishi's \
-         dianye registry: {outcome:?}"
+        "a key certified by street jianzhong as community \"dianye\" rewrote beishi's dianye \
+         registry"
     );
-    assert_eq!(heads(&dy), before);
     assert_eq!(
         dy.registry(reg).unwrap().compound(&compound).unwrap().name,
         "Shimalu"
     );
 }
 
-/// SUSPECTED BUG (fails at the time of writing), the same gap one level down: community
-/// hongqi certifies a key as unit "power-co" (parent hongqi), although power-co is dianye's
-/// unit. Resource policies compare only the organisation code with the owner
-/// (`policy::resource`), so that key bars organisations from the real power-co's hall. The
-/// correct behaviour is that the impostor's write is not applied.
+/// REGRESSION (found and fixed as above), one level down: community hongqi certifies a key as
+/// unit "power-co" (parent hongqi), although power-co is dianye's unit. That key must not
+/// act as the owner of the real power-co's hall.
 #[test]
 fn attack_a_community_cannot_impersonate_another_communitys_unit() {
     let mut owner = replica("power-co", 1);
     let hall = room(&mut owner, "Power-co hall");
-    let mut hq = replica("hongqi", 1);
-    let impostor = key("power-co", 40);
-    let cert = issue(
-        &mut hq,
-        impostor.node_id(),
-        Role::Unit,
+    let impostor = node("power-co", 40);
+    let cert = forged_certificate(&owner, "hongqi", impostor, Role::Unit, "power-co", "hongqi");
+    assert!(matches!(owner.apply(cert).unwrap(), Applied::Applied(_)));
+    assert_eq!(
+        owner.principal(&impostor, now()).unwrap().scope,
+        vec![org("beishi"), org("hongqi"), org("power-co")]
+    );
+    let bar = crate::resource::Bar {
+        who: Barred::Org(org("club")),
+        reason: "taken over".into(),
+        at: booking_now(),
+    };
+    let write = forge(
+        owner.doc(hall).unwrap(),
         "power-co",
-        Some("hongqi"),
-        valid_from(),
-        valid_until(),
-        now(),
-    );
-    let Ok(cert) = cert else {
-        eprintln!("EARLY RETURN at {}", line!());
-        return;
-    };
-    let _ = owner.apply(cert.clone());
-    let mut imp = replica("power-co", 40);
-    let _ = imp.apply(cert);
-    send(&owner, &mut imp);
-    let w = imp.execute(
-        hall,
-        Op::Resource(ResourceOp::Bar {
-            who: Barred::Org(org("club")),
-            reason: "taken over".into(),
-        }),
+        40,
         booking_now(),
+        &[Put::new("bars", "power-co:1", &bar)],
     );
-    let Ok(w) = w else {
-        eprintln!("EARLY RETURN at {}", line!());
-        return;
-    };
-    let before = heads(&owner);
-    let outcome = owner.apply(w.change.clone());
-    eprintln!("OUTCOME {outcome:?}");
-    assert!(
-        matches!(
-            outcome,
-            Err(Error::Rejected(_)) | Ok(Applied::AwaitingCertificate(_))
+    assert_eq!(
+        refused(&mut owner, write).reason,
+        denied(
+            "power-co (unit)",
+            "resource",
+            "bars",
+            "power-co:1",
+            "only the owner power-co may"
         ),
-        "BUG: a key certified by community hongqi as unit \"power-co\" wrote dianye's \
-         power-co's hall: {outcome:?}"
+        "a key certified by community hongqi as unit \"power-co\" wrote dianye's power-co's hall"
     );
-    assert_eq!(heads(&owner), before);
     assert!(owner.resource(hall).unwrap().bars().is_empty());
 }

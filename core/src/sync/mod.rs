@@ -25,6 +25,7 @@
 //! Every message is size-limited on decode ([`wire`]); a malformed or unexpected message
 //! ends the session with an error and changes nothing.
 
+mod iblt;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,11 @@ use crate::ids::{DocId, NodeId};
 use crate::replica::{Error, Replica};
 use crate::signed::SignedChange;
 use crate::time::Timestamp;
+
+const PROBE: u8 = 1;
+const EQUAL: u8 = 2;
+const TABLE: u8 = 3;
+const NEG: u8 = 4;
 
 /// Protocol version spoken by this build.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -78,8 +84,9 @@ pub enum Message {
     Want {
         /// Documents offered, with the initiator's heads.
         offer: Vec<WantDoc>,
-        /// Catalog items (`blake3(doc ‖ digest)`) of the responder that the initiator lacks.
-        need: Vec<[u8; 32]>,
+        /// Keys (first 16 bytes of `blake3(doc ‖ digest)`) of the responder's catalog items
+        /// that the initiator lacks.
+        need: Vec<[u8; 16]>,
     },
     /// Signed changes, and the sender's heads of documents it wants the rest of.
     Changes {
@@ -206,6 +213,8 @@ pub struct Stats {
     pub messages_in: u64,
     /// Bytes consumed.
     pub bytes_in: u64,
+    /// Bytes of the hello produced (its certificate chain dominates it).
+    pub hello_bytes: u64,
     /// Changes sent.
     pub changes_out: u64,
     /// Changes received that were new to this replica.
@@ -249,6 +258,8 @@ pub struct Session {
     neg: Option<Negentropy<'static, NegentropyStorageVector>>,
     /// My catalog items offered to this peer → document.
     items: BTreeMap<[u8; 32], DocId>,
+    /// The same by item key.
+    by_key: BTreeMap<[u8; 16], DocId>,
     have: Vec<Id>,
     need: Vec<Id>,
     rounds: u32,
@@ -284,6 +295,7 @@ impl Session {
             principal: None,
             neg: None,
             items: BTreeMap::new(),
+            by_key: BTreeMap::new(),
             have: Vec::new(),
             need: Vec::new(),
             rounds: 0,
@@ -326,6 +338,9 @@ impl Session {
                 self.stats.bytes_out += b.len() as u64;
                 if let Message::Changes { changes, .. } = m {
                     self.stats.changes_out += changes.len() as u64;
+                }
+                if let Message::Hello { .. } = m {
+                    self.stats.hello_bytes += b.len() as u64;
                 }
                 b
             })
@@ -396,27 +411,46 @@ impl Session {
                 },
             ) => {
                 self.accept_hello(replica, version, node, &chain, live, now)?;
-                let mut neg = self.negentropy(replica)?;
-                let first = neg
-                    .initiate()
-                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
-                self.neg = Some(neg);
+                self.build_items(replica);
                 self.state = State::Reconciling;
-                Ok(vec![Message::Reconcile(first)])
+                Ok(vec![Message::Reconcile(self.probe())])
             }
             (false, State::Reconciling, Message::Reconcile(q)) => {
                 self.tick()?;
-                if self.neg.is_none() {
-                    self.neg = Some(self.negentropy(replica)?);
+                if self.by_key.is_empty() && self.items.is_empty() {
+                    self.build_items(replica);
                 }
-                let neg = self
-                    .neg
-                    .as_mut()
-                    .ok_or(SyncError::Reconcile("no state".into()))?;
-                let resp = neg
-                    .reconcile(&q)
-                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
-                Ok(vec![Message::Reconcile(resp)])
+                match q.split_first() {
+                    Some((&PROBE, rest)) => {
+                        if rest.len() != 24 {
+                            return Err(SyncError::Malformed("probe of the wrong size".into()));
+                        }
+                        let mine = self.probe();
+                        if mine[1..] == *rest {
+                            return Ok(vec![Message::Reconcile(vec![EQUAL])]);
+                        }
+                        let table = iblt::Iblt::of(iblt::CELLS, self.by_key.keys());
+                        let mut frame = vec![TABLE];
+                        frame.extend(table.encode());
+                        Ok(vec![Message::Reconcile(frame)])
+                    }
+                    Some((&NEG, rest)) => {
+                        if self.neg.is_none() {
+                            self.neg = Some(self.negentropy()?);
+                        }
+                        let neg = self
+                            .neg
+                            .as_mut()
+                            .ok_or(SyncError::Reconcile("no state".into()))?;
+                        let resp = neg
+                            .reconcile(rest)
+                            .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                        let mut frame = vec![NEG];
+                        frame.extend(resp);
+                        Ok(vec![Message::Reconcile(frame)])
+                    }
+                    _ => Err(SyncError::Malformed("unknown reconciliation frame".into())),
+                }
             }
             // The initiator's Want also ends the responder's reconciliation.
             (false, State::Reconciling, Message::Want { offer, need }) => {
@@ -438,30 +472,68 @@ impl Session {
             }
             (true, State::Reconciling, Message::Reconcile(resp)) => {
                 self.tick()?;
-                let neg = self
-                    .neg
-                    .as_mut()
-                    .ok_or(SyncError::Reconcile("no state".into()))?;
-                let next = neg
-                    .reconcile_with_ids(&resp, &mut self.have, &mut self.need)
-                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
-                if let Some(next) = next {
-                    return Ok(vec![Message::Reconcile(next)]);
-                }
-                if self.have.is_empty() && self.need.is_empty() {
+                let (have, need): (Vec<[u8; 16]>, Vec<[u8; 16]>) = match resp.split_first() {
+                    Some((&EQUAL, [])) => (Vec::new(), Vec::new()),
+                    Some((&TABLE, rest)) => {
+                        let theirs = iblt::Iblt::decode_bytes(rest).ok_or_else(|| {
+                            SyncError::Malformed("bad reconciliation table".into())
+                        })?;
+                        let mine = iblt::Iblt::of(iblt::CELLS, self.by_key.keys());
+                        match theirs.subtract(&mine).and_then(iblt::Iblt::decode) {
+                            Some((theirs_only, mine_only)) => (mine_only, theirs_only),
+                            None => {
+                                // Too many differences for the table: range reconciliation.
+                                let mut neg = self.negentropy()?;
+                                let first = neg
+                                    .initiate()
+                                    .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                                self.neg = Some(neg);
+                                let mut frame = vec![NEG];
+                                frame.extend(first);
+                                return Ok(vec![Message::Reconcile(frame)]);
+                            }
+                        }
+                    }
+                    Some((&NEG, rest)) => {
+                        let neg = self
+                            .neg
+                            .as_mut()
+                            .ok_or(SyncError::Reconcile("no state".into()))?;
+                        let next = neg
+                            .reconcile_with_ids(rest, &mut self.have, &mut self.need)
+                            .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                        if let Some(next) = next {
+                            let mut frame = vec![NEG];
+                            frame.extend(next);
+                            return Ok(vec![Message::Reconcile(frame)]);
+                        }
+                        (
+                            self.have
+                                .iter()
+                                .map(|id| iblt::key_of(&id.to_bytes()))
+                                .collect(),
+                            self.need
+                                .iter()
+                                .map(|id| iblt::key_of(&id.to_bytes()))
+                                .collect(),
+                        )
+                    }
+                    _ => {
+                        return Err(SyncError::Malformed("unknown reconciliation frame".into()));
+                    }
+                };
+                if have.is_empty() && need.is_empty() {
                     self.state = State::Done;
                     return Ok(vec![Message::Done]);
                 }
-                let offer: Vec<WantDoc> = self
-                    .have
+                let offer: Vec<WantDoc> = have
                     .iter()
-                    .filter_map(|id| self.items.get(&id.to_bytes()))
+                    .filter_map(|k| self.by_key.get(k))
                     .map(|doc| WantDoc {
                         doc: *doc,
                         heads: replica.heads(*doc).unwrap_or_default(),
                     })
                     .collect();
-                let need = self.need.iter().map(|id| id.to_bytes()).collect();
                 self.state = State::AwaitChanges;
                 Ok(vec![Message::Want { offer, need }])
             }
@@ -536,13 +608,10 @@ impl Session {
         Ok(())
     }
 
-    fn negentropy(
-        &mut self,
-        replica: &Replica,
-    ) -> Result<Negentropy<'static, NegentropyStorageVector>, SyncError> {
-        let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
-        let mut storage = NegentropyStorageVector::with_capacity(replica.catalog().len());
+    /// Collects the catalog items this peer may receive.
+    fn build_items(&mut self, replica: &Replica) {
         self.items.clear();
+        self.by_key.clear();
         for (doc, digest) in replica.catalog() {
             let Ok(d) = replica.doc(*doc) else { continue };
             if !may_receive(self.principal.as_ref(), d.header()) {
@@ -550,7 +619,29 @@ impl Session {
             }
             let id = item_id(doc, digest);
             self.items.insert(id, *doc);
-            storage.insert(0, Id::from_byte_array(id)).map_err(rec)?;
+            self.by_key.insert(iblt::key_of(&id), *doc);
+        }
+    }
+
+    /// `[PROBE][count: u64][XOR of the item keys]`: equal sets answer in one round trip.
+    fn probe(&self) -> Vec<u8> {
+        let mut fp = [0u8; 16];
+        for k in self.by_key.keys() {
+            for (a, b) in fp.iter_mut().zip(k) {
+                *a ^= b;
+            }
+        }
+        let mut out = vec![PROBE];
+        out.extend_from_slice(&(self.by_key.len() as u64).to_le_bytes());
+        out.extend_from_slice(&fp);
+        out
+    }
+
+    fn negentropy(&self) -> Result<Negentropy<'static, NegentropyStorageVector>, SyncError> {
+        let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
+        let mut storage = NegentropyStorageVector::with_capacity(self.items.len());
+        for id in self.items.keys() {
+            storage.insert(0, Id::from_byte_array(*id)).map_err(rec)?;
         }
         storage.seal().map_err(rec)?;
         Negentropy::owned(storage, FRAME_LIMIT).map_err(rec)
@@ -562,13 +653,13 @@ impl Session {
         &self,
         replica: &Replica,
         offer: &[WantDoc],
-        need: &[[u8; 32]],
+        need: &[[u8; 16]],
     ) -> (Vec<SignedChange>, Vec<WantDoc>) {
         let offered: BTreeMap<DocId, &WantDoc> = offer.iter().map(|w| (w.doc, w)).collect();
         let mut sends: Vec<WantDoc> = Vec::new();
         let mut seen = BTreeSet::new();
-        for id in need {
-            let Some(doc) = self.items.get(id) else {
+        for key in need {
+            let Some(doc) = self.by_key.get(key) else {
                 continue;
             };
             if !seen.insert(*doc) {
@@ -581,15 +672,11 @@ impl Session {
             sends.push(WantDoc { doc: *doc, heads });
         }
         let changes = self.changes_for(replica, &sends);
+        // Ask for the rest of an offered document only if the initiator has a head this
+        // replica does not know (otherwise it already holds everything the initiator has).
         let want = offer
             .iter()
-            .filter(|w| {
-                // Only documents this replica may hold (policy of our own principal is the
-                // peer's business; here: we never ask for what we hold identically).
-                replica.heads(w.doc).map_or(true, |h| {
-                    crate::replica::heads_digest(&h) != crate::replica::heads_digest(&w.heads)
-                })
-            })
+            .filter(|w| w.heads.iter().any(|h| !replica.has_change(h)))
             .map(|w| WantDoc {
                 doc: w.doc,
                 heads: replica.heads(w.doc).unwrap_or_default(),

@@ -167,8 +167,8 @@ pub fn encode(m: &Message) -> Vec<u8> {
             w.u8(WANT);
             w.wants(offer);
             w.u32(need.len());
-            for id in need {
-                w.id(id);
+            for key in need {
+                w.0.extend_from_slice(key);
             }
         }
         Message::Changes {
@@ -241,14 +241,16 @@ pub fn decode(bytes: &[u8]) -> Result<Message, SyncError> {
         WANT => {
             let offer = r.wants()?;
             let n = r.len("need list", MAX_WANTS)?;
-            if n.saturating_mul(32) > r.buf.len() {
+            if n.saturating_mul(16) > r.buf.len() {
                 return Err(SyncError::Malformed(
                     "need list longer than the message".into(),
                 ));
             }
             let mut need = Vec::with_capacity(n);
             for _ in 0..n {
-                need.push(r.id("need id")?);
+                let mut key = [0u8; 16];
+                key.copy_from_slice(r.take(16, "need key")?);
+                need.push(key);
             }
             Message::Want { offer, need }
         }
