@@ -335,6 +335,14 @@ struct Logged {
     deps: Vec<ChangeHash>,
 }
 
+/// Changes of a document this replica carries for others without reading it (relay role).
+#[derive(Debug, Clone)]
+struct Carried {
+    header: DocHeader,
+    log: Vec<Logged>,
+    heads: BTreeSet<ChangeHash>,
+}
+
 /// An in-memory set of documents with their signed change logs.
 #[derive(Debug, Clone)]
 pub struct Replica {
@@ -349,6 +357,8 @@ pub struct Replica {
     /// The catalog: every document's heads digest, kept current on every change, so sync can
     /// reconcile without loading documents.
     catalog: BTreeMap<DocId, [u8; 32]>,
+    /// Documents carried for others (relay role): verified envelopes, never applied.
+    carried: BTreeMap<DocId, Carried>,
     /// Accepted changes by (document, actor, seq), to detect equivocation.
     seqs: BTreeMap<(DocId, Vec<u8>, u64), ChangeHash>,
     /// (document, actor, seq) slots used by two different changes: every change in such a
@@ -386,6 +396,7 @@ impl Replica {
             log: BTreeMap::new(),
             index: BTreeMap::new(),
             catalog: BTreeMap::new(),
+            carried: BTreeMap::new(),
             seqs: BTreeMap::new(),
             burned: BTreeSet::new(),
             pending: BTreeMap::new(),
@@ -788,21 +799,106 @@ impl Replica {
         }
     }
 
+    /// The header of a document held or carried.
+    pub fn header(&self, id: DocId) -> Result<&DocHeader, Error> {
+        match (self.docs.get(&id), self.carried.get(&id)) {
+            (Some(d), _) => Ok(d.header()),
+            (None, Some(c)) => Ok(&c.header),
+            (None, None) => Err(Error::UnknownDocument(id)),
+        }
+    }
+
+    /// Whether a document is carried for others rather than held.
+    pub fn is_carried(&self, id: DocId) -> bool {
+        self.carried.contains_key(&id)
+    }
+
+    /// Relay role: keeps a signed change of a document this node may not read, to pass it
+    /// on. The envelope (signature, actor binding) and the signer's certificate chain are
+    /// verified; the change is not applied and its content is not read. Changes must arrive
+    /// in causal order (as sync sends them), the genesis first. Returns whether it was new.
+    pub fn carry(&mut self, sc: SignedChange) -> Result<bool, Error> {
+        if self.docs.contains_key(&sc.doc) {
+            return Err(Error::WrongKind {
+                doc: sc.doc,
+                expected: "carried document",
+                actual: "document held by this replica",
+            });
+        }
+        let change = sc.verify()?;
+        let hash = change.hash();
+        if let Some(c) = self.carried.get(&sc.doc)
+            && c.log.iter().any(|e| e.hash == hash)
+        {
+            return Ok(false);
+        }
+        let at = Timestamp(change.timestamp());
+        self.trust
+            .principal(&sc.signer, at)
+            .map_err(Error::NotCertified)?;
+        let entry = Logged {
+            signed: sc.clone(),
+            hash,
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            time: change.timestamp(),
+            deps: change.deps().to_vec(),
+        };
+        let carried = match self.carried.get_mut(&sc.doc) {
+            Some(c) => c,
+            None => {
+                if !change.deps().is_empty() || DocId::from(hash) != sc.doc {
+                    return Err(Error::UnknownDocument(sc.doc));
+                }
+                let header = Document::from_genesis(change.clone())?.header().clone();
+                self.carried.entry(sc.doc).or_insert(Carried {
+                    header,
+                    log: Vec::new(),
+                    heads: BTreeSet::new(),
+                })
+            }
+        };
+        if let Some(missing) = entry
+            .deps
+            .iter()
+            .find(|d| !carried.log.iter().any(|e| e.hash == **d))
+        {
+            return Err(Error::Doc(DocError::MalformedChange(format!(
+                "carried change depends on {} which was not carried before it",
+                hex::encode(&missing.0[..4])
+            ))));
+        }
+        for d in &entry.deps {
+            carried.heads.remove(d);
+        }
+        carried.heads.insert(hash);
+        carried.log.push(entry);
+        let heads: Vec<ChangeHash> = carried.heads.iter().copied().collect();
+        self.catalog.insert(sc.doc, heads_digest(&heads));
+        Ok(true)
+    }
+
     /// The catalog: each document's heads digest ([`heads_digest`]).
     pub fn catalog(&self) -> &BTreeMap<DocId, [u8; 32]> {
         &self.catalog
     }
 
-    /// Current heads of a document.
+    /// Current heads of a document held or carried.
     pub fn heads(&self, id: DocId) -> Result<Vec<ChangeHash>, Error> {
+        if let Some(c) = self.carried.get(&id) {
+            return Ok(c.heads.iter().copied().collect());
+        }
         Ok(self.doc(id)?.heads())
     }
 
     /// All accepted changes of a document that are not `have` or their ancestors (all if
     /// `have` is empty), in causal order. Unknown hashes in `have` are ignored.
     pub fn changes(&self, id: DocId, have: &[ChangeHash]) -> Result<Vec<SignedChange>, Error> {
-        self.doc(id)?;
-        let log = self.log.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let log = match (self.log.get(&id), self.carried.get(&id)) {
+            (Some(l), _) => l.as_slice(),
+            (None, Some(c)) => c.log.as_slice(),
+            (None, None) => return Err(Error::UnknownDocument(id)),
+        };
         let mut known: BTreeSet<ChangeHash> = BTreeSet::new();
         if !have.is_empty() {
             let deps: BTreeMap<ChangeHash, &[ChangeHash]> =

@@ -5,9 +5,9 @@
 //! range-based reconciliation.
 
 /// Bytes of an item key (the first bytes of its 32-byte catalog id).
-pub(super) const KEY: usize = 16;
+pub(super) const KEY: usize = 12;
 /// Cells of the table sent on the fast path (three hash positions per item, one per third).
-pub(super) const CELLS: usize = 60;
+pub(super) const CELLS: usize = 48;
 
 /// Keys only in the first set, and keys only in the second.
 pub(super) type Difference = (Vec<[u8; KEY]>, Vec<[u8; KEY]>);

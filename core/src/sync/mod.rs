@@ -76,6 +76,8 @@ pub enum Message {
         chain: Vec<Certificate>,
         /// Whether the sender wants live announcements.
         live: bool,
+        /// Whether the sender carries documents it may not read (relay role).
+        relay: bool,
     },
     /// A frame of range-based set reconciliation.
     Reconcile(Vec<u8>),
@@ -84,9 +86,9 @@ pub enum Message {
     Want {
         /// Documents offered, with the initiator's heads.
         offer: Vec<WantDoc>,
-        /// Keys (first 16 bytes of `blake3(doc ‖ digest)`) of the responder's catalog items
+        /// Keys (first 12 bytes of `blake3(doc ‖ digest)`) of the responder's catalog items
         /// that the initiator lacks.
-        need: Vec<[u8; 16]>,
+        need: Vec<[u8; 12]>,
     },
     /// Signed changes, and the sender's heads of documents it wants the rest of.
     Changes {
@@ -186,12 +188,20 @@ pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
     }
     match h.kind {
         DocKind::Ledger => match p.role {
-            Some(Role::Street | Role::Community) => true,
+            Some(Role::Street) => p.scope == [h.street.clone()],
+            Some(Role::Community) => true,
             Some(Role::Unit | Role::Partner) => p.parent.as_ref() == Some(&h.owner),
             None => false,
         },
         _ => true,
     }
+}
+
+/// Whether a principal may carry a document for others without reading it (relay role):
+/// what it may receive, and, for a street, every document (streets forward between
+/// communities).
+pub fn may_carry(p: Option<&Principal>, h: &DocHeader) -> bool {
+    may_receive(p, h) || p.is_some_and(|p| p.role == Some(Role::Street))
 }
 
 /// The catalog item of a document: `blake3(doc ‖ digest)`.
@@ -251,6 +261,8 @@ impl State {
 /// One side of a sync session.
 pub struct Session {
     initiator: bool,
+    relay: bool,
+    peer_relay: bool,
     state: State,
     live: bool,
     peer: Option<NodeId>,
@@ -259,7 +271,7 @@ pub struct Session {
     /// My catalog items offered to this peer → document.
     items: BTreeMap<[u8; 32], DocId>,
     /// The same by item key.
-    by_key: BTreeMap<[u8; 16], DocId>,
+    by_key: BTreeMap<[u8; 12], DocId>,
     have: Vec<Id>,
     need: Vec<Id>,
     rounds: u32,
@@ -289,6 +301,8 @@ impl Session {
     fn new(initiator: bool, live: bool) -> Self {
         Self {
             initiator,
+            relay: false,
+            peer_relay: false,
             state: State::Fresh,
             live,
             peer: None,
@@ -302,6 +316,12 @@ impl Session {
             peer_wants: Vec::new(),
             stats: Stats::default(),
         }
+    }
+    /// Relay role: documents this node may not read are carried for other peers (verified,
+    /// not applied) instead of being refused by the sender's replication policy.
+    pub fn relaying(mut self) -> Self {
+        self.relay = true;
+        self
     }
     /// Whether the session completed.
     pub fn is_done(&self) -> bool {
@@ -326,7 +346,7 @@ impl Session {
             return Vec::new();
         }
         self.state = State::AwaitHello;
-        let hello = hello(replica, self.live, now);
+        let hello = hello(replica, self.live, self.relay, now);
         self.out(vec![hello])
     }
 
@@ -393,11 +413,13 @@ impl Session {
                     node,
                     chain,
                     live,
+                    relay,
                 },
             ) => {
+                self.peer_relay = relay;
                 self.accept_hello(replica, version, node, &chain, live, now)?;
                 self.state = State::Reconciling;
-                Ok(vec![hello(replica, self.live, now)])
+                Ok(vec![hello(replica, self.live, self.relay, now)])
             }
             // Initiator receives hello: start reconciling.
             (
@@ -408,8 +430,10 @@ impl Session {
                     node,
                     chain,
                     live,
+                    relay,
                 },
             ) => {
+                self.peer_relay = relay;
                 self.accept_hello(replica, version, node, &chain, live, now)?;
                 self.build_items(replica);
                 self.state = State::Reconciling;
@@ -472,7 +496,7 @@ impl Session {
             }
             (true, State::Reconciling, Message::Reconcile(resp)) => {
                 self.tick()?;
-                let (have, need): (Vec<[u8; 16]>, Vec<[u8; 16]>) = match resp.split_first() {
+                let (have, need): (Vec<[u8; 12]>, Vec<[u8; 12]>) = match resp.split_first() {
                     Some((&EQUAL, [])) => (Vec::new(), Vec::new()),
                     Some((&TABLE, rest)) => {
                         let theirs = iblt::Iblt::decode_bytes(rest).ok_or_else(|| {
@@ -573,6 +597,37 @@ impl Session {
         }
     }
 
+    /// Whether the peer gets a document: what it may receive, or carry if it relays.
+    fn peer_gets(&self, h: &DocHeader) -> bool {
+        if self.peer_relay {
+            may_carry(self.principal.as_ref(), h)
+        } else {
+            may_receive(self.principal.as_ref(), h)
+        }
+    }
+
+    /// Whether this relay should carry (not apply) a change: its document is carried already,
+    /// or it is the genesis of a document this node may not read itself.
+    fn carries(&self, replica: &Replica, sc: &SignedChange) -> bool {
+        if replica.is_carried(sc.doc) {
+            return true;
+        }
+        if replica.docs().contains_key(&sc.doc) {
+            return false;
+        }
+        let Ok(change) = sc.verify() else {
+            return false;
+        };
+        if !change.deps().is_empty() {
+            return false;
+        }
+        let Ok(doc) = crate::document::Document::from_genesis(change) else {
+            return false;
+        };
+        let me = replica.principal(&replica.author().node, Timestamp(doc.header().created.0));
+        !may_receive(me.ok().as_ref(), doc.header())
+    }
+
     fn tick(&mut self) -> Result<(), SyncError> {
         self.rounds += 1;
         if self.rounds > MAX_ROUNDS {
@@ -613,8 +668,10 @@ impl Session {
         self.items.clear();
         self.by_key.clear();
         for (doc, digest) in replica.catalog() {
-            let Ok(d) = replica.doc(*doc) else { continue };
-            if !may_receive(self.principal.as_ref(), d.header()) {
+            let Ok(h) = replica.header(*doc) else {
+                continue;
+            };
+            if !self.peer_gets(h) {
                 continue;
             }
             let id = item_id(doc, digest);
@@ -653,7 +710,7 @@ impl Session {
         &self,
         replica: &Replica,
         offer: &[WantDoc],
-        need: &[[u8; 16]],
+        need: &[[u8; 12]],
     ) -> (Vec<SignedChange>, Vec<WantDoc>) {
         let offered: BTreeMap<DocId, &WantDoc> = offer.iter().map(|w| (w.doc, w)).collect();
         let mut sends: Vec<WantDoc> = Vec::new();
@@ -690,8 +747,10 @@ impl Session {
     fn changes_for(&self, replica: &Replica, wants: &[WantDoc]) -> Vec<SignedChange> {
         let mut out = Vec::new();
         for w in wants {
-            let Ok(d) = replica.doc(w.doc) else { continue };
-            if !may_receive(self.principal.as_ref(), d.header()) {
+            let Ok(h) = replica.header(w.doc) else {
+                continue;
+            };
+            if !self.peer_gets(h) {
                 continue;
             }
             out.extend(replica.changes(w.doc, &w.heads).unwrap_or_default());
@@ -705,6 +764,14 @@ impl Session {
         changes: Vec<SignedChange>,
     ) -> Result<(), SyncError> {
         for sc in changes {
+            if self.relay && self.carries(replica, &sc) {
+                match replica.carry(sc) {
+                    Ok(true) => self.stats.changes_applied += 1,
+                    Ok(false) => {}
+                    Err(e) => return Err(SyncError::BadChange(e.to_string())),
+                }
+                continue;
+            }
             match replica.apply(sc) {
                 Ok(crate::replica::Applied::Applied(h)) => {
                     self.stats.changes_applied += h.len() as u64
@@ -719,7 +786,7 @@ impl Session {
     }
 }
 
-fn hello(replica: &Replica, live: bool, now: Timestamp) -> Message {
+fn hello(replica: &Replica, live: bool, relay: bool, now: Timestamp) -> Message {
     let node = replica.author().node;
     let chain = chain_of(replica.trust(), &node, now);
     Message::Hello {
@@ -727,6 +794,7 @@ fn hello(replica: &Replica, live: bool, now: Timestamp) -> Message {
         node,
         chain,
         live,
+        relay,
     }
 }
 

@@ -201,6 +201,7 @@ fn malformed_oversized_and_out_of_order_messages_end_the_session_cleanly() {
         node: a.author().node,
         chain: vec![],
         live: false,
+        relay: false,
     });
     let err = s.handle(&mut a, &hello, now()).unwrap_err();
     assert!(matches!(err, SyncError::Version { got: 99, .. }), "{err}");
@@ -530,4 +531,41 @@ fn simulated_networks_with_drops_duplicates_and_delays_converge() {
         let peers = 2 + (s as usize * 3) % 9;
         simulate(s, peers);
     }
+}
+
+#[test]
+fn a_street_relays_a_ledger_it_may_not_read_between_two_communities() {
+    // jianzhong is another street: it may not read beishi's ledgers but may carry them.
+    let mut dianye = replica("dianye", 1);
+    let la = ledger(&mut dianye, "dianye");
+    service(&mut dianye, la, "dianye:4");
+    let mut relay = replica("jianzhong", 1);
+    let mut hongqi = replica("hongqi", 2);
+    // dianye → relay (the relay initiates, announcing its role).
+    let mut sr = Session::initiator(false).relaying();
+    let mut sd = Session::responder(false);
+    let mut to_d: VecDeque<Vec<u8>> = sr.start(&relay, now()).into();
+    let mut to_r: VecDeque<Vec<u8>> = VecDeque::new();
+    while !(to_d.is_empty() && to_r.is_empty()) {
+        if let Some(m) = to_d.pop_front() {
+            to_r.extend(sd.handle(&mut dianye, &m, now()).unwrap());
+        } else if let Some(m) = to_r.pop_front() {
+            to_d.extend(sr.handle(&mut relay, &m, now()).unwrap());
+        }
+    }
+    assert!(relay.is_carried(la), "the relay carries the ledger");
+    assert!(relay.doc(la).is_err(), "…without reading it");
+    assert!(relay.ledger(la).is_err());
+    // relay → hongqi: hongqi receives and applies it.
+    run(&mut hongqi, &mut relay, None);
+    assert_eq!(
+        hongqi.balance(&"dianye:4".parse().unwrap()),
+        Points::whole(1)
+    );
+    assert_eq!(hongqi.catalog().get(&la), dianye.catalog().get(&la));
+    // A forged change cannot be carried: the envelope is verified.
+    let mut bad = dianye.changes(la, &[]).unwrap().pop().unwrap();
+    bad.signature.0[0] ^= 1;
+    let mut relay2 = replica("jianzhong", 2);
+    assert!(relay2.carry(bad).is_err());
 }

@@ -149,11 +149,12 @@ pub fn encode(m: &Message) -> Vec<u8> {
             node,
             chain,
             live,
+            relay,
         } => {
             w.u8(HELLO);
             w.u16(*version);
             w.id(&node.0);
-            w.u8(u8::from(*live));
+            w.u8(u8::from(*live) | (u8::from(*relay) << 1));
             w.u32(chain.len());
             for c in chain {
                 w.bytes(&crate::document::to_json(c).into_bytes());
@@ -221,7 +222,13 @@ pub fn decode(bytes: &[u8]) -> Result<Message, SyncError> {
         HELLO => {
             let version = r.u16("protocol version")?;
             let node = NodeId(r.id("node")?);
-            let live = r.u8("live")? != 0;
+            let flags = r.u8("flags")?;
+            if flags > 3 {
+                return Err(SyncError::Malformed(format!(
+                    "unknown hello flags {flags:#x}"
+                )));
+            }
+            let (live, relay) = (flags & 1 != 0, flags & 2 != 0);
             let n = r.len("certificates", MAX_CERTS)?;
             let mut chain = Vec::with_capacity(n);
             for _ in 0..n {
@@ -235,21 +242,22 @@ pub fn decode(bytes: &[u8]) -> Result<Message, SyncError> {
                 node,
                 chain,
                 live,
+                relay,
             }
         }
         RECONCILE => Message::Reconcile(r.bytes("reconcile frame", MAX_MESSAGE_BYTES)?.to_vec()),
         WANT => {
             let offer = r.wants()?;
             let n = r.len("need list", MAX_WANTS)?;
-            if n.saturating_mul(16) > r.buf.len() {
+            if n.saturating_mul(12) > r.buf.len() {
                 return Err(SyncError::Malformed(
                     "need list longer than the message".into(),
                 ));
             }
             let mut need = Vec::with_capacity(n);
             for _ in 0..n {
-                let mut key = [0u8; 16];
-                key.copy_from_slice(r.take(16, "need key")?);
+                let mut key = [0u8; 12];
+                key.copy_from_slice(r.take(12, "need key")?);
                 need.push(key);
             }
             Message::Want { offer, need }
