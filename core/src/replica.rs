@@ -604,13 +604,22 @@ impl Replica {
                 owner: c.clone(),
             }));
         }
-        let header = DocHeader {
+        let mut header = DocHeader {
             created: now,
             nonce: self.created,
             ..header
         };
         policy::authorize_genesis(&header, &me)?;
-        let (doc, change) = Document::create(&self.author, header, &initial)?;
+        // A store reopened with the same incarnation restarts the counter: never reuse a
+        // genesis (the same id would silently replace the existing document).
+        let (doc, change) = loop {
+            let (doc, change) = Document::create(&self.author, header.clone(), &initial)?;
+            if !self.docs.contains_key(&doc.id()) && !self.carried.contains_key(&doc.id()) {
+                break (doc, change);
+            }
+            self.created += 1;
+            header.nonce = self.created;
+        };
         let id = doc.id();
         let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
         self.docs.insert(id, doc);

@@ -1,9 +1,60 @@
-//! linli-node: the node around [`linli_core`]. Storage, networking, the node actor and the
-//! `linli` daemon arrive in later milestones; for now it re-exports the core so that the
-//! facade and the bindings already depend on the final crate graph.
+//! linli-node: the node around [`linli_core`] — the SQLite store, the node actor and its
+//! [`Node`] handle, export and import. Networking and the `linli` daemon come in later
+//! milestones.
+//!
+//! * [`Node`] — the one API the CLI, the HTTP API and the Python bindings call: typed async
+//!   operations (the domain operations of linli-core, reads, status, events, export/import).
+//! * The store (private, `store/`) — one SQLite database in WAL mode whose received-change
+//!   log is the source of truth; the replica is rebuilt from it on open.
+//! * [`export`] — the portable export file format.
+//!
+//! # The node
+//!
+//! A node is a data directory (`linli.db`, `node.key`, `node.lock`) served by one actor
+//! thread that owns the [`Replica`](linli_core::Replica) and the SQLite store. [`Node`] is a cheap, cloneable,
+//! `Send + Sync` handle: each method sends a command to the actor and awaits its reply.
+//! Writes are acknowledged only after their transaction committed. Events (document
+//! changed, change refused, peer updated) are broadcast to [`Node::subscribe`]rs after the
+//! commit. When the actor is gone every method returns [`NodeError::Shutdown`].
+//!
+//! The node holds no domain logic: every rule is decided by linli-core.
+//!
+//! ```no_run
+//! # async fn demo(root: linli_core::NodeId) -> Result<(), linli_node::NodeError> {
+//! use linli_node::{InitOptions, Node, OpenOptions};
+//! let org = linli_core::OrgId::new("dianye").map_err(linli_core::Error::from)?;
+//! let node = Node::init("/var/lib/linli", InitOptions::new(org, root), OpenOptions::default()).await?;
+//! println!("{} documents", node.status().await?.documents.values().sum::<usize>());
+//! node.shutdown().await?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod actor;
+mod error;
+pub mod export;
+mod node;
+mod store;
 
 pub use linli_core as core;
 
+pub use error::{ExportError, NodeError, StoreError};
+pub use export::{ExportSummary, ImportReport};
+pub use node::{
+    Clock, DocSummary, InitOptions, Node, NodeEvent, NodeStatus, OpenOptions, SnapshotInfo,
+    system_clock,
+};
+pub use store::{ChangeStatus, Durability, Origin, PeerRecord, RejectedChange};
+
 /// Version of the node crate, as built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// File names in a node's data directory.
+pub mod files {
+    /// The SQLite database.
+    pub const DB: &str = crate::store::DB_FILE;
+    /// The secret key (mode 0600).
+    pub const KEY: &str = crate::store::keyfile::KEY_FILE;
+    /// The lock file held by the running node.
+    pub const LOCK: &str = crate::store::LOCK_FILE;
+}

@@ -680,18 +680,8 @@ impl Session {
         }
     }
 
-    /// `[PROBE][count: u64][XOR of the item keys]`: equal sets answer in one round trip.
     fn probe(&self) -> Vec<u8> {
-        let mut fp = [0u8; 16];
-        for k in self.by_key.keys() {
-            for (a, b) in fp.iter_mut().zip(k) {
-                *a ^= b;
-            }
-        }
-        let mut out = vec![PROBE];
-        out.extend_from_slice(&(self.by_key.len() as u64).to_le_bytes());
-        out.extend_from_slice(&fp);
-        out
+        probe_of(self.by_key.keys())
     }
 
     fn negentropy(&self) -> Result<Negentropy<'static, NegentropyStorageVector>, SyncError> {
@@ -847,6 +837,23 @@ fn batches(changes: Vec<SignedChange>, want: Vec<WantDoc>) -> Vec<Message> {
     out
 }
 
+/// `[PROBE][count: u64][XOR of the item keys, padded to 16 bytes]`: equal sets answer in one
+/// round trip.
+fn probe_of<'a>(keys: impl IntoIterator<Item = &'a [u8; iblt::KEY]>) -> Vec<u8> {
+    let mut fp = [0u8; 16];
+    let mut n = 0u64;
+    for k in keys {
+        n += 1;
+        for (a, b) in fp.iter_mut().zip(k) {
+            *a ^= b;
+        }
+    }
+    let mut out = vec![PROBE];
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&fp);
+    out
+}
+
 /// What reconciling two item sets cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
@@ -862,9 +869,37 @@ pub struct ReconcileReport {
     pub need: usize,
 }
 
-/// Reconciles two sets of catalog items exactly as a session does (same protocol, frame
-/// limit and framing), without documents: for cost tests and benchmarks.
+/// Reconciles two sets of catalog items exactly as a session does (probe, table, then range
+/// reconciliation if the table does not peel; same sizes and framing), without documents:
+/// for cost tests and benchmarks.
 pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport, SyncError> {
+    let framed = |frame: Vec<u8>| wire::encode(&Message::Reconcile(frame)).len() as u64;
+    let keys = |items: &[[u8; 32]]| -> BTreeSet<[u8; iblt::KEY]> {
+        items.iter().map(iblt::key_of).collect()
+    };
+    let (ka, kb) = (keys(a), keys(b));
+    let mut report = ReconcileReport {
+        round_trips: 1,
+        messages: 2,
+        bytes: framed(probe_of(&ka)),
+        ..ReconcileReport::default()
+    };
+    if probe_of(&ka) == probe_of(&kb) {
+        report.bytes += framed(vec![EQUAL]);
+        return Ok(report);
+    }
+    let table = iblt::Iblt::of(iblt::CELLS, &kb);
+    let mut frame = vec![TABLE];
+    frame.extend(table.encode());
+    report.bytes += framed(frame);
+    if let Some((theirs, mine)) = table
+        .subtract(&iblt::Iblt::of(iblt::CELLS, &ka))
+        .and_then(iblt::Iblt::decode)
+    {
+        report.have = mine.len();
+        report.need = theirs.len();
+        return Ok(report);
+    }
     let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
     let store = |items: &[[u8; 32]]| -> Result<NegentropyStorageVector, SyncError> {
         let mut s = NegentropyStorageVector::with_capacity(items.len());
@@ -876,17 +911,20 @@ pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport
     };
     let mut client = Negentropy::owned(store(a)?, FRAME_LIMIT).map_err(rec)?;
     let mut server = Negentropy::owned(store(b)?, FRAME_LIMIT).map_err(rec)?;
-    let mut report = ReconcileReport::default();
-    let framed = |m: Message| wire::encode(&m).len() as u64;
+    let framed_neg = |payload: &[u8]| {
+        let mut f = vec![NEG];
+        f.extend_from_slice(payload);
+        framed(f)
+    };
     let mut msg = client.initiate().map_err(rec)?;
     let (mut have, mut need) = (Vec::new(), Vec::new());
     loop {
         report.messages += 1;
-        report.bytes += framed(Message::Reconcile(msg.clone()));
+        report.bytes += framed_neg(&msg);
         let resp = server.reconcile(&msg).map_err(rec)?;
         report.messages += 1;
         report.round_trips += 1;
-        report.bytes += framed(Message::Reconcile(resp.clone()));
+        report.bytes += framed_neg(&resp);
         match client
             .reconcile_with_ids(&resp, &mut have, &mut need)
             .map_err(rec)?

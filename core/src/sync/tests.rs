@@ -256,43 +256,63 @@ fn reconciliation_cost_grows_with_the_difference_not_the_catalog() {
     let item = |i: u64| *blake3::hash(&i.to_le_bytes()).as_bytes();
     let n = 10_000u64;
     let base: Vec<[u8; 32]> = (0..n).map(item).collect();
+    let changed = |base: &[[u8; 32]], d: u64, salt: u64, stride: u64| {
+        let mut c = base.to_vec();
+        for i in 0..d {
+            c[((i * stride) % base.len() as u64) as usize] = item(salt + i);
+        }
+        c
+    };
+    // Equal catalogs: one round trip, a few dozen bytes, whatever N.
     let equal = reconcile_items(&base, &base).unwrap();
     assert_eq!((equal.round_trips, equal.have, equal.need), (1, 0, 0));
-    assert!(
-        equal.bytes < 700,
-        "idle reconciliation of 10,000 documents: {} bytes",
-        equal.bytes
+    assert!(equal.bytes < 64, "{equal:?}");
+    // 10 documents changed on one side: their items differ on both sides; one round trip
+    // with the table, about a kilobyte.
+    let d10 = reconcile_items(&changed(&base, 10, n, 997), &base).unwrap();
+    assert_eq!(
+        (d10.have, d10.need, d10.round_trips),
+        (10, 10, 1),
+        "{d10:?}"
     );
-    // 10 documents changed on one side: their items differ on both sides.
-    let mut changed = base.clone();
-    for i in 0..10 {
-        changed[(i * 997) as usize] = item(n + i);
-    }
-    let d10 = reconcile_items(&changed, &base).unwrap();
-    assert_eq!((d10.have, d10.need), (10, 10));
-    assert!(d10.round_trips <= 3, "{d10:?}");
-    let d1000 = {
-        let mut c = base.clone();
-        for i in 0..1000 {
-            c[(i * 7) as usize] = item(2 * n + i);
-        }
-        reconcile_items(&c, &base).unwrap()
-    };
-    assert_eq!((d1000.have, d1000.need), (1000, 1000));
-    // Bytes grow with d, not N: a catalog 10× bigger with the same 10 differences costs
-    // about the same.
+    assert!(d10.bytes < 1_200, "{d10:?}");
+    // Bytes grow with d, not N: ten times the documents, same cost.
     let big: Vec<[u8; 32]> = (0..10 * n).map(item).collect();
-    let mut big_changed = big.clone();
-    for i in 0..10 {
-        big_changed[(i * 9973) as usize] = item(20 * n + i);
-    }
-    let d10_big = reconcile_items(&big_changed, &big).unwrap();
+    let d10_big = reconcile_items(&changed(&big, 10, 20 * n, 9973), &big).unwrap();
+    assert_eq!(d10_big.bytes, d10.bytes, "{d10_big:?} vs {d10:?}");
+    let equal_big = reconcile_items(&big, &big).unwrap();
+    assert_eq!(equal_big.bytes, equal.bytes);
+    // 1,000 differences overflow the table and fall back to range reconciliation:
+    // O(log N) round trips, bytes growing with d.
+    let d1000 = reconcile_items(&changed(&base, 1000, 2 * n, 7), &base).unwrap();
+    assert_eq!((d1000.have, d1000.need), (1000, 1000));
+    assert!(d1000.round_trips <= 10, "{d1000:?}");
+    assert!(d10.bytes * 50 < d1000.bytes, "{d10:?} vs {d1000:?}");
+}
+
+#[test]
+fn sessions_between_real_replicas_cost_round_trips_by_difference() {
+    let mut a = replica("dianye", 1);
+    let docs: Vec<_> = (0..120).map(|_| ledger(&mut a, "dianye")).collect();
+    let mut b = replica("hongqi", 2);
+    run(&mut b, &mut a, None);
+    // Idle: one round trip after hello.
+    let (rts, _, sb, _) = run(&mut b, &mut a, None);
+    assert_eq!(rts, 1);
     assert!(
-        d10_big.bytes < 3 * d10.bytes,
-        "O(d log N): {d10_big:?} vs {d10:?}"
+        sb.stats().bytes_out - sb.stats().hello_bytes < 64,
+        "{:?}",
+        sb.stats()
     );
-    assert!(d10.bytes * 10 < d1000.bytes, "{d10:?} vs {d1000:?}");
-    assert!(d10_big.round_trips <= d10.round_trips + 1);
+    // Ten documents changed: two round trips after hello (table, then want/changes), and
+    // only the ten changes travel.
+    for d in &docs[..10] {
+        service(&mut a, *d, "dianye:1");
+    }
+    let (rts, _, sb, sa) = run(&mut b, &mut a, None);
+    assert_eq!(rts, 2, "{:?} {:?}", sb.stats(), sa.stats());
+    assert_eq!(sa.stats().changes_out, 10);
+    assert!(same(&a, &b));
 }
 
 // ---- simulated network -----------------------------------------------------------------

@@ -1,0 +1,319 @@
+//! Keeping the stored status of changes in line with linli-core's decisions: the status
+//! tracker, [`persist`] (what one command writes) and [`load`] (rebuilding the replica from
+//! the log on open).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use automerge::ChangeHash;
+use linli_core::identity::Keypair;
+use linli_core::{DocId, Error as CoreError, Replica, SignedChange, Timestamp};
+
+use crate::error::StoreError;
+use crate::node::NodeEvent;
+use crate::store::{ChangeStatus, NewRow, Origin, Settings, Store, Tx};
+
+/// The stored status of changes, mirrored so each command only touches what changed.
+#[derive(Default)]
+pub(super) struct Tracker {
+    /// Hashes of changes stored as pending.
+    pending: HashSet<ChangeHash>,
+    /// Hashes of changes stored as refused.
+    pub(super) refused: HashSet<ChangeHash>,
+    /// `replica.rejected().len()` when last compared.
+    replica_rejected: usize,
+    /// Every document id in the log.
+    docs: BTreeSet<DocId>,
+    /// Accepted changes per document.
+    accepted: HashMap<DocId, u64>,
+    /// Accepted changes per document at its last snapshot.
+    marks: HashMap<DocId, u64>,
+}
+
+/// What linli-core said about one change of a command.
+pub(super) enum Outcome {
+    /// Applied now (the hash of the change itself first).
+    Accepted,
+    /// Stored, waiting.
+    Pending(String),
+    /// Stored as refused.
+    Refused(String),
+    /// Not stored: already held, or not a valid envelope.
+    Skip,
+}
+
+pub(super) struct Received {
+    pub(super) change: SignedChange,
+    pub(super) hash: ChangeHash,
+    pub(super) outcome: Outcome,
+}
+
+/// Writes what a command did: new log rows, status changes of earlier rows, due snapshots.
+/// Returns the events to broadcast after the commit.
+pub(super) fn persist(
+    tx: &Tx<'_>,
+    replica: &Replica,
+    tracker: &mut Tracker,
+    received: &[Received],
+    origin: Origin,
+    now: Timestamp,
+    snapshot_every: u64,
+) -> Result<Vec<NodeEvent>, StoreError> {
+    let mut events = Vec::new();
+    let mut changed: BTreeSet<DocId> = BTreeSet::new();
+    let mut direct_refusals = 0usize;
+    for r in received {
+        let (status, reason) = match &r.outcome {
+            Outcome::Skip => continue,
+            Outcome::Accepted => (ChangeStatus::Accepted, None),
+            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str())),
+            Outcome::Refused(why) => (ChangeStatus::Refused, Some(why.as_str())),
+        };
+        let doc = r.change.doc;
+        tracker.docs.insert(doc);
+        let row = NewRow {
+            change: &r.change,
+            hash: r.hash,
+            status,
+            reason,
+            origin,
+            received_at: now,
+        };
+        let inserted = tx.append(&row)?.is_some();
+        if !inserted && status != ChangeStatus::Refused {
+            // Held before (e.g. pending, now sent again): bring its status up to date.
+            tx.set_status(Some(&doc), &r.hash, status, reason)?;
+        }
+        match status {
+            ChangeStatus::Accepted => {
+                tracker.pending.remove(&r.hash);
+                *tracker.accepted.entry(doc).or_default() += 1;
+                changed.insert(doc);
+            }
+            ChangeStatus::Pending => {
+                tracker.pending.insert(r.hash);
+            }
+            ChangeStatus::Refused => {
+                if tracker.refused.insert(r.hash) {
+                    if inserted {
+                        tracker.pending.remove(&r.hash);
+                    } else {
+                        tx.set_status(Some(&doc), &r.hash, status, reason)?;
+                    }
+                    if replica.rejected().contains_key(&r.hash) {
+                        direct_refusals += 1;
+                    }
+                    events.push(NodeEvent::ChangeRejected {
+                        doc,
+                        hash: r.hash,
+                        signer: r.change.signer,
+                        reason: reason.unwrap_or_default().to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let mut demoted: BTreeSet<DocId> = BTreeSet::new();
+    // Refusals that linli-core made besides the ones returned (cascades, revocations,
+    // equivocations).
+    let rejected = replica.rejected();
+    if rejected.len() != tracker.replica_rejected + direct_refusals {
+        for (hash, r) in rejected {
+            if tracker.refused.insert(*hash) {
+                let reason = r.reason.to_string();
+                let was =
+                    tx.set_status(Some(&r.doc), hash, ChangeStatus::Refused, Some(&reason))?;
+                demoted.extend(was);
+                tracker.pending.remove(hash);
+                events.push(NodeEvent::ChangeRejected {
+                    doc: r.doc,
+                    hash: *hash,
+                    signer: r.signer,
+                    reason,
+                });
+            }
+        }
+    }
+    tracker.replica_rejected = rejected.len();
+    // Changes now waiting (new, or taken back out of a rebuilt document) and changes that
+    // stopped waiting (applied after their dependencies or certificate arrived).
+    let mut waiting: HashMap<ChangeHash, Option<DocId>> = HashMap::new();
+    if replica.pending_len() > 0 {
+        for doc in &tracker.docs {
+            for h in replica.pending_of(*doc) {
+                waiting.insert(h, Some(*doc));
+            }
+        }
+        for h in replica.awaiting() {
+            waiting.entry(*h).or_insert(None);
+        }
+    }
+    for (h, doc) in &waiting {
+        if !tracker.pending.contains(h) && !tracker.refused.contains(h) {
+            let reason = if doc.is_some() {
+                "waits for missing dependencies"
+            } else {
+                "waits for a certificate of its signer"
+            };
+            let was = tx.set_status(doc.as_ref(), h, ChangeStatus::Pending, Some(reason))?;
+            demoted.extend(was);
+        }
+    }
+    let stopped: Vec<ChangeHash> = tracker
+        .pending
+        .iter()
+        .filter(|h| !waiting.contains_key(h))
+        .copied()
+        .collect();
+    for h in stopped {
+        if tracker.refused.contains(&h) || !replica.has_change(&h) {
+            // Refused (already stored), or dropped from linli-core's bounded pending set:
+            // it stays pending in the store and is applied again on the next open.
+            continue;
+        }
+        tx.set_status(None, &h, ChangeStatus::Accepted, None)?;
+        if let Some(doc) = tx.doc_of(&h)? {
+            *tracker.accepted.entry(doc).or_default() += 1;
+            changed.insert(doc);
+        }
+    }
+    tracker.pending = waiting
+        .into_keys()
+        .filter(|h| !tracker.refused.contains(h))
+        .collect();
+    for doc in demoted {
+        // The document was rebuilt without some changes: its snapshot no longer matches.
+        tx.delete_snapshot(&doc)?;
+        tracker.marks.remove(&doc);
+        if let Ok(changes) = replica.changes(doc, &[]) {
+            tracker.accepted.insert(doc, changes.len() as u64);
+        }
+        changed.insert(doc);
+    }
+    // Snapshot policy: a document is saved once it has `snapshot_every` accepted changes
+    // more than at its last snapshot, or a quarter more for large documents (so the cost of
+    // saving stays proportional to the changes written).
+    let mut last_pos = None;
+    for doc in &changed {
+        let n = tracker.accepted.get(doc).copied().unwrap_or(0);
+        let mark = tracker.marks.get(doc).copied().unwrap_or(0);
+        if n < mark + snapshot_every.max(mark / 4) {
+            continue;
+        }
+        let Ok(d) = replica.doc(*doc) else {
+            continue;
+        };
+        let pos = match last_pos {
+            Some(p) => p,
+            None => {
+                let p = tx.last_pos()?;
+                last_pos = Some(p);
+                p
+            }
+        };
+        tx.put_snapshot(doc, pos, n, &d.heads(), &d.save(), now)?;
+        tracker.marks.insert(*doc, n);
+    }
+    for doc in changed {
+        let heads = replica.heads(doc).unwrap_or_default();
+        events.push(NodeEvent::DocumentChanged { doc, heads, origin });
+    }
+    Ok(events)
+}
+
+/// Rebuilds the replica by applying the log in arrival order, and brings the stored status
+/// of every change in line with the result (it already is, unless a write was cut short).
+/// Returns the replica, the status tracker and the creation time of the newest document this
+/// node created.
+pub(super) fn load(
+    store: &mut Store,
+    settings: &Settings,
+    keypair: &Keypair,
+) -> Result<(Replica, Tracker, i64), StoreError> {
+    let mut replica = Replica::new(
+        keypair.clone(),
+        settings.incarnation,
+        settings.org.clone(),
+        settings.root,
+    );
+    // Refusals linli-core returns but does not record (a genesis sent for another document).
+    let mut unrecorded: HashMap<i64, String> = HashMap::new();
+    let mut own_docs = Vec::new();
+    let mut tracker = Tracker::default();
+    store.for_each_change(|row| {
+        let corrupt = |detail: String| StoreError::CorruptChange {
+            pos: row.pos,
+            detail,
+        };
+        let sc = SignedChange::decode(&row.bytes).map_err(|e| corrupt(e.to_string()))?;
+        if sc.doc != row.doc || sc.signer != row.signer {
+            return Err(corrupt("its columns do not match its bytes".into()));
+        }
+        if row.signer == settings.node && row.hash.0 == row.doc.0 {
+            own_docs.push(row.doc);
+        }
+        tracker.docs.insert(row.doc);
+        match replica.apply(sc) {
+            Ok(_) => {}
+            Err(CoreError::Rejected(r)) => {
+                if !replica.rejected().contains_key(&r.hash) {
+                    unrecorded.insert(row.pos, r.reason.to_string());
+                }
+            }
+            Err(CoreError::Envelope(e)) => return Err(corrupt(e.to_string())),
+            // E.g. the pending set is full: the status pass below records it as pending.
+            Err(_) => {}
+        }
+        Ok(())
+    })?;
+    let mut waiting: HashSet<ChangeHash> = replica.awaiting().copied().collect();
+    for doc in &tracker.docs {
+        waiting.extend(replica.pending_of(*doc));
+    }
+    // Second pass over the log (without the change bytes): the status of every change.
+    let mut fixes: Vec<(i64, ChangeStatus, Option<String>)> = Vec::new();
+    store.for_each_status(|pos, doc, hash, stored| {
+        let (status, reason) = if let Some(why) = unrecorded.remove(&pos) {
+            (ChangeStatus::Refused, Some(why))
+        } else if let Some(r) = replica.rejected().get(&hash).filter(|r| r.doc == doc) {
+            (ChangeStatus::Refused, Some(r.reason.to_string()))
+        } else if waiting.contains(&hash) || !replica.has_change(&hash) {
+            // Not held: waiting, or dropped from linli-core's bounded waiting set.
+            (ChangeStatus::Pending, None)
+        } else {
+            (ChangeStatus::Accepted, None)
+        };
+        match status {
+            ChangeStatus::Accepted => *tracker.accepted.entry(doc).or_default() += 1,
+            ChangeStatus::Pending => {
+                tracker.pending.insert(hash);
+            }
+            ChangeStatus::Refused => {
+                tracker.refused.insert(hash);
+            }
+        }
+        if stored != Some(status) {
+            let reason = reason.or_else(|| {
+                (status == ChangeStatus::Pending).then(|| "waits (found on open)".to_string())
+            });
+            fixes.push((pos, status, reason));
+        }
+        Ok(())
+    })?;
+    if !fixes.is_empty() {
+        let tx = store.tx()?;
+        for (pos, status, reason) in &fixes {
+            tx.set_status_at(*pos, *status, reason.as_deref())?;
+        }
+        tx.commit()?;
+    }
+    tracker.refused.extend(replica.rejected().keys().copied());
+    tracker.replica_rejected = replica.rejected().len();
+    tracker.marks = store.snapshot_marks()?;
+    let last_create = own_docs
+        .iter()
+        .filter_map(|d| replica.doc(*d).ok())
+        .map(|d| d.header().created.0)
+        .max()
+        .unwrap_or(i64::MIN);
+    Ok((replica, tracker, last_create))
+}

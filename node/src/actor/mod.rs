@@ -1,0 +1,460 @@
+//! The node actor: one OS thread that owns the [`Replica`] and the [`Store`].
+//!
+//! Every command that writes runs as: apply to the replica (linli-core verifies and decides),
+//! then one SQLite write transaction (append the change to the log, bring the stored status
+//! of every affected change up to date, take due snapshots), commit, and only then reply and
+//! broadcast events. If the store fails, the replica is rebuilt from the store, so memory
+//! never runs ahead of disk.
+
+mod log;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use automerge::ChangeHash;
+use linli_core::identity::Keypair;
+use linli_core::{
+    Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::error::{ExportError, NodeError, StoreError};
+use crate::export::{ExportReader, ExportSummary, ExportWriter, ImportReport};
+use crate::node::{Clock, NodeEvent, NodeInfo, NodeStatus, OpenOptions, SnapshotInfo};
+use crate::store::{Origin, PeerRecord, RejectedChange, Settings, Store, StoreOptions};
+use log::{Outcome, Received, Tracker, load, persist};
+
+/// Reply channel of a command.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// A read-only query run on the actor thread; it gets an error instead of the replica when
+/// the node has failed.
+pub(crate) type Query = Box<dyn FnOnce(Result<&Replica, NodeError>) + Send>;
+
+/// Commands sent by [`Node`](crate::Node) handles.
+pub(crate) enum Command {
+    Create {
+        new: NewDoc,
+        reply: Reply<SignedChange>,
+    },
+    Execute {
+        doc: DocId,
+        op: Op,
+        reply: Reply<linli_core::replica::Written>,
+    },
+    Apply {
+        changes: Vec<SignedChange>,
+        origin: Origin,
+        reply: Reply<Vec<Result<Applied, CoreError>>>,
+    },
+    Read(Query),
+    Status(Reply<NodeStatus>),
+    Rejected(Reply<Vec<RejectedChange>>),
+    Snapshot {
+        doc: DocId,
+        reply: Reply<Option<SnapshotInfo>>,
+    },
+    SetPeer {
+        peer: linli_core::NodeId,
+        state: Vec<u8>,
+        reply: Reply<()>,
+    },
+    Peers(Reply<Vec<PeerRecord>>),
+    Export {
+        path: PathBuf,
+        reply: Reply<ExportSummary>,
+    },
+    Import {
+        path: PathBuf,
+        reply: Reply<ImportReport>,
+    },
+    CheckIntegrity(Reply<()>),
+    Shutdown(Reply<()>),
+}
+
+/// How the actor gets its store.
+pub(crate) enum Setup {
+    Open,
+    Init {
+        org: linli_core::OrgId,
+        root: linli_core::NodeId,
+        secret: Option<[u8; 32]>,
+    },
+}
+
+/// Changes per batch when importing.
+const IMPORT_BATCH: usize = 512;
+
+pub(crate) struct Actor {
+    store: Store,
+    replica: Replica,
+    keypair: Keypair,
+    settings: Settings,
+    tracker: Tracker,
+    events: broadcast::Sender<NodeEvent>,
+    clock: Clock,
+    /// Creation time of the newest document this node created: a new document gets a later
+    /// one, so its genesis never repeats one made before a restart.
+    last_create: i64,
+    snapshot_every: u64,
+    failed: Option<String>,
+}
+
+/// Thread body: sets up the store and replica, reports readiness, then serves commands until
+/// `Shutdown` or until every handle is dropped.
+pub(crate) fn run(
+    dir: PathBuf,
+    setup: Setup,
+    opts: OpenOptions,
+    events: broadcast::Sender<NodeEvent>,
+    ready: oneshot::Sender<Result<NodeInfo, NodeError>>,
+    mut rx: mpsc::Receiver<Command>,
+) {
+    let mut actor = match Actor::start(&dir, setup, &opts, events) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let info = NodeInfo {
+        node: actor.settings.node,
+        org: actor.settings.org.clone(),
+        root: actor.settings.root,
+        dir: dir.clone(),
+    };
+    if ready.send(Ok(info)).is_err() {
+        let _ = actor.store.close();
+        return;
+    }
+    while let Some(cmd) = rx.blocking_recv() {
+        if let Command::Shutdown(reply) = cmd {
+            rx.close();
+            let r = actor.store.close().map_err(NodeError::from);
+            let _ = reply.send(r);
+            return;
+        }
+        actor.handle(cmd);
+    }
+    let _ = actor.store.close();
+}
+
+impl Actor {
+    fn start(
+        dir: &Path,
+        setup: Setup,
+        opts: &OpenOptions,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Result<Actor, NodeError> {
+        let sopts = StoreOptions {
+            durability: opts.durability,
+            max_size_bytes: opts.max_size_bytes,
+        };
+        let (mut store, settings, keypair) = match setup {
+            Setup::Open => Store::open(dir, sopts)?,
+            Setup::Init { org, root, secret } => Store::init(dir, &org, &root, secret, sopts)?,
+        };
+        if opts.check_integrity {
+            store.integrity_check(false)?;
+        }
+        let (replica, tracker, last_create) = load(&mut store, &settings, &keypair)?;
+        Ok(Actor {
+            store,
+            replica,
+            keypair,
+            settings,
+            tracker,
+            events,
+            clock: opts.clock(),
+            last_create,
+            snapshot_every: opts.snapshot_every.max(1),
+            failed: None,
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn check_failed(&self) -> Result<(), NodeError> {
+        match &self.failed {
+            Some(why) => Err(StoreError::Failed(why.clone()).into()),
+            None => Ok(()),
+        }
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Create { new, reply } => {
+                let _ = reply.send(self.create(new));
+            }
+            Command::Execute { doc, op, reply } => {
+                let _ = reply.send(self.execute(doc, op));
+            }
+            Command::Apply {
+                changes,
+                origin,
+                reply,
+            } => {
+                let _ = reply.send(self.apply(changes, origin));
+            }
+            Command::Read(query) => match self.check_failed() {
+                Ok(()) => query(Ok(&self.replica)),
+                Err(e) => query(Err(e)),
+            },
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Rejected(reply) => {
+                let _ = reply.send(self.store.rejected().map_err(NodeError::from));
+            }
+            Command::Snapshot { doc, reply } => {
+                let _ = reply.send(self.store.snapshot(&doc).map_err(NodeError::from));
+            }
+            Command::SetPeer { peer, state, reply } => {
+                let _ = reply.send(self.set_peer(peer, &state));
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.store.peers().map_err(NodeError::from));
+            }
+            Command::Export { path, reply } => {
+                let _ = reply.send(self.export(&path));
+            }
+            Command::Import { path, reply } => {
+                let _ = reply.send(self.import(&path));
+            }
+            Command::CheckIntegrity(reply) => {
+                let _ = reply.send(self.store.integrity_check(true).map_err(NodeError::from));
+            }
+            // Handled by the loop.
+            Command::Shutdown(reply) => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    fn create(&mut self, new: NewDoc) -> Result<SignedChange, NodeError> {
+        self.check_failed()?;
+        let now = self.now().0.max(self.last_create.saturating_add(1));
+        let sc = self.replica.create(new, Timestamp(now))?;
+        self.last_create = now;
+        let received = Received {
+            hash: ChangeHash(sc.doc.0),
+            change: sc.clone(),
+            outcome: Outcome::Accepted,
+        };
+        self.commit(vec![received], Origin::Local)?;
+        Ok(sc)
+    }
+
+    fn execute(&mut self, doc: DocId, op: Op) -> Result<linli_core::replica::Written, NodeError> {
+        self.check_failed()?;
+        let now = self.now();
+        let written = self.replica.execute(doc, op, now)?;
+        let hash = match written.change.change_hash() {
+            Ok(h) => h,
+            Err(e) => {
+                return Err(self.recover(StoreError::Corrupt(format!(
+                    "linli-core made a change whose bytes do not decode: {e}"
+                ))));
+            }
+        };
+        let received = Received {
+            change: written.change.clone(),
+            hash,
+            outcome: Outcome::Accepted,
+        };
+        self.commit(vec![received], Origin::Local)?;
+        Ok(written)
+    }
+
+    fn apply(
+        &mut self,
+        changes: Vec<SignedChange>,
+        origin: Origin,
+    ) -> Result<Vec<Result<Applied, CoreError>>, NodeError> {
+        self.check_failed()?;
+        let mut results = Vec::with_capacity(changes.len());
+        let mut received = Vec::with_capacity(changes.len());
+        for sc in changes {
+            let hash = match sc.change_hash() {
+                Ok(h) => h,
+                Err(e) => {
+                    results.push(Err(CoreError::Envelope(e)));
+                    continue;
+                }
+            };
+            let result = self.replica.apply(sc.clone());
+            let outcome = match &result {
+                Ok(Applied::Applied(_)) => Outcome::Accepted,
+                Ok(Applied::Duplicate) => Outcome::Skip,
+                Ok(Applied::Pending(missing)) => Outcome::Pending(format!(
+                    "waits for {} missing change(s), e.g. {}",
+                    missing.len(),
+                    missing
+                        .first()
+                        .map(|h| hex::encode(&h.0[..4]))
+                        .unwrap_or_default()
+                )),
+                Ok(Applied::AwaitingCertificate(e)) => {
+                    Outcome::Pending(format!("waits for a certificate: {e}"))
+                }
+                Err(CoreError::Rejected(r)) => Outcome::Refused(r.reason.to_string()),
+                Err(_) => Outcome::Skip,
+            };
+            received.push(Received {
+                change: sc,
+                hash,
+                outcome,
+            });
+            results.push(result);
+        }
+        self.commit(received, origin)?;
+        Ok(results)
+    }
+
+    fn set_peer(&mut self, peer: linli_core::NodeId, state: &[u8]) -> Result<(), NodeError> {
+        self.check_failed()?;
+        let now = self.now();
+        let tx = self.store.tx()?;
+        tx.set_peer(&peer, state, now)?;
+        tx.commit()?;
+        let _ = self.events.send(NodeEvent::PeerUpdated { peer });
+        Ok(())
+    }
+
+    /// Stores what a command did in one transaction and commits; then broadcasts events. On a
+    /// store failure the replica is rebuilt from the store and the error returned.
+    fn commit(&mut self, received: Vec<Received>, origin: Origin) -> Result<(), NodeError> {
+        let now = self.now();
+        let result = self.store.tx().and_then(|tx| {
+            let events = persist(
+                &tx,
+                &self.replica,
+                &mut self.tracker,
+                &received,
+                origin,
+                now,
+                self.snapshot_every,
+            )?;
+            tx.commit()?;
+            Ok(events)
+        });
+        let events = match result {
+            Ok(events) => events,
+            Err(e) => return Err(self.recover(e)),
+        };
+        for e in events {
+            // No subscriber is not an error.
+            let _ = self.events.send(e);
+        }
+        Ok(())
+    }
+
+    /// After a failed write: rebuilds the replica from the store so that memory matches
+    /// disk again. Returns the error to report.
+    fn recover(&mut self, err: StoreError) -> NodeError {
+        match load(&mut self.store, &self.settings, &self.keypair) {
+            Ok((replica, tracker, last_create)) => {
+                self.replica = replica;
+                self.tracker = tracker;
+                self.last_create = self.last_create.max(last_create);
+            }
+            Err(e2) => {
+                self.failed = Some(format!("{err}; rebuilding from the store failed: {e2}"));
+            }
+        }
+        err.into()
+    }
+
+    fn status(&self) -> Result<NodeStatus, NodeError> {
+        self.check_failed()?;
+        let counts = self.store.counts()?;
+        let mut documents = BTreeMap::new();
+        for d in self.replica.docs().values() {
+            *documents.entry(d.kind()).or_insert(0usize) += 1;
+        }
+        Ok(NodeStatus {
+            node: self.settings.node,
+            org: self.settings.org.clone(),
+            root: self.settings.root,
+            incarnation: self.settings.incarnation,
+            dir: self.store.dir().to_path_buf(),
+            documents,
+            log: counts.accepted + counts.pending + counts.refused,
+            accepted: counts.accepted,
+            pending: counts.pending,
+            waiting_in_replica: self.replica.pending_len(),
+            refused: counts.refused,
+            snapshots: counts.snapshots,
+        })
+    }
+
+    fn export(&mut self, path: &Path) -> Result<ExportSummary, NodeError> {
+        let mut w = ExportWriter::create(path)?;
+        let mut failed: Option<ExportError> = None;
+        self.store.for_each_encoded(|bytes| {
+            if failed.is_none()
+                && let Err(e) = w.entry(bytes)
+            {
+                failed = Some(e);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        Ok(w.finish()?)
+    }
+
+    fn import(&mut self, path: &Path) -> Result<ImportReport, NodeError> {
+        self.check_failed()?;
+        let mut reader = ExportReader::open(path)?;
+        let mut report = ImportReport::default();
+        // New changes: hash and whether refused when applied.
+        let mut fresh: Vec<ChangeHash> = Vec::new();
+        loop {
+            let mut batch = Vec::new();
+            let mut index = Vec::new();
+            while batch.len() < IMPORT_BATCH {
+                let i = reader.count();
+                let Some(bytes) = reader.next_entry() else {
+                    break;
+                };
+                match SignedChange::decode(&bytes) {
+                    Ok(sc) => {
+                        batch.push(sc);
+                        index.push(i);
+                    }
+                    Err(e) => report.invalid.push((i, e.to_string())),
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let hashes: Vec<Option<ChangeHash>> =
+                batch.iter().map(|sc| sc.change_hash().ok()).collect();
+            let results = self.apply(batch, Origin::Import)?;
+            for ((i, hash), r) in index.into_iter().zip(hashes).zip(results) {
+                match r {
+                    Ok(Applied::Duplicate) => report.duplicates += 1,
+                    Ok(_) | Err(CoreError::Rejected(_)) => fresh.extend(hash),
+                    Err(e) => report.invalid.push((i, e.to_string())),
+                }
+            }
+        }
+        for h in fresh {
+            if self.tracker.refused.contains(&h) {
+                report.refused += 1;
+            } else if self.replica.has_change(&h) {
+                report.applied += 1;
+            } else {
+                report.pending += 1;
+            }
+        }
+        report.entries = reader.count();
+        report.complete = reader.complete;
+        report.problem = reader.problem.take();
+        Ok(report)
+    }
+}

@@ -1,0 +1,520 @@
+//! The [`Node`] handle, its options, events and query results (overview and example in the
+//! crate documentation).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use linli_core::cert::Certificate;
+use linli_core::ledger::{Points, Standing};
+use linli_core::registry::Compound;
+use linli_core::replica::Written;
+use linli_core::resource::BookingView;
+use linli_core::wishes::Item;
+use linli_core::{
+    Applied, CompoundId, DocHeader, DocId, DocKind, NewDoc, NodeId, Op, OrgId, Replica,
+    SignedChange, Timestamp, VolunteerId, WishId,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::actor::{self, Command, Setup};
+use crate::error::{NodeError, StoreError};
+use crate::export::{ExportSummary, ImportReport};
+use crate::store::{Durability, Origin, PeerRecord, RejectedChange};
+
+/// The clock a node stamps its writes with (ms since the Unix epoch, UTC).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
+/// Options for opening (or initialising) a node.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// When a write counts as durable (default [`Durability::Full`]).
+    pub durability: Durability,
+    /// A document is snapshotted after this many accepted changes since its last snapshot
+    /// (or a quarter of its changes, if more). Default 1000.
+    pub snapshot_every: u64,
+    /// Size limit of the database; writes beyond it fail with
+    /// [`StoreError::DiskFull`]. Default: none.
+    pub max_size_bytes: Option<u64>,
+    /// Run SQLite's `quick_check` before loading (a damaged file then fails to open with
+    /// [`StoreError::Integrity`] instead of failing later). Default true.
+    pub check_integrity: bool,
+    /// Capacity of the event channel; slower subscribers miss events (and are told so by
+    /// `RecvError::Lagged`). Default 1024.
+    pub event_capacity: usize,
+    /// Clock for writes; default the system clock.
+    pub clock: Option<Clock>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            durability: Durability::Full,
+            snapshot_every: 1000,
+            max_size_bytes: None,
+            check_integrity: true,
+            event_capacity: 1024,
+            clock: None,
+        }
+    }
+}
+
+impl fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("durability", &self.durability)
+            .field("snapshot_every", &self.snapshot_every)
+            .field("max_size_bytes", &self.max_size_bytes)
+            .field("check_integrity", &self.check_integrity)
+            .field("event_capacity", &self.event_capacity)
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl OpenOptions {
+    pub(crate) fn clock(&self) -> Clock {
+        self.clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(system_clock) as Clock)
+    }
+}
+
+/// Identity of a new node.
+#[derive(Clone)]
+pub struct InitOptions {
+    /// The organisation the node acts for.
+    pub org: OrgId,
+    /// The district root key the node trusts.
+    pub root: NodeId,
+    /// The node's secret key (32-byte ed25519 seed). `None`: keep the key file already in
+    /// the directory, or generate a fresh random key.
+    pub secret: Option<[u8; 32]>,
+}
+
+impl InitOptions {
+    /// A node of `org` trusting `root`, with a fresh (or the directory's existing) key.
+    pub fn new(org: OrgId, root: NodeId) -> Self {
+        InitOptions {
+            org,
+            root,
+            secret: None,
+        }
+    }
+}
+
+impl fmt::Debug for InitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InitOptions")
+            .field("org", &self.org)
+            .field("root", &self.root)
+            .field("secret", &self.secret.map(|_| "given"))
+            .finish()
+    }
+}
+
+/// Something that happened in the node, broadcast after it was committed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// A document gained (or, after a revocation, lost) accepted changes.
+    DocumentChanged {
+        /// The document.
+        doc: DocId,
+        /// Its heads now (empty if it no longer exists).
+        heads: Vec<ChangeHash>,
+        /// Where the command that changed it came from.
+        origin: Origin,
+    },
+    /// A change was refused for good; it is stored with its reason and never forwarded.
+    ChangeRejected {
+        /// The document it was sent for.
+        doc: DocId,
+        /// Its hash.
+        hash: ChangeHash,
+        /// Its signer.
+        signer: NodeId,
+        /// Why.
+        reason: String,
+    },
+    /// A peer's sync state was recorded.
+    PeerUpdated {
+        /// The peer.
+        peer: NodeId,
+    },
+}
+
+/// What [`Node::status`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// This node's key.
+    pub node: NodeId,
+    /// The organisation it acts for.
+    pub org: OrgId,
+    /// The root key it trusts.
+    pub root: NodeId,
+    /// Incarnation of this store (part of the automerge actor of its changes).
+    pub incarnation: [u8; 8],
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Documents held, by kind.
+    pub documents: BTreeMap<DocKind, usize>,
+    /// Changes in the log.
+    pub log: u64,
+    /// Changes in the log that are applied.
+    pub accepted: u64,
+    /// Changes in the log that wait (for dependencies or a certificate).
+    pub pending: u64,
+    /// Changes linli-core holds waiting (≤ `pending`: its waiting set is bounded).
+    pub waiting_in_replica: usize,
+    /// Changes in the log refused for good.
+    pub refused: u64,
+    /// Document snapshots stored.
+    pub snapshots: u64,
+}
+
+/// A stored document snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// The document.
+    pub doc: DocId,
+    /// Last log position applied when it was taken.
+    pub pos: i64,
+    /// Accepted changes of the document it holds.
+    pub changes: u64,
+    /// The document's heads in it.
+    pub heads: Vec<ChangeHash>,
+    /// `Document::save()` bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One document as listed by [`Node::documents`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocSummary {
+    /// Its id.
+    pub id: DocId,
+    /// Its (immutable) header: kind, owner, scope, title …
+    pub header: DocHeader,
+    /// Its current heads.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Fixed facts of an open node.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeInfo {
+    pub(crate) node: NodeId,
+    pub(crate) org: OrgId,
+    pub(crate) root: NodeId,
+    pub(crate) dir: PathBuf,
+}
+
+struct Inner {
+    tx: mpsc::Sender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    info: NodeInfo,
+}
+
+/// Handle to a running node (cloneable, `Send + Sync`): each method sends a command to the
+/// node actor and awaits its reply; writes are acknowledged after their commit. See the
+/// crate documentation.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("node", &self.inner.info.node)
+            .field("org", &self.inner.info.org)
+            .field("dir", &self.inner.info.dir)
+            .finish()
+    }
+}
+
+/// Capacity of the command channel.
+const COMMANDS: usize = 256;
+
+impl Node {
+    /// Opens the node stored in `dir`. Fails with a typed [`StoreError`], changing nothing,
+    /// if `dir` holds no store, a file that is not a linli store, or a store of a newer
+    /// schema; fails with [`StoreError::Locked`] if another node runs on it.
+    pub async fn open(dir: impl AsRef<Path>, opts: OpenOptions) -> Result<Node, NodeError> {
+        Self::start(dir.as_ref(), Setup::Open, opts).await
+    }
+
+    /// Creates a node in `dir` (created if needed) and opens it. Fails with
+    /// [`StoreError::AlreadyInitialized`] if `dir` holds a store already.
+    pub async fn init(
+        dir: impl AsRef<Path>,
+        init: InitOptions,
+        opts: OpenOptions,
+    ) -> Result<Node, NodeError> {
+        let setup = Setup::Init {
+            org: init.org,
+            root: init.root,
+            secret: init.secret,
+        };
+        Self::start(dir.as_ref(), setup, opts).await
+    }
+
+    async fn start(dir: &Path, setup: Setup, opts: OpenOptions) -> Result<Node, NodeError> {
+        let (tx, rx) = mpsc::channel(COMMANDS);
+        let (events, _) = broadcast::channel(opts.event_capacity.max(1));
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let dir = dir.to_path_buf();
+        let thread_events = events.clone();
+        let thread_dir = dir.clone();
+        std::thread::Builder::new()
+            .name("linli-node".into())
+            .spawn(move || actor::run(thread_dir, setup, opts, thread_events, ready_tx, rx))
+            .map_err(|e| StoreError::io(&dir, e))?;
+        let info = ready_rx.await.map_err(|_| NodeError::Shutdown)??;
+        Ok(Node {
+            inner: Arc::new(Inner { tx, events, info }),
+        })
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(actor::Reply<T>) -> Command) -> Result<T, NodeError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(make(reply))
+            .await
+            .map_err(|_| NodeError::Shutdown)?;
+        rx.await.map_err(|_| NodeError::Shutdown)?
+    }
+
+    /// This node's key.
+    pub fn node_id(&self) -> NodeId {
+        self.inner.info.node
+    }
+    /// The organisation this node acts for.
+    pub fn org(&self) -> &OrgId {
+        &self.inner.info.org
+    }
+    /// The root key this node trusts.
+    pub fn root(&self) -> NodeId {
+        self.inner.info.root
+    }
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.info.dir
+    }
+
+    /// Events from now on. Each subscriber gets every event (unless it lags behind by more
+    /// than [`OpenOptions::event_capacity`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    // ---- writes ---------------------------------------------------------------------
+
+    /// Creates a document owned by this node's organisation; returns its signed genesis
+    /// (the document id is `.doc`). Acknowledged after commit.
+    pub async fn create(&self, new: NewDoc) -> Result<SignedChange, NodeError> {
+        self.call(|reply| Command::Create { new, reply }).await
+    }
+
+    /// Validates and commits a typed operation on document `doc`. Acknowledged after commit.
+    pub async fn execute(&self, doc: DocId, op: Op) -> Result<Written, NodeError> {
+        self.call(|reply| Command::Execute { doc, op, reply }).await
+    }
+
+    /// Verifies and applies a signed change from another node, and stores it (also when it
+    /// waits or is refused: [`linli_core::Error::Rejected`] is final and stored with its
+    /// reason).
+    pub async fn apply(&self, change: SignedChange) -> Result<Applied, NodeError> {
+        let mut results = self.apply_batch(vec![change]).await?;
+        match results.pop() {
+            Some(r) => Ok(r?),
+            None => Err(NodeError::Shutdown),
+        }
+    }
+
+    /// Applies many changes in one transaction (one commit: much faster for sync); returns
+    /// linli-core's outcome for each, in order.
+    pub async fn apply_batch(
+        &self,
+        changes: Vec<SignedChange>,
+    ) -> Result<Vec<Result<Applied, linli_core::Error>>, NodeError> {
+        self.call(|reply| Command::Apply {
+            changes,
+            origin: Origin::Remote,
+            reply,
+        })
+        .await
+    }
+
+    /// Records a peer's (opaque) sync state.
+    pub async fn set_peer_state(&self, peer: NodeId, state: Vec<u8>) -> Result<(), NodeError> {
+        self.call(|reply| Command::SetPeer { peer, state, reply })
+            .await
+    }
+
+    // ---- reads ----------------------------------------------------------------------
+
+    /// Runs `f` on the replica (on the actor thread, between commands) and returns its
+    /// result. For reads the typed methods do not cover; keep `f` short.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, NodeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Replica) -> T + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel::<Result<T, NodeError>>();
+        let query: actor::Query = Box::new(move |replica| {
+            let r = replica.and_then(|replica| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(replica))).map_err(|p| {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    NodeError::QueryPanicked(msg)
+                })
+            });
+            let _ = reply.send(r);
+        });
+        self.inner
+            .tx
+            .send(Command::Read(query))
+            .await
+            .map_err(|_| NodeError::Shutdown)?;
+        rx.await.map_err(|_| NodeError::Shutdown)?
+    }
+
+    /// Counts of documents and changes, identity and data directory.
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        self.call(Command::Status).await
+    }
+
+    /// Every document held, in id order.
+    pub async fn documents(&self) -> Result<Vec<DocSummary>, NodeError> {
+        self.read(|r| {
+            r.docs()
+                .values()
+                .map(|d| DocSummary {
+                    id: d.id(),
+                    header: d.header().clone(),
+                    heads: d.heads(),
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Accepted changes of `doc` that are not `have` or their ancestors, in causal order.
+    pub async fn changes(
+        &self,
+        doc: DocId,
+        have: Vec<ChangeHash>,
+    ) -> Result<Vec<SignedChange>, NodeError> {
+        self.read(move |r| r.changes(doc, &have))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Current heads of `doc`.
+    pub async fn heads(&self, doc: DocId) -> Result<Vec<ChangeHash>, NodeError> {
+        self.read(move |r| r.heads(doc)).await?.map_err(Into::into)
+    }
+
+    /// Compounds of a registry.
+    pub async fn compounds(&self, doc: DocId) -> Result<Vec<(CompoundId, Compound)>, NodeError> {
+        self.read(move |r| r.registry(doc).map(|v| v.compounds()))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Bookings of a resource.
+    pub async fn bookings(&self, doc: DocId) -> Result<Vec<BookingView>, NodeError> {
+        self.read(move |r| r.resource(doc).map(|v| v.bookings()))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// A volunteer's balance over every ledger held.
+    pub async fn balance(&self, volunteer: VolunteerId) -> Result<Points, NodeError> {
+        self.read(move |r| r.balance(&volunteer)).await
+    }
+
+    /// Leaderboard of a ledger, optionally of one team.
+    pub async fn leaderboard(
+        &self,
+        doc: DocId,
+        team: Option<String>,
+    ) -> Result<Vec<Standing>, NodeError> {
+        self.read(move |r| r.ledger(doc).map(|v| v.leaderboard(team.as_deref())))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Items of a wishes document.
+    pub async fn wishes(&self, doc: DocId) -> Result<Vec<(WishId, Item)>, NodeError> {
+        self.read(move |r| r.wishes(doc).map(|v| v.items()))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Certificates in a federation document.
+    pub async fn certificates(&self, doc: DocId) -> Result<Vec<Certificate>, NodeError> {
+        self.read(move |r| r.federation(doc).map(|v| v.certificates()))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Refused changes with their reasons, as stored (in arrival order).
+    pub async fn rejected(&self) -> Result<Vec<RejectedChange>, NodeError> {
+        self.call(Command::Rejected).await
+    }
+
+    /// The stored snapshot of `doc`, if one was taken.
+    pub async fn snapshot(&self, doc: DocId) -> Result<Option<SnapshotInfo>, NodeError> {
+        self.call(|reply| Command::Snapshot { doc, reply }).await
+    }
+
+    /// Peers with their sync state.
+    pub async fn peers(&self) -> Result<Vec<PeerRecord>, NodeError> {
+        self.call(Command::Peers).await
+    }
+
+    // ---- maintenance ----------------------------------------------------------------
+
+    /// Writes the whole signed change log to a portable file (see [`crate::export`]).
+    pub async fn export(&self, path: impl AsRef<Path>) -> Result<ExportSummary, NodeError> {
+        let path = path.as_ref().to_path_buf();
+        self.call(|reply| Command::Export { path, reply }).await
+    }
+
+    /// Applies every change of an export file (idempotent). Invalid entries are reported,
+    /// not fatal; a file cut short is imported as far as it goes.
+    pub async fn import(&self, path: impl AsRef<Path>) -> Result<ImportReport, NodeError> {
+        let path = path.as_ref().to_path_buf();
+        self.call(|reply| Command::Import { path, reply }).await
+    }
+
+    /// Runs SQLite's `integrity_check` on the store.
+    pub async fn check_integrity(&self) -> Result<(), NodeError> {
+        self.call(Command::CheckIntegrity).await
+    }
+
+    /// Stops the actor after the commands sent before, and closes the store. Other handles
+    /// then get [`NodeError::Shutdown`]. Calling it again returns `Ok`.
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        match self.call(Command::Shutdown).await {
+            Err(NodeError::Shutdown) => Ok(()),
+            r => r,
+        }
+    }
+}

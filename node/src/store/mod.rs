@@ -1,0 +1,586 @@
+//! The node's store: one SQLite database (`linli.db`, WAL mode) plus the key file
+//! (`node.key`) and a lock file (`node.lock`) in the data directory.
+//!
+//! The **received-change log** (table `changes`) is the source of truth: every signed change
+//! the node made or received, in arrival order, with its hash, document, signer, encoded
+//! bytes, status (`accepted | pending | refused`) and, for refused changes, the reason. On
+//! open the replica is rebuilt by applying the log in order; since acceptance in linli-core is
+//! a pure function of the set of changes, the same state comes back. Besides the log: local
+//! settings (identity), document snapshots, peers with their sync state. The schema and its
+//! migrations are in [`schema`].
+//!
+//! Only the node actor holds a [`Store`]; every command is one write transaction.
+
+pub(crate) mod keyfile;
+pub(crate) mod schema;
+mod tx;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use automerge::ChangeHash;
+use linli_core::identity::Keypair;
+use linli_core::{DocId, NodeId, OrgId, Timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::StoreError;
+use crate::node::SnapshotInfo;
+use schema::Probe;
+pub(crate) use tx::{NewRow, Tx};
+
+/// File name of the database in the data directory.
+pub(crate) const DB_FILE: &str = "linli.db";
+/// File name of the lock file in the data directory.
+pub(crate) const LOCK_FILE: &str = "node.lock";
+
+/// How hard a commit tries to reach the disk before a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit is fsynced before it is acknowledged, so an
+    /// acknowledged write survives `kill -9` and also a power cut or OS crash. The default.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: an acknowledged write survives `kill -9` (the WAL is in the
+    /// OS's page cache), but the last commits may be lost on a power cut. For bulk imports
+    /// and benchmarks.
+    Normal,
+}
+
+/// Status of a change in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeStatus {
+    /// Applied to its document.
+    Accepted,
+    /// Waits for dependencies or for a certificate of its signer.
+    Pending,
+    /// Refused for good (the reason is stored); never applied, never forwarded.
+    Refused,
+}
+
+impl ChangeStatus {
+    pub(super) fn code(self) -> i64 {
+        match self {
+            ChangeStatus::Accepted => 0,
+            ChangeStatus::Pending => 1,
+            ChangeStatus::Refused => 2,
+        }
+    }
+    fn from_code(c: i64) -> Option<Self> {
+        match c {
+            0 => Some(ChangeStatus::Accepted),
+            1 => Some(ChangeStatus::Pending),
+            2 => Some(ChangeStatus::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// Where a change in the log came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Made by this node.
+    Local,
+    /// Received from a peer (or passed in by the caller of `apply`).
+    Remote,
+    /// Read from an export file.
+    Import,
+}
+
+impl Origin {
+    pub(super) fn code(self) -> i64 {
+        match self {
+            Origin::Local => 0,
+            Origin::Remote => 1,
+            Origin::Import => 2,
+        }
+    }
+}
+
+/// Identity settings of a store.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) node: NodeId,
+    pub(crate) org: OrgId,
+    pub(crate) root: NodeId,
+    pub(crate) incarnation: [u8; 8],
+}
+
+/// One row of the log, as read back.
+pub(crate) struct LogRow {
+    pub(crate) pos: i64,
+    pub(crate) doc: DocId,
+    pub(crate) hash: ChangeHash,
+    pub(crate) signer: NodeId,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// A refused change, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedChange {
+    /// Position in the log.
+    pub pos: i64,
+    /// The document it was sent for.
+    pub doc: DocId,
+    /// Its change hash.
+    pub hash: ChangeHash,
+    /// Its signer.
+    pub signer: NodeId,
+    /// Why it was refused.
+    pub reason: String,
+    /// When this node received it (this node's clock).
+    pub received_at: Timestamp,
+}
+
+/// A peer and its sync state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// The peer's key.
+    pub node: NodeId,
+    /// Opaque sync state (defined by the sync layer).
+    pub sync_state: Vec<u8>,
+    /// When this node last heard from it (this node's clock).
+    pub last_seen: Timestamp,
+}
+
+/// Counts of log rows by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LogCounts {
+    pub(crate) accepted: u64,
+    pub(crate) pending: u64,
+    pub(crate) refused: u64,
+    pub(crate) snapshots: u64,
+}
+
+/// Knobs of [`Store::open`] / [`Store::init`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreOptions {
+    pub(crate) durability: Durability,
+    pub(crate) max_size_bytes: Option<u64>,
+}
+
+/// The SQLite store of one node. Owned by the node actor.
+pub(crate) struct Store {
+    conn: Connection,
+    dir: PathBuf,
+    /// Held (with an exclusive lock) for the store's lifetime.
+    _lock: File,
+}
+
+pub(super) fn blob32(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<[u8; 32]> {
+    let v: Vec<u8> = row.get(i)?;
+    v.try_into().map_err(|v: Vec<u8>| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            format!("expected 32 bytes, found {}", v.len()).into(),
+        )
+    })
+}
+
+impl Store {
+    /// Opens the store in `dir`. Fails with a typed error, changing nothing, when there is no
+    /// store, the database is not a linli store or was written by a newer schema.
+    pub(crate) fn open(
+        dir: &Path,
+        opts: StoreOptions,
+    ) -> Result<(Store, Settings, Keypair), StoreError> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotInitialized(dir.to_path_buf()));
+        }
+        let version = match schema::probe(&path)? {
+            Probe::Empty => return Err(StoreError::NotInitialized(dir.to_path_buf())),
+            Probe::Linli(v) => v,
+        };
+        let lock = lock(dir)?;
+        let mut conn = connect(&path, opts)?;
+        if version < schema::current_version() {
+            let tx = conn.transaction()?;
+            schema::migrate(&tx, version)?;
+            tx.commit()?;
+        }
+        let store = Store {
+            conn,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        };
+        let settings = store.settings()?;
+        let key_path = dir.join(keyfile::KEY_FILE);
+        let secret = keyfile::read(dir)?.ok_or_else(|| StoreError::Key {
+            path: key_path.clone(),
+            reason: "missing (the store's identity key)".into(),
+        })?;
+        let keypair = Keypair::from_secret(&secret);
+        if keypair.node_id() != settings.node {
+            return Err(StoreError::Key {
+                path: key_path,
+                reason: format!(
+                    "holds the key of node {}, but the store belongs to node {}",
+                    keypair.node_id().short(),
+                    settings.node.short()
+                ),
+            });
+        }
+        Ok((store, settings, keypair))
+    }
+
+    /// Creates a store in `dir` (created if needed) for a node of `org` trusting `root`.
+    /// An existing key file is kept (a node that lost its database keeps its identity); else
+    /// `secret` or a fresh random key is written. The incarnation is always fresh.
+    pub(crate) fn init(
+        dir: &Path,
+        org: &OrgId,
+        root: &NodeId,
+        secret: Option<[u8; 32]>,
+        opts: StoreOptions,
+    ) -> Result<(Store, Settings, Keypair), StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            match schema::probe(&path)? {
+                Probe::Empty => {}
+                Probe::Linli(_) => return Err(StoreError::AlreadyInitialized(dir.to_path_buf())),
+            }
+        }
+        let lock = lock(dir)?;
+        let secret = match (keyfile::read(dir)?, secret) {
+            (Some(existing), Some(wanted)) if existing != wanted => {
+                return Err(StoreError::Key {
+                    path: dir.join(keyfile::KEY_FILE),
+                    reason: "a different key is already there; remove it to use another".into(),
+                });
+            }
+            (Some(existing), _) => existing,
+            (None, wanted) => {
+                let secret = match wanted {
+                    Some(s) => s,
+                    None => random()?,
+                };
+                keyfile::write(dir, &secret)?;
+                secret
+            }
+        };
+        let keypair = Keypair::from_secret(&secret);
+        let incarnation: [u8; 8] = random()?;
+        let mut conn = connect(&path, opts)?;
+        let tx = conn.transaction()?;
+        schema::migrate(&tx, 0)?;
+        {
+            let mut put = tx.prepare("INSERT INTO settings (key, value) VALUES (?1, ?2)")?;
+            put.execute(params!["node", keypair.node_id().as_bytes().as_slice()])?;
+            put.execute(params!["org", org.as_str().as_bytes()])?;
+            put.execute(params!["root", root.as_bytes().as_slice()])?;
+            put.execute(params!["incarnation", incarnation.as_slice()])?;
+        }
+        tx.commit()?;
+        keyfile::sync_dir(dir)?;
+        let store = Store {
+            conn,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        };
+        let settings = store.settings()?;
+        Ok((store, settings, keypair))
+    }
+
+    /// The data directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn setting(&self, key: &'static str) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+            .ok_or(StoreError::Setting {
+                key,
+                reason: "missing".into(),
+            })
+    }
+
+    fn settings(&self) -> Result<Settings, StoreError> {
+        let fixed = |key: &'static str, v: Vec<u8>| -> Result<[u8; 32], StoreError> {
+            v.try_into().map_err(|_| StoreError::Setting {
+                key,
+                reason: "not 32 bytes".into(),
+            })
+        };
+        let node = NodeId(fixed("node", self.setting("node")?)?);
+        let root = NodeId(fixed("root", self.setting("root")?)?);
+        let org = String::from_utf8(self.setting("org")?)
+            .ok()
+            .and_then(|s| OrgId::new(s).ok())
+            .ok_or(StoreError::Setting {
+                key: "org",
+                reason: "not an organisation code".into(),
+            })?;
+        let incarnation: [u8; 8] =
+            self.setting("incarnation")?
+                .try_into()
+                .map_err(|_| StoreError::Setting {
+                    key: "incarnation",
+                    reason: "not 8 bytes".into(),
+                })?;
+        Ok(Settings {
+            node,
+            org,
+            root,
+            incarnation,
+        })
+    }
+
+    /// Calls `f` on every change of the log, in arrival order.
+    pub(crate) fn for_each_change(
+        &self,
+        mut f: impl FnMut(LogRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pos, doc, hash, signer, bytes FROM changes ORDER BY pos")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let pos: i64 = r.get(0)?;
+            let corrupt = |detail: String| StoreError::CorruptChange { pos, detail };
+            let row = LogRow {
+                pos,
+                doc: DocId(blob32(r, 1).map_err(|e| corrupt(e.to_string()))?),
+                hash: ChangeHash(blob32(r, 2).map_err(|e| corrupt(e.to_string()))?),
+                signer: NodeId(blob32(r, 3).map_err(|e| corrupt(e.to_string()))?),
+                bytes: r.get(4)?,
+            };
+            f(row)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with the position, document, hash and stored status of every change of the
+    /// log, in arrival order.
+    pub(crate) fn for_each_status(
+        &self,
+        mut f: impl FnMut(i64, DocId, ChangeHash, Option<ChangeStatus>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pos, doc, hash, status FROM changes ORDER BY pos")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let pos: i64 = r.get(0)?;
+            let corrupt = |e: rusqlite::Error| StoreError::CorruptChange {
+                pos,
+                detail: e.to_string(),
+            };
+            let doc = DocId(blob32(r, 1).map_err(corrupt)?);
+            let hash = ChangeHash(blob32(r, 2).map_err(corrupt)?);
+            f(pos, doc, hash, ChangeStatus::from_code(r.get(3)?))?;
+        }
+        Ok(())
+    }
+
+    /// Encoded changes of the log in arrival order (for export).
+    pub(crate) fn for_each_encoded(
+        &self,
+        mut f: impl FnMut(&[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT bytes FROM changes ORDER BY pos")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let bytes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            f(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Refused changes with their reasons, in arrival order.
+    pub(crate) fn rejected(&self) -> Result<Vec<RejectedChange>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pos, doc, hash, signer, reason, received_at FROM rejected ORDER BY pos",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RejectedChange {
+                pos: r.get(0)?,
+                doc: DocId(blob32(r, 1)?),
+                hash: ChangeHash(blob32(r, 2)?),
+                signer: NodeId(blob32(r, 3)?),
+                reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                received_at: Timestamp(r.get(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Number of log rows by status, and of snapshots.
+    pub(crate) fn counts(&self) -> Result<LogCounts, StoreError> {
+        let mut c = LogCounts::default();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, count(*) FROM changes GROUP BY status")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let n = u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
+            match ChangeStatus::from_code(r.get(0)?) {
+                Some(ChangeStatus::Accepted) => c.accepted = n,
+                Some(ChangeStatus::Pending) => c.pending = n,
+                Some(ChangeStatus::Refused) => c.refused = n,
+                None => {}
+            }
+        }
+        c.snapshots = self
+            .conn
+            .query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))?;
+        Ok(c)
+    }
+
+    /// Per document: accepted changes at its last snapshot (0 if none).
+    pub(crate) fn snapshot_marks(&self) -> Result<HashMap<DocId, u64>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT doc, changes FROM snapshots")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                DocId(blob32(r, 0)?),
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored snapshot of a document.
+    pub(crate) fn snapshot(&self, doc: &DocId) -> Result<Option<SnapshotInfo>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pos, changes, heads, bytes FROM snapshots WHERE doc = ?1",
+                [doc.as_bytes().as_slice()],
+                |r| {
+                    let heads: Vec<u8> = r.get(2)?;
+                    let heads = heads
+                        .chunks_exact(32)
+                        .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(ChangeHash))
+                        .collect();
+                    Ok(SnapshotInfo {
+                        doc: *doc,
+                        pos: r.get(0)?,
+                        changes: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        heads,
+                        bytes: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// All peers.
+    pub(crate) fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT node, sync_state, last_seen FROM peers ORDER BY node")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PeerRecord {
+                node: NodeId(blob32(r, 0)?),
+                sync_state: r.get(1)?,
+                last_seen: Timestamp(r.get(2)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `PRAGMA integrity_check` (`full`) or `quick_check` (no index/table cross-check,
+    /// much faster): `Ok` or the problems SQLite found.
+    pub(crate) fn integrity_check(&self, full: bool) -> Result<(), StoreError> {
+        let mut problems = Vec::new();
+        let pragma = if full {
+            "integrity_check"
+        } else {
+            "quick_check"
+        };
+        self.conn.pragma_query(None, pragma, |r| {
+            let line: String = r.get(0)?;
+            if line != "ok" {
+                problems.push(line);
+            }
+            Ok(())
+        })?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            problems.truncate(20);
+            Err(StoreError::Integrity(problems.join("; ")))
+        }
+    }
+
+    /// Starts the write transaction of one command.
+    pub(crate) fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
+        Ok(Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+        })
+    }
+
+    /// Checkpoints the WAL into the database and closes it.
+    pub(crate) fn close(self) -> Result<(), StoreError> {
+        // A failed checkpoint loses nothing (the WAL is replayed on the next open).
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.conn.close().map_err(|(_, e)| StoreError::from(e))
+    }
+}
+
+/// Takes the exclusive lock of the data directory (released when the file is closed, also
+/// when the process dies).
+fn lock(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    }
+}
+
+/// Opens the database read-write (creating it if needed) with the store's pragmas.
+fn connect(path: &Path, opts: StoreOptions) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::ReadOnly(format!(
+            "{} could not be switched to WAL mode (journal mode is {mode})",
+            path.display()
+        )));
+    }
+    let sync = match opts.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    if let Some(bytes) = opts.max_size_bytes {
+        let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = i64::try_from(bytes).unwrap_or(i64::MAX) / page.max(512);
+        conn.pragma_update(None, "max_page_count", pages.max(1))?;
+    }
+    Ok(conn)
+}
+
+/// Fresh bytes from the operating system's random source.
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Io {
+        path: PathBuf::from("<os random source>"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(b)
+}

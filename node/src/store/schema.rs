@@ -1,0 +1,200 @@
+//! The store's SQL schema and its forward migrations.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`; `PRAGMA application_id` marks the
+//! file as a linli store. [`MIGRATIONS`] is the ordered list of forward migrations: entry
+//! `i` takes the schema from version `i` to `i + 1`, so the current version is its length.
+//! Each migration runs in one transaction together with the new `user_version`.
+
+use std::path::Path;
+
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, ffi::ErrorCode};
+
+use crate::error::StoreError;
+
+/// `PRAGMA application_id` of a linli store: the bytes `LNLI`.
+pub(crate) const APPLICATION_ID: i32 = 0x4C4E_4C49;
+
+/// Schema version 1: the received-change log, settings, snapshots and peers.
+const V1: &str = "
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+
+-- The received-change log: every signed change this node made or received, in arrival
+-- order. The source of truth: the replica is rebuilt from it.
+CREATE TABLE changes (
+    pos         INTEGER PRIMARY KEY,   -- arrival order
+    hash        BLOB NOT NULL,         -- automerge change hash (32 bytes)
+    doc         BLOB NOT NULL,         -- document id (32 bytes)
+    signer      BLOB NOT NULL,         -- signing key (32 bytes)
+    bytes       BLOB NOT NULL,         -- SignedChange::encode()
+    status      INTEGER NOT NULL,      -- 0 accepted, 1 pending, 2 refused
+    reason      TEXT,                  -- why refused (or what a pending change waits for)
+    origin      INTEGER NOT NULL,      -- 0 made here, 1 received from a peer, 2 imported
+    received_at INTEGER NOT NULL,      -- wall clock of this node, ms since the epoch (UTC)
+    UNIQUE (doc, hash)
+) STRICT;
+CREATE INDEX changes_by_hash ON changes (hash);
+CREATE INDEX changes_not_accepted ON changes (status) WHERE status != 0;
+
+-- Refused changes with their reasons (a view over the log: one truth).
+CREATE VIEW rejected AS
+    SELECT pos, hash, doc, signer, reason, received_at FROM changes WHERE status = 2;
+
+-- Saved documents (Document::save) with the log position they include.
+CREATE TABLE snapshots (
+    doc      BLOB PRIMARY KEY,
+    pos      INTEGER NOT NULL,   -- last log position applied when the snapshot was taken
+    changes  INTEGER NOT NULL,   -- accepted changes of the document in the snapshot
+    heads    BLOB NOT NULL,      -- concatenated 32-byte change hashes
+    bytes    BLOB NOT NULL,
+    taken_at INTEGER NOT NULL
+) STRICT;
+
+-- Peers and their (opaque, sync-layer defined) sync state.
+CREATE TABLE peers (
+    node       BLOB PRIMARY KEY,
+    sync_state BLOB NOT NULL,
+    last_seen  INTEGER NOT NULL
+) STRICT;
+";
+
+/// Forward migrations, oldest first.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub(crate) fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// What a read-only look at a database file found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// An empty database (e.g. a file of zero bytes): nothing was ever written.
+    Empty,
+    /// A linli store at this schema version (≤ the current one).
+    Linli(i64),
+}
+
+fn not_linli(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::NotALinliStore {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn foreign(path: &Path, app: i32) -> StoreError {
+    not_linli(
+        path,
+        format!(
+            "it is an SQLite database of another application (application_id {app:#x}, a \
+             linli store has {APPLICATION_ID:#x})"
+        ),
+    )
+}
+
+/// Looks at `path` without changing it: is it empty, a linli store this build can open,
+/// or something else (typed error)?
+///
+/// The 100-byte SQLite header is read first, so a file that is not SQLite, or another
+/// application's database, is never opened by SQLite. SQLite itself is asked only when the
+/// header carries the linli application id, or when a WAL file beside it may hold newer
+/// pages (a linli store killed right after `init` has its header only in the WAL).
+pub(crate) fn probe(path: &Path) -> Result<Probe, StoreError> {
+    let mut header = [0u8; 100];
+    let len = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+        let mut n = 0;
+        loop {
+            match f.read(&mut header[n..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k;
+                    if n == header.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StoreError::io(path, e)),
+            }
+        }
+        n
+    };
+    if len == 0 {
+        return Ok(Probe::Empty);
+    }
+    if len < header.len() || &header[..16] != b"SQLite format 3\0" {
+        return Err(not_linli(path, "the file is not an SQLite database"));
+    }
+    let be32 = |at: usize| {
+        i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let (app, schema_cookie) = (be32(68), be32(40));
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_pages = std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0);
+    if app != APPLICATION_ID && !wal_pages {
+        if app == 0 && schema_cookie == 0 {
+            // A database created but never given a table (e.g. `init` stopped early).
+            return Ok(Probe::Empty);
+        }
+        return Err(foreign(path, app));
+    }
+    // Read-write without create: only reads are issued; a read-only connection could fail
+    // to read a WAL store that needs recovery after a crash.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from)?;
+    if app != APPLICATION_ID {
+        // Closing the last connection to a WAL database checkpoints it by default: a write
+        // to the main file of a database that may not be ours.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    }
+    let read = |conn: &Connection| -> rusqlite::Result<(i32, i64, i64)> {
+        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        Ok((app, version, objects))
+    };
+    let (app, version, objects) = match read(&conn) {
+        Ok(v) => v,
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::NotADatabase => {
+            return Err(not_linli(path, "the file is not an SQLite database"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if app == 0 && version == 0 && objects == 0 {
+        return Ok(Probe::Empty);
+    }
+    if app != APPLICATION_ID {
+        return Err(foreign(path, app));
+    }
+    if version > current_version() {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: current_version(),
+        });
+    }
+    if version <= 0 {
+        return Err(StoreError::Corrupt(format!(
+            "{} has the linli application id but schema version {version}",
+            path.display()
+        )));
+    }
+    Ok(Probe::Linli(version))
+}
+
+/// Brings the schema from version `from` up to the current version inside `tx` (the caller
+/// commits, so a crash leaves either the old or the new schema).
+pub(crate) fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> Result<(), StoreError> {
+    for sql in MIGRATIONS.iter().skip(usize::try_from(from).unwrap_or(0)) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", current_version())?;
+    Ok(())
+}

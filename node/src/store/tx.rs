@@ -1,0 +1,166 @@
+//! The write transaction of one command: appending to the change log, status updates,
+//! snapshots, peers.
+
+use automerge::ChangeHash;
+use linli_core::{DocId, NodeId, SignedChange, Timestamp};
+use rusqlite::{OptionalExtension, params};
+
+use super::{ChangeStatus, Origin, blob32};
+use crate::error::StoreError;
+
+/// The write transaction of one command.
+pub(crate) struct Tx<'a> {
+    pub(super) tx: rusqlite::Transaction<'a>,
+}
+
+/// A change to append to the log.
+pub(crate) struct NewRow<'a> {
+    pub(crate) change: &'a SignedChange,
+    pub(crate) hash: ChangeHash,
+    pub(crate) status: ChangeStatus,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) origin: Origin,
+    pub(crate) received_at: Timestamp,
+}
+
+impl Tx<'_> {
+    /// Appends a change to the log; `None` if the log already holds it (same document and
+    /// hash), else its position.
+    pub(crate) fn append(&self, row: &NewRow<'_>) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO changes
+                 (hash, doc, signer, bytes, status, reason, origin, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let n = stmt.execute(params![
+            row.hash.0.as_slice(),
+            row.change.doc.as_bytes().as_slice(),
+            row.change.signer.as_bytes().as_slice(),
+            row.change.encode(),
+            row.status.code(),
+            row.reason,
+            row.origin.code(),
+            row.received_at.0,
+        ])?;
+        Ok((n == 1).then(|| self.tx.last_insert_rowid()))
+    }
+
+    /// Sets the status of the rows with `hash` (of `doc` if given) that are not refused;
+    /// returns the documents of rows that were accepted before.
+    pub(crate) fn set_status(
+        &self,
+        doc: Option<&DocId>,
+        hash: &ChangeHash,
+        status: ChangeStatus,
+        reason: Option<&str>,
+    ) -> Result<Vec<DocId>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT pos, doc, status FROM changes
+             WHERE hash = ?1 AND status != 2 AND (?2 IS NULL OR doc = ?2)",
+        )?;
+        let rows: Vec<(i64, DocId, i64)> = stmt
+            .query_map(
+                params![hash.0.as_slice(), doc.map(|d| d.as_bytes().to_vec())],
+                |r| Ok((r.get(0)?, DocId(blob32(r, 1)?), r.get(2)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        let mut update = self
+            .tx
+            .prepare_cached("UPDATE changes SET status = ?2, reason = ?3 WHERE pos = ?1")?;
+        let mut was_accepted = Vec::new();
+        for (pos, d, old) in rows {
+            update.execute(params![pos, status.code(), reason])?;
+            if old == ChangeStatus::Accepted.code() {
+                was_accepted.push(d);
+            }
+        }
+        Ok(was_accepted)
+    }
+
+    /// Sets the status of one row by position.
+    pub(crate) fn set_status_at(
+        &self,
+        pos: i64,
+        status: ChangeStatus,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE changes SET status = ?2, reason = ?3 WHERE pos = ?1")?
+            .execute(params![pos, status.code(), reason])?;
+        Ok(())
+    }
+
+    /// The document of a change held in the log.
+    pub(crate) fn doc_of(&self, hash: &ChangeHash) -> Result<Option<DocId>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT doc FROM changes WHERE hash = ?1 AND status != 2 LIMIT 1")?
+            .query_row([hash.0.as_slice()], |r| blob32(r, 0))
+            .optional()?
+            .map(DocId))
+    }
+
+    /// The last position of the log (0 if empty).
+    pub(crate) fn last_pos(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .query_row("SELECT coalesce(max(pos), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Stores (replaces) the snapshot of a document.
+    pub(crate) fn put_snapshot(
+        &self,
+        doc: &DocId,
+        pos: i64,
+        changes: u64,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (doc, pos, changes, heads, bytes, taken_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                doc.as_bytes().as_slice(),
+                pos,
+                i64::try_from(changes).unwrap_or(i64::MAX),
+                heads,
+                bytes,
+                now.0
+            ])?;
+        Ok(())
+    }
+
+    /// Drops the snapshot of a document (its accepted changes were rebuilt).
+    pub(crate) fn delete_snapshot(&self, doc: &DocId) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM snapshots WHERE doc = ?1")?
+            .execute([doc.as_bytes().as_slice()])?;
+        Ok(())
+    }
+
+    /// Records a peer's sync state.
+    pub(crate) fn set_peer(
+        &self,
+        node: &NodeId,
+        sync_state: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO peers (node, sync_state, last_seen) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![node.as_bytes().as_slice(), sync_state, now.0])?;
+        Ok(())
+    }
+
+    /// Commits: after this returns, the command's writes are durable (per [`Durability`]).
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+}

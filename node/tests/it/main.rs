@@ -1,0 +1,15 @@
+//! Integration tests of linli-node: one binary, one module per concern.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod util;
+
+// Crash loop with a child process killed by SIGKILL.
+mod crash;
+// Events delivered to subscribers.
+mod events;
+// Export to a file and import into a fresh node.
+mod export;
+// Stored status of changes: accepted, pending, refused with reasons.
+mod refusals;
+// The store: reopen, bad files, locking, disk full, snapshots.
+mod store;
