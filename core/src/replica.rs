@@ -995,9 +995,21 @@ impl Replica {
         let principal = match self.trust.principal(&sc.signer, at) {
             Ok(p) => p,
             Err(e) => {
-                if self.pending_len() >= self.max_pending {
+                // Uncertified keys must not crowd out honest changes waiting for their
+                // dependencies: changes without a chain get half of the bound, and one key at
+                // most a tenth of it.
+                let from_signer = self
+                    .awaiting
+                    .values()
+                    .filter(|w| w.signer == sc.signer)
+                    .count();
+                let limit = self.max_pending / 2;
+                if self.pending_len() >= self.max_pending
+                    || self.awaiting.len() >= limit
+                    || from_signer >= (self.max_pending / 10).max(1)
+                {
                     return Err(Error::PendingFull {
-                        limit: self.max_pending,
+                        limit,
                         change: hex::encode(hash.0),
                     });
                 }

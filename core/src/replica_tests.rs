@@ -352,3 +352,57 @@ fn a_replayed_store_never_reuses_a_genesis() {
     assert_ne!(first, second);
     assert_eq!(again.ids_of(crate::DocKind::Ledger).len(), 2);
 }
+
+#[test]
+fn an_uncertified_key_cannot_fill_the_waiting_room() {
+    // 20 changes from a key without a certificate: only a tenth of the bound waits.
+    let stranger = crate::identity::Keypair::from_secret(&[0x55; 32]);
+    let mut s = Replica::new(
+        stranger,
+        [5; 8],
+        org("nobody"),
+        crate::testutil::root_key().node_id(),
+    );
+    for sc in crate::testutil::fed_changes() {
+        s.apply(sc).unwrap();
+    }
+    let mut doc = crate::testutil::replica("dianye", 1);
+    let id = ledger(&mut doc);
+    let base = doc.doc(id).unwrap().clone();
+    let mut b = replica("beishi", 2);
+    b.max_pending = 40;
+    crate::testutil::send(&doc, &mut b);
+    let mut waiting = 0;
+    for i in 0..20u8 {
+        let mut d = base.clone();
+        d.set_author(&crate::document::Author {
+            node: crate::identity::Keypair::from_secret(&[0x55; 32]).node_id(),
+            incarnation: [i; 8],
+            org: org("nobody"),
+        });
+        let c = d
+            .commit(
+                now(),
+                "x",
+                &[Put::new("meta", "rules", &LedgerRules::default())],
+            )
+            .unwrap();
+        let sc = SignedChange::sign(
+            &crate::identity::Keypair::from_secret(&[0x55; 32]),
+            id,
+            c.raw_bytes(),
+        )
+        .unwrap();
+        match b.apply(sc) {
+            Ok(Applied::AwaitingCertificate(_)) => waiting += 1,
+            Err(Error::PendingFull { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(waiting, 4);
+    // Honest out-of-order changes still find room.
+    let c1 = service(&mut doc, id, "dianye:1");
+    let c2 = service(&mut doc, id, "dianye:2");
+    assert!(matches!(b.apply(c2).unwrap(), Applied::Pending(_)));
+    assert!(matches!(b.apply(c1).unwrap(), Applied::Applied(_)));
+}
