@@ -18,6 +18,7 @@ use crate::ids::{BookingId, ClaimId, EntryId, OrderId, OrgId, WishId};
 use crate::ledger::{Entry, EntryBody};
 use crate::registry::ScoreSheet;
 use crate::resource;
+use crate::time::Timestamp;
 use crate::wishes::{self, Progress, Stage};
 
 /// Why a change was refused by a write policy.
@@ -106,6 +107,7 @@ pub(crate) fn authorize(
     deps: &[ChangeHash],
     who: &Principal,
     trust: &TrustStore,
+    at: Timestamp,
     writes: &[Write],
 ) -> Result<(), PolicyError> {
     // The document as of the change's dependencies, built only when a rule needs it; when
@@ -116,7 +118,11 @@ pub(crate) fn authorize(
     wanted.sort();
     let at_current = current == wanted;
     let needs_history = writes.iter().any(|w| {
-        (doc.kind() == DocKind::Resource && w.map == "decisions")
+        (doc.kind() == DocKind::Resource
+            && matches!(
+                w.map.as_str(),
+                "decisions" | "cancellations" | "order_cancellations"
+            ))
             || (doc.kind() == DocKind::Wishes
                 && w.map == "progress"
                 && w.key.ends_with("/fulfilled"))
@@ -146,6 +152,9 @@ pub(crate) fn authorize(
             DocKind::Resource => {
                 if w.map == "decisions" {
                     resource_decision(history, who, w)
+                } else if w.map == "cancellations" || w.map == "order_cancellations" {
+                    resource(doc.header(), who, w)
+                        .and_then(|()| same_writer(history, who, trust, at, w))
                 } else {
                     resource(doc.header(), who, w)
                 }
@@ -363,6 +372,36 @@ fn resource(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
         }
         _ => Err("unknown map".into()),
     }
+}
+
+/// A cancellation must come from the organisation that wrote the request or order — the
+/// same code *and* scope, checked on the writer's key, since codes repeat across scopes.
+fn same_writer(
+    past: &Document,
+    who: &Principal,
+    trust: &TrustStore,
+    at: Timestamp,
+    w: &Write,
+) -> Rule {
+    let map = if w.map == "cancellations" {
+        "requests"
+    } else {
+        "orders"
+    };
+    let key = w.key.split('/').next().unwrap_or_default();
+    let writers = past.writers(map, key);
+    if writers.is_empty() {
+        return Err(format!("{map}/{key} is not in this change's history"));
+    }
+    let ok = writers
+        .iter()
+        .any(|n| trust.principal(n, at).is_ok_and(|p| p.scope == who.scope));
+    require(ok, || {
+        format!(
+            "{map}/{key} was written by another organisation than {}",
+            describe(who)
+        )
+    })
 }
 
 fn resource_decision(past: &Document, who: &Principal, w: &Write) -> Rule {

@@ -661,7 +661,7 @@ impl Replica {
                 value: p.value.clone(),
             })
             .collect();
-        policy::authorize(doc, &doc.heads(), &me, &self.trust, &writes)?;
+        policy::authorize(doc, &doc.heads(), &me, &self.trust, now, &writes)?;
         let author = self.author.clone();
         let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
         doc.set_author(&author);
@@ -1051,7 +1051,8 @@ impl Replica {
                 Ok(w) => w,
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
-            if let Err(e) = policy::authorize(doc, change.deps(), &principal, &self.trust, &writes)
+            if let Err(e) =
+                policy::authorize(doc, change.deps(), &principal, &self.trust, at, &writes)
             {
                 return self.reject(&sc, hash, RejectReason::Policy(e));
             }
@@ -1457,6 +1458,9 @@ impl Logged {
 #[cfg(test)]
 #[path = "replica_tests.rs"]
 mod tests;
+
+#[path = "replica_restore.rs"]
+mod restore;
 
 /// Digest of a set of heads (order-independent): what the catalog records per document.
 pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 32] {

@@ -406,3 +406,110 @@ fn an_uncertified_key_cannot_fill_the_waiting_room() {
     assert!(matches!(b.apply(c2).unwrap(), Applied::Pending(_)));
     assert!(matches!(b.apply(c1).unwrap(), Applied::Applied(_)));
 }
+
+#[test]
+fn an_organisation_of_the_same_code_elsewhere_cannot_cancel_a_booking() {
+    use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
+    // dianye's partner "club" books dianye's room; hongqi certifies another key as "club".
+    let mut owner = replica("dianye", 1);
+    let room = owner
+        .create(
+            NewDoc::Resource {
+                street: org("beishi"),
+                community: Some(org("dianye")),
+                spec: ResourceSpec::room("room", 20),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let mut club = replica("club", 2);
+    crate::testutil::send(&owner, &mut club);
+    let slot = crate::time::Slot::new(
+        t("2026-12-01T19:00:00+08:00"),
+        t("2026-12-01T20:00:00+08:00"),
+    )
+    .unwrap();
+    let w = club
+        .execute(
+            room,
+            Op::Resource(ResourceOp::Request(BookingForm::new(
+                "Li", "reading", slot, 5,
+            ))),
+            now(),
+        )
+        .unwrap();
+    let Effect::Booking(booking) = w.effect else {
+        panic!()
+    };
+    let mut hongqi = replica("hongqi", 1);
+    let fake = key("fake-club", 1);
+    let cert = hongqi
+        .execute(
+            crate::testutil::fed_id(),
+            Op::Federation(crate::federation::FederationOp::Issue {
+                subject: fake.node_id(),
+                role: crate::cert::Role::Partner,
+                org: org("club"),
+                parent: Some(org("hongqi")),
+                name: "another club".into(),
+                not_before: crate::testutil::valid_from(),
+                not_after: crate::testutil::valid_until(),
+            }),
+            now(),
+        )
+        .unwrap()
+        .change;
+    owner.apply(cert.clone()).unwrap();
+    crate::testutil::send(&club, &mut owner);
+    let mut impostor = Replica::new(fake, [8; 8], org("club"), *owner.root());
+    crate::testutil::send(&owner, &mut impostor);
+    let cancel = impostor
+        .execute(
+            room,
+            Op::Resource(ResourceOp::Cancel {
+                booking: booking.clone(),
+                reason: "gone".into(),
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        cancel
+            .to_string()
+            .contains("written by another organisation"),
+        "{cancel}"
+    );
+    // Forged past its own checks, the cancellation is refused by the owner too.
+    let mut d = impostor.doc(room).unwrap().clone();
+    d.set_author(impostor.author());
+    let c = d
+        .commit(
+            now(),
+            "cancel",
+            &[Put::new(
+                "cancellations",
+                booking.to_string(),
+                &crate::resource::Cancellation {
+                    reason: "x".into(),
+                    at: now(),
+                },
+            )],
+        )
+        .unwrap();
+    let sc = SignedChange::sign(&key("fake-club", 1), room, c.raw_bytes()).unwrap();
+    let reason = crate::testutil::rejection(owner.apply(sc).unwrap_err());
+    assert!(
+        reason.contains("written by another organisation"),
+        "{reason}"
+    );
+    assert_eq!(
+        owner
+            .resource(room)
+            .unwrap()
+            .status(&booking)
+            .unwrap()
+            .label(),
+        "tentative"
+    );
+}
