@@ -1,9 +1,15 @@
-//! The exception hierarchy exposed to Python.
+//! The exception hierarchy exposed to Python, and the mapping of the Rust errors onto it.
 //!
 //! Every error raised by linli derives from [`LinliError`], so Python callers can catch
 //! all of them with a single `except linli.LinliError`. The subclasses mirror the
-//! broad error categories of the Rust crates.
+//! broad error categories of the Rust crates; every exception carries the Rust message.
 
+use linli::core::Error as CoreError;
+use linli::core::ledger::LedgerError;
+use linli::core::registry::RegistryError;
+use linli::core::resource::ResourceError;
+use linli::core::wishes::WishesError;
+use linli::node::{ExportError, NodeError, StoreError};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
@@ -56,4 +62,96 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("StorageError", py.get_type::<StorageError>())?;
     m.add("SyncError", py.get_type::<SyncError>())?;
     Ok(())
+}
+
+/// Maps an error of the [`Node`](linli::node::Node) handle.
+pub(crate) fn map_node_error(e: NodeError) -> PyErr {
+    match e {
+        NodeError::Core(e) => map_core_error(e),
+        NodeError::Store(e) => map_store_error(e),
+        NodeError::Export(e) => map_export_error(e),
+        // A closed node: its store is no longer available.
+        NodeError::Shutdown => StorageError::new_err(NodeError::Shutdown.to_string()),
+        e @ NodeError::QueryPanicked(_) => LinliError::new_err(e.to_string()),
+    }
+}
+
+/// Maps an error of the store (all are [`StorageError`]).
+pub(crate) fn map_store_error(e: StoreError) -> PyErr {
+    StorageError::new_err(e.to_string())
+}
+
+/// Maps an error of export files (all are [`StorageError`]).
+pub(crate) fn map_export_error(e: ExportError) -> PyErr {
+    StorageError::new_err(e.to_string())
+}
+
+/// Maps an error of linli-core: refused operations and changes.
+pub(crate) fn map_core_error(e: CoreError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        CoreError::Ledger(e) => map_ledger_error(e),
+        CoreError::Registry(e) => map_registry_error(e),
+        CoreError::Resource(e) => map_resource_error(e),
+        CoreError::Wishes(e) => map_wishes_error(e),
+        CoreError::NotCertified(_) | CoreError::SelfRevoked | CoreError::Policy(_) => {
+            AuthorizationError::new_err(msg)
+        }
+        CoreError::Rejected(_) | CoreError::PendingFull { .. } => ConflictError::new_err(msg),
+        CoreError::Doc(_)
+        | CoreError::Time(_)
+        | CoreError::Id(_)
+        | CoreError::UnknownDocument(_)
+        | CoreError::WrongKind { .. }
+        | CoreError::Envelope(_) => ValidationError::new_err(msg),
+    }
+}
+
+/// Maps a ledger rule error.
+pub(crate) fn map_ledger_error(e: LedgerError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        LedgerError::NotAllowed { .. } => AuthorizationError::new_err(msg),
+        LedgerError::InsufficientBalance { .. } => ConflictError::new_err(msg),
+        _ => ValidationError::new_err(msg),
+    }
+}
+
+/// Maps a compound registry rule error.
+pub(crate) fn map_registry_error(e: RegistryError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        RegistryError::NotOwner { .. } => AuthorizationError::new_err(msg),
+        RegistryError::Archived(_) => ConflictError::new_err(msg),
+        _ => ValidationError::new_err(msg),
+    }
+}
+
+/// Maps a resource and booking rule error.
+pub(crate) fn map_resource_error(e: ResourceError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        ResourceError::NotAllowed { .. }
+        | ResourceError::NotArbiter { .. }
+        | ResourceError::Barred { .. } => AuthorizationError::new_err(msg),
+        ResourceError::Overlap { .. }
+        | ResourceError::NoCandidateFits { .. }
+        | ResourceError::Final { .. }
+        | ResourceError::WrongStatus { .. }
+        | ResourceError::AlreadyBarred { .. }
+        | ResourceError::DelegationOverlap { .. } => ConflictError::new_err(msg),
+        _ => ValidationError::new_err(msg),
+    }
+}
+
+/// Maps a wishes rule error.
+pub(crate) fn map_wishes_error(e: WishesError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        WishesError::NotAllowed { .. } => AuthorizationError::new_err(msg),
+        WishesError::AlreadyAssigned { .. } | WishesError::BadTransition { .. } => {
+            ConflictError::new_err(msg)
+        }
+        _ => ValidationError::new_err(msg),
+    }
 }

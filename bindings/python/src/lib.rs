@@ -1,11 +1,13 @@
 //! Python bindings for linli, built with PyO3 and packaged by maturin as `linli._linli`.
 //!
-//! This is deliberately minimal for now: the module exposes the version and the exception
-//! hierarchy. The real API (a `Node` class) arrives in a later milestone.
+//! The module exposes the version, the exception hierarchy, the `Node` class (a handle to a
+//! running node, see [`node`]) and its immutable result types (see [`types`]).
 
 use pyo3::prelude::*;
 
 pub mod errors;
+pub mod node;
+pub mod types;
 
 /// Returns the version of the linli node crate this extension was built against.
 #[pyfunction]
@@ -19,5 +21,18 @@ fn _linli(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", linli::node::VERSION)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     errors::register(m)?;
+    m.add_class::<node::Node>()?;
+    m.add_class::<types::NodeStatus>()?;
+    m.add_class::<types::DocumentInfo>()?;
+    m.add_class::<types::Standing>()?;
+    m.add_class::<types::CompoundInfo>()?;
+    m.add_class::<types::ExportSummary>()?;
+    m.add_class::<types::ImportReport>()?;
+    m.add_class::<types::Booking>()?;
+    m.add_class::<types::Event>()?;
+    m.add_class::<types::Wish>()?;
+    m.add_class::<types::Rejected>()?;
+    m.add_class::<types::CertificateInfo>()?;
+    m.add_class::<node::Events>()?;
     Ok(())
 }
