@@ -445,7 +445,14 @@ impl Document {
     }
     /// Whether the document holds the change.
     pub fn has_change(&self, hash: &ChangeHash) -> bool {
-        self.am.get_change_by_hash(hash).is_some()
+        // `get_change_by_hash` rebuilds the change from the op set; asking for missing
+        // dependencies only looks the hash up in the change graph.
+        let missing = self.am.get_missing_deps(&[*hash]);
+        if missing.contains(hash) {
+            return false;
+        }
+        // Changes waiting in automerge's queue (missing dependencies) are not held.
+        missing.is_empty() || self.am.get_change_by_hash(hash).is_some()
     }
     /// All changes after `have` (all changes if empty), in causal order.
     pub fn changes_after(&self, have: &[ChangeHash]) -> Vec<Change> {

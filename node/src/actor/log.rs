@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use automerge::ChangeHash;
+use linli_core::document::{DocKind, Document};
 use linli_core::identity::Keypair;
 use linli_core::{DocId, Error as CoreError, Replica, SignedChange, Timestamp};
 
@@ -45,6 +46,14 @@ pub(super) struct Received {
     pub(super) change: SignedChange,
     pub(super) hash: ChangeHash,
     pub(super) outcome: Outcome,
+}
+
+/// Whether a genesis change creates a federation document.
+fn is_federation_genesis(sc: &SignedChange) -> bool {
+    automerge::Change::from_bytes(sc.change.clone())
+        .ok()
+        .and_then(|c| Document::from_genesis(c).ok())
+        .is_some_and(|d| d.kind() == DocKind::Federation)
 }
 
 /// Writes what a command did: new log rows, status changes of earlier rows, due snapshots.
@@ -220,8 +229,12 @@ pub(super) fn persist(
     Ok(events)
 }
 
-/// Rebuilds the replica by applying the log in arrival order, and brings the stored status
-/// of every change in line with the result (it already is, unless a write was cut short).
+/// Rebuilds the replica: documents with a snapshot are restored from it and their accepted
+/// changes (trusted, no re-verification); every other stored change is applied in arrival
+/// order. Federation documents go first (restored, then their other changes applied), so
+/// certificates and revocations are complete before the other documents are rebuilt. A snapshot that does not restore (damaged) is deleted
+/// and its document replayed from the log. Then the stored status of every change is brought
+/// in line with the result (it already is, unless a write was cut short).
 /// Returns the replica, the status tracker and the creation time of the newest document this
 /// node created.
 pub(super) fn load(
@@ -235,10 +248,15 @@ pub(super) fn load(
         settings.org.clone(),
         settings.root,
     );
+    let snapshots: HashMap<DocId, Vec<u8>> = store.snapshots()?.into_iter().collect();
     // Refusals linli-core returns but does not record (a genesis sent for another document).
     let mut unrecorded: HashMap<i64, String> = HashMap::new();
     let mut own_docs = Vec::new();
     let mut tracker = Tracker::default();
+    let mut federation: HashSet<DocId> = HashSet::new();
+    // Accepted changes of documents with a snapshot, and every other change (with positions).
+    let mut restorable: HashMap<DocId, Vec<(i64, SignedChange)>> = HashMap::new();
+    let mut replay: Vec<(i64, SignedChange)> = Vec::new();
     store.for_each_change(|row| {
         let corrupt = |detail: String| StoreError::CorruptChange {
             pos: row.pos,
@@ -248,23 +266,65 @@ pub(super) fn load(
         if sc.doc != row.doc || sc.signer != row.signer {
             return Err(corrupt("its columns do not match its bytes".into()));
         }
-        if row.signer == settings.node && row.hash.0 == row.doc.0 {
-            own_docs.push(row.doc);
+        if row.hash.0 == row.doc.0 {
+            if row.signer == settings.node {
+                own_docs.push(row.doc);
+            }
+            if is_federation_genesis(&sc) {
+                federation.insert(row.doc);
+            }
         }
         tracker.docs.insert(row.doc);
-        match replica.apply(sc) {
-            Ok(_) => {}
-            Err(CoreError::Rejected(r)) => {
-                if !replica.rejected().contains_key(&r.hash) {
-                    unrecorded.insert(row.pos, r.reason.to_string());
-                }
-            }
-            Err(CoreError::Envelope(e)) => return Err(corrupt(e.to_string())),
-            // E.g. the pending set is full: the status pass below records it as pending.
-            Err(_) => {}
+        if row.status == Some(ChangeStatus::Accepted) && snapshots.contains_key(&row.doc) {
+            restorable.entry(row.doc).or_default().push((row.pos, sc));
+        } else {
+            replay.push((row.pos, sc));
         }
         Ok(())
     })?;
+    let mut damaged: Vec<DocId> = snapshots
+        .keys()
+        .filter(|d| !restorable.contains_key(d))
+        .copied()
+        .collect();
+    // Federation documents first (restored, then their other changes), so the certificates
+    // and revocations are complete before the other documents are restored and replayed.
+    let (mut fed_replay, mut other_replay): (Vec<_>, Vec<_>) = replay
+        .into_iter()
+        .partition(|(_, sc)| federation.contains(&sc.doc));
+    let mut order: Vec<DocId> = restorable.keys().copied().collect();
+    order.sort();
+    let (fed_docs, other_docs): (Vec<DocId>, Vec<DocId>) =
+        order.into_iter().partition(|d| federation.contains(d));
+    for (docs, rest) in [(fed_docs, &mut fed_replay), (other_docs, &mut other_replay)] {
+        for doc in docs {
+            let rows = restorable.remove(&doc).unwrap_or_default();
+            let changes = rows.iter().map(|(_, sc)| sc.clone()).collect();
+            if replica.restore(doc, &snapshots[&doc], changes).is_err() {
+                damaged.push(doc);
+                rest.extend(rows);
+            }
+        }
+        rest.sort_by_key(|(pos, _)| *pos);
+        for (pos, sc) in rest.drain(..) {
+            match replica.apply(sc) {
+                Ok(_) => {}
+                Err(CoreError::Rejected(r)) => {
+                    if !replica.rejected().contains_key(&r.hash) {
+                        unrecorded.insert(pos, r.reason.to_string());
+                    }
+                }
+                Err(CoreError::Envelope(e)) => {
+                    return Err(StoreError::CorruptChange {
+                        pos,
+                        detail: e.to_string(),
+                    });
+                }
+                // E.g. the pending set is full: the status pass below records it as pending.
+                Err(_) => {}
+            }
+        }
+    }
     let mut waiting: HashSet<ChangeHash> = replica.awaiting().copied().collect();
     for doc in &tracker.docs {
         waiting.extend(replica.pending_of(*doc));
@@ -299,10 +359,13 @@ pub(super) fn load(
         }
         Ok(())
     })?;
-    if !fixes.is_empty() {
+    if !fixes.is_empty() || !damaged.is_empty() {
         let tx = store.tx()?;
         for (pos, status, reason) in &fixes {
             tx.set_status_at(*pos, *status, reason.as_deref())?;
+        }
+        for doc in &damaged {
+            tx.delete_snapshot(doc)?;
         }
         tx.commit()?;
     }

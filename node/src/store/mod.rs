@@ -113,6 +113,8 @@ pub(crate) struct LogRow {
     pub(crate) hash: ChangeHash,
     pub(crate) signer: NodeId,
     pub(crate) bytes: Vec<u8>,
+    /// The stored status (`None` if the column holds an unknown code).
+    pub(crate) status: Option<ChangeStatus>,
 }
 
 /// A refused change, as stored.
@@ -339,7 +341,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT pos, doc, hash, signer, bytes FROM changes ORDER BY pos")?;
+            .prepare("SELECT pos, doc, hash, signer, bytes, status FROM changes ORDER BY pos")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let pos: i64 = r.get(0)?;
@@ -350,6 +352,7 @@ impl Store {
                 hash: ChangeHash(blob32(r, 2).map_err(|e| corrupt(e.to_string()))?),
                 signer: NodeId(blob32(r, 3).map_err(|e| corrupt(e.to_string()))?),
                 bytes: r.get(4)?,
+                status: ChangeStatus::from_code(r.get(5)?),
             };
             f(row)?;
         }
@@ -446,6 +449,20 @@ impl Store {
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every stored snapshot: document and saved bytes. A row whose columns do not have
+    /// the right types is skipped (the document is then replayed from the log).
+    pub(crate) fn snapshots(&self) -> Result<Vec<(DocId, Vec<u8>)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT doc, bytes FROM snapshots")?;
+        let rows = stmt.query_map([], |r| Ok((blob32(r, 0).ok(), r.get::<_, Vec<u8>>(1).ok())))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (Some(doc), Some(bytes)) = row? {
+                out.push((DocId(doc), bytes));
+            }
+        }
+        Ok(out)
     }
 
     /// The stored snapshot of a document.

@@ -11,5 +11,7 @@ mod events;
 mod export;
 // Stored status of changes: accepted, pending, refused with reasons.
 mod refusals;
+// Start-up from snapshots plus the log tail.
+mod restore;
 // The store: reopen, bad files, locking, disk full, snapshots.
 mod store;

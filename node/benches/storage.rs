@@ -1,0 +1,337 @@
+//! Node storage benchmark (not a test): store open from snapshots against automerge's own
+//! `Automerge::load` of the same documents, and write throughput against raw automerge apply
+//! of the same changes. Every baseline is measured in the same run.
+//!
+//! `cargo bench -p linli-node --bench storage`. Environment: `BENCH_M` total changes in the
+//! store (default 200,000; the issue's figure is 1,000,000), `BENCH_K` documents (default
+//! M / 1,000), `BENCH_EXEC` local writes through `Node::execute` (default 5,000).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use automerge::{Automerge, Change};
+use linli_core::cert::Role;
+use linli_core::federation::FederationOp;
+use linli_core::identity::Keypair;
+use linli_core::ledger::{LedgerOp, LedgerRules};
+use linli_core::{DistrictConfig, DocId, NewDoc, Op, OrgId, Replica, SignedChange, Timestamp};
+use linli_node::{Durability, InitOptions, Node, OpenOptions, files};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn org(s: &str) -> OrgId {
+    OrgId::new(s).unwrap()
+}
+
+fn valid_from() -> Timestamp {
+    Timestamp::parse("2020-01-01T00:00:00Z").unwrap()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn service(i: usize) -> Op {
+    let day = jiff::civil::Date::new(2026, 1, 1)
+        .unwrap()
+        .checked_add(jiff::Span::new().days((i % 365) as i64))
+        .unwrap();
+    Op::Ledger(LedgerOp::RecordService {
+        volunteer: format!("dianye:{}", i % 500 + 1).parse().unwrap(),
+        activity: "patrol".into(),
+        team: None,
+        date: day,
+        hours: 1.0,
+        evidence: None,
+    })
+}
+
+fn new_ledger() -> NewDoc {
+    NewDoc::Ledger {
+        street: org("beishi"),
+        community: org("dianye"),
+        year: 2026,
+        rules: LedgerRules::default(),
+    }
+}
+
+/// Raw automerge: applies each document's changes one at a time (decoded beforehand) to an
+/// empty document. Returns the time.
+fn raw_apply(docs: &[Vec<SignedChange>]) -> Duration {
+    let decoded: Vec<Vec<Change>> = docs
+        .iter()
+        .map(|d| {
+            d.iter()
+                .map(|c| Change::from_bytes(c.change.clone()).unwrap())
+                .collect()
+        })
+        .collect();
+    let t = Instant::now();
+    for d in decoded {
+        let mut am = Automerge::new();
+        for c in d {
+            am.apply_changes([c]).unwrap();
+        }
+        std::hint::black_box(am.get_heads());
+    }
+    t.elapsed()
+}
+
+fn drop_snapshots(dir: &Path) {
+    let c = rusqlite::Connection::open(dir.join(files::DB)).unwrap();
+    c.execute("DELETE FROM snapshots", []).unwrap();
+}
+
+async fn open_timed(dir: &Path, check_integrity: bool) -> (Duration, Node) {
+    let opts = OpenOptions {
+        durability: Durability::Normal,
+        check_integrity,
+        ..OpenOptions::default()
+    };
+    let t = Instant::now();
+    let node = Node::open(dir, opts).await.unwrap();
+    (t.elapsed(), node)
+}
+
+struct Row(String, String, String, String);
+
+async fn run() {
+    let m = env("BENCH_M", 200_000);
+    // Documents of about 1,000 changes each unless told otherwise.
+    let k = env("BENCH_K", (m / 1000).max(1)).max(1);
+    let n_exec = env("BENCH_EXEC", 5_000).max(1);
+    println!("node storage benchmark: M = {m} changes in K = {k} ledgers; {n_exec} local writes");
+
+    // The district: the root certifies the node and a second writer of community dianye.
+    let rk = Keypair::from_secret(&[0xAA; 32]);
+    let mut root = Replica::new(rk.clone(), [0; 8], org("heping"), rk.node_id());
+    let fed = root
+        .create(
+            NewDoc::Federation {
+                config: DistrictConfig::default(),
+            },
+            valid_from(),
+        )
+        .unwrap()
+        .doc;
+    let node_secret = [1u8; 32];
+    let writer_key = Keypair::from_secret(&[2u8; 32]);
+    for subject in [
+        Keypair::from_secret(&node_secret).node_id(),
+        writer_key.node_id(),
+    ] {
+        root.execute(
+            fed,
+            Op::Federation(FederationOp::Issue {
+                subject,
+                role: Role::Community,
+                org: org("dianye"),
+                parent: Some(org("beishi")),
+                name: "dianye node".into(),
+                not_before: valid_from(),
+                not_after: Timestamp::parse("2100-01-01T00:00:00Z").unwrap(),
+            }),
+            valid_from(),
+        )
+        .unwrap();
+    }
+    let fed_changes = root.changes(fed, &[]).unwrap();
+
+    // The content: M changes made by the writer (K ledger geneses + service records).
+    let mut writer = Replica::new(writer_key, [2; 8], org("dianye"), rk.node_id());
+    for c in &fed_changes {
+        writer.apply(c.clone()).unwrap();
+    }
+    let now = linli_node::system_clock();
+    let t = Instant::now();
+    let ledgers: Vec<DocId> = (0..k)
+        .map(|_| writer.create(new_ledger(), now).unwrap().doc)
+        .collect();
+    for i in 0..m.saturating_sub(k) {
+        writer.execute(ledgers[i % k], service(i), now).unwrap();
+    }
+    let core_write = t.elapsed();
+    let per_doc: Vec<Vec<SignedChange>> = ledgers
+        .iter()
+        .map(|d| writer.changes(*d, &[]).unwrap())
+        .collect();
+    drop(writer);
+
+    // Received writes: the node verifies, stores and applies them in batches.
+    let dir = tempfile::tempdir().unwrap();
+    let mut init = InitOptions::new(org("dianye"), rk.node_id());
+    init.secret = Some(node_secret);
+    let bulk = OpenOptions {
+        durability: Durability::Normal,
+        ..OpenOptions::default()
+    };
+    let node = Node::init(dir.path(), init, bulk.clone()).await.unwrap();
+    for r in node.apply_batch(fed_changes.clone()).await.unwrap() {
+        r.unwrap();
+    }
+    // Interleave the documents as they would arrive from a peer, in causal order per document.
+    let mut stream: Vec<SignedChange> = Vec::with_capacity(m);
+    let longest = per_doc.iter().map(Vec::len).max().unwrap_or(0);
+    for i in 0..longest {
+        for d in &per_doc {
+            if let Some(c) = d.get(i) {
+                stream.push(c.clone());
+            }
+        }
+    }
+    let t = Instant::now();
+    for batch in stream.chunks(1000) {
+        for r in node.apply_batch(batch.to_vec()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    let received = t.elapsed();
+    drop(stream);
+    let raw_received = raw_apply(&per_doc);
+
+    // Local writes through Node::execute (sign, store, commit, apply), both durabilities.
+    let mut exec_rows = Vec::new();
+    for (label, durability, n) in [
+        ("Normal", Durability::Normal, n_exec),
+        ("Full (fsync)", Durability::Full, (n_exec / 5).max(1)),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut init = InitOptions::new(org("dianye"), rk.node_id());
+        init.secret = Some(node_secret);
+        let opts = OpenOptions {
+            durability,
+            ..OpenOptions::default()
+        };
+        let local = Node::init(dir.path(), init, opts).await.unwrap();
+        for r in local.apply_batch(fed_changes.clone()).await.unwrap() {
+            r.unwrap();
+        }
+        let doc = local.create(new_ledger()).await.unwrap().doc;
+        let t = Instant::now();
+        for i in 0..n {
+            local.execute(doc, service(i)).await.unwrap();
+        }
+        let took = t.elapsed();
+        let changes = local.changes(doc, vec![]).await.unwrap();
+        local.shutdown().await.unwrap();
+        let raw = raw_apply(&[changes[1..].to_vec()]);
+        exec_rows.push((label, n, took, raw));
+    }
+
+    // Saved bytes of the documents (the baseline loads these with Automerge::load).
+    let saved: Vec<Vec<u8>> = node
+        .read(|r| {
+            r.docs()
+                .values()
+                .filter(|d| d.kind() == linli_core::DocKind::Ledger)
+                .map(|d| d.save())
+                .collect()
+        })
+        .await
+        .unwrap();
+    let status = node.status().await.unwrap();
+    node.shutdown().await.unwrap();
+
+    let t = Instant::now();
+    for bytes in &saved {
+        std::hint::black_box(Automerge::load(bytes).unwrap().get_heads());
+    }
+    let baseline = t.elapsed();
+    let (open_checked, n1) = open_timed(dir.path(), true).await;
+    let docs = n1.documents().await.unwrap().len();
+    n1.shutdown().await.unwrap();
+    let (open_fast, n2) = open_timed(dir.path(), false).await;
+    n2.shutdown().await.unwrap();
+    drop_snapshots(dir.path());
+    let (open_replay, n3) = open_timed(dir.path(), false).await;
+    n3.shutdown().await.unwrap();
+    assert_eq!(docs, k + 1);
+
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    let db_bytes = std::fs::metadata(dir.path().join(files::DB))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!();
+    println!(
+        "store: {} accepted changes, {} snapshots, {:.1} MB; saved documents {:.1} MB",
+        status.accepted,
+        status.snapshots,
+        db_bytes as f64 / 1e6,
+        saved.iter().map(Vec::len).sum::<usize>() as f64 / 1e6
+    );
+    println!();
+    println!("| measurement | linli | baseline | ratio (linli / baseline) |");
+    println!("|---|---|---|---|");
+    let mut rows = vec![
+        Row(
+            "open from snapshots + tail (quick_check on, the default)".into(),
+            format!("{:.0} ms", ms(open_checked)),
+            format!(
+                "{:.0} ms (Automerge::load of {} saved docs)",
+                ms(baseline),
+                saved.len()
+            ),
+            format!("{:.2}×", ms(open_checked) / ms(baseline)),
+        ),
+        Row(
+            "open from snapshots + tail (quick_check off)".into(),
+            format!("{:.0} ms", ms(open_fast)),
+            format!("{:.0} ms", ms(baseline)),
+            format!("{:.2}×", ms(open_fast) / ms(baseline)),
+        ),
+        Row(
+            "open by full replay (no snapshots, quick_check off)".into(),
+            format!("{:.0} ms", ms(open_replay)),
+            format!("{:.0} ms", ms(baseline)),
+            format!("{:.2}×", ms(open_replay) / ms(baseline)),
+        ),
+        Row(
+            format!(
+                "received writes: Node::apply_batch (verify, store, apply; batches of 1000), {m} changes"
+            ),
+            format!("{:.0} changes/s", rate(m, received)),
+            format!(
+                "{:.0} changes/s (raw automerge apply)",
+                rate(m, raw_received)
+            ),
+            format!(
+                "{:.2}×",
+                raw_received.as_secs_f64() / received.as_secs_f64()
+            ),
+        ),
+    ];
+    for (label, n, took, raw) in exec_rows {
+        rows.push(Row(
+            format!("local writes: Node::execute, durability {label}, {n} changes"),
+            format!("{:.0} changes/s", rate(n, took)),
+            format!("{:.0} changes/s (raw automerge apply)", rate(n, raw)),
+            format!("{:.3}×", raw.as_secs_f64() / took.as_secs_f64()),
+        ));
+    }
+    rows.push(Row(
+        format!("(reference) linli-core Replica::execute (plan, sign, commit), {m} changes"),
+        format!("{:.0} changes/s", rate(m, core_write)),
+        "–".into(),
+        "–".into(),
+    ));
+    for Row(a, b, c, d) in rows {
+        println!("| {a} | {b} | {c} | {d} |");
+    }
+    println!();
+    println!(
+        "throughput ratios are linli's rate / the baseline's rate (≥ 1 is faster than automerge)"
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
