@@ -145,9 +145,8 @@ fn causal_order(changes: Vec<(SignedChange, Change)>) -> Vec<(SignedChange, Chan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{LedgerOp, LedgerRules};
-    use crate::replica::{Applied, NewDoc, Op};
-    use crate::testutil::{date, fed_id, key, node, org, replica, root, t};
+    use crate::replica::Applied;
+    use crate::testutil::{fed_id, key, node, org, replica, root, t};
     use crate::time::Timestamp;
 
     fn now() -> Timestamp {
@@ -155,34 +154,11 @@ mod tests {
     }
 
     fn ledger(r: &mut Replica) -> DocId {
-        r.create(
-            NewDoc::Ledger {
-                street: org("beishi"),
-                community: org("dianye"),
-                year: 2026,
-                rules: LedgerRules::default(),
-            },
-            now(),
-        )
-        .unwrap()
-        .doc
+        crate::testutil::ledger_of(r, "dianye")
     }
 
     fn service(r: &mut Replica, doc: DocId, v: &str) -> SignedChange {
-        r.execute(
-            doc,
-            Op::Ledger(LedgerOp::RecordService {
-                volunteer: v.parse().unwrap(),
-                activity: "patrol".into(),
-                team: None,
-                date: date(2026, 5, 1),
-                hours: 1.0,
-                evidence: None,
-            }),
-            now(),
-        )
-        .unwrap()
-        .change
+        crate::testutil::patrol(r, doc, v)
     }
 
     /// A fresh replica of the same node, restored from `from`'s documents: each saved once

@@ -3,43 +3,20 @@ use automerge::{ROOT, ReadDoc};
 
 use super::*;
 use crate::document::{MAX_CHANGE_BYTES, Put};
-use crate::ledger::{LedgerOp, LedgerRules, Points};
+use crate::ledger::{LedgerRules, Points};
 use crate::signed::{SignedChange, SignedError};
-use crate::testutil::{date, key, org, replica, t};
+use crate::testutil::{key, org, replica, t};
 
 fn now() -> Timestamp {
     t("2026-06-01T10:00:00+08:00")
 }
 
 fn ledger(r: &mut Replica) -> DocId {
-    r.create(
-        NewDoc::Ledger {
-            street: org("beishi"),
-            community: org("dianye"),
-            year: 2026,
-            rules: LedgerRules::default(),
-        },
-        now(),
-    )
-    .unwrap()
-    .doc
+    crate::testutil::ledger_of(r, "dianye")
 }
 
 fn service(r: &mut Replica, doc: DocId, v: &str) -> SignedChange {
-    r.execute(
-        doc,
-        Op::Ledger(LedgerOp::RecordService {
-            volunteer: v.parse().unwrap(),
-            activity: "patrol".into(),
-            team: None,
-            date: date(2026, 5, 1),
-            hours: 1.0,
-            evidence: None,
-        }),
-        now(),
-    )
-    .unwrap()
-    .change
+    crate::testutil::patrol(r, doc, v)
 }
 
 #[test]

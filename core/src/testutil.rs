@@ -219,3 +219,36 @@ pub fn rejection(e: Error) -> String {
 pub fn writer(o: &str, n: u8) -> String {
     format!("{o}@{}", hex::encode(author(o, n).tag()))
 }
+
+/// The 2026 service ledger of `community` (street beishi), created by `r`.
+pub fn ledger_of(r: &mut Replica, community: &str) -> DocId {
+    r.create(
+        NewDoc::Ledger {
+            street: org("beishi"),
+            community: org(community),
+            year: 2026,
+            rules: crate::ledger::LedgerRules::default(),
+        },
+        t("2026-06-01T10:00:00+08:00"),
+    )
+    .unwrap()
+    .doc
+}
+
+/// One hour of patrol by `volunteer` recorded by `r` in `ledger`.
+pub fn patrol(r: &mut Replica, ledger: DocId, volunteer: &str) -> SignedChange {
+    r.execute(
+        ledger,
+        Op::Ledger(crate::ledger::LedgerOp::RecordService {
+            volunteer: volunteer.parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: date(2026, 5, 1),
+            hours: 1.0,
+            evidence: None,
+        }),
+        t("2026-06-01T10:00:00+08:00"),
+    )
+    .unwrap()
+    .change
+}
