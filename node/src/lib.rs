@@ -33,6 +33,7 @@
 mod actor;
 mod error;
 pub mod export;
+pub mod net;
 mod node;
 mod store;
 

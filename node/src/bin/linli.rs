@@ -1,0 +1,2 @@
+//! The `linli` command (placeholder while the CLI is written).
+fn main() {}
