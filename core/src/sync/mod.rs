@@ -240,6 +240,8 @@ enum State {
     Reconciling,
     AwaitChanges,
     AwaitFinal,
+    /// Initiator: the responder's last batch arrived; the caller applies it, then settles.
+    Settling,
     Done,
     Failed,
 }
@@ -252,6 +254,7 @@ impl State {
             State::Reconciling => "reconciling",
             State::AwaitChanges => "waiting for changes",
             State::AwaitFinal => "waiting for the last changes",
+            State::Settling => "applying the received changes",
             State::Done => "done",
             State::Failed => "failed",
         }
@@ -277,6 +280,8 @@ pub struct Session {
     rounds: u32,
     peer_wants: Vec<WantDoc>,
     stats: Stats,
+    /// Changes received by the last step, not yet applied.
+    inbox: Vec<SignedChange>,
 }
 
 impl std::fmt::Debug for Session {
@@ -315,6 +320,7 @@ impl Session {
             rounds: 0,
             peer_wants: Vec::new(),
             stats: Stats::default(),
+            inbox: Vec::new(),
         }
     }
     /// Relay role: documents this node may not read are carried for other peers (verified,
@@ -367,24 +373,72 @@ impl Session {
             .collect()
     }
 
-    /// Handles one message from the peer; returns the messages to send back. An error ends
-    /// the session (send [`Message::Abort`] if the transport allows).
+    /// Handles one message from the peer: applies the changes it carries to `replica` and
+    /// returns the messages to send back. An error ends the session (send
+    /// [`Message::Abort`] if the transport allows).
     pub fn handle(
         &mut self,
         replica: &mut Replica,
         bytes: &[u8],
         now: Timestamp,
     ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let (mut out, received) = self.handle_deferred(replica, bytes, now)?;
+        if let Err(e) = self.receive(replica, received) {
+            self.state = State::Failed;
+            return Err(e);
+        }
+        out.extend(self.settle(replica));
+        Ok(out)
+    }
+
+    /// Deferred mode: after the received changes were applied, returns the initiator's last
+    /// messages (the changes the responder lacks, then Done) once the responder's last batch
+    /// arrived; otherwise nothing.
+    pub fn settle(&mut self, replica: &Replica) -> Vec<Vec<u8>> {
+        if self.state != State::Settling {
+            return Vec::new();
+        }
+        let wants = std::mem::take(&mut self.peer_wants);
+        let changes = self.changes_for(replica, &wants);
+        let mut out = batches(changes, Vec::new());
+        out.push(Message::Done);
+        self.state = State::Done;
+        self.out(out)
+    }
+
+    /// Whether the session waits for [`settle`](Self::settle).
+    pub fn is_settling(&self) -> bool {
+        self.state == State::Settling
+    }
+
+    /// Like [`handle`](Self::handle), but the changes the message carries are returned to
+    /// the caller instead of being applied — for a node that stores each received change
+    /// before applying it and applies large batches in chunks. The caller applies them
+    /// (e.g. with [`Replica::apply`]), counts them with [`note_applied`](Self::note_applied)
+    /// and then calls [`settle`](Self::settle), whose messages follow the returned ones.
+    pub fn handle_deferred(
+        &mut self,
+        replica: &Replica,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<(Vec<Vec<u8>>, Vec<SignedChange>), SyncError> {
         self.stats.messages_in += 1;
         self.stats.bytes_in += bytes.len() as u64;
         let r = wire::decode(bytes).and_then(|m| self.step(replica, m, now));
         match r {
-            Ok(msgs) => Ok(self.out(msgs)),
+            Ok(msgs) => Ok((self.out(msgs), std::mem::take(&mut self.inbox))),
             Err(e) => {
                 self.state = State::Failed;
+                self.inbox.clear();
                 Err(e)
             }
         }
+    }
+
+    /// Counts changes the caller applied (deferred mode): `applied` new, `refused` refused.
+    pub fn note_applied(&mut self, applied: u64, refused: u64) {
+        self.stats.changes_applied += applied;
+        self.stats.changes_refused += refused;
     }
 
     fn unexpected(&self, m: &Message) -> SyncError {
@@ -396,7 +450,7 @@ impl Session {
 
     fn step(
         &mut self,
-        replica: &mut Replica,
+        replica: &Replica,
         m: Message,
         now: Timestamp,
     ) -> Result<Vec<Message>, SyncError> {
@@ -570,23 +624,17 @@ impl Session {
                     more,
                 },
             ) => {
-                self.receive(replica, changes)?;
+                self.inbox.extend(changes);
                 self.peer_wants.extend(want);
-                if more {
-                    return Ok(Vec::new());
-                }
-                let wants = std::mem::take(&mut self.peer_wants);
-                let changes = self.changes_for(replica, &wants);
-                let mut out = batches(changes, Vec::new());
-                out.push(Message::Done);
-                self.state = State::Done;
-                Ok(out)
-            }
-            (false, State::AwaitFinal, Message::Changes { changes, more, .. }) => {
-                self.receive(replica, changes)?;
                 if !more {
-                    // Wait for Done.
+                    // The answer is chosen once the received changes are applied.
+                    self.state = State::Settling;
                 }
+                Ok(Vec::new())
+            }
+            (false, State::AwaitFinal, Message::Changes { changes, .. }) => {
+                // More batches, then Done, follow.
+                self.inbox.extend(changes);
                 Ok(Vec::new())
             }
             (false, State::AwaitFinal, Message::Done) => {
@@ -956,33 +1004,34 @@ pub fn on_message(
     peer: Option<&Principal>,
     bytes: &[u8],
 ) -> Result<(Vec<Vec<u8>>, usize), SyncError> {
-    match wire::decode(bytes)? {
-        Message::Announce { doc, heads } => {
-            let known = heads.iter().all(|h| replica.has_change(h));
-            if known {
-                return Ok((Vec::new(), 0));
-            }
-            let mine = replica.heads(doc).unwrap_or_default();
-            let pull = Message::Changes {
-                changes: Vec::new(),
-                want: vec![WantDoc { doc, heads: mine }],
-                more: false,
-            };
-            Ok((vec![wire::encode(&pull)], 0))
+    let (out, received) = on_message_deferred(replica, peer, bytes)?;
+    let mut applied = 0;
+    for sc in received {
+        match replica.apply(sc) {
+            Ok(crate::replica::Applied::Applied(h)) => applied += h.len(),
+            Ok(_) | Err(Error::Rejected(_)) => {}
+            Err(e) => return Err(SyncError::BadChange(e.to_string())),
         }
+    }
+    Ok((out, applied))
+}
+
+/// [`on_message`] for a caller that applies the received changes itself: returns the
+/// messages to send back and the changes to apply.
+pub fn on_message_deferred(
+    replica: &Replica,
+    peer: Option<&Principal>,
+    bytes: &[u8],
+) -> Result<(Vec<Vec<u8>>, Vec<SignedChange>), SyncError> {
+    match wire::decode(bytes)? {
+        Message::Announce { doc, heads } => Ok((pull(replica, doc, &heads), Vec::new())),
         Message::Changes { changes, want, .. } => {
-            let mut applied = 0;
-            for sc in changes {
-                match replica.apply(sc) {
-                    Ok(crate::replica::Applied::Applied(h)) => applied += h.len(),
-                    Ok(_) | Err(Error::Rejected(_)) => {}
-                    Err(e) => return Err(SyncError::BadChange(e.to_string())),
-                }
-            }
             let mut out = Vec::new();
             for w in want {
-                let Ok(d) = replica.doc(w.doc) else { continue };
-                if !may_receive(peer, d.header()) {
+                let Ok(h) = replica.header(w.doc) else {
+                    continue;
+                };
+                if !may_receive(peer, h) {
                     continue;
                 }
                 let changes = replica.changes(w.doc, &w.heads).unwrap_or_default();
@@ -990,13 +1039,27 @@ pub fn on_message(
                     out.push(wire::encode(&m));
                 }
             }
-            Ok((out, applied))
+            Ok((out, changes))
         }
         other => Err(SyncError::Unexpected {
             got: other.name(),
             state: "live mode",
         }),
     }
+}
+
+/// Live mode: the pull to send for an announcement of `heads` of `doc`, if some are new
+/// here (empty otherwise).
+pub fn pull(replica: &Replica, doc: DocId, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
+    if heads.iter().all(|h| replica.has_change(h)) {
+        return Vec::new();
+    }
+    let mine = replica.heads(doc).unwrap_or_default();
+    vec![wire::encode(&Message::Changes {
+        changes: Vec::new(),
+        want: vec![WantDoc { doc, heads: mine }],
+        more: false,
+    })]
 }
 
 #[cfg(test)]

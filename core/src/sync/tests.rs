@@ -580,3 +580,57 @@ fn a_street_relays_a_ledger_it_may_not_read_between_two_communities() {
     let mut relay2 = replica("jianzhong", 2);
     assert!(relay2.carry(bad).is_err());
 }
+
+/// Deferred mode (what a node does): received changes are handed to the caller, applied in
+/// chunks, and the initiator's last answer is chosen only after they were applied — so a
+/// document both sides changed costs no more than with immediate application.
+#[test]
+fn deferred_sessions_answer_after_the_received_changes_are_applied() {
+    let mut a = replica("dianye", 1);
+    let mut b = replica("dianye", 2);
+    let doc = ledger(&mut a, "dianye");
+    service(&mut a, doc, "dianye:1");
+    crate::testutil::sync(&mut a, &mut b);
+    // Both sides write to the same document while apart.
+    service(&mut a, doc, "dianye:2");
+    service(&mut b, doc, "dianye:3");
+    service(&mut b, doc, "dianye:4");
+    let mut sa = Session::initiator(false);
+    let mut sb = Session::responder(false);
+    let mut to_b: VecDeque<Vec<u8>> = sa.start(&a, now()).into();
+    let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
+    let apply = |r: &mut Replica, s: &mut Session, got: Vec<SignedChange>| {
+        let mut n = 0;
+        for chunk in got.chunks(1) {
+            for sc in chunk {
+                if let Ok(crate::replica::Applied::Applied(h)) = r.apply(sc.clone()) {
+                    n += h.len() as u64;
+                }
+            }
+        }
+        s.note_applied(n, 0);
+    };
+    for _ in 0..100 {
+        if let Some(m) = to_b.pop_front() {
+            let (out, got) = sb.handle_deferred(&b, &m, now()).unwrap();
+            apply(&mut b, &mut sb, got);
+            to_a.extend(out);
+        } else if let Some(m) = to_a.pop_front() {
+            let (out, got) = sa.handle_deferred(&a, &m, now()).unwrap();
+            assert!(sa.is_settling() || got.is_empty() || !sa.is_done());
+            apply(&mut a, &mut sa, got);
+            to_b.extend(out);
+            to_b.extend(sa.settle(&a));
+        } else {
+            break;
+        }
+    }
+    assert!(sa.is_done() && sb.is_done());
+    assert!(same(&a, &b));
+    // The responder cannot place the initiator's unknown head, so it sends the document's
+    // history (4 changes, 2 new); the initiator answers after applying them: just its one.
+    assert_eq!((sb.stats().changes_out, sa.stats().changes_applied), (4, 2));
+    assert_eq!((sa.stats().changes_out, sb.stats().changes_applied), (1, 1));
+    // Settling twice sends nothing more.
+    assert!(sa.settle(&a).is_empty());
+}
