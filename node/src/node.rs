@@ -223,6 +223,7 @@ struct Inner {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<NodeEvent>,
     info: NodeInfo,
+    clock: Clock,
 }
 
 /// Handle to a running node (cloneable, `Send + Sync`): each method sends a command to the
@@ -276,13 +277,19 @@ impl Node {
         let dir = dir.to_path_buf();
         let thread_events = events.clone();
         let thread_dir = dir.clone();
+        let clock = opts.clock();
         std::thread::Builder::new()
             .name("linli-node".into())
             .spawn(move || actor::run(thread_dir, setup, opts, thread_events, ready_tx, rx))
             .map_err(|e| StoreError::io(&dir, e))?;
         let info = ready_rx.await.map_err(|_| NodeError::Shutdown)??;
         Ok(Node {
-            inner: Arc::new(Inner { tx, events, info }),
+            inner: Arc::new(Inner {
+                tx,
+                events,
+                info,
+                clock,
+            }),
         })
     }
 
@@ -311,6 +318,10 @@ impl Node {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.inner.info.dir
+    }
+    /// The time by this node's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.inner.clock)()
     }
 
     /// Events from now on. Each subscriber gets every event (unless it lags behind by more

@@ -337,6 +337,12 @@ impl Session {
     pub fn peer(&self) -> Option<&NodeId> {
         self.peer.as_ref()
     }
+    /// The peer's principal — per this replica's federation documents completed by the
+    /// certificate chain in its hello — once its hello arrived; `None` if its key does not
+    /// chain to the root (such a peer receives only the federation document).
+    pub fn peer_principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
     /// Whether the peer asked for live announcements.
     pub fn peer_wants_live(&self) -> bool {
         self.live

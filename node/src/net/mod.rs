@@ -1,11 +1,48 @@
-//! Networking: libp2p on tokio carrying the linli-core sync protocol (work in progress).
+//! Networking: libp2p on tokio carrying the linli-core sync protocol.
+//!
+//! * Transport: TCP + noise + yamux (QUIC with the `quic` cargo feature); the libp2p
+//!   identity is the node's own ed25519 key, so a peer id *is* a linli [`NodeId`].
+//! * Discovery: bootstrap addresses from the config (redialled with exponential backoff),
+//!   mDNS on the office LAN (off unless configured), identify, ping.
+//! * Sync: request-response protocol `/linli/sync/1` (see `codec`) carrying sync sessions
+//!   of [`linli_core::sync`]: one when a peer connects, then every `sync_interval_secs`.
+//!   Received changes are stored and applied in chunks of about 40 ms.
+//! * Live: after a local write the node publishes the document's new heads on the gossipsub
+//!   topic of the document's street (the district topic for the federation document);
+//!   peers that lack them pull just that document from the author over request-response.
+//!   Gossip carries only these small announcements.
+//! * Defence: a peer whose hello names another key than its connection, or whose key does
+//!   not chain to our root, is refused and disconnected; so is a peer that sends invalid
+//!   data (malformed messages, broken signatures) or more than [`REQUESTS_PER_WINDOW`]
+//!   requests in 10 s, or opens too many sessions. Dropped peers are banned for a while.
 
-use std::time::Duration;
+mod codec;
+mod session;
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, gossipsub, identify, mdns, noise, ping, request_response, tcp, yamux,
+};
+use linli_core::document::DocKind;
 use linli_core::{NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::Node;
+use crate::{Node, NodeEvent};
+use codec::{Request, Response, SyncCodec};
+use session::{Ctx, Fault, Responders};
+
+/// Most requests a peer may send in a 10-second window.
+pub const REQUESTS_PER_WINDOW: u32 = 2_000;
+/// How long a dropped peer stays banned.
+pub const BAN: Duration = Duration::from_secs(60);
 
 /// Network settings (the `[network]` section of the config file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +53,7 @@ pub struct NetConfig {
     /// Peers to dial at start and keep connected to, as multiaddrs; `/p2p/<peer id>` is
     /// optional.
     pub bootstrap: Vec<String>,
-    /// Discover peers on the local network with mDNS.
+    /// Discover peers on the local network with mDNS (default off).
     pub mdns: bool,
     /// Seconds between anti-entropy sync sessions with each connected peer.
     pub sync_interval_secs: u64,
@@ -29,7 +66,8 @@ impl Default for NetConfig {
         Self {
             listen: vec!["/ip4/0.0.0.0/tcp/4710".into()],
             bootstrap: Vec::new(),
-            mdns: true,
+            // mDNS multicasts on every interface: opt in on an office LAN.
+            mdns: false,
             sync_interval_secs: 30,
             max_peers: 64,
         }
@@ -44,7 +82,7 @@ impl NetConfig {
 }
 
 /// A peer as the network sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
     /// The peer's key.
     pub node: NodeId,
@@ -60,6 +98,8 @@ pub struct PeerInfo {
     pub sessions_ok: u64,
     /// Failed sync sessions.
     pub sessions_failed: u64,
+    /// Why it was last dropped, if it was.
+    pub dropped: Option<String>,
 }
 
 /// Errors of the network layer.
@@ -92,17 +132,917 @@ pub enum NetError {
     Transport(String),
 }
 
-/// The running network of a node (see the module docs).
-#[derive(Debug, Clone)]
+/// Counters of the network layer (for `status` and `/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) sessions_ok: AtomicU64,
+    pub(crate) sessions_failed: AtomicU64,
+    pub(crate) sessions_answered: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) changes_applied: AtomicU64,
+    pub(crate) changes_refused: AtomicU64,
+    pub(crate) peers_dropped: AtomicU64,
+    pub(crate) announcements: AtomicU64,
+}
+
+/// A snapshot of the network counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetStats {
+    /// Connected peers.
+    pub peers: usize,
+    /// Sync sessions this node started that completed.
+    pub sessions_ok: u64,
+    /// Sync sessions this node started that failed.
+    pub sessions_failed: u64,
+    /// Sync sessions answered for peers.
+    pub sessions_answered: u64,
+    /// Open responder sessions.
+    pub sessions_open: usize,
+    /// Sync bytes received (sessions).
+    pub bytes_in: u64,
+    /// Sync bytes sent (sessions).
+    pub bytes_out: u64,
+    /// New changes received and applied.
+    pub changes_applied: u64,
+    /// Received changes refused by a write policy.
+    pub changes_refused: u64,
+    /// Peers dropped for refusal, invalid data or flooding.
+    pub peers_dropped: u64,
+    /// Announcements published.
+    pub announcements: u64,
+}
+
+/// Commands to the swarm task.
+pub(crate) enum Cmd {
+    Request {
+        peer: PeerId,
+        req: Request,
+        reply: oneshot::Sender<Result<Response, String>>,
+    },
+    Respond {
+        key: u64,
+        resp: Response,
+    },
+    Drop {
+        peer: PeerId,
+        reason: String,
+    },
+    SessionDone {
+        peer: PeerId,
+        result: Result<linli_core::sync::Stats, String>,
+    },
+    Publish {
+        topic: String,
+        data: Vec<u8>,
+    },
+    Subscribe(Vec<String>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    SyncNow(oneshot::Sender<usize>),
+    Block(PeerId, bool),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Listening(oneshot::Sender<Vec<String>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+struct Behaviour {
+    rr: request_response::Behaviour<SyncCodec>,
+    gossip: gossipsub::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+/// The running network of a node: a cloneable handle to the swarm task.
+#[derive(Clone)]
 pub struct Network {
-    _node: Node,
+    cmd: mpsc::Sender<Cmd>,
+    me: NodeId,
+    peer_id: PeerId,
+    metrics: Arc<Metrics>,
+    responders: Arc<Responders>,
+    connected: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("node", &self.me.short())
+            .finish()
+    }
+}
+
+fn parse_addr(a: &str) -> Result<Multiaddr, NetError> {
+    a.parse::<Multiaddr>().map_err(|e| NetError::BadAddress {
+        addr: a.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn topic_of(root: &NodeId, kind: DocKind, street: &str) -> String {
+    let r = hex::encode(&root.0[..6]);
+    if kind == DocKind::Federation {
+        format!("linli/{r}/district")
+    } else {
+        format!("linli/{r}/street/{street}")
+    }
 }
 
 impl Network {
-    /// Starts networking for `node`.
+    /// Starts networking for `node`: listens on the configured addresses (returns once they
+    /// are bound), dials the bootstrap peers and syncs with every peer that connects.
     pub async fn start(node: Node, cfg: NetConfig) -> Result<Network, NetError> {
-        let _ = cfg;
-        let _ = node;
-        Err(NetError::Stopped)
+        let listen: Vec<Multiaddr> = cfg
+            .listen
+            .iter()
+            .map(|a| parse_addr(a))
+            .collect::<Result<_, _>>()?;
+        let bootstrap: Vec<Multiaddr> = cfg
+            .bootstrap
+            .iter()
+            .map(|a| parse_addr(a))
+            .collect::<Result<_, _>>()?;
+        let secret = crate::store::keyfile::read(node.dir())
+            .map_err(crate::NodeError::from)?
+            .ok_or_else(|| NetError::Transport("the node has no key file".into()))?;
+        let mut swarm = build_swarm(secret, &cfg)?;
+        let peer_id = *swarm.local_peer_id();
+        for a in &listen {
+            swarm.listen_on(a.clone()).map_err(|e| NetError::Listen {
+                addr: a.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        // Wait until every listener reported its address (or failed).
+        let mut addrs = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut bound = 0;
+        while bound < listen.len() {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .map_err(|_| NetError::Transport("listening did not start within 10 s".into()))?;
+            match ev {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    addrs.push(address);
+                    bound += 1;
+                }
+                SwarmEvent::ListenerClosed {
+                    addresses, reason, ..
+                } => {
+                    return Err(NetError::Listen {
+                        addr: addresses
+                            .first()
+                            .map(|a| a.to_string())
+                            .unwrap_or_else(|| format!("{listen:?}")),
+                        reason: format!("{reason:?}"),
+                    });
+                }
+                SwarmEvent::ListenerError { error, .. } => {
+                    return Err(NetError::Listen {
+                        addr: format!("{listen:?}"),
+                        reason: error.to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let (cmd_tx, cmd_rx) = mpsc::channel(1024);
+        let metrics = Arc::new(Metrics::default());
+        let responders = Arc::new(Responders::default());
+        let connected = Arc::new(AtomicUsize::new(0));
+        let ctx = Ctx {
+            node: node.clone(),
+            cmd: cmd_tx.clone(),
+            responders: responders.clone(),
+            chunk: Arc::new(AtomicUsize::new(64)),
+            metrics: metrics.clone(),
+            pulling: Arc::default(),
+            next_session: Arc::new(AtomicU64::new(1)),
+        };
+        // Topics: the district, and the street of every document held.
+        let root = node.root();
+        let topics: Vec<String> = node
+            .read(move |rep| {
+                let mut t: BTreeSet<String> = BTreeSet::new();
+                t.insert(topic_of(&root, DocKind::Federation, ""));
+                for id in rep.catalog().keys() {
+                    if let Ok(h) = rep.header(*id) {
+                        t.insert(topic_of(&root, h.kind, h.street.as_str()));
+                    }
+                }
+                t.into_iter().collect()
+            })
+            .await?;
+        let now = Instant::now();
+        let mut driver = Driver {
+            swarm,
+            ctx: ctx.clone(),
+            cfg: cfg.clone(),
+            cmd_rx,
+            pending: HashMap::new(),
+            channels: HashMap::new(),
+            next_channel: 0,
+            peers: BTreeMap::new(),
+            bootstrap: bootstrap
+                .into_iter()
+                .map(|addr| Boot {
+                    addr,
+                    peer: None,
+                    next: now,
+                    delay: Duration::from_secs(1),
+                })
+                .collect(),
+            banned: HashMap::new(),
+            blocked: BTreeSet::new(),
+            topics: BTreeSet::new(),
+            addrs,
+            connected: connected.clone(),
+            last_sync_round: now,
+        };
+        driver.subscribe(topics);
+        tokio::spawn(announcer(ctx, root));
+        tokio::spawn(driver.run());
+        Ok(Network {
+            cmd: cmd_tx,
+            me: node.node_id(),
+            peer_id,
+            metrics,
+            responders,
+            connected,
+        })
+    }
+
+    /// This node's key.
+    pub fn node_id(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's libp2p peer id (the same key).
+    pub fn peer_id(&self) -> String {
+        self.peer_id.to_string()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// The addresses this node listens on, each with `/p2p/<peer id>` appended (what
+    /// other nodes put in their `bootstrap` list).
+    pub async fn listen_addrs(&self) -> Result<Vec<String>, NetError> {
+        self.ask(Cmd::Listening).await
+    }
+
+    /// Known peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, NetError> {
+        self.ask(Cmd::Peers).await
+    }
+
+    /// Dials `addr` (a multiaddr); returns once the dial started.
+    pub async fn dial(&self, addr: &str) -> Result<(), NetError> {
+        let a = parse_addr(addr)?;
+        self.ask(|tx| Cmd::Dial(a, tx)).await?
+    }
+
+    /// Starts a sync session with every connected peer that has none running; returns how
+    /// many were started.
+    pub async fn sync_now(&self) -> Result<usize, NetError> {
+        self.ask(Cmd::SyncNow).await
+    }
+
+    /// Disconnects `peer` and refuses it until [`unblock`](Self::unblock) (an operator
+    /// cutting a link, e.g. to isolate a misbehaving office).
+    pub async fn block(&self, peer: NodeId) -> Result<(), NetError> {
+        let p = session::peer_of(&peer)
+            .ok_or_else(|| NetError::Transport(format!("{} is not a valid key", peer.short())))?;
+        self.cmd
+            .send(Cmd::Block(p, true))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Lifts a [`block`](Self::block).
+    pub async fn unblock(&self, peer: NodeId) -> Result<(), NetError> {
+        let p = session::peer_of(&peer)
+            .ok_or_else(|| NetError::Transport(format!("{} is not a valid key", peer.short())))?;
+        self.cmd
+            .send(Cmd::Block(p, false))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> NetStats {
+        let m = &self.metrics;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        NetStats {
+            peers: self.connected.load(Ordering::Relaxed),
+            sessions_ok: l(&m.sessions_ok),
+            sessions_failed: l(&m.sessions_failed),
+            sessions_answered: l(&m.sessions_answered),
+            sessions_open: self.responders.len(),
+            bytes_in: l(&m.bytes_in),
+            bytes_out: l(&m.bytes_out),
+            changes_applied: l(&m.changes_applied),
+            changes_refused: l(&m.changes_refused),
+            peers_dropped: l(&m.peers_dropped),
+            announcements: l(&m.announcements),
+        }
+    }
+
+    /// Stops the network (the node keeps running).
+    pub async fn shutdown(&self) -> Result<(), NetError> {
+        self.ask(Cmd::Shutdown).await
+    }
+}
+
+type BehaviourResult = Result<Behaviour, Box<dyn std::error::Error + Send + Sync>>;
+
+fn build_swarm(secret: [u8; 32], cfg: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
+    let mut s = secret;
+    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s)
+        .map_err(|e| NetError::Transport(format!("node key: {e}")))?;
+    let mdns_on = cfg.mdns;
+    let behaviour = move |key: &libp2p::identity::Keypair| -> BehaviourResult {
+        let rr = request_response::Behaviour::new(
+            [(codec::PROTOCOL, request_response::ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(Duration::from_secs(60))
+                .with_max_concurrent_streams(64),
+        );
+        let gcfg = gossipsub::ConfigBuilder::default()
+            .heartbeat_interval(Duration::from_millis(500))
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            .max_transmit_size(16 * 1024)
+            .build()
+            .map_err(|e| format!("gossipsub config: {e}"))?;
+        let gossip =
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gcfg)?;
+        let identify =
+            identify::Behaviour::new(identify::Config::new("/linli/1".into(), key.public()));
+        let mdns = if mdns_on {
+            Some(mdns::tokio::Behaviour::new(
+                mdns::Config::default(),
+                key.public().to_peer_id(),
+            )?)
+        } else {
+            None
+        };
+        Ok(Behaviour {
+            rr,
+            gossip,
+            identify,
+            ping: ping::Behaviour::default(),
+            mdns: Toggle::from(mdns),
+        })
+    };
+    let t = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
+    let builder = libp2p::SwarmBuilder::with_existing_identity(kp)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| t(&e))?;
+    #[cfg(feature = "quic")]
+    let builder = builder.with_quic();
+    let swarm = builder
+        .with_behaviour(behaviour)
+        .map_err(|e| t(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
+        .build();
+    Ok(swarm)
+}
+
+/// Publishes announcements of local writes and follows the topics of new documents.
+async fn announcer(ctx: Ctx, root: NodeId) {
+    let mut events = ctx.node.subscribe();
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::debug!("announcer lagged behind by {n} events");
+                continue;
+            }
+            Err(_) => return,
+        };
+        let NodeEvent::DocumentChanged { doc, origin, .. } = ev else {
+            continue;
+        };
+        let found = ctx
+            .node
+            .read(move |rep| {
+                let h = rep.header(doc).ok()?;
+                Some((
+                    topic_of(&root, h.kind, h.street.as_str()),
+                    linli_core::sync::announce(rep, doc),
+                ))
+            })
+            .await;
+        let (topic, msg) = match found {
+            Ok(Some(x)) => x,
+            Ok(None) => continue,
+            Err(_) => return,
+        };
+        if ctx
+            .cmd
+            .send(Cmd::Subscribe(vec![topic.clone()]))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if origin == crate::Origin::Local
+            && let Some(data) = msg
+            && ctx.cmd.send(Cmd::Publish { topic, data }).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+struct Boot {
+    addr: Multiaddr,
+    peer: Option<PeerId>,
+    next: Instant,
+    delay: Duration,
+}
+
+#[derive(Default)]
+struct PeerState {
+    addrs: BTreeSet<Multiaddr>,
+    connections: usize,
+    syncing: bool,
+    org: Option<String>,
+    last_sync: Option<Timestamp>,
+    ok: u64,
+    failed: u64,
+    window: Option<Instant>,
+    requests: u32,
+    dropped: Option<String>,
+}
+
+type Pending =
+    HashMap<request_response::OutboundRequestId, oneshot::Sender<Result<Response, String>>>;
+
+struct Driver {
+    swarm: Swarm<Behaviour>,
+    ctx: Ctx,
+    cfg: NetConfig,
+    cmd_rx: mpsc::Receiver<Cmd>,
+    pending: Pending,
+    channels: HashMap<u64, request_response::ResponseChannel<Response>>,
+    next_channel: u64,
+    peers: BTreeMap<PeerId, PeerState>,
+    bootstrap: Vec<Boot>,
+    banned: HashMap<PeerId, Instant>,
+    blocked: BTreeSet<PeerId>,
+    topics: BTreeSet<String>,
+    addrs: Vec<Multiaddr>,
+    connected: Arc<AtomicUsize>,
+    last_sync_round: Instant,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                cmd = self.cmd_rx.recv() => match cmd {
+                    Some(Cmd::Shutdown(reply)) => {
+                        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                        for p in peers {
+                            let _ = self.swarm.disconnect_peer_id(p);
+                        }
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(c) => self.on_cmd(c),
+                    None => return,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn subscribe(&mut self, topics: Vec<String>) {
+        for t in topics {
+            if self.topics.insert(t.clone()) {
+                let topic = gossipsub::IdentTopic::new(t);
+                if let Err(e) = self.swarm.behaviour_mut().gossip.subscribe(&topic) {
+                    tracing::warn!("cannot subscribe to {topic}: {e}");
+                }
+            }
+        }
+    }
+
+    fn connected_count(&self) -> usize {
+        self.peers.values().filter(|p| p.connections > 0).count()
+    }
+
+    fn start_session(&mut self, peer: PeerId) -> bool {
+        let Some(st) = self.peers.get_mut(&peer) else {
+            return false;
+        };
+        if st.syncing || st.connections == 0 {
+            return false;
+        }
+        st.syncing = true;
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let result = match session::initiate(ctx.clone(), peer).await {
+                Ok(stats) => Ok(stats),
+                Err(f) => {
+                    if let Fault::Refused(r) | Fault::Invalid(r) = &f {
+                        let _ = ctx
+                            .cmd
+                            .send(Cmd::Drop {
+                                peer,
+                                reason: r.clone(),
+                            })
+                            .await;
+                    }
+                    Err(f.to_string())
+                }
+            };
+            let _ = ctx.cmd.send(Cmd::SessionDone { peer, result }).await;
+        });
+        true
+    }
+
+    fn drop_peer(&mut self, peer: PeerId, reason: &str) {
+        tracing::warn!(%peer, "dropping peer: {reason}");
+        self.ctx
+            .metrics
+            .peers_dropped
+            .fetch_add(1, Ordering::Relaxed);
+        self.banned.insert(peer, Instant::now() + BAN);
+        self.ctx.responders.forget(&peer);
+        self.peers.entry(peer).or_default().dropped = Some(reason.to_string());
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn is_banned(&mut self, peer: &PeerId) -> bool {
+        if self.blocked.contains(peer) {
+            return true;
+        }
+        match self.banned.get(peer) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                self.banned.remove(peer);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        // Bootstrap peers: redial with exponential backoff while not connected.
+        let mut dials = Vec::new();
+        for b in &mut self.bootstrap {
+            let up = b
+                .peer
+                .is_some_and(|p| self.peers.get(&p).is_some_and(|s| s.connections > 0));
+            let blocked = b.peer.is_some_and(|p| self.blocked.contains(&p));
+            if !up && !blocked && b.next <= now {
+                dials.push(b.addr.clone());
+                b.next = now + b.delay;
+                b.delay = (b.delay * 2).min(Duration::from_secs(60));
+            }
+        }
+        for a in dials {
+            if let Err(e) = self.swarm.dial(a.clone()) {
+                tracing::debug!(%a, "dial failed: {e}");
+            }
+        }
+        if now.duration_since(self.last_sync_round) >= self.cfg.sync_interval() {
+            self.last_sync_round = now;
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for p in peers {
+                self.start_session(p);
+            }
+        }
+        self.ctx.responders.expire();
+    }
+
+    fn on_cmd(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Request { peer, req, reply } => {
+                if self.swarm.is_connected(&peer) {
+                    let id = self.swarm.behaviour_mut().rr.send_request(&peer, req);
+                    self.pending.insert(id, reply);
+                } else {
+                    let _ = reply.send(Err("the peer is not connected".into()));
+                }
+            }
+            Cmd::Respond { key, resp } => {
+                if let Some(ch) = self.channels.remove(&key) {
+                    // The peer may be gone: nothing to do then.
+                    let _ = self.swarm.behaviour_mut().rr.send_response(ch, resp);
+                }
+            }
+            Cmd::Drop { peer, reason } => self.drop_peer(peer, &reason),
+            Cmd::SessionDone { peer, result } => self.session_done(peer, result),
+            Cmd::Publish { topic, data } => {
+                let t = gossipsub::IdentTopic::new(topic);
+                match self.swarm.behaviour_mut().gossip.publish(t, data) {
+                    Ok(_) => {
+                        self.ctx
+                            .metrics
+                            .announcements
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Nobody to tell yet: the next sync session carries it.
+                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                    Err(e) => tracing::debug!("announcement not published: {e}"),
+                }
+            }
+            Cmd::Subscribe(t) => self.subscribe(t),
+            Cmd::Dial(a, reply) => {
+                let r = self
+                    .swarm
+                    .dial(a.clone())
+                    .map_err(|e| NetError::Transport(format!("cannot dial {a}: {e}")));
+                let _ = reply.send(r);
+            }
+            Cmd::SyncNow(reply) => {
+                let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+                let n = peers.into_iter().filter(|p| self.start_session(*p)).count();
+                let _ = reply.send(n);
+            }
+            Cmd::Block(peer, on) => {
+                if on {
+                    self.blocked.insert(peer);
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                } else {
+                    self.blocked.remove(&peer);
+                    self.banned.remove(&peer);
+                    // Reconnect soon if it is a bootstrap peer.
+                    for b in &mut self.bootstrap {
+                        if b.peer == Some(peer) {
+                            b.next = Instant::now();
+                            b.delay = Duration::from_secs(1);
+                        }
+                    }
+                }
+            }
+            Cmd::Peers(reply) => {
+                let out = self
+                    .peers
+                    .iter()
+                    .filter_map(|(p, st)| {
+                        Some(PeerInfo {
+                            node: session::node_of(p)?,
+                            org: st.org.clone(),
+                            addrs: st.addrs.iter().map(|a| a.to_string()).collect(),
+                            connected: st.connections > 0,
+                            last_sync: st.last_sync,
+                            sessions_ok: st.ok,
+                            sessions_failed: st.failed,
+                            dropped: st.dropped.clone(),
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(out);
+            }
+            Cmd::Listening(reply) => {
+                let me = *self.swarm.local_peer_id();
+                let out = self.addrs.iter().map(|a| format!("{a}/p2p/{me}")).collect();
+                let _ = reply.send(out);
+            }
+            // Handled in `run`.
+            Cmd::Shutdown(reply) => {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn session_done(&mut self, peer: PeerId, result: Result<linli_core::sync::Stats, String>) {
+        let now = self.ctx.node.now();
+        let m = &self.ctx.metrics;
+        let st = self.peers.entry(peer).or_default();
+        st.syncing = false;
+        match result {
+            Ok(stats) => {
+                st.ok += 1;
+                st.last_sync = Some(now);
+                m.sessions_ok.fetch_add(1, Ordering::Relaxed);
+                m.bytes_in.fetch_add(stats.bytes_in, Ordering::Relaxed);
+                m.bytes_out.fetch_add(stats.bytes_out, Ordering::Relaxed);
+                tracing::debug!(%peer, applied = stats.changes_applied, sent = stats.changes_out, "sync session done");
+                let node = self.ctx.node.clone();
+                if let Some(n) = session::node_of(&peer) {
+                    let state = serde_json::json!({
+                        "last_sync": now.0, "ok": st.ok, "failed": st.failed,
+                    })
+                    .to_string()
+                    .into_bytes();
+                    tokio::spawn(async move {
+                        if let Err(e) = node.set_peer_state(n, state).await {
+                            tracing::warn!("cannot record the peer's sync state: {e}");
+                        }
+                    });
+                }
+            }
+            Err(e) => {
+                st.failed += 1;
+                m.sessions_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%peer, "sync session failed: {e}");
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                if !self.addrs.contains(&address) {
+                    self.addrs.push(address);
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.addrs.retain(|a| a != &address);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => self.on_connected(peer_id, &endpoint),
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                if let Some(st) = self.peers.get_mut(&peer_id) {
+                    st.connections = st.connections.saturating_sub(1);
+                    if st.connections == 0 {
+                        tracing::info!(%peer_id, "peer disconnected");
+                        self.ctx.responders.forget(&peer_id);
+                    }
+                }
+                self.connected
+                    .store(self.connected_count(), Ordering::Relaxed);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, "outgoing connection failed: {error}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Rr(ev)) => self.on_rr(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+                propagation_source,
+                message,
+                ..
+            })) => self.on_announcement(propagation_source, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
+                for (peer, addr) in list {
+                    if !self.swarm.is_connected(&peer)
+                        && !self.is_banned(&peer)
+                        && self.connected_count() < self.cfg.max_peers
+                        && let Err(e) = self.swarm.dial(addr.clone())
+                    {
+                        tracing::debug!(%addr, "dial failed: {e}");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, peer_id: PeerId, endpoint: &libp2p::core::ConnectedPoint) {
+        if self.is_banned(&peer_id) {
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return;
+        }
+        if session::node_of(&peer_id).is_none() {
+            self.drop_peer(peer_id, "its key is not an ed25519 key");
+            return;
+        }
+        let fresh = !self.peers.get(&peer_id).is_some_and(|s| s.connections > 0);
+        if fresh && self.connected_count() >= self.cfg.max_peers {
+            tracing::info!(%peer_id, "refusing a connection: max_peers reached");
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return;
+        }
+        let addr = endpoint.get_remote_address().clone();
+        if endpoint.is_dialer() {
+            let text = addr.to_string();
+            for b in &mut self.bootstrap {
+                if b.addr == addr
+                    || text.starts_with(&b.addr.to_string())
+                    || b.addr.to_string().starts_with(&text)
+                {
+                    b.peer = Some(peer_id);
+                    b.delay = Duration::from_secs(1);
+                }
+            }
+        }
+        let st = self.peers.entry(peer_id).or_default();
+        st.connections += 1;
+        st.addrs.insert(addr);
+        st.dropped = None;
+        self.connected
+            .store(self.connected_count(), Ordering::Relaxed);
+        if fresh {
+            tracing::info!(%peer_id, "peer connected");
+            self.start_session(peer_id);
+        }
+    }
+
+    fn on_rr(&mut self, ev: request_response::Event<Request, Response>) {
+        match ev {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.on_request(peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(format!("request to {peer} failed: {error}")));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, "inbound request failed: {error}");
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.drop_peer(peer, &format!("malformed request: {e}"));
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: request_response::ResponseChannel<Response>,
+    ) {
+        if self.is_banned(&peer) {
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        }
+        let st = self.peers.entry(peer).or_default();
+        let now = Instant::now();
+        match st.window {
+            Some(w) if now.duration_since(w) < Duration::from_secs(10) => st.requests += 1,
+            _ => {
+                st.window = Some(now);
+                st.requests = 1;
+            }
+        }
+        if st.requests > REQUESTS_PER_WINDOW {
+            self.drop_peer(
+                peer,
+                &format!("more than {REQUESTS_PER_WINDOW} requests in 10 s"),
+            );
+            return;
+        }
+        let key = self.next_channel;
+        self.next_channel += 1;
+        self.channels.insert(key, channel);
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let (resp, fault) = session::respond(&ctx, peer, request).await;
+            let _ = ctx.cmd.send(Cmd::Respond { key, resp }).await;
+            match fault {
+                Some(Fault::Refused(reason) | Fault::Invalid(reason)) => {
+                    let _ = ctx.cmd.send(Cmd::Drop { peer, reason }).await;
+                }
+                Some(Fault::Failed(r)) => tracing::debug!(%peer, "request failed: {r}"),
+                None => {}
+            }
+        });
+    }
+
+    fn on_announcement(&mut self, propagation: PeerId, message: gossipsub::Message) {
+        let Ok(linli_core::sync::Message::Announce { doc, heads }) =
+            linli_core::sync::wire::decode(&message.data)
+        else {
+            tracing::debug!(%propagation, "ignoring a gossip message that is not an announcement");
+            return;
+        };
+        let from = match message.source {
+            Some(s) if self.swarm.is_connected(&s) => s,
+            _ => propagation,
+        };
+        if self.is_banned(&from) {
+            return;
+        }
+        tokio::spawn(session::pull(self.ctx.clone(), doc, heads, from));
     }
 }

@@ -9,6 +9,8 @@ mod crash;
 mod events;
 // Export to a file and import into a fresh node.
 mod export;
+// Networking on loopback: sync on connect, live announcements, refusals.
+mod net;
 // Stored status of changes: accepted, pending, refused with reasons.
 mod refusals;
 // Start-up from snapshots plus the log tail.

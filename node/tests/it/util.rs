@@ -54,7 +54,12 @@ pub struct District {
 
 impl District {
     pub fn new() -> District {
-        let rk = root_key();
+        District::new_with_root([0xAA; 32])
+    }
+
+    /// A district whose root key has the secret `root`.
+    pub fn new_with_root(root: [u8; 32]) -> District {
+        let rk = Keypair::from_secret(&root);
         let mut root = Replica::new(rk.clone(), [0; 8], org("heping"), rk.node_id());
         let config = DistrictConfig {
             checklist: ChecklistTemplate::synthetic_7_7("test-7-7"),

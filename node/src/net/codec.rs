@@ -1,0 +1,323 @@
+//! The request-response protocol `/linli/sync/1` that carries linli-core sync messages.
+//!
+//! A frame is a `u32` little-endian length followed by that many bytes; frames above
+//! [`FRAME_LIMIT`] are refused before anything is allocated. Inside, a tag byte:
+//!
+//! * request `1` Session: `u64` session id, then messages — the initiator's messages of
+//!   a session (the first request carries its hello);
+//! * request `2` Continue: `u64` session id — the next part of the responder's answer;
+//! * request `3` Live: messages — a live pull or push outside sessions;
+//! * response `1` Messages: `u8` more-flag, then messages;
+//! * response `2` Refused: UTF-8 reason — the peer is refused (then disconnected).
+//!
+//! Messages are a `u32` count then, for each, a `u32` length and the bytes.
+
+use std::io;
+
+use futures::prelude::*;
+use libp2p::StreamProtocol;
+use libp2p::request_response;
+
+/// The protocol name.
+pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/sync/1");
+/// Largest frame accepted.
+pub(crate) const FRAME_LIMIT: usize = 16 << 20;
+/// Target size of the messages put in one frame.
+pub(crate) const FRAME_TARGET: usize = 2 << 20;
+/// Most messages in one frame.
+const MAX_MESSAGES: usize = 65_536;
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    Session { id: u64, msgs: Vec<Vec<u8>> },
+    Continue { id: u64 },
+    Live { msgs: Vec<Vec<u8>> },
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Response {
+    Msgs { msgs: Vec<Vec<u8>>, more: bool },
+    Refused(String),
+}
+
+/// The codec (stateless).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SyncCodec;
+
+fn bad(what: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.into())
+}
+
+fn put_msgs(out: &mut Vec<u8>, msgs: &[Vec<u8>]) {
+    out.extend((msgs.len() as u32).to_le_bytes());
+    for m in msgs {
+        out.extend((m.len() as u32).to_le_bytes());
+        out.extend(m);
+    }
+}
+
+/// A cursor over a frame's bytes that never reads past the end.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.0.len() < n {
+            return Err(bad("truncated sync frame"));
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn msgs(&mut self) -> io::Result<Vec<Vec<u8>>> {
+        let n = self.u32()? as usize;
+        if n > MAX_MESSAGES {
+            return Err(bad(format!(
+                "{n} messages in one frame (limit {MAX_MESSAGES})"
+            )));
+        }
+        let mut out = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let len = self.u32()? as usize;
+            out.push(self.take(len)?.to_vec());
+        }
+        Ok(out)
+    }
+    fn end(&self) -> io::Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(bad("trailing bytes after a sync frame"))
+        }
+    }
+}
+
+pub(crate) fn encode_request(r: &Request) -> Vec<u8> {
+    let mut out = Vec::new();
+    match r {
+        Request::Session { id, msgs } => {
+            out.push(1);
+            out.extend(id.to_le_bytes());
+            put_msgs(&mut out, msgs);
+        }
+        Request::Continue { id } => {
+            out.push(2);
+            out.extend(id.to_le_bytes());
+        }
+        Request::Live { msgs } => {
+            out.push(3);
+            put_msgs(&mut out, msgs);
+        }
+    }
+    out
+}
+
+pub(crate) fn decode_request(b: &[u8]) -> io::Result<Request> {
+    let mut r = Reader(b);
+    let req = match r.u8()? {
+        1 => Request::Session {
+            id: r.u64()?,
+            msgs: r.msgs()?,
+        },
+        2 => Request::Continue { id: r.u64()? },
+        3 => Request::Live { msgs: r.msgs()? },
+        t => return Err(bad(format!("unknown sync request type {t}"))),
+    };
+    r.end()?;
+    Ok(req)
+}
+
+pub(crate) fn encode_response(r: &Response) -> Vec<u8> {
+    let mut out = Vec::new();
+    match r {
+        Response::Msgs { msgs, more } => {
+            out.push(1);
+            out.push(u8::from(*more));
+            put_msgs(&mut out, msgs);
+        }
+        Response::Refused(reason) => {
+            out.push(2);
+            out.extend(reason.as_bytes());
+        }
+    }
+    out
+}
+
+pub(crate) fn decode_response(b: &[u8]) -> io::Result<Response> {
+    let mut r = Reader(b);
+    let resp = match r.u8()? {
+        1 => {
+            let more = match r.u8()? {
+                0 => false,
+                1 => true,
+                v => return Err(bad(format!("bad more-flag {v}"))),
+            };
+            Response::Msgs {
+                more,
+                msgs: r.msgs()?,
+            }
+        }
+        2 => {
+            let rest = r.take(r.0.len())?;
+            Response::Refused(String::from_utf8_lossy(rest).into_owned())
+        }
+        t => return Err(bad(format!("unknown sync response type {t}"))),
+    };
+    r.end()?;
+    Ok(resp)
+}
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > FRAME_LIMIT {
+        return Err(bad(format!(
+            "sync frame of {len} bytes exceeds the limit of {FRAME_LIMIT}"
+        )));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
+    if bytes.len() > FRAME_LIMIT {
+        return Err(bad("sync frame too large to send"));
+    }
+    io.write_all(&(bytes.len() as u32).to_le_bytes()).await?;
+    io.write_all(bytes).await?;
+    io.close().await
+}
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        decode_request(&read_frame(io).await?)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        decode_response(&read_frame(io).await?)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Request,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &encode_request(&req)).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Response,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &encode_response(&res)).await
+    }
+}
+
+/// Splits `queue` into the next frame's worth of messages (at least one message).
+pub(crate) fn next_frame(queue: &mut std::collections::VecDeque<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut size = 0;
+    while let Some(m) = queue.front() {
+        if !out.is_empty() && size + m.len() > FRAME_TARGET {
+            break;
+        }
+        size += m.len();
+        if let Some(m) = queue.pop_front() {
+            out.push(m);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_garbage_is_refused() {
+        let reqs = [
+            Request::Session {
+                id: 7,
+                msgs: vec![b"hello".to_vec(), Vec::new()],
+            },
+            Request::Continue { id: u64::MAX },
+            Request::Live {
+                msgs: vec![vec![1, 2, 3]],
+            },
+        ];
+        for r in &reqs {
+            assert_eq!(&decode_request(&encode_request(r)).unwrap(), r);
+        }
+        let resps = [
+            Response::Msgs {
+                msgs: vec![b"x".to_vec()],
+                more: true,
+            },
+            Response::Refused("not in this district".into()),
+        ];
+        for r in &resps {
+            assert_eq!(&decode_response(&encode_response(r)).unwrap(), r);
+        }
+        // Truncations, unknown tags, trailing bytes and absurd counts are errors, not panics.
+        let good = encode_request(&reqs[0]);
+        for cut in 0..good.len() {
+            assert!(decode_request(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(decode_request(&trailing).is_err());
+        assert!(decode_request(&[9]).is_err());
+        let mut huge = vec![3];
+        huge.extend(u32::MAX.to_le_bytes());
+        let e = decode_request(&huge).unwrap_err();
+        assert!(e.to_string().contains("messages in one frame"), "{e}");
+        assert!(decode_response(&[1, 2, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn frames_are_split_near_the_target_size() {
+        let mut q: std::collections::VecDeque<Vec<u8>> =
+            (0..5).map(|_| vec![0u8; FRAME_TARGET / 2]).collect();
+        assert_eq!(next_frame(&mut q).len(), 2);
+        assert_eq!(next_frame(&mut q).len(), 2);
+        assert_eq!(next_frame(&mut q).len(), 1);
+        assert!(next_frame(&mut q).is_empty());
+        // One message above the target still goes out alone.
+        let mut q: std::collections::VecDeque<Vec<u8>> = [vec![0u8; FRAME_TARGET + 1]].into();
+        assert_eq!(next_frame(&mut q).len(), 1);
+    }
+}

@@ -1,0 +1,505 @@
+//! Sync sessions driven over the network: the initiator's loop, the responder's state, live
+//! pulls, and applying received changes in chunks.
+//!
+//! The linli-core [`Session`] runs in deferred mode: each step runs on the node's actor
+//! thread (through [`Node::read`]) and hands back the received changes, which are stored and
+//! applied through [`Node::apply_batch`] in chunks sized to take about [`CHUNK_TARGET`] each,
+//! so a large batch never stalls the node's other commands for long.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use automerge::ChangeHash;
+use libp2p::PeerId;
+use linli_core::sync::{self, Session, SyncError};
+use linli_core::{Applied, DocId, Error as CoreError, NodeId, SignedChange};
+use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
+
+use super::codec::{Request, Response, next_frame};
+use super::{Cmd, Metrics};
+use crate::{Node, NodeError};
+
+/// Target time of one chunk of received changes applied in one command.
+pub(crate) const CHUNK_TARGET: Duration = Duration::from_millis(40);
+/// Most responder sessions one peer may hold open.
+pub(crate) const SESSIONS_PER_PEER: usize = 4;
+/// Most responder sessions in all.
+pub(crate) const SESSIONS_TOTAL: usize = 256;
+/// A responder session unused this long is dropped.
+pub(crate) const SESSION_IDLE: Duration = Duration::from_secs(120);
+/// Most request/response exchanges in one session before the initiator gives up.
+const MAX_EXCHANGES: usize = 10_000;
+
+/// What the network tasks share.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub(crate) node: Node,
+    pub(crate) cmd: mpsc::Sender<Cmd>,
+    pub(crate) responders: Arc<Responders>,
+    pub(crate) chunk: Arc<AtomicUsize>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) pulling: Arc<std::sync::Mutex<HashMap<DocId, Vec<(Vec<ChangeHash>, PeerId)>>>>,
+    pub(crate) next_session: Arc<AtomicU64>,
+}
+
+/// Why a peer is dropped.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// Its certificate does not chain to our root, or it claims another key.
+    Refused(String),
+    /// It sent invalid data.
+    Invalid(String),
+    /// The session failed for another reason (timeout, connection closed, node error).
+    Failed(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Refused(r) => write!(f, "refused: {r}"),
+            Fault::Invalid(r) => write!(f, "invalid data: {r}"),
+            Fault::Failed(r) => write!(f, "failed: {r}"),
+        }
+    }
+}
+
+impl From<NodeError> for Fault {
+    fn from(e: NodeError) -> Self {
+        Fault::Failed(e.to_string())
+    }
+}
+
+/// The node key inside a libp2p peer id (ed25519 keys are inlined in the id).
+pub(crate) fn node_of(peer: &PeerId) -> Option<NodeId> {
+    let mh = peer.as_ref();
+    if mh.code() != 0 {
+        return None;
+    }
+    let pk = libp2p::identity::PublicKey::try_decode_protobuf(mh.digest()).ok()?;
+    let ed = pk.try_into_ed25519().ok()?;
+    Some(NodeId(ed.to_bytes()))
+}
+
+/// The libp2p peer id of a node key.
+pub(crate) fn peer_of(node: &NodeId) -> Option<PeerId> {
+    let ed = libp2p::identity::ed25519::PublicKey::try_from_bytes(&node.0).ok()?;
+    Some(libp2p::identity::PublicKey::from(ed).to_peer_id())
+}
+
+/// After the hello: the peer must be the key its connection authenticated and must chain
+/// to our root.
+fn check_peer(s: &Session, expected: &NodeId) -> Result<(), Fault> {
+    let Some(claimed) = s.peer() else {
+        return Ok(());
+    };
+    if claimed != expected {
+        return Err(Fault::Refused(format!(
+            "its hello names key {} but the connection is authenticated as {}",
+            claimed.short(),
+            expected.short()
+        )));
+    }
+    if s.peer_principal().is_none() {
+        return Err(Fault::Refused(format!(
+            "key {} has no certificate chaining to this district's root",
+            expected.short()
+        )));
+    }
+    Ok(())
+}
+
+fn sync_fault(e: SyncError) -> Fault {
+    match e {
+        SyncError::Aborted(r) => Fault::Failed(format!("the peer aborted: {r}")),
+        other => Fault::Invalid(other.to_string()),
+    }
+}
+
+/// One session step on the actor thread: the messages to send and the changes to apply.
+async fn step(
+    node: &Node,
+    session: Session,
+    msg: Vec<u8>,
+) -> Result<(Session, Vec<Vec<u8>>, Vec<SignedChange>), Fault> {
+    let now = node.now();
+    let (session, r) = node
+        .read(move |rep| {
+            let mut session = session;
+            let r = session.handle_deferred(rep, &msg, now);
+            (session, r)
+        })
+        .await?;
+    let (out, received) = r.map_err(sync_fault)?;
+    Ok((session, out, received))
+}
+
+/// Stores and applies received changes in chunks of about [`CHUNK_TARGET`]; returns
+/// (new changes applied, changes refused). A change whose envelope is broken (bad
+/// signature, garbage bytes) is invalid data from the peer.
+pub(crate) async fn apply_chunked(
+    ctx: &Ctx,
+    changes: Vec<SignedChange>,
+) -> Result<(u64, u64), Fault> {
+    let mut rest = changes;
+    let (mut applied, mut refused) = (0u64, 0u64);
+    let mut bad: Option<String> = None;
+    while !rest.is_empty() {
+        let n = ctx
+            .chunk
+            .load(Ordering::Relaxed)
+            .clamp(4, 4096)
+            .min(rest.len());
+        let tail = rest.split_off(n);
+        let part = std::mem::replace(&mut rest, tail);
+        let started = Instant::now();
+        let results = ctx.node.apply_batch(part).await?;
+        let took = started.elapsed();
+        // Adapt the chunk so one apply takes about the target.
+        if took > CHUNK_TARGET && n > 4 {
+            ctx.chunk.store(n / 2, Ordering::Relaxed);
+        } else if took < CHUNK_TARGET / 3 && n == ctx.chunk.load(Ordering::Relaxed) {
+            ctx.chunk.store(n * 2, Ordering::Relaxed);
+        }
+        for r in results {
+            match r {
+                Ok(Applied::Applied(h)) => applied += h.len() as u64,
+                Ok(_) => {}
+                Err(CoreError::Rejected(_)) => refused += 1,
+                Err(CoreError::Envelope(e)) => {
+                    bad.get_or_insert_with(|| format!("a change with a broken envelope: {e}"));
+                }
+                Err(e) => {
+                    bad.get_or_insert_with(|| format!("a change that cannot be applied: {e}"));
+                }
+            }
+        }
+    }
+    ctx.metrics
+        .changes_applied
+        .fetch_add(applied, Ordering::Relaxed);
+    ctx.metrics
+        .changes_refused
+        .fetch_add(refused, Ordering::Relaxed);
+    match bad {
+        Some(b) => Err(Fault::Invalid(b)),
+        None => Ok((applied, refused)),
+    }
+}
+
+/// Sends a request through the swarm task and waits for the answer.
+async fn request(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response, Fault> {
+    let (reply, rx) = oneshot::channel();
+    ctx.cmd
+        .send(Cmd::Request { peer, req, reply })
+        .await
+        .map_err(|_| Fault::Failed("the network stopped".into()))?;
+    let resp = rx
+        .await
+        .map_err(|_| Fault::Failed("the network stopped".into()))?
+        .map_err(Fault::Failed)?;
+    if let Response::Refused(r) = &resp {
+        return Err(Fault::Failed(format!("the peer refused us: {r}")));
+    }
+    Ok(resp)
+}
+
+/// Runs one sync session with `peer` as the initiator.
+pub(crate) async fn initiate(ctx: Ctx, peer: PeerId) -> Result<sync::Stats, Fault> {
+    let expected = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
+    let id = ctx.next_session.fetch_add(1, Ordering::Relaxed);
+    let now = ctx.node.now();
+    let (mut session, first) = ctx
+        .node
+        .read(move |rep| {
+            let mut s = Session::initiator(true);
+            let out = s.start(rep, now);
+            (s, out)
+        })
+        .await?;
+    let mut outbox: VecDeque<Vec<u8>> = first.into();
+    let mut checked = false;
+    let mut exchanges = 0;
+    loop {
+        exchanges += 1;
+        if exchanges > MAX_EXCHANGES {
+            return Err(Fault::Invalid("the session does not end".into()));
+        }
+        let msgs = next_frame(&mut outbox);
+        if msgs.is_empty() && session.is_done() {
+            break;
+        }
+        let mut resp = request(&ctx, peer, Request::Session { id, msgs }).await?;
+        loop {
+            let Response::Msgs { msgs, more } = resp else {
+                return Err(Fault::Failed("unexpected response".into()));
+            };
+            for m in msgs {
+                let (s, out, received) = step(&ctx.node, session, m).await?;
+                session = s;
+                if !checked && session.peer().is_some() {
+                    check_peer(&session, &expected)?;
+                    checked = true;
+                }
+                let (a, r) = apply_chunked(&ctx, received).await?;
+                session.note_applied(a, r);
+                outbox.extend(out);
+            }
+            if !more {
+                break;
+            }
+            resp = request(&ctx, peer, Request::Continue { id }).await?;
+        }
+        if session.is_settling() {
+            let (s, out) = ctx
+                .node
+                .read(move |rep| {
+                    let mut s = session;
+                    let out = s.settle(rep);
+                    (s, out)
+                })
+                .await?;
+            session = s;
+            outbox.extend(out);
+        }
+        if outbox.is_empty() && !session.is_done() {
+            return Err(Fault::Invalid(
+                "the peer stopped answering in the middle of a session".into(),
+            ));
+        }
+    }
+    Ok(session.stats().clone())
+}
+
+/// A responder session.
+struct Resp {
+    session: Option<Session>,
+    queue: VecDeque<Vec<u8>>,
+    touched: Instant,
+    checked: bool,
+}
+
+/// Open responder sessions, by peer and session id.
+#[derive(Default)]
+pub(crate) struct Responders {
+    map: std::sync::Mutex<HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>>,
+}
+
+impl Responders {
+    fn get_or_open(&self, peer: PeerId, id: u64) -> Result<Arc<AsyncMutex<Resp>>, Fault> {
+        let mut map = self
+            .map
+            .lock()
+            .map_err(|_| Fault::Failed("poisoned".into()))?;
+        if let Some(r) = map.get(&(peer, id)) {
+            return Ok(r.clone());
+        }
+        if map.len() >= SESSIONS_TOTAL {
+            return Err(Fault::Failed("too many open sync sessions".into()));
+        }
+        if map.keys().filter(|(p, _)| *p == peer).count() >= SESSIONS_PER_PEER {
+            return Err(Fault::Invalid(format!(
+                "more than {SESSIONS_PER_PEER} sync sessions open at once"
+            )));
+        }
+        let r = Arc::new(AsyncMutex::new(Resp {
+            session: Some(Session::responder(true)),
+            queue: VecDeque::new(),
+            touched: Instant::now(),
+            checked: false,
+        }));
+        map.insert((peer, id), r.clone());
+        Ok(r)
+    }
+
+    fn get(&self, peer: PeerId, id: u64) -> Option<Arc<AsyncMutex<Resp>>> {
+        self.map.lock().ok()?.get(&(peer, id)).cloned()
+    }
+
+    fn close(&self, peer: PeerId, id: u64) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(&(peer, id));
+        }
+    }
+
+    /// Drops every session of `peer`.
+    pub(crate) fn forget(&self, peer: &PeerId) {
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|(p, _), _| p != peer);
+        }
+    }
+
+    /// Drops sessions idle longer than [`SESSION_IDLE`].
+    pub(crate) fn expire(&self) {
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, r| match r.try_lock() {
+                Ok(r) => r.touched.elapsed() < SESSION_IDLE,
+                Err(_) => true,
+            });
+        }
+    }
+
+    /// Open sessions.
+    pub(crate) fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Answers an inbound request. A fault means the peer is to be dropped after the answer.
+pub(crate) async fn respond(ctx: &Ctx, peer: PeerId, req: Request) -> (Response, Option<Fault>) {
+    match respond_inner(ctx, peer, req).await {
+        Ok(r) => (r, None),
+        Err(f) => (Response::Refused(f.to_string()), Some(f)),
+    }
+}
+
+async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response, Fault> {
+    let expected = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
+    match req {
+        Request::Session { id, msgs } => {
+            let entry = ctx.responders.get_or_open(peer, id)?;
+            let mut r = entry.lock().await;
+            r.touched = Instant::now();
+            let result = feed(ctx, &mut r, &expected, msgs).await;
+            if let Err(e) = result {
+                ctx.responders.close(peer, id);
+                return Err(e);
+            }
+            Ok(take(ctx, &mut r, peer, id))
+        }
+        Request::Continue { id } => {
+            let entry = ctx
+                .responders
+                .get(peer, id)
+                .ok_or_else(|| Fault::Invalid(format!("continue of unknown session {id}")))?;
+            let mut r = entry.lock().await;
+            r.touched = Instant::now();
+            Ok(take(ctx, &mut r, peer, id))
+        }
+        Request::Live { msgs } => {
+            let mut out = Vec::new();
+            for m in msgs {
+                let now = ctx.node.now();
+                let (o, received) = ctx
+                    .node
+                    .read(move |rep| {
+                        let principal = rep.principal(&expected, now).ok();
+                        sync::on_message_deferred(rep, principal.as_ref(), &m)
+                    })
+                    .await?
+                    .map_err(sync_fault)?;
+                apply_chunked(ctx, received).await?;
+                out.extend(o);
+            }
+            let mut queue: VecDeque<Vec<u8>> = out.into();
+            let msgs = next_frame(&mut queue);
+            // Whatever does not fit one frame comes with the next session.
+            Ok(Response::Msgs { msgs, more: false })
+        }
+    }
+}
+
+async fn feed(ctx: &Ctx, r: &mut Resp, expected: &NodeId, msgs: Vec<Vec<u8>>) -> Result<(), Fault> {
+    for m in msgs {
+        let session = r
+            .session
+            .take()
+            .ok_or_else(|| Fault::Invalid("message after the session ended".into()))?;
+        let (s, out, received) = step(&ctx.node, session, m).await?;
+        if !r.checked && s.peer().is_some() {
+            check_peer(&s, expected)?;
+            r.checked = true;
+        }
+        let mut s = s;
+        let (a, refused) = apply_chunked(ctx, received).await?;
+        s.note_applied(a, refused);
+        r.session = Some(s);
+        r.queue.extend(out);
+    }
+    Ok(())
+}
+
+fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Response {
+    let msgs = next_frame(&mut r.queue);
+    let more = !r.queue.is_empty();
+    let done = r.session.as_ref().is_none_or(Session::is_done);
+    if done && !more {
+        if let Some(s) = &r.session {
+            let st = s.stats();
+            ctx.metrics
+                .bytes_in
+                .fetch_add(st.bytes_in, Ordering::Relaxed);
+            ctx.metrics
+                .bytes_out
+                .fetch_add(st.bytes_out, Ordering::Relaxed);
+            ctx.metrics
+                .sessions_answered
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        ctx.responders.close(peer, id);
+    }
+    Response::Msgs { msgs, more }
+}
+
+/// Live mode: pulls the announced heads of `doc` from `from` (and any announcements that
+/// arrived for the same document meanwhile).
+pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: PeerId) {
+    {
+        let Ok(mut p) = ctx.pulling.lock() else {
+            return;
+        };
+        if let Some(q) = p.get_mut(&doc) {
+            q.push((heads, from));
+            return;
+        }
+        p.insert(doc, Vec::new());
+    }
+    let mut next = vec![(heads, from)];
+    loop {
+        for (heads, from) in next {
+            if let Err(e) = pull_one(&ctx, doc, heads, from).await {
+                tracing::debug!(%from, doc = %doc.short(), "live pull failed: {e}");
+                if let Fault::Invalid(reason) = e {
+                    let _ = ctx.cmd.send(Cmd::Drop { peer: from, reason }).await;
+                }
+            }
+        }
+        let Ok(mut p) = ctx.pulling.lock() else {
+            return;
+        };
+        next = p.get_mut(&doc).map(std::mem::take).unwrap_or_default();
+        if next.is_empty() {
+            p.remove(&doc);
+            return;
+        }
+    }
+}
+
+async fn pull_one(
+    ctx: &Ctx,
+    doc: DocId,
+    heads: Vec<ChangeHash>,
+    from: PeerId,
+) -> Result<(), Fault> {
+    let msgs = ctx
+        .node
+        .read(move |rep| sync::pull(rep, doc, &heads))
+        .await?;
+    if msgs.is_empty() {
+        return Ok(());
+    }
+    let resp = request(ctx, from, Request::Live { msgs }).await?;
+    let Response::Msgs { msgs, .. } = resp else {
+        return Ok(());
+    };
+    for m in msgs {
+        let (_, received) = ctx
+            .node
+            .read(move |rep| sync::on_message_deferred(rep, None, &m))
+            .await?
+            .map_err(sync_fault)?;
+        apply_chunked(ctx, received).await?;
+    }
+    Ok(())
+}
