@@ -863,10 +863,8 @@ impl Driver {
 
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
-            SwarmEvent::NewListenAddr { address, .. } => {
-                if !self.addrs.contains(&address) {
-                    self.addrs.push(address);
-                }
+            SwarmEvent::NewListenAddr { address, .. } if !self.addrs.contains(&address) => {
+                self.addrs.push(address);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 self.addrs.retain(|a| a != &address);
@@ -918,7 +916,7 @@ impl Driver {
             self.drop_peer(peer_id, "its key is not an ed25519 key");
             return;
         }
-        let fresh = !self.peers.get(&peer_id).is_some_and(|s| s.connections > 0);
+        let fresh = self.peers.get(&peer_id).is_none_or(|s| s.connections == 0);
         if fresh && self.connected_count() >= self.cfg.max_peers {
             tracing::info!(%peer_id, "refusing a connection: max_peers reached");
             let _ = self.swarm.disconnect_peer_id(peer_id);

@@ -32,6 +32,11 @@ pub(crate) const SESSION_IDLE: Duration = Duration::from_secs(120);
 /// Most request/response exchanges in one session before the initiator gives up.
 const MAX_EXCHANGES: usize = 10_000;
 
+/// Live pulls in flight, with the announcements that arrived for the same document since.
+pub(crate) type Pulls = HashMap<DocId, Vec<(Vec<ChangeHash>, PeerId)>>;
+
+type RespMap = HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>;
+
 /// What the network tasks share.
 #[derive(Clone)]
 pub(crate) struct Ctx {
@@ -40,7 +45,7 @@ pub(crate) struct Ctx {
     pub(crate) responders: Arc<Responders>,
     pub(crate) chunk: Arc<AtomicUsize>,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) pulling: Arc<std::sync::Mutex<HashMap<DocId, Vec<(Vec<ChangeHash>, PeerId)>>>>,
+    pub(crate) pulling: Arc<std::sync::Mutex<Pulls>>,
     pub(crate) next_session: Arc<AtomicU64>,
 }
 
@@ -283,7 +288,7 @@ struct Resp {
 /// Open responder sessions, by peer and session id.
 #[derive(Default)]
 pub(crate) struct Responders {
-    map: std::sync::Mutex<HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>>,
+    map: std::sync::Mutex<RespMap>,
 }
 
 impl Responders {
