@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+pub mod demo;
 mod error;
 pub mod export;
 pub mod net;

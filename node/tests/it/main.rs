@@ -5,6 +5,8 @@ mod util;
 
 // Crash loop with a child process killed by SIGKILL.
 mod crash;
+// The district demo (six nodes on loopback).
+mod demo;
 // Events delivered to subscribers.
 mod events;
 // Export to a file and import into a fresh node.
