@@ -366,6 +366,9 @@ pub struct Replica {
     burned: BTreeSet<(DocId, Vec<u8>, u64)>,
     /// Changes waiting for dependencies: doc → change hash → change.
     pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
+    /// The document whose pending changes are being drained (its applies do not drain
+    /// again: the drain loop picks up what they unblock, so depth stays constant).
+    draining: Option<DocId>,
     /// Changes whose signer has no valid chain yet, retried when the federation changes.
     awaiting: BTreeMap<ChangeHash, SignedChange>,
     /// Refused changes; never applied, never forwarded.
@@ -400,6 +403,7 @@ impl Replica {
             seqs: BTreeMap::new(),
             burned: BTreeSet::new(),
             pending: BTreeMap::new(),
+            draining: None,
             awaiting: BTreeMap::new(),
             rejected: BTreeMap::new(),
             trust: TrustStore::new(root),
@@ -1089,7 +1093,9 @@ impl Replica {
         }
         self.record(id, &sc, &change);
         let mut applied = vec![hash];
-        applied.extend(self.drain_pending(id));
+        if self.draining != Some(id) {
+            applied.extend(self.drain_pending(id));
+        }
         Ok(Applied::Applied(applied))
     }
 
@@ -1175,38 +1181,63 @@ impl Replica {
 
     /// Applies waiting changes of `id` whose dependencies are now present, repeatedly.
     fn drain_pending(&mut self, id: DocId) -> Vec<ChangeHash> {
+        let outer = self.draining.replace(id);
+        let applied = self.drain_loop(id);
+        self.draining = outer;
+        applied
+    }
+
+    /// Applies the pending changes of `id` whose dependencies are present, in dependency
+    /// order: each waiting change is decoded once, and applying one releases exactly the
+    /// changes that waited for it (no rescans, so a long chain received backwards costs
+    /// linear time).
+    fn drain_loop(&mut self, id: DocId) -> Vec<ChangeHash> {
         let mut applied = Vec::new();
-        loop {
-            let Some(doc) = self.docs.get(&id) else {
-                return applied;
-            };
-            let Some(waiting) = self.pending.get(&id) else {
-                return applied;
-            };
-            let ready: Vec<ChangeHash> = waiting
-                .iter()
-                .filter(|(_, sc)| {
-                    sc.verify()
-                        .map(|c| doc.missing_deps(&c).is_empty())
-                        .unwrap_or(true)
-                })
-                .map(|(h, _)| *h)
-                .collect();
-            if ready.is_empty() {
-                return applied;
-            }
-            for h in ready {
-                let Some(sc) = self.pending.get_mut(&id).and_then(|m| m.remove(&h)) else {
-                    continue;
-                };
-                if let Ok(Applied::Applied(more)) = self.apply_one(sc) {
-                    applied.extend(more);
+        let (Some(doc), Some(waiting)) = (self.docs.get(&id), self.pending.get(&id)) else {
+            return applied;
+        };
+        let mut missing: BTreeMap<ChangeHash, usize> = BTreeMap::new();
+        let mut dependents: BTreeMap<ChangeHash, Vec<ChangeHash>> = BTreeMap::new();
+        let mut ready: std::collections::VecDeque<ChangeHash> = Default::default();
+        for (h, sc) in waiting {
+            // A change whose bytes do not decode is tried (and refused) at once.
+            let lacking = sc
+                .verify()
+                .map(|c| doc.missing_deps(&c))
+                .unwrap_or_default();
+            if lacking.is_empty() {
+                ready.push_back(*h);
+            } else {
+                missing.insert(*h, lacking.len());
+                for d in lacking {
+                    dependents.entry(d).or_default().push(*h);
                 }
             }
-            if self.pending.get(&id).is_some_and(BTreeMap::is_empty) {
-                self.pending.remove(&id);
-            }
         }
+        while let Some(h) = ready.pop_front() {
+            let Some(sc) = self.pending.get_mut(&id).and_then(|m| m.remove(&h)) else {
+                continue;
+            };
+            let Ok(Applied::Applied(more)) = self.apply_one(sc) else {
+                continue;
+            };
+            for a in &more {
+                for dep in dependents.remove(a).unwrap_or_default() {
+                    if let Some(n) = missing.get_mut(&dep) {
+                        *n -= 1;
+                        if *n == 0 {
+                            missing.remove(&dep);
+                            ready.push_back(dep);
+                        }
+                    }
+                }
+            }
+            applied.extend(more);
+        }
+        if self.pending.get(&id).is_some_and(BTreeMap::is_empty) {
+            self.pending.remove(&id);
+        }
+        applied
     }
 
     /// Rebuilds the trust store, revocations and district settings from the federation

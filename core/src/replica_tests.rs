@@ -490,3 +490,37 @@ fn an_organisation_of_the_same_code_elsewhere_cannot_cancel_a_booking() {
         "tentative"
     );
 }
+
+/// A long chain received backwards waits in pending and is then applied in one drain — in
+/// constant stack depth (a small thread stack would overflow if applies recursed) and
+/// linear time.
+#[test]
+fn a_long_chain_received_backwards_drains_without_deep_recursion() {
+    let mut a = crate::testutil::replica("dianye", 1);
+    let doc = crate::testutil::ledger_of(&mut a, "dianye");
+    for i in 0..1500 {
+        crate::testutil::patrol(&mut a, doc, &format!("dianye:{}", i % 50 + 1));
+    }
+    let mut changes = a.changes(doc, &[]).unwrap();
+    changes.reverse();
+    let fed = crate::testutil::fed_changes();
+    let digest = a.catalog()[&doc];
+    let b = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut b = crate::testutil::replica("hongqi", 2);
+            for c in fed {
+                b.apply(c).unwrap();
+            }
+            let mut last = None;
+            for c in changes {
+                last = Some(b.apply(c).unwrap());
+            }
+            (b.catalog()[&doc], last)
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(b.0, digest);
+    assert!(matches!(b.1, Some(Applied::Applied(h)) if h.len() == 1501));
+}

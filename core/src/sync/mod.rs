@@ -790,6 +790,15 @@ impl Session {
     /// documents the peer may receive.
     fn changes_for(&self, replica: &Replica, wants: &[WantDoc]) -> Vec<SignedChange> {
         let mut out = Vec::new();
+        // Federation documents first: the certificates they carry are what the receiver
+        // needs to accept everything else (otherwise changes wait for a certificate).
+        let mut wants: Vec<&WantDoc> = wants.iter().collect();
+        wants.sort_by_key(|w| {
+            replica
+                .header(w.doc)
+                .map(|h| h.kind != DocKind::Federation)
+                .unwrap_or(true)
+        });
         for w in wants {
             let Ok(h) = replica.header(w.doc) else {
                 continue;
