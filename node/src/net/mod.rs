@@ -132,6 +132,21 @@ pub enum NetError {
     Transport(String),
 }
 
+/// What one sync session moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// New changes received and applied.
+    pub received: u64,
+    /// Received changes refused by a write policy.
+    pub refused: u64,
+    /// Changes sent.
+    pub sent: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+}
+
 /// Counters of the network layer (for `status` and `/metrics`).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
@@ -199,6 +214,11 @@ pub(crate) enum Cmd {
     Subscribe(Vec<String>),
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     SyncNow(oneshot::Sender<usize>),
+    SyncWith(
+        PeerId,
+        oneshot::Sender<Result<linli_core::sync::Stats, NetError>>,
+    ),
+    Connected(PeerId, oneshot::Sender<bool>),
     Block(PeerId, bool),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     Listening(oneshot::Sender<Vec<String>>),
@@ -416,6 +436,44 @@ impl Network {
         self.ask(Cmd::SyncNow).await
     }
 
+    /// Connects to the peer at `addr` (a multiaddr ending in `/p2p/<peer id>`, as printed
+    /// by [`listen_addrs`](Self::listen_addrs)), runs one sync session with it and returns
+    /// what moved. Fails after `timeout` if the peer cannot be reached.
+    pub async fn sync_with(&self, addr: &str, timeout: Duration) -> Result<SyncReport, NetError> {
+        let a = parse_addr(addr)?;
+        let Some(libp2p::multiaddr::Protocol::P2p(peer)) = a.iter().last() else {
+            return Err(NetError::BadAddress {
+                addr: addr.to_string(),
+                reason: "it must end with /p2p/<peer id> (see `listen_addrs`)".into(),
+            });
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        if !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
+            self.ask(|tx| Cmd::Dial(a, tx)).await??;
+            while !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(NetError::Transport(format!(
+                        "could not connect to {addr} within {timeout:?}"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let stats = tokio::time::timeout(left, self.ask(|tx| Cmd::SyncWith(peer, tx)))
+            .await
+            .map_err(|_| {
+                NetError::Transport(format!("sync with {addr} took over {timeout:?}"))
+            })???;
+        Ok(SyncReport {
+            received: stats.changes_applied,
+            refused: stats.changes_refused,
+            sent: stats.changes_out,
+            bytes_in: stats.bytes_in,
+            bytes_out: stats.bytes_out,
+        })
+    }
+
     /// Disconnects `peer` and refuses it until [`unblock`](Self::unblock) (an operator
     /// cutting a link, e.g. to isolate a misbehaving office).
     pub async fn block(&self, peer: NodeId) -> Result<(), NetError> {
@@ -568,6 +626,34 @@ async fn announcer(ctx: Ctx, root: NodeId) {
     }
 }
 
+/// Runs one session as the initiator; drops the peer if it was refused or sent invalid
+/// data, and reports the outcome to the driver.
+async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, String> {
+    let result = match session::initiate(ctx.clone(), peer).await {
+        Ok(stats) => Ok(stats),
+        Err(f) => {
+            if let Fault::Refused(r) | Fault::Invalid(r) = &f {
+                let _ = ctx
+                    .cmd
+                    .send(Cmd::Drop {
+                        peer,
+                        reason: r.clone(),
+                    })
+                    .await;
+            }
+            Err(f.to_string())
+        }
+    };
+    let _ = ctx
+        .cmd
+        .send(Cmd::SessionDone {
+            peer,
+            result: result.clone(),
+        })
+        .await;
+    result
+}
+
 struct Boot {
     addr: Multiaddr,
     peer: Option<PeerId>,
@@ -656,25 +742,7 @@ impl Driver {
             return false;
         }
         st.syncing = true;
-        let ctx = self.ctx.clone();
-        tokio::spawn(async move {
-            let result = match session::initiate(ctx.clone(), peer).await {
-                Ok(stats) => Ok(stats),
-                Err(f) => {
-                    if let Fault::Refused(r) | Fault::Invalid(r) = &f {
-                        let _ = ctx
-                            .cmd
-                            .send(Cmd::Drop {
-                                peer,
-                                reason: r.clone(),
-                            })
-                            .await;
-                    }
-                    Err(f.to_string())
-                }
-            };
-            let _ = ctx.cmd.send(Cmd::SessionDone { peer, result }).await;
-        });
+        tokio::spawn(run_session(self.ctx.clone(), peer));
         true
     }
 
@@ -778,6 +846,19 @@ impl Driver {
                 let peers: Vec<PeerId> = self.peers.keys().copied().collect();
                 let n = peers.into_iter().filter(|p| self.start_session(*p)).count();
                 let _ = reply.send(n);
+            }
+            Cmd::Connected(peer, reply) => {
+                let _ = reply.send(self.swarm.is_connected(&peer));
+            }
+            Cmd::SyncWith(peer, reply) => {
+                if let Some(st) = self.peers.get_mut(&peer) {
+                    st.syncing = true;
+                }
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    let r = run_session(ctx, peer).await;
+                    let _ = reply.send(r.map_err(NetError::Transport));
+                });
             }
             Cmd::Block(peer, on) => {
                 if on {

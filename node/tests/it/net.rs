@@ -182,3 +182,53 @@ async fn bad_addresses_are_named() {
     let e = Network::start(a.clone(), cfg).await.unwrap_err();
     assert!(e.to_string().contains("listen"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_with_a_given_peer_reports_what_moved() {
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, reg_a) = community(&mut district, da.path(), "dianye").await;
+    let (b, _) = community(&mut district, db.path(), "hongqi").await;
+    add_compound(&a, reg_a, "Dianye No. 1").await;
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let net_b = Network::start(b.clone(), loopback(vec![])).await.unwrap();
+    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+
+    // Without the peer id the address is refused with a hint.
+    let bare = addr.split("/p2p/").next().unwrap().to_string();
+    let e = net_b
+        .sync_with(&bare, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("/p2p/"), "{e}");
+
+    let report = net_b
+        .sync_with(&addr, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // When it returns, B holds what A held (the session that starts on connection may have
+    // carried it first; then this one had nothing left to move).
+    assert!(report.bytes_in > 0 && report.bytes_out > 0, "{report:?}");
+    assert_eq!(names_on(&b, reg_a).await.unwrap(), ["Dianye No. 1"]);
+    assert!(net_b.stats().changes_applied >= 2, "{:?}", net_b.stats());
+    // A second session finds nothing new.
+    let again = net_b
+        .sync_with(&addr, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!((again.received, again.sent), (0, 0), "{again:?}");
+
+    // An unreachable peer fails within the timeout, with the address in the message.
+    let dc = TempDir::new().unwrap();
+    let (c, _) = community(&mut district, dc.path(), "xianghe").await;
+    let net_c = Network::start(c.clone(), loopback(vec![])).await.unwrap();
+    let dead = format!("/ip4/127.0.0.1/tcp/9/p2p/{}", net_c.peer_id());
+    net_c.shutdown().await.unwrap();
+    let e = net_b
+        .sync_with(&dead, Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("could not connect"), "{e}");
+    net_a.shutdown().await.unwrap();
+    net_b.shutdown().await.unwrap();
+}
