@@ -139,7 +139,11 @@ pub(crate) fn map_resource_error(e: ResourceError) -> PyErr {
         | ResourceError::Final { .. }
         | ResourceError::WrongStatus { .. }
         | ResourceError::AlreadyBarred { .. }
-        | ResourceError::DelegationOverlap { .. } => ConflictError::new_err(msg),
+        | ResourceError::DelegationOverlap { .. }
+        | ResourceError::NothingToPromote { .. }
+        | ResourceError::AfterCutoff { .. }
+        | ResourceError::OverDailyCapacity { .. }
+        | ResourceError::OrderStatus { .. } => ConflictError::new_err(msg),
         _ => ValidationError::new_err(msg),
     }
 }

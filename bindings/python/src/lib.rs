@@ -34,5 +34,16 @@ fn _linli(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Rejected>()?;
     m.add_class::<types::CertificateInfo>()?;
     m.add_class::<node::Events>()?;
+    m.add_class::<node::LedgerEntries>()?;
+    m.add_class::<types::LedgerEntry>()?;
+    m.add_class::<types::MealOrder>()?;
+    m.add_class::<types::KitchenDay>()?;
+    m.add_class::<types::Appointment>()?;
+    m.add_class::<types::AppointmentState>()?;
+    m.add_class::<types::Inspection>()?;
+    m.add_class::<types::ScoreSheet>()?;
+    m.add_class::<types::CompositeScore>()?;
+    m.add_class::<types::Claim>()?;
+    m.add_class::<types::Peer>()?;
     Ok(())
 }

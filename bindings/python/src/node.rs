@@ -3,22 +3,28 @@
 //! Every method goes through the Rust [`linli::node::Node`] handle (no domain logic here);
 //! every wait happens with the GIL released.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use linli::core::Error as CoreError;
 use linli::core::cert::Role;
 use linli::core::federation::FederationOp;
 use linli::core::identity::Keypair;
-use linli::core::ledger::{LedgerOp, LedgerRules, Points};
-use linli::core::registry::{Compound, ManagementMode, RegistryOp};
+use linli::core::ids::IdError;
+use linli::core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
+use linli::core::registry::{
+    AppointmentStatus, ChecklistItem, ChecklistTemplate, Compound, ManagementMode, RegistryOp,
+    ScorerRole,
+};
 use linli::core::resource::{BookingForm, ResourceOp, ResourceSpec};
-use linli::core::wishes::{Channel, ItemKind, WishesOp};
+use linli::core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli::core::{
-    BookingId, DistrictConfig, DocId, Effect, NewDoc, NodeId, Op, OrgId, Slot, Timestamp,
-    VolunteerId,
+    BookingId, ClaimId, CompoundId, Ctx, DistrictConfig, DocId, Effect, EntryId, NewDoc, NodeId,
+    Op, OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId,
 };
 use linli::node::{Durability, InitOptions, NodeError, OpenOptions};
 use pyo3::prelude::*;
@@ -27,8 +33,9 @@ use tokio::sync::broadcast;
 
 use crate::errors::{ValidationError, map_core_error, map_node_error};
 use crate::types::{
-    Booking, CertificateInfo, CompoundInfo, DocumentInfo, Event, ExportSummary, ImportReport,
-    NodeStatus, Rejected, Standing, Wish, points,
+    AppointmentState, Booking, CertificateInfo, Claim, CompositeScore, CompoundInfo, DocumentInfo,
+    Event, ExportSummary, ImportReport, Inspection, KitchenDay, LedgerEntry, MealOrder, NodeStatus,
+    Peer, Rejected, ScoreSheet, Standing, Wish, points,
 };
 
 /// One year in milliseconds (default validity of a certificate).
@@ -43,6 +50,8 @@ pub struct Node {
     rt: tokio::runtime::Runtime,
     node: linli::node::Node,
     closed: AtomicBool,
+    /// The configuration file given to `open`, if any.
+    config: Option<PathBuf>,
 }
 
 fn runtime() -> PyResult<tokio::runtime::Runtime> {
@@ -123,6 +132,64 @@ fn parse_points(v: &Bound<'_, PyAny>) -> PyResult<Points> {
 
 fn parse_mode(s: &str) -> PyResult<ManagementMode> {
     parse_enum("management mode", s, true)
+}
+
+/// A typed record id (`org:n` or `org@tag:n`).
+fn parse_id<T: std::str::FromStr<Err = IdError>>(s: &str) -> PyResult<T> {
+    s.parse::<T>().map_err(|e| map_core_error(e.into()))
+}
+
+fn parse_scorer(s: &str) -> PyResult<ScorerRole> {
+    parse_enum(
+        "scorer role (expected owners, community, street or department)",
+        s,
+        false,
+    )
+}
+
+/// District settings from the keyword arguments of `create_federation` /
+/// `set_district_config`.
+fn district_config(
+    checklist_id: Option<String>,
+    checklist: Option<Vec<(String, String, String, u32)>>,
+    weights: Option<BTreeMap<String, u32>>,
+    pass_mark: Option<u32>,
+) -> PyResult<DistrictConfig> {
+    let mut config = DistrictConfig::default();
+    if let Some(items) = checklist {
+        let items = items
+            .into_iter()
+            .map(|(id, label, kind, points)| {
+                Ok(ChecklistItem {
+                    id,
+                    label,
+                    kind: parse_enum(
+                        "checklist item kind (expected must_have, must_not_have or other)",
+                        &kind,
+                        false,
+                    )?,
+                    points,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        config.checklist = ChecklistTemplate {
+            id: checklist_id.unwrap_or_else(|| "district".into()),
+            items,
+        };
+    } else if checklist_id.is_some() {
+        return Err(ValidationError::new_err(
+            "checklist_id names a checklist: pass checklist too",
+        ));
+    }
+    if let Some(w) = weights {
+        for (role, weight) in w {
+            config.scoring.weights.insert(parse_scorer(&role)?, weight);
+        }
+    }
+    if let Some(p) = pass_mark {
+        config.scoring.pass_mark = p;
+    }
+    Ok(config)
 }
 
 /// A `datetime.date` (or an ISO `YYYY-MM-DD` string) as a civil date.
@@ -210,11 +277,38 @@ impl Node {
             .map_err(map_node_error)
     }
 
-    fn started(rt: tokio::runtime::Runtime, node: linli::node::Node) -> Node {
+    fn started(
+        rt: tokio::runtime::Runtime,
+        node: linli::node::Node,
+        config: Option<PathBuf>,
+    ) -> Node {
         Node {
             rt,
             node,
             closed: AtomicBool::new(false),
+            config,
+        }
+    }
+
+    /// Runs `f` on the replica (on the node's actor thread) with the GIL released: a read
+    /// through linli-core's typed views.
+    fn query<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Replica) -> Result<T, CoreError> + Send + 'static,
+    {
+        self.run(
+            py,
+            |n| async move { n.read(f).await?.map_err(NodeError::from) },
+        )
+    }
+
+    /// The owning community for a new document: `community` if given, else this node's
+    /// organisation.
+    fn community_or_own(&self, community: Option<&str>) -> PyResult<OrgId> {
+        match community {
+            Some(c) => parse_org(c),
+            None => Ok(self.node.org().clone()),
         }
     }
 
@@ -292,26 +386,52 @@ impl Node {
         let node = py
             .detach(|| rt.block_on(linli::node::Node::init(path, init, opts)))
             .map_err(map_node_error)?;
-        Ok(Node::started(rt, node))
+        Ok(Node::started(rt, node, None))
     }
 
     /// Opens the node stored in `path` (options as for `init`).
+    ///
+    /// `config` is the path of the node's TOML configuration file (`linli.toml`), if any;
+    /// it must exist. It is kept as `config_path` (the networking settings in it are not
+    /// used by the bindings yet).
     #[staticmethod]
-    #[pyo3(signature = (path, *, durability = "full", snapshot_every = None, max_size_bytes = None, check_integrity = true))]
+    #[pyo3(signature = (path, *, config = None, durability = "full", snapshot_every = None, max_size_bytes = None, check_integrity = true))]
+    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
         path: PathBuf,
+        config: Option<PathBuf>,
         durability: &str,
         snapshot_every: Option<u64>,
         max_size_bytes: Option<u64>,
         check_integrity: bool,
     ) -> PyResult<Node> {
         let opts = open_options(durability, snapshot_every, max_size_bytes, check_integrity)?;
+        if let Some(c) = &config {
+            if !c.exists() {
+                return Err(ValidationError::new_err(format!(
+                    "config file {} does not exist",
+                    c.display()
+                )));
+            }
+            if !c.is_file() {
+                return Err(ValidationError::new_err(format!(
+                    "config file {} is not a file",
+                    c.display()
+                )));
+            }
+        }
         let rt = runtime()?;
         let node = py
             .detach(|| rt.block_on(linli::node::Node::open(path, opts)))
             .map_err(map_node_error)?;
-        Ok(Node::started(rt, node))
+        Ok(Node::started(rt, node, config))
+    }
+
+    /// The configuration file given to `open`, if any.
+    #[getter]
+    fn config_path(&self) -> Option<PathBuf> {
+        self.config.clone()
     }
 
     /// This node's key (hex).
@@ -388,15 +508,19 @@ impl Node {
 
     // ---- district (root node) -------------------------------------------------------
 
-    /// Creates the district's federation document (root node only; default settings).
-    /// Returns its id.
-    fn create_federation(&self, py: Python<'_>) -> PyResult<String> {
-        self.create_doc(
-            py,
-            NewDoc::Federation {
-                config: DistrictConfig::default(),
-            },
-        )
+    /// Creates the district's federation document (root node only) with the district
+    /// settings (as for `set_district_config`; default: none). Returns its id.
+    #[pyo3(signature = (*, checklist_id = None, checklist = None, weights = None, pass_mark = None))]
+    fn create_federation(
+        &self,
+        py: Python<'_>,
+        checklist_id: Option<String>,
+        checklist: Option<Vec<(String, String, String, u32)>>,
+        weights: Option<BTreeMap<String, u32>>,
+        pass_mark: Option<u32>,
+    ) -> PyResult<String> {
+        let config = district_config(checklist_id, checklist, weights, pass_mark)?;
+        self.create_doc(py, NewDoc::Federation { config })
     }
 
     /// Certifies the key `subject` (hex) as `role` (`street`, `community`, `unit`,
@@ -476,10 +600,7 @@ impl Node {
         street: &str,
         community: Option<&str>,
     ) -> PyResult<String> {
-        let community = match community {
-            Some(c) => parse_org(c)?,
-            None => self.node.org().clone(),
-        };
+        let community = self.community_or_own(community)?;
         self.create_doc(
             py,
             NewDoc::Ledger {
@@ -493,7 +614,11 @@ impl Node {
 
     /// Records `hours` of service by `volunteer` (`org:n`) on `date` (a `datetime.date` or
     /// `YYYY-MM-DD`) in `ledger`. Returns the id of the new entry.
-    #[pyo3(signature = (ledger, volunteer, activity, date, hours, team = None, evidence = None))]
+    ///
+    /// With `dry_run=True` nothing is written: the service record is only checked against
+    /// the ledger's rules (linli-core's `ledger::plan`; the certificate chain and write
+    /// policy are checked when writing) and the id it would get is returned.
+    #[pyo3(signature = (ledger, volunteer, activity, date, hours, team = None, evidence = None, *, dry_run = false))]
     #[allow(clippy::too_many_arguments)]
     fn record_service(
         &self,
@@ -505,16 +630,34 @@ impl Node {
         hours: f64,
         team: Option<String>,
         evidence: Option<String>,
+        dry_run: bool,
     ) -> PyResult<String> {
-        let op = Op::Ledger(LedgerOp::RecordService {
+        let op = LedgerOp::RecordService {
             volunteer: parse_volunteer(volunteer)?,
             activity,
             team,
             date: parse_date(date)?,
             hours,
             evidence,
-        });
-        Ok(match self.execute_op(py, ledger, op)? {
+        };
+        let effect = if dry_run {
+            let doc = parse_doc(ledger)?;
+            let now = now();
+            self.query(py, move |r| {
+                r.ledger(doc)?; // an existing ledger
+                let ctx = Ctx {
+                    author: r.author(),
+                    now,
+                    district: r.district(),
+                    docs: r.docs(),
+                };
+                let (_, effect, _) = linli::core::ledger::plan(r.doc(doc)?, &ctx, op)?;
+                Ok(effect)
+            })?
+        } else {
+            self.execute_op(py, ledger, Op::Ledger(op))?
+        };
+        Ok(match effect {
             Effect::Entry(id) => id.to_string(),
             other => crate::types::enum_str(&other),
         })
@@ -550,16 +693,40 @@ impl Node {
         points(py, p)
     }
 
-    /// The leaderboard of `ledger`, optionally of one team.
-    #[pyo3(signature = (ledger, team = None))]
+    /// The leaderboard of `ledger`, optionally of one team, highest first.
+    ///
+    /// With `across=True` it counts every ledger this node holds (stars by the rules of
+    /// `ledger`), optionally only volunteers of the home community `home`.
+    #[pyo3(signature = (ledger, team = None, *, across = false, home = None))]
     fn leaderboard(
         &self,
         py: Python<'_>,
         ledger: &str,
         team: Option<String>,
+        across: bool,
+        home: Option<&str>,
     ) -> PyResult<Vec<Standing>> {
         let doc = parse_doc(ledger)?;
-        let rows = self.run(py, |n| async move { n.leaderboard(doc, team).await })?;
+        let home = home.map(parse_org).transpose()?;
+        if home.is_some() && !across {
+            return Err(ValidationError::new_err(
+                "home filters the leaderboard across ledgers: pass across=True",
+            ));
+        }
+        let rows = if across {
+            self.query(py, move |r| {
+                let rules = r.ledger(doc)?.rules();
+                let who = |v: &VolunteerId| home.as_ref().is_none_or(|h| v.org() == h);
+                Ok(leaderboard_across(
+                    r.docs().values(),
+                    &rules,
+                    who,
+                    team.as_deref(),
+                ))
+            })?
+        } else {
+            self.run(py, |n| async move { n.leaderboard(doc, team).await })?
+        };
         rows.into_iter()
             .map(|s| Standing::from_rust(py, s))
             .collect()
@@ -577,10 +744,7 @@ impl Node {
         title: String,
         community: Option<&str>,
     ) -> PyResult<String> {
-        let community = match community {
-            Some(c) => parse_org(c)?,
-            None => self.node.org().clone(),
-        };
+        let community = self.community_or_own(community)?;
         self.create_doc(
             py,
             NewDoc::Registry {
@@ -635,10 +799,7 @@ impl Node {
         capacity: u32,
         community: Option<&str>,
     ) -> PyResult<String> {
-        let community = match community {
-            Some(c) => Some(parse_org(c)?),
-            None => Some(self.node.org().clone()),
-        };
+        let community = Some(self.community_or_own(community)?);
         self.create_doc(
             py,
             NewDoc::Resource {
@@ -707,10 +868,7 @@ impl Node {
         title: String,
         community: Option<&str>,
     ) -> PyResult<String> {
-        let community = match community {
-            Some(c) => parse_org(c)?,
-            None => self.node.org().clone(),
-        };
+        let community = self.community_or_own(community)?;
         self.create_doc(
             py,
             NewDoc::Wishes {
@@ -750,12 +908,21 @@ impl Node {
         })
     }
 
-    /// The items of a wishes document.
+    /// The items of a wishes document, with their derived status.
     fn wishes(&self, py: Python<'_>, wishes: &str) -> PyResult<Vec<Wish>> {
         let doc = parse_doc(wishes)?;
-        let rows = self.run(py, |n| async move { n.wishes(doc).await })?;
+        let rows = self.query(py, move |r| {
+            let w = r.wishes(doc)?;
+            w.items()
+                .into_iter()
+                .map(|(id, item)| {
+                    let status = w.status(&id)?.label();
+                    Ok((id, item, status))
+                })
+                .collect::<Result<Vec<_>, CoreError>>()
+        })?;
         rows.into_iter()
-            .map(|(id, item)| Wish::from_rust(py, id, item))
+            .map(|(id, item, status)| Wish::from_rust(py, id, item, status))
             .collect()
     }
 
@@ -764,6 +931,550 @@ impl Node {
         let rows = self.run(py, |n| async move { n.rejected().await })?;
         rows.into_iter()
             .map(|r| Rejected::from_rust(py, r))
+            .collect()
+    }
+
+    /// Current heads of a document (hex change hashes, sorted): they change exactly when
+    /// the document does.
+    fn heads(&self, py: Python<'_>, doc: &str) -> PyResult<Vec<String>> {
+        let doc = parse_doc(doc)?;
+        let heads = self.run(py, |n| async move { n.heads(doc).await })?;
+        let mut out: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Peers this node has synchronised with, with their sync state.
+    fn peers(&self, py: Python<'_>) -> PyResult<Vec<Peer>> {
+        let rows = self.run(py, |n| async move { n.peers().await })?;
+        rows.into_iter().map(|p| Peer::from_rust(py, p)).collect()
+    }
+
+    /// Replaces the district settings in the federation document (root node only): the
+    /// compound checklist (`(item id, label, kind, points)` with kind `must_have`,
+    /// `must_not_have` or `other`), the scoring weights per role (`owners`, `community`,
+    /// `street`, `department`) and the pass mark (0–100). Omitted settings keep their
+    /// defaults (no checklist, weight 1 each, pass mark 60).
+    #[pyo3(signature = (federation, *, checklist_id = None, checklist = None, weights = None, pass_mark = None))]
+    fn set_district_config(
+        &self,
+        py: Python<'_>,
+        federation: &str,
+        checklist_id: Option<String>,
+        checklist: Option<Vec<(String, String, String, u32)>>,
+        weights: Option<BTreeMap<String, u32>>,
+        pass_mark: Option<u32>,
+    ) -> PyResult<()> {
+        let config = district_config(checklist_id, checklist, weights, pass_mark)?;
+        let op = Op::Federation(FederationOp::SetConfig(config));
+        self.execute_op(py, federation, op)?;
+        Ok(())
+    }
+
+    // ---- service ledger: corrections, entries, leaderboards -------------------------
+
+    /// Corrects the points of `volunteer` by `delta` (`Decimal`, `int` or text; negative
+    /// removes), optionally naming the entry corrected. Returns the new entry's id.
+    #[pyo3(signature = (ledger, volunteer, delta, reason, corrects = None))]
+    fn correct(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        volunteer: &str,
+        delta: &Bound<'_, PyAny>,
+        reason: String,
+        corrects: Option<&str>,
+    ) -> PyResult<String> {
+        let op = Op::Ledger(LedgerOp::Correct {
+            volunteer: parse_volunteer(volunteer)?,
+            corrects: corrects.map(parse_id::<EntryId>).transpose()?,
+            delta: parse_points(delta)?,
+            reason,
+        });
+        Ok(match self.execute_op(py, ledger, op)? {
+            Effect::Entry(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// The entries of `ledger` in id order, optionally of one volunteer, as an iterator
+    /// that reads `page_size` entries at a time from the node.
+    #[pyo3(signature = (ledger, *, volunteer = None, page_size = 256))]
+    fn ledger_entries(
+        slf: &Bound<'_, Self>,
+        ledger: &str,
+        volunteer: Option<&str>,
+        page_size: usize,
+    ) -> PyResult<LedgerEntries> {
+        if page_size == 0 {
+            return Err(ValidationError::new_err("page_size must be at least 1"));
+        }
+        let doc = parse_doc(ledger)?;
+        let volunteer = volunteer.map(parse_volunteer).transpose()?;
+        // Fail early on an unknown document or one of another kind.
+        slf.get()
+            .query(slf.py(), move |r| r.ledger(doc).map(drop))?;
+        Ok(LedgerEntries {
+            node: slf.clone().unbind(),
+            doc,
+            volunteer,
+            page_size,
+            state: Mutex::new(PageState::default()),
+        })
+    }
+
+    // ---- compound registry: appointments, inspections, scores -----------------------
+
+    /// Appoints `manager` for `compound` (the street of the registry's community only).
+    /// `start` and `end` are dates (`datetime.date` or `YYYY-MM-DD`); `status` is
+    /// proposed, appointed, renewed, dismissed or ended.
+    #[pyo3(signature = (registry, compound, manager, start, *, end = None, mode = "property_firm", status = "appointed"))]
+    #[allow(clippy::too_many_arguments)]
+    fn appoint(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+        manager: String,
+        start: &Bound<'_, PyAny>,
+        end: Option<&Bound<'_, PyAny>>,
+        mode: &str,
+        status: &str,
+    ) -> PyResult<()> {
+        let op = Op::Registry(RegistryOp::Appoint {
+            compound: parse_id::<CompoundId>(compound)?,
+            manager,
+            mode: parse_mode(mode)?,
+            selection: None,
+            start: parse_date(start)?,
+            end: end.map(parse_date).transpose()?,
+            status: parse_enum::<AppointmentStatus>("appointment status", status, false)?,
+        });
+        self.execute_op(py, registry, op)?;
+        Ok(())
+    }
+
+    /// Whom the appointment record of `compound` names (contested appointments all shown).
+    fn appointment(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+    ) -> PyResult<AppointmentState> {
+        let doc = parse_doc(registry)?;
+        let id = parse_id::<CompoundId>(compound)?;
+        let view = self.query(py, move |r| {
+            let reg = r.registry(doc)?;
+            reg.compound(&id)?;
+            Ok(reg.appointment(&id))
+        })?;
+        AppointmentState::from_rust(py, compound.to_owned(), view)
+    }
+
+    /// Records an inspection of `compound` against the district checklist: `results` maps
+    /// every checklist item id to whether the compound complies. Returns its id.
+    #[pyo3(signature = (registry, compound, date, results, note = ""))]
+    fn inspect(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+        date: &Bound<'_, PyAny>,
+        results: BTreeMap<String, bool>,
+        note: &str,
+    ) -> PyResult<String> {
+        let op = Op::Registry(RegistryOp::Inspect {
+            compound: parse_id::<CompoundId>(compound)?,
+            date: parse_date(date)?,
+            results,
+            note: note.to_owned(),
+        });
+        Ok(match self.execute_op(py, registry, op)? {
+            Effect::Inspection(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// The inspections of `compound`, oldest id first.
+    fn inspections(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+    ) -> PyResult<Vec<Inspection>> {
+        let doc = parse_doc(registry)?;
+        let id = parse_id::<CompoundId>(compound)?;
+        let rows = self.query(py, move |r| {
+            let reg = r.registry(doc)?;
+            reg.compound(&id)?;
+            Ok(reg.inspections(&id))
+        })?;
+        rows.into_iter()
+            .map(|(i, v)| Inspection::from_rust(py, compound.to_owned(), i, v))
+            .collect()
+    }
+
+    /// Writes this organisation's score sheet of `compound`'s manager for `year` as
+    /// `role` (owners, community, street or department); `marks` (item → marks) sum to at
+    /// most 100.
+    #[pyo3(signature = (registry, compound, year, role, marks, comment = ""))]
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+        year: i16,
+        role: &str,
+        marks: BTreeMap<String, u32>,
+        comment: &str,
+    ) -> PyResult<()> {
+        let op = Op::Registry(RegistryOp::Score {
+            compound: parse_id::<CompoundId>(compound)?,
+            year,
+            role: parse_scorer(role)?,
+            marks,
+            comment: comment.to_owned(),
+        });
+        self.execute_op(py, registry, op)?;
+        Ok(())
+    }
+
+    /// The score sheets of `compound` for `year`, in role order.
+    fn score_sheets(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+        year: i16,
+    ) -> PyResult<Vec<ScoreSheet>> {
+        let doc = parse_doc(registry)?;
+        let id = parse_id::<CompoundId>(compound)?;
+        let rows = self.query(py, move |r| {
+            let reg = r.registry(doc)?;
+            reg.compound(&id)?;
+            Ok(reg.sheets(&id, year))
+        })?;
+        rows.into_iter()
+            .map(|(role, s)| ScoreSheet::from_rust(py, compound.to_owned(), year, role, s))
+            .collect()
+    }
+
+    /// The composite score of `compound` for `year` (weighted by the district's weights)
+    /// and whether it is below the pass mark.
+    fn composite_score(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        compound: &str,
+        year: i16,
+    ) -> PyResult<CompositeScore> {
+        let doc = parse_doc(registry)?;
+        let id = parse_id::<CompoundId>(compound)?;
+        let c = self.query(py, move |r| {
+            let reg = r.registry(doc)?;
+            reg.compound(&id)?;
+            Ok(reg.composite(&id, year))
+        })?;
+        Ok(CompositeScore::from_rust(compound.to_owned(), c))
+    }
+
+    // ---- bookings: decisions and cancellations --------------------------------------
+
+    /// Rejects a booking (an arbiter of one of its candidate slots).
+    fn reject_booking(
+        &self,
+        py: Python<'_>,
+        resource: &str,
+        booking: &str,
+        reason: String,
+    ) -> PyResult<()> {
+        let booking = parse_id::<BookingId>(booking)?;
+        let op = Op::Resource(ResourceOp::Reject { booking, reason });
+        self.execute_op(py, resource, op)?;
+        Ok(())
+    }
+
+    /// Puts a booking on the waitlist (an arbiter); `promote_waitlist` confirms it when a
+    /// slot frees.
+    fn waitlist_booking(&self, py: Python<'_>, resource: &str, booking: &str) -> PyResult<()> {
+        let booking = parse_id::<BookingId>(booking)?;
+        let op = Op::Resource(ResourceOp::Waitlist { booking });
+        self.execute_op(py, resource, op)?;
+        Ok(())
+    }
+
+    /// Revokes a confirmed booking (the arbiter of its slot or the owner); final.
+    fn revoke_booking(
+        &self,
+        py: Python<'_>,
+        resource: &str,
+        booking: &str,
+        reason: String,
+    ) -> PyResult<()> {
+        let booking = parse_id::<BookingId>(booking)?;
+        let op = Op::Resource(ResourceOp::Revoke { booking, reason });
+        self.execute_op(py, resource, op)?;
+        Ok(())
+    }
+
+    /// Cancels a booking (the organisation that requested it); final.
+    #[pyo3(signature = (resource, booking, reason = ""))]
+    fn cancel_booking(
+        &self,
+        py: Python<'_>,
+        resource: &str,
+        booking: &str,
+        reason: &str,
+    ) -> PyResult<()> {
+        let booking = parse_id::<BookingId>(booking)?;
+        let op = Op::Resource(ResourceOp::Cancel {
+            booking,
+            reason: reason.to_owned(),
+        });
+        self.execute_op(py, resource, op)?;
+        Ok(())
+    }
+
+    /// Confirms waitlisted bookings, oldest first, where a slot is now free (an arbiter).
+    /// Returns the ids of the bookings confirmed.
+    fn promote_waitlist(&self, py: Python<'_>, resource: &str) -> PyResult<Vec<String>> {
+        let op = Op::Resource(ResourceOp::PromoteWaitlist);
+        Ok(match self.execute_op(py, resource, op)? {
+            Effect::Promoted(ids) => ids.iter().map(ToString::to_string).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Waitlisted bookings of `resource` in promotion order.
+    fn waitlist(&self, py: Python<'_>, resource: &str) -> PyResult<Vec<Booking>> {
+        let doc = parse_doc(resource)?;
+        let rows = self.query(py, move |r| Ok(r.resource(doc)?.waitlist()))?;
+        rows.into_iter()
+            .map(|b| Booking::from_rust(py, b))
+            .collect()
+    }
+
+    // ---- shared kitchens ------------------------------------------------------------
+
+    /// Creates a shared kitchen owned by this node's organisation: a dinner service of
+    /// `daily_capacity` portions, orders closing at 20:00 the evening before, its dining
+    /// room seating `capacity` (Asia/Shanghai). Returns its id.
+    #[pyo3(signature = (street, name, capacity, daily_capacity, community = None))]
+    fn create_kitchen(
+        &self,
+        py: Python<'_>,
+        street: &str,
+        name: &str,
+        capacity: u32,
+        daily_capacity: u32,
+        community: Option<&str>,
+    ) -> PyResult<String> {
+        let community = Some(self.community_or_own(community)?);
+        self.create_doc(
+            py,
+            NewDoc::Resource {
+                street: parse_org(street)?,
+                community,
+                spec: ResourceSpec::kitchen(name, capacity, daily_capacity),
+            },
+        )
+    }
+
+    /// Orders `portions` of `items` for `household` on service date `date` (before the
+    /// cut-off). Returns the order's id.
+    fn place_order(
+        &self,
+        py: Python<'_>,
+        kitchen: &str,
+        household: String,
+        date: &Bound<'_, PyAny>,
+        portions: u32,
+        items: Vec<String>,
+    ) -> PyResult<String> {
+        let op = Op::Resource(ResourceOp::PlaceOrder {
+            household,
+            date: parse_date(date)?,
+            portions,
+            items,
+        });
+        Ok(match self.execute_op(py, kitchen, op)? {
+            Effect::Order(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// Accepts an order within the daily capacity (the kitchen operator).
+    fn accept_order(&self, py: Python<'_>, kitchen: &str, order: &str) -> PyResult<()> {
+        let order = parse_id::<OrderId>(order)?;
+        self.execute_op(py, kitchen, Op::Resource(ResourceOp::AcceptOrder { order }))?;
+        Ok(())
+    }
+
+    /// Refuses an order (the kitchen operator).
+    fn refuse_order(
+        &self,
+        py: Python<'_>,
+        kitchen: &str,
+        order: &str,
+        reason: String,
+    ) -> PyResult<()> {
+        let order = parse_id::<OrderId>(order)?;
+        let op = Op::Resource(ResourceOp::RefuseOrder { order, reason });
+        self.execute_op(py, kitchen, op)?;
+        Ok(())
+    }
+
+    /// Records whether an accepted order was collected (the kitchen operator).
+    #[pyo3(signature = (kitchen, order, collected = true))]
+    fn mark_collected(
+        &self,
+        py: Python<'_>,
+        kitchen: &str,
+        order: &str,
+        collected: bool,
+    ) -> PyResult<()> {
+        let order = parse_id::<OrderId>(order)?;
+        let op = Op::Resource(ResourceOp::MarkCollected { order, collected });
+        self.execute_op(py, kitchen, op)?;
+        Ok(())
+    }
+
+    /// Cancels an order before the cut-off (the organisation that placed it); final.
+    fn cancel_order(&self, py: Python<'_>, kitchen: &str, order: &str) -> PyResult<()> {
+        let order = parse_id::<OrderId>(order)?;
+        self.execute_op(py, kitchen, Op::Resource(ResourceOp::CancelOrder { order }))?;
+        Ok(())
+    }
+
+    /// One service day of a kitchen: cut-off, capacity, accepted and waiting portions and
+    /// the orders.
+    fn kitchen_day(
+        &self,
+        py: Python<'_>,
+        kitchen: &str,
+        date: &Bound<'_, PyAny>,
+    ) -> PyResult<KitchenDay> {
+        let doc = parse_doc(kitchen)?;
+        let date = parse_date(date)?;
+        let day = self.query(py, move |r| Ok(r.resource(doc)?.kitchen_day(date)?))?;
+        KitchenDay::from_rust(py, day)
+    }
+
+    /// Every meal order of a kitchen, in id order.
+    fn orders(&self, py: Python<'_>, kitchen: &str) -> PyResult<Vec<MealOrder>> {
+        let doc = parse_doc(kitchen)?;
+        let rows = self.query(py, move |r| Ok(r.resource(doc)?.all_orders()))?;
+        rows.into_iter()
+            .map(|o| MealOrder::from_rust(py, o))
+            .collect()
+    }
+
+    // ---- wishes: claims and lifecycle -----------------------------------------------
+
+    /// Offers to take up a wish or an offer, optionally naming the volunteer who will do
+    /// it. Returns the claim's id.
+    #[pyo3(signature = (wishes, wish, note = "", volunteer = None))]
+    fn claim_wish(
+        &self,
+        py: Python<'_>,
+        wishes: &str,
+        wish: &str,
+        note: &str,
+        volunteer: Option<&str>,
+    ) -> PyResult<String> {
+        let op = Op::Wishes(WishesOp::Claim {
+            wish: parse_id::<WishId>(wish)?,
+            volunteer: volunteer.map(parse_volunteer).transpose()?,
+            note: note.to_owned(),
+        });
+        Ok(match self.execute_op(py, wishes, op)? {
+            Effect::Claim(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// Assigns a claim of a wish (the community).
+    fn assign_claim(&self, py: Python<'_>, wishes: &str, wish: &str, claim: &str) -> PyResult<()> {
+        let op = Op::Wishes(WishesOp::Assign {
+            wish: parse_id::<WishId>(wish)?,
+            claim: parse_id::<ClaimId>(claim)?,
+        });
+        self.execute_op(py, wishes, op)?;
+        Ok(())
+    }
+
+    /// Releases the assignment of a claim (the community).
+    fn release_claim(&self, py: Python<'_>, wishes: &str, wish: &str, claim: &str) -> PyResult<()> {
+        let op = Op::Wishes(WishesOp::Release {
+            wish: parse_id::<WishId>(wish)?,
+            claim: parse_id::<ClaimId>(claim)?,
+        });
+        self.execute_op(py, wishes, op)?;
+        Ok(())
+    }
+
+    /// Records a lifecycle step of an item: `fulfilled` (text: note), `confirmed`,
+    /// `withdrawn` (text: reason), `routed` (text: to whom), `resolved` (text: resolution)
+    /// or `declined` (text: reason).
+    #[pyo3(signature = (wishes, wish, stage, text = ""))]
+    fn advance_wish(
+        &self,
+        py: Python<'_>,
+        wishes: &str,
+        wish: &str,
+        stage: &str,
+        text: &str,
+    ) -> PyResult<()> {
+        let stage = match stage {
+            "fulfilled" => Stage::Fulfilled {
+                note: text.to_owned(),
+            },
+            "confirmed" => Stage::Confirmed,
+            "withdrawn" => Stage::Withdrawn {
+                reason: text.to_owned(),
+            },
+            "routed" => Stage::Routed {
+                to: text.to_owned(),
+            },
+            "resolved" => Stage::Resolved {
+                resolution: text.to_owned(),
+            },
+            "declined" => Stage::Declined {
+                reason: text.to_owned(),
+            },
+            other => {
+                return Err(ValidationError::new_err(format!(
+                    "unknown stage {other:?} (expected fulfilled, confirmed, withdrawn, routed, resolved or declined)"
+                )));
+            }
+        };
+        let op = Op::Wishes(WishesOp::Advance {
+            wish: parse_id::<WishId>(wish)?,
+            stage,
+        });
+        self.execute_op(py, wishes, op)?;
+        Ok(())
+    }
+
+    /// The claims of an item, with whether each is assigned.
+    fn claims(&self, py: Python<'_>, wishes: &str, wish: &str) -> PyResult<Vec<Claim>> {
+        let doc = parse_doc(wishes)?;
+        let id = parse_id::<WishId>(wish)?;
+        let rows = self.query(py, move |r| {
+            let w = r.wishes(doc)?;
+            w.item(&id)?;
+            let assigned = w.assigned(&id);
+            Ok(w.claims(&id)
+                .into_iter()
+                .map(|(c, claim)| {
+                    let a = assigned.contains(&c);
+                    (c, claim, a)
+                })
+                .collect::<Vec<_>>())
+        })?;
+        rows.into_iter()
+            .map(|(c, claim, a)| Claim::from_rust(py, wish.to_owned(), c, claim, a))
             .collect()
     }
 
@@ -776,6 +1487,11 @@ impl Node {
             node: slf.clone().unbind(),
             rx: Mutex::new(slf.get().node.subscribe()),
         }
+    }
+
+    /// The same as `subscribe()`: events of this node from now on.
+    fn events(slf: &Bound<'_, Self>) -> Events {
+        Self::subscribe(slf)
     }
 
     // ---- export / import ------------------------------------------------------------
@@ -864,5 +1580,93 @@ impl Events {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
         self.recv(py, None)
+    }
+}
+
+/// Where a `LedgerEntries` iterator is: entries read but not yet yielded, and the key of
+/// the last entry read.
+#[derive(Default)]
+struct PageState {
+    buffer: VecDeque<(EntryId, linli::core::ledger::Entry)>,
+    after: Option<String>,
+    done: bool,
+}
+
+/// An iterator over the entries of a ledger that reads them from the node a page at a
+/// time (see `Node.ledger_entries()`). Entries written while iterating appear if their id
+/// comes after the last one read.
+#[pyclass(frozen, module = "linli")]
+pub struct LedgerEntries {
+    node: Py<Node>,
+    doc: DocId,
+    volunteer: Option<VolunteerId>,
+    page_size: usize,
+    state: Mutex<PageState>,
+}
+
+impl LedgerEntries {
+    /// Reads the next page after `after` (ids in key order, the order of the ledger's
+    /// entry map; linli-core's `Ledger::entries` lists them in that order).
+    fn fetch(
+        &self,
+        py: Python<'_>,
+        after: Option<String>,
+    ) -> PyResult<Vec<(EntryId, linli::core::ledger::Entry)>> {
+        let (doc, limit, volunteer) = (self.doc, self.page_size, self.volunteer.clone());
+        self.node.get().query(py, move |r| {
+            let entries = r.ledger(doc)?.entries();
+            Ok(entries
+                .into_iter()
+                .filter(|(id, _)| after.as_deref().is_none_or(|a| id.to_string().as_str() > a))
+                .filter(|(_, e)| volunteer.as_ref().is_none_or(|v| &e.volunteer == v))
+                .take(limit)
+                .collect())
+        })
+    }
+}
+
+#[pymethods]
+impl LedgerEntries {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<LedgerEntry>> {
+        let lock = || {
+            self.state
+                .lock()
+                .map_err(|_| crate::errors::LinliError::new_err("ledger iterator poisoned"))
+        };
+        loop {
+            // The lock is never held while the GIL is released (a thread waiting for it
+            // holds the GIL), so the page is read without it.
+            let after = {
+                let mut state = lock()?;
+                if let Some((id, e)) = state.buffer.pop_front() {
+                    drop(state);
+                    return LedgerEntry::from_rust(py, id, e).map(Some);
+                }
+                if state.done {
+                    return Ok(None);
+                }
+                state.after.clone()
+            };
+            let page = self.fetch(py, after.clone())?;
+            let mut state = lock()?;
+            if state.after != after || !state.buffer.is_empty() {
+                continue; // another thread read this page meanwhile
+            }
+            if page.len() < self.page_size {
+                state.done = true;
+            }
+            if let Some((last, _)) = page.last() {
+                state.after = Some(last.to_string());
+            }
+            state.buffer.extend(page);
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("LedgerEntries(ledger={:?})", self.doc.to_string())
     }
 }

@@ -215,10 +215,7 @@ pub struct CompoundInfo {
 
 impl CompoundInfo {
     pub(crate) fn from_rust(id: CompoundId, c: Compound) -> Self {
-        let mode = match &c.mode {
-            linli::core::registry::ManagementMode::Other(s) => s.clone(),
-            m => enum_str(m),
-        };
+        let mode = mode_str(&c.mode);
         CompoundInfo {
             id: id.to_string(),
             name: c.name,
@@ -361,6 +358,10 @@ pub struct Booking {
     status: String,
     /// Start of the confirmed slot, if confirmed.
     confirmed_start: Option<Py<PyAny>>,
+    /// End of the confirmed slot, if confirmed.
+    confirmed_end: Option<Py<PyAny>>,
+    /// Why it was rejected, revoked, cancelled or is contested, if so.
+    status_reason: Option<String>,
 }
 
 impl Booking {
@@ -368,7 +369,15 @@ impl Booking {
         py: Python<'_>,
         b: linli::core::resource::BookingView,
     ) -> PyResult<Self> {
+        use linli::core::resource::BookingStatus as S;
         let confirmed = b.confirmed_slot();
+        let status_reason = match &b.status {
+            S::Rejected { reason }
+            | S::Revoked { reason }
+            | S::Cancelled { reason }
+            | S::Contested { reason, .. } => Some(reason.clone()),
+            _ => None,
+        };
         let f = b.request.form;
         Ok(Booking {
             id: b.id.to_string(),
@@ -384,6 +393,10 @@ impl Booking {
             confirmed_start: confirmed
                 .map(|s| timestamp_to_py(py, s.start).map(Bound::unbind))
                 .transpose()?,
+            confirmed_end: confirmed
+                .map(|s| timestamp_to_py(py, s.end).map(Bound::unbind))
+                .transpose()?,
+            status_reason,
         })
     }
 }
@@ -392,14 +405,15 @@ impl Booking {
 impl Booking {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
-            "Booking(id={:?}, booker={:?}, purpose={:?}, attendees={}, start={}, end={}, status={:?})",
+            "Booking(id={:?}, booker={:?}, purpose={:?}, attendees={}, start={}, end={}, status={:?}, status_reason={})",
             self.id,
             self.booker,
             self.purpose,
             self.attendees,
             self.start.bind(py).repr()?,
             self.end.bind(py).repr()?,
-            self.status
+            self.status,
+            opt_repr(&self.status_reason)
         ))
     }
 }
@@ -487,6 +501,9 @@ pub struct Wish {
     by: String,
     /// When it was posted (UTC).
     at: Py<PyAny>,
+    /// Derived status: published, claimed, assigned, fulfilled, confirmed, received,
+    /// routed, resolved, declined or withdrawn.
+    status: String,
 }
 
 impl Wish {
@@ -494,6 +511,7 @@ impl Wish {
         py: Python<'_>,
         id: linli::core::WishId,
         i: linli::core::wishes::Item,
+        status: &'static str,
     ) -> PyResult<Self> {
         let channel = match &i.channel {
             linli::core::wishes::Channel::Other(s) => s.clone(),
@@ -509,6 +527,7 @@ impl Wish {
             place: i.place,
             by: i.by.to_string(),
             at: timestamp_to_py(py, i.at)?.unbind(),
+            status: status.to_owned(),
         })
     }
 }
@@ -517,8 +536,8 @@ impl Wish {
 impl Wish {
     fn __repr__(&self) -> String {
         format!(
-            "Wish(id={:?}, kind={:?}, title={:?}, category={:?}, channel={:?}, by={:?})",
-            self.id, self.kind, self.title, self.category, self.channel, self.by
+            "Wish(id={:?}, kind={:?}, title={:?}, category={:?}, channel={:?}, by={:?}, status={:?})",
+            self.id, self.kind, self.title, self.category, self.channel, self.by, self.status
         )
     }
 }
@@ -607,5 +626,603 @@ impl CertificateInfo {
             opt_repr(&self.parent),
             self.name
         )
+    }
+}
+
+/// A civil date as a `datetime.date`.
+pub(crate) fn date_to_py(py: Python<'_>, d: jiff::civil::Date) -> PyResult<Bound<'_, PyAny>> {
+    py.import("datetime")?
+        .getattr("date")?
+        .call1((d.year(), d.month(), d.day()))
+}
+
+/// The text of a management mode (`property_firm`, …, or the text of another model).
+fn mode_str(m: &linli::core::registry::ManagementMode) -> String {
+    match m {
+        linli::core::registry::ManagementMode::Other(s) => s.clone(),
+        m => enum_str(m),
+    }
+}
+
+fn repr_of(py: Python<'_>, v: &Py<PyAny>) -> PyResult<String> {
+    Ok(v.bind(py).repr()?.to_string())
+}
+
+fn opt_repr_py(py: Python<'_>, v: &Option<Py<PyAny>>) -> PyResult<String> {
+    match v {
+        Some(v) => repr_of(py, v),
+        None => Ok("None".into()),
+    }
+}
+
+/// An entry of a service ledger, as yielded by `Node.ledger_entries()`.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct LedgerEntry {
+    /// Its id (`org@tag:n`).
+    id: String,
+    /// The volunteer (`org:n`).
+    volunteer: String,
+    /// `service`, `redemption` or `correction`.
+    kind: String,
+    /// The organisation that wrote it.
+    issuer: String,
+    /// When it was written (UTC).
+    at: Py<PyAny>,
+    /// Effect on the volunteer's balance (`Decimal`; negative for redemptions).
+    points: Py<PyAny>,
+    /// Service: the activity.
+    activity: Option<String>,
+    /// Service: the team, if any.
+    team: Option<String>,
+    /// Service: the local date of the service.
+    date: Option<Py<PyAny>>,
+    /// Service: minutes served.
+    minutes: Option<u32>,
+    /// Service: evidence reference, if any.
+    evidence: Option<String>,
+    /// Redemption: the item.
+    item: Option<String>,
+    /// Redemption: the outlet.
+    outlet: Option<String>,
+    /// Correction: the entry corrected, if any.
+    corrects: Option<String>,
+    /// Correction: why.
+    reason: Option<String>,
+}
+
+impl LedgerEntry {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        id: linli::core::EntryId,
+        e: linli::core::ledger::Entry,
+    ) -> PyResult<Self> {
+        use linli::core::ledger::EntryBody;
+        let mut out = LedgerEntry {
+            id: id.to_string(),
+            volunteer: e.volunteer.to_string(),
+            kind: String::new(),
+            issuer: e.issuer.to_string(),
+            at: timestamp_to_py(py, e.at)?.unbind(),
+            points: points(py, e.balance_delta())?.unbind(),
+            activity: None,
+            team: None,
+            date: None,
+            minutes: None,
+            evidence: None,
+            item: None,
+            outlet: None,
+            corrects: None,
+            reason: None,
+        };
+        match e.body {
+            EntryBody::Service {
+                activity,
+                team,
+                date,
+                minutes,
+                evidence,
+                ..
+            } => {
+                out.kind = "service".into();
+                out.activity = Some(activity);
+                out.team = team;
+                out.date = Some(date_to_py(py, date)?.unbind());
+                out.minutes = Some(minutes);
+                out.evidence = evidence;
+            }
+            EntryBody::Redemption { item, outlet, .. } => {
+                out.kind = "redemption".into();
+                out.item = Some(item);
+                out.outlet = Some(outlet);
+            }
+            EntryBody::Correction {
+                corrects, reason, ..
+            } => {
+                out.kind = "correction".into();
+                out.corrects = corrects.map(|c| c.to_string());
+                out.reason = Some(reason);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl LedgerEntry {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "LedgerEntry(id={:?}, volunteer={:?}, kind={:?}, points={}, issuer={:?}, at={})",
+            self.id,
+            self.volunteer,
+            self.kind,
+            repr_of(py, &self.points)?,
+            self.issuer,
+            repr_of(py, &self.at)?
+        ))
+    }
+}
+
+/// A meal order of a shared kitchen.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct MealOrder {
+    /// Its id (`org@tag:n`).
+    id: String,
+    /// The household, e.g. "3-2-401".
+    household: String,
+    /// The service date.
+    date: Py<PyAny>,
+    /// Portions.
+    portions: u32,
+    /// Dishes.
+    items: Vec<String>,
+    /// When it was placed (UTC).
+    placed_at: Py<PyAny>,
+    /// placed, accepted, refused, collected, uncollected or cancelled.
+    status: String,
+    /// Why it was refused, if it was.
+    reason: Option<String>,
+}
+
+impl MealOrder {
+    pub(crate) fn from_rust(py: Python<'_>, o: linli::core::resource::OrderView) -> PyResult<Self> {
+        let reason = match &o.status {
+            linli::core::resource::OrderStatus::Refused { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        Ok(MealOrder {
+            id: o.id.to_string(),
+            household: o.order.household,
+            date: date_to_py(py, o.order.date)?.unbind(),
+            portions: o.order.portions,
+            items: o.order.items,
+            placed_at: timestamp_to_py(py, o.order.placed_at)?.unbind(),
+            status: o.status.label().to_owned(),
+            reason,
+        })
+    }
+}
+
+#[pymethods]
+impl MealOrder {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "MealOrder(id={:?}, household={:?}, date={}, portions={}, status={:?})",
+            self.id,
+            self.household,
+            repr_of(py, &self.date)?,
+            self.portions,
+            self.status
+        ))
+    }
+}
+
+/// One service day of a shared kitchen: its orders against the daily capacity.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct KitchenDay {
+    /// The service date.
+    date: Py<PyAny>,
+    /// The service, e.g. "dinner".
+    service: String,
+    /// When ordering for the date closes (UTC).
+    cutoff: Py<PyAny>,
+    /// Daily capacity in portions.
+    capacity: u32,
+    /// Portions accepted (accepted, collected or uncollected orders).
+    accepted_portions: u32,
+    /// Portions placed and not yet decided.
+    waiting_portions: u32,
+    /// The orders of the date, in id order.
+    orders: Py<pyo3::types::PyTuple>,
+}
+
+impl KitchenDay {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        d: linli::core::resource::KitchenDay,
+    ) -> PyResult<Self> {
+        let orders = d
+            .orders
+            .into_iter()
+            .map(|o| Py::new(py, MealOrder::from_rust(py, o)?))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(KitchenDay {
+            date: date_to_py(py, d.date)?.unbind(),
+            service: d.service,
+            cutoff: timestamp_to_py(py, d.cutoff)?.unbind(),
+            capacity: d.capacity,
+            accepted_portions: d.accepted_portions,
+            waiting_portions: d.waiting_portions,
+            orders: pyo3::types::PyTuple::new(py, orders)?.unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl KitchenDay {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "KitchenDay(date={}, service={:?}, capacity={}, accepted_portions={}, waiting_portions={}, orders={})",
+            repr_of(py, &self.date)?,
+            self.service,
+            self.capacity,
+            self.accepted_portions,
+            self.waiting_portions,
+            self.orders.bind(py).len()
+        ))
+    }
+}
+
+/// A property-management appointment of a compound, written by the street.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct Appointment {
+    /// The manager: firm, unit or self-management team.
+    manager: String,
+    /// How it manages (`property_firm`, …, or the text of another model).
+    mode: String,
+    /// Start of the term.
+    start: Py<PyAny>,
+    /// End of the term, if fixed.
+    end: Option<Py<PyAny>>,
+    /// proposed, appointed, renewed, dismissed or ended.
+    status: String,
+    /// The street that signed it.
+    by: String,
+    /// When it was signed (UTC).
+    at: Py<PyAny>,
+}
+
+impl Appointment {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        a: linli::core::registry::Appointment,
+    ) -> PyResult<Self> {
+        Ok(Appointment {
+            manager: a.manager,
+            mode: mode_str(&a.mode),
+            start: date_to_py(py, a.start)?.unbind(),
+            end: a
+                .end
+                .map(|d| date_to_py(py, d).map(Bound::unbind))
+                .transpose()?,
+            status: enum_str(&a.status),
+            by: a.by.to_string(),
+            at: timestamp_to_py(py, a.at)?.unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl Appointment {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Appointment(manager={:?}, mode={:?}, start={}, end={}, status={:?}, by={:?})",
+            self.manager,
+            self.mode,
+            repr_of(py, &self.start)?,
+            opt_repr_py(py, &self.end)?,
+            self.status,
+            self.by
+        ))
+    }
+}
+
+/// Whom a compound's appointment record names: `vacant`, `current` (one appointment) or
+/// `contested` (concurrent appointments, all shown).
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct AppointmentState {
+    /// The compound.
+    compound: String,
+    /// vacant, current or contested.
+    state: String,
+    /// The appointments (none, one, or all contested ones).
+    appointments: Py<pyo3::types::PyTuple>,
+}
+
+impl AppointmentState {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        compound: String,
+        v: linli::core::registry::AppointmentView,
+    ) -> PyResult<Self> {
+        use linli::core::registry::AppointmentView as V;
+        let (state, all) = match v {
+            V::Vacant => ("vacant", Vec::new()),
+            V::Current(a) => ("current", vec![a]),
+            V::Contested(all) => ("contested", all),
+        };
+        let all = all
+            .into_iter()
+            .map(|a| Py::new(py, Appointment::from_rust(py, a)?))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(AppointmentState {
+            compound,
+            state: state.into(),
+            appointments: pyo3::types::PyTuple::new(py, all)?.unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl AppointmentState {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "AppointmentState(compound={:?}, state={:?}, appointments={})",
+            self.compound,
+            self.state,
+            self.appointments.bind(py).repr()?
+        ))
+    }
+}
+
+/// An inspection of a compound against the district checklist.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct Inspection {
+    /// Its id.
+    id: String,
+    /// The compound.
+    compound: String,
+    /// The checklist template used.
+    template: String,
+    /// Date of the inspection.
+    date: Py<PyAny>,
+    /// Checklist item id → compliant.
+    results: BTreeMap<String, bool>,
+    /// Points scored.
+    points: u32,
+    /// Out of.
+    max_points: u32,
+    /// Note.
+    note: String,
+    /// The inspecting organisation.
+    by: String,
+}
+
+impl Inspection {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        compound: String,
+        id: linli::core::InspectionId,
+        i: linli::core::registry::Inspection,
+    ) -> PyResult<Self> {
+        Ok(Inspection {
+            id: id.to_string(),
+            compound,
+            template: i.template,
+            date: date_to_py(py, i.date)?.unbind(),
+            results: i.results,
+            points: i.points,
+            max_points: i.max_points,
+            note: i.note,
+            by: i.by.to_string(),
+        })
+    }
+}
+
+#[pymethods]
+impl Inspection {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Inspection(id={:?}, compound={:?}, date={}, points={}, max_points={}, by={:?})",
+            self.id,
+            self.compound,
+            repr_of(py, &self.date)?,
+            self.points,
+            self.max_points,
+            self.by
+        ))
+    }
+}
+
+/// One scorer's yearly sheet for a compound's manager.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct ScoreSheet {
+    /// The compound.
+    compound: String,
+    /// The year scored.
+    year: i16,
+    /// owners, community, street or department.
+    role: String,
+    /// The manager scored.
+    manager: String,
+    /// Per-item marks.
+    marks: BTreeMap<String, u32>,
+    /// Sum of the marks (0–100).
+    total: u32,
+    /// Comment.
+    comment: String,
+    /// The scoring organisation.
+    by: String,
+    /// When it was written (UTC).
+    at: Py<PyAny>,
+}
+
+impl ScoreSheet {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        compound: String,
+        year: i16,
+        role: linli::core::registry::ScorerRole,
+        s: linli::core::registry::ScoreSheet,
+    ) -> PyResult<Self> {
+        Ok(ScoreSheet {
+            compound,
+            year,
+            role: role.as_str().to_owned(),
+            total: s.total(),
+            manager: s.manager,
+            marks: s.marks,
+            comment: s.comment,
+            by: s.by.to_string(),
+            at: timestamp_to_py(py, s.at)?.unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl ScoreSheet {
+    fn __repr__(&self) -> String {
+        format!(
+            "ScoreSheet(compound={:?}, year={}, role={:?}, manager={:?}, total={}, by={:?})",
+            self.compound, self.year, self.role, self.manager, self.total, self.by
+        )
+    }
+}
+
+/// The yearly composite score of a compound's manager, computed from the sheets present
+/// with the district's weights.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct CompositeScore {
+    /// The compound.
+    compound: String,
+    /// The year.
+    year: i16,
+    /// Sheet totals present, per scorer role.
+    totals: BTreeMap<String, u32>,
+    /// Weighted mean of the sheets present (0–100), `None` without sheets.
+    score: Option<f64>,
+    /// Whether all four roles have scored.
+    complete: bool,
+    /// Whether the score is below the district's pass mark.
+    below_threshold: bool,
+}
+
+impl CompositeScore {
+    pub(crate) fn from_rust(compound: String, c: linli::core::registry::Composite) -> Self {
+        CompositeScore {
+            compound,
+            year: c.year,
+            totals: c
+                .totals
+                .into_iter()
+                .map(|(r, t)| (r.as_str().to_owned(), t))
+                .collect(),
+            score: c.score,
+            complete: c.complete,
+            below_threshold: c.below_threshold,
+        }
+    }
+}
+
+#[pymethods]
+impl CompositeScore {
+    fn __repr__(&self) -> String {
+        format!(
+            "CompositeScore(compound={:?}, year={}, totals={:?}, score={}, complete={}, below_threshold={})",
+            self.compound,
+            self.year,
+            self.totals,
+            self.score.map_or("None".into(), |s| format!("{s}")),
+            py_bool(self.complete),
+            py_bool(self.below_threshold)
+        )
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// An offer to take up a wish or an offer.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct Claim {
+    /// Its id.
+    id: String,
+    /// The item claimed.
+    wish: String,
+    /// The claiming organisation.
+    claimant: String,
+    /// The volunteer who will do it, if an individual.
+    volunteer: Option<String>,
+    /// Note.
+    note: String,
+    /// When it was offered (UTC).
+    at: Py<PyAny>,
+    /// Whether the community's assignment of it stands.
+    assigned: bool,
+}
+
+impl Claim {
+    pub(crate) fn from_rust(
+        py: Python<'_>,
+        wish: String,
+        id: linli::core::ClaimId,
+        c: linli::core::wishes::Claim,
+        assigned: bool,
+    ) -> PyResult<Self> {
+        Ok(Claim {
+            id: id.to_string(),
+            wish,
+            claimant: c.claimant.to_string(),
+            volunteer: c.volunteer.map(|v| v.to_string()),
+            note: c.note,
+            at: timestamp_to_py(py, c.at)?.unbind(),
+            assigned,
+        })
+    }
+}
+
+#[pymethods]
+impl Claim {
+    fn __repr__(&self) -> String {
+        format!(
+            "Claim(id={:?}, wish={:?}, claimant={:?}, volunteer={}, assigned={})",
+            self.id,
+            self.wish,
+            self.claimant,
+            opt_repr(&self.volunteer),
+            py_bool(self.assigned)
+        )
+    }
+}
+
+/// A peer this node has synchronised with.
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct Peer {
+    /// The peer's key (hex).
+    node_id: String,
+    /// When this node last heard from it (UTC).
+    last_seen: Py<PyAny>,
+    /// Opaque sync state.
+    sync_state: Py<pyo3::types::PyBytes>,
+}
+
+impl Peer {
+    pub(crate) fn from_rust(py: Python<'_>, p: linli::node::PeerRecord) -> PyResult<Self> {
+        Ok(Peer {
+            node_id: p.node.to_string(),
+            last_seen: timestamp_to_py(py, p.last_seen)?.unbind(),
+            sync_state: pyo3::types::PyBytes::new(py, &p.sync_state).unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl Peer {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Peer(node_id={:?}, last_seen={})",
+            self.node_id,
+            repr_of(py, &self.last_seen)?
+        ))
     }
 }

@@ -21,6 +21,7 @@ class District:
     root: linli.Node
     federation: str
     tmp: Path
+    _sent: int = 0
 
     def community(self, org: str, street: str = "beishi") -> linli.Node:
         """A new node of community ``org``, certified and holding the federation document."""
@@ -31,6 +32,22 @@ class District:
         report = node.import_(export)
         assert report.complete and not report.invalid and report.refused == 0
         return node
+
+    def street(self, org: str = "beishi") -> linli.Node:
+        """A new node of street ``org``, certified by the root and holding the federation."""
+        node = linli.Node.init(self.tmp / org, org=org, root=self.root.node_id)
+        self.root.issue_certificate(self.federation, node.node_id, "street", org)
+        self.send(self.root, node)
+        return node
+
+    def send(self, src: linli.Node, dst: linli.Node) -> linli.ImportReport:
+        """Carries everything ``src`` holds to ``dst`` through an export file."""
+        self._sent += 1
+        export = self.tmp / f"send-{self._sent}.linli"
+        src.export(export)
+        report = dst.import_(export)
+        assert report.complete and not report.invalid and report.refused == 0, report
+        return report
 
 
 @pytest.fixture

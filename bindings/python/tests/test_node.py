@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -13,9 +11,6 @@ import pytest
 
 import linli
 from conftest import District
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
 
 def test_root_node_identity(tmp_path: Path) -> None:
     with linli.Node.init(tmp_path / "n", org="heping") as node:
@@ -220,34 +215,6 @@ def test_gil_released_while_waiting(dianye: linli.Node) -> None:
     assert sum(s.minutes for s in dianye.leaderboard(ledger)) == 20 * 60
 
 
-def test_import_hours_example(tmp_path: Path, district: District) -> None:
-    node = district.community("dianye")
-    with node:
-        ledger = node.create_ledger(2026, "beishi")
-    csv = tmp_path / "hours.csv"
-    csv.write_text(
-        "volunteer,activity,date,hours,team\n"
-        "dianye:1,gardening,2026-03-01,2.5,green\n"
-        "dianye:2,reading,2026-03-02,1,\n"
-        "dianye:1,cleaning,2026-03-03,30,\n"
-        "dianye:3,cleaning,not-a-date,1,\n"
-        "dianye:2,cleaning,2026-03-04,1.5,green\n",
-        encoding="utf-8",
-    )
-    script = EXAMPLES / "import_hours.py"
-    args = [sys.executable, str(script), str(node.path), ledger, str(csv)]
-    dry = subprocess.run([*args, "--dry-run"], capture_output=True, text=True, timeout=120)
-    assert dry.returncode == 1, dry.stderr
-    assert "would record 4 rows, rejected 1" in dry.stdout
-    run = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 1, run.stderr
-    assert "recorded 3 rows, rejected 2" in run.stdout
-    assert "line 4: hours must be more than 0" in run.stdout
-    with linli.Node.open(node.path) as again:
-        assert again.balance("dianye:1") == Decimal("2.5")
-        assert again.balance("dianye:2") == Decimal("2.5")
-
-
 SHANGHAI = timezone(timedelta(hours=8))
 
 
@@ -361,49 +328,6 @@ def test_rejected_changes_are_listed(district: District, dianye: linli.Node) -> 
     assert r.received_at.tzinfo is not None
     assert "Rejected(" in repr(r)
     assert ledger not in {d.id for d in dianye.documents()}
-
-
-def test_monthly_report_example(tmp_path: Path, district: District) -> None:
-    import csv as csvmod
-
-    node = district.community("dianye")
-    with node:
-        ledger = node.create_ledger(2026, "beishi")
-        node.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 12)
-        node.record_service(ledger, "dianye:2", "reading", "2026-03-02", 1)
-        room = node.create_room("beishi", "Dianye activity room", 30)
-        start = tomorrow_at(10)
-        node.request_booking(room, "Li Wei", "reading club", start, start + timedelta(hours=1), 5)
-        wishes = node.create_wishes("beishi", "Dianye wishes")
-        node.post_wish(wishes, "wish", "Wheelchair ramp", "At gate 2", "access")
-    month = start.astimezone(timezone.utc).strftime("%Y-%m")
-    out = tmp_path / "report.csv"
-    script = EXAMPLES / "monthly_report.py"
-    run = subprocess.run(
-        [sys.executable, str(script), str(node.path), month, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    with out.open(newline="", encoding="utf-8") as f:
-        rows = list(csvmod.DictReader(f))
-    records = [r["record"] for r in rows]
-    assert records.count("booking") == 1
-    assert records.count("standing") == (2 if month.startswith("2026") else 0)
-    if month.startswith("2026"):
-        top = rows[0]
-        assert top["id"] == "dianye:1" and top["points"] == "12" and top["stars"] == "1"
-    [booking] = [r for r in rows if r["record"] == "booking"]
-    assert booking["what"].endswith("reading club") and booking["status"] == "tentative"
-    wish_rows = [r for r in rows if r["record"] == "wish"]
-    # The wish was posted now: it is in the report if now is in the booking's month.
-    now_month = datetime.now(timezone.utc).strftime("%Y-%m")
-    assert len(wish_rows) == (1 if now_month == month else 0)
-    bad = subprocess.run(
-        [sys.executable, str(script), str(node.path), "March"], capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
 
 
 def test_dropped_node_unlocks_its_store(tmp_path: Path) -> None:
