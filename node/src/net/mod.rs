@@ -261,7 +261,7 @@ fn parse_addr(a: &str) -> Result<Multiaddr, NetError> {
     })
 }
 
-fn topic_of(root: &NodeId, kind: DocKind, street: &str) -> String {
+pub(crate) fn topic_of(root: &NodeId, kind: DocKind, street: &str) -> String {
     let r = hex::encode(&root.0[..6]);
     if kind == DocKind::Federation {
         format!("linli/{r}/district")
@@ -341,20 +341,8 @@ impl Network {
             pulling: Arc::default(),
             next_session: Arc::new(AtomicU64::new(1)),
         };
-        // Topics: the district, and the street of every document held.
         let root = node.root();
-        let topics: Vec<String> = node
-            .read(move |rep| {
-                let mut t: BTreeSet<String> = BTreeSet::new();
-                t.insert(topic_of(&root, DocKind::Federation, ""));
-                for id in rep.catalog().keys() {
-                    if let Ok(h) = rep.header(*id) {
-                        t.insert(topic_of(&root, h.kind, h.street.as_str()));
-                    }
-                }
-                t.into_iter().collect()
-            })
-            .await?;
+        let topics = node.read(move |rep| topics_of(rep, &root)).await?;
         let now = Instant::now();
         let mut driver = Driver {
             swarm,
@@ -577,6 +565,33 @@ fn build_swarm(secret: [u8; 32], cfg: &NetConfig) -> Result<Swarm<Behaviour>, Ne
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
         .build();
     Ok(swarm)
+}
+
+/// The topics a node follows: the district's, and every street's that it holds documents
+/// of or that the federation documents name (streets, and the streets of communities).
+fn topics_of(rep: &linli_core::Replica, root: &NodeId) -> Vec<String> {
+    let mut t: BTreeSet<String> = BTreeSet::new();
+    t.insert(topic_of(root, DocKind::Federation, ""));
+    for id in rep.catalog().keys() {
+        let Ok(h) = rep.header(*id) else { continue };
+        if h.kind == DocKind::Federation {
+            if let Ok(f) = rep.federation(*id) {
+                for c in f.certificates() {
+                    let street = match c.role {
+                        linli_core::cert::Role::Street => Some(c.org),
+                        linli_core::cert::Role::Community => c.parent,
+                        _ => None,
+                    };
+                    if let Some(s) = street {
+                        t.insert(topic_of(root, DocKind::Registry, s.as_str()));
+                    }
+                }
+            }
+        } else {
+            t.insert(topic_of(root, h.kind, h.street.as_str()));
+        }
+    }
+    t.into_iter().collect()
 }
 
 /// Publishes announcements of local writes and follows the topics of new documents.
@@ -1115,13 +1130,20 @@ impl Driver {
             tracing::debug!(%propagation, "ignoring a gossip message that is not an announcement");
             return;
         };
-        let from = match message.source {
-            Some(s) if self.swarm.is_connected(&s) => s,
-            _ => propagation,
-        };
-        if self.is_banned(&from) {
-            return;
+        // Ask the author first (it holds the changes), then the peer that forwarded it.
+        let mut from = Vec::new();
+        if let Some(s) = message.source
+            && s != propagation
+            && self.swarm.is_connected(&s)
+            && !self.is_banned(&s)
+        {
+            from.push(s);
         }
-        tokio::spawn(session::pull(self.ctx.clone(), doc, heads, from));
+        if !self.is_banned(&propagation) {
+            from.push(propagation);
+        }
+        if !from.is_empty() {
+            tokio::spawn(session::pull(self.ctx.clone(), doc, heads, from));
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! applied through [`Node::apply_batch`] in chunks sized to take about [`CHUNK_TARGET`] each,
 //! so a large batch never stalls the node's other commands for long.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub(crate) const SESSION_IDLE: Duration = Duration::from_secs(120);
 const MAX_EXCHANGES: usize = 10_000;
 
 /// Live pulls in flight, with the announcements that arrived for the same document since.
-pub(crate) type Pulls = HashMap<DocId, Vec<(Vec<ChangeHash>, PeerId)>>;
+pub(crate) type Pulls = HashMap<DocId, Vec<(Vec<ChangeHash>, Vec<PeerId>)>>;
 
 type RespMap = HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>;
 
@@ -140,15 +140,24 @@ async fn step(
     Ok((session, out, received))
 }
 
-/// Stores and applies received changes in chunks of about [`CHUNK_TARGET`]; returns
-/// (new changes applied, changes refused). A change whose envelope is broken (bad
-/// signature, garbage bytes) is invalid data from the peer.
+/// What a batch of received changes did.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    pub(crate) applied: u64,
+    pub(crate) refused: u64,
+    /// Documents that gained changes.
+    pub(crate) touched: BTreeSet<DocId>,
+}
+
+/// Stores and applies received changes in chunks of about [`CHUNK_TARGET`]. A change whose
+/// envelope is broken (bad signature, garbage bytes) is invalid data from the peer.
 pub(crate) async fn apply_chunked(
     ctx: &Ctx,
     changes: Vec<SignedChange>,
-) -> Result<(u64, u64), Fault> {
+) -> Result<Received, Fault> {
     let mut rest = changes;
     let (mut applied, mut refused) = (0u64, 0u64);
+    let mut touched = BTreeSet::new();
     let mut bad: Option<String> = None;
     while !rest.is_empty() {
         let n = ctx
@@ -158,6 +167,7 @@ pub(crate) async fn apply_chunked(
             .min(rest.len());
         let tail = rest.split_off(n);
         let part = std::mem::replace(&mut rest, tail);
+        let docs: Vec<DocId> = part.iter().map(|c| c.doc).collect();
         let started = Instant::now();
         let results = ctx.node.apply_batch(part).await?;
         let took = started.elapsed();
@@ -167,9 +177,12 @@ pub(crate) async fn apply_chunked(
         } else if took < CHUNK_TARGET / 3 && n == ctx.chunk.load(Ordering::Relaxed) {
             ctx.chunk.store(n * 2, Ordering::Relaxed);
         }
-        for r in results {
+        for (r, doc) in results.into_iter().zip(docs) {
             match r {
-                Ok(Applied::Applied(h)) => applied += h.len() as u64,
+                Ok(Applied::Applied(h)) => {
+                    applied += h.len() as u64;
+                    touched.insert(doc);
+                }
                 Ok(_) => {}
                 Err(CoreError::Rejected(_)) => refused += 1,
                 Err(CoreError::Envelope(e)) => {
@@ -189,7 +202,11 @@ pub(crate) async fn apply_chunked(
         .fetch_add(refused, Ordering::Relaxed);
     match bad {
         Some(b) => Err(Fault::Invalid(b)),
-        None => Ok((applied, refused)),
+        None => Ok(Received {
+            applied,
+            refused,
+            touched,
+        }),
     }
 }
 
@@ -226,6 +243,7 @@ pub(crate) async fn initiate(ctx: Ctx, peer: PeerId) -> Result<sync::Stats, Faul
     let mut outbox: VecDeque<Vec<u8>> = first.into();
     let mut checked = false;
     let mut exchanges = 0;
+    let mut touched = BTreeSet::new();
     loop {
         exchanges += 1;
         if exchanges > MAX_EXCHANGES {
@@ -247,8 +265,9 @@ pub(crate) async fn initiate(ctx: Ctx, peer: PeerId) -> Result<sync::Stats, Faul
                     check_peer(&session, &expected)?;
                     checked = true;
                 }
-                let (a, r) = apply_chunked(&ctx, received).await?;
-                session.note_applied(a, r);
+                let got = apply_chunked(&ctx, received).await?;
+                session.note_applied(got.applied, got.refused);
+                touched.extend(got.touched);
                 outbox.extend(out);
             }
             if !more {
@@ -274,15 +293,45 @@ pub(crate) async fn initiate(ctx: Ctx, peer: PeerId) -> Result<sync::Stats, Faul
             ));
         }
     }
+    announce(&ctx, touched).await;
     Ok(session.stats().clone())
+}
+
+/// After a session brought changes: tells the document's topic about the new heads, so
+/// peers the session's partner is not connected to learn of them without waiting for
+/// their next session. (Changes pulled after an announcement are not announced again.)
+pub(crate) async fn announce(ctx: &Ctx, docs: BTreeSet<DocId>) {
+    if docs.is_empty() {
+        return;
+    }
+    let root = ctx.node.root();
+    let found = ctx
+        .node
+        .read(move |rep| {
+            docs.into_iter()
+                .filter_map(|doc| {
+                    let h = rep.header(doc).ok()?;
+                    let data = sync::announce(rep, doc)?;
+                    Some((super::topic_of(&root, h.kind, h.street.as_str()), data))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+    for (topic, data) in found.unwrap_or_default() {
+        if ctx.cmd.send(Cmd::Publish { topic, data }).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A responder session.
 struct Resp {
     session: Option<Session>,
     queue: VecDeque<Vec<u8>>,
-    touched: Instant,
+    used: Instant,
     checked: bool,
+    /// Documents this session brought changes to.
+    touched: BTreeSet<DocId>,
 }
 
 /// Open responder sessions, by peer and session id.
@@ -311,8 +360,9 @@ impl Responders {
         let r = Arc::new(AsyncMutex::new(Resp {
             session: Some(Session::responder(true)),
             queue: VecDeque::new(),
-            touched: Instant::now(),
+            used: Instant::now(),
             checked: false,
+            touched: BTreeSet::new(),
         }));
         map.insert((peer, id), r.clone());
         Ok(r)
@@ -339,7 +389,7 @@ impl Responders {
     pub(crate) fn expire(&self) {
         if let Ok(mut map) = self.map.lock() {
             map.retain(|_, r| match r.try_lock() {
-                Ok(r) => r.touched.elapsed() < SESSION_IDLE,
+                Ok(r) => r.used.elapsed() < SESSION_IDLE,
                 Err(_) => true,
             });
         }
@@ -365,7 +415,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
         Request::Session { id, msgs } => {
             let entry = ctx.responders.get_or_open(peer, id)?;
             let mut r = entry.lock().await;
-            r.touched = Instant::now();
+            r.used = Instant::now();
             let result = feed(ctx, &mut r, &expected, msgs).await;
             if let Err(e) = result {
                 ctx.responders.close(peer, id);
@@ -379,7 +429,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
                 .get(peer, id)
                 .ok_or_else(|| Fault::Invalid(format!("continue of unknown session {id}")))?;
             let mut r = entry.lock().await;
-            r.touched = Instant::now();
+            r.used = Instant::now();
             Ok(take(ctx, &mut r, peer, id))
         }
         Request::Live { msgs } => {
@@ -417,8 +467,9 @@ async fn feed(ctx: &Ctx, r: &mut Resp, expected: &NodeId, msgs: Vec<Vec<u8>>) ->
             r.checked = true;
         }
         let mut s = s;
-        let (a, refused) = apply_chunked(ctx, received).await?;
-        s.note_applied(a, refused);
+        let got = apply_chunked(ctx, received).await?;
+        s.note_applied(got.applied, got.refused);
+        r.touched.extend(got.touched);
         r.session = Some(s);
         r.queue.extend(out);
     }
@@ -447,9 +498,12 @@ fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Response {
     Response::Msgs { msgs, more }
 }
 
-/// Live mode: pulls the announced heads of `doc` from `from` (and any announcements that
-/// arrived for the same document meanwhile).
-pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: PeerId) {
+/// Live mode: pulls the announced heads of `doc` (and any announcements that arrived for
+/// the same document meanwhile). `from` lists whom to ask, best first: the author, then the
+/// peer that forwarded the announcement. A forwarding peer may not hold the changes yet, so
+/// a pull that leaves heads missing is retried a few times with a growing pause; whatever
+/// is still missing then comes with the next sync session.
+pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Vec<PeerId>) {
     {
         let Ok(mut p) = ctx.pulling.lock() else {
             return;
@@ -463,12 +517,7 @@ pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Pee
     let mut next = vec![(heads, from)];
     loop {
         for (heads, from) in next {
-            if let Err(e) = pull_one(&ctx, doc, heads, from).await {
-                tracing::debug!(%from, doc = %doc.short(), "live pull failed: {e}");
-                if let Fault::Invalid(reason) = e {
-                    let _ = ctx.cmd.send(Cmd::Drop { peer: from, reason }).await;
-                }
-            }
+            pull_with_retries(&ctx, doc, heads, from).await;
         }
         let Ok(mut p) = ctx.pulling.lock() else {
             return;
@@ -481,22 +530,52 @@ pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Pee
     }
 }
 
+/// Pull attempts per announcement, and the first pause between them.
+const PULL_TRIES: u32 = 5;
+const PULL_PAUSE: Duration = Duration::from_millis(50);
+
+async fn pull_with_retries(ctx: &Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Vec<PeerId>) {
+    for attempt in 0..PULL_TRIES {
+        for peer in &from {
+            match pull_one(ctx, doc, heads.clone(), *peer).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::debug!(%peer, doc = %doc.short(), "live pull failed: {e}");
+                    if let Fault::Invalid(reason) = e {
+                        let _ = ctx
+                            .cmd
+                            .send(Cmd::Drop {
+                                peer: *peer,
+                                reason,
+                            })
+                            .await;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(PULL_PAUSE * 2u32.pow(attempt)).await;
+    }
+}
+
+/// One pull; `true` when every announced head is held afterwards.
 async fn pull_one(
     ctx: &Ctx,
     doc: DocId,
     heads: Vec<ChangeHash>,
     from: PeerId,
-) -> Result<(), Fault> {
+) -> Result<bool, Fault> {
+    let wanted = heads.clone();
     let msgs = ctx
         .node
         .read(move |rep| sync::pull(rep, doc, &heads))
         .await?;
     if msgs.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let resp = request(ctx, from, Request::Live { msgs }).await?;
     let Response::Msgs { msgs, .. } = resp else {
-        return Ok(());
+        return Ok(false);
     };
     for m in msgs {
         let (_, received) = ctx
@@ -506,5 +585,8 @@ async fn pull_one(
             .map_err(sync_fault)?;
         apply_chunked(ctx, received).await?;
     }
-    Ok(())
+    Ok(ctx
+        .node
+        .read(move |rep| wanted.iter().all(|h| rep.has_change(h)))
+        .await?)
 }

@@ -45,6 +45,16 @@ pub fn loopback(bootstrap: Vec<String>) -> NetConfig {
     }
 }
 
+/// Like [`loopback`], with a sync session every second: gossip only shortens the way;
+/// sessions are what guarantees convergence (a peer that subscribed after an announcement
+/// never hears it).
+pub fn periodic(bootstrap: Vec<String>) -> NetConfig {
+    NetConfig {
+        sync_interval_secs: 1,
+        ..loopback(bootstrap)
+    }
+}
+
 /// A certified community node of street beishi with its own registry.
 async fn community(district: &mut District, dir: &Path, o: &str) -> (Node, DocId) {
     let mut init = InitOptions::new(org(o), district.root_id());
@@ -231,4 +241,249 @@ async fn sync_with_a_given_peer_reports_what_moved() {
     assert!(e.to_string().contains("could not connect"), "{e}");
     net_a.shutdown().await.unwrap();
     net_b.shutdown().await.unwrap();
+}
+
+/// Waits until every node holds the same heads for every document both hold, and each
+/// holds `docs` documents; returns the catalogs.
+async fn converge(nodes: &[&Node], docs: &[usize]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut cats = Vec::new();
+        for n in nodes {
+            cats.push(n.read(|r| r.catalog().clone()).await.unwrap());
+        }
+        let sizes: Vec<usize> = cats.iter().map(|c| c.len()).collect();
+        let agree = cats.iter().all(|a| {
+            cats.iter()
+                .all(|b| a.iter().all(|(d, dig)| b.get(d).is_none_or(|x| x == dig)))
+        });
+        if agree && sizes == docs {
+            return;
+        }
+        if !agree && tokio::time::Instant::now() + Duration::from_millis(25) >= deadline {
+            for (i, a) in cats.iter().enumerate() {
+                for (j, b) in cats.iter().enumerate() {
+                    for (d, dig) in a {
+                        if b.get(d).is_some_and(|x| x != dig) {
+                            let ha = nodes[i].heads(*d).await.unwrap();
+                            let hb = nodes[j].heads(*d).await.unwrap();
+                            let st_a = nodes[i].status().await.unwrap();
+                            eprintln!(
+                                "doc {} differs between {i} and {j}: {ha:?} vs {hb:?}; {i}: pending {} waiting {}",
+                                d.short(),
+                                st_a.pending,
+                                st_a.waiting_in_replica
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no convergence within 30 s: documents held {sizes:?} (want {docs:?}), heads agree: {agree}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn ledger_of(node: &Node, o: &str) -> DocId {
+    node.create(NewDoc::Ledger {
+        street: org("beishi"),
+        community: org(o),
+        year: 2026,
+        rules: linli_core::ledger::LedgerRules::default(),
+    })
+    .await
+    .unwrap()
+    .doc
+}
+
+async fn serve(node: &Node, ledger: DocId, volunteer: &str, hours: f64) {
+    node.execute(
+        ledger,
+        linli_core::Op::Ledger(linli_core::ledger::LedgerOp::RecordService {
+            volunteer: volunteer.parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: jiff::civil::date(2026, 5, 1),
+            hours,
+            evidence: None,
+        }),
+    )
+    .await
+    .unwrap();
+}
+
+/// A unit of `parent` (a co-building unit certified by a community).
+async fn unit(district: &mut District, dir: &Path, o: &str, parent: &str) -> Node {
+    let mut init = InitOptions::new(org(o), district.root_id());
+    init.secret = Some(secret(o, 1));
+    let node = Node::init(dir, init, opts()).await.unwrap();
+    district.certify(node.node_id(), Role::Unit, o, Some(parent));
+    node
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_converge_and_a_late_joiner_gets_only_what_it_may_see() {
+    let mut district = District::new();
+    let dirs: Vec<TempDir> = (0..6).map(|_| TempDir::new().unwrap()).collect();
+    let names = ["dianye", "hongqi", "xianghe", "shengli"];
+    let mut nodes = Vec::new();
+    let mut ledgers = Vec::new();
+    for (d, o) in dirs.iter().zip(names) {
+        let (n, reg) = community(&mut district, d.path(), o).await;
+        add_compound(&n, reg, &format!("{o} No. 1")).await;
+        let l = ledger_of(&n, o).await;
+        serve(&n, l, &format!("{o}:1"), 2.0).await;
+        ledgers.push(l);
+        nodes.push(n);
+    }
+    // The fifth: a unit certified by Dianye (the certificate is in the federation document
+    // the communities hold; the unit itself starts empty).
+    let u = unit(&mut district, dirs[4].path(), "power-co", "dianye").await;
+    for n in &nodes {
+        n.apply_batch(district.fed_changes()).await.unwrap();
+    }
+    nodes.push(u);
+    // A chain: each node knows only the one before it.
+    let mut nets = Vec::new();
+    let mut prev: Vec<String> = Vec::new();
+    for n in &nodes {
+        let net = Network::start(n.clone(), periodic(prev.clone()))
+            .await
+            .unwrap();
+        prev = net.listen_addrs().await.unwrap();
+        nets.push(net);
+    }
+    // 1 federation + 4 registries + 4 ledgers for communities; the unit of Dianye gets
+    // Dianye's ledger but not the other communities' ledgers.
+    let all: Vec<&Node> = nodes.iter().collect();
+    converge(&all, &[9, 9, 9, 9, 6]).await;
+    let unit_cat = nodes[4].read(|r| r.catalog().clone()).await.unwrap();
+    assert!(
+        unit_cat.contains_key(&ledgers[0]),
+        "Dianye's unit holds Dianye's ledger"
+    );
+    for l in &ledgers[1..] {
+        assert!(
+            !unit_cat.contains_key(l),
+            "a unit holds another community's ledger"
+        );
+    }
+    // Balances agree across the communities.
+    for n in &nodes[..4] {
+        assert_eq!(
+            n.balance("hongqi:1".parse().unwrap()).await.unwrap(),
+            linli_core::ledger::Points::whole(2)
+        );
+    }
+
+    // A late joiner: a unit of Hongqi, knowing only Xianghe's node (which holds every
+    // ledger, and must give it only Hongqi's).
+    let dl = TempDir::new().unwrap();
+    let late = unit(&mut district, dl.path(), "water-co", "hongqi").await;
+    nodes[1].apply_batch(district.fed_changes()).await.unwrap();
+    converge(&all, &[9, 9, 9, 9, 6]).await;
+    let xianghe_addr = nets[2].listen_addrs().await.unwrap();
+    let net_late = Network::start(late.clone(), periodic(xianghe_addr))
+        .await
+        .unwrap();
+    eventually("the late joiner syncs", 30, || async {
+        let c = late.read(|r| r.catalog().clone()).await.unwrap();
+        (c.len() == 6 && c.contains_key(&ledgers[1])).then_some(())
+    })
+    .await;
+    let c = late.read(|r| r.catalog().clone()).await.unwrap();
+    assert!(!c.contains_key(&ledgers[0]) && !c.contains_key(&ledgers[2]));
+    assert!(!c.contains_key(&ledgers[3]));
+    net_late.shutdown().await.unwrap();
+    for n in &nets {
+        n.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_heals_with_writes_on_both_sides_and_a_restarted_node_catches_up() {
+    let mut district = District::new();
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().unwrap()).collect();
+    let mut nodes = Vec::new();
+    let mut regs = Vec::new();
+    for (d, o) in dirs.iter().zip(["dianye", "hongqi", "xianghe"]) {
+        let (n, reg) = community(&mut district, d.path(), o).await;
+        nodes.push(n);
+        regs.push(reg);
+    }
+    for n in &nodes {
+        n.apply_batch(district.fed_changes()).await.unwrap();
+    }
+    let l_dianye = ledger_of(&nodes[0], "dianye").await;
+    let mut nets = Vec::new();
+    let mut boot = Vec::new();
+    for n in &nodes {
+        let net = Network::start(n.clone(), periodic(boot.clone()))
+            .await
+            .unwrap();
+        boot.extend(net.listen_addrs().await.unwrap());
+        nets.push(net);
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    converge(&all, &[5, 5, 5]).await;
+
+    // Cut Xianghe off; both sides keep writing to their own and to shared documents.
+    for i in 0..2 {
+        nets[i].block(nodes[2].node_id()).await.unwrap();
+        nets[2].block(nodes[i].node_id()).await.unwrap();
+    }
+    eventually("xianghe is alone", 10, || async {
+        (nets[2].stats().peers == 0).then_some(())
+    })
+    .await;
+    for k in 0..5 {
+        add_compound(&nodes[0], regs[0], &format!("Dianye {k}")).await;
+        add_compound(&nodes[2], regs[2], &format!("Xianghe {k}")).await;
+        serve(&nodes[0], l_dianye, "dianye:1", 1.0).await;
+    }
+    // Xianghe cannot write into Dianye's ledger, but records its own volunteers.
+    let l_xianghe = ledger_of(&nodes[2], "xianghe").await;
+    serve(&nodes[2], l_xianghe, "dianye:1", 3.0).await;
+    // Apart, they differ.
+    assert_eq!(names_on(&nodes[1], regs[2]).await.unwrap().len(), 0);
+    // Heal.
+    for i in 0..2 {
+        nets[i].unblock(nodes[2].node_id()).await.unwrap();
+        nets[2].unblock(nodes[i].node_id()).await.unwrap();
+        nets[2]
+            .dial(&nets[i].listen_addrs().await.unwrap()[0])
+            .await
+            .unwrap();
+    }
+    converge(&all, &[6, 6, 6]).await;
+    for n in &nodes {
+        assert_eq!(names_on(n, regs[0]).await.unwrap().len(), 5);
+        assert_eq!(names_on(n, regs[2]).await.unwrap().len(), 5);
+        // Invariant: the balance is the same everywhere: 5 h at home + 3 h in Xianghe.
+        assert_eq!(
+            n.balance("dianye:1".parse().unwrap()).await.unwrap(),
+            linli_core::ledger::Points::whole(8)
+        );
+    }
+
+    // Restart Hongqi: stop its network and node, write meanwhile, reopen, catch up.
+    nets[1].shutdown().await.unwrap();
+    nodes[1].shutdown().await.unwrap();
+    for k in 0..3 {
+        add_compound(&nodes[0], regs[0], &format!("While Hongqi slept {k}")).await;
+    }
+    let hongqi = Node::open(dirs[1].path(), opts()).await.unwrap();
+    let net_h = Network::start(hongqi.clone(), periodic(vec![boot[0].clone()]))
+        .await
+        .unwrap();
+    eventually("restarted Hongqi catches up", 30, || async {
+        names_on(&hongqi, regs[0]).await.filter(|n| n.len() == 8)
+    })
+    .await;
+    net_h.shutdown().await.unwrap();
+    nets[0].shutdown().await.unwrap();
+    nets[2].shutdown().await.unwrap();
 }
