@@ -31,11 +31,15 @@
 #![deny(missing_docs)]
 
 mod actor;
+pub mod api;
+pub mod cli;
+pub mod config;
 pub mod demo;
 mod error;
 pub mod export;
 pub mod net;
 mod node;
+pub mod ops;
 mod store;
 
 pub use linli_core as core;

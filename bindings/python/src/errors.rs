@@ -65,6 +65,16 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Maps an error of the [`Node`](linli::node::Node) handle.
+/// Network errors: a bad address is a validation error, the rest are sync errors.
+pub(crate) fn map_net_error(e: linli::node::net::NetError) -> PyErr {
+    use linli::node::net::NetError;
+    match e {
+        NetError::BadAddress { .. } => ValidationError::new_err(e.to_string()),
+        NetError::Node(n) => map_node_error(n),
+        other => SyncError::new_err(other.to_string()),
+    }
+}
+
 pub(crate) fn map_node_error(e: NodeError) -> PyErr {
     match e {
         NodeError::Core(e) => map_core_error(e),

@@ -45,5 +45,6 @@ fn _linli(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::CompositeScore>()?;
     m.add_class::<types::Claim>()?;
     m.add_class::<types::Peer>()?;
+    m.add_class::<types::SyncReport>()?;
     Ok(())
 }

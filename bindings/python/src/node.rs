@@ -31,12 +31,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use tokio::sync::broadcast;
 
-use crate::errors::{ValidationError, map_core_error, map_node_error};
+use crate::errors::{ValidationError, map_core_error, map_net_error, map_node_error};
 use crate::types::{
     AppointmentState, Booking, CertificateInfo, Claim, CompositeScore, CompoundInfo, DocumentInfo,
     Event, ExportSummary, ImportReport, Inspection, KitchenDay, LedgerEntry, MealOrder, NodeStatus,
-    Peer, Rejected, ScoreSheet, Standing, Wish, points,
+    Peer, Rejected, ScoreSheet, Standing, SyncReport, Wish, points,
 };
+use linli::node::net::NetConfig;
 
 /// One year in milliseconds (default validity of a certificate).
 const YEAR_MS: i64 = 365 * 24 * 60 * 60 * 1000;
@@ -52,13 +53,15 @@ pub struct Node {
     closed: AtomicBool,
     /// The configuration file given to `open`, if any.
     config: Option<PathBuf>,
+    /// The node's network, once `listen` or `sync_with` started it.
+    network: std::sync::Mutex<Option<linli::node::net::Network>>,
 }
 
 fn runtime() -> PyResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("linli-python")
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|e| crate::errors::StorageError::new_err(format!("cannot start runtime: {e}")))
 }
@@ -287,6 +290,7 @@ impl Node {
             node,
             closed: AtomicBool::new(false),
             config,
+            network: std::sync::Mutex::new(None),
         }
     }
 
@@ -310,6 +314,43 @@ impl Node {
             Some(c) => parse_org(c),
             None => Ok(self.node.org().clone()),
         }
+    }
+
+    /// The running network, started on `listen` (loopback, any port) if there is none.
+    fn network(
+        &self,
+        py: Python<'_>,
+        cfg: Option<NetConfig>,
+    ) -> PyResult<linli::node::net::Network> {
+        let mut guard = self
+            .network
+            .lock()
+            .map_err(|_| crate::errors::SyncError::new_err("the network handle is poisoned"))?;
+        if let Some(net) = guard.as_ref() {
+            if cfg.is_some() {
+                return Err(crate::errors::ValidationError::new_err(
+                    "the network is already running (call listen() once, before sync_with())",
+                ));
+            }
+            return Ok(net.clone());
+        }
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(map_node_error(NodeError::Shutdown));
+        }
+        let cfg = cfg.unwrap_or_else(|| NetConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            ..NetConfig::default()
+        });
+        let node = self.node.clone();
+        let net = py
+            .detach(|| {
+                self.rt
+                    .block_on(linli::node::net::Network::start(node, cfg))
+            })
+            .map_err(map_net_error)?;
+        *guard = Some(net.clone());
+        Ok(net)
     }
 
     fn create_doc(&self, py: Python<'_>, new: NewDoc) -> PyResult<String> {
@@ -464,12 +505,59 @@ impl Node {
         self.closed.load(Ordering::SeqCst)
     }
 
-    /// Stops the node and closes its store (idempotent).
+    /// Stops the node (and its network) and closes its store (idempotent).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        let net = self.network.lock().ok().and_then(|mut g| g.take());
+        if let Some(net) = net {
+            let _ = py.detach(|| self.rt.block_on(net.shutdown()));
+        }
         self.run(py, |n| async move { n.shutdown().await })
+    }
+
+    /// Starts this node's network: listens on `addrs` (multiaddrs; default any free port on
+    /// 127.0.0.1), keeps connected to the `bootstrap` peers and syncs with every peer every
+    /// `sync_interval` seconds and after each local write. Returns the addresses to give
+    /// other nodes, e.g. `/ip4/127.0.0.1/tcp/40123/p2p/12D3Koo…`.
+    #[pyo3(signature = (addrs = None, *, bootstrap = None, sync_interval = 30))]
+    fn listen(
+        &self,
+        py: Python<'_>,
+        addrs: Option<Vec<String>>,
+        bootstrap: Option<Vec<String>>,
+        sync_interval: u64,
+    ) -> PyResult<Vec<String>> {
+        let cfg = NetConfig {
+            listen: addrs.unwrap_or_else(|| vec!["/ip4/127.0.0.1/tcp/0".into()]),
+            bootstrap: bootstrap.unwrap_or_default(),
+            mdns: false,
+            sync_interval_secs: sync_interval,
+            ..NetConfig::default()
+        };
+        let net = self.network(py, Some(cfg))?;
+        py.detach(|| self.rt.block_on(net.listen_addrs()))
+            .map_err(map_net_error)
+    }
+
+    /// Syncs with the peer at `addr` (as returned by its `listen()`): connects, runs one
+    /// sync session, and returns what moved. Starts this node's network on loopback if
+    /// `listen()` was not called. Raises `SyncError` if the peer cannot be reached within
+    /// `timeout` seconds or refuses this node.
+    #[pyo3(signature = (addr, *, timeout = 30.0))]
+    fn sync_with(&self, py: Python<'_>, addr: &str, timeout: f64) -> PyResult<SyncReport> {
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(validation(format!(
+                "timeout must be a positive number of seconds, not {timeout}"
+            )));
+        }
+        let net = self.network(py, None)?;
+        let t = std::time::Duration::from_secs_f64(timeout);
+        let r = py
+            .detach(|| self.rt.block_on(net.sync_with(addr, t)))
+            .map_err(map_net_error)?;
+        Ok(SyncReport::from_rust(r))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

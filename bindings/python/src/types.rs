@@ -1226,3 +1226,40 @@ impl Peer {
         ))
     }
 }
+
+/// What one sync session moved (`Node.sync_with`).
+#[pyclass(frozen, get_all, module = "linli")]
+pub struct SyncReport {
+    /// New changes received and applied.
+    received: u64,
+    /// Received changes refused by a write policy (stored with their reasons).
+    refused: u64,
+    /// Changes sent.
+    sent: u64,
+    /// Bytes received.
+    bytes_in: u64,
+    /// Bytes sent.
+    bytes_out: u64,
+}
+
+impl SyncReport {
+    pub(crate) fn from_rust(r: linli::node::net::SyncReport) -> Self {
+        SyncReport {
+            received: r.received,
+            refused: r.refused,
+            sent: r.sent,
+            bytes_in: r.bytes_in,
+            bytes_out: r.bytes_out,
+        }
+    }
+}
+
+#[pymethods]
+impl SyncReport {
+    fn __repr__(&self) -> String {
+        format!(
+            "SyncReport(received={}, refused={}, sent={}, bytes_in={}, bytes_out={})",
+            self.received, self.refused, self.sent, self.bytes_in, self.bytes_out
+        )
+    }
+}

@@ -1,2 +1,5 @@
-//! The `linli` command (placeholder while the CLI is written).
-fn main() {}
+//! The `linli` command-line program (see `linli --help` and [`linli_node::cli`]).
+
+fn main() -> std::process::ExitCode {
+    linli_node::cli::main()
+}

@@ -3,6 +3,11 @@
 
 mod util;
 
+// The local HTTP API: tokens, bad requests, calls, read routes, metrics.
+mod api;
+// The `linli` binary end to end, error paths and exit codes.
+mod cli;
+
 // Crash loop with a child process killed by SIGKILL.
 mod crash;
 // The district demo (six nodes on loopback).

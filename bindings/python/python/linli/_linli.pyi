@@ -45,6 +45,7 @@ __all__ = [
     "CompositeScore",
     "Claim",
     "Peer",
+    "SyncReport",
 ]
 
 __version__: str
@@ -120,6 +121,16 @@ class Node:
     def heads(self, doc: str) -> list[str]:
         """Current heads of a document (hex change hashes, sorted)."""
     def peers(self) -> list[Peer]: ...
+    def listen(
+        self,
+        addrs: Optional[Sequence[str]] = None,
+        *,
+        bootstrap: Optional[Sequence[str]] = None,
+        sync_interval: int = 30,
+    ) -> list[str]:
+        """Starts the network; returns the addresses to give other nodes."""
+    def sync_with(self, addr: str, *, timeout: float = 30.0) -> SyncReport:
+        """Connects to ``addr``, runs one sync session and returns what moved."""
     def create_federation(
         self,
         *,
@@ -744,3 +755,18 @@ class Peer:
     def last_seen(self) -> datetime.datetime: ...
     @property
     def sync_state(self) -> bytes: ...
+
+@final
+class SyncReport:
+    """What one sync session moved."""
+
+    @property
+    def received(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def bytes_in(self) -> int: ...
+    @property
+    def bytes_out(self) -> int: ...

@@ -1,0 +1,30 @@
+//! The local HTTP API of the daemon (`linli run`), and the small client the CLI uses.
+//!
+//! The server ([`serve`]) binds to 127.0.0.1 by default; every route requires
+//! `Authorization: Bearer <token>` (the token is written to `<dir>/api.token`, mode 0600,
+//! and the bound address to `<dir>/api.addr` by `linli run`). Errors are JSON
+//! `{"error": "...", "kind": "..."}`.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /api/v1/call` | a [`Request`](crate::ops::Request) as JSON → its result (400 bad JSON, 404 unknown id, 403/422 refused) |
+//! | `GET /api/v1/status` | identity, documents, changes, pending, refused, peers |
+//! | `GET /api/v1/documents` | documents held |
+//! | `GET /api/v1/bookings?doc=` | bookings of a resource |
+//! | `GET /api/v1/leaderboard?doc=&team=` | leaderboard of a ledger |
+//! | `GET /api/v1/balances` | every volunteer's earned points and balance |
+//! | `GET /api/v1/compounds?doc=&year=` | compounds with appointment and score |
+//! | `GET /api/v1/wishes?doc=` | wishes with status |
+//! | `GET /api/v1/resources` | rooms and kitchens held |
+//! | `GET /api/v1/orders?doc=&date=` | a kitchen's orders of one service day |
+//! | `GET /api/v1/peers` | peers and their sync state |
+//! | `GET /api/v1/rejected` | refused changes |
+//! | `GET /metrics` | Prometheus text |
+//!
+//! The client ([`ApiClient`]) speaks plain HTTP/1.1 over a tokio `TcpStream`.
+
+mod client;
+mod server;
+
+pub use client::{ApiClient, ApiError, HttpResponse};
+pub use server::{ADDR_FILE, ApiServer, ServeError, random_token, serve, write_private};

@@ -1,0 +1,470 @@
+//! The axum server.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request as HttpRequest, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use linli_core::{DocId, DocKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::Node;
+use crate::net::Network;
+use crate::ops::{self, OpsError, Request};
+
+/// File in the data directory holding the running daemon's API address.
+pub const ADDR_FILE: &str = "api.addr";
+
+/// Errors starting or stopping the API server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding the address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("API server: {0}")]
+    Server(std::io::Error),
+    /// The server task panicked or was cancelled.
+    #[error("API server task failed: {0}")]
+    Task(String),
+}
+
+/// A running API server: its bound address and a shutdown handle.
+#[derive(Debug)]
+pub struct ApiServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ApiServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets open requests finish, and waits for the server.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r.map_err(ServeError::Server),
+            Err(e) => Err(ServeError::Task(e.to_string())),
+        }
+    }
+}
+
+struct AppState {
+    node: Node,
+    net: Option<Network>,
+    token: String,
+}
+
+type Shared = Arc<AppState>;
+
+/// Starts the API server for `node` (and its network, if running) on `addr` (port 0 picks a
+/// free port); every request must carry `Authorization: Bearer <token>`.
+pub async fn serve(
+    node: Node,
+    net: Option<Network>,
+    addr: SocketAddr,
+    token: String,
+) -> Result<ApiServer, ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let state: Shared = Arc::new(AppState { node, net, token });
+    let app = router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(addr = %bound, "HTTP API listening");
+    Ok(ApiServer {
+        addr: bound,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/call", post(call))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/documents", get(documents))
+        .route("/api/v1/bookings", get(bookings))
+        .route("/api/v1/leaderboard", get(leaderboard))
+        .route("/api/v1/balances", get(balances))
+        .route("/api/v1/compounds", get(compounds))
+        .route("/api/v1/wishes", get(wishes))
+        .route("/api/v1/resources", get(resources))
+        .route("/api/v1/orders", get(orders))
+        .route("/api/v1/peers", get(peers))
+        .route("/api/v1/rejected", get(rejected))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+/// A JSON error response.
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": message.into(), "kind": kind });
+    (status, axum::Json(body)).into_response()
+}
+
+fn ops_error(e: OpsError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, e.kind(), e.to_string())
+}
+
+fn answer(r: Result<Value, OpsError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => ops_error(e),
+    }
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(st): State<Shared>, req: HttpRequest, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    match given {
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing Authorization header: send `Authorization: Bearer <token>` (the token is in the data directory's api.token)",
+        ),
+        Some(v) => match v.strip_prefix("Bearer ") {
+            Some(t) if same(t.trim().as_bytes(), st.token.as_bytes()) => next.run(req).await,
+            _ => error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong API token"),
+        },
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {} {}", req.method(), req.uri().path()),
+    )
+}
+
+async fn call(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.starts_with("application/json"));
+    if !json_type {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid",
+            "the request body must be JSON (Content-Type: application/json)",
+        );
+    }
+    let req: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("bad request JSON: {e}"),
+            );
+        }
+    };
+    answer(ops::execute_with(&st.node, st.net.as_ref(), req).await)
+}
+
+async fn run(st: &AppState, req: Request) -> Response {
+    answer(ops::execute_with(&st.node, st.net.as_ref(), req).await)
+}
+
+async fn status(State(st): State<Shared>) -> Response {
+    run(&st, Request::Status).await
+}
+
+#[derive(Deserialize)]
+struct DocsQuery {
+    kind: Option<DocKind>,
+}
+
+async fn documents(
+    State(st): State<Shared>,
+    q: Result<Query<DocsQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => run(&st, Request::Documents { kind: q.kind }).await,
+        Err(e) => bad_query(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DocQuery {
+    doc: Option<DocId>,
+}
+
+fn bad_query(e: QueryRejection) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("bad query string: {}", e.body_text()),
+    )
+}
+
+async fn bookings(
+    State(st): State<Shared>,
+    q: Result<Query<DocQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => run(&st, Request::BookingList { doc: q.doc }).await,
+        Err(e) => bad_query(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct BoardQuery {
+    doc: Option<DocId>,
+    team: Option<String>,
+}
+
+async fn leaderboard(
+    State(st): State<Shared>,
+    q: Result<Query<BoardQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => {
+            run(
+                &st,
+                Request::Leaderboard {
+                    doc: q.doc,
+                    team: q.team,
+                },
+            )
+            .await
+        }
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn balances(State(st): State<Shared>) -> Response {
+    run(&st, Request::Balances).await
+}
+
+#[derive(Deserialize)]
+struct CompoundsQuery {
+    doc: Option<DocId>,
+    year: Option<i16>,
+}
+
+async fn compounds(
+    State(st): State<Shared>,
+    q: Result<Query<CompoundsQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => {
+            run(
+                &st,
+                Request::CompoundList {
+                    doc: q.doc,
+                    year: q.year,
+                },
+            )
+            .await
+        }
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn wishes(State(st): State<Shared>, q: Result<Query<DocQuery>, QueryRejection>) -> Response {
+    match q {
+        Ok(Query(q)) => run(&st, Request::WishList { doc: q.doc }).await,
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn resources(State(st): State<Shared>) -> Response {
+    run(&st, Request::ResourceList).await
+}
+
+#[derive(Deserialize)]
+struct OrdersQuery {
+    doc: Option<DocId>,
+    date: jiff::civil::Date,
+}
+
+async fn orders(
+    State(st): State<Shared>,
+    q: Result<Query<OrdersQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => {
+            run(
+                &st,
+                Request::OrderList {
+                    doc: q.doc,
+                    date: q.date,
+                },
+            )
+            .await
+        }
+        Err(e) => bad_query(e),
+    }
+}
+
+async fn peers(State(st): State<Shared>) -> Response {
+    run(&st, Request::Peers).await
+}
+
+async fn rejected(State(st): State<Shared>) -> Response {
+    run(&st, Request::Rejected).await
+}
+
+async fn metrics(State(st): State<Shared>) -> Response {
+    let s = match st.node.status().await {
+        Ok(s) => s,
+        Err(e) => return ops_error(e.into()),
+    };
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, lines: Vec<(String, u64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (labels, v) in lines {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    let mut docs = Vec::new();
+    for kind in [
+        DocKind::Federation,
+        DocKind::Registry,
+        DocKind::Ledger,
+        DocKind::Resource,
+        DocKind::Wishes,
+    ] {
+        let n = s.documents.get(&kind).copied().unwrap_or(0);
+        let k = serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        docs.push((format!("{{kind=\"{k}\"}}"), n as u64));
+    }
+    gauge("linli_documents", "Documents held, by kind.", docs);
+    gauge(
+        "linli_changes",
+        "Changes in the log.",
+        vec![(String::new(), s.log)],
+    );
+    gauge(
+        "linli_changes_accepted",
+        "Changes in the log that are applied.",
+        vec![(String::new(), s.accepted)],
+    );
+    gauge(
+        "linli_changes_pending",
+        "Changes waiting for dependencies or a certificate.",
+        vec![(String::new(), s.pending)],
+    );
+    gauge(
+        "linli_changes_rejected",
+        "Changes refused for good.",
+        vec![(String::new(), s.refused)],
+    );
+    let peers = match &st.net {
+        Some(n) => n.stats().peers as u64,
+        None => 0,
+    };
+    gauge(
+        "linli_peers",
+        "Connected peers.",
+        vec![(String::new(), peers)],
+    );
+    if let Some(n) = &st.net {
+        let t = n.stats();
+        for (name, help, v) in [
+            (
+                "linli_sync_sessions_ok",
+                "Sync sessions started that completed.",
+                t.sessions_ok,
+            ),
+            (
+                "linli_sync_sessions_failed",
+                "Sync sessions started that failed.",
+                t.sessions_failed,
+            ),
+            (
+                "linli_sync_sessions_answered",
+                "Sync sessions answered.",
+                t.sessions_answered,
+            ),
+            ("linli_net_bytes_in", "Bytes received by sync.", t.bytes_in),
+            ("linli_net_bytes_out", "Bytes sent by sync.", t.bytes_out),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {v}");
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+/// A fresh random API token (32 bytes, hex).
+pub fn random_token() -> Result<String, std::io::Error> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex::encode(b))
+}
+
+/// Writes `text` to `path` readable by the owner only (mode 0600), replacing it.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

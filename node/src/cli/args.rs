@@ -1,0 +1,1307 @@
+//! The command line (clap derive) and its translation into [`Request`]s.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+use linli_core::cert::Role;
+use linli_core::registry::{AppointmentStatus, ManagementMode, ScorerRole};
+use linli_core::resource::ResourceKind;
+use linli_core::wishes::{Channel, ItemKind, Stage};
+use linli_core::{BookingId, ClaimId, CompoundId, DocId, DocKind, EntryId, OrderId, OrgId};
+use linli_core::{VolunteerId, WishId};
+use serde::de::DeserializeOwned;
+
+use crate::ops::Request;
+
+/// Exit codes, shown in `linli --help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the operation was refused or failed (a domain rule, an unknown id, bad input)
+  2  usage error (unknown command or argument)
+  3  the configuration file is broken (the message names file, line and key)
+  4  the store cannot be used (no store in the data directory, in use, damaged)
+  5  the daemon's API failed (not running when needed, wrong token, broken answer)
+  6  an import finished but some rows or entries were rejected (listed on stderr)
+
+Commands other than `init` and `run` go to the running daemon when <DIR>/api.addr exists
+and it answers; otherwise they open the store directly.
+
+Example: linli --dir /var/lib/linli status";
+
+/// Parses a value by its serde (snake_case) name, e.g. `street`, `guarantee_firm`.
+pub fn serde_text<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn management_mode(s: &str) -> Result<ManagementMode, String> {
+    match serde_text::<ManagementMode>(s) {
+        Ok(m) => Ok(m),
+        Err(_) => match s.strip_prefix("other:") {
+            Some(o) => Ok(ManagementMode::Other(o.to_string())),
+            None => Err(format!(
+                "{s:?} is not a management mode (property_firm, guarantee_firm, \
+                 property_rights_unit, self_managed, unmanaged, other:TEXT)"
+            )),
+        },
+    }
+}
+
+fn channel(s: &str) -> Result<Channel, String> {
+    match serde_text::<Channel>(s) {
+        Ok(c) => Ok(c),
+        Err(_) => match s.strip_prefix("other:") {
+            Some(o) => Ok(Channel::Other(o.to_string())),
+            None => Err(format!(
+                "{s:?} is not a channel (forum, app, home_visit, questionnaire, qr_code, other:TEXT)"
+            )),
+        },
+    }
+}
+
+/// `item=true` / `item=false` (also yes/no, 1/0).
+fn check_result(s: &str) -> Result<(String, bool), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ITEM=yes|no"))?;
+    let ok = match v.trim() {
+        "true" | "yes" | "y" | "1" => true,
+        "false" | "no" | "n" | "0" => false,
+        other => return Err(format!("{s:?}: {other:?} is not yes or no")),
+    };
+    Ok((k.trim().to_string(), ok))
+}
+
+fn mark(s: &str) -> Result<(String, u32), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ITEM=MARKS"))?;
+    let n = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: {v:?} is not a whole number"))?;
+    Ok((k.trim().to_string(), n))
+}
+
+/// Log format on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Human,
+    /// JSON lines.
+    Json,
+}
+
+/// linli: a node of a linli district — signed CRDT documents for community governance.
+#[derive(Debug, Parser)]
+#[command(name = "linli", version, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Data directory (default: $LINLI_DIR, else ~/.linli).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Log format on stderr (default: the config file's, else human).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print results as JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node: data directory, key file (0600), store and config file.
+    #[command(after_help = "Example: linli --dir ./dianye init --org dianye --root ln5k2…")]
+    Init(InitArgs),
+    /// Federation: create the district, issue and revoke certificates, join.
+    #[command(
+        subcommand,
+        after_help = "Example: linli federation issue --subject ln3x… --role street --org beishi"
+    )]
+    Federation(FederationCmd),
+    /// Run the daemon: networking and the local HTTP API, until SIGINT/SIGTERM.
+    #[command(after_help = "Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710")]
+    Run(RunArgs),
+    /// Identity, documents, peers, pending and rejected changes.
+    #[command(after_help = "Example: linli status --json")]
+    Status,
+    /// Documents held.
+    #[command(after_help = "Example: linli documents --kind resource")]
+    Documents {
+        /// Only this kind (federation, registry, ledger, resource, wishes).
+        #[arg(long, value_parser = serde_text::<DocKind>)]
+        kind: Option<DocKind>,
+    },
+    /// Changes refused for good, with reasons.
+    #[command(after_help = "Example: linli rejected")]
+    Rejected,
+    /// Peers and their sync state.
+    #[command(after_help = "Example: linli peers")]
+    Peers,
+    /// Prometheus metrics of the running daemon (needs `linli run`).
+    #[command(after_help = "Example: linli metrics")]
+    Metrics,
+    /// The community's compound registry document.
+    #[command(subcommand, after_help = "Example: linli registry create")]
+    Registry(RegistryCmd),
+    /// Compounds: add, list, appoint a firm, inspect, score.
+    #[command(subcommand, after_help = "Example: linli compound list")]
+    Compound(CompoundCmd),
+    /// Shared rooms and kitchens.
+    #[command(subcommand, after_help = "Example: linli resource list")]
+    Resource(ResourceCmd),
+    /// Room bookings.
+    #[command(subcommand, after_help = "Example: linli booking list")]
+    Booking(BookingCmd),
+    /// Kitchen meal orders.
+    #[command(subcommand, after_help = "Example: linli order list --date 2026-11-22")]
+    Order(OrderCmd),
+    /// The community's yearly service ledger.
+    #[command(subcommand, after_help = "Example: linli ledger entries")]
+    Ledger(LedgerCmd),
+    /// Volunteer service records.
+    #[command(
+        subcommand,
+        after_help = "Example: linli service record dianye:7 --activity patrol --date 2026-11-21 --hours 2"
+    )]
+    Service(ServiceCmd),
+    /// Redeem a volunteer's points (the home community).
+    #[command(
+        after_help = "Example: linli redeem dianye:7 --item \"5 kg rice\" --cost 4 --outlet \"points store\""
+    )]
+    Redeem {
+        /// Volunteer (org:n).
+        volunteer: VolunteerId,
+        /// Item redeemed.
+        #[arg(long)]
+        item: String,
+        /// Cost in points (e.g. 4 or 1.5).
+        #[arg(long)]
+        cost: String,
+        /// Outlet.
+        #[arg(long)]
+        outlet: String,
+        /// Ledger (default: the only one).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Correct a volunteer's points (the issuing community).
+    #[command(after_help = "Example: linli correct dianye:7 --delta -1 --reason \"double entry\"")]
+    Correct {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Points to add (negative removes).
+        #[arg(long, allow_hyphen_values = true)]
+        delta: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Entry corrected.
+        #[arg(long)]
+        corrects: Option<EntryId>,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// A volunteer's balance over every ledger held (all volunteers without an argument).
+    #[command(after_help = "Example: linli balance dianye:7")]
+    Balance {
+        /// Volunteer (org:n).
+        volunteer: Option<VolunteerId>,
+    },
+    /// Leaderboard of a ledger.
+    #[command(after_help = "Example: linli leaderboard --team patrol")]
+    Leaderboard {
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Micro-wishes, offers, suggestions and problems.
+    #[command(subcommand, after_help = "Example: linli wish list")]
+    Wish(WishCmd),
+    /// Export the signed change log (json) or a table (csv).
+    #[command(after_help = "Example: linli export --format csv --what balances balances.csv")]
+    Export(ExportArgs),
+    /// Import an export file (json) or service records (csv).
+    #[command(after_help = "Example: linli import --format csv --what service hours.csv")]
+    Import(ImportArgs),
+    /// Send a raw request (JSON, as the HTTP API's POST /api/v1/call takes it).
+    #[command(
+        after_help = "Example: linli call '{\"cmd\":\"balance\",\"volunteer\":\"dianye:7\"}'"
+    )]
+    Call {
+        /// The request JSON.
+        request: String,
+    },
+}
+
+/// `linli init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Organisation this node acts for (e.g. dianye).
+    #[arg(long)]
+    pub org: OrgId,
+    /// The district root key to trust (ln… or hex).
+    #[arg(
+        long,
+        required_unless_present = "new_root",
+        conflicts_with = "new_root"
+    )]
+    pub root: Option<String>,
+    /// Make this node the district root (its own key is the root).
+    #[arg(long)]
+    pub new_root: bool,
+}
+
+/// `linli run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Listen on this multiaddr instead of the config's (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// Also dial this peer (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub bootstrap: Vec<String>,
+    /// HTTP API address instead of the config's (keep it on 127.0.0.1).
+    #[arg(long, value_name = "ADDR")]
+    pub api: Option<SocketAddr>,
+    /// Run without networking (API only).
+    #[arg(long)]
+    pub no_network: bool,
+}
+
+/// `linli federation …`.
+#[derive(Debug, Subcommand)]
+pub enum FederationCmd {
+    /// Create the district's federation document (the root node only).
+    #[command(after_help = "Example: linli federation create")]
+    Create,
+    /// Issue a certificate to a key.
+    #[command(
+        after_help = "Example: linli federation issue --subject ln3x… --role community --org dianye --parent beishi"
+    )]
+    Issue {
+        /// The key certified (ln… or hex).
+        #[arg(long)]
+        subject: String,
+        /// street, community, unit or partner.
+        #[arg(long, value_parser = serde_text::<Role>)]
+        role: Role,
+        /// Organisation the key acts for.
+        #[arg(long)]
+        org: OrgId,
+        /// Organisation it belongs to (a community's street, a unit's community).
+        #[arg(long)]
+        parent: Option<OrgId>,
+        /// Name shown to people.
+        #[arg(long)]
+        name: Option<String>,
+        /// Days of validity (default 3 years).
+        #[arg(long)]
+        days: Option<i64>,
+        /// Federation document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Revoke a key.
+    #[command(
+        after_help = "Example: linli federation revoke --subject ln3x… --reason \"laptop stolen\""
+    )]
+    Revoke {
+        /// The key (ln… or hex).
+        #[arg(long)]
+        subject: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Federation document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record the district root and a bootstrap peer in the config file.
+    #[command(
+        after_help = "Example: linli federation join --root ln5k2… --peer /ip4/10.0.0.2/tcp/4710/p2p/12D3…"
+    )]
+    Join {
+        /// The district root key (must be the one the store was initialised with).
+        #[arg(long)]
+        root: String,
+        /// A peer to sync with (multiaddr); repeatable.
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
+    },
+    /// Certificates in the federation document.
+    #[command(after_help = "Example: linli federation certs")]
+    Certs {
+        /// Federation document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli registry …`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCmd {
+    /// Create this community's compound registry.
+    #[command(after_help = "Example: linli registry create --title \"Dianye compounds\"")]
+    Create {
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+}
+
+/// `linli compound …`.
+#[derive(Debug, Subcommand)]
+pub enum CompoundCmd {
+    /// Register a compound.
+    #[command(
+        after_help = "Example: linli compound add --name \"Shimalu compound\" --address \"3 Shimalu\" --households 157 --mode unmanaged"
+    )]
+    Add {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Address.
+        #[arg(long)]
+        address: String,
+        /// Households.
+        #[arg(long)]
+        households: u32,
+        /// property_firm, guarantee_firm, property_rights_unit, self_managed, unmanaged, other:TEXT.
+        #[arg(long, value_parser = management_mode)]
+        mode: ManagementMode,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Compounds with manager and score.
+    #[command(after_help = "Example: linli compound list --year 2026")]
+    List {
+        /// Year of the score column (default this year).
+        #[arg(long)]
+        year: Option<i16>,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Appoint a property manager (the street).
+    #[command(
+        after_help = "Example: linli compound appoint dianye@a1b2c3:1 --manager \"Anju Property\" --mode guarantee_firm --start 2027-01-01"
+    )]
+    Appoint {
+        /// Compound.
+        compound: CompoundId,
+        /// Manager.
+        #[arg(long)]
+        manager: String,
+        /// Management mode.
+        #[arg(long, value_parser = management_mode)]
+        mode: ManagementMode,
+        /// Term start.
+        #[arg(long)]
+        start: Date,
+        /// Term end.
+        #[arg(long)]
+        end: Option<Date>,
+        /// proposed, appointed, renewed, dismissed, ended (default appointed).
+        #[arg(long, value_parser = serde_text::<AppointmentStatus>)]
+        status: Option<AppointmentStatus>,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record an inspection (the community).
+    #[command(
+        after_help = "Example: linli compound inspect dianye@a1b2c3:1 --date 2026-11-20 --result m1=yes --result m2=no"
+    )]
+    Inspect {
+        /// Compound.
+        compound: CompoundId,
+        /// Date.
+        #[arg(long)]
+        date: Date,
+        /// Checklist result ITEM=yes|no (repeatable).
+        #[arg(long = "result", value_parser = check_result)]
+        results: Vec<(String, bool)>,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Write this organisation's score sheet for a year.
+    #[command(
+        after_help = "Example: linli compound score dianye@a1b2c3:1 --year 2026 --role street --mark bins=25"
+    )]
+    Score {
+        /// Compound.
+        compound: CompoundId,
+        /// Year.
+        #[arg(long)]
+        year: i16,
+        /// owners, community, street, department.
+        #[arg(long, value_parser = serde_text::<ScorerRole>)]
+        role: ScorerRole,
+        /// Marks ITEM=N (repeatable).
+        #[arg(long = "mark", value_parser = mark)]
+        marks: Vec<(String, u32)>,
+        /// Comment.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Annual composite scores.
+    #[command(after_help = "Example: linli compound scores --year 2026")]
+    Scores {
+        /// Year.
+        #[arg(long)]
+        year: i16,
+        /// Registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli resource …`.
+#[derive(Debug, Subcommand)]
+pub enum ResourceCmd {
+    /// Publish a room or kitchen owned by this organisation.
+    #[command(
+        after_help = "Example: linli resource publish --name \"Dianye activity room\" --capacity 60"
+    )]
+    Publish {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// activity_room, hall, kitchen … (default activity_room).
+        #[arg(long, value_parser = serde_text::<ResourceKind>)]
+        kind: Option<ResourceKind>,
+        /// Persons at once.
+        #[arg(long)]
+        capacity: u32,
+        /// Kitchen: portions per day.
+        #[arg(long)]
+        daily_capacity: Option<u32>,
+        /// Floor area in m².
+        #[arg(long)]
+        area: Option<u32>,
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+        /// Community where it is (default: this organisation if a community).
+        #[arg(long)]
+        community: Option<OrgId>,
+    },
+    /// Resources held.
+    #[command(after_help = "Example: linli resource list")]
+    List,
+}
+
+/// `linli booking …`.
+#[derive(Debug, Subcommand)]
+pub enum BookingCmd {
+    /// Request a booking.
+    #[command(
+        after_help = "Example: linli booking request --booker \"Li Wei\" --purpose \"reading club\" --start 2026-12-01T19:00 --end 2026-12-01T21:00 --attendees 25"
+    )]
+    Request {
+        /// Responsible person.
+        #[arg(long)]
+        booker: String,
+        /// Purpose.
+        #[arg(long)]
+        purpose: String,
+        /// Start (2026-12-01T19:00 in the resource's zone, or with an offset).
+        #[arg(long)]
+        start: String,
+        /// End.
+        #[arg(long)]
+        end: String,
+        /// Expected attendance.
+        #[arg(long)]
+        attendees: u32,
+        /// Organising group.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Contact.
+        #[arg(long)]
+        contact: Option<String>,
+        /// Weekly repetitions.
+        #[arg(long)]
+        weeks: Option<u32>,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Confirm a booking (the arbiter).
+    #[command(after_help = "Example: linli booking confirm dianye@a1b2c3:1")]
+    Confirm {
+        /// Booking.
+        booking: BookingId,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Reject a booking (the arbiter).
+    #[command(
+        after_help = "Example: linli booking reject dianye@a1b2c3:1 --reason \"room closed\""
+    )]
+    Reject {
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Waitlist a booking (the arbiter).
+    #[command(after_help = "Example: linli booking waitlist dianye@a1b2c3:1")]
+    Waitlist {
+        /// Booking.
+        booking: BookingId,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Revoke a confirmed booking, with a reason (owner or arbiter).
+    #[command(
+        after_help = "Example: linli booking revoke dianye@a1b2c3:1 --reason \"misuse of the room\""
+    )]
+    Revoke {
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Cancel a booking (the requesting organisation).
+    #[command(
+        after_help = "Example: linli booking cancel dianye@a1b2c3:1 --reason \"event moved\""
+    )]
+    Cancel {
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Bookings of a resource.
+    #[command(after_help = "Example: linli booking list")]
+    List {
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli order …`.
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Order meals for a service date.
+    #[command(
+        after_help = "Example: linli order place --household 2-1-301 --date 2026-11-22 --portions 3"
+    )]
+    Place {
+        /// Household.
+        #[arg(long)]
+        household: String,
+        /// Service date.
+        #[arg(long)]
+        date: Date,
+        /// Portions.
+        #[arg(long)]
+        portions: u32,
+        /// Dish (repeatable).
+        #[arg(long = "item")]
+        items: Vec<String>,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Accept an order (the kitchen operator).
+    #[command(after_help = "Example: linli order accept hongqi@a1b2c3:1")]
+    Accept {
+        /// Order.
+        order: OrderId,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Refuse an order (the kitchen operator).
+    #[command(after_help = "Example: linli order refuse hongqi@a1b2c3:1 --reason \"sold out\"")]
+    Refuse {
+        /// Order.
+        order: OrderId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record whether an accepted order was collected.
+    #[command(after_help = "Example: linli order collected hongqi@a1b2c3:1 --no")]
+    Collected {
+        /// Order.
+        order: OrderId,
+        /// Not collected.
+        #[arg(long)]
+        no: bool,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Cancel an order (the placing organisation).
+    #[command(after_help = "Example: linli order cancel hongqi@a1b2c3:1")]
+    Cancel {
+        /// Order.
+        order: OrderId,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Orders of one service day.
+    #[command(after_help = "Example: linli order list --date 2026-11-22")]
+    List {
+        /// Service date.
+        #[arg(long)]
+        date: Date,
+        /// Kitchen.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli ledger …`.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Create this community's service ledger for a year.
+    #[command(after_help = "Example: linli ledger create --year 2026")]
+    Create {
+        /// Year (default this year).
+        #[arg(long)]
+        year: Option<i16>,
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+    },
+    /// Entries of a ledger.
+    #[command(after_help = "Example: linli ledger entries")]
+    Entries {
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli service …`.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCmd {
+    /// Record hours of service (points follow the ledger's rule).
+    #[command(
+        after_help = "Example: linli service record dianye:7 --activity \"security patrol\" --date 2026-11-21 --hours 2"
+    )]
+    Record {
+        /// Volunteer (org:n).
+        volunteer: VolunteerId,
+        /// Activity or post.
+        #[arg(long)]
+        activity: String,
+        /// Date.
+        #[arg(long)]
+        date: Date,
+        /// Hours.
+        #[arg(long)]
+        hours: f64,
+        /// Team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Evidence reference.
+        #[arg(long)]
+        evidence: Option<String>,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli wish …`.
+#[derive(Debug, Subcommand)]
+pub enum WishCmd {
+    /// Create this community's wishes document.
+    #[command(after_help = "Example: linli wish create")]
+    Create {
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Post a wish, offer, suggestion or problem.
+    #[command(
+        after_help = "Example: linli wish post --title \"Walking frame for Building 3\" --category \"elder care\" --channel home_visit"
+    )]
+    Post {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// wish, offer, suggestion, problem (default wish).
+        #[arg(long, value_parser = serde_text::<ItemKind>)]
+        kind: Option<ItemKind>,
+        /// Text.
+        #[arg(long, default_value = "")]
+        text: String,
+        /// Category.
+        #[arg(long, default_value = "")]
+        category: String,
+        /// forum, app, home_visit, questionnaire, qr_code, other:TEXT (default app).
+        #[arg(long, value_parser = channel)]
+        channel: Option<Channel>,
+        /// Place.
+        #[arg(long)]
+        place: Option<String>,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Offer to take up a wish.
+    #[command(
+        after_help = "Example: linli wish claim dianye:1 --volunteer hongqi:3 --note \"can deliver\""
+    )]
+    Claim {
+        /// Wish.
+        wish: WishId,
+        /// Volunteer, if an individual.
+        #[arg(long)]
+        volunteer: Option<VolunteerId>,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Assign a claim (the community).
+    #[command(after_help = "Example: linli wish assign dianye:1 --claim hongqi:1")]
+    Assign {
+        /// Wish.
+        wish: WishId,
+        /// Claim.
+        #[arg(long)]
+        claim: ClaimId,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Release an assignment (the community).
+    #[command(after_help = "Example: linli wish release dianye:1 --claim hongqi:1")]
+    Release {
+        /// Wish.
+        wish: WishId,
+        /// Claim.
+        #[arg(long)]
+        claim: ClaimId,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Mark a wish fulfilled (the assignee or the community).
+    #[command(after_help = "Example: linli wish fulfil dianye:1 --note \"delivered\"")]
+    Fulfil {
+        /// Wish.
+        wish: WishId,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record another lifecycle step: confirmed, withdrawn, routed, resolved, declined.
+    #[command(
+        after_help = "Example: linli wish step dianye:1 --stage withdrawn --text \"duplicate\""
+    )]
+    Step {
+        /// Wish.
+        wish: WishId,
+        /// confirmed, withdrawn, routed, resolved, declined.
+        #[arg(long)]
+        stage: String,
+        /// Reason, resolution or whom it is routed to.
+        #[arg(long, default_value = "")]
+        text: String,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Items with status and claims.
+    #[command(after_help = "Example: linli wish list")]
+    List {
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// The signed change log (a linli export file).
+    Json,
+    /// A table as CSV.
+    Csv,
+}
+
+/// Tables that export as CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Table {
+    /// Every volunteer's earned points and balance.
+    Balances,
+    /// Bookings of a resource.
+    Bookings,
+    /// Service records (and other entries) of a ledger.
+    Service,
+    /// Leaderboard of a ledger.
+    Leaderboard,
+    /// Compounds of a registry.
+    Compounds,
+    /// Wishes.
+    Wishes,
+    /// Documents held.
+    Documents,
+}
+
+/// `linli export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// json (the signed change log) or csv (a table).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: FileFormat,
+    /// Which table (csv only).
+    #[arg(long, value_enum)]
+    pub what: Option<Table>,
+    /// Document of the table (resource, ledger, registry, wishes).
+    #[arg(long)]
+    pub doc: Option<DocId>,
+    /// Output file (`-` for stdout, csv only).
+    pub file: PathBuf,
+}
+
+/// `linli import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// json (an export file) or csv (service records).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: FileFormat,
+    /// Which table (csv: only `service`).
+    #[arg(long, value_enum)]
+    pub what: Option<Table>,
+    /// Ledger the service records go to (csv).
+    #[arg(long)]
+    pub doc: Option<DocId>,
+    /// Input file.
+    pub file: PathBuf,
+}
+
+fn stage(stage: &str, text: String) -> Result<Stage, String> {
+    Ok(match stage {
+        "confirmed" => Stage::Confirmed,
+        "withdrawn" => Stage::Withdrawn { reason: text },
+        "routed" => Stage::Routed { to: text },
+        "resolved" => Stage::Resolved { resolution: text },
+        "declined" => Stage::Declined { reason: text },
+        "fulfilled" => Stage::Fulfilled { note: text },
+        other => {
+            return Err(format!(
+                "{other:?} is not a stage (confirmed, withdrawn, routed, resolved, declined, fulfilled)"
+            ));
+        }
+    })
+}
+
+impl Command {
+    /// The request a domain command sends; `None` for commands handled otherwise (init,
+    /// run, join, metrics, export, import, call). An `Err` is a usage problem.
+    pub fn request(&self) -> Result<Option<Request>, String> {
+        use Command as C;
+        let r = match self {
+            C::Init(_) | C::Run(_) | C::Metrics | C::Export(_) | C::Import(_) | C::Call { .. } => {
+                return Ok(None);
+            }
+            C::Federation(f) => match f {
+                FederationCmd::Join { .. } => return Ok(None),
+                FederationCmd::Create => Request::FederationCreate { config: None },
+                FederationCmd::Issue {
+                    subject,
+                    role,
+                    org,
+                    parent,
+                    name,
+                    days,
+                    doc,
+                } => Request::FederationIssue {
+                    doc: *doc,
+                    subject: subject.clone(),
+                    role: *role,
+                    org: org.clone(),
+                    parent: parent.clone(),
+                    name: name.clone(),
+                    days: *days,
+                },
+                FederationCmd::Revoke {
+                    subject,
+                    reason,
+                    doc,
+                } => Request::FederationRevoke {
+                    doc: *doc,
+                    subject: subject.clone(),
+                    reason: reason.clone(),
+                },
+                FederationCmd::Certs { doc } => Request::Certificates { doc: *doc },
+            },
+            C::Status => Request::Status,
+            C::Documents { kind } => Request::Documents { kind: *kind },
+            C::Rejected => Request::Rejected,
+            C::Peers => Request::Peers,
+            C::Registry(RegistryCmd::Create { street, title }) => Request::RegistryCreate {
+                street: street.clone(),
+                title: title.clone(),
+            },
+            C::Compound(c) => match c {
+                CompoundCmd::Add {
+                    name,
+                    address,
+                    households,
+                    mode,
+                    doc,
+                } => Request::CompoundAdd {
+                    doc: *doc,
+                    name: name.clone(),
+                    address: address.clone(),
+                    households: *households,
+                    mode: mode.clone(),
+                },
+                CompoundCmd::List { year, doc } => Request::CompoundList {
+                    doc: *doc,
+                    year: *year,
+                },
+                CompoundCmd::Appoint {
+                    compound,
+                    manager,
+                    mode,
+                    start,
+                    end,
+                    status,
+                    doc,
+                } => Request::CompoundAppoint {
+                    doc: *doc,
+                    compound: compound.clone(),
+                    manager: manager.clone(),
+                    mode: mode.clone(),
+                    start: *start,
+                    end: *end,
+                    status: *status,
+                },
+                CompoundCmd::Inspect {
+                    compound,
+                    date,
+                    results,
+                    note,
+                    doc,
+                } => Request::CompoundInspect {
+                    doc: *doc,
+                    compound: compound.clone(),
+                    date: *date,
+                    results: results.iter().cloned().collect(),
+                    note: note.clone(),
+                },
+                CompoundCmd::Score {
+                    compound,
+                    year,
+                    role,
+                    marks,
+                    comment,
+                    doc,
+                } => Request::CompoundScore {
+                    doc: *doc,
+                    compound: compound.clone(),
+                    year: *year,
+                    role: *role,
+                    marks: marks.iter().cloned().collect(),
+                    comment: comment.clone(),
+                },
+                CompoundCmd::Scores { year, doc } => Request::AnnualScores {
+                    doc: *doc,
+                    year: *year,
+                },
+            },
+            C::Resource(r) => match r {
+                ResourceCmd::Publish {
+                    name,
+                    kind,
+                    capacity,
+                    daily_capacity,
+                    area,
+                    street,
+                    community,
+                } => Request::ResourcePublish {
+                    street: street.clone(),
+                    community: community.clone(),
+                    name: name.clone(),
+                    kind: *kind,
+                    capacity: *capacity,
+                    daily_capacity: *daily_capacity,
+                    area_m2: *area,
+                    spec: None,
+                },
+                ResourceCmd::List => Request::ResourceList,
+            },
+            C::Booking(b) => match b {
+                BookingCmd::Request {
+                    booker,
+                    purpose,
+                    start,
+                    end,
+                    attendees,
+                    organisation,
+                    contact,
+                    weeks,
+                    doc,
+                } => Request::BookingRequest {
+                    doc: *doc,
+                    booker: booker.clone(),
+                    purpose: purpose.clone(),
+                    start: start.clone(),
+                    end: end.clone(),
+                    attendees: *attendees,
+                    organisation: organisation.clone(),
+                    contact: contact.clone(),
+                    weeks: *weeks,
+                },
+                BookingCmd::Confirm { booking, doc } => Request::BookingConfirm {
+                    doc: *doc,
+                    booking: booking.clone(),
+                },
+                BookingCmd::Reject {
+                    booking,
+                    reason,
+                    doc,
+                } => Request::BookingReject {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    reason: reason.clone(),
+                },
+                BookingCmd::Waitlist { booking, doc } => Request::BookingWaitlist {
+                    doc: *doc,
+                    booking: booking.clone(),
+                },
+                BookingCmd::Revoke {
+                    booking,
+                    reason,
+                    doc,
+                } => Request::BookingRevoke {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    reason: reason.clone(),
+                },
+                BookingCmd::Cancel {
+                    booking,
+                    reason,
+                    doc,
+                } => Request::BookingCancel {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    reason: reason.clone(),
+                },
+                BookingCmd::List { doc } => Request::BookingList { doc: *doc },
+            },
+            C::Order(o) => match o {
+                OrderCmd::Place {
+                    household,
+                    date,
+                    portions,
+                    items,
+                    doc,
+                } => Request::OrderPlace {
+                    doc: *doc,
+                    household: household.clone(),
+                    date: *date,
+                    portions: *portions,
+                    items: items.clone(),
+                },
+                OrderCmd::Accept { order, doc } => Request::OrderAccept {
+                    doc: *doc,
+                    order: order.clone(),
+                },
+                OrderCmd::Refuse { order, reason, doc } => Request::OrderRefuse {
+                    doc: *doc,
+                    order: order.clone(),
+                    reason: reason.clone(),
+                },
+                OrderCmd::Collected { order, no, doc } => Request::OrderCollected {
+                    doc: *doc,
+                    order: order.clone(),
+                    collected: !no,
+                },
+                OrderCmd::Cancel { order, doc } => Request::OrderCancel {
+                    doc: *doc,
+                    order: order.clone(),
+                },
+                OrderCmd::List { date, doc } => Request::OrderList {
+                    doc: *doc,
+                    date: *date,
+                },
+            },
+            C::Ledger(l) => match l {
+                LedgerCmd::Create { year, street } => Request::LedgerCreate {
+                    street: street.clone(),
+                    year: *year,
+                    rules: None,
+                },
+                LedgerCmd::Entries { doc } => Request::Entries { doc: *doc },
+            },
+            C::Service(ServiceCmd::Record {
+                volunteer,
+                activity,
+                date,
+                hours,
+                team,
+                evidence,
+                doc,
+            }) => Request::ServiceRecord {
+                doc: *doc,
+                volunteer: volunteer.clone(),
+                activity: activity.clone(),
+                team: team.clone(),
+                date: *date,
+                hours: *hours,
+                evidence: evidence.clone(),
+            },
+            C::Redeem {
+                volunteer,
+                item,
+                cost,
+                outlet,
+                doc,
+            } => Request::Redeem {
+                doc: *doc,
+                volunteer: volunteer.clone(),
+                item: item.clone(),
+                cost: cost.clone(),
+                outlet: outlet.clone(),
+            },
+            C::Correct {
+                volunteer,
+                delta,
+                reason,
+                corrects,
+                doc,
+            } => Request::Correct {
+                doc: *doc,
+                volunteer: volunteer.clone(),
+                corrects: corrects.clone(),
+                delta: delta.clone(),
+                reason: reason.clone(),
+            },
+            C::Balance { volunteer } => match volunteer {
+                Some(v) => Request::Balance {
+                    volunteer: v.clone(),
+                },
+                None => Request::Balances,
+            },
+            C::Leaderboard { doc, team } => Request::Leaderboard {
+                doc: *doc,
+                team: team.clone(),
+            },
+            C::Wish(w) => match w {
+                WishCmd::Create { street, title } => Request::WishesCreate {
+                    street: street.clone(),
+                    title: title.clone(),
+                },
+                WishCmd::Post {
+                    title,
+                    kind,
+                    text,
+                    category,
+                    channel,
+                    place,
+                    doc,
+                } => Request::WishPost {
+                    doc: *doc,
+                    kind: *kind,
+                    title: title.clone(),
+                    text: text.clone(),
+                    category: category.clone(),
+                    channel: channel.clone(),
+                    place: place.clone(),
+                },
+                WishCmd::Claim {
+                    wish,
+                    volunteer,
+                    note,
+                    doc,
+                } => Request::WishClaim {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    volunteer: volunteer.clone(),
+                    note: note.clone(),
+                },
+                WishCmd::Assign { wish, claim, doc } => Request::WishAssign {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    claim: claim.clone(),
+                },
+                WishCmd::Release { wish, claim, doc } => Request::WishRelease {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    claim: claim.clone(),
+                },
+                WishCmd::Fulfil { wish, note, doc } => Request::WishAdvance {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    stage: Stage::Fulfilled { note: note.clone() },
+                },
+                WishCmd::Step {
+                    wish,
+                    stage: s,
+                    text,
+                    doc,
+                } => Request::WishAdvance {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    stage: stage(s, text.clone())?,
+                },
+                WishCmd::List { doc } => Request::WishList { doc: *doc },
+            },
+        };
+        Ok(Some(r))
+    }
+}

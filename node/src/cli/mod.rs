@@ -1,0 +1,790 @@
+//! The `linli` command-line program: `init`, federation commands, the daemon (`run`), the
+//! domain commands, `status`, `export`/`import`.
+//!
+//! Domain commands become [`Request`]s of the [ops] layer: sent to the running
+//! daemon's HTTP API when `<dir>/api.addr` exists and the daemon answers, otherwise
+//! executed on the store opened directly. Exit codes are listed in [`args::EXIT_CODES`].
+
+pub mod args;
+mod output;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use linli_core::identity::Keypair;
+use serde_json::{Value, json};
+
+use crate::api::{self, ApiClient, ApiError};
+use crate::config::{Config, ConfigError, LogFormat};
+use crate::net::Network;
+use crate::ops::{self, OpsError, Request};
+use crate::{InitOptions, Node, NodeError, OpenOptions, StoreError};
+use args::{Cli, Command, FederationCmd, FileFormat, LogFormatArg, RunArgs, Table};
+
+/// Exit code: the operation was refused or failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: broken configuration file.
+pub const EXIT_CONFIG: u8 = 3;
+/// Exit code: the store cannot be used.
+pub const EXIT_STORE: u8 = 4;
+/// Exit code: the daemon's API failed.
+pub const EXIT_DAEMON: u8 = 5;
+/// Exit code: an import finished with rejected rows or entries.
+pub const EXIT_PARTIAL: u8 = 6;
+
+/// A failed command: its exit code and one-line message.
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit code.
+    pub code: u8,
+    /// Message (printed as `linli: <message>` on stderr).
+    pub message: String,
+}
+
+impl CliError {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::new(EXIT_CONFIG, format!("configuration: {e}"))
+    }
+}
+
+impl From<NodeError> for CliError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Store(StoreError::Locked(dir)) => CliError::new(
+                EXIT_STORE,
+                format!(
+                    "the store in {} is in use by another running node (if `linli run` is \
+                     running there, its {} file is missing: restart it)",
+                    dir.display(),
+                    api::ADDR_FILE
+                ),
+            ),
+            NodeError::Store(s) => CliError::new(EXIT_STORE, s.to_string()),
+            other => CliError::new(EXIT_FAILED, other.to_string()),
+        }
+    }
+}
+
+impl From<OpsError> for CliError {
+    fn from(e: OpsError) -> Self {
+        match e {
+            OpsError::Node(n) => CliError::from(n),
+            other => CliError::new(EXIT_FAILED, other.to_string()),
+        }
+    }
+}
+
+impl From<ApiError> for CliError {
+    fn from(e: ApiError) -> Self {
+        match &e {
+            ApiError::Status { status, .. } if *status == 401 => {
+                CliError::new(EXIT_DAEMON, format!("daemon API: {e}"))
+            }
+            ApiError::Status { status, .. } if *status >= 500 => {
+                CliError::new(EXIT_DAEMON, format!("daemon: {e}"))
+            }
+            ApiError::Status { .. } => CliError::new(EXIT_FAILED, e.to_string()),
+            _ => CliError::new(EXIT_DAEMON, e.to_string()),
+        }
+    }
+}
+
+/// Entry point of the `linli` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // Prints help/version (exit 0) or the usage error (exit 2).
+        Err(e) => e.exit(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("linli: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("linli: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn default_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("LINLI_DIR") {
+        return PathBuf::from(d);
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".linli"),
+        None => PathBuf::from(".linli"),
+    }
+}
+
+fn init_logging(cli: &Cli, cfg: &Config, daemon: bool) {
+    let format = match cli.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Human) => LogFormat::Human,
+        None => cfg.log.format,
+    };
+    let level = match cli.verbose {
+        0 if daemon => cfg.log.level.clone(),
+        0 => "warn".to_string(),
+        1 => "debug".to_string(),
+        _ => "trace".to_string(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // Fails only if a subscriber is already set; then the existing one is kept.
+    let _ = match format {
+        LogFormat::Json => b.json().try_init(),
+        LogFormat::Human => b.try_init(),
+    };
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let dir = cli.dir.clone().unwrap_or_else(default_dir);
+    if let Command::Init(a) = &cli.command {
+        init_logging(&cli, &Config::default(), false);
+        return init(&cli, &dir, a).await;
+    }
+    if !dir.is_dir() {
+        return Err(CliError::new(
+            EXIT_STORE,
+            format!(
+                "data directory {} does not exist; create a node with `linli --dir {} init --org <ORG> --root <KEY>`",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    let cfg = Config::load_dir(&dir)?;
+    init_logging(&cli, &cfg, matches!(cli.command, Command::Run(_)));
+    match &cli.command {
+        Command::Run(a) => daemon(&cli, &dir, cfg, a).await,
+        Command::Metrics => metrics(&dir, &cfg).await,
+        Command::Federation(FederationCmd::Join { root, peer }) => {
+            join(&cli, &dir, cfg, root, peer).await
+        }
+        Command::Export(a) => {
+            let exec = Exec::connect(&dir, &cfg).await?;
+            let r = export(&cli, &exec, a).await;
+            exec.close().await;
+            r
+        }
+        Command::Import(a) => {
+            let exec = Exec::connect(&dir, &cfg).await?;
+            let r = import(&cli, &exec, a).await;
+            exec.close().await;
+            r
+        }
+        Command::Call { request } => {
+            let req: Request = serde_json::from_str(request)
+                .map_err(|e| CliError::new(EXIT_USAGE, format!("bad request JSON: {e}")))?;
+            one(&cli, &dir, &cfg, req).await
+        }
+        other => {
+            let req = other
+                .request()
+                .map_err(|e| CliError::new(EXIT_USAGE, e))?
+                .ok_or_else(|| CliError::new(EXIT_USAGE, "this command takes no request"))?;
+            one(&cli, &dir, &cfg, req).await
+        }
+    }
+}
+
+async fn one(cli: &Cli, dir: &Path, cfg: &Config, req: Request) -> Result<u8, CliError> {
+    let exec = Exec::connect(dir, cfg).await?;
+    let r = exec.call(req).await;
+    exec.close().await;
+    output::print(&r?, cli.json);
+    Ok(0)
+}
+
+/// Where requests go: the running daemon, or the store opened here.
+enum Exec {
+    Remote(ApiClient),
+    Local(Node),
+}
+
+impl Exec {
+    async fn connect(dir: &Path, cfg: &Config) -> Result<Exec, CliError> {
+        if let Some(client) = ApiClient::from_dir(dir, cfg)? {
+            match client.get_json("/api/v1/status").await {
+                Ok(_) => {
+                    tracing::debug!(addr = %client.addr(), "using the running daemon");
+                    return Ok(Exec::Remote(client));
+                }
+                Err(ApiError::Unreachable { addr, .. }) => {
+                    tracing::warn!(
+                        %addr,
+                        "{} names a daemon that does not answer; opening the store directly",
+                        dir.join(api::ADDR_FILE).display()
+                    );
+                }
+                Err(e) => return Err(CliError::from(e)),
+            }
+        }
+        Ok(Exec::Local(Node::open(dir, OpenOptions::default()).await?))
+    }
+
+    async fn call(&self, req: Request) -> Result<Value, CliError> {
+        match self {
+            Exec::Remote(c) => Ok(c.call(&req).await?),
+            Exec::Local(n) => Ok(ops::execute(n, req).await?),
+        }
+    }
+
+    async fn close(self) {
+        if let Exec::Local(n) = self
+            && let Err(e) = n.shutdown().await
+        {
+            tracing::warn!("closing the store: {e}");
+        }
+    }
+}
+
+fn random_secret() -> Result<[u8; 32], CliError> {
+    let mut s = [0u8; 32];
+    getrandom::fill(&mut s)
+        .map_err(|e| CliError::new(EXIT_FAILED, format!("no OS randomness for a key: {e}")))?;
+    Ok(s)
+}
+
+async fn init(cli: &Cli, dir: &Path, a: &args::InitArgs) -> Result<u8, CliError> {
+    let config_path = Config::path_in(dir);
+    let opts = match (&a.root, a.new_root) {
+        (_, true) => {
+            let secret = random_secret()?;
+            let root = Keypair::from_secret(&secret).node_id();
+            let mut o = InitOptions::new(a.org.clone(), root);
+            o.secret = Some(secret);
+            o
+        }
+        (Some(r), false) => InitOptions::new(a.org.clone(), ops::parse_node_id(r)?),
+        (None, false) => {
+            return Err(CliError::new(EXIT_USAGE, "give --root <KEY> or --new-root"));
+        }
+    };
+    if config_path.exists() && !dir.join(crate::files::DB).exists() {
+        // Keep a config written by hand before init; check it.
+        Config::load(&config_path)?;
+    }
+    let root = opts.root;
+    let org = opts.org.clone();
+    let node = Node::init(dir, opts, OpenOptions::default()).await?;
+    let id = node.node_id();
+    node.shutdown().await?;
+    let mut cfg = if config_path.exists() {
+        Config::load(&config_path)?
+    } else {
+        Config::default()
+    };
+    cfg.node.org = Some(org.to_string());
+    cfg.node.root = Some(ops::ln(&root));
+    cfg.node.id = Some(ops::ln(&id));
+    let path = cfg.save_dir(dir)?;
+    let v = json!({
+        "node": ops::ln(&id),
+        "org": org.to_string(),
+        "root": ops::ln(&root),
+        "is_root": id == root,
+        "dir": dir.display().to_string(),
+        "config": path.display().to_string(),
+    });
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!("{}\n", ops::ln(&id)));
+        eprintln!(
+            "initialised node {} of {org} in {} (root {}{}); config {}",
+            ops::ln(&id),
+            dir.display(),
+            ops::ln(&root),
+            if id == root { ", this node" } else { "" },
+            path.display()
+        );
+    }
+    Ok(0)
+}
+
+async fn join(
+    cli: &Cli,
+    dir: &Path,
+    mut cfg: Config,
+    root: &str,
+    peers: &[String],
+) -> Result<u8, CliError> {
+    let root_id = ops::parse_node_id(root)?;
+    let exec = Exec::connect(dir, &cfg).await?;
+    let status = exec.call(Request::Status).await;
+    exec.close().await;
+    let status = status?;
+    let have = status
+        .get("root")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if have != ops::ln(&root_id) {
+        return Err(CliError::new(
+            EXIT_FAILED,
+            format!(
+                "this node was initialised trusting root {have}, not {}; a node trusts one \
+                 root: initialise a new data directory to join another district",
+                ops::ln(&root_id)
+            ),
+        ));
+    }
+    cfg.node.root = Some(ops::ln(&root_id));
+    for p in peers {
+        if !cfg.network.bootstrap.contains(p) {
+            cfg.network.bootstrap.push(p.clone());
+        }
+    }
+    let path = cfg.save_dir(dir)?;
+    let v = json!({
+        "root": ops::ln(&root_id),
+        "bootstrap": cfg.network.bootstrap,
+        "config": path.display().to_string(),
+    });
+    output::print(&v, cli.json);
+    if !cli.json {
+        eprintln!("restart `linli run` to dial the bootstrap peers");
+    }
+    Ok(0)
+}
+
+async fn metrics(dir: &Path, cfg: &Config) -> Result<u8, CliError> {
+    let not_running = || {
+        CliError::new(
+            EXIT_DAEMON,
+            format!(
+                "the daemon is not running for {} (no answer from {}); start it with `linli --dir {} run`",
+                dir.display(),
+                dir.join(api::ADDR_FILE).display(),
+                dir.display()
+            ),
+        )
+    };
+    let client = ApiClient::from_dir(dir, cfg)?.ok_or_else(not_running)?;
+    let r = match client.get("/metrics").await {
+        Err(ApiError::Unreachable { .. }) => return Err(not_running()),
+        other => other?,
+    };
+    if r.status != 200 {
+        return Err(CliError::new(
+            EXIT_DAEMON,
+            format!("daemon answered {}: {}", r.status, r.text()),
+        ));
+    }
+    output::out(&r.text());
+    Ok(0)
+}
+
+async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u8, CliError> {
+    if !a.listen.is_empty() {
+        cfg.network.listen = a.listen.clone();
+    }
+    for b in &a.bootstrap {
+        if !cfg.network.bootstrap.contains(b) {
+            cfg.network.bootstrap.push(b.clone());
+        }
+    }
+    if let Some(api) = a.api {
+        cfg.api.listen = api;
+    }
+    if let Ok(Some(client)) = ApiClient::from_dir(dir, &cfg)
+        && client.get_json("/api/v1/status").await.is_ok()
+    {
+        return Err(CliError::new(
+            EXIT_STORE,
+            format!(
+                "a daemon is already running for {} (API at {})",
+                dir.display(),
+                client.addr()
+            ),
+        ));
+    }
+    if !cfg.api.listen.ip().is_loopback() {
+        tracing::warn!(
+            addr = %cfg.api.listen,
+            "the HTTP API is not bound to a loopback address: anyone with the token on the network can use it"
+        );
+    }
+    let node = Node::open(dir, OpenOptions::default()).await?;
+    let addr_path = dir.join(api::ADDR_FILE);
+    // The lock is ours: an api.addr left here is from a daemon that died.
+    let _ = std::fs::remove_file(&addr_path);
+    let net = if a.no_network {
+        None
+    } else {
+        match Network::start(node.clone(), cfg.network.clone()).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let _ = node.shutdown().await;
+                return Err(CliError::new(EXIT_FAILED, format!("networking: {e}")));
+            }
+        }
+    };
+    let listen = match &net {
+        Some(n) => n.listen_addrs().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let token =
+        api::random_token().map_err(|e| CliError::new(EXIT_FAILED, format!("API token: {e}")))?;
+    let token_path = cfg.token_path(dir);
+    let io = |what: &Path, e: std::io::Error| {
+        CliError::new(EXIT_FAILED, format!("{}: {e}", what.display()))
+    };
+    api::write_private(&token_path, &token).map_err(|e| io(&token_path, e))?;
+    let server = match api::serve(node.clone(), net.clone(), cfg.api.listen, token).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(n) = &net {
+                let _ = n.shutdown().await;
+            }
+            let _ = node.shutdown().await;
+            return Err(CliError::new(EXIT_FAILED, e.to_string()));
+        }
+    };
+    api::write_private(&addr_path, &server.addr().to_string()).map_err(|e| io(&addr_path, e))?;
+    let info = json!({
+        "node": ops::ln(&node.node_id()),
+        "org": node.org().to_string(),
+        "listen": listen,
+        "api": server.addr().to_string(),
+    });
+    if cli.json {
+        output::out(&format!("{info}\n"));
+    } else {
+        let mut text = format!(
+            "node    {}\norg     {}\n",
+            ops::ln(&node.node_id()),
+            node.org()
+        );
+        for l in &listen {
+            text.push_str(&format!("listen  {l}\n"));
+        }
+        if net.is_none() {
+            text.push_str("listen  (networking off)\n");
+        }
+        text.push_str(&format!("api     http://{}\n", server.addr()));
+        output::out(&text);
+    }
+    tracing::info!(api = %server.addr(), "linli daemon running");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = std::fs::remove_file(&addr_path);
+    let mut failed = Vec::new();
+    if let Err(e) = server.shutdown().await {
+        failed.push(e.to_string());
+    }
+    if let Some(n) = &net
+        && let Err(e) = n.shutdown().await
+    {
+        failed.push(format!("networking: {e}"));
+    }
+    if let Err(e) = node.shutdown().await {
+        failed.push(e.to_string());
+    }
+    let _ = std::fs::remove_file(&token_path);
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(CliError::new(
+            EXIT_FAILED,
+            format!("shutdown: {}", failed.join("; ")),
+        ))
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, CliError> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .map_err(|e| CliError::new(EXIT_FAILED, format!("current directory: {e}")))
+}
+
+async fn export(cli: &Cli, exec: &Exec, a: &args::ExportArgs) -> Result<u8, CliError> {
+    match a.format {
+        FileFormat::Json => {
+            if a.what.is_some() {
+                return Err(CliError::new(
+                    EXIT_USAGE,
+                    "--what is for --format csv; json exports the whole signed change log",
+                ));
+            }
+            let path = absolute(&a.file)?;
+            let v = exec.call(Request::ExportFile { path }).await?;
+            output::print(&v, cli.json);
+            Ok(0)
+        }
+        FileFormat::Csv => {
+            let what = a.what.ok_or_else(|| {
+                CliError::new(
+                    EXIT_USAGE,
+                    "--format csv needs --what (balances, bookings, service, leaderboard, compounds, wishes, documents)",
+                )
+            })?;
+            let doc = a.doc;
+            let req = match what {
+                Table::Balances => Request::Balances,
+                Table::Bookings => Request::BookingList { doc },
+                Table::Service => Request::Entries { doc },
+                Table::Leaderboard => Request::Leaderboard { doc, team: None },
+                Table::Compounds => Request::CompoundList { doc, year: None },
+                Table::Wishes => Request::WishList { doc },
+                Table::Documents => Request::Documents { kind: None },
+            };
+            let v = exec.call(req).await?;
+            let rows = match v {
+                Value::Array(r) => r,
+                other => vec![other],
+            };
+            let text = to_csv(&rows)?;
+            if a.file.as_os_str() == "-" {
+                output::out(&text);
+            } else {
+                std::fs::write(&a.file, text).map_err(|e| {
+                    CliError::new(EXIT_FAILED, format!("{}: {e}", a.file.display()))
+                })?;
+                let v = json!({ "path": a.file.display().to_string(), "rows": rows.len() });
+                output::print(&v, cli.json);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn to_csv(rows: &[Value]) -> Result<String, CliError> {
+    let cols = output::columns(rows);
+    let err = |e: csv::Error| CliError::new(EXIT_FAILED, format!("CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&cols).map_err(err)?;
+    for r in rows {
+        let rec: Vec<String> = cols
+            .iter()
+            .map(|c| r.get(c).map(output::cell).unwrap_or_default())
+            .collect();
+        w.write_record(&rec).map_err(err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CliError::new(EXIT_FAILED, format!("CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| CliError::new(EXIT_FAILED, format!("CSV: {e}")))
+}
+
+async fn import(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Result<u8, CliError> {
+    match a.format {
+        FileFormat::Json => {
+            let path = absolute(&a.file)?;
+            if !path.is_file() {
+                return Err(CliError::new(
+                    EXIT_FAILED,
+                    format!("{}: no such file", path.display()),
+                ));
+            }
+            let spinner = std::io::stderr().is_terminal().then(|| {
+                let s = indicatif::ProgressBar::new_spinner();
+                s.set_message(format!("importing {}", path.display()));
+                s.enable_steady_tick(std::time::Duration::from_millis(120));
+                s
+            });
+            let v = exec.call(Request::ImportFile { path }).await;
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            let v = v?;
+            output::print(&v, cli.json);
+            let bad = v
+                .get("invalid")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+                || v.get("refused").and_then(Value::as_u64).unwrap_or(0) > 0
+                || v.get("complete") == Some(&Value::Bool(false));
+            Ok(if bad { EXIT_PARTIAL } else { 0 })
+        }
+        FileFormat::Csv => {
+            match a.what {
+                None | Some(Table::Service) => {}
+                Some(other) => {
+                    return Err(CliError::new(
+                        EXIT_USAGE,
+                        format!("CSV import takes service records only, not {other:?}"),
+                    ));
+                }
+            }
+            import_service_csv(cli, exec, a).await
+        }
+    }
+}
+
+/// One CSV row turned into a request, or why it cannot be.
+fn service_row(
+    headers: &csv::StringRecord,
+    rec: &csv::StringRecord,
+    doc: Option<linli_core::DocId>,
+) -> Result<Request, String> {
+    let get = |name: &str| -> Option<String> {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+            .and_then(|i| rec.get(i))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let need = |name: &str| get(name).ok_or_else(|| format!("column {name} is empty"));
+    let volunteer = need("volunteer")?;
+    let date = need("date")?;
+    let hours = need("hours")?;
+    Ok(Request::ServiceRecord {
+        doc,
+        volunteer: volunteer
+            .parse()
+            .map_err(|e| format!("volunteer {volunteer:?}: {e}"))?,
+        activity: need("activity")?,
+        team: get("team"),
+        date: date.parse().map_err(|e| format!("date {date:?}: {e}"))?,
+        hours: hours
+            .parse()
+            .map_err(|_| format!("hours {hours:?} is not a number"))?,
+        evidence: get("evidence"),
+    })
+}
+
+async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Result<u8, CliError> {
+    let file_err = |e: csv::Error| CliError::new(EXIT_FAILED, format!("{}: {e}", a.file.display()));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&a.file)
+        .map_err(file_err)?;
+    let headers = rdr.headers().map_err(file_err)?.clone();
+    for required in ["volunteer", "activity", "date", "hours"] {
+        if !headers
+            .iter()
+            .any(|h| h.trim().eq_ignore_ascii_case(required))
+        {
+            return Err(CliError::new(
+                EXIT_FAILED,
+                format!(
+                    "{}: no `{required}` column (columns: volunteer, activity, team, date, hours, evidence)",
+                    a.file.display()
+                ),
+            ));
+        }
+    }
+    let records: Vec<(u64, Result<csv::StringRecord, csv::Error>)> = rdr
+        .records()
+        .map(|r| {
+            let line = match &r {
+                Ok(rec) => rec.position().map(|p| p.line()).unwrap_or(0),
+                Err(e) => e.position().map(|p| p.line()).unwrap_or(0),
+            };
+            (line, r)
+        })
+        .collect();
+    let bar = if std::io::stderr().is_terminal() && !records.is_empty() {
+        let b = indicatif::ProgressBar::new(records.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} service records ({eta})")
+        {
+            b.set_style(style);
+        }
+        Some(b)
+    } else {
+        None
+    };
+    let mut imported = 0u64;
+    let mut rejected: Vec<Value> = Vec::new();
+    for (line, rec) in records {
+        let outcome = match rec {
+            Err(e) => Err(format!("unreadable: {e}")),
+            Ok(rec) => match service_row(&headers, &rec, a.doc) {
+                Err(e) => Err(e),
+                Ok(req) => exec.call(req).await.map_err(|e| e.message),
+            },
+        };
+        match outcome {
+            Ok(_) => {
+                imported += 1;
+                if bar.is_none() {
+                    eprintln!("line {line}: recorded");
+                }
+            }
+            Err(e) => {
+                match &bar {
+                    Some(b) => b.println(format!("line {line}: rejected: {e}")),
+                    None => eprintln!("line {line}: rejected: {e}"),
+                }
+                rejected.push(json!({ "line": line, "error": e }));
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let n = rejected.len();
+    let v = json!({
+        "file": a.file.display().to_string(),
+        "imported": imported,
+        "rejected": rejected,
+    });
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!(
+            "imported {imported} service records, rejected {n}\n"
+        ));
+    }
+    Ok(if n > 0 { EXIT_PARTIAL } else { 0 })
+}

@@ -1,0 +1,1719 @@
+//! The operations layer: every domain command the `linli` CLI and the local HTTP API offer,
+//! as one serde [`Request`] enum and one [`execute`] function.
+//!
+//! The CLI (in local mode) and the HTTP API both call [`execute`]; nothing here decides a
+//! domain rule — requests are turned into [`linli_core::Op`]s or [`NewDoc`]s and linli-core
+//! validates them. What this layer adds is input handling: finding the one document of a
+//! kind when none is named, parsing local times in a resource's time zone, and shaping
+//! results as JSON rows for tables.
+//!
+//! Requests are JSON objects tagged with `cmd`, e.g.
+//! `{"cmd": "booking_confirm", "doc": "…", "booking": "dianye@a1b2c3:1"}`; every write
+//! answers `{"doc", "effect", "change"}`, every list an array of flat rows.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use linli_core::cert::Role;
+use linli_core::federation::FederationOp;
+use linli_core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
+use linli_core::registry::{
+    AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
+};
+use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
+use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
+use linli_core::{
+    BookingId, ClaimId, CompoundId, DistrictConfig, DocId, DocKind, EntryId, NewDoc, NodeId, Op,
+    OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId, Zone,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::net::Network;
+use crate::{Node, NodeError};
+
+/// Default validity of a certificate issued without `days`: three years.
+pub const DEFAULT_CERT_DAYS: i64 = 3 * 365;
+
+/// One command of the CLI and the HTTP API (JSON tagged with `cmd`).
+///
+/// `doc` fields are optional where a node usually holds one document of the kind: when
+/// omitted, the only document of that kind is used (an error lists them if there are
+/// several). Times (`start`, `end`) are RFC 3339 with an offset, or a local date-time
+/// (`2026-12-01T19:00`) in the resource's time zone; dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    // ---- node ---------------------------------------------------------------------
+    /// Identity, document counts, pending and refused changes.
+    Status,
+    /// Documents held (optionally of one kind).
+    Documents {
+        /// Only this kind.
+        kind: Option<DocKind>,
+    },
+    /// Changes refused for good, with reasons.
+    Rejected,
+    /// Peers (from the network when the daemon runs, else the stored sync state).
+    Peers,
+
+    // ---- federation ---------------------------------------------------------------
+    /// Create the district's federation document (the root only).
+    FederationCreate {
+        /// District settings (default: the built-in ones).
+        config: Option<DistrictConfig>,
+    },
+    /// Issue a certificate.
+    FederationIssue {
+        /// Federation document.
+        doc: Option<DocId>,
+        /// Key certified (`ln…` or hex).
+        subject: String,
+        /// Role.
+        role: Role,
+        /// Organisation the key acts for.
+        org: OrgId,
+        /// Organisation `org` belongs to (a community's street, a unit's community).
+        parent: Option<OrgId>,
+        /// Name shown to people (default "ORG office").
+        name: Option<String>,
+        /// Days of validity from now (default three years).
+        days: Option<i64>,
+    },
+    /// Revoke a key.
+    FederationRevoke {
+        /// Federation document.
+        doc: Option<DocId>,
+        /// The key (`ln…` or hex).
+        subject: String,
+        /// Why.
+        reason: String,
+    },
+    /// Certificates of the federation document.
+    Certificates {
+        /// Federation document.
+        doc: Option<DocId>,
+    },
+
+    // ---- compound registry ----------------------------------------------------------
+    /// Create this community's compound registry.
+    RegistryCreate {
+        /// Street (default: the parent in this node's certificate).
+        street: Option<OrgId>,
+        /// Title.
+        title: Option<String>,
+    },
+    /// Register a compound.
+    CompoundAdd {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Name.
+        name: String,
+        /// Address.
+        address: String,
+        /// Households.
+        households: u32,
+        /// Management mode.
+        mode: ManagementMode,
+    },
+    /// Compounds with their appointment and a year's composite score.
+    CompoundList {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Year of the score column (default: this year).
+        year: Option<i16>,
+    },
+    /// Appoint a property manager (the street).
+    CompoundAppoint {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Compound.
+        compound: CompoundId,
+        /// Manager.
+        manager: String,
+        /// Mode.
+        mode: ManagementMode,
+        /// Term start.
+        start: Date,
+        /// Term end.
+        end: Option<Date>,
+        /// Status (default appointed).
+        status: Option<AppointmentStatus>,
+    },
+    /// Record an inspection (the community).
+    CompoundInspect {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Compound.
+        compound: CompoundId,
+        /// Date.
+        date: Date,
+        /// Checklist item id → compliant.
+        results: BTreeMap<String, bool>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Write this organisation's score sheet.
+    CompoundScore {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Compound.
+        compound: CompoundId,
+        /// Year.
+        year: i16,
+        /// Role scored as.
+        role: ScorerRole,
+        /// Marks per item.
+        marks: BTreeMap<String, u32>,
+        /// Comment.
+        #[serde(default)]
+        comment: String,
+    },
+    /// Annual composite scores of every compound.
+    AnnualScores {
+        /// Registry.
+        doc: Option<DocId>,
+        /// Year.
+        year: i16,
+    },
+
+    // ---- resources, bookings, kitchen ---------------------------------------------------
+    /// Publish a room or kitchen owned by this organisation.
+    ResourcePublish {
+        /// Street (default: from this node's certificate).
+        street: Option<OrgId>,
+        /// Community where it is (default: this organisation if it is a community).
+        community: Option<OrgId>,
+        /// Name.
+        name: String,
+        /// `activity_room` or `kitchen` (default room).
+        kind: Option<ResourceKind>,
+        /// Persons at once.
+        capacity: u32,
+        /// Kitchen: portions per day (default 100).
+        daily_capacity: Option<u32>,
+        /// Floor area.
+        area_m2: Option<u32>,
+        /// Full specification (overrides the fields above except the name).
+        spec: Option<ResourceSpec>,
+    },
+    /// Resources held.
+    ResourceList,
+    /// Request a booking.
+    BookingRequest {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Responsible person.
+        booker: String,
+        /// Purpose.
+        purpose: String,
+        /// Start.
+        start: String,
+        /// End.
+        end: String,
+        /// Expected attendance.
+        attendees: u32,
+        /// Organising group.
+        organisation: Option<String>,
+        /// Contact.
+        contact: Option<String>,
+        /// Weekly repetitions (1 = once).
+        weeks: Option<u32>,
+    },
+    /// Confirm a booking (the arbiter).
+    BookingConfirm {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Booking.
+        booking: BookingId,
+    },
+    /// Reject a booking (the arbiter).
+    BookingReject {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        reason: String,
+    },
+    /// Waitlist a booking (the arbiter).
+    BookingWaitlist {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Booking.
+        booking: BookingId,
+    },
+    /// Revoke a confirmed booking (owner or arbiter).
+    BookingRevoke {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        reason: String,
+    },
+    /// Cancel a booking (the requesting organisation).
+    BookingCancel {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Booking.
+        booking: BookingId,
+        /// Why.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Bookings of a resource.
+    BookingList {
+        /// Resource.
+        doc: Option<DocId>,
+    },
+    /// Order meals from a kitchen.
+    OrderPlace {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Household, e.g. "3-2-401".
+        household: String,
+        /// Service date.
+        date: Date,
+        /// Portions.
+        portions: u32,
+        /// Dishes.
+        #[serde(default)]
+        items: Vec<String>,
+    },
+    /// Accept an order (the kitchen operator).
+    OrderAccept {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Order.
+        order: OrderId,
+    },
+    /// Refuse an order (the kitchen operator).
+    OrderRefuse {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Order.
+        order: OrderId,
+        /// Why.
+        reason: String,
+    },
+    /// Record whether an accepted order was collected.
+    OrderCollected {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Order.
+        order: OrderId,
+        /// Collected or not.
+        collected: bool,
+    },
+    /// Cancel an order (the placing organisation).
+    OrderCancel {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Order.
+        order: OrderId,
+    },
+    /// Orders of one service day.
+    OrderList {
+        /// Kitchen.
+        doc: Option<DocId>,
+        /// Service date.
+        date: Date,
+    },
+
+    // ---- service ledger ---------------------------------------------------------------
+    /// Create this community's service ledger for a year.
+    LedgerCreate {
+        /// Street (default: from this node's certificate).
+        street: Option<OrgId>,
+        /// Year (default this year).
+        year: Option<i16>,
+        /// Points rule (default 1 point per hour).
+        rules: Option<LedgerRules>,
+    },
+    /// Record service hours.
+    ServiceRecord {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Volunteer (`org:n`).
+        volunteer: VolunteerId,
+        /// Activity.
+        activity: String,
+        /// Team.
+        team: Option<String>,
+        /// Date.
+        date: Date,
+        /// Hours.
+        hours: f64,
+        /// Evidence reference.
+        evidence: Option<String>,
+    },
+    /// Redeem points (the volunteer's home community).
+    Redeem {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Item.
+        item: String,
+        /// Cost in points (`4`, `1.5`).
+        cost: String,
+        /// Outlet.
+        outlet: String,
+    },
+    /// Correct points.
+    Correct {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Entry corrected.
+        corrects: Option<EntryId>,
+        /// Points to add (negative removes).
+        delta: String,
+        /// Why.
+        reason: String,
+    },
+    /// Entries of a ledger.
+    Entries {
+        /// Ledger.
+        doc: Option<DocId>,
+    },
+    /// A volunteer's balance over every ledger held.
+    Balance {
+        /// Volunteer.
+        volunteer: VolunteerId,
+    },
+    /// Every volunteer's earned points and balance over every ledger held.
+    Balances,
+    /// Leaderboard of one ledger.
+    Leaderboard {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Only this team.
+        team: Option<String>,
+    },
+
+    // ---- wishes -------------------------------------------------------------------------
+    /// Create this community's wishes document.
+    WishesCreate {
+        /// Street (default: from this node's certificate).
+        street: Option<OrgId>,
+        /// Title.
+        title: Option<String>,
+    },
+    /// Post a wish, offer, suggestion or problem.
+    WishPost {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Kind (default wish).
+        kind: Option<ItemKind>,
+        /// Title.
+        title: String,
+        /// Text.
+        #[serde(default)]
+        text: String,
+        /// Category.
+        #[serde(default)]
+        category: String,
+        /// Channel (default app).
+        channel: Option<Channel>,
+        /// Place.
+        place: Option<String>,
+    },
+    /// Claim a wish.
+    WishClaim {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Wish.
+        wish: WishId,
+        /// Volunteer, if an individual.
+        volunteer: Option<VolunteerId>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Assign a claim (the community).
+    WishAssign {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Wish.
+        wish: WishId,
+        /// Claim.
+        claim: ClaimId,
+    },
+    /// Release an assignment (the community).
+    WishRelease {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Wish.
+        wish: WishId,
+        /// Claim.
+        claim: ClaimId,
+    },
+    /// Record a lifecycle step (fulfilled, confirmed, withdrawn, routed, resolved, declined).
+    WishAdvance {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Wish.
+        wish: WishId,
+        /// The step.
+        stage: Stage,
+    },
+    /// Items with status and claims.
+    WishList {
+        /// Wishes document.
+        doc: Option<DocId>,
+    },
+
+    // ---- files ----------------------------------------------------------------------------
+    /// Write the whole signed change log to an export file (a path on the node's machine).
+    ExportFile {
+        /// Absolute path of the file to write.
+        path: std::path::PathBuf,
+    },
+    /// Apply every change of an export file (idempotent).
+    ImportFile {
+        /// Absolute path of the file to read.
+        path: std::path::PathBuf,
+    },
+
+    // ---- any operation ------------------------------------------------------------------
+    /// Any linli-core operation on a document (for operations without a command).
+    Execute {
+        /// Document.
+        doc: DocId,
+        /// The operation, `{"kind": "ledger", "op": {...}}`.
+        op: Op,
+    },
+}
+
+impl Request {
+    /// Whether the request only reads.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Request::Status
+                | Request::Documents { .. }
+                | Request::Rejected
+                | Request::Peers
+                | Request::Certificates { .. }
+                | Request::CompoundList { .. }
+                | Request::AnnualScores { .. }
+                | Request::ResourceList
+                | Request::BookingList { .. }
+                | Request::OrderList { .. }
+                | Request::Entries { .. }
+                | Request::Balance { .. }
+                | Request::Balances
+                | Request::Leaderboard { .. }
+                | Request::WishList { .. }
+        )
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The request itself is malformed (a bad time, key or amount).
+    #[error("{0}")]
+    Invalid(String),
+    /// A named (or the implied) document or record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// linli-core refused the operation (validation, authorization).
+    #[error("{0}")]
+    Refused(linli_core::Error),
+    /// The node failed (store, shut down).
+    #[error(transparent)]
+    Node(NodeError),
+    /// The network failed.
+    #[error("network: {0}")]
+    Network(String),
+}
+
+impl From<NodeError> for OpsError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Core(c) => OpsError::from(c),
+            other => OpsError::Node(other),
+        }
+    }
+}
+
+impl From<linli_core::Error> for OpsError {
+    fn from(e: linli_core::Error) -> Self {
+        use linli_core::Error as E;
+        use linli_core::ledger::LedgerError;
+        use linli_core::registry::RegistryError;
+        use linli_core::resource::ResourceError;
+        use linli_core::wishes::WishesError;
+        let not_found = matches!(
+            &e,
+            E::UnknownDocument(_)
+                | E::Registry(RegistryError::UnknownCompound(_))
+                | E::Resource(ResourceError::UnknownBooking(_) | ResourceError::UnknownOrder(_))
+                | E::Ledger(LedgerError::UnknownEntry(_))
+                | E::Wishes(WishesError::UnknownWish(_))
+        );
+        if not_found {
+            OpsError::NotFound(e.to_string())
+        } else {
+            OpsError::Refused(e)
+        }
+    }
+}
+
+impl OpsError {
+    /// The HTTP status for this error: 400 malformed, 404 unknown, 403 not allowed,
+    /// 422 refused by a domain rule, 503 node or network down, 500 otherwise.
+    pub fn http_status(&self) -> u16 {
+        use linli_core::Error as E;
+        match self {
+            OpsError::Invalid(_) => 400,
+            OpsError::NotFound(_) => 404,
+            OpsError::Refused(E::NotCertified(_) | E::SelfRevoked | E::Policy(_)) => 403,
+            OpsError::Refused(E::Id(_) | E::Time(_)) => 400,
+            OpsError::Refused(_) => 422,
+            OpsError::Node(NodeError::Shutdown) | OpsError::Network(_) => 503,
+            OpsError::Node(_) => 500,
+        }
+    }
+
+    /// A short machine-readable kind: `invalid`, `not_found`, `refused`, `node`, `network`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OpsError::Invalid(_) => "invalid",
+            OpsError::NotFound(_) => "not_found",
+            OpsError::Refused(_) => "refused",
+            OpsError::Node(_) => "node",
+            OpsError::Network(_) => "network",
+        }
+    }
+}
+
+/// Executes `req` on `node` (no network: `peers` answers from the stored sync state).
+pub async fn execute(node: &Node, req: Request) -> Result<Value, OpsError> {
+    execute_with(node, None, req).await
+}
+
+/// Executes `req` on `node`, with the running network for `peers` and `status`.
+pub async fn execute_with(
+    node: &Node,
+    net: Option<&Network>,
+    req: Request,
+) -> Result<Value, OpsError> {
+    match req {
+        Request::Status => status(node, net).await,
+        Request::Documents { kind } => documents(node, kind).await,
+        Request::Rejected => {
+            let rows: Vec<Value> = node
+                .rejected()
+                .await?
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "pos": r.pos,
+                        "doc": r.doc.to_string(),
+                        "hash": r.hash.to_string(),
+                        "signer": ln(&r.signer),
+                        "reason": r.reason,
+                        "received_at": r.received_at.to_string(),
+                    })
+                })
+                .collect();
+            Ok(Value::Array(rows))
+        }
+        Request::Peers => peers(node, net).await,
+
+        Request::FederationCreate { config } => {
+            let sc = node
+                .create(NewDoc::Federation {
+                    config: config.unwrap_or_default(),
+                })
+                .await?;
+            Ok(created(sc.doc, DocKind::Federation))
+        }
+        Request::FederationIssue {
+            doc,
+            subject,
+            role,
+            org,
+            parent,
+            name,
+            days,
+        } => {
+            let doc = resolve(node, DocKind::Federation, doc).await?;
+            let subject = parse_node_id(&subject)?;
+            let now = node.now();
+            let not_after = match days {
+                Some(d) if d <= 0 => {
+                    return Err(OpsError::Invalid(format!("days must be positive, got {d}")));
+                }
+                Some(d) => now.plus_millis(d.saturating_mul(Timestamp::DAY)),
+                None => {
+                    // Default: three years, but not past the end of this node's own
+                    // certificate (a certificate must lie within its issuer's).
+                    let three_years = now.plus_millis(DEFAULT_CERT_DAYS * Timestamp::DAY);
+                    let own_end = node
+                        .read(move |r| {
+                            let me = r.author().node;
+                            r.federation(doc)
+                                .map(|f| {
+                                    f.certificates()
+                                        .into_iter()
+                                        .filter(|c| {
+                                            c.subject == me
+                                                && c.not_before <= now
+                                                && now < c.not_after
+                                        })
+                                        .map(|c| c.not_after)
+                                        .max()
+                                })
+                                .ok()
+                                .flatten()
+                        })
+                        .await?;
+                    own_end.map_or(three_years, |e| e.min(three_years))
+                }
+            };
+            let name = name.unwrap_or_else(|| format!("{org} office"));
+            let op = Op::Federation(FederationOp::Issue {
+                subject,
+                role,
+                org,
+                parent,
+                name,
+                not_before: now,
+                not_after,
+            });
+            write(node, doc, op).await
+        }
+        Request::FederationRevoke {
+            doc,
+            subject,
+            reason,
+        } => {
+            let doc = resolve(node, DocKind::Federation, doc).await?;
+            let subject = parse_node_id(&subject)?;
+            write(
+                node,
+                doc,
+                Op::Federation(FederationOp::Revoke { subject, reason }),
+            )
+            .await
+        }
+        Request::Certificates { doc } => {
+            let doc = resolve(node, DocKind::Federation, doc).await?;
+            let rows = node
+                .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+                    let fed = r.federation(doc)?;
+                    let revoked = fed.revocations();
+                    Ok(fed
+                        .certificates()
+                        .into_iter()
+                        .map(|c| {
+                            json!({
+                                "subject": ln(&c.subject),
+                                "role": c.role.as_str(),
+                                "org": c.org.to_string(),
+                                "parent": c.parent.as_ref().map(|p| p.to_string()),
+                                "name": c.name,
+                                "issuer": ln(&c.issuer),
+                                "not_before": c.not_before.to_string(),
+                                "not_after": c.not_after.to_string(),
+                                "revoked": revoked.contains_key(&c.subject),
+                            })
+                        })
+                        .collect())
+                })
+                .await??;
+            Ok(Value::Array(rows))
+        }
+
+        Request::RegistryCreate { street, title } => {
+            let (street, community) = community_scope(node, street).await?;
+            let title = title.unwrap_or_else(|| format!("{community} compound registry"));
+            let sc = node
+                .create(NewDoc::Registry {
+                    street,
+                    community,
+                    title,
+                })
+                .await?;
+            Ok(created(sc.doc, DocKind::Registry))
+        }
+        Request::CompoundAdd {
+            doc,
+            name,
+            address,
+            households,
+            mode,
+        } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            let c = Compound::new(&name, &address, households, mode);
+            write(node, doc, Op::Registry(RegistryOp::AddCompound(c))).await
+        }
+        Request::CompoundList { doc, year } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            let year = match year {
+                Some(y) => y,
+                None => this_year(node)?,
+            };
+            compound_rows(node, doc, year).await
+        }
+        Request::AnnualScores { doc, year } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            compound_rows(node, doc, year).await
+        }
+        Request::CompoundAppoint {
+            doc,
+            compound,
+            manager,
+            mode,
+            start,
+            end,
+            status,
+        } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            let op = Op::Registry(RegistryOp::Appoint {
+                compound,
+                manager,
+                mode,
+                selection: None,
+                start,
+                end,
+                status: status.unwrap_or(AppointmentStatus::Appointed),
+            });
+            write(node, doc, op).await
+        }
+        Request::CompoundInspect {
+            doc,
+            compound,
+            date,
+            results,
+            note,
+        } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            let op = Op::Registry(RegistryOp::Inspect {
+                compound,
+                date,
+                results,
+                note,
+            });
+            write(node, doc, op).await
+        }
+        Request::CompoundScore {
+            doc,
+            compound,
+            year,
+            role,
+            marks,
+            comment,
+        } => {
+            let doc = resolve(node, DocKind::Registry, doc).await?;
+            let op = Op::Registry(RegistryOp::Score {
+                compound,
+                year,
+                role,
+                marks,
+                comment,
+            });
+            write(node, doc, op).await
+        }
+
+        Request::ResourcePublish {
+            street,
+            community,
+            name,
+            kind,
+            capacity,
+            daily_capacity,
+            area_m2,
+            spec,
+        } => {
+            let (street, mine) = scope(node, street).await?;
+            let community = community.or(mine);
+            let spec = match spec {
+                Some(mut s) => {
+                    s.name = name;
+                    s
+                }
+                None => {
+                    let mut s = match kind.unwrap_or(ResourceKind::ActivityRoom) {
+                        ResourceKind::Kitchen => {
+                            ResourceSpec::kitchen(&name, capacity, daily_capacity.unwrap_or(100))
+                        }
+                        other => {
+                            let mut s = ResourceSpec::room(&name, capacity);
+                            s.kind = other;
+                            s
+                        }
+                    };
+                    s.area_m2 = area_m2;
+                    s
+                }
+            };
+            let sc = node
+                .create(NewDoc::Resource {
+                    street,
+                    community,
+                    spec,
+                })
+                .await?;
+            Ok(created(sc.doc, DocKind::Resource))
+        }
+        Request::ResourceList => {
+            let rows = node
+                .read(|r| {
+                    r.ids_of(DocKind::Resource)
+                        .into_iter()
+                        .filter_map(|id| {
+                            let res = r.resource(id).ok()?;
+                            let s = res.spec();
+                            let h = r.header(id).ok()?;
+                            Some(json!({
+                                "id": id.to_string(),
+                                "name": s.name,
+                                "kind": s.kind,
+                                "owner": h.owner.to_string(),
+                                "capacity": s.capacity,
+                                "opening": s.opening_text(),
+                                "zone": s.zone,
+                                "bookings": res.bookings().len(),
+                            }))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+            Ok(Value::Array(rows))
+        }
+        Request::BookingRequest {
+            doc,
+            booker,
+            purpose,
+            start,
+            end,
+            attendees,
+            organisation,
+            contact,
+            weeks,
+        } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let zone = doc_zone(node, doc).await?;
+            let start = parse_instant(&start, &zone, "start")?;
+            let end = parse_instant(&end, &zone, "end")?;
+            let slot = Slot::new(start, end)
+                .map_err(|e| OpsError::Invalid(format!("booking slot {start} – {end}: {e}")))?;
+            let mut form = BookingForm::new(&booker, &purpose, slot, attendees);
+            if let Some(o) = organisation {
+                form = form.with_organisation(&o);
+            }
+            if let Some(c) = contact {
+                form = form.with_contact(&c);
+            }
+            if let Some(w) = weeks.filter(|w| *w > 1) {
+                form = form.weekly(w);
+            }
+            write(node, doc, Op::Resource(ResourceOp::Request(form))).await
+        }
+        Request::BookingConfirm { doc, booking } => {
+            resource_op(node, doc, ResourceOp::Confirm { booking }).await
+        }
+        Request::BookingReject {
+            doc,
+            booking,
+            reason,
+        } => resource_op(node, doc, ResourceOp::Reject { booking, reason }).await,
+        Request::BookingWaitlist { doc, booking } => {
+            resource_op(node, doc, ResourceOp::Waitlist { booking }).await
+        }
+        Request::BookingRevoke {
+            doc,
+            booking,
+            reason,
+        } => resource_op(node, doc, ResourceOp::Revoke { booking, reason }).await,
+        Request::BookingCancel {
+            doc,
+            booking,
+            reason,
+        } => resource_op(node, doc, ResourceOp::Cancel { booking, reason }).await,
+        Request::BookingList { doc } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            booking_rows(node, doc).await
+        }
+        Request::OrderPlace {
+            doc,
+            household,
+            date,
+            portions,
+            items,
+        } => {
+            let op = ResourceOp::PlaceOrder {
+                household,
+                date,
+                portions,
+                items,
+            };
+            resource_op(node, doc, op).await
+        }
+        Request::OrderAccept { doc, order } => {
+            resource_op(node, doc, ResourceOp::AcceptOrder { order }).await
+        }
+        Request::OrderRefuse { doc, order, reason } => {
+            resource_op(node, doc, ResourceOp::RefuseOrder { order, reason }).await
+        }
+        Request::OrderCollected {
+            doc,
+            order,
+            collected,
+        } => resource_op(node, doc, ResourceOp::MarkCollected { order, collected }).await,
+        Request::OrderCancel { doc, order } => {
+            resource_op(node, doc, ResourceOp::CancelOrder { order }).await
+        }
+        Request::OrderList { doc, date } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let v = node
+                .read(move |r| -> Result<Value, linli_core::Error> {
+                    let res = r.resource(doc)?;
+                    let zone = res.spec().zone.clone();
+                    let day = res.kitchen_day(date)?;
+                    let orders: Vec<Value> = day
+                        .orders
+                        .iter()
+                        .map(|o| {
+                            json!({
+                                "id": o.id.to_string(),
+                                "household": o.order.household,
+                                "portions": o.order.portions,
+                                "items": o.order.items.join(", "),
+                                "placed": o.order.placed_at.display_in(&zone),
+                                "status": o.status.label(),
+                            })
+                        })
+                        .collect();
+                    Ok(json!({
+                        "date": day.date.to_string(),
+                        "service": day.service,
+                        "cutoff": day.cutoff.display_in(&zone),
+                        "capacity": day.capacity,
+                        "accepted_portions": day.accepted_portions,
+                        "waiting_portions": day.waiting_portions,
+                        "orders": orders,
+                    }))
+                })
+                .await??;
+            Ok(v)
+        }
+
+        Request::LedgerCreate {
+            street,
+            year,
+            rules,
+        } => {
+            let (street, community) = community_scope(node, street).await?;
+            let year = match year {
+                Some(y) => y,
+                None => this_year(node)?,
+            };
+            let sc = node
+                .create(NewDoc::Ledger {
+                    street,
+                    community,
+                    year,
+                    rules: rules.unwrap_or_default(),
+                })
+                .await?;
+            Ok(created(sc.doc, DocKind::Ledger))
+        }
+        Request::ServiceRecord {
+            doc,
+            volunteer,
+            activity,
+            team,
+            date,
+            hours,
+            evidence,
+        } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let op = Op::Ledger(LedgerOp::RecordService {
+                volunteer,
+                activity,
+                team,
+                date,
+                hours,
+                evidence,
+            });
+            write(node, doc, op).await
+        }
+        Request::Redeem {
+            doc,
+            volunteer,
+            item,
+            cost,
+            outlet,
+        } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let cost = parse_points(&cost, "cost")?;
+            let op = Op::Ledger(LedgerOp::Redeem {
+                volunteer,
+                item,
+                cost,
+                outlet,
+            });
+            write(node, doc, op).await
+        }
+        Request::Correct {
+            doc,
+            volunteer,
+            corrects,
+            delta,
+            reason,
+        } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let delta = parse_points(&delta, "delta")?;
+            let op = Op::Ledger(LedgerOp::Correct {
+                volunteer,
+                corrects,
+                delta,
+                reason,
+            });
+            write(node, doc, op).await
+        }
+        Request::Entries { doc } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let rows = node
+                .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+                    Ok(r.ledger(doc)?
+                        .entries()
+                        .into_iter()
+                        .map(|(id, e)| entry_row(&id, &e))
+                        .collect())
+                })
+                .await??;
+            Ok(Value::Array(rows))
+        }
+        Request::Balance { volunteer } => {
+            let v = volunteer.clone();
+            let p = node.balance(volunteer).await?;
+            Ok(json!({ "volunteer": v.to_string(), "balance": p.to_string(), "hundredths": p.0 }))
+        }
+        Request::Balances => {
+            let rows = node.read(balance_rows).await?;
+            Ok(Value::Array(rows))
+        }
+        Request::Leaderboard { doc, team } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let rows: Vec<Value> = node
+                .leaderboard(doc, team)
+                .await?
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    json!({
+                        "rank": i + 1,
+                        "volunteer": s.volunteer.to_string(),
+                        "earned": s.earned.to_string(),
+                        "hours": format!("{:.2}", s.minutes as f64 / 60.0),
+                        "stars": s.stars,
+                    })
+                })
+                .collect();
+            Ok(Value::Array(rows))
+        }
+
+        Request::WishesCreate { street, title } => {
+            let (street, community) = community_scope(node, street).await?;
+            let title = title.unwrap_or_else(|| format!("{community} wishes"));
+            let sc = node
+                .create(NewDoc::Wishes {
+                    street,
+                    community,
+                    title,
+                })
+                .await?;
+            Ok(created(sc.doc, DocKind::Wishes))
+        }
+        Request::WishPost {
+            doc,
+            kind,
+            title,
+            text,
+            category,
+            channel,
+            place,
+        } => {
+            let op = WishesOp::Post {
+                kind: kind.unwrap_or(ItemKind::Wish),
+                title,
+                text,
+                category,
+                channel: channel.unwrap_or(Channel::App),
+                place,
+            };
+            wishes_op(node, doc, op).await
+        }
+        Request::WishClaim {
+            doc,
+            wish,
+            volunteer,
+            note,
+        } => {
+            wishes_op(
+                node,
+                doc,
+                WishesOp::Claim {
+                    wish,
+                    volunteer,
+                    note,
+                },
+            )
+            .await
+        }
+        Request::WishAssign { doc, wish, claim } => {
+            wishes_op(node, doc, WishesOp::Assign { wish, claim }).await
+        }
+        Request::WishRelease { doc, wish, claim } => {
+            wishes_op(node, doc, WishesOp::Release { wish, claim }).await
+        }
+        Request::WishAdvance { doc, wish, stage } => {
+            wishes_op(node, doc, WishesOp::Advance { wish, stage }).await
+        }
+        Request::WishList { doc } => {
+            let doc = resolve(node, DocKind::Wishes, doc).await?;
+            let rows = node
+                .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+                    let ws = r.wishes(doc)?;
+                    Ok(ws
+                        .items()
+                        .into_iter()
+                        .map(|(id, item)| {
+                            let status = ws.status(&id).map(|s| s.label()).unwrap_or("?");
+                            let claims: Vec<String> = ws
+                                .claims(&id)
+                                .into_iter()
+                                .map(|(c, _)| c.to_string())
+                                .collect();
+                            json!({
+                                "id": id.to_string(),
+                                "kind": item.kind,
+                                "title": item.title,
+                                "category": item.category,
+                                "by": item.by.to_string(),
+                                "claims": claims.join(" "),
+                                "status": status,
+                            })
+                        })
+                        .collect())
+                })
+                .await??;
+            Ok(Value::Array(rows))
+        }
+
+        Request::ExportFile { path } => {
+            let s = node.export(&path).await?;
+            Ok(json!({
+                "path": s.path.display().to_string(),
+                "changes": s.changes,
+                "bytes": s.bytes,
+            }))
+        }
+        Request::ImportFile { path } => {
+            let r = node.import(&path).await?;
+            let invalid: Vec<Value> = r
+                .invalid
+                .iter()
+                .map(|(i, why)| json!({ "entry": i, "error": why }))
+                .collect();
+            Ok(json!({
+                "path": path.display().to_string(),
+                "entries": r.entries,
+                "applied": r.applied,
+                "duplicates": r.duplicates,
+                "pending": r.pending,
+                "refused": r.refused,
+                "invalid": invalid,
+                "complete": r.complete,
+                "problem": r.problem,
+            }))
+        }
+        Request::Execute { doc, op } => write(node, doc, op).await,
+    }
+}
+
+fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
+    use linli_core::ledger::EntryBody;
+    let mut row = json!({
+        "id": id.to_string(),
+        "volunteer": e.volunteer.to_string(),
+        "issuer": e.issuer.to_string(),
+        "points": e.balance_delta().to_string(),
+        "at": e.at.to_string(),
+    });
+    let extra = match &e.body {
+        EntryBody::Service {
+            activity,
+            team,
+            date,
+            minutes,
+            evidence,
+            ..
+        } => json!({
+            "type": "service",
+            "activity": activity,
+            "team": team,
+            "date": date.to_string(),
+            "hours": format!("{:.2}", f64::from(*minutes) / 60.0),
+            "evidence": evidence,
+        }),
+        EntryBody::Redemption { item, outlet, .. } => json!({
+            "type": "redemption",
+            "item": item,
+            "outlet": outlet,
+        }),
+        EntryBody::Correction {
+            corrects, reason, ..
+        } => json!({
+            "type": "correction",
+            "corrects": corrects.as_ref().map(|c| c.to_string()),
+            "reason": reason,
+        }),
+    };
+    if let (Value::Object(m), Value::Object(x)) = (&mut row, extra) {
+        m.extend(x);
+    }
+    row
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+/// A node id as text: the readable `ln…` form.
+pub fn ln(id: &NodeId) -> String {
+    linli_core::identity::node_id_to_base32(id)
+}
+
+/// Parses a node id in its `ln…` form or as 64 hex characters.
+pub fn parse_node_id(s: &str) -> Result<NodeId, OpsError> {
+    let s = s.trim();
+    if s.starts_with(linli_core::identity::NODE_TEXT_PREFIX) {
+        linli_core::identity::node_id_from_base32(s)
+            .map_err(|e| OpsError::Invalid(format!("node id {s:?}: {e}")))
+    } else {
+        s.parse()
+            .map_err(|e| OpsError::Invalid(format!("node id {s:?}: {e}")))
+    }
+}
+
+/// Parses points: `4`, `-2`, `1.5`, `0.25` (hundredths at most).
+pub fn parse_points(s: &str, what: &str) -> Result<Points, OpsError> {
+    let bad = || {
+        OpsError::Invalid(format!(
+            "{what} {s:?} is not an amount of points (e.g. 4 or 1.5)"
+        ))
+    };
+    let t = s.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
+        return Err(bad());
+    }
+    let w: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        let v: i64 = frac.parse().map_err(|_| bad())?;
+        if frac.len() == 1 { v * 10 } else { v }
+    };
+    let h = w
+        .checked_mul(100)
+        .and_then(|x| x.checked_add(f))
+        .ok_or_else(bad)?;
+    Ok(Points(if neg { -h } else { h }))
+}
+
+/// Parses an instant: RFC 3339 with an offset, or a local date-time in `zone`.
+pub fn parse_instant(s: &str, zone: &Zone, what: &str) -> Result<Timestamp, OpsError> {
+    if let Ok(t) = Timestamp::parse(s) {
+        return Ok(t);
+    }
+    let dt: jiff::civil::DateTime = s.trim().parse().map_err(|e| {
+        OpsError::Invalid(format!(
+            "{what} {s:?} is not a time (use 2026-12-01T19:00 or 2026-12-01T19:00+08:00): {e}"
+        ))
+    })?;
+    Timestamp::from_local(dt.date(), dt.time(), zone)
+        .map_err(|e| OpsError::Invalid(format!("{what} {s:?}: {e}")))
+}
+
+fn created(doc: DocId, kind: DocKind) -> Value {
+    json!({ "doc": doc.to_string(), "kind": kind, "effect": "created" })
+}
+
+async fn write(node: &Node, doc: DocId, op: Op) -> Result<Value, OpsError> {
+    let w = node.execute(doc, op).await?;
+    let change = w
+        .change
+        .change_hash()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let mut v = json!({
+        "doc": doc.to_string(),
+        "effect": serde_json::to_value(&w.effect).unwrap_or(Value::Null),
+        "change": change,
+    });
+    if let (linli_core::Effect::Confirmed { slot, .. }, Value::Object(m)) = (&w.effect, &mut v) {
+        // The confirmed slot in the resource's local time, for people.
+        if let Ok(zone) = doc_zone(node, doc).await {
+            m.insert("slot".into(), json!(slot.display_in(&zone)));
+        }
+    }
+    Ok(v)
+}
+
+async fn resource_op(node: &Node, doc: Option<DocId>, op: ResourceOp) -> Result<Value, OpsError> {
+    let doc = resolve(node, DocKind::Resource, doc).await?;
+    write(node, doc, Op::Resource(op)).await
+}
+
+async fn wishes_op(node: &Node, doc: Option<DocId>, op: WishesOp) -> Result<Value, OpsError> {
+    let doc = resolve(node, DocKind::Wishes, doc).await?;
+    write(node, doc, Op::Wishes(op)).await
+}
+
+/// The named document, or the only document of `kind` this node holds — preferring those
+/// it owns when there are several.
+pub async fn resolve(node: &Node, kind: DocKind, doc: Option<DocId>) -> Result<DocId, OpsError> {
+    if let Some(d) = doc {
+        return Ok(d);
+    }
+    let me = node.org().clone();
+    let (all, own) = node
+        .read(move |r| {
+            let all = r.ids_of(kind);
+            let own: Vec<DocId> = all
+                .iter()
+                .copied()
+                .filter(|id| r.header(*id).map(|h| h.owner == me).unwrap_or(false))
+                .collect();
+            (all, own)
+        })
+        .await?;
+    let name = kind_name(kind);
+    match (all.as_slice(), own.as_slice()) {
+        ([], _) => Err(OpsError::NotFound(format!(
+            "this node holds no {name} document (create or import one first)"
+        ))),
+        ([one], _) | (_, [one]) => Ok(*one),
+        _ => Err(OpsError::Invalid(format!(
+            "this node holds {} {name} documents; name one with --doc: {}",
+            all.len(),
+            all.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn kind_name(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Federation => "federation",
+        DocKind::Registry => "registry",
+        DocKind::Ledger => "ledger",
+        DocKind::Resource => "resource",
+        DocKind::Wishes => "wishes",
+    }
+}
+
+async fn doc_zone(node: &Node, doc: DocId) -> Result<Zone, OpsError> {
+    Ok(node
+        .read(move |r| r.header(doc).map(|h| h.zone.clone()))
+        .await??)
+}
+
+/// This node's street (the parent in its certificate, or given) and its community (if it
+/// acts as one).
+async fn scope(node: &Node, street: Option<OrgId>) -> Result<(OrgId, Option<OrgId>), OpsError> {
+    let now = node.now();
+    let p = node
+        .read(move |r| r.principal(&r.author().node, now))
+        .await?
+        .map_err(linli_core::Error::NotCertified)?;
+    let community = (p.role == Some(Role::Community))
+        .then(|| p.org.clone())
+        .flatten();
+    let street = match street {
+        Some(s) => s,
+        None => match p.role {
+            Some(Role::Street) => p.org.clone(),
+            Some(Role::Community) => p.parent.clone(),
+            _ => p.scope.first().cloned(),
+        }
+        .ok_or_else(|| {
+            OpsError::Invalid("this node's certificate names no street; give --street".into())
+        })?,
+    };
+    Ok((street, community))
+}
+
+async fn community_scope(node: &Node, street: Option<OrgId>) -> Result<(OrgId, OrgId), OpsError> {
+    let (street, _) = scope(node, street).await?;
+    Ok((street, node.org().clone()))
+}
+
+fn this_year(node: &Node) -> Result<i16, OpsError> {
+    let (date, _) = node
+        .now()
+        .local(&Zone::shanghai())
+        .map_err(linli_core::Error::from)?;
+    Ok(date.year())
+}
+
+async fn status(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
+    let s = node.status().await?;
+    let docs: BTreeMap<String, usize> = s
+        .documents
+        .iter()
+        .map(|(k, n)| (kind_name(*k).to_string(), *n))
+        .collect();
+    let mut v = json!({
+        "node": ln(&s.node),
+        "org": s.org.to_string(),
+        "root": ln(&s.root),
+        "dir": s.dir.display().to_string(),
+        "documents": docs,
+        "changes": s.log,
+        "accepted": s.accepted,
+        "pending": s.pending,
+        "refused": s.refused,
+        "snapshots": s.snapshots,
+        "version": crate::VERSION,
+    });
+    if s.refused > 0
+        && let Value::Object(m) = &mut v
+    {
+        let all = node.rejected().await?;
+        let recent: Vec<Value> = all
+            .iter()
+            .rev()
+            .take(5)
+            .map(|r| {
+                json!({
+                    "doc": r.doc.short(),
+                    "signer": ln(&r.signer),
+                    "reason": r.reason,
+                    "received_at": r.received_at.to_string(),
+                })
+            })
+            .collect();
+        m.insert("recent_rejections".into(), Value::Array(recent));
+    }
+    if let (Some(net), Value::Object(m)) = (net, &mut v) {
+        let stats = net.stats();
+        m.insert("peers".into(), json!(stats.peers));
+        m.insert(
+            "network".into(),
+            serde_json::to_value(stats).unwrap_or(Value::Null),
+        );
+        if let Ok(addrs) = net.listen_addrs().await {
+            m.insert("listen".into(), json!(addrs));
+        }
+    } else if let Value::Object(m) = &mut v {
+        m.insert("peers".into(), json!(node.peers().await?.len()));
+    }
+    Ok(v)
+}
+
+async fn peers(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
+    if let Some(net) = net {
+        let rows: Vec<Value> = net
+            .peers()
+            .await
+            .map_err(|e| OpsError::Network(e.to_string()))?
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "node": ln(&p.node),
+                    "org": p.org,
+                    "connected": p.connected,
+                    "addrs": p.addrs.join(" "),
+                    "last_sync": p.last_sync.map(|t| t.to_string()),
+                    "sessions_ok": p.sessions_ok,
+                    "sessions_failed": p.sessions_failed,
+                    "dropped": p.dropped,
+                })
+            })
+            .collect();
+        return Ok(Value::Array(rows));
+    }
+    let rows: Vec<Value> = node
+        .peers()
+        .await?
+        .into_iter()
+        .map(|p| {
+            json!({
+                "node": ln(&p.node),
+                "connected": false,
+                "last_seen": p.last_seen.to_string(),
+            })
+        })
+        .collect();
+    Ok(Value::Array(rows))
+}
+
+async fn documents(node: &Node, kind: Option<DocKind>) -> Result<Value, OpsError> {
+    let rows: Vec<Value> = node
+        .documents()
+        .await?
+        .into_iter()
+        .filter(|d| kind.is_none_or(|k| d.header.kind == k))
+        .map(|d| {
+            let h = &d.header;
+            json!({
+                "id": d.id.to_string(),
+                "kind": h.kind,
+                "title": h.title,
+                "owner": h.owner.to_string(),
+                "street": h.street.to_string(),
+                "community": h.community.as_ref().map(|c| c.to_string()),
+                "year": h.year,
+                "heads": d.heads.len(),
+            })
+        })
+        .collect();
+    Ok(Value::Array(rows))
+}
+
+async fn compound_rows(node: &Node, doc: DocId, year: i16) -> Result<Value, OpsError> {
+    let rows = node
+        .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+            let reg = r.registry(doc)?;
+            Ok(reg
+                .compounds()
+                .into_iter()
+                .map(|(id, c)| {
+                    let manager = match reg.appointment(&id) {
+                        AppointmentView::Vacant => String::new(),
+                        AppointmentView::Current(a) => a.manager,
+                        AppointmentView::Contested(all) => format!(
+                            "CONTESTED: {}",
+                            all.iter()
+                                .map(|a| a.manager.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" / ")
+                        ),
+                    };
+                    let comp = reg.composite(&id, year);
+                    json!({
+                        "id": id.to_string(),
+                        "name": c.name,
+                        "address": c.address,
+                        "households": c.households,
+                        "mode": c.mode.label(),
+                        "manager": manager,
+                        "year": year,
+                        "score": comp.score.map(|s| (s * 10.0).round() / 10.0),
+                        "complete": comp.complete,
+                        "below_threshold": comp.below_threshold,
+                    })
+                })
+                .collect())
+        })
+        .await??;
+    Ok(Value::Array(rows))
+}
+
+async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsError> {
+    let rows = node
+        .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+            let res = r.resource(doc)?;
+            let zone = res.spec().zone.clone();
+            Ok(res
+                .bookings()
+                .into_iter()
+                .map(|b| {
+                    let slot = b.confirmed_slot().unwrap_or(b.request.form.slot);
+                    let reason = match &b.status {
+                        BookingStatus::Rejected { reason }
+                        | BookingStatus::Revoked { reason }
+                        | BookingStatus::Cancelled { reason } => reason.clone(),
+                        _ => String::new(),
+                    };
+                    json!({
+                        "id": b.id.to_string(),
+                        "status": b.status.label(),
+                        "start": slot.start.display_in(&zone),
+                        "end": slot.end.display_in(&zone),
+                        "booker": b.request.form.booker,
+                        "organisation": b.request.form.organisation,
+                        "purpose": b.request.form.purpose,
+                        "attendees": b.request.form.attendees,
+                        "reason": reason,
+                    })
+                })
+                .collect())
+        })
+        .await??;
+    Ok(Value::Array(rows))
+}
+
+fn balance_rows(r: &Replica) -> Vec<Value> {
+    leaderboard_across(r.docs().values(), &LedgerRules::default(), |_| true, None)
+        .into_iter()
+        .map(|s| {
+            json!({
+                "volunteer": s.volunteer.to_string(),
+                "earned": s.earned.to_string(),
+                "balance": r.balance(&s.volunteer).to_string(),
+                "hours": format!("{:.2}", s.minutes as f64 / 60.0),
+                "stars": s.stars,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_parse() {
+        assert_eq!(parse_points("4", "x").unwrap(), Points(400));
+        assert_eq!(parse_points("1.5", "x").unwrap(), Points(150));
+        assert_eq!(parse_points("-0.25", "x").unwrap(), Points(-25));
+        assert!(parse_points("1.234", "x").is_err());
+        assert!(parse_points("abc", "x").is_err());
+        assert!(parse_points("", "x").is_err());
+    }
+
+    #[test]
+    fn instants_parse_with_offset_or_in_zone() {
+        let z = Zone::shanghai();
+        let a = parse_instant("2026-12-01T19:00:00+08:00", &z, "start").unwrap();
+        let b = parse_instant("2026-12-01T19:00", &z, "start").unwrap();
+        assert_eq!(a, b);
+        let e = parse_instant("tomorrow", &z, "start").unwrap_err();
+        assert!(e.to_string().contains("start \"tomorrow\""), "{e}");
+    }
+
+    #[test]
+    fn requests_are_tagged_json_and_refuse_unknown_fields() {
+        let r: Request =
+            serde_json::from_str(r#"{"cmd":"balance","volunteer":"dianye:7"}"#).unwrap();
+        assert!(matches!(r, Request::Balance { .. }));
+        let e =
+            serde_json::from_str::<Request>(r#"{"cmd":"booking_list","dok":"ab"}"#).unwrap_err();
+        assert!(e.to_string().contains("dok"), "{e}");
+        let e = serde_json::from_str::<Request>(r#"{"cmd":"fly"}"#).unwrap_err();
+        assert!(e.to_string().contains("fly"), "{e}");
+    }
+}

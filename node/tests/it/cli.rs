@@ -1,0 +1,987 @@
+//! The `linli` binary end to end: a district built with CLI commands only (local mode and
+//! through the daemon), error paths with their exit codes and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_linli");
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
+        })
+    }
+    fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn cmd(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--dir")
+        .arg(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("LINLI_DIR");
+    c
+}
+
+fn from(o: Output) -> Run {
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn linli(dir: &Path, args: &[&str]) -> Run {
+    from(cmd(dir).args(args).output().unwrap())
+}
+
+/// A district of three nodes built with the CLI: root (heping), street (beishi), community
+/// (dianye); certificates travel by export files.
+struct District {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    street: PathBuf,
+    community: PathBuf,
+    root_id: String,
+}
+
+fn district() -> District {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let street = tmp.path().join("street");
+    let community = tmp.path().join("dianye");
+    let root_id = linli(&root, &["init", "--org", "heping", "--new-root"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert!(root_id.starts_with("ln"), "{root_id}");
+    let street_id = linli(&street, &["init", "--org", "beishi", "--root", &root_id])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let community_id = linli(&community, &["init", "--org", "dianye", "--root", &root_id])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let created = linli(&root, &["--json", "federation", "create"])
+        .ok()
+        .json();
+    assert_eq!(created["kind"], "federation");
+    linli(
+        &root,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &street_id,
+            "--role",
+            "street",
+            "--org",
+            "beishi",
+        ],
+    )
+    .ok();
+    let exp = tmp.path().join("root.linli");
+    linli(&root, &["export", exp.to_str().unwrap()]).ok();
+    let imp = linli(&street, &["--json", "import", exp.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(imp["applied"], 2, "{imp}");
+    linli(
+        &street,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &community_id,
+            "--role",
+            "community",
+            "--org",
+            "dianye",
+            "--parent",
+            "beishi",
+        ],
+    )
+    .ok();
+    let exp = tmp.path().join("street.linli");
+    linli(&street, &["export", exp.to_str().unwrap()]).ok();
+    linli(&community, &["import", exp.to_str().unwrap()]).ok();
+    District {
+        _tmp: tmp,
+        root,
+        street,
+        community,
+        root_id,
+    }
+}
+
+/// Polls `done` until it holds; fails after [`DEADLINE`] naming `what`.
+fn poll(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `linli run` on loopback with free ports; returns once `api.addr` exists.
+fn daemon(dir: &Path, extra: &[&str]) -> Child {
+    let mut child = cmd(dir)
+        .args(extra)
+        .args([
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr_file = dir.join("api.addr");
+    poll("the daemon's api.addr", || {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                e.read_to_string(&mut err).unwrap();
+            }
+            panic!("daemon exited with {status}: {err}");
+        }
+        addr_file.exists()
+    });
+    child
+}
+
+/// Sends SIGTERM and waits for the daemon to exit; returns its status, stdout and stderr.
+fn stop(mut child: Child) -> (std::process::ExitStatus, String, String) {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    poll("the daemon to exit after SIGTERM", || {
+        child.try_wait().unwrap().is_some()
+    });
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn changes(dir: &Path) -> u64 {
+    linli(dir, &["--json", "status"]).ok().json()["changes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn cli_district_flow_in_local_mode() {
+    let d = district();
+    let c = &d.community;
+    let certs = linli(c, &["--json", "federation", "certs"]).ok().json();
+    let orgs: Vec<&str> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["org"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs.len(), 2);
+    assert!(
+        orgs.contains(&"beishi") && orgs.contains(&"dianye"),
+        "{orgs:?}"
+    );
+
+    // A room, a booking request and its confirmation by the owner.
+    let room = linli(
+        c,
+        &[
+            "--json",
+            "resource",
+            "publish",
+            "--name",
+            "Dianye activity room",
+            "--capacity",
+            "60",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(room["kind"], "resource");
+    let req = linli(
+        c,
+        &[
+            "--json",
+            "booking",
+            "request",
+            "--booker",
+            "Li Wei",
+            "--purpose",
+            "reading club",
+            "--start",
+            "2031-03-04T19:00",
+            "--end",
+            "2031-03-04T20:30",
+            "--attendees",
+            "25",
+        ],
+    )
+    .ok()
+    .json();
+    let booking = req["effect"]["booking"].as_str().unwrap().to_string();
+    assert!(booking.starts_with("dianye@"), "{booking}");
+    let human = linli(c, &["booking", "list"]).ok().stdout;
+    assert!(
+        human.contains(&booking) && human.contains("tentative"),
+        "{human}"
+    );
+    let conf = linli(c, &["--json", "booking", "confirm", &booking])
+        .ok()
+        .json();
+    assert_eq!(conf["effect"]["confirmed"]["booking"], booking.as_str());
+    assert!(
+        conf["slot"]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-03-04 19:00"),
+        "{conf}"
+    );
+    let list = linli(c, &["--json", "booking", "list"]).ok().json();
+    assert_eq!(list[0]["status"], "confirmed");
+    assert_eq!(list[0]["start"], "2031-03-04 19:00");
+
+    // Service hours in the community's ledger show up in the balance.
+    linli(c, &["ledger", "create", "--year", "2026"]).ok();
+    linli(
+        c,
+        &[
+            "service",
+            "record",
+            "dianye:7",
+            "--activity",
+            "security patrol",
+            "--date",
+            "2026-11-21",
+            "--hours",
+            "2.5",
+            "--team",
+            "patrol",
+        ],
+    )
+    .ok();
+    let bal = linli(c, &["--json", "balance", "dianye:7"]).ok().json();
+    assert_eq!(bal["balance"], "2.50");
+    let human = linli(c, &["balance", "dianye:7"]).ok().stdout;
+    assert!(human.contains("2.50"), "{human}");
+
+    // A redemption above the balance is refused by linli-core.
+    let r = linli(
+        c,
+        &[
+            "redeem", "dianye:7", "--item", "rice", "--cost", "4", "--outlet", "store",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("overdraw"), "{}", r.stderr);
+
+    // CSV export of balances.
+    let csv = d._tmp.path().join("balances.csv");
+    linli(
+        c,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--what",
+            "balances",
+            csv.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("volunteer,earned,balance,hours,stars"));
+    assert_eq!(lines.next(), Some("dianye:7,2.50,2.50,2.50,0"));
+
+    let st = linli(c, &["--json", "status"]).ok().json();
+    assert_eq!(st["documents"]["resource"], 1);
+    assert_eq!(st["documents"]["ledger"], 1);
+    assert_eq!(st["refused"], 0);
+    assert_eq!(st["root"], d.root_id.as_str());
+}
+
+#[test]
+fn cli_invalid_booking_is_refused_and_leaves_the_store_unchanged() {
+    let d = district();
+    let c = &d.community;
+    linli(
+        c,
+        &["resource", "publish", "--name", "Room", "--capacity", "10"],
+    )
+    .ok();
+    let before = changes(c);
+    let r = linli(
+        c,
+        &[
+            "booking",
+            "request",
+            "--booker",
+            "Li Wei",
+            "--purpose",
+            "club",
+            "--start",
+            "2031-03-04T19:00",
+            "--end",
+            "2031-03-04T18:00",
+            "--attendees",
+            "5",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with("linli: booking slot"), "{}", r.stderr);
+    assert!(r.stderr.contains("at or before it starts"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert_eq!(changes(c), before);
+    let r = linli(
+        c,
+        &[
+            "booking",
+            "request",
+            "--booker",
+            "Li Wei",
+            "--purpose",
+            "club",
+            "--start",
+            "next tuesday",
+            "--end",
+            "2031-03-04T18:00",
+            "--attendees",
+            "5",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("start \"next tuesday\" is not a time"),
+        "{}",
+        r.stderr
+    );
+    // Unknown booking: named in the message.
+    let r = linli(c, &["booking", "confirm", "dianye@abcdef:9"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("dianye@abcdef:9"), "{}", r.stderr);
+    assert_eq!(changes(c), before);
+    // The street may not write into the community's resource: it does not hold it.
+    let r = linli(&d.street, &["booking", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no resource document"), "{}", r.stderr);
+}
+
+#[test]
+fn cli_csv_import_reports_rejected_rows() {
+    let d = district();
+    let c = &d.community;
+    linli(c, &["ledger", "create", "--year", "2026"]).ok();
+    let csv = d._tmp.path().join("hours.csv");
+    std::fs::write(
+        &csv,
+        "volunteer,activity,team,date,hours,evidence\n\
+         dianye:7,patrol,patrol,2026-11-21,2,photo 1\n\
+         dianye:8,patrol,,2026-11-21,30,\n\
+         nobody,patrol,,2026-11-21,1,\n\
+         dianye:8,elder visits,,2026-11-22,1.5,\n",
+    )
+    .unwrap();
+    let r = linli(c, &["import", "--format", "csv", csv.to_str().unwrap()]);
+    assert_eq!(r.code, 6, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("imported 2 service records, rejected 2"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("line 3: rejected: hours must be more than 0 and at most 24"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("line 4: rejected: volunteer \"nobody\""),
+        "{}",
+        r.stderr
+    );
+    let bal = linli(c, &["--json", "balance"]).ok().json();
+    let rows = bal.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["volunteer"], "dianye:7");
+    assert_eq!(rows[0]["balance"], "2");
+    assert_eq!(rows[1]["balance"], "1.50");
+}
+
+#[test]
+fn cli_run_serves_commands_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("root");
+    let root = linli(&dir, &["init", "--org", "heping", "--new-root"]).ok();
+    let root_id = root.stdout.trim().to_string();
+    linli(&dir, &["federation", "create"]).ok();
+    let child = daemon(&dir, &["--log-format", "json"]);
+    let addr_file = dir.join("api.addr");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("api.token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Commands now go through the daemon: its status carries the network's addresses.
+    let st = linli(&dir, &["--json", "status"]).ok().json();
+    assert_eq!(st["node"], root_id.as_str());
+    let listen = st["listen"]
+        .as_array()
+        .expect("status through the daemon lists addresses");
+    assert!(
+        listen[0]
+            .as_str()
+            .unwrap()
+            .starts_with("/ip4/127.0.0.1/tcp/"),
+        "{st}"
+    );
+    // A write through the daemon.
+    let street = tempfile::tempdir().unwrap();
+    let street_id = linli(
+        street.path(),
+        &["init", "--org", "beishi", "--root", &root_id],
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_string();
+    linli(
+        &dir,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &street_id,
+            "--role",
+            "street",
+            "--org",
+            "beishi",
+        ],
+    )
+    .ok();
+    let metrics = linli(&dir, &["metrics"]).ok().stdout;
+    assert!(
+        metrics.contains("linli_documents{kind=\"federation\"} 1"),
+        "{metrics}"
+    );
+    // A domain refusal through the daemon: exit 1, the core's message.
+    let r = linli(&dir, &["booking", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no resource document"), "{}", r.stderr);
+
+    // A second daemon on the same directory is refused.
+    let r = linli(&dir, &["run", "--no-network", "--api", "127.0.0.1:0"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a daemon is already running"),
+        "{}",
+        r.stderr
+    );
+
+    let (status, stdout, stderr) = stop(child);
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stdout.contains(&format!("node    {root_id}")), "{stdout}");
+    assert!(stdout.contains("api     http://127.0.0.1:"), "{stdout}");
+    assert!(!addr_file.exists(), "api.addr left behind");
+    assert!(!dir.join("api.token").exists(), "api.token left behind");
+    // Logs went to stderr as JSON lines.
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["level"].is_string(), "{l}");
+    }
+    assert!(stderr.contains("linli daemon running"), "{stderr}");
+    // The write is in the store (opened directly now).
+    let certs = linli(&dir, &["--json", "federation", "certs"]).ok().json();
+    assert_eq!(certs[0]["subject"], street_id.as_str());
+}
+
+#[test]
+fn cli_broken_config_is_named_with_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    linli(dir, &["init", "--org", "dianye", "--new-root"]).ok();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("node.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let cfg = dir.join("linli.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("# listen = \"127.0.0.1:4711\""), "{text}");
+    assert!(text.contains("\norg = \"dianye\"\n"), "{text}");
+
+    std::fs::write(
+        &cfg,
+        "[network]\nmdns = true\nlisten = [\"/ip4/0.0.0.0/tcp/1\"\n",
+    )
+    .unwrap();
+    let r = linli(dir, &["status"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let prefix = format!("linli: configuration: {}:", cfg.display());
+    assert!(r.stderr.starts_with(&prefix), "{}", r.stderr);
+
+    std::fs::write(&cfg, "[network]\nmdns = true\nmdnss = false\n").unwrap();
+    let r = linli(dir, &["status"]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:3: key `network.mdnss`: unknown field",
+            cfg.display()
+        )),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::write(&cfg, "[api]\nlisten = \"everywhere\"\n").unwrap();
+    let r = linli(dir, &["status"]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains(":2: key `api.listen`"), "{}", r.stderr);
+}
+
+#[test]
+fn cli_usage_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = linli(tmp.path(), &["frobnicate"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unrecognized subcommand 'frobnicate'"),
+        "{}",
+        r.stderr
+    );
+    let r = linli(tmp.path(), &["status", "--bogus"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unexpected argument '--bogus'"),
+        "{}",
+        r.stderr
+    );
+    let r = linli(tmp.path(), &["booking", "confirm", "not-a-booking-id"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not-a-booking-id"), "{}", r.stderr);
+    let r = linli(tmp.path(), &["init", "--org", "dianye"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = linli(tmp.path(), &["call", "{\"cmd\":\"fly\"}"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("bad request JSON") && r.stderr.contains("fly"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn cli_missing_data_dir_and_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nowhere");
+    let r = linli(&missing, &["status"]);
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr.contains(&format!(
+            "data directory {} does not exist",
+            missing.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!missing.exists());
+    // An existing directory without a store.
+    let r = linli(tmp.path(), &["status"]);
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("no linli store"), "{}", r.stderr);
+    // A second init on the same directory.
+    linli(tmp.path(), &["init", "--org", "dianye", "--new-root"]).ok();
+    let r = linli(tmp.path(), &["init", "--org", "dianye", "--new-root"]);
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr.contains("already holds a linli store"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn cli_metrics_needs_the_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    linli(tmp.path(), &["init", "--org", "dianye", "--new-root"]).ok();
+    let r = linli(tmp.path(), &["metrics"]);
+    assert_eq!(r.code, 5);
+    assert!(
+        r.stderr.contains("the daemon is not running"),
+        "{}",
+        r.stderr
+    );
+    // A stale api.addr (nothing listens there) is ignored by ordinary commands.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    std::fs::write(tmp.path().join("api.addr"), port.to_string()).unwrap();
+    std::fs::write(tmp.path().join("api.token"), "x").unwrap();
+    let st = linli(tmp.path(), &["--json", "status"]).ok().json();
+    assert_eq!(st["org"], "dianye");
+    let r = linli(tmp.path(), &["metrics"]);
+    assert_eq!(r.code, 5);
+}
+
+#[test]
+fn cli_join_records_root_and_peer() {
+    let d = district();
+    let r = linli(
+        &d.community,
+        &[
+            "federation",
+            "join",
+            "--root",
+            &d.root_id,
+            "--peer",
+            "/ip4/127.0.0.1/tcp/4710",
+        ],
+    )
+    .ok();
+    assert!(r.stdout.contains("/ip4/127.0.0.1/tcp/4710"), "{}", r.stdout);
+    let text = std::fs::read_to_string(d.community.join("linli.toml")).unwrap();
+    assert!(
+        text.contains("\nbootstrap = [\"/ip4/127.0.0.1/tcp/4710\"]\n"),
+        "{text}"
+    );
+    // The config still loads.
+    linli(&d.community, &["status"]).ok();
+    // Another district's root is refused.
+    let other = linli(&d.root, &["--json", "status"]).ok().json()["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(other, d.root_id);
+    let street = linli(&d.street, &["--json", "status"]).ok().json()["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = linli(&d.community, &["federation", "join", "--root", &street]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("initialised trusting root"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn cli_every_subcommand_help_has_an_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = linli(tmp.path(), &["--help"]).ok().stdout;
+    assert!(
+        top.contains("Exit codes:") && top.contains("3  the configuration file"),
+        "{top}"
+    );
+    let paths: &[&[&str]] = &[
+        &["federation"],
+        &["registry"],
+        &["compound"],
+        &["resource"],
+        &["booking"],
+        &["order"],
+        &["ledger"],
+        &["service"],
+        &["wish"],
+        &["init"],
+        &["run"],
+        &["status"],
+        &["documents"],
+        &["rejected"],
+        &["peers"],
+        &["metrics"],
+        &["redeem"],
+        &["correct"],
+        &["balance"],
+        &["leaderboard"],
+        &["export"],
+        &["import"],
+        &["call"],
+        &["federation", "create"],
+        &["federation", "issue"],
+        &["federation", "revoke"],
+        &["federation", "join"],
+        &["federation", "certs"],
+        &["registry", "create"],
+        &["compound", "add"],
+        &["compound", "list"],
+        &["compound", "appoint"],
+        &["compound", "inspect"],
+        &["compound", "score"],
+        &["compound", "scores"],
+        &["resource", "publish"],
+        &["resource", "list"],
+        &["booking", "request"],
+        &["booking", "confirm"],
+        &["booking", "reject"],
+        &["booking", "waitlist"],
+        &["booking", "revoke"],
+        &["booking", "cancel"],
+        &["booking", "list"],
+        &["order", "place"],
+        &["order", "accept"],
+        &["order", "refuse"],
+        &["order", "collected"],
+        &["order", "cancel"],
+        &["order", "list"],
+        &["ledger", "create"],
+        &["ledger", "entries"],
+        &["service", "record"],
+        &["wish", "create"],
+        &["wish", "post"],
+        &["wish", "claim"],
+        &["wish", "assign"],
+        &["wish", "release"],
+        &["wish", "fulfil"],
+        &["wish", "step"],
+        &["wish", "list"],
+    ];
+    for p in paths {
+        let mut args = p.to_vec();
+        args.push("--help");
+        let r = linli(tmp.path(), &args).ok();
+        assert!(r.stdout.contains("Example: linli"), "{p:?}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn cli_wishes_and_kitchen_orders() {
+    let d = district();
+    let c = &d.community;
+    linli(c, &["wish", "create"]).ok();
+    let w = linli(
+        c,
+        &[
+            "--json",
+            "wish",
+            "post",
+            "--title",
+            "Walking frame",
+            "--category",
+            "elder care",
+            "--channel",
+            "home_visit",
+        ],
+    )
+    .ok()
+    .json();
+    let wish = w["effect"]["wish"].as_str().unwrap().to_string();
+    let cl = linli(
+        c,
+        &["--json", "wish", "claim", &wish, "--volunteer", "dianye:7"],
+    )
+    .ok()
+    .json();
+    let claim = cl["effect"]["claim"].as_str().unwrap().to_string();
+    linli(c, &["wish", "assign", &wish, "--claim", &claim]).ok();
+    // One assignee per wish: a second assignment is refused by linli-core.
+    let r = linli(c, &["wish", "assign", &wish, "--claim", &claim]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("already assigned"), "{}", r.stderr);
+    linli(c, &["wish", "fulfil", &wish, "--note", "delivered"]).ok();
+    let list = linli(c, &["--json", "wish", "list"]).ok().json();
+    assert_eq!(list[0]["status"], "fulfilled");
+    assert_eq!(list[0]["channel"], Value::Null);
+    let r = linli(c, &["wish", "step", &wish, "--stage", "teleported"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a stage"), "{}", r.stderr);
+
+    linli(
+        c,
+        &[
+            "resource",
+            "publish",
+            "--name",
+            "Liyuan kitchen",
+            "--kind",
+            "kitchen",
+            "--capacity",
+            "30",
+            "--daily-capacity",
+            "5",
+        ],
+    )
+    .ok();
+    let o = linli(
+        c,
+        &[
+            "--json",
+            "order",
+            "place",
+            "--household",
+            "2-1-301",
+            "--date",
+            "2031-03-05",
+            "--portions",
+            "3",
+            "--item",
+            "dumplings",
+        ],
+    )
+    .ok()
+    .json();
+    let order = o["effect"]["order"].as_str().unwrap().to_string();
+    linli(c, &["order", "accept", &order]).ok();
+    // 3 + 3 portions exceed the daily capacity of 5: refused with the core's message.
+    let r = linli(
+        c,
+        &[
+            "order",
+            "place",
+            "--household",
+            "5-2-602",
+            "--date",
+            "2031-03-05",
+            "--portions",
+            "3",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("would exceed the daily capacity"),
+        "{}",
+        r.stderr
+    );
+    let day = linli(c, &["--json", "order", "list", "--date", "2031-03-05"])
+        .ok()
+        .json();
+    assert_eq!(day["accepted_portions"], 3);
+    assert_eq!(day["capacity"], 5);
+    assert_eq!(day["orders"][0]["status"], "accepted");
+    assert_eq!(day["orders"].as_array().unwrap().len(), 1);
+    let human = linli(c, &["order", "list", "--date", "2031-03-05"])
+        .ok()
+        .stdout;
+    assert!(
+        human.contains("2-1-301") && human.contains("dumplings"),
+        "{human}"
+    );
+}
+
+#[test]
+fn cli_two_daemons_sync_over_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let street = tmp.path().join("street");
+    let root_id = linli(&root, &["init", "--org", "heping", "--new-root"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let street_id = linli(&street, &["init", "--org", "beishi", "--root", &root_id])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    linli(&root, &["federation", "create"]).ok();
+    linli(
+        &root,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &street_id,
+            "--role",
+            "street",
+            "--org",
+            "beishi",
+        ],
+    )
+    .ok();
+    let root_daemon = daemon(&root, &[]);
+    let listen = linli(&root, &["--json", "status"]).ok().json()["listen"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    linli(
+        &street,
+        &["federation", "join", "--root", &root_id, "--peer", &listen],
+    )
+    .ok();
+    let street_daemon = daemon(&street, &[]);
+    poll("the federation document to reach the street", || {
+        let st = linli(&street, &["--json", "status"]).ok().json();
+        st["documents"]["federation"] == 1
+    });
+    // A later write on the root travels too.
+    let unit = tempfile::tempdir().unwrap();
+    let unit_id = linli(
+        unit.path(),
+        &["init", "--org", "dianye", "--root", &root_id],
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_string();
+    linli(
+        &root,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &unit_id,
+            "--role",
+            "community",
+            "--org",
+            "dianye",
+            "--parent",
+            "beishi",
+        ],
+    )
+    .ok();
+    poll("the second certificate to reach the street", || {
+        let certs = linli(&street, &["--json", "federation", "certs"])
+            .ok()
+            .json();
+        certs.as_array().unwrap().len() == 2
+    });
+    let peers = linli(&street, &["--json", "peers"]).ok().json();
+    assert_eq!(peers[0]["node"], root_id.as_str());
+    let (s1, _, e1) = stop(street_daemon);
+    let (s2, _, e2) = stop(root_daemon);
+    assert!(s1.success(), "{e1}");
+    assert!(s2.success(), "{e2}");
+}
