@@ -592,7 +592,7 @@ async fn play(
         )
         .await?;
     say(&format!(
-        "      Dianye sees {before} points (home and Hongqi); redeems 4 for 5 kg rice"
+        "      Dianye sees {before} points across both ledgers; redeems 4 for 5 kg rice"
     ));
     match hongqi
         .execute(
@@ -652,21 +652,20 @@ async fn play(
     }
     match unit
         .execute(
-            room,
-            Op::Resource(ResourceOp::Confirm {
-                booking: club_id.clone(),
-            }),
+            registries["dianye"],
+            Op::Registry(RegistryOp::AddCompound(Compound::new(
+                "State Grid staff quarters (annex)",
+                "88 Dianye road",
+                40,
+                ManagementMode::PropertyRightsUnit,
+            ))),
         )
         .await
     {
         Err(e) => say(&format!(
-            "      State Grid tries to confirm a booking of Dianye's hall: {e}"
+            "      State Grid tries to add a compound to Dianye's registry: {e}"
         )),
-        Ok(_) => {
-            return Err(story(
-                "a unit confirmed a booking of a room it does not own",
-            ));
-        }
+        Ok(_) => return Err(story("a unit wrote into a community's registry")),
     }
     // Appointments made by the street for Dianye's first compound.
     street

@@ -128,6 +128,12 @@ pub enum Command {
         after_help = "Example: linli federation issue --subject ln3x… --role street --org beishi"
     )]
     Federation(FederationCmd),
+    /// Play a whole district on this machine: six nodes on 127.0.0.1 (root, street, three
+    /// communities, a co-building unit) seed data and play the seed reports' stories —
+    /// a double booking made while disconnected, points earned elsewhere and redeemed at
+    /// home, a revocation, refused forgeries, catching up after a partition. Exits by itself.
+    #[command(after_help = "Example: linli demo            (or: linli demo --keep ./demo-data)")]
+    Demo(DemoArgs),
     /// Run the daemon: networking and the local HTTP API, until SIGINT/SIGTERM.
     #[command(after_help = "Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710")]
     Run(RunArgs),
@@ -245,6 +251,23 @@ pub enum Command {
         /// The request JSON.
         request: String,
     },
+}
+
+/// `linli demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the six nodes' data in this directory (default: a temporary one, removed).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<std::path::PathBuf>,
+    /// Volunteers per community.
+    #[arg(long, default_value_t = 27, value_parser = clap::value_parser!(u16).range(1..=2000))]
+    pub volunteers: u16,
+    /// Compounds per community.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub compounds: u16,
+    /// Kitchen orders for tomorrow's dinner.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u16).range(0..=140))]
+    pub orders: u16,
 }
 
 /// `linli init`.
@@ -953,7 +976,13 @@ impl Command {
     pub fn request(&self) -> Result<Option<Request>, String> {
         use Command as C;
         let r = match self {
-            C::Init(_) | C::Run(_) | C::Metrics | C::Export(_) | C::Import(_) | C::Call { .. } => {
+            C::Init(_)
+            | C::Demo(_)
+            | C::Run(_)
+            | C::Metrics
+            | C::Export(_)
+            | C::Import(_)
+            | C::Call { .. } => {
                 return Ok(None);
             }
             C::Federation(f) => match f {

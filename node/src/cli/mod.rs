@@ -21,7 +21,7 @@ use crate::config::{Config, ConfigError, LogFormat};
 use crate::net::Network;
 use crate::ops::{self, OpsError, Request};
 use crate::{InitOptions, Node, NodeError, OpenOptions, StoreError};
-use args::{Cli, Command, FederationCmd, FileFormat, LogFormatArg, RunArgs, Table};
+use args::{Cli, Command, DemoArgs, FederationCmd, FileFormat, LogFormatArg, RunArgs, Table};
 
 /// Exit code: the operation was refused or failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -128,6 +128,26 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `linli demo`: the district demo on loopback, printed as it plays.
+async fn demo(a: &DemoArgs) -> Result<u8, CliError> {
+    let opts = crate::demo::DemoOptions {
+        dir: a.keep.clone(),
+        volunteers: usize::from(a.volunteers),
+        compounds: usize::from(a.compounds),
+        orders: usize::from(a.orders),
+        ..crate::demo::DemoOptions::default()
+    };
+    let mut say = |line: &str| {
+        use std::io::Write;
+        // A closed stdout (e.g. `| head`) does not stop the demo.
+        let _ = writeln!(std::io::stdout(), "{line}");
+    };
+    match crate::demo::run(opts, &mut say).await {
+        Ok(_) => Ok(0),
+        Err(e) => Err(CliError::new(EXIT_FAILED, format!("the demo failed: {e}"))),
+    }
+}
+
 fn default_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("LINLI_DIR") {
         return PathBuf::from(d);
@@ -169,6 +189,10 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Init(a) = &cli.command {
         init_logging(&cli, &Config::default(), false);
         return init(&cli, &dir, a).await;
+    }
+    if let Command::Demo(a) = &cli.command {
+        init_logging(&cli, &Config::default(), false);
+        return demo(a).await;
     }
     if !dir.is_dir() {
         return Err(CliError::new(
