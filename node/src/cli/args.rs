@@ -300,6 +300,9 @@ pub struct RunArgs {
     /// HTTP API address instead of the config's (keep it on 127.0.0.1).
     #[arg(long, value_name = "ADDR")]
     pub api: Option<SocketAddr>,
+    /// Seconds between sync sessions with each peer, instead of the config's.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub sync_interval: Option<u64>,
     /// Run without networking (API only).
     #[arg(long)]
     pub no_network: bool,

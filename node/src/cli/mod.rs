@@ -427,6 +427,9 @@ async fn metrics(dir: &Path, cfg: &Config) -> Result<u8, CliError> {
 }
 
 async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u8, CliError> {
+    if let Some(secs) = a.sync_interval {
+        cfg.network.sync_interval_secs = secs;
+    }
     if !a.listen.is_empty() {
         cfg.network.listen = a.listen.clone();
     }

@@ -985,3 +985,184 @@ fn cli_two_daemons_sync_over_loopback() {
     assert!(s1.success(), "{e1}");
     assert!(s2.success(), "{e2}");
 }
+
+fn listen_of(dir: &Path) -> String {
+    linli(dir, &["--json", "status"]).ok().json()["listen"][0]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn doc_count(dir: &Path) -> u64 {
+    let docs = linli(dir, &["--json", "documents"]).ok().json();
+    docs.as_array().unwrap().len() as u64
+}
+
+fn compounds_in(dir: &Path, registry: &str) -> usize {
+    let r = linli(dir, &["--json", "compound", "list", "--doc", registry]);
+    if r.code != 0 {
+        return 0;
+    }
+    r.json().as_array().map_or(0, Vec::len)
+}
+
+/// Four daemons (root, street, two communities) as separate processes: they converge, a
+/// daemon killed with SIGKILL restarts and catches up, and a daemon of another district is
+/// refused by the street and receives nothing.
+#[test]
+fn cli_daemons_converge_restart_and_refuse_a_foreign_node() {
+    let d = district();
+    let hongqi = d._tmp.path().join("hongqi");
+    let hongqi_id = linli(&hongqi, &["init", "--org", "hongqi", "--root", &d.root_id])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    linli(
+        &d.street,
+        &[
+            "federation",
+            "issue",
+            "--subject",
+            &hongqi_id,
+            "--role",
+            "community",
+            "--org",
+            "hongqi",
+            "--parent",
+            "beishi",
+        ],
+    )
+    .ok();
+    let fast = ["--sync-interval", "1"];
+    let street_daemon = daemon(&d.street, &[]);
+    let street_addr = listen_of(&d.street);
+    let with_boot = |extra: &str| -> Vec<String> {
+        vec![
+            "run".into(),
+            "--listen".into(),
+            "/ip4/127.0.0.1/tcp/0".into(),
+            "--api".into(),
+            "127.0.0.1:0".into(),
+            "--bootstrap".into(),
+            extra.to_string(),
+            fast[0].into(),
+            fast[1].into(),
+        ]
+    };
+    let start = |dir: &Path| -> Child {
+        let args = with_boot(&street_addr);
+        let child = cmd(dir)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        poll("the daemon's api.addr", || dir.join("api.addr").exists());
+        child
+    };
+    let root_daemon = start(&d.root);
+    let dianye_daemon = start(&d.community);
+    let mut hongqi_daemon = start(&hongqi);
+    // Hongqi got its certificate only from the street's federation document.
+    poll("Hongqi receives the federation document", || {
+        doc_count(&hongqi) == 1
+    });
+
+    // Writes through each daemon's API.
+    let reg_d = linli(&d.community, &["--json", "registry", "create"])
+        .ok()
+        .json()["doc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reg_h = linli(&hongqi, &["--json", "registry", "create"])
+        .ok()
+        .json()["doc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (dir, name) in [(&d.community, "Shimalu compound"), (&hongqi, "Hongqi yard")] {
+        linli(
+            dir,
+            &[
+                "compound",
+                "add",
+                "--name",
+                name,
+                "--address",
+                "1 road",
+                "--households",
+                "157",
+                "--mode",
+                "unmanaged",
+            ],
+        )
+        .ok();
+    }
+    poll(
+        "all four daemons hold the federation and both registries",
+        || {
+            [&d.root, &d.street, &d.community, &hongqi]
+                .iter()
+                .all(|dir| doc_count(dir) == 3)
+                && compounds_in(&hongqi, &reg_d) == 1
+                && compounds_in(&d.community, &reg_h) == 1
+                && compounds_in(&d.root, &reg_h) == 1
+        },
+    );
+
+    // Kill Hongqi's daemon outright; Dianye writes meanwhile; Hongqi restarts and catches up.
+    hongqi_daemon.kill().unwrap();
+    hongqi_daemon.wait().unwrap();
+    linli(
+        &d.community,
+        &[
+            "compound",
+            "add",
+            "--name",
+            "Chidixiang courtyard",
+            "--address",
+            "12 Chidi lane",
+            "--households",
+            "180",
+            "--mode",
+            "self_managed",
+        ],
+    )
+    .ok();
+    let hongqi_daemon = start(&hongqi);
+    poll("restarted Hongqi catches up", || {
+        compounds_in(&hongqi, &reg_d) == 2
+    });
+
+    // A node of another district is refused by the street and receives nothing.
+    let foreign = d._tmp.path().join("foreign");
+    linli(&foreign, &["init", "--org", "intruder", "--new-root"]).ok();
+    linli(&foreign, &["federation", "create"]).ok();
+    let foreign_daemon = start(&foreign);
+    poll("the street drops the foreign node", || {
+        let peers = linli(&d.street, &["--json", "peers"]).ok().json();
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["dropped"].as_str().is_some_and(|r| r.contains("root")))
+    });
+    assert_eq!(
+        doc_count(&foreign),
+        1,
+        "the foreign node holds only its own federation"
+    );
+
+    for child in [
+        foreign_daemon,
+        hongqi_daemon,
+        dianye_daemon,
+        root_daemon,
+        street_daemon,
+    ] {
+        let (status, _, err) = stop(child);
+        assert!(status.success(), "{err}");
+    }
+}
