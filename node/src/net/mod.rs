@@ -254,6 +254,20 @@ impl std::fmt::Debug for Network {
     }
 }
 
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Without OS randomness, fall back to the clock: uniqueness across restarts is what
+    // matters here, not secrecy.
+    if getrandom::fill(&mut b).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        b = t.to_le_bytes();
+    }
+    u64::from_le_bytes(b)
+}
+
 fn parse_addr(a: &str) -> Result<Multiaddr, NetError> {
     a.parse::<Multiaddr>().map_err(|e| NetError::BadAddress {
         addr: a.to_string(),
@@ -339,7 +353,9 @@ impl Network {
             chunk: Arc::new(AtomicUsize::new(64)),
             metrics: metrics.clone(),
             pulling: Arc::default(),
-            next_session: Arc::new(AtomicU64::new(1)),
+            // Session ids start at a random point: a restarted node (same key) must not
+            // reuse the ids of sessions a peer may still hold open from before.
+            next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
         };
         let root = node.root();
         let topics = node.read(move |rep| topics_of(rep, &root)).await?;

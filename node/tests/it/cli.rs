@@ -1052,13 +1052,18 @@ fn cli_daemons_converge_restart_and_refuse_a_foreign_node() {
     };
     let start = |dir: &Path| -> Child {
         let args = with_boot(&street_addr);
-        let child = cmd(dir)
+        // After a SIGKILL the old api.addr is still there: wait for the new daemon's.
+        let stale = std::fs::read_to_string(dir.join("api.addr")).ok();
+        let mut child = cmd(dir)
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        poll("the daemon's api.addr", || dir.join("api.addr").exists());
+        poll("the daemon's api.addr", || {
+            assert!(child.try_wait().unwrap().is_none(), "the daemon exited");
+            std::fs::read_to_string(dir.join("api.addr")).is_ok_and(|a| Some(&a) != stale.as_ref())
+        });
         child
     };
     let root_daemon = start(&d.root);
@@ -1141,14 +1146,24 @@ fn cli_daemons_converge_restart_and_refuse_a_foreign_node() {
     linli(&foreign, &["init", "--org", "intruder", "--new-root"]).ok();
     linli(&foreign, &["federation", "create"]).ok();
     let foreign_daemon = start(&foreign);
-    poll("the street drops the foreign node", || {
-        let peers = linli(&d.street, &["--json", "peers"]).ok().json();
+    // Each side finds that the other's key does not chain to its root; whichever checks
+    // first drops the connection.
+    let refused = |dir: &Path| {
+        let peers = linli(dir, &["--json", "peers"]).ok().json();
         peers
             .as_array()
             .unwrap()
             .iter()
             .any(|p| p["dropped"].as_str().is_some_and(|r| r.contains("root")))
+    };
+    poll("the street and the foreign node refuse each other", || {
+        refused(&d.street) || refused(&foreign)
     });
+    assert_eq!(
+        doc_count(&d.street),
+        3,
+        "the street took nothing from the foreign node"
+    );
     assert_eq!(
         doc_count(&foreign),
         1,
