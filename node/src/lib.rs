@@ -1,6 +1,6 @@
 //! linli-node: the node around [`linli_core`] — the SQLite store, the node actor and its
-//! [`Node`] handle, export and import. Networking and the `linli` daemon come in later
-//! milestones.
+//! [`Node`] handle, export and import, networking ([`net`]), the `linli` daemon and CLI
+//! ([`cli`], [`config`], [`ops`], [`api`]) and the district demo ([`demo`]).
 //!
 //! * [`Node`] — the one API the CLI, the HTTP API and the Python bindings call: typed async
 //!   operations (the domain operations of linli-core, reads, status, events, export/import).
