@@ -148,6 +148,54 @@ async fn demo(a: &DemoArgs) -> Result<u8, CliError> {
     }
 }
 
+/// While changes arrive from peers (an initial sync, catching up after a partition), shows
+/// how many: a spinner on a terminal, a plain line every few seconds otherwise.
+async fn sync_progress(net: Network) {
+    let tty = std::io::stderr().is_terminal();
+    let spinner = || {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} sync: {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    };
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut last = net.stats().changes_applied;
+    let mut last_line = std::time::Instant::now();
+    let mut active = false;
+    loop {
+        tick.tick().await;
+        let st = net.stats();
+        let now = st.changes_applied;
+        let msg = format!(
+            "{now} changes received from {} peer(s), {}/s",
+            st.peers,
+            now.saturating_sub(last) * 2
+        );
+        if now > last {
+            active = true;
+            if tty {
+                let b = bar.get_or_insert_with(spinner);
+                b.set_message(msg);
+                b.tick();
+            } else if last_line.elapsed() >= std::time::Duration::from_secs(5) {
+                eprintln!("sync: {msg}");
+                last_line = std::time::Instant::now();
+            }
+        } else if active {
+            active = false;
+            let done = format!("sync: up to date ({now} changes received so far)");
+            match bar.take() {
+                Some(b) => b.finish_with_message(done),
+                None => eprintln!("{done}"),
+            }
+        }
+        last = now;
+    }
+}
+
 fn default_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("LINLI_DIR") {
         return PathBuf::from(d);
@@ -521,7 +569,11 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
     }
     tracing::info!(api = %server.addr(), "linli daemon running");
 
+    let progress = net.clone().map(|n| tokio::spawn(sync_progress(n)));
     wait_for_signal().await;
+    if let Some(p) = progress {
+        p.abort();
+    }
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(&addr_path);
     let mut failed = Vec::new();
