@@ -520,6 +520,37 @@ impl Document {
         self.records_with_prefix(map, "")
     }
 
+    /// At most `limit` records of a map whose key comes after `after` (all keys if `None`),
+    /// in key order: a page, read without touching the records before it.
+    pub fn records_after<T: DeserializeOwned>(
+        &self,
+        map: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<(String, T)> {
+        use std::ops::Bound;
+        let Some(obj) = self.map_obj(map) else {
+            return Vec::new();
+        };
+        let start = match after {
+            Some(a) => Bound::Excluded(a.to_string()),
+            None => Bound::Unbounded,
+        };
+        self.am
+            .map_range(&obj, (start, Bound::<String>::Unbounded))
+            .filter_map(|item| {
+                let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) = &item.value
+                else {
+                    return None;
+                };
+                serde_json::from_str(v)
+                    .ok()
+                    .map(|t| (item.key.to_string(), t))
+            })
+            .take(limit)
+            .collect()
+    }
+
     /// Records of a map whose key starts with `prefix`, in key order.
     pub fn records_with_prefix<T: DeserializeOwned>(
         &self,

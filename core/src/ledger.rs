@@ -348,6 +348,16 @@ impl<'a> Ledger<'a> {
     pub fn entries(&self) -> Vec<(EntryId, Entry)> {
         entries_of(self.doc)
     }
+    /// A page of entries: at most `limit`, with ids after `after` in key order (the order
+    /// of [`entries`](Self::entries)); reads only that page.
+    pub fn entries_after(&self, after: Option<&EntryId>, limit: usize) -> Vec<(EntryId, Entry)> {
+        let after = after.map(ToString::to_string);
+        self.doc
+            .records_after::<Entry>("entries", after.as_deref(), limit)
+            .into_iter()
+            .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
+            .collect()
+    }
     /// Balance from this ledger alone.
     pub fn balance(&self, v: &VolunteerId) -> Points {
         balance_across(std::iter::once(self.doc), v)

@@ -304,3 +304,27 @@ fn points_display_and_stars() {
     assert_eq!(r.stars(Points::whole(10_000)), 5);
     assert_eq!(r.points_for(90), Points(150));
 }
+
+#[test]
+fn entries_read_in_pages_equal_all_entries() {
+    let mut r = replica("dianye", 1);
+    let doc = ledger_of(&mut r, "dianye");
+    for i in 0..23 {
+        service(&mut r, doc, &format!("dianye:{}", i % 5 + 1), 1.0, None).unwrap();
+    }
+    let view = r.ledger(doc).unwrap();
+    let all = view.entries();
+    assert_eq!(all.len(), 23);
+    let mut paged = Vec::new();
+    let mut after: Option<EntryId> = None;
+    loop {
+        let page = view.entries_after(after.as_ref(), 5);
+        assert!(page.len() <= 5);
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    assert!(view.entries_after(Some(&all[22].0), 5).is_empty());
+    assert_eq!(view.entries_after(None, 0), Vec::new());
+}

@@ -1676,7 +1676,7 @@ impl Events {
 #[derive(Default)]
 struct PageState {
     buffer: VecDeque<(EntryId, linli::core::ledger::Entry)>,
-    after: Option<String>,
+    after: Option<EntryId>,
     done: bool,
 }
 
@@ -1695,23 +1695,29 @@ pub struct LedgerEntries {
 impl LedgerEntries {
     /// Reads the next page after `after` (ids in key order, the order of the ledger's
     /// entry map; linli-core's `Ledger::entries` lists them in that order).
-    fn fetch(
-        &self,
-        py: Python<'_>,
-        after: Option<String>,
-    ) -> PyResult<Vec<(EntryId, linli::core::ledger::Entry)>> {
+    /// Reads the next page (`page_size` entries after `after`, in key order): the entries
+    /// that pass the volunteer filter, the last id read, and whether the ledger is exhausted.
+    fn fetch(&self, py: Python<'_>, after: Option<EntryId>) -> PyResult<Page> {
         let (doc, limit, volunteer) = (self.doc, self.page_size, self.volunteer.clone());
         self.node.get().query(py, move |r| {
-            let entries = r.ledger(doc)?.entries();
-            Ok(entries
+            let page = r.ledger(doc)?.entries_after(after.as_ref(), limit);
+            let exhausted = page.len() < limit;
+            let last = page.last().map(|(id, _)| id.clone());
+            let kept = page
                 .into_iter()
-                .filter(|(id, _)| after.as_deref().is_none_or(|a| id.to_string().as_str() > a))
                 .filter(|(_, e)| volunteer.as_ref().is_none_or(|v| &e.volunteer == v))
-                .take(limit)
-                .collect())
+                .collect();
+            Ok((kept, last, exhausted))
         })
     }
 }
+
+/// A page of ledger entries: kept entries, last id read, exhausted.
+type Page = (
+    Vec<(EntryId, linli::core::ledger::Entry)>,
+    Option<EntryId>,
+    bool,
+);
 
 #[pymethods]
 impl LedgerEntries {
@@ -1739,16 +1745,14 @@ impl LedgerEntries {
                 }
                 state.after.clone()
             };
-            let page = self.fetch(py, after.clone())?;
+            let (page, last, exhausted) = self.fetch(py, after.clone())?;
             let mut state = lock()?;
             if state.after != after || !state.buffer.is_empty() {
                 continue; // another thread read this page meanwhile
             }
-            if page.len() < self.page_size {
-                state.done = true;
-            }
-            if let Some((last, _)) = page.last() {
-                state.after = Some(last.to_string());
+            state.done = exhausted;
+            if last.is_some() {
+                state.after = last;
             }
             state.buffer.extend(page);
         }
