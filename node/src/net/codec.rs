@@ -30,9 +30,19 @@ const MAX_MESSAGES: usize = 65_536;
 /// A request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Request {
-    Session { id: u64, msgs: Vec<Vec<u8>> },
-    Continue { id: u64 },
-    Live { msgs: Vec<Vec<u8>> },
+    Session {
+        id: u64,
+        msgs: Vec<Vec<u8>>,
+    },
+    Continue {
+        id: u64,
+    },
+    Live {
+        msgs: Vec<Vec<u8>>,
+    },
+    /// Not sent: what a malformed or oversized frame reads as, so the node can answer and
+    /// drop the peer (libp2p does not report failed reads to the behaviour).
+    Malformed(String),
 }
 
 /// A response.
@@ -121,6 +131,8 @@ pub(crate) fn encode_request(r: &Request) -> Vec<u8> {
             out.push(3);
             put_msgs(&mut out, msgs);
         }
+        // Never sent; encodes as an unknown type.
+        Request::Malformed(_) => out.push(0),
     }
     out
 }
@@ -212,7 +224,16 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        decode_request(&read_frame(io).await?)
+        let decoded = match read_frame(io).await {
+            Ok(frame) => decode_request(&frame),
+            Err(e) => Err(e),
+        };
+        match decoded {
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                Ok(Request::Malformed(e.to_string()))
+            }
+            other => other,
+        }
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>

@@ -203,6 +203,11 @@ pub(crate) enum Cmd {
         peer: PeerId,
         reason: String,
     },
+    /// Like `Drop`, after the answer to its current request went out (or a second passed).
+    DropAfterAnswer {
+        peer: PeerId,
+        reason: String,
+    },
     SessionDone {
         peer: PeerId,
         result: Result<linli_core::sync::Stats, String>,
@@ -379,6 +384,7 @@ impl Network {
                 })
                 .collect(),
             banned: HashMap::new(),
+            closing: HashMap::new(),
             blocked: BTreeSet::new(),
             topics: BTreeSet::new(),
             addrs,
@@ -720,6 +726,8 @@ struct Driver {
     peers: BTreeMap<PeerId, PeerState>,
     bootstrap: Vec<Boot>,
     banned: HashMap<PeerId, Instant>,
+    /// Dropped peers to disconnect once their last answer went out.
+    closing: HashMap<PeerId, Instant>,
     blocked: BTreeSet<PeerId>,
     topics: BTreeSet<String>,
     addrs: Vec<Multiaddr>,
@@ -778,6 +786,12 @@ impl Driver {
     }
 
     fn drop_peer(&mut self, peer: PeerId, reason: &str) {
+        self.ban(peer, reason);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Records why `peer` is dropped and bans it (new requests are refused from now on).
+    fn ban(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(%peer, "dropping peer: {reason}");
         self.ctx
             .metrics
@@ -786,7 +800,13 @@ impl Driver {
         self.banned.insert(peer, Instant::now() + BAN);
         self.ctx.responders.forget(&peer);
         self.peers.entry(peer).or_default().dropped = Some(reason.to_string());
-        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Disconnects a peer waiting in `closing` once its answer went out.
+    fn answered(&mut self, peer: PeerId) {
+        if self.closing.remove(&peer).is_some() {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn is_banned(&mut self, peer: &PeerId) -> bool {
@@ -831,6 +851,15 @@ impl Driver {
             }
         }
         self.ctx.responders.expire();
+        let due: Vec<PeerId> = self
+            .closing
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            self.answered(p);
+        }
     }
 
     fn on_cmd(&mut self, cmd: Cmd) {
@@ -850,6 +879,11 @@ impl Driver {
                 }
             }
             Cmd::Drop { peer, reason } => self.drop_peer(peer, &reason),
+            Cmd::DropAfterAnswer { peer, reason } => {
+                self.ban(peer, &reason);
+                self.closing
+                    .insert(peer, Instant::now() + Duration::from_secs(1));
+            }
             Cmd::SessionDone { peer, result } => self.session_done(peer, result),
             Cmd::Publish { topic, data } => {
                 let t = gossipsub::IdentTopic::new(topic);
@@ -1086,13 +1120,14 @@ impl Driver {
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, "inbound request failed: {error}");
+                self.answered(peer);
                 if let request_response::InboundFailure::Io(e) = &error
                     && e.kind() == std::io::ErrorKind::InvalidData
                 {
                     self.drop_peer(peer, &format!("malformed request: {e}"));
                 }
             }
-            request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { peer, .. } => self.answered(peer),
         }
     }
 
@@ -1131,7 +1166,7 @@ impl Driver {
             let _ = ctx.cmd.send(Cmd::Respond { key, resp }).await;
             match fault {
                 Some(Fault::Refused(reason) | Fault::Invalid(reason)) => {
-                    let _ = ctx.cmd.send(Cmd::Drop { peer, reason }).await;
+                    let _ = ctx.cmd.send(Cmd::DropAfterAnswer { peer, reason }).await;
                 }
                 Some(Fault::Failed(r)) => tracing::debug!(%peer, "request failed: {r}"),
                 None => {}

@@ -412,6 +412,7 @@ pub(crate) async fn respond(ctx: &Ctx, peer: PeerId, req: Request) -> (Response,
 async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response, Fault> {
     let expected = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
     match req {
+        Request::Malformed(reason) => Err(Fault::Invalid(format!("malformed request: {reason}"))),
         Request::Session { id, msgs } => {
             let entry = ctx.responders.get_or_open(peer, id)?;
             let mut r = entry.lock().await;

@@ -16,6 +16,8 @@ mod demo;
 mod events;
 // Export to a file and import into a fresh node.
 mod export;
+// Hostile peers speaking raw bytes on the sync protocol.
+mod hostile;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
 // Stored status of changes: accepted, pending, refused with reasons.

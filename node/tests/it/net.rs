@@ -56,7 +56,7 @@ pub fn periodic(bootstrap: Vec<String>) -> NetConfig {
 }
 
 /// A certified community node of street beishi with its own registry.
-async fn community(district: &mut District, dir: &Path, o: &str) -> (Node, DocId) {
+pub async fn community(district: &mut District, dir: &Path, o: &str) -> (Node, DocId) {
     let mut init = InitOptions::new(org(o), district.root_id());
     init.secret = Some(secret(o, 1));
     let node = Node::init(dir, init, opts()).await.unwrap();
