@@ -937,24 +937,31 @@ async fn wait_agreed(offices: &[Office], timeout: Duration) -> Result<usize, Dem
 }
 
 async fn disagreement(offices: &[Office]) -> Result<(usize, Vec<String>), DemoError> {
+    let nodes: Vec<(&str, &Node)> = offices.iter().map(|o| (o.name, &o.node)).collect();
+    Ok(agreement(&nodes).await?)
+}
+
+/// Whether `nodes` agree: every document any of them holds is held, with the same heads, by
+/// every node that may receive it (partial replication). Returns the number of documents
+/// and what disagrees (empty when they agree).
+pub async fn agreement(nodes: &[(&str, &Node)]) -> Result<(usize, Vec<String>), NodeError> {
     use linli_core::DocHeader;
     use linli_core::cert::Principal;
     type Held = (Option<Principal>, BTreeMap<DocId, ([u8; 32], DocHeader)>);
     let mut held: Vec<Held> = Vec::new();
-    for o in offices {
-        let me = o.node.node_id();
-        let now = o.node.now();
+    for (_, node) in nodes {
+        let me = node.node_id();
+        let now = node.now();
         held.push(
-            o.node
-                .read(move |r| {
-                    let docs = r
-                        .catalog()
-                        .iter()
-                        .filter_map(|(d, dig)| Some((*d, (*dig, r.header(*d).ok()?.clone()))))
-                        .collect();
-                    (r.principal(&me, now).ok(), docs)
-                })
-                .await?,
+            node.read(move |r| {
+                let docs = r
+                    .catalog()
+                    .iter()
+                    .filter_map(|(d, dig)| Some((*d, (*dig, r.header(*d).ok()?.clone()))))
+                    .collect();
+                (r.principal(&me, now).ok(), docs)
+            })
+            .await?,
         );
     }
     // Every document anyone holds must be held, with the same heads, by every office that
@@ -974,7 +981,7 @@ async fn disagreement(offices: &[Office]) -> Result<(usize, Vec<String>), DemoEr
             }
         }
     }
-    for (o, (p, docs)) in offices.iter().zip(&held) {
+    for ((name, _), (p, docs)) in nodes.iter().zip(&held) {
         let lagging = all
             .iter()
             .filter(|(d, (h, dig))| {
@@ -983,7 +990,7 @@ async fn disagreement(offices: &[Office]) -> Result<(usize, Vec<String>), DemoEr
             })
             .count();
         if lagging > 0 {
-            missing.push(format!("{} lags on {lagging} document(s)", o.name));
+            missing.push(format!("{name} lags on {lagging} document(s)"));
         }
     }
     Ok((all.len(), missing))
