@@ -533,7 +533,7 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
         CliError::new(EXIT_FAILED, format!("{}: {e}", what.display()))
     };
     api::write_private(&token_path, &token).map_err(|e| io(&token_path, e))?;
-    let server = match api::serve(node.clone(), net.clone(), cfg.api.listen, token).await {
+    let server = match api::serve(node.clone(), net.clone(), cfg.api.listen, token.clone()).await {
         Ok(s) => s,
         Err(e) => {
             if let Some(n) = &net {
@@ -565,6 +565,10 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             text.push_str("listen  (networking off)\n");
         }
         text.push_str(&format!("api     http://{}\n", server.addr()));
+        text.push_str(&format!(
+            "dashboard http://{}/#token={token}\n",
+            server.addr()
+        ));
         output::out(&text);
     }
     tracing::info!(api = %server.addr(), "linli daemon running");
@@ -743,6 +747,21 @@ async fn import(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Result<u8, CliE
             import_service_csv(cli, exec, a).await
         }
     }
+}
+
+/// Parses a CSV of service records (the `import --format csv` format: columns volunteer,
+/// activity, team, date, hours, evidence) into one request or error per row; an error for
+/// the whole file if it has no header. Used by the fuzzer of the CSV import.
+pub fn service_rows(data: &[u8]) -> Result<Vec<Result<Request, String>>, String> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(data);
+    let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
+    Ok(rdr
+        .records()
+        .map(|r| {
+            r.map_err(|e| e.to_string())
+                .and_then(|rec| service_row(&headers, &rec, None))
+        })
+        .collect())
 }
 
 /// One CSV row turned into a request, or why it cannot be.

@@ -39,6 +39,16 @@ use crate::{Node, NodeEvent};
 use codec::{Request, Response, SyncCodec};
 use session::{Ctx, Fault, Responders};
 
+/// Decodes `bytes` as a sync request and as a response frame body (for fuzzing the
+/// decoders; errors are the expected outcome for garbage).
+#[doc(hidden)]
+pub fn decode_frame_body(bytes: &[u8]) -> (bool, bool) {
+    (
+        codec::decode_request(bytes).is_ok(),
+        codec::decode_response(bytes).is_ok(),
+    )
+}
+
 /// Most requests a peer may send in a 10-second window.
 pub const REQUESTS_PER_WINDOW: u32 = 2_000;
 /// How long a dropped peer stays banned.
