@@ -128,10 +128,12 @@ pub enum Command {
         after_help = "Example: linli federation issue --subject ln3x… --role street --org beishi"
     )]
     Federation(FederationCmd),
-    /// Play a whole district on this machine: six nodes on 127.0.0.1 (root, street, three
-    /// communities, a co-building unit) seed data and play the seed reports' stories —
-    /// a double booking made while disconnected, points earned elsewhere and redeemed at
-    /// home, a revocation, refused forgeries, catching up after a partition. Exits by itself.
+    /// Play a whole district on this machine (six nodes on 127.0.0.1); exits by itself.
+    ///
+    /// The district root, a street, three communities and a co-building unit, each with its
+    /// own key, store and network, seed data and play the seed reports' stories: a double
+    /// booking made while disconnected, points earned elsewhere and redeemed at home, a
+    /// revocation, refused forgeries, catching up after a partition.
     #[command(after_help = "Example: linli demo            (or: linli demo --keep ./demo-data)")]
     Demo(DemoArgs),
     /// Run the daemon: networking and the local HTTP API, until SIGINT/SIGTERM.
