@@ -201,3 +201,92 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
     net_b.shutdown().await.unwrap();
     net_a.shutdown().await.unwrap();
 }
+
+/// A peer that floods cheap, valid requests is dropped once it passes the per-peer limit;
+/// the node keeps answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_is_dropped_at_the_request_limit() {
+    let mut district = District::new();
+    let da = TempDir::new().unwrap();
+    let (a, reg) = community_node(&mut district, da.path()).await;
+    add_compound(&a, reg, "Dianye No. 1").await;
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+    let flood = crate::util::secret("shengli", 9);
+    let flood_node = linli_core::identity::Keypair::from_secret(&flood).node_id();
+
+    // An empty live request (type 3, no messages): valid and cheap to answer.
+    let mut frame = 5u32.to_le_bytes().to_vec();
+    frame.extend([3u8, 0, 0, 0, 0]);
+    let mut s = flood;
+    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s).unwrap();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| {
+            request_response::Behaviour::<Raw>::new(
+                [(StreamProtocol::new("/linli/sync/1"), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
+        .build();
+    let ma: Multiaddr = addr.parse().unwrap();
+    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = ma.iter().last() else {
+        panic!("no peer id");
+    };
+    swarm.dial(ma).unwrap();
+    let limit = linli_node::net::REQUESTS_PER_WINDOW as usize;
+    let mut answered = 0usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let failure = loop {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .expect("the flood ends");
+        match ev {
+            SwarmEvent::ConnectionEstablished { .. } => {
+                // Eight requests in flight at any time.
+                for _ in 0..8 {
+                    swarm.behaviour_mut().send_request(&peer, frame.clone());
+                }
+            }
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message: request_response::Message::Response { .. },
+                ..
+            }) => {
+                answered += 1;
+                assert!(answered <= limit, "the node answered past its limit");
+                swarm.behaviour_mut().send_request(&peer, frame.clone());
+            }
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
+                break error.to_string();
+            }
+            SwarmEvent::ConnectionClosed { cause, .. } => break format!("closed: {cause:?}"),
+            _ => {}
+        }
+    };
+    assert!(
+        answered >= limit - 8,
+        "dropped after {answered} answers ({failure})"
+    );
+    let dropped = eventually("the flooder is recorded as dropped", 10, || async {
+        net_a
+            .peers()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.node == flood_node)
+            .and_then(|p| p.dropped)
+    })
+    .await;
+    assert!(dropped.contains("requests in 10 s"), "{dropped}");
+    // The node still serves: its own data is intact and it answers a status read.
+    assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
+    net_a.shutdown().await.unwrap();
+}
