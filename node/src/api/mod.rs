@@ -2,8 +2,11 @@
 //!
 //! The server ([`serve`]) binds to 127.0.0.1 by default; every route requires
 //! `Authorization: Bearer <token>` (the token is written to `<dir>/api.token`, mode 0600,
-//! and the bound address to `<dir>/api.addr` by `linli run`). Errors are JSON
-//! `{"error": "...", "kind": "..."}`.
+//! and the bound address to `<dir>/api.addr` by `linli run`), except the web dashboard's
+//! static files (`/`, `/index.html`, `/dashboard.js`, `/dashboard.css`, `/favicon.ico`, from
+//! `dashboard/`, embedded in the binary), which hold no data: the page reads the token from
+//! its URL fragment (`http://127.0.0.1:PORT/#token=…`, printed by `linli run`) and sends it
+//! with every request. Errors are JSON `{"error": "...", "kind": "..."}`.
 //!
 //! | route | answer |
 //! |---|---|
@@ -19,7 +22,9 @@
 //! | `GET /api/v1/orders?doc=&date=` | a kitchen's orders of one service day |
 //! | `GET /api/v1/peers` | peers and their sync state |
 //! | `GET /api/v1/rejected` | refused changes |
-//! | `GET /metrics` | Prometheus text |
+//! | `GET /api/v1/openapi.json` | the OpenAPI 3 description of these routes |
+//! | `GET /metrics` | Prometheus text: documents, changes (accepted, pending, rejected), store size, peers, sync sessions, bytes, changes applied and refused by sync, dropped peers, announcements |
+//! | `GET /` | the web dashboard (no token) |
 //!
 //! The client ([`ApiClient`]) speaks plain HTTP/1.1 over a tokio `TcpStream`.
 

@@ -125,7 +125,13 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/orders", get(orders))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejected", get(rejected))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/", get(dashboard_page))
+        .route("/index.html", get(dashboard_page))
+        .route("/dashboard.js", get(dashboard_js))
+        .route("/dashboard.css", get(dashboard_css))
+        .route("/favicon.ico", get(favicon))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
@@ -154,7 +160,23 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Paths served without a token: the dashboard's static files, which hold no data (the
+/// page reads the token from its URL fragment and sends it with every data request).
+const PUBLIC: [&str; 5] = [
+    "/",
+    "/index.html",
+    "/dashboard.js",
+    "/dashboard.css",
+    "/favicon.ico",
+];
+
 async fn auth(State(st): State<Shared>, req: HttpRequest, next: Next) -> Response {
+    let method = req.method();
+    if (method == axum::http::Method::GET || method == axum::http::Method::HEAD)
+        && PUBLIC.contains(&req.uri().path())
+    {
+        return next.run(req).await;
+    }
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -350,6 +372,63 @@ async fn rejected(State(st): State<Shared>) -> Response {
     run(&st, Request::Rejected).await
 }
 
+/// The OpenAPI 3 description of this API (hand-written, checked by the API tests).
+const OPENAPI: &str = include_str!("openapi.json");
+const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
+const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+const DASHBOARD_CSS: &str = include_str!("dashboard/dashboard.css");
+const FAVICON_SVG: &str = include_str!("dashboard/favicon.svg");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// A static dashboard file: never cached stale (the binary may be upgraded), never framed,
+/// scripts and styles only from this origin.
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn dashboard_page() -> Response {
+    static_file("text/html; charset=utf-8", DASHBOARD_HTML)
+}
+
+async fn dashboard_js() -> Response {
+    static_file("text/javascript; charset=utf-8", DASHBOARD_JS)
+}
+
+async fn dashboard_css() -> Response {
+    static_file("text/css; charset=utf-8", DASHBOARD_CSS)
+}
+
+async fn favicon() -> Response {
+    static_file("image/svg+xml", FAVICON_SVG)
+}
+
+/// Bytes of the store on disk: the database and its write-ahead log.
+fn store_bytes(dir: &Path) -> u64 {
+    ["linli.db", "linli.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 async fn metrics(State(st): State<Shared>) -> Response {
     let s = match st.node.status().await {
         Ok(s) => s,
@@ -399,40 +478,65 @@ async fn metrics(State(st): State<Shared>) -> Response {
         "Changes refused for good.",
         vec![(String::new(), s.refused)],
     );
-    let peers = match &st.net {
-        Some(n) => n.stats().peers as u64,
-        None => 0,
-    };
+    gauge(
+        "linli_store_bytes",
+        "Size of the store on disk (linli.db and its write-ahead log).",
+        vec![(String::new(), store_bytes(st.node.dir()))],
+    );
+    // Without networking (an API served for a node alone) the network series read 0.
+    let t = st.net.as_ref().map(|n| n.stats()).unwrap_or_default();
     gauge(
         "linli_peers",
         "Connected peers.",
-        vec![(String::new(), peers)],
+        vec![(String::new(), t.peers as u64)],
     );
-    if let Some(n) = &st.net {
-        let t = n.stats();
-        for (name, help, v) in [
-            (
-                "linli_sync_sessions_ok",
-                "Sync sessions started that completed.",
-                t.sessions_ok,
-            ),
-            (
-                "linli_sync_sessions_failed",
-                "Sync sessions started that failed.",
-                t.sessions_failed,
-            ),
-            (
-                "linli_sync_sessions_answered",
-                "Sync sessions answered.",
-                t.sessions_answered,
-            ),
-            ("linli_net_bytes_in", "Bytes received by sync.", t.bytes_in),
-            ("linli_net_bytes_out", "Bytes sent by sync.", t.bytes_out),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {v}");
-        }
+    gauge(
+        "linli_sync_sessions_open",
+        "Sync sessions being answered now.",
+        vec![(String::new(), t.sessions_open as u64)],
+    );
+    for (name, help, v) in [
+        (
+            "linli_sync_sessions_ok",
+            "Sync sessions started that completed.",
+            t.sessions_ok,
+        ),
+        (
+            "linli_sync_sessions_failed",
+            "Sync sessions started that failed.",
+            t.sessions_failed,
+        ),
+        (
+            "linli_sync_sessions_answered",
+            "Sync sessions answered.",
+            t.sessions_answered,
+        ),
+        ("linli_net_bytes_in", "Bytes received by sync.", t.bytes_in),
+        ("linli_net_bytes_out", "Bytes sent by sync.", t.bytes_out),
+        (
+            "linli_sync_changes_applied",
+            "New changes received by sync and applied.",
+            t.changes_applied,
+        ),
+        (
+            "linli_sync_changes_refused",
+            "Changes received by sync and refused by a write policy.",
+            t.changes_refused,
+        ),
+        (
+            "linli_peers_dropped",
+            "Peers dropped for refusal, invalid data or flooding.",
+            t.peers_dropped,
+        ),
+        (
+            "linli_announcements",
+            "Announcements of new heads published.",
+            t.announcements,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {v}");
     }
     (
         [(

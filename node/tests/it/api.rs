@@ -239,3 +239,228 @@ async fn api_calls_and_read_routes() {
     );
     node.shutdown().await.unwrap();
 }
+
+fn header<'a>(r: &'a api::HttpResponse, name: &str) -> &'a str {
+    r.headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} header"))
+}
+
+/// Every GET route the dashboard reads, with a query that is valid.
+const DATA_ROUTES: [&str; 13] = [
+    "/api/v1/status",
+    "/api/v1/documents",
+    "/api/v1/bookings?doc=0000000000000000000000000000000000000000000000000000000000000000",
+    "/api/v1/leaderboard",
+    "/api/v1/balances",
+    "/api/v1/compounds?year=2026",
+    "/api/v1/wishes",
+    "/api/v1/resources",
+    "/api/v1/orders?date=2026-11-27",
+    "/api/v1/peers",
+    "/api/v1/rejected",
+    "/api/v1/openapi.json",
+    "/metrics",
+];
+
+#[tokio::test]
+async fn dashboard_page_loads_without_token_but_its_data_does_not() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    for (path, ctype, needle) in [
+        ("/", "text/html; charset=utf-8", "/dashboard.js"),
+        ("/index.html", "text/html; charset=utf-8", "/dashboard.css"),
+        (
+            "/dashboard.js",
+            "text/javascript; charset=utf-8",
+            "Authorization",
+        ),
+        ("/dashboard.css", "text/css; charset=utf-8", ".cal"),
+        ("/favicon.ico", "image/svg+xml", "<svg"),
+    ] {
+        let r = c.request("GET", path, None, None).await.unwrap();
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(header(&r, "content-type"), ctype, "{path}");
+        assert!(r.text().contains(needle), "{path}");
+        let csp = header(&r, "content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert_eq!(header(&r, "x-frame-options"), "DENY");
+        // The page holds no data, so a wrong token changes nothing either.
+        let r = c.request("GET", path, None, Some("wrong")).await.unwrap();
+        assert_eq!(r.status, 200, "{path}");
+    }
+    // Only GET and HEAD are public: anything else at a static path needs the token.
+    let r = c.request("POST", "/", Some(b"{}"), None).await.unwrap();
+    assert_eq!(r.status, 401);
+
+    for path in DATA_ROUTES {
+        let r = c.request("GET", path, None, None).await.unwrap();
+        assert_eq!(r.status, 401, "{path}");
+        assert!(
+            error_of(&r.body).contains("api.token"),
+            "{path}: {}",
+            r.text()
+        );
+        let r = c.request("GET", path, None, Some("wrong")).await.unwrap();
+        assert_eq!(r.status, 401, "{path}");
+        assert_eq!(error_of(&r.body), "wrong API token", "{path}");
+        // A token in the query string (where a page URL would carry it) is not accepted.
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let r = c
+            .request("GET", &format!("{path}{sep}token={TOKEN}"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401, "{path}");
+    }
+    for body in [
+        br#"{"cmd":"booking_confirm","booking":"dianye@abcdef:1"}"#.as_slice(),
+        br#"{"cmd":"booking_reject","booking":"dianye@abcdef:1","reason":"x"}"#,
+        br#"{"cmd":"booking_revoke","booking":"dianye@abcdef:1","reason":"x"}"#,
+    ] {
+        let r = c
+            .request("POST", "/api/v1/call", Some(body), None)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401);
+    }
+    server.shutdown().await.unwrap();
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dashboard_data_routes_answer_json_with_the_token() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    c.call(&Request::FederationCreate { config: None })
+        .await
+        .unwrap();
+    for path in DATA_ROUTES {
+        let r = c.get(path).await.unwrap();
+        // 404 where the node holds no document of the kind (a root node holds only the
+        // federation document): still JSON with a message.
+        assert!(matches!(r.status, 200 | 404), "{path}: {}", r.status);
+        if path == "/metrics" {
+            continue;
+        }
+        assert!(
+            header(&r, "content-type").starts_with("application/json"),
+            "{path}"
+        );
+        let v = r.json().expect("JSON");
+        if r.status == 404 {
+            assert_eq!(v["kind"], "not_found", "{path}");
+            assert!(!v["error"].as_str().unwrap().is_empty(), "{path}");
+        }
+    }
+    server.shutdown().await.unwrap();
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dashboard_bad_input_is_400_with_a_message() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    for (path, needle) in [
+        ("/api/v1/compounds?year=soon", "year"),
+        ("/api/v1/orders?date=2026-13-45", "date"),
+        ("/api/v1/leaderboard?doc=42", "doc"),
+        ("/api/v1/documents?kind=castle", "kind"),
+    ] {
+        let r = c.get(path).await.unwrap();
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        let msg = error_of(&r.body);
+        assert!(
+            msg.starts_with("bad query string") && msg.contains(needle),
+            "{path}: {msg}"
+        );
+    }
+    // The dashboard's decisions with a missing reason or a malformed booking id.
+    for (body, needle) in [
+        (
+            br#"{"cmd":"booking_reject","booking":"dianye@abcdef:1"}"#.as_slice(),
+            "missing field `reason`",
+        ),
+        (
+            br#"{"cmd":"booking_confirm","booking":"no booking"}"#,
+            "no booking",
+        ),
+    ] {
+        let r = c
+            .request("POST", "/api/v1/call", Some(body), Some(TOKEN))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(error_of(&r.body).contains(needle), "{}", r.text());
+    }
+    // An unknown route under the token: 404 JSON naming it.
+    let r = c.get("/api/v1/nothing").await.unwrap();
+    assert_eq!(r.status, 404);
+    assert!(error_of(&r.body).contains("/api/v1/nothing"));
+    server.shutdown().await.unwrap();
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    let spec = c.get_json("/api/v1/openapi.json").await.unwrap();
+    assert_eq!(spec["openapi"], "3.0.3");
+    let paths = spec["paths"].as_object().unwrap();
+    for route in DATA_ROUTES
+        .iter()
+        .map(|p| p.split('?').next().unwrap())
+        .chain(["/api/v1/call", "/"])
+    {
+        assert!(paths.contains_key(route), "{route} is not described");
+    }
+    // … and nothing that is not served (a 404 may only say that no document of the kind
+    // is held, not that the route is unknown).
+    for route in paths.keys() {
+        let r = c.get(route).await.unwrap();
+        if r.status == 404 {
+            assert!(!error_of(&r.body).starts_with("no route"), "{route}");
+        }
+    }
+    server.shutdown().await.unwrap();
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_cover_network_store_and_changes() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    c.call(&Request::FederationCreate { config: None })
+        .await
+        .unwrap();
+    let text = c.get("/metrics").await.unwrap().text();
+    for series in [
+        "linli_peers 0",
+        "linli_sync_sessions_open 0",
+        "linli_sync_sessions_ok 0",
+        "linli_sync_sessions_failed 0",
+        "linli_sync_sessions_answered 0",
+        "linli_net_bytes_in 0",
+        "linli_net_bytes_out 0",
+        "linli_sync_changes_applied 0",
+        "linli_sync_changes_refused 0",
+        "linli_peers_dropped 0",
+        "linli_announcements 0",
+        "linli_changes_pending 0",
+        "linli_changes_rejected 0",
+        "linli_changes_accepted 1",
+    ] {
+        assert!(text.contains(&format!("\n{series}\n")), "{series}: {text}");
+    }
+    let size: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("linli_store_bytes "))
+        .expect("linli_store_bytes")
+        .parse()
+        .unwrap();
+    assert!(size > 0, "{text}");
+    server.shutdown().await.unwrap();
+    node.shutdown().await.unwrap();
+}

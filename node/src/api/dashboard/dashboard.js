@@ -1,0 +1,924 @@
+// linli dashboard: a static page served by `linli run`, reading the local HTTP API.
+// No build step, no dependencies. The API token comes from the URL fragment (#token=…),
+// which browsers never send to the server; it is kept in sessionStorage for reloads.
+"use strict";
+
+// ---- labels ----------------------------------------------------------------------------
+
+const I18N = {
+  zh: {
+    title: "社区工作台", refresh: "刷新", lang_switch: "English",
+    nav_rooms: "场地预约", nav_kitchen: "共享厨房", nav_volunteers: "志愿积分",
+    nav_compounds: "小区物业", nav_wishes: "微心愿", nav_sync: "同步状态",
+    updated: "更新于 {0}", loading: "加载中…",
+    daemon_down: "linli 守护进程未运行（请用 `linli run` 启动）",
+    retry: "重试",
+    auth_title: "需要访问令牌",
+    auth_missing: "页面地址中没有访问令牌，无法读取数据。",
+    auth_wrong: "访问令牌错误或已过期（守护进程每次启动都会生成新令牌），无法读取数据。",
+    auth_where1: "请打开 linli run 启动时打印的 dashboard 地址，形如：",
+    auth_where2: "令牌也保存在数据目录的 api.token 文件中（默认目录 ~/.linli，或 --dir / LINLI_DIR 指定的目录），可以这样查看：",
+    auth_where3: "每次启动守护进程都会生成新令牌，旧地址随之失效。",
+    auth_paste: "粘贴令牌：", auth_use: "使用此令牌",
+    not_found: "未找到：{0}", error: "出错了：{0}", refused: "操作被拒绝：{0}",
+    node: "节点", org: "组织",
+    week: "{0} 至 {1}", prev_week: "‹ 上一周", this_week: "本周", next_week: "下一周 ›",
+    days: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+    capacity: "容纳 {0} 人", opening: "开放时间 {0}", owner: "所有者 {0}",
+    no_rooms: "本节点没有活动室。", no_bookings: "暂无预约。",
+    upcoming: "预约列表（今天及以后）", occupancy: "本周每日占用（小时）",
+    th_time: "时间", th_purpose: "用途", th_booker: "负责人", th_org: "团体", th_people: "人数",
+    th_status: "状态", th_actions: "操作", th_reason: "原因",
+    booker: "负责人：{0}",
+    st_tentative: "待确认", st_waitlisted: "候补", st_confirmed: "已确认", st_rejected: "已拒绝",
+    st_revoked: "已撤销", st_cancelled: "已取消", st_contested: "有冲突",
+    confirm: "确认", reject: "拒绝", revoke: "撤销",
+    reject_title: "拒绝预约", revoke_title: "撤销已确认的预约", reason: "原因（必填，会记录在案）",
+    cancel: "取消", ok: "确定",
+    done_confirm: "预约已确认", done_reject: "预约已拒绝", done_revoke: "预约已撤销",
+    legend_tentative: "待确认", legend_confirmed: "已确认", legend_revoked: "已撤销/拒绝",
+    not_owner: "只有场地所有者可以处理预约",
+    confirmed_h: "已确认", tentative_h: "待确认",
+    no_kitchens: "本节点没有共享厨房。",
+    service_day: "{0} · {1}", service_dinner: "晚餐", service_lunch: "午餐", service_breakfast: "早餐",
+    cutoff: "预订截止 {0}", cutoff_passed: "已过截止时间", cutoff_open: "可预订",
+    portions_vs: "已接受 {0} 份 + 待处理 {1} 份 / 每日上限 {2} 份",
+    orders_chart: "未来七天订餐（份）", th_household: "住户", th_portions: "份数", th_items: "菜品", th_placed: "下单时间",
+    no_orders: "当天暂无订单。", accepted_p: "已接受", waiting_p: "待处理", cap_line: "上限",
+    st_placed: "待处理", st_accepted: "已接受", st_refused: "已拒绝", st_collected: "已取餐", st_uncollected: "未取餐",
+    no_ledgers: "本节点没有志愿服务台账。",
+    ledger_of: "{0} · {1} 年", team: "队伍", all_teams: "全部队伍",
+    th_rank: "名次", th_volunteer: "志愿者", th_points: "积分", th_hours: "时长", th_stars: "星级",
+    stars_n: "{0} 星", points_month: "每月获得积分", months: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+    no_volunteers: "暂无服务记录。",
+    no_registries: "本节点没有小区台账。", year: "年度",
+    th_compound: "小区", th_address: "地址", th_households: "户数", th_mode: "管理模式", th_manager: "物业/管理方",
+    th_score: "综合评分", th_flag: "考核",
+    mode_property_firm: "物业公司", mode_guarantee_firm: "保障型物业", mode_property_rights_unit: "产权单位管理",
+    mode_self_managed: "自治管理", mode_unmanaged: "无主管",
+    below: "低于合格线", passed: "合格", no_score: "未评分", incomplete: "评分未齐", vacant: "空缺", contested: "有争议",
+    no_wishes_docs: "本节点没有微心愿台账。", no_wishes: "暂无心愿。",
+    th_title: "标题", th_kind: "类型", th_category: "类别", th_by: "发布方", th_claims: "认领",
+    kind_wish: "微心愿", kind_offer: "服务项目", kind_suggestion: "建议", kind_problem: "问题",
+    st_published: "待认领", st_claimed: "已认领", st_assigned: "已指派", st_fulfilled: "已完成",
+    st_received: "已受理", st_routed: "已转办", st_resolved: "已解决", st_declined: "不予受理", st_withdrawn: "已撤回",
+    status_title: "本节点", documents: "文档", changes: "变更", accepted: "已接受", pending: "待处理变更",
+    rejected_n: "被拒绝变更", peers_n: "已连接节点", version: "版本",
+    docs_summary: "台账 {0} · 账本 {1} · 场地 {2} · 心愿 {3} · 联邦 {4}",
+    net_sessions: "同步会话", net_bytes: "同步流量", net_sessions_v: "成功 {0} · 失败 {1} · 应答 {2}",
+    net_bytes_v: "收 {0} · 发 {1}", net_off: "网络未开启",
+    peers_title: "对等节点", no_peers: "暂无对等节点。", th_connected: "连接", th_last_sync: "上次同步",
+    th_ok_failed: "成功/失败", th_dropped: "断开原因", yes: "是", no: "否", never: "从未",
+    rejected_title: "被拒绝的变更", no_rejected: "没有被拒绝的变更。",
+    th_received: "收到时间", th_doc: "文档", th_signer: "签名者",
+    footer: "数据保存在本机 linli 节点中，经签名后与街道和社区的其他节点同步。",
+  },
+  en: {
+    title: "Community dashboard", refresh: "Refresh", lang_switch: "中文",
+    nav_rooms: "Room bookings", nav_kitchen: "Shared kitchen", nav_volunteers: "Volunteer points",
+    nav_compounds: "Compounds", nav_wishes: "Micro-wishes", nav_sync: "Sync status",
+    updated: "updated {0}", loading: "loading…",
+    daemon_down: "the linli daemon is not running (start it with `linli run`)",
+    retry: "Retry",
+    auth_title: "An API token is needed",
+    auth_missing: "The page address carries no API token, so no data can be read.",
+    auth_wrong: "The API token is wrong or out of date (the daemon makes a new one each time it starts), so no data can be read.",
+    auth_where1: "Open the dashboard address that linli run printed when it started, like:",
+    auth_where2: "The token is also in the file api.token in the data directory (~/.linli by default, or the one given with --dir / LINLI_DIR):",
+    auth_where3: "Each start of the daemon makes a new token; older addresses stop working.",
+    auth_paste: "Paste the token:", auth_use: "Use this token",
+    not_found: "Not found: {0}", error: "Error: {0}", refused: "Refused: {0}",
+    node: "Node", org: "Organisation",
+    week: "{0} to {1}", prev_week: "‹ Previous week", this_week: "This week", next_week: "Next week ›",
+    days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    capacity: "{0} people", opening: "open {0}", owner: "owner {0}",
+    no_rooms: "This node holds no activity room.", no_bookings: "No bookings.",
+    upcoming: "Bookings (today and later)", occupancy: "Occupancy this week (hours)",
+    th_time: "Time", th_purpose: "Purpose", th_booker: "Responsible", th_org: "Group", th_people: "People",
+    th_status: "Status", th_actions: "Actions", th_reason: "Reason",
+    booker: "responsible: {0}",
+    st_tentative: "tentative", st_waitlisted: "waitlisted", st_confirmed: "confirmed", st_rejected: "rejected",
+    st_revoked: "revoked", st_cancelled: "cancelled", st_contested: "contested",
+    confirm: "Confirm", reject: "Reject", revoke: "Revoke",
+    reject_title: "Reject booking", revoke_title: "Revoke a confirmed booking", reason: "Reason (required, kept on record)",
+    cancel: "Cancel", ok: "OK",
+    done_confirm: "Booking confirmed", done_reject: "Booking rejected", done_revoke: "Booking revoked",
+    legend_tentative: "tentative", legend_confirmed: "confirmed", legend_revoked: "revoked / rejected",
+    not_owner: "only the room's owner decides bookings",
+    confirmed_h: "confirmed", tentative_h: "tentative",
+    no_kitchens: "This node holds no shared kitchen.",
+    service_day: "{0} · {1}", service_dinner: "dinner", service_lunch: "lunch", service_breakfast: "breakfast",
+    cutoff: "orders close {0}", cutoff_passed: "closed", cutoff_open: "open",
+    portions_vs: "{0} accepted + {1} waiting / {2} portions a day",
+    orders_chart: "Orders, next seven days (portions)", th_household: "Household", th_portions: "Portions", th_items: "Dishes", th_placed: "Placed",
+    no_orders: "No orders that day.", accepted_p: "accepted", waiting_p: "waiting", cap_line: "capacity",
+    st_placed: "waiting", st_accepted: "accepted", st_refused: "refused", st_collected: "collected", st_uncollected: "not collected",
+    no_ledgers: "This node holds no service ledger.",
+    ledger_of: "{0} · {1}", team: "Team", all_teams: "all teams",
+    th_rank: "Rank", th_volunteer: "Volunteer", th_points: "Points", th_hours: "Hours", th_stars: "Stars",
+    stars_n: "{0} stars", points_month: "Points earned per month", months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    no_volunteers: "No service recorded yet.",
+    no_registries: "This node holds no compound registry.", year: "Year",
+    th_compound: "Compound", th_address: "Address", th_households: "Households", th_mode: "Management", th_manager: "Appointed firm",
+    th_score: "Composite score", th_flag: "Assessment",
+    mode_property_firm: "property firm", mode_guarantee_firm: "guarantee firm", mode_property_rights_unit: "property-rights unit",
+    mode_self_managed: "self-managed", mode_unmanaged: "unmanaged",
+    below: "below threshold", passed: "passed", no_score: "not scored", incomplete: "scores incomplete", vacant: "vacant", contested: "contested",
+    no_wishes_docs: "This node holds no wishes document.", no_wishes: "No wishes.",
+    th_title: "Title", th_kind: "Kind", th_category: "Category", th_by: "Posted by", th_claims: "Claims",
+    kind_wish: "wish", kind_offer: "offer", kind_suggestion: "suggestion", kind_problem: "problem",
+    st_published: "open", st_claimed: "claimed", st_assigned: "assigned", st_fulfilled: "fulfilled",
+    st_received: "received", st_routed: "routed", st_resolved: "resolved", st_declined: "declined", st_withdrawn: "withdrawn",
+    status_title: "This node", documents: "Documents", changes: "Changes", accepted: "accepted", pending: "Pending changes",
+    rejected_n: "Rejected changes", peers_n: "Connected peers", version: "Version",
+    docs_summary: "registry {0} · ledger {1} · resource {2} · wishes {3} · federation {4}",
+    net_sessions: "Sync sessions", net_bytes: "Sync traffic", net_sessions_v: "{0} ok · {1} failed · {2} answered",
+    net_bytes_v: "{0} in · {1} out", net_off: "networking off",
+    peers_title: "Peers", no_peers: "No peers yet.", th_connected: "Connected", th_last_sync: "Last sync",
+    th_ok_failed: "ok / failed", th_dropped: "Dropped because", yes: "yes", no: "no", never: "never",
+    rejected_title: "Rejected changes", no_rejected: "No rejected changes.",
+    th_received: "Received", th_doc: "Document", th_signer: "Signer",
+    footer: "The data lives in this machine's linli node and is signed and synchronised with the other nodes of the street and community.",
+  },
+};
+// Confirmed wishes share the booking label key.
+I18N.zh.st_wish_confirmed = "已验收";
+I18N.en.st_wish_confirmed = "confirmed";
+
+let lang = localStorage.getItem("linli.lang") === "en" ? "en" : "zh";
+
+/** The label `key` in the current language, `{0}`, `{1}` … replaced by `args`. */
+function t(key, ...args) {
+  let s = I18N[lang][key];
+  if (s === undefined) s = I18N.en[key];
+  if (s === undefined) return String(key);
+  if (typeof s !== "string") return s;
+  return s.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)] ?? ""));
+}
+
+/** A label for a value from the API (status, kind, mode), or the value itself. */
+function label(prefix, value) {
+  const key = prefix + String(value).replace(/[ -]/g, "_");
+  return I18N[lang][key] ?? I18N.en[key] ?? String(value);
+}
+
+// ---- DOM helpers -----------------------------------------------------------------------
+
+/** Builds an element; attributes starting with `on` are listeners, strings become text. */
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, kids);
+  return el;
+}
+
+const SVGNS = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...kids) {
+  const el = document.createElementNS(SVGNS, tag);
+  setAttrs(el, attrs);
+  append(el, kids);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.setAttribute("class", v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+}
+
+function append(el, kids) {
+  for (const k of kids.flat(Infinity)) {
+    if (k === null || k === undefined || k === false) continue;
+    el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+}
+
+function $(id) { return document.getElementById(id); }
+
+function table(cols, rows, rowAttrs) {
+  return h("table", {},
+    h("thead", {}, h("tr", {}, cols.map(c => h("th", { class: c.num ? "num" : null }, t(c.label))))),
+    h("tbody", {}, rows.map(r => h("tr", rowAttrs ? rowAttrs(r) : {},
+      cols.map(c => h("td", { class: c.num ? "num" : c.cls || null }, c.cell(r)))))));
+}
+
+function badge(prefix, status) {
+  return h("span", { class: "badge st-" + status, "data-status": status }, label(prefix, status));
+}
+
+function empty(key) { return h("p", { class: "empty" }, t(key)); }
+
+function errorBox(e) { return h("p", { class: "error-box" }, explain(e)); }
+
+function shortId(id) { return id && id.length > 14 ? id.slice(0, 10) + "…" : id || ""; }
+
+// ---- dates (calendar dates as "YYYY-MM-DD"; times as the API's "YYYY-MM-DD HH:MM") --------
+
+function nowIn(zone) {
+  const parts = {};
+  const f = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  for (const p of f.formatToParts(new Date())) parts[p.type] = p.value;
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}` };
+}
+
+function addDays(date, n) {
+  const d = new Date(date + "T00:00:00Z");
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+function mondayOf(date) {
+  const d = new Date(date + "T00:00:00Z");
+  return addDays(date, -((d.getUTCDay() + 6) % 7));
+}
+
+function minutesOf(time) { // "YYYY-MM-DD HH:MM" → minutes since midnight
+  const m = /(\d\d):(\d\d)$/.exec(time || "");
+  return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+}
+
+function hm(time) { return (time || "").slice(11, 16); }
+
+/** Opening hours from the resource's text ("Mon–Sun 08:00–21:00"): [open, close] hours. */
+function openingHours(text) {
+  const all = [...String(text || "").matchAll(/(\d\d):(\d\d)\s*[–-]\s*(\d\d):(\d\d)/g)];
+  if (!all.length) return [8, 21];
+  const open = Math.min(...all.map(m => Number(m[1])));
+  const close = Math.max(...all.map(m => Number(m[3]) + (Number(m[4]) > 0 ? 1 : 0)));
+  return close > open ? [open, close] : [0, 24];
+}
+
+function bytes(n) {
+  n = Number(n) || 0;
+  if (n < 1024) return n + " B";
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KiB";
+  return (n / 1024 / 1024).toFixed(1) + " MiB";
+}
+
+// ---- API -------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, kind, message) { super(message); this.status = status; this.kind = kind; }
+}
+
+let token = "";
+
+function takeToken() {
+  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+  if (m) {
+    token = decodeURIComponent(m[1]).trim();
+    sessionStorage.setItem("linli.token", token);
+    // Keep the token out of the address bar, history and screenshots.
+    history.replaceState(null, "", location.pathname + location.search);
+  } else {
+    token = sessionStorage.getItem("linli.token") || "";
+  }
+}
+
+async function api(path, init) {
+  const opts = Object.assign({ cache: "no-store" }, init || {});
+  opts.headers = Object.assign({ Authorization: "Bearer " + token }, (init && init.headers) || {});
+  let r;
+  try {
+    r = await fetch(path, opts);
+  } catch (e) {
+    throw new ApiError(0, "down", t("daemon_down"));
+  }
+  let body = null;
+  try { body = await r.json(); } catch (e) { body = null; }
+  if (!r.ok) {
+    const msg = body && body.error ? body.error : `HTTP ${r.status}`;
+    throw new ApiError(r.status, (body && body.kind) || "error", msg);
+  }
+  return body;
+}
+
+function call(request) {
+  return api("/api/v1/call", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
+  });
+}
+
+function q(path, params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") u.set(k, v);
+  const qs = u.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/** What to tell people about an error. */
+function explain(e) {
+  if (!(e instanceof ApiError)) return t("error", e && e.message ? e.message : String(e));
+  if (e.status === 0) return t("daemon_down");
+  if (e.status === 404) return t("not_found", e.message);
+  if (e.status === 403 || e.status === 422) return t("refused", e.message);
+  return t("error", e.message);
+}
+
+// ---- state -----------------------------------------------------------------------------
+
+const D = {
+  status: null, resources: [], docs: [],
+  bookings: {}, kitchen: {}, entries: {}, boards: {}, compounds: {}, wishes: {},
+  peers: null, rejected: null, errors: {},
+};
+const UI = { week: {}, day: {}, team: {}, year: null };
+
+function docsOf(kind) { return D.docs.filter(d => d.kind === kind); }
+function myOrg() { return D.status ? D.status.org : ""; }
+
+async function settle(key, promise) {
+  try { return await promise; } catch (e) {
+    if (e instanceof ApiError && (e.status === 0 || e.status === 401)) throw e;
+    D.errors[key] = e;
+    return null;
+  }
+}
+
+let loading = false;
+
+async function load() {
+  if (loading) return;
+  loading = true;
+  try {
+    if (!token) { showAuth("auth_missing"); return; }
+    D.errors = {};
+    D.status = await api("/api/v1/status");
+    const [resources, docs, peers, rejected] = await Promise.all([
+      settle("resources", api("/api/v1/resources")),
+      settle("documents", api("/api/v1/documents")),
+      settle("peers", api("/api/v1/peers")),
+      settle("rejected", api("/api/v1/rejected")),
+    ]);
+    D.resources = resources || [];
+    D.docs = docs || [];
+    D.peers = peers;
+    D.rejected = rejected;
+    const year = UI.year || Number(nowIn().date.slice(0, 4));
+    const jobs = [];
+    D.bookings = {}; D.kitchen = {}; D.entries = {}; D.boards = {}; D.compounds = {}; D.wishes = {};
+    for (const r of D.resources) {
+      if (r.kind === "kitchen") {
+        const today = nowIn(r.zone).date;
+        D.kitchen[r.id] = {};
+        for (let i = 0; i < 7; i++) {
+          const date = addDays(today, i);
+          jobs.push(settle("kitchen:" + r.id, api(q("/api/v1/orders", { doc: r.id, date })))
+            .then(v => { D.kitchen[r.id][date] = v; }));
+        }
+      } else {
+        jobs.push(settle("bookings:" + r.id, api(q("/api/v1/bookings", { doc: r.id })))
+          .then(v => { D.bookings[r.id] = v || []; }));
+      }
+    }
+    for (const l of docsOf("ledger")) {
+      jobs.push(settle("ledger:" + l.id, api(q("/api/v1/leaderboard", { doc: l.id, team: UI.team[l.id] })))
+        .then(v => { D.boards[l.id] = v || []; }));
+      jobs.push(settle("ledger:" + l.id, call({ cmd: "entries", doc: l.id }))
+        .then(v => { D.entries[l.id] = v || []; }));
+    }
+    for (const r of docsOf("registry")) {
+      jobs.push(settle("registry:" + r.id, api(q("/api/v1/compounds", { doc: r.id, year })))
+        .then(v => { D.compounds[r.id] = v || []; }));
+    }
+    for (const w of docsOf("wishes")) {
+      jobs.push(settle("wishes:" + w.id, api(q("/api/v1/wishes", { doc: w.id })))
+        .then(v => { D.wishes[w.id] = v || []; }));
+    }
+    await Promise.all(jobs);
+    $("banner").hidden = true;
+    $("auth").hidden = true;
+    $("app").hidden = false;
+    UI.updated = nowIn().time.slice(11);
+    render();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) showAuth(token ? "auth_wrong" : "auth_missing", e.message);
+    else if (e instanceof ApiError && e.status === 0) showDown();
+    else showBanner(explain(e));
+  } finally {
+    loading = false;
+  }
+}
+
+function showAuth(why, detail) {
+  $("app").hidden = true;
+  $("banner").hidden = true;
+  $("toast").hidden = true;
+  $("who").replaceChildren();
+  UI.updated = null;
+  $("updated").textContent = "";
+  $("auth").hidden = false;
+  $("auth").dataset.why = why;
+  $("auth-why").textContent = t(why) + (detail ? ` (${detail})` : "");
+}
+
+function showDown() {
+  const b = $("banner");
+  b.replaceChildren(t("daemon_down"), " ", h("button", { type: "button", onclick: () => load() }, t("retry")));
+  b.dataset.kind = "down";
+  b.hidden = false;
+}
+
+function showBanner(text) {
+  const b = $("banner");
+  b.replaceChildren(text);
+  b.dataset.kind = "error";
+  b.hidden = false;
+}
+
+let toastTimer = null;
+function toast(text, isError) {
+  const el = $("toast");
+  el.textContent = text;
+  el.className = "toast" + (isError ? " error" : "");
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 3500);
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+function applyStatic() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = (lang === "zh" ? "邻里 linli · " : "linli · ") + t("title");
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  $("lang").textContent = t("lang_switch");
+  $("updated").textContent = UI.updated ? t("updated", UI.updated) : "";
+  $("lang").setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
+  const why = $("auth").dataset.why;
+  if (why && !$("auth").hidden) $("auth-why").textContent = t(why);
+}
+
+function render() {
+  applyStatic();
+  const st = D.status;
+  if (st) {
+    $("who").replaceChildren(t("org") + " ", h("b", {}, st.org), " · " + t("node") + " ", h("span", { class: "mono", title: st.node }, shortId(st.node)));
+    $("version").textContent = "linli " + st.version;
+  }
+  for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
+    ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
+    try { $(id).replaceChildren(...[fn()].flat()); } catch (e) { $(id).replaceChildren(errorBox(e)); }
+  }
+}
+
+// rooms ------------------------------------------------------------------------------------
+
+function renderRooms() {
+  const rooms = D.resources.filter(r => r.kind !== "kitchen");
+  if (D.errors.resources) return errorBox(D.errors.resources);
+  if (!rooms.length) return empty("no_rooms");
+  return rooms.map(room => {
+    const err = D.errors["bookings:" + room.id];
+    const list = D.bookings[room.id] || [];
+    const now = nowIn(room.zone);
+    const monday = UI.week[room.id] || mondayOf(now.date);
+    const days = [...Array(7).keys()].map(i => addDays(monday, i));
+    const owner = room.owner === myOrg();
+    const weekNav = h("div", { class: "row" },
+      h("button", { type: "button", "data-nav": "prev", onclick: () => { UI.week[room.id] = addDays(monday, -7); render(); } }, t("prev_week")),
+      h("button", { type: "button", "data-nav": "this", onclick: () => { UI.week[room.id] = null; render(); } }, t("this_week")),
+      h("button", { type: "button", "data-nav": "next", onclick: () => { UI.week[room.id] = addDays(monday, 7); render(); } }, t("next_week")),
+      h("b", { class: "week-label" }, t("week", days[0], days[6])),
+      h("span", { class: "spacer" }),
+      h("div", { class: "legend" }, h("span", { class: "l-tentative" }, t("legend_tentative")),
+        h("span", { class: "l-confirmed" }, t("legend_confirmed")), h("span", { class: "l-revoked" }, t("legend_revoked"))));
+    const upcoming = list.filter(b => b.end.slice(0, 10) >= now.date).sort((a, b) => a.start.localeCompare(b.start));
+    return h("div", { class: "sub room", "data-doc": room.id },
+      h("h3", {}, room.name),
+      h("p", { class: "muted" }, [t("capacity", room.capacity), t("opening", room.opening), t("owner", room.owner)].join(" · ")),
+      err ? errorBox(err) : null,
+      weekNav,
+      h("div", { class: "grid2" },
+        calendar(room, list, days, now.date),
+        h("div", {}, h("p", { class: "chart-title" }, t("occupancy")), occupancyChart(room, list, days))),
+      h("h3", {}, t("upcoming")),
+      upcoming.length ? table([
+        { label: "th_time", cell: b => b.start.slice(0, 10) + " " + hm(b.start) + "–" + hm(b.end) },
+        { label: "th_purpose", cell: b => b.purpose },
+        { label: "th_booker", cell: b => b.booker },
+        { label: "th_org", cell: b => b.organisation || "" },
+        { label: "th_people", num: true, cell: b => b.attendees },
+        { label: "th_status", cell: b => [badge("st_", b.status), b.reason ? h("div", { class: "muted" }, b.reason) : null] },
+        { label: "th_actions", cls: "actions", cell: b => actions(room, b, owner) },
+      ], upcoming, b => ({ "data-booking": b.id, "data-status": b.status })) : empty("no_bookings"));
+  });
+}
+
+function actions(room, b, owner) {
+  const btn = (action, cls) => h("button", {
+    type: "button", class: "small " + cls, "data-action": action, "data-booking": b.id,
+    disabled: !owner, title: owner ? null : t("not_owner"),
+    onclick: () => decide(room, b, action),
+  }, t(action));
+  if (["tentative", "waitlisted", "contested"].includes(b.status)) return [btn("confirm", "primary"), btn("reject", "")];
+  if (b.status === "confirmed") return btn("revoke", "");
+  return null;
+}
+
+function calendar(room, list, days, today) {
+  let [open, close] = openingHours(room.opening);
+  const inWeek = list.filter(b => days.includes(b.start.slice(0, 10)));
+  for (const b of inWeek) {
+    open = Math.min(open, Math.floor(minutesOf(b.start) / 60));
+    const endMin = b.end.slice(0, 10) === b.start.slice(0, 10) ? minutesOf(b.end) : 24 * 60;
+    close = Math.max(close, Math.ceil(endMin / 60));
+  }
+  const span = (close - open) * 60;
+  const hourPx = 40;
+  const height = (close - open) * hourPx;
+  const grid = h("div", { class: "cal", "data-doc": room.id });
+  grid.append(h("div", { class: "cal-head" }));
+  days.forEach((d, i) => grid.append(h("div", { class: "cal-head" + (d === today ? " today" : "") },
+    t("days")[i], h("br"), d.slice(5).replace("-", "/"))));
+  const gutter = h("div", { class: "cal-gutter" });
+  gutter.style.height = height + "px";
+  for (let hr = open + 1; hr < close; hr++) {
+    const l = h("span", { class: "cal-hour" }, String(hr).padStart(2, "0") + ":00");
+    l.style.top = (hr - open) * hourPx + "px";
+    gutter.append(l);
+  }
+  grid.append(gutter);
+  for (const d of days) {
+    const col = h("div", { class: "cal-day" + (d === today ? " today" : ""), "data-date": d });
+    col.style.height = height + "px";
+    col.style.backgroundSize = `100% ${hourPx}px`;
+    for (const b of inWeek.filter(b => b.start.slice(0, 10) === d)) {
+      const start = minutesOf(b.start) - open * 60;
+      const end = (b.end.slice(0, 10) === d ? minutesOf(b.end) : 24 * 60) - open * 60;
+      const el = h("div", {
+        class: "bk st-" + b.status, "data-booking": b.id, "data-status": b.status,
+        title: `${hm(b.start)}–${hm(b.end)} ${b.purpose} · ${t("booker", b.booker)} · ${label("st_", b.status)}${b.reason ? " · " + b.reason : ""}`,
+      }, h("b", {}, `${hm(b.start)}–${hm(b.end)} ${b.purpose}`), t("booker", b.booker), " · ", label("st_", b.status));
+      el.style.top = (start / span) * height + "px";
+      el.style.height = Math.max(((end - start) / span) * height, 18) + "px";
+      col.append(el);
+    }
+    grid.append(col);
+  }
+  return grid;
+}
+
+function occupancyChart(room, list, days) {
+  const [open, close] = openingHours(room.opening);
+  const openH = close - open;
+  const hours = days.map(d => {
+    let conf = 0, tent = 0;
+    for (const b of list) {
+      if (b.start.slice(0, 10) !== d) continue;
+      const endMin = b.end.slice(0, 10) === d ? minutesOf(b.end) : 24 * 60;
+      const len = Math.max(0, endMin - minutesOf(b.start)) / 60;
+      if (b.status === "confirmed") conf += len;
+      else if (["tentative", "waitlisted", "contested"].includes(b.status)) tent += len;
+    }
+    return { conf, tent };
+  });
+  const W = 340, H = 200, L = 28, B = 34, T = 12;
+  const max = Math.max(openH, ...hours.map(x => x.conf + x.tent), 1);
+  const y = v => T + (H - T - B) * (1 - v / max);
+  const bw = (W - L - 8) / 7;
+  const svg = s("svg", { class: "chart occupancy", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("occupancy") });
+  for (const v of [0, Math.round(max / 2), Math.round(max)]) {
+    svg.append(s("line", { class: "axis", x1: L, x2: W - 4, y1: y(v), y2: y(v) }),
+      s("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+  }
+  hours.forEach((x, i) => {
+    const x0 = L + 4 + i * bw;
+    const pct = openH ? Math.round((x.conf / openH) * 100) : 0;
+    svg.append(
+      s("rect", { x: x0, width: bw - 8, y: y(x.conf), height: y(0) - y(x.conf), rx: 2, fill: "#2da44e" },
+        s("title", {}, `${t("confirmed_h")} ${x.conf.toFixed(1)} h`)),
+      s("rect", { x: x0, width: bw - 8, y: y(x.conf + x.tent), height: y(x.conf) - y(x.conf + x.tent), rx: 2, fill: "#e3b341" },
+        s("title", {}, `${t("tentative_h")} ${x.tent.toFixed(1)} h`)),
+      s("text", { x: x0 + (bw - 8) / 2, y: H - B + 14, "text-anchor": "middle" }, t("days")[i]),
+      s("text", { x: x0 + (bw - 8) / 2, y: H - B + 28, "text-anchor": "middle" }, pct + "%"));
+  });
+  return svg;
+}
+
+async function decide(room, b, action) {
+  const req = { cmd: "booking_" + action, doc: room.id, booking: b.id };
+  if (action !== "confirm") {
+    const reason = await askReason(t(action + "_title"), `${b.start} ${b.purpose} · ${t("booker", b.booker)}`);
+    if (reason === null) return;
+    req.reason = reason;
+  }
+  try {
+    await call(req);
+    toast(t("done_" + action));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { showAuth("auth_wrong", e.message); return; }
+    toast(explain(e), true);
+  }
+  await load();
+}
+
+function askReason(title, text) {
+  return new Promise(resolve => {
+    const modal = $("modal"), input = $("modal-reason"), ok = $("modal-ok"), cancel = $("modal-cancel");
+    $("modal-title").textContent = title;
+    $("modal-text").textContent = text;
+    input.value = "";
+    ok.disabled = true;
+    modal.hidden = false;
+    input.focus();
+    const done = v => {
+      modal.hidden = true;
+      input.oninput = ok.onclick = cancel.onclick = input.onkeydown = null;
+      resolve(v);
+    };
+    input.oninput = () => { ok.disabled = !input.value.trim(); };
+    input.onkeydown = e => { if (e.key === "Escape") done(null); };
+    ok.onclick = () => { if (input.value.trim()) done(input.value.trim()); };
+    cancel.onclick = () => done(null);
+  });
+}
+
+// kitchen ----------------------------------------------------------------------------------
+
+function renderKitchens() {
+  const kitchens = D.resources.filter(r => r.kind === "kitchen");
+  if (!kitchens.length) return empty("no_kitchens");
+  return kitchens.map(k => {
+    const byDay = D.kitchen[k.id] || {};
+    const dates = Object.keys(byDay).sort();
+    const now = nowIn(k.zone);
+    const sel = UI.day[k.id] && byDay[UI.day[k.id]] ? UI.day[k.id] : dates[0];
+    const day = byDay[sel];
+    const err = D.errors["kitchen:" + k.id];
+    return h("div", { class: "sub kitchen", "data-doc": k.id },
+      h("h3", {}, k.name),
+      h("p", { class: "muted" }, [t("opening", k.opening), t("owner", k.owner)].join(" · ")),
+      err ? errorBox(err) : null,
+      h("div", { class: "grid2" },
+        h("div", {},
+          h("div", { class: "daytabs" }, dates.map(d => h("button", {
+            type: "button", class: d === sel ? "on" : "", "data-date": d,
+            onclick: () => { UI.day[k.id] = d; render(); },
+          }, d.slice(5)))),
+          day ? kitchenDay(day, now) : null),
+        h("div", {}, h("p", { class: "chart-title" }, t("orders_chart")), kitchenChart(dates, byDay))));
+  });
+}
+
+function kitchenDay(day, now) {
+  const closed = now.time >= day.cutoff;
+  return h("div", { class: "kitchen-day", "data-date": day.date },
+    h("div", { class: "row" },
+      h("b", {}, t("service_day", day.date, label("service_", day.service))),
+      h("span", { class: "cutoff" }, t("cutoff", day.cutoff)),
+      h("span", { class: "badge " + (closed ? "st-revoked" : "st-ok") }, t(closed ? "cutoff_passed" : "cutoff_open"))),
+    h("p", { class: "portions" }, t("portions_vs", day.accepted_portions, day.waiting_portions, day.capacity)),
+    day.orders.length ? table([
+      { label: "th_household", cell: o => o.household },
+      { label: "th_portions", num: true, cell: o => o.portions },
+      { label: "th_items", cell: o => o.items },
+      { label: "th_placed", cell: o => o.placed },
+      { label: "th_status", cell: o => badge("st_", o.status) },
+    ], day.orders, o => ({ "data-order": o.id })) : empty("no_orders"));
+}
+
+function kitchenChart(dates, byDay) {
+  const W = 340, H = 200, L = 34, B = 22, T = 12;
+  const cap = Math.max(1, ...dates.map(d => (byDay[d] ? byDay[d].capacity : 0)));
+  const max = Math.max(cap, ...dates.map(d => byDay[d] ? byDay[d].accepted_portions + byDay[d].waiting_portions : 0));
+  const y = v => T + (H - T - B) * (1 - v / max);
+  const bw = (W - L - 8) / Math.max(dates.length, 1);
+  const svg = s("svg", { class: "chart orders", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("orders_chart") });
+  for (const v of [0, Math.round(max / 2), max]) {
+    svg.append(s("line", { class: "axis", x1: L, x2: W - 4, y1: y(v), y2: y(v) }),
+      s("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+  }
+  dates.forEach((d, i) => {
+    const day = byDay[d];
+    const x0 = L + 4 + i * bw;
+    const acc = day ? day.accepted_portions : 0, wait = day ? day.waiting_portions : 0;
+    svg.append(
+      s("rect", { x: x0, width: bw - 8, y: y(acc), height: y(0) - y(acc), rx: 2, fill: "#2da44e" }, s("title", {}, `${t("accepted_p")} ${acc}`)),
+      s("rect", { x: x0, width: bw - 8, y: y(acc + wait), height: y(acc) - y(acc + wait), rx: 2, fill: "#e3b341" }, s("title", {}, `${t("waiting_p")} ${wait}`)),
+      s("text", { x: x0 + (bw - 8) / 2, y: H - B + 14, "text-anchor": "middle" }, d.slice(5)));
+    if (day) {
+      svg.append(s("line", { class: "cap", x1: x0 - 3, x2: x0 + bw - 5, y1: y(day.capacity), y2: y(day.capacity) },
+        s("title", {}, `${t("cap_line")} ${day.capacity}`)));
+    }
+  });
+  return svg;
+}
+
+// volunteers -------------------------------------------------------------------------------
+
+function stars(n) {
+  const on = Math.max(0, Math.min(5, Number(n) || 0));
+  return h("span", { class: "stars", title: t("stars_n", on), "data-stars": on }, "★".repeat(on), h("span", { class: "off" }, "★".repeat(5 - on)));
+}
+
+function renderLedgers() {
+  const ledgers = docsOf("ledger");
+  if (!ledgers.length) return empty("no_ledgers");
+  return ledgers.map(l => {
+    const err = D.errors["ledger:" + l.id];
+    const entries = D.entries[l.id] || [];
+    const teams = [...new Set(entries.filter(e => e.type === "service" && e.team).map(e => e.team))].sort();
+    const team = UI.team[l.id] || "";
+    const board = D.boards[l.id] || [];
+    const sel = h("select", {
+      "data-team-of": l.id,
+      onchange: ev => { UI.team[l.id] = ev.target.value; load(); },
+    }, h("option", { value: "" }, t("all_teams")), teams.map(tm => h("option", { value: tm, selected: tm === team }, tm)));
+    return h("div", { class: "sub ledger", "data-doc": l.id },
+      h("h3", {}, t("ledger_of", l.community || l.owner, l.year)),
+      err ? errorBox(err) : null,
+      h("div", { class: "row" }, h("label", {}, t("team"), " ", sel)),
+      h("div", { class: "grid2" },
+        board.length ? table([
+          { label: "th_rank", num: true, cell: r => r.rank },
+          { label: "th_volunteer", cell: r => r.volunteer },
+          { label: "th_points", num: true, cell: r => r.earned },
+          { label: "th_hours", num: true, cell: r => r.hours },
+          { label: "th_stars", cell: r => stars(r.stars) },
+        ], board, r => ({ "data-volunteer": r.volunteer })) : empty("no_volunteers"),
+        h("div", {}, h("p", { class: "chart-title" }, t("points_month")), monthChart(entries, team))));
+  });
+}
+
+function monthChart(entries, team) {
+  const months = Array(12).fill(0);
+  for (const e of entries) {
+    if (e.type !== "service" || (team && e.team !== team) || !e.date) continue;
+    months[Number(e.date.slice(5, 7)) - 1] += Number(e.points) || 0;
+  }
+  const W = 340, H = 190, L = 30, B = 22, T = 12;
+  const max = Math.max(1, ...months);
+  const y = v => T + (H - T - B) * (1 - v / max);
+  const bw = (W - L - 6) / 12;
+  const svg = s("svg", { class: "chart points", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("points_month") });
+  for (const v of [0, max / 2, max]) {
+    svg.append(s("line", { class: "axis", x1: L, x2: W - 4, y1: y(v), y2: y(v) }),
+      s("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  }
+  months.forEach((v, i) => {
+    const x0 = L + 3 + i * bw;
+    svg.append(
+      s("rect", { x: x0, width: bw - 5, y: y(v), height: y(0) - y(v), rx: 2, fill: "#0969da" }, s("title", {}, `${t("months")[i]}: ${v.toFixed(2)}`)),
+      s("text", { x: x0 + (bw - 5) / 2, y: H - B + 14, "text-anchor": "middle" }, lang === "zh" ? String(i + 1) : t("months")[i].slice(0, 1)));
+  });
+  return svg;
+}
+
+// compounds --------------------------------------------------------------------------------
+
+function renderRegistries() {
+  const regs = docsOf("registry");
+  if (!regs.length) return empty("no_registries");
+  const year = UI.year || Number(nowIn().date.slice(0, 4));
+  const yearSel = h("select", { id: "year", onchange: ev => { UI.year = Number(ev.target.value); load(); } },
+    [0, 1, 2].map(i => h("option", { value: year - i, selected: i === 0 }, String(year - i))));
+  const out = [h("div", { class: "row" }, h("label", {}, t("year"), " ", yearSel))];
+  for (const r of regs) {
+    const err = D.errors["registry:" + r.id];
+    const rows = D.compounds[r.id] || [];
+    out.push(h("div", { class: "sub registry", "data-doc": r.id },
+      h("h3", {}, r.title || r.community || r.owner),
+      err ? errorBox(err) : null,
+      rows.length ? table([
+        { label: "th_compound", cell: c => c.name },
+        { label: "th_address", cell: c => c.address },
+        { label: "th_households", num: true, cell: c => c.households },
+        { label: "th_mode", cell: c => label("mode_", c.mode) },
+        { label: "th_manager", cell: c => manager(c.manager) },
+        { label: "th_score", cell: c => score(c) },
+        { label: "th_flag", cell: c => assessment(c) },
+      ], rows, c => ({ "data-compound": c.id, "data-below": c.below_threshold ? "yes" : "no" })) : empty("no_registries")));
+  }
+  return out;
+}
+
+function manager(m) {
+  if (!m) return h("span", { class: "muted" }, t("vacant"));
+  if (m.startsWith("CONTESTED: ")) return [h("span", { class: "badge st-contested" }, t("contested")), " ", m.slice(11)];
+  return m;
+}
+
+function score(c) {
+  if (c.score === null || c.score === undefined) return h("span", { class: "muted" }, t("no_score"));
+  const bar = h("span", { class: "scorebar" + (c.below_threshold ? " low" : "") }, h("i"));
+  bar.firstChild.style.width = Math.max(0, Math.min(100, c.score)) + "%";
+  return [h("b", { class: "score" }, c.score.toFixed(1)), bar];
+}
+
+function assessment(c) {
+  const out = [];
+  if (c.score !== null && c.score !== undefined) {
+    out.push(c.below_threshold ? h("span", { class: "badge st-bad", "data-flag": "below" }, t("below"))
+      : h("span", { class: "badge st-ok", "data-flag": "passed" }, t("passed")));
+  }
+  if (!c.complete) out.push(" ", h("span", { class: "muted" }, t("incomplete")));
+  return out;
+}
+
+// wishes -----------------------------------------------------------------------------------
+
+const WISH_ORDER = ["published", "claimed", "assigned", "received", "routed", "fulfilled", "confirmed", "resolved", "declined", "withdrawn"];
+
+function renderWishes() {
+  const docs = docsOf("wishes");
+  if (!docs.length) return empty("no_wishes_docs");
+  return docs.map(w => {
+    const err = D.errors["wishes:" + w.id];
+    const rows = D.wishes[w.id] || [];
+    const groups = {};
+    for (const r of rows) (groups[r.status] = groups[r.status] || []).push(r);
+    const order = Object.keys(groups).sort((a, b) => WISH_ORDER.indexOf(a) - WISH_ORDER.indexOf(b));
+    const wlabel = st => st === "confirmed" ? t("st_wish_confirmed") : label("st_", st);
+    return h("div", { class: "sub wishes", "data-doc": w.id },
+      h("h3", {}, w.title || w.community || w.owner),
+      err ? errorBox(err) : null,
+      rows.length ? [
+        h("div", { class: "chips" }, order.map(st => h("span", { class: "badge st-" + st }, `${wlabel(st)} ${groups[st].length}`))),
+        order.map(st => h("div", { class: "wish-group", "data-status": st },
+          h("h3", {}, wlabel(st)),
+          table([
+            { label: "th_title", cell: r => r.title },
+            { label: "th_kind", cell: r => label("kind_", r.kind) },
+            { label: "th_category", cell: r => r.category },
+            { label: "th_by", cell: r => r.by },
+            { label: "th_claims", cell: r => r.claims },
+          ], groups[st], r => ({ "data-wish": r.id })))),
+      ] : empty("no_wishes"));
+  });
+}
+
+// sync -------------------------------------------------------------------------------------
+
+function renderSync() {
+  const st = D.status;
+  if (!st) return [];
+  const dc = st.documents || {};
+  const net = st.network;
+  const kv = (k, v, attrs) => [h("dt", {}, t(k)), h("dd", attrs || {}, v)];
+  const summary = h("dl", { class: "kv" },
+    kv("org", st.org), kv("node", h("span", { class: "mono" }, st.node)),
+    kv("documents", t("docs_summary", dc.registry || 0, dc.ledger || 0, dc.resource || 0, dc.wishes || 0, dc.federation || 0)),
+    kv("changes", `${st.changes} (${t("accepted")} ${st.accepted})`),
+    kv("pending", String(st.pending), { "data-k": "pending" }),
+    kv("rejected_n", String(st.refused), { "data-k": "refused" }),
+    kv("peers_n", String(st.peers), { "data-k": "peers" }),
+    net ? kv("net_sessions", t("net_sessions_v", net.sessions_ok, net.sessions_failed, net.sessions_answered)) : kv("net_sessions", t("net_off")),
+    net ? kv("net_bytes", t("net_bytes_v", bytes(net.bytes_in), bytes(net.bytes_out))) : null,
+    kv("version", st.version));
+  const peers = D.peers || [];
+  const rejected = D.rejected || [];
+  return [
+    h("h3", {}, t("status_title")), summary,
+    h("h3", {}, t("peers_title")),
+    D.errors.peers ? errorBox(D.errors.peers) : peers.length ? table([
+      { label: "org", cell: p => p.org || "" },
+      { label: "node", cell: p => h("span", { class: "mono", title: p.node }, shortId(p.node)) },
+      { label: "th_connected", cell: p => [h("span", { class: "dot" + (p.connected ? " on" : "") }), t(p.connected ? "yes" : "no")] },
+      { label: "th_last_sync", cell: p => p.last_sync || p.last_seen || t("never") },
+      { label: "th_ok_failed", num: true, cell: p => p.sessions_ok === undefined ? "" : `${p.sessions_ok} / ${p.sessions_failed}` },
+      { label: "th_dropped", cell: p => p.dropped || "" },
+    ], peers) : empty("no_peers"),
+    h("h3", {}, t("rejected_title")),
+    D.errors.rejected ? errorBox(D.errors.rejected) : rejected.length ? table([
+      { label: "th_received", cell: r => r.received_at },
+      { label: "th_doc", cell: r => h("span", { class: "mono", title: r.doc }, shortId(r.doc)) },
+      { label: "th_signer", cell: r => h("span", { class: "mono", title: r.signer }, shortId(r.signer)) },
+      { label: "th_reason", cell: r => r.reason },
+    ], rejected.slice().reverse()) : empty("no_rejected"),
+  ];
+}
+
+// ---- start -----------------------------------------------------------------------------
+
+function start() {
+  takeToken();
+  applyStatic();
+  $("lang").addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("linli.lang", lang);
+    if ($("app").hidden) applyStatic(); else render();
+  });
+  $("refresh").addEventListener("click", () => load());
+  $("token-use").addEventListener("click", () => {
+    const v = $("token-input").value.trim();
+    if (!v) return;
+    token = v;
+    sessionStorage.setItem("linli.token", v);
+    $("token-input").value = "";
+    load();
+  });
+  window.addEventListener("hashchange", () => {
+    if (/token=/.test(location.hash)) { takeToken(); load(); }
+  });
+  setInterval(() => { if ($("modal").hidden && !document.hidden) load(); }, 30000);
+  load();
+}
+
+start();

@@ -1,0 +1,527 @@
+"""The web dashboard of `linli run`, driven in real headless Chromium over the DevTools
+protocol.
+
+A three-node district (root, street, community) is built with the `linli` binary in local
+mode; the community node gets rooms with bookings, a kitchen with orders, a service ledger,
+a compound registry with scores and appointments (written by the street and carried over by
+export files) and wishes. Then `linli run` serves it and the page is checked: calendar,
+kitchen, leaderboard, scores, wishes, confirming and revoking a booking, the English switch,
+the bad-token page and the stopped-daemon message. Screenshots go to
+target/browser-artifacts/.
+
+Needs `target/debug/linli` (built by `cargo build`/`cargo test`, or $LINLI_BIN), `chromium`
+(or $CHROMIUM) and the `websocket-client` package. Without chromium the test is skipped,
+unless LINLI_REQUIRE_BROWSER=1 (scripts/test sets it).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "target" / "browser-artifacts"
+DEADLINE = 20.0  # seconds any single wait may take
+ZONE = ZoneInfo("Asia/Shanghai")  # the resources' default time zone
+
+
+def linli_bin() -> Path:
+    p = Path(os.environ.get("LINLI_BIN", ROOT / "target" / "debug" / "linli"))
+    if not p.exists():
+        pytest.fail(f"{p} does not exist: run `cargo build -p linli-node` first")
+    return p
+
+
+def chromium_bin() -> str:
+    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name) or name
+    if os.environ.get("LINLI_REQUIRE_BROWSER") == "1":
+        pytest.fail("chromium is not installed (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed")
+
+
+def wait_until(what: str, probe: Callable[[], Any], deadline: float = DEADLINE) -> Any:
+    """Polls `probe` until it returns something truthy; fails naming `what` after `deadline`."""
+    end = time.monotonic() + deadline
+    last: Any = None
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what} (last: {last!r})")
+        time.sleep(0.05)
+
+
+# ---- the linli CLI ------------------------------------------------------------------------
+
+
+class Linli:
+    def __init__(self, exe: Path, dir: Path) -> None:
+        self.exe, self.dir = exe, dir
+
+    def run(self, *args: str) -> str:
+        env = dict(os.environ, RUST_LOG="error", NO_COLOR="1")
+        r = subprocess.run(
+            [str(self.exe), "--dir", str(self.dir), *args],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert r.returncode == 0, f"linli {' '.join(args)} failed ({r.returncode}): {r.stderr}"
+        return r.stdout
+
+    def call(self, **request: Any) -> Any:
+        return json.loads(self.run("--json", "call", json.dumps(request)))
+
+
+class District:
+    """The data directory of a community node with demo-like data, and the ids in it."""
+
+    def __init__(self, exe: Path, base: Path) -> None:
+        root, street, comm = (Linli(exe, base / n) for n in ("root", "street", "dianye"))
+        root_id = root.run("init", "--org", "heping", "--new-root").strip()
+        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
+        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
+        root.run("federation", "create")
+        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
+
+        def carry(src: Linli, dst: Linli) -> None:
+            f = base / f"{src.dir.name}-{time.monotonic_ns()}.linli"
+            src.run("export", str(f))
+            dst.run("import", str(f))
+
+        carry(root, street)
+        street.run(
+            "federation", "issue", "--subject", comm_id, "--role", "community",
+            "--org", "dianye", "--parent", "beishi",
+        )
+        carry(street, comm)
+        self.dir = comm.dir
+
+        # Compound registry: the community registers, the street appoints and scores.
+        today = dt.datetime.now(ZONE).date()
+        self.year = today.year
+        comm.call(cmd="registry_create", title="电业社区小区台账")
+        self.shimalu = comm.call(
+            cmd="compound_add", name="石马路小区", address="石马路 1 号", households=157,
+            mode="property_firm",
+        )["effect"]["compound"]
+        self.chidi = comm.call(
+            cmd="compound_add", name="赤帝巷小区", address="赤帝巷 3 号", households=180,
+            mode="self_managed",
+        )["effect"]["compound"]
+        carry(comm, street)
+        start = f"{self.year}-01-01"
+        street.call(cmd="compound_appoint", compound=self.shimalu, manager="安居物业",
+                    mode="property_firm", start=start)
+        street.call(cmd="compound_appoint", compound=self.chidi, manager="赤帝巷自治队",
+                    mode="self_managed", start=start)
+        street.call(cmd="compound_score", compound=self.shimalu, year=self.year, role="street",
+                    marks={"cleaning": 30, "security": 25})
+        carry(street, comm)
+        comm.call(cmd="compound_score", compound=self.shimalu, year=self.year, role="community",
+                  marks={"cleaning": 40, "security": 35})
+        comm.call(cmd="compound_score", compound=self.chidi, year=self.year, role="community",
+                  marks={"cleaning": 20, "security": 25})
+
+        # A room with a tentative, a confirmed and a revoked booking tomorrow.
+        self.room = comm.call(cmd="resource_publish", name="党群服务中心活动室", capacity=60)["doc"]
+        self.day = today + dt.timedelta(days=1)
+        d = self.day.isoformat()
+
+        def book(booker: str, purpose: str, start: str, end: str, n: int) -> str:
+            return comm.call(
+                cmd="booking_request", doc=self.room, booker=booker, purpose=purpose,
+                start=f"{d}T{start}", end=f"{d}T{end}", attendees=n,
+            )["effect"]["booking"]
+
+        self.tentative = book("李伟", "读书会", "19:00", "20:30", 25)
+        self.confirmed = book("王芳", "合唱排练", "14:00", "16:00", 30)
+        self.revoked = book("张强", "养老投资讲座", "09:00", "10:30", 40)
+        comm.call(cmd="booking_confirm", doc=self.room, booking=self.confirmed)
+        comm.call(cmd="booking_confirm", doc=self.room, booking=self.revoked)
+        comm.call(cmd="booking_revoke", doc=self.room, booking=self.revoked, reason="涉嫌非法集资")
+
+        # A kitchen with orders for the day after tomorrow (before its cut-off).
+        self.kitchen = comm.call(
+            cmd="resource_publish", name="梨园共享厨房", kind="kitchen", capacity=20,
+            daily_capacity=140,
+        )["doc"]
+        self.order_day = (today + dt.timedelta(days=2)).isoformat()
+        o1 = comm.call(cmd="order_place", doc=self.kitchen, household="3-2-401",
+                       date=self.order_day, portions=3, items=["番茄炒蛋", "紫菜汤"])
+        comm.call(cmd="order_place", doc=self.kitchen, household="5-1-202",
+                  date=self.order_day, portions=2, items=["红烧肉"])
+        comm.call(cmd="order_accept", doc=self.kitchen, order=o1["effect"]["order"])
+
+        # The service ledger: two teams, one star and two stars.
+        comm.call(cmd="ledger_create", year=self.year)
+        jan1 = dt.date(self.year, 1, 1)
+
+        def served(vol: str, team: str, days_ago: int, hours: float) -> None:
+            date = max(today - dt.timedelta(days=days_ago), jan1).isoformat()
+            comm.call(cmd="service_record", volunteer=vol, activity=team, team=team,
+                      date=date, hours=hours)
+
+        served("dianye:7", "治安巡逻队", 40, 6)
+        served("dianye:7", "治安巡逻队", 3, 6)
+        served("dianye:8", "读书会", 70, 20)
+        served("dianye:8", "读书会", 69, 10)
+        served("dianye:8", "读书会", 2, 15)
+        served("dianye:8", "读书会", 1, 10)
+
+        # Wishes: one open, one claimed.
+        comm.call(cmd="wishes_create", title="电业社区微心愿")
+        comm.call(cmd="wish_post", title="楼道灯坏了", category="维修")
+        w = comm.call(cmd="wish_post", title="陪老人去医院", category="助老")["effect"]["wish"]
+        comm.call(cmd="wish_claim", wish=w, volunteer="dianye:8", note="周六可以")
+
+
+# ---- the daemon ---------------------------------------------------------------------------
+
+
+class Daemon:
+    def __init__(self, exe: Path, dir: Path) -> None:
+        self.dir = dir
+        env = dict(os.environ, RUST_LOG="warn", NO_COLOR="1")
+        self.proc = subprocess.Popen(
+            [str(exe), "--dir", str(dir), "run", "--listen", "/ip4/127.0.0.1/tcp/0",
+             "--api", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        self.started = time.monotonic()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.dashboard = wait_until("the daemon's dashboard line", self._dashboard_line)
+        self.addr = (dir / "api.addr").read_text().strip()
+        self.token = (dir / "api.token").read_text().strip()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _dashboard_line(self) -> str | None:
+        if self.proc.poll() is not None:
+            pytest.fail(f"linli run exited with {self.proc.returncode}: {self.lines}")
+        for line in self.lines:
+            if line.startswith("dashboard "):
+                return line.split(None, 1)[1]
+        if time.monotonic() - self.started > DEADLINE / 2 and any(
+            line.startswith("api ") for line in self.lines
+        ):
+            pytest.fail(f"linli run printed no dashboard line (an old binary?): {self.lines}")
+        return None
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        req = urllib.request.Request(f"http://{self.addr}{path}")
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                body = r.read()
+                ctype = r.headers.get("Content-Type", "")
+                return r.status, json.loads(body) if "json" in ctype else body.decode()
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ---- Chromium over the DevTools protocol --------------------------------------------------
+
+
+class Browser:
+    def __init__(self, exe: str, profile: Path) -> None:
+        import websocket  # websocket-client
+
+        self.proc = subprocess.Popen(
+            [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--no-default-browser-check", "--disable-extensions", "--remote-debugging-port=0",
+             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
+             "--window-size=1400,1000", "--lang=zh-CN", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        port_file = profile / "DevToolsActivePort"
+
+        def port() -> int | None:
+            if self.proc.poll() is not None:
+                pytest.fail(f"chromium exited with {self.proc.returncode}")
+            if port_file.exists():
+                lines = port_file.read_text().split("\n")
+                if lines and lines[0].strip().isdigit():
+                    return int(lines[0])
+            return None
+
+        self.port = wait_until("chromium's DevToolsActivePort", port)
+
+        def page_ws() -> str | None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=5) as r:
+                    targets = json.loads(r.read())
+            except OSError:
+                return None
+            pages = [t for t in targets if t.get("type") == "page"]
+            return pages[0]["webSocketDebuggerUrl"] if pages else None
+
+        url = wait_until("a page target", page_ws)
+        self.ws = websocket.create_connection(url, timeout=DEADLINE, suppress_origin=True)
+        self.next_id = 0
+        self.exceptions: list[Any] = []
+        self.problems: list[Any] = []  # CSP violations and script errors logged by the page
+        self.send("Page.enable")
+        self.send("Log.enable")
+        self.send("Runtime.enable")
+        self.send("Emulation.setDeviceMetricsOverride",
+                  width=1400, height=1000, deviceScaleFactor=1, mobile=False)
+
+    def send(self, method: str, **params: Any) -> Any:
+        self.next_id += 1
+        mid = self.next_id
+        self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("method") == "Runtime.exceptionThrown":
+                self.exceptions.append(msg["params"]["exceptionDetails"])
+            if msg.get("method") == "Log.entryAdded":
+                entry = msg["params"]["entry"]
+                if entry.get("source") in ("security", "javascript") or (
+                    entry.get("level") == "error" and "Content Security Policy" in entry.get("text", "")
+                ):
+                    self.problems.append(entry)
+            if msg.get("id") == mid:
+                if "error" in msg:
+                    raise AssertionError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def eval(self, expr: str) -> Any:
+        r = self.send("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise AssertionError(f"{expr}: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+    def wait(self, what: str, expr: str) -> Any:
+        """Polls `expr` until truthy; while a page loads, errors count as not yet."""
+
+        def probe() -> Any:
+            try:
+                return self.eval(f"(() => {{ try {{ return ({expr}); }} catch (e) {{ return false; }} }})()")
+            except AssertionError:
+                return None
+
+        return wait_until(what, probe)
+
+    def text(self, selector: str) -> str:
+        return self.eval(f"(document.querySelector({json.dumps(selector)}) || {{}}).innerText || ''")
+
+    def click(self, selector: str) -> None:
+        ok = self.eval(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            f" if (!e || e.disabled) return false; e.click(); return true; }})()"
+        )
+        assert ok, f"nothing clickable at {selector}"
+
+    def navigate(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+
+    def screenshot(self, path: Path) -> None:
+        r = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(r["data"]))
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+
+
+# ---- the test -----------------------------------------------------------------------------
+
+
+def sel(kind: str, value: str) -> str:
+    return f'[data-{kind}="{value}"]'
+
+
+def test_dashboard_in_headless_chromium() -> None:
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        d = District(exe, tmp)
+        daemon = Daemon(exe, d.dir)
+        assert daemon.dashboard == f"http://{daemon.addr}/#token={daemon.token}"
+
+        # The static page loads without a token; the data behind it does not.
+        status, page = daemon.get("/")
+        assert status == 200 and "/dashboard.js" in page
+        for path in ("/api/v1/status", f"/api/v1/bookings?doc={d.room}", "/api/v1/leaderboard"):
+            assert daemon.get(path)[0] == 401, path
+            assert daemon.get(path, "wrong")[0] == 401, path
+
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        room = f'#rooms .room{sel("doc", d.room)}'
+        b.wait("the booking list", f"!!document.querySelector('{room} tr{sel('booking', d.tentative)}')")
+        # The token left the address bar.
+        assert "token" not in b.eval("location.href")
+
+        # Week calendar: tomorrow may be in next week.
+        cal = f"{room} .cal"
+        if not b.eval(f"!!document.querySelector('{cal} .bk{sel('booking', d.tentative)}')"):
+            b.click(f'{room} button[data-nav="next"]')
+        b.wait("the tentative booking in the calendar",
+               f"!!document.querySelector('{cal} .bk{sel('booking', d.tentative)}')")
+        block = b.text(f"{cal} .bk{sel('booking', d.tentative)}")
+        assert "读书会" in block and "李伟" in block and "待确认" in block, block
+        assert b.eval(f"document.querySelector('{cal} .bk{sel('booking', d.confirmed)}').dataset.status") == "confirmed"
+        assert b.eval(f"document.querySelector('{cal} .bk{sel('booking', d.revoked)}').dataset.status") == "revoked"
+        day_col = b.eval(f"document.querySelector('{cal} .bk{sel('booking', d.tentative)}').parentElement.dataset.date")
+        assert day_col == d.day.isoformat()
+        assert b.eval(f"document.querySelectorAll('{room} svg.occupancy rect').length") == 14
+        revoked_row = b.text(f"{room} tr{sel('booking', d.revoked)}")
+        assert "涉嫌非法集资" in revoked_row and "已撤销" in revoked_row, revoked_row
+
+        # Kitchen: orders against capacity with the cut-off.
+        kitchen = f'#kitchens .kitchen{sel("doc", d.kitchen)}'
+        b.click(f'{kitchen} .daytabs button{sel("date", d.order_day)}')
+        b.wait("the kitchen day", f"!!document.querySelector('{kitchen} .kitchen-day{sel('date', d.order_day)}')")
+        kday = b.text(f"{kitchen} .kitchen-day")
+        assert "3-2-401" in kday and "红烧肉" in kday, kday
+        assert "已接受 3 份 + 待处理 2 份 / 每日上限 140 份" in kday, kday
+        assert "预订截止" in kday, kday
+
+        # Leaderboard with stars, per team; points per month chart.
+        ledger = "#ledgers .ledger"
+        board = b.text(ledger)
+        assert "dianye:8" in board and "55.00" in board and "dianye:7" in board, board
+        assert b.eval(f"document.querySelector('{ledger} tr{sel('volunteer', 'dianye:8')} .stars').dataset.stars") == "2"
+        assert b.eval(f"document.querySelector('{ledger} tr{sel('volunteer', 'dianye:7')} .stars').dataset.stars") == "1"
+        assert b.eval(f"document.querySelectorAll('{ledger} svg.points rect').length") == 12
+        b.eval(f"(() => {{ const s = document.querySelector('{ledger} select');"
+               " s.value = '治安巡逻队'; s.dispatchEvent(new Event('change')); })()")
+        b.wait("the team filter", f"!document.querySelector('{ledger} tr{sel('volunteer', 'dianye:8')}')"
+               f" && !!document.querySelector('{ledger} tr{sel('volunteer', 'dianye:7')}')")
+
+        # Compounds: mode, appointed firm, composite score, below-threshold flag.
+        shimalu = b.text(f"#registries tr{sel('compound', d.shimalu)}")
+        assert "石马路小区" in shimalu and "物业公司" in shimalu and "安居物业" in shimalu, shimalu
+        assert "65.0" in shimalu and "合格" in shimalu, shimalu
+        chidi = f"#registries tr{sel('compound', d.chidi)}"
+        assert b.eval(f"document.querySelector('{chidi}').dataset.below") == "yes"
+        assert "低于合格线" in b.text(chidi) and "45.0" in b.text(chidi) and "自治管理" in b.text(chidi)
+
+        # Wishes by state; sync status.
+        wishes = b.text("#wishes")
+        assert "楼道灯坏了" in wishes and "陪老人去医院" in wishes, wishes
+        assert b.eval("document.querySelectorAll('#wishes .wish-group').length") == 2
+        assert "已认领" in b.text('#wishes .wish-group[data-status="claimed"]')
+        assert b.text('#sync [data-k="pending"]') == "0"
+        assert b.text('#sync [data-k="refused"]') == "0"
+        b.screenshot(ARTIFACTS / "dashboard-zh.png")
+
+        # Confirm the tentative booking.
+        b.click(f'{room} button[data-action="confirm"]{sel("booking", d.tentative)}')
+        b.wait("the booking to become confirmed",
+               f"document.querySelector('{room} tr{sel('booking', d.tentative)}')?.dataset.status === 'confirmed'")
+        assert b.eval(f"document.querySelector('{cal} .bk{sel('booking', d.tentative)}').dataset.status") == "confirmed"
+        status, rows = daemon.get(f"/api/v1/bookings?doc={d.room}", daemon.token)
+        assert status == 200
+        assert {r["id"]: r["status"] for r in rows}[d.tentative] == "confirmed"
+
+        # Revoke the choir's booking with a reason, through the dialog.
+        b.click(f'{room} button[data-action="revoke"]{sel("booking", d.confirmed)}')
+        b.wait("the reason dialog", "!document.getElementById('modal').hidden")
+        assert b.eval("document.getElementById('modal-ok').disabled") is True
+        b.eval("(() => { const t = document.getElementById('modal-reason'); t.value = '场地维修';"
+               " t.dispatchEvent(new Event('input')); })()")
+        b.click("#modal-ok")
+        b.wait("the booking to become revoked",
+               f"document.querySelector('{room} tr{sel('booking', d.confirmed)}')?.dataset.status === 'revoked'")
+        status, rows = daemon.get(f"/api/v1/bookings?doc={d.room}", daemon.token)
+        revoked = {r["id"]: r for r in rows}[d.confirmed]
+        assert (revoked["status"], revoked["reason"]) == ("revoked", "场地维修")
+
+        # English.
+        b.click("#lang")
+        b.wait("English labels", "document.querySelector('#sec-rooms h2').innerText === 'Room bookings'")
+        assert b.text("#sec-volunteers h2") == "Volunteer points"
+        assert "confirmed" in b.text(f"{room} tr{sel('booking', d.tentative)}")
+        assert "below threshold" in b.text(chidi)
+        assert "property firm" in b.text(f"#registries tr{sel('compound', d.shimalu)}")
+        assert "Mon" in b.text(cal)
+        b.screenshot(ARTIFACTS / "dashboard.png")
+
+        # An unknown id: the API's 404 message, shown to the user.
+        unknown = "ab" * 32
+        b.eval(f"decide({{ id: '{unknown}' }}, {{ id: 'dianye@abcdef:9', start: '', purpose: '',"
+               " booker: '' }, 'confirm')")
+        toast = b.wait("the not-found message",
+                       "!document.getElementById('toast').hidden"
+                       " && document.getElementById('toast').innerText.startsWith('Not found:')"
+                       " && document.getElementById('toast').innerText")
+        assert unknown in toast, toast
+
+        # A wrong token: the explanation page, and no data.
+        b.navigate(f"http://{daemon.addr}/#token=wrong")
+        b.wait("the token page", "!document.getElementById('auth').hidden")
+        assert b.eval("document.getElementById('app').hidden") is True
+        auth = b.text("#auth")
+        assert "api.token" in auth and "linli run" in auth and "wrong" in auth, auth
+        b.screenshot(ARTIFACTS / "dashboard-bad-token.png")
+
+        # No token at all.
+        b.eval("sessionStorage.clear()")
+        b.navigate(f"http://{daemon.addr}/")
+        b.wait("the missing-token page",
+               "!document.getElementById('auth').hidden && document.getElementById('auth').dataset.why === 'auth_missing'")
+
+        # Back with the right token, then the daemon stops.
+        b.navigate(daemon.dashboard)
+        b.wait("the dashboard again", "!document.getElementById('app').hidden")
+        daemon.stop()
+        b.click("#refresh")
+        b.wait("the daemon-down message",
+               "document.getElementById('banner').innerText.includes("
+               "'the linli daemon is not running (start it with `linli run`)')")
+        b.screenshot(ARTIFACTS / "dashboard-daemon-down.png")
+
+        assert not b.exceptions, b.exceptions
+        assert not b.problems, b.problems
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
