@@ -549,6 +549,7 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
         "org": node.org().to_string(),
         "listen": listen,
         "api": server.addr().to_string(),
+        "dashboard": format!("http://{}/#token={token}", server.addr()),
     });
     if cli.json {
         output::out(&format!("{info}\n"));
