@@ -128,6 +128,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Opens the store for `linli run`. A command run in local mode holds the store for a
+/// moment; the daemon waits up to 5 s for it rather than failing at once.
+async fn open_for_daemon(dir: &Path) -> Result<Node, NodeError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Node::open(dir, OpenOptions::default()).await {
+            Err(NodeError::Store(StoreError::Locked(_)))
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `linli demo`: the district demo on loopback, printed as it plays.
 async fn demo(a: &DemoArgs) -> Result<u8, CliError> {
     let opts = crate::demo::DemoOptions {
@@ -507,7 +523,7 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             "the HTTP API is not bound to a loopback address: anyone with the token on the network can use it"
         );
     }
-    let node = Node::open(dir, OpenOptions::default()).await?;
+    let node = open_for_daemon(dir).await?;
     let addr_path = dir.join(api::ADDR_FILE);
     // The lock is ours: an api.addr left here is from a daemon that died.
     let _ = std::fs::remove_file(&addr_path);
