@@ -79,12 +79,11 @@ fn session_frame(msg: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// Connects a raw libp2p client with `secret` as its key to `addr`, sends `frame`, and
-/// returns what came back (or the failure) once the exchange ends.
-async fn hostile_exchange(secret: [u8; 32], addr: &str, frame: Vec<u8>) -> String {
+/// A libp2p client with key `secret` that speaks raw bytes on the sync protocol.
+fn raw_swarm(secret: [u8; 32]) -> libp2p::Swarm<request_response::Behaviour<Raw>> {
     let mut s = secret;
     let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s).unwrap();
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+    libp2p::SwarmBuilder::with_existing_identity(kp)
         .with_tokio()
         .with_tcp(
             tcp::Config::default(),
@@ -100,7 +99,13 @@ async fn hostile_exchange(secret: [u8; 32], addr: &str, frame: Vec<u8>) -> Strin
         })
         .unwrap()
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
+        .build()
+}
+
+/// Connects a raw libp2p client with `secret` as its key to `addr`, sends `frame`, and
+/// returns what came back (or the failure) once the exchange ends.
+async fn hostile_exchange(secret: [u8; 32], addr: &str, frame: Vec<u8>) -> String {
+    let mut swarm = raw_swarm(secret);
     let addr: Multiaddr = addr.parse().unwrap();
     let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
         panic!("no peer id in {addr}");
@@ -218,25 +223,7 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
     // An empty live request (type 3, no messages): valid and cheap to answer.
     let mut frame = 5u32.to_le_bytes().to_vec();
     frame.extend([3u8, 0, 0, 0, 0]);
-    let mut s = flood;
-    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s).unwrap();
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| {
-            request_response::Behaviour::<Raw>::new(
-                [(StreamProtocol::new("/linli/sync/1"), ProtocolSupport::Full)],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-            )
-        })
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
+    let mut swarm = raw_swarm(flood);
     let ma: Multiaddr = addr.parse().unwrap();
     let Some(libp2p::multiaddr::Protocol::P2p(peer)) = ma.iter().last() else {
         panic!("no peer id");
