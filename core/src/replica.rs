@@ -31,7 +31,7 @@ use crate::ledger::{self, LedgerError, LedgerOp, LedgerRules, Points};
 use crate::policy::{self, PolicyError};
 use crate::registry::{self, ChecklistTemplate, RegistryError, RegistryOp, ScoringConfig};
 use crate::resource::{self, ResourceError, ResourceOp, ResourceSpec};
-use crate::signed::{SignedChange, SignedError};
+use crate::signed::{SignedChange, SignedError, Verified};
 use crate::time::{Slot, TimeError, Timestamp, Zone};
 use crate::wishes::{self, WishesError, WishesOp};
 
@@ -946,7 +946,21 @@ impl Replica {
     /// (it is recorded and never forwarded); [`Error::Envelope`] is not recorded, because a
     /// forged envelope must not block the genuine change with the same hash.
     pub fn apply(&mut self, sc: SignedChange) -> Result<Applied, Error> {
-        let outcome = self.apply_one(sc)?;
+        // Replays are the common case in sync: recognise them before checking signatures.
+        let change = sc.parse()?;
+        if self.index.contains_key(&change.hash()) {
+            return Ok(Applied::Duplicate);
+        }
+        let verified = sc.verify_parsed(change)?;
+        self.apply_verified(verified)
+    }
+
+    /// [`Replica::apply`] of a change whose envelope (signature, actor binding, canonical
+    /// bytes) was already checked by [`SignedChange::verified`], e.g. on another thread:
+    /// everything else (duplicates, dependencies, certificate chain, revocations, layout,
+    /// write policy) is checked here as in `apply`.
+    pub fn apply_verified(&mut self, verified: Verified) -> Result<Applied, Error> {
+        let outcome = self.apply_one_verified(verified)?;
         if let Applied::Applied(hashes) = &outcome
             && hashes.iter().any(|h| {
                 self.index
@@ -962,11 +976,20 @@ impl Replica {
 
     fn apply_one(&mut self, sc: SignedChange) -> Result<Applied, Error> {
         // Replays are the common case in sync: recognise them before checking signatures.
-        if self.index.contains_key(&sc.change_hash()?) {
+        let change = sc.parse()?;
+        if self.index.contains_key(&change.hash()) {
             return Ok(Applied::Duplicate);
         }
-        let change = sc.verify()?;
+        let verified = sc.verify_parsed(change)?;
+        self.apply_one_verified(verified)
+    }
+
+    fn apply_one_verified(&mut self, verified: Verified) -> Result<Applied, Error> {
+        let (sc, change) = verified.into_parts();
         let hash = change.hash();
+        if self.index.contains_key(&hash) {
+            return Ok(Applied::Duplicate);
+        }
         let id = sc.doc;
         if let Some(r) = self.rejected.get(&hash) {
             return Err(Error::Rejected(Box::new(r.clone())));
@@ -1490,8 +1513,64 @@ impl Logged {
 #[path = "replica_tests.rs"]
 mod tests;
 
+#[cfg(test)]
+mod verified_tests {
+    use super::*;
+    use crate::testutil::{ledger_of, patrol, replica};
+
+    #[test]
+    fn apply_verified_decides_like_apply() {
+        let mut a = replica("dianye", 1);
+        let doc = ledger_of(&mut a, "dianye");
+        patrol(&mut a, doc, "dianye:1");
+        patrol(&mut a, doc, "dianye:2");
+        let changes = a.changes(doc, &[]).unwrap();
+        let mut by_apply = replica("dianye", 2);
+        let mut by_verified = replica("dianye", 2);
+        // Out of order (a pending change), then everything again (duplicates).
+        let order = [2, 0, 1, 0, 1, 2];
+        for i in order {
+            let expected = by_apply.apply(changes[i].clone()).unwrap();
+            let verified = changes[i].clone().verified().unwrap();
+            assert_eq!(verified.hash(), changes[i].change_hash().unwrap());
+            let got = by_verified.apply_verified(verified).unwrap();
+            assert_eq!(format!("{got:?}"), format!("{expected:?}"));
+        }
+        assert_eq!(
+            by_apply.changes(doc, &[]).unwrap(),
+            by_verified.changes(doc, &[]).unwrap()
+        );
+        assert_eq!(by_apply.catalog(), by_verified.catalog());
+    }
+
+    #[test]
+    fn a_forged_change_never_becomes_verified() {
+        let mut a = replica("dianye", 1);
+        let doc = ledger_of(&mut a, "dianye");
+        let sc = patrol(&mut a, doc, "dianye:1");
+        let mut forged = sc.clone();
+        forged.signature.0[0] ^= 1;
+        let (back, err) = forged.clone().verified().unwrap_err();
+        assert_eq!(back, forged);
+        assert_eq!(err, SignedError::BadSignature);
+        let mut wrong_signer = sc.clone();
+        wrong_signer.signer = replica("dianye", 2).author().node;
+        assert!(matches!(
+            wrong_signer.verified(),
+            Err((_, SignedError::ActorMismatch { .. }))
+        ));
+        let mut garbage = sc;
+        garbage.change.truncate(20);
+        assert!(matches!(
+            garbage.verified(),
+            Err((_, SignedError::MalformedChange(_)))
+        ));
+    }
+}
+
 #[path = "replica_restore.rs"]
 mod restore;
+pub use restore::{LoadedSnapshot, PreparedRestore};
 
 /// Digest of a set of heads (order-independent): what the catalog records per document.
 pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 32] {

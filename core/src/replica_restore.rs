@@ -1,7 +1,7 @@
 //! Trusted restore of a document from this node's own store: a saved document plus its
 //! accepted signed changes, without checking signatures or policies again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use automerge::{Change, ChangeHash};
 
@@ -9,6 +9,56 @@ use super::{Error, Logged, Replica};
 use crate::document::{DocError, DocKind, Document};
 use crate::ids::DocId;
 use crate::signed::SignedChange;
+
+/// What the change log of a replica keeps of one change besides its envelope.
+struct Meta {
+    actor: Vec<u8>,
+    seq: u64,
+    time: i64,
+    deps: Vec<ChangeHash>,
+}
+
+impl Meta {
+    fn of(change: &Change) -> Meta {
+        Meta {
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            time: change.timestamp(),
+            deps: change.deps().to_vec(),
+        }
+    }
+}
+
+/// A snapshot loaded by [`Replica::load_snapshot`], to be restored by
+/// [`Replica::restore_loaded`].
+pub struct LoadedSnapshot {
+    doc: Document,
+    /// Log metadata of the changes the snapshot holds, by hash.
+    held: HashMap<ChangeHash, Meta>,
+}
+
+impl LoadedSnapshot {
+    /// The loaded document.
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+}
+
+/// A restore checked by [`LoadedSnapshot::prepare`], to be installed by
+/// [`Replica::restore_prepared`].
+pub struct PreparedRestore {
+    doc: Document,
+    entries: Vec<Logged>,
+}
+
+/// One accepted change to restore; `change` is set (decoded) only for changes that the
+/// snapshot does not hold.
+struct Item {
+    signed: SignedChange,
+    hash: ChangeHash,
+    meta: Meta,
+    change: Option<Change>,
+}
 
 impl Replica {
     /// Trusted restore from this node's own store (no re-verification): the document from
@@ -26,44 +76,131 @@ impl Replica {
         snapshot: &[u8],
         accepted: Vec<SignedChange>,
     ) -> Result<(), Error> {
-        let bad = |s: String| Error::Doc(DocError::MalformedDocument(s));
-        let mut d = Document::load(doc, snapshot)?;
-        d.set_author(&self.author);
-        let snapshot_heads = d.heads();
-        let mut decoded = Vec::with_capacity(accepted.len());
-        let mut hashes = BTreeSet::new();
+        let mut stored = Vec::with_capacity(accepted.len());
         for sc in accepted {
+            let hash = Change::from_bytes(sc.change.clone())
+                .map_err(|e| Error::Doc(DocError::MalformedChange(e.to_string())))?
+                .hash();
+            stored.push((hash, sc));
+        }
+        self.restore_stored(doc, snapshot, stored)
+    }
+
+    /// [`Replica::restore`] with each accepted change given with its change hash as stored
+    /// beside it (trusted, like the rest of the input): the changes the snapshot holds are not
+    /// decoded at all — their actor, sequence number, time and dependencies for the change
+    /// log come from the snapshot's change graph — only the log tail is decoded (and its
+    /// hashes checked) to be applied. The result is the same as `restore`'s.
+    pub fn restore_stored(
+        &mut self,
+        doc: DocId,
+        snapshot: &[u8],
+        accepted: Vec<(ChangeHash, SignedChange)>,
+    ) -> Result<(), Error> {
+        let loaded = Replica::load_snapshot(doc, snapshot)?;
+        self.restore_loaded(loaded, accepted)
+    }
+
+    /// The first half of [`Replica::restore_stored`]: loads the snapshot of `doc` and reads
+    /// its change graph. Needs no replica, so snapshots can be loaded on other threads (while
+    /// the store reads the log) and restored with [`Replica::restore_loaded`].
+    pub fn load_snapshot(doc: DocId, snapshot: &[u8]) -> Result<LoadedSnapshot, Error> {
+        let d = Document::load(doc, snapshot)?;
+        let held: HashMap<ChangeHash, Meta> = d
+            .automerge()
+            .get_changes_meta(&[])
+            .into_iter()
+            .map(|m| {
+                let meta = Meta {
+                    actor: m.actor.to_bytes().to_vec(),
+                    seq: m.seq,
+                    time: m.timestamp,
+                    deps: m.deps,
+                };
+                (m.hash, meta)
+            })
+            .collect();
+        Ok(LoadedSnapshot { doc: d, held })
+    }
+}
+
+impl LoadedSnapshot {
+    /// Checks a loaded snapshot against the document's accepted changes (with their stored
+    /// hashes), applies the log tail and builds the change log. Needs no replica either (so
+    /// it can run on other threads); [`Replica::restore_prepared`] installs the result.
+    pub fn prepare(
+        self,
+        accepted: Vec<(ChangeHash, SignedChange)>,
+    ) -> Result<PreparedRestore, Error> {
+        let bad = |s: String| Error::Doc(DocError::MalformedDocument(s));
+        let LoadedSnapshot {
+            doc: mut d,
+            mut held,
+        } = self;
+        let doc = d.id();
+        let snapshot_heads = d.heads();
+        let mut items = Vec::with_capacity(accepted.len());
+        let mut hashes = HashSet::with_capacity(accepted.len());
+        for (hash, sc) in accepted {
             if sc.doc != doc {
                 return Err(bad(format!(
                     "a change of {} restored into {doc}",
                     sc.doc.short()
                 )));
             }
-            let change = Change::from_bytes(sc.change.clone())
-                .map_err(|e| Error::Doc(DocError::MalformedChange(e.to_string())))?;
-            if hashes.insert(change.hash()) {
-                decoded.push((sc, change));
+            if !hashes.insert(hash) {
+                continue;
             }
+            let item = match held.remove(&hash) {
+                Some(meta) => Item {
+                    signed: sc,
+                    hash,
+                    meta,
+                    change: None,
+                },
+                None => {
+                    let change = Change::from_bytes(sc.change.clone())
+                        .map_err(|e| Error::Doc(DocError::MalformedChange(e.to_string())))?;
+                    if change.hash() != hash {
+                        return Err(bad(format!(
+                            "change stored as {} has hash {}",
+                            hex::encode(&hash.0[..4]),
+                            hex::encode(&change.hash().0[..4])
+                        )));
+                    }
+                    Item {
+                        signed: sc,
+                        hash,
+                        meta: Meta::of(&change),
+                        change: Some(change),
+                    }
+                }
+            };
+            items.push(item);
         }
-        let mut entries = Vec::with_capacity(decoded.len());
-        for (sc, change) in causal_order(decoded) {
-            let hash = change.hash();
-            if !d.has_change(&hash) {
-                d.apply_checked(change.clone())?;
+        let mut entries = Vec::with_capacity(items.len());
+        let mut tail = Vec::new();
+        for item in causal_order(items) {
+            if let Some(change) = item.change {
+                if !d.has_change(&item.hash) {
+                    d.apply_checked(change)?;
+                }
+                tail.push(item.hash);
             }
             entries.push(Logged {
-                signed: sc,
-                hash,
-                actor: change.actor_id().to_bytes().to_vec(),
-                seq: change.seq(),
-                time: change.timestamp(),
-                deps: change.deps().to_vec(),
+                signed: item.signed,
+                hash: item.hash,
+                actor: item.meta.actor,
+                seq: item.meta.seq,
+                time: item.meta.time,
+                deps: item.meta.deps,
             });
         }
-        if let Some(e) = entries.iter().find(|e| !d.has_change(&e.hash)) {
+        // The changes taken from the snapshot's graph are held; the tail must be too.
+        if let Some(h) = tail.iter().find(|h| !d.has_change(h)) {
             return Err(bad(format!(
                 "accepted change {} misses dependencies in the snapshot",
-                hex::encode(&e.hash.0[..4])
+                hex::encode(&h.0[..4])
             )));
         }
         if let Some(h) = snapshot_heads.iter().find(|h| !hashes.contains(h)) {
@@ -77,20 +214,59 @@ impl Replica {
                 "the accepted changes do not start with the genesis".into()
             ));
         }
+        Ok(PreparedRestore { doc: d, entries })
+    }
+}
+
+impl Replica {
+    /// The second half of [`Replica::restore_stored`]: restores a loaded snapshot with the
+    /// document's accepted changes and their stored hashes.
+    pub fn restore_loaded(
+        &mut self,
+        loaded: LoadedSnapshot,
+        accepted: Vec<(ChangeHash, SignedChange)>,
+    ) -> Result<(), Error> {
+        let prepared = loaded.prepare(accepted)?;
+        self.restore_prepared(prepared);
+        Ok(())
+    }
+
+    /// Installs a restore checked by [`LoadedSnapshot::prepare`]: the document, its change
+    /// log and indexes replace whatever was held for it.
+    pub fn restore_prepared(&mut self, prepared: PreparedRestore) {
+        let PreparedRestore {
+            doc: mut d,
+            entries,
+        } = prepared;
+        let doc = d.id();
+        d.set_author(&self.author);
         // Replace whatever was held for this document.
         if let Some(old) = self.log.remove(&doc) {
             for e in &old {
                 self.index.remove(&e.hash);
             }
         }
-        self.seqs.retain(|(d, _, _), _| *d != doc);
+        // Only this document's range of `seqs` (a `retain` over all documents would make
+        // restoring every document quadratic).
+        let stale: Vec<(DocId, Vec<u8>, u64)> = self
+            .seqs
+            .range((doc, Vec::new(), 0)..)
+            .take_while(|((d, _, _), _)| *d == doc)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            self.seqs.remove(&k);
+        }
         self.pending.remove(&doc);
         for e in &entries {
             self.index.insert(e.hash, doc);
             self.seqs.insert((doc, e.actor.clone(), e.seq), e.hash);
         }
         // Documents this node created keep their nonces: a new one gets a later nonce.
-        if entries[0].signed.signer == self.author.node {
+        if entries
+            .first()
+            .is_some_and(|e| e.signed.signer == self.author.node)
+        {
             self.created = self.created.max(d.header().nonce);
         }
         let federation = d.kind() == DocKind::Federation;
@@ -100,17 +276,16 @@ impl Replica {
         if federation {
             self.federation_changed();
         }
-        Ok(())
     }
 }
 
 /// The changes in causal order: a stable topological sort (a change keeps its place unless
 /// one of its dependencies in the list comes later, which is then moved before it).
-fn causal_order(changes: Vec<(SignedChange, Change)>) -> Vec<(SignedChange, Change)> {
+fn causal_order(changes: Vec<Item>) -> Vec<Item> {
     let at: HashMap<ChangeHash, usize> = changes
         .iter()
         .enumerate()
-        .map(|(i, (_, c))| (c.hash(), i))
+        .map(|(i, c)| (c.hash, i))
         .collect();
     let mut done = vec![false; changes.len()];
     let mut order = Vec::with_capacity(changes.len());
@@ -121,7 +296,7 @@ fn causal_order(changes: Vec<(SignedChange, Change)>) -> Vec<(SignedChange, Chan
             if done[i] {
                 continue;
             }
-            let deps = changes[i].1.deps();
+            let deps = &changes[i].meta.deps;
             match deps[next..]
                 .iter()
                 .position(|d| at.get(d).is_some_and(|&j| !done[j]))
@@ -138,7 +313,7 @@ fn causal_order(changes: Vec<(SignedChange, Change)>) -> Vec<(SignedChange, Chan
             }
         }
     }
-    let mut slots: Vec<Option<(SignedChange, Change)>> = changes.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Item>> = changes.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
@@ -177,6 +352,100 @@ mod tests {
             to.restore(id, &partial.save(), changes).unwrap();
         }
         to
+    }
+
+    /// The change log entries of a document, field by field.
+    fn log_of(r: &Replica, doc: DocId) -> Vec<String> {
+        r.log[&doc]
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:?} {} {} {} {:?} {}",
+                    e.hash,
+                    hex::encode(&e.actor),
+                    e.seq,
+                    e.time,
+                    e.deps,
+                    hex::encode(e.signed.encode())
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn restore_stored_takes_the_log_from_the_snapshot_and_matches_replay() {
+        // Two writers, so the log has several actors and changes with two dependencies.
+        let mut a = replica("dianye", 1);
+        let doc = ledger(&mut a);
+        let mut b = replica("dianye", 2);
+        for sc in a.changes(doc, &[]).unwrap() {
+            b.apply(sc).unwrap();
+        }
+        for i in 0..6 {
+            let mine = service(&mut a, doc, &format!("dianye:{}", i % 3 + 1));
+            let theirs = service(&mut b, doc, &format!("dianye:{}", i % 2 + 1));
+            a.apply(theirs).unwrap();
+            b.apply(mine).unwrap();
+        }
+        let changes = a.changes(doc, &[]).unwrap();
+        let stored: Vec<(ChangeHash, SignedChange)> = changes
+            .iter()
+            .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+            .collect();
+        for snapshot_after in [1, 4, 9, changes.len()] {
+            let mut partial = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+            for c in &changes[1..snapshot_after] {
+                partial.apply_checked(c.verify().unwrap()).unwrap();
+            }
+            let mut r = replica("dianye", 1);
+            r.restore_stored(doc, &partial.save(), stored.clone())
+                .unwrap();
+            assert_eq!(log_of(&r, doc), log_of(&a, doc), "{snapshot_after}");
+            let of_doc = |r: &Replica| -> Vec<_> {
+                r.seqs
+                    .iter()
+                    .filter(|(k, _)| k.0 == doc)
+                    .map(|(k, h)| (k.clone(), *h))
+                    .collect()
+            };
+            assert!(of_doc(&r) == of_doc(&a));
+            assert_eq!(r.catalog()[&doc], a.catalog()[&doc]);
+            assert_eq!(r.heads(doc).unwrap(), a.heads(doc).unwrap());
+            // The same through the two halves; in another order of the input, the same
+            // entries (in another causal order where changes were concurrent).
+            let loaded = Replica::load_snapshot(doc, &partial.save()).unwrap();
+            let mut q = replica("dianye", 1);
+            q.restore_loaded(loaded, stored.clone()).unwrap();
+            assert_eq!(log_of(&q, doc), log_of(&a, doc));
+            let mut reversed = stored.clone();
+            reversed.reverse();
+            let mut q = replica("dianye", 1);
+            q.restore_stored(doc, &partial.save(), reversed).unwrap();
+            let (mut got, mut want) = (log_of(&q, doc), log_of(&a, doc));
+            got.sort();
+            want.sort();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn restore_stored_refuses_a_stored_hash_that_does_not_match_the_tail() {
+        let mut a = replica("dianye", 1);
+        let doc = ledger(&mut a);
+        service(&mut a, doc, "dianye:1");
+        service(&mut a, doc, "dianye:2");
+        let changes = a.changes(doc, &[]).unwrap();
+        let genesis = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+        let mut stored: Vec<(ChangeHash, SignedChange)> = changes
+            .iter()
+            .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+            .collect();
+        stored[2].0 = stored[1].0;
+        stored[1].0 = ChangeHash([9; 32]);
+        let mut r = replica("dianye", 1);
+        assert!(r.restore_stored(doc, &genesis.save(), stored).is_err());
+        assert!(!r.docs().contains_key(&doc));
+        assert!(r.catalog().is_empty() || !r.catalog().contains_key(&doc));
     }
 
     #[test]

@@ -133,6 +133,35 @@ fn author_key(change: &Change) -> Result<NodeId, SignedError> {
         .map_err(|_| SignedError::BadActor(change.actor_id().to_bytes().len()))
 }
 
+/// A signed change whose envelope was checked (size, canonical bytes, actor ↔ signer,
+/// signature), with its decoded change. Only [`SignedChange::verified`] makes one, so holding a
+/// `Verified` proves the check was done; certificates, revocations and write policies are
+/// still checked when it is applied.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    signed: SignedChange,
+    change: Change,
+}
+
+impl Verified {
+    /// The signed change.
+    pub fn signed(&self) -> &SignedChange {
+        &self.signed
+    }
+    /// The decoded automerge change.
+    pub fn change(&self) -> &Change {
+        &self.change
+    }
+    /// The change hash.
+    pub fn hash(&self) -> automerge::ChangeHash {
+        self.change.hash()
+    }
+    /// The signed change and its decoded change.
+    pub fn into_parts(self) -> (SignedChange, Change) {
+        (self.signed, self.change)
+    }
+}
+
 /// One automerge change for one document, signed by a node key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedChange {
@@ -174,7 +203,13 @@ impl SignedChange {
     /// by the caller.
     pub fn verify(&self) -> Result<Change, SignedError> {
         let change = parse_canonical(&self.change)?;
-        let author = author_key(&change)?;
+        self.check_parsed(&change)?;
+        Ok(change)
+    }
+
+    /// Actor ↔ signer binding and signature of a change decoded from `self.change`.
+    fn check_parsed(&self, change: &Change) -> Result<(), SignedError> {
+        let author = author_key(change)?;
         if author != self.signer {
             return Err(SignedError::ActorMismatch {
                 actor: author.short(),
@@ -186,8 +221,40 @@ impl SignedChange {
             &signing_message(&self.doc, &change.hash().0),
             &self.signature,
         )
-        .map_err(|_| SignedError::BadSignature)?;
-        Ok(change)
+        .map_err(|_| SignedError::BadSignature)
+    }
+
+    /// Checks the envelope like [`SignedChange::verify`] and keeps the decoded change with
+    /// it: the only way to make a [`Verified`], which
+    /// [`Replica::apply_verified`](crate::Replica::apply_verified) takes without checking the
+    /// envelope again. Pure, so it can run on other threads than the replica's. On failure the
+    /// change is handed back with the error.
+    // The change is handed back by value on the (rare) error path, as large as the `Ok` one.
+    #[allow(clippy::result_large_err)]
+    pub fn verified(self) -> Result<Verified, (SignedChange, SignedError)> {
+        match self.verify() {
+            Ok(change) => Ok(Verified {
+                signed: self,
+                change,
+            }),
+            Err(e) => Err((self, e)),
+        }
+    }
+
+    /// The decoded change bytes (canonical, within the size limit), without checking the
+    /// signature.
+    pub(crate) fn parse(&self) -> Result<Change, SignedError> {
+        parse_canonical(&self.change)
+    }
+
+    /// The rest of [`SignedChange::verify`] for a change already decoded by
+    /// [`SignedChange::parse`] from these bytes: actor ↔ signer binding and signature.
+    pub(crate) fn verify_parsed(self, change: Change) -> Result<Verified, SignedError> {
+        self.check_parsed(&change)?;
+        Ok(Verified {
+            signed: self,
+            change,
+        })
     }
 
     /// The hash of the change, when the change bytes decode.

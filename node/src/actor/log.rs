@@ -3,10 +3,12 @@
 //! the log on open).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::ChangeHash;
 use linli_core::document::{DocKind, Document};
 use linli_core::identity::Keypair;
+use linli_core::replica::{LoadedSnapshot, PreparedRestore};
 use linli_core::{DocId, Error as CoreError, Replica, SignedChange, Timestamp};
 
 use crate::error::StoreError;
@@ -47,6 +49,9 @@ pub(super) struct Received {
     pub(super) hash: ChangeHash,
     pub(super) outcome: Outcome,
 }
+
+/// A document to restore: its loaded snapshot and its accepted changes with their hashes.
+type RestoreJob = (DocId, LoadedSnapshot, Vec<(ChangeHash, SignedChange)>);
 
 /// Whether a genesis change creates a federation document.
 fn is_federation_genesis(sc: &SignedChange) -> bool {
@@ -230,17 +235,22 @@ pub(super) fn persist(
 }
 
 /// Rebuilds the replica: documents with a snapshot are restored from it and their accepted
-/// changes (trusted, no re-verification); every other stored change is applied in arrival
-/// order. Federation documents go first (restored, then their other changes applied), so
-/// certificates and revocations are complete before the other documents are rebuilt. A snapshot that does not restore (damaged) is deleted
-/// and its document replayed from the log. Then the stored status of every change is brought
-/// in line with the result (it already is, unless a write was cut short).
+/// changes (trusted, no re-verification; the changes the snapshot holds are not even
+/// decoded); every other stored change is applied in arrival order. Federation documents go
+/// first (restored, then their other changes applied), so certificates and revocations are
+/// complete before the other documents are rebuilt. A snapshot that does not restore
+/// (damaged) is deleted and its document replayed from the log. Then the stored status of
+/// every change is brought in line with the result (it already is, unless a write was cut
+/// short); `before_write` is called before that write, if one is needed.
+///
+/// The snapshots are loaded on other threads while this one reads the log.
 /// Returns the replica, the status tracker and the creation time of the newest document this
 /// node created.
 pub(super) fn load(
     store: &mut Store,
     settings: &Settings,
     keypair: &Keypair,
+    before_write: &mut dyn FnMut() -> Result<(), StoreError>,
 ) -> Result<(Replica, Tracker, i64), StoreError> {
     let mut replica = Replica::new(
         keypair.clone(),
@@ -248,42 +258,81 @@ pub(super) fn load(
         settings.org.clone(),
         settings.root,
     );
-    let snapshots: HashMap<DocId, Vec<u8>> = store.snapshots()?.into_iter().collect();
+    let snapshots: Vec<(DocId, Vec<u8>)> = store.snapshots()?;
+    let with_snapshot: HashSet<DocId> = snapshots.iter().map(|(d, _)| *d).collect();
     // Refusals linli-core returns but does not record (a genesis sent for another document).
     let mut unrecorded: HashMap<i64, String> = HashMap::new();
     let mut own_docs = Vec::new();
     let mut tracker = Tracker::default();
     let mut federation: HashSet<DocId> = HashSet::new();
-    // Accepted changes of documents with a snapshot, and every other change (with positions).
-    let mut restorable: HashMap<DocId, Vec<(i64, SignedChange)>> = HashMap::new();
+    // Accepted changes of documents with a snapshot (with their stored hashes), and every
+    // other change (with positions).
+    let mut restorable: HashMap<DocId, Vec<(ChangeHash, SignedChange)>> = HashMap::new();
     let mut replay: Vec<(i64, SignedChange)> = Vec::new();
-    store.for_each_change(|row| {
-        let corrupt = |detail: String| StoreError::CorruptChange {
-            pos: row.pos,
-            detail,
-        };
-        let sc = SignedChange::decode(&row.bytes).map_err(|e| corrupt(e.to_string()))?;
-        if sc.doc != row.doc || sc.signer != row.signer {
-            return Err(corrupt("its columns do not match its bytes".into()));
-        }
-        if row.hash.0 == row.doc.0 {
-            if row.signer == settings.node {
-                own_docs.push(row.doc);
+    // Position, document, hash and stored status of every row, for the status pass.
+    let mut rows: Vec<(i64, DocId, ChangeHash, Option<ChangeStatus>)> = Vec::new();
+    let mut read_log = |store: &Store| {
+        store.for_each_change(|row| {
+            let corrupt = |detail: String| StoreError::CorruptChange {
+                pos: row.pos,
+                detail,
+            };
+            let sc = SignedChange::decode(row.bytes).map_err(|e| corrupt(e.to_string()))?;
+            if sc.doc != row.doc || sc.signer != row.signer {
+                return Err(corrupt("its columns do not match its bytes".into()));
             }
-            if is_federation_genesis(&sc) {
-                federation.insert(row.doc);
+            if row.hash.0 == row.doc.0 {
+                if row.signer == settings.node {
+                    own_docs.push(row.doc);
+                }
+                if is_federation_genesis(&sc) {
+                    federation.insert(row.doc);
+                }
+            }
+            tracker.docs.insert(row.doc);
+            rows.push((row.pos, row.doc, row.hash, row.status));
+            if row.status == Some(ChangeStatus::Accepted) && with_snapshot.contains(&row.doc) {
+                restorable.entry(row.doc).or_default().push((row.hash, sc));
+            } else {
+                replay.push((row.pos, sc));
+            }
+            Ok(())
+        })
+    };
+    // Snapshots are loaded by worker threads while this one reads the log, then by this one
+    // too (each takes the next snapshot not yet taken).
+    let next = AtomicUsize::new(0);
+    let load_snapshots = || {
+        let mut out = Vec::new();
+        while let Some((doc, bytes)) = snapshots.get(next.fetch_add(1, Ordering::Relaxed)) {
+            out.push((*doc, Replica::load_snapshot(*doc, bytes)));
+        }
+        out
+    };
+    let workers = if snapshots.len() > 1 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+    } else {
+        0
+    };
+    let (read, mut loaded) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(load_snapshots)).collect();
+        let read = read_log(store);
+        let mut loaded: HashMap<DocId, Result<LoadedSnapshot, CoreError>> =
+            load_snapshots().into_iter().collect();
+        for h in handles {
+            match h.join() {
+                Ok(more) => loaded.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        tracker.docs.insert(row.doc);
-        if row.status == Some(ChangeStatus::Accepted) && snapshots.contains_key(&row.doc) {
-            restorable.entry(row.doc).or_default().push((row.pos, sc));
-        } else {
-            replay.push((row.pos, sc));
-        }
-        Ok(())
-    })?;
-    let mut damaged: Vec<DocId> = snapshots
-        .keys()
+        (read, loaded)
+    });
+    read?;
+    let mut damaged: Vec<DocId> = with_snapshot
+        .iter()
         .filter(|d| !restorable.contains_key(d))
         .copied()
         .collect();
@@ -294,15 +343,53 @@ pub(super) fn load(
         .partition(|(_, sc)| federation.contains(&sc.doc));
     let mut order: Vec<DocId> = restorable.keys().copied().collect();
     order.sort();
+    // Each loaded snapshot is checked against its accepted changes and its change log built
+    // on all threads (`prepare` needs no replica); they are installed below, in order.
+    let mut shares: Vec<Vec<RestoreJob>> = (0..=workers).map(|_| Vec::new()).collect();
+    for (i, doc) in order.iter().enumerate() {
+        if let (Some(Ok(snapshot)), Some(changes)) = (loaded.remove(doc), restorable.remove(doc)) {
+            shares[i % (workers + 1)].push((*doc, snapshot, changes));
+        }
+    }
+    drop(loaded);
+    let prepare = |share: Vec<RestoreJob>| {
+        share
+            .into_iter()
+            .map(|(doc, snapshot, changes)| (doc, snapshot.prepare(changes)))
+            .collect::<Vec<_>>()
+    };
+    let mut prepared: HashMap<DocId, Result<PreparedRestore, CoreError>> =
+        std::thread::scope(|s| {
+            let mut shares = shares.into_iter();
+            let mine = shares.next().unwrap_or_default();
+            let handles: Vec<_> = shares
+                .map(|share| s.spawn(move || prepare(share)))
+                .collect();
+            let mut out: HashMap<_, _> = prepare(mine).into_iter().collect();
+            for h in handles {
+                match h.join() {
+                    Ok(more) => out.extend(more),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            out
+        });
     let (fed_docs, other_docs): (Vec<DocId>, Vec<DocId>) =
         order.into_iter().partition(|d| federation.contains(d));
     for (docs, rest) in [(fed_docs, &mut fed_replay), (other_docs, &mut other_replay)] {
         for doc in docs {
-            let rows = restorable.remove(&doc).unwrap_or_default();
-            let changes = rows.iter().map(|(_, sc)| sc.clone()).collect();
-            if replica.restore(doc, &snapshots[&doc], changes).is_err() {
+            let restored = match prepared.remove(&doc) {
+                Some(Ok(p)) => {
+                    replica.restore_prepared(p);
+                    true
+                }
+                _ => false,
+            };
+            if !restored {
+                // Damaged: the document is replayed from its accepted changes (read again,
+                // with their positions) like documents without a snapshot.
                 damaged.push(doc);
-                rest.extend(rows);
+                rest.extend(store.accepted_of(&doc)?);
             }
         }
         rest.sort_by_key(|(pos, _)| *pos);
@@ -329,9 +416,9 @@ pub(super) fn load(
     for doc in &tracker.docs {
         waiting.extend(replica.pending_of(*doc));
     }
-    // Second pass over the log (without the change bytes): the status of every change.
+    // The status of every change (from the rows read above, no second pass over the log).
     let mut fixes: Vec<(i64, ChangeStatus, Option<String>)> = Vec::new();
-    store.for_each_status(|pos, doc, hash, stored| {
+    for (pos, doc, hash, stored) in rows {
         let (status, reason) = if let Some(why) = unrecorded.remove(&pos) {
             (ChangeStatus::Refused, Some(why))
         } else if let Some(r) = replica.rejected().get(&hash).filter(|r| r.doc == doc) {
@@ -357,9 +444,9 @@ pub(super) fn load(
             });
             fixes.push((pos, status, reason));
         }
-        Ok(())
-    })?;
+    }
     if !fixes.is_empty() || !damaged.is_empty() {
+        before_write()?;
         let tx = store.tx()?;
         for (pos, status, reason) in &fixes {
             tx.set_status_at(*pos, *status, reason.as_deref())?;

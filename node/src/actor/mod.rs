@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use automerge::ChangeHash;
 use linli_core::identity::Keypair;
+use linli_core::signed::Verified;
 use linli_core::{
     Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
 };
@@ -85,6 +86,82 @@ pub(crate) enum Setup {
 /// Changes per batch when importing.
 const IMPORT_BATCH: usize = 512;
 
+/// Batches of at least this many received changes have their envelopes checked on other
+/// threads while the actor applies them.
+const PARALLEL_MIN: usize = 64;
+
+/// Changes per unit of work handed from a verifying thread to the actor.
+const VERIFY_CHUNK: usize = 32;
+
+/// A received change after the envelope check.
+// `Verified` (with its decoded change) is the common variant: boxing it would allocate once
+// more per change for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Checked {
+    /// Envelope checked: applied without checking it again.
+    Verified(Verified),
+    /// The check failed; `Replica::apply` gives the verdict (a duplicate, or the error).
+    Unverified(SignedChange),
+}
+
+fn check(sc: SignedChange) -> Checked {
+    match sc.verified() {
+        Ok(v) => Checked::Verified(v),
+        Err((sc, _)) => Checked::Unverified(sc),
+    }
+}
+
+/// Checks the envelopes of `changes` (decoding and signature, the costly part of accepting a
+/// change) and hands them to `take` in their order. Large batches are checked on up to three
+/// other threads (chunks dealt round-robin) while `take` applies the ones already checked on
+/// this thread, so the two overlap.
+fn verify_pipelined(changes: Vec<SignedChange>, take: &mut impl FnMut(Checked)) {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .clamp(1, 3);
+    if changes.len() < PARALLEL_MIN {
+        for sc in changes {
+            take(check(sc));
+        }
+        return;
+    }
+    let mut chunks: Vec<Vec<SignedChange>> = Vec::new();
+    let mut it = changes.into_iter().peekable();
+    while it.peek().is_some() {
+        chunks.push(it.by_ref().take(VERIFY_CHUNK).collect());
+    }
+    let n = chunks.len();
+    let mut dealt: Vec<Vec<Vec<SignedChange>>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        dealt[i % workers].push(chunk);
+    }
+    std::thread::scope(|s| {
+        let mut inboxes = Vec::with_capacity(workers);
+        for mine in dealt {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Checked>>(4);
+            inboxes.push(rx);
+            s.spawn(move || {
+                for chunk in mine {
+                    let checked = chunk.into_iter().map(check).collect();
+                    if tx.send(checked).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        for i in 0..n {
+            // A worker only stops early by panicking, which the scope passes on when it ends.
+            let Ok(checked) = inboxes[i % workers].recv() else {
+                break;
+            };
+            for c in checked {
+                take(c);
+            }
+        }
+    });
+}
+
 pub(crate) struct Actor {
     store: Store,
     replica: Replica,
@@ -154,10 +231,25 @@ impl Actor {
             Setup::Open => Store::open(dir, sopts)?,
             Setup::Init { org, root, secret } => Store::init(dir, &org, &root, secret, sopts)?,
         };
-        if opts.check_integrity {
-            store.integrity_check(false)?;
-        }
-        let (replica, tracker, last_create) = load(&mut store, &settings, &keypair)?;
+        let (replica, tracker, last_create) = if opts.check_integrity {
+            // `quick_check` reads the whole file: it runs on another thread while the log is
+            // read and the replica rebuilt, and before anything is written (the status fixes
+            // of `load`); its verdict comes first.
+            let check = store.quick_check_elsewhere();
+            std::thread::scope(|s| {
+                let mut check = Some(s.spawn(check));
+                let mut checked = || match check.take().map(|h| h.join()) {
+                    Some(Ok(result)) => result,
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
+                    None => Ok(()),
+                };
+                let loaded = load(&mut store, &settings, &keypair, &mut checked);
+                checked()?;
+                loaded
+            })?
+        } else {
+            load(&mut store, &settings, &keypair, &mut || Ok(()))?
+        };
         Ok(Actor {
             store,
             replica,
@@ -276,15 +368,28 @@ impl Actor {
         self.check_failed()?;
         let mut results = Vec::with_capacity(changes.len());
         let mut received = Vec::with_capacity(changes.len());
-        for sc in changes {
-            let hash = match sc.change_hash() {
-                Ok(h) => h,
-                Err(e) => {
-                    results.push(Err(CoreError::Envelope(e)));
-                    continue;
+        let replica = &mut self.replica;
+        let mut take = |pre: Checked| {
+            let (sc, hash, result) = match pre {
+                Checked::Verified(v) => {
+                    let sc = v.signed().clone();
+                    let hash = v.hash();
+                    (sc, hash, replica.apply_verified(v))
+                }
+                Checked::Unverified(sc) => {
+                    // Not a valid envelope, or its bytes do not decode: `apply` decides
+                    // (a duplicate of a held change, else the envelope error).
+                    let hash = match sc.change_hash() {
+                        Ok(h) => h,
+                        Err(e) => {
+                            results.push(Err(CoreError::Envelope(e)));
+                            return;
+                        }
+                    };
+                    let result = replica.apply(sc.clone());
+                    (sc, hash, result)
                 }
             };
-            let result = self.replica.apply(sc.clone());
             let outcome = match &result {
                 Ok(Applied::Applied(_)) => Outcome::Accepted,
                 Ok(Applied::Duplicate) => Outcome::Skip,
@@ -308,7 +413,8 @@ impl Actor {
                 outcome,
             });
             results.push(result);
-        }
+        };
+        verify_pipelined(changes, &mut take);
         self.commit(received, origin)?;
         Ok(results)
     }
@@ -354,7 +460,9 @@ impl Actor {
     /// After a failed write: rebuilds the replica from the store so that memory matches
     /// disk again. Returns the error to report.
     fn recover(&mut self, err: StoreError) -> NodeError {
-        match load(&mut self.store, &self.settings, &self.keypair) {
+        match load(&mut self.store, &self.settings, &self.keypair, &mut || {
+            Ok(())
+        }) {
             Ok((replica, tracker, last_create)) => {
                 self.replica = replica;
                 self.tracker = tracker;

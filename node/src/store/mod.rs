@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use automerge::ChangeHash;
 use linli_core::identity::Keypair;
-use linli_core::{DocId, NodeId, OrgId, Timestamp};
+use linli_core::{DocId, NodeId, OrgId, SignedChange, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::StoreError;
@@ -107,12 +107,12 @@ pub(crate) struct Settings {
 }
 
 /// One row of the log, as read back.
-pub(crate) struct LogRow {
+pub(crate) struct LogRow<'a> {
     pub(crate) pos: i64,
     pub(crate) doc: DocId,
     pub(crate) hash: ChangeHash,
     pub(crate) signer: NodeId,
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) bytes: &'a [u8],
     /// The stored status (`None` if the column holds an unknown code).
     pub(crate) status: Option<ChangeStatus>,
 }
@@ -337,7 +337,7 @@ impl Store {
     /// Calls `f` on every change of the log, in arrival order.
     pub(crate) fn for_each_change(
         &self,
-        mut f: impl FnMut(LogRow) -> Result<(), StoreError>,
+        mut f: impl FnMut(LogRow<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -351,7 +351,7 @@ impl Store {
                 doc: DocId(blob32(r, 1).map_err(|e| corrupt(e.to_string()))?),
                 hash: ChangeHash(blob32(r, 2).map_err(|e| corrupt(e.to_string()))?),
                 signer: NodeId(blob32(r, 3).map_err(|e| corrupt(e.to_string()))?),
-                bytes: r.get(4)?,
+                bytes: r.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?,
                 status: ChangeStatus::from_code(r.get(5)?),
             };
             f(row)?;
@@ -359,27 +359,23 @@ impl Store {
         Ok(())
     }
 
-    /// Calls `f` with the position, document, hash and stored status of every change of the
-    /// log, in arrival order.
-    pub(crate) fn for_each_status(
-        &self,
-        mut f: impl FnMut(i64, DocId, ChangeHash, Option<ChangeStatus>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT pos, doc, hash, status FROM changes ORDER BY pos")?;
-        let mut rows = stmt.query([])?;
+    /// The accepted changes of a document with their positions, in arrival order.
+    pub(crate) fn accepted_of(&self, doc: &DocId) -> Result<Vec<(i64, SignedChange)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pos, bytes FROM changes WHERE doc = ?1 AND status = 0 ORDER BY pos",
+        )?;
+        let mut rows = stmt.query([doc.as_bytes().as_slice()])?;
+        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let pos: i64 = r.get(0)?;
-            let corrupt = |e: rusqlite::Error| StoreError::CorruptChange {
+            let bytes = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let sc = SignedChange::decode(bytes).map_err(|e| StoreError::CorruptChange {
                 pos,
                 detail: e.to_string(),
-            };
-            let doc = DocId(blob32(r, 1).map_err(corrupt)?);
-            let hash = ChangeHash(blob32(r, 2).map_err(corrupt)?);
-            f(pos, doc, hash, ChangeStatus::from_code(r.get(3)?))?;
+            })?;
+            out.push((pos, sc));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Encoded changes of the log in arrival order (for export).
@@ -508,24 +504,20 @@ impl Store {
     /// `PRAGMA integrity_check` (`full`) or `quick_check` (no index/table cross-check,
     /// much faster): `Ok` or the problems SQLite found.
     pub(crate) fn integrity_check(&self, full: bool) -> Result<(), StoreError> {
-        let mut problems = Vec::new();
-        let pragma = if full {
-            "integrity_check"
-        } else {
-            "quick_check"
-        };
-        self.conn.pragma_query(None, pragma, |r| {
-            let line: String = r.get(0)?;
-            if line != "ok" {
-                problems.push(line);
-            }
-            Ok(())
-        })?;
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            problems.truncate(20);
-            Err(StoreError::Integrity(problems.join("; ")))
+        integrity_check(&self.conn, full)
+    }
+
+    /// `PRAGMA quick_check` on a connection of its own, so it can run on another thread
+    /// while this store is used (WAL readers do not block the writer); the result is that of
+    /// [`Store::integrity_check`].
+    pub(crate) fn quick_check_elsewhere(
+        &self,
+    ) -> impl FnOnce() -> Result<(), StoreError> + Send + 'static {
+        let path = self.dir.join(DB_FILE);
+        move || {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&path, flags)?;
+            integrity_check(&conn, false)
         }
     }
 
@@ -548,6 +540,29 @@ impl Store {
     }
 }
 
+/// `PRAGMA integrity_check` (`full`) or `quick_check` on `conn`: `Ok` or the problems.
+fn integrity_check(conn: &Connection, full: bool) -> Result<(), StoreError> {
+    let mut problems = Vec::new();
+    let pragma = if full {
+        "integrity_check"
+    } else {
+        "quick_check"
+    };
+    conn.pragma_query(None, pragma, |r| {
+        let line: String = r.get(0)?;
+        if line != "ok" {
+            problems.push(line);
+        }
+        Ok(())
+    })?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.truncate(20);
+        Err(StoreError::Integrity(problems.join("; ")))
+    }
+}
+
 /// Takes the exclusive lock of the data directory (released when the file is closed, also
 /// when the process dies).
 fn lock(dir: &Path) -> Result<File, StoreError> {
@@ -558,10 +573,21 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::io(&path, e))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    // A process that forks while another thread holds this lock's file keeps a copy of the
+    // descriptor until it execs (close-on-exec), holding the lock for a moment after we
+    // released it. Retry briefly before reporting another node.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1000);
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(dir.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+        }
     }
 }
 
@@ -570,8 +596,10 @@ fn connect(path: &Path, opts: StoreOptions) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| schema::named(path, e))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(|e| schema::named(path, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::ReadOnly(format!(
             "{} could not be switched to WAL mode (journal mode is {mode})",

@@ -78,6 +78,14 @@ pub(crate) enum Probe {
     Linli(i64),
 }
 
+/// A SQLite error on the store at `path`; a store that cannot be written names the path.
+pub(crate) fn named(path: &Path, e: rusqlite::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::ReadOnly(why) => StoreError::ReadOnly(format!("{}: {why}", path.display())),
+        other => other,
+    }
+}
+
 fn not_linli(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::NotALinliStore {
         path: path.to_path_buf(),
@@ -146,7 +154,7 @@ pub(crate) fn probe(path: &Path) -> Result<Probe, StoreError> {
     // Read-write without create: only reads are issued; a read-only connection could fail
     // to read a WAL store that needs recovery after a crash.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from)?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| named(path, e))?;
     if app != APPLICATION_ID {
         // Closing the last connection to a WAL database checkpoints it by default: a write
         // to the main file of a database that may not be ours.
@@ -164,7 +172,7 @@ pub(crate) fn probe(path: &Path) -> Result<Probe, StoreError> {
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::NotADatabase => {
             return Err(not_linli(path, "the file is not an SQLite database"));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(named(path, e)),
     };
     if app == 0 && version == 0 && objects == 0 {
         return Ok(Probe::Empty);

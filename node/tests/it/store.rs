@@ -253,6 +253,82 @@ async fn key_file_is_private_and_kept_on_reinit() {
     node.shutdown().await.unwrap();
 }
 
+/// `init` and `open` in a place that cannot be written give a typed store error that names
+/// the path, never a panic. A path under a regular file fails for every user; a read-only
+/// directory (mode 0555) only for users without the privilege to ignore permissions (not
+/// root), so that half is skipped when a probe write into it succeeds.
+#[cfg(unix)]
+#[tokio::test]
+async fn unwritable_place_gives_an_error_naming_the_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let init = InitOptions::new(org("dianye"), root_key().node_id());
+    let names = |err: &NodeError, path: &std::path::Path| {
+        err.to_string().contains(&*path.to_string_lossy())
+    };
+
+    // The parent is a regular file.
+    let file = tmp.path().join("plain-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let under_file = file.join("store");
+    let err = Node::init(&under_file, init.clone(), opts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, NodeError::Store(StoreError::Io { path, .. }) if path == &under_file),
+        "{err}"
+    );
+    assert!(names(&err, &under_file), "{err}");
+    let err = Node::open(&under_file, opts()).await.unwrap_err();
+    assert!(
+        matches!(err, NodeError::Store(StoreError::NotInitialized(_))),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+
+    // A read-only directory: for a new store and for an existing one.
+    let ro = tmp.path().join("read-only");
+    let node = Node::init(&ro, init.clone(), opts()).await.unwrap();
+    node.shutdown().await.unwrap();
+    let empty = tmp.path().join("read-only-empty");
+    std::fs::create_dir(&empty).unwrap();
+    for d in [&ro, &empty] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let privileged = std::fs::write(empty.join("probe"), b"").is_ok();
+    if !privileged {
+        let err = Node::init(&empty, init.clone(), opts()).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                NodeError::Store(StoreError::Io { .. } | StoreError::ReadOnly(_))
+            ),
+            "{err}"
+        );
+        assert!(names(&err, &empty), "{err}");
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+        let err = Node::init(empty.join("sub"), init.clone(), opts())
+            .await
+            .unwrap_err();
+        assert!(names(&err, &empty.join("sub")), "{err}");
+        let err = Node::open(&ro, opts()).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                NodeError::Store(StoreError::Io { .. } | StoreError::ReadOnly(_))
+            ),
+            "{err}"
+        );
+        assert!(names(&err, &ro), "{err}");
+    }
+    for d in [&ro, &empty] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // Writable again: the store opens as before.
+    let node = Node::open(&ro, opts()).await.unwrap();
+    node.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn wrong_key_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
