@@ -383,17 +383,27 @@ impl Document {
     /// Loads a document saved with [`Document::save`]; `id` is checked against the genesis.
     pub fn load(id: DocId, bytes: &[u8]) -> Result<Document, DocError> {
         let am = Automerge::load(bytes).map_err(|e| DocError::MalformedDocument(e.to_string()))?;
-        let genesis = am
-            .get_changes(&[])
-            .into_iter()
-            .find(|c| c.deps().is_empty())
-            .ok_or_else(|| DocError::MalformedDocument("no genesis change".into()))?;
-        if DocId::from(genesis.hash()) != id {
-            return Err(DocError::MalformedDocument(format!(
-                "saved document is {}, expected {id}",
-                DocId::from(genesis.hash())
-            )));
-        }
+        // Look the genesis up by its hash (the document id) instead of rebuilding every
+        // change to find it.
+        let genesis = match am.get_change_by_hash(&automerge::ChangeHash(id.0)) {
+            Some(c) if c.deps().is_empty() => c.clone(),
+            Some(_) => {
+                return Err(DocError::MalformedDocument(format!(
+                    "change {id} of the saved document is not a genesis change"
+                )));
+            }
+            None => {
+                let found = am
+                    .get_changes(&[])
+                    .into_iter()
+                    .find(|c| c.deps().is_empty())
+                    .map(|c| DocId::from(c.hash()));
+                return Err(DocError::MalformedDocument(match found {
+                    Some(other) => format!("saved document is {other}, expected {id}"),
+                    None => "no genesis change".into(),
+                }));
+            }
+        };
         let mut doc = Self::from_genesis(genesis)?;
         doc.am = am;
         Ok(doc)

@@ -233,6 +233,10 @@ fn documents_save_and_load_and_reject_garbage() {
     assert!(matches!(err, DocError::MalformedDocument(_)), "{err}");
     let err = Document::load(DocId([1; 32]), &bytes).unwrap_err();
     assert!(err.to_string().contains("expected"), "{err}");
+    // The id of a later change of the document is not a genesis.
+    let later = a.doc(doc).unwrap().heads()[0];
+    let err = Document::load(DocId(later.0), &bytes).unwrap_err();
+    assert!(err.to_string().contains("not a genesis change"), "{err}");
     let entries = crate::ledger::Ledger::new(&loaded).entries();
     assert_eq!(entries.len(), 1);
 }
