@@ -51,6 +51,7 @@ pub fn decode_frame_body(bytes: &[u8]) -> (bool, bool) {
 
 /// Most requests a peer may send in a 10-second window.
 pub const REQUESTS_PER_WINDOW: u32 = 2_000;
+pub use session::{BROKEN_ANNOUNCEMENTS, MAX_PULLS};
 /// How long a dropped peer stays banned.
 pub const BAN: Duration = Duration::from_secs(60);
 
@@ -169,6 +170,8 @@ pub(crate) struct Metrics {
     pub(crate) changes_refused: AtomicU64,
     pub(crate) peers_dropped: AtomicU64,
     pub(crate) announcements: AtomicU64,
+    pub(crate) announcements_deferred: AtomicU64,
+    pub(crate) announcements_broken: AtomicU64,
 }
 
 /// A snapshot of the network counters.
@@ -196,6 +199,12 @@ pub struct NetStats {
     pub peers_dropped: u64,
     /// Announcements published.
     pub announcements: u64,
+    /// Documents being pulled after announcements (at most 64).
+    pub pulls_pending: usize,
+    /// Announcements left to the next session because 64 documents were being pulled.
+    pub announcements_deferred: u64,
+    /// Announcements whose author, asked directly, delivered nothing.
+    pub announcements_broken: u64,
 }
 
 /// Commands to the swarm task.
@@ -258,6 +267,7 @@ pub struct Network {
     peer_id: PeerId,
     metrics: Arc<Metrics>,
     responders: Arc<Responders>,
+    pulling: Arc<std::sync::Mutex<session::Pulls>>,
     connected: Arc<AtomicUsize>,
 }
 
@@ -361,13 +371,15 @@ impl Network {
         let metrics = Arc::new(Metrics::default());
         let responders = Arc::new(Responders::default());
         let connected = Arc::new(AtomicUsize::new(0));
+        let pulling: Arc<std::sync::Mutex<session::Pulls>> = Arc::default();
         let ctx = Ctx {
             node: node.clone(),
             cmd: cmd_tx.clone(),
             responders: responders.clone(),
             chunk: Arc::new(AtomicUsize::new(64)),
             metrics: metrics.clone(),
-            pulling: Arc::default(),
+            pulling: pulling.clone(),
+            broken: Arc::default(),
             // Session ids start at a random point: a restarted node (same key) must not
             // reuse the ids of sessions a peer may still hold open from before.
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
@@ -410,6 +422,7 @@ impl Network {
             peer_id,
             metrics,
             responders,
+            pulling,
             connected,
         })
     }
@@ -531,6 +544,9 @@ impl Network {
             changes_refused: l(&m.changes_refused),
             peers_dropped: l(&m.peers_dropped),
             announcements: l(&m.announcements),
+            pulls_pending: self.pulling.lock().map(|p| p.len()).unwrap_or(0),
+            announcements_deferred: l(&m.announcements_deferred),
+            announcements_broken: l(&m.announcements_broken),
         }
     }
 
@@ -1141,16 +1157,9 @@ impl Driver {
         }
     }
 
-    fn on_request(
-        &mut self,
-        peer: PeerId,
-        request: Request,
-        channel: request_response::ResponseChannel<Response>,
-    ) {
-        if self.is_banned(&peer) {
-            let _ = self.swarm.disconnect_peer_id(peer);
-            return;
-        }
+    /// Counts a request or gossip message of `peer` against [`REQUESTS_PER_WINDOW`]; drops
+    /// the peer and returns `false` past it.
+    fn count_request(&mut self, peer: PeerId) -> bool {
         let st = self.peers.entry(peer).or_default();
         let now = Instant::now();
         match st.window {
@@ -1165,6 +1174,22 @@ impl Driver {
                 peer,
                 &format!("more than {REQUESTS_PER_WINDOW} requests in 10 s"),
             );
+            return false;
+        }
+        true
+    }
+
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: request_response::ResponseChannel<Response>,
+    ) {
+        if self.is_banned(&peer) {
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        }
+        if !self.count_request(peer) {
             return;
         }
         let key = self.next_channel;
@@ -1185,6 +1210,9 @@ impl Driver {
     }
 
     fn on_announcement(&mut self, propagation: PeerId, message: gossipsub::Message) {
+        if self.is_banned(&propagation) || !self.count_request(propagation) {
+            return;
+        }
         let Ok(linli_core::sync::Message::Announce { doc, heads }) =
             linli_core::sync::wire::decode(&message.data)
         else {
@@ -1200,11 +1228,8 @@ impl Driver {
         {
             from.push(s);
         }
-        if !self.is_banned(&propagation) {
-            from.push(propagation);
-        }
-        if !from.is_empty() {
-            tokio::spawn(session::pull(self.ctx.clone(), doc, heads, from));
-        }
+        from.push(propagation);
+        let pending = session::Pending::new(heads, from, message.source);
+        tokio::spawn(session::pull(self.ctx.clone(), doc, pending));
     }
 }

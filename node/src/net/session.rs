@@ -6,7 +6,7 @@
 //! applied through [`Node::apply_batch`] in chunks sized to take about [`CHUNK_TARGET`] each,
 //! so a large batch never stalls the node's other commands for long.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -32,8 +32,56 @@ pub(crate) const SESSION_IDLE: Duration = Duration::from_secs(120);
 /// Most request/response exchanges in one session before the initiator gives up.
 const MAX_EXCHANGES: usize = 10_000;
 
-/// Live pulls in flight, with the announcements that arrived for the same document since.
-pub(crate) type Pulls = HashMap<DocId, Vec<(Vec<ChangeHash>, Vec<PeerId>)>>;
+/// Most documents pulled at once after announcements; announcements of further documents
+/// are left to the next sync session.
+pub const MAX_PULLS: usize = 64;
+/// Most heads and peers kept for one document's waiting pull.
+const MAX_PULL_HEADS: usize = 64;
+const MAX_PULL_PEERS: usize = 4;
+/// Announcements of a document we hold whose author then delivered nothing, before the
+/// author is dropped (reset whenever it delivers).
+pub const BROKEN_ANNOUNCEMENTS: u32 = 5;
+/// Finished responder sessions remembered, so a replayed session is recognised.
+const FINISHED_KEPT: usize = 4096;
+
+/// What to pull for one document: the heads announced, whom to ask (best first) and the
+/// announcement's author when all of it came from one author.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pending {
+    heads: Vec<ChangeHash>,
+    from: Vec<PeerId>,
+    source: Option<PeerId>,
+}
+
+impl Pending {
+    pub(crate) fn new(heads: Vec<ChangeHash>, from: Vec<PeerId>, source: Option<PeerId>) -> Self {
+        let mut p = Pending::default();
+        p.merge(heads, from, source);
+        p.source = source;
+        p
+    }
+
+    /// Adds another announcement, bounded: heads and peers beyond the limits are left to the
+    /// next sync session.
+    fn merge(&mut self, heads: Vec<ChangeHash>, from: Vec<PeerId>, source: Option<PeerId>) {
+        for h in heads {
+            if self.heads.len() < MAX_PULL_HEADS && !self.heads.contains(&h) {
+                self.heads.push(h);
+            }
+        }
+        for f in from {
+            if self.from.len() < MAX_PULL_PEERS && !self.from.contains(&f) {
+                self.from.push(f);
+            }
+        }
+        if self.source != source {
+            self.source = None;
+        }
+    }
+}
+
+/// Live pulls in flight, by document, with what was announced for it since (merged).
+pub(crate) type Pulls = HashMap<DocId, Option<Pending>>;
 
 type RespMap = HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>;
 
@@ -46,6 +94,8 @@ pub(crate) struct Ctx {
     pub(crate) chunk: Arc<AtomicUsize>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) pulling: Arc<std::sync::Mutex<Pulls>>,
+    /// Broken announcements per author since it last delivered.
+    pub(crate) broken: Arc<std::sync::Mutex<HashMap<PeerId, u32>>>,
     pub(crate) next_session: Arc<AtomicU64>,
 }
 
@@ -338,6 +388,9 @@ struct Resp {
 #[derive(Default)]
 pub(crate) struct Responders {
     map: std::sync::Mutex<RespMap>,
+    /// Recently finished sessions (bounded, oldest forgotten first): a request naming one
+    /// again is a replay.
+    finished: std::sync::Mutex<(HashSet<(PeerId, u64)>, VecDeque<(PeerId, u64)>)>,
 }
 
 impl Responders {
@@ -348,6 +401,14 @@ impl Responders {
             .map_err(|_| Fault::Failed("poisoned".into()))?;
         if let Some(r) = map.get(&(peer, id)) {
             return Ok(r.clone());
+        }
+        if self
+            .finished
+            .lock()
+            .map(|f| f.0.contains(&(peer, id)))
+            .unwrap_or(false)
+        {
+            return Err(Fault::Invalid(format!("replayed sync session {id}")));
         }
         if map.len() >= SESSIONS_TOTAL {
             return Err(Fault::Failed("too many open sync sessions".into()));
@@ -376,23 +437,57 @@ impl Responders {
         if let Ok(mut map) = self.map.lock() {
             map.remove(&(peer, id));
         }
+        self.finish([(peer, id)]);
+    }
+
+    /// Remembers finished sessions, forgetting the oldest beyond [`FINISHED_KEPT`].
+    fn finish(&self, keys: impl IntoIterator<Item = (PeerId, u64)>) {
+        if let Ok(mut f) = self.finished.lock() {
+            let (set, order) = &mut *f;
+            for k in keys {
+                if set.insert(k) {
+                    order.push_back(k);
+                }
+            }
+            while order.len() > FINISHED_KEPT {
+                if let Some(old) = order.pop_front() {
+                    set.remove(&old);
+                }
+            }
+        }
     }
 
     /// Drops every session of `peer`.
     pub(crate) fn forget(&self, peer: &PeerId) {
+        let mut gone = Vec::new();
         if let Ok(mut map) = self.map.lock() {
-            map.retain(|(p, _), _| p != peer);
+            map.retain(|k, _| {
+                let keep = k.0 != *peer;
+                if !keep {
+                    gone.push(*k);
+                }
+                keep
+            });
         }
+        self.finish(gone);
     }
 
     /// Drops sessions idle longer than [`SESSION_IDLE`].
     pub(crate) fn expire(&self) {
+        let mut gone = Vec::new();
         if let Ok(mut map) = self.map.lock() {
-            map.retain(|_, r| match r.try_lock() {
-                Ok(r) => r.used.elapsed() < SESSION_IDLE,
-                Err(_) => true,
+            map.retain(|k, r| {
+                let keep = match r.try_lock() {
+                    Ok(r) => r.used.elapsed() < SESSION_IDLE,
+                    Err(_) => true,
+                };
+                if !keep {
+                    gone.push(*k);
+                }
+                keep
             });
         }
+        self.finish(gone);
     }
 
     /// Open sessions.
@@ -499,34 +594,44 @@ fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Response {
     Response::Msgs { msgs, more }
 }
 
-/// Live mode: pulls the announced heads of `doc` (and any announcements that arrived for
-/// the same document meanwhile). `from` lists whom to ask, best first: the author, then the
-/// peer that forwarded the announcement. A forwarding peer may not hold the changes yet, so
-/// a pull that leaves heads missing is retried a few times with a growing pause; whatever
-/// is still missing then comes with the next sync session.
-pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Vec<PeerId>) {
+/// Live mode: pulls the announced heads of `doc` (and what was announced for the same
+/// document meanwhile, merged). `pending.from` lists whom to ask, best first: the author,
+/// then the peer that forwarded the announcement. A forwarding peer may not hold the
+/// changes yet, so a pull that leaves heads missing is retried a few times with a growing
+/// pause; whatever is still missing then comes with the next sync session. At most
+/// [`MAX_PULLS`] documents are pulled at once; announcements of others wait for a session.
+pub(crate) async fn pull(ctx: Ctx, doc: DocId, pending: Pending) {
     {
         let Ok(mut p) = ctx.pulling.lock() else {
             return;
         };
         if let Some(q) = p.get_mut(&doc) {
-            q.push((heads, from));
+            match q {
+                Some(q) => q.merge(pending.heads, pending.from, pending.source),
+                None => *q = Some(pending),
+            }
             return;
         }
-        p.insert(doc, Vec::new());
-    }
-    let mut next = vec![(heads, from)];
-    loop {
-        for (heads, from) in next {
-            pull_with_retries(&ctx, doc, heads, from).await;
+        if p.len() >= MAX_PULLS {
+            ctx.metrics
+                .announcements_deferred
+                .fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        p.insert(doc, None);
+    }
+    let mut next = pending;
+    loop {
+        pull_with_retries(&ctx, doc, next).await;
         let Ok(mut p) = ctx.pulling.lock() else {
             return;
         };
-        next = p.get_mut(&doc).map(std::mem::take).unwrap_or_default();
-        if next.is_empty() {
-            p.remove(&doc);
-            return;
+        match p.get_mut(&doc).and_then(Option::take) {
+            Some(n) => next = n,
+            None => {
+                p.remove(&doc);
+                return;
+            }
         }
     }
 }
@@ -535,59 +640,142 @@ pub(crate) async fn pull(ctx: Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Vec
 const PULL_TRIES: u32 = 5;
 const PULL_PAUSE: Duration = Duration::from_millis(50);
 
-async fn pull_with_retries(ctx: &Ctx, doc: DocId, heads: Vec<ChangeHash>, from: Vec<PeerId>) {
+async fn pull_with_retries(ctx: &Ctx, doc: DocId, pending: Pending) {
+    let Pending {
+        heads,
+        mut from,
+        source,
+    } = pending;
+    // Whether the author's empty answer is a broken announcement: an honest author holds
+    // what it announced and serves a document we hold (a document we lack may be one we
+    // may not receive, so nothing is concluded then).
+    let held = ctx
+        .node
+        .read(move |rep| rep.header(doc).is_ok())
+        .await
+        .unwrap_or(false);
     for attempt in 0..PULL_TRIES {
-        for peer in &from {
-            match pull_one(ctx, doc, heads.clone(), *peer).await {
-                Ok(true) => return,
-                Ok(false) => {}
+        let mut i = 0;
+        while i < from.len() {
+            let peer = from[i];
+            i += 1;
+            match pull_one(ctx, doc, heads.clone(), peer).await {
+                Ok(Pulled::All) => {
+                    delivered(ctx, &peer);
+                    return;
+                }
+                Ok(Pulled::Some) => delivered(ctx, &peer),
+                Ok(Pulled::Nothing) if held && Some(peer) == source => {
+                    // Asked directly, the author sent nothing of what it announced.
+                    from.retain(|p| *p != peer);
+                    i -= 1;
+                    broken_announcement(ctx, peer).await;
+                }
+                Ok(Pulled::Nothing) => {}
                 Err(e) => {
                     tracing::debug!(%peer, doc = %doc.short(), "live pull failed: {e}");
                     if let Fault::Invalid(reason) = e {
-                        let _ = ctx
-                            .cmd
-                            .send(Cmd::Drop {
-                                peer: *peer,
-                                reason,
-                            })
-                            .await;
+                        let _ = ctx.cmd.send(Cmd::Drop { peer, reason }).await;
                     }
                 }
             }
+        }
+        if from.is_empty() {
+            return;
         }
         tokio::time::sleep(PULL_PAUSE * 2u32.pow(attempt)).await;
     }
 }
 
-/// One pull; `true` when every announced head is held afterwards.
+/// `peer` delivered changes: its broken announcements are forgiven.
+fn delivered(ctx: &Ctx, peer: &PeerId) {
+    if let Ok(mut b) = ctx.broken.lock() {
+        b.remove(peer);
+    }
+}
+
+/// Counts a broken announcement of `peer`; drops it at [`BROKEN_ANNOUNCEMENTS`].
+async fn broken_announcement(ctx: &Ctx, peer: PeerId) {
+    ctx.metrics
+        .announcements_broken
+        .fetch_add(1, Ordering::Relaxed);
+    let n = {
+        let Ok(mut b) = ctx.broken.lock() else {
+            return;
+        };
+        // Bounded: only peers that broke announcements since they last delivered are kept.
+        if b.len() >= 1024 && !b.contains_key(&peer) {
+            b.clear();
+        }
+        let n = b.entry(peer).or_insert(0);
+        *n += 1;
+        let count = *n;
+        if count >= BROKEN_ANNOUNCEMENTS {
+            b.remove(&peer);
+        }
+        count
+    };
+    if n >= BROKEN_ANNOUNCEMENTS {
+        let _ = ctx
+            .cmd
+            .send(Cmd::Drop {
+                peer,
+                reason: format!(
+                    "announced changes it then did not deliver ({BROKEN_ANNOUNCEMENTS} times)"
+                ),
+            })
+            .await;
+    }
+}
+
+/// What one pull brought.
+enum Pulled {
+    /// Every announced head is held now.
+    All,
+    /// Some changes, not all announced heads.
+    Some,
+    /// No change at all.
+    Nothing,
+}
+
+/// One pull from `from`.
 async fn pull_one(
     ctx: &Ctx,
     doc: DocId,
     heads: Vec<ChangeHash>,
     from: PeerId,
-) -> Result<bool, Fault> {
+) -> Result<Pulled, Fault> {
     let wanted = heads.clone();
     let msgs = ctx
         .node
         .read(move |rep| sync::pull(rep, doc, &heads))
         .await?;
     if msgs.is_empty() {
-        return Ok(true);
+        return Ok(Pulled::All);
     }
     let resp = request(ctx, from, Request::Live { msgs }).await?;
     let Response::Msgs { msgs, .. } = resp else {
-        return Ok(false);
+        return Ok(Pulled::Nothing);
     };
+    let mut got = 0usize;
     for m in msgs {
         let (_, received) = ctx
             .node
             .read(move |rep| sync::on_message_deferred(rep, None, &m))
             .await?
             .map_err(sync_fault)?;
+        got += received.len();
         apply_chunked(ctx, received).await?;
     }
-    Ok(ctx
+    let all = ctx
         .node
         .read(move |rep| wanted.iter().all(|h| rep.has_change(h)))
-        .await?)
+        .await?;
+    Ok(if all {
+        Pulled::All
+    } else if got > 0 {
+        Pulled::Some
+    } else {
+        Pulled::Nothing
+    })
 }

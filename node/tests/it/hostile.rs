@@ -6,10 +6,13 @@
 use std::io;
 use std::time::Duration;
 
+use automerge::ChangeHash;
 use futures::prelude::*;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
+use libp2p::{Multiaddr, StreamProtocol, gossipsub, noise, tcp, yamux};
+use linli_core::DocId;
+use linli_core::sync::{Message, Session, wire};
 use linli_node::net::Network;
 use tempfile::TempDir;
 
@@ -67,16 +70,59 @@ impl request_response::Codec for Raw {
     }
 }
 
-/// A frame: `u32` length, then a Session request (tag 1, id, one message).
-fn session_frame(msg: &[u8]) -> Vec<u8> {
+/// A frame: `u32` length, then the body.
+fn frame(body: Vec<u8>) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_le_bytes().to_vec();
+    f.extend(body);
+    f
+}
+
+/// Messages: a `u32` count, then each with its `u32` length.
+fn put_msgs(body: &mut Vec<u8>, msgs: &[Vec<u8>]) {
+    body.extend((msgs.len() as u32).to_le_bytes());
+    for m in msgs {
+        body.extend((m.len() as u32).to_le_bytes());
+        body.extend(m);
+    }
+}
+
+/// A Session request (tag 1, id, messages).
+fn session_request(id: u64, msgs: &[Vec<u8>]) -> Vec<u8> {
     let mut body = vec![1u8];
-    body.extend(7u64.to_le_bytes());
-    body.extend(1u32.to_le_bytes());
-    body.extend((msg.len() as u32).to_le_bytes());
-    body.extend(msg);
-    let mut frame = (body.len() as u32).to_le_bytes().to_vec();
-    frame.extend(body);
-    frame
+    body.extend(id.to_le_bytes());
+    put_msgs(&mut body, msgs);
+    frame(body)
+}
+
+/// A Session request with id 7 and one message.
+fn session_frame(msg: &[u8]) -> Vec<u8> {
+    session_request(7, &[msg.to_vec()])
+}
+
+/// A Messages response (tag 1) without messages: "nothing for you".
+fn empty_answer() -> Vec<u8> {
+    let mut body = vec![1u8, 0];
+    put_msgs(&mut body, &[]);
+    frame(body)
+}
+
+/// Reads a response frame: `Ok((more, messages))`, or `Err(reason)` for a refusal.
+fn read_answer(b: &[u8]) -> Result<(bool, Vec<Vec<u8>>), String> {
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+    assert_eq!(u32_at(0), b.len() - 4, "frame length");
+    if b[4] == 2 {
+        return Err(String::from_utf8_lossy(&b[5..]).into_owned());
+    }
+    assert_eq!(b[4], 1, "response type");
+    let more = b[5] == 1;
+    let (n, mut i) = (u32_at(6), 10);
+    let mut msgs = Vec::new();
+    for _ in 0..n {
+        let len = u32_at(i);
+        msgs.push(b[i + 4..i + 4 + len].to_vec());
+        i += 4 + len;
+    }
+    Ok((more, msgs))
 }
 
 /// A libp2p client with key `secret` that speaks raw bytes on the sync protocol.
@@ -102,14 +148,20 @@ fn raw_swarm(secret: [u8; 32]) -> libp2p::Swarm<request_response::Behaviour<Raw>
         .build()
 }
 
+/// The peer id at the end of `addr`.
+fn peer_in(addr: &Multiaddr) -> libp2p::PeerId {
+    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
+        panic!("no peer id in {addr}");
+    };
+    peer
+}
+
 /// Connects a raw libp2p client with `secret` as its key to `addr`, sends `frame`, and
 /// returns what came back (or the failure) once the exchange ends.
 async fn hostile_exchange(secret: [u8; 32], addr: &str, frame: Vec<u8>) -> String {
     let mut swarm = raw_swarm(secret);
     let addr: Multiaddr = addr.parse().unwrap();
-    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
-        panic!("no peer id in {addr}");
-    };
+    let peer = peer_in(&addr);
     swarm.dial(addr).unwrap();
     let mut sent = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -225,9 +277,7 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
     frame.extend([3u8, 0, 0, 0, 0]);
     let mut swarm = raw_swarm(flood);
     let ma: Multiaddr = addr.parse().unwrap();
-    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = ma.iter().last() else {
-        panic!("no peer id");
-    };
+    let peer = peer_in(&ma);
     swarm.dial(ma).unwrap();
     let limit = linli_node::net::REQUESTS_PER_WINDOW as usize;
     let mut answered = 0usize;
@@ -274,6 +324,332 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
     .await;
     assert!(dropped.contains("requests in 10 s"), "{dropped}");
     // The node still serves: its own data is intact and it answers a status read.
+    assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
+    net_a.shutdown().await.unwrap();
+}
+
+/// A raw client keeping one connection: sends frames and waits for each answer.
+struct RawPeer {
+    swarm: libp2p::Swarm<request_response::Behaviour<Raw>>,
+    peer: libp2p::PeerId,
+}
+
+impl RawPeer {
+    async fn connect(secret: [u8; 32], addr: &str) -> RawPeer {
+        let mut swarm = raw_swarm(secret);
+        let addr: Multiaddr = addr.parse().unwrap();
+        let peer = peer_in(&addr);
+        swarm.dial(addr).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .expect("connected");
+            match ev {
+                SwarmEvent::ConnectionEstablished { .. } => return RawPeer { swarm, peer },
+                SwarmEvent::OutgoingConnectionError { error, .. } => panic!("dial: {error}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `frame`; the answer's bytes, or the failure. Requests from the node (its own
+    /// session at connection time) are refused meanwhile.
+    async fn ask(&mut self, req: Vec<u8>) -> Result<Vec<u8>, String> {
+        let id = self.swarm.behaviour_mut().send_request(&self.peer, req);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
+                .await
+                .expect("an answer");
+            match ev {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message:
+                        request_response::Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                }) if request_id == id => return Ok(response),
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                }) => {
+                    let mut no = vec![2u8];
+                    no.extend(b"busy");
+                    let _ = self.swarm.behaviour_mut().send_response(channel, frame(no));
+                }
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    request_id,
+                    error,
+                    ..
+                }) if request_id == id => return Err(format!("failure: {error}")),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A peer that replays a session it ran before (same session id) is dropped and banned; the
+/// node's data is intact and honest peers keep syncing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_replaying_an_old_session_is_dropped() {
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, reg) = community_node(&mut district, da.path()).await;
+    add_compound(&a, reg, "Dianye No. 1").await;
+    // A certified peer whose replica drives a genuine session through raw frames.
+    let mut evil = district.replica("hongqi", 9);
+    let evil_secret = crate::util::secret("hongqi", 9);
+    let evil_node = linli_core::identity::Keypair::from_secret(&evil_secret).node_id();
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+
+    let mut raw = RawPeer::connect(evil_secret, &addr).await;
+    let id = 4242u64;
+    let now = a.now();
+    let mut session = Session::initiator(false);
+    let mut outbox = session.start(&evil, now);
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..50 {
+        if outbox.is_empty() {
+            break;
+        }
+        let req = session_request(id, &std::mem::take(&mut outbox));
+        sent.push(req.clone());
+        let mut answer = read_answer(&raw.ask(req).await.unwrap()).unwrap();
+        loop {
+            for m in &answer.1 {
+                outbox.extend(session.handle(&mut evil, m, now).unwrap());
+            }
+            if !answer.0 {
+                break;
+            }
+            let mut cont = vec![2u8];
+            cont.extend(id.to_le_bytes());
+            answer = read_answer(&raw.ask(frame(cont)).await.unwrap()).unwrap();
+        }
+    }
+    assert!(session.is_done(), "the genuine session completes");
+    assert!(
+        evil.docs().contains_key(&reg),
+        "the session brought the registry"
+    );
+    assert!(sent.len() >= 2, "{} requests", sent.len());
+
+    // Replaying the session's requests, same id: refused and dropped.
+    let replay = raw.ask(sent[0].clone()).await;
+    if let Ok(b) = &replay {
+        let refusal = read_answer(b).expect_err("a replay is refused");
+        assert!(refusal.contains("replayed sync session 4242"), "{refusal}");
+    }
+    let dropped = eventually("the replaying peer is dropped", 10, || async {
+        net_a
+            .peers()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.node == evil_node)
+            .and_then(|p| p.dropped)
+    })
+    .await;
+    assert!(dropped.contains("replayed sync session"), "{dropped}");
+    // Banned: the rest of the replay gets nowhere.
+    for req in &sent[1..] {
+        let again = hostile_exchange(evil_secret, &addr, req.clone()).await;
+        assert!(again.starts_with("failure"), "{again}");
+    }
+
+    // Nothing changed on the node, and an honest peer syncs.
+    assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
+    let (b, _) = crate::net::community(&mut district, db.path(), "shengli").await;
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_b = Network::start(b.clone(), loopback(vec![addr.clone()]))
+        .await
+        .unwrap();
+    eventually("an honest peer still syncs", 20, || async {
+        (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
+    })
+    .await;
+    net_b.shutdown().await.unwrap();
+    net_a.shutdown().await.unwrap();
+}
+
+/// Gossip and raw sync frames together: a peer that announces heads it never delivers.
+#[derive(libp2p::swarm::NetworkBehaviour)]
+struct Liar {
+    rr: request_response::Behaviour<Raw>,
+    gossip: gossipsub::Behaviour,
+}
+
+/// A peer that announces changes it never delivers: announcements of documents the node
+/// lacks cost at most 64 pulls at a time (the rest wait for a session); announcing new
+/// heads of a document the node holds and then answering the pull with nothing gets the
+/// peer dropped after five times. The node's data is intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
+    let mut district = District::new();
+    let da = TempDir::new().unwrap();
+    let (a, reg) = community_node(&mut district, da.path()).await;
+    add_compound(&a, reg, "Dianye No. 1").await;
+    let liar_secret = crate::util::secret("xianghe", 9);
+    let liar_node = linli_core::identity::Keypair::from_secret(&liar_secret).node_id();
+    district.certify(
+        liar_node,
+        linli_core::cert::Role::Community,
+        "xianghe",
+        Some("beishi"),
+    );
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let addr: Multiaddr = net_a
+        .listen_addrs()
+        .await
+        .unwrap()
+        .remove(0)
+        .parse()
+        .unwrap();
+    let victim = peer_in(&addr);
+
+    let mut s = liar_secret;
+    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s).unwrap();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| Liar {
+            rr: request_response::Behaviour::<Raw>::new(
+                [(StreamProtocol::new("/linli/sync/1"), ProtocolSupport::Full)],
+                request_response::Config::default(),
+            ),
+            gossip: gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossipsub::Config::default(),
+            )
+            .unwrap(),
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    let root = district.root_id();
+    let topic =
+        gossipsub::IdentTopic::new(format!("linli/{}/street/beishi", hex::encode(&root.0[..6])));
+    swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
+    swarm.dial(addr.clone()).unwrap();
+
+    let mut rng = crate::util::Rng::new("liar");
+    let mut random32 = move || {
+        let mut b = [0u8; 32];
+        for c in b.chunks_mut(8) {
+            c.copy_from_slice(&rng.next().to_le_bytes());
+        }
+        b
+    };
+    let announce = |doc: DocId, head: [u8; 32]| {
+        wire::encode(&Message::Announce {
+            doc,
+            heads: vec![ChangeHash(head)],
+        })
+    };
+    // Phases: 0 wait for the node's subscription, 1 announce 300 unknown documents,
+    // 2 wait for those pulls to drain, 3 lie about the registry until dropped.
+    let mut phase = 0;
+    let mut lies = 0u32;
+    let mut live_asks = 0usize;
+    let mut max_pending = 0usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "phase {phase}: {:?}",
+            net_a.stats()
+        );
+        let st = net_a.stats();
+        max_pending = max_pending.max(st.pulls_pending);
+        match phase {
+            1 => {
+                for _ in 0..300 {
+                    let data = announce(DocId(random32()), random32());
+                    swarm
+                        .behaviour_mut()
+                        .gossip
+                        .publish(topic.clone(), data)
+                        .unwrap();
+                }
+                phase = 2;
+            }
+            2 if st.announcements_deferred > 0 && st.pulls_pending == 0 => phase = 3,
+            3 if st.peers_dropped > 0 => break,
+            3 if st.announcements_broken >= lies as u64
+                && lies < linli_node::net::BROKEN_ANNOUNCEMENTS =>
+            {
+                lies += 1;
+                let data = announce(reg, random32());
+                swarm
+                    .behaviour_mut()
+                    .gossip
+                    .publish(topic.clone(), data)
+                    .unwrap();
+            }
+            _ => {}
+        }
+        let Ok(ev) =
+            tokio::time::timeout(Duration::from_millis(20), swarm.select_next_some()).await
+        else {
+            continue;
+        };
+        match ev {
+            SwarmEvent::Behaviour(LiarEvent::Gossip(gossipsub::Event::Subscribed {
+                peer_id,
+                ..
+            })) if peer_id == victim && phase == 0 => phase = 1,
+            SwarmEvent::Behaviour(LiarEvent::Rr(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) => {
+                // Live pulls (type 3) get nothing; the node's own sessions are refused.
+                let answer = if request.get(4) == Some(&3) {
+                    live_asks += 1;
+                    empty_answer()
+                } else {
+                    let mut no = vec![2u8];
+                    no.extend(b"busy");
+                    frame(no)
+                };
+                let _ = swarm.behaviour_mut().rr.send_response(channel, answer);
+            }
+            _ => {}
+        }
+    }
+    let st = net_a.stats();
+    assert!(
+        max_pending <= linli_node::net::MAX_PULLS,
+        "{max_pending} pulls at once"
+    );
+    assert!(st.announcements_deferred > 0, "{st:?}");
+    assert!(live_asks > 0);
+    assert_eq!(
+        st.announcements_broken,
+        linli_node::net::BROKEN_ANNOUNCEMENTS as u64,
+        "{st:?}"
+    );
+    let dropped = net_a
+        .peers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.node == liar_node)
+        .and_then(|p| p.dropped)
+        .expect("the liar is recorded as dropped");
+    assert!(dropped.contains("did not deliver"), "{dropped}");
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
     net_a.shutdown().await.unwrap();
 }
