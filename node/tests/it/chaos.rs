@@ -1,26 +1,32 @@
 //! A seeded chaos run (bounded in steps and time, stops by itself): a street, five
 //! communities and a co-building unit — seven nodes with real networks on loopback — do
-//! random domain operations while nodes are randomly cut off, healed and restarted. At the
-//! end every node agrees, no acknowledged write is lost, and the invariants hold: no
-//! overlapping confirmed bookings, no negative balance, at most one active assignment per
-//! wish, one appointment view (current or contested) everywhere.
+//! random domain operations while nodes are randomly cut off, healed and restarted. The
+//! unit runs as a real `linli run` daemon driven through its HTTP API and is restarted by
+//! SIGKILL; the others run in this process and restart gracefully. At the end every node
+//! agrees, no acknowledged write is lost (the killed daemon's included), and the
+//! invariants hold: no overlapping confirmed bookings, no negative balance, at most one
+//! active assignment per wish, one appointment view (current or contested) everywhere.
 //!
 //! `LINLI_SEED=n` replays a run; `CHAOS_STEPS` sets its length (default 60; the long run
 //! in README's development section uses 1500).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
+use linli_core::WishId;
 use linli_core::cert::Role;
 use linli_core::ledger::{LedgerOp, LedgerRules, Points};
 use linli_core::registry::{AppointmentStatus, Compound, ManagementMode, RegistryOp};
 use linli_core::resource::{BookingForm, BookingStatus, ResourceOp, ResourceSpec};
 use linli_core::wishes::{Channel, ItemKind, WishesOp};
 use linli_core::{DocId, NewDoc, Op, Slot, Timestamp};
+use linli_node::api::{ApiClient, ApiError};
 use linli_node::demo::agreement;
 use linli_node::net::{NetConfig, Network};
+use linli_node::ops::Request;
 use linli_node::{InitOptions, Node};
 use tempfile::TempDir;
 
@@ -31,9 +37,71 @@ const COMMUNITIES: [&str; 5] = ["dianye", "hongqi", "xianghe", "shengli", "jians
 struct Member {
     name: String,
     dir: PathBuf,
-    node: Node,
+    /// The in-process node (`None` while the member runs as a daemon).
+    node: Option<Node>,
     net: Option<Network>,
     role: Role,
+    /// The `linli run` process, its API and its listen addresses.
+    daemon: Option<(Child, ApiClient, Vec<String>)>,
+}
+
+impl Member {
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("an in-process member")
+    }
+}
+
+/// Starts `linli run` on `dir` (loopback, free ports, a session every second) dialling
+/// `bootstrap`; returns once its API answers.
+async fn start_daemon(dir: &Path, bootstrap: &[String]) -> (Child, ApiClient, Vec<String>) {
+    let _ = std::fs::remove_file(dir.join("api.addr"));
+    let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_linli"));
+    cmd.arg("--dir").arg(dir).args([
+        "run",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--api",
+        "127.0.0.1:0",
+        "--sync-interval",
+        "1",
+    ]);
+    for b in bootstrap {
+        cmd.args(["--bootstrap", b]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(dir.with_extension("log")).unwrap_or_default();
+            panic!("the daemon exited with {status}: {log}");
+        }
+        let addr = std::fs::read_to_string(dir.join("api.addr")).ok();
+        let token = std::fs::read_to_string(dir.join("api.token")).ok();
+        if let (Some(addr), Some(token)) = (addr, token)
+            && let Ok(addr) = addr.trim().parse()
+        {
+            let api = ApiClient::new(addr, token.trim().to_string());
+            if let Ok(st) = api.call(&Request::Status).await {
+                let listen = st["listen"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return (child, api, listen);
+            }
+        }
+        assert!(Instant::now() < deadline, "the daemon's API did not answer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[derive(Default)]
@@ -61,23 +129,33 @@ fn at(day: u64, hour: u64) -> Timestamp {
 }
 
 async fn start_net(members: &mut [Member], i: usize) {
-    let mut boot = Vec::new();
-    for (j, m) in members.iter().enumerate() {
-        if j != i
-            && let Some(n) = &m.net
-        {
-            boot.extend(n.listen_addrs().await.unwrap());
-        }
-    }
+    let boot = addrs_but(members, i).await;
     members[i].net = Some(
-        Network::start(members[i].node.clone(), cfg(boot))
+        Network::start(members[i].node().clone(), cfg(boot))
             .await
             .unwrap(),
     );
 }
 
+/// The listen addresses of every running member but `i`.
+async fn addrs_but(members: &[Member], i: usize) -> Vec<String> {
+    let mut boot = Vec::new();
+    for (j, m) in members.iter().enumerate() {
+        if j == i {
+            continue;
+        }
+        if let Some(n) = &m.net {
+            boot.extend(n.listen_addrs().await.unwrap());
+        }
+        if let Some((_, _, listen)) = &m.daemon {
+            boot.extend(listen.iter().cloned());
+        }
+    }
+    boot
+}
+
 async fn set_cut(members: &[Member], i: usize, cut: bool) {
-    let me = members[i].node.node_id();
+    let me = members[i].node().node_id();
     for (j, m) in members.iter().enumerate() {
         if j == i {
             continue;
@@ -86,10 +164,10 @@ async fn set_cut(members: &[Member], i: usize, cut: bool) {
             continue;
         };
         if cut {
-            a.block(m.node.node_id()).await.unwrap();
+            a.block(m.node().node_id()).await.unwrap();
             b.block(me).await.unwrap();
         } else {
-            a.unblock(m.node.node_id()).await.unwrap();
+            a.unblock(m.node().node_id()).await.unwrap();
             b.unblock(me).await.unwrap();
             for addr in b.listen_addrs().await.unwrap() {
                 let _ = a.dial(&addr).await;
@@ -125,13 +203,14 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         members.push(Member {
             name: name.clone(),
             dir,
-            node,
+            node: Some(node),
             net: None,
             role: *role,
+            daemon: None,
         });
     }
     for m in &members {
-        for r in m.node.apply_batch(district.fed_changes()).await.unwrap() {
+        for r in m.node().apply_batch(district.fed_changes()).await.unwrap() {
             r.unwrap();
         }
     }
@@ -142,7 +221,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         }
         let c = org(&m.name);
         let create = |new: NewDoc| {
-            let node = m.node.clone();
+            let node = m.node().clone();
             async move { node.create(new).await.unwrap().doc }
         };
         docs.registries.push((
@@ -183,9 +262,15 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             .await,
         ));
     }
-    for i in 0..members.len() {
+    let unit = members.len() - 1;
+    for i in 0..unit {
         start_net(&mut members, i).await;
     }
+    // The unit runs as a daemon process.
+    members[unit].node.take().unwrap().shutdown().await.unwrap();
+    let boot = addrs_but(&members, unit).await;
+    members[unit].daemon = Some(start_daemon(&members[unit].dir, &boot).await);
+    let mut kills = 0usize;
 
     // Acknowledged writes: (author index, doc, change hash).
     let mut acked: Vec<(usize, DocId, ChangeHash)> = Vec::new();
@@ -193,8 +278,33 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
     let mut refused = 0usize;
     for step in 0..steps {
         assert!(Instant::now() < deadline, "the chaos run overran its time");
-        let i = rng.range(0, members.len() as u64 - 1) as usize;
-        let roll = rng.range(0, 99);
+        let mut i = rng.range(0, members.len() as u64 - 1) as usize;
+        let mut roll = rng.range(0, 99);
+        if step == steps / 2 {
+            // At least one SIGKILL in every run.
+            (i, roll) = (unit, 0);
+        }
+        if i == unit {
+            if roll < 9 {
+                // Kill the daemon (SIGKILL) and start it again.
+                let (mut child, _, _) = members[unit].daemon.take().unwrap();
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+                let boot = addrs_but(&members, unit).await;
+                members[unit].daemon = Some(start_daemon(&members[unit].dir, &boot).await);
+            } else if let Some((doc, op)) = unit_op(&mut rng, &docs, &members[unit]).await {
+                let (_, api, _) = members[unit].daemon.as_ref().unwrap();
+                match api.call(&Request::Execute { doc, op }).await {
+                    Ok(v) => {
+                        acked.push((unit, doc, v["change"].as_str().unwrap().parse().unwrap()))
+                    }
+                    Err(ApiError::Status { .. }) => refused += 1,
+                    Err(e) => panic!("the daemon's API failed: {e}"),
+                }
+            }
+            continue;
+        }
         if roll < 6 {
             // Cut a node off, or heal one.
             if cut.remove(&i) {
@@ -210,8 +320,8 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             if let Some(n) = members[i].net.take() {
                 n.shutdown().await.unwrap();
             }
-            members[i].node.shutdown().await.unwrap();
-            members[i].node = Node::open(&members[i].dir, opts()).await.unwrap();
+            members[i].node().shutdown().await.unwrap();
+            members[i].node = Some(Node::open(&members[i].dir, opts()).await.unwrap());
             start_net(&mut members, i).await;
             continue;
         }
@@ -260,7 +370,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
                 // Decide a tentative booking of our own room.
                 let (_, room) = *docs.rooms.iter().find(|(o, _)| *o == i).unwrap();
                 let tentative = m
-                    .node
+                    .node()
                     .bookings(room)
                     .await
                     .unwrap()
@@ -280,7 +390,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             }
             (Role::Community, _) => {
                 let (_, wd) = *docs.wishes.iter().find(|(o, _)| *o == i).unwrap();
-                let items = m.node.wishes(wd).await.unwrap();
+                let items = m.node().wishes(wd).await.unwrap();
                 if items.is_empty() || rng.range(0, 1) == 0 {
                     Some((
                         wd,
@@ -298,7 +408,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
                     let (wish, _) = items[rng.range(0, items.len() as u64 - 1) as usize].clone();
                     let w2 = wish.clone();
                     let claim = m
-                        .node
+                        .node()
                         .read(move |r| r.wishes(wd).map(|v| v.claims(&w2)))
                         .await
                         .unwrap()
@@ -311,7 +421,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             (Role::Street, _) => {
                 // Appoint a firm for a random compound of a random registry it holds.
                 let (_, reg) = docs.registries[rng.range(0, 4) as usize];
-                let compounds = m.node.compounds(reg).await.unwrap_or_default();
+                let compounds = m.node().compounds(reg).await.unwrap_or_default();
                 (!compounds.is_empty()).then(|| {
                     let (id, _) =
                         compounds[rng.range(0, compounds.len() as u64 - 1) as usize].clone();
@@ -329,42 +439,10 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
                     )
                 })
             }
-            (_, k) => {
-                // The unit books a room or claims a wish.
-                if k < 3 {
-                    let (_, room) = docs.rooms[rng.range(0, 4) as usize];
-                    let day = rng.range(0, 4);
-                    let hour = rng.range(18, 19);
-                    let slot = Slot::new(at(day, hour), at(day, hour + 2)).unwrap();
-                    Some((
-                        room,
-                        Op::Resource(ResourceOp::Request(BookingForm::new(
-                            "Zhang Min",
-                            "choir",
-                            slot,
-                            20,
-                        ))),
-                    ))
-                } else {
-                    let (_, wd) = docs.wishes[rng.range(0, 4) as usize];
-                    let items = m.node.wishes(wd).await.unwrap_or_default();
-                    (!items.is_empty()).then(|| {
-                        let (wish, _) =
-                            items[rng.range(0, items.len() as u64 - 1) as usize].clone();
-                        (
-                            wd,
-                            Op::Wishes(WishesOp::Claim {
-                                wish,
-                                volunteer: None,
-                                note: "we can help".into(),
-                            }),
-                        )
-                    })
-                }
-            }
+            (_, _) => unreachable!("the unit runs as a daemon"),
         };
         let Some((doc, op)) = op else { continue };
-        match m.node.execute(doc, op).await {
+        match m.node().execute(doc, op).await {
             Ok(w) => acked.push((i, doc, w.change.change_hash().unwrap())),
             // Refusals by the rules (overdraw, overlapping confirmation, unknown document on
             // a cut-off node …) are expected; nothing is written then.
@@ -372,14 +450,22 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         }
     }
 
-    // Heal everything and wait for agreement.
+    // Heal everything, stop the daemon (SIGTERM) and reopen its store in this process, and
+    // wait for agreement.
     for i in cut.clone() {
         set_cut(&members, i, false).await;
     }
+    let (child, _, _) = members[unit].daemon.take().unwrap();
+    let status = terminate(child);
+    assert!(status.success(), "the daemon exited with {status}");
+    members[unit].node = Some(Node::open(&members[unit].dir, opts()).await.unwrap());
+    start_net(&mut members, unit).await;
     let wait = Instant::now() + Duration::from_secs(60);
     loop {
-        let named: Vec<(&str, &Node)> =
-            members.iter().map(|m| (m.name.as_str(), &m.node)).collect();
+        let named: Vec<(&str, &Node)> = members
+            .iter()
+            .map(|m| (m.name.as_str(), m.node()))
+            .collect();
         let (_, missing) = agreement(&named).await.unwrap();
         if missing.is_empty() {
             break;
@@ -391,8 +477,10 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!(
-        "chaos: {steps} steps, {} acknowledged writes, {refused} refused by the rules",
-        acked.len()
+        "chaos: {steps} steps, {} acknowledged writes ({} by the daemon), {refused} refused by \
+         the rules, {kills} SIGKILLs",
+        acked.len(),
+        acked.iter().filter(|(i, _, _)| *i == unit).count(),
     );
     assert!(!acked.is_empty());
 
@@ -401,7 +489,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         let h = *h;
         assert!(
             members[*i]
-                .node
+                .node()
                 .read(move |r| r.has_change(&h))
                 .await
                 .unwrap(),
@@ -413,7 +501,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
     // Invariants, on every node, for what it holds.
     for m in &members {
         for (_, room) in &docs.rooms {
-            let Ok(bookings) = m.node.bookings(*room).await else {
+            let Ok(bookings) = m.node().bookings(*room).await else {
                 continue;
             };
             let confirmed: Vec<Slot> = bookings.iter().filter_map(|b| b.confirmed_slot()).collect();
@@ -427,7 +515,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         for (_, led) in &docs.ledgers {
             let led = *led;
             if let Ok(Ok(entries)) = m
-                .node
+                .node()
                 .read(move |r| r.ledger(led).map(|l| l.entries()))
                 .await
             {
@@ -440,13 +528,13 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             continue;
         }
         for v in volunteers {
-            let b = m.node.balance(v.clone()).await.unwrap();
+            let b = m.node().balance(v.clone()).await.unwrap();
             assert!(b >= Points::whole(0), "{}: {v} has {b}", m.name);
         }
         for (_, wd) in &docs.wishes {
             let wd = *wd;
             let Ok(Ok(counts)) = m
-                .node
+                .node()
                 .read(move |r| {
                     r.wishes(wd).map(|v| {
                         v.items()
@@ -472,7 +560,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         for (_, reg) in &docs.registries {
             let reg = *reg;
             let Ok(Ok(v)) = m
-                .node
+                .node()
                 .read(move |r| {
                     r.registry(reg).map(|v| {
                         v.compounds()
@@ -494,6 +582,66 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         if let Some(n) = &m.net {
             n.shutdown().await.unwrap();
         }
-        m.node.shutdown().await.unwrap();
+        m.node().shutdown().await.unwrap();
+    }
+}
+
+/// A write of the unit: book a room of a community, or claim a wish (read through the API).
+async fn unit_op(rng: &mut Rng, docs: &Docs, m: &Member) -> Option<(DocId, Op)> {
+    if rng.range(0, 5) < 3 {
+        let (_, room) = docs.rooms[rng.range(0, 4) as usize];
+        let day = rng.range(0, 4);
+        let hour = rng.range(18, 19);
+        let slot = Slot::new(at(day, hour), at(day, hour + 2)).unwrap();
+        return Some((
+            room,
+            Op::Resource(ResourceOp::Request(BookingForm::new(
+                "Zhang Min",
+                "choir",
+                slot,
+                20,
+            ))),
+        ));
+    }
+    let (_, wd) = docs.wishes[rng.range(0, 4) as usize];
+    let (_, api, _) = m.daemon.as_ref()?;
+    // A wishes document not received yet reads as not found.
+    let items = api.call(&Request::WishList { doc: Some(wd) }).await.ok()?;
+    let ids: Vec<WishId> = items
+        .as_array()?
+        .iter()
+        .filter_map(|r| r["id"].as_str()?.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let wish = ids[rng.range(0, ids.len() as u64 - 1) as usize].clone();
+    Some((
+        wd,
+        Op::Wishes(WishesOp::Claim {
+            wish,
+            volunteer: None,
+            note: "we can help".into(),
+        }),
+    ))
+}
+
+/// SIGTERM, then waits for the exit (bounded).
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
