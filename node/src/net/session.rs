@@ -84,6 +84,8 @@ impl Pending {
 pub(crate) type Pulls = HashMap<DocId, Option<Pending>>;
 
 type RespMap = HashMap<(PeerId, u64), Arc<AsyncMutex<Resp>>>;
+/// Finished sessions: the set, and the order they finished in.
+type Finished = (HashSet<(PeerId, u64)>, VecDeque<(PeerId, u64)>);
 
 /// What the network tasks share.
 #[derive(Clone)]
@@ -390,7 +392,7 @@ pub(crate) struct Responders {
     map: std::sync::Mutex<RespMap>,
     /// Recently finished sessions (bounded, oldest forgotten first): a request naming one
     /// again is a replay.
-    finished: std::sync::Mutex<(HashSet<(PeerId, u64)>, VecDeque<(PeerId, u64)>)>,
+    finished: std::sync::Mutex<Finished>,
 }
 
 impl Responders {
