@@ -28,7 +28,7 @@
 mod iblt;
 pub mod wire;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::ChangeHash;
 use negentropy::{Id, Negentropy, NegentropyStorageVector};
@@ -282,6 +282,58 @@ pub struct Session {
     stats: Stats,
     /// Changes received by the last step, not yet applied.
     inbox: Vec<SignedChange>,
+    /// Answer Wants batch by batch (see [`Session::lazy`]).
+    lazy: bool,
+    /// The rest of a lazy answer.
+    outgoing: Option<Outgoing>,
+}
+
+/// What a responder still has to send for a Want: documents not yet read, the changes of
+/// the current one, and its own wants for the last batch.
+struct Outgoing {
+    docs: VecDeque<WantDoc>,
+    cur: VecDeque<SignedChange>,
+    want: Vec<WantDoc>,
+}
+
+impl Outgoing {
+    fn is_empty(&self) -> bool {
+        self.docs.is_empty() && self.cur.is_empty()
+    }
+
+    /// The next Changes message of at most [`BATCH_BYTES`] (or one change); the last one
+    /// carries the wants and `more: false`.
+    fn next(&mut self, s: &Session, replica: &Replica) -> Message {
+        let mut changes = Vec::new();
+        let mut size = 0usize;
+        loop {
+            let Some(c) = self.cur.front() else {
+                let Some(w) = self.docs.pop_front() else {
+                    break;
+                };
+                if replica.header(w.doc).is_ok_and(|h| s.peer_gets(h)) {
+                    self.cur = replica.changes(w.doc, &w.heads).unwrap_or_default().into();
+                }
+                continue;
+            };
+            let n = c.change.len() + 140;
+            if size + n > BATCH_BYTES && !changes.is_empty() {
+                break;
+            }
+            size += n;
+            changes.extend(self.cur.pop_front());
+        }
+        let more = !self.is_empty();
+        Message::Changes {
+            changes,
+            want: if more {
+                Vec::new()
+            } else {
+                std::mem::take(&mut self.want)
+            },
+            more,
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -321,7 +373,32 @@ impl Session {
             peer_wants: Vec::new(),
             stats: Stats::default(),
             inbox: Vec::new(),
+            lazy: false,
+            outgoing: None,
         }
+    }
+    /// Lazy answers (responder): the changes for the initiator's Want are read and encoded
+    /// batch by batch — the first batch comes with the step, the rest with
+    /// [`next_out`](Self::next_out) while [`has_more_out`](Self::has_more_out) — so an open
+    /// session holds one batch, not the whole answer.
+    pub fn lazy(mut self) -> Self {
+        self.lazy = true;
+        self
+    }
+
+    /// Whether a lazy answer has more messages (see [`lazy`](Self::lazy)).
+    pub fn has_more_out(&self) -> bool {
+        self.outgoing.is_some()
+    }
+
+    /// The next message of a lazy answer, or `None` when it is complete.
+    pub fn next_out(&mut self, replica: &Replica) -> Option<Vec<u8>> {
+        let mut og = self.outgoing.take()?;
+        let m = og.next(self, replica);
+        if !og.is_empty() {
+            self.outgoing = Some(og);
+        }
+        self.out(vec![m]).pop()
     }
     /// Relay role: documents this node may not read are carried for other peers (verified,
     /// not applied) instead of being refused by the sender's replication policy.
@@ -538,14 +615,19 @@ impl Session {
             }
             // The initiator's Want also ends the responder's reconciliation.
             (false, State::Reconciling, Message::Want { offer, need }) => {
-                let (changes, want) = self.serve(replica, &offer, &need);
-                let mut out = batches(changes, want);
-                if out.is_empty() {
-                    out.push(Message::Changes {
-                        changes: Vec::new(),
-                        want: Vec::new(),
-                        more: false,
-                    });
+                let (sends, want) = self.serve(replica, &offer, &need);
+                let mut og = Outgoing {
+                    docs: self.federation_first(replica, sends).into(),
+                    cur: VecDeque::new(),
+                    want,
+                };
+                let mut out = vec![og.next(self, replica)];
+                while !og.is_empty() {
+                    if self.lazy {
+                        self.outgoing = Some(og);
+                        break;
+                    }
+                    out.push(og.next(self, replica));
                 }
                 self.state = State::AwaitFinal;
                 Ok(out)
@@ -645,10 +727,23 @@ impl Session {
             }
             (false, State::AwaitFinal, Message::Done) => {
                 self.state = State::Done;
+                self.outgoing = None;
                 Ok(Vec::new())
             }
             (_, _, m) => Err(self.unexpected(&m)),
         }
+    }
+
+    /// Federation documents first: the certificates they carry are what the receiver needs
+    /// to accept everything else (otherwise changes wait for a certificate).
+    fn federation_first(&self, replica: &Replica, mut wants: Vec<WantDoc>) -> Vec<WantDoc> {
+        wants.sort_by_key(|w| {
+            replica
+                .header(w.doc)
+                .map(|h| h.kind != DocKind::Federation)
+                .unwrap_or(true)
+        });
+        wants
     }
 
     /// Whether the peer gets a document: what it may receive, or carry if it relays.
@@ -748,14 +843,15 @@ impl Session {
         Negentropy::owned(storage, FRAME_LIMIT).map_err(rec)
     }
 
-    /// The responder's answer to a Want: changes the initiator lacks, and its own heads of the
-    /// offered documents it should receive the rest of.
+    /// The responder's answer to a Want: the documents (with the initiator's heads) whose
+    /// changes the initiator lacks, and its own heads of the offered documents it should
+    /// receive the rest of.
     fn serve(
         &self,
         replica: &Replica,
         offer: &[WantDoc],
         need: &[[u8; 12]],
-    ) -> (Vec<SignedChange>, Vec<WantDoc>) {
+    ) -> (Vec<WantDoc>, Vec<WantDoc>) {
         let offered: BTreeMap<DocId, &WantDoc> = offer.iter().map(|w| (w.doc, w)).collect();
         let mut sends: Vec<WantDoc> = Vec::new();
         let mut seen = BTreeSet::new();
@@ -772,7 +868,6 @@ impl Session {
                 .unwrap_or_default();
             sends.push(WantDoc { doc: *doc, heads });
         }
-        let changes = self.changes_for(replica, &sends);
         // Ask for the rest of an offered document only if the initiator has a head this
         // replica does not know (otherwise it already holds everything the initiator has).
         let want = offer
@@ -783,23 +878,14 @@ impl Session {
                 heads: replica.heads(w.doc).unwrap_or_default(),
             })
             .collect();
-        (changes, want)
+        (sends, want)
     }
 
     /// Changes of each wanted document that the peer (at the given heads) lacks, limited to
     /// documents the peer may receive.
     fn changes_for(&self, replica: &Replica, wants: &[WantDoc]) -> Vec<SignedChange> {
         let mut out = Vec::new();
-        // Federation documents first: the certificates they carry are what the receiver
-        // needs to accept everything else (otherwise changes wait for a certificate).
-        let mut wants: Vec<&WantDoc> = wants.iter().collect();
-        wants.sort_by_key(|w| {
-            replica
-                .header(w.doc)
-                .map(|h| h.kind != DocKind::Federation)
-                .unwrap_or(true)
-        });
-        for w in wants {
+        for w in self.federation_first(replica, wants.to_vec()) {
             let Ok(h) = replica.header(w.doc) else {
                 continue;
             };

@@ -634,3 +634,62 @@ fn deferred_sessions_answer_after_the_received_changes_are_applied() {
     // Settling twice sends nothing more.
     assert!(sa.settle(&a).is_empty());
 }
+
+#[test]
+fn a_lazy_responder_holds_one_batch_and_sends_the_same_answer() {
+    let mut b = replica("dianye", 2);
+    let doc = ledger(&mut b, "dianye");
+    // About 2.4 MB of changes: three batches.
+    for i in 1..=120 {
+        b.execute(
+            doc,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: format!("dianye:{i}").parse().unwrap(),
+                activity: "patrol".into(),
+                team: None,
+                date: date(2026, 5, 1),
+                hours: 1.0,
+                evidence: Some("x".repeat(20_000)),
+            }),
+            now(),
+        )
+        .unwrap();
+    }
+    let mut answers = Vec::new();
+    for lazy in [false, true] {
+        let mut a = replica("dianye", 1);
+        let mut sa = Session::initiator(false);
+        let mut sb = Session::responder(false);
+        if lazy {
+            sb = sb.lazy();
+        }
+        let mut to_b: VecDeque<Vec<u8>> = sa.start(&a, now()).into();
+        let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut most_held = 0usize;
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            if let Some(m) = to_b.pop_front() {
+                to_a.extend(sb.handle(&mut b, &m, now()).unwrap());
+            } else if to_a.is_empty() && sb.has_more_out() {
+                // The transport asks for the next part once the last went out.
+                to_a.extend(sb.next_out(&b));
+            } else if let Some(m) = to_a.pop_front() {
+                sent.push(m.clone());
+                to_b.extend(sa.handle(&mut a, &m, now()).unwrap());
+            } else {
+                break;
+            }
+            most_held = most_held.max(to_a.iter().map(Vec::len).sum());
+        }
+        assert!(sa.is_done() && sb.is_done(), "lazy: {lazy}");
+        assert!(same(&a, &b), "lazy: {lazy}");
+        assert!(!sb.has_more_out());
+        if lazy {
+            assert!(most_held <= 2 * BATCH_BYTES, "held {most_held}");
+        } else {
+            assert!(most_held > 2 * BATCH_BYTES, "held {most_held}");
+        }
+        answers.push(sent);
+    }
+    assert_eq!(answers[0], answers[1], "the same messages either way");
+}

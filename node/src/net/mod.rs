@@ -187,6 +187,8 @@ pub struct NetStats {
     pub sessions_answered: u64,
     /// Open responder sessions.
     pub sessions_open: usize,
+    /// Bytes of answers waiting in open responder sessions (read lazily: about a frame each).
+    pub sessions_queued_bytes: usize,
     /// Sync bytes received (sessions).
     pub bytes_in: u64,
     /// Sync bytes sent (sessions).
@@ -538,6 +540,7 @@ impl Network {
             sessions_failed: l(&m.sessions_failed),
             sessions_answered: l(&m.sessions_answered),
             sessions_open: self.responders.len(),
+            sessions_queued_bytes: self.responders.queued_bytes(),
             bytes_in: l(&m.bytes_in),
             bytes_out: l(&m.bytes_out),
             changes_applied: l(&m.changes_applied),

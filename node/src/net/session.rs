@@ -17,7 +17,7 @@ use linli_core::sync::{self, Session, SyncError};
 use linli_core::{Applied, DocId, Error as CoreError, NodeId, SignedChange};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
 
-use super::codec::{Request, Response, next_frame};
+use super::codec::{FRAME_TARGET, Request, Response, next_frame};
 use super::{Cmd, Metrics};
 use crate::{Node, NodeError};
 
@@ -421,7 +421,7 @@ impl Responders {
             )));
         }
         let r = Arc::new(AsyncMutex::new(Resp {
-            session: Some(Session::responder(true)),
+            session: Some(Session::responder(true).lazy()),
             queue: VecDeque::new(),
             used: Instant::now(),
             checked: false,
@@ -492,6 +492,20 @@ impl Responders {
         self.finish(gone);
     }
 
+    /// Bytes of answers waiting in open sessions (sessions busy right now are skipped).
+    pub(crate) fn queued_bytes(&self) -> usize {
+        let Ok(map) = self.map.lock() else {
+            return 0;
+        };
+        map.values()
+            .filter_map(|r| {
+                r.try_lock()
+                    .ok()
+                    .map(|r| r.queue.iter().map(Vec::len).sum::<usize>())
+            })
+            .sum()
+    }
+
     /// Open sessions.
     pub(crate) fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
@@ -519,7 +533,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
                 ctx.responders.close(peer, id);
                 return Err(e);
             }
-            Ok(take(ctx, &mut r, peer, id))
+            take(ctx, &mut r, peer, id).await
         }
         Request::Continue { id } => {
             let entry = ctx
@@ -528,7 +542,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
                 .ok_or_else(|| Fault::Invalid(format!("continue of unknown session {id}")))?;
             let mut r = entry.lock().await;
             r.used = Instant::now();
-            Ok(take(ctx, &mut r, peer, id))
+            take(ctx, &mut r, peer, id).await
         }
         Request::Live { msgs } => {
             let mut out = Vec::new();
@@ -574,9 +588,33 @@ async fn feed(ctx: &Ctx, r: &mut Resp, expected: &NodeId, msgs: Vec<Vec<u8>>) ->
     Ok(())
 }
 
-fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Response {
+/// The next frame of the answer. The session's answer is read and encoded lazily, a frame
+/// at a time, so an open session holds about one frame however much the peer asked for.
+async fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Result<Response, Fault> {
+    let queued: usize = r.queue.iter().map(Vec::len).sum();
+    if queued < FRAME_TARGET
+        && let Some(s) = r.session.take_if(|s| s.has_more_out())
+    {
+        let (s, more) = ctx
+            .node
+            .read(move |rep| {
+                let mut s = s;
+                let mut out = Vec::new();
+                let mut size = queued;
+                while size < FRAME_TARGET
+                    && let Some(m) = s.next_out(rep)
+                {
+                    size += m.len();
+                    out.push(m);
+                }
+                (s, out)
+            })
+            .await?;
+        r.session = Some(s);
+        r.queue.extend(more);
+    }
     let msgs = next_frame(&mut r.queue);
-    let more = !r.queue.is_empty();
+    let more = !r.queue.is_empty() || r.session.as_ref().is_some_and(Session::has_more_out);
     let done = r.session.as_ref().is_none_or(Session::is_done);
     if done && !more {
         if let Some(s) = &r.session {
@@ -593,7 +631,7 @@ fn take(ctx: &Ctx, r: &mut Resp, peer: PeerId, id: u64) -> Response {
         }
         ctx.responders.close(peer, id);
     }
-    Response::Msgs { msgs, more }
+    Ok(Response::Msgs { msgs, more })
 }
 
 /// Live mode: pulls the announced heads of `doc` (and what was announced for the same

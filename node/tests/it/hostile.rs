@@ -41,7 +41,7 @@ impl request_response::Codec for Raw {
         T: AsyncRead + Unpin + Send,
     {
         let mut b = Vec::new();
-        io.take(1 << 20).read_to_end(&mut b).await?;
+        io.take(16 << 20).read_to_end(&mut b).await?;
         Ok(b)
     }
     async fn write_request<T>(
@@ -407,30 +407,7 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
     let addr = net_a.listen_addrs().await.unwrap().remove(0);
 
     let mut raw = RawPeer::connect(evil_secret, &addr).await;
-    let id = 4242u64;
-    let now = a.now();
-    let mut session = Session::initiator(false);
-    let mut outbox = session.start(&evil, now);
-    let mut sent: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..50 {
-        if outbox.is_empty() {
-            break;
-        }
-        let req = session_request(id, &std::mem::take(&mut outbox));
-        sent.push(req.clone());
-        let mut answer = read_answer(&raw.ask(req).await.unwrap()).unwrap();
-        loop {
-            for m in &answer.1 {
-                outbox.extend(session.handle(&mut evil, m, now).unwrap());
-            }
-            if !answer.0 {
-                break;
-            }
-            let mut cont = vec![2u8];
-            cont.extend(id.to_le_bytes());
-            answer = read_answer(&raw.ask(frame(cont)).await.unwrap()).unwrap();
-        }
-    }
+    let (session, sent) = raw_session(&mut raw, &mut evil, 4242, a.now(), false).await;
     assert!(session.is_done(), "the genuine session completes");
     assert!(
         evil.docs().contains_key(&reg),
@@ -470,6 +447,120 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
         .unwrap();
     eventually("an honest peer still syncs", 20, || async {
         (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
+    })
+    .await;
+    net_b.shutdown().await.unwrap();
+    net_a.shutdown().await.unwrap();
+}
+
+/// Runs a genuine session from `replica` over raw frames with session id `id`; with
+/// `stop_at_more`, stops (without asking for the rest) once the node says more follows.
+/// Returns the session and the requests sent.
+async fn raw_session(
+    raw: &mut RawPeer,
+    replica: &mut linli_core::Replica,
+    id: u64,
+    now: linli_core::Timestamp,
+    stop_at_more: bool,
+) -> (Session, Vec<Vec<u8>>) {
+    let mut session = Session::initiator(false);
+    let mut outbox = session.start(replica, now);
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..50 {
+        if outbox.is_empty() {
+            break;
+        }
+        let req = session_request(id, &std::mem::take(&mut outbox));
+        sent.push(req.clone());
+        let mut answer = read_answer(&raw.ask(req).await.unwrap()).unwrap();
+        loop {
+            if stop_at_more && answer.0 {
+                // Left unread (and nothing applied, so the next session asks for as much).
+                return (session, sent);
+            }
+            for m in &answer.1 {
+                outbox.extend(session.handle(replica, m, now).unwrap());
+            }
+            if !answer.0 {
+                break;
+            }
+            let mut cont = vec![2u8];
+            cont.extend(id.to_le_bytes());
+            answer = read_answer(&raw.ask(frame(cont)).await.unwrap()).unwrap();
+        }
+    }
+    (session, sent)
+}
+
+/// A peer that opens sessions asking for everything and never reads the answers: each
+/// open session holds about one frame (answers are read lazily), not the whole store; an
+/// honest peer gets everything meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_left_unread_hold_one_frame_each() {
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, _) = community_node(&mut district, da.path()).await;
+    // About 6 MB: 240 service records with long evidence notes (25 KB each).
+    let ledger = a
+        .create(linli_core::NewDoc::Ledger {
+            street: crate::util::org("beishi"),
+            community: crate::util::org("dianye"),
+            year: 2030,
+            rules: linli_core::ledger::LedgerRules::default(),
+        })
+        .await
+        .unwrap()
+        .doc;
+    let records: Vec<(DocId, linli_core::Op)> = (1..=240)
+        .map(|i| {
+            (
+                ledger,
+                linli_core::Op::Ledger(linli_core::ledger::LedgerOp::RecordService {
+                    volunteer: format!("dianye:{i}").parse().unwrap(),
+                    activity: "patrol".into(),
+                    team: None,
+                    date: jiff::civil::date(2030, 5, 1),
+                    hours: 1.0,
+                    evidence: Some("x".repeat(25_000)),
+                }),
+            )
+        })
+        .collect();
+    for (doc, op) in records {
+        a.execute(doc, op).await.unwrap();
+    }
+    let mut evil = district.replica("hongqi", 9);
+    let evil_secret = crate::util::secret("hongqi", 9);
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+
+    let mut raw = RawPeer::connect(evil_secret, &addr).await;
+    for id in 1..=4u64 {
+        let (s, _) = raw_session(&mut raw, &mut evil, id, a.now(), true).await;
+        assert!(!s.is_done());
+    }
+    let st = net_a.stats();
+    assert_eq!(st.sessions_open, 4, "{st:?}");
+    let frame_and_batch = (2 << 20) + (1 << 20);
+    assert!(
+        st.sessions_queued_bytes <= 4 * frame_and_batch,
+        "{} bytes waiting in 4 sessions",
+        st.sessions_queued_bytes
+    );
+    // An honest peer syncs all 6 MB meanwhile.
+    let (b, _) = crate::net::community(&mut district, db.path(), "shengli").await;
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_b = Network::start(b.clone(), loopback(vec![addr.clone()]))
+        .await
+        .unwrap();
+    eventually("the honest peer gets the whole ledger", 60, || async {
+        let n = b
+            .read(move |r| r.ledger(ledger).map(|l| l.entries().len()))
+            .await
+            .ok()?
+            .ok()?;
+        (n == 240).then_some(())
     })
     .await;
     net_b.shutdown().await.unwrap();
