@@ -13,6 +13,8 @@
 //! Messages are a `u32` count then, for each, a `u32` length and the bytes.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::prelude::*;
 use libp2p::StreamProtocol;
@@ -52,9 +54,81 @@ pub(crate) enum Response {
     Refused(String),
 }
 
-/// The codec (stateless).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SyncCodec;
+/// Bytes of frames being read at once, over all connections: a frame that would pass it
+/// is not read (the stream fails; the sender may retry), so slow or endless senders cannot
+/// make the node hold more than this in half-read frames.
+pub(crate) const READ_BUDGET: usize = 256 << 20;
+
+/// The codec. Clones (one per connection) share the budget of bytes being read.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncCodec {
+    reading: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+impl Default for SyncCodec {
+    fn default() -> Self {
+        SyncCodec::with_budget(READ_BUDGET)
+    }
+}
+
+impl SyncCodec {
+    fn with_budget(budget: usize) -> Self {
+        SyncCodec {
+            reading: Arc::default(),
+            budget,
+        }
+    }
+
+    /// Reads one frame within the shared budget. The buffer grows as bytes arrive, so a
+    /// sender that announces a large frame and trickles it costs what it sent.
+    async fn read_frame<T: AsyncRead + Unpin + Send>(&self, io: &mut T) -> io::Result<Vec<u8>> {
+        let mut len = [0u8; 4];
+        io.read_exact(&mut len).await?;
+        let len = u32::from_le_bytes(len) as usize;
+        if len > FRAME_LIMIT {
+            return Err(bad(format!(
+                "sync frame of {len} bytes exceeds the limit of {FRAME_LIMIT}"
+            )));
+        }
+        let _reserved = Reserved::take(&self.reading, len, self.budget)?;
+        let mut buf = Vec::with_capacity(len.min(256 << 10));
+        io.take(len as u64).read_to_end(&mut buf).await?;
+        if buf.len() < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("sync frame ended after {} of {len} bytes", buf.len()),
+            ));
+        }
+        Ok(buf)
+    }
+}
+
+/// Bytes reserved from the read budget, given back when dropped (also when the read is
+/// cancelled by the stream's timeout).
+struct Reserved<'a> {
+    reading: &'a AtomicUsize,
+    n: usize,
+}
+
+impl<'a> Reserved<'a> {
+    fn take(reading: &'a AtomicUsize, n: usize, budget: usize) -> io::Result<Reserved<'a>> {
+        let before = reading.fetch_add(n, Ordering::AcqRel);
+        if before + n > budget {
+            reading.fetch_sub(n, Ordering::AcqRel);
+            return Err(io::Error::other(format!(
+                "busy: {before} bytes of other frames are being read"
+            )));
+        }
+        Ok(Reserved { reading, n })
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.reading.fetch_sub(self.n, Ordering::AcqRel);
+    }
+}
 
 fn bad(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
@@ -192,20 +266,6 @@ pub(crate) fn decode_response(b: &[u8]) -> io::Result<Response> {
     Ok(resp)
 }
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len).await?;
-    let len = u32::from_le_bytes(len) as usize;
-    if len > FRAME_LIMIT {
-        return Err(bad(format!(
-            "sync frame of {len} bytes exceeds the limit of {FRAME_LIMIT}"
-        )));
-    }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
-    Ok(buf)
-}
-
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
     if bytes.len() > FRAME_LIMIT {
         return Err(bad("sync frame too large to send"));
@@ -224,7 +284,7 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let decoded = match read_frame(io).await {
+        let decoded = match self.read_frame(io).await {
             Ok(frame) => decode_request(&frame),
             Err(e) => Err(e),
         };
@@ -240,7 +300,7 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        decode_response(&read_frame(io).await?)
+        decode_response(&self.read_frame(io).await?)
     }
 
     async fn write_request<T>(
@@ -327,6 +387,42 @@ mod tests {
         let e = decode_request(&huge).unwrap_err();
         assert!(e.to_string().contains("messages in one frame"), "{e}");
         assert!(decode_response(&[1, 2, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn frames_are_read_within_the_shared_budget() {
+        let codec = SyncCodec::with_budget(100);
+        let other = codec.clone();
+        let frame = |n: usize| {
+            let mut f = (n as u32).to_le_bytes().to_vec();
+            f.extend(vec![7u8; n]);
+            f
+        };
+        futures::executor::block_on(async {
+            // Within the budget: read, and the budget is whole again afterwards.
+            let got = codec.read_frame(&mut &frame(60)[..]).await.unwrap();
+            assert_eq!(got, vec![7u8; 60]);
+            assert_eq!(codec.reading.load(Ordering::Relaxed), 0);
+            // While one clone holds 60 bytes, another cannot start a 50-byte frame.
+            let held = Reserved::take(&other.reading, 60, other.budget).unwrap();
+            let e = codec.read_frame(&mut &frame(50)[..]).await.unwrap_err();
+            assert!(e.to_string().contains("busy"), "{e}");
+            drop(held);
+            assert_eq!(
+                codec.read_frame(&mut &frame(50)[..]).await.unwrap().len(),
+                50
+            );
+            // A frame that ends early is an error, and gives its reservation back.
+            let mut short = frame(40);
+            short.truncate(20);
+            let e = codec.read_frame(&mut &short[..]).await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+            assert_eq!(codec.reading.load(Ordering::Relaxed), 0);
+            // Above the frame limit: refused before anything is reserved.
+            let mut huge = (u32::MAX).to_le_bytes().to_vec();
+            huge.extend([0u8; 8]);
+            assert!(codec.read_frame(&mut &huge[..]).await.is_err());
+        });
     }
 
     #[test]

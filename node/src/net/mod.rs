@@ -571,7 +571,7 @@ fn build_swarm(secret: [u8; 32], cfg: &NetConfig) -> Result<Swarm<Behaviour>, Ne
             [(codec::PROTOCOL, request_response::ProtocolSupport::Full)],
             request_response::Config::default()
                 .with_request_timeout(Duration::from_secs(60))
-                .with_max_concurrent_streams(64),
+                .with_max_concurrent_streams(16),
         );
         let gcfg = gossipsub::ConfigBuilder::default()
             .heartbeat_interval(Duration::from_millis(500))
