@@ -1,12 +1,9 @@
 //! Certificates (JSON records of the federation document and hello chains): parsing and
 //! signature checks must never panic.
+//!
+//! The body is `linli_node::fuzzing::certificate`, shared with the replay test of the normal suite
+//! (`node/tests/it/fuzz_replay.rs`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use linli_core::cert::Certificate;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(c) = serde_json::from_slice::<Certificate>(data) {
-        let _ = c.verify_signature();
-        let _ = c.canonical_bytes();
-    }
-});
+fuzz_target!(|data: &[u8]| linli_node::fuzzing::certificate(data));

@@ -1,12 +1,8 @@
 //! The TOML config file: parsing never panics; errors name the file.
+//!
+//! The body is `linli_node::fuzzing::config`, shared with the replay test of the normal suite
+//! (`node/tests/it/fuzz_replay.rs`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let path = std::path::Path::new("linli.toml");
-        if let Err(e) = linli_node::config::Config::parse(path, text) {
-            assert!(e.to_string().contains("linli.toml"), "{e}");
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| linli_node::fuzzing::config(data));

@@ -1,8 +1,9 @@
 //! A partner's CSV of service hours: parsing never panics; every row is a request or a
 //! reason.
+//!
+//! The body is `linli_node::fuzzing::csv_import`, shared with the replay test of the normal suite
+//! (`node/tests/it/fuzz_replay.rs`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = linli_node::cli::service_rows(data);
-});
+fuzz_target!(|data: &[u8]| linli_node::fuzzing::csv_import(data));

@@ -1,11 +1,8 @@
 //! Sync messages from a peer: decoding must never panic, and what decodes re-encodes.
+//!
+//! The body is `linli_node::fuzzing::sync_message`, shared with the replay test of the normal suite
+//! (`node/tests/it/fuzz_replay.rs`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use linli_core::sync::wire;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(m) = wire::decode(data) {
-        let again = wire::encode(&m);
-        assert_eq!(wire::decode(&again).ok(), Some(m));
-    }
-});
+fuzz_target!(|data: &[u8]| linli_node::fuzzing::sync_message(data));

@@ -37,6 +37,8 @@ pub mod config;
 pub mod demo;
 mod error;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 mod node;
 pub mod ops;

@@ -18,6 +18,8 @@ mod demo;
 mod events;
 // Export to a file and import into a fresh node.
 mod export;
+// Every committed fuzz seed and regression input, replayed through the fuzz targets' bodies.
+mod fuzz_replay;
 // Hostile peers speaking raw bytes on the sync protocol.
 mod hostile;
 // Networking on loopback: sync on connect, live announcements, refusals.
