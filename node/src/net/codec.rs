@@ -59,6 +59,12 @@ pub(crate) enum Response {
 /// make the node hold more than this in half-read frames.
 pub(crate) const READ_BUDGET: usize = 256 << 20;
 
+/// A request frame must be read whole within this (from the stream's opening): a sender
+/// that stalls or trickles is answered `Refused` and dropped. (At ≈ 2 MiB a frame, an
+/// honest sender needs about 70 KB/s.) Responses have no such deadline: their wait includes
+/// the peer's work on the request, bounded by the request timeout.
+pub(crate) const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The codec. Clones (one per connection) share the budget of bytes being read.
 #[derive(Debug, Clone)]
 pub(crate) struct SyncCodec {
@@ -284,7 +290,13 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let decoded = match self.read_frame(io).await {
+        let Ok(read) = tokio::time::timeout(READ_DEADLINE, self.read_frame(io)).await else {
+            return Ok(Request::Malformed(format!(
+                "a request frame not complete within {} s",
+                READ_DEADLINE.as_secs()
+            )));
+        };
+        let decoded = match read {
             Ok(frame) => decode_request(&frame),
             Err(e) => Err(e),
         };
@@ -423,6 +435,49 @@ mod tests {
             huge.extend([0u8; 8]);
             assert!(codec.read_frame(&mut &huge[..]).await.is_err());
         });
+    }
+
+    /// Yields its bytes, then never anything more (and never ends).
+    struct Stalled(Vec<u8>);
+
+    impl AsyncRead for Stalled {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            if self.0.is_empty() {
+                return std::task::Poll::Pending;
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0.drain(..n);
+            std::task::Poll::Ready(Ok(n))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_frame_that_never_ends_reads_as_malformed_and_frees_its_budget() {
+        use request_response::Codec as _;
+        let mut codec = SyncCodec::default();
+        // Announces 1 MiB, sends 10 bytes, then stalls.
+        let mut start = (1u32 << 20).to_le_bytes().to_vec();
+        start.extend([1u8; 10]);
+        let req = codec
+            .read_request(&PROTOCOL, &mut Stalled(start))
+            .await
+            .unwrap();
+        let Request::Malformed(reason) = req else {
+            panic!("{req:?}");
+        };
+        assert!(reason.contains("not complete within 30 s"), "{reason}");
+        assert_eq!(codec.reading.load(Ordering::Relaxed), 0);
+        // Nothing at all: the same.
+        let req = codec
+            .read_request(&PROTOCOL, &mut Stalled(Vec::new()))
+            .await
+            .unwrap();
+        assert!(matches!(req, Request::Malformed(_)), "{req:?}");
     }
 
     #[test]
