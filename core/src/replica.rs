@@ -18,6 +18,7 @@
 //! the change log without them and their dependents.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::{Change, ChangeHash};
 use serde::{Deserialize, Serialize};
@@ -175,6 +176,14 @@ pub enum Error {
     /// A local write breaks the write policy of the document kind.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The signed bytes of logged changes could not be read back from the change source.
+    #[error("cannot read stored changes of {doc}: {reason}")]
+    Source {
+        /// The document.
+        doc: DocId,
+        /// Why.
+        reason: String,
+    },
     /// Too many changes wait for missing dependencies.
     #[error("pending set full ({limit} changes wait for dependencies); change {change} dropped")]
     PendingFull {
@@ -324,10 +333,19 @@ pub enum NewDoc {
     },
 }
 
+/// Where a replica reads back the signed bytes of logged changes it does not keep in memory
+/// (see [`LoadedSnapshot::prepare_lazy`]): the node's store.
+pub trait ChangeSource: Send + Sync + std::fmt::Debug {
+    /// The signed changes of `doc` with these hashes, in the same order.
+    fn load(&self, doc: DocId, hashes: &[ChangeHash]) -> Result<Vec<SignedChange>, String>;
+}
+
 /// One accepted change with what rebuilds and revocations need to know about it.
 #[derive(Debug, Clone)]
 struct Logged {
-    signed: SignedChange,
+    /// The signed change; `None` when it is read back from the change source on demand.
+    signed: Option<SignedChange>,
+    signer: NodeId,
     hash: ChangeHash,
     actor: Vec<u8>,
     seq: u64,
@@ -379,6 +397,8 @@ pub struct Replica {
     created: u64,
     /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
     pub max_pending: usize,
+    /// Where logged changes not kept in memory are read back from.
+    source: Option<Arc<dyn ChangeSource>>,
 }
 
 impl Replica {
@@ -410,6 +430,7 @@ impl Replica {
             revocations: BTreeMap::new(),
             created: 0,
             max_pending: MAX_PENDING,
+            source: None,
         }
     }
 
@@ -792,7 +813,8 @@ impl Replica {
             change.hash(),
         );
         self.log.entry(id).or_default().push(Logged {
-            signed: signed.clone(),
+            signed: Some(signed.clone()),
+            signer: signed.signer,
             hash: change.hash(),
             actor: change.actor_id().to_bytes().to_vec(),
             seq: change.seq(),
@@ -850,7 +872,8 @@ impl Replica {
             .principal(&sc.signer, at)
             .map_err(Error::NotCertified)?;
         let entry = Logged {
-            signed: sc.clone(),
+            signed: Some(sc.clone()),
+            signer: sc.signer,
             hash,
             actor: change.actor_id().to_bytes().to_vec(),
             seq: change.seq(),
@@ -927,10 +950,53 @@ impl Replica {
                 }
             }
         }
-        Ok(log
+        let wanted: Vec<&Logged> = log.iter().filter(|e| !known.contains(&e.hash)).collect();
+        self.signed_of(id, &wanted)
+    }
+
+    /// How many accepted changes of `doc` are logged (0 for a document not held).
+    pub fn logged(&self, doc: DocId) -> usize {
+        self.log.get(&doc).map_or(0, Vec::len)
+    }
+
+    /// Reads logged changes not kept in memory from this source from now on; set it before
+    /// restoring with [`LoadedSnapshot::prepare_lazy`].
+    pub fn set_source(&mut self, source: Arc<dyn ChangeSource>) {
+        self.source = Some(source);
+    }
+
+    /// The signed changes of log entries, from memory or (one batch) from the source.
+    fn signed_of(&self, doc: DocId, entries: &[&Logged]) -> Result<Vec<SignedChange>, Error> {
+        let missing: Vec<ChangeHash> = entries
             .iter()
-            .filter(|e| !known.contains(&e.hash))
-            .map(|e| e.signed.clone())
+            .filter(|e| e.signed.is_none())
+            .map(|e| e.hash)
+            .collect();
+        let mut loaded = if missing.is_empty() {
+            Vec::new()
+        } else {
+            let source = self.source.as_ref().ok_or_else(|| Error::Source {
+                doc,
+                reason: "no change source is set".into(),
+            })?;
+            let got = source
+                .load(doc, &missing)
+                .map_err(|reason| Error::Source { doc, reason })?;
+            if got.len() != missing.len() || got.iter().any(|sc| sc.doc != doc) {
+                return Err(Error::Source {
+                    doc,
+                    reason: format!("asked for {} changes, got {}", missing.len(), got.len()),
+                });
+            }
+            got
+        }
+        .into_iter();
+        Ok(entries
+            .iter()
+            .filter_map(|e| match &e.signed {
+                Some(sc) => Some(sc.clone()),
+                None => loaded.next(),
+            })
             .collect())
     }
 
@@ -1353,23 +1419,19 @@ impl Replica {
                     bad.insert(h, None);
                     continue;
                 }
-                if let Some(revs) = self.revocations.get(&e.signed.signer)
+                if let Some(revs) = self.revocations.get(&e.signer)
                     && let Some(r) = revs.iter().find(|r| !r.allows(&id, &e.actor, e.seq, &h.0))
                 {
                     bad.insert(
                         h,
                         Some(RejectReason::Revoked {
-                            signer: e.signed.signer.short(),
+                            signer: e.signer.short(),
                             reason: r.reason.clone(),
                         }),
                     );
                     continue;
                 }
-                if self
-                    .trust
-                    .principal(&e.signed.signer, Timestamp(e.time))
-                    .is_err()
-                {
+                if self.trust.principal(&e.signer, Timestamp(e.time)).is_err() {
                     // The chain disappeared (e.g. its certificate was written after its
                     // issuer's cut-off): the change waits for a certificate again.
                     bad.insert(h, None);
@@ -1391,7 +1453,22 @@ impl Replica {
     /// reason are recorded as refused, the others are re-submitted (they are refused as
     /// dependents of refused changes, or wait for a certificate).
     fn rebuild(&mut self, id: DocId, bad: &BTreeMap<ChangeHash, Option<RejectReason>>) {
-        let entries = self.log.remove(&id).unwrap_or_default();
+        let mut entries = self.log.remove(&id).unwrap_or_default();
+        // Every change's bytes are needed to replay the rest and re-submit the removed.
+        let all: Vec<&Logged> = entries.iter().collect();
+        match self.signed_of(id, &all) {
+            Ok(signed) => {
+                for (e, sc) in entries.iter_mut().zip(signed) {
+                    e.signed = Some(sc);
+                }
+            }
+            Err(_) => {
+                // The store cannot give them back: the document stays as it was (its next
+                // open re-checks every change against the revocations).
+                self.log.insert(id, entries);
+                return;
+            }
+        }
         self.docs.remove(&id);
         self.seqs.retain(|(d, _, _), _| *d != id);
         // Dependents of removed changes go too (the log is in causal order).
@@ -1409,10 +1486,10 @@ impl Replica {
                 Some(Some(reason)) => rejections.push(Rejection {
                     doc: id,
                     hash: e.hash,
-                    signer: e.signed.signer,
+                    signer: e.signer,
                     reason: reason.clone(),
                 }),
-                Some(None) => resubmit.push(e.signed.clone()),
+                Some(None) => resubmit.extend(e.signed.clone()),
                 None => {}
             }
         }
@@ -1439,12 +1516,12 @@ impl Replica {
 
     /// Rebuilds a document from logged changes in causal order (the first is its genesis).
     fn replay(&self, kept: &[Logged]) -> Option<Document> {
-        let genesis = kept.first()?.signed.verify().ok()?;
+        let genesis = kept.first()?.signed.as_ref()?.verify().ok()?;
         let mut doc = Document::from_genesis(genesis).ok()?;
         doc.set_author(&self.author);
         for e in &kept[1..] {
             // Invariant: these changes were verified and applied before, in this order.
-            let c = e.signed.verify().ok()?;
+            let c = e.signed.as_ref()?.verify().ok()?;
             doc.apply_checked(c).ok()?;
         }
         Some(doc)

@@ -54,7 +54,8 @@ pub struct PreparedRestore {
 /// One accepted change to restore; `change` is set (decoded) only for changes that the
 /// snapshot does not hold.
 struct Item {
-    signed: SignedChange,
+    signed: Option<SignedChange>,
+    signer: crate::ids::NodeId,
     hash: ChangeHash,
     meta: Meta,
     change: Option<Change>,
@@ -132,6 +133,26 @@ impl LoadedSnapshot {
         self,
         accepted: Vec<(ChangeHash, SignedChange)>,
     ) -> Result<PreparedRestore, Error> {
+        self.prepare_with(accepted, false)
+    }
+
+    /// Like [`prepare`](Self::prepare), but the change log keeps no bytes of the changes the
+    /// snapshot holds: they are read back from the replica's
+    /// [`ChangeSource`](super::ChangeSource) when needed (sync, export, rebuilds), so an
+    /// open node holds each stored change once, in its document. The replica must have a
+    /// source ([`Replica::set_source`]) when the result is installed.
+    pub fn prepare_lazy(
+        self,
+        accepted: Vec<(ChangeHash, SignedChange)>,
+    ) -> Result<PreparedRestore, Error> {
+        self.prepare_with(accepted, true)
+    }
+
+    fn prepare_with(
+        self,
+        accepted: Vec<(ChangeHash, SignedChange)>,
+        lazy: bool,
+    ) -> Result<PreparedRestore, Error> {
         let bad = |s: String| Error::Doc(DocError::MalformedDocument(s));
         let LoadedSnapshot {
             doc: mut d,
@@ -153,7 +174,8 @@ impl LoadedSnapshot {
             }
             let item = match held.remove(&hash) {
                 Some(meta) => Item {
-                    signed: sc,
+                    signer: sc.signer,
+                    signed: (!lazy).then_some(sc),
                     hash,
                     meta,
                     change: None,
@@ -169,7 +191,8 @@ impl LoadedSnapshot {
                         )));
                     }
                     Item {
-                        signed: sc,
+                        signer: sc.signer,
+                        signed: Some(sc),
                         hash,
                         meta: Meta::of(&change),
                         change: Some(change),
@@ -189,6 +212,7 @@ impl LoadedSnapshot {
             }
             entries.push(Logged {
                 signed: item.signed,
+                signer: item.signer,
                 hash: item.hash,
                 actor: item.meta.actor,
                 seq: item.meta.seq,
@@ -265,7 +289,7 @@ impl Replica {
         // Documents this node created keep their nonces: a new one gets a later nonce.
         if entries
             .first()
-            .is_some_and(|e| e.signed.signer == self.author.node)
+            .is_some_and(|e| e.signer == self.author.node)
         {
             self.created = self.created.max(d.header().nonce);
         }
@@ -366,7 +390,10 @@ mod tests {
                     e.seq,
                     e.time,
                     e.deps,
-                    hex::encode(e.signed.encode())
+                    e.signed
+                        .as_ref()
+                        .map(|s| hex::encode(s.encode()))
+                        .unwrap_or_default()
                 )
             })
             .collect()
@@ -544,5 +571,83 @@ mod tests {
         assert!(!b.docs().contains_key(&doc));
         b.restore(doc, &saved, changes).unwrap();
         assert!(b.docs().contains_key(&doc));
+    }
+
+    /// A change source over a map, counting what it was asked for.
+    #[derive(Debug, Default)]
+    struct MapSource {
+        changes: std::sync::Mutex<HashMap<ChangeHash, SignedChange>>,
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    impl super::super::ChangeSource for MapSource {
+        fn load(&self, _: DocId, hashes: &[ChangeHash]) -> Result<Vec<SignedChange>, String> {
+            self.asked
+                .fetch_add(hashes.len(), std::sync::atomic::Ordering::Relaxed);
+            let m = self.changes.lock().map_err(|e| e.to_string())?;
+            hashes
+                .iter()
+                .map(|h| m.get(h).cloned().ok_or_else(|| format!("no change {h}")))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_lazy_restore_reads_covered_changes_back_from_the_source() {
+        let mut a = replica("dianye", 1);
+        let doc = ledger(&mut a);
+        for i in 0..8 {
+            service(&mut a, doc, &format!("dianye:{}", i % 3 + 1));
+        }
+        let changes = a.changes(doc, &[]).unwrap();
+        let stored: Vec<(ChangeHash, SignedChange)> = changes
+            .iter()
+            .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+            .collect();
+        // A snapshot of the first 6 changes; 3 in the tail.
+        let mut partial = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+        for c in &changes[1..6] {
+            partial.apply_checked(c.verify().unwrap()).unwrap();
+        }
+        let source = std::sync::Arc::new(MapSource::default());
+        let prepared = Replica::load_snapshot(doc, &partial.save())
+            .unwrap()
+            .prepare_lazy(stored.clone())
+            .unwrap();
+
+        // Without a source the covered changes cannot be handed out: a clear error.
+        let mut bare = replica("dianye", 1);
+        bare.restore_prepared(prepared);
+        let e = bare.changes(doc, &[]).unwrap_err();
+        assert!(e.to_string().contains("no change source"), "{e}");
+
+        // With one: the same log, the covered changes read back (only they), in order.
+        let mut r = replica("dianye", 1);
+        r.set_source(source.clone());
+        let prepared = Replica::load_snapshot(doc, &partial.save())
+            .unwrap()
+            .prepare_lazy(stored.clone())
+            .unwrap();
+        r.restore_prepared(prepared);
+        // The source is empty: the read fails and says so.
+        let e = r.changes(doc, &[]).unwrap_err();
+        assert!(e.to_string().contains("no change"), "{e}");
+        source
+            .changes
+            .lock()
+            .unwrap()
+            .extend(stored.iter().cloned());
+        source.asked.store(0, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(r.changes(doc, &[]).unwrap(), changes);
+        assert_eq!(source.asked.load(std::sync::atomic::Ordering::Relaxed), 6);
+        // Changes after given heads: the tail comes from memory, nothing is read.
+        source.asked.store(0, std::sync::atomic::Ordering::Relaxed);
+        let heads = [stored[5].0];
+        assert_eq!(r.changes(doc, &heads).unwrap(), changes[6..].to_vec());
+        assert_eq!(source.asked.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(r.heads(doc).unwrap(), a.heads(doc).unwrap());
+        // New writes go on as usual.
+        let more = service(&mut r, doc, "dianye:2");
+        assert_eq!(r.changes(doc, &[]).unwrap().last(), Some(&more));
     }
 }

@@ -178,6 +178,73 @@ fn revocation_rebuilds_documents_without_changes_beyond_the_cut_off() {
     ));
 }
 
+/// Reads changes back from a copy of another replica's log.
+#[derive(Debug)]
+struct CopySource(BTreeMap<automerge::ChangeHash, SignedChange>);
+
+impl crate::replica::ChangeSource for CopySource {
+    fn load(
+        &self,
+        _: DocId,
+        hashes: &[automerge::ChangeHash],
+    ) -> Result<Vec<SignedChange>, String> {
+        hashes
+            .iter()
+            .map(|h| self.0.get(h).cloned().ok_or_else(|| format!("no {h}")))
+            .collect()
+    }
+}
+
+#[test]
+fn a_revocation_rebuilds_a_document_whose_log_is_read_back_from_the_store() {
+    let mut owner = replica("dianye", 1);
+    let doc = room(&mut owner);
+    let mut unit = replica("power-co", 1);
+    send(&owner, &mut unit);
+    let mut root = root();
+    send(&owner, &mut root);
+    let (b1, r1) = request(&mut unit, doc, "2026-12-01");
+    owner.apply(r1.clone()).unwrap();
+    root.apply(r1).unwrap();
+    confirm(&mut owner, doc, &b1);
+    let rev = revoke(&mut root, node("power-co", 1));
+    let (b2, r2) = request(&mut unit, doc, "2026-12-02");
+    owner.apply(r2).unwrap();
+    confirm(&mut owner, doc, &b2);
+
+    // The same replica with the room restored lazily (its log bytes in the "store").
+    let changes = owner.changes(doc, &[]).unwrap();
+    let stored: Vec<_> = changes
+        .iter()
+        .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+        .collect();
+    let mut lazy = owner.clone();
+    lazy.set_source(std::sync::Arc::new(CopySource(
+        stored.iter().cloned().collect(),
+    )));
+    let prepared = Replica::load_snapshot(doc, &owner.doc(doc).unwrap().save())
+        .unwrap()
+        .prepare_lazy(stored)
+        .unwrap();
+    lazy.restore_prepared(prepared);
+
+    // The revocation rebuilds both the same way.
+    owner.apply(rev.clone()).unwrap();
+    lazy.apply(rev).unwrap();
+    assert_eq!(status(&lazy, doc, &b1), "confirmed");
+    assert_eq!(status(&lazy, doc, &b2), "absent");
+    assert_eq!(
+        lazy.doc(doc).unwrap().heads(),
+        owner.doc(doc).unwrap().heads()
+    );
+    let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+    assert_eq!(keys(&lazy), keys(&owner));
+    assert_eq!(
+        lazy.changes(doc, &[]).unwrap(),
+        owner.changes(doc, &[]).unwrap()
+    );
+}
+
 #[test]
 fn revoking_a_community_keeps_what_it_certified_before_the_cut_off() {
     // A street certifies a community; the community writes; the street's key is revoked.

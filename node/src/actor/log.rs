@@ -198,9 +198,7 @@ pub(super) fn persist(
         // The document was rebuilt without some changes: its snapshot no longer matches.
         tx.delete_snapshot(&doc)?;
         tracker.marks.remove(&doc);
-        if let Ok(changes) = replica.changes(doc, &[]) {
-            tracker.accepted.insert(doc, changes.len() as u64);
-        }
+        tracker.accepted.insert(doc, replica.logged(doc) as u64);
         changed.insert(doc);
     }
     // Snapshot policy: a document is saved once it has `snapshot_every` accepted changes
@@ -258,6 +256,9 @@ pub(super) fn load(
         settings.org.clone(),
         settings.root,
     );
+    // Restored documents keep no bytes of the changes their snapshots hold: they are read
+    // back from the store when a peer or an export needs them.
+    replica.set_source(std::sync::Arc::new(store.change_source()?));
     let snapshots: Vec<(DocId, Vec<u8>)> = store.snapshots()?;
     let with_snapshot: HashSet<DocId> = snapshots.iter().map(|(d, _)| *d).collect();
     // Refusals linli-core returns but does not record (a genesis sent for another document).
@@ -355,7 +356,7 @@ pub(super) fn load(
     let prepare = |share: Vec<RestoreJob>| {
         share
             .into_iter()
-            .map(|(doc, snapshot, changes)| (doc, snapshot.prepare(changes)))
+            .map(|(doc, snapshot, changes)| (doc, snapshot.prepare_lazy(changes)))
             .collect::<Vec<_>>()
     };
     let mut prepared: HashMap<DocId, Result<PreparedRestore, CoreError>> =

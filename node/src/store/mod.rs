@@ -521,6 +521,19 @@ impl Store {
         }
     }
 
+    /// A reader of accepted changes by hash on a read-only connection of its own, for the
+    /// replica's change log (see [`linli_core::ChangeSource`]).
+    pub(crate) fn change_source(&self) -> Result<StoreSource, StoreError> {
+        let path = self.dir.join(DB_FILE);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|e| schema::named(&path, e))?;
+        Ok(StoreSource {
+            conn: std::sync::Mutex::new(conn),
+            path,
+        })
+    }
+
     /// Starts the write transaction of one command.
     pub(crate) fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
         Ok(Tx {
@@ -537,6 +550,52 @@ impl Store {
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         self.conn.close().map_err(|(_, e)| StoreError::from(e))
+    }
+}
+
+/// Reads accepted signed changes back by hash (the replica keeps no bytes of changes its
+/// snapshots hold).
+pub(crate) struct StoreSource {
+    conn: std::sync::Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for StoreSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSource")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl linli_core::ChangeSource for StoreSource {
+    fn load(&self, doc: DocId, hashes: &[ChangeHash]) -> Result<Vec<SignedChange>, String> {
+        let place = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        let conn = self.conn.lock().map_err(|e| place(&e))?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT bytes FROM changes WHERE hash = ?1 AND doc = ?2 AND status = 0 LIMIT 1",
+            )
+            .map_err(|e| place(&e))?;
+        hashes
+            .iter()
+            .map(|h| {
+                let bytes: Option<Vec<u8>> = stmt
+                    .query_row(params![h.0.as_slice(), doc.as_bytes().as_slice()], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(|e| place(&e))?;
+                let bytes = bytes.ok_or_else(|| {
+                    place(&format!(
+                        "accepted change {} of {} is missing",
+                        h,
+                        doc.short()
+                    ))
+                })?;
+                SignedChange::decode(&bytes).map_err(|e| place(&e))
+            })
+            .collect()
     }
 }
 

@@ -12,8 +12,9 @@ use crate::util::*;
 #[derive(Debug, PartialEq)]
 struct State {
     documents: Vec<DocSummary>,
-    /// Per document: hashes of its accepted changes, sorted.
-    changes: Vec<(DocId, Vec<[u8; 32]>)>,
+    /// Per document: its accepted signed changes (encoded, so the bytes a restored node
+    /// reads back from its store are compared too), sorted.
+    changes: Vec<(DocId, Vec<Vec<u8>>)>,
     rejected: Vec<linli_node::RejectedChange>,
     status: NodeStatus,
     compounds: Vec<String>,
@@ -26,12 +27,12 @@ async fn state(node: &Node, registry: DocId) -> State {
     }
     let mut changes = Vec::new();
     for d in &documents {
-        let mut hashes: Vec<[u8; 32]> = node
+        let mut hashes: Vec<Vec<u8>> = node
             .changes(d.id, vec![])
             .await
             .unwrap()
             .iter()
-            .map(|c| c.change_hash().unwrap().0)
+            .map(SignedChange::encode)
             .collect();
         hashes.sort();
         changes.push((d.id, hashes));
