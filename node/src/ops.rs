@@ -559,6 +559,9 @@ impl From<linli_core::Error> for OpsError {
         );
         if not_found {
             OpsError::NotFound(e.to_string())
+        } else if matches!(e, E::Source { .. }) {
+            // The store could not give back stored changes: the node's fault, not a refusal.
+            OpsError::Node(NodeError::Core(e))
         } else {
             OpsError::Refused(e)
         }

@@ -108,6 +108,7 @@ pub(crate) fn map_core_error(e: CoreError) -> PyErr {
             AuthorizationError::new_err(msg)
         }
         CoreError::Rejected(_) | CoreError::PendingFull { .. } => ConflictError::new_err(msg),
+        CoreError::Source { .. } => StorageError::new_err(msg),
         CoreError::Doc(_)
         | CoreError::Time(_)
         | CoreError::Id(_)
