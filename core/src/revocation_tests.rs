@@ -89,26 +89,65 @@ fn status(r: &Replica, doc: DocId, b: &BookingId) -> &'static str {
         .map_or("absent", |s| s.label())
 }
 
-#[test]
-fn revocation_rebuilds_documents_without_changes_beyond_the_cut_off() {
+/// A room of dianye; a unit's request b1 the root has seen, confirmed (d1); the root's
+/// revocation of the unit's key (`rev`, not applied yet), whose cut-off holds b1; then the
+/// unit's second request b2 (r2), confirmed by the owner (d2) before it hears of `rev`.
+struct Revoked {
+    owner: Replica,
+    unit: Replica,
+    root: Replica,
+    doc: DocId,
+    rev: SignedChange,
+    b1: BookingId,
+    d1: SignedChange,
+    b2: BookingId,
+    r2: SignedChange,
+    d2: SignedChange,
+}
+
+fn revoked() -> Revoked {
     let mut owner = replica("dianye", 1);
     let doc = room(&mut owner);
     let mut unit = replica("power-co", 1);
     send(&owner, &mut unit);
     let mut root = root();
     send(&owner, &mut root);
-
-    // Before the revocation: a request the root has seen, confirmed by the owner.
     let (b1, r1) = request(&mut unit, doc, "2026-12-01");
     owner.apply(r1.clone()).unwrap();
     root.apply(r1).unwrap();
     let d1 = confirm(&mut owner, doc, &b1);
-    // The root revokes the unit's key; its cut-off holds b1's request.
     let rev = revoke(&mut root, node("power-co", 1));
-    // Meanwhile the unit (not yet told) requests again, the owner confirms that too.
     let (b2, r2) = request(&mut unit, doc, "2026-12-02");
     owner.apply(r2.clone()).unwrap();
     let d2 = confirm(&mut owner, doc, &b2);
+    Revoked {
+        owner,
+        unit,
+        root,
+        doc,
+        rev,
+        b1,
+        d1,
+        b2,
+        r2,
+        d2,
+    }
+}
+
+#[test]
+fn revocation_rebuilds_documents_without_changes_beyond_the_cut_off() {
+    let Revoked {
+        mut owner,
+        mut unit,
+        root,
+        doc,
+        rev,
+        b1,
+        d1,
+        b2,
+        r2,
+        d2,
+    } = revoked();
     assert_eq!(status(&owner, doc, &b2), "confirmed");
     let heads_before = owner.doc(doc).unwrap().heads();
 
@@ -197,20 +236,14 @@ impl crate::replica::ChangeSource for CopySource {
 
 #[test]
 fn a_revocation_rebuilds_a_document_whose_log_is_read_back_from_the_store() {
-    let mut owner = replica("dianye", 1);
-    let doc = room(&mut owner);
-    let mut unit = replica("power-co", 1);
-    send(&owner, &mut unit);
-    let mut root = root();
-    send(&owner, &mut root);
-    let (b1, r1) = request(&mut unit, doc, "2026-12-01");
-    owner.apply(r1.clone()).unwrap();
-    root.apply(r1).unwrap();
-    confirm(&mut owner, doc, &b1);
-    let rev = revoke(&mut root, node("power-co", 1));
-    let (b2, r2) = request(&mut unit, doc, "2026-12-02");
-    owner.apply(r2).unwrap();
-    confirm(&mut owner, doc, &b2);
+    let Revoked {
+        mut owner,
+        doc,
+        rev,
+        b1,
+        b2,
+        ..
+    } = revoked();
 
     // The same replica with the room restored lazily (its log bytes in the "store").
     let changes = owner.changes(doc, &[]).unwrap();

@@ -148,6 +148,40 @@ fn raw_swarm(secret: [u8; 32]) -> libp2p::Swarm<request_response::Behaviour<Raw>
         .build()
 }
 
+/// Why the node dropped `node` (waits until it did).
+async fn dropped_reason(net: &Network, node: linli_core::NodeId, what: &str) -> String {
+    eventually(what, 10, || async {
+        net.peers()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.node == node)
+            .and_then(|p| p.dropped)
+    })
+    .await
+}
+
+/// A new honest community node in `dir` connects to `addr` and gets the registry with its
+/// one compound.
+async fn an_honest_peer_syncs(
+    district: &mut District,
+    a: &linli_node::Node,
+    dir: &std::path::Path,
+    addr: &str,
+    reg: DocId,
+) {
+    let (b, _) = crate::net::community(district, dir, "shengli").await;
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_b = Network::start(b.clone(), loopback(vec![addr.to_string()]))
+        .await
+        .unwrap();
+    eventually("an honest peer still syncs", 20, || async {
+        (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
+    })
+    .await;
+    net_b.shutdown().await.unwrap();
+}
+
 /// The peer id at the end of `addr`.
 fn peer_in(addr: &Multiaddr) -> libp2p::PeerId {
     let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
@@ -214,16 +248,7 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
         answer.contains("invalid data") || answer.starts_with("failure"),
         "{answer}"
     );
-    let dropped = eventually("the node drops the garbage sender", 10, || async {
-        net_a
-            .peers()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.node == evil_node)
-            .and_then(|p| p.dropped)
-    })
-    .await;
+    let dropped = dropped_reason(&net_a, evil_node, "the node drops the garbage sender").await;
     // The first byte (0xff) reads as an unknown protocol version.
     assert!(dropped.contains("version 255"), "{dropped}");
     // Banned: a second attempt gets nowhere.
@@ -246,16 +271,7 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
     .await;
 
     // 3. Honest peers are unaffected.
-    let (b, _) = crate::net::community(&mut district, db.path(), "shengli").await;
-    a.apply_batch(district.fed_changes()).await.unwrap();
-    let net_b = Network::start(b.clone(), loopback(vec![addr.clone()]))
-        .await
-        .unwrap();
-    eventually("an honest peer still syncs", 20, || async {
-        (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
-    })
-    .await;
-    net_b.shutdown().await.unwrap();
+    an_honest_peer_syncs(&mut district, &a, db.path(), &addr, reg).await;
     net_a.shutdown().await.unwrap();
 }
 
@@ -312,16 +328,7 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
         answered >= limit - 8,
         "dropped after {answered} answers ({failure})"
     );
-    let dropped = eventually("the flooder is recorded as dropped", 10, || async {
-        net_a
-            .peers()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.node == flood_node)
-            .and_then(|p| p.dropped)
-    })
-    .await;
+    let dropped = dropped_reason(&net_a, flood_node, "the flooder is recorded as dropped").await;
     assert!(dropped.contains("requests in 10 s"), "{dropped}");
     // The node still serves: its own data is intact and it answers a status read.
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
@@ -421,16 +428,7 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
         let refusal = read_answer(b).expect_err("a replay is refused");
         assert!(refusal.contains("replayed sync session 4242"), "{refusal}");
     }
-    let dropped = eventually("the replaying peer is dropped", 10, || async {
-        net_a
-            .peers()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.node == evil_node)
-            .and_then(|p| p.dropped)
-    })
-    .await;
+    let dropped = dropped_reason(&net_a, evil_node, "the replaying peer is dropped").await;
     assert!(dropped.contains("replayed sync session"), "{dropped}");
     // Banned: the rest of the replay gets nowhere.
     for req in &sent[1..] {
@@ -440,16 +438,7 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
 
     // Nothing changed on the node, and an honest peer syncs.
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
-    let (b, _) = crate::net::community(&mut district, db.path(), "shengli").await;
-    a.apply_batch(district.fed_changes()).await.unwrap();
-    let net_b = Network::start(b.clone(), loopback(vec![addr.clone()]))
-        .await
-        .unwrap();
-    eventually("an honest peer still syncs", 20, || async {
-        (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
-    })
-    .await;
-    net_b.shutdown().await.unwrap();
+    an_honest_peer_syncs(&mut district, &a, db.path(), &addr, reg).await;
     net_a.shutdown().await.unwrap();
 }
 
@@ -732,14 +721,7 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
         linli_node::net::BROKEN_ANNOUNCEMENTS as u64,
         "{st:?}"
     );
-    let dropped = net_a
-        .peers()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.node == liar_node)
-        .and_then(|p| p.dropped)
-        .expect("the liar is recorded as dropped");
+    let dropped = dropped_reason(&net_a, liar_node, "the liar is recorded as dropped").await;
     assert!(dropped.contains("did not deliver"), "{dropped}");
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
     net_a.shutdown().await.unwrap();
