@@ -17,7 +17,7 @@
 //! after changes beyond its cut-off were applied, the affected documents are rebuilt from
 //! the change log without them and their dependents.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use automerge::{Change, ChangeHash};
@@ -371,7 +371,7 @@ pub struct Replica {
     /// Accepted changes per document, in the order they were applied (causal).
     log: BTreeMap<DocId, Vec<Logged>>,
     /// Index of accepted changes: hash → document.
-    index: BTreeMap<ChangeHash, DocId>,
+    index: HashMap<ChangeHash, DocId>,
     /// The catalog: every document's heads digest, kept current on every change, so sync can
     /// reconcile without loading documents.
     catalog: BTreeMap<DocId, [u8; 32]>,
@@ -417,7 +417,7 @@ impl Replica {
             district: DistrictConfig::default(),
             docs: BTreeMap::new(),
             log: BTreeMap::new(),
-            index: BTreeMap::new(),
+            index: HashMap::default(),
             catalog: BTreeMap::new(),
             carried: BTreeMap::new(),
             seqs: BTreeMap::new(),
