@@ -330,8 +330,10 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
     );
     let dropped = dropped_reason(&net_a, flood_node, "the flooder is recorded as dropped").await;
     assert!(dropped.contains("requests in 10 s"), "{dropped}");
-    // The node still serves: its own data is intact and it answers a status read.
+    // The node's data is intact and an honest peer syncs.
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
+    let db = TempDir::new().unwrap();
+    an_honest_peer_syncs(&mut district, &a, db.path(), &addr, reg).await;
     net_a.shutdown().await.unwrap();
 }
 
@@ -724,5 +726,7 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
     let dropped = dropped_reason(&net_a, liar_node, "the liar is recorded as dropped").await;
     assert!(dropped.contains("did not deliver"), "{dropped}");
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
+    let db = TempDir::new().unwrap();
+    an_honest_peer_syncs(&mut district, &a, db.path(), &addr.to_string(), reg).await;
     net_a.shutdown().await.unwrap();
 }
