@@ -109,7 +109,8 @@ pub struct PeerInfo {
     pub sessions_ok: u64,
     /// Failed sync sessions.
     pub sessions_failed: u64,
-    /// Why it was last dropped, if it was.
+    /// Why the connection was last ended, if it was: why we dropped the peer, or, starting
+    /// with "it refused us", why it refused us.
     pub dropped: Option<String>,
 }
 
@@ -221,6 +222,11 @@ pub(crate) enum Cmd {
         resp: Response,
     },
     Drop {
+        peer: PeerId,
+        reason: String,
+    },
+    /// The peer answered that it refuses us: recorded, not banned.
+    RefusedBy {
         peer: PeerId,
         reason: String,
     },
@@ -698,14 +704,28 @@ async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, 
     let result = match session::initiate(ctx.clone(), peer).await {
         Ok(stats) => Ok(stats),
         Err(f) => {
-            if let Fault::Refused(r) | Fault::Invalid(r) = &f {
-                let _ = ctx
-                    .cmd
-                    .send(Cmd::Drop {
-                        peer,
-                        reason: r.clone(),
-                    })
-                    .await;
+            match &f {
+                Fault::Refused(r) | Fault::Invalid(r) => {
+                    let _ = ctx
+                        .cmd
+                        .send(Cmd::Drop {
+                            peer,
+                            reason: r.clone(),
+                        })
+                        .await;
+                }
+                // Recorded (it may be the side that checks our chain first), not banned: it
+                // may accept us once it knows our certificate.
+                Fault::RefusedUs(r) => {
+                    let _ = ctx
+                        .cmd
+                        .send(Cmd::RefusedBy {
+                            peer,
+                            reason: r.clone(),
+                        })
+                        .await;
+                }
+                Fault::Failed(_) => {}
             }
             Err(f.to_string())
         }
@@ -908,6 +928,11 @@ impl Driver {
                 }
             }
             Cmd::Drop { peer, reason } => self.drop_peer(peer, &reason),
+            Cmd::RefusedBy { peer, reason } => {
+                tracing::warn!(%peer, "the peer refused us: {reason}");
+                self.peers.entry(peer).or_default().dropped =
+                    Some(format!("it refused us: {reason}"));
+            }
             Cmd::DropAfterAnswer { peer, reason } => {
                 self.ban(peer, &reason);
                 self.closing
@@ -1206,7 +1231,9 @@ impl Driver {
                 Some(Fault::Refused(reason) | Fault::Invalid(reason)) => {
                     let _ = ctx.cmd.send(Cmd::DropAfterAnswer { peer, reason }).await;
                 }
-                Some(Fault::Failed(r)) => tracing::debug!(%peer, "request failed: {r}"),
+                Some(Fault::Failed(r) | Fault::RefusedUs(r)) => {
+                    tracing::debug!(%peer, "request failed: {r}")
+                }
                 None => {}
             }
         });

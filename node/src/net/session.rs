@@ -108,6 +108,8 @@ pub(crate) enum Fault {
     Refused(String),
     /// It sent invalid data.
     Invalid(String),
+    /// The peer answered that it refuses us (its chain check, its limits or ban).
+    RefusedUs(String),
     /// The session failed for another reason (timeout, connection closed, node error).
     Failed(String),
 }
@@ -117,6 +119,7 @@ impl std::fmt::Display for Fault {
         match self {
             Fault::Refused(r) => write!(f, "refused: {r}"),
             Fault::Invalid(r) => write!(f, "invalid data: {r}"),
+            Fault::RefusedUs(r) => write!(f, "the peer refused us: {r}"),
             Fault::Failed(r) => write!(f, "failed: {r}"),
         }
     }
@@ -273,8 +276,8 @@ async fn request(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response, Faul
         .await
         .map_err(|_| Fault::Failed("the network stopped".into()))?
         .map_err(Fault::Failed)?;
-    if let Response::Refused(r) = &resp {
-        return Err(Fault::Failed(format!("the peer refused us: {r}")));
+    if let Response::Refused(r) = resp {
+        return Err(Fault::RefusedUs(r));
     }
     Ok(resp)
 }

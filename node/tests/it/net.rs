@@ -170,8 +170,13 @@ async fn a_node_of_another_district_is_refused() {
             .and_then(|p| p.dropped)
     })
     .await;
+    // Whichever side checks the other's chain first refuses and closes the connection: A
+    // records either its own refusal or X's.
     assert!(dropped.contains("root"), "{dropped}");
-    assert!(net_a.stats().peers_dropped >= 1);
+    assert!(
+        dropped.starts_with("it refused us") || net_a.stats().peers_dropped >= 1,
+        "{dropped}"
+    );
     // Nothing crossed: neither side holds the other's registry.
     assert!(x.compounds(reg_a).await.is_err());
     assert!(a.compounds(reg_x).await.is_err());
