@@ -495,6 +495,16 @@ async fn metrics(State(st): State<Shared>) -> Response {
         "Sync sessions being answered now.",
         vec![(String::new(), t.sessions_open as u64)],
     );
+    gauge(
+        "linli_sync_sessions_queued_bytes",
+        "Bytes of answers waiting in the sessions being answered.",
+        vec![(String::new(), t.sessions_queued_bytes as u64)],
+    );
+    gauge(
+        "linli_pulls_pending",
+        "Documents being pulled after announcements (at most 64).",
+        vec![(String::new(), t.pulls_pending as u64)],
+    );
     for (name, help, v) in [
         (
             "linli_sync_sessions_ok",
@@ -532,6 +542,16 @@ async fn metrics(State(st): State<Shared>) -> Response {
             "linli_announcements",
             "Announcements of new heads published.",
             t.announcements,
+        ),
+        (
+            "linli_announcements_deferred",
+            "Announcements left to the next session (64 documents were being pulled).",
+            t.announcements_deferred,
+        ),
+        (
+            "linli_announcements_broken",
+            "Announcements whose author, asked directly, delivered nothing.",
+            t.announcements_broken,
         ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}");

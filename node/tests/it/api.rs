@@ -439,6 +439,8 @@ async fn metrics_cover_network_store_and_changes() {
     for series in [
         "linli_peers 0",
         "linli_sync_sessions_open 0",
+        "linli_sync_sessions_queued_bytes 0",
+        "linli_pulls_pending 0",
         "linli_sync_sessions_ok 0",
         "linli_sync_sessions_failed 0",
         "linli_sync_sessions_answered 0",
@@ -448,6 +450,8 @@ async fn metrics_cover_network_store_and_changes() {
         "linli_sync_changes_refused 0",
         "linli_peers_dropped 0",
         "linli_announcements 0",
+        "linli_announcements_deferred 0",
+        "linli_announcements_broken 0",
         "linli_changes_pending 0",
         "linli_changes_rejected 0",
         "linli_changes_accepted 1",
