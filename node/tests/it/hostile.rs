@@ -13,6 +13,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, StreamProtocol, gossipsub, noise, tcp, yamux};
 use linli_core::DocId;
 use linli_core::sync::{Message, Session, wire};
+use linli_node::Node;
 use linli_node::net::Network;
 use tempfile::TempDir;
 
@@ -193,41 +194,31 @@ fn peer_in(addr: &Multiaddr) -> libp2p::PeerId {
 /// Connects a raw libp2p client with `secret` as its key to `addr`, sends `frame`, and
 /// returns what came back (or the failure) once the exchange ends.
 async fn hostile_exchange(secret: [u8; 32], addr: &str, frame: Vec<u8>) -> String {
-    let mut swarm = raw_swarm(secret);
-    let addr: Multiaddr = addr.parse().unwrap();
-    let peer = peer_in(&addr);
-    swarm.dial(addr).unwrap();
-    let mut sent = false;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
-            .await
-            .expect("the exchange ends");
-        match ev {
-            SwarmEvent::ConnectionEstablished { .. } if !sent => {
-                swarm.behaviour_mut().send_request(&peer, frame.clone());
-                sent = true;
-            }
-            SwarmEvent::Behaviour(request_response::Event::Message {
-                message: request_response::Message::Response { response, .. },
-                ..
-            }) => return String::from_utf8_lossy(&response).into_owned(),
-            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
-                return format!("failure: {error}");
-            }
-            _ => {}
-        }
+    let mut raw = match RawPeer::connect(secret, addr).await {
+        Ok(raw) => raw,
+        Err(e) => return format!("failure: {e}"),
+    };
+    match raw.ask(frame).await {
+        Ok(answer) => String::from_utf8_lossy(&answer).into_owned(),
+        Err(e) => e,
     }
+}
+
+/// A community node holding a registry with one compound, networked on loopback: the
+/// node, its registry, its network and its address.
+async fn victim(district: &mut District, dir: &std::path::Path) -> (Node, DocId, Network, String) {
+    let (a, reg) = community_node(district, dir).await;
+    add_compound(&a, reg, "Dianye No. 1").await;
+    let net = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let addr = net.listen_addrs().await.unwrap().remove(0);
+    (a, reg, net, addr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
     let mut district = District::new();
     let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    let (a, reg) = community_node(&mut district, da.path()).await;
-    add_compound(&a, reg, "Dianye No. 1").await;
-    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
-    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+    let (a, reg, net_a, addr) = victim(&mut district, da.path()).await;
 
     // A certified key, so the refusal is about the data, not the certificate.
     let evil = crate::util::secret("hongqi", 9);
@@ -281,10 +272,7 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
 async fn a_flooding_peer_is_dropped_at_the_request_limit() {
     let mut district = District::new();
     let da = TempDir::new().unwrap();
-    let (a, reg) = community_node(&mut district, da.path()).await;
-    add_compound(&a, reg, "Dianye No. 1").await;
-    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
-    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+    let (a, reg, net_a, addr) = victim(&mut district, da.path()).await;
     let flood = crate::util::secret("shengli", 9);
     let flood_node = linli_core::identity::Keypair::from_secret(&flood).node_id();
 
@@ -344,7 +332,7 @@ struct RawPeer {
 }
 
 impl RawPeer {
-    async fn connect(secret: [u8; 32], addr: &str) -> RawPeer {
+    async fn connect(secret: [u8; 32], addr: &str) -> Result<RawPeer, String> {
         let mut swarm = raw_swarm(secret);
         let addr: Multiaddr = addr.parse().unwrap();
         let peer = peer_in(&addr);
@@ -355,8 +343,10 @@ impl RawPeer {
                 .await
                 .expect("connected");
             match ev {
-                SwarmEvent::ConnectionEstablished { .. } => return RawPeer { swarm, peer },
-                SwarmEvent::OutgoingConnectionError { error, .. } => panic!("dial: {error}"),
+                SwarmEvent::ConnectionEstablished { .. } => return Ok(RawPeer { swarm, peer }),
+                SwarmEvent::OutgoingConnectionError { error, .. } => {
+                    return Err(format!("dial: {error}"));
+                }
                 _ => {}
             }
         }
@@ -415,7 +405,7 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
     let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
     let addr = net_a.listen_addrs().await.unwrap().remove(0);
 
-    let mut raw = RawPeer::connect(evil_secret, &addr).await;
+    let mut raw = RawPeer::connect(evil_secret, &addr).await.unwrap();
     let (session, sent) = raw_session(&mut raw, &mut evil, 4242, a.now(), false).await;
     assert!(session.is_done(), "the genuine session completes");
     assert!(
@@ -526,7 +516,7 @@ async fn sessions_left_unread_hold_one_frame_each() {
     let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
     let addr = net_a.listen_addrs().await.unwrap().remove(0);
 
-    let mut raw = RawPeer::connect(evil_secret, &addr).await;
+    let mut raw = RawPeer::connect(evil_secret, &addr).await.unwrap();
     for id in 1..=4u64 {
         let (s, _) = raw_session(&mut raw, &mut evil, id, a.now(), true).await;
         assert!(!s.is_done());
