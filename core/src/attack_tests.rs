@@ -1587,7 +1587,7 @@ fn attack_a_street_cannot_impersonate_another_streets_community() {
         (
             Some(Role::Community),
             Some(org("dianye")),
-            vec![org("jianzhong"), org("dianye")]
+            "jianzhong/dianye".parse().unwrap()
         )
     );
     let fake = Compound::new("Taken over", "nowhere", 1, ManagementMode::Unmanaged);
@@ -1628,7 +1628,9 @@ fn attack_a_community_cannot_impersonate_another_communitys_unit() {
     assert!(matches!(owner.apply(cert).unwrap(), Applied::Applied(_)));
     assert_eq!(
         owner.principal(&impostor, now()).unwrap().scope,
-        vec![org("beishi"), org("hongqi"), org("power-co")]
+        "beishi/hongqi/power-co"
+            .parse::<crate::ids::Scope>()
+            .unwrap()
     );
     let bar = crate::resource::Bar {
         who: Barred::Org(org("club")),

@@ -34,7 +34,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{self, Keypair, Signature};
-use crate::ids::{DocId, NodeId, OrgId};
+use crate::ids::{DocId, NodeId, OrgId, Scope};
 use crate::time::Timestamp;
 
 /// Domain-separation tag at the start of a certificate's signed bytes.
@@ -371,9 +371,9 @@ pub struct Principal {
     /// Number of certificates from the key to the root (0 for the root).
     pub chain_len: usize,
     /// The organisations along the chain, from the one the root certified down to this
-    /// key's: e.g. `[beishi, dianye, power-co]`. Organisation codes are only unique within
+    /// key's: e.g. `beishi/dianye/power-co`. Organisation codes are only unique within
     /// their parent, so policies compare whole scopes.
-    pub scope: Vec<OrgId>,
+    pub scope: Scope,
 }
 
 impl Principal {
@@ -486,7 +486,7 @@ impl TrustStore {
                 org: None,
                 parent: None,
                 chain_len: 0,
-                scope: Vec::new(),
+                scope: Scope::root(),
             });
         }
         let candidates: Vec<&Held> = self
@@ -507,7 +507,10 @@ impl TrustStore {
                     org: Some(cert.org.clone()),
                     parent: cert.parent.clone(),
                     chain_len,
-                    scope,
+                    // Invariant: a chain has at most MAX_CHAIN_LEN links, each adding one
+                    // organisation after the root-certified one's optional parent, so the
+                    // path fits MAX_SCOPE_LEN.
+                    scope: Scope::new(scope).unwrap_or_default(),
                 })
             }
             (None, Some(e)) => Err(e),

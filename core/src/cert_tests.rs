@@ -129,7 +129,7 @@ fn full_chain_gives_the_right_principals() {
             org: Some(org("heping")),
             parent: None,
             chain_len: 1,
-            scope: vec![org("heping")],
+            scope: "heping".parse().unwrap(),
         }
     );
     let community = s.principal(&f.community.node_id(), at).unwrap();
@@ -147,7 +147,7 @@ fn full_chain_gives_the_right_principals() {
             org: Some(org("state-grid")),
             parent: Some(org("dianye")),
             chain_len: 3,
-            scope: vec![org("heping"), org("dianye"), org("state-grid")],
+            scope: "heping/dianye/state-grid".parse().unwrap(),
         }
     );
     let partner = s.principal(&kp(5).node_id(), at).unwrap();

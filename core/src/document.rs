@@ -176,10 +176,15 @@ impl Author {
 }
 
 impl Author {
-    /// Short tag of this node's key used in the ids it numbers.
-    pub fn tag(&self) -> [u8; 3] {
-        let k = self.node.as_bytes();
-        [k[0], k[1], k[2]]
+    /// The tag of the ids this node incarnation numbers: the key's first
+    /// [`TAG_KEY_BYTES`](crate::ids::TAG_KEY_BYTES) bytes, then the incarnation's, so a node
+    /// restored from a backup (a new incarnation) never reuses an id it numbered before.
+    pub fn tag(&self) -> [u8; crate::ids::TAG_LEN] {
+        use crate::ids::{TAG_KEY_BYTES, TAG_LEN};
+        let mut t = [0u8; TAG_LEN];
+        t[..TAG_KEY_BYTES].copy_from_slice(&self.node.as_bytes()[..TAG_KEY_BYTES]);
+        t[TAG_KEY_BYTES..].copy_from_slice(&self.incarnation[..TAG_LEN - TAG_KEY_BYTES]);
+        t
     }
     /// The next record id this node numbers in `map` (keys `<prefix><org>@<tag>:<n>[/…]`).
     pub fn next_id(&self, doc: &Document, map: &str, prefix: &str) -> RecordId {

@@ -28,6 +28,11 @@ pub enum IdError {
         "organisation code {0:?} is invalid: use 1-48 characters from a-z, 0-9, '-' and '_', starting with a letter or digit"
     )]
     BadOrg(String),
+    /// A scope was not of the form `street/community[/unit]` (or `root`).
+    #[error(
+        "scope {0:?} is invalid: expected up to four organisation codes from the root down, e.g. `beishi/dianye`"
+    )]
+    BadScope(String),
     /// A record id was not of the form `org:counter`.
     #[error("record id {0:?} is invalid: expected `org:counter`, e.g. `dianye:12`")]
     BadRecord(String),
@@ -163,16 +168,25 @@ impl<'de> Deserialize<'de> for OrgId {
     }
 }
 
-/// A record inside a document: the organisation that created it, the node of that
-/// organisation that numbered it (a short tag of its key, so two workstations of one office
-/// never pick the same number), and that node's counter: `org@tag:n`, or `org:n` for ids
-/// written by hand (volunteers, test fixtures).
+/// Length of a record id's tag: [`TAG_KEY_BYTES`] of the numbering node's key, then bytes of
+/// its incarnation.
+pub const TAG_LEN: usize = 8;
+/// How many bytes of a tag are the numbering node's key (checked by the write policy: finding
+/// a second key with the same 48-bit prefix is out of reach).
+pub const TAG_KEY_BYTES: usize = 6;
+
+/// A record inside a document: the organisation that created it, the node incarnation that
+/// numbered it (a tag: the first [`TAG_KEY_BYTES`] bytes of the node's key, which the write
+/// policy checks against the signer, then the first bytes of the store incarnation, so two
+/// workstations of one office — or one node before and after a restore from a backup —
+/// never pick the same number), and that incarnation's counter: `org@tag:n`, or `org:n` for
+/// ids written by hand (volunteers, test fixtures).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordId {
     /// The organisation that created the record.
     pub org: OrgId,
     /// The first bytes of the numbering node's key.
-    pub tag: Option<[u8; 3]>,
+    pub tag: Option<[u8; TAG_LEN]>,
     /// Its counter, starting at 1.
     pub n: u64,
 }
@@ -181,6 +195,12 @@ impl RecordId {
     /// Builds an untagged record id (`org:n`).
     pub fn new(org: OrgId, n: u64) -> Self {
         Self { org, tag: None, n }
+    }
+    /// Whether this id was numbered by the node with key `node` (its tag starts with the
+    /// key's first [`TAG_KEY_BYTES`] bytes). Untagged ids belong to no node.
+    pub fn numbered_by(&self, node: &NodeId) -> bool {
+        self.tag
+            .is_some_and(|t| t[..TAG_KEY_BYTES] == node.as_bytes()[..TAG_KEY_BYTES])
     }
     /// The `org` or `org@tag` part.
     pub fn writer(&self) -> String {
@@ -210,7 +230,7 @@ impl FromStr for RecordId {
                 let lower = t
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                let mut tag = [0u8; 3];
+                let mut tag = [0u8; TAG_LEN];
                 if !lower || hex::decode_to_slice(t, &mut tag).is_err() {
                     return Err(bad());
                 }
@@ -224,6 +244,121 @@ impl FromStr for RecordId {
         }
         let n = n.parse().map_err(|_| bad())?;
         Ok(Self { org, tag, n })
+    }
+}
+
+/// A certified organisation named by its whole chain of organisation codes, from the one the
+/// district root certified down to it: `beishi` (a street), `beishi/dianye` (a community),
+/// `beishi/dianye/state-grid` (a unit of that community), `heping-civil` (a body the root
+/// certified for the district). Codes are unique only within their parent, so every write
+/// policy compares scopes — never an [`OrgId`] alone — and records that name an
+/// organisation for authority (a decision's arbiter, a delegate, a request's requester …)
+/// name it by its scope. The root's scope is empty (text form `root`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Scope(Vec<OrgId>);
+
+/// Longest scope: a chain of three certificates, the first of which (the root's) may name a
+/// parent as well.
+pub const MAX_SCOPE_LEN: usize = 4;
+
+impl Scope {
+    /// The root's (empty) scope.
+    pub fn root() -> Self {
+        Self(Vec::new())
+    }
+    /// A scope from its organisations, outermost first (at most [`MAX_SCOPE_LEN`]).
+    pub fn new(orgs: Vec<OrgId>) -> Result<Self, IdError> {
+        if orgs.len() > MAX_SCOPE_LEN {
+            return Err(IdError::BadScope(
+                orgs.iter().map(OrgId::as_str).collect::<Vec<_>>().join("/"),
+            ));
+        }
+        Ok(Self(orgs))
+    }
+    /// Whether this is the root's scope.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The organisation itself (the last code); `None` for the root.
+    pub fn org(&self) -> Option<&OrgId> {
+        self.0.last()
+    }
+    /// The organisations, outermost first.
+    pub fn orgs(&self) -> &[OrgId] {
+        &self.0
+    }
+    /// Number of organisations.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether it names no organisation (the root).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The scope of the organisation above this one (`beishi/dianye` → `beishi`).
+    pub fn parent(&self) -> Option<Scope> {
+        (!self.0.is_empty()).then(|| Scope(self.0[..self.0.len() - 1].to_vec()))
+    }
+    /// The scope of `org` inside this one (`beishi` + `dianye` → `beishi/dianye`).
+    pub fn child(&self, org: OrgId) -> Scope {
+        let mut v = self.0.clone();
+        v.push(org);
+        Scope(v)
+    }
+    /// Whether `self` is `other` or lies below it (`beishi/dianye/x` is within
+    /// `beishi/dianye`); everything is within the root.
+    pub fn is_within(&self, other: &Scope) -> bool {
+        self.0.len() >= other.0.len() && self.0[..other.0.len()] == other.0[..]
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("root");
+        }
+        for (i, o) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(o.as_str())?;
+        }
+        Ok(())
+    }
+}
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({self})")
+    }
+}
+impl FromStr for Scope {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        if s == "root" {
+            return Ok(Self::root());
+        }
+        let bad = || IdError::BadScope(s.chars().take(160).collect());
+        let orgs = s
+            .split('/')
+            .map(|o| OrgId::new(o).map_err(|_| bad()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(orgs).map_err(|_| bad())
+    }
+}
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+impl PartialEq<[OrgId]> for Scope {
+    fn eq(&self, other: &[OrgId]) -> bool {
+        self.0[..] == *other
     }
 }
 

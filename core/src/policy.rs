@@ -14,7 +14,7 @@ use automerge::ChangeHash;
 
 use crate::cert::{Principal, Role, TrustStore};
 use crate::document::{DocHeader, DocKind, Document, Write};
-use crate::ids::{BookingId, ClaimId, EntryId, OrderId, OrgId, WishId};
+use crate::ids::{BookingId, ClaimId, EntryId, OrderId, OrgId, Scope, WishId};
 use crate::ledger::{Entry, EntryBody};
 use crate::registry::ScoreSheet;
 use crate::resource;
@@ -90,10 +90,6 @@ pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(
                     "its owner is {} (scope {})",
                     header.owner,
                     owner_scope(header)
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" / ")
                 )));
             }
         }
@@ -186,12 +182,14 @@ fn is_org(who: &Principal, org: &OrgId) -> bool {
 /// community's documents belong to `[street, community]`; a resource to
 /// `[street, community]` when the community owns it, `[street, community, unit]` when a unit
 /// of that community does, `[owner]` when a street (or a root-certified body) does.
-fn owner_scope(h: &DocHeader) -> Vec<OrgId> {
-    match &h.community {
+pub(crate) fn owner_scope(h: &DocHeader) -> Scope {
+    let orgs = match &h.community {
         Some(c) if *c == h.owner => vec![h.street.clone(), c.clone()],
         Some(c) => vec![h.street.clone(), c.clone(), h.owner.clone()],
         None => vec![h.owner.clone()],
-    }
+    };
+    // Invariant: at most three codes, within MAX_SCOPE_LEN.
+    Scope::new(orgs).unwrap_or_default()
 }
 
 /// Whether `who` is the owner of the document: same organisation code *and* the same
@@ -202,7 +200,7 @@ fn is_owner(h: &DocHeader, who: &Principal) -> bool {
 
 /// Whether `who` is the street of the document (certified by the root as a street).
 fn is_street(h: &DocHeader, who: &Principal) -> bool {
-    who.role == Some(Role::Street) && who.scope == [h.street.clone()]
+    who.role == Some(Role::Street) && who.scope.orgs() == [h.street.clone()]
 }
 
 fn first_id<T: std::str::FromStr>(key: &str) -> Result<T, String> {
@@ -323,7 +321,7 @@ fn ledger(h: &DocHeader, who: &Principal, w: &Write) -> Rule {
                 EntryBody::Service { .. } | EntryBody::Correction { .. } => {
                     let organiser = matches!(who.role, Some(Role::Unit | Role::Partner))
                         && who.scope.len() == 3
-                        && who.scope[..2] == owner_scope(h)[..];
+                        && who.scope.parent().as_ref() == Some(&owner_scope(h));
                     require(is_owner(h, who) || organiser, || {
                         format!(
                             "service records in {}'s ledger come from {} or an organiser it certified",

@@ -552,13 +552,7 @@ pub(crate) async fn run(unit_dir: Option<PathBuf>) -> Result<Outcome> {
         .context("the unit has no valid certificate")?;
     println!(
         "[unit] certified as {} (chain of {} certificates to the district root)",
-        chain
-            .scope
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" / "),
-        chain.chain_len
+        chain.scope, chain.chain_len
     );
 
     let rule = HouseRule::state_grid();

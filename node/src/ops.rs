@@ -8,7 +8,7 @@
 //! results as JSON rows for tables.
 //!
 //! Requests are JSON objects tagged with `cmd`, e.g.
-//! `{"cmd": "booking_confirm", "doc": "…", "booking": "dianye@a1b2c3:1"}`; every write
+//! `{"cmd": "booking_confirm", "doc": "…", "booking": "dianye@a1b2c3d4e5f60718:1"}`; every write
 //! answers `{"doc", "effect", "change"}`, every list an array of flat rows.
 
 use std::collections::BTreeMap;
@@ -1458,7 +1458,7 @@ async fn scope(node: &Node, street: Option<OrgId>) -> Result<(OrgId, Option<OrgI
         None => match p.role {
             Some(Role::Street) => p.org.clone(),
             Some(Role::Community) => p.parent.clone(),
-            _ => p.scope.first().cloned(),
+            _ => p.scope.orgs().first().cloned(),
         }
         .ok_or_else(|| {
             OpsError::Invalid("this node's certificate names no street; give --street".into())

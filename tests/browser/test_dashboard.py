@@ -485,7 +485,7 @@ def test_dashboard_in_headless_chromium() -> None:
 
         # An unknown id: the API's 404 message, shown to the user.
         unknown = "ab" * 32
-        b.eval(f"decide({{ id: '{unknown}' }}, {{ id: 'dianye@abcdef:9', start: '', purpose: '',"
+        b.eval(f"decide({{ id: '{unknown}' }}, {{ id: 'dianye@abcdef0123456789:9', start: '', purpose: '',"
                " booker: '' }, 'confirm')")
         toast = b.wait("the not-found message",
                        "!document.getElementById('toast').hidden"

@@ -348,7 +348,7 @@ def test_corrections_and_entries(dianye: linli.Node) -> None:
     with pytest.raises(linli.ValidationError, match="belongs to dianye:1, not dianye:2"):
         dianye.correct(ledger, "dianye:2", 1, "wrong volunteer", corrects=service)
     with pytest.raises(linli.ValidationError, match="unknown entry"):
-        dianye.correct(ledger, "dianye:1", 1, "x", corrects="dianye@abcdef:99")
+        dianye.correct(ledger, "dianye:1", 1, "x", corrects="dianye@abcdef0123456789:99")
     # Standing counts corrections, not redemptions.
     [row] = dianye.leaderboard(ledger)
     assert row.earned == Decimal("1.5") and row.minutes == 120

@@ -188,7 +188,7 @@ pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
     }
     match h.kind {
         DocKind::Ledger => match p.role {
-            Some(Role::Street) => p.scope == [h.street.clone()],
+            Some(Role::Street) => p.scope.orgs() == [h.street.clone()],
             Some(Role::Community) => true,
             Some(Role::Unit | Role::Partner) => p.parent.as_ref() == Some(&h.owner),
             None => false,

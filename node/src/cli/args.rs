@@ -430,7 +430,7 @@ pub enum CompoundCmd {
     },
     /// Appoint a property manager (the street).
     #[command(
-        after_help = "Example: linli compound appoint dianye@a1b2c3:1 --manager \"Anju Property\" --mode guarantee_firm --start 2027-01-01"
+        after_help = "Example: linli compound appoint dianye@a1b2c3d4e5f60718:1 --manager \"Anju Property\" --mode guarantee_firm --start 2027-01-01"
     )]
     Appoint {
         /// Compound.
@@ -456,7 +456,7 @@ pub enum CompoundCmd {
     },
     /// Record an inspection (the community).
     #[command(
-        after_help = "Example: linli compound inspect dianye@a1b2c3:1 --date 2026-11-20 --result m1=yes --result m2=no"
+        after_help = "Example: linli compound inspect dianye@a1b2c3d4e5f60718:1 --date 2026-11-20 --result m1=yes --result m2=no"
     )]
     Inspect {
         /// Compound.
@@ -476,7 +476,7 @@ pub enum CompoundCmd {
     },
     /// Write this organisation's score sheet for a year.
     #[command(
-        after_help = "Example: linli compound score dianye@a1b2c3:1 --year 2026 --role street --mark bins=25"
+        after_help = "Example: linli compound score dianye@a1b2c3d4e5f60718:1 --year 2026 --role street --mark bins=25"
     )]
     Score {
         /// Compound.
@@ -581,7 +581,7 @@ pub enum BookingCmd {
         doc: Option<DocId>,
     },
     /// Confirm a booking (the arbiter).
-    #[command(after_help = "Example: linli booking confirm dianye@a1b2c3:1")]
+    #[command(after_help = "Example: linli booking confirm dianye@a1b2c3d4e5f60718:1")]
     Confirm {
         /// Booking.
         booking: BookingId,
@@ -591,7 +591,7 @@ pub enum BookingCmd {
     },
     /// Reject a booking (the arbiter).
     #[command(
-        after_help = "Example: linli booking reject dianye@a1b2c3:1 --reason \"room closed\""
+        after_help = "Example: linli booking reject dianye@a1b2c3d4e5f60718:1 --reason \"room closed\""
     )]
     Reject {
         /// Booking.
@@ -604,7 +604,7 @@ pub enum BookingCmd {
         doc: Option<DocId>,
     },
     /// Waitlist a booking (the arbiter).
-    #[command(after_help = "Example: linli booking waitlist dianye@a1b2c3:1")]
+    #[command(after_help = "Example: linli booking waitlist dianye@a1b2c3d4e5f60718:1")]
     Waitlist {
         /// Booking.
         booking: BookingId,
@@ -614,7 +614,7 @@ pub enum BookingCmd {
     },
     /// Revoke a confirmed booking, with a reason (owner or arbiter).
     #[command(
-        after_help = "Example: linli booking revoke dianye@a1b2c3:1 --reason \"misuse of the room\""
+        after_help = "Example: linli booking revoke dianye@a1b2c3d4e5f60718:1 --reason \"misuse of the room\""
     )]
     Revoke {
         /// Booking.
@@ -628,7 +628,7 @@ pub enum BookingCmd {
     },
     /// Cancel a booking (the requesting organisation).
     #[command(
-        after_help = "Example: linli booking cancel dianye@a1b2c3:1 --reason \"event moved\""
+        after_help = "Example: linli booking cancel dianye@a1b2c3d4e5f60718:1 --reason \"event moved\""
     )]
     Cancel {
         /// Booking.
@@ -674,7 +674,7 @@ pub enum OrderCmd {
         doc: Option<DocId>,
     },
     /// Accept an order (the kitchen operator).
-    #[command(after_help = "Example: linli order accept hongqi@a1b2c3:1")]
+    #[command(after_help = "Example: linli order accept hongqi@a1b2c3d4e5f60718:1")]
     Accept {
         /// Order.
         order: OrderId,
@@ -683,7 +683,9 @@ pub enum OrderCmd {
         doc: Option<DocId>,
     },
     /// Refuse an order (the kitchen operator).
-    #[command(after_help = "Example: linli order refuse hongqi@a1b2c3:1 --reason \"sold out\"")]
+    #[command(
+        after_help = "Example: linli order refuse hongqi@a1b2c3d4e5f60718:1 --reason \"sold out\""
+    )]
     Refuse {
         /// Order.
         order: OrderId,
@@ -695,7 +697,7 @@ pub enum OrderCmd {
         doc: Option<DocId>,
     },
     /// Record whether an accepted order was collected.
-    #[command(after_help = "Example: linli order collected hongqi@a1b2c3:1 --no")]
+    #[command(after_help = "Example: linli order collected hongqi@a1b2c3d4e5f60718:1 --no")]
     Collected {
         /// Order.
         order: OrderId,
@@ -707,7 +709,7 @@ pub enum OrderCmd {
         doc: Option<DocId>,
     },
     /// Cancel an order (the placing organisation).
-    #[command(after_help = "Example: linli order cancel hongqi@a1b2c3:1")]
+    #[command(after_help = "Example: linli order cancel hongqi@a1b2c3d4e5f60718:1")]
     Cancel {
         /// Order.
         order: OrderId,

@@ -315,9 +315,9 @@ async fn dashboard_page_loads_without_token_but_its_data_does_not() {
         assert_eq!(r.status, 401, "{path}");
     }
     for body in [
-        br#"{"cmd":"booking_confirm","booking":"dianye@abcdef:1"}"#.as_slice(),
-        br#"{"cmd":"booking_reject","booking":"dianye@abcdef:1","reason":"x"}"#,
-        br#"{"cmd":"booking_revoke","booking":"dianye@abcdef:1","reason":"x"}"#,
+        br#"{"cmd":"booking_confirm","booking":"dianye@abcdef0123456789:1"}"#.as_slice(),
+        br#"{"cmd":"booking_reject","booking":"dianye@abcdef0123456789:1","reason":"x"}"#,
+        br#"{"cmd":"booking_revoke","booking":"dianye@abcdef0123456789:1","reason":"x"}"#,
     ] {
         let r = c
             .request("POST", "/api/v1/call", Some(body), None)
@@ -379,7 +379,7 @@ async fn dashboard_bad_input_is_400_with_a_message() {
     // The dashboard's decisions with a missing reason or a malformed booking id.
     for (body, needle) in [
         (
-            br#"{"cmd":"booking_reject","booking":"dianye@abcdef:1"}"#.as_slice(),
+            br#"{"cmd":"booking_reject","booking":"dianye@abcdef0123456789:1"}"#.as_slice(),
             "missing field `reason`",
         ),
         (

@@ -390,9 +390,13 @@ fn cli_invalid_booking_is_refused_and_leaves_the_store_unchanged() {
         r.stderr
     );
     // Unknown booking: named in the message.
-    let r = linli(c, &["booking", "confirm", "dianye@abcdef:9"]);
+    let r = linli(c, &["booking", "confirm", "dianye@abcdef0123456789:9"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("dianye@abcdef:9"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("dianye@abcdef0123456789:9"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(changes(c), before);
     // The street may not write into the community's resource: it does not hold it.
     let r = linli(&d.street, &["booking", "list"]);
