@@ -25,7 +25,7 @@ use crate::resource::{
 };
 use crate::signed::{self, HEADER_LEN, SignedChange, SignedError};
 use crate::testutil::{
-    date, district, fed_id, key, node, org, replica, root, root_key, send, t, valid_from,
+    date, district, fed_id, key, node, org, replica, root, root_key, scope, send, t, valid_from,
     valid_until,
 };
 use crate::time::{Slot, Timestamp};
@@ -216,6 +216,17 @@ impl Forger {
     }
 }
 
+/// A record key `o@tag:k` numbered by the forger node `n` of `o` (the tag of its key and
+/// forging incarnation), as the write policy requires for records one numbers oneself.
+fn own(o: &str, n: u8, k: u64) -> String {
+    let a = Author {
+        node: node(o, n),
+        incarnation: [0xEE; 8],
+        org: org(o),
+    };
+    format!("{o}@{}:{k}", hex::encode(a.tag()))
+}
+
 /// One forged change by node `n` of `o` on top of `base`.
 fn forge(base: &Document, o: &str, n: u8, at: Timestamp, puts: &[Put]) -> SignedChange {
     Forger::new(base, o, n).write(at, puts)
@@ -379,7 +390,7 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
             delta: Points::whole(100),
             reason: "bonus".into(),
         },
-        issuer: org("dianye"),
+        issuer: scope("dianye"),
         at: now(),
     };
     let raw = fb.raw(now(), &[Put::new("entries", "dianye:9", &entry)]);
@@ -719,7 +730,7 @@ fn attack_a_community_writing_another_communitys_registry_is_refused() {
         now(),
         &[Put::new("compounds", compound.to_string(), &fake)],
     );
-    let rule = "only community dianye writes its compounds";
+    let rule = "only community beishi/dianye writes its compounds";
     for rx in [&mut dy, &mut street] {
         for (sc, k) in [
             (add.clone(), "hongqi:1".to_string()),
@@ -780,7 +791,7 @@ fn attack_confirming_a_booking_of_someone_elses_room_is_refused() {
             b.to_string(),
             &Decision {
                 verdict: Verdict::Confirmed { slot_index: 0 },
-                by: org(by),
+                by: scope(by),
                 at: booking_now(),
             },
         )
@@ -827,8 +838,8 @@ fn attack_confirming_a_booking_of_someone_elses_room_is_refused() {
             )
         );
         assert!(
-            reason.starts_with(&format!("{who} is not the arbiter of slot "))
-                && reason.ends_with(": its arbiter is dianye"),
+            reason.starts_with(&format!("{} is not the arbiter of slot ", scope(who)))
+                && reason.ends_with(": its arbiter is beishi/dianye"),
             "{reason}"
         );
     };
@@ -841,7 +852,7 @@ fn attack_confirming_a_booking_of_someone_elses_room_is_refused() {
                 "resource",
                 "decisions",
                 &b.to_string(),
-                "the decision names another arbiter"
+                "the decision names arbiter beishi/dianye, not the signer's scope beishi/dianye/power-co"
             )
         );
         not_arbiter(&refused(rx, by_street.clone()), "beishi", "street");
@@ -894,7 +905,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
             cost: Points::whole(2),
             outlet: "points store".into(),
         },
-        issuer: org(issuer),
+        issuer: scope(issuer),
         at: now(),
     };
     let rule = "only the home community dianye redeems points of volunteer dianye:7";
@@ -903,14 +914,14 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
         "hongqi",
         1,
         now(),
-        &[Put::new("entries", "hongqi:2", &redemption("hongqi"))],
+        &[Put::new("entries", own("hongqi", 1, 2), &redemption("hongqi"))],
     );
     let in_dianyes = forge(
         hq.doc(dy_ledger).unwrap(),
         "hongqi",
         1,
         now(),
-        &[Put::new("entries", "hongqi:1", &redemption("hongqi"))],
+        &[Put::new("entries", own("hongqi", 1, 1), &redemption("hongqi"))],
     );
     // Posing as dianye in the record: the entry's id and issuer name dianye.
     let posing = forge(
@@ -927,7 +938,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
                 "hongqi (community)",
                 "service ledger",
                 "entries",
-                "hongqi:2",
+                &own("hongqi", 1, 2),
                 rule
             )
         );
@@ -937,7 +948,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
                 "hongqi (community)",
                 "service ledger",
                 "entries",
-                "hongqi:1",
+                &own("hongqi", 1, 1),
                 rule
             )
         );
@@ -948,7 +959,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
                 "service ledger",
                 "entries",
                 "dianye:1",
-                "entries are numbered and signed by their issuer's own organisation"
+                "record dianye:1 is not numbered by the signer: its key must start with hongqi@ and this key's tag"
             )
         );
         assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(3));
@@ -1119,7 +1130,7 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
     let hall = room(&mut unit, "Power-co hall");
     let bar = |who: &str| {
         Op::Resource(ResourceOp::Bar {
-            who: Barred::Org(org(who)),
+            who: Barred::Org(scope(who)),
             reason: "noise".into(),
         })
     };
@@ -1358,10 +1369,11 @@ fn attack_changes_built_on_a_refused_change_are_refused() {
     let new_request = |n: u32| {
         Put::new(
             "requests",
-            format!("club:{n}"),
+            own("club", 2, u64::from(n)),
             &BookingRequest {
                 form: BookingForm::new("Wang Fang", "reading club", thursday(), 12),
                 requested_at: booking_now(),
+                by: scope("club"),
             },
         )
     };
@@ -1373,7 +1385,7 @@ fn attack_changes_built_on_a_refused_change_are_refused() {
             b.to_string(),
             &Decision {
                 verdict: Verdict::Confirmed { slot_index: 0 },
-                by: org("club"),
+                by: scope("club"),
                 at: booking_now(),
             },
         )],
@@ -1474,7 +1486,7 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
                     cost: Points::whole(1),
                     outlet: "store".into(),
                 },
-                issuer: org("hongqi"),
+                issuer: scope("hongqi"),
                 at: now(),
             },
         )],
@@ -1605,7 +1617,7 @@ fn attack_a_street_cannot_impersonate_another_streets_community() {
             "compound registry",
             "compounds",
             &compound.to_string(),
-            "only community dianye writes its compounds"
+            "only community beishi/dianye writes its compounds"
         ),
         "a key certified by street jianzhong as community \"dianye\" rewrote beishi's dianye \
          registry"
@@ -1633,7 +1645,7 @@ fn attack_a_community_cannot_impersonate_another_communitys_unit() {
             .unwrap()
     );
     let bar = crate::resource::Bar {
-        who: Barred::Org(org("club")),
+        who: Barred::Org(scope("club")),
         reason: "taken over".into(),
         at: booking_now(),
     };
@@ -1651,7 +1663,7 @@ fn attack_a_community_cannot_impersonate_another_communitys_unit() {
             "resource",
             "bars",
             "power-co:1",
-            "only the owner power-co may"
+            "only the owner beishi/dianye/power-co may bar bookers"
         ),
         "a key certified by community hongqi as unit \"power-co\" wrote dianye's power-co's hall"
     );

@@ -106,6 +106,28 @@ pub struct DocHeader {
     pub nonce: u64,
 }
 
+impl DocHeader {
+    /// The certified scope of the document's owner: a community's documents belong to
+    /// `street/community`; a resource to `street/community` when the community owns it,
+    /// `street/community/unit` when a unit of that community does, `owner` when a street
+    /// (or a body certified by the root) does. Write policies compare a signer's scope with
+    /// it, since organisation codes are only unique within their parent.
+    pub fn owner_scope(&self) -> crate::ids::Scope {
+        let orgs = match &self.community {
+            Some(c) if *c == self.owner => vec![self.street.clone(), c.clone()],
+            Some(c) => vec![self.street.clone(), c.clone(), self.owner.clone()],
+            None => vec![self.owner.clone()],
+        };
+        // Invariant: at most three codes, within MAX_SCOPE_LEN.
+        crate::ids::Scope::new(orgs).unwrap_or_default()
+    }
+    /// The scope of the street the document belongs to.
+    pub fn street_scope(&self) -> crate::ids::Scope {
+        // Invariant: one code.
+        crate::ids::Scope::new(vec![self.street.clone()]).unwrap_or_default()
+    }
+}
+
 /// Errors of the document layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocError {
@@ -515,6 +537,36 @@ impl Document {
             Ok(Some((v, _))) => decode_value(map, key, &v).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// The values `map/key` held as of `heads` (e.g. a change's dependencies; each a change
+    /// of this document): empty if the key was not written in that history. Values that do
+    /// not decode as `T` are skipped.
+    pub fn get_all_at<T: DeserializeOwned>(
+        &self,
+        map: &str,
+        key: &str,
+        heads: &[ChangeHash],
+    ) -> Vec<T> {
+        let Some(obj) = self.map_obj(map) else {
+            return Vec::new();
+        };
+        self.am
+            .get_all_at(&obj, key, heads)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(v, _)| decode_value(map, key, v).ok())
+            .collect()
+    }
+
+    /// Whether `map/key` held a value as of `heads`.
+    pub fn exists_at(&self, map: &str, key: &str, heads: &[ChangeHash]) -> bool {
+        let Some(obj) = self.map_obj(map) else {
+            return false;
+        };
+        self.am
+            .get_all_at(&obj, key, heads)
+            .is_ok_and(|v| !v.is_empty())
     }
 
     /// All concurrent values at `map/key` (more than one only after concurrent writes),

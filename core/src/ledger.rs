@@ -28,7 +28,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{DocKind, Document, Put};
-use crate::ids::{EntryId, OrgId, VolunteerId};
+use crate::ids::{EntryId, OrgId, Scope, VolunteerId};
 use crate::replica::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
@@ -109,6 +109,11 @@ impl LedgerRules {
         }
         Ok(())
     }
+    /// The most one correction may add or remove: a full day (24 hours) of service under
+    /// this rule. Larger amends take several corrections, each with its reason.
+    pub fn max_correction(&self) -> Points {
+        self.points_for(24 * 60)
+    }
     /// Points for a number of minutes (rounded down to a hundredth).
     pub fn points_for(&self, minutes: u32) -> Points {
         Points(i64::from(minutes) * self.points_per_hour.0 / 60)
@@ -171,7 +176,7 @@ pub struct Entry {
     /// What it records.
     pub body: EntryBody,
     /// The organisation that wrote it.
-    pub issuer: OrgId,
+    pub issuer: Scope,
     /// When it was written.
     pub at: Timestamp,
 }
@@ -252,11 +257,27 @@ pub enum LedgerError {
     #[error("{who} may not {what}: only {allowed} may")]
     NotAllowed {
         /// The writer.
-        who: OrgId,
+        who: Scope,
         /// What it tried.
         what: &'static str,
         /// Who may.
-        allowed: OrgId,
+        allowed: Scope,
+    },
+    /// A redemption of a volunteer of another community.
+    #[error("volunteer {volunteer} is not a volunteer of {community}: only the home community redeems")]
+    NotHome {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// This ledger's community.
+        community: Scope,
+    },
+    /// A correction beyond what one correction may change.
+    #[error("a correction may change at most {max} points, got {delta}")]
+    CorrectionTooLarge {
+        /// The limit (a day of service under the ledger's rule).
+        max: Points,
+        /// The correction asked for.
+        delta: Points,
     },
     /// Hours are not a positive number up to 24.
     #[error("hours must be more than 0 and at most 24, got {0}")]
@@ -442,9 +463,9 @@ pub fn plan(
     op: LedgerOp,
 ) -> Result<(Vec<Put>, Effect, String), LedgerError> {
     let ledger = Ledger::new(doc);
-    let me = &ctx.author.org;
-    let owner = ledger.community().clone();
-    let require = |what: &'static str, allowed: &OrgId| {
+    let me = ctx.scope;
+    let owner = doc.header().owner_scope();
+    let require = |what: &'static str, allowed: &Scope| {
         if me != allowed {
             return Err(LedgerError::NotAllowed {
                 who: me.clone(),
@@ -477,7 +498,9 @@ pub fn plan(
             hours,
             evidence,
         } => {
-            require("record service in this ledger", &owner)?;
+            if !is_organiser(doc.header(), me) {
+                require("record service in this ledger", &owner)?;
+            }
             non_empty(&activity, "activity")?;
             if !hours.is_finite() || hours <= 0.0 || hours > 24.0 {
                 return Err(LedgerError::InvalidHours(hours.to_string()));
@@ -512,8 +535,13 @@ pub fn plan(
             cost,
             outlet,
         } => {
-            require("redeem points of this volunteer", volunteer.org())?;
             require("write redemptions in this ledger", &owner)?;
+            if volunteer.org() != ledger.community() {
+                return Err(LedgerError::NotHome {
+                    volunteer,
+                    community: owner,
+                });
+            }
             non_empty(&item, "item")?;
             if cost.0 <= 0 {
                 return Err(LedgerError::InvalidAmount(format!(
@@ -546,6 +574,10 @@ pub fn plan(
                 return Err(LedgerError::InvalidAmount(
                     "a correction of 0 points".into(),
                 ));
+            }
+            let max = ledger.rules().max_correction();
+            if delta.0.abs() > max.0 {
+                return Err(LedgerError::CorrectionTooLarge { max, delta });
             }
             if let Some(target) = &corrects {
                 let e: Entry = doc
@@ -586,6 +618,12 @@ pub fn plan(
     }
 }
 
+/// Whether `who` is an organiser of the ledger's community: a unit or partner it certified
+/// (a scope one below the community's), who may record service in its ledger.
+pub(crate) fn is_organiser(h: &crate::document::DocHeader, who: &Scope) -> bool {
+    who.len() == 3 && who.parent().as_ref() == Some(&h.owner_scope())
+}
+
 /// Key shape and record type per map.
 pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), String> {
     match (map, key) {
@@ -596,7 +634,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             let [k] = key_parts::<1>(key)?;
             let entry_id = id::<EntryId>(k)?;
             let e = decode::<Entry>(value)?;
-            if &e.issuer != entry_id.org() {
+            if e.issuer.org() != Some(entry_id.org()) {
                 return Err(format!("entry {entry_id} names issuer {}", e.issuer));
             }
             match &e.body {

@@ -177,7 +177,7 @@ fn volunteer_earns_elsewhere_and_redeems_at_home() {
     // Another community may not redeem a dianye volunteer's points.
     let err = redeem(&mut other, other_ledger, "dianye:7", 1).unwrap_err();
     assert!(
-        matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })),
+        matches!(err, Error::Ledger(LedgerError::NotHome { .. })),
         "{err}"
     );
     // …nor may the home community write service records in another community's ledger.

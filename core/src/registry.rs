@@ -29,7 +29,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
-use crate::ids::{CompoundId, InspectionId, OrgId};
+use crate::ids::{CompoundId, InspectionId, OrgId, Scope};
 use crate::replica::{Ctx, DistrictConfig, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
@@ -203,7 +203,7 @@ pub struct Appointment {
     /// Status.
     pub status: AppointmentStatus,
     /// The street that signed.
-    pub by: OrgId,
+    pub by: Scope,
     /// When it was signed.
     pub at: Timestamp,
 }
@@ -301,7 +301,7 @@ pub struct Inspection {
     /// Note.
     pub note: String,
     /// Who inspected.
-    pub by: OrgId,
+    pub by: Scope,
 }
 
 /// Who scores a property manager every year.
@@ -368,7 +368,7 @@ pub struct ScoreSheet {
     /// Comment.
     pub comment: String,
     /// Scoring organisation.
-    pub by: OrgId,
+    pub by: Scope,
     /// When it was written.
     pub at: Timestamp,
 }
@@ -458,9 +458,9 @@ pub enum RegistryError {
     #[error("{who} may not write here: only {owner} may")]
     NotOwner {
         /// The writer.
-        who: OrgId,
+        who: Scope,
         /// Who may.
-        owner: OrgId,
+        owner: Scope,
     },
     /// No such compound.
     #[error("unknown compound {0}")]
@@ -586,8 +586,8 @@ pub fn plan(
     op: RegistryOp,
 ) -> Result<(Vec<Put>, Effect, String), RegistryError> {
     let reg = Registry::new(doc, ctx.district);
-    let me = &ctx.author.org;
-    let community = reg.community().clone();
+    let me = ctx.scope;
+    let community = doc.header().owner_scope();
     let require_community = || {
         if *me != community {
             return Err(RegistryError::NotOwner {
@@ -635,7 +635,7 @@ pub fn plan(
             end,
             status,
         } => {
-            let street = &doc.header().street;
+            let street = &doc.header().street_scope();
             if me != street {
                 return Err(RegistryError::NotOwner {
                     who: me.clone(),
@@ -738,11 +738,12 @@ pub fn plan(
         } => {
             let h = doc.header();
             let allowed = match role {
-                ScorerRole::Community | ScorerRole::Owners => me == &h.owner,
-                ScorerRole::Street => me == &h.street,
-                // The competent department is any other certified organisation; the
-                // federation layer checks its certificate role.
-                ScorerRole::Department => me != &h.owner && me != &h.street,
+                ScorerRole::Community | ScorerRole::Owners => *me == h.owner_scope(),
+                ScorerRole::Street => *me == h.street_scope(),
+                // The competent department is a body the root certified for the district
+                // (a scope of one code that is not a street's: the write policy checks its
+                // certificate role).
+                ScorerRole::Department => me.len() == 1 && *me != h.street_scope(),
             };
             if !allowed {
                 return Err(RegistryError::InvalidScore(format!(

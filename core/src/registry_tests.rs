@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::replica::{Error, NewDoc, Op, Replica};
-use crate::testutil::{date, org, replica, sync, t};
+use crate::testutil::{date, org, replica, scope, sync, t};
 
 struct Fixture {
     community: Replica,
@@ -225,7 +225,7 @@ fn only_the_street_appoints_and_terms_are_checked() {
         panic!("expected one appointment")
     };
     assert_eq!(a.manager, "Firm A");
-    assert_eq!(a.by, org("beishi"));
+    assert_eq!(a.by, scope("beishi"));
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub struct DistrictConfig {
 pub struct Ctx<'a> {
     /// Who writes.
     pub author: &'a Author,
+    /// The writer's certified scope (from its certificate chain): what records that name
+    /// an organisation for authority record, and what the plans compare.
+    pub scope: &'a Scope,
     /// The writer's clock, passed in (linli-core never reads the clock).
     pub now: Timestamp,
     /// District settings.
@@ -254,6 +257,16 @@ pub enum RejectReason {
         /// The one it must depend on.
         prev: u64,
     },
+    /// The change's time is earlier than one of its dependencies' (backdating).
+    #[error("the change is dated {at}, before its dependency {dep} dated {dep_at}")]
+    Backdated {
+        /// The change's own time.
+        at: Timestamp,
+        /// Short hash of the later dependency.
+        dep: String,
+        /// That dependency's time.
+        dep_at: Timestamp,
+    },
     /// The genesis change does not create the document it is sent for.
     #[error("{0}")]
     WrongDocument(String),
@@ -372,6 +385,9 @@ pub struct Replica {
     log: BTreeMap<DocId, Vec<Logged>>,
     /// Index of accepted changes: hash → document.
     index: HashMap<ChangeHash, DocId>,
+    /// The timestamp of every accepted change (a change may not be older than its
+    /// dependencies).
+    times: HashMap<ChangeHash, i64>,
     /// The catalog: every document's heads digest, kept current on every change, so sync can
     /// reconcile without loading documents.
     catalog: BTreeMap<DocId, [u8; 32]>,
@@ -418,6 +434,7 @@ impl Replica {
             docs: BTreeMap::new(),
             log: BTreeMap::new(),
             index: HashMap::default(),
+            times: HashMap::default(),
             catalog: BTreeMap::new(),
             carried: BTreeMap::new(),
             seqs: BTreeMap::new(),
@@ -625,8 +642,8 @@ impl Replica {
             && *c != header.owner
         {
             return Err(Error::Registry(RegistryError::NotOwner {
-                who: header.owner.clone(),
-                owner: c.clone(),
+                who: me.scope.clone(),
+                owner: me.scope.parent().unwrap_or_default().child(c.clone()),
             }));
         }
         let mut header = DocHeader {
@@ -667,6 +684,7 @@ impl Replica {
         let doc = self.doc_of_kind(id, kind)?;
         let ctx = Ctx {
             author: &self.author,
+            scope: &me.scope,
             now,
             district: &self.district,
             docs: &self.docs,
@@ -688,9 +706,16 @@ impl Replica {
             .collect();
         policy::authorize(doc, &doc.heads(), &me, &self.trust, now, &writes)?;
         let author = self.author.clone();
+        // Never older than what it builds on (receivers refuse backdated changes): a clock
+        // behind another node's dates the change at its newest dependency instead.
+        let stamp = doc
+            .heads()
+            .iter()
+            .filter_map(|h| self.times.get(h))
+            .fold(now, |t, d| t.max(Timestamp(*d)));
         let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
         doc.set_author(&author);
-        let change = doc.commit(now, &message, &puts)?;
+        let change = doc.commit(stamp, &message, &puts)?;
         let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
         self.record(id, &signed, &change);
         if kind == DocKind::Federation {
@@ -807,6 +832,7 @@ impl Replica {
 
     fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
         self.index.insert(change.hash(), id);
+        self.times.insert(change.hash(), change.timestamp());
         self.refresh_catalog(id);
         self.seqs.insert(
             (id, change.actor_id().to_bytes().to_vec(), change.seq()),
@@ -1085,6 +1111,21 @@ impl Replica {
             }
         }
         let at = Timestamp(change.timestamp());
+        if let Some((dep, t)) = change
+            .deps()
+            .iter()
+            .filter_map(|d| self.times.get(d).map(|t| (d, *t)))
+            .find(|(_, t)| *t > at.0)
+        {
+            // A change cannot be older than what it builds on: otherwise a key could write
+            // onto newer history with a time inside its (expired) certificate's validity.
+            let reason = RejectReason::Backdated {
+                at,
+                dep: hex::encode(&dep.0[..4]),
+                dep_at: Timestamp(t),
+            };
+            return self.reject(&sc, hash, reason);
+        }
         let principal = match self.trust.principal(&sc.signer, at) {
             Ok(p) => p,
             Err(e) => {
@@ -1482,6 +1523,7 @@ impl Replica {
         let mut rejections = Vec::new();
         for e in &entries {
             self.index.remove(&e.hash);
+            self.times.remove(&e.hash);
             match bad.get(&e.hash) {
                 Some(Some(reason)) => rejections.push(Rejection {
                     doc: id,
@@ -1500,6 +1542,7 @@ impl Replica {
         if let Some(doc) = self.replay(&kept) {
             for e in &kept {
                 self.index.insert(e.hash, id);
+                self.times.insert(e.hash, e.time);
                 self.seqs.insert((id, e.actor.clone(), e.seq), e.hash);
             }
             self.docs.insert(id, doc);

@@ -268,6 +268,7 @@ impl Replica {
         if let Some(old) = self.log.remove(&doc) {
             for e in &old {
                 self.index.remove(&e.hash);
+                self.times.remove(&e.hash);
             }
         }
         // Only this document's range of `seqs` (a `retain` over all documents would make
@@ -284,6 +285,7 @@ impl Replica {
         self.pending.remove(&doc);
         for e in &entries {
             self.index.insert(e.hash, doc);
+            self.times.insert(e.hash, e.time);
             self.seqs.insert((doc, e.actor.clone(), e.seq), e.hash);
         }
         // Documents this node created keep their nonces: a new one gets a later nonce.

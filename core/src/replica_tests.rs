@@ -282,7 +282,7 @@ fn unknown_documents_and_wrong_kinds_are_errors() {
             now(),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("only hongqi may"), "{err}");
+    assert!(err.to_string().contains("only beishi/hongqi may"), "{err}");
 }
 
 #[test]
@@ -458,7 +458,7 @@ fn an_organisation_of_the_same_code_elsewhere_cannot_cancel_a_booking() {
     assert!(
         cancel
             .to_string()
-            .contains("written by another organisation"),
+            .contains("only the requesting organisation beishi/dianye/club may"),
         "{cancel}"
     );
     // Forged past its own checks, the cancellation is refused by the owner too.
@@ -481,7 +481,7 @@ fn an_organisation_of_the_same_code_elsewhere_cannot_cancel_a_booking() {
     let sc = SignedChange::sign(&key("fake-club", 1), room, c.raw_bytes()).unwrap();
     let reason = crate::testutil::rejection(owner.apply(sc).unwrap_err());
     assert!(
-        reason.contains("written by another organisation"),
+        reason.contains("was written by beishi/dianye/club, not by beishi/hongqi/club"),
         "{reason}"
     );
     assert_eq!(

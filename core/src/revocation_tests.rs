@@ -14,7 +14,7 @@ use crate::ledger::{LedgerOp, LedgerRules, Points};
 use crate::replica::{Applied, Effect, Error, NewDoc, Op, RejectReason, Replica};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
 use crate::signed::SignedChange;
-use crate::testutil::{date, fed_id, key, node, org, replica, root, send, t};
+use crate::testutil::{date, fed_id, key, node, org, replica, root, scope, send, t};
 use crate::time::{Slot, Timestamp};
 
 fn now() -> Timestamp {
@@ -456,7 +456,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                             reason: "gift".into(),
                         },
                     },
-                    issuer: org(o),
+                    issuer: scope(o),
                     at: now(),
                 };
                 let c = d

@@ -9,7 +9,7 @@ use crate::cert::Role;
 use crate::document::Author;
 use crate::federation::FederationOp;
 use crate::identity::Keypair;
-use crate::ids::{DocId, NodeId, OrgId};
+use crate::ids::{DocId, NodeId, OrgId, Scope};
 use crate::registry::ChecklistTemplate;
 use crate::replica::{Applied, DistrictConfig, Error, NewDoc, Op, Replica};
 use crate::signed::SignedChange;
@@ -44,6 +44,18 @@ pub const NODES: &[u8] = &[1, 2, 3, 4, 5, 9];
 
 pub fn org(s: &str) -> OrgId {
     OrgId::new(s).unwrap()
+}
+
+/// The certified scope of a test organisation (its chain from the root: `street`,
+/// `street/community`, `street/community/unit`); a code outside [`ORGS`] gets `code`.
+pub fn scope(s: &str) -> Scope {
+    let mut path = vec![s];
+    let mut cur = s;
+    while let Some(p) = ORGS.iter().find(|(o, _, _)| *o == cur).and_then(|(_, _, p)| *p) {
+        path.insert(0, p);
+        cur = p;
+    }
+    path.join("/").parse().unwrap()
 }
 
 /// The key of node `n` of organisation `o` (deterministic).

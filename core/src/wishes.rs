@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
-use crate::ids::{ClaimId, OrgId, VolunteerId, WishId};
+use crate::ids::{ClaimId, OrgId, Scope, VolunteerId, WishId};
 use crate::replica::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
@@ -87,7 +87,7 @@ pub struct Item {
     /// Compound or building concerned.
     pub place: Option<String>,
     /// Who posted.
-    pub by: OrgId,
+    pub by: Scope,
     /// When.
     pub at: Timestamp,
 }
@@ -96,7 +96,7 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     /// Claiming organisation (unit, community, partner).
-    pub claimant: OrgId,
+    pub claimant: Scope,
     /// Volunteer who will do it, if an individual.
     pub volunteer: Option<VolunteerId>,
     /// Note.
@@ -111,7 +111,7 @@ pub struct Assignment {
     /// Whether the assignment stands.
     pub active: bool,
     /// Who decided.
-    pub by: OrgId,
+    pub by: Scope,
     /// When.
     pub at: Timestamp,
 }
@@ -168,7 +168,7 @@ pub struct Progress {
     /// The step.
     pub stage: Stage,
     /// Who wrote it.
-    pub by: OrgId,
+    pub by: Scope,
     /// When.
     pub at: Timestamp,
 }
@@ -274,7 +274,7 @@ pub enum WishesError {
     #[error("{who} may not {what}")]
     NotAllowed {
         /// Writer.
-        who: OrgId,
+        who: Scope,
         /// What it tried.
         what: String,
     },
@@ -441,8 +441,8 @@ pub fn plan(
     op: WishesOp,
 ) -> Result<(Vec<Put>, Effect, String), WishesError> {
     let w = Wishes::new(doc);
-    let me = &ctx.author.org;
-    let community = w.community().clone();
+    let me = ctx.scope;
+    let community = doc.header().owner_scope();
     let not_allowed = |what: String| WishesError::NotAllowed {
         who: me.clone(),
         what,
@@ -461,7 +461,8 @@ pub fn plan(
             channel,
             place,
         } => {
-            let may = *me == community || (kind == ItemKind::Offer && *me == doc.header().street);
+            let may = *me == community
+                || (kind == ItemKind::Offer && *me == doc.header().street_scope());
             if !may {
                 return Err(not_allowed(format!("post in {community}'s wishes")));
             }
@@ -574,7 +575,7 @@ pub fn plan(
             let item = w.item(&wish)?;
             let status = w.status(&wish)?;
             let what = format!("mark it {}", stage.key());
-            let assignee_orgs: Vec<OrgId> = w
+            let assignee_orgs: Vec<Scope> = w
                 .claims(&wish)
                 .into_iter()
                 .filter(|(c, _)| w.assigned(&wish).contains(c))
@@ -633,7 +634,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             let [k] = key_parts::<1>(key)?;
             let wid = id::<WishId>(k)?;
             let item = decode::<Item>(value)?;
-            if &item.by != wid.org() {
+            if item.by.org() != Some(wid.org()) {
                 return Err(format!("item {wid} names author {}", item.by));
             }
             Ok(())
@@ -643,7 +644,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             id::<WishId>(w)?;
             let cid = id::<ClaimId>(c)?;
             let claim = decode::<Claim>(value)?;
-            if &claim.claimant != cid.org() {
+            if claim.claimant.org() != Some(cid.org()) {
                 return Err(format!("claim {cid} names claimant {}", claim.claimant));
             }
             Ok(())

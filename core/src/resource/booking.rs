@@ -5,7 +5,7 @@ use super::{
     Delegation, Planned, Resource, ResourceError, Verdict, WeeklyBlock,
 };
 use crate::document::Put;
-use crate::ids::{BookingId, DelegationId, OrgId};
+use crate::ids::{BookingId, DelegationId, Scope};
 use crate::replica::{Ctx, Effect};
 use crate::time::Slot;
 
@@ -19,7 +19,7 @@ fn non_empty(field: &'static str, text: &str) -> Result<(), ResourceError> {
 fn decision(ctx: &Ctx<'_>, booking: &BookingId, verdict: Verdict) -> Put {
     let d = Decision {
         verdict,
-        by: ctx.author.org.clone(),
+        by: ctx.scope.clone(),
         at: ctx.now,
     };
     Put::new("decisions", booking.to_string(), &d)
@@ -47,7 +47,7 @@ fn wrong_status(b: &BookingView, action: &'static str) -> ResourceError {
     }
 }
 
-fn barred(r: &Resource<'_>, org: &OrgId, form: &BookingForm) -> Result<(), ResourceError> {
+fn barred(r: &Resource<'_>, org: &Scope, form: &BookingForm) -> Result<(), ResourceError> {
     match r.bar_for(org, form) {
         Some(bar) => Err(ResourceError::Barred {
             who: bar.who.to_string(),
@@ -57,7 +57,7 @@ fn barred(r: &Resource<'_>, org: &OrgId, form: &BookingForm) -> Result<(), Resou
     }
 }
 
-fn describe(arbiter: Option<&OrgId>) -> String {
+fn describe(arbiter: Option<&Scope>) -> String {
     match arbiter {
         Some(a) => format!("its arbiter is {a}"),
         None => {
@@ -69,13 +69,13 @@ fn describe(arbiter: Option<&OrgId>) -> String {
 pub(super) fn delegate(
     r: &Resource<'_>,
     ctx: &Ctx<'_>,
-    delegate: OrgId,
+    delegate: Scope,
     block: WeeklyBlock,
 ) -> Planned {
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     r.require_owner(me, "delegate a block")?;
     block.validate().map_err(ResourceError::InvalidDelegation)?;
-    if delegate == *r.owner() {
+    if delegate == r.owner_scope() {
         return Err(ResourceError::InvalidDelegation(format!(
             "{delegate} owns the resource and cannot be its own delegate"
         )));
@@ -106,7 +106,7 @@ pub(super) fn delegate(
 }
 
 pub(super) fn request(r: &Resource<'_>, ctx: &Ctx<'_>, form: BookingForm) -> Planned {
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     let spec = r.spec();
     form.check_shape()?;
     spec.check_attendees(form.attendees)?;
@@ -125,6 +125,7 @@ pub(super) fn request(r: &Resource<'_>, ctx: &Ctx<'_>, form: BookingForm) -> Pla
     let req = BookingRequest {
         form,
         requested_at: ctx.now,
+        by: me.clone(),
     };
     Ok((
         vec![Put::new("requests", id.to_string(), &req)],
@@ -152,7 +153,7 @@ fn fit(
     if let Some(first) = occ.first() {
         spec.check_lead(first, ctx.now)?;
     }
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     let arbiter = r.arbiter(&occ)?;
     if arbiter.as_ref() != Some(me) {
         return Err(ResourceError::NotArbiter {
@@ -192,7 +193,7 @@ fn choose(
     extra: &[(BookingId, Slot)],
 ) -> Result<(usize, Vec<Slot>), ResourceError> {
     let form = &b.request.form;
-    barred(r, b.id.org(), form)?;
+    barred(r, &b.request.by, form)?;
     r.spec().check_attendees(form.attendees)?;
     let mut failures = Vec::new();
     for (i, cand) in form.candidates().iter().enumerate() {
@@ -234,9 +235,9 @@ pub(super) fn confirm(r: &Resource<'_>, ctx: &Ctx<'_>, booking: BookingId) -> Pl
 
 /// Refuses unless the author arbitrates at least one candidate of the booking (or, when no
 /// candidate has an arbiter, is the owner).
-fn may_decide(r: &Resource<'_>, me: &OrgId, b: &BookingView) -> Result<(), ResourceError> {
+fn may_decide(r: &Resource<'_>, me: &Scope, b: &BookingView) -> Result<(), ResourceError> {
     let form = &b.request.form;
-    let mut arbiters: Vec<OrgId> = Vec::new();
+    let mut arbiters: Vec<Scope> = Vec::new();
     for cand in form.candidates() {
         let occ = form.occurrences(&cand, r.zone())?;
         if let Some(a) = r.arbiter(&occ)?
@@ -246,7 +247,7 @@ fn may_decide(r: &Resource<'_>, me: &OrgId, b: &BookingView) -> Result<(), Resou
         }
     }
     let ok = if arbiters.is_empty() {
-        me == r.owner()
+        *me == r.owner_scope()
     } else {
         arbiters.contains(me)
     };
@@ -260,7 +261,7 @@ fn may_decide(r: &Resource<'_>, me: &OrgId, b: &BookingView) -> Result<(), Resou
         arbiter: match names.len() {
             0 => format!(
                 "no candidate has an arbiter, so only the owner {} decides",
-                r.owner()
+                r.owner_scope()
             ),
             _ => format!("its candidates are decided by {}", names.join(", ")),
         },
@@ -281,7 +282,7 @@ pub(super) fn reject(
     ) {
         return Err(wrong_status(b, "reject"));
     }
-    may_decide(r, &ctx.author.org, b)?;
+    may_decide(r, ctx.scope, b)?;
     let msg = format!("reject {booking}: {reason}");
     Ok((
         vec![decision(ctx, &booking, Verdict::Rejected { reason })],
@@ -295,7 +296,7 @@ pub(super) fn waitlist(r: &Resource<'_>, ctx: &Ctx<'_>, booking: BookingId) -> P
     if b.status != BookingStatus::Tentative {
         return Err(wrong_status(b, "waitlist"));
     }
-    may_decide(r, &ctx.author.org, b)?;
+    may_decide(r, ctx.scope, b)?;
     let msg = format!("waitlist {booking}");
     Ok((
         vec![decision(ctx, &booking, Verdict::Waitlisted)],
@@ -318,7 +319,7 @@ pub(super) fn revoke(
         }
         _ => return Err(wrong_status(b, "revoke")),
     };
-    may_revoke(r, &ctx.author.org, b, slot_index)?;
+    may_revoke(r, ctx.scope, b, slot_index)?;
     let msg = format!("revoke {booking}: {reason}");
     let verdict = Verdict::Revoked {
         reason,
@@ -333,13 +334,13 @@ pub(super) fn cancel(
     booking: BookingId,
     reason: String,
 ) -> Planned {
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     let b = open(r, &booking)?;
-    if b.id.org() != me {
+    if b.request.by != *me {
         return Err(ResourceError::NotAllowed {
             who: me.clone(),
             action: format!("cancel booking {booking}"),
-            allowed: format!("the requesting organisation {}", b.id.org()),
+            allowed: format!("the requesting organisation {}", b.request.by),
         });
     }
     let msg = format!("cancel {booking}");
@@ -365,7 +366,7 @@ fn same_target(a: &Barred, b: &Barred) -> bool {
 }
 
 pub(super) fn bar(r: &Resource<'_>, ctx: &Ctx<'_>, who: Barred, reason: String) -> Planned {
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     r.require_owner(me, "bar bookers")?;
     if let Barred::Booker(name) = &who {
         non_empty("who", name)?;
@@ -391,12 +392,12 @@ pub(super) fn bar(r: &Resource<'_>, ctx: &Ctx<'_>, who: Barred, reason: String) 
 }
 
 pub(super) fn promote(r: &Resource<'_>, ctx: &Ctx<'_>) -> Planned {
-    let me = &ctx.author.org;
-    if me != r.owner() && !r.delegations().iter().any(|(_, d)| d.delegate == *me) {
+    let me = ctx.scope;
+    if *me != r.owner_scope() && !r.delegations().iter().any(|(_, d)| d.delegate == *me) {
         return Err(ResourceError::NotAllowed {
             who: me.clone(),
             action: "promote the waitlist".into(),
-            allowed: format!("the owner {} or a delegate", r.owner()),
+            allowed: format!("the owner {} or a delegate", r.owner_scope()),
         });
     }
     let waiting = r.waitlist();
@@ -424,11 +425,11 @@ pub(super) fn promote(r: &Resource<'_>, ctx: &Ctx<'_>) -> Planned {
 /// The owner, or the arbiter of the confirmed candidate, may revoke.
 fn may_revoke(
     r: &Resource<'_>,
-    me: &OrgId,
+    me: &Scope,
     b: &BookingView,
     slot_index: usize,
 ) -> Result<(), ResourceError> {
-    if me == r.owner() {
+    if *me == r.owner_scope() {
         return Ok(());
     }
     let form = &b.request.form;
@@ -452,7 +453,7 @@ fn may_revoke(
 /// resource as of the decision's causal history (the same rules [`super::plan`] applies).
 pub(crate) fn authorize_decision(
     r: &Resource<'_>,
-    me: &OrgId,
+    me: &Scope,
     booking: &BookingId,
     verdict: &Verdict,
 ) -> Result<(), String> {

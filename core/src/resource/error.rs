@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 
 use crate::document::DocError;
-use crate::ids::{BookingId, DelegationId, OrderId, OrgId};
+use crate::ids::{BookingId, DelegationId, OrderId, Scope};
 use crate::time::TimeError;
 
 /// Why a resource operation (or a resource specification) was refused.
@@ -25,7 +25,7 @@ pub enum ResourceError {
     #[error("{who} may not {action}: only {allowed} may")]
     NotAllowed {
         /// The writing organisation.
-        who: OrgId,
+        who: Scope,
         /// What it tried.
         action: String,
         /// Who may.
@@ -119,7 +119,7 @@ pub enum ResourceError {
     #[error("{who} is not the arbiter of slot {slot}: {arbiter}")]
     NotArbiter {
         /// The writer.
-        who: OrgId,
+        who: Scope,
         /// The slot, in local time.
         slot: String,
         /// Who arbitrates it, in words.
@@ -165,7 +165,7 @@ pub enum ResourceError {
     #[error("none of the {waiting} waitlisted bookings fits a free slot that {who} arbitrates")]
     NothingToPromote {
         /// The writer.
-        who: OrgId,
+        who: Scope,
         /// Number of waitlisted bookings.
         waiting: usize,
     },

@@ -250,6 +250,7 @@ pub(super) fn place(
         portions,
         items,
         placed_at: ctx.now,
+        by: ctx.scope.clone(),
     };
     let puts = vec![
         Put::new("order_days", listing_key(date, &id), &OrderListing {}),
@@ -267,7 +268,7 @@ fn operator_order(
     allowed: fn(&OrderStatus) -> bool,
 ) -> Result<OrderView, ResourceError> {
     kitchen(r)?;
-    r.require_owner(&ctx.author.org, "decide meal orders")?;
+    r.require_owner(ctx.scope, "decide meal orders")?;
     let v = r
         .order(order)
         .ok_or_else(|| ResourceError::UnknownOrder(order.clone()))?;
@@ -332,15 +333,15 @@ pub(super) fn collected(
 
 pub(super) fn cancel(r: &Resource<'_>, ctx: &Ctx<'_>, order: OrderId) -> Planned {
     kitchen(r)?;
-    let me = &ctx.author.org;
+    let me = ctx.scope;
     let v = r
         .order(&order)
         .ok_or_else(|| ResourceError::UnknownOrder(order.clone()))?;
-    if order.org() != me {
+    if v.order.by != *me {
         return Err(ResourceError::NotAllowed {
             who: me.clone(),
             action: format!("cancel order {order}"),
-            allowed: format!("the placing organisation {}", order.org()),
+            allowed: format!("the placing organisation {}", v.order.by),
         });
     }
     if !matches!(v.status, OrderStatus::Placed | OrderStatus::Accepted) {

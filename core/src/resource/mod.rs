@@ -73,7 +73,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
-use crate::ids::{BookingId, DelegationId, OrderId, OrgId, RecordId};
+use crate::ids::{BookingId, DelegationId, OrderId, OrgId, RecordId, Scope};
 use crate::replica::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::{Slot, Timestamp, Zone};
@@ -108,8 +108,8 @@ pub const MAPS: &[&str] = &[
 pub enum ResourceOp {
     /// Owner: hand a weekly block to a delegate, who then decides the slots inside it.
     Delegate {
-        /// The delegate.
-        delegate: OrgId,
+        /// The delegate, by its certified scope (e.g. `beishi/dianye/state-grid`).
+        delegate: Scope,
         /// The block; it must not intersect another delegated block.
         block: WeeklyBlock,
     },
@@ -346,12 +346,12 @@ impl<'a> Resource<'a> {
     }
 
     /// Refuses unless `who` is the owner.
-    fn require_owner(&self, who: &OrgId, action: &str) -> Result<(), ResourceError> {
-        if who != self.owner() {
+    fn require_owner(&self, who: &Scope, action: &str) -> Result<(), ResourceError> {
+        if *who != self.owner_scope() {
             return Err(ResourceError::NotAllowed {
                 who: who.clone(),
                 action: action.to_string(),
-                allowed: format!("the owner {}", self.owner()),
+                allowed: format!("the owner {}", self.owner_scope()),
             });
         }
         Ok(())
@@ -365,9 +365,13 @@ impl<'a> Resource<'a> {
     pub fn spec(&self) -> &ResourceSpec {
         &self.spec
     }
-    /// The owner (from the document header).
+    /// The owner's code (from the document header).
     pub fn owner(&self) -> &OrgId {
         &self.doc.header().owner
+    }
+    /// The owner's certified scope (from the document header): the principal that owns it.
+    pub fn owner_scope(&self) -> Scope {
+        self.doc.header().owner_scope()
     }
     /// The time zone of the resource's rules.
     pub fn zone(&self) -> &Zone {
@@ -442,7 +446,7 @@ impl<'a> Resource<'a> {
         &self.bars
     }
     /// The bar covering a request by `org` with this form, if any.
-    pub fn bar_for(&self, org: &OrgId, form: &BookingForm) -> Option<&Bar> {
+    pub fn bar_for(&self, org: &Scope, form: &BookingForm) -> Option<&Bar> {
         self.bars
             .iter()
             .map(|(_, b)| b)
@@ -450,13 +454,13 @@ impl<'a> Resource<'a> {
     }
     /// Who decides a slot repeated for `weeks` weeks: the delegate whose block contains every
     /// occurrence, else the owner if no occurrence touches a delegated block, else nobody.
-    pub fn arbiter_of(&self, slot: &Slot, weeks: u32) -> Result<Option<OrgId>, ResourceError> {
+    pub fn arbiter_of(&self, slot: &Slot, weeks: u32) -> Result<Option<Scope>, ResourceError> {
         let occ: Vec<Slot> = (0..weeks.max(1))
             .map(|k| slot.shifted_weeks(k, &self.spec.zone))
             .collect::<Result<_, _>>()?;
         self.arbiter(&occ)
     }
-    fn arbiter(&self, occurrences: &[Slot]) -> Result<Option<OrgId>, ResourceError> {
+    fn arbiter(&self, occurrences: &[Slot]) -> Result<Option<Scope>, ResourceError> {
         let spans: Vec<LocalSpan> = occurrences
             .iter()
             .map(|s| LocalSpan::of(s, &self.spec.zone))
@@ -467,7 +471,7 @@ impl<'a> Resource<'a> {
             }
         }
         let touches = |s: &LocalSpan| self.delegations.iter().any(|(_, d)| d.block.intersects(s));
-        Ok((!spans.iter().any(touches)).then(|| self.owner().clone()))
+        Ok((!spans.iter().any(touches)).then(|| self.owner_scope()))
     }
 
     /// Checks the booking invariant on the derived state: no contested confirmation, and the

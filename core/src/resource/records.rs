@@ -4,7 +4,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::{ResourceError, WeeklyBlock};
-use crate::ids::{BookingId, OrderId, OrgId};
+use crate::ids::{BookingId, OrderId, Scope};
 use crate::time::{Slot, TimeError, Timestamp, Zone};
 
 /// Most alternate slots a request may list.
@@ -129,6 +129,9 @@ impl BookingForm {
 pub struct BookingRequest {
     /// What the requester asked for.
     pub form: BookingForm,
+    /// The requesting organisation (the signer's certified scope; the write policy checks
+    /// it, and only it may cancel).
+    pub by: Scope,
     /// The requester's clock when asking (orders the waitlist).
     pub requested_at: Timestamp,
 }
@@ -164,8 +167,8 @@ pub enum Verdict {
 pub struct Decision {
     /// What was decided.
     pub verdict: Verdict,
-    /// The deciding organisation (owner or delegate).
-    pub by: OrgId,
+    /// The deciding organisation (owner or delegate), by its certified scope.
+    pub by: Scope,
     /// The arbiter's clock.
     pub at: Timestamp,
 }
@@ -184,8 +187,8 @@ pub struct Cancellation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Delegation {
-    /// The organisation that decides bookings inside the block.
-    pub delegate: OrgId,
+    /// The organisation that decides bookings inside the block, by its certified scope.
+    pub delegate: Scope,
     /// The block.
     pub block: WeeklyBlock,
     /// The owner's clock.
@@ -196,15 +199,15 @@ pub struct Delegation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Barred {
-    /// A requesting organisation (its node).
-    Org(OrgId),
+    /// A requesting organisation, by its certified scope.
+    Org(Scope),
     /// A responsible booker or group, matched by name (trimmed, case-insensitive).
     Booker(String),
 }
 
 impl Barred {
     /// Whether a request by `org` naming `booker` and `organisation` is covered.
-    pub fn covers(&self, org: &OrgId, form: &BookingForm) -> bool {
+    pub fn covers(&self, org: &Scope, form: &BookingForm) -> bool {
         let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
         match self {
             Barred::Org(o) => o == org,
@@ -354,6 +357,8 @@ pub struct Order {
     pub items: Vec<String>,
     /// The placing node's clock.
     pub placed_at: Timestamp,
+    /// The placing organisation (the signer's certified scope; only it may cancel).
+    pub by: Scope,
 }
 
 /// The kitchen operator's decision on an order.

@@ -4,7 +4,7 @@ use super::*;
 use crate::document::DocKind;
 use crate::ids::DocId;
 use crate::replica::{Error, NewDoc, Op, Replica};
-use crate::testutil::{date, org, replica, send, sync, t};
+use crate::testutil::{date, org, replica, scope, send, sync, t};
 use crate::time::{TimeError, Timestamp};
 
 mod kitchen;
@@ -226,6 +226,7 @@ fn check_record_refuses_wrong_keys_maps_and_values() {
     let req = BookingRequest {
         form: form(thursday()),
         requested_at: now(),
+        by: scope("club"),
     };
     let good = serde_json::to_string(&req).unwrap();
     assert_eq!(check_record("requests", "club:1", &good), Ok(()));
@@ -256,7 +257,7 @@ fn check_record_refuses_wrong_keys_maps_and_values() {
     .unwrap();
     assert!(check_record("meta", "spec", &zero).is_err());
     let deleg = Delegation {
-        delegate: org("choir"),
+        delegate: scope("choir"),
         block: WeeklyBlock::new(&[], hm(8, 0), hm(9, 0)),
         at: now(),
     };
@@ -264,7 +265,7 @@ fn check_record_refuses_wrong_keys_maps_and_values() {
     assert!(check_record("delegations", "dianye:1", &deleg).is_err());
     let d = Decision {
         verdict: Verdict::Waitlisted,
-        by: org(OWNER),
+        by: scope(OWNER),
         at: now(),
     };
     assert_eq!(
@@ -272,7 +273,7 @@ fn check_record_refuses_wrong_keys_maps_and_values() {
         Ok(())
     );
     let bar = Bar {
-        who: Barred::Org(org("troupe")),
+        who: Barred::Org(scope("troupe")),
         reason: "x".into(),
         at: now(),
     };
@@ -299,6 +300,7 @@ fn malformed_remote_records_are_refused_and_a_missing_spec_is_an_error() {
             serde_json::to_string(&BookingRequest {
                 form: form(thursday()),
                 requested_at: now(),
+                by: scope("club"),
             })
             .unwrap(),
         ),
@@ -624,9 +626,9 @@ fn confirmation_errors_are_typed_and_change_nothing() {
     assert_eq!(
         e,
         ResourceError::NotArbiter {
-            who: org("club"),
+            who: scope("club"),
             slot: "2026-11-26 19:00–21:00".into(),
-            arbiter: "its arbiter is dianye".into()
+            arbiter: "its arbiter is beishi/dianye".into()
         }
     );
     // The arbiter's clock decides the lead time.
@@ -875,7 +877,7 @@ fn cancellation_beats_a_concurrent_confirmation() {
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
     assert_eq!(
         e.to_string(),
-        format!("choir may not cancel booking {a}: only the requesting organisation club may")
+        format!("beishi/dianye/choir may not cancel booking {a}: only the requesting organisation beishi/dianye/club may")
     );
     // Concurrently: the owner confirms, the club cancels.
     confirm(&mut owner, doc, &a);
@@ -921,7 +923,7 @@ fn cancellation_beats_a_concurrent_confirmation() {
 fn revocation_beats_concurrent_decisions_in_the_merge_rule() {
     let dec = |verdict: Verdict| Decision {
         verdict,
-        by: org(OWNER),
+        by: scope(OWNER),
         at: now(),
     };
     let revoked = dec(Verdict::Revoked {
@@ -1052,7 +1054,7 @@ fn waitlisted_requests_are_promoted_in_order_after_a_cancellation() {
     assert_eq!(
         e,
         ResourceError::NothingToPromote {
-            who: org(OWNER),
+            who: scope(OWNER),
             waiting: 2
         }
     );
@@ -1155,7 +1157,7 @@ fn delegates_decide_inside_their_block_and_the_owner_outside() {
     let mut club = joined(&owner, "club", 2);
     let block = WeeklyBlock::new(&[2, 4], hm(18, 0), hm(21, 0));
     let delegate = |who: &str, block: WeeklyBlock| ResourceOp::Delegate {
-        delegate: org(who),
+        delegate: scope(who),
         block,
     };
     let e = fail(&mut choir, doc, delegate("choir", block.clone()), now());
@@ -1202,11 +1204,11 @@ fn delegates_decide_inside_their_block_and_the_owner_outside() {
     }
     let view = owner.resource(doc).unwrap();
     assert_eq!(view.delegations().len(), 2);
-    assert_eq!(view.arbiter_of(&thursday(), 2).unwrap(), Some(org("choir")));
+    assert_eq!(view.arbiter_of(&thursday(), 2).unwrap(), Some(scope("choir")));
     assert_eq!(
         view.arbiter_of(&slot("2026-11-26", "09:00", "10:00"), 1)
             .unwrap(),
-        Some(org(OWNER))
+        Some(scope(OWNER))
     );
     assert_eq!(
         view.arbiter_of(&slot("2026-11-26", "17:00", "19:00"), 1)
@@ -1225,9 +1227,9 @@ fn delegates_decide_inside_their_block_and_the_owner_outside() {
     assert_eq!(
         e,
         ResourceError::NotArbiter {
-            who: org(OWNER),
+            who: scope(OWNER),
             slot: "2026-11-26 19:00–21:00".into(),
-            arbiter: "its arbiter is choir".into()
+            arbiter: "its arbiter is beishi/dianye/choir".into()
         }
     );
     let e = fail(
@@ -1309,9 +1311,9 @@ fn barred_organisations_and_bookers_cannot_book() {
         who,
         reason: reason.into(),
     };
-    let e = fail(&mut club, doc, bar(Barred::Org(org("troupe")), "x"), now());
+    let e = fail(&mut club, doc, bar(Barred::Org(scope("troupe")), "x"), now());
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
-    let e = fail(&mut owner, doc, bar(Barred::Org(org("troupe")), ""), now());
+    let e = fail(&mut owner, doc, bar(Barred::Org(scope("troupe")), ""), now());
     assert_eq!(e, ResourceError::EmptyField { field: "reason" });
     let e = fail(
         &mut owner,
@@ -1323,7 +1325,7 @@ fn barred_organisations_and_bookers_cannot_book() {
     exec(
         &mut owner,
         doc,
-        bar(Barred::Org(org("troupe")), "illegal fundraising"),
+        bar(Barred::Org(scope("troupe")), "illegal fundraising"),
         now(),
     );
     exec(
@@ -1371,7 +1373,7 @@ fn barred_organisations_and_bookers_cannot_book() {
     assert_eq!(
         e,
         ResourceError::Barred {
-            who: "organisation troupe".into(),
+            who: "organisation beishi/dianye/troupe".into(),
             reason: "illegal fundraising".into()
         }
     );

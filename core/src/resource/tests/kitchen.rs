@@ -367,15 +367,18 @@ fn forged_orders_after_the_cut_off_or_unlisted_are_never_accepted() {
         portions: 1,
         items: vec![],
         placed_at: eve("21:00:00"),
+        by: crate::testutil::scope("bldg3"),
     };
     let listing = serde_json::from_str::<serde_json::Value>("{}").unwrap();
+    let tag = hex::encode(author("bldg3", 2).tag());
+    let (o1, o2) = (format!("bldg3@{tag}:1"), format!("bldg3@{tag}:2"));
     let puts = [
-        Put::new("orders", "bldg3:1", &late),
-        Put::new("order_days", "2026-11-26/bldg3:1", &listing),
+        Put::new("orders", o1.as_str(), &late),
+        Put::new("order_days", format!("2026-11-26/{o1}"), &listing),
         // An order without its listing under the service date.
         Put::new(
             "orders",
-            "bldg3:2",
+            o2.as_str(),
             &Order {
                 placed_at: eve("10:00:00"),
                 ..late.clone()
@@ -392,7 +395,7 @@ fn forged_orders_after_the_cut_off_or_unlisted_are_never_accepted() {
     )
     .unwrap();
     owner.apply(signed).unwrap();
-    let id: OrderId = "bldg3:1".parse().unwrap();
+    let id: OrderId = o1.parse().unwrap();
     let e = fail(&mut owner, doc, accept(&id), eve("21:30:00"));
     assert!(
         matches!(
@@ -407,7 +410,7 @@ fn forged_orders_after_the_cut_off_or_unlisted_are_never_accepted() {
     let view = owner.resource(doc).unwrap();
     assert_eq!(view.order(&id).unwrap().status, OrderStatus::Placed);
     assert_eq!(view.orders(thursday_date()).len(), 1);
-    let unlisted: OrderId = "bldg3:2".parse().unwrap();
+    let unlisted: OrderId = o2.parse().unwrap();
     assert_eq!(view.order(&unlisted), None);
     let e = fail(&mut owner, doc, accept(&unlisted), eve("21:30:00"));
     assert_eq!(e, ResourceError::UnknownOrder(unlisted));

@@ -117,7 +117,7 @@ fn run(steps: Vec<Step>) {
     let (mut owner, doc) = setup(room());
     let block = WeeklyBlock::new(&[3], hm(17, 0), hm(21, 0));
     let delegate = ResourceOp::Delegate {
-        delegate: crate::testutil::org(ORGS[3]),
+        delegate: crate::testutil::scope(ORGS[3]),
         block,
     };
     exec(&mut owner, doc, delegate, now());
