@@ -914,14 +914,22 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
         "hongqi",
         1,
         now(),
-        &[Put::new("entries", own("hongqi", 1, 2), &redemption("hongqi"))],
+        &[Put::new(
+            "entries",
+            own("hongqi", 1, 2),
+            &redemption("hongqi"),
+        )],
     );
     let in_dianyes = forge(
         hq.doc(dy_ledger).unwrap(),
         "hongqi",
         1,
         now(),
-        &[Put::new("entries", own("hongqi", 1, 1), &redemption("hongqi"))],
+        &[Put::new(
+            "entries",
+            own("hongqi", 1, 1),
+            &redemption("hongqi"),
+        )],
     );
     // Posing as dianye in the record: the entry's id and issuer name dianye.
     let posing = forge(

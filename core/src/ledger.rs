@@ -264,7 +264,9 @@ pub enum LedgerError {
         allowed: Scope,
     },
     /// A redemption of a volunteer of another community.
-    #[error("volunteer {volunteer} is not a volunteer of {community}: only the home community redeems")]
+    #[error(
+        "volunteer {volunteer} is not a volunteer of {community}: only the home community redeems"
+    )]
     NotHome {
         /// Volunteer.
         volunteer: VolunteerId,
@@ -315,11 +317,11 @@ pub enum LedgerError {
     #[error("entry {entry} belongs to {owner}, not {volunteer}")]
     WrongVolunteer {
         /// The entry.
-        entry: EntryId,
+        entry: Box<EntryId>,
         /// Its volunteer.
-        owner: VolunteerId,
+        owner: Box<VolunteerId>,
         /// The volunteer named.
-        volunteer: VolunteerId,
+        volunteer: Box<VolunteerId>,
     },
     /// Invalid rules.
     #[error("invalid ledger rules: {0}")]
@@ -587,9 +589,9 @@ pub fn plan(
                     .ok_or_else(|| LedgerError::UnknownEntry(target.clone()))?;
                 if e.volunteer != volunteer {
                     return Err(LedgerError::WrongVolunteer {
-                        entry: target.clone(),
-                        owner: e.volunteer,
-                        volunteer,
+                        entry: Box::new(target.clone()),
+                        owner: Box::new(e.volunteer),
+                        volunteer: Box::new(volunteer),
                     });
                 }
             }

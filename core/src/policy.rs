@@ -284,9 +284,10 @@ impl Rules<'_> {
     fn registry(&self, w: &Write) -> Rule {
         let (h, who) = (self.h, self.who);
         let community = || {
-            require(is_owner(h, who) && who.role == Some(Role::Community), || {
-                format!("only community {} writes its compounds", h.owner_scope())
-            })
+            require(
+                is_owner(h, who) && who.role == Some(Role::Community),
+                || format!("only community {} writes its compounds", h.owner_scope()),
+            )
         };
         match w.map.as_str() {
             "compounds" => {
@@ -400,10 +401,15 @@ impl Rules<'_> {
                                 .get_all_at::<Entry>("entries", &target.to_string(), self.deps)
                                 .pop()
                                 .ok_or_else(|| {
-                                    format!("corrected entry {target} is not in the change's history")
+                                    format!(
+                                        "corrected entry {target} is not in the change's history"
+                                    )
                                 })?;
                             require(t.volunteer == e.volunteer, || {
-                                format!("entry {target} belongs to {}, not {}", t.volunteer, e.volunteer)
+                                format!(
+                                    "entry {target} belongs to {}, not {}",
+                                    t.volunteer, e.volunteer
+                                )
                             })?;
                         }
                         Ok(())
@@ -456,9 +462,9 @@ impl Rules<'_> {
             }
             "cancellations" => {
                 let key = w.key.split('/').next().unwrap_or_default();
-                let requests =
-                    self.doc
-                        .get_all_at::<resource::BookingRequest>("requests", key, self.deps);
+                let requests = self
+                    .doc
+                    .get_all_at::<resource::BookingRequest>("requests", key, self.deps);
                 self.same_writer("requests", key, requests.iter().map(|r| &r.by))
             }
             "order_cancellations" => {
@@ -612,7 +618,10 @@ fn wishes_fulfil(past: &Document, who: &Principal, w: &Write) -> Rule {
         return Err("stage does not match its key".into());
     }
     require(p.by == who.scope, || {
-        format!("the record names {}, not the signer's scope {}", p.by, who.scope)
+        format!(
+            "the record names {}, not the signer's scope {}",
+            p.by, who.scope
+        )
     })?;
     let wish: WishId = first_id(&w.key)?;
     if is_owner(past.header(), who) {

@@ -679,7 +679,71 @@ impl Replica {
     /// Validates `op` against document `id` and, if valid and allowed by the write policy,
     /// commits it as one signed change.
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
-        let me = self.me(now)?;
+        let kind = op.kind();
+        let (puts, effect, message) = self.prepare(id, op, now)?;
+        let doc = self.doc_of_kind(id, kind)?;
+        let author = self.author.clone();
+        // Never older than what it builds on (receivers refuse backdated changes): a clock
+        // behind another node's dates the change at its newest dependency instead.
+        let stamp = doc
+            .heads()
+            .iter()
+            .filter_map(|h| self.times.get(h))
+            .fold(now, |t, d| t.max(Timestamp(*d)));
+        let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
+        doc.set_author(&author);
+        let change = doc.commit(stamp, &message, &puts)?;
+        let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
+        self.record(id, &signed, &change);
+        if kind == DocKind::Federation {
+            self.federation_changed();
+        }
+        Ok(Written {
+            effect,
+            change: signed,
+        })
+    }
+
+    /// What `op` would do on document `id` at `now` — validated and authorized exactly as
+    /// [`Replica::execute`] does — without writing anything (a dry run).
+    pub fn check(&self, id: DocId, op: Op, now: Timestamp) -> Result<Effect, Error> {
+        self.prepare(id, op, now).map(|(_, effect, _)| effect)
+    }
+
+    /// Plans `op` and checks it against the write policy, under each principal this node's
+    /// key holds (a unit may be certified by two communities): the first that allows it
+    /// wins; when none does, the first principal's error is returned.
+    fn prepare(
+        &self,
+        id: DocId,
+        op: Op,
+        now: Timestamp,
+    ) -> Result<(Vec<Put>, Effect, String), Error> {
+        let principals = self.my_principals(now)?;
+        let mut first_err = None;
+        for me in &principals {
+            match self.prepare_as(id, op.clone(), now, me) {
+                Ok(planned) => return Ok(planned),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(
+            first_err.unwrap_or(Error::NotCertified(CertError::NoCertificate {
+                node: self.author.node.short(),
+                root: self.trust.root().short(),
+            })),
+        )
+    }
+
+    fn prepare_as(
+        &self,
+        id: DocId,
+        op: Op,
+        now: Timestamp,
+        me: &Principal,
+    ) -> Result<(Vec<Put>, Effect, String), Error> {
         let kind = op.kind();
         let doc = self.doc_of_kind(id, kind)?;
         let ctx = Ctx {
@@ -704,27 +768,13 @@ impl Replica {
                 value: p.value.clone(),
             })
             .collect();
-        policy::authorize(doc, &doc.heads(), &me, &self.trust, now, &writes)?;
-        let author = self.author.clone();
-        // Never older than what it builds on (receivers refuse backdated changes): a clock
-        // behind another node's dates the change at its newest dependency instead.
-        let stamp = doc
-            .heads()
-            .iter()
-            .filter_map(|h| self.times.get(h))
-            .fold(now, |t, d| t.max(Timestamp(*d)));
-        let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
-        doc.set_author(&author);
-        let change = doc.commit(stamp, &message, &puts)?;
-        let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
-        self.record(id, &signed, &change);
-        if kind == DocKind::Federation {
-            self.federation_changed();
-        }
-        Ok(Written {
-            effect,
-            change: signed,
-        })
+        policy::authorize(doc, &doc.heads(), me, &self.trust, now, &writes)?;
+        Ok((puts, effect, message))
+    }
+
+    /// Every principal this node's key holds at `now` for its organisation.
+    fn my_principals(&self, now: Timestamp) -> Result<Vec<Principal>, Error> {
+        Ok(vec![self.me(now)?])
     }
 
     fn plan_federation(

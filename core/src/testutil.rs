@@ -51,7 +51,11 @@ pub fn org(s: &str) -> OrgId {
 pub fn scope(s: &str) -> Scope {
     let mut path = vec![s];
     let mut cur = s;
-    while let Some(p) = ORGS.iter().find(|(o, _, _)| *o == cur).and_then(|(_, _, p)| *p) {
+    while let Some(p) = ORGS
+        .iter()
+        .find(|(o, _, _)| *o == cur)
+        .and_then(|(_, _, p)| *p)
+    {
         path.insert(0, p);
         cur = p;
     }

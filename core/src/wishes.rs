@@ -461,8 +461,8 @@ pub fn plan(
             channel,
             place,
         } => {
-            let may = *me == community
-                || (kind == ItemKind::Offer && *me == doc.header().street_scope());
+            let may =
+                *me == community || (kind == ItemKind::Offer && *me == doc.header().street_scope());
             if !may {
                 return Err(not_allowed(format!("post in {community}'s wishes")));
             }

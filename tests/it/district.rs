@@ -173,7 +173,7 @@ fn a_district_edits_apart_reconciles_and_refuses_an_impostor() {
                 assert!(
                     rej.reason
                         .to_string()
-                        .contains("only community dianye writes its compounds")
+                        .contains("only community beishi/dianye writes its compounds")
                 )
             }
             other => panic!("impostor change not refused: {other:?}"),

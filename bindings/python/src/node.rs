@@ -23,8 +23,8 @@ use linli::core::registry::{
 use linli::core::resource::{BookingForm, ResourceOp, ResourceSpec};
 use linli::core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli::core::{
-    BookingId, ClaimId, CompoundId, Ctx, DistrictConfig, DocId, Effect, EntryId, NewDoc, NodeId,
-    Op, OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId,
+    BookingId, ClaimId, CompoundId, DistrictConfig, DocId, Effect, EntryId, NewDoc, NodeId, Op,
+    OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId,
 };
 use linli::node::{Durability, InitOptions, NodeError, OpenOptions};
 use pyo3::prelude::*;
@@ -731,17 +731,7 @@ impl Node {
         let effect = if dry_run {
             let doc = parse_doc(ledger)?;
             let now = now();
-            self.query(py, move |r| {
-                r.ledger(doc)?; // an existing ledger
-                let ctx = Ctx {
-                    author: r.author(),
-                    now,
-                    district: r.district(),
-                    docs: r.docs(),
-                };
-                let (_, effect, _) = linli::core::ledger::plan(r.doc(doc)?, &ctx, op)?;
-                Ok(effect)
-            })?
+            self.query(py, move |r| r.check(doc, Op::Ledger(op), now))?
         } else {
             self.execute_op(py, ledger, Op::Ledger(op))?
         };

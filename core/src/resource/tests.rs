@@ -877,7 +877,9 @@ fn cancellation_beats_a_concurrent_confirmation() {
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
     assert_eq!(
         e.to_string(),
-        format!("beishi/dianye/choir may not cancel booking {a}: only the requesting organisation beishi/dianye/club may")
+        format!(
+            "beishi/dianye/choir may not cancel booking {a}: only the requesting organisation beishi/dianye/club may"
+        )
     );
     // Concurrently: the owner confirms, the club cancels.
     confirm(&mut owner, doc, &a);
@@ -1204,7 +1206,10 @@ fn delegates_decide_inside_their_block_and_the_owner_outside() {
     }
     let view = owner.resource(doc).unwrap();
     assert_eq!(view.delegations().len(), 2);
-    assert_eq!(view.arbiter_of(&thursday(), 2).unwrap(), Some(scope("choir")));
+    assert_eq!(
+        view.arbiter_of(&thursday(), 2).unwrap(),
+        Some(scope("choir"))
+    );
     assert_eq!(
         view.arbiter_of(&slot("2026-11-26", "09:00", "10:00"), 1)
             .unwrap(),
@@ -1311,9 +1316,19 @@ fn barred_organisations_and_bookers_cannot_book() {
         who,
         reason: reason.into(),
     };
-    let e = fail(&mut club, doc, bar(Barred::Org(scope("troupe")), "x"), now());
+    let e = fail(
+        &mut club,
+        doc,
+        bar(Barred::Org(scope("troupe")), "x"),
+        now(),
+    );
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
-    let e = fail(&mut owner, doc, bar(Barred::Org(scope("troupe")), ""), now());
+    let e = fail(
+        &mut owner,
+        doc,
+        bar(Barred::Org(scope("troupe")), ""),
+        now(),
+    );
     assert_eq!(e, ResourceError::EmptyField { field: "reason" });
     let e = fail(
         &mut owner,
