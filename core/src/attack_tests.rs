@@ -1677,3 +1677,552 @@ fn attack_a_community_cannot_impersonate_another_communitys_unit() {
     );
     assert!(owner.resource(hall).unwrap().bars().is_empty());
 }
+
+// ---- trust v2: principals, not names; receive-side parity -----------------------------------
+
+/// A key certified by street jianzhong as community "dianye" (another street's community with
+/// the victim's code), with a replica holding the federation document, that certificate and
+/// the victim's documents `docs` as `victim` holds them.
+fn same_code_impostor(victim: &Replica, docs: &[DocId]) -> (Replica, SignedChange) {
+    let key40 = node("dianye", 40);
+    let cert = forged_certificate(
+        victim,
+        "jianzhong",
+        key40,
+        Role::Community,
+        "dianye",
+        "jianzhong",
+    );
+    let mut imp = replica("dianye", 40);
+    imp.apply(cert.clone()).unwrap();
+    for d in docs {
+        for c in victim.changes(*d, &[]).unwrap() {
+            imp.apply(c).unwrap();
+        }
+    }
+    (imp, cert)
+}
+
+/// Issue 17, attack class 2: a community with the same code in another street neither
+/// confirms nor revokes bookings of the victim's room — through the typed API or a crafted
+/// change — and the victim's node keeps its bookings.
+#[test]
+fn attack_a_same_code_community_of_another_street_cannot_decide_bookings() {
+    let mut owner = replica("dianye", 1);
+    let hall = room(&mut owner, "Dianye hall");
+    let mut club = replica("club", 1);
+    send(&owner, &mut club);
+    let (b, req) = request(&mut club, hall, thursday());
+    owner.apply(req).unwrap();
+    let (mut imp, cert) = same_code_impostor(&owner, &[hall]);
+    owner.apply(cert).unwrap();
+    assert_eq!(
+        imp.principal(&node("dianye", 40), booking_now())
+            .unwrap()
+            .scope,
+        "jianzhong/dianye".parse::<crate::ids::Scope>().unwrap()
+    );
+
+    // Typed API: not the arbiter (its scope is jianzhong/dianye, the owner beishi/dianye).
+    let err = imp
+        .execute(
+            hall,
+            Op::Resource(ResourceOp::Confirm { booking: b.clone() }),
+            booking_now(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "jianzhong/dianye is not the arbiter of slot 2026-11-26 19:00–21:00: its arbiter is beishi/dianye"
+        ),
+        "{err}"
+    );
+    // Crafted changes: a decision naming its own scope, and one naming the owner's.
+    let decision = |by: &str, verdict: Verdict| {
+        Put::new(
+            "decisions",
+            b.to_string(),
+            &Decision {
+                verdict,
+                by: by.parse().unwrap(),
+                at: booking_now(),
+            },
+        )
+    };
+    let confirm = Verdict::Confirmed { slot_index: 0 };
+    let own_name = forge(
+        imp.doc(hall).unwrap(),
+        "dianye",
+        40,
+        booking_now(),
+        &[decision("jianzhong/dianye", confirm.clone())],
+    );
+    let owners_name = forge(
+        imp.doc(hall).unwrap(),
+        "dianye",
+        40,
+        booking_now(),
+        &[decision("beishi/dianye", confirm)],
+    );
+    let r = refused(&mut owner, own_name);
+    assert!(
+        r.reason
+            .to_string()
+            .contains("jianzhong/dianye is not the arbiter"),
+        "{}",
+        r.reason
+    );
+    let r = refused(&mut owner, owners_name);
+    assert!(
+        r.reason.to_string().contains(
+            "the decision names arbiter beishi/dianye, not the signer's scope jianzhong/dianye"
+        ),
+        "{}",
+        r.reason
+    );
+    assert_eq!(booking_status(&owner, hall, &b), "tentative");
+
+    // The owner confirms; the impostor's revocation is refused and the booking stands.
+    let w = owner
+        .execute(
+            hall,
+            Op::Resource(ResourceOp::Confirm { booking: b.clone() }),
+            booking_now(),
+        )
+        .unwrap();
+    imp.apply(w.change).unwrap();
+    let revoke = forge(
+        imp.doc(hall).unwrap(),
+        "dianye",
+        40,
+        booking_now(),
+        &[decision(
+            "jianzhong/dianye",
+            Verdict::Revoked {
+                reason: "taken over".into(),
+                slot_index: Some(0),
+            },
+        )],
+    );
+    let r = refused(&mut owner, revoke);
+    assert!(
+        r.reason.to_string().contains("jianzhong/dianye"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(booking_status(&owner, hall, &b), "confirmed");
+    // The typed revocation is refused too.
+    let err = imp
+        .execute(
+            hall,
+            Op::Resource(ResourceOp::Revoke {
+                booking: b.clone(),
+                reason: "taken over".into(),
+            }),
+            booking_now(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Resource(ResourceError::NotArbiter { .. })),
+        "{err}"
+    );
+}
+
+/// Issue 17, attack class 2 (wishes): the same-code impostor neither posts, assigns nor
+/// advances the victim's wishes.
+#[test]
+fn attack_a_same_code_community_cannot_assign_or_advance_anothers_wishes() {
+    use crate::wishes::{Assignment, Channel, ItemKind, Progress, Stage, WishesOp};
+    let mut dy = replica("dianye", 1);
+    let wishes = dy
+        .create(
+            NewDoc::Wishes {
+                street: org("beishi"),
+                community: org("dianye"),
+                title: "Dianye wishes".into(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let Effect::Wish(wish) = dy
+        .execute(
+            wishes,
+            Op::Wishes(WishesOp::Post {
+                kind: ItemKind::Wish,
+                title: "A wheelchair ramp".into(),
+                text: "for building 3".into(),
+                category: "elder care".into(),
+                channel: Channel::Forum,
+                place: None,
+            }),
+            now(),
+        )
+        .unwrap()
+        .effect
+    else {
+        panic!("expected a wish")
+    };
+    let mut grid = replica("state-grid", 1);
+    send(&dy, &mut grid);
+    let w = grid
+        .execute(
+            wishes,
+            Op::Wishes(WishesOp::Claim {
+                wish: wish.clone(),
+                volunteer: None,
+                note: "we build it".into(),
+            }),
+            now(),
+        )
+        .unwrap();
+    let Effect::Claim(claim) = w.effect else {
+        panic!("expected a claim")
+    };
+    dy.apply(w.change).unwrap();
+    let (mut imp, cert) = same_code_impostor(&dy, &[wishes]);
+    dy.apply(cert).unwrap();
+
+    let err = imp
+        .execute(
+            wishes,
+            Op::Wishes(WishesOp::Assign {
+                wish: wish.clone(),
+                claim: claim.clone(),
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("jianzhong/dianye may not assign"),
+        "{err}"
+    );
+    let by: crate::ids::Scope = "jianzhong/dianye".parse().unwrap();
+    for put in [
+        Put::new(
+            "assignments",
+            format!("{wish}/{claim}"),
+            &Assignment {
+                active: true,
+                by: by.clone(),
+                at: now(),
+            },
+        ),
+        Put::new(
+            "progress",
+            format!("{wish}/confirmed"),
+            &Progress {
+                stage: Stage::Confirmed,
+                by: by.clone(),
+                at: now(),
+            },
+        ),
+        Put::new(
+            "progress",
+            format!("{wish}/fulfilled"),
+            &Progress {
+                stage: Stage::Fulfilled {
+                    note: "done".into(),
+                },
+                by: by.clone(),
+                at: now(),
+            },
+        ),
+    ] {
+        let sc = forge(imp.doc(wishes).unwrap(), "dianye", 40, now(), &[put]);
+        let r = refused(&mut dy, sc);
+        let text = r.reason.to_string();
+        assert!(
+            text.contains("only the owner beishi/dianye may")
+                || text.contains("only the community or the assigned claimant"),
+            "{text}"
+        );
+    }
+    let view = dy.wishes(wishes).unwrap();
+    assert!(view.assigned(&wish).is_empty());
+}
+
+/// Issue 17, attack class 4: points are minted neither by a service entry whose points do
+/// not follow the ledger's rule, nor by corrections beyond what the typed operation allows —
+/// each refused on receipt with its reason; a correction within the rules is accepted.
+#[test]
+fn attack_minted_points_are_refused_on_receipt() {
+    let mut dy = replica("dianye", 1);
+    let doc = ledger(&mut dy, "dianye");
+    let honest = service(&mut dy, doc, "dianye:7", 1.0);
+    let mut grid = replica("state-grid", 1);
+    send(&dy, &mut grid);
+    let mut rx = replica("beishi", 2);
+    send(&dy, &mut rx);
+    let entry = |issuer: &str, body: EntryBody| Entry {
+        volunteer: vol("dianye:7"),
+        body,
+        issuer: scope(issuer),
+        at: now(),
+    };
+    let minted = forge(
+        grid.doc(doc).unwrap(),
+        "state-grid",
+        1,
+        now(),
+        &[Put::new(
+            "entries",
+            own("state-grid", 1, 1),
+            &entry(
+                "state-grid",
+                EntryBody::Service {
+                    activity: "one minute".into(),
+                    team: None,
+                    date: date(2026, 5, 30),
+                    minutes: 1,
+                    points: Points::whole(1_000_000),
+                    evidence: None,
+                },
+            ),
+        )],
+    );
+    let organiser_correction = forge(
+        grid.doc(doc).unwrap(),
+        "state-grid",
+        1,
+        now(),
+        &[Put::new(
+            "entries",
+            own("state-grid", 1, 2),
+            &entry(
+                "state-grid",
+                EntryBody::Correction {
+                    corrects: None,
+                    delta: Points::whole(10_000_000),
+                    reason: "bonus".into(),
+                },
+            ),
+        )],
+    );
+    let huge_correction = forge(
+        dy.doc(doc).unwrap(),
+        "dianye",
+        1,
+        now(),
+        &[Put::new(
+            "entries",
+            own("dianye", 1, 9),
+            &entry(
+                "dianye",
+                EntryBody::Correction {
+                    corrects: None,
+                    delta: Points::whole(10_000_000),
+                    reason: "bonus".into(),
+                },
+            ),
+        )],
+    );
+    let r = refused(&mut rx, minted);
+    assert!(
+        r.reason
+            .to_string()
+            .contains("1 minutes earn 0.01 points under the ledger's rule, not 1000000"),
+        "{}",
+        r.reason
+    );
+    let r = refused(&mut rx, organiser_correction);
+    assert!(
+        r.reason
+            .to_string()
+            .contains("only beishi/dianye corrects entries of its ledger"),
+        "{}",
+        r.reason
+    );
+    let r = refused(&mut rx, huge_correction);
+    assert!(
+        r.reason
+            .to_string()
+            .contains("a correction must change 1 to 24 points, got 10000000"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(1));
+
+    // The typed operation refuses the same amount; one within the rule passes everywhere.
+    let err = dy
+        .execute(
+            doc,
+            Op::Ledger(LedgerOp::Correct {
+                volunteer: vol("dianye:7"),
+                corrects: None,
+                delta: Points::whole(10_000_000),
+                reason: "bonus".into(),
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Ledger(crate::ledger::LedgerError::CorrectionTooLarge { .. })
+        ),
+        "{err}"
+    );
+    let ok = dy
+        .execute(
+            doc,
+            Op::Ledger(LedgerOp::Correct {
+                volunteer: vol("dianye:7"),
+                corrects: Some(match dy.ledger(doc).unwrap().entries().first() {
+                    Some((id, _)) => id.clone(),
+                    None => panic!("no entry"),
+                }),
+                delta: Points::whole(-1),
+                reason: "counted twice".into(),
+            }),
+            now(),
+        )
+        .unwrap();
+    assert!(matches!(rx.apply(ok.change).unwrap(), Applied::Applied(_)));
+    assert_eq!(rx.balance(&vol("dianye:7")), Points(0));
+    let _ = honest;
+}
+
+/// Issue 17, attack classes 4 and 5: a key whose certificate expired cannot write onto this
+/// year's ledger by dating its change inside its validity (a change may not be older than
+/// its dependencies), and an honest node whose clock is behind dates its write at its newest
+/// dependency, so it is accepted.
+#[test]
+fn attack_backdating_onto_newer_history_is_refused() {
+    let mut rt = root();
+    let old = key("power-co", 30).node_id();
+    // Certified as an organiser of dianye for 2026-01 .. 2026-03 only.
+    let (from, until) = (
+        t("2026-01-01T00:00:00+08:00"),
+        t("2026-03-01T00:00:00+08:00"),
+    );
+    let cert = issue(
+        &mut rt,
+        old,
+        Role::Unit,
+        "power-co",
+        Some("dianye"),
+        from,
+        until,
+        from,
+    )
+    .unwrap();
+    let mut dy = replica("dianye", 1);
+    dy.apply(cert.clone()).unwrap();
+    let doc = ledger(&mut dy, "dianye"); // created 2026-06-01
+    let mut unit = replica("power-co", 30);
+    unit.apply(cert).unwrap();
+    send(&dy, &mut unit);
+    let backdated = forge(
+        unit.doc(doc).unwrap(),
+        "power-co",
+        30,
+        t("2026-02-01T00:00:00+08:00"),
+        &[Put::new(
+            "entries",
+            own("power-co", 30, 1),
+            &Entry {
+                volunteer: vol("dianye:7"),
+                body: EntryBody::Service {
+                    activity: "patrol".into(),
+                    team: None,
+                    date: date(2026, 1, 30),
+                    minutes: 60,
+                    points: Points::whole(10),
+                    evidence: None,
+                },
+                issuer: "dianye/power-co".parse().unwrap(),
+                at: t("2026-02-01T00:00:00+08:00"),
+            },
+        )],
+    );
+    let r = refused(&mut dy, backdated);
+    assert!(
+        matches!(r.reason, RejectReason::Backdated { .. }),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.to_string().contains("before its dependency"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(dy.balance(&vol("dianye:7")), Points(0));
+
+    // An honest node with a clock a day behind: its change is dated at the newest
+    // dependency, and accepted.
+    let mut other = replica("dianye", 2);
+    send(&dy, &mut other);
+    let late = service(&mut dy, doc, "dianye:7", 1.0); // at now()
+    other.apply(late).unwrap();
+    let behind = Timestamp(now().0 - 86_400_000);
+    let w = other
+        .execute(
+            doc,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: vol("dianye:8"),
+                activity: "patrol".into(),
+                team: None,
+                date: date(2026, 5, 30),
+                hours: 1.0,
+                evidence: None,
+            }),
+            behind,
+        )
+        .unwrap();
+    assert_eq!(w.change.verify().unwrap().timestamp(), now().0);
+    assert!(matches!(dy.apply(w.change).unwrap(), Applied::Applied(_)));
+}
+
+/// Issue 17, attack class 5: after the owner confirmed a booking, the requester re-puts its
+/// request with another slot, 30 attendees and another purpose: refused as a rewrite of a
+/// final record, and the booking stays confirmed as asked.
+#[test]
+fn attack_rewriting_a_decided_request_is_refused() {
+    let mut owner = replica("dianye", 1);
+    let hall = room(&mut owner, "Dianye hall");
+    let mut club = replica("club", 1);
+    send(&owner, &mut club);
+    let (b, req) = request(&mut club, hall, thursday());
+    owner.apply(req).unwrap();
+    let w = owner
+        .execute(
+            hall,
+            Op::Resource(ResourceOp::Confirm { booking: b.clone() }),
+            booking_now(),
+        )
+        .unwrap();
+    club.apply(w.change).unwrap();
+    let later = Slot::new(
+        t("2026-11-27T08:00:00+08:00"),
+        t("2026-11-27T18:00:00+08:00"),
+    )
+    .unwrap();
+    let rewrite = Forger::new(club.doc(hall).unwrap(), "club", 1).write(
+        booking_now(),
+        &[Put::new(
+            "requests",
+            b.to_string(),
+            &BookingRequest {
+                form: BookingForm::new("Wang Fang", "a party", later, 30),
+                requested_at: booking_now(),
+                by: scope("club"),
+            },
+        )],
+    );
+    let r = refused(&mut owner, rewrite);
+    assert!(
+        r.reason
+            .to_string()
+            .contains(&format!("requests/{b} was already written and is final")),
+        "{}",
+        r.reason
+    );
+    let view = owner.resource(hall).unwrap();
+    let kept = view.booking(&b).unwrap();
+    assert_eq!(
+        (kept.request.form.attendees, kept.confirmed_slot()),
+        (12, Some(thursday()))
+    );
+}

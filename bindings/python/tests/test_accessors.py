@@ -178,7 +178,7 @@ def test_appointment_inspection_and_scores(district: District, dianye: linli.Nod
         assert ins.id == iid and ins.compound == cid and ins.template == "heping-2026"
         assert ins.points == 70 and ins.max_points == 100
         assert ins.results == {"h1": True, "h2": False, "n1": True}
-        assert ins.date == date(2026, 3, 5) and ins.note == "ok" and ins.by == "dianye"
+        assert ins.date == date(2026, 3, 5) and ins.note == "ok" and ins.by == "beishi/dianye"
         with pytest.raises(linli.ValidationError, match='no result for item "n1"'):
             dianye.inspect(reg, cid, "2026-03-06", {"h1": True, "h2": True})
         assert len(dianye.inspections(reg, cid)) == 1
@@ -188,7 +188,7 @@ def test_appointment_inspection_and_scores(district: District, dianye: linli.Nod
         district.send(street, dianye)
         sheets = dianye.score_sheets(reg, cid, 2026)
         assert [(s.role, s.total, s.by) for s in sheets] == [
-            ("community", 50, "dianye"),
+            ("community", 50, "beishi/dianye"),
             ("street", 55, "beishi"),
         ]
         assert sheets[0].marks == {"service": 30, "cleanliness": 20}
@@ -289,7 +289,7 @@ def test_wish_claims_and_lifecycle(district: District, dianye: linli.Node) -> No
     assert dianye.wishes(doc)[0].status == "claimed"
     claims = {c.id: c for c in dianye.claims(doc, wid)}
     assert set(claims) == {theirs, ours}
-    assert claims[theirs].claimant == "xinhua" and claims[theirs].volunteer == "xinhua:7"
+    assert claims[theirs].claimant == "beishi/xinhua" and claims[theirs].volunteer == "xinhua:7"
     assert claims[theirs].note == "our unit can build it" and not claims[theirs].assigned
     assert claims[ours].volunteer is None and claims[ours].wish == wid
     dianye.assign_claim(doc, wid, theirs)
@@ -333,7 +333,7 @@ def test_corrections_and_entries(dianye: linli.Node) -> None:
         120,
         "photo-1",
     )
-    assert s.date == date(2026, 3, 1) and s.points == Decimal(2) and s.issuer == "dianye"
+    assert s.date == date(2026, 3, 1) and s.points == Decimal(2) and s.issuer == "beishi/dianye"
     assert s.at.tzinfo is not None and s.item is None and s.reason is None
     c = entries[fix]
     assert (c.kind, c.points, c.corrects, c.reason) == (

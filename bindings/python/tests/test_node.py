@@ -298,7 +298,7 @@ def test_wishes(dianye: linli.Node) -> None:
     assert items["Wheelchair ramp"].id == wid
     assert items["Wheelchair ramp"].kind == "wish"
     assert items["Wheelchair ramp"].place == "Shimalu"
-    assert items["Wheelchair ramp"].by == "dianye"
+    assert items["Wheelchair ramp"].by == "beishi/dianye"
     assert items["Wheelchair ramp"].at.tzinfo is not None
     assert items["Haircuts"].channel == "wechat group"
     assert "Haircuts" in repr(items["Haircuts"])
