@@ -385,6 +385,7 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
     let mut fb = Forger::new(b.doc(doc).unwrap(), "dianye", 2);
     let entry = Entry {
         volunteer: vol("dianye:1"),
+        home: scope("dianye"),
         body: EntryBody::Correction {
             corrects: None,
             delta: Points::whole(100),
@@ -900,6 +901,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
 
     let redemption = |issuer: &str| Entry {
         volunteer: vol("dianye:7"),
+        home: scope("dianye"),
         body: EntryBody::Redemption {
             item: "rice 5kg".into(),
             cost: Points::whole(2),
@@ -908,7 +910,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
         issuer: scope(issuer),
         at: now(),
     };
-    let rule = "only the home community dianye redeems points of volunteer dianye:7";
+    let rule = "only the home community beishi/dianye redeems points of volunteer dianye:7, in its own ledger";
     let in_own = forge(
         hq.doc(hq_ledger).unwrap(),
         "hongqi",
@@ -1489,6 +1491,7 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
             "hongqi:1",
             &Entry {
                 volunteer: vol("dianye:1"),
+                home: scope("dianye"),
                 body: EntryBody::Redemption {
                     item: "tea".into(),
                     cost: Points::whole(1),
@@ -1957,6 +1960,7 @@ fn attack_minted_points_are_refused_on_receipt() {
     send(&dy, &mut rx);
     let entry = |issuer: &str, body: EntryBody| Entry {
         volunteer: vol("dianye:7"),
+        home: scope("dianye"),
         body,
         issuer: scope(issuer),
         at: now(),
@@ -2124,6 +2128,7 @@ fn attack_backdating_onto_newer_history_is_refused() {
             own("power-co", 30, 1),
             &Entry {
                 volunteer: vol("dianye:7"),
+                home: scope("dianye"),
                 body: EntryBody::Service {
                     activity: "patrol".into(),
                     team: None,
@@ -2224,5 +2229,52 @@ fn attack_rewriting_a_decided_request_is_refused() {
     assert_eq!(
         (kept.request.form.attendees, kept.confirmed_slot()),
         (12, Some(thursday()))
+    );
+}
+
+/// Issue 17, attack class 2 (volunteers): the same-code community of another street credits
+/// "its" volunteer dianye:7 in its own ledger; beishi's dianye cannot redeem those points for
+/// its own volunteer dianye:7 — entries name the volunteer's home by scope.
+#[test]
+fn attack_points_of_a_same_code_communitys_volunteer_do_not_count_at_home() {
+    let mut dy = replica("dianye", 1);
+    let home_ledger = ledger(&mut dy, "dianye");
+    let (mut imp, cert) = same_code_impostor(&dy, &[]);
+    dy.apply(cert).unwrap();
+    let theirs = imp
+        .create(
+            NewDoc::Ledger {
+                street: org("jianzhong"),
+                community: org("dianye"),
+                year: 2026,
+                rules: LedgerRules::default(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    for _ in 0..5 {
+        service(&mut imp, theirs, "dianye:7", 24.0);
+    }
+    send(&imp, &mut dy);
+    let jz: crate::ids::Scope = "jianzhong/dianye".parse().unwrap();
+    assert_eq!(dy.balance_of(&jz, &vol("dianye:7")), Points::whole(120));
+    assert_eq!(dy.balance_of(&scope("dianye"), &vol("dianye:7")), Points(0));
+    let err = dy
+        .execute(
+            home_ledger,
+            Op::Ledger(LedgerOp::Redeem {
+                volunteer: vol("dianye:7"),
+                item: "rice".into(),
+                cost: Points::whole(10),
+                outlet: "points store".into(),
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("volunteer dianye:7 has 0 points known here"),
+        "{err}"
     );
 }

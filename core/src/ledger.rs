@@ -173,6 +173,9 @@ pub enum EntryBody {
 pub struct Entry {
     /// The volunteer (pseudonymous).
     pub volunteer: VolunteerId,
+    /// The volunteer's home community, by its certified scope (its code is the
+    /// volunteer id's): only it redeems the points, against entries naming it.
+    pub home: Scope,
     /// What it records.
     pub body: EntryBody,
     /// The organisation that wrote it.
@@ -414,6 +417,19 @@ pub fn balance_across<'a>(
         .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
 }
 
+/// Balance of `volunteer` of home community `home` over every ledger in `docs`: only
+/// entries naming that home count (a same-code community elsewhere has other volunteers).
+pub fn balance_at_home<'a>(
+    docs: impl IntoIterator<Item = &'a Document>,
+    home: &Scope,
+    volunteer: &VolunteerId,
+) -> Points {
+    ledgers(docs)
+        .flat_map(entries_of)
+        .filter(|(_, e)| &e.volunteer == volunteer && &e.home == home)
+        .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
+}
+
 /// Leaderboard over every ledger in `docs` of volunteers that pass `who` (e.g. a home
 /// community), counting only service in `team` if given. Highest earned first.
 pub fn leaderboard_across<'a>(
@@ -477,7 +493,16 @@ pub fn plan(
         }
         Ok(())
     };
+    // A volunteer of another community of the same street, unless it is this one's.
+    let home_of = |v: &VolunteerId| {
+        if Some(v.org()) == owner.org() {
+            owner.clone()
+        } else {
+            doc.header().street_scope().child(v.org().clone())
+        }
+    };
     let entry = |volunteer: VolunteerId, body: EntryBody| Entry {
+        home: home_of(&volunteer),
         volunteer,
         body,
         issuer: me.clone(),
@@ -550,7 +575,7 @@ pub fn plan(
                     "redemption cost must be positive, got {cost}"
                 )));
             }
-            let balance = balance_across(ctx.docs.values(), &volunteer);
+            let balance = balance_at_home(ctx.docs.values(), &owner, &volunteer);
             if balance < cost {
                 return Err(LedgerError::InsufficientBalance {
                     volunteer,
@@ -638,6 +663,12 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             let e = decode::<Entry>(value)?;
             if e.issuer.org() != Some(entry_id.org()) {
                 return Err(format!("entry {entry_id} names issuer {}", e.issuer));
+            }
+            if e.home.org() != Some(e.volunteer.org()) {
+                return Err(format!(
+                    "entry {entry_id} names home {} for volunteer {}",
+                    e.home, e.volunteer
+                ));
             }
             match &e.body {
                 EntryBody::Service {

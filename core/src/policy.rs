@@ -415,11 +415,10 @@ impl Rules<'_> {
                         Ok(())
                     }
                     EntryBody::Redemption { .. } => {
-                        require(is_owner(h, who) && e.volunteer.org() == &h.owner, || {
+                        require(is_owner(h, who) && e.home == h.owner_scope(), || {
                             format!(
-                                "only the home community {} redeems points of volunteer {}",
-                                e.volunteer.org(),
-                                e.volunteer
+                                "only the home community {} redeems points of volunteer {}, in its own ledger",
+                                e.home, e.volunteer
                             )
                         })
                     }

@@ -1667,9 +1667,15 @@ impl Replica {
     pub fn wishes(&self, id: DocId) -> Result<wishes::Wishes<'_>, Error> {
         Ok(wishes::Wishes::new(self.doc_of_kind(id, DocKind::Wishes)?))
     }
-    /// Balance of a volunteer across every ledger this replica holds.
+    /// Balance of a volunteer id across every ledger this replica holds, whatever home the
+    /// entries name (see [`Replica::balance_of`] for one home community's volunteer).
     pub fn balance(&self, volunteer: &VolunteerId) -> Points {
         ledger::balance_across(self.docs.values(), volunteer)
+    }
+    /// The balance of `volunteer` of home community `home` (what its redemptions are
+    /// checked against): only entries naming that home.
+    pub fn balance_of(&self, home: &Scope, volunteer: &VolunteerId) -> Points {
+        ledger::balance_at_home(self.docs.values(), home, volunteer)
     }
 }
 

@@ -138,7 +138,7 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
     // A key that is not an entry id.
     let mut evil = a.doc(doc).unwrap().clone();
     let entry = serde_json::json!({
-        "volunteer": "dianye:1", "issuer": "dianye", "at": 0,
+        "volunteer": "dianye:1", "home": "beishi/dianye", "issuer": "beishi/dianye", "at": 0,
         "body": {"type": "correction", "corrects": null, "delta": 500, "reason": "x"}
     })
     .to_string();
@@ -169,7 +169,10 @@ fn changes_outside_the_layout_are_refused_and_leave_the_document_intact() {
         )
         .unwrap();
     let err = b.apply(signed(doc, &bad)).unwrap_err();
-    assert!(err.to_string().contains("names issuer dianye"), "{err}");
+    assert!(
+        err.to_string().contains("names issuer beishi/dianye"),
+        "{err}"
+    );
 
     // Rewriting the header, deleting, or writing to the root.
     let mut am = a.doc(doc).unwrap().automerge().clone();

@@ -444,6 +444,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                 d.set_author(rs[who].author());
                 let entry = crate::ledger::Entry {
                     volunteer: "dianye:1".parse().unwrap(),
+                    home: scope("dianye"),
                     body: match what {
                         0 => crate::ledger::EntryBody::Redemption {
                             item: "tv".into(),
