@@ -439,7 +439,10 @@ impl Rules<'_> {
                 })
             }
             "bars" => self.owner("bar bookers"),
-            "order_decisions" => self.owner("decide meal orders"),
+            "order_decisions" => {
+                self.owner("decide meal orders")?;
+                self.order_decision(w)
+            }
             "requests" => {
                 self.own_number(&first_id::<BookingId>(&w.key)?.0)?;
                 let req: resource::BookingRequest = decode(w)?;
@@ -474,6 +477,39 @@ impl Rules<'_> {
                 self.same_writer("orders", key, orders.iter().map(|o| &o.by))
             }
             _ => Err("unknown map".into()),
+        }
+    }
+
+    /// An order is accepted or refused once, while placed (not cancelled); only an accepted
+    /// order is then marked collected or not — the typed operation's transitions, judged
+    /// on the change's history.
+    fn order_decision(&self, w: &Write) -> Rule {
+        use resource::{OrderDecision, OrderVerdict};
+        let key = w.key.split('/').next().unwrap_or_default();
+        let d: OrderDecision = decode(w)?;
+        if !self.doc.exists_at("orders", key, self.deps) {
+            return Err(format!("order {key} is not in this change's history"));
+        }
+        let before = self
+            .doc
+            .get_all_at::<OrderDecision>("order_decisions", key, self.deps);
+        let cancelled = self.doc.exists_at("order_cancellations", key, self.deps);
+        let accepted = !before.is_empty()
+            && before.iter().all(|b| {
+                matches!(
+                    b.verdict,
+                    OrderVerdict::Accepted | OrderVerdict::Collected | OrderVerdict::Uncollected
+                )
+            });
+        match d.verdict {
+            OrderVerdict::Accepted | OrderVerdict::Refused { .. } => {
+                require(before.is_empty() && !cancelled, || {
+                    format!("order {key} was already decided or cancelled; a decision is final")
+                })
+            }
+            OrderVerdict::Collected | OrderVerdict::Uncollected => require(accepted, || {
+                format!("order {key} is not accepted, so it cannot be marked collected or not")
+            }),
         }
     }
 

@@ -424,3 +424,49 @@ fn forged_orders_after_the_cut_off_or_unlisted_are_never_accepted() {
     }
     assert!(check_record("order_days", "2026-11-26/bldg3:1", "{\"x\":1}").is_err());
 }
+
+#[test]
+fn a_decided_order_is_final_on_receipt() {
+    // The operator's node refuses an order, then a crafted change of the same operator flips
+    // it to accepted: every receiver refuses the rewrite (the typed operation only decides a
+    // placed order), and only an accepted order is marked collected.
+    let (mut owner, doc) = setup(canteen());
+    let mut b3 = joined(&owner, "bldg3", 2);
+    let order = place(&mut b3, doc, "3-2-401", 2, eve("10:00:00"));
+    send(&b3, &mut owner);
+    let refuse = ResourceOp::RefuseOrder {
+        order: order.clone(),
+        reason: "kitchen closed".into(),
+    };
+    exec(&mut owner, doc, refuse, eve("21:00:00"));
+    let mut rx = joined(&owner, "bldg3", 3);
+    let mut forged = owner.doc(doc).unwrap().clone();
+    forged.set_author(&author("dianye", 1));
+    let flip = |verdict: OrderVerdict| {
+        Put::new(
+            "order_decisions",
+            order.to_string(),
+            &OrderDecision {
+                verdict,
+                at: eve("21:05:00"),
+            },
+        )
+    };
+    for verdict in [OrderVerdict::Accepted, OrderVerdict::Collected] {
+        let mut f = forged.clone();
+        let change = f.commit(eve("21:05:00"), "flip", &[flip(verdict)]).unwrap();
+        let signed = crate::signed::SignedChange::sign(
+            &crate::testutil::key("dianye", 1),
+            doc,
+            change.raw_bytes(),
+        )
+        .unwrap();
+        let err = rx.apply(signed).unwrap_err();
+        assert!(err.to_string().contains(&format!("order {order}")), "{err}");
+    }
+    let view = rx.resource(doc).unwrap();
+    assert!(matches!(
+        view.order(&order).unwrap().status,
+        OrderStatus::Refused { .. }
+    ));
+}
