@@ -1,0 +1,213 @@
+//! The write quota per signer, document and day on changes received from peers: a change
+//! beyond it is not stored (neither accepted nor refused for good) and comes again another
+//! day; other signers and the node's own writes are not affected; a peer relaying such
+//! changes is not dropped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use linli_core::quota::{Quota, QuotaError};
+use linli_core::registry::{Compound, ManagementMode, RegistryOp};
+use linli_core::{
+    Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
+};
+use linli_node::net::Network;
+use linli_node::{NodeError, OpenOptions};
+use tempfile::TempDir;
+
+use crate::net::{community, eventually, loopback};
+use crate::util::*;
+
+/// A quota of 20 changes per signer, document and day, on a clock the test moves.
+fn small_quota(offset: &Arc<AtomicI64>) -> OpenOptions {
+    let offset = offset.clone();
+    OpenOptions {
+        quota: Quota {
+            changes_per_day: 20,
+            ..Quota::default()
+        },
+        clock: Some(Arc::new(move || {
+            Timestamp(linli_node::system_clock().0 + offset.load(Ordering::Relaxed))
+        })),
+        ..opts()
+    }
+}
+
+/// Community `o`'s replica writing its registry: the genesis and `n - 1` compounds.
+fn registry_changes(
+    district: &mut District,
+    o: &str,
+    n: usize,
+) -> (Replica, DocId, Vec<SignedChange>) {
+    let mut r = district.replica(o, 1);
+    let genesis = r
+        .create(
+            NewDoc::Registry {
+                street: org("beishi"),
+                community: org(o),
+                title: format!("{o} compounds"),
+            },
+            linli_node::system_clock(),
+        )
+        .unwrap();
+    let doc = genesis.doc;
+    let mut changes = vec![genesis];
+    for i in 1..n {
+        let op = Op::Registry(RegistryOp::AddCompound(Compound::new(
+            format!("{o} {i:02}"),
+            "2 Hongqi Street",
+            80,
+            ManagementMode::SelfManaged,
+        )));
+        changes.push(
+            r.execute(doc, op, linli_node::system_clock())
+                .unwrap()
+                .change,
+        );
+    }
+    (r, doc, changes)
+}
+
+fn is_quota_error(r: &Result<Applied, CoreError>, signer: &str, doc: DocId) -> bool {
+    match r {
+        Err(CoreError::Quota(e @ QuotaError::Changes { limit: 20, .. })) => {
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!(
+                    "signer {signer} exceeded its quota of 20 changes per document per day on \
+                     document {doc}"
+                )),
+                "{text}"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn changes_beyond_a_signers_daily_quota_are_not_stored_and_come_again_another_day() {
+    let dir = TempDir::new().unwrap();
+    let offset = Arc::new(AtomicI64::new(0));
+    let mut district = District::new();
+    let (node, own) = community_node_with(&mut district, dir.path(), small_quota(&offset)).await;
+    let (h, hdoc, hongqi) = registry_changes(&mut district, "hongqi", 25);
+    let (_, xdoc, xianghe) = registry_changes(&mut district, "xianghe", 6);
+    // The certificates of hongqi and xianghe first.
+    for r in node.apply_batch(district.fed_changes()).await.unwrap() {
+        r.unwrap();
+    }
+    let before = node.status().await.unwrap();
+
+    // One batch, as sync delivers it: hongqi's 25 changes interleaved with xianghe's 6.
+    let mut batch = hongqi.clone();
+    batch.splice(10..10, xianghe.clone());
+    let mut hq = node.apply_batch(batch).await.unwrap();
+    let xh: Vec<_> = hq.drain(10..16).collect();
+    let signer = h.author().node.short();
+    for (i, r) in hq.iter().enumerate() {
+        if i < 20 {
+            assert!(matches!(r, Ok(Applied::Applied(_))), "change {i}: {r:?}");
+        } else {
+            assert!(is_quota_error(r, &signer, hdoc), "change {i}: {r:?}");
+        }
+    }
+    for (i, r) in xh.iter().enumerate() {
+        assert!(matches!(r, Ok(Applied::Applied(_))), "change {i}: {r:?}");
+    }
+
+    // 20 of hongqi's changes stored and applied (its genesis and 19 compounds); the other
+    // 5 are neither stored nor refused for good. Xianghe's data is intact.
+    let names = compound_names(&node, hdoc).await;
+    assert_eq!(names.len(), 19, "{names:?}");
+    assert_eq!(names.last().unwrap(), "hongqi 19");
+    assert_eq!(compound_names(&node, xdoc).await.len(), 5);
+    let st = node.status().await.unwrap();
+    assert_eq!(st.log, before.log + 20 + 6);
+    assert_eq!((st.refused, st.pending), (0, 0));
+    assert_eq!(st.quota_refused, 5);
+    assert!(node.rejected().await.unwrap().is_empty());
+
+    // The node's own writes are not limited.
+    for i in 0..25 {
+        add_compound(&node, own, &format!("Dianye {i:02}")).await;
+    }
+    assert_eq!(compound_names(&node, own).await.len(), 25);
+
+    // Sent again the same day (as the next sync would): still over the quota, and held
+    // changes are duplicates, which do not count.
+    let again = node.apply_batch(hongqi.clone()).await.unwrap();
+    assert!(
+        again[..20]
+            .iter()
+            .all(|r| matches!(r, Ok(Applied::Duplicate)))
+    );
+    assert!(again[20..].iter().all(|r| is_quota_error(r, &signer, hdoc)));
+    let e = node.apply(hongqi[20].clone()).await.unwrap_err();
+    assert!(matches!(e, NodeError::Core(CoreError::Quota(_))), "{e:?}");
+    assert_eq!(node.status().await.unwrap().log, st.log + 25);
+
+    // The next day they fit.
+    offset.store(Timestamp::DAY, Ordering::Relaxed);
+    for r in node.apply_batch(hongqi[20..].to_vec()).await.unwrap() {
+        assert!(matches!(r, Ok(Applied::Applied(_))), "{r:?}");
+    }
+    assert_eq!(compound_names(&node, hdoc).await.len(), 24);
+    let st = node.status().await.unwrap();
+    assert_eq!(st.quota_refused, 5 + 5 + 1);
+    assert_eq!((st.refused, st.pending), (0, 0));
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    // A writes 24 compounds on its own node (its own writes are not limited there).
+    let (a, reg_a) = community(&mut district, da.path(), "hongqi").await;
+    for i in 0..24 {
+        add_compound(&a, reg_a, &format!("Hongqi {i:02}")).await;
+    }
+    let offset = Arc::new(AtomicI64::new(0));
+    let (b, _) = community_node_with(&mut district, db.path(), small_quota(&offset)).await;
+    for r in a.apply_batch(district.fed_changes()).await.unwrap() {
+        r.unwrap();
+    }
+    let net_a = Network::start(a.clone(), loopback(vec![])).await.unwrap();
+    let net_b = Network::start(b.clone(), loopback(vec![])).await.unwrap();
+    let addr = net_a.listen_addrs().await.unwrap().remove(0);
+
+    net_b
+        .sync_with(&addr, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // B stored 20 of A's 25 changes to its registry.
+    eventually("20 of A's changes on B", 20, || async {
+        let n = b.compounds(reg_a).await.map(|c| c.len()).unwrap_or(0);
+        (n == 19 && b.status().await.unwrap().quota_refused >= 5).then_some(())
+    })
+    .await;
+    // A is neither dropped nor banned: another session with it succeeds.
+    net_b
+        .sync_with(&addr, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(net_b.stats().peers_dropped, 0, "{:?}", net_b.stats());
+    assert_eq!(net_a.stats().peers_dropped, 0, "{:?}", net_a.stats());
+    assert_eq!(b.compounds(reg_a).await.unwrap().len(), 19);
+    assert!(b.rejected().await.unwrap().is_empty());
+
+    // The next day the rest comes with the next session.
+    offset.store(Timestamp::DAY, Ordering::Relaxed);
+    net_b
+        .sync_with(&addr, Duration::from_secs(20))
+        .await
+        .unwrap();
+    eventually("the rest of A's changes on B", 20, || async {
+        (b.compounds(reg_a).await.unwrap().len() == 24).then_some(())
+    })
+    .await;
+    net_a.shutdown().await.unwrap();
+    net_b.shutdown().await.unwrap();
+}
