@@ -25,8 +25,9 @@ use crate::time::Timestamp;
 /// ≈ 242 records a day × 31 ≈ 7,500 changes), far below a flood.
 pub const DEFAULT_CHANGES_PER_DAY: u64 = 10_000;
 
-/// Default [`Quota::bytes_per_day`] (16 MiB): that burst takes ≈ 4 MB; a flood of large
-/// records stops at 16 MiB per signer, document and day.
+/// Default [`Quota::bytes_per_day`] (16 MiB): that burst takes ≈ 3 MB (a service record is
+/// a change of ≈ 380 bytes); a flood of large records (2,000 booking requests of 20 kB,
+/// 41 MB) stops at 16 MiB per signer, document and day.
 pub const DEFAULT_BYTES_PER_DAY: u64 = 16 * 1024 * 1024;
 
 /// Largest accepted [`Quota::changes_per_day`] (beyond it the quota bounds nothing).

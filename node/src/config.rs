@@ -275,7 +275,7 @@ impl Config {
              # day: a change beyond it is not stored (it may come again another day by sync).\n\
              # This node's own writes are not limited; counts restart with the node. 10,000\n\
              # changes covers a month of service hours imported at once in the largest\n\
-             # community (~7,500 rows); 16 MiB is about four times what they take.\n",
+             # community (~7,500 rows, ~3 MB); 16 MiB stops a flood of large records.\n",
         );
         line(
             &mut s,

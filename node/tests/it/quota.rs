@@ -55,7 +55,7 @@ fn registry_changes(
     let mut changes = vec![genesis];
     for i in 1..n {
         let op = Op::Registry(RegistryOp::AddCompound(Compound::new(
-            format!("{o} {i:02}"),
+            &format!("{o} {i:02}"),
             "2 Hongqi Street",
             80,
             ManagementMode::SelfManaged,
@@ -210,4 +210,79 @@ async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
     .await;
     net_a.shutdown().await.unwrap();
     net_b.shutdown().await.unwrap();
+}
+
+/// `linli init` writes the quota keys commented with their defaults; a bad value stops every
+/// command with an error naming the file, the line and the key.
+#[test]
+fn cli_quota_keys_are_written_by_init_and_bad_values_are_named() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let linli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("LINLI_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = linli(&["init", "--org", "dianye", "--new-root"]);
+    assert!(out.status.success(), "{out:?}");
+    let cfg = dir.join("linli.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("\n# quota_changes_per_day = 10000\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n# quota_bytes_per_day = 16777216\n"),
+        "{text}"
+    );
+
+    let set = |from: &str, to: &str| {
+        let changed = text.replace(from, to);
+        assert_ne!(changed, text);
+        std::fs::write(&cfg, changed).unwrap();
+    };
+    set(
+        "# quota_changes_per_day = 10000",
+        "quota_changes_per_day = 20",
+    );
+    let out = linli(&["status"]);
+    assert!(out.status.success(), "{out:?}");
+
+    set(
+        "# quota_changes_per_day = 10000",
+        "quota_changes_per_day = 0",
+    );
+    let line = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .lines()
+        .position(|l| l == "quota_changes_per_day = 0")
+        .unwrap()
+        + 1;
+    let out = linli(&["status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:{line}: key `node.quota_changes_per_day`: 0 is not between 1 and",
+            cfg.display()
+        )),
+        "{stderr}"
+    );
+
+    set(
+        "# quota_bytes_per_day = 16777216",
+        "quota_bytes_per_day = \"lots\"",
+    );
+    let out = linli(&["status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("key `node.quota_bytes_per_day`"),
+        "{stderr}"
+    );
 }
