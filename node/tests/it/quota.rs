@@ -12,6 +12,7 @@ use linli_core::registry::{Compound, ManagementMode, RegistryOp};
 use linli_core::{
     Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
 };
+use linli_node::api::{self, ApiClient};
 use linli_node::net::Network;
 use linli_node::{NodeError, OpenOptions};
 use tempfile::TempDir;
@@ -128,6 +129,23 @@ async fn changes_beyond_a_signers_daily_quota_are_not_stored_and_come_again_anot
     assert_eq!((st.refused, st.pending), (0, 0));
     assert_eq!(st.quota_refused, 5);
     assert!(node.rejected().await.unwrap().is_empty());
+    // Counted in the metrics.
+    let server = api::serve(
+        node.clone(),
+        None,
+        "127.0.0.1:0".parse().unwrap(),
+        "t".repeat(32),
+    )
+    .await
+    .unwrap();
+    let text = ApiClient::new(server.addr(), "t".repeat(32))
+        .get("/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert!(text.contains("\nlinli_quota_refused_total 5\n"), "{text}");
+    assert!(text.contains("\nlinli_changes_rejected 0\n"), "{text}");
+    server.shutdown().await.unwrap();
 
     // The node's own writes are not limited.
     for i in 0..25 {
