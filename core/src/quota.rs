@@ -1,12 +1,19 @@
 //! Per-signer write quotas: how many changes, and how many bytes of them, one key may add to
-//! one document in one day.
+//! one document per day.
 //!
 //! A certified organisation may write what its policy allows, but nothing in the policies
 //! bounds *how much*: one unit could write thousands of large booking requests and every
 //! node would store them. A [`QuotaCounter`] bounds what one signer adds to one document per
-//! day. It is pure bookkeeping: the caller passes the [`Day`] from its own clock (linli-core
+//! day. It is pure bookkeeping: the caller passes the [`Day`]s from its own clock (linli-core
 //! never reads the clock), asks [`QuotaCounter::check`] before storing a received change and
 //! calls [`QuotaCounter::record`] once it was stored.
+//!
+//! **Which day a change counts on** ([`Day::counted`]): the receiver's current day, or the
+//! day the change is dated if that is earlier. Everything written today (or dated in the
+//! future) shares today's quota, so a flood stops at the quota; the history of a document
+//! that a new node receives all at once counts on the days it was written, so catching up
+//! is never throttled. Counts are kept for the receiver's current day only
+//! ([`QuotaCounter::roll`]): the next day starts afresh.
 //!
 //! A change beyond the quota is *not* a refusal of the change: it is not recorded anywhere
 //! and may arrive again another day (by sync), when it fits. The counts live in memory; a
@@ -93,28 +100,44 @@ impl Day {
     pub fn of(t: Timestamp) -> Day {
         Day(t.0.div_euclid(Timestamp::DAY))
     }
+
+    /// The day a change dated `dated` counts on when it is received on day `today`: its own
+    /// day if that is earlier (history), else `today` (so dating a change in the future
+    /// gains nothing).
+    pub fn counted(dated: Timestamp, today: Day) -> Day {
+        Day::of(dated).min(today)
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let start = Timestamp(self.0.saturating_mul(Timestamp::DAY)).to_string();
+        f.write_str(start.get(..10).unwrap_or(&start))
+    }
 }
 
 /// A change that does not fit in its signer's quota.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuotaError {
-    /// The signer already added `limit` changes to the document today.
+    /// The signer already added `limit` changes to the document on this day.
     #[error(
         "signer {signer} exceeded its quota of {limit} changes per document per day on \
-         document {doc}; the change may come again another day"
+         document {doc} ({day}); the change may come again another day"
     )]
     Changes {
         /// Short form of the signer.
         signer: String,
         /// The document.
         doc: DocId,
+        /// The day counted.
+        day: Day,
         /// The quota.
         limit: u64,
     },
-    /// The change's bytes would take the signer beyond `limit` bytes today.
+    /// The change's bytes would take the signer beyond `limit` bytes on this day.
     #[error(
         "signer {signer} exceeded its quota of {limit} bytes per document per day on \
-         document {doc} ({used} bytes today, this change {bytes}); the change may come again \
+         document {doc} ({day}: {used} bytes, this change {bytes}); the change may come again \
          another day"
     )]
     Bytes {
@@ -122,9 +145,11 @@ pub enum QuotaError {
         signer: String,
         /// The document.
         doc: DocId,
+        /// The day counted.
+        day: Day,
         /// The quota.
         limit: u64,
-        /// Bytes the signer added to the document today.
+        /// Bytes the signer added to the document on this day.
         used: u64,
         /// Bytes of the change.
         bytes: u64,
@@ -140,16 +165,16 @@ pub struct Usage {
     pub bytes: u64,
 }
 
-/// Counts, per (signer, document), what was added on the current day.
+/// Counts, per (signer, document, day), the changes received on the receiver's current day.
 ///
-/// Only the newest day passed in is kept: counts of earlier days are dropped when a later
-/// day arrives, and a day earlier than the newest one (a clock set back) counts towards the
-/// newest, so setting a clock back never resets the counts.
+/// [`roll`](Self::roll) to the receiver's day before counting: a later day forgets every
+/// count; an earlier one (a clock set back) changes nothing, so setting a clock back never
+/// resets the counts.
 #[derive(Debug, Clone, Default)]
 pub struct QuotaCounter {
     quota: Quota,
-    day: Option<Day>,
-    used: HashMap<(NodeId, DocId), Usage>,
+    today: Option<Day>,
+    used: HashMap<(NodeId, DocId, Day), Usage>,
 }
 
 impl QuotaCounter {
@@ -157,7 +182,7 @@ impl QuotaCounter {
     pub fn new(quota: Quota) -> Self {
         QuotaCounter {
             quota,
-            day: None,
+            today: None,
             used: HashMap::new(),
         }
     }
@@ -167,23 +192,30 @@ impl QuotaCounter {
         self.quota
     }
 
-    /// The day counts are kept for when `day` is asked about.
-    fn effective(&self, day: Day) -> Day {
-        self.day.map_or(day, |d| d.max(day))
+    /// The receiver's day the counts are for.
+    pub fn today(&self) -> Option<Day> {
+        self.today
     }
 
-    /// What `signer` added to `doc` on `day` (a day before the newest one counts towards the
-    /// newest; nothing is counted yet for a later day).
-    pub fn used(&self, signer: &NodeId, doc: &DocId, day: Day) -> Usage {
-        match self.day {
-            Some(d) if self.effective(day) == d => {
-                self.used.get(&(*signer, *doc)).copied().unwrap_or_default()
-            }
-            _ => Usage::default(),
+    /// Starts counting for the receiver's day `today` (a no-op unless it is later than the
+    /// day counted so far).
+    pub fn roll(&mut self, today: Day) {
+        if self.today.is_none_or(|d| today > d) {
+            self.used.clear();
+            self.today = Some(today);
         }
     }
 
-    /// Whether a change of `bytes` bytes by `signer` to `doc` fits in the quota on `day`.
+    /// What `signer` added to `doc` counted on `day` since the receiver's day began.
+    pub fn used(&self, signer: &NodeId, doc: &DocId, day: Day) -> Usage {
+        self.used
+            .get(&(*signer, *doc, day))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether a change of `bytes` bytes by `signer` to `doc`, counted on `day`, fits in the
+    /// quota.
     pub fn check(
         &self,
         signer: &NodeId,
@@ -196,6 +228,7 @@ impl QuotaCounter {
             return Err(QuotaError::Changes {
                 signer: signer.short(),
                 doc: *doc,
+                day,
                 limit: self.quota.changes_per_day,
             });
         }
@@ -203,6 +236,7 @@ impl QuotaCounter {
             return Err(QuotaError::Bytes {
                 signer: signer.short(),
                 doc: *doc,
+                day,
                 limit: self.quota.bytes_per_day,
                 used: used.bytes,
                 bytes,
@@ -214,17 +248,12 @@ impl QuotaCounter {
     /// Counts a change of `bytes` bytes by `signer` to `doc` on `day` (whether or not it
     /// fitted: the caller decides what to count).
     pub fn record(&mut self, signer: &NodeId, doc: &DocId, day: Day, bytes: u64) {
-        let day = self.effective(day);
-        if self.day != Some(day) {
-            self.used.clear();
-            self.day = Some(day);
-        }
-        let u = self.used.entry((*signer, *doc)).or_default();
+        let u = self.used.entry((*signer, *doc, day)).or_default();
         u.changes = u.changes.saturating_add(1);
         u.bytes = u.bytes.saturating_add(bytes);
     }
 
-    /// Number of (signer, document) pairs counted today (memory use).
+    /// Number of (signer, document, day) counts kept (memory use).
     pub fn len(&self) -> usize {
         self.used.len()
     }
@@ -261,6 +290,7 @@ mod tests {
         let mut q = small();
         let (a, b) = (signer(1), signer(2));
         let day = Day(20_000);
+        q.roll(day);
         for _ in 0..3 {
             q.check(&a, &doc(1), day, 10).unwrap();
             q.record(&a, &doc(1), day, 10);
@@ -271,21 +301,25 @@ mod tests {
             QuotaError::Changes {
                 signer: a.short(),
                 doc: doc(1),
+                day,
                 limit: 3
             }
         );
         let text = e.to_string();
         assert!(
             text.contains(&format!(
-                "signer {} exceeded its quota of 3 changes per document per day on document {}",
+                "signer {} exceeded its quota of 3 changes per document per day on document {} \
+                 (2024-10-04)",
                 a.short(),
                 doc(1)
             )),
             "{text}"
         );
-        // Another signer on the same document, the same signer on another document: free.
+        // Another signer on the same document, the same signer on another document or
+        // another day: free.
         q.check(&b, &doc(1), day, 10).unwrap();
         q.check(&a, &doc(2), day, 10).unwrap();
+        q.check(&a, &doc(1), Day(day.0 - 1), 10).unwrap();
         assert_eq!(
             q.used(&a, &doc(1), day),
             Usage {
@@ -301,6 +335,7 @@ mod tests {
         let mut q = small();
         let a = signer(1);
         let day = Day(20_000);
+        q.roll(day);
         q.check(&a, &doc(1), day, 600).unwrap();
         q.record(&a, &doc(1), day, 600);
         let e = q.check(&a, &doc(1), day, 401).unwrap_err();
@@ -334,21 +369,38 @@ mod tests {
         let today = Day::of(Timestamp::parse("2026-12-07T23:59:59Z").unwrap());
         let tomorrow = Day::of(Timestamp::parse("2026-12-08T00:00:00Z").unwrap());
         assert_eq!(tomorrow.0, today.0 + 1);
+        q.roll(today);
         for _ in 0..3 {
             q.record(&a, &doc(1), today, 10);
         }
         assert!(q.check(&a, &doc(1), today, 10).is_err());
+        // A clock set back changes nothing.
+        q.roll(Day(today.0 - 1));
+        assert_eq!(q.today(), Some(today));
+        assert!(q.check(&a, &doc(1), today, 10).is_err());
+        // The next day starts afresh, also for what was dated the day before.
+        q.roll(tomorrow);
+        assert_eq!(q.used(&a, &doc(1), today), Usage::default());
+        q.check(&a, &doc(1), today, 10).unwrap();
         q.check(&a, &doc(1), tomorrow, 10).unwrap();
         for _ in 0..3 {
             q.record(&a, &doc(1), tomorrow, 10);
         }
         assert!(q.check(&a, &doc(1), tomorrow, 10).is_err());
-        // Yesterday's counts are gone; a clock set back counts towards the newest day.
         assert_eq!(q.len(), 1);
-        assert!(q.check(&a, &doc(1), today, 10).is_err());
-        q.record(&a, &doc(1), today, 10);
-        assert_eq!(q.used(&a, &doc(1), tomorrow).changes, 4);
-        assert_eq!(q.used(&a, &doc(1), Day(tomorrow.0 + 1)), Usage::default());
+    }
+
+    #[test]
+    fn a_change_counts_on_its_own_day_if_earlier_else_on_the_receivers_day() {
+        let today = Day::of(Timestamp::parse("2026-12-07T12:00:00Z").unwrap());
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        assert_eq!(Day::counted(at("2026-12-07T01:00:00Z"), today), today);
+        assert_eq!(Day::counted(at("2027-01-01T00:00:00Z"), today), today);
+        assert_eq!(
+            Day::counted(at("2026-03-01T09:00:00Z"), today),
+            Day::of(at("2026-03-01T00:00:00Z"))
+        );
+        assert_eq!(today.to_string(), "2026-12-07");
     }
 
     #[test]

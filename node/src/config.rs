@@ -272,7 +272,8 @@ impl Config {
         opt_line(&mut s, "id", &self.node.id, "this node's key (ln…)");
         s.push_str(
             "# Write quota for changes received from peers, per signer, per document and per UTC\n\
-             # day: a change beyond it is not stored (it may come again another day by sync).\n\
+             # day (today's, or the day a change is dated if earlier): a change beyond it is not\n\
+             # stored (it may come again another day by sync).\n\
              # This node's own writes are not limited; counts restart with the node. 10,000\n\
              # changes covers a month of service hours imported at once in the largest\n\
              # community (~7,500 rows, ~3 MB); 16 MiB stops a flood of large records.\n",

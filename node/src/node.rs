@@ -56,8 +56,9 @@ pub struct OpenOptions {
     pub event_capacity: usize,
     /// Clock for writes; default the system clock.
     pub clock: Option<Clock>,
-    /// Write quota per signer, document and day (UTC, by this node's clock) for changes
-    /// received from peers: a change beyond it is not stored (the error is
+    /// Write quota per signer, document and UTC day for changes received from peers (a
+    /// change counts on this node's day, or on the day it is dated if earlier: see
+    /// [`linli_core::quota`]): a change beyond it is not stored (the error is
     /// [`linli_core::Error::Quota`]) and may come again another day by sync. This node's own
     /// writes and imports are not limited. Counted in memory: a restart resets the counts.
     /// Default [`Quota::default`] (10,000 changes and 16 MiB).

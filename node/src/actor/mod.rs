@@ -376,10 +376,12 @@ impl Actor {
         self.check_failed()?;
         let mut results = Vec::with_capacity(changes.len());
         let mut received = Vec::with_capacity(changes.len());
-        // Changes from peers count against their signer's quota; this node's own writes and
-        // an export file the operator imports do not.
+        // Changes from peers count against their signer's quota; this node's own writes (also
+        // when a peer sends them back) and an export file the operator imports do not.
         let limited = origin == Origin::Remote;
-        let day = Day::of(self.now());
+        let own = self.settings.node;
+        let today = Day::of(self.now());
+        self.quota.roll(today);
         let replica = &mut self.replica;
         let tracker = &self.tracker;
         let quota = &mut self.quota;
@@ -394,10 +396,14 @@ impl Actor {
                     // Only a change that would be stored for the first time counts: not one
                     // held (accepted, or stored as waiting or refused) or counted already.
                     let new = limited
+                        && sc.signer != own
                         && !replica.has_change(&hash)
                         && !tracker.stored(&hash)
                         && !counted.contains(&hash);
                     let bytes = sc.change.len() as u64;
+                    // Today, or the change's own day if earlier (history a new node catches
+                    // up with counts on the days it was written).
+                    let day = Day::counted(Timestamp(v.change().timestamp()), today);
                     if new && let Err(e) = quota.check(&sc.signer, &sc.doc, day, bytes) {
                         // Not stored and not refused for good: it may come again another day.
                         tracing::debug!(doc = %sc.doc.short(), "not stored: {e}");

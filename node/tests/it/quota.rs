@@ -41,6 +41,16 @@ fn registry_changes(
     o: &str,
     n: usize,
 ) -> (Replica, DocId, Vec<SignedChange>) {
+    registry_changes_at(district, o, n, |_| linli_node::system_clock())
+}
+
+/// [`registry_changes`] with change `i` dated `at(i)`.
+fn registry_changes_at(
+    district: &mut District,
+    o: &str,
+    n: usize,
+    at: impl Fn(usize) -> Timestamp,
+) -> (Replica, DocId, Vec<SignedChange>) {
     let mut r = district.replica(o, 1);
     let genesis = r
         .create(
@@ -49,7 +59,7 @@ fn registry_changes(
                 community: org(o),
                 title: format!("{o} compounds"),
             },
-            linli_node::system_clock(),
+            at(0),
         )
         .unwrap();
     let doc = genesis.doc;
@@ -61,11 +71,7 @@ fn registry_changes(
             80,
             ManagementMode::SelfManaged,
         )));
-        changes.push(
-            r.execute(doc, op, linli_node::system_clock())
-                .unwrap()
-                .change,
-        );
+        changes.push(r.execute(doc, op, at(i)).unwrap().change);
     }
     (r, doc, changes)
 }
@@ -175,6 +181,47 @@ async fn changes_beyond_a_signers_daily_quota_are_not_stored_and_come_again_anot
     let st = node.status().await.unwrap();
     assert_eq!(st.quota_refused, 5 + 5 + 1);
     assert_eq!((st.refused, st.pending), (0, 0));
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn history_dated_on_earlier_days_counts_on_those_days() {
+    // A node catching up with a document receives days of one signer's writes at once:
+    // each counts on the day it was written, so catching up is not throttled.
+    let dir = TempDir::new().unwrap();
+    let offset = Arc::new(AtomicI64::new(0));
+    let mut district = District::new();
+    let (node, _) = community_node_with(&mut district, dir.path(), small_quota(&offset)).await;
+    let now = linli_node::system_clock().0;
+    // 45 changes: 15 dated on each of the three days before today.
+    let (_, doc, history) = registry_changes_at(&mut district, "hongqi", 45, |i| {
+        Timestamp(now - (3 - (i / 15) as i64) * Timestamp::DAY + i as i64)
+    });
+    // 25 changes dated from today on, a day apart.
+    let (h, xdoc, today) = registry_changes_at(&mut district, "xianghe", 25, |i| {
+        Timestamp(now + (i as i64) * Timestamp::DAY)
+    });
+    for r in node.apply_batch(district.fed_changes()).await.unwrap() {
+        r.unwrap();
+    }
+    for r in node.apply_batch(history).await.unwrap() {
+        assert!(matches!(r, Ok(Applied::Applied(_))), "{r:?}");
+    }
+    assert_eq!(compound_names(&node, doc).await.len(), 44);
+    // Dated today or later, they share today's quota.
+    let results = node.apply_batch(today).await.unwrap();
+    let signer = h.author().node.short();
+    assert!(
+        results[..20]
+            .iter()
+            .all(|r| matches!(r, Ok(Applied::Applied(_))))
+    );
+    assert!(
+        results[20..]
+            .iter()
+            .all(|r| is_quota_error(r, &signer, xdoc))
+    );
+    assert_eq!(node.status().await.unwrap().quota_refused, 5);
     node.shutdown().await.unwrap();
 }
 
