@@ -5,6 +5,8 @@
 //!   operations, validation, queries and merge rules.
 //! * [`replica`] — a set of documents with typed writes that produce automerge changes and
 //!   an `apply` for changes from other replicas.
+//! * [`quota`] — per-signer write quotas (changes and bytes per document per day) that the
+//!   node enforces on received changes.
 //!
 //! Nothing here reads the clock, the network or the disk: time is always an argument.
 #![deny(missing_docs)]
@@ -19,7 +21,10 @@ pub mod federation;
 pub mod identity;
 pub mod ids;
 pub mod ledger;
+#[cfg(test)]
+mod pending_tests;
 pub mod policy;
+pub mod quota;
 pub mod registry;
 pub mod replica;
 pub mod resource;
@@ -37,6 +42,7 @@ pub use document::{Author, DocHeader, DocKind, Document, Put};
 pub use ids::*;
 pub use replica::{
     Applied, ChangeSource, Ctx, DistrictConfig, Effect, Error, NewDoc, Op, Rejection, Replica,
+    WaitLimit,
 };
 pub use signed::SignedChange;
 pub use time::{Slot, Timestamp, Zone};

@@ -36,8 +36,54 @@ use crate::signed::{SignedChange, SignedError, Verified};
 use crate::time::{Slot, TimeError, Timestamp, Zone};
 use crate::wishes::{self, WishesError, WishesOp};
 
-/// Largest number of changes waiting for dependencies, across all documents.
+/// Largest number of changes waiting for dependencies or a certificate, across all
+/// documents.
+///
+/// Within it (see [`WaitLimit`]): one signer's waiting changes take at most a tenth; changes
+/// waiting for a certificate at most half; changes parked for missing dependencies by keys
+/// with no valid certificate chain at the change's time (the quarantine) at most a tenth,
+/// and [`QUARANTINE_PER_KEY`] per key. So keys without a certificate, and any one certified
+/// key, leave room for everyone else's out-of-order changes.
 pub const MAX_PENDING: usize = 10_000;
+
+/// Most changes one key without a valid certificate chain (at the change's time) may have
+/// parked for missing dependencies: such a key cannot be checked until a certificate
+/// arrives, and anyone can make one.
+pub const QUARANTINE_PER_KEY: usize = 16;
+
+/// The bound of the waiting sets that a dropped change hit ([`Error::PendingFull`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitLimit {
+    /// All waiting changes ([`Replica::max_pending`]).
+    All,
+    /// The changes one signer has waiting, for dependencies or a certificate (a tenth of
+    /// `max_pending`).
+    Signer,
+    /// Changes waiting for a certificate of their signer (half of `max_pending`).
+    Awaiting,
+    /// Changes parked for missing dependencies by keys without a certificate chain, all keys
+    /// together (a tenth of `max_pending`).
+    Quarantine,
+    /// Changes parked for missing dependencies by one key without a certificate chain
+    /// ([`QUARANTINE_PER_KEY`]).
+    QuarantinePerKey,
+}
+
+impl std::fmt::Display for WaitLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WaitLimit::All => "waiting changes in all",
+            WaitLimit::Signer => "waiting changes per signer",
+            WaitLimit::Awaiting => "changes waiting for a certificate",
+            WaitLimit::Quarantine => {
+                "changes parked for missing dependencies by keys without a certificate chain"
+            }
+            WaitLimit::QuarantinePerKey => {
+                "changes parked for missing dependencies per key without a certificate chain"
+            }
+        })
+    }
+}
 
 /// District-wide settings that validation and queries need: the checklist template and the
 /// scoring weights. Written by the root in the federation document (`meta/config`).
@@ -187,14 +233,26 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// Too many changes wait for missing dependencies.
-    #[error("pending set full ({limit} changes wait for dependencies); change {change} dropped")]
+    /// A bound of the changes waiting for dependencies or a certificate was reached: the
+    /// change is dropped, not refused (it is not recorded and may come again by sync).
+    #[error(
+        "pending set full: the limit of {limit} {bound} is reached (signer {signer}); change \
+         {change} dropped, it may come again by sync"
+    )]
     PendingFull {
         /// The limit.
         limit: usize,
+        /// Which bound it is.
+        bound: WaitLimit,
+        /// Short form of the signer of the dropped change.
+        signer: String,
         /// The dropped change (hex).
         change: String,
     },
+    /// A received change does not fit in its signer's write quota for the day (checked by
+    /// the node, see [`crate::quota`]); it is not recorded and may come again another day.
+    #[error(transparent)]
+    Quota(#[from] crate::quota::QuotaError),
 }
 
 /// Result of a successful write.
@@ -405,6 +463,11 @@ pub struct Replica {
     draining: Option<DocId>,
     /// Changes whose signer has no valid chain yet, retried when the federation changes.
     awaiting: BTreeMap<ChangeHash, SignedChange>,
+    /// Changes in `pending` and `awaiting` per signer (so per-signer bounds cost no scan).
+    waiting_by: BTreeMap<NodeId, usize>,
+    /// Changes in `pending` whose signer had no valid chain at the change's time when they
+    /// were parked (the quarantine): (document, hash) → signer.
+    quarantine: BTreeMap<(DocId, ChangeHash), NodeId>,
     /// Refused changes; never applied, never forwarded.
     rejected: BTreeMap<ChangeHash, Rejection>,
     trust: TrustStore,
@@ -442,6 +505,8 @@ impl Replica {
             pending: BTreeMap::new(),
             draining: None,
             awaiting: BTreeMap::new(),
+            waiting_by: BTreeMap::new(),
+            quarantine: BTreeMap::new(),
             rejected: BTreeMap::new(),
             trust: TrustStore::new(root),
             revocations: BTreeMap::new(),
@@ -1141,7 +1206,8 @@ impl Replica {
                 let reason = RejectReason::DependsOnRejected(id.short());
                 return self.reject(&sc, hash, reason);
             }
-            return self.park(id, sc, vec![ChangeHash(id.0)]);
+            let at = Timestamp(change.timestamp());
+            return self.park(id, sc, vec![ChangeHash(id.0)], at);
         }
         if let Some(doc) = self.docs.get(&id) {
             if change.deps().is_empty() {
@@ -1157,7 +1223,7 @@ impl Replica {
                     let reason = RejectReason::DependsOnRejected(hex::encode(&bad.0[..4]));
                     return self.reject(&sc, hash, reason);
                 }
-                return self.park(id, sc, missing);
+                return self.park(id, sc, missing, Timestamp(change.timestamp()));
             }
         }
         let at = Timestamp(change.timestamp());
@@ -1179,24 +1245,29 @@ impl Replica {
         let principal = match self.trust.principal(&sc.signer, at) {
             Ok(p) => p,
             Err(e) => {
+                if self.awaiting.contains_key(&hash) {
+                    return Ok(Applied::AwaitingCertificate(e));
+                }
                 // Uncertified keys must not crowd out honest changes waiting for their
                 // dependencies: changes without a chain get half of the bound, and one key at
-                // most a tenth of it.
-                let from_signer = self
-                    .awaiting
-                    .values()
-                    .filter(|w| w.signer == sc.signer)
-                    .count();
-                let limit = self.max_pending / 2;
-                if self.pending_len() >= self.max_pending
-                    || self.awaiting.len() >= limit
-                    || from_signer >= (self.max_pending / 10).max(1)
-                {
-                    return Err(Error::PendingFull {
-                        limit,
-                        change: hex::encode(hash.0),
-                    });
+                // most a tenth of it (its parked changes included).
+                let limits = [
+                    (
+                        self.waiting_of(&sc.signer),
+                        self.signer_share(),
+                        WaitLimit::Signer,
+                    ),
+                    (
+                        self.awaiting.len(),
+                        self.max_pending / 2,
+                        WaitLimit::Awaiting,
+                    ),
+                    (self.pending_len(), self.max_pending, WaitLimit::All),
+                ];
+                if let Some(&(_, limit, bound)) = limits.iter().find(|(n, l, _)| n >= l) {
+                    return Err(Self::full(limit, bound, &sc.signer, hash));
                 }
+                self.count_waiting(sc.signer);
                 self.awaiting.insert(hash, sc);
                 return Ok(Applied::AwaitingCertificate(e));
             }
@@ -1317,7 +1388,7 @@ impl Replica {
             let bad = r.hash;
             let doc = r.doc;
             self.rejected.insert(bad, r);
-            let Some(waiting) = self.pending.get_mut(&doc) else {
+            let Some(waiting) = self.pending.get(&doc) else {
                 continue;
             };
             let genesis = bad == ChangeHash(doc.0);
@@ -1327,7 +1398,7 @@ impl Replica {
                 .map(|(h, _)| *h)
                 .collect();
             for h in dependents {
-                if let Some(sc) = waiting.remove(&h) {
+                if let Some(sc) = self.unpark(doc, &h) {
                     queue.push(Rejection {
                         doc,
                         hash: h,
@@ -1339,24 +1410,96 @@ impl Replica {
         }
     }
 
+    /// Parks a change whose dependencies are missing, within the bounds of the waiting sets
+    /// (see [`MAX_PENDING`]). Whether its signer is certified is judged at the change's time
+    /// `at`: a key without a chain can name made-up dependencies at no cost, so it only gets
+    /// the small quarantine. Nothing already parked is ever evicted.
     fn park(
         &mut self,
         id: DocId,
         sc: SignedChange,
         missing: Vec<ChangeHash>,
+        at: Timestamp,
     ) -> Result<Applied, Error> {
         let hash = sc.change_hash()?;
         if self.pending.get(&id).is_some_and(|m| m.contains_key(&hash)) {
             return Ok(Applied::Pending(missing));
         }
-        if self.pending_len() >= self.max_pending {
-            return Err(Error::PendingFull {
-                limit: self.max_pending,
-                change: hex::encode(hash.0),
-            });
+        let signer = sc.signer;
+        let certified = self.trust.principal(&signer, at).is_ok();
+        let mut limits = Vec::with_capacity(4);
+        if !certified {
+            let of_key = self.quarantine.values().filter(|k| **k == signer).count();
+            limits.push((of_key, QUARANTINE_PER_KEY, WaitLimit::QuarantinePerKey));
+            limits.push((
+                self.quarantine.len(),
+                (self.max_pending / 10).max(1),
+                WaitLimit::Quarantine,
+            ));
         }
+        limits.push((
+            self.waiting_of(&signer),
+            self.signer_share(),
+            WaitLimit::Signer,
+        ));
+        limits.push((self.pending_len(), self.max_pending, WaitLimit::All));
+        if let Some(&(_, limit, bound)) = limits.iter().find(|(n, l, _)| n >= l) {
+            return Err(Self::full(limit, bound, &signer, hash));
+        }
+        if !certified {
+            self.quarantine.insert((id, hash), signer);
+        }
+        self.count_waiting(signer);
         self.pending.entry(id).or_default().insert(hash, sc);
         Ok(Applied::Pending(missing))
+    }
+
+    /// Takes a parked change out of the pending set.
+    fn unpark(&mut self, id: DocId, hash: &ChangeHash) -> Option<SignedChange> {
+        let sc = self.pending.get_mut(&id)?.remove(hash)?;
+        self.quarantine.remove(&(id, *hash));
+        self.uncount_waiting(&sc.signer);
+        Some(sc)
+    }
+
+    /// Takes every parked change of document `id` out of the pending set.
+    fn unpark_all(&mut self, id: DocId) {
+        for (hash, sc) in self.pending.remove(&id).unwrap_or_default() {
+            self.quarantine.remove(&(id, hash));
+            self.uncount_waiting(&sc.signer);
+        }
+    }
+
+    /// One signer's share of the waiting sets.
+    fn signer_share(&self) -> usize {
+        (self.max_pending / 10).max(1)
+    }
+
+    /// Changes of `signer` waiting for dependencies or a certificate.
+    fn waiting_of(&self, signer: &NodeId) -> usize {
+        self.waiting_by.get(signer).copied().unwrap_or(0)
+    }
+
+    fn count_waiting(&mut self, signer: NodeId) {
+        *self.waiting_by.entry(signer).or_default() += 1;
+    }
+
+    fn uncount_waiting(&mut self, signer: &NodeId) {
+        if let Some(n) = self.waiting_by.get_mut(signer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.waiting_by.remove(signer);
+            }
+        }
+    }
+
+    fn full(limit: usize, bound: WaitLimit, signer: &NodeId, hash: ChangeHash) -> Error {
+        Error::PendingFull {
+            limit,
+            bound,
+            signer: signer.short(),
+            change: hex::encode(hash.0),
+        }
     }
 
     /// Applies waiting changes of `id` whose dependencies are now present, repeatedly.
@@ -1395,7 +1538,7 @@ impl Replica {
             }
         }
         while let Some(h) = ready.pop_front() {
-            let Some(sc) = self.pending.get_mut(&id).and_then(|m| m.remove(&h)) else {
+            let Some(sc) = self.unpark(id, &h) else {
                 continue;
             };
             let Ok(Applied::Applied(more)) = self.apply_one(sc) else {
@@ -1476,6 +1619,9 @@ impl Replica {
 
     fn retry_awaiting(&mut self) -> bool {
         let waiting = std::mem::take(&mut self.awaiting);
+        for sc in waiting.values() {
+            self.uncount_waiting(&sc.signer);
+        }
         let mut progress = false;
         for (_, sc) in waiting {
             if let Ok(Applied::Applied(hashes)) = self.apply_one(sc) {

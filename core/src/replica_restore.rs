@@ -282,7 +282,7 @@ impl Replica {
         for k in stale {
             self.seqs.remove(&k);
         }
-        self.pending.remove(&doc);
+        self.unpark_all(doc);
         for e in &entries {
             self.index.insert(e.hash, doc);
             self.times.insert(e.hash, e.time);

@@ -92,19 +92,34 @@ fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
 
 #[test]
 fn pending_set_is_bounded() {
-    let mut a = replica("dianye", 1);
-    let doc = ledger(&mut a);
-    let changes: Vec<_> = (0..5)
-        .map(|i| service(&mut a, doc, &format!("dianye:{}", i + 1)))
-        .collect();
+    // Ten signers, one parked change each (their documents' geneses are missing): the
+    // eleventh finds the set full. (One signer may hold at most a tenth of the bound.)
+    let mut parked = Vec::new();
+    for o in ["dianye", "hongqi"] {
+        for n in [1, 2, 3, 4, 5, 9] {
+            let mut a = replica(o, n);
+            let doc = crate::testutil::ledger_of(&mut a, o);
+            parked.push(service(&mut a, doc, &format!("{o}:1")));
+        }
+    }
     let mut b = replica("beishi", 2);
-    b.max_pending = 3;
-    for c in &changes[..3] {
+    b.max_pending = 10;
+    for c in &parked[..10] {
         assert!(matches!(b.apply(c.clone()).unwrap(), Applied::Pending(_)));
     }
-    let err = b.apply(changes[3].clone()).unwrap_err();
-    assert!(matches!(err, Error::PendingFull { limit: 3, .. }), "{err}");
-    assert_eq!(b.pending_len(), 3);
+    let err = b.apply(parked[10].clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PendingFull {
+                limit: 10,
+                bound: WaitLimit::All,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(b.pending_len(), 10);
 }
 
 #[test]
@@ -516,6 +531,8 @@ fn a_long_chain_received_backwards_drains_without_deep_recursion() {
         .stack_size(256 * 1024)
         .spawn(move || {
             let mut b = crate::testutil::replica("hongqi", 2);
+            // One signer may hold a tenth of the waiting sets: room for the whole chain.
+            b.max_pending = 20_000;
             for c in fed {
                 b.apply(c).unwrap();
             }

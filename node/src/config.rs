@@ -3,8 +3,9 @@
 //! `linli init` writes it with every default present as a comment; uncomment a line to
 //! change it. Sections:
 //!
-//! * `[node]` — identity facts written by `init` (organisation, root key, this node's key);
-//!   informational: the store holds the authoritative values.
+//! * `[node]` — identity facts written by `init` (organisation, root key, this node's key;
+//!   informational: the store holds the authoritative values), and the write quota for
+//!   changes received from peers (`quota_changes_per_day`, `quota_bytes_per_day`).
 //! * `[network]` — [`NetConfig`]: listen addresses, bootstrap peers, mDNS, sync interval,
 //!   peer limit.
 //! * `[api]` — the local HTTP API: listen address (default `127.0.0.1:4711`) and token file.
@@ -18,6 +19,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use linli_core::quota::Quota;
 use serde::{Deserialize, Serialize};
 
 use crate::net::NetConfig;
@@ -44,8 +46,8 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-/// `[node]`: identity facts (informational; the store is authoritative).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `[node]`: identity facts (informational; the store is authoritative) and the write quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeSection {
     /// Organisation code this node acts for.
@@ -54,6 +56,34 @@ pub struct NodeSection {
     pub root: Option<String>,
     /// This node's key (`ln…`).
     pub id: Option<String>,
+    /// Most changes received from peers that one signer may add to one document per UTC day
+    /// (default 10,000; see [`linli_core::quota`]).
+    pub quota_changes_per_day: u64,
+    /// Most bytes of such changes per signer, document and day (default 16 MiB).
+    pub quota_bytes_per_day: u64,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        let q = Quota::default();
+        NodeSection {
+            org: None,
+            root: None,
+            id: None,
+            quota_changes_per_day: q.changes_per_day,
+            quota_bytes_per_day: q.bytes_per_day,
+        }
+    }
+}
+
+impl NodeSection {
+    /// The write quota for changes received from peers.
+    pub fn quota(&self) -> Quota {
+        Quota {
+            changes_per_day: self.quota_changes_per_day,
+            bytes_per_day: self.quota_bytes_per_day,
+        }
+    }
 }
 
 /// `[api]`: the local HTTP API.
@@ -201,6 +231,10 @@ impl Config {
                     .map_err(|e| (key.to_string(), format!("{v:?} is not a node id: {e}")))?;
             }
         }
+        self.node
+            .quota()
+            .validate()
+            .map_err(|(field, message)| (format!("node.quota_{field}"), message))?;
         if let Some(org) = &self.node.org {
             linli_core::OrgId::new(org.clone())
                 .map_err(|e| ("node.org".to_string(), e.to_string()))?;
@@ -236,6 +270,26 @@ impl Config {
         );
         opt_line(&mut s, "root", &self.node.root, "district root key (ln…)");
         opt_line(&mut s, "id", &self.node.id, "this node's key (ln…)");
+        s.push_str(
+            "# Write quota for changes received from peers, per signer, per document and per UTC\n\
+             # day (today's, or the day a change is dated if earlier): a change beyond it is not\n\
+             # stored (it may come again another day by sync).\n\
+             # This node's own writes are not limited; counts restart with the node. 10,000\n\
+             # changes covers a month of service hours imported at once in the largest\n\
+             # community (~7,500 rows, ~3 MB); 16 MiB stops a flood of large records.\n",
+        );
+        line(
+            &mut s,
+            "quota_changes_per_day",
+            &self.node.quota_changes_per_day.to_string(),
+            self.node.quota_changes_per_day == d.node.quota_changes_per_day,
+        );
+        line(
+            &mut s,
+            "quota_bytes_per_day",
+            &self.node.quota_bytes_per_day.to_string(),
+            self.node.quota_bytes_per_day == d.node.quota_bytes_per_day,
+        );
 
         s.push_str("\n[network]\n# Multiaddrs to listen on.\n");
         line(
@@ -488,6 +542,65 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("log.level"), "{e:?}");
         let e = parse("[node]\nroot = \"abc\"\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("node.root"), "{e:?}");
+    }
+
+    #[test]
+    fn quota_keys_are_written_with_their_defaults_and_read_back() {
+        let text = Config::default().render();
+        assert!(
+            text.contains("\n# quota_changes_per_day = 10000\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n# quota_bytes_per_day = 16777216\n"),
+            "{text}"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.node.quota(), Quota::default());
+        let c =
+            parse("[node]\nquota_changes_per_day = 20\nquota_bytes_per_day = 1048576\n").unwrap();
+        assert_eq!(
+            c.node.quota(),
+            Quota {
+                changes_per_day: 20,
+                bytes_per_day: 1 << 20
+            }
+        );
+        // A changed value is written uncommented and read back.
+        let text = c.render();
+        assert!(text.contains("\nquota_changes_per_day = 20\n"), "{text}");
+        assert_eq!(parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn bad_quota_values_name_file_line_and_key() {
+        let e = parse("[node]\norg = \"dianye\"\nquota_changes_per_day = 0\n").unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("node.quota_changes_per_day"),
+            "{e:?}"
+        );
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.to_string()
+                .starts_with("/d/linli.toml:3: key `node.quota_changes_per_day`: 0 is not"),
+            "{e}"
+        );
+        let e = parse("[node]\nquota_changes_per_day = 99999999999\n").unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("node.quota_changes_per_day"),
+            "{e:?}"
+        );
+        let e = parse("[node]\nquota_bytes_per_day = 1000\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("node.quota_bytes_per_day"), "{e:?}");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("the largest change"), "{e}");
+        let e = parse("[node]\nquota_bytes_per_day = -1\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("node.quota_bytes_per_day"), "{e:?}");
+        let e = parse("[node]\nquota_bytes_per_day = \"16MiB\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("node.quota_bytes_per_day"), "{e:?}");
+        assert_eq!(e.line, Some(2));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 use linli_core::cert::Certificate;
 use linli_core::ledger::{Points, Standing};
+use linli_core::quota::Quota;
 use linli_core::registry::Compound;
 use linli_core::replica::Written;
 use linli_core::resource::BookingView;
@@ -55,6 +56,13 @@ pub struct OpenOptions {
     pub event_capacity: usize,
     /// Clock for writes; default the system clock.
     pub clock: Option<Clock>,
+    /// Write quota per signer, document and UTC day for changes received from peers (a
+    /// change counts on this node's day, or on the day it is dated if earlier: see
+    /// [`linli_core::quota`]): a change beyond it is not stored (the error is
+    /// [`linli_core::Error::Quota`]) and may come again another day by sync. This node's own
+    /// writes and imports are not limited. Counted in memory: a restart resets the counts.
+    /// Default [`Quota::default`] (10,000 changes and 16 MiB).
+    pub quota: Quota,
 }
 
 impl Default for OpenOptions {
@@ -66,6 +74,7 @@ impl Default for OpenOptions {
             check_integrity: true,
             event_capacity: 1024,
             clock: None,
+            quota: Quota::default(),
         }
     }
 }
@@ -79,6 +88,7 @@ impl fmt::Debug for OpenOptions {
             .field("check_integrity", &self.check_integrity)
             .field("event_capacity", &self.event_capacity)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("quota", &self.quota)
             .finish()
     }
 }
@@ -180,6 +190,9 @@ pub struct NodeStatus {
     pub waiting_in_replica: usize,
     /// Changes in the log refused for good.
     pub refused: u64,
+    /// Changes received from peers since the node started that were not stored because
+    /// they did not fit in their signer's quota ([`OpenOptions::quota`]).
+    pub quota_refused: u64,
     /// Document snapshots stored.
     pub snapshots: u64,
 }

@@ -1497,6 +1497,7 @@ async fn status(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
         "accepted": s.accepted,
         "pending": s.pending,
         "refused": s.refused,
+        "quota_refused": s.quota_refused,
         "snapshots": s.snapshots,
         "version": crate::VERSION,
     });

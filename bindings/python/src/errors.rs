@@ -107,7 +107,9 @@ pub(crate) fn map_core_error(e: CoreError) -> PyErr {
         CoreError::NotCertified(_) | CoreError::SelfRevoked | CoreError::Policy(_) => {
             AuthorizationError::new_err(msg)
         }
-        CoreError::Rejected(_) | CoreError::PendingFull { .. } => ConflictError::new_err(msg),
+        CoreError::Rejected(_) | CoreError::PendingFull { .. } | CoreError::Quota(_) => {
+            ConflictError::new_err(msg)
+        }
         CoreError::Source { .. } => StorageError::new_err(msg),
         CoreError::Doc(_)
         | CoreError::Time(_)

@@ -32,6 +32,13 @@ pub(super) struct Tracker {
     marks: HashMap<DocId, u64>,
 }
 
+impl Tracker {
+    /// Whether the change is in the log as waiting or refused.
+    pub(super) fn stored(&self, hash: &ChangeHash) -> bool {
+        self.pending.contains(hash) || self.refused.contains(hash)
+    }
+}
+
 /// What linli-core said about one change of a command.
 pub(super) enum Outcome {
     /// Applied now (the hash of the change itself first).

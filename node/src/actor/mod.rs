@@ -8,11 +8,12 @@
 
 mod log;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use automerge::ChangeHash;
 use linli_core::identity::Keypair;
+use linli_core::quota::{Day, QuotaCounter};
 use linli_core::signed::Verified;
 use linli_core::{
     Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
@@ -175,6 +176,11 @@ pub(crate) struct Actor {
     last_create: i64,
     snapshot_every: u64,
     failed: Option<String>,
+    /// What each signer added to each document today, by changes received from peers (see
+    /// [`OpenOptions::quota`](crate::OpenOptions::quota)); in memory, so a restart resets it.
+    quota: QuotaCounter,
+    /// Received changes not stored because they did not fit in their signer's quota.
+    quota_refused: u64,
 }
 
 /// Thread body: sets up the store and replica, reports readiness, then serves commands until
@@ -261,6 +267,8 @@ impl Actor {
             last_create,
             snapshot_every: opts.snapshot_every.max(1),
             failed: None,
+            quota: QuotaCounter::new(opts.quota),
+            quota_refused: 0,
         })
     }
 
@@ -368,13 +376,53 @@ impl Actor {
         self.check_failed()?;
         let mut results = Vec::with_capacity(changes.len());
         let mut received = Vec::with_capacity(changes.len());
+        // Changes from peers count against their signer's quota; this node's own writes (also
+        // when a peer sends them back) and an export file the operator imports do not.
+        let limited = origin == Origin::Remote;
+        let own = self.settings.node;
+        let today = Day::of(self.now());
+        self.quota.roll(today);
         let replica = &mut self.replica;
+        let tracker = &self.tracker;
+        let quota = &mut self.quota;
+        let quota_refused = &mut self.quota_refused;
+        // New changes of this batch already counted (a batch may carry one twice).
+        let mut counted: HashSet<ChangeHash> = HashSet::new();
         let mut take = |pre: Checked| {
             let (sc, hash, result) = match pre {
                 Checked::Verified(v) => {
                     let sc = v.signed().clone();
                     let hash = v.hash();
-                    (sc, hash, replica.apply_verified(v))
+                    // Only a change that would be stored for the first time counts: not one
+                    // held (accepted, or stored as waiting or refused) or counted already.
+                    let new = limited
+                        && sc.signer != own
+                        && !replica.has_change(&hash)
+                        && !tracker.stored(&hash)
+                        && !counted.contains(&hash);
+                    let bytes = sc.change.len() as u64;
+                    // Today, or the change's own day if earlier (history a new node catches
+                    // up with counts on the days it was written).
+                    let day = Day::counted(Timestamp(v.change().timestamp()), today);
+                    if new && let Err(e) = quota.check(&sc.signer, &sc.doc, day, bytes) {
+                        // Not stored and not refused for good: it may come again another day.
+                        tracing::debug!(doc = %sc.doc.short(), "not stored: {e}");
+                        *quota_refused += 1;
+                        results.push(Err(CoreError::Quota(e)));
+                        return;
+                    }
+                    let result = replica.apply_verified(v);
+                    let stored = matches!(
+                        result,
+                        Ok(Applied::Applied(_) | Applied::Pending(_))
+                            | Ok(Applied::AwaitingCertificate(_))
+                            | Err(CoreError::Rejected(_))
+                    );
+                    if new && stored {
+                        quota.record(&sc.signer, &sc.doc, day, bytes);
+                        counted.insert(hash);
+                    }
+                    (sc, hash, result)
                 }
                 Checked::Unverified(sc) => {
                     // Not a valid envelope, or its bytes do not decode: `apply` decides
@@ -493,6 +541,7 @@ impl Actor {
             accepted: counts.accepted,
             pending: counts.pending,
             waiting_in_replica: self.replica.pending_len(),
+            quota_refused: self.quota_refused,
             refused: counts.refused,
             snapshots: counts.snapshots,
         })

@@ -553,6 +553,12 @@ async fn metrics(State(st): State<Shared>) -> Response {
             "Announcements whose author, asked directly, delivered nothing.",
             t.announcements_broken,
         ),
+        (
+            "linli_quota_refused_total",
+            "Received changes not stored because their signer exceeded its write quota for \
+             the document and day (since the node started).",
+            s.quota_refused,
+        ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");

@@ -130,10 +130,10 @@ pub fn main() -> ExitCode {
 
 /// Opens the store for `linli run`. A command run in local mode holds the store for a
 /// moment; the daemon waits up to 5 s for it rather than failing at once.
-async fn open_for_daemon(dir: &Path) -> Result<Node, NodeError> {
+async fn open_for_daemon(dir: &Path, cfg: &Config) -> Result<Node, NodeError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        match Node::open(dir, OpenOptions::default()).await {
+        match Node::open(dir, open_options(cfg)).await {
             Err(NodeError::Store(StoreError::Locked(_)))
                 if std::time::Instant::now() < deadline =>
             {
@@ -141,6 +141,14 @@ async fn open_for_daemon(dir: &Path) -> Result<Node, NodeError> {
             }
             other => return other,
         }
+    }
+}
+
+/// Options for opening the store, from the configuration file (the write quota).
+fn open_options(cfg: &Config) -> OpenOptions {
+    OpenOptions {
+        quota: cfg.node.quota(),
+        ..OpenOptions::default()
     }
 }
 
@@ -335,7 +343,7 @@ impl Exec {
                 Err(e) => return Err(CliError::from(e)),
             }
         }
-        Ok(Exec::Local(Node::open(dir, OpenOptions::default()).await?))
+        Ok(Exec::Local(Node::open(dir, open_options(cfg)).await?))
     }
 
     async fn call(&self, req: Request) -> Result<Value, CliError> {
@@ -523,7 +531,7 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             "the HTTP API is not bound to a loopback address: anyone with the token on the network can use it"
         );
     }
-    let node = open_for_daemon(dir).await?;
+    let node = open_for_daemon(dir, &cfg).await?;
     let addr_path = dir.join(api::ADDR_FILE);
     // The lock is ours: an api.addr left here is from a daemon that died.
     let _ = std::fs::remove_file(&addr_path);

@@ -240,6 +240,9 @@ pub(crate) async fn apply_chunked(
                 }
                 Ok(_) => {}
                 Err(CoreError::Rejected(_)) => refused += 1,
+                // Beyond its signer's quota, or no room to wait for its dependencies: not
+                // stored, and not the relaying peer's fault (it may come again later).
+                Err(CoreError::Quota(_) | CoreError::PendingFull { .. }) => {}
                 Err(CoreError::Envelope(e)) => {
                     bad.get_or_insert_with(|| format!("a change with a broken envelope: {e}"));
                 }

@@ -452,6 +452,7 @@ async fn metrics_cover_network_store_and_changes() {
         "linli_announcements 0",
         "linli_announcements_deferred 0",
         "linli_announcements_broken 0",
+        "linli_quota_refused_total 0",
         "linli_changes_pending 0",
         "linli_changes_rejected 0",
         "linli_changes_accepted 1",

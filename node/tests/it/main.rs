@@ -24,6 +24,8 @@ mod fuzz_replay;
 mod hostile;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
+// The per-signer write quota on received changes; the node's own writes are not limited.
+mod quota;
 // Stored status of changes: accepted, pending, refused with reasons.
 mod refusals;
 // Start-up from snapshots plus the log tail.

@@ -146,9 +146,18 @@ pub fn opts() -> OpenOptions {
 /// A community node (`dianye`, street `beishi`) in `dir`, certified by the district, holding
 /// the federation document and its own compound registry. Returns the node and the registry.
 pub async fn community_node(district: &mut District, dir: &Path) -> (Node, DocId) {
+    community_node_with(district, dir, opts()).await
+}
+
+/// [`community_node`] opened with `options`.
+pub async fn community_node_with(
+    district: &mut District,
+    dir: &Path,
+    options: OpenOptions,
+) -> (Node, DocId) {
     let mut init = InitOptions::new(org("dianye"), district.root_id());
     init.secret = Some(secret("dianye", 1));
-    let node = Node::init(dir, init, opts()).await.unwrap();
+    let node = Node::init(dir, init, options).await.unwrap();
     district.certify(node.node_id(), Role::Community, "dianye", Some("beishi"));
     for r in node.apply_batch(district.fed_changes()).await.unwrap() {
         r.unwrap();
