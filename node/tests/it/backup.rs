@@ -10,6 +10,8 @@ use linli_core::resource::{BookingForm, ResourceOp, ResourceSpec};
 use linli_core::{
     Applied, BookingId, DocId, Effect, Error as CoreError, NewDoc, Op, Slot, Timestamp,
 };
+use linli_node::api::{self, ApiClient};
+use linli_node::ops::ln;
 use linli_node::{InitOptions, Node, NodeEvent, files};
 
 use crate::util::*;
@@ -295,8 +297,45 @@ async fn an_equivocating_key_is_flagged_and_only_its_refused_change_goes() {
             .any(|r| r.reason.contains("two different changes")),
         "{rejected:?}"
     );
+    // The status route and the metrics show the key.
+    const TOKEN: &str = "equivocation-test-token";
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let server = api::serve(node.clone(), None, addr, TOKEN.into())
+        .await
+        .unwrap();
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    let metrics = c.get("/metrics").await.unwrap().text();
+    assert!(
+        metrics.contains("\nlinli_equivocating_keys 1\n"),
+        "{metrics}"
+    );
+    let json = c.get_json("/api/v1/status").await.unwrap();
+    assert_eq!(json["equivocating_keys"], 1);
+    let row = &json["equivocating"][0];
+    assert_eq!(row["signer"], ln(&signer).as_str());
+    assert_eq!(row["doc"], doc.short().as_str());
+    assert_eq!(row["seq"], seq);
+    assert_eq!(row["kept"], hex::encode(&hx.min(hy).0[..4]).as_str());
+    server.shutdown().await.unwrap();
     node.shutdown().await.unwrap();
-    // Flagged again from the store on open.
+
+    // Flagged again from the store on open (here by `linli status`, which opens the store).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("status")
+        .env_remove("RUST_LOG")
+        .env_remove("LINLI_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["equivocating_keys", "1"]),
+        "{text}"
+    );
+    assert!(text.contains(&ln(&signer)), "{text}");
     let node = Node::open(dir.path(), opts()).await.unwrap();
     let again = node.status().await.unwrap();
     assert_eq!(again.equivocators, st.equivocators);
