@@ -1936,3 +1936,77 @@ fn attack_equivocation_outcome_does_not_depend_on_arrival_order() {
         }
     }
 }
+
+#[test]
+fn attack_equivocation_in_the_federation_takes_the_refused_certificate_away() {
+    // The root's replica was copied; each copy certifies another key with one seq. The key
+    // certified by the refused change loses its chain: its writes wait for a certificate,
+    // whatever arrived first.
+    let base = root();
+    let mut copies = [base.clone(), base.clone()];
+    let subjects = [node("dianye", 21), node("dianye", 22)];
+    let mut certs = Vec::new();
+    let mut geneses = Vec::new();
+    for (i, copy) in copies.iter_mut().enumerate() {
+        let c = issue(
+            copy,
+            subjects[i],
+            Role::Community,
+            "dianye",
+            Some("beishi"),
+            valid_from(),
+            valid_until(),
+            valid_from(),
+        )
+        .unwrap();
+        let n = 21 + i as u8;
+        let mut writer = Replica::new(key("dianye", n), [n; 8], org("dianye"), *base.root());
+        for sc in copy.changes(fed_id(), &[]).unwrap() {
+            writer.apply(sc).unwrap();
+        }
+        let doc = ledger(&mut writer, "dianye");
+        geneses.push(writer.changes(doc, &[]).unwrap().remove(0));
+        certs.push(c);
+    }
+    assert_eq!(seq_of(&certs[0]), seq_of(&certs[1]));
+    let k = usize::from(hash(&certs[1]) < hash(&certs[0]));
+    let observer = replica("beishi", 2);
+    let all: Vec<SignedChange> = certs.iter().chain(&geneses).cloned().collect();
+    let mut rng = Rng(0xFED_E0C1);
+    let mut outcomes = Vec::new();
+    for round in 0..24 {
+        let mut order = all.clone();
+        if round > 0 {
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            order.push(order[rng.below(order.len())].clone());
+        }
+        let mut r = observer.clone();
+        for sc in order {
+            match r.apply(sc) {
+                Ok(_) | Err(Error::Rejected(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(r.has_change(&hash(&certs[k])));
+        assert!(matches!(
+            r.rejected()[&hash(&certs[1 - k])].reason,
+            RejectReason::Equivocation { .. }
+        ));
+        assert!(r.has_change(&hash(&geneses[k])));
+        assert!(!r.has_change(&hash(&geneses[1 - k])));
+        assert_eq!(
+            r.awaiting().copied().collect::<Vec<_>>(),
+            [hash(&geneses[1 - k])]
+        );
+        assert!(r.principal(&subjects[k], now()).is_ok());
+        assert!(r.principal(&subjects[1 - k], now()).is_err());
+        assert_eq!(
+            r.equivocators().keys().collect::<Vec<_>>(),
+            [&root_key().node_id()]
+        );
+        outcomes.push((state(&r), r.equivocators().clone()));
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+}
