@@ -1528,136 +1528,6 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
     assert_eq!(b.pending_len(), 1);
 }
 
-// ---- organisation codes are only unique within their parent ---------------------------------
-
-/// A certificate for `subject` as `role` of `o` (parent `parent`), issued by node 1 of
-/// `issuer` and written into the federation document as `r` holds it, forged (so that a
-/// local check of the issuer's own replica does not stop it).
-fn forged_certificate(
-    r: &Replica,
-    issuer: &str,
-    subject: NodeId,
-    role: Role,
-    o: &str,
-    parent: &str,
-) -> SignedChange {
-    let cert = Certificate::issue(
-        &key(issuer, 1),
-        subject,
-        role,
-        org(o),
-        Some(org(parent)),
-        o,
-        valid_from(),
-        valid_until(),
-    );
-    forge(
-        r.doc(fed_id()).unwrap(),
-        issuer,
-        1,
-        now(),
-        &[Put::new("certs", federation::cert_key(&cert), &cert)],
-    )
-}
-
-/// REGRESSION (a bug found by these tests: this test failed at commit a359d63, where the
-/// impostor's write was applied; fixed in 6ad8ec8, "policies compare certificate scopes").
-/// A street may certify a community under any code, including the code of another street's
-/// community: street jianzhong certifies a key as community "dianye" (parent jianzhong).
-/// That key must not write the registry of beishi's dianye.
-#[test]
-fn attack_a_street_cannot_impersonate_another_streets_community() {
-    let mut dy = replica("dianye", 1);
-    let (reg, compound) = registry(&mut dy);
-    let impostor = node("dianye", 40);
-    let cert = forged_certificate(
-        &dy,
-        "jianzhong",
-        impostor,
-        Role::Community,
-        "dianye",
-        "jianzhong",
-    );
-    // The certificate itself is allowed: it names a different organisation that happens to
-    // use the same code.
-    assert!(matches!(dy.apply(cert).unwrap(), Applied::Applied(_)));
-    let p = dy.principal(&impostor, now()).unwrap();
-    assert_eq!(
-        (p.role, p.org, p.scope),
-        (
-            Some(Role::Community),
-            Some(org("dianye")),
-            "jianzhong/dianye".parse().unwrap()
-        )
-    );
-    let fake = Compound::new("Taken over", "nowhere", 1, ManagementMode::Unmanaged);
-    let write = forge(
-        dy.doc(reg).unwrap(),
-        "dianye",
-        40,
-        now(),
-        &[Put::new("compounds", compound.to_string(), &fake)],
-    );
-    assert_eq!(
-        refused(&mut dy, write).reason,
-        denied(
-            "dianye (community)",
-            "compound registry",
-            "compounds",
-            &compound.to_string(),
-            "only community dianye writes its compounds"
-        ),
-        "a key certified by street jianzhong as community \"dianye\" rewrote beishi's dianye \
-         registry"
-    );
-    assert_eq!(
-        dy.registry(reg).unwrap().compound(&compound).unwrap().name,
-        "Shimalu"
-    );
-}
-
-/// REGRESSION (found and fixed as above), one level down: community hongqi certifies a key as
-/// unit "power-co" (parent hongqi), although power-co is dianye's unit. That key must not
-/// act as the owner of the real power-co's hall.
-#[test]
-fn attack_a_community_cannot_impersonate_another_communitys_unit() {
-    let mut owner = replica("power-co", 1);
-    let hall = room(&mut owner, "Power-co hall");
-    let impostor = node("power-co", 40);
-    let cert = forged_certificate(&owner, "hongqi", impostor, Role::Unit, "power-co", "hongqi");
-    assert!(matches!(owner.apply(cert).unwrap(), Applied::Applied(_)));
-    assert_eq!(
-        owner.principal(&impostor, now()).unwrap().scope,
-        "beishi/hongqi/power-co"
-            .parse::<crate::ids::Scope>()
-            .unwrap()
-    );
-    let bar = crate::resource::Bar {
-        who: Barred::Org(org("club")),
-        reason: "taken over".into(),
-        at: booking_now(),
-    };
-    let write = forge(
-        owner.doc(hall).unwrap(),
-        "power-co",
-        40,
-        booking_now(),
-        &[Put::new("bars", "power-co:1", &bar)],
-    );
-    assert_eq!(
-        refused(&mut owner, write).reason,
-        denied(
-            "power-co (unit)",
-            "resource",
-            "bars",
-            "power-co:1",
-            "only the owner power-co may"
-        ),
-        "a key certified by community hongqi as unit \"power-co\" wrote dianye's power-co's hall"
-    );
-    assert!(owner.resource(hall).unwrap().bars().is_empty());
-}
-
 // ---- 13. equivocation -------------------------------------------------------------------------
 
 fn evening(day: &str) -> Slot {
@@ -2009,4 +1879,134 @@ fn attack_equivocation_in_the_federation_takes_the_refused_certificate_away() {
         outcomes.push((state(&r), r.equivocators().clone()));
     }
     assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+}
+
+// ---- organisation codes are only unique within their parent ---------------------------------
+
+/// A certificate for `subject` as `role` of `o` (parent `parent`), issued by node 1 of
+/// `issuer` and written into the federation document as `r` holds it, forged (so that a
+/// local check of the issuer's own replica does not stop it).
+fn forged_certificate(
+    r: &Replica,
+    issuer: &str,
+    subject: NodeId,
+    role: Role,
+    o: &str,
+    parent: &str,
+) -> SignedChange {
+    let cert = Certificate::issue(
+        &key(issuer, 1),
+        subject,
+        role,
+        org(o),
+        Some(org(parent)),
+        o,
+        valid_from(),
+        valid_until(),
+    );
+    forge(
+        r.doc(fed_id()).unwrap(),
+        issuer,
+        1,
+        now(),
+        &[Put::new("certs", federation::cert_key(&cert), &cert)],
+    )
+}
+
+/// REGRESSION (a bug found by these tests: this test failed at commit a359d63, where the
+/// impostor's write was applied; fixed in 6ad8ec8, "policies compare certificate scopes").
+/// A street may certify a community under any code, including the code of another street's
+/// community: street jianzhong certifies a key as community "dianye" (parent jianzhong).
+/// That key must not write the registry of beishi's dianye.
+#[test]
+fn attack_a_street_cannot_impersonate_another_streets_community() {
+    let mut dy = replica("dianye", 1);
+    let (reg, compound) = registry(&mut dy);
+    let impostor = node("dianye", 40);
+    let cert = forged_certificate(
+        &dy,
+        "jianzhong",
+        impostor,
+        Role::Community,
+        "dianye",
+        "jianzhong",
+    );
+    // The certificate itself is allowed: it names a different organisation that happens to
+    // use the same code.
+    assert!(matches!(dy.apply(cert).unwrap(), Applied::Applied(_)));
+    let p = dy.principal(&impostor, now()).unwrap();
+    assert_eq!(
+        (p.role, p.org, p.scope),
+        (
+            Some(Role::Community),
+            Some(org("dianye")),
+            "jianzhong/dianye".parse().unwrap()
+        )
+    );
+    let fake = Compound::new("Taken over", "nowhere", 1, ManagementMode::Unmanaged);
+    let write = forge(
+        dy.doc(reg).unwrap(),
+        "dianye",
+        40,
+        now(),
+        &[Put::new("compounds", compound.to_string(), &fake)],
+    );
+    assert_eq!(
+        refused(&mut dy, write).reason,
+        denied(
+            "dianye (community)",
+            "compound registry",
+            "compounds",
+            &compound.to_string(),
+            "only community dianye writes its compounds"
+        ),
+        "a key certified by street jianzhong as community \"dianye\" rewrote beishi's dianye \
+         registry"
+    );
+    assert_eq!(
+        dy.registry(reg).unwrap().compound(&compound).unwrap().name,
+        "Shimalu"
+    );
+}
+
+/// REGRESSION (found and fixed as above), one level down: community hongqi certifies a key as
+/// unit "power-co" (parent hongqi), although power-co is dianye's unit. That key must not
+/// act as the owner of the real power-co's hall.
+#[test]
+fn attack_a_community_cannot_impersonate_another_communitys_unit() {
+    let mut owner = replica("power-co", 1);
+    let hall = room(&mut owner, "Power-co hall");
+    let impostor = node("power-co", 40);
+    let cert = forged_certificate(&owner, "hongqi", impostor, Role::Unit, "power-co", "hongqi");
+    assert!(matches!(owner.apply(cert).unwrap(), Applied::Applied(_)));
+    assert_eq!(
+        owner.principal(&impostor, now()).unwrap().scope,
+        "beishi/hongqi/power-co"
+            .parse::<crate::ids::Scope>()
+            .unwrap()
+    );
+    let bar = crate::resource::Bar {
+        who: Barred::Org(org("club")),
+        reason: "taken over".into(),
+        at: booking_now(),
+    };
+    let write = forge(
+        owner.doc(hall).unwrap(),
+        "power-co",
+        40,
+        booking_now(),
+        &[Put::new("bars", "power-co:1", &bar)],
+    );
+    assert_eq!(
+        refused(&mut owner, write).reason,
+        denied(
+            "power-co (unit)",
+            "resource",
+            "bars",
+            "power-co:1",
+            "only the owner power-co may"
+        ),
+        "a key certified by community hongqi as unit \"power-co\" wrote dianye's power-co's hall"
+    );
+    assert!(owner.resource(hall).unwrap().bars().is_empty());
 }

@@ -293,12 +293,12 @@ pub enum LedgerError {
     /// A correction names an entry of another volunteer.
     #[error("entry {entry} belongs to {owner}, not {volunteer}")]
     WrongVolunteer {
-        /// The entry (boxed: three record ids would make every `Result` of the crate large).
+        /// The entry.
         entry: Box<EntryId>,
         /// Its volunteer.
-        owner: VolunteerId,
+        owner: Box<VolunteerId>,
         /// The volunteer named.
-        volunteer: VolunteerId,
+        volunteer: Box<VolunteerId>,
     },
     /// Invalid rules.
     #[error("invalid ledger rules: {0}")]
@@ -556,8 +556,8 @@ pub fn plan(
                 if e.volunteer != volunteer {
                     return Err(LedgerError::WrongVolunteer {
                         entry: Box::new(target.clone()),
-                        owner: e.volunteer,
-                        volunteer,
+                        owner: Box::new(e.volunteer),
+                        volunteer: Box::new(volunteer),
                     });
                 }
             }
