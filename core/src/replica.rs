@@ -1217,6 +1217,94 @@ impl Replica {
         Ok(Applied::Applied(applied))
     }
 
+    /// The revocation reason if `signer`'s change is beyond a revocation's cut-off.
+    fn revoked(&self, doc: &DocId, signer: &NodeId, change: &Change) -> Option<RejectReason> {
+        let revs = self.revocations.get(signer)?;
+        let actor = change.actor_id().to_bytes();
+        let hash = change.hash().0;
+        revs.iter()
+            .find(|r| !r.allows(doc, actor, change.seq(), &hash))
+            .map(|r| RejectReason::Revoked {
+                signer: signer.short(),
+                reason: r.reason.clone(),
+            })
+    }
+
+    fn reject(
+        &mut self,
+        sc: &SignedChange,
+        hash: ChangeHash,
+        reason: RejectReason,
+    ) -> Result<Applied, Error> {
+        let r = Rejection {
+            doc: sc.doc,
+            hash,
+            signer: sc.signer,
+            reason,
+        };
+        self.record_rejection(r.clone());
+        Err(Error::Rejected(Box::new(r)))
+    }
+
+    /// Records a refused change, and refuses every waiting change that depends on it
+    /// (directly or through other waiting changes), so the set of refused changes does not
+    /// depend on the order in which a change and its dependents arrived.
+    fn record_rejection(&mut self, r: Rejection) {
+        let mut queue = vec![r];
+        while let Some(r) = queue.pop() {
+            let bad = r.hash;
+            let doc = r.doc;
+            self.rejected.insert(bad, r);
+            let Some(waiting) = self.pending.get_mut(&doc) else {
+                continue;
+            };
+            let genesis = bad == ChangeHash(doc.0);
+            let dependents: Vec<ChangeHash> = waiting
+                .iter()
+                .filter(|(_, sc)| genesis || sc.verify().is_ok_and(|c| c.deps().contains(&bad)))
+                .map(|(h, _)| *h)
+                .collect();
+            for h in dependents {
+                if let Some(sc) = waiting.remove(&h) {
+                    queue.push(Rejection {
+                        doc,
+                        hash: h,
+                        signer: sc.signer,
+                        reason: RejectReason::DependsOnRejected(hex::encode(&bad.0[..4])),
+                    });
+                }
+            }
+        }
+    }
+
+    fn park(
+        &mut self,
+        id: DocId,
+        sc: SignedChange,
+        missing: Vec<ChangeHash>,
+    ) -> Result<Applied, Error> {
+        let hash = sc.change_hash()?;
+        if self.pending.get(&id).is_some_and(|m| m.contains_key(&hash)) {
+            return Ok(Applied::Pending(missing));
+        }
+        if self.pending_len() >= self.max_pending {
+            return Err(Error::PendingFull {
+                limit: self.max_pending,
+                change: hex::encode(hash.0),
+            });
+        }
+        self.pending.entry(id).or_default().insert(hash, sc);
+        Ok(Applied::Pending(missing))
+    }
+
+    /// Applies waiting changes of `id` whose dependencies are now present, repeatedly.
+    fn drain_pending(&mut self, id: DocId) -> Vec<ChangeHash> {
+        let outer = self.draining.replace(id);
+        let applied = self.drain_loop(id);
+        self.draining = outer;
+        applied
+    }
+
     /// A change that passed every check but whose (document, actor, seq) slot already holds
     /// the accepted change `occupant`: its signer equivocated. The change with the smaller
     /// hash is kept and the other refused with its dependents, so every replica ends with the
@@ -1326,94 +1414,6 @@ impl Replica {
                 },
             );
         }
-    }
-
-    /// The revocation reason if `signer`'s change is beyond a revocation's cut-off.
-    fn revoked(&self, doc: &DocId, signer: &NodeId, change: &Change) -> Option<RejectReason> {
-        let revs = self.revocations.get(signer)?;
-        let actor = change.actor_id().to_bytes();
-        let hash = change.hash().0;
-        revs.iter()
-            .find(|r| !r.allows(doc, actor, change.seq(), &hash))
-            .map(|r| RejectReason::Revoked {
-                signer: signer.short(),
-                reason: r.reason.clone(),
-            })
-    }
-
-    fn reject(
-        &mut self,
-        sc: &SignedChange,
-        hash: ChangeHash,
-        reason: RejectReason,
-    ) -> Result<Applied, Error> {
-        let r = Rejection {
-            doc: sc.doc,
-            hash,
-            signer: sc.signer,
-            reason,
-        };
-        self.record_rejection(r.clone());
-        Err(Error::Rejected(Box::new(r)))
-    }
-
-    /// Records a refused change, and refuses every waiting change that depends on it
-    /// (directly or through other waiting changes), so the set of refused changes does not
-    /// depend on the order in which a change and its dependents arrived.
-    fn record_rejection(&mut self, r: Rejection) {
-        let mut queue = vec![r];
-        while let Some(r) = queue.pop() {
-            let bad = r.hash;
-            let doc = r.doc;
-            self.rejected.insert(bad, r);
-            let Some(waiting) = self.pending.get_mut(&doc) else {
-                continue;
-            };
-            let genesis = bad == ChangeHash(doc.0);
-            let dependents: Vec<ChangeHash> = waiting
-                .iter()
-                .filter(|(_, sc)| genesis || sc.verify().is_ok_and(|c| c.deps().contains(&bad)))
-                .map(|(h, _)| *h)
-                .collect();
-            for h in dependents {
-                if let Some(sc) = waiting.remove(&h) {
-                    queue.push(Rejection {
-                        doc,
-                        hash: h,
-                        signer: sc.signer,
-                        reason: RejectReason::DependsOnRejected(hex::encode(&bad.0[..4])),
-                    });
-                }
-            }
-        }
-    }
-
-    fn park(
-        &mut self,
-        id: DocId,
-        sc: SignedChange,
-        missing: Vec<ChangeHash>,
-    ) -> Result<Applied, Error> {
-        let hash = sc.change_hash()?;
-        if self.pending.get(&id).is_some_and(|m| m.contains_key(&hash)) {
-            return Ok(Applied::Pending(missing));
-        }
-        if self.pending_len() >= self.max_pending {
-            return Err(Error::PendingFull {
-                limit: self.max_pending,
-                change: hex::encode(hash.0),
-            });
-        }
-        self.pending.entry(id).or_default().insert(hash, sc);
-        Ok(Applied::Pending(missing))
-    }
-
-    /// Applies waiting changes of `id` whose dependencies are now present, repeatedly.
-    fn drain_pending(&mut self, id: DocId) -> Vec<ChangeHash> {
-        let outer = self.draining.replace(id);
-        let applied = self.drain_loop(id);
-        self.draining = outer;
-        applied
     }
 
     /// Applies the pending changes of `id` whose dependencies are present, in dependency
