@@ -36,8 +36,7 @@ pub mod wishes;
 pub use document::{Author, DocHeader, DocKind, Document, Put};
 pub use ids::*;
 pub use replica::{
-    Applied, ChangeSource, Ctx, DistrictConfig, Effect, Equivocation, Error, NewDoc, Op, Rejection,
-    Replica,
+    Applied, ChangeSource, Ctx, DistrictConfig, Effect, Error, NewDoc, Op, Rejection, Replica,
 };
 pub use signed::SignedChange;
 pub use time::{Slot, Timestamp, Zone};
