@@ -1551,6 +1551,359 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
     assert_eq!(b.pending_len(), 1);
 }
 
+// ---- 13. equivocation -------------------------------------------------------------------------
+
+fn evening(day: &str) -> Slot {
+    Slot::new(
+        t(&format!("{day}T19:00:00+08:00")),
+        t(&format!("{day}T21:00:00+08:00")),
+    )
+    .unwrap()
+}
+
+fn confirm(r: &mut Replica, doc: DocId, booking: &BookingId) -> SignedChange {
+    r.execute(
+        doc,
+        Op::Resource(ResourceOp::Confirm {
+            booking: booking.clone(),
+        }),
+        booking_now(),
+    )
+    .unwrap()
+    .change
+}
+
+fn seq_of(sc: &SignedChange) -> u64 {
+    sc.verify().unwrap().seq()
+}
+
+/// A room owner whose replica was copied (a data directory restored from a backup with the
+/// same actor) `forks` times; every copy writes on. Fork `i` confirms booking `booked[i]` (the
+/// equivocating changes `x[i]`, all seq `n` of one actor), then confirms `later` (`next[i]`,
+/// seq `n + 1`); an organisation that synced only with fork `i` then requests a booking
+/// (`on[i]`, built on `x[i]`); and the troupe, which synced before the forks, requests one
+/// too (`unrelated`).
+struct Forked {
+    doc: DocId,
+    /// A replica holding the room as it was before the forks.
+    observer: Replica,
+    booked: Vec<BookingId>,
+    later: BookingId,
+    x: Vec<SignedChange>,
+    next: Vec<SignedChange>,
+    on: Vec<(BookingId, SignedChange)>,
+    unrelated: (BookingId, SignedChange),
+}
+
+impl Forked {
+    fn new(forks: usize) -> Forked {
+        let mut owner = replica("dianye", 1);
+        let doc = room(&mut owner, "Dianye activity room");
+        let mut club = replica("club", 2);
+        send(&owner, &mut club);
+        let days = ["2026-11-23", "2026-11-24", "2026-11-25"];
+        let booked: Vec<BookingId> = days[..forks]
+            .iter()
+            .map(|d| request(&mut club, doc, evening(d)).0)
+            .collect();
+        let later = request(&mut club, doc, evening("2026-11-26")).0;
+        send(&club, &mut owner);
+        let mut observer = replica("beishi", 2);
+        send(&owner, &mut observer);
+        let mut troupe = replica("troupe", 2);
+        send(&owner, &mut troupe);
+        let unrelated = request(&mut troupe, doc, evening("2026-11-30"));
+        let (mut x, mut next, mut on) = (Vec::new(), Vec::new(), Vec::new());
+        let builders = ["org-a", "org-b", "org-c"];
+        for (i, b) in booked.iter().enumerate() {
+            let mut fork = owner.clone();
+            x.push(confirm(&mut fork, doc, b));
+            let mut builder = replica(builders[i], 2);
+            send(&fork, &mut builder);
+            on.push(request(&mut builder, doc, evening("2026-12-01")));
+            next.push(confirm(&mut fork, doc, &later));
+        }
+        let seq = seq_of(&x[0]);
+        assert!(x.iter().all(|c| seq_of(c) == seq));
+        assert!(next.iter().all(|c| seq_of(c) == seq + 1));
+        Forked {
+            doc,
+            observer,
+            booked,
+            later,
+            x,
+            next,
+            on,
+            unrelated,
+        }
+    }
+
+    /// Every change, in a causal order of fork 0, fork 1 …, then the unrelated one.
+    fn all(&self) -> Vec<SignedChange> {
+        let mut all = Vec::new();
+        for i in 0..self.x.len() {
+            all.extend([
+                self.x[i].clone(),
+                self.next[i].clone(),
+                self.on[i].1.clone(),
+            ]);
+        }
+        all.push(self.unrelated.1.clone());
+        all
+    }
+
+    /// The fork whose change has the smallest hash: the one kept.
+    fn kept(&self) -> usize {
+        (0..self.x.len()).min_by_key(|i| hash(&self.x[*i])).unwrap()
+    }
+
+    /// A copy of the observer that received `changes` in this order.
+    fn deliver(&self, changes: &[SignedChange]) -> Replica {
+        let mut r = self.observer.clone();
+        for sc in changes {
+            match r.apply(sc.clone()) {
+                Ok(_) | Err(Error::Rejected(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        r
+    }
+
+    /// Checks the outcome of the rule on a replica that received everything.
+    fn check(&self, r: &Replica) {
+        let k = self.kept();
+        let doc = self.doc;
+        assert_eq!(r.pending_len(), 0);
+        assert_eq!(booking_status(r, doc, &self.later), "confirmed");
+        assert_eq!(booking_status(r, doc, &self.unrelated.0), "tentative");
+        assert!(r.has_change(&hash(&self.unrelated.1)));
+        let signer = node("dianye", 1);
+        for i in 0..self.x.len() {
+            let (b, on) = (&self.on[i].0, &self.on[i].1);
+            if i == k {
+                for sc in [&self.x[i], &self.next[i], on] {
+                    assert!(r.has_change(&hash(sc)), "fork {i} (kept) lost a change");
+                }
+                assert_eq!(booking_status(r, doc, &self.booked[i]), "confirmed");
+                assert_eq!(booking_status(r, doc, b), "tentative");
+            } else {
+                assert_eq!(
+                    r.rejected()[&hash(&self.x[i])].reason,
+                    RejectReason::Equivocation {
+                        signer: signer.short(),
+                        seq: seq_of(&self.x[i]),
+                        kept: short(&hash(&self.x[k])),
+                    }
+                );
+                for sc in [&self.next[i], on] {
+                    assert_eq!(
+                        r.rejected()[&hash(sc)].reason,
+                        RejectReason::DependsOnRejected(short(&hash(&self.x[i])))
+                    );
+                }
+                assert_eq!(booking_status(r, doc, &self.booked[i]), "tentative");
+                assert_eq!(booking_status(r, doc, b), "absent");
+            }
+        }
+        assert_eq!(r.rejected().len(), 3 * (self.x.len() - 1));
+        let flagged = &r.equivocators()[&signer];
+        assert_eq!(r.equivocators().len(), 1);
+        assert_eq!(
+            (flagged.doc, flagged.seq, flagged.kept),
+            (doc, seq_of(&self.x[k]), hash(&self.x[k]))
+        );
+        let refused: BTreeSet<ChangeHash> = (0..self.x.len())
+            .filter(|i| *i != k)
+            .map(|i| hash(&self.x[i]))
+            .collect();
+        assert_eq!(flagged.refused, refused);
+    }
+}
+
+/// What must be identical on every replica that received the same changes.
+fn outcome(
+    r: &Replica,
+) -> (
+    State,
+    BTreeMap<NodeId, crate::replica::Equivocation>,
+    Vec<crate::resource::BookingView>,
+) {
+    let doc = r.ids_of(crate::DocKind::Resource)[0];
+    (
+        state(r),
+        r.equivocators().clone(),
+        r.resource(doc).unwrap().bookings(),
+    )
+}
+
+#[test]
+fn attack_equivocation_keeps_the_smaller_hash_in_either_order() {
+    let f = Forked::new(2);
+    let k = f.kept();
+    let (small, large) = (&f.x[k], &f.x[1 - k]);
+    assert!(hash(small) < hash(large));
+
+    // The smaller first: the larger is refused at once.
+    let mut a = f.observer.clone();
+    assert_eq!(
+        a.apply(small.clone()).unwrap(),
+        Applied::Applied(vec![hash(small)])
+    );
+    let r = refused(&mut a, large.clone());
+    assert!(
+        matches!(r.reason, RejectReason::Equivocation { .. }),
+        "{r:?}"
+    );
+    assert!(a.equivocators().contains_key(&node("dianye", 1)));
+
+    // The larger first: the smaller arrives later and replaces it (the document is rebuilt
+    // without it), and what was built on the larger goes with it.
+    let mut b = f.observer.clone();
+    b.apply(large.clone()).unwrap();
+    b.apply(f.next[1 - k].clone()).unwrap();
+    b.apply(f.on[1 - k].1.clone()).unwrap();
+    b.apply(f.unrelated.1.clone()).unwrap();
+    assert_eq!(booking_status(&b, f.doc, &f.on[1 - k].0), "tentative");
+    assert!(b.equivocators().is_empty());
+    assert_eq!(
+        b.apply(small.clone()).unwrap(),
+        Applied::Applied(vec![hash(small)])
+    );
+    assert!(!b.has_change(&hash(large)));
+    assert_eq!(booking_status(&b, f.doc, &f.on[1 - k].0), "absent");
+    assert_eq!(booking_status(&b, f.doc, &f.unrelated.0), "tentative");
+
+    // Everything, in both orders: identical replicas, and the rule's outcome.
+    let forward = f.all();
+    let mut backward = Vec::new();
+    for i in [1, 0] {
+        backward.extend([f.x[i].clone(), f.next[i].clone(), f.on[i].1.clone()]);
+    }
+    backward.insert(1, f.unrelated.1.clone());
+    let (p, q) = (f.deliver(&forward), f.deliver(&backward));
+    f.check(&p);
+    f.check(&q);
+    assert_eq!(outcome(&p), outcome(&q));
+    for sc in f.all() {
+        a.apply(sc.clone()).ok();
+        b.apply(sc).ok();
+    }
+    assert_eq!(outcome(&a), outcome(&p));
+    assert_eq!(outcome(&b), outcome(&p));
+    // Duplicates change nothing.
+    let mut again = p.clone();
+    for sc in f.all().into_iter().rev() {
+        again.apply(sc).ok();
+    }
+    assert_eq!(outcome(&again), outcome(&p));
+}
+
+#[test]
+fn attack_equivocation_outcome_does_not_depend_on_arrival_order() {
+    // Two and three changes in one slot, delivered in random orders with duplicates,
+    // interleaved with other organisations' changes built on the kept change, on a refused
+    // one, and on neither.
+    let mut rng = Rng(0x5EED_E0C1);
+    for forks in [2, 3] {
+        let f = Forked::new(forks);
+        let reference = f.deliver(&f.all());
+        f.check(&reference);
+        let expected = outcome(&reference);
+        for _ in 0..60 {
+            let mut order = f.all();
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            for _ in 0..3 {
+                let dup = order[rng.below(order.len())].clone();
+                order.insert(rng.below(order.len() + 1), dup);
+            }
+            let r = f.deliver(&order);
+            f.check(&r);
+            assert_eq!(
+                outcome(&r),
+                expected,
+                "order {:?}",
+                order.iter().map(|c| short(&hash(c))).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
+fn attack_equivocation_in_the_federation_takes_the_refused_certificate_away() {
+    // The root's replica was copied; each copy certifies another key with one seq. The key
+    // certified by the refused change loses its chain: its writes wait for a certificate,
+    // whatever arrived first.
+    let base = root();
+    let mut copies = [base.clone(), base.clone()];
+    let subjects = [node("dianye", 21), node("dianye", 22)];
+    let mut certs = Vec::new();
+    let mut geneses = Vec::new();
+    for (i, copy) in copies.iter_mut().enumerate() {
+        let c = issue(
+            copy,
+            subjects[i],
+            Role::Community,
+            "dianye",
+            Some("beishi"),
+            valid_from(),
+            valid_until(),
+            valid_from(),
+        )
+        .unwrap();
+        let n = 21 + i as u8;
+        let mut writer = Replica::new(key("dianye", n), [n; 8], org("dianye"), *base.root());
+        for sc in copy.changes(fed_id(), &[]).unwrap() {
+            writer.apply(sc).unwrap();
+        }
+        let doc = ledger(&mut writer, "dianye");
+        geneses.push(writer.changes(doc, &[]).unwrap().remove(0));
+        certs.push(c);
+    }
+    assert_eq!(seq_of(&certs[0]), seq_of(&certs[1]));
+    let k = usize::from(hash(&certs[1]) < hash(&certs[0]));
+    let observer = replica("beishi", 2);
+    let all: Vec<SignedChange> = certs.iter().chain(&geneses).cloned().collect();
+    let mut rng = Rng(0xFED_E0C1);
+    let mut outcomes = Vec::new();
+    for round in 0..24 {
+        let mut order = all.clone();
+        if round > 0 {
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            order.push(order[rng.below(order.len())].clone());
+        }
+        let mut r = observer.clone();
+        for sc in order {
+            match r.apply(sc) {
+                Ok(_) | Err(Error::Rejected(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(r.has_change(&hash(&certs[k])));
+        assert!(matches!(
+            r.rejected()[&hash(&certs[1 - k])].reason,
+            RejectReason::Equivocation { .. }
+        ));
+        assert!(r.has_change(&hash(&geneses[k])));
+        assert!(!r.has_change(&hash(&geneses[1 - k])));
+        assert_eq!(
+            r.awaiting().copied().collect::<Vec<_>>(),
+            [hash(&geneses[1 - k])]
+        );
+        assert!(r.principal(&subjects[k], now()).is_ok());
+        assert!(r.principal(&subjects[1 - k], now()).is_err());
+        assert_eq!(
+            r.equivocators().keys().collect::<Vec<_>>(),
+            [&root_key().node_id()]
+        );
+        outcomes.push((state(&r), r.equivocators().clone()));
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+}
+
 // ---- organisation codes are only unique within their parent ---------------------------------
 
 /// A certificate for `subject` as `role` of `o` (parent `parent`), issued by node 1 of

@@ -299,13 +299,16 @@ pub enum RejectReason {
     #[error("depends on refused change {0}")]
     DependsOnRejected(String),
     /// The signer made two different changes with the same actor and sequence number
-    /// (equivocation); both are refused wherever both are seen.
-    #[error("key {signer} signed two different changes as seq {seq} of one actor")]
+    /// (equivocation): wherever both are seen, the one with the smaller hash is kept and this
+    /// one is refused with its dependents.
+    #[error("key {signer} signed two different changes as seq {seq} of one actor; {kept} is kept")]
     Equivocation {
         /// Short form of the signer.
         signer: String,
         /// The sequence number used twice.
         seq: u64,
+        /// The change kept in the slot (hex, shortened).
+        kept: String,
     },
     /// The change does not follow its actor's previous change.
     #[error("seq {seq} of this actor does not depend on the actor's seq {prev}")]
@@ -354,6 +357,31 @@ impl std::fmt::Display for Rejection {
             self.reason
         )
     }
+}
+
+/// A key that signed two different changes in one (document, actor, seq) slot, as reported
+/// by [`Replica::equivocators`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivocation {
+    /// The document of the slot.
+    pub doc: DocId,
+    /// The sequence number used more than once.
+    pub seq: u64,
+    /// The change kept in the slot.
+    pub kept: ChangeHash,
+    /// The changes of the slot refused as equivocation.
+    pub refused: BTreeSet<ChangeHash>,
+}
+
+/// A (document, actor, seq) slot.
+type SlotKey = (DocId, Vec<u8>, u64);
+
+/// What a replica saw in a slot used by more than one change.
+#[derive(Debug, Clone)]
+struct Contested {
+    signer: NodeId,
+    kept: ChangeHash,
+    refused: BTreeSet<ChangeHash>,
 }
 
 /// Specification of a new document.
@@ -452,10 +480,13 @@ pub struct Replica {
     /// Documents carried for others (relay role): verified envelopes, never applied.
     carried: BTreeMap<DocId, Carried>,
     /// Accepted changes by (document, actor, seq), to detect equivocation.
-    seqs: BTreeMap<(DocId, Vec<u8>, u64), ChangeHash>,
-    /// (document, actor, seq) slots used by two different changes: every change in such a
-    /// slot is refused, so the outcome does not depend on which arrived first.
-    burned: BTreeSet<(DocId, Vec<u8>, u64)>,
+    seqs: BTreeMap<SlotKey, ChangeHash>,
+    /// Slots used by two or more different changes (equivocation): the one kept (the
+    /// smallest hash, so the outcome does not depend on which arrived first) and the ones
+    /// refused.
+    contested: BTreeMap<SlotKey, Contested>,
+    /// Keys that equivocated, with their lowest contested slot.
+    equivocators: BTreeMap<NodeId, Equivocation>,
     /// Changes waiting for dependencies: doc → change hash → change.
     pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
     /// The document whose pending changes are being drained (its applies do not drain
@@ -482,8 +513,9 @@ pub struct Replica {
 
 impl Replica {
     /// An empty replica for the node with `keypair`, acting for `org`, trusting `root`.
-    /// `incarnation` must be fresh random bytes each time a store starts empty, so an
-    /// (actor, seq) pair is never reused.
+    /// `incarnation` must be fresh random bytes each time the replica is built for a store
+    /// (linli-node draws them on every open), so an (actor, seq) pair is never reused, not
+    /// even by a node restored from a copy of its data directory.
     pub fn new(keypair: Keypair, incarnation: [u8; 8], org: OrgId, root: NodeId) -> Self {
         let author = Author {
             node: keypair.node_id(),
@@ -501,7 +533,8 @@ impl Replica {
             catalog: BTreeMap::new(),
             carried: BTreeMap::new(),
             seqs: BTreeMap::new(),
-            burned: BTreeSet::new(),
+            contested: BTreeMap::new(),
+            equivocators: BTreeMap::new(),
             pending: BTreeMap::new(),
             draining: None,
             awaiting: BTreeMap::new(),
@@ -559,6 +592,12 @@ impl Replica {
     /// Refused changes with their reasons.
     pub fn rejected(&self) -> &BTreeMap<ChangeHash, Rejection> {
         &self.rejected
+    }
+    /// Keys seen signing two different changes in one (document, actor, seq) slot, each with
+    /// its lowest such slot (by document, actor, seq: the same on every replica that saw the
+    /// same changes).
+    pub fn equivocators(&self) -> &BTreeMap<NodeId, Equivocation> {
+        &self.equivocators
     }
     /// Changes waiting for a valid certificate chain.
     pub fn awaiting(&self) -> impl Iterator<Item = &ChangeHash> {
@@ -717,8 +756,9 @@ impl Replica {
             ..header
         };
         policy::authorize_genesis(&header, &me)?;
-        // A store reopened with the same incarnation restarts the counter: never reuse a
-        // genesis (the same id would silently replace the existing document).
+        // A replica rebuilt from a log restarts the counter, and a caller may reuse an
+        // incarnation: never reuse a genesis (the same id would silently replace the
+        // existing document).
         let (doc, change) = loop {
             let (doc, change) = Document::create(&self.author, header.clone(), &initial)?;
             if !self.docs.contains_key(&doc.id()) && !self.carried.contains_key(&doc.id()) {
@@ -1313,29 +1353,18 @@ impl Replica {
             }
             let actor = change.actor_id().to_bytes().to_vec();
             let seq = change.seq();
-            let slot = (id, actor.clone(), seq);
-            let reason = RejectReason::Equivocation {
-                signer: sc.signer.short(),
-                seq,
-            };
-            if self.burned.contains(&slot) {
-                return self.reject(&sc, hash, reason);
-            }
-            if let Some(existing) = self.seqs.get(&slot).copied() {
-                // Every change in this slot is refused, whichever arrived first.
-                self.burned.insert(slot);
-                let bad = BTreeMap::from([(existing, Some(reason.clone()))]);
-                self.rebuild(id, &bad);
-                return self.reject(&sc, hash, reason);
-            }
             let prev = seq.checked_sub(1).filter(|p| *p > 0);
             if let Some(prev) = prev
                 && !self
                     .seqs
-                    .get(&(id, actor, prev))
+                    .get(&(id, actor.clone(), prev))
                     .is_some_and(|h| change.deps().contains(h))
             {
                 return self.reject(&sc, hash, RejectReason::BrokenSequence { seq, prev });
+            }
+            let slot = (id, actor, seq);
+            if let Some(occupant) = self.seqs.get(&slot).copied() {
+                return self.equivocation(sc, &change, slot, occupant);
             }
             let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
             if let Err(e) = doc.apply_checked(change.clone()) {
@@ -1508,6 +1537,117 @@ impl Replica {
         let applied = self.drain_loop(id);
         self.draining = outer;
         applied
+    }
+
+    /// A change that passed every check but whose (document, actor, seq) slot already holds
+    /// the accepted change `occupant`: its signer equivocated. The change with the smaller
+    /// hash is kept and the other refused with its dependents, so every replica ends with the
+    /// same one whatever the order of arrival. A newcomer that holds the occupant in its own
+    /// history cannot stand in a document beside it nor without it (it is refused wherever
+    /// it is considered, since it is only considered once its history is present), so it is
+    /// refused whatever its hash.
+    fn equivocation(
+        &mut self,
+        sc: SignedChange,
+        change: &Change,
+        slot: SlotKey,
+        occupant: ChangeHash,
+    ) -> Result<Applied, Error> {
+        let hash = change.hash();
+        let id = slot.0;
+        let seq = slot.2;
+        let reason = |kept: &ChangeHash| RejectReason::Equivocation {
+            signer: sc.signer.short(),
+            seq,
+            kept: hex::encode(&kept.0[..4]),
+        };
+        if occupant < hash || self.in_history(id, &occupant, change.deps()) {
+            self.contest(sc.signer, &slot, occupant, hash);
+            return self.reject(&sc, hash, reason(&occupant));
+        }
+        // The newcomer wins: the document is rebuilt without the occupant and its
+        // dependents, then the newcomer goes through `apply` again (from the start: the
+        // rebuild may have changed what it finds, e.g. certificates the occupant wrote).
+        let federation = self
+            .docs
+            .get(&id)
+            .is_some_and(|d| d.kind() == DocKind::Federation);
+        let bad = BTreeMap::from([(occupant, Some(reason(&hash)))]);
+        self.rebuild(id, &bad);
+        if self.seqs.get(&slot) == Some(&occupant) {
+            return Err(Error::Source {
+                doc: id,
+                reason: format!(
+                    "cannot rebuild the document without equivocating change {}",
+                    hex::encode(&occupant.0[..4])
+                ),
+            });
+        }
+        self.contest(sc.signer, &slot, hash, occupant);
+        if federation {
+            // Certificates the occupant wrote are gone: re-check what they authorized.
+            self.reload_federation_with(true);
+            while self.enforce() {}
+        }
+        self.apply_one(sc)
+    }
+
+    /// Whether `target` is `deps` or one of their ancestors in document `id`'s log.
+    fn in_history(&self, id: DocId, target: &ChangeHash, deps: &[ChangeHash]) -> bool {
+        let Some(log) = self.log.get(&id) else {
+            return false;
+        };
+        let graph: HashMap<ChangeHash, &[ChangeHash]> =
+            log.iter().map(|e| (e.hash, e.deps.as_slice())).collect();
+        let mut seen: BTreeSet<ChangeHash> = BTreeSet::new();
+        let mut stack: Vec<ChangeHash> = deps.to_vec();
+        while let Some(h) = stack.pop() {
+            if h == *target {
+                return true;
+            }
+            if seen.insert(h) {
+                stack.extend(graph.get(&h).copied().unwrap_or_default());
+            }
+        }
+        false
+    }
+
+    /// Records that `slot` keeps `kept` and refuses `refused`, flags the signer, and points
+    /// the reasons of the slot's earlier refusals at the change kept now.
+    fn contest(&mut self, signer: NodeId, slot: &SlotKey, kept: ChangeHash, refused: ChangeHash) {
+        let c = self.contested.entry(slot.clone()).or_insert(Contested {
+            signer,
+            kept,
+            refused: BTreeSet::new(),
+        });
+        if c.kept != kept {
+            let before = std::mem::replace(&mut c.kept, kept);
+            c.refused.insert(before);
+        }
+        c.refused.insert(refused);
+        c.refused.remove(&kept);
+        let short = hex::encode(&kept.0[..4]);
+        for h in &c.refused {
+            if let Some(Rejection {
+                reason: RejectReason::Equivocation { kept: k, .. },
+                ..
+            }) = self.rejected.get_mut(h)
+            {
+                k.clone_from(&short);
+            }
+        }
+        // The signer's lowest contested slot, so every replica reports the same one.
+        if let Some((key, c)) = self.contested.iter().find(|(_, c)| c.signer == signer) {
+            self.equivocators.insert(
+                signer,
+                Equivocation {
+                    doc: key.0,
+                    seq: key.2,
+                    kept: c.kept,
+                    refused: c.refused.clone(),
+                },
+            );
+        }
     }
 
     /// Applies the pending changes of `id` whose dependencies are present, in dependency

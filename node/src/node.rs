@@ -11,7 +11,7 @@ use linli_core::cert::Certificate;
 use linli_core::ledger::{Points, Standing};
 use linli_core::quota::Quota;
 use linli_core::registry::Compound;
-use linli_core::replica::Written;
+use linli_core::replica::{Equivocation, Written};
 use linli_core::resource::BookingView;
 use linli_core::wishes::Item;
 use linli_core::{
@@ -158,6 +158,18 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
+    /// A key was seen signing two different changes in one (document, actor, seq) slot
+    /// (equivocation; sent once per key, when it is first flagged). The change with the
+    /// smaller hash was kept, the other refused with its dependents (see
+    /// [`Replica::equivocators`]).
+    Equivocation {
+        /// The key.
+        signer: NodeId,
+        /// The document of the slot.
+        doc: DocId,
+        /// The sequence number used twice.
+        seq: u64,
+    },
     /// A peer's sync state was recorded.
     PeerUpdated {
         /// The peer.
@@ -174,8 +186,12 @@ pub struct NodeStatus {
     pub org: OrgId,
     /// The root key it trusts.
     pub root: NodeId,
-    /// Incarnation of this store (part of the automerge actor of its changes).
+    /// Incarnation of this open of the store (part of the automerge actor of the changes it
+    /// writes; drawn anew on every open).
     pub incarnation: [u8; 8],
+    /// Keys seen signing two different changes in one (document, actor, seq) slot, each with
+    /// its lowest such slot.
+    pub equivocators: BTreeMap<NodeId, Equivocation>,
     /// Data directory.
     pub dir: PathBuf,
     /// Documents held, by kind.

@@ -1499,8 +1499,29 @@ async fn status(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
         "refused": s.refused,
         "quota_refused": s.quota_refused,
         "snapshots": s.snapshots,
+        "incarnation": hex::encode(s.incarnation),
+        "equivocating_keys": s.equivocators.len(),
         "version": crate::VERSION,
     });
+    if !s.equivocators.is_empty()
+        && let Value::Object(m) = &mut v
+    {
+        // Keys that signed two different changes in one slot: the smaller hash was kept.
+        let flagged: Vec<Value> = s
+            .equivocators
+            .iter()
+            .map(|(k, e)| {
+                json!({
+                    "signer": ln(k),
+                    "doc": e.doc.short(),
+                    "seq": e.seq,
+                    "kept": hex::encode(&e.kept.0[..4]),
+                    "refused": e.refused.iter().map(|h| hex::encode(&h.0[..4])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        m.insert("equivocating".into(), Value::Array(flagged));
+    }
     if s.refused > 0
         && let Value::Object(m) = &mut v
     {

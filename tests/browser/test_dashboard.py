@@ -449,6 +449,8 @@ def test_dashboard_in_headless_chromium() -> None:
         assert "已认领" in b.text('#wishes .wish-group[data-status="claimed"]')
         assert b.text('#sync [data-k="pending"]') == "0"
         assert b.text('#sync [data-k="refused"]') == "0"
+        assert b.text('#sync [data-k="equivocating"]') == "0"
+        assert b.eval("document.querySelectorAll('#sync [data-equivocator]').length") == 0
         b.screenshot(ARTIFACTS / "dashboard-zh.png")
 
         # Confirm the tentative booking.

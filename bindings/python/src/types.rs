@@ -66,6 +66,10 @@ pub struct NodeStatus {
     refused: u64,
     /// Document snapshots stored.
     snapshots: u64,
+    /// Incarnation of this open of the store (hex; drawn anew on every open).
+    incarnation: String,
+    /// Keys (hex) seen signing two different changes in one slot (equivocation).
+    equivocating: Vec<String>,
 }
 
 impl NodeStatus {
@@ -85,6 +89,8 @@ impl NodeStatus {
             pending: s.pending,
             refused: s.refused,
             snapshots: s.snapshots,
+            incarnation: s.incarnation.iter().map(|b| format!("{b:02x}")).collect(),
+            equivocating: s.equivocators.keys().map(|k| k.to_string()).collect(),
         }
     }
 }
@@ -93,7 +99,7 @@ impl NodeStatus {
 impl NodeStatus {
     fn __repr__(&self) -> String {
         format!(
-            "NodeStatus(node_id={:?}, org={:?}, documents={:?}, log={}, accepted={}, pending={}, refused={}, snapshots={})",
+            "NodeStatus(node_id={:?}, org={:?}, documents={:?}, log={}, accepted={}, pending={}, refused={}, snapshots={}, equivocating={:?})",
             self.node_id,
             self.org,
             self.documents,
@@ -101,7 +107,8 @@ impl NodeStatus {
             self.accepted,
             self.pending,
             self.refused,
-            self.snapshots
+            self.snapshots,
+            self.equivocating
         )
     }
 }
@@ -421,15 +428,15 @@ impl Booking {
 /// Something that happened in a node (see `Node.subscribe()`).
 #[pyclass(frozen, get_all, module = "linli")]
 pub struct Event {
-    /// `document_changed`, `change_rejected` or `peer_updated`.
+    /// `document_changed`, `change_rejected`, `equivocation` or `peer_updated`.
     kind: String,
     /// The document, for document events.
     doc: Option<String>,
     /// Where the change came from (`local`, `remote`, `import`), for `document_changed`.
     origin: Option<String>,
-    /// Why a change was refused, for `change_rejected`.
+    /// Why a change was refused, for `change_rejected`; what the key did, for `equivocation`.
     reason: Option<String>,
-    /// The peer, for `peer_updated`.
+    /// The peer, for `peer_updated`; the key that equivocated, for `equivocation`.
     peer: Option<String>,
 }
 
@@ -453,6 +460,15 @@ impl Event {
                 ev.kind = "change_rejected".into();
                 ev.doc = Some(doc.to_string());
                 ev.reason = Some(reason);
+            }
+            E::Equivocation { signer, doc, seq } => {
+                ev.kind = "equivocation".into();
+                ev.doc = Some(doc.to_string());
+                ev.reason = Some(format!(
+                    "key {} signed two different changes as seq {seq} of one actor",
+                    signer.short()
+                ));
+                ev.peer = Some(signer.to_string());
             }
             E::PeerUpdated { peer } => {
                 ev.kind = "peer_updated".into();

@@ -70,6 +70,8 @@ def test_documents_and_status(dianye: linli.Node) -> None:
     assert status.node_id == dianye.node_id and status.org == "dianye"
     assert status.documents == {"federation": 1, "ledger": 1}
     assert status.accepted == status.log and status.refused == 0
+    assert status.equivocating == []
+    assert len(bytes.fromhex(status.incarnation)) == 8
     assert "NodeStatus(" in repr(status)
 
 

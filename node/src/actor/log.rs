@@ -9,7 +9,7 @@ use automerge::ChangeHash;
 use linli_core::document::{DocKind, Document};
 use linli_core::identity::Keypair;
 use linli_core::replica::{LoadedSnapshot, PreparedRestore};
-use linli_core::{DocId, Error as CoreError, Replica, SignedChange, Timestamp};
+use linli_core::{DocId, Error as CoreError, NodeId, Replica, SignedChange, Timestamp};
 
 use crate::error::StoreError;
 use crate::node::NodeEvent;
@@ -30,6 +30,8 @@ pub(super) struct Tracker {
     accepted: HashMap<DocId, u64>,
     /// Accepted changes per document at its last snapshot.
     marks: HashMap<DocId, u64>,
+    /// Keys flagged for equivocation (an event was sent, or they were flagged on open).
+    equivocators: BTreeSet<NodeId>,
 }
 
 impl Tracker {
@@ -155,6 +157,18 @@ pub(super) fn persist(
         }
     }
     tracker.replica_rejected = rejected.len();
+    // Keys flagged for the first time (the replica's set only grows).
+    if replica.equivocators().len() != tracker.equivocators.len() {
+        for (signer, e) in replica.equivocators() {
+            if tracker.equivocators.insert(*signer) {
+                events.push(NodeEvent::Equivocation {
+                    signer: *signer,
+                    doc: e.doc,
+                    seq: e.seq,
+                });
+            }
+        }
+    }
     // Changes now waiting (new, or taken back out of a rebuilt document) and changes that
     // stopped waiting (applied after their dependencies or certificate arrived).
     let mut waiting: HashMap<ChangeHash, Option<DocId>> = HashMap::new();
@@ -466,6 +480,7 @@ pub(super) fn load(
     }
     tracker.refused.extend(replica.rejected().keys().copied());
     tracker.replica_rejected = replica.rejected().len();
+    tracker.equivocators = replica.equivocators().keys().copied().collect();
     tracker.marks = store.snapshot_marks()?;
     let last_create = own_docs
         .iter()

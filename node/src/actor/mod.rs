@@ -233,6 +233,7 @@ impl Actor {
             durability: opts.durability,
             max_size_bytes: opts.max_size_bytes,
         };
+        let opened = matches!(setup, Setup::Open);
         let (mut store, settings, keypair) = match setup {
             Setup::Open => Store::open(dir, sopts)?,
             Setup::Init { org, root, secret } => Store::init(dir, &org, &root, secret, sopts)?,
@@ -256,6 +257,9 @@ impl Actor {
         } else {
             load(&mut store, &settings, &keypair, &mut || Ok(()))?
         };
+        if opened {
+            store.save_incarnation(&settings.incarnation)?;
+        }
         Ok(Actor {
             store,
             replica,
@@ -508,6 +512,8 @@ impl Actor {
     /// After a failed write: rebuilds the replica from the store so that memory matches
     /// disk again. Returns the error to report.
     fn recover(&mut self, err: StoreError) -> NodeError {
+        // The incarnation stays: the change whose commit failed never left the node (nothing
+        // leaves before its commit), so its (actor, seq) may be used again.
         match load(&mut self.store, &self.settings, &self.keypair, &mut || {
             Ok(())
         }) {
@@ -535,6 +541,7 @@ impl Actor {
             org: self.settings.org.clone(),
             root: self.settings.root,
             incarnation: self.settings.incarnation,
+            equivocators: self.replica.equivocators().clone(),
             dir: self.store.dir().to_path_buf(),
             documents,
             log: counts.accepted + counts.pending + counts.refused,

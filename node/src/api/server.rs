@@ -479,6 +479,11 @@ async fn metrics(State(st): State<Shared>) -> Response {
         vec![(String::new(), s.refused)],
     );
     gauge(
+        "linli_equivocating_keys",
+        "Keys seen signing two different changes in one (document, actor, seq) slot.",
+        vec![(String::new(), s.equivocators.len() as u64)],
+    );
+    gauge(
         "linli_store_bytes",
         "Size of the store on disk (linli.db and its write-ahead log).",
         vec![(String::new(), store_bytes(st.node.dir()))],

@@ -103,6 +103,9 @@ pub(crate) struct Settings {
     pub(crate) node: NodeId,
     pub(crate) org: OrgId,
     pub(crate) root: NodeId,
+    /// The incarnation of this open of the store: drawn anew by every [`Store::open`] (and
+    /// [`Store::init`]), so a store reopened — or restored from a copy of its data directory
+    /// — never reuses an (actor, seq) pair that its changes already carry.
     pub(crate) incarnation: [u8; 8],
 }
 
@@ -208,7 +211,11 @@ impl Store {
             dir: dir.to_path_buf(),
             _lock: lock,
         };
-        let settings = store.settings()?;
+        let mut settings = store.settings()?;
+        // A fresh incarnation on every open: the stored one may already be on changes that
+        // left this copy of the store. Written by `save_incarnation` once the store passed
+        // its integrity check.
+        settings.incarnation = random()?;
         let key_path = dir.join(keyfile::KEY_FILE);
         let secret = keyfile::read(dir)?.ok_or_else(|| StoreError::Key {
             path: key_path.clone(),
@@ -285,6 +292,21 @@ impl Store {
         };
         let settings = store.settings()?;
         Ok((store, settings, keypair))
+    }
+
+    /// Records the incarnation of this open (shown by `status`).
+    pub(crate) fn save_incarnation(&mut self, incarnation: &[u8; 8]) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'incarnation'",
+            params![incarnation.as_slice()],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Setting {
+                key: "incarnation",
+                reason: "missing".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The data directory.

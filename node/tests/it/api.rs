@@ -455,6 +455,7 @@ async fn metrics_cover_network_store_and_changes() {
         "linli_quota_refused_total 0",
         "linli_changes_pending 0",
         "linli_changes_rejected 0",
+        "linli_equivocating_keys 0",
         "linli_changes_accepted 1",
     ] {
         assert!(text.contains(&format!("\n{series}\n")), "{series}: {text}");

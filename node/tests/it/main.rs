@@ -8,6 +8,8 @@ mod api;
 // The `linli` binary end to end, error paths and exit codes.
 mod cli;
 
+// A node restored from a backup copy; equivocation flagged at node level.
+mod backup;
 // Seeded chaos run: random operations, partitions and restarts; agreement and invariants.
 mod chaos;
 // Crash loop with a child process killed by SIGKILL.

@@ -41,7 +41,8 @@ async fn state(node: &Node, registry: DocId) -> State {
         documents,
         changes,
         rejected: node.rejected().await.unwrap(),
-        status: node.status().await.unwrap(),
+        // Without the incarnation, drawn anew on every open.
+        status: settled(node.status().await.unwrap()),
         compounds: compound_names(node, registry).await,
     }
 }

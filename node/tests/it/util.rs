@@ -12,7 +12,7 @@ use linli_core::registry::{ChecklistTemplate, Compound, ManagementMode, Registry
 use linli_core::{
     DistrictConfig, DocId, Effect, NewDoc, NodeId, Op, OrgId, Replica, SignedChange, Timestamp,
 };
-use linli_node::{InitOptions, Node, NodeEvent, OpenOptions};
+use linli_node::{InitOptions, Node, NodeEvent, NodeStatus, OpenOptions};
 use tokio::sync::broadcast;
 
 /// How long a test waits for an event before failing.
@@ -201,6 +201,13 @@ pub async fn compound_names(node: &Node, registry: DocId) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// A node's status without the incarnation, which is drawn anew on every open: what must
+/// be the same across a reopen.
+pub fn settled(mut s: NodeStatus) -> NodeStatus {
+    s.incarnation = [0; 8];
+    s
 }
 
 /// Waits (up to [`TIMEOUT`]) for an event that `pred` accepts; panics on timeout.
