@@ -293,8 +293,8 @@ pub enum LedgerError {
     /// A correction names an entry of another volunteer.
     #[error("entry {entry} belongs to {owner}, not {volunteer}")]
     WrongVolunteer {
-        /// The entry.
-        entry: EntryId,
+        /// The entry (boxed: three record ids would make every ledger result large).
+        entry: Box<EntryId>,
         /// Its volunteer.
         owner: VolunteerId,
         /// The volunteer named.
@@ -555,7 +555,7 @@ pub fn plan(
                     .ok_or_else(|| LedgerError::UnknownEntry(target.clone()))?;
                 if e.volunteer != volunteer {
                     return Err(LedgerError::WrongVolunteer {
-                        entry: target.clone(),
+                        entry: Box::new(target.clone()),
                         owner: e.volunteer,
                         volunteer,
                     });
