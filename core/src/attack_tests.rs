@@ -1142,6 +1142,7 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
             Op::Federation(FederationOp::Revoke {
                 subject: node("power-co", 1),
                 reason: "key leaked".into(),
+                certs: None,
             }),
             booking_now(),
         )
@@ -1164,6 +1165,8 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
 
     let revoked = RejectReason::Revoked {
         signer: node("power-co", 1).short(),
+        revocation: revocations[&node("power-co", 1)][0].short_id(),
+        by: root_key().node_id().short(),
         reason: "key leaked".into(),
     };
     // A replica that heard of the revocation first refuses both; so does the root.

@@ -444,16 +444,20 @@ fn chain_budget_is_enforced() {
     let f = fed();
     let s = store(&f);
     let held = s.certs[&f.unit.node_id()].values().next().unwrap();
-    assert_eq!(s.chain(held, ts(50), 3).map(|(n, _)| n), Ok(3));
     assert_eq!(
-        s.chain(held, ts(50), 2),
+        s.paths(held, ts(50), 3)
+            .map(|ps| ps.iter().map(Vec::len).collect::<Vec<_>>()),
+        Ok(vec![3])
+    );
+    assert_eq!(
+        s.paths(held, ts(50), 2).map(|ps| ps.len()),
         Err(CertError::ChainTooLong {
             node: f.community.node_id().short(),
             max: MAX_CHAIN_LEN
         })
     );
     assert!(matches!(
-        s.chain(held, ts(50), 1),
+        s.paths(held, ts(50), 1),
         Err(CertError::ChainTooLong { .. })
     ));
 }
@@ -710,6 +714,7 @@ fn actor(key: u8, incarnation: u8) -> Vec<u8> {
 fn revocation() -> Revocation {
     Revocation {
         subject: kp(4).node_id(),
+        certs: vec![CertId([5; 32])],
         cutoff: vec![
             CutoffEntry {
                 doc: DocId([1; 32]),

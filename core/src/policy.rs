@@ -12,9 +12,9 @@
 
 use automerge::ChangeHash;
 
-use crate::cert::{Principal, Role, TrustStore};
+use crate::cert::{Certificate, Principal, Revocation, Role, TrustStore};
 use crate::document::{DocHeader, DocKind, Document, Write};
-use crate::ids::{BookingId, ClaimId, EntryId, OrderId, OrgId, Scope, WishId};
+use crate::ids::{BookingId, CertId, ClaimId, EntryId, OrderId, OrgId, Scope, WishId};
 use crate::ledger::{Entry, EntryBody};
 use crate::registry::ScoreSheet;
 use crate::resource;
@@ -122,6 +122,7 @@ pub(crate) fn authorize(
             || (doc.kind() == DocKind::Wishes
                 && w.map == "progress"
                 && w.key.ends_with("/fulfilled"))
+            || (doc.kind() == DocKind::Federation && w.map == "revocations")
     });
     let past = if needs_history && !at_current {
         Some(doc.at(deps).map_err(|e| PolicyError::Genesis {
@@ -142,7 +143,7 @@ pub(crate) fn authorize(
             reason,
         };
         let r = match doc.kind() {
-            DocKind::Federation => federation(doc.header(), who, trust, w),
+            DocKind::Federation => federation(history, who, trust, at, w),
             DocKind::Registry => registry(doc.header(), who, w),
             DocKind::Ledger => ledger(doc.header(), who, w),
             DocKind::Resource => {
@@ -214,8 +215,16 @@ fn decode<T: serde::de::DeserializeOwned>(w: &Write) -> Result<T, String> {
     serde_json::from_str(&w.value).map_err(|e| format!("record does not decode: {e}"))
 }
 
-fn federation(h: &DocHeader, who: &Principal, trust: &TrustStore, w: &Write) -> Rule {
-    let _ = h;
+/// The federation rules. Revocations are judged on the document as of the change's history
+/// (`past`): the certificates they name and the chains that give the signer authority over
+/// them must be ones the signer could see.
+fn federation(
+    past: &Document,
+    who: &Principal,
+    trust: &TrustStore,
+    at: Timestamp,
+    w: &Write,
+) -> Rule {
     match w.map.as_str() {
         "meta" => require(who.is_root(), || {
             "only the root sets the district settings".into()
@@ -253,18 +262,61 @@ fn federation(h: &DocHeader, who: &Principal, trust: &TrustStore, w: &Write) -> 
             require(r.by == who.node, || {
                 "the revocation names another revoker".into()
             })?;
-            let issued_by_signer = trust
-                .certificates_of(&r.subject)
-                .any(|c| c.issuer == who.node);
-            require(who.is_root() || issued_by_signer, || {
+            require(r.at == at, || {
                 format!(
-                    "only the root or an issuer of a certificate of {} may revoke it",
-                    r.subject.short()
+                    "the revocation is dated {}, not at its change's time {at}",
+                    r.at
                 )
-            })
+            })?;
+            may_revoke(past, trust, &r)
         }
         _ => Err("unknown map".into()),
     }
+}
+
+/// Whether `r.by` may make revocation `r`, judged on the federation document `fed` (the
+/// certificates named must be in it) and the certificates of `trust` that `fed` holds
+/// (the chains giving authority): the subject is not the root, at least one certificate is
+/// named, each is a certificate of the subject, and the signer may withdraw each
+/// ([`TrustStore::may_withdraw`]: its issuer, a key above it in one of its chains, or the
+/// root). Used by the write policy on every received revocation and by the typed operation.
+pub(crate) fn may_revoke(fed: &Document, trust: &TrustStore, r: &Revocation) -> Rule {
+    require(r.subject != *trust.root(), || {
+        "the root key cannot be revoked (a compromised root means a new district)".into()
+    })?;
+    require(!r.certs.is_empty(), || {
+        "a revocation must name the certificates it withdraws".into()
+    })?;
+    let view = crate::federation::Federation::new(fed);
+    let held: Vec<(CertId, Certificate)> = view
+        .certificates()
+        .into_iter()
+        .map(|c| (c.id(), c))
+        .collect();
+    let ids: std::collections::BTreeSet<CertId> = held.iter().map(|(i, _)| *i).collect();
+    let chains = trust.subset(|i| ids.contains(i));
+    for id in &r.certs {
+        let Some((_, cert)) = held.iter().find(|(i, _)| i == id) else {
+            return Err(format!(
+                "key {} may not revoke certificate {}: no such certificate in the federation \
+                 document as the revoker saw it",
+                r.by.short(),
+                id.short()
+            ));
+        };
+        require(cert.subject == r.subject, || {
+            format!(
+                "key {} may not revoke certificate {} as one of key {}: it is a certificate of \
+                 key {}",
+                r.by.short(),
+                id.short(),
+                r.subject.short(),
+                cert.subject.short()
+            )
+        })?;
+        chains.may_withdraw(&r.by, cert, r.at)?;
+    }
+    Ok(())
 }
 
 fn registry(h: &DocHeader, who: &Principal, w: &Write) -> Rule {

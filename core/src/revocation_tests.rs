@@ -75,6 +75,7 @@ fn revoke(root: &mut Replica, who: crate::NodeId) -> SignedChange {
         Op::Federation(FederationOp::Revoke {
             subject: who,
             reason: "key leaked".into(),
+            certs: None,
         }),
         now(),
     )
@@ -495,6 +496,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                     Op::Federation(FederationOp::Revoke {
                         subject: node(o, n),
                         reason: "test".into(),
+                        certs: None,
                     }),
                     now(),
                 );
