@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
+use crate::cert::Revocation;
 use crate::document::Put;
 use crate::federation::FederationOp;
-use crate::ids::{BookingId, DocId, VolunteerId};
+use crate::ids::{BookingId, CertId, DocId, VolunteerId};
 use crate::ledger::{LedgerOp, LedgerRules, Points};
 use crate::replica::{Applied, Effect, Error, NewDoc, Op, RejectReason, Replica};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
@@ -329,6 +330,392 @@ fn revoking_a_community_keeps_what_it_certified_before_the_cut_off() {
     assert!(reason.contains("revoked"), "{reason}");
     assert!(x7.principal(&late.node_id(), now()).is_err());
     let _ = rev;
+}
+
+// ---- who may revoke what, and what a revocation takes -------------------------------------
+
+/// The id of the certificate `issuer` issued to `subject`, as `r` holds it.
+fn cert_of(r: &Replica, subject: crate::NodeId, issuer: crate::NodeId) -> CertId {
+    r.trust()
+        .certificates_of(&subject)
+        .find(|c| c.issuer == issuer)
+        .unwrap()
+        .id()
+}
+
+fn revoke_as(
+    r: &mut Replica,
+    subject: crate::NodeId,
+    certs: Option<Vec<CertId>>,
+    reason: &str,
+) -> Result<SignedChange, Error> {
+    r.execute(
+        fed_id(),
+        Op::Federation(FederationOp::Revoke {
+            subject,
+            reason: reason.into(),
+            certs,
+        }),
+        now(),
+    )
+    .map(|w| w.change)
+}
+
+/// The revocation `r` holds, signed by `by`, of `subject`'s certificates.
+fn revocation_of(r: &Replica, subject: crate::NodeId, by: crate::NodeId) -> Revocation {
+    r.federation(fed_id()).unwrap().revocations()[&subject]
+        .iter()
+        .find(|x| x.by == by)
+        .unwrap()
+        .clone()
+}
+
+fn bar(r: &mut Replica, doc: DocId, who: &str) -> SignedChange {
+    r.execute(
+        doc,
+        Op::Resource(ResourceOp::Bar {
+            who: crate::resource::Barred::Org(org(who)),
+            reason: "noise".into(),
+        }),
+        now(),
+    )
+    .unwrap()
+    .change
+}
+
+fn resource_in(r: &mut Replica, community: &str, name: &str) -> Result<DocId, Error> {
+    r.create(
+        NewDoc::Resource {
+            street: org("beishi"),
+            community: Some(org(community)),
+            spec: ResourceSpec::room(name, 10),
+        },
+        now(),
+    )
+    .map(|sc| sc.doc)
+}
+
+fn expect_revoked(r: &Replica, sc: &SignedChange, rev: &Revocation) {
+    let h = sc.change_hash().unwrap();
+    assert!(!r.has_change(&h));
+    let reason = &r.rejected()[&h].reason;
+    assert_eq!(
+        reason,
+        &RejectReason::Revoked {
+            signer: sc.signer.short(),
+            revocation: rev.short_id(),
+            by: rev.by.short(),
+            reason: rev.reason.clone(),
+        }
+    );
+    let text = reason.to_string();
+    assert!(
+        text.contains(&rev.short_id()) && text.contains(&rev.by.short()),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_street_revoking_a_community_it_certified_refuses_its_changes_after_the_cut_off() {
+    let mut street = replica("beishi", 1);
+    let mut community = replica("dianye", 1);
+    let doc = crate::testutil::ledger_of(&mut community, "dianye");
+    let before = crate::testutil::patrol(&mut community, doc, "dianye:1");
+    send(&community, &mut street);
+    revoke_as(&mut street, node("dianye", 1), None, "office closed").unwrap();
+    let rev = revocation_of(&street, node("dianye", 1), node("beishi", 1));
+    assert_eq!(
+        rev.certs,
+        vec![cert_of(&street, node("dianye", 1), node("beishi", 1))]
+    );
+    // The community, not told yet, writes again.
+    let after = crate::testutil::patrol(&mut community, doc, "dianye:2");
+
+    // In either order, the change after the cut-off is refused naming the revocation; the
+    // one before stays.
+    let mut first = replica("xianghe", 1);
+    send(&community, &mut first);
+    assert!(first.has_change(&after.change_hash().unwrap()));
+    send(&street, &mut first);
+    let mut second = replica("xianghe", 2);
+    send(&street, &mut second);
+    for sc in community.changes(doc, &[]).unwrap() {
+        let _ = second.apply(sc);
+    }
+    for r in [&first, &second] {
+        assert!(r.has_change(&before.change_hash().unwrap()));
+        expect_revoked(r, &after, &rev);
+        assert_eq!(r.ledger(doc).unwrap().entries().len(), 1);
+    }
+    // Another key of the same community, certified on its own, keeps writing.
+    let mut other = replica("dianye", 2);
+    send(&first, &mut other);
+    let ok = crate::testutil::patrol(&mut other, doc, "dianye:3");
+    assert!(matches!(first.apply(ok), Ok(Applied::Applied(_))));
+    // The revoked key refuses to write once it knows.
+    send(&first, &mut community);
+    assert!(matches!(
+        community.execute(
+            doc,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: "dianye:4".parse().unwrap(),
+                activity: "patrol".into(),
+                team: None,
+                date: date(2026, 5, 1),
+                hours: 1.0,
+                evidence: None,
+            }),
+            now()
+        ),
+        Err(Error::SelfRevoked)
+    ));
+}
+
+#[test]
+fn the_root_and_keys_above_the_issuer_may_revoke_a_unit_and_others_may_not() {
+    let unit = node("power-co", 1);
+    let cert = {
+        let r = root();
+        cert_of(&r, unit, node("dianye", 1))
+    };
+    // The issuer, its street (above it in the chain) and the root may.
+    for (o, n) in [("dianye", 1), ("beishi", 1)] {
+        let mut r = replica(o, n);
+        revoke_as(&mut r, unit, None, "ended").unwrap();
+        assert_eq!(revocation_of(&r, unit, node(o, n)).certs, vec![cert]);
+    }
+    let mut rt = root();
+    revoke_as(&mut rt, unit, Some(vec![cert]), "ended").unwrap();
+    assert_eq!(revocation_of(&rt, unit, *rt.root()).certs, vec![cert]);
+    // Another community's key, another street and the unit's community's other node may
+    // not: nothing to revoke.
+    for (o, n) in [
+        ("hongqi", 1),
+        ("jianzhong", 1),
+        ("dianye", 2),
+        ("power-co", 2),
+    ] {
+        let mut r = replica(o, n);
+        let err = revoke_as(&mut r, unit, None, "ended")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("it issued none of its certificates and is above none of them"),
+            "{o} {n}: {err}"
+        );
+        let err = revoke_as(&mut r, unit, Some(vec![cert]), "ended")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&cert.short()), "{err}");
+    }
+}
+
+#[test]
+fn the_root_revoking_a_unit_certified_by_a_community_refuses_its_later_changes() {
+    let mut unit = replica("power-co", 1);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    let kept = bar(&mut unit, hall, "troupe");
+    let mut rt = root();
+    send(&unit, &mut rt);
+    revoke_as(&mut rt, node("power-co", 1), None, "key leaked").unwrap();
+    let rev = revocation_of(&rt, node("power-co", 1), *rt.root());
+    let late = bar(&mut unit, hall, "choir");
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&rt, &mut rx);
+    assert!(rx.has_change(&kept.change_hash().unwrap()));
+    expect_revoked(&rx, &late, &rev);
+}
+
+#[test]
+fn an_issuer_revoking_its_own_certificate_refuses_the_units_later_changes() {
+    let mut unit = replica("power-co", 1);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    let mut issuer = replica("dianye", 1);
+    send(&unit, &mut issuer);
+    revoke_as(&mut issuer, node("power-co", 1), None, "contract ended").unwrap();
+    let rev = revocation_of(&issuer, node("power-co", 1), node("dianye", 1));
+    let late = bar(&mut unit, hall, "choir");
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&issuer, &mut rx);
+    expect_revoked(&rx, &late, &rev);
+    assert!(rx.doc(hall).is_ok());
+}
+
+#[test]
+fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
+    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+    let u = node("power-co", 7);
+    let mut dianye = replica("dianye", 1);
+    let mut hongqi = replica("hongqi", 1);
+    for (issuer, parent) in [(&mut dianye, "dianye"), (&mut hongqi, "hongqi")] {
+        issuer
+            .execute(
+                fed_id(),
+                Op::Federation(FederationOp::Issue {
+                    subject: u,
+                    role: crate::cert::Role::Unit,
+                    org: org("power-co"),
+                    parent: Some(org(parent)),
+                    name: format!("power-co for {parent}"),
+                    not_before: crate::testutil::valid_from(),
+                    not_after: crate::testutil::valid_until(),
+                }),
+                now(),
+            )
+            .unwrap();
+    }
+    crate::testutil::sync(&mut dianye, &mut hongqi);
+    let principals = hongqi.trust().principals(&u, now());
+    let scopes: Vec<String> = principals.iter().map(|p| p.scope.to_string()).collect();
+    assert_eq!(scopes, ["beishi/dianye/power-co", "beishi/hongqi/power-co"]);
+    assert_eq!(hongqi.principal(&u, now()).unwrap(), principals[0]);
+
+    let mut unit = Replica::new(key("power-co", 7), [7; 8], org("power-co"), *root().root());
+    send(&hongqi, &mut unit);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall in dianye").unwrap();
+    let kept = bar(&mut unit, hall, "troupe");
+    send(&unit, &mut dianye);
+    // Dianye withdraws its certificate; the unit, not told yet, writes again in its
+    // dianye-scoped hall.
+    revoke_as(&mut dianye, u, None, "co-building ended").unwrap();
+    let rev = revocation_of(&dianye, u, node("dianye", 1));
+    assert_eq!(rev.certs, vec![cert_of(&dianye, u, node("dianye", 1))]);
+    let late = bar(&mut unit, hall, "choir");
+
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&dianye, &mut rx);
+    send(&hongqi, &mut rx);
+    // Only what the withdrawn certificate allowed is refused, naming the revocation.
+    assert!(rx.has_change(&kept.change_hash().unwrap()));
+    expect_revoked(&rx, &late, &rev);
+    // The key still acts under hongqi's certificate.
+    let left = rx.trust().principals_without(&u, now(), &{
+        let mut w = crate::cert::Withdrawn::new();
+        w.add(rev.certs[0], rev.by);
+        w
+    });
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].scope.to_string(), "beishi/hongqi/power-co");
+    send(&rx, &mut unit);
+    let there = resource_in(&mut unit, "hongqi", "Power-co hall in hongqi").unwrap();
+    let there_bar = bar(&mut unit, there, "troupe");
+    for sc in unit.changes(there, &[]).unwrap() {
+        assert!(matches!(rx.apply(sc), Ok(Applied::Applied(_))));
+    }
+    assert!(rx.has_change(&there_bar.change_hash().unwrap()));
+    // Where only dianye's certificate allowed it, the unit may no longer write.
+    assert!(matches!(
+        unit.execute(
+            hall,
+            Op::Resource(ResourceOp::Bar {
+                who: crate::resource::Barred::Org(org("club")),
+                reason: "noise".into(),
+            }),
+            now()
+        ),
+        Err(Error::Policy(_))
+    ));
+}
+
+/// Two revocations of different seniority that touch each other's chains, made without
+/// seeing each other: beishi (a street) withdraws dianye's certificate while dianye (a
+/// community) withdraws the certificates of its unit power-co and the one it had issued to
+/// beishi's own key. The street is more senior: dianye's revocations come after its
+/// cut-off, so they never take effect — in every delivery order.
+#[test]
+fn concurrent_revocations_resolve_by_seniority_in_every_delivery_order() {
+    let mut street = replica("beishi", 1);
+    let mut community = replica("dianye", 1);
+    let mut unit = replica("power-co", 1);
+    // Dianye certifies beishi's key as a unit of its own (a certificate in the other
+    // direction).
+    community
+        .execute(
+            fed_id(),
+            Op::Federation(FederationOp::Issue {
+                subject: node("beishi", 1),
+                role: crate::cert::Role::Unit,
+                org: org("beishi-office"),
+                parent: Some(org("dianye")),
+                name: "street office as a unit".into(),
+                not_before: crate::testutil::valid_from(),
+                not_after: crate::testutil::valid_until(),
+            }),
+            now(),
+        )
+        .unwrap();
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    crate::testutil::sync(&mut community, &mut unit);
+    send(&community, &mut street);
+    // Concurrently: each revokes what it may.
+    let by_street = revoke_as(&mut street, node("dianye", 1), None, "street").unwrap();
+    let by_community = [
+        revoke_as(&mut community, node("power-co", 1), None, "community").unwrap(),
+        revoke_as(&mut community, node("beishi", 1), None, "community").unwrap(),
+    ];
+    // Each side writes on, unaware of the other.
+    let unit_bar = bar(&mut unit, hall, "choir");
+    let rev = revocation_of(&street, node("dianye", 1), node("beishi", 1));
+
+    let mut universe: Vec<SignedChange> = Vec::new();
+    for r in [&street, &community, &unit] {
+        for id in r.docs().keys() {
+            universe.extend(r.changes(*id, &[]).unwrap());
+        }
+    }
+    let outcome = |order: u64| {
+        let mut o = replica("xianghe", 1);
+        for _ in 0..2 {
+            for sc in shuffled(universe.clone(), order) {
+                let _ = o.apply(sc);
+            }
+        }
+        let rejected: BTreeMap<_, String> = o
+            .rejected()
+            .iter()
+            .map(|(h, r)| (*h, r.reason.to_string()))
+            .collect();
+        let heads: Vec<_> = o.docs().values().map(|d| d.heads()).collect();
+        let in_force: Vec<String> = o
+            .revocations_in_force()
+            .iter()
+            .map(|r| r.short_id())
+            .collect();
+        (rejected, heads, in_force, o)
+    };
+    let (rejected, heads, in_force, o) = outcome(1);
+    // The street's revocation is the only one in force; the community's are refused as
+    // after its cut-off, naming it; the unit keeps writing.
+    assert_eq!(in_force, vec![rev.short_id()]);
+    expect_revoked(&o, &by_community[0], &rev);
+    assert!(matches!(
+        o.rejected()[&by_community[1].change_hash().unwrap()].reason,
+        RejectReason::DependsOnRejected(_)
+    ));
+    assert!(o.has_change(&by_street.change_hash().unwrap()));
+    assert!(o.has_change(&unit_bar.change_hash().unwrap()));
+    assert!(o.principal(&node("beishi", 1), now()).is_ok());
+    for seed in 2..40 {
+        let (r, h, f, _) = outcome(seed);
+        assert_eq!((&r, &h, &f), (&rejected, &heads, &in_force), "order {seed}");
+    }
+
+    // Had the street seen the community's revocations first, they stand: the unit's later
+    // change is refused, naming the community's revocation.
+    let mut street2 = replica("beishi", 1);
+    send(&community, &mut street2);
+    revoke_as(&mut street2, node("dianye", 1), None, "street").unwrap();
+    let mut rx = replica("xianghe", 2);
+    send(&street2, &mut rx);
+    for sc in unit.changes(hall, &[]).unwrap() {
+        let _ = rx.apply(sc);
+    }
+    let community_rev = revocation_of(&rx, node("power-co", 1), node("dianye", 1));
+    expect_revoked(&rx, &unit_bar, &community_rev);
+    assert_eq!(rx.revocations_in_force().len(), 3);
 }
 
 // ---- determinism ------------------------------------------------------------------------
