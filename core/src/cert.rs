@@ -7,6 +7,15 @@
 //! every certificate verifying, valid at the time asked about and issued within the rules
 //! ([`TrustStore::principal`]).
 //!
+//! A key may hold several certificates (renewals, or several issuers: a unit co-building
+//! with two communities); [`TrustStore::principals`] lists one principal per valid chain.
+//!
+//! A [`Revocation`] withdraws certificates (named by [`Certificate::id`]), not keys: only a
+//! certificate's issuer, a key above the issuer in one of its chains, or the root may
+//! withdraw it ([`TrustStore::may_withdraw`]), and the root key cannot be revoked. After the
+//! revocation's causal cut-off, the key's changes are judged without the withdrawn chains
+//! ([`TrustStore::principal_without`], [`Withdrawn`]).
+//!
 //! Everything is pure data and checks: times are arguments (normally the timestamp of the
 //! change being checked), and a [`Revocation`] names a causal cut-off instead of a time.
 //!

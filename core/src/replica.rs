@@ -437,13 +437,16 @@ pub struct Replica {
     records: BTreeMap<String, Revocation>,
     /// The revocations in force, by subject (see [`Replica::resolve_revocations`]).
     in_force: BTreeMap<NodeId, Vec<Active>>,
-    /// What the revocations in force were last resolved for: the record keys and the
+    /// What the revocations in force were last resolved for: the revocation records and the
     /// certificate ids then held.
-    resolved: Option<(BTreeSet<String>, BTreeSet<CertId>)>,
+    resolved: Option<(BTreeMap<String, Revocation>, BTreeSet<CertId>)>,
     /// Changes refused because of a revocation, directly or as dependents: judged again
     /// whenever the revocations in force are resolved again (the revocation may since have
     /// lost to a more senior one, or another certificate may have arrived).
     revisable: BTreeMap<ChangeHash, SignedChange>,
+    /// The bytes of every refused change: a refusal judged while a dependency stood is judged
+    /// again when that dependency is removed (see [`Replica::rebuild`]).
+    refused: BTreeMap<ChangeHash, SignedChange>,
     /// Documents created by this replica (part of each new header, so ids differ).
     created: u64,
     /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
@@ -482,6 +485,7 @@ impl Replica {
             in_force: BTreeMap::new(),
             resolved: None,
             revisable: BTreeMap::new(),
+            refused: BTreeMap::new(),
             created: 0,
             max_pending: MAX_PENDING,
             source: None,
@@ -1484,6 +1488,7 @@ impl Replica {
         if matches!(reason, RejectReason::Revoked { .. }) {
             self.revisable.insert(hash, sc.clone());
         }
+        self.refused.insert(hash, sc.clone());
         let r = Rejection {
             doc: sc.doc,
             hash,
@@ -1537,6 +1542,7 @@ impl Replica {
                     if revisable {
                         self.revisable.insert(h, sc.clone());
                     }
+                    self.refused.insert(h, sc.clone());
                     queue.push(Rejection {
                         doc,
                         hash: h,
@@ -1649,8 +1655,10 @@ impl Replica {
         }
     }
 
-    fn resolution_key(&self) -> (BTreeSet<String>, BTreeSet<CertId>) {
-        (self.records.keys().cloned().collect(), self.trust.ids())
+    /// What resolving the revocations depends on besides the changes it judges: the
+    /// revocation records (a signer may rewrite its own record) and the certificates.
+    fn resolution_key(&self) -> (BTreeMap<String, Revocation>, BTreeSet<CertId>) {
+        (self.records.clone(), self.trust.ids())
     }
 
     /// Decides which revocations are in force, as a function of the set of changes held
@@ -1674,6 +1682,7 @@ impl Replica {
         let again = std::mem::take(&mut self.revisable);
         for h in again.keys() {
             self.rejected.remove(h);
+            self.refused.remove(h);
         }
         for sc in again.into_values() {
             let _ = self.apply_one(sc);
@@ -1875,16 +1884,20 @@ impl Replica {
                 bad.insert(e.hash, None);
             }
         }
-        let mut resubmit = Vec::new();
+        // Refusals judged while a removed change stood are judged again, as if it had never
+        // been accepted (they wait for it, or are refused as its dependents): the outcome
+        // must not depend on whether they arrived before or after its removal.
+        let mut resubmit = self.unrefuse_dependents_of(id, bad.keys().copied().collect());
         let mut rejections = Vec::new();
         for e in &entries {
             self.index.remove(&e.hash);
             match bad.get(&e.hash) {
                 Some(Some(reason)) => {
-                    if matches!(reason, RejectReason::Revoked { .. })
-                        && let Some(sc) = &e.signed
-                    {
-                        self.revisable.insert(e.hash, sc.clone());
+                    if let Some(sc) = &e.signed {
+                        if matches!(reason, RejectReason::Revoked { .. }) {
+                            self.revisable.insert(e.hash, sc.clone());
+                        }
+                        self.refused.insert(e.hash, sc.clone());
                     }
                     rejections.push(Rejection {
                         doc: id,
@@ -1915,6 +1928,39 @@ impl Replica {
         }
         for sc in resubmit {
             let _ = self.apply_one(sc);
+        }
+    }
+
+    /// Withdraws the refusals of changes of `doc` that depend, directly or through other
+    /// refused changes, on a change in `gone`, and returns them to be submitted again.
+    fn unrefuse_dependents_of(
+        &mut self,
+        doc: DocId,
+        mut gone: BTreeSet<ChangeHash>,
+    ) -> Vec<SignedChange> {
+        let mut again = Vec::new();
+        loop {
+            let more: Vec<ChangeHash> = self
+                .refused
+                .iter()
+                .filter(|(h, sc)| {
+                    sc.doc == doc
+                        && !gone.contains(h)
+                        && sc
+                            .parse()
+                            .is_ok_and(|c| c.deps().iter().any(|d| gone.contains(d)))
+                })
+                .map(|(h, _)| *h)
+                .collect();
+            if more.is_empty() {
+                return again;
+            }
+            for h in more {
+                gone.insert(h);
+                self.rejected.remove(&h);
+                self.revisable.remove(&h);
+                again.extend(self.refused.remove(&h));
+            }
         }
     }
 

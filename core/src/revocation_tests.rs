@@ -721,26 +721,63 @@ fn concurrent_revocations_resolve_by_seniority_in_every_delivery_order() {
 // ---- determinism ------------------------------------------------------------------------
 
 /// Actors of the generated histories.
-/// `club` node 7 has no certificate until a `Certify` step issues one.
-const AUTHORS: [(&str, u8); 6] = [
+/// `club` node 7 has no certificate until a `Certify` step issues one. `beishi` 1 is the
+/// street that certified `dianye` and `hongqi`, and `dianye` 1 certified `power-co` 1 and
+/// `club` 2, so revocations can come from every level.
+const AUTHORS: [(&str, u8); 7] = [
     ("dianye", 1),
     ("power-co", 1),
     ("club", 2),
     ("hongqi", 2),
     ("dianye", 2),
     ("club", 7),
+    ("beishi", 1),
 ];
 const ROOT: usize = AUTHORS.len();
 
 #[derive(Debug, Clone)]
 enum Step {
-    Request { who: usize, day: u8 },
-    Confirm { who: usize, pick: u8 },
-    Service { who: usize, vol: u8 },
-    Redeem { who: usize, vol: u8 },
-    Forge { who: usize, what: u8 },
-    Sync { a: usize, b: usize },
-    Revoke { who: usize },
+    Request {
+        who: usize,
+        day: u8,
+    },
+    Confirm {
+        who: usize,
+        pick: u8,
+    },
+    Service {
+        who: usize,
+        vol: u8,
+    },
+    Redeem {
+        who: usize,
+        vol: u8,
+    },
+    Forge {
+        who: usize,
+        what: u8,
+    },
+    Sync {
+        a: usize,
+        b: usize,
+    },
+    /// `by` revokes `who`'s certificates (typed; when the typed operation refuses —
+    /// no authority, the root, nothing left — a forged revocation of every certificate of
+    /// `who` is sent instead).
+    Revoke {
+        by: usize,
+        who: usize,
+    },
+    /// `by` certifies `who`'s key as a unit of its own organisation (a certificate in any
+    /// direction, when the policy lets `by` issue it: communities issue units). Only keys
+    /// with a shorter chain of their own (communities, the street, the root) are targets,
+    /// and the root issues none: for a key whose shortest chain is not unique, which
+    /// principal a change is judged under would depend on whether the other certificate had
+    /// arrived (the write policy does not yet try every principal).
+    Hostile {
+        by: usize,
+        who: usize,
+    },
     Certify,
 }
 
@@ -752,9 +789,21 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..ROOT, 1..4u8).prop_map(|(who, vol)| Step::Redeem { who, vol }),
         1 => (0..ROOT, 0..3u8).prop_map(|(who, what)| Step::Forge { who, what }),
         3 => (0..=ROOT, 0..=ROOT).prop_map(|(a, b)| Step::Sync { a, b }),
-        1 => (1..ROOT).prop_map(|who| Step::Revoke { who }),
+        3 => (0..=ROOT, 0..=ROOT).prop_map(|(by, who)| Step::Revoke { by, who }),
+        1 => (0..ROOT, prop::sample::select(vec![0, 3, 4, 6, ROOT]))
+            .prop_map(|(by, who)| Step::Hostile { by, who }),
         1 => Just(Step::Certify),
     ]
+}
+
+/// The key of author `i` (`ROOT`: the root).
+fn key_of(i: usize) -> crate::identity::Keypair {
+    if i == ROOT {
+        crate::testutil::root_key()
+    } else {
+        let (o, n) = AUTHORS[i];
+        key(o, n)
+    }
 }
 
 fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
@@ -779,6 +828,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
         send(&a[0], &mut b[0]);
     }
     let mut extra: Vec<SignedChange> = Vec::new();
+    let mut forged: u8 = 0;
     for s in steps {
         match *s {
             Step::Request { who, day } => {
@@ -876,14 +926,57 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                     }
                 }
             }
-            Step::Revoke { who } => {
-                let (o, n) = AUTHORS[who];
-                let _ = rs[ROOT].execute(
+            Step::Revoke { by, who } => {
+                let subject = key_of(who).node_id();
+                let typed = rs[by].execute(
                     fed_id(),
                     Op::Federation(FederationOp::Revoke {
-                        subject: node(o, n),
-                        reason: "test".into(),
+                        subject,
+                        reason: format!("{by} revokes {who}"),
                         certs: None,
+                    }),
+                    now(),
+                );
+                if typed.is_err() {
+                    forged += 1;
+                    let signer = key_of(by);
+                    let mut d = rs[by].doc(fed_id()).unwrap().clone();
+                    d.set_author(&crate::document::Author {
+                        node: signer.node_id(),
+                        incarnation: [0x80 | forged; 8],
+                        org: org("forger"),
+                    });
+                    let rev = Revocation {
+                        subject,
+                        certs: rs[by]
+                            .trust()
+                            .certificates_of(&subject)
+                            .map(crate::cert::Certificate::id)
+                            .collect(),
+                        cutoff: vec![],
+                        reason: format!("{by} forges against {who}"),
+                        by: signer.node_id(),
+                        at: now(),
+                    };
+                    let key = crate::federation::revocation_key(&rev);
+                    let c = d
+                        .commit(now(), "forged", &[Put::new("revocations", key, &rev)])
+                        .unwrap();
+                    extra.push(SignedChange::sign(&signer, fed_id(), c.raw_bytes()).unwrap());
+                }
+            }
+            Step::Hostile { by, who } => {
+                let own = if by == ROOT { "heping" } else { AUTHORS[by].0 };
+                let _ = rs[by].execute(
+                    fed_id(),
+                    Op::Federation(FederationOp::Issue {
+                        subject: key_of(who).node_id(),
+                        role: crate::cert::Role::Unit,
+                        org: org("hostile"),
+                        parent: Some(org(own)),
+                        name: format!("{who} as a unit of {by}"),
+                        not_before: crate::testutil::valid_from(),
+                        not_after: crate::testutil::valid_until(),
                     }),
                     now(),
                 );
@@ -932,7 +1025,7 @@ fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn any_delivery_order_gives_identical_documents_and_rejections(
@@ -981,5 +1074,43 @@ proptest! {
             }
         }
         let _ = Applied::Duplicate;
+    }
+}
+
+/// A regression found by the property test: the root forges a second revocation of the
+/// street with an empty cut-off (overwriting its first), which removes every certificate
+/// the street issued, so the ledger's genesis waits for a certificate again. A forged
+/// redemption on top of it, refused by the write policy where it arrived while the genesis
+/// stood, must end as where it arrived after: waiting for the genesis.
+#[test]
+fn a_refusal_judged_on_a_removed_dependency_is_judged_again() {
+    let steps = [
+        Step::Revoke { by: ROOT, who: 6 },
+        Step::Forge { who: 1, what: 0 },
+        Step::Revoke { by: ROOT, who: 6 },
+    ];
+    let (universe, _) = run_history(&steps);
+    let mut delivery = universe.clone();
+    delivery.extend(universe.iter().take(universe.len() / 2).cloned());
+    let observed: Vec<Replica> = [0u64, 10628103176284594368, 7]
+        .into_iter()
+        .map(|seed| {
+            let mut o = replica("xianghe", 1);
+            for round in 0..3u64 {
+                for sc in shuffled(delivery.clone(), seed ^ round) {
+                    let _ = o.apply(sc);
+                }
+            }
+            o
+        })
+        .collect();
+    let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+    let waiting = |r: &Replica| r.awaiting().copied().collect::<BTreeSet<_>>();
+    assert_eq!(observed[0].revocations_in_force().len(), 1);
+    assert!(!waiting(&observed[0]).is_empty());
+    for o in &observed[1..] {
+        assert_eq!(keys(o), keys(&observed[0]));
+        assert_eq!(waiting(o), waiting(&observed[0]));
+        assert_eq!(o.pending_len(), observed[0].pending_len());
     }
 }
