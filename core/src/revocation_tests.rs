@@ -718,6 +718,32 @@ fn concurrent_revocations_resolve_by_seniority_in_every_delivery_order() {
     assert_eq!(rx.revocations_in_force().len(), 3);
 }
 
+#[test]
+fn the_revoke_operation_reads_as_before_without_certificates() {
+    let subject = node("power-co", 1);
+    let old = serde_json::json!({"revoke": {"subject": subject.to_string(), "reason": "r"}});
+    let op: FederationOp = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(
+        op,
+        FederationOp::Revoke {
+            subject,
+            reason: "r".into(),
+            certs: None,
+        }
+    );
+    // Written back the same way; named certificates are a list of hex ids.
+    assert_eq!(serde_json::to_value(&op).unwrap(), old);
+    let id = CertId([3; 32]);
+    let named = FederationOp::Revoke {
+        subject,
+        reason: "r".into(),
+        certs: Some(vec![id]),
+    };
+    let json = serde_json::to_value(&named).unwrap();
+    assert_eq!(json["revoke"]["certs"][0], id.to_string());
+    assert_eq!(serde_json::from_value::<FederationOp>(json).unwrap(), named);
+}
+
 // ---- determinism ------------------------------------------------------------------------
 
 /// Actors of the generated histories.
