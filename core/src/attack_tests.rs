@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::ChangeHash;
 
-use crate::cert::{CertError, Certificate, Role};
+use crate::cert::{CertError, Certificate, Revocation, Role};
 use crate::document::{Author, DocError, Document, MAX_CHANGE_BYTES, Put};
 use crate::federation::{self, FederationOp};
 use crate::identity::{Keypair, Signature};
-use crate::ids::{BookingId, CompoundId, DocId, NodeId, VolunteerId};
+use crate::ids::{BookingId, CertId, CompoundId, DocId, NodeId, VolunteerId};
 use crate::ledger::{Entry, EntryBody, LedgerOp, LedgerRules, Points};
 use crate::policy::PolicyError;
 use crate::registry::{Compound, ManagementMode, RegistryOp};
@@ -1163,6 +1163,7 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
             Op::Federation(FederationOp::Revoke {
                 subject: node("power-co", 1),
                 reason: "key leaked".into(),
+                certs: None,
             }),
             booking_now(),
         )
@@ -1185,6 +1186,8 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
 
     let revoked = RejectReason::Revoked {
         signer: node("power-co", 1).short(),
+        revocation: revocations[&node("power-co", 1)][0].short_id(),
+        by: root_key().node_id().short(),
         reason: "key leaked".into(),
     };
     // A replica that heard of the revocation first refuses both; so does the root.
@@ -1215,6 +1218,244 @@ fn attack_changes_after_a_revocation_cut_off_are_refused_and_earlier_ones_stay()
     }
     assert_eq!(heads(&late)[&hall], heads(&early)[&hall]);
     assert_eq!(heads(&late)[&dy_room], heads(&early)[&dy_room]);
+}
+
+// ---- 9b. hostile revocations ----------------------------------------------------------------
+
+/// The id of the certificate `issuer` issued to `subject`, as `r` holds it.
+fn cert_id(r: &Replica, subject: NodeId, issuer: NodeId) -> CertId {
+    r.trust()
+        .certificates_of(&subject)
+        .find(|c| c.issuer == issuer)
+        .unwrap()
+        .id()
+}
+
+fn revoke(
+    r: &mut Replica,
+    subject: NodeId,
+    certs: Option<Vec<CertId>>,
+) -> Result<SignedChange, Error> {
+    r.execute(
+        fed_id(),
+        Op::Federation(FederationOp::Revoke {
+            subject,
+            reason: "hostile".into(),
+            certs,
+        }),
+        now(),
+    )
+    .map(|w| w.change)
+}
+
+/// A revocation record written by hand on `base` (bypassing the typed operation's checks)
+/// and signed by `signer`.
+fn forged_revocation(
+    base: &Document,
+    signer: &Keypair,
+    subject: NodeId,
+    certs: Vec<CertId>,
+) -> SignedChange {
+    let mut doc = base.clone();
+    doc.set_author(&Author {
+        node: signer.node_id(),
+        incarnation: [0xEE; 8],
+        org: org("forger"),
+    });
+    let rev = Revocation {
+        subject,
+        certs,
+        cutoff: vec![],
+        reason: "hostile".into(),
+        by: signer.node_id(),
+        at: now(),
+    };
+    let c = doc
+        .commit(
+            now(),
+            "forged",
+            &[Put::new(
+                "revocations",
+                federation::revocation_key(&rev),
+                &rev,
+            )],
+        )
+        .unwrap();
+    SignedChange::sign(signer, doc.id(), c.raw_bytes()).unwrap()
+}
+
+fn denied_reason(r: &Rejection) -> String {
+    match &r.reason {
+        RejectReason::Policy(PolicyError::Denied { map, reason, .. }) => {
+            assert_eq!(map, "revocations");
+            reason.clone()
+        }
+        other => panic!("expected a denied revocation, got {other}"),
+    }
+}
+
+#[test]
+fn attack_a_hostile_revocation_through_a_self_issued_certificate_is_refused() {
+    let victim_key = node("dianye", 1);
+    let mut victim = replica("dianye", 1);
+    let doc = ledger(&mut victim, "dianye");
+    let before = service(&mut victim, doc, "dianye:1", 1.0);
+    let mut hq = replica("hongqi", 1);
+    send(&victim, &mut hq);
+    // Hongqi certifies the victim's key as "its unit" (a community may certify any key as
+    // its unit), which once let it revoke the victim.
+    issue(
+        &mut hq,
+        victim_key,
+        Role::Unit,
+        "dianye",
+        Some("hongqi"),
+        valid_from(),
+        valid_until(),
+        now(),
+    )
+    .unwrap();
+    let hostile = cert_id(&hq, victim_key, node("hongqi", 1));
+    let real = cert_id(&hq, victim_key, node("beishi", 1));
+
+    // The typed operation refuses the victim's real certificate, naming it and the signer.
+    let err = revoke(&mut hq, victim_key, Some(vec![real])).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&real.short()) && text.contains(&node("hongqi", 1).short()),
+        "{text}"
+    );
+    // Without naming certificates, it withdraws only the one it issued itself.
+    revoke(&mut hq, victim_key, None).unwrap();
+    let revs = hq.federation(fed_id()).unwrap().revocations();
+    assert_eq!(revs[&victim_key].len(), 1);
+    assert_eq!(revs[&victim_key][0].certs, vec![hostile]);
+    // ... and only once.
+    let again = revoke(&mut hq, victim_key, None).unwrap_err().to_string();
+    assert!(again.contains("already revoked"), "{again}");
+
+    // A forged revocation of the real certificate is refused by the receiving replica, with a
+    // reason naming the certificate and the signer; so is one by a street that is not above
+    // it.
+    let mut rx = replica("xianghe", 1);
+    send(&hq, &mut rx);
+    for signer in [key("hongqi", 1), key("jianzhong", 1)] {
+        let forged = forged_revocation(hq.doc(fed_id()).unwrap(), &signer, victim_key, vec![real]);
+        let reason = denied_reason(&refused(&mut rx, forged));
+        assert!(
+            reason.contains(&real.short())
+                && reason.contains(&signer.node_id().short())
+                && reason.contains("not its issuer"),
+            "{reason}"
+        );
+    }
+
+    // The victim, not told, keeps writing: after the cut-off of hongqi's revocation its
+    // street's certificate still stands.
+    let after = service(&mut victim, doc, "dianye:2", 1.0);
+    assert!(matches!(rx.apply(after.clone()), Ok(Applied::Applied(_))));
+    assert!(rx.has_change(&hash(&before)) && rx.has_change(&hash(&after)));
+    // And once it heard of everything, too.
+    send(&rx, &mut victim);
+    let later = service(&mut victim, doc, "dianye:3", 1.0);
+    assert!(matches!(rx.apply(later), Ok(Applied::Applied(_))));
+    assert!(rx.rejected().values().all(|r| r.signer != victim_key));
+}
+
+#[test]
+fn attack_the_root_key_cannot_be_revoked() {
+    let root_node = root_key().node_id();
+    let mut hq = replica("hongqi", 1);
+    issue(
+        &mut hq,
+        root_node,
+        Role::Unit,
+        "heping",
+        Some("hongqi"),
+        valid_from(),
+        valid_until(),
+        now(),
+    )
+    .unwrap();
+    let hostile = cert_id(&hq, root_node, node("hongqi", 1));
+    let cannot = "the root key cannot be revoked";
+    let err = revoke(&mut hq, root_node, None).unwrap_err().to_string();
+    assert!(err.contains(cannot), "{err}");
+    let err = revoke(&mut hq, root_node, Some(vec![hostile]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(cannot), "{err}");
+    // Not even by the root itself.
+    let mut rt = root();
+    let err = revoke(&mut rt, root_node, None).unwrap_err().to_string();
+    assert!(err.contains(cannot), "{err}");
+
+    // Forged, it is refused on receipt.
+    let mut rx = replica("xianghe", 1);
+    send(&hq, &mut rx);
+    let forged = forged_revocation(
+        hq.doc(fed_id()).unwrap(),
+        &key("hongqi", 1),
+        root_node,
+        vec![hostile],
+    );
+    let reason = denied_reason(&refused(&mut rx, forged));
+    assert!(reason.contains(cannot), "{reason}");
+
+    // Certificates the root signs later are accepted.
+    let later = issue(
+        &mut rt,
+        node("hospital", 7),
+        Role::Partner,
+        "hospital",
+        Some("xianghe"),
+        valid_from(),
+        valid_until(),
+        now(),
+    )
+    .unwrap();
+    assert!(matches!(rx.apply(later), Ok(Applied::Applied(_))));
+    assert_eq!(
+        rx.principal(&node("hospital", 7), now()).unwrap().role,
+        Some(Role::Partner)
+    );
+}
+
+#[test]
+fn attack_a_revocation_naming_a_certificate_of_another_key_is_refused() {
+    let mut rt = root();
+    let unit = node("power-co", 1);
+    let community_cert = cert_id(&rt, node("dianye", 1), node("beishi", 1));
+    let err = revoke(&mut rt, unit, Some(vec![community_cert]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&community_cert.short()) && err.contains("is a certificate of key"),
+        "{err}"
+    );
+    // Forged (by the root, who may revoke any certificate of the key it names).
+    let forged = forged_revocation(
+        rt.doc(fed_id()).unwrap(),
+        &root_key(),
+        unit,
+        vec![community_cert],
+    );
+    let mut rx = replica("xianghe", 1);
+    let reason = denied_reason(&refused(&mut rx, forged));
+    assert!(
+        reason.contains(&community_cert.short())
+            && reason.contains(&format!(
+                "it is a certificate of key {}",
+                node("dianye", 1).short()
+            )),
+        "{reason}"
+    );
+    // An unknown certificate is refused too, and so is a revocation naming none.
+    for certs in [vec![CertId([9; 32])], vec![]] {
+        let forged = forged_revocation(rt.doc(fed_id()).unwrap(), &root_key(), unit, certs);
+        refused(&mut rx, forged);
+    }
+    assert!(rx.revocations_in_force().is_empty());
 }
 
 // ---- 10. truncated, garbage and oversized bytes ---------------------------------------------
@@ -2630,4 +2871,82 @@ fn attack_points_of_a_same_code_communitys_volunteer_do_not_count_at_home() {
             .contains("volunteer dianye:7 has 0 points known here"),
         "{err}"
     );
+}
+
+/// Honest case (issue 17): a unit co-building with two communities, certified by both,
+/// records service in each community's ledger; every receiver accepts both, judging each
+/// change under the principal that allows it. Neither community's certificate lets it write
+/// where only the other's would.
+#[test]
+fn a_unit_certified_by_two_communities_writes_under_each_certificate() {
+    let u = key("power-co", 7);
+    let mut dy = replica("dianye", 1);
+    let mut hq = replica("hongqi", 1);
+    for (issuer, parent) in [(&mut dy, "dianye"), (&mut hq, "hongqi")] {
+        issue(
+            issuer,
+            u.node_id(),
+            Role::Unit,
+            "power-co",
+            Some(parent),
+            valid_from(),
+            valid_until(),
+            now(),
+        )
+        .unwrap();
+    }
+    crate::testutil::sync(&mut dy, &mut hq);
+    let dy_ledger = ledger(&mut dy, "dianye");
+    let hq_ledger = ledger(&mut hq, "hongqi");
+    let mut unit = Replica::new(u.clone(), [7; 8], org("power-co"), *root().root());
+    send(&dy, &mut unit);
+    send(&hq, &mut unit);
+    let a = service(&mut unit, dy_ledger, "dianye:3", 2.0);
+    let b = service(&mut unit, hq_ledger, "hongqi:4", 1.0);
+    let mut rx = replica("beishi", 2);
+    send(&dy, &mut rx);
+    send(&hq, &mut rx);
+    for sc in [a, b] {
+        assert!(matches!(rx.apply(sc).unwrap(), Applied::Applied(_)));
+    }
+    let issuers = |d: DocId| -> Vec<String> {
+        rx.ledger(d)
+            .unwrap()
+            .entries()
+            .into_iter()
+            .map(|(_, e)| e.issuer.to_string())
+            .collect()
+    };
+    assert_eq!(issuers(dy_ledger), ["beishi/dianye/power-co"]);
+    assert_eq!(issuers(hq_ledger), ["beishi/hongqi/power-co"]);
+    // A ledger of a community that certified it not: refused.
+    let mut xh = replica("xianghe", 1);
+    let xh_ledger = xh
+        .create(
+            NewDoc::Ledger {
+                street: org("jianzhong"),
+                community: org("xianghe"),
+                year: 2026,
+                rules: LedgerRules::default(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    send(&xh, &mut unit);
+    let err = unit
+        .execute(
+            xh_ledger,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: vol("xianghe:1"),
+                activity: "patrol".into(),
+                team: None,
+                date: date(2026, 5, 30),
+                hours: 1.0,
+                evidence: None,
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("may not record service"), "{err}");
 }

@@ -7,6 +7,15 @@
 //! every certificate verifying, valid at the time asked about and issued within the rules
 //! ([`TrustStore::principal`]).
 //!
+//! A key may hold several certificates (renewals, or several issuers: a unit co-building
+//! with two communities); [`TrustStore::principals`] lists one principal per valid chain.
+//!
+//! A [`Revocation`] withdraws certificates (named by [`Certificate::id`]), not keys: only a
+//! certificate's issuer, a key above the issuer in one of its chains, or the root may
+//! withdraw it ([`TrustStore::may_withdraw`]), and the root key cannot be revoked. After the
+//! revocation's causal cut-off, the key's changes are judged without the withdrawn chains
+//! ([`TrustStore::principal_without`], [`Withdrawn`]).
+//!
 //! Everything is pure data and checks: times are arguments (normally the timestamp of the
 //! change being checked), and a [`Revocation`] names a causal cut-off instead of a time.
 //!
@@ -28,13 +37,13 @@
 //! | `not_after`  | `i64`, milliseconds since the Unix epoch                         |
 //! | `issuer`     | 32 bytes                                                         |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{self, Keypair, Signature};
-use crate::ids::{DocId, NodeId, OrgId, Scope};
+use crate::ids::{CertId, DocId, NodeId, OrgId, Scope};
 use crate::time::Timestamp;
 
 /// Domain-separation tag at the start of a certificate's signed bytes.
@@ -135,6 +144,12 @@ pub enum CertError {
         /// Which rule was broken.
         reason: String,
     },
+    /// The key has valid certificate chains, but revocations withdrew every one of them.
+    #[error("every certificate chain of key {node} was withdrawn by a revocation")]
+    Withdrawn {
+        /// Short form of the key.
+        node: String,
+    },
     /// The chain does not reach the root within [`MAX_CHAIN_LEN`] certificates.
     #[error("certificate chain of key {node} does not reach the root within {max} certificates")]
     ChainTooLong {
@@ -156,6 +171,7 @@ impl CertError {
             CertError::NotAllowedToIssue { .. } => 3,
             CertError::NotYetValid { .. } => 4,
             CertError::Expired { .. } => 5,
+            CertError::Withdrawn { .. } => 6,
         }
     }
 }
@@ -253,6 +269,16 @@ impl Certificate {
         out.extend_from_slice(&self.not_after.0.to_le_bytes());
         out.extend_from_slice(self.issuer.as_bytes());
         out
+    }
+
+    /// The certificate's id: BLAKE3 of [`Certificate::canonical_bytes`] followed by the
+    /// signature, so a certificate re-signed (or forged) under the same fields is another
+    /// certificate.
+    pub fn id(&self) -> CertId {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.canonical_bytes());
+        h.update(&self.signature.0);
+        CertId(*h.finalize().as_bytes())
     }
 
     /// Checks the signature against `issuer`.
@@ -383,14 +409,63 @@ impl Principal {
     }
 }
 
-/// A certificate held by a [`TrustStore`], with its signature checked once on insert.
+/// A certificate held by a [`TrustStore`], with its id computed and its signature checked
+/// once on insert.
 #[derive(Debug, Clone)]
 struct Held {
     cert: Certificate,
+    id: CertId,
     signature_ok: bool,
 }
 
-/// The configured root plus every known certificate, several per subject (renewals).
+/// Certificates withdrawn by revocations, each with the keys that withdrew it.
+///
+/// A revocation withdraws a certificate from the chains that pass through its signer: a
+/// chain loses certificate `c` when a key that withdrew `c` is the root, `c`'s issuer, or
+/// the issuer of a certificate above `c` in that chain. The root and the issuer are in
+/// every chain of `c`, so their withdrawal removes `c` from all of them; a key that is above
+/// `c` in only some of its chains (say, a street that certified a community key of another
+/// street a second time) removes only the chains through itself — never what another
+/// issuer's certificate grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withdrawn {
+    by_cert: BTreeMap<CertId, BTreeSet<NodeId>>,
+}
+
+impl Withdrawn {
+    /// Nothing withdrawn.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Records that `by` withdrew certificate `cert`.
+    pub fn add(&mut self, cert: CertId, by: NodeId) {
+        self.by_cert.entry(cert).or_default().insert(by);
+    }
+    /// Whether nothing is withdrawn.
+    pub fn is_empty(&self) -> bool {
+        self.by_cert.is_empty()
+    }
+    /// Whether some key withdrew `cert`.
+    pub fn contains(&self, cert: &CertId) -> bool {
+        self.by_cert.contains_key(cert)
+    }
+    /// Whether the chain `path` (the key's own certificate first, the root-issued one last)
+    /// loses one of its certificates.
+    fn cuts(&self, path: &[&Held], root: &NodeId) -> bool {
+        if self.by_cert.is_empty() {
+            return false;
+        }
+        path.iter().enumerate().any(|(i, h)| {
+            self.by_cert.get(&h.id).is_some_and(|by| {
+                by.iter()
+                    .any(|k| k == root || path[i..].iter().any(|up| up.cert.issuer == *k))
+            })
+        })
+    }
+}
+
+/// The configured root plus every known certificate, several per subject (renewals, or
+/// certificates from several issuers: a unit co-building with two communities).
 ///
 /// Certificates are kept in a canonical order (by signed bytes, then signature), so every
 /// answer is independent of insertion order.
@@ -400,32 +475,16 @@ pub struct TrustStore {
     certs: BTreeMap<NodeId, BTreeMap<(Vec<u8>, Signature), Held>>,
 }
 
-/// Best result seen among alternative chains: the shortest success, else the most specific
-/// error (the first one in canonical order on ties).
-#[derive(Default)]
-struct Best {
-    ok: Option<(usize, usize, Vec<OrgId>)>,
-    err: Option<CertError>,
-}
+/// A valid chain: the held certificates from the key's own up to the one the root issued.
+type Path<'a> = Vec<&'a Held>;
 
-impl Best {
-    fn add(&mut self, idx: usize, r: Result<(usize, Vec<OrgId>), CertError>) {
-        match r {
-            Ok((n, path)) => {
-                if self.ok.as_ref().is_none_or(|(m, _, _)| n < *m) {
-                    self.ok = Some((n, idx, path));
-                }
-            }
-            Err(e) => {
-                if self
-                    .err
-                    .as_ref()
-                    .is_none_or(|old| e.specificity() > old.specificity())
-                {
-                    self.err = Some(e);
-                }
-            }
-        }
+/// Keeps the more specific of two failures (the first one on ties).
+fn keep_error(slot: &mut Option<CertError>, e: CertError) {
+    if slot
+        .as_ref()
+        .is_none_or(|old| e.specificity() > old.specificity())
+    {
+        *slot = Some(e);
     }
 }
 
@@ -451,7 +510,15 @@ impl TrustStore {
             return false;
         }
         let signature_ok = cert.verify_signature().is_ok();
-        of_subject.insert(key, Held { cert, signature_ok });
+        let id = cert.id();
+        of_subject.insert(
+            key,
+            Held {
+                cert,
+                id,
+                signature_ok,
+            },
+        );
         true
     }
     /// The certificates whose subject is `node`, in canonical order.
@@ -460,6 +527,37 @@ impl TrustStore {
             .get(node)
             .into_iter()
             .flat_map(|m| m.values().map(|h| &h.cert))
+    }
+    /// The certificate of `subject` with id `id`, if held.
+    pub fn certificate(&self, subject: &NodeId, id: &CertId) -> Option<&Certificate> {
+        self.certs
+            .get(subject)?
+            .values()
+            .find(|h| h.id == *id)
+            .map(|h| &h.cert)
+    }
+    /// The ids of every certificate held.
+    pub fn ids(&self) -> BTreeSet<CertId> {
+        self.certs
+            .values()
+            .flat_map(|m| m.values().map(|h| h.id))
+            .collect()
+    }
+    /// A store with the same root and only the certificates whose id `keep` accepts.
+    pub fn subset(&self, keep: impl Fn(&CertId) -> bool) -> TrustStore {
+        let mut certs: BTreeMap<NodeId, BTreeMap<(Vec<u8>, Signature), Held>> = BTreeMap::new();
+        for (subject, held) in &self.certs {
+            for (k, h) in held.iter().filter(|(_, h)| keep(&h.id)) {
+                certs
+                    .entry(*subject)
+                    .or_default()
+                    .insert(k.clone(), h.clone());
+            }
+        }
+        TrustStore {
+            root: self.root,
+            certs,
+        }
     }
     /// Number of certificates held.
     pub fn len(&self) -> usize {
@@ -470,51 +568,154 @@ impl TrustStore {
         self.len() == 0
     }
 
+    fn root_principal(&self) -> Principal {
+        Principal {
+            node: self.root,
+            role: None,
+            org: None,
+            parent: None,
+            chain_len: 0,
+            scope: Scope::root(),
+        }
+    }
+
     /// Who `node` is at time `at`: the root itself, or the key of a certificate that chains
     /// to the root within [`MAX_CHAIN_LEN`] certificates, each with a valid signature, valid
     /// at `at` and allowed by [`may_issue`].
     ///
-    /// When several chains work, the shortest is used (ties: the first subject certificate
-    /// in canonical order). When none does, the most specific failure is reported (expired /
-    /// not yet valid, then not allowed to issue, bad signature, chain too long, no
-    /// certificate).
+    /// When several chains work, the shortest is used (ties: the first in canonical order —
+    /// the key's certificates in canonical order, then their issuers' …). When none does,
+    /// the most specific failure is reported (expired / not yet valid, then not allowed to
+    /// issue, bad signature, chain too long, no certificate). Revocations are not looked at:
+    /// see [`TrustStore::principal_without`].
     pub fn principal(&self, node: &NodeId, at: Timestamp) -> Result<Principal, CertError> {
+        self.principal_without(node, at, &Withdrawn::new())
+    }
+
+    /// [`TrustStore::principal`] without the chains that lose a certificate in `withdrawn`
+    /// (see [`Withdrawn`] for which chains a withdrawal cuts). When the key has valid chains
+    /// but every one is cut, the error is [`CertError::Withdrawn`]. The root is never cut.
+    pub fn principal_without(
+        &self,
+        node: &NodeId,
+        at: Timestamp,
+        withdrawn: &Withdrawn,
+    ) -> Result<Principal, CertError> {
         if *node == self.root {
-            return Ok(Principal {
-                node: *node,
-                role: None,
-                org: None,
-                parent: None,
-                chain_len: 0,
-                scope: Scope::root(),
-            });
+            return Ok(self.root_principal());
         }
-        let candidates: Vec<&Held> = self
-            .certs
-            .get(node)
-            .map(|m| m.values().collect())
-            .unwrap_or_default();
-        let mut best = Best::default();
-        for (i, held) in candidates.iter().enumerate() {
-            best.add(i, self.chain(held, at, MAX_CHAIN_LEN));
+        let paths = self.all_paths(node, at)?;
+        paths
+            .iter()
+            .filter(|p| !withdrawn.cuts(p, &self.root))
+            .fold(None::<&Path<'_>>, |best, p| match best {
+                Some(b) if b.len() <= p.len() => Some(b),
+                _ => Some(p),
+            })
+            .map(|p| self.principal_of(node, p))
+            .ok_or_else(|| CertError::Withdrawn { node: node.short() })
+    }
+
+    /// Whether `withdrawn` cuts at least one valid chain of `node` at `at`.
+    pub fn cuts_any(&self, node: &NodeId, at: Timestamp, withdrawn: &Withdrawn) -> bool {
+        *node != self.root
+            && self
+                .all_paths(node, at)
+                .is_ok_and(|ps| ps.iter().any(|p| withdrawn.cuts(p, &self.root)))
+    }
+
+    /// Every valid principal of `node` at `at`, one per valid certificate chain, deduplicated
+    /// by scope: a key may hold certificates from several issuers (a unit co-building with
+    /// two communities) and acts under each. Canonical order: shortest chain first, then the
+    /// order of [`TrustStore::principal`] (so the first is what `principal` returns). Empty
+    /// when the key has no valid chain. The root has one principal, itself.
+    pub fn principals(&self, node: &NodeId, at: Timestamp) -> Vec<Principal> {
+        self.principals_without(node, at, &Withdrawn::new())
+    }
+
+    /// [`TrustStore::principals`] without the chains cut by `withdrawn`.
+    pub fn principals_without(
+        &self,
+        node: &NodeId,
+        at: Timestamp,
+        withdrawn: &Withdrawn,
+    ) -> Vec<Principal> {
+        if *node == self.root {
+            return vec![self.root_principal()];
         }
-        match (best.ok, best.err) {
-            (Some((chain_len, i, scope)), _) => {
-                let cert = &candidates[i].cert;
-                Ok(Principal {
-                    node: *node,
-                    role: Some(cert.role),
-                    org: Some(cert.org.clone()),
-                    parent: cert.parent.clone(),
-                    chain_len,
-                    // Invariant: a chain has at most MAX_CHAIN_LEN links, each adding one
-                    // organisation after the root-certified one's optional parent, so the
-                    // path fits MAX_SCOPE_LEN.
-                    scope: Scope::new(scope).unwrap_or_default(),
-                })
+        let Ok(mut paths) = self.all_paths(node, at) else {
+            return Vec::new();
+        };
+        paths.retain(|p| !withdrawn.cuts(p, &self.root));
+        // Stable: equally long chains keep their canonical order.
+        paths.sort_by_key(Vec::len);
+        let mut out: Vec<Principal> = Vec::new();
+        for p in &paths {
+            let principal = self.principal_of(node, p);
+            if !out.iter().any(|q| q.scope == principal.scope) {
+                out.push(principal);
             }
-            (None, Some(e)) => Err(e),
-            (None, None) => Err(self.no_certificate(node)),
+        }
+        out
+    }
+
+    /// Whether `signer` may withdraw `cert` (checked at time `at`): the root may withdraw
+    /// any certificate, the issuer its own, and a key above the issuer in one of the
+    /// certificate's valid chains (the issuer's issuer, …) that certificate — in the chains
+    /// through itself (see [`Withdrawn`]). The reason names the certificate and the signer.
+    pub fn may_withdraw(
+        &self,
+        signer: &NodeId,
+        cert: &Certificate,
+        at: Timestamp,
+    ) -> Result<(), String> {
+        if *signer == self.root || *signer == cert.issuer {
+            return Ok(());
+        }
+        let held = Held {
+            id: cert.id(),
+            signature_ok: cert.verify_signature().is_ok(),
+            cert: cert.clone(),
+        };
+        let above = self.paths(&held, at, MAX_CHAIN_LEN).is_ok_and(|ps| {
+            ps.iter()
+                .any(|p| p.iter().any(|h| h.cert.issuer == *signer))
+        });
+        if above {
+            Ok(())
+        } else {
+            Err(format!(
+                "key {} may not revoke certificate {} of key {}: it is not its issuer ({}) and \
+                 is above it in none of its valid chains",
+                signer.short(),
+                held.id.short(),
+                cert.subject.short(),
+                cert.issuer.short()
+            ))
+        }
+    }
+
+    fn principal_of(&self, node: &NodeId, path: &[&Held]) -> Principal {
+        let Some((own, top)) = path.first().zip(path.last()) else {
+            // Paths are never empty (each holds at least the key's own certificate).
+            return self.root_principal();
+        };
+        let mut orgs = match &top.cert.parent {
+            // The root is trusted to name the parent of what it certifies directly.
+            Some(p) => vec![p.clone(), top.cert.org.clone()],
+            None => vec![top.cert.org.clone()],
+        };
+        orgs.extend(path.iter().rev().skip(1).map(|h| h.cert.org.clone()));
+        Principal {
+            node: *node,
+            role: Some(own.cert.role),
+            org: Some(own.cert.org.clone()),
+            parent: own.cert.parent.clone(),
+            chain_len: path.len(),
+            // Invariant: a chain has at most MAX_CHAIN_LEN links, each adding one
+            // organisation after the root-certified one's optional parent, so the path fits
+            // MAX_SCOPE_LEN.
+            scope: Scope::new(orgs).unwrap_or_default(),
         }
     }
 
@@ -525,16 +726,32 @@ impl TrustStore {
         }
     }
 
-    /// Length of the shortest valid chain from `held` to the root using at most `budget`
-    /// certificates (including `held`).
-    /// The length of the best chain from `held` to the root and the organisations along it,
-    /// from the one certified by the root down to `held`'s.
-    fn chain(
-        &self,
-        held: &Held,
+    /// Every valid chain of `node` (not the root) in canonical order, or the most specific
+    /// failure when there is none.
+    fn all_paths(&self, node: &NodeId, at: Timestamp) -> Result<Vec<Path<'_>>, CertError> {
+        let mut out = Vec::new();
+        let mut err = None;
+        for held in self.certs.get(node).into_iter().flat_map(BTreeMap::values) {
+            match self.paths(held, at, MAX_CHAIN_LEN) {
+                Ok(ps) => out.extend(ps),
+                Err(e) => keep_error(&mut err, e),
+            }
+        }
+        if out.is_empty() {
+            Err(err.unwrap_or_else(|| self.no_certificate(node)))
+        } else {
+            Ok(out)
+        }
+    }
+
+    /// Every valid chain from `held` to the root using at most `budget` certificates
+    /// (including `held`), in canonical order; or the most specific failure.
+    fn paths<'a>(
+        &'a self,
+        held: &'a Held,
         at: Timestamp,
         budget: usize,
-    ) -> Result<(usize, Vec<OrgId>), CertError> {
+    ) -> Result<Vec<Path<'a>>, CertError> {
         let cert = &held.cert;
         if !held.signature_ok {
             return Err(CertError::BadSignature {
@@ -545,18 +762,14 @@ impl TrustStore {
         cert.check_time(at)?;
         if cert.issuer == self.root {
             may_issue(None, cert)?;
-            // The root is trusted to name the parent of what it certifies directly.
-            let scope = match &cert.parent {
-                Some(p) => vec![p.clone(), cert.org.clone()],
-                None => vec![cert.org.clone()],
-            };
-            return Ok((1, scope));
+            return Ok(vec![vec![held]]);
         }
         let Some(issuers) = self.certs.get(&cert.issuer) else {
             return Err(self.no_certificate(&cert.issuer));
         };
-        let mut best = Best::default();
-        for (i, issuer) in issuers.values().enumerate() {
+        let mut out = Vec::new();
+        let mut err = None;
+        for issuer in issuers.values() {
             let r = may_issue(Some(&issuer.cert), cert).and_then(|()| {
                 if budget <= 1 {
                     Err(CertError::ChainTooLong {
@@ -564,21 +777,21 @@ impl TrustStore {
                         max: MAX_CHAIN_LEN,
                     })
                 } else {
-                    self.chain(issuer, at, budget - 1)
+                    self.paths(issuer, at, budget - 1)
                 }
             });
-            best.add(
-                i,
-                r.map(|(n, mut path)| {
-                    path.push(cert.org.clone());
-                    (n + 1, path)
-                }),
-            );
+            match r {
+                Ok(ps) => out.extend(ps.into_iter().map(|mut p| {
+                    p.insert(0, held);
+                    p
+                })),
+                Err(e) => keep_error(&mut err, e),
+            }
         }
-        match (best.ok, best.err) {
-            (Some((n, _, path)), _) => Ok((n, path)),
-            (None, Some(e)) => Err(e),
-            (None, None) => Err(self.no_certificate(&cert.issuer)),
+        if out.is_empty() {
+            Err(err.unwrap_or_else(|| self.no_certificate(&cert.issuer)))
+        } else {
+            Ok(out)
         }
     }
 }
@@ -625,22 +838,54 @@ pub struct CutoffEntry {
     pub hash: [u8; 32],
 }
 
-/// The revocation of a key: its changes after the cut-off are refused everywhere.
+/// The revocation of certificates of one key: after the cut-off, the key's changes no longer
+/// count on the withdrawn certificates (see [`Withdrawn`] for which chains they leave). A
+/// key holding other, unrevoked certificates keeps acting under them; a key left without
+/// a chain has its changes after the cut-off refused everywhere.
+///
+/// Only the issuer of a certificate, a key above it in one of its chains, or the root may
+/// withdraw it ([`TrustStore::may_withdraw`]); the root key itself cannot be revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
-    /// The revoked key.
+    /// The key whose certificates are withdrawn.
     pub subject: NodeId,
+    /// The withdrawn certificates (each a certificate of `subject`).
+    pub certs: Vec<CertId>,
     /// What had been accepted from the key before the revocation, per document and actor.
     pub cutoff: Vec<CutoffEntry>,
     /// Why (free text).
     pub reason: String,
     /// The key that revoked.
     pub by: NodeId,
-    /// When it was revoked (informational; acceptance uses the cut-off).
+    /// When it was revoked: the time of the change that writes it (acceptance uses the
+    /// cut-off; this time is when the revoker's authority is checked).
     pub at: Timestamp,
 }
 
+/// Domain tag of a revocation's id ([`Revocation::id`]).
+const REVOCATION_DOMAIN: &[u8] = b"linli/revocation/v1\0";
+
 impl Revocation {
+    /// The revocation's id, 32 hex characters: BLAKE3 of subject, revoker and the sorted
+    /// set of withdrawn certificates. Part of its record key
+    /// ([`crate::federation::revocation_key`]), so one key's revocations of different
+    /// certificates never overwrite each other; messages name a revocation by its first 8
+    /// characters ([`Revocation::short_id`]).
+    pub fn id(&self) -> String {
+        let certs: BTreeSet<&CertId> = self.certs.iter().collect();
+        let mut h = blake3::Hasher::new();
+        h.update(REVOCATION_DOMAIN);
+        h.update(self.subject.as_bytes());
+        h.update(self.by.as_bytes());
+        for c in certs {
+            h.update(c.as_bytes());
+        }
+        hex::encode(&h.finalize().as_bytes()[..16])
+    }
+    /// The first 8 characters of [`Revocation::id`], for messages.
+    pub fn short_id(&self) -> String {
+        self.id().chars().take(8).collect()
+    }
     /// Whether the change `(actor, seq, hash)` in `doc` is still accepted: true iff an entry
     /// for `(doc, actor)` exists and either `seq < entry.seq`, or `seq == entry.seq` and the
     /// hash matches. Changes of actors or documents without an entry are refused. If

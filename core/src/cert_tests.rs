@@ -444,16 +444,20 @@ fn chain_budget_is_enforced() {
     let f = fed();
     let s = store(&f);
     let held = s.certs[&f.unit.node_id()].values().next().unwrap();
-    assert_eq!(s.chain(held, ts(50), 3).map(|(n, _)| n), Ok(3));
     assert_eq!(
-        s.chain(held, ts(50), 2),
+        s.paths(held, ts(50), 3)
+            .map(|ps| ps.iter().map(Vec::len).collect::<Vec<_>>()),
+        Ok(vec![3])
+    );
+    assert_eq!(
+        s.paths(held, ts(50), 2).map(|ps| ps.len()),
         Err(CertError::ChainTooLong {
             node: f.community.node_id().short(),
             max: MAX_CHAIN_LEN
         })
     );
     assert!(matches!(
-        s.chain(held, ts(50), 1),
+        s.paths(held, ts(50), 1),
         Err(CertError::ChainTooLong { .. })
     ));
 }
@@ -679,6 +683,7 @@ fn serde_round_trips() {
 
     let r = revocation();
     let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["certs"][0], "05".repeat(32));
     assert_eq!(json["cutoff"][0]["actor"], hex::encode(actor(4, 1)));
     assert_eq!(json["cutoff"][0]["hash"], hex::encode([7u8; 32]));
     assert_eq!(serde_json::from_value::<Revocation>(json).unwrap(), r);
@@ -710,6 +715,7 @@ fn actor(key: u8, incarnation: u8) -> Vec<u8> {
 fn revocation() -> Revocation {
     Revocation {
         subject: kp(4).node_id(),
+        certs: vec![CertId([5; 32])],
         cutoff: vec![
             CutoffEntry {
                 doc: DocId([1; 32]),
@@ -841,4 +847,249 @@ fn the_most_specific_error_is_reported_whatever_the_order() {
             Err(CertError::Expired { .. })
         ));
     }
+}
+
+// ---- certificate ids, several chains, withdrawals ---------------------------------------
+
+#[test]
+fn certificate_ids_hash_the_signed_bytes_and_the_signature() {
+    let f = fed();
+    let c = &f.certs[2];
+    let id = c.id();
+    assert_eq!(id, c.clone().id());
+    let mut h = blake3::Hasher::new();
+    h.update(&c.canonical_bytes());
+    h.update(&c.signature.0);
+    assert_eq!(id.0, *h.finalize().as_bytes());
+    // Any other field or another signature is another certificate.
+    let mut renamed = c.clone();
+    renamed.name.push('x');
+    assert_ne!(renamed.id(), id);
+    let mut resigned = c.clone();
+    resigned.signature.0[0] ^= 1;
+    assert_ne!(resigned.id(), id);
+    // Hex in serde and text, 8 characters short.
+    assert_eq!(serde_json::to_value(id).unwrap(), id.to_string());
+    assert_eq!(id.to_string().parse::<CertId>().unwrap(), id);
+    assert_eq!(id.short(), id.to_string()[..8]);
+    assert!("zz".parse::<CertId>().is_err());
+    let s = store(&f);
+    assert_eq!(s.certificate(&f.unit.node_id(), &id), Some(c));
+    assert_eq!(s.certificate(&f.community.node_id(), &id), None);
+    assert_eq!(s.ids().len(), 4);
+}
+
+/// `f` plus a second street (6) that also certifies the community's key, as a community
+/// with the same code, so the community and its unit each have two chains.
+fn two_chains(f: &Fed) -> (TrustStore, Keypair) {
+    let mut s = store(f);
+    let other = kp(6);
+    s.insert(issue(
+        &f.root,
+        &other,
+        Role::Street,
+        "xinhua",
+        None,
+        0,
+        400,
+        "新华街道",
+    ));
+    s.insert(issue(
+        &other,
+        &f.community,
+        Role::Community,
+        "dianye",
+        Some("xinhua"),
+        10,
+        300,
+        "甸野社区",
+    ));
+    (s, other)
+}
+
+#[test]
+fn principals_lists_one_principal_per_chain_shortest_first() {
+    let f = fed();
+    let (mut s, _) = two_chains(&f);
+    let unit = f.unit.node_id();
+    let scopes = |s: &TrustStore| -> Vec<String> {
+        s.principals(&unit, ts(50))
+            .iter()
+            .map(|p| p.scope.to_string())
+            .collect()
+    };
+    assert_eq!(
+        scopes(&s),
+        ["heping/dianye/state-grid", "xinhua/dianye/state-grid"]
+    );
+    assert_eq!(
+        s.principal(&unit, ts(50)).unwrap(),
+        s.principals(&unit, ts(50))[0]
+    );
+    // A shorter chain comes first; a chain with the same scope is listed once.
+    s.insert(issue(
+        &f.root,
+        &f.unit,
+        Role::Unit,
+        "state-grid",
+        Some("dianye"),
+        0,
+        400,
+        "国网 (district)",
+    ));
+    s.insert(issue(
+        &f.community,
+        &f.unit,
+        Role::Unit,
+        "state-grid",
+        Some("dianye"),
+        20,
+        200,
+        "国网 renewed",
+    ));
+    let all = s.principals(&unit, ts(50));
+    assert_eq!(all[0].chain_len, 1);
+    assert_eq!(
+        scopes(&s),
+        [
+            "dianye/state-grid",
+            "heping/dianye/state-grid",
+            "xinhua/dianye/state-grid"
+        ]
+    );
+    // No valid chain: none; the root: itself.
+    assert!(s.principals(&unit, ts(250)).len() == 1);
+    assert!(s.principals(&kp(77).node_id(), ts(50)).is_empty());
+    assert!(s.principals(&f.root.node_id(), ts(50))[0].is_root());
+}
+
+#[test]
+fn a_withdrawal_cuts_only_the_chains_through_its_signer() {
+    let f = fed();
+    let (s, other) = two_chains(&f);
+    let unit = f.unit.node_id();
+    let unit_cert = f.certs[2].id();
+    let at = ts(50);
+    let scopes = |w: &Withdrawn| -> Vec<String> {
+        s.principals_without(&unit, at, w)
+            .iter()
+            .map(|p| p.scope.to_string())
+            .collect()
+    };
+    // The second street is above the unit's certificate only in the chain through itself.
+    let mut by_other = Withdrawn::new();
+    by_other.add(unit_cert, other.node_id());
+    assert!(s.cuts_any(&unit, at, &by_other));
+    assert_eq!(scopes(&by_other), ["heping/dianye/state-grid"]);
+    assert_eq!(
+        s.principal_without(&unit, at, &by_other)
+            .unwrap()
+            .scope
+            .to_string(),
+        "heping/dianye/state-grid"
+    );
+    // The issuer's (or the root's) withdrawal cuts every chain.
+    for by in [f.community.node_id(), f.root.node_id()] {
+        let mut w = Withdrawn::new();
+        w.add(unit_cert, by);
+        assert!(scopes(&w).is_empty());
+        assert_eq!(
+            s.principal_without(&unit, at, &w),
+            Err(CertError::Withdrawn { node: unit.short() })
+        );
+    }
+    // A key that is on no chain of the certificate cuts nothing.
+    let mut stranger = Withdrawn::new();
+    stranger.add(unit_cert, kp(77).node_id());
+    assert!(!s.cuts_any(&unit, at, &stranger));
+    assert_eq!(scopes(&stranger).len(), 2);
+    // Withdrawing one of the community's certificates leaves the unit's other chain.
+    let mut community = Withdrawn::new();
+    community.add(f.certs[1].id(), f.street.node_id());
+    assert_eq!(scopes(&community), ["xinhua/dianye/state-grid"]);
+    // Without any valid chain, the failure is the usual one, not "withdrawn".
+    let mut w = Withdrawn::new();
+    w.add(unit_cert, f.root.node_id());
+    assert!(matches!(
+        s.principal_without(&unit, ts(250), &w),
+        Err(CertError::Expired { .. })
+    ));
+    // The root is never cut.
+    assert!(
+        s.principal_without(&f.root.node_id(), at, &w)
+            .unwrap()
+            .is_root()
+    );
+}
+
+#[test]
+fn who_may_withdraw_a_certificate() {
+    let f = fed();
+    let (s, other) = two_chains(&f);
+    let unit_cert = &f.certs[2];
+    let at = ts(50);
+    for k in [&f.community, &f.street, &other, &f.root] {
+        assert_eq!(s.may_withdraw(&k.node_id(), unit_cert, at), Ok(()));
+    }
+    // The unit itself, its sibling partner, a stranger: no.
+    for k in [&f.unit, &kp(5), &kp(77)] {
+        let err = s.may_withdraw(&k.node_id(), unit_cert, at).unwrap_err();
+        assert!(
+            err.contains(&unit_cert.id().short())
+                && err.contains(&k.node_id().short())
+                && err.contains("not its issuer"),
+            "{err}"
+        );
+    }
+    // Above it only while a chain through the key is valid; the issuer and the root always.
+    assert!(
+        s.may_withdraw(&f.street.node_id(), unit_cert, ts(350))
+            .is_err()
+    );
+    assert!(
+        s.may_withdraw(&f.community.node_id(), unit_cert, ts(350))
+            .is_ok()
+    );
+    assert!(
+        s.may_withdraw(&f.root.node_id(), unit_cert, ts(350))
+            .is_ok()
+    );
+    // A key may not withdraw its own certificate; its issuer may.
+    assert!(
+        s.may_withdraw(&f.community.node_id(), &f.certs[1], at)
+            .is_err()
+    );
+    assert!(s.may_withdraw(&f.street.node_id(), &f.certs[1], at).is_ok());
+}
+
+#[test]
+fn revocation_ids_ignore_the_order_of_certificates_and_key_the_record() {
+    let r = revocation();
+    let mut two = Revocation {
+        certs: vec![CertId([5; 32]), CertId([6; 32])],
+        ..r.clone()
+    };
+    let id = two.id();
+    two.certs.reverse();
+    assert_eq!(two.id(), id);
+    assert_ne!(r.id(), id);
+    assert_eq!(id.len(), 32);
+    assert_eq!(two.short_id(), id[..8]);
+    let other_signer = Revocation {
+        by: kp(9).node_id(),
+        ..r.clone()
+    };
+    assert_ne!(other_signer.id(), r.id());
+    assert_eq!(
+        crate::federation::revocation_key(&r),
+        format!("{}/{}/{}", r.subject, r.by, r.id())
+    );
+    // Changing the cut-off, reason or time keeps the record (and its key).
+    let later = Revocation {
+        reason: "x".into(),
+        cutoff: vec![],
+        at: ts(99),
+        ..r.clone()
+    };
+    assert_eq!(later.id(), r.id());
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `meta` | `config` | [`DistrictConfig`] (checklist template, scoring weights) | the root |
 //! | `certs` | `<subject>/<issuer>/<not_before>` | [`Certificate`] | its issuer, who must be allowed to issue it |
-//! | `revocations` | `<subject>/<by>` | [`Revocation`] | the root, or an issuer of one of the subject's certificates |
+//! | `revocations` | `<subject>/<by>/<id>` | [`Revocation`] (`id` = [`Revocation::id`]) | a key that may withdraw every certificate it names: the certificate's issuer, a key above it in one of its chains, or the root ([`TrustStore::may_withdraw`]); never of the root key |
 //!
 //! The document is created by the configured root key. Certificates are self-signed by
 //! their issuer as well as carried in a signed change, so a certificate can be checked
@@ -15,9 +15,11 @@
 //! # Merge behaviour
 //!
 //! Certificates and revocations each have their own key, so they only accumulate: a key's
-//! principal is found from the union of certificates, and a key is revoked if any
-//! revocation names it; several revocations of one key must all allow a change for it to
-//! stand. The district settings are written by the root alone (last write wins).
+//! principal is found from the union of certificates. A revocation withdraws certificates,
+//! not keys: a change of the revoked key after a revocation's cut-off is judged without the
+//! certificates that revocation withdrew, and refused only when no chain remains.
+//! Concurrent revocations are ordered by seniority (see `Replica`'s revocation rules in
+//! ARCHITECTURE.md). The district settings are written by the root alone (last write wins).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::{Certificate, Revocation, Role, TrustStore};
 use crate::document::Document;
+use crate::ids::CertId;
 use crate::ids::{NodeId, OrgId};
 use crate::replica::DistrictConfig;
 use crate::schema::{decode, id, key_parts};
@@ -54,12 +57,17 @@ pub enum FederationOp {
         /// End of validity (exclusive).
         not_after: Timestamp,
     },
-    /// Revoke a key: its changes after what this node has accepted so far are refused.
+    /// Revoke certificates of a key: its changes after what this node has accepted so far
+    /// no longer count on them (and are refused when no other certificate chain remains).
     Revoke {
         /// The key.
         subject: NodeId,
         /// Why.
         reason: String,
+        /// The certificates to withdraw; `None` (the default, also when absent in JSON):
+        /// every certificate of `subject` this node may withdraw and has not withdrawn yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certs: Option<Vec<CertId>>,
     },
     /// Replace the district settings (root only).
     SetConfig(DistrictConfig),
@@ -70,9 +78,11 @@ pub fn cert_key(c: &Certificate) -> String {
     format!("{}/{}/{}", c.subject, c.issuer, c.not_before.0)
 }
 
-/// Key of a revocation record.
+/// Key of a revocation record: `<subject>/<by>/<id>`, so every revocation of a key can be
+/// listed by prefix and a signer's revocations of different certificates never overwrite
+/// each other.
 pub fn revocation_key(r: &Revocation) -> String {
-    format!("{}/{}", r.subject, r.by)
+    format!("{}/{}/{}", r.subject, r.by, r.id())
 }
 
 /// Read view of a federation document.
@@ -92,6 +102,18 @@ impl<'a> Federation<'a> {
             .into_iter()
             .map(|(_, c)| c)
             .collect()
+    }
+    /// The certificates of `subject` in this document, in key order.
+    pub fn certificates_of(&self, subject: &NodeId) -> Vec<Certificate> {
+        self.doc
+            .records_with_prefix::<Certificate>("certs", &format!("{subject}/"))
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect()
+    }
+    /// Every revocation record with its key, in key order.
+    pub fn revocation_records(&self) -> Vec<(String, Revocation)> {
+        self.doc.records::<Revocation>("revocations")
     }
     /// Every revocation, by subject.
     pub fn revocations(&self) -> BTreeMap<NodeId, Vec<Revocation>> {
@@ -138,9 +160,9 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             Ok(())
         }
         "revocations" => {
-            let [s, b] = key_parts::<2>(key)?;
+            let [s, b, i] = key_parts::<3>(key)?;
             let r = decode::<Revocation>(value)?;
-            if id::<NodeId>(s)? != r.subject || id::<NodeId>(b)? != r.by {
+            if id::<NodeId>(s)? != r.subject || id::<NodeId>(b)? != r.by || i != r.id() {
                 return Err(format!(
                     "revocation stored under {key:?} is for another key"
                 ));

@@ -105,6 +105,14 @@ hex_id!(
     "document id"
 );
 
+hex_id!(
+    /// A certificate's id: BLAKE3 of its signed bytes followed by its signature
+    /// ([`crate::cert::Certificate::id`]). Revocations name the certificates they withdraw by
+    /// it.
+    CertId,
+    "certificate id"
+);
+
 impl From<automerge::ChangeHash> for DocId {
     fn from(h: automerge::ChangeHash) -> Self {
         DocId(h.0)

@@ -12,10 +12,10 @@
 
 use automerge::ChangeHash;
 
-use crate::cert::{Principal, Role, TrustStore};
+use crate::cert::{Certificate, Principal, Revocation, Role, TrustStore};
 use crate::document::{DocHeader, DocKind, Document, Write};
 use crate::ids::{
-    BookingId, ClaimId, CompoundId, EntryId, InspectionId, OrderId, RecordId, Scope, WishId,
+    BookingId, CertId, ClaimId, CompoundId, EntryId, InspectionId, OrderId, RecordId, Scope, WishId,
 };
 use crate::ledger::{self, Entry, EntryBody, LedgerRules};
 use crate::registry::{Appointment, Inspection, ScoreSheet};
@@ -99,6 +99,51 @@ pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(
     Ok(())
 }
 
+/// [`authorize_genesis`] under any of the signer's principals (a key may hold certificates
+/// from several issuers); when none allows it, the first principal's refusal.
+pub(crate) fn authorize_genesis_any(
+    header: &DocHeader,
+    who: &[Principal],
+) -> Result<(), PolicyError> {
+    first_ok(who.iter().map(|p| authorize_genesis(header, p)))
+}
+
+/// [`authorize`] under any of the signer's principals: a change stands when one principal
+/// allows every write of it; when none does, the first principal's refusal.
+pub(crate) fn authorize_any(
+    doc: &Document,
+    deps: &[ChangeHash],
+    who: &[Principal],
+    trust: &TrustStore,
+    at: Timestamp,
+    writes: &[Write],
+) -> Result<(), PolicyError> {
+    first_ok(
+        who.iter()
+            .map(|p| authorize(doc, deps, p, trust, at, writes)),
+    )
+}
+
+fn first_ok(mut results: impl Iterator<Item = Result<(), PolicyError>>) -> Result<(), PolicyError> {
+    let mut first = None;
+    for r in results.by_ref() {
+        match r {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    first.map_or(
+        Err(PolicyError::Genesis {
+            who: "a key without principals".into(),
+            kind: "document",
+            reason: "no certificate chain".into(),
+        }),
+        Err,
+    )
+}
+
 /// Checks every write of a change by `who` to `doc`. `deps` are the change's dependencies:
 /// every rule that reads other records reads them as of that history, so the verdict is a
 /// function of the change and its causal history only.
@@ -110,7 +155,6 @@ pub(crate) fn authorize(
     at: Timestamp,
     writes: &[Write],
 ) -> Result<(), PolicyError> {
-    let _ = at;
     // The document as of the change's dependencies, built only when a rule needs the whole
     // typed view (booking decisions, wish fulfilment); when the change was made on the
     // current state (the common case) that is the document.
@@ -124,6 +168,7 @@ pub(crate) fn authorize(
             || (doc.kind() == DocKind::Wishes
                 && w.map == "progress"
                 && w.key.ends_with("/fulfilled"))
+            || (doc.kind() == DocKind::Federation && w.map == "revocations")
     });
     let past = if needs_history && !at_current {
         Some(doc.at(deps).map_err(|e| PolicyError::Genesis {
@@ -150,7 +195,7 @@ pub(crate) fn authorize(
             reason,
         };
         let r = ctx.write_once(w).and_then(|()| match doc.kind() {
-            DocKind::Federation => federation(doc.header(), who, trust, w),
+            DocKind::Federation => federation(history, who, trust, at, w),
             DocKind::Registry => ctx.registry(w),
             DocKind::Ledger => ctx.ledger(w),
             DocKind::Resource => {
@@ -578,8 +623,16 @@ impl Rules<'_> {
     }
 }
 
-fn federation(h: &DocHeader, who: &Principal, trust: &TrustStore, w: &Write) -> Rule {
-    let _ = h;
+/// The federation rules. Revocations are judged on the document as of the change's history
+/// (`past`): the certificates they name and the chains that give the signer authority over
+/// them must be ones the signer could see.
+fn federation(
+    past: &Document,
+    who: &Principal,
+    trust: &TrustStore,
+    at: Timestamp,
+    w: &Write,
+) -> Rule {
     match w.map.as_str() {
         "meta" => require(who.is_root(), || {
             "only the root sets the district settings".into()
@@ -617,18 +670,61 @@ fn federation(h: &DocHeader, who: &Principal, trust: &TrustStore, w: &Write) -> 
             require(r.by == who.node, || {
                 "the revocation names another revoker".into()
             })?;
-            let issued_by_signer = trust
-                .certificates_of(&r.subject)
-                .any(|c| c.issuer == who.node);
-            require(who.is_root() || issued_by_signer, || {
+            require(r.at == at, || {
                 format!(
-                    "only the root or an issuer of a certificate of {} may revoke it",
-                    r.subject.short()
+                    "the revocation is dated {}, not at its change's time {at}",
+                    r.at
                 )
-            })
+            })?;
+            may_revoke(past, trust, &r)
         }
         _ => Err("unknown map".into()),
     }
+}
+
+/// Whether `r.by` may make revocation `r`, judged on the federation document `fed` (the
+/// certificates named must be in it) and the certificates of `trust` that `fed` holds
+/// (the chains giving authority): the subject is not the root, at least one certificate is
+/// named, each is a certificate of the subject, and the signer may withdraw each
+/// ([`TrustStore::may_withdraw`]: its issuer, a key above it in one of its chains, or the
+/// root). Used by the write policy on every received revocation and by the typed operation.
+pub(crate) fn may_revoke(fed: &Document, trust: &TrustStore, r: &Revocation) -> Rule {
+    require(r.subject != *trust.root(), || {
+        "the root key cannot be revoked (a compromised root means a new district)".into()
+    })?;
+    require(!r.certs.is_empty(), || {
+        "a revocation must name the certificates it withdraws".into()
+    })?;
+    let view = crate::federation::Federation::new(fed);
+    let held: Vec<(CertId, Certificate)> = view
+        .certificates()
+        .into_iter()
+        .map(|c| (c.id(), c))
+        .collect();
+    let ids: std::collections::BTreeSet<CertId> = held.iter().map(|(i, _)| *i).collect();
+    let chains = trust.subset(|i| ids.contains(i));
+    for id in &r.certs {
+        let Some((_, cert)) = held.iter().find(|(i, _)| i == id) else {
+            return Err(format!(
+                "key {} may not revoke certificate {}: no such certificate in the federation \
+                 document as the revoker saw it",
+                r.by.short(),
+                id.short()
+            ));
+        };
+        require(cert.subject == r.subject, || {
+            format!(
+                "key {} may not revoke certificate {} as one of key {}: it is a certificate of \
+                 key {}",
+                r.by.short(),
+                id.short(),
+                r.subject.short(),
+                cert.subject.short()
+            )
+        })?;
+        chains.may_withdraw(&r.by, cert, r.at)?;
+    }
+    Ok(())
 }
 
 fn resource_decision(past: &Document, who: &Principal, w: &Write) -> Rule {

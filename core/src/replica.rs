@@ -23,7 +23,7 @@ use std::sync::Arc;
 use automerge::{Change, ChangeHash};
 use serde::{Deserialize, Serialize};
 
-use crate::cert::{CertError, Principal, Revocation, TrustStore};
+use crate::cert::{CertError, Principal, Revocation, TrustStore, Withdrawn};
 use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, SCHEMA_VERSION, Write};
 use crate::federation::{self, FederationOp};
 use crate::identity::Keypair;
@@ -281,12 +281,20 @@ pub enum Applied {
 /// Why a change was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RejectReason {
-    /// The signer's key was revoked and the change is beyond the revocation's cut-off.
-    #[error("key {signer} was revoked ({reason}) and this change is after the cut-off")]
+    /// The change is beyond the cut-off of a revocation that withdrew the signer's
+    /// certificate(s), and no other certificate chain of the signer allows it.
+    #[error(
+        "key {signer} was revoked ({reason}) by {by} in revocation {revocation}, and this change is after its cut-off: no other certificate chain of the key allows it"
+    )]
     Revoked {
         /// Short form of the revoked key.
         signer: String,
-        /// The revocation's reason.
+        /// Short id of the revocation that caused it ([`Revocation::short_id`]); several,
+        /// comma-separated, when only together they leave the key without a chain.
+        revocation: String,
+        /// Short form of the revoking key(s), in the same order.
+        by: String,
+        /// The revocation's reason (several separated by `; `).
         reason: String,
     },
     /// The change breaks the document layout or a record schema.
@@ -452,6 +460,35 @@ struct Logged {
     deps: Vec<ChangeHash>,
 }
 
+/// Seniority of a revocation: its signer's chain length at the revocation's time (the root
+/// 0; no chain: `usize::MAX`), then the signer's key, then the record key. Smaller is more
+/// senior.
+type Seniority = (usize, NodeId, String);
+
+/// A revocation in force, with the seniority it had when it took effect.
+#[derive(Debug, Clone)]
+struct Active {
+    rev: Revocation,
+    key: String,
+    rank: Seniority,
+}
+
+/// How a change stands with the revocations in force.
+enum Standing {
+    /// The signer has a chain left: the principals to judge the change under. `revoked` is
+    /// the refusal to report if the write policy refuses under that principal although it
+    /// would allow the signer's full principal (a revocation took the authority needed).
+    Stands {
+        principal: Vec<Principal>,
+        full: Vec<Principal>,
+        revoked: Option<RejectReason>,
+    },
+    /// Revocations withdrew every chain of the signer.
+    Revoked(RejectReason),
+    /// The signer has no valid chain at all (the change waits for a certificate).
+    NoChain(CertError),
+}
+
 /// Changes of a document this replica carries for others without reading it (relay role).
 #[derive(Debug, Clone)]
 struct Carried {
@@ -502,7 +539,20 @@ pub struct Replica {
     /// Refused changes; never applied, never forwarded.
     rejected: BTreeMap<ChangeHash, Rejection>,
     trust: TrustStore,
-    revocations: BTreeMap<NodeId, Vec<Revocation>>,
+    /// Every revocation record of the federation documents, by record key.
+    records: BTreeMap<String, Revocation>,
+    /// The revocations in force, by subject (see [`Replica::resolve_revocations`]).
+    in_force: BTreeMap<NodeId, Vec<Active>>,
+    /// What the revocations in force were last resolved for: the revocation records and the
+    /// certificate ids then held.
+    resolved: Option<(BTreeMap<String, Revocation>, BTreeSet<CertId>)>,
+    /// Changes refused because of a revocation, directly or as dependents: judged again
+    /// whenever the revocations in force are resolved again (the revocation may since have
+    /// lost to a more senior one, or another certificate may have arrived).
+    revisable: BTreeMap<ChangeHash, SignedChange>,
+    /// The bytes of every refused change: a refusal judged while a dependency stood is judged
+    /// again when that dependency is removed (see [`Replica::rebuild`]).
+    refused: BTreeMap<ChangeHash, SignedChange>,
     /// Documents created by this replica (part of each new header, so ids differ).
     created: u64,
     /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
@@ -542,7 +592,11 @@ impl Replica {
             quarantine: BTreeMap::new(),
             rejected: BTreeMap::new(),
             trust: TrustStore::new(root),
-            revocations: BTreeMap::new(),
+            records: BTreeMap::new(),
+            in_force: BTreeMap::new(),
+            resolved: None,
+            revisable: BTreeMap::new(),
+            refused: BTreeMap::new(),
             created: 0,
             max_pending: MAX_PENDING,
             source: None,
@@ -564,6 +618,12 @@ impl Replica {
     /// The trust store built from the federation documents.
     pub fn trust(&self) -> &TrustStore {
         &self.trust
+    }
+    /// The revocations in force, most senior first (see ARCHITECTURE.md, "Revocation").
+    pub fn revocations_in_force(&self) -> Vec<&Revocation> {
+        let mut all: Vec<&Active> = self.in_force.values().flatten().collect();
+        all.sort_by(|a, b| a.rank.cmp(&b.rank));
+        all.into_iter().map(|a| &a.rev).collect()
     }
     /// The principal of a key at a time, per the federation documents held.
     pub fn principal(&self, node: &NodeId, at: Timestamp) -> Result<Principal, CertError> {
@@ -629,13 +689,22 @@ impl Replica {
 
     /// This node's principal for a write at `now`.
     fn me(&self, now: Timestamp) -> Result<Principal, Error> {
-        if self.revocations.contains_key(&self.author.node) {
-            return Err(Error::SelfRevoked);
-        }
-        let p = self
+        // A new change is after every cut-off of a revocation of this key.
+        let mine: Vec<&Active> = self
+            .in_force
+            .get(&self.author.node)
+            .into_iter()
+            .flatten()
+            .collect();
+        let withdrawn = withdrawn_by(&mine);
+        let p = match self
             .trust
-            .principal(&self.author.node, now)
-            .map_err(Error::NotCertified)?;
+            .principal_without(&self.author.node, now, &withdrawn)
+        {
+            Ok(p) => p,
+            Err(CertError::Withdrawn { .. }) => return Err(Error::SelfRevoked),
+            Err(e) => return Err(Error::NotCertified(e)),
+        };
         if !p.is_root() && p.org.as_ref() != Some(&self.author.org) {
             return Err(Error::NotCertified(CertError::NoCertificate {
                 node: format!("{} as {}", self.author.node.short(), self.author.org),
@@ -877,9 +946,26 @@ impl Replica {
         Ok((puts, effect, message))
     }
 
-    /// Every principal this node's key holds at `now` for its organisation.
+    /// Every principal this node's key holds at `now` for its organisation (without the
+    /// certificates revoked from it), shortest chain first.
     fn my_principals(&self, now: Timestamp) -> Result<Vec<Principal>, Error> {
-        Ok(vec![self.me(now)?])
+        let first = self.me(now)?;
+        let mine: Vec<&Active> = self
+            .in_force
+            .get(&self.author.node)
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut all: Vec<Principal> = self
+            .trust
+            .principals_without(&self.author.node, now, &withdrawn_by(&mine))
+            .into_iter()
+            .filter(|p| p.is_root() || p.org.as_ref() == Some(&self.author.org))
+            .collect();
+        if all.is_empty() {
+            all.push(first);
+        }
+        Ok(all)
     }
 
     fn plan_federation(
@@ -927,16 +1013,22 @@ impl Replica {
                     msg,
                 )
             }
-            FederationOp::Revoke { subject, reason } => {
+            FederationOp::Revoke {
+                subject,
+                reason,
+                certs,
+            } => {
                 let rev = Revocation {
                     subject,
+                    certs: self.certs_to_revoke(id, subject, certs, now)?,
                     cutoff: self.cutoff_of(&subject),
                     reason,
                     by: self.author.node,
                     at: now,
                 };
                 let msg = format!(
-                    "revoke {} ({} cut-off entries)",
+                    "revoke {} certificate(s) of {} ({} cut-off entries)",
+                    rev.certs.len(),
                     subject.short(),
                     rev.cutoff.len()
                 );
@@ -959,6 +1051,97 @@ impl Replica {
                 )
             }
         })
+    }
+
+    /// The certificates of `subject` a revocation by this node withdraws: those named (each
+    /// must be a certificate of `subject` in federation document `id` that this node may
+    /// withdraw), or with `None` every such certificate this node may withdraw. Certificates
+    /// this node already withdrew are left out; nothing left is an error.
+    fn certs_to_revoke(
+        &self,
+        id: DocId,
+        subject: NodeId,
+        named: Option<Vec<CertId>>,
+        now: Timestamp,
+    ) -> Result<Vec<CertId>, Error> {
+        let me = self.author.node;
+        let deny = |reason: String| {
+            Error::Policy(PolicyError::Denied {
+                who: self.author.org.to_string(),
+                kind: DocKind::Federation.label(),
+                map: "revocations".into(),
+                key: subject.to_string(),
+                reason,
+            })
+        };
+        if subject == *self.trust.root() {
+            return Err(deny(
+                "the root key cannot be revoked (a compromised root means a new district)".into(),
+            ));
+        }
+        let view = federation::Federation::new(self.doc_of_kind(id, DocKind::Federation)?);
+        let of_subject = view.certificates_of(&subject);
+        let done: BTreeSet<CertId> = view
+            .revocation_records()
+            .into_iter()
+            .filter(|(_, r)| r.by == me && r.subject == subject)
+            .flat_map(|(_, r)| r.certs)
+            .collect();
+        let chosen: BTreeSet<CertId> = match named {
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(deny("name at least one certificate to revoke".into()));
+                }
+                for c in &list {
+                    let Some(cert) = of_subject.iter().find(|x| x.id() == *c) else {
+                        let other = view.certificates().into_iter().find(|x| x.id() == *c);
+                        return Err(deny(match other {
+                            Some(o) => format!(
+                                "certificate {} is a certificate of key {}, not of key {}",
+                                c.short(),
+                                o.subject.short(),
+                                subject.short()
+                            ),
+                            None => {
+                                format!("no certificate {} in the federation document", c.short())
+                            }
+                        }));
+                    };
+                    self.trust.may_withdraw(&me, cert, now).map_err(deny)?;
+                }
+                list.into_iter().collect()
+            }
+            None => {
+                let mine: BTreeSet<CertId> = of_subject
+                    .iter()
+                    .filter(|c| self.trust.may_withdraw(&me, c, now).is_ok())
+                    .map(crate::cert::Certificate::id)
+                    .collect();
+                if mine.is_empty() {
+                    return Err(deny(format!(
+                        "key {} may not revoke key {}: it issued none of its certificates and \
+                         is above none of them",
+                        me.short(),
+                        subject.short()
+                    )));
+                }
+                mine
+            }
+        };
+        let new: Vec<CertId> = chosen.difference(&done).copied().collect();
+        if new.is_empty() {
+            return Err(deny(format!(
+                "key {} already revoked {} of key {}",
+                me.short(),
+                if chosen.len() == 1 {
+                    "this certificate"
+                } else {
+                    "these certificates"
+                },
+                subject.short()
+            )));
+        }
+        Ok(new)
     }
 
     /// What this replica has accepted from `subject`: per document and actor, the last seq
@@ -1243,8 +1426,7 @@ impl Replica {
         }
         if !self.docs.contains_key(&id) && !change.deps().is_empty() {
             if self.rejected.contains_key(&ChangeHash(id.0)) {
-                let reason = RejectReason::DependsOnRejected(id.short());
-                return self.reject(&sc, hash, reason);
+                return self.reject_dependent(&sc, hash, ChangeHash(id.0));
             }
             let at = Timestamp(change.timestamp());
             return self.park(id, sc, vec![ChangeHash(id.0)], at);
@@ -1260,8 +1442,7 @@ impl Replica {
             let missing = doc.missing_deps(&change);
             if !missing.is_empty() {
                 if let Some(bad) = missing.iter().find(|m| self.rejected.contains_key(m)) {
-                    let reason = RejectReason::DependsOnRejected(hex::encode(&bad.0[..4]));
-                    return self.reject(&sc, hash, reason);
+                    return self.reject_dependent(&sc, hash, *bad);
                 }
                 return self.park(id, sc, missing, Timestamp(change.timestamp()));
             }
@@ -1282,9 +1463,23 @@ impl Replica {
             };
             return self.reject(&sc, hash, reason);
         }
-        let principal = match self.trust.principal(&sc.signer, at) {
-            Ok(p) => p,
-            Err(e) => {
+        let actor = change.actor_id().to_bytes().to_vec();
+        let standing = self.standing(&id, &sc.signer, &actor, change.seq(), &hash, at, || {
+            // Only a federation change can write revocations.
+            self.docs
+                .get(&id)
+                .filter(|d| d.kind() == DocKind::Federation && !change.deps().is_empty())
+                .and_then(|d| d.writes_of(&change).ok())
+                .and_then(|w| self.rank_of_writes(&w))
+        });
+        let (principal, full, revoked) = match standing {
+            Standing::Stands {
+                principal,
+                full,
+                revoked,
+            } => (principal, full, revoked),
+            Standing::Revoked(reason) => return self.reject(&sc, hash, reason),
+            Standing::NoChain(e) => {
                 if self.awaiting.contains_key(&hash) {
                     return Ok(Applied::AwaitingCertificate(e));
                 }
@@ -1312,9 +1507,12 @@ impl Replica {
                 return Ok(Applied::AwaitingCertificate(e));
             }
         };
-        if let Some(reason) = self.revoked(&id, &sc.signer, &change) {
-            return self.reject(&sc, hash, reason);
-        }
+        // A refusal under the authority a revocation left, where the full authority would
+        // allow the change, is reported as caused by that revocation.
+        let denied = |e: PolicyError, full_allows: bool| match &revoked {
+            Some(r) if full_allows => r.clone(),
+            _ => RejectReason::Policy(e),
+        };
         if change.deps().is_empty() {
             if DocId::from(hash) != id {
                 // Not recorded by hash: the same genesis is valid for its own document.
@@ -1332,8 +1530,9 @@ impl Replica {
                 Ok(d) => d,
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
-            if let Err(e) = policy::authorize_genesis(doc.header(), &principal) {
-                return self.reject(&sc, hash, RejectReason::Policy(e));
+            if let Err(e) = policy::authorize_genesis_any(doc.header(), &principal) {
+                let full_allows = policy::authorize_genesis_any(doc.header(), &full).is_ok();
+                return self.reject(&sc, hash, denied(e, full_allows));
             }
             let mut doc = doc;
             doc.set_author(&self.author);
@@ -1347,11 +1546,13 @@ impl Replica {
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
             if let Err(e) =
-                policy::authorize(doc, change.deps(), &principal, &self.trust, at, &writes)
+                policy::authorize_any(doc, change.deps(), &principal, &self.trust, at, &writes)
             {
-                return self.reject(&sc, hash, RejectReason::Policy(e));
+                let full_allows = revoked.is_some()
+                    && policy::authorize_any(doc, change.deps(), &full, &self.trust, at, &writes)
+                        .is_ok();
+                return self.reject(&sc, hash, denied(e, full_allows));
             }
-            let actor = change.actor_id().to_bytes().to_vec();
             let seq = change.seq();
             let prev = seq.checked_sub(1).filter(|p| *p > 0);
             if let Some(prev) = prev
@@ -1379,17 +1580,110 @@ impl Replica {
         Ok(Applied::Applied(applied))
     }
 
-    /// The revocation reason if `signer`'s change is beyond a revocation's cut-off.
-    fn revoked(&self, doc: &DocId, signer: &NodeId, change: &Change) -> Option<RejectReason> {
-        let revs = self.revocations.get(signer)?;
-        let actor = change.actor_id().to_bytes();
-        let hash = change.hash().0;
-        revs.iter()
-            .find(|r| !r.allows(doc, actor, change.seq(), &hash))
-            .map(|r| RejectReason::Revoked {
-                signer: signer.short(),
-                reason: r.reason.clone(),
+    /// How a change by `signer` — `actor`'s `seq`-th in `doc`, with hash `hash`, made at
+    /// `at` — stands with the revocations in force. The revocations applied are those of the
+    /// signer's certificates whose cut-off the change is after and, when the change itself
+    /// writes revocations (`rank`, computed only when needed, is their seniority), only the
+    /// more senior ones: a revocation never falls to a junior one.
+    #[expect(clippy::too_many_arguments, reason = "the change's coordinates")]
+    fn standing(
+        &self,
+        doc: &DocId,
+        signer: &NodeId,
+        actor: &[u8],
+        seq: u64,
+        hash: &ChangeHash,
+        at: Timestamp,
+        rank: impl FnOnce() -> Option<Seniority>,
+    ) -> Standing {
+        // Every principal the key holds (a unit may be certified by two communities): a
+        // change stands when one of them allows it.
+        let full = match self.trust.principal(signer, at) {
+            Ok(_) => self.trust.principals(signer, at),
+            Err(e) => return Standing::NoChain(e),
+        };
+        let mut applicable: Vec<&Active> = self
+            .in_force
+            .get(signer)
+            .into_iter()
+            .flatten()
+            .filter(|a| !a.rev.allows(doc, actor, seq, &hash.0))
+            .collect();
+        if !applicable.is_empty()
+            && let Some(rank) = rank()
+        {
+            applicable.retain(|a| a.rank < rank);
+        }
+        if applicable.is_empty() {
+            return Standing::Stands {
+                principal: full.clone(),
+                full,
+                revoked: None,
+            };
+        }
+        applicable.sort_by(|a, b| a.rank.cmp(&b.rank));
+        let withdrawn = withdrawn_by(&applicable);
+        // Name the revocations that cut a chain of the signer.
+        let mut causes: Vec<&Active> = applicable
+            .iter()
+            .copied()
+            .filter(|a| self.trust.cuts_any(signer, at, &withdrawn_by(&[a])))
+            .collect();
+        if causes.is_empty() {
+            causes = applicable;
+        }
+        let join = |f: &dyn Fn(&Active) -> String, sep: &str| {
+            causes.iter().map(|a| f(a)).collect::<Vec<_>>().join(sep)
+        };
+        let reason = RejectReason::Revoked {
+            signer: signer.short(),
+            revocation: join(&|a| a.rev.short_id(), ", "),
+            by: join(&|a| a.rev.by.short(), ", "),
+            reason: join(&|a| a.rev.reason.clone(), "; "),
+        };
+        match self.trust.principal_without(signer, at, &withdrawn) {
+            Ok(_) => {
+                let principal = self.trust.principals_without(signer, at, &withdrawn);
+                let revoked = (principal != full).then_some(reason);
+                Standing::Stands {
+                    principal,
+                    full,
+                    revoked,
+                }
+            }
+            Err(CertError::Withdrawn { .. }) => Standing::Revoked(reason),
+            Err(e) => Standing::NoChain(e),
+        }
+    }
+
+    /// Seniority of the most senior revocation among `writes` (`None` if they write none).
+    fn rank_of_writes(&self, writes: &[Write]) -> Option<Seniority> {
+        writes
+            .iter()
+            .filter(|w| w.map == "revocations")
+            .filter_map(|w| {
+                serde_json::from_str::<Revocation>(&w.value)
+                    .ok()
+                    .map(|r| self.seniority(&w.key, &r))
             })
+            .min()
+    }
+
+    /// Seniority of revocation `r` stored at `key`: the one it took effect with when it is
+    /// in force, else as the trust store says now.
+    fn seniority(&self, key: &str, r: &Revocation) -> Seniority {
+        if let Some(a) = self
+            .in_force
+            .get(&r.subject)
+            .and_then(|v| v.iter().find(|a| a.key == key))
+        {
+            return a.rank.clone();
+        }
+        let len = self
+            .trust
+            .principal(&r.by, r.at)
+            .map_or(usize::MAX, |p| p.chain_len);
+        (len, r.by, key.to_string())
     }
 
     fn reject(
@@ -1398,6 +1692,10 @@ impl Replica {
         hash: ChangeHash,
         reason: RejectReason,
     ) -> Result<Applied, Error> {
+        if matches!(reason, RejectReason::Revoked { .. }) {
+            self.revisable.insert(hash, sc.clone());
+        }
+        self.refused.insert(hash, sc.clone());
         let r = Rejection {
             doc: sc.doc,
             hash,
@@ -1406,6 +1704,25 @@ impl Replica {
         };
         self.record_rejection(r.clone());
         Err(Error::Rejected(Box::new(r)))
+    }
+
+    /// Refuses a change because its dependency `bad` was refused; judged again with `bad`
+    /// when that refusal came from a revocation.
+    fn reject_dependent(
+        &mut self,
+        sc: &SignedChange,
+        hash: ChangeHash,
+        bad: ChangeHash,
+    ) -> Result<Applied, Error> {
+        if self.revisable.contains_key(&bad) {
+            self.revisable.insert(hash, sc.clone());
+        }
+        let label = if bad.0 == sc.doc.0 {
+            sc.doc.short()
+        } else {
+            hex::encode(&bad.0[..4])
+        };
+        self.reject(sc, hash, RejectReason::DependsOnRejected(label))
     }
 
     /// Records a refused change, and refuses every waiting change that depends on it
@@ -1426,8 +1743,13 @@ impl Replica {
                 .filter(|(_, sc)| genesis || sc.verify().is_ok_and(|c| c.deps().contains(&bad)))
                 .map(|(h, _)| *h)
                 .collect();
+            let revisable = self.revisable.contains_key(&bad);
             for h in dependents {
                 if let Some(sc) = self.unpark(doc, &h) {
+                    if revisable {
+                        self.revisable.insert(h, sc.clone());
+                    }
+                    self.refused.insert(h, sc.clone());
                     queue.push(Rejection {
                         doc,
                         hash: h,
@@ -1703,18 +2025,18 @@ impl Replica {
         applied
     }
 
-    /// Rebuilds the trust store, revocations and district settings from the federation
-    /// documents; enforces new revocations; retries changes awaiting a certificate.
+    /// Rebuilds the trust store, revocation records and district settings from the
+    /// federation documents; resolves the revocations in force again when the records or the
+    /// certificates changed; retries changes awaiting a certificate.
     fn federation_changed(&mut self) {
         loop {
-            let old_revocations = self.revocations.clone();
             self.reload_federation();
             let mut progress = false;
-            if self.revocations != old_revocations {
-                // A rebuild can remove certificates, which can invalidate further changes.
-                while self.enforce() {
-                    progress = true;
-                }
+            let involved =
+                !self.records.is_empty() || !self.in_force.is_empty() || !self.revisable.is_empty();
+            if involved && self.resolved.as_ref() != Some(&self.resolution_key()) {
+                self.resolve_revocations();
+                progress = true;
             }
             progress |= self.retry_awaiting();
             if !progress {
@@ -1723,10 +2045,72 @@ impl Replica {
         }
     }
 
-    /// Reads certificates, revocations and settings from the federation documents. New
-    /// certificates are added to the trust store (whose signature checks are done once per
-    /// certificate); with `fresh`, the store is rebuilt from scratch (after a rebuild removed
-    /// certificates).
+    /// What resolving the revocations depends on besides the changes it judges: the
+    /// revocation records (a signer may rewrite its own record) and the certificates.
+    fn resolution_key(&self) -> (BTreeMap<String, Revocation>, BTreeSet<CertId>) {
+        (self.records.clone(), self.trust.ids())
+    }
+
+    /// Decides which revocations are in force, as a function of the set of changes held
+    /// (never of their arrival order), and refuses what they invalidate.
+    ///
+    /// 1. Every change refused because of a revocation is judged again with no revocation
+    ///    in force: the state the revocations then act on.
+    /// 2. Revocations take effect one at a time, most senior first ([`Seniority`]: the
+    ///    signer's chain length — the root 0 —, then its key, then the record key). Each
+    ///    refuses the changes after its cut-off that no remaining chain allows, with their
+    ///    dependents; a revocation among them (its signer's authority withdrawn by a more
+    ///    senior revocation that did not see it) never takes effect. A revocation that took
+    ///    effect is judged only against those before it, so a junior one never undoes it.
+    ///
+    /// Authority flows down the chains, so two keys can only take each other's last chain
+    /// if each is above the other, which no chain allows: the most senior revocation always
+    /// stands, the root (which cannot be revoked) always writes, and the district never
+    /// freezes.
+    fn resolve_revocations(&mut self) {
+        self.in_force.clear();
+        let again = std::mem::take(&mut self.revisable);
+        for h in again.keys() {
+            self.rejected.remove(h);
+            self.refused.remove(h);
+        }
+        for sc in again.into_values() {
+            let _ = self.apply_one(sc);
+        }
+        loop {
+            self.reload_federation();
+            if !self.retry_awaiting() {
+                break;
+            }
+        }
+        loop {
+            let next = self
+                .records
+                .iter()
+                .filter(|(k, r)| {
+                    !self
+                        .in_force
+                        .get(&r.subject)
+                        .is_some_and(|v| v.iter().any(|a| a.key == **k))
+                })
+                .map(|(k, r)| (self.seniority(k, r), k.clone(), r.clone()))
+                .min_by(|a, b| a.0.cmp(&b.0));
+            let Some((rank, key, rev)) = next else {
+                break;
+            };
+            self.in_force
+                .entry(rev.subject)
+                .or_default()
+                .push(Active { rev, key, rank });
+            while self.enforce() {}
+        }
+        self.resolved = Some(self.resolution_key());
+    }
+
+    /// Reads certificates, revocation records and settings from the federation documents.
+    /// New certificates are added to the trust store (whose signature checks are done once
+    /// per certificate); with `fresh`, the store is rebuilt from scratch (after a rebuild
+    /// removed certificates).
     fn reload_federation_with(&mut self, fresh: bool) {
         if fresh {
             self.trust = TrustStore::new(*self.trust.root());
@@ -1737,19 +2121,16 @@ impl Replica {
             .filter(|d| d.kind() == DocKind::Federation)
             .collect();
         federation::fill_trust(&mut self.trust, feds.iter().copied());
-        let mut revs: BTreeMap<NodeId, Vec<Revocation>> = BTreeMap::new();
+        let mut records = BTreeMap::new();
         let mut config = None;
         for d in &feds {
             let f = federation::Federation::new(d);
-            for (k, v) in f.revocations() {
-                revs.entry(k).or_default().extend(v);
+            for (k, r) in f.revocation_records() {
+                records.entry(k).or_insert(r);
             }
             config = config.or_else(|| f.config());
         }
-        for v in revs.values_mut() {
-            v.sort_by_key(|r| (r.by, r.at));
-        }
-        self.revocations = revs;
+        self.records = records;
         self.district = config.unwrap_or_default();
     }
 
@@ -1779,41 +2160,14 @@ impl Replica {
         progress
     }
 
-    /// Re-checks every accepted change against the current certificates and revocations;
-    /// rebuilds documents without the changes that no longer stand and their dependents.
-    /// Returns whether anything was removed.
+    /// Re-checks every accepted change against the current certificates and the
+    /// revocations in force; rebuilds documents without the changes that no longer stand
+    /// and their dependents. Returns whether anything was removed.
     fn enforce(&mut self) -> bool {
         let mut removed_any = false;
         let ids: Vec<DocId> = self.log.keys().copied().collect();
         for id in ids {
-            let Some(entries) = self.log.get(&id) else {
-                continue;
-            };
-            let mut bad: BTreeMap<ChangeHash, Option<RejectReason>> = BTreeMap::new();
-            for e in entries {
-                let h = e.signed_hash();
-                if e.deps.iter().any(|d| bad.contains_key(d)) {
-                    bad.insert(h, None);
-                    continue;
-                }
-                if let Some(revs) = self.revocations.get(&e.signer)
-                    && let Some(r) = revs.iter().find(|r| !r.allows(&id, &e.actor, e.seq, &h.0))
-                {
-                    bad.insert(
-                        h,
-                        Some(RejectReason::Revoked {
-                            signer: e.signer.short(),
-                            reason: r.reason.clone(),
-                        }),
-                    );
-                    continue;
-                }
-                if self.trust.principal(&e.signer, Timestamp(e.time)).is_err() {
-                    // The chain disappeared (e.g. its certificate was written after its
-                    // issuer's cut-off): the change waits for a certificate again.
-                    bad.insert(h, None);
-                }
-            }
+            let bad = self.judge_log(id);
             if bad.is_empty() {
                 continue;
             }
@@ -1824,6 +2178,81 @@ impl Replica {
             self.reload_federation_with(true);
         }
         removed_any
+    }
+
+    /// The accepted changes of `id` that no longer stand: with a reason when a revocation
+    /// refuses them, without one when their signer lost every chain (they wait for a
+    /// certificate again) or a dependency goes.
+    fn judge_log(&self, id: DocId) -> BTreeMap<ChangeHash, Option<RejectReason>> {
+        let mut bad: BTreeMap<ChangeHash, Option<RejectReason>> = BTreeMap::new();
+        let (Some(entries), Some(doc)) = (self.log.get(&id), self.docs.get(&id)) else {
+            return bad;
+        };
+        let fed = doc.kind() == DocKind::Federation;
+        for e in entries {
+            let h = e.signed_hash();
+            if e.deps.iter().any(|d| bad.contains_key(d)) {
+                bad.insert(h, None);
+                continue;
+            }
+            let at = Timestamp(e.time);
+            // The change itself, read only when a revocation applies to it. (If the store
+            // cannot give it back, it is left as it is: its next open re-checks it.)
+            let change = || {
+                self.signed_of(id, &[e])
+                    .ok()
+                    .and_then(|v| v.into_iter().next())
+                    .and_then(|sc| sc.verify().ok())
+            };
+            let rank = || {
+                if fed {
+                    change()
+                        .and_then(|c| doc.writes_of(&c).ok())
+                        .and_then(|w| self.rank_of_writes(&w))
+                } else {
+                    None
+                }
+            };
+            match self.standing(&id, &e.signer, &e.actor, e.seq, &h, at, rank) {
+                // The chain disappeared (e.g. its certificate was written after its
+                // issuer's cut-off): the change waits for a certificate again.
+                Standing::NoChain(_) => {
+                    bad.insert(h, None);
+                }
+                Standing::Revoked(r) => {
+                    bad.insert(h, Some(r));
+                }
+                // Judged again under the authority the revocations left.
+                Standing::Stands {
+                    principal,
+                    revoked: Some(r),
+                    ..
+                } => {
+                    let allowed = change().is_none_or(|c| {
+                        if c.deps().is_empty() {
+                            policy::authorize_genesis_any(doc.header(), &principal).is_ok()
+                        } else {
+                            doc.writes_of(&c).is_ok_and(|w| {
+                                policy::authorize_any(
+                                    doc,
+                                    c.deps(),
+                                    &principal,
+                                    &self.trust,
+                                    at,
+                                    &w,
+                                )
+                                .is_ok()
+                            })
+                        }
+                    });
+                    if !allowed {
+                        bad.insert(h, Some(r));
+                    }
+                }
+                Standing::Stands { revoked: None, .. } => {}
+            }
+        }
+        bad
     }
 
     /// Rebuilds document `id` from its log without the changes in `bad`; changes with a
@@ -1855,18 +2284,29 @@ impl Replica {
                 bad.insert(e.hash, None);
             }
         }
-        let mut resubmit = Vec::new();
+        // Refusals judged while a removed change stood are judged again, as if it had never
+        // been accepted (they wait for it, or are refused as its dependents): the outcome
+        // must not depend on whether they arrived before or after its removal.
+        let mut resubmit = self.unrefuse_dependents_of(id, bad.keys().copied().collect());
         let mut rejections = Vec::new();
         for e in &entries {
             self.index.remove(&e.hash);
             self.times.remove(&e.hash);
             match bad.get(&e.hash) {
-                Some(Some(reason)) => rejections.push(Rejection {
-                    doc: id,
-                    hash: e.hash,
-                    signer: e.signer,
-                    reason: reason.clone(),
-                }),
+                Some(Some(reason)) => {
+                    if let Some(sc) = &e.signed {
+                        if matches!(reason, RejectReason::Revoked { .. }) {
+                            self.revisable.insert(e.hash, sc.clone());
+                        }
+                        self.refused.insert(e.hash, sc.clone());
+                    }
+                    rejections.push(Rejection {
+                        doc: id,
+                        hash: e.hash,
+                        signer: e.signer,
+                        reason: reason.clone(),
+                    })
+                }
                 Some(None) => resubmit.extend(e.signed.clone()),
                 None => {}
             }
@@ -1890,6 +2330,39 @@ impl Replica {
         }
         for sc in resubmit {
             let _ = self.apply_one(sc);
+        }
+    }
+
+    /// Withdraws the refusals of changes of `doc` that depend, directly or through other
+    /// refused changes, on a change in `gone`, and returns them to be submitted again.
+    fn unrefuse_dependents_of(
+        &mut self,
+        doc: DocId,
+        mut gone: BTreeSet<ChangeHash>,
+    ) -> Vec<SignedChange> {
+        let mut again = Vec::new();
+        loop {
+            let more: Vec<ChangeHash> = self
+                .refused
+                .iter()
+                .filter(|(h, sc)| {
+                    sc.doc == doc
+                        && !gone.contains(h)
+                        && sc
+                            .parse()
+                            .is_ok_and(|c| c.deps().iter().any(|d| gone.contains(d)))
+                })
+                .map(|(h, _)| *h)
+                .collect();
+            if more.is_empty() {
+                return again;
+            }
+            for h in more {
+                gone.insert(h);
+                self.rejected.remove(&h);
+                self.revisable.remove(&h);
+                again.extend(self.refused.remove(&h));
+            }
         }
     }
 
@@ -2033,6 +2506,17 @@ mod verified_tests {
 #[path = "replica_restore.rs"]
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};
+
+/// The certificates the revocations `active` withdraw, with who withdrew them.
+fn withdrawn_by(active: &[&Active]) -> Withdrawn {
+    let mut w = Withdrawn::new();
+    for a in active {
+        for c in &a.rev.certs {
+            w.add(*c, a.rev.by);
+        }
+    }
+    w
+}
 
 /// Digest of a set of heads (order-independent): what the catalog records per document.
 pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 32] {

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
+use crate::cert::Revocation;
 use crate::document::Put;
 use crate::federation::FederationOp;
-use crate::ids::{BookingId, DocId, VolunteerId};
+use crate::ids::{BookingId, CertId, DocId, VolunteerId};
 use crate::ledger::{LedgerOp, LedgerRules, Points};
 use crate::replica::{Applied, Effect, Error, NewDoc, Op, RejectReason, Replica};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
@@ -75,6 +76,7 @@ fn revoke(root: &mut Replica, who: crate::NodeId) -> SignedChange {
         Op::Federation(FederationOp::Revoke {
             subject: who,
             reason: "key leaked".into(),
+            certs: None,
         }),
         now(),
     )
@@ -330,29 +332,479 @@ fn revoking_a_community_keeps_what_it_certified_before_the_cut_off() {
     let _ = rev;
 }
 
+// ---- who may revoke what, and what a revocation takes -------------------------------------
+
+/// The id of the certificate `issuer` issued to `subject`, as `r` holds it.
+fn cert_of(r: &Replica, subject: crate::NodeId, issuer: crate::NodeId) -> CertId {
+    r.trust()
+        .certificates_of(&subject)
+        .find(|c| c.issuer == issuer)
+        .unwrap()
+        .id()
+}
+
+fn revoke_as(
+    r: &mut Replica,
+    subject: crate::NodeId,
+    certs: Option<Vec<CertId>>,
+    reason: &str,
+) -> Result<SignedChange, Error> {
+    r.execute(
+        fed_id(),
+        Op::Federation(FederationOp::Revoke {
+            subject,
+            reason: reason.into(),
+            certs,
+        }),
+        now(),
+    )
+    .map(|w| w.change)
+}
+
+/// The revocation `r` holds, signed by `by`, of `subject`'s certificates.
+fn revocation_of(r: &Replica, subject: crate::NodeId, by: crate::NodeId) -> Revocation {
+    r.federation(fed_id()).unwrap().revocations()[&subject]
+        .iter()
+        .find(|x| x.by == by)
+        .unwrap()
+        .clone()
+}
+
+fn bar(r: &mut Replica, doc: DocId, who: &str) -> SignedChange {
+    r.execute(
+        doc,
+        Op::Resource(ResourceOp::Bar {
+            who: crate::resource::Barred::Org(scope(who)),
+            reason: "noise".into(),
+        }),
+        now(),
+    )
+    .unwrap()
+    .change
+}
+
+fn resource_in(r: &mut Replica, community: &str, name: &str) -> Result<DocId, Error> {
+    r.create(
+        NewDoc::Resource {
+            street: org("beishi"),
+            community: Some(org(community)),
+            spec: ResourceSpec::room(name, 10),
+        },
+        now(),
+    )
+    .map(|sc| sc.doc)
+}
+
+fn expect_revoked(r: &Replica, sc: &SignedChange, rev: &Revocation) {
+    let h = sc.change_hash().unwrap();
+    assert!(!r.has_change(&h));
+    let reason = &r.rejected()[&h].reason;
+    assert_eq!(
+        reason,
+        &RejectReason::Revoked {
+            signer: sc.signer.short(),
+            revocation: rev.short_id(),
+            by: rev.by.short(),
+            reason: rev.reason.clone(),
+        }
+    );
+    let text = reason.to_string();
+    assert!(
+        text.contains(&rev.short_id()) && text.contains(&rev.by.short()),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_street_revoking_a_community_it_certified_refuses_its_changes_after_the_cut_off() {
+    let mut street = replica("beishi", 1);
+    let mut community = replica("dianye", 1);
+    let doc = crate::testutil::ledger_of(&mut community, "dianye");
+    let before = crate::testutil::patrol(&mut community, doc, "dianye:1");
+    send(&community, &mut street);
+    revoke_as(&mut street, node("dianye", 1), None, "office closed").unwrap();
+    let rev = revocation_of(&street, node("dianye", 1), node("beishi", 1));
+    assert_eq!(
+        rev.certs,
+        vec![cert_of(&street, node("dianye", 1), node("beishi", 1))]
+    );
+    // The community, not told yet, writes again.
+    let after = crate::testutil::patrol(&mut community, doc, "dianye:2");
+
+    // In either order, the change after the cut-off is refused naming the revocation; the
+    // one before stays.
+    let mut first = replica("xianghe", 1);
+    send(&community, &mut first);
+    assert!(first.has_change(&after.change_hash().unwrap()));
+    send(&street, &mut first);
+    let mut second = replica("xianghe", 2);
+    send(&street, &mut second);
+    for sc in community.changes(doc, &[]).unwrap() {
+        let _ = second.apply(sc);
+    }
+    for r in [&first, &second] {
+        assert!(r.has_change(&before.change_hash().unwrap()));
+        expect_revoked(r, &after, &rev);
+        assert_eq!(r.ledger(doc).unwrap().entries().len(), 1);
+    }
+    // Another key of the same community, certified on its own, keeps writing.
+    let mut other = replica("dianye", 2);
+    send(&first, &mut other);
+    let ok = crate::testutil::patrol(&mut other, doc, "dianye:3");
+    assert!(matches!(first.apply(ok), Ok(Applied::Applied(_))));
+    // The revoked key refuses to write once it knows.
+    send(&first, &mut community);
+    assert!(matches!(
+        community.execute(
+            doc,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: "dianye:4".parse().unwrap(),
+                activity: "patrol".into(),
+                team: None,
+                date: date(2026, 5, 1),
+                hours: 1.0,
+                evidence: None,
+            }),
+            now()
+        ),
+        Err(Error::SelfRevoked)
+    ));
+}
+
+#[test]
+fn the_root_and_keys_above_the_issuer_may_revoke_a_unit_and_others_may_not() {
+    let unit = node("power-co", 1);
+    let cert = {
+        let r = root();
+        cert_of(&r, unit, node("dianye", 1))
+    };
+    // The issuer, its street (above it in the chain) and the root may.
+    for (o, n) in [("dianye", 1), ("beishi", 1)] {
+        let mut r = replica(o, n);
+        revoke_as(&mut r, unit, None, "ended").unwrap();
+        assert_eq!(revocation_of(&r, unit, node(o, n)).certs, vec![cert]);
+    }
+    let mut rt = root();
+    revoke_as(&mut rt, unit, Some(vec![cert]), "ended").unwrap();
+    assert_eq!(revocation_of(&rt, unit, *rt.root()).certs, vec![cert]);
+    // Another community's key, another street and the unit's community's other node may
+    // not: nothing to revoke.
+    for (o, n) in [
+        ("hongqi", 1),
+        ("jianzhong", 1),
+        ("dianye", 2),
+        ("power-co", 2),
+    ] {
+        let mut r = replica(o, n);
+        let err = revoke_as(&mut r, unit, None, "ended")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("it issued none of its certificates and is above none of them"),
+            "{o} {n}: {err}"
+        );
+        let err = revoke_as(&mut r, unit, Some(vec![cert]), "ended")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&cert.short()), "{err}");
+    }
+}
+
+#[test]
+fn the_root_revoking_a_unit_certified_by_a_community_refuses_its_later_changes() {
+    let mut unit = replica("power-co", 1);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    let kept = bar(&mut unit, hall, "troupe");
+    let mut rt = root();
+    send(&unit, &mut rt);
+    revoke_as(&mut rt, node("power-co", 1), None, "key leaked").unwrap();
+    let rev = revocation_of(&rt, node("power-co", 1), *rt.root());
+    let late = bar(&mut unit, hall, "choir");
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&rt, &mut rx);
+    assert!(rx.has_change(&kept.change_hash().unwrap()));
+    expect_revoked(&rx, &late, &rev);
+}
+
+#[test]
+fn an_issuer_revoking_its_own_certificate_refuses_the_units_later_changes() {
+    let mut unit = replica("power-co", 1);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    let mut issuer = replica("dianye", 1);
+    send(&unit, &mut issuer);
+    revoke_as(&mut issuer, node("power-co", 1), None, "contract ended").unwrap();
+    let rev = revocation_of(&issuer, node("power-co", 1), node("dianye", 1));
+    let late = bar(&mut unit, hall, "choir");
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&issuer, &mut rx);
+    expect_revoked(&rx, &late, &rev);
+    assert!(rx.doc(hall).is_ok());
+}
+
+#[test]
+fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
+    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+    let u = node("power-co", 7);
+    let mut dianye = replica("dianye", 1);
+    let mut hongqi = replica("hongqi", 1);
+    for (issuer, parent) in [(&mut dianye, "dianye"), (&mut hongqi, "hongqi")] {
+        issuer
+            .execute(
+                fed_id(),
+                Op::Federation(FederationOp::Issue {
+                    subject: u,
+                    role: crate::cert::Role::Unit,
+                    org: org("power-co"),
+                    parent: Some(org(parent)),
+                    name: format!("power-co for {parent}"),
+                    not_before: crate::testutil::valid_from(),
+                    not_after: crate::testutil::valid_until(),
+                }),
+                now(),
+            )
+            .unwrap();
+    }
+    crate::testutil::sync(&mut dianye, &mut hongqi);
+    let principals = hongqi.trust().principals(&u, now());
+    let scopes: Vec<String> = principals.iter().map(|p| p.scope.to_string()).collect();
+    assert_eq!(scopes, ["beishi/dianye/power-co", "beishi/hongqi/power-co"]);
+    assert_eq!(hongqi.principal(&u, now()).unwrap(), principals[0]);
+
+    let mut unit = Replica::new(key("power-co", 7), [7; 8], org("power-co"), *root().root());
+    send(&hongqi, &mut unit);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall in dianye").unwrap();
+    let kept = bar(&mut unit, hall, "troupe");
+    send(&unit, &mut dianye);
+    // Dianye withdraws its certificate; the unit, not told yet, writes again in its
+    // dianye-scoped hall.
+    revoke_as(&mut dianye, u, None, "co-building ended").unwrap();
+    let rev = revocation_of(&dianye, u, node("dianye", 1));
+    assert_eq!(rev.certs, vec![cert_of(&dianye, u, node("dianye", 1))]);
+    let late = bar(&mut unit, hall, "choir");
+
+    let mut rx = replica("xianghe", 1);
+    send(&unit, &mut rx);
+    send(&dianye, &mut rx);
+    send(&hongqi, &mut rx);
+    // Only what the withdrawn certificate allowed is refused, naming the revocation.
+    assert!(rx.has_change(&kept.change_hash().unwrap()));
+    expect_revoked(&rx, &late, &rev);
+    // The key still acts under hongqi's certificate.
+    let left = rx.trust().principals_without(&u, now(), &{
+        let mut w = crate::cert::Withdrawn::new();
+        w.add(rev.certs[0], rev.by);
+        w
+    });
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].scope.to_string(), "beishi/hongqi/power-co");
+    send(&rx, &mut unit);
+    let there = resource_in(&mut unit, "hongqi", "Power-co hall in hongqi").unwrap();
+    let there_bar = bar(&mut unit, there, "troupe");
+    for sc in unit.changes(there, &[]).unwrap() {
+        assert!(matches!(rx.apply(sc), Ok(Applied::Applied(_))));
+    }
+    assert!(rx.has_change(&there_bar.change_hash().unwrap()));
+    // Where only dianye's certificate allowed it, the unit may no longer write.
+    assert!(matches!(
+        unit.execute(
+            hall,
+            Op::Resource(ResourceOp::Bar {
+                who: crate::resource::Barred::Org(scope("club")),
+                reason: "noise".into(),
+            }),
+            now()
+        ),
+        Err(Error::Resource(
+            crate::resource::ResourceError::NotAllowed { .. }
+        ))
+    ));
+}
+
+/// Two revocations of different seniority that touch each other's chains, made without
+/// seeing each other: beishi (a street) withdraws dianye's certificate while dianye (a
+/// community) withdraws the certificates of its unit power-co and the one it had issued to
+/// beishi's own key. The street is more senior: dianye's revocations come after its
+/// cut-off, so they never take effect — in every delivery order.
+#[test]
+fn concurrent_revocations_resolve_by_seniority_in_every_delivery_order() {
+    let mut street = replica("beishi", 1);
+    let mut community = replica("dianye", 1);
+    let mut unit = replica("power-co", 1);
+    // Dianye certifies beishi's key as a unit of its own (a certificate in the other
+    // direction).
+    community
+        .execute(
+            fed_id(),
+            Op::Federation(FederationOp::Issue {
+                subject: node("beishi", 1),
+                role: crate::cert::Role::Unit,
+                org: org("beishi-office"),
+                parent: Some(org("dianye")),
+                name: "street office as a unit".into(),
+                not_before: crate::testutil::valid_from(),
+                not_after: crate::testutil::valid_until(),
+            }),
+            now(),
+        )
+        .unwrap();
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall").unwrap();
+    crate::testutil::sync(&mut community, &mut unit);
+    send(&community, &mut street);
+    // Concurrently: each revokes what it may.
+    let by_street = revoke_as(&mut street, node("dianye", 1), None, "street").unwrap();
+    let by_community = [
+        revoke_as(&mut community, node("power-co", 1), None, "community").unwrap(),
+        revoke_as(&mut community, node("beishi", 1), None, "community").unwrap(),
+    ];
+    // Each side writes on, unaware of the other.
+    let unit_bar = bar(&mut unit, hall, "choir");
+    let rev = revocation_of(&street, node("dianye", 1), node("beishi", 1));
+
+    let mut universe: Vec<SignedChange> = Vec::new();
+    for r in [&street, &community, &unit] {
+        for id in r.docs().keys() {
+            universe.extend(r.changes(*id, &[]).unwrap());
+        }
+    }
+    let outcome = |order: u64| {
+        let mut o = replica("xianghe", 1);
+        for _ in 0..2 {
+            for sc in shuffled(universe.clone(), order) {
+                let _ = o.apply(sc);
+            }
+        }
+        let rejected: BTreeMap<_, String> = o
+            .rejected()
+            .iter()
+            .map(|(h, r)| (*h, r.reason.to_string()))
+            .collect();
+        let heads: Vec<_> = o.docs().values().map(|d| d.heads()).collect();
+        let in_force: Vec<String> = o
+            .revocations_in_force()
+            .iter()
+            .map(|r| r.short_id())
+            .collect();
+        (rejected, heads, in_force, o)
+    };
+    let (rejected, heads, in_force, o) = outcome(1);
+    // The street's revocation is the only one in force; the community's are refused as
+    // after its cut-off, naming it; the unit keeps writing.
+    assert_eq!(in_force, vec![rev.short_id()]);
+    expect_revoked(&o, &by_community[0], &rev);
+    assert!(matches!(
+        o.rejected()[&by_community[1].change_hash().unwrap()].reason,
+        RejectReason::DependsOnRejected(_)
+    ));
+    assert!(o.has_change(&by_street.change_hash().unwrap()));
+    assert!(o.has_change(&unit_bar.change_hash().unwrap()));
+    assert!(o.principal(&node("beishi", 1), now()).is_ok());
+    for seed in 2..40 {
+        let (r, h, f, _) = outcome(seed);
+        assert_eq!((&r, &h, &f), (&rejected, &heads, &in_force), "order {seed}");
+    }
+
+    // Had the street seen the community's revocations first, they stand: the unit's later
+    // change is refused, naming the community's revocation.
+    let mut street2 = replica("beishi", 1);
+    send(&community, &mut street2);
+    revoke_as(&mut street2, node("dianye", 1), None, "street").unwrap();
+    let mut rx = replica("xianghe", 2);
+    send(&street2, &mut rx);
+    for sc in unit.changes(hall, &[]).unwrap() {
+        let _ = rx.apply(sc);
+    }
+    let community_rev = revocation_of(&rx, node("power-co", 1), node("dianye", 1));
+    expect_revoked(&rx, &unit_bar, &community_rev);
+    assert_eq!(rx.revocations_in_force().len(), 3);
+}
+
+#[test]
+fn the_revoke_operation_reads_as_before_without_certificates() {
+    let subject = node("power-co", 1);
+    let old = serde_json::json!({"revoke": {"subject": subject.to_string(), "reason": "r"}});
+    let op: FederationOp = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(
+        op,
+        FederationOp::Revoke {
+            subject,
+            reason: "r".into(),
+            certs: None,
+        }
+    );
+    // Written back the same way; named certificates are a list of hex ids.
+    assert_eq!(serde_json::to_value(&op).unwrap(), old);
+    let id = CertId([3; 32]);
+    let named = FederationOp::Revoke {
+        subject,
+        reason: "r".into(),
+        certs: Some(vec![id]),
+    };
+    let json = serde_json::to_value(&named).unwrap();
+    assert_eq!(json["revoke"]["certs"][0], id.to_string());
+    assert_eq!(serde_json::from_value::<FederationOp>(json).unwrap(), named);
+}
+
 // ---- determinism ------------------------------------------------------------------------
 
 /// Actors of the generated histories.
-/// `club` node 7 has no certificate until a `Certify` step issues one.
-const AUTHORS: [(&str, u8); 6] = [
+/// `club` node 7 has no certificate until a `Certify` step issues one. `beishi` 1 is the
+/// street that certified `dianye` and `hongqi`, and `dianye` 1 certified `power-co` 1 and
+/// `club` 2, so revocations can come from every level.
+const AUTHORS: [(&str, u8); 7] = [
     ("dianye", 1),
     ("power-co", 1),
     ("club", 2),
     ("hongqi", 2),
     ("dianye", 2),
     ("club", 7),
+    ("beishi", 1),
 ];
 const ROOT: usize = AUTHORS.len();
 
 #[derive(Debug, Clone)]
 enum Step {
-    Request { who: usize, day: u8 },
-    Confirm { who: usize, pick: u8 },
-    Service { who: usize, vol: u8 },
-    Redeem { who: usize, vol: u8 },
-    Forge { who: usize, what: u8 },
-    Sync { a: usize, b: usize },
-    Revoke { who: usize },
+    Request {
+        who: usize,
+        day: u8,
+    },
+    Confirm {
+        who: usize,
+        pick: u8,
+    },
+    Service {
+        who: usize,
+        vol: u8,
+    },
+    Redeem {
+        who: usize,
+        vol: u8,
+    },
+    Forge {
+        who: usize,
+        what: u8,
+    },
+    Sync {
+        a: usize,
+        b: usize,
+    },
+    /// `by` revokes `who`'s certificates (typed; when the typed operation refuses —
+    /// no authority, the root, nothing left — a forged revocation of every certificate of
+    /// `who` is sent instead).
+    Revoke {
+        by: usize,
+        who: usize,
+    },
+    /// `by` certifies `who`'s key as a unit of its own organisation (a certificate in any
+    /// direction, when the policy lets `by` issue it: communities issue units). Only keys
+    /// with a shorter chain of their own (communities, the street, the root) are targets,
+    /// and the root issues none (a key is judged under each of its principals, so an extra
+    /// chain can only add what a change may do).
+    Hostile {
+        by: usize,
+        who: usize,
+    },
     Certify,
 }
 
@@ -364,9 +816,21 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..ROOT, 1..4u8).prop_map(|(who, vol)| Step::Redeem { who, vol }),
         1 => (0..ROOT, 0..3u8).prop_map(|(who, what)| Step::Forge { who, what }),
         3 => (0..=ROOT, 0..=ROOT).prop_map(|(a, b)| Step::Sync { a, b }),
-        1 => (1..ROOT).prop_map(|who| Step::Revoke { who }),
+        3 => (0..=ROOT, 0..=ROOT).prop_map(|(by, who)| Step::Revoke { by, who }),
+        1 => (0..ROOT, prop::sample::select(vec![0, 3, 4, 6, ROOT]))
+            .prop_map(|(by, who)| Step::Hostile { by, who }),
         1 => Just(Step::Certify),
     ]
+}
+
+/// The key of author `i` (`ROOT`: the root).
+fn key_of(i: usize) -> crate::identity::Keypair {
+    if i == ROOT {
+        crate::testutil::root_key()
+    } else {
+        let (o, n) = AUTHORS[i];
+        key(o, n)
+    }
 }
 
 fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
@@ -391,6 +855,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
         send(&a[0], &mut b[0]);
     }
     let mut extra: Vec<SignedChange> = Vec::new();
+    let mut forged: u8 = 0;
     for s in steps {
         match *s {
             Step::Request { who, day } => {
@@ -489,13 +954,57 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                     }
                 }
             }
-            Step::Revoke { who } => {
-                let (o, n) = AUTHORS[who];
-                let _ = rs[ROOT].execute(
+            Step::Revoke { by, who } => {
+                let subject = key_of(who).node_id();
+                let typed = rs[by].execute(
                     fed_id(),
                     Op::Federation(FederationOp::Revoke {
-                        subject: node(o, n),
-                        reason: "test".into(),
+                        subject,
+                        reason: format!("{by} revokes {who}"),
+                        certs: None,
+                    }),
+                    now(),
+                );
+                if typed.is_err() {
+                    forged += 1;
+                    let signer = key_of(by);
+                    let mut d = rs[by].doc(fed_id()).unwrap().clone();
+                    d.set_author(&crate::document::Author {
+                        node: signer.node_id(),
+                        incarnation: [0x80 | forged; 8],
+                        org: org("forger"),
+                    });
+                    let rev = Revocation {
+                        subject,
+                        certs: rs[by]
+                            .trust()
+                            .certificates_of(&subject)
+                            .map(crate::cert::Certificate::id)
+                            .collect(),
+                        cutoff: vec![],
+                        reason: format!("{by} forges against {who}"),
+                        by: signer.node_id(),
+                        at: now(),
+                    };
+                    let key = crate::federation::revocation_key(&rev);
+                    let c = d
+                        .commit(now(), "forged", &[Put::new("revocations", key, &rev)])
+                        .unwrap();
+                    extra.push(SignedChange::sign(&signer, fed_id(), c.raw_bytes()).unwrap());
+                }
+            }
+            Step::Hostile { by, who } => {
+                let own = if by == ROOT { "heping" } else { AUTHORS[by].0 };
+                let _ = rs[by].execute(
+                    fed_id(),
+                    Op::Federation(FederationOp::Issue {
+                        subject: key_of(who).node_id(),
+                        role: crate::cert::Role::Unit,
+                        org: org("hostile"),
+                        parent: Some(org(own)),
+                        name: format!("{who} as a unit of {by}"),
+                        not_before: crate::testutil::valid_from(),
+                        not_after: crate::testutil::valid_until(),
                     }),
                     now(),
                 );
@@ -544,7 +1053,7 @@ fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn any_delivery_order_gives_identical_documents_and_rejections(
@@ -593,5 +1102,43 @@ proptest! {
             }
         }
         let _ = Applied::Duplicate;
+    }
+}
+
+/// A regression found by the property test: the root forges a second revocation of the
+/// street with an empty cut-off (overwriting its first), which removes every certificate
+/// the street issued, so the ledger's genesis waits for a certificate again. A forged
+/// redemption on top of it, refused by the write policy where it arrived while the genesis
+/// stood, must end as where it arrived after: waiting for the genesis.
+#[test]
+fn a_refusal_judged_on_a_removed_dependency_is_judged_again() {
+    let steps = [
+        Step::Revoke { by: ROOT, who: 6 },
+        Step::Forge { who: 1, what: 0 },
+        Step::Revoke { by: ROOT, who: 6 },
+    ];
+    let (universe, _) = run_history(&steps);
+    let mut delivery = universe.clone();
+    delivery.extend(universe.iter().take(universe.len() / 2).cloned());
+    let observed: Vec<Replica> = [0u64, 10628103176284594368, 7]
+        .into_iter()
+        .map(|seed| {
+            let mut o = replica("xianghe", 1);
+            for round in 0..3u64 {
+                for sc in shuffled(delivery.clone(), seed ^ round) {
+                    let _ = o.apply(sc);
+                }
+            }
+            o
+        })
+        .collect();
+    let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+    let waiting = |r: &Replica| r.awaiting().copied().collect::<BTreeSet<_>>();
+    assert_eq!(observed[0].revocations_in_force().len(), 1);
+    assert!(!waiting(&observed[0]).is_empty());
+    for o in &observed[1..] {
+        assert_eq!(keys(o), keys(&observed[0]));
+        assert_eq!(waiting(o), waiting(&observed[0]));
+        assert_eq!(o.pending_len(), observed[0].pending_len());
     }
 }

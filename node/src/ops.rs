@@ -80,7 +80,7 @@ pub enum Request {
         /// Days of validity from now (default three years).
         days: Option<i64>,
     },
-    /// Revoke a key.
+    /// Revoke a key: withdraw every certificate of it this node issued or is above.
     FederationRevoke {
         /// Federation document.
         doc: Option<DocId>,
@@ -703,7 +703,11 @@ pub async fn execute_with(
             write(
                 node,
                 doc,
-                Op::Federation(FederationOp::Revoke { subject, reason }),
+                Op::Federation(FederationOp::Revoke {
+                    subject,
+                    reason,
+                    certs: None,
+                }),
             )
             .await
         }
@@ -712,7 +716,13 @@ pub async fn execute_with(
             let rows = node
                 .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
                     let fed = r.federation(doc)?;
-                    let revoked = fed.revocations();
+                    // Certificates some revocation withdraws.
+                    let revoked: std::collections::BTreeSet<linli_core::CertId> = fed
+                        .revocations()
+                        .into_values()
+                        .flatten()
+                        .flat_map(|r| r.certs)
+                        .collect();
                     Ok(fed
                         .certificates()
                         .into_iter()
@@ -726,7 +736,7 @@ pub async fn execute_with(
                                 "issuer": ln(&c.issuer),
                                 "not_before": c.not_before.to_string(),
                                 "not_after": c.not_after.to_string(),
-                                "revoked": revoked.contains_key(&c.subject),
+                                "revoked": revoked.contains(&c.id()),
                             })
                         })
                         .collect())

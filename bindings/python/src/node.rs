@@ -650,8 +650,9 @@ impl Node {
         Ok(())
     }
 
-    /// Revokes the key `subject` (hex) in the federation document (root node only): its
-    /// changes after what this node has accepted from it so far are refused.
+    /// Revokes the key `subject` (hex) in the federation document: withdraws every
+    /// certificate of it this node issued or is above in its chain (the root: all); its
+    /// changes after what this node has accepted from it so far no longer count on them.
     fn revoke_certificate(
         &self,
         py: Python<'_>,
@@ -662,6 +663,7 @@ impl Node {
         let op = Op::Federation(FederationOp::Revoke {
             subject: parse_node_id(subject)?,
             reason,
+            certs: None,
         });
         self.execute_op(py, federation, op)?;
         Ok(())

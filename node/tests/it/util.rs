@@ -110,6 +110,7 @@ impl District {
                 Op::Federation(FederationOp::Revoke {
                     subject,
                     reason: reason.into(),
+                    certs: None,
                 }),
                 linli_node::system_clock(),
             )
