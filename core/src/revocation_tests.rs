@@ -806,6 +806,17 @@ enum Step {
         who: usize,
     },
     Certify,
+    /// `who` signs two different service records as the same (actor, seq): a copy of its
+    /// replica writes the second (equivocation).
+    Equivocate {
+        who: usize,
+        vol: u8,
+    },
+    /// `who` dates a service record a day before the newest change it builds on.
+    Backdate {
+        who: usize,
+        vol: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -820,6 +831,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..ROOT, prop::sample::select(vec![0, 3, 4, 6, ROOT]))
             .prop_map(|(by, who)| Step::Hostile { by, who }),
         1 => Just(Step::Certify),
+        1 => (0..ROOT, 1..4u8).prop_map(|(who, vol)| Step::Equivocate { who, vol }),
+        1 => (0..ROOT, 1..4u8).prop_map(|(who, vol)| Step::Backdate { who, vol }),
     ]
 }
 
@@ -1008,6 +1021,66 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                     }),
                     now(),
                 );
+            }
+            Step::Equivocate { who, vol } => {
+                let service = |v: u8| {
+                    Op::Ledger(LedgerOp::RecordService {
+                        volunteer: format!("dianye:{v}").parse().unwrap(),
+                        activity: "patrol".into(),
+                        team: None,
+                        date: date(2026, 11, 1),
+                        hours: 1.0,
+                        evidence: None,
+                    })
+                };
+                let mut twin = rs[who].clone();
+                let first = rs[who].execute(ledger, service(vol), now());
+                let second = twin.execute(ledger, service(vol + 3), now());
+                if let (Ok(_), Ok(w)) = (first, second) {
+                    extra.push(w.change);
+                }
+            }
+            Step::Backdate { who, vol } => {
+                let (o, n) = AUTHORS[who];
+                let Ok(d) = rs[who].doc(ledger) else {
+                    continue;
+                };
+                let mut d = d.clone();
+                forged += 1;
+                d.set_author(&crate::document::Author {
+                    node: key_of(who).node_id(),
+                    incarnation: [0x40 | forged; 8],
+                    org: org(o),
+                });
+                let a = crate::document::Author {
+                    node: key_of(who).node_id(),
+                    incarnation: [0x40 | forged; 8],
+                    org: org(o),
+                };
+                let entry = crate::ledger::Entry {
+                    volunteer: format!("dianye:{vol}").parse().unwrap(),
+                    home: scope("dianye"),
+                    body: crate::ledger::EntryBody::Service {
+                        activity: "patrol".into(),
+                        team: None,
+                        date: date(2026, 11, 1),
+                        minutes: 60,
+                        points: Points::whole(1),
+                        evidence: None,
+                    },
+                    issuer: rs[who]
+                        .principal(&key_of(who).node_id(), now())
+                        .map(|p| p.scope)
+                        .unwrap_or_default(),
+                    at: now(),
+                };
+                let yesterday = Timestamp(now().0 - 86_400_000);
+                let k = format!("{o}@{}:1", hex::encode(a.tag()));
+                let c = d
+                    .commit(yesterday, "backdated", &[Put::new("entries", k, &entry)])
+                    .unwrap();
+                let _ = n;
+                extra.push(SignedChange::sign(&key_of(who), ledger, c.raw_bytes()).unwrap());
             }
             Step::Certify => {
                 let _ = rs[ROOT].execute(
