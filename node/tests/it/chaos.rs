@@ -7,6 +7,24 @@
 //! invariants hold: no overlapping confirmed bookings, no negative balance, at most one
 //! active assignment per wish, one appointment view (current or contested) everywhere.
 //!
+//! Meanwhile an insider with valid certificates — community "dianye" of another street
+//! (the victim's code in another scope), a unit certified by the victim as an organiser of
+//! its ledger, and a second key of the victim community gone rogue — crafts changes past
+//! the typed operations and the local policy (`Document::commit` on a copy, signed with
+//! its key) at random steps, one attack class at a time, and delivers each into a random
+//! honest node's receive path: (a) decisions on the victim's bookings (naming its own
+//! scope or the owner's), assignments and progress on its wishes, entries in its ledger;
+//! (b) service points off the ledger's rule, an organiser's correction, an oversized
+//! correction; (c) an already written booking request (other slot, 30 attendees) or ledger
+//! entry written again; (d) a change dated before its dependencies; (e) two changes in one
+//! (actor, seq) slot in its own room, both to one node and the larger hash also to
+//! another; (f) a record numbered with another node's tag. Every class is tried (one of each
+//! first, in a random order); each change is refused where it is delivered, with its reason
+//! recorded; at the end no honest node holds any of them (of an equivocation every node
+//! holds the smaller hash and not the other, and flags the key if both reached it), and no
+//! ledger entry, decision, request, assignment or progress step of the insider's and no
+//! point for its crony is anywhere.
+//!
 //! `LINLI_SEED=n` replays a run; `CHAOS_STEPS` sets its length (default 60; the long run
 //! in README's development section uses 1500).
 
@@ -745,6 +763,7 @@ async fn insider_got_nowhere(insider: &Insider, members: &[Member], docs: &Docs)
         insider.organiser.scope.clone(),
     ];
     let crony: linli_core::VolunteerId = CRONY.parse().unwrap();
+    let mut flagging = Vec::new();
     for (i, m) in members.iter().enumerate() {
         let reasons: BTreeMap<ChangeHash, String> = m
             .node()
@@ -781,6 +800,9 @@ async fn insider_got_nowhere(insider: &Insider, members: &[Member], docs: &Docs)
             .equivocated
             .iter()
             .any(|e| e.targets.contains(&i) || reasons.contains_key(&e.refused));
+        if flagged {
+            flagging.push(m.name.clone());
+        }
         assert!(
             flagged || !saw,
             "{} received both sides of an equivocation but does not flag the key",
@@ -838,6 +860,11 @@ async fn insider_got_nowhere(insider: &Insider, members: &[Member], docs: &Docs)
             assert_eq!(b, Points(0), "{}: the insider's crony has {b}", m.name);
         }
     }
+    eprintln!(
+        "insider: {} of {} nodes flag its equivocating key: {flagging:?}",
+        flagging.len(),
+        members.len()
+    );
 }
 
 /// A write of the unit: book a room of a community, or claim a wish (read through the API).
