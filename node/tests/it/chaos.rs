@@ -1313,6 +1313,8 @@ impl Insider {
         sign(self.key(who), &author, base, at, puts)
     }
 
+    /// `who` under a fresh incarnation (so a fresh actor: each crafted change is seq 1 of
+    /// its own actor and never collides with another, except on purpose).
     fn author_of(&mut self, who: Who) -> Author {
         self.forged += 1;
         let mut incarnation = self.forged.to_be_bytes();
