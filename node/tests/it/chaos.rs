@@ -7,6 +7,24 @@
 //! invariants hold: no overlapping confirmed bookings, no negative balance, at most one
 //! active assignment per wish, one appointment view (current or contested) everywhere.
 //!
+//! Meanwhile an insider with valid certificates — community "dianye" of another street
+//! (the victim's code in another scope), a unit certified by the victim as an organiser of
+//! its ledger, and a second key of the victim community gone rogue — crafts changes past
+//! the typed operations and the local policy (`Document::commit` on a copy, signed with
+//! its key) at random steps, one attack class at a time, and delivers each into a random
+//! honest node's receive path: (a) decisions on the victim's bookings (naming its own
+//! scope or the owner's), assignments and progress on its wishes, entries in its ledger;
+//! (b) service points off the ledger's rule, an organiser's correction, an oversized
+//! correction; (c) an already written booking request (other slot, 30 attendees) or ledger
+//! entry written again; (d) a change dated before its dependencies; (e) two changes in one
+//! (actor, seq) slot in its own room, both to one node and the larger hash also to
+//! another; (f) a record numbered with another node's tag. Every class is tried (one of each
+//! first, in a random order); each change is refused where it is delivered, with its reason
+//! recorded; at the end no honest node holds any of them (of an equivocation every node
+//! holds the smaller hash and not the other, and flags the key if both reached it), and no
+//! ledger entry, decision, request, assignment or progress step of the insider's and no
+//! point for its crony is anywhere.
+//!
 //! `LINLI_SEED=n` replays a run; `CHAOS_STEPS` sets its length (default 60; the long run
 //! in README's development section uses 1500).
 
@@ -16,13 +34,20 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
-use linli_core::WishId;
 use linli_core::cert::Role;
-use linli_core::ledger::{LedgerOp, LedgerRules, Points};
+use linli_core::federation::FederationOp;
+use linli_core::identity::Keypair;
+use linli_core::ledger::{Entry, EntryBody, LedgerOp, LedgerRules, Points};
 use linli_core::registry::{AppointmentStatus, Compound, ManagementMode, RegistryOp};
-use linli_core::resource::{BookingForm, BookingStatus, ResourceOp, ResourceSpec};
-use linli_core::wishes::{Channel, ItemKind, WishesOp};
-use linli_core::{DocId, NewDoc, Op, Slot, Timestamp};
+use linli_core::resource::{
+    Bar, Barred, BookingForm, BookingRequest, BookingStatus, Decision, ResourceOp, ResourceSpec,
+    Verdict,
+};
+use linli_core::wishes::{Assignment, Channel, ItemKind, Progress, Stage, WishesOp};
+use linli_core::{
+    Author, DocId, Document, NewDoc, NodeId, Op, OrgId, Put, RecordId, Replica, Scope,
+    SignedChange, Slot, Timestamp, WishId,
+};
 use linli_node::api::{ApiClient, ApiError};
 use linli_node::demo::agreement;
 use linli_node::net::{NetConfig, Network};
@@ -30,7 +55,7 @@ use linli_node::ops::Request;
 use linli_node::{InitOptions, Node};
 use tempfile::TempDir;
 
-use crate::util::{District, Rng, opts, org, secret};
+use crate::util::{District, Rng, opts, org, secret, valid_from, valid_until};
 
 const COMMUNITIES: [&str; 5] = ["dianye", "hongqi", "xianghe", "shengli", "jianshe"];
 
@@ -183,6 +208,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let mut rng = Rng::new("chaos");
+    let insider_rng = rng.fork();
     let deadline = Instant::now() + Duration::from_secs(60 + steps as u64);
     let tmp = TempDir::new().unwrap();
     let mut district = District::new();
@@ -209,8 +235,50 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             daemon: None,
         });
     }
+    // The insider's keys: the victim's code under another street, and a second key of the
+    // victim community; its unit (an organiser of the victim's ledger) is certified below by
+    // the victim itself.
+    let same_code = Key::new("insider-jianzhong", "dianye", "jianzhong/dianye");
+    let organiser = Key::new("insider-fixit", "fixit", "beishi/dianye/fixit");
+    let rogue = Key::new("insider-dianye", "dianye", "beishi/dianye");
+    let insider_id = organiser.pair.node_id();
+    district.certify(
+        same_code.pair.node_id(),
+        Role::Community,
+        "dianye",
+        Some("jianzhong"),
+    );
+    district.certify(
+        rogue.pair.node_id(),
+        Role::Community,
+        "dianye",
+        Some("beishi"),
+    );
     for m in &members {
         for r in m.node().apply_batch(district.fed_changes()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    let fed = district.fed;
+    members[1]
+        .node()
+        .execute(
+            fed,
+            Op::Federation(FederationOp::Issue {
+                subject: insider_id,
+                role: Role::Unit,
+                org: org("fixit"),
+                parent: Some(org("dianye")),
+                name: "fixit node".into(),
+                not_before: valid_from(),
+                not_after: valid_until(),
+            }),
+        )
+        .await
+        .unwrap();
+    let fed_changes = members[1].node().changes(fed, vec![]).await.unwrap();
+    for m in &members {
+        for r in m.node().apply_batch(fed_changes.clone()).await.unwrap() {
             r.unwrap();
         }
     }
@@ -262,6 +330,67 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             .await,
         ));
     }
+    // One honest entry in dianye's ledger from the start (something to rewrite).
+    let first_entry = members[1]
+        .node()
+        .execute(
+            docs.ledgers[0].1,
+            Op::Ledger(LedgerOp::RecordService {
+                volunteer: "dianye:1".parse().unwrap(),
+                activity: "patrol".into(),
+                team: None,
+                date: jiff::civil::date(2030, 11, 1),
+                hours: 1.0,
+                evidence: None,
+            }),
+        )
+        .await
+        .unwrap();
+    // The insider's unit creates its own room (where it will equivocate).
+    let mut own = Replica::new(
+        organiser.pair.clone(),
+        [7; 8],
+        org("fixit"),
+        district.root_id(),
+    );
+    for c in fed_changes {
+        own.apply(c).unwrap();
+    }
+    let hall = own
+        .create(
+            NewDoc::Resource {
+                street: org("beishi"),
+                community: Some(org("dianye")),
+                spec: ResourceSpec::room("fixit hall", 20),
+            },
+            linli_node::system_clock(),
+        )
+        .unwrap();
+    for m in &members {
+        m.node().apply(hall.clone()).await.unwrap();
+    }
+    let mut insider = Insider {
+        rng: insider_rng,
+        same_code,
+        organiser,
+        rogue,
+        hall: own.doc(hall.doc).unwrap().clone(),
+        nodes: members
+            .iter()
+            .map(|m| (m.node().node_id(), org(&m.name)))
+            .collect(),
+        forged: 0,
+        tried: BTreeMap::new(),
+        refused: Vec::new(),
+        equivocated: Vec::new(),
+    };
+    // One of each class first, in a random order.
+    let mut order = ATTACKS.to_vec();
+    for k in (1..order.len()).rev() {
+        let j = insider.rng.range(0, k as u64) as usize;
+        order.swap(k, j);
+    }
+
     let unit = members.len() - 1;
     for i in 0..unit {
         start_net(&mut members, i).await;
@@ -273,11 +402,33 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
     let mut kills = 0usize;
 
     // Acknowledged writes: (author index, doc, change hash).
-    let mut acked: Vec<(usize, DocId, ChangeHash)> = Vec::new();
+    let mut acked: Vec<(usize, DocId, ChangeHash)> = vec![(
+        1,
+        docs.ledgers[0].1,
+        first_entry.change.change_hash().unwrap(),
+    )];
     let mut cut: BTreeSet<usize> = BTreeSet::new();
     let mut refused = 0usize;
     for step in 0..steps {
         assert!(Instant::now() < deadline, "the chaos run overran its time");
+        // The insider, at random steps while the others work (and each class before the run
+        // ends): one crafted change into a random honest node's receive path.
+        let due: Vec<Attack> = order
+            .iter()
+            .copied()
+            .filter(|c| !insider.tried.contains_key(c))
+            .collect();
+        if steps - step <= due.len() {
+            for class in due {
+                insider.attack(class, &members, &docs).await;
+            }
+        } else if insider.rng.range(0, 3) == 0 {
+            let class = match due.first() {
+                Some(c) => *c,
+                None => ATTACKS[insider.rng.range(0, 5) as usize],
+            };
+            insider.attack(class, &members, &docs).await;
+        }
         let mut i = rng.range(0, members.len() as u64 - 1) as usize;
         let mut roll = rng.range(0, 99);
         if step == steps / 2 {
@@ -578,12 +729,167 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
             assert_eq!(prev, &v, "{}: a different appointment view", m.name);
         }
     }
+    insider_got_nowhere(&insider, &members, &docs).await;
     for m in &members {
         if let Some(n) = &m.net {
             n.shutdown().await.unwrap();
         }
         m.node().shutdown().await.unwrap();
     }
+}
+
+/// The end of the run for the insider: each class was tried; every crafted change was
+/// refused where it was delivered, with its reason recorded, and is held by no honest node
+/// (of an equivocation, the smaller hash is held by every node holding the room, the other
+/// by none, and every node that saw the other flags the key); no record of the insider is in
+/// any ledger, booking or wish, and its crony has no points.
+async fn insider_got_nowhere(insider: &Insider, members: &[Member], docs: &Docs) {
+    let mut per_class: BTreeMap<Attack, usize> = BTreeMap::new();
+    for r in &insider.refused {
+        *per_class.entry(r.class).or_default() += 1;
+    }
+    eprintln!(
+        "insider: attempts {:?}; {} crafted changes refused on receipt {per_class:?}, {} \
+         equivocations (the smaller hash kept)",
+        insider.tried,
+        insider.refused.len(),
+        insider.equivocated.len()
+    );
+    for c in ATTACKS {
+        assert!(
+            insider.tried.contains_key(&c),
+            "the insider never tried {c:?}"
+        );
+    }
+    let refused: Vec<ChangeHash> = insider
+        .refused
+        .iter()
+        .map(|r| r.hash)
+        .chain(insider.equivocated.iter().map(|e| e.refused))
+        .collect();
+    let kept: Vec<ChangeHash> = insider.equivocated.iter().map(|e| e.kept).collect();
+    let hall = insider.hall.id();
+    let me = insider.organiser.pair.node_id();
+    let insiders = [
+        insider.same_code.scope.clone(),
+        insider.organiser.scope.clone(),
+    ];
+    let crony: linli_core::VolunteerId = CRONY.parse().unwrap();
+    let mut flagging = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let reasons: BTreeMap<ChangeHash, String> = m
+            .node()
+            .rejected()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.hash, r.reason))
+            .collect();
+        for r in insider.refused.iter().filter(|r| r.target == i) {
+            let reason = reasons.get(&r.hash).unwrap_or_else(|| {
+                panic!(
+                    "{}: no recorded refusal of the insider's {:?}",
+                    m.name, r.class
+                )
+            });
+            assert!(reason.contains(r.expect), "{}: {reason}", m.name);
+        }
+        let (hs, ks) = (refused.clone(), kept.clone());
+        let (present, holds_hall, kept_missing, flagged) = m
+            .node()
+            .read(move |r| {
+                (
+                    hs.iter().filter(|h| r.has_change(h)).count(),
+                    r.doc(hall).is_ok(),
+                    ks.iter().filter(|h| !r.has_change(h)).count(),
+                    r.equivocators().contains_key(&me),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(present, 0, "{} holds a change the insider crafted", m.name);
+        if holds_hall {
+            assert_eq!(
+                kept_missing, 0,
+                "{}: an equivocation's smaller hash is missing",
+                m.name
+            );
+        }
+        let saw = insider
+            .equivocated
+            .iter()
+            .any(|e| e.targets.contains(&i) || reasons.contains_key(&e.refused));
+        if flagged {
+            flagging.push(m.name.clone());
+        }
+        assert!(
+            flagged || !saw,
+            "{} received both sides of an equivocation but does not flag the key",
+            m.name
+        );
+
+        let (ledgers, rooms, wishes) = (
+            docs.ledgers.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+            docs.rooms.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+            docs.wishes.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+        );
+        let (insiders, crony2) = (insiders.clone(), crony.clone());
+        let got_in: Vec<String> = m
+            .node()
+            .read(move |r| {
+                let mut bad = Vec::new();
+                for d in ledgers.iter().filter_map(|d| r.doc(*d).ok()) {
+                    // Only the communities write their ledgers in this run.
+                    let owner = d.header().owner_scope();
+                    for (k, e) in d.records::<Entry>("entries") {
+                        if e.volunteer == crony2 || e.issuer != owner {
+                            bad.push(format!("entry {k} by {}", e.issuer));
+                        }
+                    }
+                }
+                for d in rooms.iter().filter_map(|d| r.doc(*d).ok()) {
+                    let owner = d.header().owner_scope();
+                    for (k, x) in d.records::<Decision>("decisions") {
+                        if x.by != owner {
+                            bad.push(format!("decision {k} by {}", x.by));
+                        }
+                    }
+                    for (k, x) in d.records::<BookingRequest>("requests") {
+                        if x.form.attendees == 30 || insiders.contains(&x.by) {
+                            bad.push(format!("request {k} by {}", x.by));
+                        }
+                    }
+                }
+                for d in wishes.iter().filter_map(|d| r.doc(*d).ok()) {
+                    let owner = d.header().owner_scope();
+                    for (k, x) in d.records::<Assignment>("assignments") {
+                        if x.by != owner {
+                            bad.push(format!("assignment {k} by {}", x.by));
+                        }
+                    }
+                    for (k, x) in d.records::<Progress>("progress") {
+                        bad.push(format!("progress {k} by {}", x.by));
+                    }
+                }
+                bad
+            })
+            .await
+            .unwrap();
+        assert!(
+            got_in.is_empty(),
+            "{}: the insider's records: {got_in:?}",
+            m.name
+        );
+        if m.role != Role::Unit {
+            let b = m.node().balance(crony.clone()).await.unwrap();
+            assert_eq!(b, Points(0), "{}: the insider's crony has {b}", m.name);
+        }
+    }
+    eprintln!(
+        "insider: {} of {} nodes flag its equivocating key: {flagging:?}",
+        flagging.len(),
+        members.len()
+    );
 }
 
 /// A write of the unit: book a room of a community, or claim a wish (read through the API).
@@ -644,4 +950,583 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+// ---- the insider --------------------------------------------------------------------------
+
+/// The attack classes the insider tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Attack {
+    /// (a) A same-code community of another street decides the victim's bookings (naming its
+    /// own scope or the owner's), assigns or advances its wishes, writes its ledger.
+    OtherScope,
+    /// (b) Minted points: service points off the ledger's rule, a correction by an
+    /// organiser, an oversized correction by the community's own (rogue) key.
+    Minted,
+    /// (c) An already written booking request (other slot, 30 attendees) or ledger entry
+    /// written again.
+    Rewrite,
+    /// (d) A change dated before its dependencies.
+    Backdated,
+    /// (e) Two different changes in one (actor, seq) slot by the insider's own key.
+    Equivocation,
+    /// (f) A record numbered with another node's tag.
+    Squatting,
+}
+
+const ATTACKS: [Attack; 6] = [
+    Attack::OtherScope,
+    Attack::Minted,
+    Attack::Rewrite,
+    Attack::Backdated,
+    Attack::Equivocation,
+    Attack::Squatting,
+];
+
+/// The volunteer the insider's entries name (no honest operation names it).
+const CRONY: &str = "dianye:9";
+
+/// One of the insider's keys, with its certificate's organisation code and scope.
+struct Key {
+    pair: Keypair,
+    org: OrgId,
+    scope: Scope,
+}
+
+impl Key {
+    fn new(name: &str, o: &str, scope: &str) -> Key {
+        Key {
+            pair: Keypair::from_secret(&secret(name, 0)),
+            org: org(o),
+            scope: scope.parse().unwrap(),
+        }
+    }
+}
+
+/// A crafted change refused on receipt: the member it was delivered to and what its
+/// recorded reason says.
+struct Refused {
+    target: usize,
+    hash: ChangeHash,
+    class: Attack,
+    expect: &'static str,
+}
+
+/// An equivocation: the change kept (smaller hash), the one refused, and the members each
+/// was delivered to directly (both to the first, the refused one also to the second).
+struct Equivocated {
+    kept: ChangeHash,
+    refused: ChangeHash,
+    targets: [usize; 2],
+}
+
+/// The insider: certified keys that craft changes past the typed operations and the local
+/// write policy (`Document::commit` on a copy, signed with the key) and deliver them into an
+/// honest node's receive path (`Node::apply_batch`), where only the receiving checks stand.
+struct Insider {
+    rng: Rng,
+    /// Certified by the root as community "dianye" of street jianzhong: the victim's code in
+    /// another scope.
+    same_code: Key,
+    /// Certified by beishi's dianye as its unit "fixit": an organiser of dianye's ledger.
+    organiser: Key,
+    /// A second key certified as community dianye of beishi, gone rogue.
+    rogue: Key,
+    /// The organiser's own room: only the insider writes it, so an equivocation there takes
+    /// no honest write with it.
+    hall: Document,
+    /// Every member's key and organisation (for squatting).
+    nodes: Vec<(NodeId, OrgId)>,
+    /// Changes crafted so far (each has an actor of its own: a fresh incarnation).
+    forged: u64,
+    tried: BTreeMap<Attack, usize>,
+    refused: Vec<Refused>,
+    equivocated: Vec<Equivocated>,
+}
+
+impl Insider {
+    /// The key of the next record `author` numbers in `map` of `doc`.
+    fn number(author: &Author, doc: &Document, map: &str, prefix: &str) -> String {
+        author.next_id(doc, map, prefix).to_string()
+    }
+
+    fn pick(&mut self, n: usize) -> usize {
+        self.rng.range(0, n as u64 - 1) as usize
+    }
+
+    fn coin(&mut self) -> bool {
+        self.rng.range(0, 1) == 0
+    }
+
+    /// Tries `class` once against a random honest node (a variant that needs a booking or
+    /// a wish falls back to one that does not while there is none).
+    async fn attack(&mut self, class: Attack, members: &[Member], docs: &Docs) {
+        let honest: Vec<usize> = (0..members.len())
+            .filter(|i| members[*i].node.is_some())
+            .collect();
+        let t = honest[self.pick(honest.len())];
+        let (owner, ledger) = docs.ledgers[0];
+        let dianye: Scope = "beishi/dianye".parse().unwrap();
+        match class {
+            Attack::OtherScope => {
+                let by = self.same_code.scope.clone();
+                let variant = self.rng.range(0, 2);
+                if variant == 0 {
+                    // A decision on a booking of the victim's hall, naming its own scope or
+                    // the owner's.
+                    let (owner, room) = docs.rooms[0];
+                    let (t, base, bookings) = held(members, t, owner, room, |r, d| {
+                        r.resource(d).map(|v| v.bookings())
+                    })
+                    .await;
+                    let live: Vec<_> = bookings
+                        .unwrap()
+                        .into_iter()
+                        .filter(|b| {
+                            matches!(
+                                b.status,
+                                BookingStatus::Tentative | BookingStatus::Confirmed { .. }
+                            )
+                        })
+                        .collect();
+                    if !live.is_empty() {
+                        let b = &live[self.pick(live.len())];
+                        let verdict = if b.status == BookingStatus::Tentative {
+                            Verdict::Confirmed { slot_index: 0 }
+                        } else {
+                            Verdict::Revoked {
+                                reason: "taken over".into(),
+                                slot_index: Some(0),
+                            }
+                        };
+                        let by = if self.coin() { by } else { dianye };
+                        let decision = Decision {
+                            verdict,
+                            by,
+                            at: now(),
+                        };
+                        let put = Put::new("decisions", b.id.to_string(), &decision);
+                        let sc = self.craft(Who::SameCode, &base, now(), &[put]);
+                        self.deliver(members, t, sc, class, "jianzhong/dianye")
+                            .await;
+                        return;
+                    }
+                } else if variant == 1 {
+                    // An assignment or a progress step on a wish of the victim.
+                    let (owner, wd) = docs.wishes[0];
+                    let (t, base, items) = held(members, t, owner, wd, |r, d| {
+                        r.wishes(d).map(|v| {
+                            v.items()
+                                .into_iter()
+                                .map(|(w, _)| {
+                                    let claims = v.claims(&w).into_iter().map(|(c, _)| c);
+                                    (w, claims.collect::<Vec<_>>())
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .await;
+                    let items = items.unwrap();
+                    if !items.is_empty() {
+                        let (wish, claims) = items[self.pick(items.len())].clone();
+                        let put = if !claims.is_empty() && self.coin() {
+                            let claim = &claims[self.pick(claims.len())];
+                            Put::new(
+                                "assignments",
+                                format!("{wish}/{claim}"),
+                                &Assignment {
+                                    active: true,
+                                    by,
+                                    at: now(),
+                                },
+                            )
+                        } else {
+                            Put::new(
+                                "progress",
+                                format!("{wish}/confirmed"),
+                                &Progress {
+                                    stage: Stage::Confirmed,
+                                    by,
+                                    at: now(),
+                                },
+                            )
+                        };
+                        let sc = self.craft(Who::SameCode, &base, now(), &[put]);
+                        self.deliver(members, t, sc, class, "only the owner beishi/dianye may")
+                            .await;
+                        return;
+                    }
+                }
+                // A service entry in the victim's ledger (also when there is no booking or
+                // wish to attack yet).
+                let (t, base, _) = held(members, t, owner, ledger, |_, _| ()).await;
+                let sc = self.entry(Who::SameCode, &base, None, service(60), now());
+                self.deliver(members, t, sc, class, "or an organiser it certified")
+                    .await;
+            }
+            Attack::Minted => {
+                let (t, base, _) = held(members, t, owner, ledger, |_, _| ()).await;
+                let (sc, expect) = match self.rng.range(0, 2) {
+                    0 => {
+                        let mut body = service(60);
+                        if let EntryBody::Service { points, .. } = &mut body {
+                            *points = Points::whole(1_000_000);
+                        }
+                        (
+                            self.entry(Who::Organiser, &base, None, body, now()),
+                            "under the ledger's rule, not 1000000",
+                        )
+                    }
+                    1 => (
+                        self.entry(Who::Organiser, &base, None, correction(10), now()),
+                        "only beishi/dianye corrects",
+                    ),
+                    _ => (
+                        self.entry(Who::Rogue, &base, None, correction(10_000_000), now()),
+                        "a correction must change 1 to",
+                    ),
+                };
+                self.deliver(members, t, sc, class, expect).await;
+            }
+            Attack::Rewrite => {
+                let expect = "was already written and is final";
+                if self.coin() {
+                    let (owner, room) = docs.rooms[self.pick(docs.rooms.len())];
+                    let (t, base, bookings) = held(members, t, owner, room, |r, d| {
+                        r.resource(d).map(|v| v.bookings())
+                    })
+                    .await;
+                    let bookings = bookings.unwrap();
+                    if !bookings.is_empty() {
+                        let b = &bookings[self.pick(bookings.len())];
+                        let form = BookingForm::new(
+                            "Wang Fang",
+                            "a party",
+                            Slot::new(at(6, 18), at(6, 20)).unwrap(),
+                            30,
+                        );
+                        let put = Put::new(
+                            "requests",
+                            b.id.to_string(),
+                            &BookingRequest {
+                                form,
+                                by: self.organiser.scope.clone(),
+                                requested_at: now(),
+                            },
+                        );
+                        let sc = self.craft(Who::Organiser, &base, now(), &[put]);
+                        self.deliver(members, t, sc, class, expect).await;
+                        return;
+                    }
+                }
+                // An entry of a random ledger, or of dianye's (which has one from the start).
+                let (o, led) = docs.ledgers[self.pick(docs.ledgers.len())];
+                let entries = |r: &Replica, d: DocId| r.ledger(d).map(|v| v.entries());
+                let (mut t, mut base, mut found) = held(members, t, o, led, entries).await;
+                if found.as_ref().map_or(true, Vec::is_empty) {
+                    (t, base, found) = held(members, owner, owner, ledger, entries).await;
+                }
+                let found = found.unwrap();
+                let (id, mut entry) = found[self.pick(found.len())].clone();
+                if let EntryBody::Service { points, .. } = &mut entry.body {
+                    *points = Points::whole(1_000);
+                }
+                let put = Put::new("entries", id.to_string(), &entry);
+                let sc = self.craft(Who::Organiser, &base, now(), &[put]);
+                self.deliver(members, t, sc, class, expect).await;
+            }
+            Attack::Backdated => {
+                // A service entry that is right in every way but its date: before the
+                // ledger's genesis.
+                let (t, base, _) = held(members, t, owner, ledger, |_, _| ()).await;
+                let old = Timestamp::parse("2025-01-01T00:00:00+08:00").unwrap();
+                let sc = self.entry(Who::Organiser, &base, None, service(60), old);
+                self.deliver(members, t, sc, class, "before its dependency")
+                    .await;
+            }
+            Attack::Equivocation => self.equivocate(members, t).await,
+            Attack::Squatting => {
+                let v = self.pick(self.nodes.len());
+                let (victim, victim_org) = self.nodes[v].clone();
+                let tag = Author {
+                    node: victim,
+                    incarnation: self.rng.next().to_be_bytes(),
+                    org: victim_org.clone(),
+                }
+                .tag();
+                // The insider's own code (or, in a booking request, the victim's) and the
+                // victim's tag.
+                let n = 1000 + self.forged;
+                let id = move |code: OrgId| RecordId {
+                    org: code,
+                    tag: Some(tag),
+                    n,
+                };
+                let expect = "is not numbered by the signer";
+                if self.coin() {
+                    let (owner, room) = docs.rooms[self.pick(docs.rooms.len())];
+                    let (t, base, _) = held(members, t, owner, room, |_, _| ()).await;
+                    let day = self.rng.range(0, 4);
+                    let form = BookingForm::new(
+                        "Li Lei",
+                        "squat",
+                        Slot::new(at(day, 18), at(day, 20)).unwrap(),
+                        20,
+                    );
+                    let code = if self.coin() {
+                        self.organiser.org.clone()
+                    } else {
+                        victim_org
+                    };
+                    let put = Put::new(
+                        "requests",
+                        id(code).to_string(),
+                        &BookingRequest {
+                            form,
+                            by: self.organiser.scope.clone(),
+                            requested_at: now(),
+                        },
+                    );
+                    let sc = self.craft(Who::Organiser, &base, now(), &[put]);
+                    self.deliver(members, t, sc, class, expect).await;
+                } else {
+                    let (t, base, _) = held(members, t, owner, ledger, |_, _| ()).await;
+                    let id = id(self.organiser.org.clone());
+                    let sc = self.entry(Who::Organiser, &base, Some(id), service(60), now());
+                    self.deliver(members, t, sc, class, expect).await;
+                }
+            }
+        }
+    }
+
+    fn key(&self, who: Who) -> &Key {
+        match who {
+            Who::SameCode => &self.same_code,
+            Who::Organiser => &self.organiser,
+            Who::Rogue => &self.rogue,
+        }
+    }
+
+    /// One change by `who` on top of `base`, with an actor of its own.
+    fn craft(&mut self, who: Who, base: &Document, at: Timestamp, puts: &[Put]) -> SignedChange {
+        let author = self.author_of(who);
+        sign(self.key(who), &author, base, at, puts)
+    }
+
+    /// `who` under a fresh incarnation (so a fresh actor: each crafted change is seq 1 of
+    /// its own actor and never collides with another, except on purpose).
+    fn author_of(&mut self, who: Who) -> Author {
+        self.forged += 1;
+        let mut incarnation = self.forged.to_be_bytes();
+        incarnation[0] = 0xE1;
+        let key = self.key(who);
+        Author {
+            node: key.pair.node_id(),
+            incarnation,
+            org: key.org.clone(),
+        }
+    }
+
+    /// A ledger entry for [`CRONY`] by `who`, numbered by it (or `id`), naming its scope.
+    fn entry(
+        &mut self,
+        who: Who,
+        base: &Document,
+        id: Option<RecordId>,
+        body: EntryBody,
+        at: Timestamp,
+    ) -> SignedChange {
+        let author = self.author_of(who);
+        let key = self.key(who);
+        let id = id.map_or_else(
+            || Self::number(&author, base, "entries", ""),
+            |id| id.to_string(),
+        );
+        let entry = Entry {
+            volunteer: CRONY.parse().unwrap(),
+            home: "beishi/dianye".parse().unwrap(),
+            body,
+            issuer: key.scope.clone(),
+            at,
+        };
+        sign(key, &author, base, at, &[Put::new("entries", id, &entry)])
+    }
+
+    /// Sends `sc` to member `t`, which must refuse it with a reason containing `expect`.
+    async fn deliver(
+        &mut self,
+        members: &[Member],
+        t: usize,
+        sc: SignedChange,
+        class: Attack,
+        expect: &'static str,
+    ) {
+        let hash = sc.change_hash().unwrap();
+        let r = members[t].node().apply_batch(vec![sc]).await.unwrap().pop();
+        match r {
+            Some(Err(linli_core::Error::Rejected(rej))) => {
+                let text = rej.reason.to_string();
+                assert!(
+                    text.contains(expect),
+                    "{}: the insider's {class:?} change was refused for another reason: {text}",
+                    members[t].name
+                );
+            }
+            other => panic!(
+                "{}: the insider's {class:?} change was not refused: {other:?}",
+                members[t].name
+            ),
+        }
+        *self.tried.entry(class).or_default() += 1;
+        self.refused.push(Refused {
+            target: t,
+            hash,
+            class,
+            expect,
+        });
+    }
+
+    /// Two bars in the insider's own room as the same (actor, seq): both to member `t` in a
+    /// random order, the larger hash also to another random honest member (which may apply
+    /// it until the smaller reaches it by sync).
+    async fn equivocate(&mut self, members: &[Member], t: usize) {
+        let author = self.author_of(Who::Organiser);
+        let k = self.forged;
+        let bar = |side: u64| {
+            Put::new(
+                "bars",
+                format!("fixit:{}", 2 * k + side),
+                &Bar {
+                    who: Barred::Org("beishi/hongqi".parse().unwrap()),
+                    reason: format!("side {side} of an equivocation"),
+                    at: now(),
+                },
+            )
+        };
+        let at = now();
+        let a = sign(&self.organiser, &author, &self.hall, at, &[bar(0)]);
+        let b = sign(&self.organiser, &author, &self.hall, at, &[bar(1)]);
+        let (a, b) = if a.change_hash().unwrap() < b.change_hash().unwrap() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let (kept, refused) = (a.change_hash().unwrap(), b.change_hash().unwrap());
+        let order = if self.coin() {
+            vec![a, b.clone()]
+        } else {
+            vec![b.clone(), a]
+        };
+        for r in members[t].node().apply_batch(order).await.unwrap() {
+            if let Err(e) = r {
+                assert!(
+                    e.to_string().contains("signed two different changes"),
+                    "{}: an equivocating change was refused for another reason: {e}",
+                    members[t].name
+                );
+            }
+        }
+        let me = self.organiser.pair.node_id();
+        let (flagged, has_kept, has_refused) = members[t]
+            .node()
+            .read(move |r| {
+                (
+                    r.equivocators().contains_key(&me),
+                    r.has_change(&kept),
+                    r.has_change(&refused),
+                )
+            })
+            .await
+            .unwrap();
+        assert!(
+            flagged && has_kept && !has_refused,
+            "{}: equivocation not resolved (flagged {flagged}, kept {has_kept}, refused \
+             applied {has_refused})",
+            members[t].name
+        );
+        let honest: Vec<usize> = (0..members.len())
+            .filter(|i| members[*i].node.is_some())
+            .collect();
+        let u = honest[self.pick(honest.len())];
+        for r in members[u].node().apply_batch(vec![b]).await.unwrap() {
+            if let Err(e) = r {
+                assert!(
+                    e.to_string().contains("signed two different changes"),
+                    "{}: an equivocating change was refused for another reason: {e}",
+                    members[u].name
+                );
+            }
+        }
+        *self.tried.entry(Attack::Equivocation).or_default() += 1;
+        self.equivocated.push(Equivocated {
+            kept,
+            refused,
+            targets: [t, u],
+        });
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Who {
+    SameCode,
+    Organiser,
+    Rogue,
+}
+
+/// Signs a change of `author` on top of `base` with `key`.
+fn sign(key: &Key, author: &Author, base: &Document, at: Timestamp, puts: &[Put]) -> SignedChange {
+    let mut doc = base.clone();
+    doc.set_author(author);
+    let change = doc.commit(at, "insider", puts).unwrap();
+    SignedChange::sign(&key.pair, doc.id(), change.raw_bytes()).unwrap()
+}
+
+/// The clock of a crafted change: now (never before the dependencies it was made on).
+fn now() -> Timestamp {
+    linli_node::system_clock()
+}
+
+/// A service entry of `minutes` with the points the default rule gives.
+fn service(minutes: u32) -> EntryBody {
+    EntryBody::Service {
+        activity: "patrol".into(),
+        team: None,
+        date: jiff::civil::date(2030, 11, 2),
+        minutes,
+        points: LedgerRules::default().points_for(minutes),
+        evidence: None,
+    }
+}
+
+fn correction(points: i64) -> EntryBody {
+    EntryBody::Correction {
+        corrects: None,
+        delta: Points::whole(points),
+        reason: "bonus".into(),
+    }
+}
+
+/// `doc` as member `t` holds it (or its owner, if `t` does not hold it yet), with what `f`
+/// reads from the same replica at the same moment; returns the member used.
+async fn held<T: Send + 'static>(
+    members: &[Member],
+    t: usize,
+    owner: usize,
+    doc: DocId,
+    f: impl Fn(&Replica, DocId) -> T + Send + Copy + 'static,
+) -> (usize, Document, T) {
+    for i in [t, owner] {
+        let got = members[i]
+            .node()
+            .read(move |r| r.doc(doc).ok().cloned().map(|d| (d, f(r, doc))))
+            .await
+            .unwrap();
+        if let Some((d, v)) = got {
+            return (i, d, v);
+        }
+    }
+    panic!(
+        "{} does not hold its own document {doc}",
+        members[owner].name
+    )
 }

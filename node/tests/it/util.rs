@@ -253,6 +253,11 @@ impl Rng {
         self.0 = x;
         x
     }
+    /// A generator seeded from this one: a second stream that does not shift this one's
+    /// draws (the same seed replays both).
+    pub fn fork(&mut self) -> Rng {
+        Rng(self.next() | 1)
+    }
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
