@@ -1215,3 +1215,84 @@ fn a_refusal_judged_on_a_removed_dependency_is_judged_again() {
         assert_eq!(o.pending_len(), observed[0].pending_len());
     }
 }
+
+/// Issue 17, an honest case that must keep working: two streets, each revoking the other's
+/// community at the same time (neither has authority over the other's), are refused — by
+/// the typed operation and, crafted, on every receiver in either order — and both
+/// communities keep writing: nothing freezes.
+#[test]
+fn two_streets_revoking_each_others_communities_freeze_nothing() {
+    let mut bs = replica("beishi", 1);
+    let mut jz = replica("jianzhong", 1);
+    let dianye = node("dianye", 1);
+    let xianghe = node("xianghe", 1);
+    for (r, subject) in [(&mut bs, xianghe), (&mut jz, dianye)] {
+        let err = revoke_as(r, subject, None, "take over").unwrap_err();
+        assert!(err.to_string().contains("may not revoke"), "{err}");
+    }
+    // The same, crafted past the typed check, each without seeing the other's.
+    let crafted = |r: &Replica, by: &str, subject: crate::NodeId| {
+        let signer = key(by, 1);
+        let mut d = r.doc(fed_id()).unwrap().clone();
+        d.set_author(&crate::document::Author {
+            node: signer.node_id(),
+            incarnation: [0x5A; 8],
+            org: org(by),
+        });
+        let rev = Revocation {
+            subject,
+            certs: r
+                .trust()
+                .certificates_of(&subject)
+                .map(crate::cert::Certificate::id)
+                .collect(),
+            cutoff: vec![],
+            reason: format!("{by} takes over"),
+            by: signer.node_id(),
+            at: now(),
+        };
+        let c = d
+            .commit(
+                now(),
+                "hostile",
+                &[Put::new(
+                    "revocations",
+                    crate::federation::revocation_key(&rev),
+                    &rev,
+                )],
+            )
+            .unwrap();
+        SignedChange::sign(&signer, fed_id(), c.raw_bytes()).unwrap()
+    };
+    let a = crafted(&bs, "beishi", xianghe);
+    let b = crafted(&jz, "jianzhong", dianye);
+    let mut rxs = [replica("hongqi", 1), replica("hongqi", 2)];
+    for (rx, order) in rxs.iter_mut().zip([[&a, &b], [&b, &a]]) {
+        for sc in order {
+            let err = rx.apply((*sc).clone()).unwrap_err();
+            assert!(err.to_string().contains("may not revoke"), "{err}");
+        }
+    }
+    assert_eq!(
+        rxs[0].rejected().keys().collect::<Vec<_>>(),
+        rxs[1].rejected().keys().collect::<Vec<_>>()
+    );
+    // Both communities still write, and every receiver accepts it.
+    for (o, street) in [("dianye", "beishi"), ("xianghe", "jianzhong")] {
+        let mut c = replica(o, 1);
+        let l = c
+            .create(
+                NewDoc::Ledger {
+                    street: org(street),
+                    community: org(o),
+                    year: 2026,
+                    rules: LedgerRules::default(),
+                },
+                now(),
+            )
+            .unwrap();
+        for rx in &mut rxs {
+            assert!(matches!(rx.apply(l.clone()).unwrap(), Applied::Applied(_)));
+        }
+    }
+}

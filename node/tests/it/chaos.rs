@@ -425,7 +425,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         } else if insider.rng.range(0, 3) == 0 {
             let class = match due.first() {
                 Some(c) => *c,
-                None => ATTACKS[insider.rng.range(0, 5) as usize],
+                None => ATTACKS[insider.rng.range(0, ATTACKS.len() as u64 - 1) as usize],
             };
             insider.attack(class, &members, &docs).await;
         }
@@ -972,15 +972,19 @@ enum Attack {
     Equivocation,
     /// (f) A record numbered with another node's tag.
     Squatting,
+    /// (g) A hostile revocation: the same-code community revokes the victim community's own
+    /// certificate (it issued none of them and is above none), or the root key.
+    HostileRevocation,
 }
 
-const ATTACKS: [Attack; 6] = [
+const ATTACKS: [Attack; 7] = [
     Attack::OtherScope,
     Attack::Minted,
     Attack::Rewrite,
     Attack::Backdated,
     Attack::Equivocation,
     Attack::Squatting,
+    Attack::HostileRevocation,
 ];
 
 /// The volunteer the insider's entries name (no honest operation names it).
@@ -1068,6 +1072,44 @@ impl Insider {
         let (owner, ledger) = docs.ledgers[0];
         let dianye: Scope = "beishi/dianye".parse().unwrap();
         match class {
+            Attack::HostileRevocation => {
+                let victim = members[owner].node().node_id();
+                let (base, certs, root) = members[t]
+                    .node()
+                    .read(move |r| {
+                        let fed = r.ids_of(linli_core::document::DocKind::Federation)[0];
+                        let certs: Vec<linli_core::CertId> = r
+                            .trust()
+                            .certificates_of(&victim)
+                            .map(linli_core::cert::Certificate::id)
+                            .collect();
+                        (r.doc(fed).unwrap().clone(), certs, *r.root())
+                    })
+                    .await
+                    .unwrap();
+                let (subject, expect) = if self.coin() {
+                    (victim, "may not revoke")
+                } else {
+                    (root, "the root key cannot be revoked")
+                };
+                let at = now();
+                let rev = linli_core::cert::Revocation {
+                    subject,
+                    certs,
+                    cutoff: vec![],
+                    reason: "hostile".into(),
+                    by: self.same_code.pair.node_id(),
+                    at,
+                };
+                let put = Put::new(
+                    "revocations",
+                    linli_core::federation::revocation_key(&rev),
+                    &rev,
+                );
+                let sc = self.craft(Who::SameCode, &base, at, &[put]);
+                self.deliver(members, t, sc, class, expect).await;
+                let _ = ledger;
+            }
             Attack::OtherScope => {
                 let by = self.same_code.scope.clone();
                 let variant = self.rng.range(0, 2);
