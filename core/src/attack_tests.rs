@@ -281,6 +281,13 @@ fn state(r: &Replica) -> State {
     }
 }
 
+/// [`refused`], and the reason contains `needle`.
+fn refused_with(r: &mut Replica, sc: SignedChange, needle: &str) -> Rejection {
+    let rej = refused(r, sc);
+    assert!(rej.reason.to_string().contains(needle), "{}", rej.reason);
+    rej
+}
+
 /// Sends a change that must be refused. Checks that the refusal is about this change, is
 /// recorded, changed no document, and that the change is not offered to peers; returns it.
 fn refused(r: &mut Replica, sc: SignedChange) -> Rejection {
@@ -2616,29 +2623,20 @@ fn attack_minted_points_are_refused_on_receipt() {
             ),
         )],
     );
-    let r = refused(&mut rx, minted);
-    assert!(
-        r.reason
-            .to_string()
-            .contains("1 minutes earn 0.01 points under the ledger's rule, not 1000000"),
-        "{}",
-        r.reason
+    refused_with(
+        &mut rx,
+        minted,
+        "1 minutes earn 0.01 points under the ledger's rule, not 1000000",
     );
-    let r = refused(&mut rx, organiser_correction);
-    assert!(
-        r.reason
-            .to_string()
-            .contains("only beishi/dianye corrects entries of its ledger"),
-        "{}",
-        r.reason
+    refused_with(
+        &mut rx,
+        organiser_correction,
+        "only beishi/dianye corrects entries of its ledger",
     );
-    let r = refused(&mut rx, huge_correction);
-    assert!(
-        r.reason
-            .to_string()
-            .contains("a correction must change 1 to 24 points, got 10000000"),
-        "{}",
-        r.reason
+    refused_with(
+        &mut rx,
+        huge_correction,
+        "a correction must change 1 to 24 points, got 10000000",
     );
     assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(1));
 

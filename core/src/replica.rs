@@ -687,16 +687,21 @@ impl Replica {
         Ok(d)
     }
 
-    /// This node's principal for a write at `now`.
-    fn me(&self, now: Timestamp) -> Result<Principal, Error> {
-        // A new change is after every cut-off of a revocation of this key.
+    /// The certificates revoked from this node's key: a new change is after every cut-off
+    /// of a revocation of it.
+    fn my_withdrawn(&self) -> crate::cert::Withdrawn {
         let mine: Vec<&Active> = self
             .in_force
             .get(&self.author.node)
             .into_iter()
             .flatten()
             .collect();
-        let withdrawn = withdrawn_by(&mine);
+        withdrawn_by(&mine)
+    }
+
+    /// This node's principal for a write at `now`.
+    fn me(&self, now: Timestamp) -> Result<Principal, Error> {
+        let withdrawn = self.my_withdrawn();
         let p = match self
             .trust
             .principal_without(&self.author.node, now, &withdrawn)
@@ -950,15 +955,9 @@ impl Replica {
     /// certificates revoked from it), shortest chain first.
     fn my_principals(&self, now: Timestamp) -> Result<Vec<Principal>, Error> {
         let first = self.me(now)?;
-        let mine: Vec<&Active> = self
-            .in_force
-            .get(&self.author.node)
-            .into_iter()
-            .flatten()
-            .collect();
         let mut all: Vec<Principal> = self
             .trust
-            .principals_without(&self.author.node, now, &withdrawn_by(&mine))
+            .principals_without(&self.author.node, now, &self.my_withdrawn())
             .into_iter()
             .filter(|p| p.is_root() || p.org.as_ref() == Some(&self.author.org))
             .collect();
