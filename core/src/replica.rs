@@ -690,13 +690,23 @@ impl Replica {
     /// The certificates revoked from this node's key: a new change is after every cut-off
     /// of a revocation of it.
     fn my_withdrawn(&self) -> crate::cert::Withdrawn {
-        let mine: Vec<&Active> = self
-            .in_force
-            .get(&self.author.node)
-            .into_iter()
-            .flatten()
-            .collect();
-        withdrawn_by(&mine)
+        self.withdrawn_of(&self.author.node)
+    }
+
+    /// The certificates of `node` that revocations in force withdrew (from now on: what a
+    /// key may read or write next is judged without them).
+    pub fn withdrawn_of(&self, node: &NodeId) -> crate::cert::Withdrawn {
+        let revs: Vec<&Active> = self.in_force.get(node).into_iter().flatten().collect();
+        withdrawn_by(&revs)
+    }
+
+    /// Who `node` is as a reader at `now`: its principal without the certificates revoked
+    /// from it; `None` when no chain is left (it then receives only the federation
+    /// document). Sync decides what a peer receives on this.
+    pub fn reader(&self, node: &NodeId, now: Timestamp) -> Option<Principal> {
+        self.trust
+            .principal_without(node, now, &self.withdrawn_of(node))
+            .ok()
     }
 
     /// This node's principal for a write at `now`.

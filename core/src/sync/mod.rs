@@ -173,35 +173,60 @@ impl Message {
     }
 }
 
-/// Whether a principal may receive a document (partial replication). `None` is a peer
-/// without a valid chain: it gets only the federation document, which it needs to join.
-/// Ledgers go to streets, communities (home communities need other communities' ledgers for
-/// balances) and the organisers a community certified; other documents carry no personal
-/// data and go to every certified organisation.
+/// Whether a principal may receive a document (partial replication), decided by the side
+/// that sends on the peer's certified scope (never on what the peer claims). `None` is a
+/// peer without a valid chain (or whose every chain was revoked): it gets only the
+/// federation document, which it needs to join. The table is in ARCHITECTURE.md ("Who
+/// receives what"); every kind has its own arm.
+///
+/// * federation — everyone;
+/// * registry (public governance data) — the root, every organisation of its street (its
+///   communities and their units and partners), and the district's departments (bodies the
+///   root certified, who score property managers);
+/// * ledger — the root, the owning community and its organisers, its street, and the other
+///   communities of that street (a home community needs the ledgers its volunteers earned
+///   points in);
+/// * resource — the root, the owner and what lies within it, its street, the communities of
+///   that street (they book each other's rooms), and the units and partners of the
+///   resource's community;
+/// * wishes — the root, the owning community and its units and partners (claimants), its
+///   street.
 pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
-    if h.kind == DocKind::Federation {
-        return true;
-    }
-    let Some(p) = p else { return false };
+    let Some(p) = p else {
+        return h.kind == DocKind::Federation;
+    };
     if p.is_root() {
         return true;
     }
+    let me = &p.scope;
+    let owner = h.owner_scope();
+    let street = h.street_scope();
+    let community = h.community.as_ref().map(|c| street.child(c.clone()));
+    // The owner, or a unit or partner within it.
+    let own = me.is_within(&owner);
+    let its_street = p.role == Some(Role::Street) && *me == street;
+    let community_of_street =
+        p.role == Some(Role::Community) && me.parent().as_ref() == Some(&street);
+    let in_community = matches!(p.role, Some(Role::Unit | Role::Partner))
+        && community.is_some()
+        && me.parent() == community;
+    let department = me.len() == 1 && p.role != Some(Role::Street);
+    let in_street = me.is_within(&street);
     match h.kind {
-        DocKind::Ledger => match p.role {
-            Some(Role::Street) => p.scope.orgs() == [h.street.clone()],
-            Some(Role::Community) => true,
-            Some(Role::Unit | Role::Partner) => p.parent.as_ref() == Some(&h.owner),
-            None => false,
-        },
-        _ => true,
+        DocKind::Federation => true,
+        DocKind::Registry => own || in_street || department,
+        DocKind::Ledger => own || its_street || community_of_street,
+        DocKind::Resource => own || its_street || community_of_street || in_community,
+        DocKind::Wishes => own || its_street,
     }
 }
 
 /// Whether a principal may carry a document for others without reading it (relay role):
-/// what it may receive, and, for a street, every document (streets forward between
-/// communities).
+/// what it may receive, and, for a street, every document of that street (streets forward
+/// between their communities).
 pub fn may_carry(p: Option<&Principal>, h: &DocHeader) -> bool {
-    may_receive(p, h) || p.is_some_and(|p| p.role == Some(Role::Street))
+    may_receive(p, h)
+        || p.is_some_and(|p| p.role == Some(Role::Street) && p.scope == h.street_scope())
 }
 
 /// The catalog item of a document: `blake3(doc ‖ digest)`.
@@ -808,7 +833,10 @@ impl Session {
         for c in chain {
             trust.insert(c.clone());
         }
-        self.principal = trust.principal(&node, now).ok();
+        // Revoked certificates give no read access to anything new.
+        self.principal = trust
+            .principal_without(&node, now, &replica.withdrawn_of(&node))
+            .ok();
         Ok(())
     }
 

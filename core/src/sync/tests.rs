@@ -525,8 +525,17 @@ fn simulate(seed: u64, peers: usize) {
             }
         }
     }
-    // Everyone who may hold the room holds it.
-    assert!(rs.iter().all(|r| r.doc(room).is_ok()));
+    // Everyone who may hold the room holds it, and nobody else does.
+    let h = rs[0].header(room).unwrap().clone();
+    for r in &rs {
+        let p = r.principal(&r.author().node, now()).ok();
+        assert_eq!(
+            r.doc(room).is_ok(),
+            may_receive(p.as_ref(), &h),
+            "seed {seed}: {} and the room",
+            r.author().org
+        );
+    }
     let _: BTreeMap<u8, u8> = BTreeMap::new();
 }
 
@@ -545,30 +554,43 @@ fn simulated_networks_with_drops_duplicates_and_delays_converge() {
 }
 
 #[test]
-fn a_street_relays_a_ledger_it_may_not_read_between_two_communities() {
-    // jianzhong is another street: it may not read beishi's ledgers but may carry them.
+fn another_street_neither_reads_nor_carries_a_streets_ledger() {
+    // jianzhong is another street: it may neither read beishi's ledgers nor carry them
+    // (a carried document lies on its disk all the same); beishi's own street relays them.
     let mut dianye = replica("dianye", 1);
     let la = ledger(&mut dianye, "dianye");
     service(&mut dianye, la, "dianye:4");
-    let mut relay = replica("jianzhong", 1);
+    let mut other = replica("jianzhong", 1);
     let mut hongqi = replica("hongqi", 2);
-    // dianye → relay (the relay initiates, announcing its role).
-    let mut sr = Session::initiator(false).relaying();
-    let mut sd = Session::responder(false);
-    let mut to_d: VecDeque<Vec<u8>> = sr.start(&relay, now()).into();
-    let mut to_r: VecDeque<Vec<u8>> = VecDeque::new();
-    while !(to_d.is_empty() && to_r.is_empty()) {
-        if let Some(m) = to_d.pop_front() {
-            to_r.extend(sd.handle(&mut dianye, &m, now()).unwrap());
-        } else if let Some(m) = to_r.pop_front() {
-            to_d.extend(sr.handle(&mut relay, &m, now()).unwrap());
+    let relay_session = |relay: &mut Replica, from: &mut Replica| {
+        let mut sr = Session::initiator(false).relaying();
+        let mut sd = Session::responder(false);
+        let mut to_d: VecDeque<Vec<u8>> = sr.start(relay, now()).into();
+        let mut to_r: VecDeque<Vec<u8>> = VecDeque::new();
+        while !(to_d.is_empty() && to_r.is_empty()) {
+            if let Some(m) = to_d.pop_front() {
+                to_r.extend(sd.handle(from, &m, now()).unwrap());
+            } else if let Some(m) = to_r.pop_front() {
+                to_d.extend(sr.handle(relay, &m, now()).unwrap());
+            }
         }
-    }
-    assert!(relay.is_carried(la), "the relay carries the ledger");
-    assert!(relay.doc(la).is_err(), "…without reading it");
-    assert!(relay.ledger(la).is_err());
-    // relay → hongqi: hongqi receives and applies it.
-    run(&mut hongqi, &mut relay, None);
+    };
+    relay_session(&mut other, &mut dianye);
+    assert!(
+        !other.is_carried(la),
+        "another street carries nothing of beishi's"
+    );
+    assert!(other.doc(la).is_err());
+    run(&mut hongqi, &mut other, None);
+    assert!(hongqi.doc(la).is_err());
+    // Through its own street.
+    let mut street = replica("beishi", 1);
+    relay_session(&mut street, &mut dianye);
+    assert!(
+        street.doc(la).is_ok(),
+        "the street reads its communities' ledgers"
+    );
+    run(&mut hongqi, &mut street, None);
     assert_eq!(
         hongqi.balance(&"dianye:4".parse().unwrap()),
         Points::whole(1)
@@ -692,4 +714,50 @@ fn a_lazy_responder_holds_one_batch_and_sends_the_same_answer() {
         answers.push(sent);
     }
     assert_eq!(answers[0], answers[1], "the same messages either way");
+}
+
+/// Issue 18, item 3 (in part): a unit whose certificate its community revoked reads nothing
+/// new — its next session offers it only the federation document (where the revocation
+/// is), not the ledger written after the revocation.
+#[test]
+fn a_revoked_unit_receives_nothing_written_after_the_revocation() {
+    let mut dy = replica("dianye", 1);
+    let la = ledger(&mut dy, "dianye");
+    service(&mut dy, la, "dianye:1");
+    let mut unit = replica("power-co", 1);
+    run(&mut unit, &mut dy, None);
+    assert!(
+        unit.doc(la).is_ok(),
+        "an organiser receives its community's ledger"
+    );
+    let subject = unit.author().node;
+    dy.execute(
+        crate::testutil::fed_id(),
+        Op::Federation(crate::federation::FederationOp::Revoke {
+            subject,
+            reason: "co-building ended".into(),
+            certs: None,
+        }),
+        now(),
+    )
+    .unwrap();
+    assert!(dy.reader(&subject, now()).is_none());
+    service(&mut dy, la, "dianye:2");
+    let before = unit.heads(la).unwrap();
+    run(&mut unit, &mut dy, None);
+    assert_eq!(
+        unit.heads(la).unwrap(),
+        before,
+        "nothing new reached the revoked unit"
+    );
+    assert_eq!(
+        unit.federation(crate::testutil::fed_id())
+            .unwrap()
+            .revocations()
+            .get(&subject)
+            .map(Vec::len),
+        Some(1),
+        "it learns of its revocation"
+    );
+    assert_eq!(unit.balance(&"dianye:2".parse().unwrap()), Points(0));
 }

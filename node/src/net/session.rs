@@ -163,7 +163,7 @@ fn check_peer(s: &Session, expected: &NodeId) -> Result<(), Fault> {
     }
     if s.peer_principal().is_none() {
         return Err(Fault::Refused(format!(
-            "key {} has no certificate chaining to this district's root",
+            "key {} has no certificate chaining to this district's root, or its certificates were revoked",
             expected.short()
         )));
     }
@@ -557,7 +557,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
                 let (o, received) = ctx
                     .node
                     .read(move |rep| {
-                        let principal = rep.principal(&expected, now).ok();
+                        let principal = rep.reader(&expected, now);
                         sync::on_message_deferred(rep, principal.as_ref(), &m)
                     })
                     .await?

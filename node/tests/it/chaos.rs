@@ -225,7 +225,16 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         let mut init = InitOptions::new(org(name), district.root_id());
         init.secret = Some(secret(name, n as u8));
         let node = Node::init(&dir, init, opts()).await.unwrap();
-        district.certify(node.node_id(), *role, name, *parent);
+        match (role, parent) {
+            // The unit is certified by its community (a real chain: beishi/dianye/power-co;
+            // dianye is node 1, whose key certify_by uses).
+            (Role::Unit, Some(p)) => {
+                district.certify_by(p, node.node_id(), *role, name, p);
+            }
+            _ => {
+                district.certify(node.node_id(), *role, name, *parent);
+            }
+        }
         members.push(Member {
             name: name.clone(),
             dir,

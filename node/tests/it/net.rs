@@ -325,7 +325,7 @@ async fn unit(district: &mut District, dir: &Path, o: &str, parent: &str) -> Nod
     let mut init = InitOptions::new(org(o), district.root_id());
     init.secret = Some(secret(o, 1));
     let node = Node::init(dir, init, opts()).await.unwrap();
-    district.certify(node.node_id(), Role::Unit, o, Some(parent));
+    district.certify_by(parent, node.node_id(), Role::Unit, o, parent);
     node
 }
 

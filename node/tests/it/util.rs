@@ -118,6 +118,44 @@ impl District {
             .change
     }
 
+    /// Certifies `subject` as `role` of `o` with node 1 of organisation `issuer` (its key
+    /// `secret(issuer, 1)`, certified already): a real chain, e.g. a community certifying its
+    /// unit, whose scope is then `street/community/unit`.
+    pub fn certify_by(
+        &mut self,
+        issuer: &str,
+        subject: NodeId,
+        role: Role,
+        o: &str,
+        parent: &str,
+    ) -> SignedChange {
+        let k = Keypair::from_secret(&secret(issuer, 1));
+        // One actor per certificate issued this way (never two changes in one slot).
+        let mut inc = [0u8; 8];
+        inc.copy_from_slice(&subject.0[..8]);
+        let mut r = Replica::new(k, inc, org(issuer), self.root_id());
+        for c in self.fed_changes() {
+            r.apply(c).unwrap();
+        }
+        let w = r
+            .execute(
+                self.fed,
+                Op::Federation(FederationOp::Issue {
+                    subject,
+                    role,
+                    org: org(o),
+                    parent: Some(org(parent)),
+                    name: format!("{o} node"),
+                    not_before: valid_from(),
+                    not_after: valid_until(),
+                }),
+                valid_from(),
+            )
+            .unwrap();
+        self.root.apply(w.change.clone()).unwrap();
+        w.change
+    }
+
     /// Every change of the federation document.
     pub fn fed_changes(&self) -> Vec<SignedChange> {
         self.root.changes(self.fed, &[]).unwrap()
