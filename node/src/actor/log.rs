@@ -82,8 +82,9 @@ pub(super) enum Outcome {
     Accepted,
     /// Stored, waiting.
     Pending(String),
-    /// Stored as refused.
-    Refused(String),
+    /// Stored as refused; `recorded` when linli-core recorded the refusal (in
+    /// `Replica::rejected`, for the change's document) as it made it.
+    Refused { reason: String, recorded: bool },
     /// Not stored: already held, or not a valid envelope.
     Skip,
 }
@@ -119,11 +120,13 @@ pub(super) fn persist(
     let mut events = Vec::new();
     let mut changed: BTreeSet<DocId> = BTreeSet::new();
     for r in received {
-        let (status, reason) = match &r.outcome {
+        let (status, reason, recorded) = match &r.outcome {
             Outcome::Skip => continue,
-            Outcome::Accepted => (ChangeStatus::Accepted, None),
-            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str())),
-            Outcome::Refused(why) => (ChangeStatus::Refused, Some(why.as_str())),
+            Outcome::Accepted => (ChangeStatus::Accepted, None, false),
+            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str()), false),
+            Outcome::Refused { reason, recorded } => {
+                (ChangeStatus::Refused, Some(reason.as_str()), *recorded)
+            }
         };
         let doc = r.change.doc;
         tracker.docs.insert(doc);
@@ -150,11 +153,8 @@ pub(super) fn persist(
                 tracker.pending.insert(r.hash);
             }
             ChangeStatus::Refused => {
-                // Recorded by linli-core (so it may be withdrawn later), or refused for good.
-                let recorded = replica
-                    .rejected()
-                    .get(&r.hash)
-                    .is_some_and(|x| x.doc == doc);
+                // Recorded by linli-core (so it may be withdrawn, also later in this command:
+                // then the comparison below stores what it became), or refused for good.
                 let fresh = if recorded {
                     tracker.recorded.insert(r.hash, doc) != Some(doc)
                 } else {
@@ -166,6 +166,14 @@ pub(super) fn persist(
                     if !inserted {
                         tx.set_status(Some(&doc), &r.hash, status, reason)?;
                     }
+                }
+                // No event for a refusal withdrawn before the command ends.
+                let stands = !recorded
+                    || replica
+                        .rejected()
+                        .get(&r.hash)
+                        .is_some_and(|x| x.doc == doc);
+                if fresh && stands {
                     events.push(NodeEvent::ChangeRejected {
                         doc,
                         hash: r.hash,

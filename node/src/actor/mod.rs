@@ -456,7 +456,15 @@ impl Actor {
                 Ok(Applied::AwaitingCertificate(e)) => {
                     Outcome::Pending(format!("waits for a certificate: {e}"))
                 }
-                Err(CoreError::Rejected(r)) => Outcome::Refused(r.reason.to_string()),
+                // Recorded when linli-core keeps the refusal (it may withdraw it later, even
+                // within this command); a genesis sent for another document is not.
+                Err(CoreError::Rejected(r)) => Outcome::Refused {
+                    reason: r.reason.to_string(),
+                    recorded: replica
+                        .rejected()
+                        .get(&r.hash)
+                        .is_some_and(|x| x.doc == r.doc),
+                },
                 Err(_) => Outcome::Skip,
             };
             received.push(Received {

@@ -391,11 +391,37 @@ async fn a_refusal_withdrawn_by_a_more_senior_revocation_is_stored_as_accepted()
 
     // The other order: the bar is never refused; the same verdict.
     let other = tempfile::tempdir().unwrap();
-    let node = fresh_node(other.path(), root, options).await;
+    let node = fresh_node(other.path(), root, options.clone()).await;
     apply_each(&node, &s.senior_first()).await;
     assert_eq!(verdict(&node.status().await.unwrap()), verdict(&live));
     assert_eq!(refused_set(&node).await, BTreeSet::from([by_community]));
     assert_eq!(node.heads(s.hall).await.unwrap(), vec![bar]);
+    node.shutdown().await.unwrap();
+
+    // The refusing order in one batch: the bar is refused and accepted again within the
+    // command, which stores it as accepted and reports no rejection of it.
+    let batch = tempfile::tempdir().unwrap();
+    let node = fresh_node(batch.path(), root, options.clone()).await;
+    let mut events = node.subscribe();
+    let (mut all, last) = s.refusing_first();
+    all.extend(last);
+    let results = node.apply_batch(all).await.unwrap();
+    assert!(refused(&results[results.len() - 2]), "{results:?}");
+    assert_eq!(verdict(&node.status().await.unwrap()), verdict(&live));
+    assert_eq!(refused_set(&node).await, BTreeSet::from([by_community]));
+    assert_eq!(node.heads(s.hall).await.unwrap(), vec![bar]);
+    // Events are sent before the command's reply: all of them are here.
+    let mut rejections = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let NodeEvent::ChangeRejected { hash, .. } = e {
+            rejections.push(hash);
+        }
+    }
+    assert_eq!(rejections, vec![by_community.1]);
+    node.shutdown().await.unwrap();
+    let node = Node::open(batch.path(), options).await.unwrap();
+    assert_eq!(verdict(&node.status().await.unwrap()), verdict(&live));
+    assert_eq!(refused_set(&node).await, BTreeSet::from([by_community]));
     node.shutdown().await.unwrap();
 }
 
