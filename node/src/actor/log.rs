@@ -511,14 +511,13 @@ pub(super) fn load(
         }
         rest.sort_by_key(|(pos, _)| *pos);
         for (pos, sc) in rest.drain(..) {
+            let doc = sc.doc;
             match replica.apply(sc) {
                 Ok(_) => {}
                 Err(CoreError::Rejected(r)) => {
-                    if replica
-                        .rejected()
-                        .get(&r.hash)
-                        .is_none_or(|x| x.doc != r.doc)
-                    {
+                    // Refused without a record for this document: refused for good (the
+                    // same test as the live path's).
+                    if replica.rejected().get(&r.hash).is_none_or(|x| x.doc != doc) {
                         unrecorded.insert(pos, r.reason.to_string());
                     }
                 }
