@@ -553,6 +553,8 @@ pub struct Replica {
     /// The bytes of every refused change: a refusal judged while a dependency stood is judged
     /// again when that dependency is removed (see [`Replica::rebuild`]).
     refused: BTreeMap<ChangeHash, SignedChange>,
+    /// Refusals withdrawn to be judged again so far (see [`Replica::refusals_withdrawn`]).
+    withdrawn: u64,
     /// Documents created by this replica (part of each new header, so ids differ).
     created: u64,
     /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
@@ -597,6 +599,7 @@ impl Replica {
             resolved: None,
             revisable: BTreeMap::new(),
             refused: BTreeMap::new(),
+            withdrawn: 0,
             created: 0,
             max_pending: MAX_PENDING,
             source: None,
@@ -652,6 +655,14 @@ impl Replica {
     /// Refused changes with their reasons.
     pub fn rejected(&self) -> &BTreeMap<ChangeHash, Rejection> {
         &self.rejected
+    }
+    /// How many refusals were withdrawn to be judged again since the replica was built (the
+    /// revocations were resolved again, or a dependency a refusal was judged on was removed):
+    /// each then stands refused again, accepted, or waiting. [`Replica::rejected`] can only
+    /// lose an entry when this grows, so a caller mirroring it compares its copy for
+    /// withdrawn refusals only then.
+    pub fn refusals_withdrawn(&self) -> u64 {
+        self.withdrawn
     }
     /// Keys seen signing two different changes in one (document, actor, seq) slot, each with
     /// its lowest such slot (by document, actor, seq: the same on every replica that saw the
@@ -2080,7 +2091,9 @@ impl Replica {
         self.in_force.clear();
         let again = std::mem::take(&mut self.revisable);
         for h in again.keys() {
-            self.rejected.remove(h);
+            if self.rejected.remove(h).is_some() {
+                self.withdrawn += 1;
+            }
             self.refused.remove(h);
         }
         for sc in again.into_values() {
@@ -2368,7 +2381,9 @@ impl Replica {
             }
             for h in more {
                 gone.insert(h);
-                self.rejected.remove(&h);
+                if self.rejected.remove(&h).is_some() {
+                    self.withdrawn += 1;
+                }
                 self.revisable.remove(&h);
                 again.extend(self.refused.remove(&h));
             }

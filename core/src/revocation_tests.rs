@@ -718,6 +718,27 @@ fn concurrent_revocations_resolve_by_seniority_in_every_delivery_order() {
     let community_rev = revocation_of(&rx, node("power-co", 1), node("dianye", 1));
     expect_revoked(&rx, &unit_bar, &community_rev);
     assert_eq!(rx.revocations_in_force().len(), 3);
+
+    // Delivered with the street's revocation last, the unit's change is refused first; the
+    // street's revocation withdraws that refusal (which `refusals_withdrawn` counts, so a
+    // node mirroring `rejected` looks again) and the change is accepted.
+    let street_rev = by_street.change_hash().unwrap();
+    let bar = unit_bar.change_hash().unwrap();
+    let mut late = replica("xianghe", 3);
+    for sc in &universe {
+        if sc.change_hash().unwrap() != street_rev {
+            let _ = late.apply(sc.clone());
+        }
+    }
+    assert!(late.rejected().contains_key(&bar));
+    let before = late.refusals_withdrawn();
+    late.apply(by_street.clone()).unwrap();
+    assert!(late.refusals_withdrawn() > before);
+    assert!(late.has_change(&bar));
+    assert_eq!(
+        late.rejected().keys().collect::<Vec<_>>(),
+        rejected.keys().collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -152,7 +152,8 @@ pub enum ExportError {
 pub enum NodeError {
     /// linli-core refused the operation or the change (validation, authorization, write
     /// policy). For [`Node::apply`](crate::Node::apply), [`linli_core::Error::Rejected`]
-    /// means the change is refused for good; it is stored with its reason.
+    /// means the change is refused; it is stored with its reason (and stays refused unless
+    /// linli-core judges it again: see [`ChangeStatus::Refused`](crate::ChangeStatus::Refused)).
     #[error(transparent)]
     Core(#[from] linli_core::Error),
     /// The store failed.

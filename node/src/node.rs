@@ -147,7 +147,10 @@ pub enum NodeEvent {
         /// Where the command that changed it came from.
         origin: Origin,
     },
-    /// A change was refused for good; it is stored with its reason and never forwarded.
+    /// A change was refused; it is stored with its reason and never forwarded. (A refusal
+    /// linli-core later withdraws — a revocation that lost to a more senior one, a dependency
+    /// it was judged on removed — needs no event of its own: the change then waits, or its
+    /// document gains it and [`NodeEvent::DocumentChanged`] follows.)
     ChangeRejected {
         /// The document it was sent for.
         doc: DocId,
@@ -204,7 +207,7 @@ pub struct NodeStatus {
     pub pending: u64,
     /// Changes linli-core holds waiting (≤ `pending`: its waiting set is bounded).
     pub waiting_in_replica: usize,
-    /// Changes in the log refused for good.
+    /// Changes in the log refused (a refusal linli-core withdraws leaves this count).
     pub refused: u64,
     /// Changes received from peers since the node started that were not stored because
     /// they did not fit in their signer's quota ([`OpenOptions::quota`]).
@@ -373,8 +376,9 @@ impl Node {
     }
 
     /// Verifies and applies a signed change from another node, and stores it (also when it
-    /// waits or is refused: [`linli_core::Error::Rejected`] is final and stored with its
-    /// reason).
+    /// waits or is refused: [`linli_core::Error::Rejected`] is stored with its reason; only
+    /// linli-core judging it again — a revocation resolved again, a dependency removed — takes
+    /// the refusal back).
     pub async fn apply(&self, change: SignedChange) -> Result<Applied, NodeError> {
         let mut results = self.apply_batch(vec![change]).await?;
         match results.pop() {

@@ -52,7 +52,7 @@ pub enum Request {
         /// Only this kind.
         kind: Option<DocKind>,
     },
-    /// Changes refused for good, with reasons.
+    /// Changes refused, with reasons.
     Rejected,
     /// Peers (from the network when the daemon runs, else the stored sync state).
     Peers,

@@ -1006,7 +1006,8 @@ impl Node {
             .collect()
     }
 
-    /// Changes refused for good, with their reasons, in arrival order.
+    /// Changes refused, with their reasons, in arrival order (a refusal linli-core later
+    /// withdraws leaves the list).
     fn rejected(&self, py: Python<'_>) -> PyResult<Vec<Rejected>> {
         let rows = self.run(py, |n| async move { n.rejected().await })?;
         rows.into_iter()

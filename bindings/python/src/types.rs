@@ -558,7 +558,7 @@ impl Wish {
     }
 }
 
-/// A change refused for good, as listed by `Node.rejected()`.
+/// A change refused, as listed by `Node.rejected()`.
 #[pyclass(frozen, get_all, module = "linli")]
 pub struct Rejected {
     /// The document it was sent for.

@@ -1,6 +1,13 @@
 //! Keeping the stored status of changes in line with linli-core's decisions: the status
 //! tracker, [`persist`] (what one command writes) and [`load`] (rebuilding the replica from
 //! the log on open).
+//!
+//! linli-core can change a decision later in every direction: a waiting change is applied
+//! or refused, an accepted one is refused or waits again (a revocation, a rebuild), and a
+//! refusal is withdrawn — a change refused because of a revocation is judged again when the
+//! revocations are resolved again, one refused while a dependency stood when a rebuild
+//! removes that dependency — so a refused change may become accepted or pending. Each
+//! command stores every such transition in its own transaction.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,8 +29,15 @@ pub(super) struct Tracker {
     pending: HashSet<ChangeHash>,
     /// Hashes of changes stored as refused.
     pub(super) refused: HashSet<ChangeHash>,
-    /// `replica.rejected().len()` when last compared.
-    replica_rejected: usize,
+    /// The refusals linli-core recorded, stored as refused: a mirror of
+    /// `replica.rejected()` (hash → document) as of the last command. Only these can be
+    /// withdrawn (when linli-core judges them again).
+    recorded: HashMap<ChangeHash, DocId>,
+    /// Hashes of changes stored as refused that linli-core did not record (e.g. a genesis
+    /// sent for another document): refused for good.
+    unrecorded: HashSet<ChangeHash>,
+    /// `replica.refusals_withdrawn()` when last compared.
+    withdrawn: u64,
     /// Every document id in the log.
     docs: BTreeSet<DocId>,
     /// Accepted changes per document.
@@ -41,14 +55,36 @@ impl Tracker {
     }
 }
 
+/// The status the row of `hash` in document `doc` has by linli-core's current decisions, for
+/// a change that linli-core did not refuse without recording it (those stay refused):
+/// refused when recorded as refused for that document; pending when it waits (`waits`) or
+/// is not held (dropped from linli-core's bounded waiting set: applied again on the next
+/// open); else accepted. The one rule of both [`load`] and [`persist`], so a store reopened
+/// says what the live node said.
+fn status_now(
+    replica: &Replica,
+    doc: DocId,
+    hash: &ChangeHash,
+    waits: bool,
+) -> (ChangeStatus, Option<String>) {
+    if let Some(r) = replica.rejected().get(hash).filter(|r| r.doc == doc) {
+        (ChangeStatus::Refused, Some(r.reason.to_string()))
+    } else if waits || !replica.has_change(hash) {
+        (ChangeStatus::Pending, None)
+    } else {
+        (ChangeStatus::Accepted, None)
+    }
+}
+
 /// What linli-core said about one change of a command.
 pub(super) enum Outcome {
     /// Applied now (the hash of the change itself first).
     Accepted,
     /// Stored, waiting.
     Pending(String),
-    /// Stored as refused.
-    Refused(String),
+    /// Stored as refused; `recorded` when linli-core recorded the refusal (in
+    /// `Replica::rejected`, for the change's document) as it made it.
+    Refused { reason: String, recorded: bool },
     /// Not stored: already held, or not a valid envelope.
     Skip,
 }
@@ -83,13 +119,14 @@ pub(super) fn persist(
 ) -> Result<Vec<NodeEvent>, StoreError> {
     let mut events = Vec::new();
     let mut changed: BTreeSet<DocId> = BTreeSet::new();
-    let mut direct_refusals = 0usize;
     for r in received {
-        let (status, reason) = match &r.outcome {
+        let (status, reason, recorded) = match &r.outcome {
             Outcome::Skip => continue,
-            Outcome::Accepted => (ChangeStatus::Accepted, None),
-            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str())),
-            Outcome::Refused(why) => (ChangeStatus::Refused, Some(why.as_str())),
+            Outcome::Accepted => (ChangeStatus::Accepted, None, false),
+            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str()), false),
+            Outcome::Refused { reason, recorded } => {
+                (ChangeStatus::Refused, Some(reason.as_str()), *recorded)
+            }
         };
         let doc = r.change.doc;
         tracker.docs.insert(doc);
@@ -116,15 +153,27 @@ pub(super) fn persist(
                 tracker.pending.insert(r.hash);
             }
             ChangeStatus::Refused => {
-                if tracker.refused.insert(r.hash) {
-                    if inserted {
-                        tracker.pending.remove(&r.hash);
-                    } else {
+                // Recorded by linli-core (so it may be withdrawn, also later in this command:
+                // then the comparison below stores what it became), or refused for good.
+                let fresh = if recorded {
+                    tracker.recorded.insert(r.hash, doc) != Some(doc)
+                } else {
+                    tracker.unrecorded.insert(r.hash) || inserted
+                };
+                tracker.refused.insert(r.hash);
+                if fresh {
+                    tracker.pending.remove(&r.hash);
+                    if !inserted {
                         tx.set_status(Some(&doc), &r.hash, status, reason)?;
                     }
-                    if replica.rejected().contains_key(&r.hash) {
-                        direct_refusals += 1;
-                    }
+                }
+                // No event for a refusal withdrawn before the command ends.
+                let stands = !recorded
+                    || replica
+                        .rejected()
+                        .get(&r.hash)
+                        .is_some_and(|x| x.doc == doc);
+                if fresh && stands {
                     events.push(NodeEvent::ChangeRejected {
                         doc,
                         hash: r.hash,
@@ -135,13 +184,38 @@ pub(super) fn persist(
             }
         }
     }
+    // Changes waiting now (new, taken back out of a rebuilt document, or a refusal judged
+    // again), with their document when they wait for dependencies.
+    let mut waiting: HashMap<ChangeHash, Option<DocId>> = HashMap::new();
+    if replica.pending_len() > 0 {
+        for doc in &tracker.docs {
+            for h in replica.pending_of(*doc) {
+                waiting.insert(h, Some(*doc));
+            }
+        }
+        for h in replica.awaiting() {
+            waiting.entry(*h).or_insert(None);
+        }
+    }
+    let waits_for = |doc: Option<DocId>| {
+        if doc.is_some() {
+            "waits for missing dependencies"
+        } else {
+            "waits for a certificate of its signer"
+        }
+    };
     let mut demoted: BTreeSet<DocId> = BTreeSet::new();
-    // Refusals that linli-core made besides the ones returned (cascades, revocations,
-    // equivocations).
+    // The refusals linli-core made or withdrew besides the ones returned (cascades,
+    // revocations resolved again, equivocations, rebuilds). Refusals are only withdrawn when
+    // `refusals_withdrawn` grows; otherwise the mirror only misses new ones, which its size
+    // shows — so most commands compare nothing.
     let rejected = replica.rejected();
-    if rejected.len() != tracker.replica_rejected + direct_refusals {
+    let withdrawals = replica.refusals_withdrawn() != tracker.withdrawn;
+    if withdrawals || rejected.len() != tracker.recorded.len() {
         for (hash, r) in rejected {
-            if tracker.refused.insert(*hash) {
+            if tracker.recorded.get(hash) != Some(&r.doc) {
+                tracker.recorded.insert(*hash, r.doc);
+                tracker.refused.insert(*hash);
                 let reason = r.reason.to_string();
                 let was =
                     tx.set_status(Some(&r.doc), hash, ChangeStatus::Refused, Some(&reason))?;
@@ -156,7 +230,38 @@ pub(super) fn persist(
             }
         }
     }
-    tracker.replica_rejected = rejected.len();
+    if withdrawals {
+        // Refusals linli-core took back (judged again: accepted now, or waiting).
+        let gone: Vec<(ChangeHash, DocId)> = tracker
+            .recorded
+            .iter()
+            .filter(|(h, d)| rejected.get(*h).is_none_or(|r| r.doc != **d))
+            .map(|(h, d)| (*h, *d))
+            .collect();
+        for (hash, doc) in gone {
+            tracker.recorded.remove(&hash);
+            if !tracker.unrecorded.contains(&hash) {
+                tracker.refused.remove(&hash);
+            }
+            let wait = waiting.get(&hash);
+            let (status, _) = status_now(replica, doc, &hash, wait.is_some());
+            let reason = (status == ChangeStatus::Pending)
+                .then(|| waits_for(wait.copied().flatten()).to_string());
+            tx.withdraw_refusal(&doc, &hash, status, reason.as_deref())?;
+            match status {
+                ChangeStatus::Accepted => {
+                    *tracker.accepted.entry(doc).or_default() += 1;
+                    changed.insert(doc);
+                }
+                ChangeStatus::Pending => {
+                    tracker.pending.insert(hash);
+                }
+                // Not in `rejected` for this document.
+                ChangeStatus::Refused => {}
+            }
+        }
+    }
+    tracker.withdrawn = replica.refusals_withdrawn();
     // Keys flagged for the first time (the replica's set only grows).
     if replica.equivocators().len() != tracker.equivocators.len() {
         for (signer, e) in replica.equivocators() {
@@ -169,27 +274,16 @@ pub(super) fn persist(
             }
         }
     }
-    // Changes now waiting (new, or taken back out of a rebuilt document) and changes that
-    // stopped waiting (applied after their dependencies or certificate arrived).
-    let mut waiting: HashMap<ChangeHash, Option<DocId>> = HashMap::new();
-    if replica.pending_len() > 0 {
-        for doc in &tracker.docs {
-            for h in replica.pending_of(*doc) {
-                waiting.insert(h, Some(*doc));
-            }
-        }
-        for h in replica.awaiting() {
-            waiting.entry(*h).or_insert(None);
-        }
-    }
+    // Changes now waiting that were stored otherwise, and changes that stopped waiting
+    // (applied after their dependencies or certificate arrived).
     for (h, doc) in &waiting {
         if !tracker.pending.contains(h) && !tracker.refused.contains(h) {
-            let reason = if doc.is_some() {
-                "waits for missing dependencies"
-            } else {
-                "waits for a certificate of its signer"
-            };
-            let was = tx.set_status(doc.as_ref(), h, ChangeStatus::Pending, Some(reason))?;
+            let was = tx.set_status(
+                doc.as_ref(),
+                h,
+                ChangeStatus::Pending,
+                Some(waits_for(*doc)),
+            )?;
             demoted.extend(was);
         }
     }
@@ -259,8 +353,9 @@ pub(super) fn persist(
 /// first (restored, then their other changes applied), so certificates and revocations are
 /// complete before the other documents are rebuilt. A snapshot that does not restore
 /// (damaged) is deleted and its document replayed from the log. Then the stored status of
-/// every change is brought in line with the result (it already is, unless a write was cut
-/// short); `before_write` is called before that write, if one is needed.
+/// every change is brought in line with the result by the rule [`persist`] follows too
+/// ([`status_now`]; it already is, unless a write was cut short); `before_write` is called
+/// before that write, if one is needed.
 ///
 /// The snapshots are loaded on other threads while this one reads the log.
 /// Returns the replica, the status tracker and the creation time of the newest document this
@@ -416,10 +511,13 @@ pub(super) fn load(
         }
         rest.sort_by_key(|(pos, _)| *pos);
         for (pos, sc) in rest.drain(..) {
+            let doc = sc.doc;
             match replica.apply(sc) {
                 Ok(_) => {}
                 Err(CoreError::Rejected(r)) => {
-                    if !replica.rejected().contains_key(&r.hash) {
+                    // Refused without a record for this document: refused for good (the
+                    // same test as the live path's).
+                    if replica.rejected().get(&r.hash).is_none_or(|x| x.doc != doc) {
                         unrecorded.insert(pos, r.reason.to_string());
                     }
                 }
@@ -442,14 +540,10 @@ pub(super) fn load(
     let mut fixes: Vec<(i64, ChangeStatus, Option<String>)> = Vec::new();
     for (pos, doc, hash, stored) in rows {
         let (status, reason) = if let Some(why) = unrecorded.remove(&pos) {
+            tracker.unrecorded.insert(hash);
             (ChangeStatus::Refused, Some(why))
-        } else if let Some(r) = replica.rejected().get(&hash).filter(|r| r.doc == doc) {
-            (ChangeStatus::Refused, Some(r.reason.to_string()))
-        } else if waiting.contains(&hash) || !replica.has_change(&hash) {
-            // Not held: waiting, or dropped from linli-core's bounded waiting set.
-            (ChangeStatus::Pending, None)
         } else {
-            (ChangeStatus::Accepted, None)
+            status_now(&replica, doc, &hash, waiting.contains(&hash))
         };
         match status {
             ChangeStatus::Accepted => *tracker.accepted.entry(doc).or_default() += 1,
@@ -479,7 +573,12 @@ pub(super) fn load(
         tx.commit()?;
     }
     tracker.refused.extend(replica.rejected().keys().copied());
-    tracker.replica_rejected = replica.rejected().len();
+    tracker.recorded = replica
+        .rejected()
+        .iter()
+        .map(|(h, r)| (*h, r.doc))
+        .collect();
+    tracker.withdrawn = replica.refusals_withdrawn();
     tracker.equivocators = replica.equivocators().keys().copied().collect();
     tracker.marks = store.snapshot_marks()?;
     let last_create = own_docs

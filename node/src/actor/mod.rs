@@ -456,7 +456,17 @@ impl Actor {
                 Ok(Applied::AwaitingCertificate(e)) => {
                     Outcome::Pending(format!("waits for a certificate: {e}"))
                 }
-                Err(CoreError::Rejected(r)) => Outcome::Refused(r.reason.to_string()),
+                // Recorded when linli-core keeps the refusal for this document (it may
+                // withdraw it later, even within this command); a genesis sent for another
+                // document is not, nor a change refused in another document sent again for
+                // this one. The same test as `load`'s.
+                Err(CoreError::Rejected(r)) => Outcome::Refused {
+                    reason: r.reason.to_string(),
+                    recorded: replica
+                        .rejected()
+                        .get(&r.hash)
+                        .is_some_and(|x| x.doc == sc.doc),
+                },
                 Err(_) => Outcome::Skip,
             };
             received.push(Received {

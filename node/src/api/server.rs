@@ -475,7 +475,7 @@ async fn metrics(State(st): State<Shared>) -> Response {
     );
     gauge(
         "linli_changes_rejected",
-        "Changes refused for good.",
+        "Changes refused.",
         vec![(String::new(), s.refused)],
     );
     gauge(

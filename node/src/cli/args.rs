@@ -149,7 +149,7 @@ pub enum Command {
         #[arg(long, value_parser = serde_text::<DocKind>)]
         kind: Option<DocKind>,
     },
-    /// Changes refused for good, with reasons.
+    /// Changes refused, with reasons.
     #[command(after_help = "Example: linli rejected")]
     Rejected,
     /// Peers and their sync state.

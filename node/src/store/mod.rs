@@ -54,7 +54,9 @@ pub enum ChangeStatus {
     Accepted,
     /// Waits for dependencies or for a certificate of its signer.
     Pending,
-    /// Refused for good (the reason is stored); never applied, never forwarded.
+    /// Refused (the reason is stored); never applied, never forwarded. A refusal caused by a
+    /// revocation, or judged while a dependency stood that a rebuild later removed, is judged
+    /// again by linli-core: the change may then be accepted or wait.
     Refused,
 }
 

@@ -77,6 +77,31 @@ impl Tx<'_> {
         Ok(was_accepted)
     }
 
+    /// Withdraws the refusal of the row of `hash` in `doc` (linli-core judged the change
+    /// again: it was accepted, or it waits): sets its status if it is stored as refused.
+    /// Returns whether it was.
+    pub(crate) fn withdraw_refusal(
+        &self,
+        doc: &DocId,
+        hash: &ChangeHash,
+        status: ChangeStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE changes SET status = ?3, reason = ?4
+                 WHERE doc = ?1 AND hash = ?2 AND status = 2",
+            )?
+            .execute(params![
+                doc.as_bytes().as_slice(),
+                hash.0.as_slice(),
+                status.code(),
+                reason
+            ])?;
+        Ok(n > 0)
+    }
+
     /// Sets the status of one row by position.
     pub(crate) fn set_status_at(
         &self,

@@ -34,3 +34,5 @@ mod refusals;
 mod restore;
 // The store: reopen, bad files, locking, disk full, snapshots.
 mod store;
+// Refusals linli-core withdraws (refused → accepted, refused → pending), live and reopened.
+mod withdrawals;

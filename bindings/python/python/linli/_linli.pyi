@@ -520,7 +520,7 @@ class Wish:
 
 @final
 class Rejected:
-    """A change refused for good, as listed by ``Node.rejected()``."""
+    """A change refused, as listed by ``Node.rejected()``."""
 
     @property
     def doc(self) -> str: ...
