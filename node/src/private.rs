@@ -164,6 +164,7 @@ pub(crate) fn tighten_dir(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
