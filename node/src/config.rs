@@ -365,18 +365,17 @@ impl Config {
         s
     }
 
-    /// Writes [`render`](Self::render) to `<dir>/linli.toml` (atomically: temp file, rename).
+    /// Writes [`render`](Self::render) to `<dir>/linli.toml` (mode 0600, atomically: temp file,
+    /// rename).
     pub fn save_dir(&self, dir: &Path) -> Result<PathBuf, ConfigError> {
         let path = Self::path_in(dir);
-        let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
         let err = |e: std::io::Error| ConfigError {
             path: path.clone(),
             line: None,
             key: None,
             message: format!("cannot write: {e}"),
         };
-        std::fs::write(&tmp, self.render()).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)?;
+        crate::private::write(&path, self.render().as_bytes()).map_err(err)?;
         Ok(path)
     }
 }

@@ -79,12 +79,13 @@ pub(crate) struct ExportWriter {
 }
 
 impl ExportWriter {
-    /// Starts `path` (written as `path.tmp` and renamed on [`ExportWriter::finish`]).
+    /// Starts `path` (written as `path.tmp`, mode 0600, and renamed on
+    /// [`ExportWriter::finish`]).
     pub(crate) fn create(path: &Path) -> Result<Self, ExportError> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let f = File::create(&tmp).map_err(|source| ExportError::Io {
+        let tmp = crate::private::tmp_of(path);
+        // Readable by its owner only, like the store it comes from (a change log holds
+        // every document of the node).
+        let f = crate::private::create(&tmp).map_err(|source| ExportError::Io {
             path: tmp.clone(),
             source,
         })?;

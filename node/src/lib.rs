@@ -42,6 +42,7 @@ pub mod fuzzing;
 pub mod net;
 mod node;
 pub mod ops;
+mod private;
 mod store;
 
 pub use linli_core as core;
@@ -65,4 +66,11 @@ pub mod files {
     pub const KEY: &str = crate::store::keyfile::KEY_FILE;
     /// The lock file held by the running node.
     pub const LOCK: &str = crate::store::LOCK_FILE;
+    /// The dashboard's address with the API token, written by `linli run` (mode 0600).
+    pub const DASHBOARD_URL: &str = crate::api::DASHBOARD_FILE;
+    /// Mode of the data directory (unix).
+    pub const DIR_MODE: u32 = crate::private::DIR_MODE;
+    /// Mode of every file linli writes: the store, the key, the configuration, the API's
+    /// token and address, export files (unix).
+    pub const FILE_MODE: u32 = crate::private::FILE_MODE;
 }

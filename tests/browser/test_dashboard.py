@@ -207,9 +207,14 @@ class Daemon:
         self.lines: list[str] = []
         self.started = time.monotonic()
         threading.Thread(target=self._read, daemon=True).start()
-        self.dashboard = wait_until("the daemon's dashboard line", self._dashboard_line)
+        # stdout is a pipe, not a terminal: the dashboard line names the address without the
+        # token and the file that holds the whole address (mode 0600).
+        self.printed = wait_until("the daemon's dashboard line", self._dashboard_line)
         self.addr = (dir / "api.addr").read_text().strip()
         self.token = (dir / "api.token").read_text().strip()
+        url_file = dir / "dashboard.url"
+        assert url_file.stat().st_mode & 0o777 == 0o600, oct(url_file.stat().st_mode)
+        self.dashboard = url_file.read_text().strip()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -381,6 +386,9 @@ def test_dashboard_in_headless_chromium() -> None:
         d = District(exe, tmp)
         daemon = Daemon(exe, d.dir)
         assert daemon.dashboard == f"http://{daemon.addr}/#token={daemon.token}"
+        assert daemon.printed.startswith(f"http://{daemon.addr}/ "), daemon.printed
+        assert "dashboard.url" in daemon.printed, daemon.printed
+        assert daemon.token not in "\n".join(daemon.lines), daemon.lines
 
         # The static page loads without a token; the data behind it does not.
         status, page = daemon.get("/")

@@ -5,8 +5,9 @@
 //! and the bound address to `<dir>/api.addr` by `linli run`), except the web dashboard's
 //! static files (`/`, `/index.html`, `/dashboard.js`, `/dashboard.css`, `/favicon.ico`, from
 //! `dashboard/`, embedded in the binary), which hold no data: the page reads the token from
-//! its URL fragment (`http://127.0.0.1:PORT/#token=…`, printed by `linli run`) and sends it
-//! with every request. Errors are JSON `{"error": "...", "kind": "..."}`.
+//! its URL fragment (`http://127.0.0.1:PORT/#token=…`, which `linli run` writes to
+//! `<dir>/dashboard.url`, mode 0600, and prints only to a terminal, never to the logs) and
+//! sends it with every request. Errors are JSON `{"error": "...", "kind": "..."}`.
 //!
 //! | route | answer |
 //! |---|---|
@@ -32,4 +33,6 @@ mod client;
 mod server;
 
 pub use client::{ApiClient, ApiError, HttpResponse};
-pub use server::{ADDR_FILE, ApiServer, ServeError, random_token, serve, write_private};
+pub use server::{
+    ADDR_FILE, ApiServer, DASHBOARD_FILE, ServeError, random_token, serve, write_private,
+};

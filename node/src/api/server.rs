@@ -25,6 +25,10 @@ use crate::ops::{self, OpsError, Request};
 
 /// File in the data directory holding the running daemon's API address.
 pub const ADDR_FILE: &str = "api.addr";
+/// File in the data directory holding the running daemon's dashboard address with its
+/// token (`http://127.0.0.1:PORT/#token=…`, mode 0600): kept out of logs, printed only to a
+/// terminal.
+pub const DASHBOARD_FILE: &str = "dashboard.url";
 
 /// Errors starting or stopping the API server.
 #[derive(Debug, thiserror::Error)]
@@ -586,20 +590,8 @@ pub fn random_token() -> Result<String, std::io::Error> {
     Ok(hex::encode(b))
 }
 
-/// Writes `text` to `path` readable by the owner only (mode 0600), replacing it.
+/// Writes `text` to `path` readable by the owner only (mode 0600), replacing it atomically
+/// (through `<path>.tmp`).
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o.open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    crate::private::write(path, text.as_bytes())
 }

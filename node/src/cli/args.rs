@@ -137,7 +137,12 @@ pub enum Command {
     #[command(after_help = "Example: linli demo            (or: linli demo --keep ./demo-data)")]
     Demo(DemoArgs),
     /// Run the daemon: networking and the local HTTP API, until SIGINT/SIGTERM.
-    #[command(after_help = "Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710")]
+    #[command(
+        after_help = "The web dashboard's address with its API token (http://127.0.0.1:PORT/#token=…) is \
+written to <DIR>/dashboard.url (mode 0600) and printed only when stdout is a terminal; \
+logs and redirected output show the address without the token.\n\n\
+Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
+    )]
     Run(RunArgs),
     /// Identity, documents, peers, pending and rejected changes.
     #[command(after_help = "Example: linli status --json")]

@@ -533,8 +533,9 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
     }
     let node = open_for_daemon(dir, &cfg).await?;
     let addr_path = dir.join(api::ADDR_FILE);
-    // The lock is ours: an api.addr left here is from a daemon that died.
+    // The lock is ours: an api.addr (or dashboard.url) left here is from a daemon that died.
     let _ = std::fs::remove_file(&addr_path);
+    let _ = std::fs::remove_file(dir.join(api::DASHBOARD_FILE));
     let net = if a.no_network {
         None
     } else {
@@ -567,13 +568,23 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             return Err(CliError::new(EXIT_FAILED, e.to_string()));
         }
     };
+    // The dashboard's address carries the token: into a 0600 file, never into the logs;
+    // printed only to a terminal (stdout of a service may end up in a journal).
+    let dashboard = Dashboard {
+        addr: server.addr(),
+        token: &token,
+        file: dir.join(api::DASHBOARD_FILE),
+        terminal: std::io::stdout().is_terminal(),
+    };
+    api::write_private(&dashboard.file, &dashboard.url()).map_err(|e| io(&dashboard.file, e))?;
     api::write_private(&addr_path, &server.addr().to_string()).map_err(|e| io(&addr_path, e))?;
     let info = json!({
         "node": ops::ln(&node.node_id()),
         "org": node.org().to_string(),
         "listen": listen,
         "api": server.addr().to_string(),
-        "dashboard": format!("http://{}/#token={token}", server.addr()),
+        "dashboard": dashboard.shown(),
+        "dashboard_file": dashboard.file.display().to_string(),
     });
     if cli.json {
         output::out(&format!("{info}\n"));
@@ -590,13 +601,14 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             text.push_str("listen  (networking off)\n");
         }
         text.push_str(&format!("api     http://{}\n", server.addr()));
-        text.push_str(&format!(
-            "dashboard http://{}/#token={token}\n",
-            server.addr()
-        ));
+        text.push_str(&dashboard.line());
         output::out(&text);
     }
-    tracing::info!(api = %server.addr(), "linli daemon running");
+    tracing::info!(
+        api = %server.addr(),
+        dashboard_file = %dashboard.file.display(),
+        "linli daemon running"
+    );
 
     let progress = net.clone().map(|n| tokio::spawn(sync_progress(n)));
     wait_for_signal().await;
@@ -618,6 +630,7 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
         failed.push(e.to_string());
     }
     let _ = std::fs::remove_file(&token_path);
+    let _ = std::fs::remove_file(&dashboard.file);
     if failed.is_empty() {
         Ok(0)
     } else {
@@ -625,6 +638,44 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             EXIT_FAILED,
             format!("shutdown: {}", failed.join("; ")),
         ))
+    }
+}
+
+/// The dashboard's address as `linli run` shows it: with its token on a terminal only,
+/// else without it and with the file that holds it.
+struct Dashboard<'a> {
+    addr: std::net::SocketAddr,
+    token: &'a str,
+    file: PathBuf,
+    terminal: bool,
+}
+
+impl Dashboard<'_> {
+    /// The address with the token (the content of the file).
+    fn url(&self) -> String {
+        format!("http://{}/#token={}", self.addr, self.token)
+    }
+
+    /// What stdout shows as the address.
+    fn shown(&self) -> String {
+        if self.terminal {
+            self.url()
+        } else {
+            format!("http://{}/", self.addr)
+        }
+    }
+
+    /// The `dashboard` line of the text output.
+    fn line(&self) -> String {
+        if self.terminal {
+            format!("dashboard {}\n", self.url())
+        } else {
+            format!(
+                "dashboard {} (open the address with its token from {})\n",
+                self.shown(),
+                self.file.display()
+            )
+        }
     }
 }
 
@@ -700,9 +751,13 @@ async fn export(cli: &Cli, exec: &Exec, a: &args::ExportArgs) -> Result<u8, CliE
             if a.file.as_os_str() == "-" {
                 output::out(&text);
             } else {
-                std::fs::write(&a.file, text).map_err(|e| {
-                    CliError::new(EXIT_FAILED, format!("{}: {e}", a.file.display()))
-                })?;
+                use std::io::Write;
+                // Mode 0600, like every file linli writes.
+                crate::private::create(&a.file)
+                    .and_then(|mut f| f.write_all(text.as_bytes()))
+                    .map_err(|e| {
+                        CliError::new(EXIT_FAILED, format!("{}: {e}", a.file.display()))
+                    })?;
                 let v = json!({ "path": a.file.display().to_string(), "rows": rows.len() });
                 output::print(&v, cli.json);
             }
@@ -910,4 +965,34 @@ async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Res
         ));
     }
     Ok(if n > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_token_is_shown_on_a_terminal_only() {
+        let mut d = Dashboard {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 4711)),
+            token: "feedface",
+            file: PathBuf::from("/data/dashboard.url"),
+            terminal: true,
+        };
+        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
+        assert_eq!(d.shown(), d.url());
+        assert_eq!(
+            d.line(),
+            "dashboard http://127.0.0.1:4711/#token=feedface\n"
+        );
+        d.terminal = false;
+        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
+        assert_eq!(d.shown(), "http://127.0.0.1:4711/");
+        let line = d.line();
+        assert!(
+            !line.contains("feedface") && !line.contains("token="),
+            "{line}"
+        );
+        assert!(line.contains("/data/dashboard.url"), "{line}");
+    }
 }

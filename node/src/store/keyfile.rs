@@ -44,19 +44,12 @@ pub(crate) fn read(dir: &Path) -> Result<Option<[u8; 32]>, StoreError> {
 /// readable by the owner only.
 pub(crate) fn write(dir: &Path, secret: &[u8; 32]) -> Result<PathBuf, StoreError> {
     let path = dir.join(KEY_FILE);
-    let tmp = dir.join(format!("{KEY_FILE}.tmp"));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
+    let tmp = crate::private::tmp_of(&path);
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e| StoreError::io(p, e)
     };
-    let mut f = opts.open(&tmp).map_err(io(&tmp))?;
+    let mut f = crate::private::create(&tmp).map_err(io(&tmp))?;
     let text = format!("{HEADER}\n{}\n", hex::encode(secret));
     f.write_all(text.as_bytes()).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;

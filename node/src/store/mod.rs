@@ -1,6 +1,10 @@
 //! The node's store: one SQLite database (`linli.db`, WAL mode) plus the key file
 //! (`node.key`) and a lock file (`node.lock`) in the data directory.
 //!
+//! The data directory is 0700 and its files 0600 (see [`crate::private`]): `init` creates
+//! the database file 0600 before SQLite opens it (SQLite gives `-wal` and `-shm` the
+//! database file's mode); `open` tightens a directory with looser modes first.
+//!
 //! The **received-change log** (table `changes`) is the source of truth: every signed change
 //! the node made or received, in arrival order, with its hash, document, signer, encoded
 //! bytes, status (`accepted | pending | refused`) and, for refused changes, the reason. On
@@ -201,6 +205,9 @@ impl Store {
             Probe::Empty => return Err(StoreError::NotInitialized(dir.to_path_buf())),
             Probe::Linli(v) => v,
         };
+        // A linli store: make it private before the connection opens (or SQLite creates)
+        // the -wal and -shm files, which take the database file's mode.
+        crate::private::tighten_dir(dir);
         let lock = lock(dir)?;
         let mut conn = connect(&path, opts)?;
         if version < schema::current_version() {
@@ -247,7 +254,7 @@ impl Store {
         secret: Option<[u8; 32]>,
         opts: StoreOptions,
     ) -> Result<(Store, Settings, Keypair), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        crate::private::create_dir(dir).map_err(|e| StoreError::io(dir, e))?;
         let path = dir.join(DB_FILE);
         if path.exists() {
             match schema::probe(&path)? {
@@ -255,6 +262,8 @@ impl Store {
                 Probe::Linli(_) => return Err(StoreError::AlreadyInitialized(dir.to_path_buf())),
             }
         }
+        // A key or configuration written before init is kept: make it private too.
+        crate::private::tighten_dir(dir);
         let lock = lock(dir)?;
         let secret = match (keyfile::read(dir)?, secret) {
             (Some(existing), Some(wanted)) if existing != wanted => {
@@ -275,6 +284,13 @@ impl Store {
         };
         let keypair = Keypair::from_secret(&secret);
         let incarnation: [u8; 8] = random()?;
+        // Created 0600 here rather than by SQLite (0644 less the umask).
+        crate::private::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
         let mut conn = connect(&path, opts)?;
         let tx = conn.transaction()?;
         schema::migrate(&tx, 0)?;
@@ -651,7 +667,7 @@ fn integrity_check(conn: &Connection, full: bool) -> Result<(), StoreError> {
 /// when the process dies).
 fn lock(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
-    let f = std::fs::OpenOptions::new()
+    let f = crate::private::options()
         .create(true)
         .truncate(false)
         .write(true)

@@ -7,22 +7,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_linli");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_linli");
 const DEADLINE: Duration = Duration::from_secs(30);
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
         })
     }
-    fn ok(self) -> Run {
+    pub(crate) fn ok(self) -> Run {
         assert_eq!(
             self.code, 0,
             "stdout: {}\nstderr: {}",
@@ -41,7 +41,7 @@ fn cmd(dir: &Path) -> Command {
     c
 }
 
-fn from(o: Output) -> Run {
+pub(crate) fn from(o: Output) -> Run {
     Run {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -49,7 +49,7 @@ fn from(o: Output) -> Run {
     }
 }
 
-fn linli(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn linli(dir: &Path, args: &[&str]) -> Run {
     from(cmd(dir).args(args).output().unwrap())
 }
 
@@ -137,7 +137,7 @@ fn district() -> District {
 }
 
 /// Polls `done` until it holds; fails after [`DEADLINE`] naming `what`.
-fn poll(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn poll(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
@@ -176,7 +176,7 @@ fn daemon(dir: &Path, extra: &[&str]) -> Child {
 }
 
 /// Sends SIGTERM and waits for the daemon to exit; returns its status, stdout and stderr.
-fn stop(mut child: Child) -> (std::process::ExitStatus, String, String) {
+pub(crate) fn stop(mut child: Child) -> (std::process::ExitStatus, String, String) {
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -463,6 +463,9 @@ fn cli_run_serves_commands_and_stops_on_sigterm() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    let token = std::fs::read_to_string(dir.join("api.token")).unwrap();
+    let token = token.trim().to_string();
+    assert_eq!(token.len(), 64, "{token}");
     // Commands now go through the daemon: its status carries the network's addresses.
     let st = linli(&dir, &["--json", "status"]).ok().json();
     assert_eq!(st["node"], root_id.as_str());
@@ -523,6 +526,12 @@ fn cli_run_serves_commands_and_stops_on_sigterm() {
     assert!(status.success(), "{status}: {stderr}");
     assert!(stdout.contains(&format!("node    {root_id}")), "{stdout}");
     assert!(stdout.contains("api     http://127.0.0.1:"), "{stdout}");
+    // stdout is a pipe: the dashboard line names the address without its token.
+    assert!(stdout.contains("dashboard http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("dashboard.url"), "{stdout}");
+    for out in [&stdout, &stderr] {
+        assert!(!out.contains("#token=") && !out.contains(&token), "{out}");
+    }
     assert!(!addr_file.exists(), "api.addr left behind");
     assert!(!dir.join("api.token").exists(), "api.token left behind");
     // Logs went to stderr as JSON lines.

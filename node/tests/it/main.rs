@@ -8,6 +8,9 @@ mod api;
 // The `linli` binary end to end, error paths and exit codes.
 mod cli;
 
+// Data at rest: file modes of the data directory and export files; no token in the logs.
+#[cfg(unix)]
+mod at_rest;
 // A node restored from a backup copy; equivocation flagged at node level.
 mod backup;
 // Seeded chaos run: random operations, partitions and restarts; agreement and invariants.
