@@ -930,8 +930,15 @@ impl Driver {
             Cmd::Drop { peer, reason } => self.drop_peer(peer, &reason),
             Cmd::RefusedBy { peer, reason } => {
                 tracing::warn!(%peer, "the peer refused us: {reason}");
-                self.peers.entry(peer).or_default().dropped =
-                    Some(format!("it refused us: {reason}"));
+                // Our own reason for dropping it (a ban) stays: it is what we decided.
+                let entry = self.peers.entry(peer).or_default();
+                if entry
+                    .dropped
+                    .as_ref()
+                    .is_none_or(|d| d.starts_with("it refused us"))
+                {
+                    entry.dropped = Some(format!("it refused us: {reason}"));
+                }
             }
             Cmd::DropAfterAnswer { peer, reason } => {
                 self.ban(peer, &reason);

@@ -162,7 +162,7 @@ async fn a_node_of_another_district_is_refused() {
     let addrs = net_a.listen_addrs().await.unwrap();
     let net_x = Network::start(x.clone(), loopback(addrs)).await.unwrap();
 
-    let dropped = eventually("A drops the foreign node", 20, || async {
+    let dropped = eventually("A drops the foreign node", 60, || async {
         let peers = net_a.peers().await.unwrap();
         peers
             .into_iter()
