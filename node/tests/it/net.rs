@@ -162,21 +162,21 @@ async fn a_node_of_another_district_is_refused() {
     let addrs = net_a.listen_addrs().await.unwrap();
     let net_x = Network::start(x.clone(), loopback(addrs)).await.unwrap();
 
-    let dropped = eventually("A drops the foreign node", 60, || async {
-        let peers = net_a.peers().await.unwrap();
-        peers
-            .into_iter()
-            .find(|p| p.node == x.node_id())
-            .and_then(|p| p.dropped)
+    // Whichever side checks the other's chain first refuses and closes the connection. Its
+    // answer can lose the race with the close, so the other side may learn nothing (and
+    // the refusing side does not dial a banned peer again): one of the two records it.
+    let a_id = a.node_id();
+    let dropped = eventually("one side drops the other", 60, || async {
+        let on = |peers: Vec<linli_node::net::PeerInfo>, who| {
+            peers
+                .into_iter()
+                .find(|p| p.node == who)
+                .and_then(|p| p.dropped)
+        };
+        on(net_a.peers().await.unwrap(), x.node_id()).or(on(net_x.peers().await.unwrap(), a_id))
     })
     .await;
-    // Whichever side checks the other's chain first refuses and closes the connection: A
-    // records either its own refusal or X's.
     assert!(dropped.contains("root"), "{dropped}");
-    assert!(
-        dropped.starts_with("it refused us") || net_a.stats().peers_dropped >= 1,
-        "{dropped}"
-    );
     // Nothing crossed: neither side holds the other's registry.
     assert!(x.compounds(reg_a).await.is_err());
     assert!(a.compounds(reg_x).await.is_err());
