@@ -666,6 +666,9 @@ async fn announcer(ctx: Ctx, root: NodeId) {
         let NodeEvent::DocumentChanged { doc, origin, .. } = ev else {
             continue;
         };
+        if drop_revoked_peers(&ctx, doc).await.is_err() {
+            return;
+        }
         let found = ctx
             .node
             .read(move |rep| {
@@ -696,6 +699,65 @@ async fn announcer(ctx: Ctx, root: NodeId) {
             return;
         }
     }
+}
+
+/// After a change of a federation document: every connected peer whose certificates were
+/// all revoked (it would get nothing but the federation document now) is dropped, so it
+/// reads nothing more over a session it opened before. `Err` when the node or the driver is
+/// gone.
+async fn drop_revoked_peers(ctx: &Ctx, doc: linli_core::DocId) -> Result<(), ()> {
+    // Only a federation document holds revocations, and only while one is in force is
+    // anyone to drop: most events stop here, without asking the driver.
+    let federation = ctx
+        .node
+        .read(move |rep| {
+            rep.header(doc).is_ok_and(|h| h.kind == DocKind::Federation)
+                && !rep.revocations_in_force().is_empty()
+        })
+        .await
+        .map_err(|_| ())?;
+    if !federation {
+        return Ok(());
+    }
+    let (tx, rx) = oneshot::channel();
+    ctx.cmd.send(Cmd::Peers(tx)).await.map_err(|_| ())?;
+    let connected: Vec<NodeId> = rx
+        .await
+        .map_err(|_| ())?
+        .into_iter()
+        .filter(|p| p.connected && p.dropped.is_none())
+        .map(|p| p.node)
+        .collect();
+    if connected.is_empty() {
+        return Ok(());
+    }
+    let now = ctx.node.now();
+    let revoked: Vec<NodeId> = ctx
+        .node
+        .read(move |rep| {
+            connected
+                .into_iter()
+                .filter(|n| {
+                    !rep.withdrawn_of(n).is_empty()
+                        && rep.reader(n, now).is_none()
+                        && rep.principal(n, now).is_ok()
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| ())?;
+    for n in revoked {
+        if let Some(peer) = session::peer_of(&n) {
+            ctx.cmd
+                .send(Cmd::Drop {
+                    peer,
+                    reason: "its certificates were revoked: it may read nothing more".into(),
+                })
+                .await
+                .map_err(|_| ())?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs one session as the initiator; drops the peer if it was refused or sent invalid

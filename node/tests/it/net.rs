@@ -492,3 +492,79 @@ async fn a_partition_heals_with_writes_on_both_sides_and_a_restarted_node_catche
     nets[0].shutdown().await.unwrap();
     nets[2].shutdown().await.unwrap();
 }
+
+/// Issue 18, item 3 (in part): a unit revoked by its community while connected is
+/// disconnected with the reason, and receives nothing written after the revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_revoked_while_connected_is_dropped_and_reads_nothing_new() {
+    let mut district = District::new();
+    let (da, du) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, _) = community(&mut district, da.path(), "dianye").await;
+    let l = ledger_of(&a, "dianye").await;
+    serve(&a, l, "dianye:1", 1.0).await;
+    let u = unit(&mut district, du.path(), "power-co", "dianye").await;
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let net_a = Network::start(a.clone(), periodic(vec![])).await.unwrap();
+    let addrs = net_a.listen_addrs().await.unwrap();
+    let net_u = Network::start(u.clone(), periodic(addrs.clone()))
+        .await
+        .unwrap();
+    eventually("the unit receives its community's ledger", 60, || async {
+        u.balance("dianye:1".parse().unwrap())
+            .await
+            .ok()
+            .filter(|p| *p == linli_core::ledger::Points::whole(1))
+    })
+    .await;
+    // Dianye revokes its unit's certificate, then records more service.
+    a.execute(
+        district.fed,
+        linli_core::Op::Federation(linli_core::federation::FederationOp::Revoke {
+            subject: u.node_id(),
+            reason: "co-building ended".into(),
+            certs: None,
+        }),
+    )
+    .await
+    .unwrap();
+    let dropped = eventually("dianye drops its revoked unit", 60, || async {
+        net_a
+            .peers()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.node == u.node_id())
+            .and_then(|p| p.dropped)
+    })
+    .await;
+    // Dropped at once on the revocation (not only refused at its next hello).
+    assert!(
+        dropped.contains("its certificates were revoked: it may read nothing more")
+            || dropped.contains("or its certificates were revoked"),
+        "{dropped}"
+    );
+    // Another community joins and receives the entry written after the revocation: by
+    // then the unit, had it still been served, would have had it too.
+    let dh = TempDir::new().unwrap();
+    let (h, _) = community(&mut district, dh.path(), "hongqi").await;
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    serve(&a, l, "dianye:2", 1.0).await;
+    let net_h = Network::start(h.clone(), periodic(addrs.clone()))
+        .await
+        .unwrap();
+    eventually("hongqi receives the new entry", 60, || async {
+        h.balance("dianye:2".parse().unwrap())
+            .await
+            .ok()
+            .filter(|p| *p == linli_core::ledger::Points::whole(1))
+    })
+    .await;
+    assert_eq!(
+        u.balance("dianye:2".parse().unwrap()).await.unwrap(),
+        linli_core::ledger::Points(0),
+        "the revoked unit read an entry written after its revocation"
+    );
+    net_h.shutdown().await.unwrap();
+    net_a.shutdown().await.unwrap();
+    net_u.shutdown().await.unwrap();
+}
