@@ -1192,4 +1192,6 @@ pub fn pull(replica: &Replica, doc: DocId, heads: &[ChangeHash]) -> Vec<Vec<u8>>
 }
 
 #[cfg(test)]
+mod receive_tests;
+#[cfg(test)]
 mod tests;
