@@ -221,6 +221,23 @@ pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
     }
 }
 
+/// [`may_receive`], completed by what a resource's content grants: a unit or partner of
+/// another community to which the owner delegated a block, or whose booking request the
+/// resource holds, receives the resource too (it decides or follows bookings there).
+pub fn may_receive_doc(p: Option<&Principal>, doc: &crate::document::Document) -> bool {
+    let h = doc.header();
+    if may_receive(p, h) {
+        return true;
+    }
+    let Some(p) = p else { return false };
+    h.kind == DocKind::Resource
+        && matches!(p.role, Some(Role::Unit | Role::Partner))
+        && crate::resource::Resource::new(doc).is_ok_and(|r| {
+            r.delegations().iter().any(|(_, d)| d.delegate == p.scope)
+                || r.bookings().iter().any(|b| b.request.by == p.scope)
+        })
+}
+
 /// Whether a principal may carry a document for others without reading it (relay role):
 /// what it may receive, and, for a street, every document of that street (streets forward
 /// between their communities).
@@ -336,7 +353,10 @@ impl Outgoing {
                 let Some(w) = self.docs.pop_front() else {
                     break;
                 };
-                if replica.header(w.doc).is_ok_and(|h| s.peer_gets(h)) {
+                if replica
+                    .header(w.doc)
+                    .is_ok_and(|h| s.peer_gets(replica, w.doc, h))
+                {
                     self.cur = replica.changes(w.doc, &w.heads).unwrap_or_default().into();
                 }
                 continue;
@@ -772,11 +792,15 @@ impl Session {
     }
 
     /// Whether the peer gets a document: what it may receive, or carry if it relays.
-    fn peer_gets(&self, h: &DocHeader) -> bool {
+    fn peer_gets(&self, replica: &Replica, doc: DocId, h: &DocHeader) -> bool {
+        let content = || replica.doc(doc).ok();
         if self.peer_relay {
             may_carry(self.principal.as_ref(), h)
+                || content().is_some_and(|d| may_receive_doc(self.principal.as_ref(), d))
+        } else if may_receive(self.principal.as_ref(), h) {
+            true
         } else {
-            may_receive(self.principal.as_ref(), h)
+            content().is_some_and(|d| may_receive_doc(self.principal.as_ref(), d))
         }
     }
 
@@ -848,7 +872,7 @@ impl Session {
             let Ok(h) = replica.header(*doc) else {
                 continue;
             };
-            if !self.peer_gets(h) {
+            if !self.peer_gets(replica, *doc, h) {
                 continue;
             }
             let id = item_id(doc, digest);
@@ -917,7 +941,7 @@ impl Session {
             let Ok(h) = replica.header(w.doc) else {
                 continue;
             };
-            if !self.peer_gets(h) {
+            if !self.peer_gets(replica, w.doc, h) {
                 continue;
             }
             out.extend(replica.changes(w.doc, &w.heads).unwrap_or_default());
@@ -1160,7 +1184,9 @@ pub fn on_message_deferred(
                 let Ok(h) = replica.header(w.doc) else {
                     continue;
                 };
-                if !may_receive(peer, h) {
+                if !may_receive(peer, h)
+                    && !replica.doc(w.doc).is_ok_and(|d| may_receive_doc(peer, d))
+                {
                     continue;
                 }
                 let changes = replica.changes(w.doc, &w.heads).unwrap_or_default();

@@ -761,3 +761,50 @@ fn a_revoked_unit_receives_nothing_written_after_the_revocation() {
     );
     assert_eq!(unit.balance(&"dianye:2".parse().unwrap()), Points(0));
 }
+
+/// Issue 18, item 1 (a unit sees the resources it is delegated): a unit of another
+/// community gets a room only once its owner delegated a block of it to the unit.
+#[test]
+fn a_unit_of_another_community_receives_a_room_delegated_to_it() {
+    let mut dy = replica("dianye", 1);
+    let room = dy
+        .create(
+            NewDoc::Resource {
+                street: org("beishi"),
+                community: Some(org("dianye")),
+                spec: ResourceSpec::room("Dianye hall", 30),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let mut college = replica("tech-college", 1);
+    run(&mut college, &mut dy, None);
+    assert!(
+        college.doc(room).is_err(),
+        "a unit of hongqi gets dianye's room"
+    );
+    dy.execute(
+        room,
+        Op::Resource(ResourceOp::Delegate {
+            delegate: crate::testutil::scope("tech-college"),
+            block: crate::resource::WeeklyBlock::new(
+                &[2, 4],
+                jiff::civil::time(19, 0, 0, 0),
+                jiff::civil::time(21, 0, 0, 0),
+            ),
+        }),
+        now(),
+    )
+    .unwrap();
+    run(&mut college, &mut dy, None);
+    assert_eq!(
+        college.heads(room).unwrap(),
+        dy.heads(room).unwrap(),
+        "the delegate holds the room"
+    );
+    // Another unit of hongqi still gets nothing.
+    let mut other = replica("org-c", 1);
+    run(&mut other, &mut dy, None);
+    assert!(other.doc(room).is_err());
+}
