@@ -512,22 +512,6 @@ impl Document {
         }
     }
 
-    /// The keys of the nodes whose operations hold the current value(s) of `map/key`.
-    pub fn writers(&self, map: &str, key: &str) -> Vec<NodeId> {
-        let Some(obj) = self.map_obj(map) else {
-            return Vec::new();
-        };
-        self.am
-            .get_all(&obj, key)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(_, id)| match id {
-                automerge::ObjId::Id(_, actor, _) => actor_node(&actor).ok(),
-                automerge::ObjId::Root => None,
-            })
-            .collect()
-    }
-
     /// The record at `map/key`, decoded. `None` if absent.
     pub fn get<T: DeserializeOwned>(&self, map: &str, key: &str) -> Result<Option<T>, DocError> {
         let Some(obj) = self.map_obj(map) else {

@@ -364,11 +364,6 @@ impl<'de> Deserialize<'de> for Scope {
         s.parse().map_err(serde::de::Error::custom)
     }
 }
-impl PartialEq<[OrgId]> for Scope {
-    fn eq(&self, other: &[OrgId]) -> bool {
-        self.0[..] == *other
-    }
-}
 
 macro_rules! record_id {
     ($(#[$m:meta])* $name:ident) => {

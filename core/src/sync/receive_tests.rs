@@ -5,23 +5,20 @@
 
 use std::collections::VecDeque;
 
+use super::tests::{now, service};
 use super::*;
 use crate::cert::Role;
 use crate::federation::FederationOp;
 use crate::identity::Keypair;
-use crate::ledger::{LedgerOp, LedgerRules};
+use crate::ledger::LedgerRules;
 use crate::registry::{Compound, ManagementMode, RegistryOp};
 use crate::replica::{NewDoc, Op};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
 use crate::testutil::{
-    date, fed_id, key, node, org, replica, root_key, scope, t, valid_from, valid_until,
+    fed_id, key, node, org, replica, root_key, scope, t, valid_from, valid_until,
 };
 use crate::time::Slot;
 use crate::wishes::{Channel, ItemKind, WishesOp};
-
-fn now() -> Timestamp {
-    t("2026-11-20T09:00:00+08:00")
-}
 
 /// The columns checked: the table's kinds, and a room owned by a unit of dianye.
 const COLUMNS: [&str; 6] = [
@@ -51,22 +48,6 @@ fn add_compound(r: &mut Replica, doc: DocId, name: &str) {
             157,
             ManagementMode::Unmanaged,
         ))),
-        now(),
-    )
-    .unwrap();
-}
-
-fn service(r: &mut Replica, doc: DocId, v: &str) {
-    r.execute(
-        doc,
-        Op::Ledger(LedgerOp::RecordService {
-            volunteer: v.parse().unwrap(),
-            activity: "patrol".into(),
-            team: None,
-            date: date(2026, 5, 1),
-            hours: 1.0,
-            evidence: None,
-        }),
         now(),
     )
     .unwrap();

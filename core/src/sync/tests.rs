@@ -8,7 +8,7 @@ use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
 use crate::testutil::{date, org, replica, t};
 use crate::time::Slot;
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     t("2026-11-20T09:00:00+08:00")
 }
 
@@ -60,7 +60,7 @@ fn ledger(r: &mut Replica, community: &str) -> crate::DocId {
     .doc
 }
 
-fn service(r: &mut Replica, doc: crate::DocId, v: &str) {
+pub(super) fn service(r: &mut Replica, doc: crate::DocId, v: &str) {
     r.execute(
         doc,
         Op::Ledger(LedgerOp::RecordService {

@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
-use crate::cli::{BIN, Run, from, linli, poll, stop};
+use crate::cli::{BIN, Run, from, linli, stop};
 
 /// `linli --dir DIR …` under umask 000.
 fn loose(dir: &Path) -> Command {
@@ -72,27 +72,7 @@ const STORE: [&str; 4] = ["linli.db", "node.key", "node.lock", "linli.toml"];
 
 /// `linli run` under umask 000 with piped output; returns once `api.addr` exists.
 fn daemon(dir: &Path, extra: &[&str]) -> Child {
-    let mut child = loose(dir)
-        .args(extra)
-        .args([
-            "run",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--api",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = dir.join("api.addr");
-    poll("the daemon's api.addr", || {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("daemon exited with {status}");
-        }
-        addr.exists()
-    });
-    child
+    crate::cli::daemon_from(loose(dir), dir, extra)
 }
 
 #[test]

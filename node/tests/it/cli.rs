@@ -147,7 +147,13 @@ pub(crate) fn poll(what: &str, mut done: impl FnMut() -> bool) {
 
 /// Starts `linli run` on loopback with free ports; returns once `api.addr` exists.
 fn daemon(dir: &Path, extra: &[&str]) -> Child {
-    let mut child = cmd(dir)
+    daemon_from(cmd(dir), dir, extra)
+}
+
+/// [`daemon`] from a prepared command (`linli --dir DIR`, perhaps wrapped, e.g. under
+/// another umask).
+pub(crate) fn daemon_from(mut linli: Command, dir: &Path, extra: &[&str]) -> Child {
+    let mut child = linli
         .args(extra)
         .args([
             "run",
