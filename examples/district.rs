@@ -432,6 +432,7 @@ fn main() -> Result<()> {
             category: "elder care".into(),
             channel: Channel::HomeVisit,
             place: Some("Shimalu compound, Building 3".into()),
+            resident: None,
         }),
         t1,
     )?;

@@ -1629,7 +1629,7 @@ fn attack_changes_built_on_a_refused_change_are_refused() {
             "requests",
             own("club", 2, u64::from(n)),
             &BookingRequest {
-                form: BookingForm::new("Wang Fang", "reading club", thursday(), 12),
+                form: BookingForm::new("W. F.", "reading club", thursday(), 12),
                 requested_at: booking_now(),
                 by: scope("club"),
             },
@@ -2459,6 +2459,7 @@ fn attack_a_same_code_community_cannot_assign_or_advance_anothers_wishes() {
                 category: "elder care".into(),
                 channel: Channel::Forum,
                 place: None,
+                resident: None,
             }),
             now(),
         )
@@ -2802,7 +2803,7 @@ fn attack_rewriting_a_decided_request_is_refused() {
             "requests",
             b.to_string(),
             &BookingRequest {
-                form: BookingForm::new("Wang Fang", "a party", later, 30),
+                form: BookingForm::new("W. F.", "a party", later, 30),
                 requested_at: booking_now(),
                 by: scope("club"),
             },

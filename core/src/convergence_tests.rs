@@ -172,6 +172,7 @@ fn run_op(r: &mut Replica, docs: [DocId; 3], what: u8, a: u8, b: u8, now: Timest
                 category: "c".into(),
                 channel: Channel::Forum,
                 place: None,
+                resident: None,
             }),
         ),
         6 => {

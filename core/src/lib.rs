@@ -23,6 +23,7 @@ pub mod ids;
 pub mod ledger;
 #[cfg(test)]
 mod pending_tests;
+pub mod personal;
 pub mod policy;
 pub mod quota;
 pub mod registry;

@@ -253,6 +253,9 @@ pub enum Error {
     /// the node, see [`crate::quota`]); it is not recorded and may come again another day.
     #[error(transparent)]
     Quota(#[from] crate::quota::QuotaError),
+    /// Personal records.
+    #[error(transparent)]
+    Personal(#[from] crate::personal::PersonalError),
 }
 
 /// Result of a successful write.
@@ -262,6 +265,9 @@ pub struct Written {
     pub effect: Effect,
     /// The signed change to replicate.
     pub change: SignedChange,
+    /// The personal data the operation carried, as a signed record kept beside the
+    /// document (never in it); store it with the change.
+    pub personal: Option<crate::personal::PersonalRecord>,
 }
 
 /// Outcome of applying a remote change.
@@ -561,6 +567,8 @@ pub struct Replica {
     pub max_pending: usize,
     /// Where logged changes not kept in memory are read back from.
     source: Option<Arc<dyn ChangeSource>>,
+    /// Personal records held here (this node is in their audience), by (document, record).
+    personal: BTreeMap<(DocId, String), crate::personal::PersonalRecord>,
 }
 
 impl Replica {
@@ -603,6 +611,7 @@ impl Replica {
             created: 0,
             max_pending: MAX_PENDING,
             source: None,
+            personal: BTreeMap::new(),
         }
     }
 
@@ -880,7 +889,11 @@ impl Replica {
     /// commits it as one signed change.
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
         let kind = op.kind();
+        let (op, personal) = crate::personal::split(op);
         let (puts, effect, message) = self.prepare(id, op, now)?;
+        if let Some(p) = &personal {
+            p.check()?;
+        }
         let doc = self.doc_of_kind(id, kind)?;
         let author = self.author.clone();
         // Never older than what it builds on (receivers refuse backdated changes): a clock
@@ -898,16 +911,25 @@ impl Replica {
         if kind == DocKind::Federation {
             self.federation_changed();
         }
+        let personal = personal
+            .zip(crate::personal::record_of(&effect))
+            .map(|(data, record)| self.keep_own(id, record, data, stamp));
         Ok(Written {
             effect,
             change: signed,
+            personal,
         })
     }
 
     /// What `op` would do on document `id` at `now` — validated and authorized exactly as
     /// [`Replica::execute`] does — without writing anything (a dry run).
     pub fn check(&self, id: DocId, op: Op, now: Timestamp) -> Result<Effect, Error> {
-        self.prepare(id, op, now).map(|(_, effect, _)| effect)
+        let (op, personal) = crate::personal::split(op);
+        let effect = self.prepare(id, op, now).map(|(_, effect, _)| effect)?;
+        if let Some(p) = &personal {
+            p.check()?;
+        }
+        Ok(effect)
     }
 
     /// Plans `op` and checks it against the write policy, under each principal this node's
@@ -2529,6 +2551,8 @@ mod verified_tests {
 
 #[path = "replica_restore.rs"]
 mod restore;
+#[path = "replica_personal.rs"]
+mod personal_records;
 pub use restore::{LoadedSnapshot, PreparedRestore};
 
 /// The certificates the revocations `active` withdraw, with who withdrew them.

@@ -234,6 +234,10 @@ pub enum WishesOp {
         channel: Channel,
         /// Place.
         place: Option<String>,
+        /// The resident it is about (personal data: kept out of the document, held only by
+        /// the posting community and the organisations assigned to it).
+        #[serde(default)]
+        resident: Option<crate::personal::Resident>,
     },
     /// Offer to take up a wish or offer.
     Claim {
@@ -460,6 +464,7 @@ pub fn plan(
             category,
             channel,
             place,
+            resident: _,
         } => {
             let may =
                 *me == community || (kind == ItemKind::Offer && *me == doc.header().street_scope());

@@ -38,6 +38,7 @@ fn post(r: &mut Replica, doc: DocId, kind: ItemKind, title: &str) -> WishId {
             category: "elder care".into(),
             channel: Channel::QrCode,
             place: Some("Building 3".into()),
+            resident: None,
         },
     )
     .unwrap()
@@ -334,6 +335,7 @@ fn suggestions_are_routed_and_resolved_and_counted_per_year() {
             category: String::new(),
             channel: Channel::Forum,
             place: None,
+            resident: None,
         },
     );
     assert_eq!(err, Error::Wishes(WishesError::Empty("title")));

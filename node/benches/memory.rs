@@ -415,6 +415,7 @@ fn wishes(w: &mut Replica, rng: &mut Rng, now: Timestamp, n: usize) -> DocId {
                     category: "repairs".into(),
                     channel: Channel::HomeVisit,
                     place: Some(format!("building {}", rng.range(1, 12))),
+                    resident: None,
                 }),
                 now,
             )

@@ -410,6 +410,7 @@ async fn play(
                     category: cat.into(),
                     channel: Channel::HomeVisit,
                     place: None,
+                    resident: None,
                 }),
             )
             .await?;

@@ -178,6 +178,18 @@ pub enum NodeEvent {
         /// The peer.
         peer: NodeId,
     },
+    /// Personal data held here was written, received or erased (see
+    /// [`linli_core::personal`]); the event names the record, never the data.
+    PersonalChanged {
+        /// The document it belongs to.
+        doc: DocId,
+        /// The record (`map/key`).
+        record: String,
+        /// Whether it is now erased.
+        erased: bool,
+        /// Where the command came from.
+        origin: Origin,
+    },
 }
 
 /// What [`Node::status`] reports.
@@ -375,6 +387,47 @@ impl Node {
         self.call(|reply| Command::Execute { doc, op, reply }).await
     }
 
+    /// Writes the personal data of record `record` (`map/key`, e.g. `volunteers/dianye:7`)
+    /// of `doc` as this node, kept beside the document and only on nodes of its audience
+    /// (see [`linli_core::personal`]); `None` erases it for good (zeroed in the store).
+    pub async fn write_personal(
+        &self,
+        doc: DocId,
+        record: &str,
+        data: Option<linli_core::personal::PersonalData>,
+    ) -> Result<linli_core::personal::PersonalRecord, NodeError> {
+        let record = record.to_string();
+        self.call(|reply| Command::WritePersonal {
+            doc,
+            record,
+            data,
+            reply,
+        })
+        .await
+    }
+
+    /// Erases the personal data of record `record` of `doc` (any organisation of its
+    /// audience may): the document's history — ids, statuses, balances — stays.
+    pub async fn erase_personal(
+        &self,
+        doc: DocId,
+        record: &str,
+    ) -> Result<linli_core::personal::PersonalRecord, NodeError> {
+        self.write_personal(doc, record, None).await
+    }
+
+    /// Judges and stores personal records received from a peer; one outcome per record.
+    pub async fn accept_personal(
+        &self,
+        records: Vec<linli_core::personal::PersonalRecord>,
+    ) -> Result<
+        Vec<Result<linli_core::personal::Accepted, linli_core::personal::PersonalError>>,
+        NodeError,
+    > {
+        self.call(|reply| Command::AcceptPersonal { records, reply })
+            .await
+    }
+
     /// Verifies and applies a signed change from another node, and stores it (also when it
     /// waits or is refused: [`linli_core::Error::Rejected`] is stored with its reason; only
     /// linli-core judging it again — a revocation resolved again, a dependency removed — takes
@@ -481,9 +534,10 @@ impl Node {
             .map_err(Into::into)
     }
 
-    /// Bookings of a resource.
+    /// Bookings of a resource, with the booker's full name and contact where this node is in
+    /// their audience.
     pub async fn bookings(&self, doc: DocId) -> Result<Vec<BookingView>, NodeError> {
-        self.read(move |r| r.resource(doc).map(|v| v.bookings()))
+        self.read(move |r| r.bookings_as_read(doc))
             .await?
             .map_err(Into::into)
     }

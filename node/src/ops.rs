@@ -20,6 +20,7 @@ use linli_core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
 use linli_core::registry::{
     AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
 };
+use linli_core::personal::{PersonalData, Resident};
 use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
 use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli_core::{
@@ -421,6 +422,9 @@ pub enum Request {
         channel: Option<Channel>,
         /// Place.
         place: Option<String>,
+        /// The resident it is about: personal data, held only by the posting community and
+        /// the organisations assigned to the wish (never in the document).
+        resident: Option<Resident>,
     },
     /// Claim a wish.
     WishClaim {
@@ -467,6 +471,36 @@ pub enum Request {
         doc: Option<DocId>,
     },
 
+    // ---- personal data ------------------------------------------------------------------
+    /// Record a volunteer's identity (name, phone, ID number): personal data held only by
+    /// the home community's nodes; every other node knows the volunteer by its id alone.
+    VolunteerIdentify {
+        /// Ledger of the home community (default: the only one).
+        doc: Option<DocId>,
+        /// The volunteer (`community:n`).
+        volunteer: VolunteerId,
+        /// Full name.
+        name: String,
+        /// Phone.
+        phone: Option<String>,
+        /// Resident ID number.
+        id_number: Option<String>,
+    },
+    /// The personal data this node holds (bookers, households, residents, volunteers),
+    /// with each record's audience.
+    PersonalList {
+        /// Only this document.
+        doc: Option<DocId>,
+    },
+    /// Erase a person's data at their request, here and on every node of its audience;
+    /// ids, statuses and balances stay.
+    PersonalErase {
+        /// The document the record belongs to.
+        doc: DocId,
+        /// The record, e.g. `requests/dianye@…:3` or `volunteers/dianye:7`.
+        record: String,
+    },
+
     // ---- files ----------------------------------------------------------------------------
     /// Write the whole signed change log to an export file (a path on the node's machine).
     ExportFile {
@@ -509,6 +543,7 @@ impl Request {
                 | Request::Balances
                 | Request::Leaderboard { .. }
                 | Request::WishList { .. }
+                | Request::PersonalList { .. }
         )
     }
 }
@@ -556,6 +591,7 @@ impl From<linli_core::Error> for OpsError {
                 | E::Resource(ResourceError::UnknownBooking(_) | ResourceError::UnknownOrder(_))
                 | E::Ledger(LedgerError::UnknownEntry(_))
                 | E::Wishes(WishesError::UnknownWish(_))
+                | E::Personal(linli_core::personal::PersonalError::UnknownRecord { .. })
         );
         if not_found {
             OpsError::NotFound(e.to_string())
@@ -576,7 +612,12 @@ impl OpsError {
         match self {
             OpsError::Invalid(_) => 400,
             OpsError::NotFound(_) => 404,
-            OpsError::Refused(E::NotCertified(_) | E::SelfRevoked | E::Policy(_)) => 403,
+            OpsError::Refused(
+                E::NotCertified(_)
+                | E::SelfRevoked
+                | E::Policy(_)
+                | E::Personal(linli_core::personal::PersonalError::NotAllowed { .. }),
+            ) => 403,
             OpsError::Refused(E::Id(_) | E::Time(_)) => 400,
             OpsError::Refused(_) => 422,
             OpsError::Node(NodeError::Shutdown) | OpsError::Network(_) => 503,
@@ -996,9 +1037,15 @@ pub async fn execute_with(
                         .orders
                         .iter()
                         .map(|o| {
+                            // The full household where this node is in its audience.
+                            let household = match r.personal_data(doc, &format!("orders/{}", o.id))
+                            {
+                                Some(PersonalData::Household { household }) => household.clone(),
+                                _ => o.order.household.clone(),
+                            };
                             json!({
                                 "id": o.id.to_string(),
-                                "household": o.order.household,
+                                "household": household,
                                 "portions": o.order.portions,
                                 "items": o.order.items.join(", "),
                                 "placed": o.order.placed_at.display_in(&zone),
@@ -1156,6 +1203,7 @@ pub async fn execute_with(
             category,
             channel,
             place,
+            resident,
         } => {
             let op = WishesOp::Post {
                 kind: kind.unwrap_or(ItemKind::Wish),
@@ -1164,6 +1212,7 @@ pub async fn execute_with(
                 category,
                 channel: channel.unwrap_or(Channel::App),
                 place,
+                resident,
             };
             wishes_op(node, doc, op).await
         }
@@ -1208,6 +1257,14 @@ pub async fn execute_with(
                                 .into_iter()
                                 .map(|(c, _)| c.to_string())
                                 .collect();
+                            let resident = match r.personal_data(doc, &format!("items/{id}")) {
+                                Some(PersonalData::Resident {
+                                    name,
+                                    contact,
+                                    address,
+                                }) => json!({"name": name, "contact": contact, "address": address}),
+                                _ => Value::Null,
+                            };
                             json!({
                                 "id": id.to_string(),
                                 "kind": item.kind,
@@ -1216,6 +1273,7 @@ pub async fn execute_with(
                                 "by": item.by.to_string(),
                                 "claims": claims.join(" "),
                                 "status": status,
+                                "resident": resident,
                             })
                         })
                         .collect())
@@ -1252,7 +1310,66 @@ pub async fn execute_with(
             }))
         }
         Request::Execute { doc, op } => write(node, doc, op).await,
+        Request::VolunteerIdentify {
+            doc,
+            volunteer,
+            name,
+            phone,
+            id_number,
+        } => {
+            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let data = PersonalData::Volunteer {
+                name,
+                phone,
+                id_number,
+            };
+            let rec = node
+                .write_personal(doc, &format!("volunteers/{volunteer}"), Some(data))
+                .await?;
+            Ok(personal_row_of(&rec, None))
+        }
+        Request::PersonalErase { doc, record } => {
+            let rec = node.erase_personal(doc, &record).await?;
+            Ok(personal_row_of(&rec, None))
+        }
+        Request::PersonalList { doc } => {
+            let rows = node
+                .read(move |r| {
+                    r.personal_records()
+                        .filter(|p| doc.is_none_or(|d| d == p.doc))
+                        .map(|p| {
+                            let aud = r.personal_audience(p.doc, &p.record).ok();
+                            personal_row_of(p, aud.as_ref())
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+            Ok(Value::Array(rows))
+        }
     }
+}
+
+/// A personal record as a row: the record, its kind and audience, and the data itself
+/// (this node is in the audience, or it would not hold it).
+fn personal_row_of(
+    p: &linli_core::personal::PersonalRecord,
+    audience: Option<&linli_core::personal::Audience>,
+) -> Value {
+    let readers = audience.map(|a| {
+        a.readers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    json!({
+        "doc": p.doc.to_string(),
+        "record": p.record,
+        "kind": p.data.as_ref().map_or("erased", PersonalData::label),
+        "data": p.data,
+        "audience": readers,
+        "at": p.at.to_string(),
+    })
 }
 
 fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
@@ -1682,12 +1799,22 @@ async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsError> {
                         | BookingStatus::Cancelled { reason } => reason.clone(),
                         _ => String::new(),
                     };
+                    // The full name and contact where this node is in the audience (the
+                    // owner, the requester), else the masked name the document holds.
+                    let (booker, contact) =
+                        match r.personal_data(doc, &format!("requests/{}", b.id)) {
+                            Some(PersonalData::Booker { name, contact }) => {
+                                (name.clone(), contact.clone())
+                            }
+                            _ => (b.request.form.booker.clone(), None),
+                        };
                     json!({
                         "id": b.id.to_string(),
                         "status": b.status.label(),
                         "start": slot.start.display_in(&zone),
                         "end": slot.end.display_in(&zone),
-                        "booker": b.request.form.booker,
+                        "booker": booker,
+                        "contact": contact,
                         "organisation": b.request.form.organisation,
                         "purpose": b.request.form.purpose,
                         "attendees": b.request.form.attendees,

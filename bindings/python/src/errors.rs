@@ -111,6 +111,14 @@ pub(crate) fn map_core_error(e: CoreError) -> PyErr {
             ConflictError::new_err(msg)
         }
         CoreError::Source { .. } => StorageError::new_err(msg),
+        CoreError::Personal(
+            linli::core::personal::PersonalError::NotAllowed { .. }
+            | linli::core::personal::PersonalError::NotAudience { .. },
+        ) => AuthorizationError::new_err(msg),
+        CoreError::Personal(linli::core::personal::PersonalError::Erased { .. }) => {
+            ConflictError::new_err(msg)
+        }
+        CoreError::Personal(_) => ValidationError::new_err(msg),
         CoreError::Doc(_)
         | CoreError::Time(_)
         | CoreError::Id(_)

@@ -28,7 +28,8 @@ use linli::core::{
 };
 use linli::node::{Durability, InitOptions, NodeError, OpenOptions};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use linli::core::personal::{PersonalData, Resident};
+use pyo3::types::{PyBytes, PyDict, PyString};
 use tokio::sync::broadcast;
 
 use crate::errors::{ValidationError, map_core_error, map_net_error, map_node_error};
@@ -961,7 +962,11 @@ impl Node {
 
     /// Posts an item (`kind`: wish, offer, suggestion or problem; `channel`: forum, app,
     /// home_visit, questionnaire, qr_code or any other text) in `wishes`. Returns its id.
-    #[pyo3(signature = (wishes, kind, title, text, category, channel = "app", place = None))]
+    ///
+    /// `resident_name` (with `resident_contact`, `resident_address`) names the resident it is
+    /// about: personal data, kept out of the document and held only by the posting
+    /// community and the organisations assigned to the wish.
+    #[pyo3(signature = (wishes, kind, title, text, category, channel = "app", place = None, *, resident_name = None, resident_contact = None, resident_address = None))]
     #[allow(clippy::too_many_arguments)]
     fn post_wish(
         &self,
@@ -973,7 +978,23 @@ impl Node {
         category: String,
         channel: &str,
         place: Option<String>,
+        resident_name: Option<String>,
+        resident_contact: Option<String>,
+        resident_address: Option<String>,
     ) -> PyResult<String> {
+        let resident = match resident_name {
+            Some(name) => Some(Resident {
+                name,
+                contact: resident_contact,
+                address: resident_address,
+            }),
+            None if resident_contact.is_some() || resident_address.is_some() => {
+                return Err(ValidationError::new_err(
+                    "resident_contact and resident_address need resident_name",
+                ));
+            }
+            None => None,
+        };
         let op = Op::Wishes(WishesOp::Post {
             kind: parse_enum::<ItemKind>("item kind", kind, false)?,
             title,
@@ -981,6 +1002,7 @@ impl Node {
             category,
             channel: parse_enum::<Channel>("channel", channel, true)?,
             place,
+            resident,
         });
         Ok(match self.execute_op(py, wishes, op)? {
             Effect::Wish(id) => id.to_string(),
@@ -1330,7 +1352,13 @@ impl Node {
     /// Waitlisted bookings of `resource` in promotion order.
     fn waitlist(&self, py: Python<'_>, resource: &str) -> PyResult<Vec<Booking>> {
         let doc = parse_doc(resource)?;
-        let rows = self.query(py, move |r| Ok(r.resource(doc)?.waitlist()))?;
+        let rows = self.query(py, move |r| {
+            Ok(r.resource(doc)?
+                .waitlist()
+                .into_iter()
+                .map(|b| r.with_personal(doc, b))
+                .collect::<Vec<_>>())
+        })?;
         rows.into_iter()
             .map(|b| Booking::from_rust(py, b))
             .collect()
@@ -1438,16 +1466,117 @@ impl Node {
     ) -> PyResult<KitchenDay> {
         let doc = parse_doc(kitchen)?;
         let date = parse_date(date)?;
-        let day = self.query(py, move |r| Ok(r.resource(doc)?.kitchen_day(date)?))?;
+        let day = self.query(py, move |r| {
+            let mut day = r.resource(doc)?.kitchen_day(date)?;
+            day.orders = std::mem::take(&mut day.orders)
+                .into_iter()
+                .map(|o| r.order_with_personal(doc, o))
+                .collect();
+            Ok(day)
+        })?;
         KitchenDay::from_rust(py, day)
     }
 
     /// Every meal order of a kitchen, in id order.
     fn orders(&self, py: Python<'_>, kitchen: &str) -> PyResult<Vec<MealOrder>> {
         let doc = parse_doc(kitchen)?;
-        let rows = self.query(py, move |r| Ok(r.resource(doc)?.all_orders()))?;
+        let rows = self.query(py, move |r| {
+            Ok(r.resource(doc)?
+                .all_orders()
+                .into_iter()
+                .map(|o| r.order_with_personal(doc, o))
+                .collect::<Vec<_>>())
+        })?;
         rows.into_iter()
             .map(|o| MealOrder::from_rust(py, o))
+            .collect()
+    }
+
+    // ---- personal data ----------------------------------------------------------------
+
+    /// Records volunteer `volunteer`'s identity in its home community's `ledger`: held only
+    /// by that community's nodes; every other node knows the volunteer by its id alone.
+    #[pyo3(signature = (ledger, volunteer, name, phone = None, id_number = None))]
+    fn identify_volunteer(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        volunteer: &str,
+        name: String,
+        phone: Option<String>,
+        id_number: Option<String>,
+    ) -> PyResult<()> {
+        let doc = parse_doc(ledger)?;
+        let record = format!("volunteers/{}", parse_volunteer(volunteer)?);
+        let data = PersonalData::Volunteer {
+            name,
+            phone,
+            id_number,
+        };
+        self.run(py, move |n| async move {
+            n.write_personal(doc, &record, Some(data)).await
+        })?;
+        Ok(())
+    }
+
+    /// Erases the personal data of `record` (e.g. `requests/<booking>`,
+    /// `volunteers/dianye:7`) of document `doc`, here and on every node of its audience;
+    /// ids, statuses and balances stay.
+    fn erase_personal(&self, py: Python<'_>, doc: &str, record: String) -> PyResult<()> {
+        let doc = parse_doc(doc)?;
+        self.run(py, move |n| async move { n.erase_personal(doc, &record).await })?;
+        Ok(())
+    }
+
+    /// The personal data this node holds, as dicts: `doc`, `record`, `kind` (booker,
+    /// household, resident, volunteer or erased), `data` (a dict, or None once erased) and
+    /// `audience` (the organisations that may read it).
+    #[pyo3(signature = (doc = None))]
+    fn personal_records<'py>(
+        &self,
+        py: Python<'py>,
+        doc: Option<&str>,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let doc = doc.map(parse_doc).transpose()?;
+        let rows = self.query(py, move |r| {
+            Ok(r.personal_records()
+                .filter(|p| doc.is_none_or(|d| d == p.doc))
+                .map(|p| {
+                    let audience = r
+                        .personal_audience(p.doc, &p.record)
+                        .map(|a| a.readers.iter().map(ToString::to_string).collect())
+                        .unwrap_or_default();
+                    (p.clone(), audience)
+                })
+                .collect::<Vec<(_, Vec<String>)>>())
+        })?;
+        rows.into_iter()
+            .map(|(p, audience)| {
+                let d = PyDict::new(py);
+                d.set_item("doc", p.doc.to_string())?;
+                d.set_item("record", &p.record)?;
+                d.set_item("kind", p.data.as_ref().map_or("erased", PersonalData::label))?;
+                let data = match &p.data {
+                    None => None,
+                    Some(data) => {
+                        let fields = PyDict::new(py);
+                        let v = serde_json::to_value(data).map_err(|e| {
+                            ValidationError::new_err(format!("personal record: {e}"))
+                        })?;
+                        if let serde_json::Value::Object(m) = v {
+                            for (k, v) in m {
+                                if k != "kind" {
+                                    fields.set_item(k, v.as_str().map(str::to_string))?;
+                                }
+                            }
+                        }
+                        Some(fields)
+                    }
+                };
+                d.set_item("data", data)?;
+                d.set_item("audience", audience)?;
+                Ok(d)
+            })
             .collect()
     }
 

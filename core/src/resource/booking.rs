@@ -358,7 +358,7 @@ pub(super) fn cancel(
 fn same_target(a: &Barred, b: &Barred) -> bool {
     match (a, b) {
         (Barred::Org(x), Barred::Org(y)) => x == y,
-        (Barred::Booker(x), Barred::Booker(y)) => {
+        (Barred::Group(x), Barred::Group(y)) => {
             x.trim().to_lowercase() == y.trim().to_lowercase()
         }
         _ => false,
@@ -368,7 +368,7 @@ fn same_target(a: &Barred, b: &Barred) -> bool {
 pub(super) fn bar(r: &Resource<'_>, ctx: &Ctx<'_>, who: Barred, reason: String) -> Planned {
     let me = ctx.scope;
     r.require_owner(me, "bar bookers")?;
-    if let Barred::Booker(name) = &who {
+    if let Barred::Group(name) = &who {
         non_empty("who", name)?;
     }
     non_empty("reason", &reason)?;

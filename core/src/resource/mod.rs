@@ -562,10 +562,22 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         "meta" => Err(format!("a resource has no meta record {key:?}")),
         "requests" => {
             one::<BookingId>(key)?;
-            decode::<BookingRequest>(value)?
-                .form
-                .check_shape()
-                .map_err(|e| e.to_string())
+            let form = decode::<BookingRequest>(value)?.form;
+            form.check_shape().map_err(|e| e.to_string())?;
+            // Personal data stays out of replicated documents (crate::personal).
+            if form.contact.is_some() {
+                return Err("a booking request in a document may not hold a contact \
+                            (personal data travels only to its audience)"
+                    .into());
+            }
+            if form.booker != crate::personal::mask_name(&form.booker) {
+                return Err(format!(
+                    "a booking request in a document names its booker only masked ({:?}), \
+                     not in full",
+                    crate::personal::mask_name(&form.booker)
+                ));
+            }
+            Ok(())
         }
         "decisions" => one::<BookingId>(key).and(decode::<Decision>(value).map(drop)),
         "cancellations" => one::<BookingId>(key).and(decode::<Cancellation>(value).map(drop)),
@@ -574,7 +586,17 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             decode::<Delegation>(value)?.block.validate()
         }
         "bars" => one::<RecordId>(key).and(decode::<Bar>(value).map(drop)),
-        "orders" => one::<OrderId>(key).and(decode::<Order>(value).map(drop)),
+        "orders" => {
+            one::<OrderId>(key)?;
+            let order = decode::<Order>(value)?;
+            if order.household != crate::personal::mask_household(&order.household) {
+                return Err(format!(
+                    "an order in a document names its household only masked ({:?}), not in full",
+                    crate::personal::mask_household(&order.household)
+                ));
+            }
+            Ok(())
+        }
         "order_decisions" => one::<OrderId>(key).and(decode::<OrderDecision>(value).map(drop)),
         "order_days" => {
             let [d, o] = key_parts::<2>(key)?;

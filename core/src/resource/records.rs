@@ -25,9 +25,11 @@ pub struct Recurrence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BookingForm {
-    /// The named responsible person (required).
+    /// The named responsible person (required). Personal data: in a document only its
+    /// masked public view ([`crate::personal::mask_name`]); the full name is kept in a
+    /// personal record read by the resource owner and the requesting organisation.
     pub booker: String,
-    /// How to reach the booker.
+    /// How to reach the booker. Personal data: never in a document (see `booker`).
     pub contact: Option<String>,
     /// The organising group, e.g. "Dianye reading club".
     pub organisation: Option<String>,
@@ -201,20 +203,20 @@ pub struct Delegation {
 pub enum Barred {
     /// A requesting organisation, by its certified scope.
     Org(Scope),
-    /// A responsible booker or group, matched by name (trimmed, case-insensitive).
-    Booker(String),
+    /// An organising group, matched by the request's `organisation` (trimmed,
+    /// case-insensitive). Not a person: a bar naming a person would put the name in the
+    /// replicated document, where personal data never goes (see [`crate::personal`]).
+    #[serde(alias = "booker")]
+    Group(String),
 }
 
 impl Barred {
-    /// Whether a request by `org` naming `booker` and `organisation` is covered.
+    /// Whether a request by `org` with the organising group in `form` is covered.
     pub fn covers(&self, org: &Scope, form: &BookingForm) -> bool {
         let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
         match self {
             Barred::Org(o) => o == org,
-            Barred::Booker(name) => {
-                same(name, &form.booker)
-                    || form.organisation.as_deref().is_some_and(|g| same(name, g))
-            }
+            Barred::Group(name) => form.organisation.as_deref().is_some_and(|g| same(name, g)),
         }
     }
 }
@@ -223,7 +225,7 @@ impl std::fmt::Display for Barred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Barred::Org(o) => write!(f, "organisation {o}"),
-            Barred::Booker(n) => write!(f, "{n:?}"),
+            Barred::Group(n) => write!(f, "{n:?}"),
         }
     }
 }
@@ -347,7 +349,9 @@ pub struct CalendarEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Order {
-    /// The household, e.g. "3-2-401" (building-unit-flat).
+    /// The household, e.g. "3-2-401" (building-unit-flat). Personal data: in a document
+    /// only masked ([`crate::personal::mask_household`], "3-*-*"); the full household is kept
+    /// in a personal record read by the kitchen operator and the placing organisation.
     pub household: String,
     /// The local service date.
     pub date: Date,

@@ -63,6 +63,7 @@ fn post(r: &mut Replica, doc: DocId, title: &str) {
             category: "elder care".into(),
             channel: Channel::QrCode,
             place: Some("Building 3".into()),
+            resident: None,
         }),
         now(),
     )

@@ -581,6 +581,9 @@ pub(super) fn load(
     tracker.withdrawn = replica.refusals_withdrawn();
     tracker.equivocators = replica.equivocators().keys().copied().collect();
     tracker.marks = store.snapshot_marks()?;
+    for rec in store.personal_records()? {
+        replica.restore_personal(rec);
+    }
     let last_create = own_docs
         .iter()
         .filter_map(|d| replica.doc(*d).ok())

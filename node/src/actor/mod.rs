@@ -21,6 +21,7 @@ use linli_core::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::{ExportError, NodeError, StoreError};
+use linli_core::personal::{Accepted, PersonalData, PersonalError, PersonalRecord};
 use crate::export::{ExportReader, ExportSummary, ExportWriter, ImportReport};
 use crate::node::{Clock, NodeEvent, NodeInfo, NodeStatus, OpenOptions, SnapshotInfo};
 use crate::store::{Origin, PeerRecord, RejectedChange, Settings, Store, StoreOptions};
@@ -71,6 +72,18 @@ pub(crate) enum Command {
         reply: Reply<ImportReport>,
     },
     CheckIntegrity(Reply<()>),
+    /// Write (`Some`) or erase (`None`) personal data as this node.
+    WritePersonal {
+        doc: DocId,
+        record: String,
+        data: Option<PersonalData>,
+        reply: Reply<PersonalRecord>,
+    },
+    /// Personal records received from a peer.
+    AcceptPersonal {
+        records: Vec<PersonalRecord>,
+        reply: Reply<Vec<Result<Accepted, PersonalError>>>,
+    },
     Shutdown(Reply<()>),
 }
 
@@ -330,6 +343,17 @@ impl Actor {
             Command::CheckIntegrity(reply) => {
                 let _ = reply.send(self.store.integrity_check(true).map_err(NodeError::from));
             }
+            Command::WritePersonal {
+                doc,
+                record,
+                data,
+                reply,
+            } => {
+                let _ = reply.send(self.write_personal(doc, &record, data));
+            }
+            Command::AcceptPersonal { records, reply } => {
+                let _ = reply.send(self.accept_personal(records));
+            }
             // Handled by the loop.
             Command::Shutdown(reply) => {
                 let _ = reply.send(Ok(()));
@@ -368,8 +392,61 @@ impl Actor {
             hash,
             outcome: Outcome::Accepted,
         };
-        self.commit(vec![received], Origin::Local)?;
+        let personal: Vec<_> = written.personal.iter().cloned().collect();
+        self.commit_with(vec![received], Origin::Local, &personal)?;
         Ok(written)
+    }
+
+    fn write_personal(
+        &mut self,
+        doc: DocId,
+        record: &str,
+        data: Option<PersonalData>,
+    ) -> Result<PersonalRecord, NodeError> {
+        self.check_failed()?;
+        let now = self.now();
+        let erase = data.is_none();
+        let rec = self.replica.write_personal(doc, record, data, now)?;
+        self.commit_with(Vec::new(), Origin::Local, std::slice::from_ref(&rec))?;
+        if erase {
+            self.purge_wal();
+        }
+        Ok(rec)
+    }
+
+    fn accept_personal(
+        &mut self,
+        records: Vec<PersonalRecord>,
+    ) -> Result<Vec<Result<Accepted, PersonalError>>, NodeError> {
+        self.check_failed()?;
+        let now = self.now();
+        let mut stored = Vec::new();
+        let results: Vec<_> = records
+            .into_iter()
+            .map(|rec| {
+                let r = self.replica.accept_personal(rec.clone(), now);
+                if r == Ok(Accepted::Stored) {
+                    stored.push(rec);
+                }
+                r
+            })
+            .collect();
+        if !stored.is_empty() {
+            let erased = stored.iter().any(PersonalRecord::is_erased);
+            self.commit_with(Vec::new(), Origin::Remote, &stored)?;
+            if erased {
+                self.purge_wal();
+            }
+        }
+        Ok(results)
+    }
+
+    /// After an erasure: no copy of the erased data stays in the WAL (best effort: a reader
+    /// holding the WAL open makes the truncation wait for the next erasure).
+    fn purge_wal(&self) {
+        if let Err(e) = self.store.purge_wal() {
+            tracing::warn!("could not truncate the WAL after an erasure: {e}");
+        }
     }
 
     fn apply(
@@ -494,8 +571,21 @@ impl Actor {
     /// Stores what a command did in one transaction and commits; then broadcasts events. On a
     /// store failure the replica is rebuilt from the store and the error returned.
     fn commit(&mut self, received: Vec<Received>, origin: Origin) -> Result<(), NodeError> {
+        self.commit_with(received, origin, &[])
+    }
+
+    /// [`Actor::commit`], storing personal records in the same transaction.
+    fn commit_with(
+        &mut self,
+        received: Vec<Received>,
+        origin: Origin,
+        personal: &[PersonalRecord],
+    ) -> Result<(), NodeError> {
         let now = self.now();
         let result = self.store.tx().and_then(|tx| {
+            for rec in personal {
+                tx.put_personal(rec)?;
+            }
             let events = persist(
                 &tx,
                 &self.replica,
@@ -515,6 +605,14 @@ impl Actor {
         for e in events {
             // No subscriber is not an error.
             let _ = self.events.send(e);
+        }
+        for rec in personal {
+            let _ = self.events.send(NodeEvent::PersonalChanged {
+                doc: rec.doc,
+                record: rec.record.clone(),
+                erased: rec.is_erased(),
+                origin,
+            });
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use linli_core::resource::ResourceKind;
 use linli_core::wishes::{Channel, ItemKind, Stage};
 use linli_core::{BookingId, ClaimId, CompoundId, DocId, DocKind, EntryId, OrderId, OrgId};
 use linli_core::{VolunteerId, WishId};
+use linli_core::personal::Resident;
 use serde::de::DeserializeOwned;
 
 use crate::ops::Request;
@@ -244,6 +245,18 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Micro-wishes, offers, suggestions and problems.
     #[command(subcommand, after_help = "Example: linli wish list")]
     Wish(WishCmd),
+    /// Personal data held here: list it, erase it at a person's request, record a
+    /// volunteer's identity.
+    #[command(
+        subcommand,
+        after_help = "Personal data (a booker's name and contact, a household, a resident named in a \
+wish, a volunteer's identity) never enters the replicated documents: they hold a masked view \
+(王**, 3-*-*). The data itself is kept only on the nodes of its audience — the resource owner \
+and the requesting organisation, the kitchen and the placing organisation, the posting \
+community and the organisations assigned to a wish, a volunteer's home community.\n\n\
+Example: linli personal erase --doc 4f2a… --record requests/hongqi@1a2b3c4d5e6f0001:3"
+    )]
+    Personal(PersonalCmd),
     /// Export the signed change log (json) or a table (csv).
     #[command(after_help = "Example: linli export --format csv --what balances balances.csv")]
     Export(ExportArgs),
@@ -787,6 +800,52 @@ pub enum ServiceCmd {
     },
 }
 
+/// `linli personal …`.
+#[derive(Debug, Subcommand)]
+pub enum PersonalCmd {
+    /// The personal data this node holds, with each record's audience.
+    #[command(after_help = "Example: linli personal list --json")]
+    List {
+        /// Only this document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Erase a person's data here and on every node of its audience (their right under the
+    /// Personal Information Protection Law); ids, statuses and balances stay.
+    #[command(
+        after_help = "Example: linli personal erase --doc 4f2a… --record volunteers/dianye:7"
+    )]
+    Erase {
+        /// The document the record belongs to.
+        #[arg(long)]
+        doc: DocId,
+        /// The record: requests/<booking>, orders/<order>, items/<wish> or
+        /// volunteers/<volunteer> (see `linli personal list`).
+        #[arg(long)]
+        record: String,
+    },
+    /// Record a volunteer's identity, held only by the home community's nodes.
+    #[command(
+        after_help = "Example: linli personal volunteer dianye:7 --name 王小红 --phone 13800138000"
+    )]
+    Volunteer {
+        /// The volunteer (community:n).
+        volunteer: VolunteerId,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Resident ID number.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// Ledger of the home community (default: the only one).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
 /// `linli wish …`.
 #[derive(Debug, Subcommand)]
 pub enum WishCmd {
@@ -823,6 +882,16 @@ pub enum WishCmd {
         /// Place.
         #[arg(long)]
         place: Option<String>,
+        /// The resident it is about: full name. Personal data, kept out of the wishes
+        /// document and held only by this community and the organisations assigned to it.
+        #[arg(long)]
+        resident_name: Option<String>,
+        /// The resident's phone or other contact (needs --resident-name).
+        #[arg(long, requires = "resident_name")]
+        resident_contact: Option<String>,
+        /// The resident's address (needs --resident-name).
+        #[arg(long, requires = "resident_name")]
+        resident_address: Option<String>,
         /// Wishes document.
         #[arg(long)]
         doc: Option<DocId>,
@@ -1282,6 +1351,26 @@ impl Command {
                 doc: *doc,
                 team: team.clone(),
             },
+            C::Personal(p) => match p {
+                PersonalCmd::List { doc } => Request::PersonalList { doc: *doc },
+                PersonalCmd::Erase { doc, record } => Request::PersonalErase {
+                    doc: *doc,
+                    record: record.clone(),
+                },
+                PersonalCmd::Volunteer {
+                    volunteer,
+                    name,
+                    phone,
+                    id_number,
+                    doc,
+                } => Request::VolunteerIdentify {
+                    doc: *doc,
+                    volunteer: volunteer.clone(),
+                    name: name.clone(),
+                    phone: phone.clone(),
+                    id_number: id_number.clone(),
+                },
+            },
             C::Wish(w) => match w {
                 WishCmd::Create { street, title } => Request::WishesCreate {
                     street: street.clone(),
@@ -1294,6 +1383,9 @@ impl Command {
                     category,
                     channel,
                     place,
+                    resident_name,
+                    resident_contact,
+                    resident_address,
                     doc,
                 } => Request::WishPost {
                     doc: *doc,
@@ -1303,6 +1395,11 @@ impl Command {
                     category: category.clone(),
                     channel: channel.clone(),
                     place: place.clone(),
+                    resident: resident_name.as_ref().map(|name| Resident {
+                        name: name.clone(),
+                        contact: resident_contact.clone(),
+                        address: resident_address.clone(),
+                    }),
                 },
                 WishCmd::Claim {
                     wish,

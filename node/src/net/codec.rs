@@ -7,6 +7,8 @@
 //!   a session (the first request carries its hello);
 //! * request `2` Continue: `u64` session id — the next part of the responder's answer;
 //! * request `3` Live: messages — a live pull or push outside sessions;
+//! * request `4` Personal: messages — one step of the personal-record exchange
+//!   (`linli_core::personal::Exchange`), answered with messages;
 //! * response `1` Messages: `u8` more-flag, then messages;
 //! * response `2` Refused: UTF-8 reason — the peer is refused (then disconnected).
 //!
@@ -40,6 +42,9 @@ pub(crate) enum Request {
         id: u64,
     },
     Live {
+        msgs: Vec<Vec<u8>>,
+    },
+    Personal {
         msgs: Vec<Vec<u8>>,
     },
     /// Not sent: what a malformed or oversized frame reads as, so the node can answer and
@@ -211,6 +216,10 @@ pub(crate) fn encode_request(r: &Request) -> Vec<u8> {
             out.push(3);
             put_msgs(&mut out, msgs);
         }
+        Request::Personal { msgs } => {
+            out.push(4);
+            put_msgs(&mut out, msgs);
+        }
         // Never sent; encodes as an unknown type.
         Request::Malformed(_) => out.push(0),
     }
@@ -226,6 +235,7 @@ pub(crate) fn decode_request(b: &[u8]) -> io::Result<Request> {
         },
         2 => Request::Continue { id: r.u64()? },
         3 => Request::Live { msgs: r.msgs()? },
+        4 => Request::Personal { msgs: r.msgs()? },
         t => return Err(bad(format!("unknown sync request type {t}"))),
     };
     r.end()?;

@@ -663,8 +663,21 @@ async fn announcer(ctx: Ctx, root: NodeId) {
             }
             Err(_) => return,
         };
-        let NodeEvent::DocumentChanged { doc, origin, .. } = ev else {
-            continue;
+        let (doc, origin) = match ev {
+            NodeEvent::DocumentChanged { doc, origin, .. } => (doc, origin),
+            // Personal data written or erased here: the audience's connected nodes get it
+            // now rather than at their next session (each side sends only what the other
+            // may read).
+            NodeEvent::PersonalChanged {
+                origin: crate::Origin::Local,
+                ..
+            } => {
+                if exchange_with_connected(&ctx).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            _ => continue,
         };
         if drop_revoked_peers(&ctx, doc).await.is_err() {
             return;
@@ -760,11 +773,44 @@ async fn drop_revoked_peers(ctx: &Ctx, doc: linli_core::DocId) -> Result<(), ()>
     Ok(())
 }
 
+/// Runs the personal-record exchange with every connected peer (each in its own task).
+/// `Err` when the driver is gone.
+async fn exchange_with_connected(ctx: &Ctx) -> Result<(), ()> {
+    let (tx, rx) = oneshot::channel();
+    ctx.cmd.send(Cmd::Peers(tx)).await.map_err(|_| ())?;
+    let peers = rx.await.map_err(|_| ())?;
+    for p in peers.into_iter().filter(|p| p.connected && p.dropped.is_none()) {
+        if let Some(peer) = session::peer_of(&p.node) {
+            tokio::spawn(exchange_personal(ctx.clone(), peer));
+        }
+    }
+    Ok(())
+}
+
+/// The personal exchange with `peer`; a peer that sent forged records is dropped.
+async fn exchange_personal(ctx: Ctx, peer: PeerId) {
+    match session::exchange_personal(&ctx, peer).await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::debug!(%peer, "{n} personal records received");
+            }
+        }
+        Err(Fault::Refused(r) | Fault::Invalid(r)) => {
+            let _ = ctx.cmd.send(Cmd::Drop { peer, reason: r }).await;
+        }
+        Err(f) => tracing::debug!(%peer, "personal exchange failed: {f}"),
+    }
+}
+
 /// Runs one session as the initiator; drops the peer if it was refused or sent invalid
 /// data, and reports the outcome to the driver.
 async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, String> {
     let result = match session::initiate(ctx.clone(), peer).await {
-        Ok(stats) => Ok(stats),
+        Ok(stats) => {
+            // Documents first, so the records' documents are there to judge them by.
+            exchange_personal(ctx.clone(), peer).await;
+            Ok(stats)
+        }
         Err(f) => {
             match &f {
                 Fault::Refused(r) | Fault::Invalid(r) => {

@@ -6,13 +6,14 @@
 //! applied through [`Node::apply_batch`] in chunks sized to take about [`CHUNK_TARGET`] each,
 //! so a large batch never stalls the node's other commands for long.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
 use libp2p::PeerId;
+use linli_core::personal::{self, Accepted, Exchange, PersonalRecord};
 use linli_core::sync::{self, Session, SyncError};
 use linli_core::{Applied, DocId, Error as CoreError, NodeId, SignedChange};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
@@ -570,7 +571,164 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
             // Whatever does not fit one frame comes with the next session.
             Ok(Response::Msgs { msgs, more: false })
         }
+        Request::Personal { msgs } => {
+            let [m] = <[Vec<u8>; 1]>::try_from(msgs).map_err(|m| {
+                Fault::Invalid(format!(
+                    "a personal exchange step of {} messages, not one",
+                    m.len()
+                ))
+            })?;
+            let step = Exchange::decode(&m).map_err(|e| Fault::Invalid(e.to_string()))?;
+            let answer = answer_personal(ctx, expected, step).await?;
+            Ok(Response::Msgs {
+                msgs: vec![answer.encode()],
+                more: false,
+            })
+        }
     }
+}
+
+/// The records this node holds that `peer` may read now, by hex digest.
+async fn personal_for(
+    ctx: &Ctx,
+    peer: NodeId,
+) -> Result<BTreeMap<String, PersonalRecord>, Fault> {
+    let now = ctx.node.now();
+    Ok(ctx
+        .node
+        .read(move |rep| {
+            rep.personal_for(&peer, now)
+                .into_iter()
+                .map(|r| (personal::digest_hex(r), r.clone()))
+                .collect()
+        })
+        .await?)
+}
+
+/// Judges and stores records a peer sent; a forged one (bad signature, a signer that may
+/// not write it, malformed data) is a fault of the peer. Records this node cannot judge yet
+/// (their document has not arrived) or is not in the audience of are left out.
+async fn take_personal(ctx: &Ctx, records: Vec<PersonalRecord>) -> Result<usize, Fault> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let results = ctx.node.accept_personal(records).await?;
+    let mut stored = 0;
+    for r in results {
+        match r {
+            Ok(Accepted::Stored) => stored += 1,
+            Ok(Accepted::Known) => {}
+            Err(e) if e.is_forgery() => return Err(Fault::Invalid(e.to_string())),
+            Err(e) => tracing::debug!("personal record left out: {e}"),
+        }
+    }
+    Ok(stored)
+}
+
+/// The responder's side of the personal exchange.
+async fn answer_personal(ctx: &Ctx, peer: NodeId, step: Exchange) -> Result<Exchange, Fault> {
+    match step {
+        Exchange::Summary { summary } => {
+            let mine = personal_for(ctx, peer).await?;
+            Ok(if personal::summary(mine.keys()) == summary {
+                Exchange::Same
+            } else {
+                Exchange::Digests {
+                    digests: mine.into_keys().collect(),
+                }
+            })
+        }
+        Exchange::Trade { want, push } => {
+            take_personal(ctx, push).await?;
+            let mut mine = personal_for(ctx, peer).await?;
+            let records = want.iter().filter_map(|d| mine.remove(d)).collect();
+            Ok(Exchange::Records { records })
+        }
+        other => Err(Fault::Invalid(format!(
+            "a personal exchange step {:?} sent as a request",
+            step_name(&other)
+        ))),
+    }
+}
+
+fn step_name(e: &Exchange) -> &'static str {
+    match e {
+        Exchange::Summary { .. } => "summary",
+        Exchange::Same => "same",
+        Exchange::Digests { .. } => "digests",
+        Exchange::Trade { .. } => "trade",
+        Exchange::Records { .. } => "records",
+    }
+}
+
+async fn personal_step(ctx: &Ctx, peer: PeerId, step: Exchange) -> Result<Exchange, Fault> {
+    let resp = request(
+        ctx,
+        peer,
+        Request::Personal {
+            msgs: vec![step.encode()],
+        },
+    )
+    .await?;
+    let Response::Msgs { msgs, .. } = resp else {
+        return Err(Fault::Failed("unexpected response".into()));
+    };
+    let [m] = <[Vec<u8>; 1]>::try_from(msgs)
+        .map_err(|_| Fault::Invalid("a personal exchange answer of several messages".into()))?;
+    Exchange::decode(&m).map_err(|e| Fault::Invalid(e.to_string()))
+}
+
+/// Exchanges personal records with `peer`: each side gets what it lacks of the records the
+/// other holds and it may read (its audience, judged by the side that sends). Returns the
+/// number of records stored here.
+pub(crate) async fn exchange_personal(ctx: &Ctx, peer: PeerId) -> Result<usize, Fault> {
+    let them = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
+    let mine = personal_for(ctx, them).await?;
+    let summary = personal::summary(mine.keys());
+    let theirs = match personal_step(ctx, peer, Exchange::Summary { summary }).await? {
+        Exchange::Same => return Ok(0),
+        Exchange::Digests { digests } => digests,
+        other => {
+            return Err(Fault::Invalid(format!(
+                "answered a personal summary with {:?}",
+                step_name(&other)
+            )));
+        }
+    };
+    let theirs: BTreeSet<String> = theirs.into_iter().collect();
+    let want: Vec<String> = theirs
+        .iter()
+        .filter(|d| !mine.contains_key(*d))
+        .cloned()
+        .collect();
+    let push: Vec<PersonalRecord> = mine
+        .into_iter()
+        .filter(|(d, _)| !theirs.contains(d))
+        .map(|(_, r)| r)
+        .collect();
+    if want.is_empty() && push.is_empty() {
+        return Ok(0);
+    }
+    let asked: BTreeSet<String> = want.iter().cloned().collect();
+    let records = match personal_step(ctx, peer, Exchange::Trade { want, push }).await? {
+        Exchange::Records { records } => records,
+        other => {
+            return Err(Fault::Invalid(format!(
+                "answered a personal trade with {:?}",
+                step_name(&other)
+            )));
+        }
+    };
+    if let Some(r) = records
+        .iter()
+        .find(|r| !asked.contains(&personal::digest_hex(r)))
+    {
+        return Err(Fault::Invalid(format!(
+            "sent personal record {} that was not asked for",
+            r.record
+        )));
+    }
+    take_personal(ctx, records).await
 }
 
 async fn feed(ctx: &Ctx, r: &mut Resp, expected: &NodeId, msgs: Vec<Vec<u8>>) -> Result<(), Fault> {
@@ -708,9 +866,13 @@ async fn pull_with_retries(ctx: &Ctx, doc: DocId, pending: Pending) {
             match pull_one(ctx, doc, heads.clone(), peer).await {
                 Ok(Pulled::All) => {
                     delivered(ctx, &peer);
+                    personal_after_pull(ctx, peer);
                     return;
                 }
-                Ok(Pulled::Some) => delivered(ctx, &peer),
+                Ok(Pulled::Some) => {
+                    delivered(ctx, &peer);
+                    personal_after_pull(ctx, peer);
+                }
                 Ok(Pulled::Nothing) if held && Some(peer) == source => {
                     // Asked directly, the author sent nothing of what it announced.
                     from.retain(|p| *p != peer);
@@ -731,6 +893,21 @@ async fn pull_with_retries(ctx: &Ctx, doc: DocId, pending: Pending) {
         }
         tokio::time::sleep(PULL_PAUSE * 2u32.pow(attempt)).await;
     }
+}
+
+/// After a pull brought changes from `peer`: personal data written with them (a booker, a
+/// household) is asked for now, as their documents are here to judge it by.
+fn personal_after_pull(ctx: &Ctx, peer: PeerId) {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        match exchange_personal(&ctx, peer).await {
+            Ok(_) => {}
+            Err(Fault::Invalid(reason) | Fault::Refused(reason)) => {
+                let _ = ctx.cmd.send(Cmd::Drop { peer, reason }).await;
+            }
+            Err(e) => tracing::debug!(%peer, "personal exchange failed: {e}"),
+        }
+    });
 }
 
 /// `peer` delivered changes: its broken announcements are forgiven.

@@ -576,6 +576,32 @@ impl Store {
     }
 
     /// Starts the write transaction of one command.
+    /// Every personal record stored (those that no longer decode are skipped: they were
+    /// checked when stored, so only a damaged file holds such).
+    pub(crate) fn personal_records(
+        &self,
+    ) -> Result<Vec<linli_core::personal::PersonalRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM personal")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for bytes in rows {
+            match linli_core::personal::PersonalRecord::decode(&bytes?) {
+                Ok(rec) => out.push(rec),
+                Err(e) => tracing::warn!("skipping a stored personal record: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves everything in the WAL into the database and truncates the WAL, so that pages
+    /// holding erased personal data (zeroed in the database by `secure_delete`) leave no
+    /// older copy in the WAL file.
+    pub(crate) fn purge_wal(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub(crate) fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
         Ok(Tx {
             tx: self
@@ -712,6 +738,9 @@ fn connect(path: &Path, opts: StoreOptions) -> Result<Connection, StoreError> {
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", false)?;
+    // Deleted and overwritten content is zeroed, so an erased personal record leaves no
+    // copy in free pages (the WAL is truncated after an erasure: `Store::purge_wal`).
+    conn.pragma_update(None, "secure_delete", true)?;
     if let Some(bytes) = opts.max_size_bytes {
         let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let pages = i64::try_from(bytes).unwrap_or(i64::MAX) / page.max(512);

@@ -61,8 +61,21 @@ CREATE TABLE peers (
 ) STRICT;
 ";
 
+/// Schema version 2: personal records (linli_core::personal), kept beside the documents and
+/// only on nodes of their audience. `PRAGMA secure_delete` (set on every connection) zeroes
+/// what an erasure or a newer version replaces.
+const V2: &str = "
+CREATE TABLE personal (
+    doc    BLOB NOT NULL,      -- document id (32 bytes)
+    record TEXT NOT NULL,      -- map/key of the record the data belongs to
+    bytes  BLOB NOT NULL,      -- PersonalRecord::encode()
+    erased INTEGER NOT NULL,   -- 1 once erased (bytes hold no data then)
+    PRIMARY KEY (doc, record)
+) STRICT;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -184,6 +184,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Stores a personal record, replacing the version held for the same record.
+    pub(crate) fn put_personal(
+        &self,
+        rec: &linli_core::personal::PersonalRecord,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO personal (doc, record, bytes, erased) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                rec.doc.as_bytes().as_slice(),
+                rec.record,
+                rec.encode(),
+                rec.is_erased()
+            ])?;
+        Ok(())
+    }
+
     /// Commits: after this returns, the command's writes are durable (per [`Durability`]).
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         Ok(self.tx.commit()?)

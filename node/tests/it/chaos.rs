@@ -561,6 +561,7 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
                             category: "help".into(),
                             channel: Channel::HomeVisit,
                             place: None,
+                            resident: None,
                         }),
                     ))
                 } else {

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from collections.abc import Iterator
 from collections.abc import Mapping, Sequence
-from typing import Optional, Union, final
+from typing import Any, Optional, Union, final
 
 
 _Path = Union[str, "os.PathLike[str]"]
@@ -309,7 +309,21 @@ class Node:
         category: str,
         channel: str = "app",
         place: Optional[str] = None,
+        *,
+        resident_name: Optional[str] = None,
+        resident_contact: Optional[str] = None,
+        resident_address: Optional[str] = None,
     ) -> str: ...
+    def identify_volunteer(
+        self,
+        ledger: str,
+        volunteer: str,
+        name: str,
+        phone: Optional[str] = None,
+        id_number: Optional[str] = None,
+    ) -> None: ...
+    def erase_personal(self, doc: str, record: str) -> None: ...
+    def personal_records(self, doc: Optional[str] = None) -> list[dict[str, Any]]: ...
     def wishes(self, wishes: str) -> list[Wish]: ...
     def claim_wish(
         self, wishes: str, wish: str, note: str = "", volunteer: Optional[str] = None

@@ -1,0 +1,246 @@
+//! Personal records held by a replica (see [`crate::personal`]): written by typed
+//! operations or directly, received from peers of the audience, served only to them.
+
+use crate::cert::Principal;
+use crate::ids::{DocId, NodeId};
+use crate::resource::{BookingView, OrderView};
+use crate::personal::{
+    self, Accepted, Audience, PersonalData, PersonalError, PersonalRecord, scopes,
+};
+use crate::time::Timestamp;
+
+use super::{Error, Replica};
+
+impl Replica {
+    /// The personal record kept for record `record` of `doc`, if this node holds one.
+    pub fn personal(&self, doc: DocId, record: &str) -> Option<&PersonalRecord> {
+        self.personal.get(&(doc, record.to_string()))
+    }
+
+    /// The personal data of `record` of `doc`, if held and not erased.
+    pub fn personal_data(&self, doc: DocId, record: &str) -> Option<&PersonalData> {
+        self.personal(doc, record).and_then(|r| r.data.as_ref())
+    }
+
+    /// A booking as this node may read it: the booker's full name and contact filled in
+    /// where this node holds them (it is the resource owner or the requester), else the
+    /// masked view the document holds.
+    pub fn with_personal(&self, doc: DocId, mut b: BookingView) -> BookingView {
+        if let Some(PersonalData::Booker { name, contact }) =
+            self.personal_data(doc, &format!("requests/{}", b.id))
+        {
+            b.request.form.booker = name.clone();
+            b.request.form.contact = contact.clone();
+        }
+        b
+    }
+
+    /// A meal order as this node may read it: the full household where this node holds it
+    /// (it is the kitchen operator or the placing organisation), else the masked one.
+    pub fn order_with_personal(&self, doc: DocId, mut o: OrderView) -> OrderView {
+        if let Some(PersonalData::Household { household }) =
+            self.personal_data(doc, &format!("orders/{}", o.id))
+        {
+            o.order.household = household.clone();
+        }
+        o
+    }
+
+    /// The bookings of resource `doc` as this node may read them ([`Replica::with_personal`]).
+    pub fn bookings_as_read(&self, doc: DocId) -> Result<Vec<BookingView>, Error> {
+        Ok(self
+            .resource(doc)?
+            .bookings()
+            .into_iter()
+            .map(|b| self.with_personal(doc, b))
+            .collect())
+    }
+
+    /// Every personal record held, erasures included.
+    pub fn personal_records(&self) -> impl Iterator<Item = &PersonalRecord> {
+        self.personal.values()
+    }
+
+    /// Who reads record `record` of `doc` and who writes it, from the document's content.
+    pub fn personal_audience(&self, doc: DocId, record: &str) -> Result<Audience, Error> {
+        Ok(personal::audience(self.doc(doc)?, record)?)
+    }
+
+    /// Every current principal of `node` at `now`: certificates that chain to the root,
+    /// valid at `now` and not withdrawn by a revocation in force.
+    pub fn readers(&self, node: &NodeId, now: Timestamp) -> Vec<Principal> {
+        self.trust
+            .principals_without(node, now, &self.withdrawn_of(node))
+    }
+
+    /// Keeps the personal data of a record this node just wrote (its own request, order or
+    /// wish: this node's organisation is the writer by construction).
+    pub(super) fn keep_own(
+        &mut self,
+        doc: DocId,
+        record: String,
+        data: PersonalData,
+        at: Timestamp,
+    ) -> PersonalRecord {
+        let rec = PersonalRecord::sign(&self.keypair, doc, record.clone(), Some(data), at);
+        self.personal.insert((doc, record), rec.clone());
+        rec
+    }
+
+    /// Writes (`Some`) or erases (`None`) the personal data of `record` of `doc` as this
+    /// node: data only by the record's writer organisation, an erasure by any organisation
+    /// of the audience. An erased record stays erased.
+    pub fn write_personal(
+        &mut self,
+        doc: DocId,
+        record: &str,
+        data: Option<PersonalData>,
+        now: Timestamp,
+    ) -> Result<PersonalRecord, Error> {
+        let aud = self.personal_audience(doc, record)?;
+        let mine: Vec<_> = self
+            .my_principals(now)?
+            .into_iter()
+            .map(|p| p.scope)
+            .collect();
+        let what = if data.is_some() { "write" } else { "erase" };
+        let allowed = match &data {
+            Some(d) => {
+                d.check()?;
+                if d.label() != aud.kind {
+                    return Err(PersonalError::WrongKind {
+                        record: record.into(),
+                        expected: aud.kind,
+                        got: d.label(),
+                    }
+                    .into());
+                }
+                mine.contains(&aud.writer)
+            }
+            None => mine.iter().any(|s| aud.reads(s)),
+        };
+        if !allowed {
+            return Err(PersonalError::NotAllowed {
+                who: scopes(&mine),
+                what,
+                record: record.into(),
+                audience: scopes(&aud.readers),
+            }
+            .into());
+        }
+        let key = (doc, record.to_string());
+        let mut at = now;
+        if let Some(old) = self.personal.get(&key) {
+            if old.is_erased() {
+                return Err(PersonalError::Erased {
+                    record: record.into(),
+                }
+                .into());
+            }
+            // A new version is later than the one it replaces, whatever the clock says.
+            at = at.max(Timestamp(old.at.0.saturating_add(1)));
+        }
+        let rec = PersonalRecord::sign(&self.keypair, doc, record.to_string(), data, at);
+        self.personal.insert(key, rec.clone());
+        Ok(rec)
+    }
+
+    /// Judges a personal record received from a peer: a valid signature, a record the
+    /// document holds, this node in its audience (else it is not kept: nothing is stored
+    /// outside the audience), the signer's current certificate naming the writer (data) or
+    /// an audience organisation (erasure). Keeps it if it supersedes what is held.
+    pub fn accept_personal(
+        &mut self,
+        rec: PersonalRecord,
+        now: Timestamp,
+    ) -> Result<Accepted, PersonalError> {
+        rec.verify()?;
+        let doc = self.docs.get(&rec.doc).ok_or(PersonalError::UnknownRecord {
+            doc: rec.doc,
+            record: rec.record.chars().take(120).collect(),
+        })?;
+        let aud = personal::audience(doc, &rec.record)?;
+        let mine: Vec<_> = self
+            .my_principals(now)
+            .map(|ps| ps.into_iter().map(|p| p.scope).collect())
+            .unwrap_or_default();
+        if !mine.iter().any(|s| aud.reads(s)) {
+            return Err(PersonalError::NotAudience {
+                record: rec.record,
+                audience: scopes(&aud.readers),
+            });
+        }
+        let signer: Vec<_> = self
+            .trust
+            .principals_without(&rec.by, rec.at, &self.withdrawn_of(&rec.by))
+            .into_iter()
+            .map(|p| p.scope)
+            .collect();
+        let allowed = match &rec.data {
+            Some(d) => {
+                if d.label() != aud.kind {
+                    return Err(PersonalError::WrongKind {
+                        record: rec.record,
+                        expected: aud.kind,
+                        got: d.label(),
+                    });
+                }
+                signer.contains(&aud.writer)
+            }
+            None => signer.iter().any(|s| aud.reads(s)),
+        };
+        if !allowed {
+            let who = if signer.is_empty() {
+                format!("key {} (no current certificate)", rec.by.short())
+            } else {
+                scopes(&signer)
+            };
+            return Err(PersonalError::NotAllowed {
+                who,
+                what: if rec.is_erased() { "erase" } else { "write" },
+                record: rec.record,
+                audience: scopes(&aud.readers),
+            });
+        }
+        Ok(self.keep(rec))
+    }
+
+    /// Keeps `rec` if it supersedes what is held (no checks: for records this node stored
+    /// itself, read back from its store).
+    pub fn restore_personal(&mut self, rec: PersonalRecord) -> Accepted {
+        self.keep(rec)
+    }
+
+    fn keep(&mut self, rec: PersonalRecord) -> Accepted {
+        let key = (rec.doc, rec.record.clone());
+        match self.personal.get(&key) {
+            Some(old) if !rec.supersedes(old) => Accepted::Known,
+            _ => {
+                self.personal.insert(key, rec);
+                Accepted::Stored
+            }
+        }
+    }
+
+    /// The personal records peer `node` may read at `now`: those whose audience holds one
+    /// of its current principals. A peer with no current certificate reads none.
+    pub fn personal_for(&self, node: &NodeId, now: Timestamp) -> Vec<&PersonalRecord> {
+        let theirs: Vec<_> = self
+            .readers(node, now)
+            .into_iter()
+            .map(|p| p.scope)
+            .collect();
+        if theirs.is_empty() {
+            return Vec::new();
+        }
+        self.personal
+            .values()
+            .filter(|r| {
+                self.docs
+                    .get(&r.doc)
+                    .and_then(|d| personal::audience(d, &r.record).ok())
+                    .is_some_and(|a| theirs.iter().any(|s| a.reads(s)))
+            })
+            .collect()
+    }
+}
