@@ -24,6 +24,8 @@ pub mod ledger;
 #[cfg(test)]
 mod pending_tests;
 pub mod personal;
+#[cfg(test)]
+mod personal_tests;
 pub mod policy;
 pub mod quota;
 pub mod registry;

@@ -83,9 +83,10 @@ impl PersonalData {
 
     /// Checks required fields and lengths.
     pub fn check(&self) -> Result<(), PersonalError> {
-        let (required, optional): (&[(&str, &String)], Vec<(&str, &Option<String>)>) = match self
-        {
-            PersonalData::Booker { name, contact } => (&[("name", name)], vec![("contact", contact)]),
+        let (required, optional): (&[(&str, &String)], Vec<(&str, &Option<String>)>) = match self {
+            PersonalData::Booker { name, contact } => {
+                (&[("name", name)], vec![("contact", contact)])
+            }
             PersonalData::Household { household } => (&[("household", household)], vec![]),
             PersonalData::Resident {
                 name,
@@ -209,7 +210,11 @@ pub fn audience(doc: &Document, record: &str) -> Result<Audience, PersonalError>
             let req: crate::resource::BookingRequest =
                 doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
             let by = req.by;
-            Ok(Audience::new(vec![h.owner_scope(), by.clone()], by, "booker"))
+            Ok(Audience::new(
+                vec![h.owner_scope(), by.clone()],
+                by,
+                "booker",
+            ))
         }
         (DocKind::Resource, "orders") => {
             let _: OrderId = parse(key).ok_or_else(unknown)?;
@@ -334,11 +339,9 @@ impl PersonalRecord {
         if let Some(d) = &self.data {
             d.check()?;
         }
-        verify(&self.by, &self.signed_bytes(), &self.sig).map_err(|_| {
-            PersonalError::BadSignature {
-                record: self.record.clone(),
-                by: self.by.short(),
-            }
+        verify(&self.by, &self.signed_bytes(), &self.sig).map_err(|_| PersonalError::BadSignature {
+            record: self.record.clone(),
+            by: self.by.short(),
         })
     }
 
@@ -489,7 +492,10 @@ impl PersonalError {
 
 /// Lists scopes for messages.
 pub(crate) fn scopes(s: &[Scope]) -> String {
-    s.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    s.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Splits the personal data out of a typed operation: the operation keeps the public view

@@ -2549,10 +2549,10 @@ mod verified_tests {
     }
 }
 
-#[path = "replica_restore.rs"]
-mod restore;
 #[path = "replica_personal.rs"]
 mod personal_records;
+#[path = "replica_restore.rs"]
+mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};
 
 /// The certificates the revocations `active` withdraw, with who withdrew them.

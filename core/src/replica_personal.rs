@@ -3,10 +3,10 @@
 
 use crate::cert::Principal;
 use crate::ids::{DocId, NodeId};
-use crate::resource::{BookingView, OrderView};
 use crate::personal::{
     self, Accepted, Audience, PersonalData, PersonalError, PersonalRecord, scopes,
 };
+use crate::resource::{BookingView, OrderView};
 use crate::time::Timestamp;
 
 use super::{Error, Replica};
@@ -155,10 +155,13 @@ impl Replica {
         now: Timestamp,
     ) -> Result<Accepted, PersonalError> {
         rec.verify()?;
-        let doc = self.docs.get(&rec.doc).ok_or(PersonalError::UnknownRecord {
-            doc: rec.doc,
-            record: rec.record.chars().take(120).collect(),
-        })?;
+        let doc = self
+            .docs
+            .get(&rec.doc)
+            .ok_or(PersonalError::UnknownRecord {
+                doc: rec.doc,
+                record: rec.record.chars().take(120).collect(),
+            })?;
         let aud = personal::audience(doc, &rec.record)?;
         let mine: Vec<_> = self
             .my_principals(now)

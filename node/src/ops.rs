@@ -17,10 +17,10 @@ use jiff::civil::Date;
 use linli_core::cert::Role;
 use linli_core::federation::FederationOp;
 use linli_core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
+use linli_core::personal::{PersonalData, Resident};
 use linli_core::registry::{
     AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
 };
-use linli_core::personal::{PersonalData, Resident};
 use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
 use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli_core::{

@@ -16,6 +16,7 @@ use linli::core::federation::FederationOp;
 use linli::core::identity::Keypair;
 use linli::core::ids::IdError;
 use linli::core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
+use linli::core::personal::{PersonalData, Resident};
 use linli::core::registry::{
     AppointmentStatus, ChecklistItem, ChecklistTemplate, Compound, ManagementMode, RegistryOp,
     ScorerRole,
@@ -28,7 +29,6 @@ use linli::core::{
 };
 use linli::node::{Durability, InitOptions, NodeError, OpenOptions};
 use pyo3::prelude::*;
-use linli::core::personal::{PersonalData, Resident};
 use pyo3::types::{PyBytes, PyDict, PyString};
 use tokio::sync::broadcast;
 
@@ -1524,7 +1524,10 @@ impl Node {
     /// ids, statuses and balances stay.
     fn erase_personal(&self, py: Python<'_>, doc: &str, record: String) -> PyResult<()> {
         let doc = parse_doc(doc)?;
-        self.run(py, move |n| async move { n.erase_personal(doc, &record).await })?;
+        self.run(
+            py,
+            move |n| async move { n.erase_personal(doc, &record).await },
+        )?;
         Ok(())
     }
 
@@ -1555,7 +1558,10 @@ impl Node {
                 let d = PyDict::new(py);
                 d.set_item("doc", p.doc.to_string())?;
                 d.set_item("record", &p.record)?;
-                d.set_item("kind", p.data.as_ref().map_or("erased", PersonalData::label))?;
+                d.set_item(
+                    "kind",
+                    p.data.as_ref().map_or("erased", PersonalData::label),
+                )?;
                 let data = match &p.data {
                     None => None,
                     Some(data) => {

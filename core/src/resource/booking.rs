@@ -358,9 +358,7 @@ pub(super) fn cancel(
 fn same_target(a: &Barred, b: &Barred) -> bool {
     match (a, b) {
         (Barred::Org(x), Barred::Org(y)) => x == y,
-        (Barred::Group(x), Barred::Group(y)) => {
-            x.trim().to_lowercase() == y.trim().to_lowercase()
-        }
+        (Barred::Group(x), Barred::Group(y)) => x.trim().to_lowercase() == y.trim().to_lowercase(),
         _ => false,
     }
 }

@@ -258,8 +258,12 @@ fn check_record_refuses_wrong_keys_maps_and_values() {
             form,
             ..req.clone()
         };
-        let e = check_record("requests", "club:1", &serde_json::to_string(&leaky).unwrap())
-            .unwrap_err();
+        let e = check_record(
+            "requests",
+            "club:1",
+            &serde_json::to_string(&leaky).unwrap(),
+        )
+        .unwrap_err();
         assert!(e.contains("contact") || e.contains("masked"), "{e}");
     }
     let masked = BookingRequest {
@@ -1347,7 +1351,8 @@ fn barred_organisations_and_groups_cannot_book() {
     let pending = request(
         &mut club,
         doc,
-        BookingForm::new("Zhang San", "dance", thursday(), 10).with_organisation("Zhang San's troupe"),
+        BookingForm::new("Zhang San", "dance", thursday(), 10)
+            .with_organisation("Zhang San's troupe"),
     );
     send(&club, &mut owner);
     let bar = |who: Barred, reason: &str| ResourceOp::Bar {
@@ -1368,12 +1373,7 @@ fn barred_organisations_and_groups_cannot_book() {
         now(),
     );
     assert_eq!(e, ResourceError::EmptyField { field: "reason" });
-    let e = fail(
-        &mut owner,
-        doc,
-        bar(Barred::Group("  ".into()), "x"),
-        now(),
-    );
+    let e = fail(&mut owner, doc, bar(Barred::Group("  ".into()), "x"), now());
     assert_eq!(e, ResourceError::EmptyField { field: "who" });
     exec(
         &mut owner,
@@ -1384,7 +1384,10 @@ fn barred_organisations_and_groups_cannot_book() {
     exec(
         &mut owner,
         doc,
-        bar(Barred::Group("zhang san's troupe".into()), "damaged the piano"),
+        bar(
+            Barred::Group("zhang san's troupe".into()),
+            "damaged the piano",
+        ),
         now(),
     );
     let e = fail(

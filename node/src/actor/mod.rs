@@ -21,10 +21,10 @@ use linli_core::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::{ExportError, NodeError, StoreError};
-use linli_core::personal::{Accepted, PersonalData, PersonalError, PersonalRecord};
 use crate::export::{ExportReader, ExportSummary, ExportWriter, ImportReport};
 use crate::node::{Clock, NodeEvent, NodeInfo, NodeStatus, OpenOptions, SnapshotInfo};
 use crate::store::{Origin, PeerRecord, RejectedChange, Settings, Store, StoreOptions};
+use linli_core::personal::{Accepted, PersonalData, PersonalError, PersonalRecord};
 use log::{Outcome, Received, Tracker, load, persist};
 
 /// Reply channel of a command.

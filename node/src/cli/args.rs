@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::civil::Date;
 use linli_core::cert::Role;
+use linli_core::personal::Resident;
 use linli_core::registry::{AppointmentStatus, ManagementMode, ScorerRole};
 use linli_core::resource::ResourceKind;
 use linli_core::wishes::{Channel, ItemKind, Stage};
 use linli_core::{BookingId, ClaimId, CompoundId, DocId, DocKind, EntryId, OrderId, OrgId};
 use linli_core::{VolunteerId, WishId};
-use linli_core::personal::Resident;
 use serde::de::DeserializeOwned;
 
 use crate::ops::Request;

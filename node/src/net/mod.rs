@@ -779,7 +779,10 @@ async fn exchange_with_connected(ctx: &Ctx) -> Result<(), ()> {
     let (tx, rx) = oneshot::channel();
     ctx.cmd.send(Cmd::Peers(tx)).await.map_err(|_| ())?;
     let peers = rx.await.map_err(|_| ())?;
-    for p in peers.into_iter().filter(|p| p.connected && p.dropped.is_none()) {
+    for p in peers
+        .into_iter()
+        .filter(|p| p.connected && p.dropped.is_none())
+    {
         if let Some(peer) = session::peer_of(&p.node) {
             tokio::spawn(exchange_personal(ctx.clone(), peer));
         }

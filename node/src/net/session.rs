@@ -589,10 +589,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
 }
 
 /// The records this node holds that `peer` may read now, by hex digest.
-async fn personal_for(
-    ctx: &Ctx,
-    peer: NodeId,
-) -> Result<BTreeMap<String, PersonalRecord>, Fault> {
+async fn personal_for(ctx: &Ctx, peer: NodeId) -> Result<BTreeMap<String, PersonalRecord>, Fault> {
     let now = ctx.node.now();
     Ok(ctx
         .node
