@@ -29,6 +29,8 @@ mod fuzz_replay;
 mod hostile;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
+// Personal data over real sync: only its audience stores it, in any file; erasure.
+mod personal;
 // The per-signer write quota on received changes; the node's own writes are not limited.
 mod quota;
 // Stored status of changes: accepted, pending, refused with reasons.
