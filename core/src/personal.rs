@@ -83,45 +83,45 @@ impl PersonalData {
 
     /// Checks required fields and lengths.
     pub fn check(&self) -> Result<(), PersonalError> {
-        let (required, optional): (&[(&str, &String)], Vec<(&str, &Option<String>)>) = match self {
+        let fields: Vec<(&'static str, Option<&String>, bool)> = match self {
             PersonalData::Booker { name, contact } => {
-                (&[("name", name)], vec![("contact", contact)])
+                vec![
+                    ("name", Some(name), true),
+                    ("contact", contact.as_ref(), false),
+                ]
             }
-            PersonalData::Household { household } => (&[("household", household)], vec![]),
+            PersonalData::Household { household } => vec![("household", Some(household), true)],
             PersonalData::Resident {
                 name,
                 contact,
                 address,
-            } => (
-                &[("name", name)],
-                vec![("contact", contact), ("address", address)],
-            ),
+            } => vec![
+                ("name", Some(name), true),
+                ("contact", contact.as_ref(), false),
+                ("address", address.as_ref(), false),
+            ],
             PersonalData::Volunteer {
                 name,
                 phone,
                 id_number,
-            } => (
-                &[("name", name)],
-                vec![("phone", phone), ("id_number", id_number)],
-            ),
+            } => vec![
+                ("name", Some(name), true),
+                ("phone", phone.as_ref(), false),
+                ("id_number", id_number.as_ref(), false),
+            ],
         };
-        for (field, v) in required {
-            if v.trim().is_empty() {
-                return Err(PersonalError::EmptyField { field });
-            }
-        }
-        let all = required
-            .iter()
-            .map(|(f, v)| (*f, Some(v.as_str())))
-            .chain(optional.iter().map(|(f, v)| (*f, v.as_deref())));
-        for (field, v) in all {
-            if let Some(v) = v
-                && v.chars().count() > MAX_FIELD_CHARS
-            {
-                return Err(PersonalError::FieldTooLong {
-                    field,
-                    max: MAX_FIELD_CHARS,
-                });
+        for (field, v, required) in fields {
+            match v {
+                Some(v) if required && v.trim().is_empty() => {
+                    return Err(PersonalError::EmptyField { field });
+                }
+                Some(v) if v.chars().count() > MAX_FIELD_CHARS => {
+                    return Err(PersonalError::FieldTooLong {
+                        field,
+                        max: MAX_FIELD_CHARS,
+                    });
+                }
+                _ => {}
             }
         }
         Ok(())
