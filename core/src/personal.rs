@@ -463,6 +463,14 @@ pub enum PersonalError {
         /// Its audience.
         audience: String,
     },
+    /// This node holds no personal data for the record (nothing to erase).
+    #[error("this node holds no personal data for record {record} of document {doc}")]
+    NotHeld {
+        /// The document.
+        doc: DocId,
+        /// The record.
+        record: String,
+    },
     /// The record is erased; it cannot be written again.
     #[error("personal record {record} was erased")]
     Erased {

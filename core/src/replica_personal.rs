@@ -129,6 +129,13 @@ impl Replica {
             .into());
         }
         let key = (doc, record.to_string());
+        if data.is_none() && !self.personal.contains_key(&key) {
+            return Err(PersonalError::NotHeld {
+                doc,
+                record: record.into(),
+            }
+            .into());
+        }
         let mut at = now;
         if let Some(old) = self.personal.get(&key) {
             if old.is_erased() {

@@ -591,7 +591,10 @@ impl From<linli_core::Error> for OpsError {
                 | E::Resource(ResourceError::UnknownBooking(_) | ResourceError::UnknownOrder(_))
                 | E::Ledger(LedgerError::UnknownEntry(_))
                 | E::Wishes(WishesError::UnknownWish(_))
-                | E::Personal(linli_core::personal::PersonalError::UnknownRecord { .. })
+                | E::Personal(
+                    linli_core::personal::PersonalError::UnknownRecord { .. }
+                        | linli_core::personal::PersonalError::NotHeld { .. }
+                )
         );
         if not_found {
             OpsError::NotFound(e.to_string())

@@ -381,3 +381,43 @@ def test_import_events_have_import_origin(district: District, dianye: linli.Node
     while (ev := events.next(timeout=0.5)) is not None:
         seen.append(ev)
     assert any(e.doc == ledger and e.origin == "import" for e in seen), seen
+
+
+def test_personal_data_stays_out_of_documents_and_can_be_erased(dianye: linli.Node) -> None:
+    room = dianye.create_room("beishi", "Dianye hall", 30)
+    start, end = tomorrow_at(14), tomorrow_at(16)
+    bid = dianye.request_booking(
+        room, "王小红", "dance class", start, end, 10, contact="13800138000"
+    )
+    # This node is the owner and the requester: it reads the full name and contact.
+    [b] = dianye.bookings(room)
+    assert b.booker == "王小红" and b.contact == "13800138000"
+    ledger = dianye.create_ledger(2026, "beishi")
+    dianye.identify_volunteer(ledger, "dianye:7", "李志愿", phone="13987654321")
+    with pytest.raises(linli.ValidationError, match="not of community"):
+        dianye.identify_volunteer(ledger, "hongqi:3", "张三")
+    with pytest.raises(linli.ValidationError, match="may not be empty"):
+        dianye.identify_volunteer(ledger, "dianye:8", " ")
+    wishes = dianye.create_wishes("beishi", "Dianye wishes")
+    dianye.post_wish(
+        wishes, "wish", "Walking frame", "For an elder", "elder care", resident_name="赵大爷"
+    )
+    with pytest.raises(linli.ValidationError, match="need resident_name"):
+        dianye.post_wish(wishes, "wish", "x", "y", "z", resident_contact="1")
+    records = {r["kind"]: r for r in dianye.personal_records()}
+    assert set(records) == {"booker", "volunteer", "resident"}
+    assert records["booker"]["data"] == {"name": "王小红", "contact": "13800138000"}
+    assert records["booker"]["record"] == f"requests/{bid}"
+    assert records["volunteer"]["audience"] == ["beishi/dianye"]
+    dianye.erase_personal(room, f"requests/{bid}")
+    [b] = dianye.bookings(room)
+    assert b.booker == "王**" and b.contact is None and b.status == "tentative"
+    [erased] = [r for r in dianye.personal_records(room)]
+    assert erased["kind"] == "erased" and erased["data"] is None
+    with pytest.raises(linli.ValidationError, match="no record"):
+        dianye.erase_personal(room, "requests/dianye:99")
+    with pytest.raises(linli.ValidationError, match="holds no personal data"):
+        dianye.erase_personal(ledger, "volunteers/dianye:99")
+    dianye.erase_personal(ledger, "volunteers/dianye:7")
+    with pytest.raises(linli.ConflictError, match="was erased"):
+        dianye.identify_volunteer(ledger, "dianye:7", "李志愿")

@@ -920,6 +920,137 @@ fn cli_wishes_and_kitchen_orders() {
     );
 }
 
+/// Whether any file of the data directory holds `needle`'s bytes.
+fn dir_holds(dir: &Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        std::fs::read(e.path())
+            .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
+
+#[test]
+fn cli_personal_data_is_listed_kept_out_of_documents_and_erased() {
+    let d = district();
+    let c = &d.community;
+    linli(c, &["wish", "create"]).ok();
+    let ledger = linli(c, &["--json", "ledger", "create", "--year", "2026"])
+        .ok()
+        .json()["doc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A contact needs a name (clap), and bad identities are refused naming what is wrong.
+    let r = linli(
+        c,
+        &["wish", "post", "--title", "x", "--resident-contact", "1"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    linli(
+        c,
+        &[
+            "wish",
+            "post",
+            "--title",
+            "Walking frame",
+            "--resident-name",
+            "赵大爷",
+            "--resident-contact",
+            "13700001111",
+        ],
+    )
+    .ok();
+    linli(
+        c,
+        &[
+            "personal",
+            "volunteer",
+            "dianye:7",
+            "--name",
+            "王小红",
+            "--phone",
+            "13800138000",
+        ],
+    )
+    .ok();
+    let r = linli(c, &["personal", "volunteer", "hongqi:3", "--name", "李四"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not of community dianye"), "{}", r.stderr);
+    let r = linli(c, &["personal", "volunteer", "dianye:8", "--name", " "]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("name may not be empty"), "{}", r.stderr);
+    let r = linli(
+        c,
+        &[
+            "personal",
+            "erase",
+            "--doc",
+            &ledger,
+            "--record",
+            "volunteers/dianye:99",
+        ],
+    );
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("holds no personal data"), "{}", r.stderr);
+
+    let list = linli(c, &["--json", "personal", "list"]).ok().json();
+    let kinds: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{list}");
+    assert!(
+        kinds.contains(&"resident") && kinds.contains(&"volunteer"),
+        "{list}"
+    );
+    let wishes = linli(c, &["--json", "wish", "list"]).ok().json();
+    assert_eq!(wishes[0]["resident"]["name"], "赵大爷");
+    // The store holds the data (in the personal table), the export file of the change log
+    // does not.
+    let exp = c.join("out.linli");
+    linli(c, &["export", exp.to_str().unwrap()]).ok();
+    let exported = std::fs::read(&exp).unwrap();
+    for needle in ["赵大爷", "13700001111", "王小红", "13800138000"] {
+        assert!(
+            !exported
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes()),
+            "{needle} in the export"
+        );
+    }
+    assert!(dir_holds(c, "13800138000"));
+
+    linli(
+        c,
+        &[
+            "personal",
+            "erase",
+            "--doc",
+            &ledger,
+            "--record",
+            "volunteers/dianye:7",
+        ],
+    )
+    .ok();
+    let list = linli(c, &["--json", "personal", "list", "--doc", &ledger])
+        .ok()
+        .json();
+    assert_eq!(list[0]["kind"], "erased");
+    assert_eq!(list[0]["data"], Value::Null);
+    assert!(
+        !dir_holds(c, "13800138000"),
+        "an erased phone stays in a file"
+    );
+    assert!(!dir_holds(c, "王小红"), "an erased name stays in a file");
+    let r = linli(
+        c,
+        &["personal", "volunteer", "dianye:7", "--name", "王小红"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("was erased"), "{}", r.stderr);
+}
+
 #[test]
 fn cli_two_daemons_sync_over_loopback() {
     let tmp = tempfile::tempdir().unwrap();
