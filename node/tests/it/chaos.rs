@@ -1251,8 +1251,10 @@ impl Insider {
                     let bookings = bookings.unwrap();
                     if !bookings.is_empty() {
                         let b = &bookings[self.pick(bookings.len())];
+                        // Forged records carry the public view a document may hold (a
+                        // full name is refused for that alone).
                         let form = BookingForm::new(
-                            "Wang Fang",
+                            "W. F.",
                             "a party",
                             Slot::new(at(6, 18), at(6, 20)).unwrap(),
                             30,
@@ -1320,7 +1322,7 @@ impl Insider {
                     let (t, base, _) = held(members, t, owner, room, |_, _| ()).await;
                     let day = self.rng.range(0, 4);
                     let form = BookingForm::new(
-                        "Li Lei",
+                        "L. L.",
                         "squat",
                         Slot::new(at(day, 18), at(day, 20)).unwrap(),
                         20,
