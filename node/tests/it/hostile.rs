@@ -724,3 +724,111 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
     an_honest_peer_syncs(&mut district, &a, db.path(), &addr.to_string(), reg).await;
     net_a.shutdown().await.unwrap();
 }
+
+/// A personal-exchange request (tag 4) carrying one step.
+fn personal_frame(step: &linli_core::personal::Exchange) -> Vec<u8> {
+    let mut body = vec![4u8];
+    put_msgs(&mut body, &[step.encode()]);
+    frame(body)
+}
+
+/// A certified peer outside a booker's audience asks for the record by its digest and gets
+/// nothing; pushing a booker record it may not write drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_outside_the_audience_reads_no_personal_record_and_a_forger_is_dropped() {
+    use linli_core::personal::{self, Exchange, PersonalData, PersonalRecord};
+    use linli_core::resource::{BookingForm, ResourceOp, ResourceSpec};
+    use linli_core::{Effect, NewDoc, Op, Slot, Timestamp};
+
+    let mut district = District::new();
+    let da = TempDir::new().unwrap();
+    let (a, _reg, net_a, addr) = victim(&mut district, da.path()).await;
+    let room = a
+        .create(NewDoc::Resource {
+            street: crate::util::org("beishi"),
+            community: Some(crate::util::org("dianye")),
+            spec: ResourceSpec::room("Dianye hall", 40),
+        })
+        .await
+        .unwrap()
+        .doc;
+    let start = Timestamp::parse("2030-12-02T19:00:00+08:00").unwrap();
+    let slot = Slot::new(start, Timestamp(start.0 + 3_600_000)).unwrap();
+    let form = BookingForm::new("王小红", "dance", slot, 10).with_contact("13812345678");
+    let w = a
+        .execute(room, Op::Resource(ResourceOp::Request(form)))
+        .await
+        .unwrap();
+    let Effect::Booking(b) = w.effect else {
+        panic!("{:?}", w.effect)
+    };
+    let digest = personal::digest_hex(&w.personal.unwrap());
+
+    // A community of the same street: it receives the room, not the booker.
+    let evil = crate::util::secret("hongqi", 9);
+    let evil_key = linli_core::identity::Keypair::from_secret(&evil);
+    district.certify(
+        evil_key.node_id(),
+        linli_core::cert::Role::Community,
+        "hongqi",
+        Some("beishi"),
+    );
+    a.apply_batch(district.fed_changes()).await.unwrap();
+    let mut raw = RawPeer::connect(evil, &addr).await.unwrap();
+    let ask = |step: Exchange| personal_frame(&step);
+    let answer = raw
+        .ask(ask(Exchange::Summary {
+            summary: "0".repeat(64),
+        }))
+        .await
+        .unwrap();
+    let (_, msgs) = read_answer(&answer).unwrap();
+    assert_eq!(
+        Exchange::decode(&msgs[0]).unwrap(),
+        Exchange::Digests { digests: vec![] }
+    );
+    let answer = raw
+        .ask(ask(Exchange::Trade {
+            want: vec![digest],
+            push: vec![],
+        }))
+        .await
+        .unwrap();
+    let (_, msgs) = read_answer(&answer).unwrap();
+    assert_eq!(
+        Exchange::decode(&msgs[0]).unwrap(),
+        Exchange::Records { records: vec![] },
+        "a want outside the audience is answered with nothing"
+    );
+    // Pushing a booker for Dianye's request, which only Dianye writes.
+    let forged = PersonalRecord::sign(
+        &evil_key,
+        room,
+        format!("requests/{b}"),
+        Some(PersonalData::Booker {
+            name: "李四".into(),
+            contact: None,
+        }),
+        linli_node::system_clock(),
+    );
+    let _ = raw
+        .ask(ask(Exchange::Trade {
+            want: vec![],
+            push: vec![forged],
+        }))
+        .await;
+    let dropped = dropped_reason(&net_a, evil_key.node_id(), "the forger is dropped").await;
+    assert!(dropped.contains("may not write"), "{dropped}");
+    let (name, contact) = {
+        let v = a.bookings(room).await.unwrap();
+        (
+            v[0].request.form.booker.clone(),
+            v[0].request.form.contact.clone(),
+        )
+    };
+    assert_eq!(
+        (name.as_str(), contact.as_deref()),
+        ("王小红", Some("13812345678"))
+    );
+    net_a.shutdown().await.unwrap();
+}
