@@ -480,6 +480,7 @@ async fn play(
         25,
     )
     .with_organisation("Hongqi reading club")
+    .with_contact("138 0013 8000")
     .with_alternates(vec![slot("2026-12-02", "19:00", "21:00")?]);
     let club_id = booking_of(
         hongqi
@@ -725,6 +726,38 @@ async fn play(
         &["booking", "organisation", "responsible", "slot", "status"],
         rows,
     );
+    // Personal data: the club's booker and phone are held by Dianye (the owner) and Hongqi
+    // (the requester) only; Xianghe's node above shows the masked name.
+    let record = format!("requests/{club_id}");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let rec = record.clone();
+        if dianye
+            .read(move |r| r.personal_data(room, &rec).is_some())
+            .await?
+            || Instant::now() > deadline
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let holders: Vec<&str> = {
+        let mut h = Vec::new();
+        for o in &offices {
+            let rec = record.clone();
+            if o.node
+                .read(move |r| r.personal_data(room, &rec).is_some())
+                .await?
+            {
+                h.push(o.name);
+            }
+        }
+        h
+    };
+    say(&format!(
+        "  personal data: the reading club's booker name and phone are held by {} only; other nodes see \"L. W.\"",
+        holders.join(" and ")
+    ));
     let reg = registries["dianye"];
     let rows = view
         .read(move |r| {
