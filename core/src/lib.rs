@@ -14,6 +14,7 @@
 #[cfg(test)]
 mod attack_tests;
 pub mod cert;
+pub mod class;
 #[cfg(test)]
 mod convergence_tests;
 pub mod document;

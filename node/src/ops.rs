@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use linli_core::cert::Role;
+use linli_core::class::ErrorClass;
 use linli_core::federation::FederationOp;
 use linli_core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
 use linli_core::personal::{PersonalData, Resident};
@@ -579,61 +580,101 @@ impl From<NodeError> for OpsError {
 
 impl From<linli_core::Error> for OpsError {
     fn from(e: linli_core::Error) -> Self {
-        use linli_core::Error as E;
-        use linli_core::ledger::LedgerError;
-        use linli_core::registry::RegistryError;
-        use linli_core::resource::ResourceError;
-        use linli_core::wishes::WishesError;
-        let not_found = matches!(
-            &e,
-            E::UnknownDocument(_)
-                | E::Registry(RegistryError::UnknownCompound(_))
-                | E::Resource(ResourceError::UnknownBooking(_) | ResourceError::UnknownOrder(_))
-                | E::Ledger(LedgerError::UnknownEntry(_))
-                | E::Wishes(WishesError::UnknownWish(_))
-                | E::Personal(
-                    linli_core::personal::PersonalError::UnknownRecord { .. }
-                        | linli_core::personal::PersonalError::NotHeld { .. }
-                )
-        );
-        if not_found {
-            OpsError::NotFound(e.to_string())
-        } else if matches!(e, E::Source { .. }) {
+        match e.class() {
+            ErrorClass::NotFound => OpsError::NotFound(e.to_string()),
             // The store could not give back stored changes: the node's fault, not a refusal.
-            OpsError::Node(NodeError::Core(e))
-        } else {
-            OpsError::Refused(e)
+            ErrorClass::Storage => OpsError::Node(NodeError::Core(e)),
+            _ => OpsError::Refused(e),
         }
     }
 }
 
+/// One row of the error table: how every surface reports a refusal of a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassRow {
+    /// The class (decided by linli-core, once: `linli_core::Error::class`).
+    pub class: ErrorClass,
+    /// HTTP status of the local API.
+    pub http: u16,
+    /// Exit code of the `linli` command.
+    pub exit: u8,
+    /// Python exception raised by the bindings.
+    pub python: &'static str,
+}
+
+/// The error table: every surface looks a refusal's class up here (HTTP status, CLI exit
+/// code, Python exception), so one refusal reads the same everywhere.
+pub const CLASSES: [ClassRow; 6] = [
+    ClassRow {
+        class: ErrorClass::Malformed,
+        http: 400,
+        exit: crate::cli::EXIT_FAILED,
+        python: "ValidationError",
+    },
+    ClassRow {
+        class: ErrorClass::Invalid,
+        http: 422,
+        exit: crate::cli::EXIT_FAILED,
+        python: "ValidationError",
+    },
+    ClassRow {
+        class: ErrorClass::NotFound,
+        http: 404,
+        exit: crate::cli::EXIT_FAILED,
+        python: "NotFoundError",
+    },
+    ClassRow {
+        class: ErrorClass::Unauthorized,
+        http: 403,
+        exit: crate::cli::EXIT_FAILED,
+        python: "AuthorizationError",
+    },
+    ClassRow {
+        class: ErrorClass::Conflict,
+        http: 409,
+        exit: crate::cli::EXIT_FAILED,
+        python: "ConflictError",
+    },
+    ClassRow {
+        class: ErrorClass::Storage,
+        http: 500,
+        exit: crate::cli::EXIT_STORE,
+        python: "StorageError",
+    },
+];
+
+/// The table's row for `class`.
+pub fn class_row(class: ErrorClass) -> ClassRow {
+    // Invariant: CLASSES has one row per class (checked by a test).
+    CLASSES
+        .iter()
+        .copied()
+        .find(|r| r.class == class)
+        .unwrap_or(CLASSES[1])
+}
+
 impl OpsError {
-    /// The HTTP status for this error: 400 malformed, 404 unknown, 403 not allowed,
-    /// 422 refused by a domain rule, 503 node or network down, 500 otherwise.
+    /// The HTTP status for this error: a refusal's from the error table ([`CLASSES`]);
+    /// 400 for a malformed request, 404 for an unknown document or record, 503 when the
+    /// node or the network is down, 500 otherwise.
     pub fn http_status(&self) -> u16 {
-        use linli_core::Error as E;
         match self {
             OpsError::Invalid(_) => 400,
             OpsError::NotFound(_) => 404,
-            OpsError::Refused(
-                E::NotCertified(_)
-                | E::SelfRevoked
-                | E::Policy(_)
-                | E::Personal(linli_core::personal::PersonalError::NotAllowed { .. }),
-            ) => 403,
-            OpsError::Refused(E::Id(_) | E::Time(_)) => 400,
-            OpsError::Refused(_) => 422,
+            OpsError::Refused(e) => class_row(e.class()).http,
             OpsError::Node(NodeError::Shutdown) | OpsError::Network(_) => 503,
             OpsError::Node(_) => 500,
         }
     }
 
-    /// A short machine-readable kind: `invalid`, `not_found`, `refused`, `node`, `network`.
+    /// A short machine-readable kind: a refusal's class (`malformed`, `invalid`,
+    /// `unauthorized`, `conflict`), else `malformed` (a request that does not parse),
+    /// `not_found`, `node` or `network`.
     pub fn kind(&self) -> &'static str {
         match self {
-            OpsError::Invalid(_) => "invalid",
-            OpsError::NotFound(_) => "not_found",
-            OpsError::Refused(_) => "refused",
+            OpsError::Invalid(_) => ErrorClass::Malformed.label(),
+            OpsError::NotFound(_) => ErrorClass::NotFound.label(),
+            OpsError::Refused(e) => e.class().label(),
             OpsError::Node(_) => "node",
             OpsError::Network(_) => "network",
         }
@@ -1849,6 +1890,28 @@ fn balance_rows(r: &Replica) -> Vec<Value> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_table_has_one_row_per_class_and_one_status_per_refusal() {
+        for c in ErrorClass::ALL {
+            assert_eq!(CLASSES.iter().filter(|r| r.class == c).count(), 1, "{c:?}");
+            assert_eq!(class_row(c).class, c);
+        }
+        let statuses: std::collections::BTreeSet<u16> = CLASSES.iter().map(|r| r.http).collect();
+        assert_eq!(statuses.len(), CLASSES.len(), "one status per class");
+        // The same refusal reads the same through HTTP whichever error wraps it.
+        use linli_core::resource::ResourceError;
+        let not_arbiter = ResourceError::NotArbiter {
+            who: "beishi/hongqi".parse().unwrap(),
+            slot: "Tuesday 19:00".into(),
+            arbiter: "Dianye".into(),
+        };
+        let e = OpsError::from(linli_core::Error::from(not_arbiter));
+        assert_eq!((e.http_status(), e.kind()), (403, "unauthorized"));
+        let unknown = ResourceError::UnknownBooking("dianye:1".parse().unwrap());
+        let e = OpsError::from(linli_core::Error::from(unknown));
+        assert_eq!((e.http_status(), e.kind()), (404, "not_found"));
+    }
 
     #[test]
     fn points_parse() {

@@ -5,10 +5,6 @@
 //! broad error categories of the Rust crates; every exception carries the Rust message.
 
 use linli::core::Error as CoreError;
-use linli::core::ledger::LedgerError;
-use linli::core::registry::RegistryError;
-use linli::core::resource::ResourceError;
-use linli::core::wishes::WishesError;
 use linli::node::{ExportError, NodeError, StoreError};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -26,6 +22,12 @@ pyo3::create_exception!(
     ValidationError,
     LinliError,
     "An input or a document failed validation."
+);
+pyo3::create_exception!(
+    linli,
+    NotFoundError,
+    ValidationError,
+    "A named document or record does not exist here."
 );
 pyo3::create_exception!(
     linli,
@@ -57,6 +59,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("LinliError", py.get_type::<LinliError>())?;
     m.add("ValidationError", py.get_type::<ValidationError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("AuthorizationError", py.get_type::<AuthorizationError>())?;
     m.add("ConflictError", py.get_type::<ConflictError>())?;
     m.add("StorageError", py.get_type::<StorageError>())?;
@@ -96,87 +99,15 @@ pub(crate) fn map_export_error(e: ExportError) -> PyErr {
     StorageError::new_err(e.to_string())
 }
 
-/// Maps an error of linli-core: refused operations and changes.
+/// Maps an error of linli-core: the exception is the error table's for the error's class
+/// (`linli_node::ops::CLASSES`), the same lookup the HTTP status and the CLI exit code use.
 pub(crate) fn map_core_error(e: CoreError) -> PyErr {
     let msg = e.to_string();
-    match e {
-        CoreError::Ledger(e) => map_ledger_error(e),
-        CoreError::Registry(e) => map_registry_error(e),
-        CoreError::Resource(e) => map_resource_error(e),
-        CoreError::Wishes(e) => map_wishes_error(e),
-        CoreError::NotCertified(_) | CoreError::SelfRevoked | CoreError::Policy(_) => {
-            AuthorizationError::new_err(msg)
-        }
-        CoreError::Rejected(_) | CoreError::PendingFull { .. } | CoreError::Quota(_) => {
-            ConflictError::new_err(msg)
-        }
-        CoreError::Source { .. } => StorageError::new_err(msg),
-        CoreError::Personal(
-            linli::core::personal::PersonalError::NotAllowed { .. }
-            | linli::core::personal::PersonalError::NotAudience { .. },
-        ) => AuthorizationError::new_err(msg),
-        CoreError::Personal(linli::core::personal::PersonalError::Erased { .. }) => {
-            ConflictError::new_err(msg)
-        }
-        CoreError::Personal(_) => ValidationError::new_err(msg),
-        CoreError::Doc(_)
-        | CoreError::Time(_)
-        | CoreError::Id(_)
-        | CoreError::UnknownDocument(_)
-        | CoreError::WrongKind { .. }
-        | CoreError::Envelope(_) => ValidationError::new_err(msg),
-    }
-}
-
-/// Maps a ledger rule error.
-pub(crate) fn map_ledger_error(e: LedgerError) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        LedgerError::NotAllowed { .. } => AuthorizationError::new_err(msg),
-        LedgerError::InsufficientBalance { .. } => ConflictError::new_err(msg),
-        _ => ValidationError::new_err(msg),
-    }
-}
-
-/// Maps a compound registry rule error.
-pub(crate) fn map_registry_error(e: RegistryError) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        RegistryError::NotOwner { .. } => AuthorizationError::new_err(msg),
-        RegistryError::Archived(_) => ConflictError::new_err(msg),
-        _ => ValidationError::new_err(msg),
-    }
-}
-
-/// Maps a resource and booking rule error.
-pub(crate) fn map_resource_error(e: ResourceError) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        ResourceError::NotAllowed { .. }
-        | ResourceError::NotArbiter { .. }
-        | ResourceError::Barred { .. } => AuthorizationError::new_err(msg),
-        ResourceError::Overlap { .. }
-        | ResourceError::NoCandidateFits { .. }
-        | ResourceError::Final { .. }
-        | ResourceError::WrongStatus { .. }
-        | ResourceError::AlreadyBarred { .. }
-        | ResourceError::DelegationOverlap { .. }
-        | ResourceError::NothingToPromote { .. }
-        | ResourceError::AfterCutoff { .. }
-        | ResourceError::OverDailyCapacity { .. }
-        | ResourceError::OrderStatus { .. } => ConflictError::new_err(msg),
-        _ => ValidationError::new_err(msg),
-    }
-}
-
-/// Maps a wishes rule error.
-pub(crate) fn map_wishes_error(e: WishesError) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        WishesError::NotAllowed { .. } => AuthorizationError::new_err(msg),
-        WishesError::AlreadyAssigned { .. } | WishesError::BadTransition { .. } => {
-            ConflictError::new_err(msg)
-        }
+    match linli::node::ops::class_row(e.class()).python {
+        "NotFoundError" => NotFoundError::new_err(msg),
+        "AuthorizationError" => AuthorizationError::new_err(msg),
+        "ConflictError" => ConflictError::new_err(msg),
+        "StorageError" => StorageError::new_err(msg),
         _ => ValidationError::new_err(msg),
     }
 }

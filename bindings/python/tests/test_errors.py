@@ -205,3 +205,12 @@ def test_unknown_path_and_missing_config(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing").exists()
     with pytest.raises(linli.ValidationError, match="missing.toml does not exist"):
         linli.Node.open(tmp_path, config=tmp_path / "missing.toml")
+
+
+def test_unknown_records_are_not_found_errors(dianye: linli.Node, docs: dict[str, str]) -> None:
+    # One classification for every surface: NotFoundError (a ValidationError, as before).
+    assert issubclass(linli.NotFoundError, linli.ValidationError)
+    raises(dianye, linli.NotFoundError, "unknown booking", dianye.confirm_booking, docs["room"], "dianye@abcdef0123456789:9")
+    raises(dianye, linli.NotFoundError, "unknown order", dianye.accept_order, docs["kitchen"], "dianye@abcdef0123456789:9")
+    raises(dianye, linli.NotFoundError, "unknown wish", dianye.claim_wish, docs["wishes"], "dianye@abcdef0123456789:9")
+    raises(dianye, linli.NotFoundError, "unknown document", dianye.ledger_entries, UNKNOWN_DOC)

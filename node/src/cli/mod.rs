@@ -82,6 +82,9 @@ impl From<OpsError> for CliError {
     fn from(e: OpsError) -> Self {
         match e {
             OpsError::Node(n) => CliError::from(n),
+            OpsError::Refused(r) => {
+                CliError::new(crate::ops::class_row(r.class()).exit, r.to_string())
+            }
             other => CliError::new(EXIT_FAILED, other.to_string()),
         }
     }

@@ -17,6 +17,7 @@ __all__ = [
     "core_version",
     "LinliError",
     "ValidationError",
+    "NotFoundError",
     "AuthorizationError",
     "ConflictError",
     "StorageError",
@@ -58,6 +59,9 @@ class LinliError(Exception):
 
 class ValidationError(LinliError):
     """An input or a document failed validation."""
+
+class NotFoundError(ValidationError):
+    """A named document or record does not exist here."""
 
 class AuthorizationError(LinliError):
     """The actor is not allowed to perform the operation."""

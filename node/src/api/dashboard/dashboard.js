@@ -319,7 +319,7 @@ function explain(e) {
   if (!(e instanceof ApiError)) return t("error", e && e.message ? e.message : String(e));
   if (e.status === 0) return t("daemon_down");
   if (e.status === 404) return t("not_found", e.message);
-  if (e.status === 403 || e.status === 422) return t("refused", e.message);
+  if (e.status === 403 || e.status === 409 || e.status === 422) return t("refused", e.message);
   return t("error", e.message);
 }
 
