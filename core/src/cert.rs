@@ -54,7 +54,19 @@ pub const CERT_DOMAIN: &[u8] = b"linli/cert/v1\0";
 pub const MAX_CHAIN_LEN: usize = 3;
 
 /// What a certified key acts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A street office (街道).

@@ -37,7 +37,7 @@ use crate::time::Timestamp;
 pub const MAPS: &[&str] = &["certs", "revocations"];
 
 /// Operations on the federation document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FederationOp {
     /// Issue a certificate signed by this node's key.

@@ -48,6 +48,24 @@ fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], IdError> {
     Ok(out)
 }
 
+/// A JSON schema for a type that serializes as a string in a given form.
+macro_rules! string_schema {
+    ($name:ident, $desc:expr, $pattern:expr) => {
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $desc,
+                    "pattern": $pattern,
+                })
+            }
+        }
+    };
+}
+
 macro_rules! hex_id {
     ($(#[$m:meta])* $name:ident, $what:literal) => {
         $(#[$m])*
@@ -91,6 +109,7 @@ macro_rules! hex_id {
                 s.parse().map_err(serde::de::Error::custom)
             }
         }
+        string_schema!($name, concat!("A ", $what, ": 64 hex digits."), "^[0-9a-f]{64}$");
     };
 }
 
@@ -165,6 +184,17 @@ impl FromStr for OrgId {
         Self::new(s)
     }
 }
+string_schema!(
+    OrgId,
+    "An organisation code, unique within its parent: lowercase letters, digits, '-' and '_' (e.g. `dianye`, `state-grid`).",
+    "^[a-z0-9][a-z0-9_-]*$"
+);
+string_schema!(
+    Scope,
+    "A certified organisation by its whole chain: codes joined by '/' (e.g. `beishi/dianye/state-grid`).",
+    "^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$"
+);
+
 impl Serialize for OrgId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -407,6 +437,15 @@ macro_rules! record_id {
                 String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
             }
         }
+        string_schema!(
+            $name,
+            concat!(
+                "A ",
+                stringify!($name),
+                ": `org@tag:n` (numbered by a node) or `org:n`, e.g. `dianye:7`."
+            ),
+            "^[a-z0-9-]+(@[0-9a-f]{16})?:[0-9]+$"
+        );
     };
 }
 

@@ -38,7 +38,18 @@ pub const MAPS: &[&str] = &["entries"];
 
 /// Points in hundredths (1 point = `Points(100)`), so sums are exact.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Points(pub i64);
@@ -74,7 +85,7 @@ impl std::ops::Sub for Points {
 }
 
 /// Points rule and star thresholds of a ledger (configurable; default 1 hour = 1 point).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LedgerRules {
     /// Points per hour of service.
     pub points_per_hour: Points,
@@ -209,7 +220,7 @@ impl Entry {
 }
 
 /// Operations on a ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerOp {
     /// Record service done (by the issuing community).
@@ -221,6 +232,7 @@ pub enum LedgerOp {
         /// Team.
         team: Option<String>,
         /// Local date (must be in the ledger's year).
+        #[schemars(with = "String")]
         date: Date,
         /// Hours (> 0, ≤ 24), rounded to the minute.
         hours: f64,

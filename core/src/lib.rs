@@ -13,6 +13,7 @@
 
 #[cfg(test)]
 mod attack_tests;
+pub mod catalogue;
 pub mod cert;
 pub mod class;
 #[cfg(test)]

@@ -564,7 +564,7 @@ pub(crate) fn split(op: crate::Op) -> (crate::Op, Option<PersonalData>) {
 }
 
 /// A resident as given with a posted wish.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resident {
     /// Full name.

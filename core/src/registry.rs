@@ -38,7 +38,7 @@ use crate::time::Timestamp;
 pub const MAPS: &[&str] = &["appointments", "compounds", "inspections", "scores"];
 
 /// How a compound is managed (extensible: `Other` carries models such as "red property").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ManagementMode {
     /// A property firm chosen by the owners.
@@ -70,7 +70,7 @@ impl ManagementMode {
 }
 
 /// Lifecycle of a registry entry; entries are never deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifecycle {
     /// Registered, not yet active.
@@ -84,7 +84,7 @@ pub enum Lifecycle {
 }
 
 /// A building of a compound.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Building {
     /// Building number or name, e.g. "3".
     pub name: String,
@@ -95,7 +95,7 @@ pub struct Building {
 }
 
 /// A compound's profile as kept by its community.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Compound {
     /// Name, e.g. "Shimalu compound".
     pub name: String,
@@ -161,7 +161,7 @@ impl Compound {
 }
 
 /// Status of a property-management appointment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     /// Proposed, not yet signed.
@@ -177,13 +177,14 @@ pub enum AppointmentStatus {
 }
 
 /// How the manager was selected (e.g. owners' meetings and a door-to-door vote).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Selection {
     /// Candidate firms.
     pub candidates: Vec<String>,
     /// Votes per candidate.
     pub tally: BTreeMap<String, u32>,
     /// Dates of owners' general meetings.
+    #[schemars(with = "Vec<String>")]
     pub meetings: Vec<Date>,
 }
 
@@ -220,7 +221,7 @@ pub enum AppointmentView {
 }
 
 /// Compliance of one checklist item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// The compound must have it (七有).
@@ -232,7 +233,7 @@ pub enum ItemKind {
 }
 
 /// One item of the district checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChecklistItem {
     /// Stable id, e.g. "h1".
     pub id: String,
@@ -245,7 +246,7 @@ pub struct ChecklistItem {
 }
 
 /// The district's configurable checklist (stands in for 七有七无; no built-in items).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChecklistTemplate {
     /// Template id and version, e.g. "heping-2026".
     pub id: String,
@@ -305,7 +306,19 @@ pub struct Inspection {
 }
 
 /// Who scores a property manager every year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ScorerRole {
     /// Owners' committee or representatives.
@@ -341,7 +354,7 @@ impl ScorerRole {
 }
 
 /// Weights of the four scorers and the pass mark (all configurable by the district).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoringConfig {
     /// Weight of each role.
     pub weights: BTreeMap<ScorerRole, u32>,
@@ -396,7 +409,7 @@ pub struct Composite {
 }
 
 /// Operations on a registry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryOp {
     /// Register a new compound.
@@ -419,8 +432,10 @@ pub enum RegistryOp {
         /// Selection record.
         selection: Option<Selection>,
         /// Term start.
+        #[schemars(with = "String")]
         start: Date,
         /// Term end.
+        #[schemars(with = "Option<String>")]
         end: Option<Date>,
         /// Status.
         status: AppointmentStatus,
@@ -430,6 +445,7 @@ pub enum RegistryOp {
         /// Which compound.
         compound: CompoundId,
         /// Date.
+        #[schemars(with = "String")]
         date: Date,
         /// Item id → compliant.
         results: BTreeMap<String, bool>,

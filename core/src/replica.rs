@@ -87,7 +87,7 @@ impl std::fmt::Display for WaitLimit {
 
 /// District-wide settings that validation and queries need: the checklist template and the
 /// scoring weights. Written by the root in the federation document (`meta/config`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DistrictConfig {
     /// The compound quality checklist.
     pub checklist: ChecklistTemplate,
@@ -146,7 +146,7 @@ pub enum Effect {
 }
 
 /// A typed write on one document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "op")]
 pub enum Op {
     /// Federation operation (certificates, revocations, district settings).

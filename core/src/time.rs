@@ -30,7 +30,9 @@ pub enum TimeError {
 }
 
 /// An instant in UTC, in milliseconds since the Unix epoch.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -160,7 +162,9 @@ impl<'de> Deserialize<'de> for Zone {
 }
 
 /// A half-open interval `[start, end)` of UTC instants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Slot {
     /// Inclusive start.
     pub start: Timestamp,

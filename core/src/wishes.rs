@@ -34,7 +34,19 @@ use crate::time::Timestamp;
 pub const MAPS: &[&str] = &["assignments", "claims", "items", "progress"];
 
 /// What an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A resident's micro-wish: exactly one claimant is assigned.
@@ -54,7 +66,7 @@ impl ItemKind {
 }
 
 /// Where an item came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Residents' forum.
@@ -117,7 +129,7 @@ pub struct Assignment {
 }
 
 /// A lifecycle step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "stage")]
 pub enum Stage {
     /// Done by the assignee.
@@ -217,7 +229,7 @@ impl Status {
 }
 
 /// Operations on a wishes document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WishesOp {
     /// Post an item.

@@ -103,7 +103,7 @@ pub const MAPS: &[&str] = &[
 ];
 
 /// A write on a resource document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceOp {
     /// Owner: hand a weekly block to a delegate, who then decides the slots inside it.
@@ -160,6 +160,7 @@ pub enum ResourceOp {
         /// The household, e.g. "3-2-401".
         household: String,
         /// The local service date.
+        #[schemars(with = "String")]
         date: jiff::civil::Date,
         /// Portions.
         portions: u32,

@@ -14,7 +14,7 @@ pub const MAX_WEEKS: u32 = 52;
 
 /// A weekly recurrence: the slot repeats at the same local time for `weeks` weeks in a row
 /// (`weeks = 1` is a single occurrence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
     /// Number of weekly occurrences, 1..=52.
@@ -22,7 +22,7 @@ pub struct Recurrence {
 }
 
 /// What a requester fills in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingForm {
     /// The named responsible person (required). Personal data: in a document only its
@@ -198,7 +198,7 @@ pub struct Delegation {
 }
 
 /// Who is barred from booking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Barred {
     /// A requesting organisation, by its certified scope.

@@ -37,14 +37,16 @@ pub enum ResourceKind {
 
 /// A weekly time block: some weekdays (1 = Monday … 7 = Sunday) from one local time to a
 /// later one on the same day. Used for opening hours and delegated blocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeeklyBlock {
     /// ISO weekdays, 1 = Monday … 7 = Sunday.
     pub weekdays: Vec<u8>,
     /// Local start time (inclusive).
+    #[schemars(with = "String")]
     pub from: Time,
     /// Local end time (exclusive), after `from`.
+    #[schemars(with = "String")]
     pub to: Time,
 }
 

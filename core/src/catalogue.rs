@@ -1,0 +1,456 @@
+//! The operation catalogue: every typed operation of every document kind — its name, help
+//! text and fields — read from the JSON schema of the kind's operation enum (core's own
+//! serde types; their doc comments are the help text). The CLI's `linli op`, the HTTP
+//! API's `operation` command, its OpenAPI document and the Python bindings' `operation`
+//! and `operations` are built from it, so every core operation is reachable everywhere,
+//! with the same fields and the same validation.
+
+use serde_json::{Map, Value};
+
+use crate::document::DocKind;
+use crate::replica::Op;
+
+/// The document kinds with operations, in catalogue order.
+pub const KINDS: [DocKind; 5] = [
+    DocKind::Federation,
+    DocKind::Registry,
+    DocKind::Ledger,
+    DocKind::Resource,
+    DocKind::Wishes,
+];
+
+/// The kind's name as in JSON (`federation`, `registry`, `ledger`, `resource`, `wishes`).
+pub fn kind_name(kind: DocKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The JSON schema of the operations of `kind` (the kind's `…Op` enum).
+pub fn kind_schema(kind: DocKind) -> Value {
+    let s = match kind {
+        DocKind::Federation => schemars::schema_for!(crate::federation::FederationOp),
+        DocKind::Registry => schemars::schema_for!(crate::registry::RegistryOp),
+        DocKind::Ledger => schemars::schema_for!(crate::ledger::LedgerOp),
+        DocKind::Resource => schemars::schema_for!(crate::resource::ResourceOp),
+        DocKind::Wishes => schemars::schema_for!(crate::wishes::WishesOp),
+    };
+    s.to_value()
+}
+
+/// The JSON schema of [`Op`]: `{"kind": <kind>, "op": <operation>}`.
+pub fn op_schema() -> Value {
+    schemars::schema_for!(Op).to_value()
+}
+
+/// How an operation's fields are carried in its serde form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// No fields: the operation is its name (`"promote_waitlist"`).
+    Unit,
+    /// Named fields: `{"<name>": {fields…}}`.
+    Fields,
+    /// One value whose fields are listed: `{"<name>": {fields…}}` too (a newtype variant
+    /// around a record such as a booking form).
+    Record,
+}
+
+/// One field of an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Its name.
+    pub name: String,
+    /// Help text (the field's doc comment).
+    pub doc: String,
+    /// Whether it must be given.
+    pub required: bool,
+    /// Its JSON schema (a reference resolved to the type's own schema).
+    pub schema: Value,
+}
+
+impl Field {
+    /// Whether the field takes a plain string (given as is on a command line).
+    pub fn is_text(&self) -> bool {
+        fn text(s: &Value) -> bool {
+            match s.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => {
+                    ts.iter().any(|t| t == "string") && !ts.iter().any(|t| t == "object")
+                }
+                _ => s
+                    .get("oneOf")
+                    .or_else(|| s.get("anyOf"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|alts| {
+                        alts.iter()
+                            .all(|a| a.get("const").is_some_and(Value::is_string) || text(a))
+                    }),
+            }
+        }
+        text(&self.schema)
+    }
+
+    /// A short description of the type for help output: `string`, `integer`, `one of a, b`,
+    /// `JSON (object)` …
+    pub fn hint(&self) -> String {
+        let s = &self.schema;
+        if let Some(alts) = s
+            .get("oneOf")
+            .or_else(|| s.get("anyOf"))
+            .and_then(Value::as_array)
+        {
+            let consts: Vec<&str> = alts
+                .iter()
+                .filter_map(|a| a.get("const").and_then(Value::as_str))
+                .collect();
+            if consts.len() == alts.len() {
+                return format!("one of {}", consts.join(", "));
+            }
+        }
+        if let Some(e) = s.get("enum").and_then(Value::as_array) {
+            let names: Vec<&str> = e.iter().filter_map(Value::as_str).collect();
+            return format!("one of {}", names.join(", "));
+        }
+        match s.get("type") {
+            Some(Value::String(t)) if t == "string" => "text".into(),
+            Some(Value::String(t)) if t == "integer" || t == "number" || t == "boolean" => {
+                t.clone()
+            }
+            Some(Value::Array(ts)) => {
+                let named: Vec<&str> = ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect();
+                match named.as_slice() {
+                    ["string"] => "text".into(),
+                    [t] if *t != "object" && *t != "array" => (*t).to_string(),
+                    _ => format!("JSON ({})", named.join(" or ")),
+                }
+            }
+            Some(Value::String(t)) => format!("JSON ({t})"),
+            _ => "JSON".into(),
+        }
+    }
+}
+
+/// One operation of the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// The kind of document it writes.
+    pub kind: DocKind,
+    /// Its name (`request`, `promote_waitlist` …).
+    pub name: String,
+    /// Help text (the variant's doc comment).
+    pub doc: String,
+    /// How its fields are carried.
+    pub shape: Shape,
+    /// Its fields, in schema order.
+    pub fields: Vec<Field>,
+}
+
+/// Why a set of fields does not make an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    /// No such operation.
+    #[error("no operation {0:?} (see the list of operations: kind.name, e.g. resource.bar)")]
+    Unknown(String),
+    /// A field the operation does not have.
+    #[error("{op} has no field {field:?} (its fields: {fields})")]
+    UnknownField {
+        /// The operation.
+        op: String,
+        /// The field given.
+        field: String,
+        /// Its fields.
+        fields: String,
+    },
+    /// A required field is missing.
+    #[error("{op} needs {field} ({doc})")]
+    Missing {
+        /// The operation.
+        op: String,
+        /// The field.
+        field: String,
+        /// Its help text.
+        doc: String,
+    },
+    /// The values do not make the operation (a wrong type or form).
+    #[error("{op}: {reason}")]
+    Invalid {
+        /// The operation.
+        op: String,
+        /// What serde said.
+        reason: String,
+    },
+}
+
+impl Operation {
+    /// `kind.name`, e.g. `resource.bar`.
+    pub fn id(&self) -> String {
+        format!("{}.{}", kind_name(self.kind), self.name)
+    }
+
+    /// Builds the operation from named field values, checking names and required fields
+    /// first, so the error names what is wrong.
+    pub fn build(&self, values: Map<String, Value>) -> Result<Op, CatalogueError> {
+        let op = self.id();
+        for k in values.keys() {
+            if !self.fields.iter().any(|f| &f.name == k) {
+                return Err(CatalogueError::UnknownField {
+                    op,
+                    field: k.clone(),
+                    fields: self
+                        .fields
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        if let Some(f) = self
+            .fields
+            .iter()
+            .find(|f| f.required && !values.contains_key(&f.name))
+        {
+            return Err(CatalogueError::Missing {
+                op,
+                field: f.name.clone(),
+                doc: f.doc.clone(),
+            });
+        }
+        let inner = match self.shape {
+            Shape::Unit => Value::String(self.name.clone()),
+            Shape::Fields | Shape::Record => {
+                let mut m = Map::new();
+                m.insert(self.name.clone(), Value::Object(values));
+                Value::Object(m)
+            }
+        };
+        let json = serde_json::json!({ "kind": kind_name(self.kind), "op": inner });
+        serde_json::from_value(json).map_err(|e| CatalogueError::Invalid {
+            op,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Resolves `{"$ref": "#/$defs/X"}` (also inside `allOf` of one) against `defs`, keeping
+/// the referring schema's description.
+fn resolve(schema: &Value, defs: &Map<String, Value>) -> Value {
+    let target = schema.get("$ref").and_then(Value::as_str).or_else(|| {
+        schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .filter(|a| a.len() == 1)
+            .and_then(|a| a[0].get("$ref"))
+            .and_then(Value::as_str)
+    });
+    let Some(name) = target.and_then(|r| r.strip_prefix("#/$defs/")) else {
+        return schema.clone();
+    };
+    let mut out = defs.get(name).cloned().unwrap_or(Value::Null);
+    if let (Some(d), Value::Object(m)) = (schema.get("description"), &mut out) {
+        m.insert("description".into(), d.clone());
+    }
+    out
+}
+
+fn text_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn fields_of(object: &Value, defs: &Map<String, Value>) -> Vec<Field> {
+    let required: Vec<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    object
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, s)| {
+                    let schema = resolve(s, defs);
+                    Field {
+                        name: name.clone(),
+                        doc: text_of(&schema, "description"),
+                        required: required.contains(&name.as_str()),
+                        schema,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The operations of `kind`.
+pub fn operations_of(kind: DocKind) -> Vec<Operation> {
+    let schema = kind_schema(kind);
+    let empty = Map::new();
+    let defs = schema
+        .get("$defs")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let alts = schema
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for alt in alts {
+        let doc = text_of(&alt, "description");
+        if let Some(name) = alt.get("const").and_then(Value::as_str) {
+            out.push(Operation {
+                kind,
+                name: name.to_string(),
+                doc,
+                shape: Shape::Unit,
+                fields: Vec::new(),
+            });
+            continue;
+        }
+        if let Some(names) = alt.get("enum").and_then(Value::as_array) {
+            for n in names.iter().filter_map(Value::as_str) {
+                out.push(Operation {
+                    kind,
+                    name: n.to_string(),
+                    doc: doc.clone(),
+                    shape: Shape::Unit,
+                    fields: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let Some((name, inner)) = alt
+            .get("properties")
+            .and_then(Value::as_object)
+            .and_then(|p| p.iter().next())
+        else {
+            continue;
+        };
+        let direct = inner.get("properties").is_some();
+        let body = if direct {
+            inner.clone()
+        } else {
+            resolve(inner, defs)
+        };
+        out.push(Operation {
+            kind,
+            name: name.clone(),
+            doc,
+            shape: if direct { Shape::Fields } else { Shape::Record },
+            fields: fields_of(&body, defs),
+        });
+    }
+    out
+}
+
+/// Every operation of every kind.
+pub fn operations() -> Vec<Operation> {
+    KINDS.iter().flat_map(|k| operations_of(*k)).collect()
+}
+
+/// The operation `kind.name`.
+pub fn find(id: &str) -> Result<Operation, CatalogueError> {
+    operations()
+        .into_iter()
+        .find(|o| o.id() == id)
+        .ok_or_else(|| CatalogueError::Unknown(id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::ResourceOp;
+
+    #[test]
+    fn every_variant_of_every_kind_is_in_the_catalogue() {
+        let ops = operations();
+        let ids: Vec<String> = ops.iter().map(Operation::id).collect();
+        // A few of each shape, including those that had no typed command before.
+        for id in [
+            "federation.issue",
+            "federation.set_config",
+            "registry.update_compound",
+            "ledger.set_rules",
+            "resource.delegate",
+            "resource.bar",
+            "resource.promote_waitlist",
+            "resource.request",
+            "wishes.post",
+        ] {
+            assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
+        }
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "duplicate ids");
+        for o in &ops {
+            assert!(!o.doc.is_empty(), "{} has no help text", o.id());
+            for f in &o.fields {
+                assert!(!f.doc.is_empty(), "{}.{} has no help text", o.id(), f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn fields_build_the_typed_operation_and_errors_name_what_is_wrong() {
+        let bar = find("resource.bar").unwrap();
+        let who = bar.fields.iter().find(|f| f.name == "who").unwrap();
+        assert!(who.required);
+        let mut v = Map::new();
+        v.insert("who".into(), serde_json::json!({"group": "Li's troupe"}));
+        v.insert("reason".into(), "damaged the piano".into());
+        let op = bar.build(v.clone()).unwrap();
+        assert_eq!(
+            op,
+            Op::Resource(ResourceOp::Bar {
+                who: crate::resource::Barred::Group("Li's troupe".into()),
+                reason: "damaged the piano".into()
+            })
+        );
+        let mut extra = v.clone();
+        extra.insert("colour".into(), "red".into());
+        assert!(matches!(
+            bar.build(extra),
+            Err(CatalogueError::UnknownField { .. })
+        ));
+        let mut missing = v.clone();
+        missing.remove("reason");
+        let e = bar.build(missing).unwrap_err();
+        assert!(e.to_string().contains("needs reason"), "{e}");
+        let mut wrong = v;
+        wrong.insert("who".into(), serde_json::json!(7));
+        assert!(matches!(
+            bar.build(wrong),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        let promote = find("resource.promote_waitlist").unwrap();
+        assert_eq!(promote.shape, Shape::Unit);
+        assert_eq!(
+            promote.build(Map::new()).unwrap(),
+            Op::Resource(ResourceOp::PromoteWaitlist)
+        );
+        let request = find("resource.request").unwrap();
+        assert_eq!(request.shape, Shape::Record);
+        assert!(request.fields.iter().any(|f| f.name == "alternates"));
+        let booker = request.fields.iter().find(|f| f.name == "booker").unwrap();
+        assert!(booker.is_text() && booker.required);
+        let att = request
+            .fields
+            .iter()
+            .find(|f| f.name == "attendees")
+            .unwrap();
+        assert!(!att.is_text());
+        assert!(matches!(
+            find("resource.teleport"),
+            Err(CatalogueError::Unknown(_))
+        ));
+    }
+}
