@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
+use linli_core::catalogue;
 use linli_core::cert::Role;
 use linli_core::class::ErrorClass;
 use linli_core::federation::FederationOp;
@@ -515,6 +516,23 @@ pub enum Request {
     },
 
     // ---- any operation ------------------------------------------------------------------
+    /// Every operation of the catalogue (`linli_core::catalogue`): id (`kind.name`), help
+    /// text and fields (name, required, type, help).
+    Operations {
+        /// Only operations of this kind.
+        kind: Option<DocKind>,
+    },
+    /// Any operation of the catalogue by its id (`resource.bar`, `ledger.set_rules` …) with
+    /// its fields by name; checked as linli-core checks it.
+    Operation {
+        /// The operation: `kind.name`.
+        op: String,
+        /// Document (default: the only one of the operation's kind).
+        doc: Option<DocId>,
+        /// The fields, by name.
+        #[serde(default)]
+        fields: serde_json::Map<String, Value>,
+    },
     /// Any linli-core operation on a document (for operations without a command).
     Execute {
         /// Document.
@@ -545,6 +563,7 @@ impl Request {
                 | Request::Leaderboard { .. }
                 | Request::WishList { .. }
                 | Request::PersonalList { .. }
+                | Request::Operations { .. }
         )
     }
 }
@@ -1354,6 +1373,21 @@ pub async fn execute_with(
             }))
         }
         Request::Execute { doc, op } => write(node, doc, op).await,
+        Request::Operations { kind } => Ok(Value::Array(
+            catalogue::operations()
+                .iter()
+                .filter(|o| kind.is_none_or(|k| k == o.kind))
+                .map(operation_row)
+                .collect(),
+        )),
+        Request::Operation { op, doc, fields } => {
+            let found = catalogue::find(&op).map_err(|e| OpsError::Invalid(e.to_string()))?;
+            let typed = found
+                .build(fields)
+                .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            let doc = resolve(node, found.kind, doc).await?;
+            write(node, doc, typed).await
+        }
         Request::VolunteerIdentify {
             doc,
             volunteer,
@@ -1391,6 +1425,29 @@ pub async fn execute_with(
             Ok(Value::Array(rows))
         }
     }
+}
+
+/// An operation of the catalogue as a row.
+pub fn operation_row(o: &catalogue::Operation) -> Value {
+    let fields: Vec<Value> = o
+        .fields
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "required": f.required,
+                "type": f.hint(),
+                "doc": f.doc,
+                "schema": f.schema,
+            })
+        })
+        .collect();
+    json!({
+        "op": o.id(),
+        "kind": catalogue::kind_name(o.kind),
+        "doc": o.doc,
+        "fields": fields,
+    })
 }
 
 /// A personal record as a row: the record, its kind and audience, and the data itself

@@ -32,7 +32,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use tokio::sync::broadcast;
 
-use crate::errors::{ValidationError, map_core_error, map_net_error, map_node_error};
+use crate::errors::{
+    NotFoundError, ValidationError, map_core_error, map_net_error, map_node_error,
+};
 use crate::types::{
     AppointmentState, Booking, CertificateInfo, Claim, CompositeScore, CompoundInfo, DocumentInfo,
     Event, ExportSummary, ImportReport, Inspection, KitchenDay, LedgerEntry, MealOrder, NodeStatus,
@@ -73,6 +75,11 @@ fn validation<E: std::fmt::Display>(e: E) -> PyErr {
 
 pub(crate) fn parse_org(s: &str) -> PyResult<OrgId> {
     OrgId::new(s).map_err(|e| map_core_error(e.into()))
+}
+
+/// A JSON value as the Python value `json.loads` makes of it.
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?.call_method1("loads", (v.to_string(),))
 }
 
 fn parse_doc(s: &str) -> PyResult<DocId> {
@@ -1490,6 +1497,81 @@ impl Node {
         rows.into_iter()
             .map(|o| MealOrder::from_rust(py, o))
             .collect()
+    }
+
+    // ---- any operation of the catalogue ------------------------------------------------
+
+    /// Every operation of linli-core's catalogue (optionally of one `kind`) as dicts: `op`
+    /// (`kind.name`), `kind`, `doc` (help text) and `fields` (each with `name`,
+    /// `required`, `type`, `doc` and its JSON `schema`).
+    #[pyo3(signature = (kind = None))]
+    fn operations<'py>(&self, py: Python<'py>, kind: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let kind = kind
+            .map(|k| parse_enum::<linli::core::DocKind>("document kind", k, false))
+            .transpose()?;
+        let rows: Vec<serde_json::Value> = linli::core::catalogue::operations()
+            .iter()
+            .filter(|o| kind.is_none_or(|k| k == o.kind))
+            .map(linli::node::ops::operation_row)
+            .collect();
+        json_to_py(py, &serde_json::Value::Array(rows))
+    }
+
+    /// Runs any operation of the catalogue by its id (`resource.bar`, `ledger.set_rules`,
+    /// see `operations()`) with its fields as keyword arguments (JSON-compatible values:
+    /// dates and times as strings); `doc` defaults to the only document of the operation's
+    /// kind. Returns the effect as a dict (or a string for effects without data).
+    #[pyo3(signature = (op, doc = None, **fields))]
+    fn operation<'py>(
+        &self,
+        py: Python<'py>,
+        op: &str,
+        doc: Option<&str>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let found = linli::core::catalogue::find(op)
+            .map_err(|e| ValidationError::new_err(e.to_string()))?;
+        let values: serde_json::Map<String, serde_json::Value> = match fields {
+            Some(f) => {
+                let text: String = py.import("json")?.call_method1("dumps", (f,))?.extract()?;
+                serde_json::from_str(&text)
+                    .map_err(|e| ValidationError::new_err(format!("fields: {e}")))?
+            }
+            None => serde_json::Map::new(),
+        };
+        let typed = found
+            .build(values)
+            .map_err(|e| ValidationError::new_err(e.to_string()))?;
+        let kind = found.kind;
+        let doc = match doc {
+            Some(d) => parse_doc(d)?,
+            None => {
+                let ids = self.run(
+                    py,
+                    move |n| async move { n.read(move |r| r.ids_of(kind)).await },
+                )?;
+                match ids.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(NotFoundError::new_err(format!(
+                            "this node holds no {} document",
+                            kind.label()
+                        )));
+                    }
+                    many => {
+                        return Err(ValidationError::new_err(format!(
+                            "this node holds {} {} documents: name one with doc=",
+                            many.len(),
+                            kind.label()
+                        )));
+                    }
+                }
+            }
+        };
+        let written = self.run(py, move |n| async move { n.execute(doc, typed).await })?;
+        let effect = serde_json::to_value(&written.effect)
+            .map_err(|e| ValidationError::new_err(format!("effect: {e}")))?;
+        json_to_py(py, &effect)
     }
 
     // ---- personal data ----------------------------------------------------------------

@@ -421,3 +421,26 @@ def test_personal_data_stays_out_of_documents_and_can_be_erased(dianye: linli.No
     dianye.erase_personal(ledger, "volunteers/dianye:7")
     with pytest.raises(linli.ConflictError, match="was erased"):
         dianye.identify_volunteer(ledger, "dianye:7", "李志愿")
+
+
+def test_every_core_operation_is_reachable_by_name(dianye: linli.Node) -> None:
+    ops = {o["op"]: o for o in dianye.operations()}
+    # Operations that had no typed method before are in the catalogue, with help text.
+    for op in ["resource.delegate", "resource.bar", "registry.update_compound", "ledger.set_rules"]:
+        assert op in ops and ops[op]["doc"], op
+    assert all(o["kind"] == "resource" for o in dianye.operations("resource"))
+    room = dianye.create_room("beishi", "Dianye hall", 30)
+    effect = dianye.operation("resource.bar", who={"group": "Noisy troupe"}, reason="noise")
+    assert effect == "done"
+    with pytest.raises(linli.AuthorizationError, match="Noisy troupe"):
+        dianye.request_booking(
+            room, "Li", "dance", tomorrow_at(10), tomorrow_at(11), 5, organisation="Noisy troupe"
+        )
+    with pytest.raises(linli.ValidationError, match="no field"):
+        dianye.operation("resource.bar", colour="red", reason="x", who={"group": "x"})
+    with pytest.raises(linli.ValidationError, match="needs reason"):
+        dianye.operation("resource.bar", who={"group": "x"})
+    with pytest.raises(linli.ValidationError, match="no operation"):
+        dianye.operation("resource.teleport")
+    with pytest.raises(linli.NotFoundError, match="holds no"):
+        dianye.operation("wishes.assign", wish="dianye:1", claim="dianye:1")

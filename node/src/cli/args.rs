@@ -263,6 +263,13 @@ Example: linli personal erase --doc 4f2a… --record requests/hongqi@1a2b3c4d5e6
     /// Import an export file (json) or service records (csv).
     #[command(after_help = "Example: linli import --format csv --what service hours.csv")]
     Import(ImportArgs),
+    /// Any operation of linli-core by name, with its fields: the whole operation catalogue
+    /// (every kind's operations, with the help text of core's own types).
+    #[command(
+        subcommand,
+        after_help = "Example: linli op run resource.bar who='{\"group\":\"Hongqi dance troupe\"}' reason=\"damaged the piano\""
+    )]
+    Op(OpCmd),
     /// Send a raw request (JSON, as the HTTP API's POST /api/v1/call takes it).
     #[command(
         after_help = "Example: linli call '{\"cmd\":\"balance\",\"volunteer\":\"dianye:7\"}'"
@@ -800,6 +807,83 @@ pub enum ServiceCmd {
     },
 }
 
+/// `linli op …`.
+#[derive(Debug, Subcommand)]
+pub enum OpCmd {
+    /// Every operation (kind.name) with a line of help.
+    #[command(after_help = "Example: linli op list --kind resource")]
+    List {
+        /// Only this kind (federation, registry, ledger, resource, wishes).
+        #[arg(long, value_parser = serde_text::<DocKind>)]
+        kind: Option<DocKind>,
+    },
+    /// One operation's help and fields (name, type, required, help).
+    #[command(after_help = "Example: linli op show resource.delegate")]
+    Show {
+        /// The operation: kind.name.
+        op: String,
+    },
+    /// Run an operation: fields as name=value; text fields take the value as is, others
+    /// JSON (numbers, true/false, lists, objects).
+    #[command(
+        after_help = "Example: linli op run ledger.set_rules rules='{\"points_per_hour\":1,\"year\":2026}'"
+    )]
+    Run {
+        /// The operation: kind.name (see `linli op list`).
+        op: String,
+        /// Document (default: the only one of the operation's kind).
+        #[arg(long)]
+        doc: Option<DocId>,
+        /// Fields as name=value.
+        #[arg(value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+    },
+}
+
+/// Parses `name=value` fields for operation `op`: text fields as given, others as JSON.
+pub fn op_fields(
+    op: &str,
+    fields: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let found = linli_core::catalogue::find(op).map_err(|e| e.to_string())?;
+    let mut out = serde_json::Map::new();
+    for f in fields {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| format!("{f:?} is not name=value"))?;
+        let field = found
+            .fields
+            .iter()
+            .find(|x| x.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "{op} has no field {name:?} (its fields: {})",
+                    found
+                        .fields
+                        .iter()
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        let v = if field.is_text() {
+            serde_json::Value::String(value.to_string())
+        } else {
+            serde_json::from_str(value).map_err(|e| {
+                format!(
+                    "{name} takes {} given as JSON: {value:?} is not ({e})",
+                    field.hint()
+                )
+            })?
+        };
+        if out.insert(name.to_string(), v).is_some() {
+            return Err(format!("{name} given twice"));
+        }
+    }
+    found.build(out.clone()).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// `linli personal …`.
 #[derive(Debug, Subcommand)]
 pub enum PersonalCmd {
@@ -1063,9 +1147,15 @@ impl Command {
             | C::Metrics
             | C::Export(_)
             | C::Import(_)
-            | C::Call { .. } => {
+            | C::Call { .. }
+            | C::Op(OpCmd::List { .. } | OpCmd::Show { .. }) => {
                 return Ok(None);
             }
+            C::Op(OpCmd::Run { op, doc, fields }) => Request::Operation {
+                op: op.clone(),
+                doc: *doc,
+                fields: op_fields(op, fields)?,
+            },
             C::Federation(f) => match f {
                 FederationCmd::Join { .. } => return Ok(None),
                 FederationCmd::Create => Request::FederationCreate { config: None },

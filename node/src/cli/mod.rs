@@ -259,6 +259,52 @@ fn init_logging(cli: &Cli, cfg: &Config, daemon: bool) {
     };
 }
 
+/// `linli op list` and `linli op show`: the operation catalogue, without a node.
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+fn op_help(cli: &Cli, cmd: &args::OpCmd) -> Result<u8, CliError> {
+    match cmd {
+        args::OpCmd::List { kind } => {
+            let rows: Vec<serde_json::Value> = linli_core::catalogue::operations()
+                .iter()
+                .filter(|o| kind.is_none_or(|k| k == o.kind))
+                .map(crate::ops::operation_row)
+                .collect();
+            if cli.json {
+                say!("{}", serde_json::Value::Array(rows));
+            } else {
+                for r in rows {
+                    let doc = r["doc"].as_str().unwrap_or_default();
+                    let first = doc.lines().next().unwrap_or_default();
+                    say!("{:<28} {first}", r["op"].as_str().unwrap_or_default());
+                }
+            }
+            Ok(0)
+        }
+        args::OpCmd::Show { op } => {
+            let o = linli_core::catalogue::find(op)
+                .map_err(|e| CliError::new(EXIT_USAGE, e.to_string()))?;
+            if cli.json {
+                say!("{}", crate::ops::operation_row(&o));
+            } else {
+                say!("{}\n\n{}\n", o.id(), o.doc);
+                for f in &o.fields {
+                    let need = if f.required { "required" } else { "optional" };
+                    say!("  {:<14} {:<24} {need}\n      {}", f.name, f.hint(), f.doc);
+                }
+            }
+            Ok(0)
+        }
+        args::OpCmd::Run { .. } => Err(CliError::new(EXIT_USAGE, "`op run` needs a node")),
+    }
+}
+
 async fn run(cli: Cli) -> Result<u8, CliError> {
     let dir = cli.dir.clone().unwrap_or_else(default_dir);
     if let Command::Init(a) = &cli.command {
@@ -268,6 +314,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Demo(a) = &cli.command {
         init_logging(&cli, &Config::default(), false);
         return demo(a).await;
+    }
+    if let Command::Op(c @ (args::OpCmd::List { .. } | args::OpCmd::Show { .. })) = &cli.command {
+        return op_help(&cli, c);
     }
     if !dir.is_dir() {
         return Err(CliError::new(

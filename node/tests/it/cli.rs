@@ -920,6 +920,98 @@ fn cli_wishes_and_kitchen_orders() {
     );
 }
 
+#[test]
+fn cli_every_core_operation_runs_by_name_with_checked_fields() {
+    let d = district();
+    let c = &d.community;
+    // The catalogue needs no node; every operation has help text.
+    let list = linli(&d.root, &["--json", "op", "list"]).ok().json();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op"].as_str().unwrap())
+        .collect();
+    for id in [
+        "resource.delegate",
+        "resource.bar",
+        "registry.update_compound",
+        "ledger.set_rules",
+    ] {
+        assert!(ids.contains(&id), "{id} not in {ids:?}");
+    }
+    let show = linli(c, &["op", "show", "resource.bar"]).ok().stdout;
+    assert!(show.contains("who") && show.contains("required"), "{show}");
+    let r = linli(c, &["op", "show", "resource.teleport"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    linli(
+        c,
+        &[
+            "resource",
+            "publish",
+            "--name",
+            "Dianye hall",
+            "--capacity",
+            "30",
+        ],
+    )
+    .ok();
+    // Wrong fields are usage errors naming the field; nothing is written.
+    let before = changes(c);
+    let r = linli(c, &["op", "run", "resource.bar", "colour=red"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no field \"colour\""), "{}", r.stderr);
+    let r = linli(c, &["op", "run", "resource.bar", "who={\"group\":\"x\"}"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("needs reason"), "{}", r.stderr);
+    let r = linli(
+        c,
+        &["op", "run", "resource.bar", "who={not json", "reason=x"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("who takes"), "{}", r.stderr);
+    assert_eq!(changes(c), before);
+    // A bar (no typed command exists for it) then refuses the group's request.
+    let w = linli(
+        c,
+        &[
+            "--json",
+            "op",
+            "run",
+            "resource.bar",
+            "who={\"group\":\"Noisy troupe\"}",
+            "reason=noise after 22:00",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(w["effect"], "done");
+    let r = linli(
+        c,
+        &[
+            "booking",
+            "request",
+            "--booker",
+            "Li Wei",
+            "--organisation",
+            "Noisy troupe",
+            "--purpose",
+            "dance",
+            "--start",
+            "2031-03-05T19:00",
+            "--end",
+            "2031-03-05T20:00",
+            "--attendees",
+            "10",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("noise after 22:00"), "{}", r.stderr);
+    // A domain refusal through `op run` is exit 1 with the core's message.
+    let r = linli(c, &["op", "run", "resource.promote_waitlist"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
 /// Whether any file of the data directory holds `needle`'s bytes.
 fn dir_holds(dir: &Path, needle: &str) -> bool {
     std::fs::read_dir(dir).unwrap().flatten().any(|e| {
