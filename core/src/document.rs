@@ -43,7 +43,19 @@ pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
 pub const MAX_RECORD_BYTES: usize = 32 * 1024;
 
 /// The kinds of documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
     /// Certificates, revocations and district settings (one per district).

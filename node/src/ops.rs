@@ -44,7 +44,7 @@ pub const DEFAULT_CERT_DAYS: i64 = 3 * 365;
 /// omitted, the only document of that kind is used (an error lists them if there are
 /// several). Times (`start`, `end`) are RFC 3339 with an offset, or a local date-time
 /// (`2026-12-01T19:00`) in the resource's time zone; dates are `YYYY-MM-DD`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     // ---- node ---------------------------------------------------------------------
@@ -137,8 +137,10 @@ pub enum Request {
         /// Mode.
         mode: ManagementMode,
         /// Term start.
+        #[schemars(with = "String")]
         start: Date,
         /// Term end.
+        #[schemars(with = "Option<String>")]
         end: Option<Date>,
         /// Status (default appointed).
         status: Option<AppointmentStatus>,
@@ -150,6 +152,7 @@ pub enum Request {
         /// Compound.
         compound: CompoundId,
         /// Date.
+        #[schemars(with = "String")]
         date: Date,
         /// Checklist item id → compliant.
         results: BTreeMap<String, bool>,
@@ -278,6 +281,7 @@ pub enum Request {
         /// Household, e.g. "3-2-401".
         household: String,
         /// Service date.
+        #[schemars(with = "String")]
         date: Date,
         /// Portions.
         portions: u32,
@@ -322,6 +326,7 @@ pub enum Request {
         /// Kitchen.
         doc: Option<DocId>,
         /// Service date.
+        #[schemars(with = "String")]
         date: Date,
     },
 
@@ -346,6 +351,7 @@ pub enum Request {
         /// Team.
         team: Option<String>,
         /// Date.
+        #[schemars(with = "String")]
         date: Date,
         /// Hours.
         hours: f64,

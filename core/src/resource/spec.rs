@@ -16,7 +16,7 @@ const CUTOFF: Time = jiff::civil::time(20, 0, 0, 0);
 const WEEKDAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// What kind of place a resource is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     /// An activity room (活动室).
@@ -181,12 +181,13 @@ impl std::fmt::Display for WeeklyBlock {
 }
 
 /// A shared kitchen's service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KitchenSpec {
     /// Portions the kitchen can serve per service day.
     pub daily_capacity: u32,
     /// Local time on the previous evening when ordering for a day closes.
+    #[schemars(with = "String")]
     pub cutoff: Time,
     /// The service, e.g. "dinner".
     pub service: String,
@@ -208,7 +209,7 @@ impl KitchenSpec {
 }
 
 /// Description and rules of a resource, written once at genesis (`meta/spec`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// Name shown to people, e.g. "Dianye activity room".
@@ -228,6 +229,7 @@ pub struct ResourceSpec {
     /// Longest allowed booking (minutes, per occurrence).
     pub max_minutes: u32,
     /// Local dates on which nothing may be booked or served.
+    #[schemars(with = "Vec<String>")]
     pub blackout: Vec<Date>,
     /// House rules shown to bookers.
     #[serde(default)]

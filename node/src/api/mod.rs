@@ -11,7 +11,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `POST /api/v1/call` | a [`Request`](crate::ops::Request) as JSON → its result (400 bad JSON, 404 unknown id, 403/422 refused) |
+//! | `POST /api/v1/call` | a [`Request`](crate::ops::Request) as JSON → its result (400 malformed, 404 unknown id, 403 unauthorized, 409 conflict, 422 invalid: the error table `ops::CLASSES`) |
 //! | `GET /api/v1/status` | identity, documents, changes, pending, refused, peers |
 //! | `GET /api/v1/documents` | documents held |
 //! | `GET /api/v1/bookings?doc=` | bookings of a resource |
@@ -30,6 +30,7 @@
 //! The client ([`ApiClient`]) speaks plain HTTP/1.1 over a tokio `TcpStream`.
 
 mod client;
+pub mod schema;
 mod server;
 
 pub use client::{ApiClient, ApiError, HttpResponse};

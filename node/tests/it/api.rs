@@ -407,7 +407,7 @@ async fn openapi_describes_every_route() {
     let (_tmp, node, server) = served().await;
     let c = ApiClient::new(server.addr(), TOKEN.into());
     let spec = c.get_json("/api/v1/openapi.json").await.unwrap();
-    assert_eq!(spec["openapi"], "3.0.3");
+    assert_eq!(spec["openapi"], "3.1.0");
     let paths = spec["paths"].as_object().unwrap();
     for route in DATA_ROUTES
         .iter()
@@ -469,4 +469,38 @@ async fn metrics_cover_network_store_and_changes() {
     assert!(size > 0, "{text}");
     server.shutdown().await.unwrap();
     node.shutdown().await.unwrap();
+}
+
+/// The request schemas in openapi.json are what the types give (`ops::Request` and core's
+/// operations, doc comments as descriptions); `LINLI_BLESS=1` rewrites the file.
+#[test]
+fn openapi_schemas_are_generated_from_the_types() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api/openapi.json");
+    let current = std::fs::read_to_string(&path).unwrap();
+    let fresh = linli_node::api::schema::regenerate(&current).unwrap();
+    if std::env::var_os("LINLI_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    assert!(
+        current == fresh,
+        "node/src/api/openapi.json is stale: run LINLI_BLESS=1 cargo test -p linli-node --test it openapi_schemas"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&current).unwrap();
+    let request = &doc["components"]["schemas"]["Request"];
+    let cmds: Vec<&str> = request["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["properties"]["cmd"]["const"].as_str())
+        .collect();
+    for cmd in [
+        "booking_request",
+        "operation",
+        "operations",
+        "personal_erase",
+    ] {
+        assert!(cmds.contains(&cmd), "{cmd} not in {cmds:?}");
+    }
+    assert!(doc["components"]["schemas"]["ResourceOp"].is_object());
 }
