@@ -2549,8 +2549,11 @@ mod verified_tests {
     }
 }
 
+#[path = "replica_defaults.rs"]
+mod defaults;
 #[path = "replica_personal.rs"]
 mod personal_records;
+pub use defaults::{DEFAULT_CERT_DAYS, default_cert_name};
 #[path = "replica_restore.rs"]
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};

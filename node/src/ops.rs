@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 use crate::net::Network;
 use crate::{Node, NodeError};
 
-/// Default validity of a certificate issued without `days`: three years.
-pub const DEFAULT_CERT_DAYS: i64 = 3 * 365;
+/// Default validity of a certificate issued without `days` (decided in linli-core).
+pub use linli_core::replica::DEFAULT_CERT_DAYS;
 
 /// One command of the CLI and the HTTP API (JSON tagged with `cmd`).
 ///
@@ -226,6 +226,10 @@ pub enum Request {
         contact: Option<String>,
         /// Weekly repetitions (1 = once).
         weeks: Option<u32>,
+        /// Acceptable other slots, in order of preference (at most 5), each
+        /// `START/END` in the same forms as `start` and `end`.
+        #[serde(default)]
+        alternates: Vec<String>,
     },
     /// Confirm a booking (the arbiter).
     BookingConfirm {
@@ -765,33 +769,9 @@ pub async fn execute_with(
                     return Err(OpsError::Invalid(format!("days must be positive, got {d}")));
                 }
                 Some(d) => now.plus_millis(d.saturating_mul(Timestamp::DAY)),
-                None => {
-                    // Default: three years, but not past the end of this node's own
-                    // certificate (a certificate must lie within its issuer's).
-                    let three_years = now.plus_millis(DEFAULT_CERT_DAYS * Timestamp::DAY);
-                    let own_end = node
-                        .read(move |r| {
-                            let me = r.author().node;
-                            r.federation(doc)
-                                .map(|f| {
-                                    f.certificates()
-                                        .into_iter()
-                                        .filter(|c| {
-                                            c.subject == me
-                                                && c.not_before <= now
-                                                && now < c.not_after
-                                        })
-                                        .map(|c| c.not_after)
-                                        .max()
-                                })
-                                .ok()
-                                .flatten()
-                        })
-                        .await?;
-                    own_end.map_or(three_years, |e| e.min(three_years))
-                }
+                None => node.read(move |r| r.default_cert_end(doc, now)).await??,
             };
-            let name = name.unwrap_or_else(|| format!("{org} office"));
+            let name = name.unwrap_or_else(|| linli_core::replica::default_cert_name(&org));
             let op = Op::Federation(FederationOp::Issue {
                 subject,
                 role,
@@ -1022,6 +1002,7 @@ pub async fn execute_with(
             organisation,
             contact,
             weeks,
+            alternates,
         } => {
             let doc = resolve(node, DocKind::Resource, doc).await?;
             let zone = doc_zone(node, doc).await?;
@@ -1038,6 +1019,24 @@ pub async fn execute_with(
             }
             if let Some(w) = weeks.filter(|w| *w > 1) {
                 form = form.weekly(w);
+            }
+            let mut alts = Vec::new();
+            for (i, a) in alternates.iter().enumerate() {
+                let what = format!("alternate {}", i + 1);
+                let (s, e) = a
+                    .split_once('/')
+                    .ok_or_else(|| OpsError::Invalid(format!("{what} {a:?} is not START/END")))?;
+                let (s, e) = (
+                    parse_instant(s, &zone, &what)?,
+                    parse_instant(e, &zone, &what)?,
+                );
+                alts.push(
+                    Slot::new(s, e)
+                        .map_err(|x| OpsError::Invalid(format!("{what} {s} – {e}: {x}")))?,
+                );
+            }
+            if !alts.is_empty() {
+                form = form.with_alternates(alts);
             }
             write(node, doc, Op::Resource(ResourceOp::Request(form))).await
         }
@@ -1334,9 +1333,13 @@ pub async fn execute_with(
                                 }) => json!({"name": name, "contact": contact, "address": address}),
                                 _ => Value::Null,
                             };
+                            let zone = Zone::shanghai();
+                            let year = item.at.local(&zone).map(|(d, _)| d.year()).ok();
                             json!({
                                 "id": id.to_string(),
                                 "kind": item.kind,
+                                "at": item.at.display_in(&zone),
+                                "year": year,
                                 "title": item.title,
                                 "category": item.category,
                                 "by": item.by.to_string(),
@@ -1903,9 +1906,19 @@ async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsError> {
                     let reason = match &b.status {
                         BookingStatus::Rejected { reason }
                         | BookingStatus::Revoked { reason }
-                        | BookingStatus::Cancelled { reason } => reason.clone(),
+                        | BookingStatus::Cancelled { reason }
+                        | BookingStatus::Contested { reason, .. } => reason.clone(),
                         _ => String::new(),
                     };
+                    // Every occurrence of a weekly series, in local time.
+                    let occurrences: Vec<String> = b
+                        .request
+                        .form
+                        .occurrences(&slot, &zone)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|o| o.display_in(&zone))
+                        .collect();
                     // The full name and contact where this node is in the audience (the
                     // owner, the requester), else the masked name the document holds.
                     let (booker, contact) =
@@ -1925,6 +1938,15 @@ async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsError> {
                         "organisation": b.request.form.organisation,
                         "purpose": b.request.form.purpose,
                         "attendees": b.request.form.attendees,
+                        "weeks": b.request.form.weeks(),
+                        "alternates": b
+                            .request
+                            .form
+                            .alternates
+                            .iter()
+                            .map(|a| a.display_in(&zone))
+                            .collect::<Vec<_>>(),
+                        "occurrences": occurrences,
                         "reason": reason,
                     })
                 })

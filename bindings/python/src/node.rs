@@ -42,9 +42,6 @@ use crate::types::{
 };
 use linli::node::net::NetConfig;
 
-/// One year in milliseconds (default validity of a certificate).
-const YEAR_MS: i64 = 365 * 24 * 60 * 60 * 1000;
-
 /// A linli node: a data directory served by a background actor, with its own identity.
 ///
 /// Create one with `Node.init(...)` or `Node.open(...)`; use it as a context manager or
@@ -621,7 +618,8 @@ impl Node {
 
     /// Certifies the key `subject` (hex) as `role` (`street`, `community`, `unit`,
     /// `partner`) of organisation `org` in the federation document `federation` (root node
-    /// only). Validity defaults to now until a year from now.
+    /// only). Validity defaults to now until three years on, within this node's own
+    /// certificate (linli-core's default, the same as the CLI's and the HTTP API's).
     #[pyo3(signature = (federation, subject, role, org, parent = None, *, name = None, not_before = None, not_after = None))]
     #[allow(clippy::too_many_arguments)]
     fn issue_certificate(
@@ -641,14 +639,19 @@ impl Node {
             .map(parse_datetime)
             .transpose()?
             .unwrap_or_else(now);
-        let not_after = not_after
-            .map(parse_datetime)
-            .transpose()?
-            .unwrap_or(Timestamp(not_before.0 + YEAR_MS));
+        let not_after = match not_after.map(parse_datetime).transpose()? {
+            Some(t) => t,
+            // The same default as every surface: linli-core's.
+            None => {
+                let fed = parse_doc(federation)?;
+                let at = not_before;
+                self.query(py, move |r| r.default_cert_end(fed, at))?
+            }
+        };
         let op = Op::Federation(FederationOp::Issue {
             subject: parse_node_id(subject)?,
             role: parse_role(role)?,
-            name: name.unwrap_or_else(|| format!("{org} node")),
+            name: name.unwrap_or_else(|| linli::core::replica::default_cert_name(&org)),
             org,
             parent: parent.map(parse_org).transpose()?,
             not_before,
@@ -899,8 +902,9 @@ impl Node {
     }
 
     /// Requests a booking of `resource` from `start` to `end` (timezone-aware datetimes).
-    /// Returns the booking's id.
-    #[pyo3(signature = (resource, booker, purpose, start, end, attendees, *, organisation = None, contact = None))]
+    /// `alternates` are acceptable other slots as `(start, end)` pairs, in order of
+    /// preference; `weeks` repeats the confirmed slot weekly. Returns the booking's id.
+    #[pyo3(signature = (resource, booker, purpose, start, end, attendees, *, organisation = None, contact = None, alternates = None, weeks = None))]
     #[allow(clippy::too_many_arguments)]
     fn request_booking(
         &self,
@@ -913,12 +917,22 @@ impl Node {
         attendees: u32,
         organisation: Option<String>,
         contact: Option<String>,
+        alternates: Option<Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>>,
+        weeks: Option<u32>,
     ) -> PyResult<String> {
         let slot = Slot::new(parse_datetime(start)?, parse_datetime(end)?)
             .map_err(|e| map_core_error(e.into()))?;
         let mut form = BookingForm::new(booker, purpose, slot, attendees);
         form.organisation = organisation;
         form.contact = contact;
+        for (s, e) in alternates.unwrap_or_default() {
+            let alt = Slot::new(parse_datetime(&s)?, parse_datetime(&e)?)
+                .map_err(|e| map_core_error(e.into()))?;
+            form.alternates.push(alt);
+        }
+        if let Some(w) = weeks {
+            form = form.weekly(w);
+        }
         let op = Op::Resource(ResourceOp::Request(form));
         Ok(match self.execute_op(py, resource, op)? {
             Effect::Booking(id) => id.to_string(),

@@ -347,9 +347,16 @@ def test_certificates(district: District, dianye: linli.Node) -> None:
     certs = dianye.certificates(district.federation)
     [c] = [c for c in certs if c.subject == dianye.node_id]
     assert c.role == "community" and c.org == "dianye" and c.parent == "beishi"
-    assert c.issuer == district.root.node_id and c.name == "dianye node"
+    assert c.issuer == district.root.node_id and c.name == "dianye office"
     assert c.not_before < c.not_after and c.not_before.tzinfo is not None
     assert "community" in repr(c)
+    # Without an end: linli-core's default, the CLI's and HTTP API's too (three years from
+    # the root, which has no end of its own).
+    subject = "ab" * 32
+    district.root.issue_certificate(district.federation, subject, "partner", "choir", "dianye")
+    [p] = [c for c in district.root.certificates(district.federation) if c.subject == subject]
+    assert p.name == "choir office"
+    assert (p.not_after - p.not_before).days == 3 * 365
     with pytest.raises(linli.ValidationError, match="unknown role"):
         district.root.issue_certificate(district.federation, dianye.node_id, "mayor", "dianye")
     with pytest.raises(linli.ValidationError, match="timezone-aware"):
@@ -444,3 +451,26 @@ def test_every_core_operation_is_reachable_by_name(dianye: linli.Node) -> None:
         dianye.operation("resource.teleport")
     with pytest.raises(linli.NotFoundError, match="holds no"):
         dianye.operation("wishes.assign", wish="dianye:1", claim="dianye:1")
+
+
+def test_booking_with_alternates_and_weeks(dianye: linli.Node) -> None:
+    room = dianye.create_room("beishi", "Dianye side room", 20)
+    first = dianye.request_booking(
+        room, "Li Wei", "chess", tomorrow_at(10), tomorrow_at(11), 4
+    )
+    dianye.confirm_booking(room, first)
+    bid = dianye.request_booking(
+        room,
+        "Wang Fang",
+        "choir",
+        tomorrow_at(10),
+        tomorrow_at(11),
+        8,
+        alternates=[(tomorrow_at(12), tomorrow_at(13))],
+        weeks=2,
+    )
+    dianye.confirm_booking(room, bid)
+    b = {x.id: x for x in dianye.bookings(room)}[bid]
+    assert b.status == "confirmed" and b.confirmed_start == tomorrow_at(12)
+    with pytest.raises(linli.ValidationError, match="weeks"):
+        dianye.request_booking(room, "x", "y", tomorrow_at(14), tomorrow_at(15), 1, weeks=60)

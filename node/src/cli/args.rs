@@ -601,6 +601,9 @@ pub enum BookingCmd {
         /// Weekly repetitions.
         #[arg(long)]
         weeks: Option<u32>,
+        /// An acceptable other slot, START/END (repeat, in order of preference; at most 5).
+        #[arg(long = "alternate", value_name = "START/END")]
+        alternates: Vec<String>,
         /// Resource.
         #[arg(long)]
         doc: Option<DocId>,
@@ -1294,6 +1297,7 @@ impl Command {
                     organisation,
                     contact,
                     weeks,
+                    alternates,
                     doc,
                 } => Request::BookingRequest {
                     doc: *doc,
@@ -1305,6 +1309,7 @@ impl Command {
                     organisation: organisation.clone(),
                     contact: contact.clone(),
                     weeks: *weeks,
+                    alternates: alternates.clone(),
                 },
                 BookingCmd::Confirm { booking, doc } => Request::BookingConfirm {
                     doc: *doc,

@@ -1012,6 +1012,75 @@ fn cli_every_core_operation_runs_by_name_with_checked_fields() {
     assert_eq!(r.code, 1, "{}", r.stderr);
 }
 
+#[test]
+fn cli_booking_with_alternates_and_a_weekly_series_lists_every_occurrence() {
+    let d = district();
+    let c = &d.community;
+    linli(
+        c,
+        &[
+            "resource",
+            "publish",
+            "--name",
+            "Dianye hall",
+            "--capacity",
+            "30",
+        ],
+    )
+    .ok();
+    let args = |alt: &str| {
+        vec![
+            "--json".to_string(),
+            "booking".into(),
+            "request".into(),
+            "--booker".into(),
+            "Li Wei".into(),
+            "--purpose".into(),
+            "choir".into(),
+            "--start".into(),
+            "2031-03-05T19:00".into(),
+            "--end".into(),
+            "2031-03-05T20:00".into(),
+            "--attendees".into(),
+            "10".into(),
+            "--weeks".into(),
+            "3".into(),
+            "--alternate".into(),
+            alt.to_string(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        linli(c, &refs)
+    };
+    let r = run(args("2031-03-06T19:00"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is not START/END"), "{}", r.stderr);
+    run(args("2031-03-06T19:00/2031-03-06T20:00")).ok();
+    let list = linli(c, &["--json", "booking", "list"]).ok().json();
+    let b = &list[0];
+    assert_eq!(b["weeks"], 3);
+    let occ: Vec<&str> = b["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert_eq!(occ.len(), 3, "{b}");
+    assert!(occ[2].starts_with("2031-03-19 19:00"), "{occ:?}");
+    assert!(
+        b["alternates"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-03-06 19:00"),
+        "{b}"
+    );
+    let id = b["id"].as_str().unwrap().to_string();
+    // The requested slot is free: confirmed on it (candidate 0), the alternate unused.
+    let w = linli(c, &["--json", "booking", "confirm", &id]).ok().json();
+    assert_eq!(w["effect"]["confirmed"]["slot_index"], 0, "{w}");
+}
+
 /// Whether any file of the data directory holds `needle`'s bytes.
 fn dir_holds(dir: &Path, needle: &str) -> bool {
     std::fs::read_dir(dir).unwrap().flatten().any(|e| {
