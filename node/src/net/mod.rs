@@ -616,6 +616,17 @@ fn build_swarm(secret: [u8; 32], cfg: &NetConfig) -> Result<Swarm<Behaviour>, Ne
         .map_err(|e| t(&e))?;
     #[cfg(feature = "quic")]
     let builder = builder.with_quic();
+    // In-process `/memory/<n>` addresses next to TCP (tests run whole districts in one
+    // process without ports), with the same noise and yamux upgrades.
+    let builder = builder
+        .with_other_transport(|key| {
+            use libp2p::Transport as _;
+            Ok(libp2p::core::transport::MemoryTransport::default()
+                .upgrade(libp2p::core::upgrade::Version::V1)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(yamux::Config::default()))
+        })
+        .map_err(|e| t(&e))?;
     let swarm = builder
         .with_behaviour(behaviour)
         .map_err(|e| t(&e))?

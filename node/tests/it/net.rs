@@ -55,6 +55,15 @@ pub fn periodic(bootstrap: Vec<String>) -> NetConfig {
     }
 }
 
+/// Like [`periodic`], over libp2p's in-process memory transport (`/memory/<n>`): no ports,
+/// the same noise and yamux upgrades and the same protocols as TCP.
+pub fn in_memory(bootstrap: Vec<String>) -> NetConfig {
+    NetConfig {
+        listen: vec!["/memory/0".into()],
+        ..periodic(bootstrap)
+    }
+}
+
 /// A certified community node of street beishi with its own registry.
 pub async fn community(district: &mut District, dir: &Path, o: &str) -> (Node, DocId) {
     let mut init = InitOptions::new(org(o), district.root_id());

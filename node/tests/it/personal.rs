@@ -1,7 +1,8 @@
 //! Personal data over real sync: a district (root, two streets, four communities, a unit and
-//! two partners) on loopback, then a raw-byte search of every data directory — store, WAL,
-//! export — for a booker's name and phone, a household, a volunteer's phone and a resident:
-//! found only on the nodes of each one's audience, and nowhere once erased.
+//! two partners) on libp2p's in-process memory transport, then a raw-byte search of every
+//! data directory — store, WAL, export — for a booker's name and phone, a household, a
+//! volunteer's phone and a resident: found only on the nodes of each one's audience, and
+//! nowhere once erased.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -15,7 +16,7 @@ use linli_node::net::Network;
 use linli_node::{InitOptions, Node};
 use tempfile::TempDir;
 
-use crate::net::{eventually, periodic};
+use crate::net::{eventually, in_memory};
 use crate::util::{District, opts, org, secret};
 
 const BOOKER: &str = "王小红";
@@ -169,7 +170,7 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
     let mut nets = Vec::new();
     let mut boot: Vec<String> = Vec::new();
     for o in &offices {
-        let net = Network::start(o.node.clone(), periodic(boot.clone()))
+        let net = Network::start(o.node.clone(), in_memory(boot.clone()))
             .await
             .unwrap();
         boot.extend(net.listen_addrs().await.unwrap());
