@@ -1,0 +1,192 @@
+//! `Node` methods: the service ledger: service hours, redemptions, corrections, entries, leaderboards.
+
+use super::*;
+
+#[pymethods]
+impl Node {
+    // ---- service ledger -------------------------------------------------------------
+
+    /// Creates the service ledger of `community` (default: this node's organisation) in
+    /// `street` for `year`, with the default points rule. Returns its id.
+    #[pyo3(signature = (year, street, community = None))]
+    fn create_ledger(
+        &self,
+        py: Python<'_>,
+        year: i16,
+        street: &str,
+        community: Option<&str>,
+    ) -> PyResult<String> {
+        let community = self.community_or_own(community)?;
+        self.create_doc(
+            py,
+            NewDoc::Ledger {
+                street: parse_org(street)?,
+                community,
+                year,
+                rules: LedgerRules::default(),
+            },
+        )
+    }
+
+    /// Records `hours` of service by `volunteer` (`org:n`) on `date` (a `datetime.date` or
+    /// `YYYY-MM-DD`) in `ledger`. Returns the id of the new entry.
+    ///
+    /// With `dry_run=True` nothing is written: the service record is only checked against
+    /// the ledger's rules (linli-core's `ledger::plan`; the certificate chain and write
+    /// policy are checked when writing) and the id it would get is returned.
+    #[pyo3(signature = (ledger, volunteer, activity, date, hours, team = None, evidence = None, *, dry_run = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_service(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        volunteer: &str,
+        activity: String,
+        date: &Bound<'_, PyAny>,
+        hours: f64,
+        team: Option<String>,
+        evidence: Option<String>,
+        dry_run: bool,
+    ) -> PyResult<String> {
+        let op = LedgerOp::RecordService {
+            volunteer: parse_volunteer(volunteer)?,
+            activity,
+            team,
+            date: parse_date(date)?,
+            hours,
+            evidence,
+        };
+        let effect = if dry_run {
+            let doc = parse_doc(ledger)?;
+            let now = now();
+            self.query(py, move |r| r.check(doc, Op::Ledger(op), now))?
+        } else {
+            self.execute_op(py, ledger, Op::Ledger(op))?
+        };
+        Ok(match effect {
+            Effect::Entry(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// Redeems `cost` points (`Decimal`, `int` or text) of `volunteer` for `item` at
+    /// `outlet`, in the ledger of the volunteer's home community. Returns the entry's id.
+    fn redeem(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        volunteer: &str,
+        item: String,
+        cost: &Bound<'_, PyAny>,
+        outlet: String,
+    ) -> PyResult<String> {
+        let op = Op::Ledger(LedgerOp::Redeem {
+            volunteer: parse_volunteer(volunteer)?,
+            item,
+            cost: parse_points(cost)?,
+            outlet,
+        });
+        Ok(match self.execute_op(py, ledger, op)? {
+            Effect::Entry(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// A volunteer's balance in points over every ledger held (exact, as `Decimal`).
+    fn balance<'py>(&self, py: Python<'py>, volunteer: &str) -> PyResult<Bound<'py, PyAny>> {
+        let v = parse_volunteer(volunteer)?;
+        let p = self.run(py, |n| async move { n.balance(v).await })?;
+        points(py, p)
+    }
+
+    /// The leaderboard of `ledger`, optionally of one team, highest first.
+    ///
+    /// With `across=True` it counts every ledger this node holds (stars by the rules of
+    /// `ledger`), optionally only volunteers of the home community `home`.
+    #[pyo3(signature = (ledger, team = None, *, across = false, home = None))]
+    fn leaderboard(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        team: Option<String>,
+        across: bool,
+        home: Option<&str>,
+    ) -> PyResult<Vec<Standing>> {
+        let doc = parse_doc(ledger)?;
+        let home = home.map(parse_org).transpose()?;
+        if home.is_some() && !across {
+            return Err(ValidationError::new_err(
+                "home filters the leaderboard across ledgers: pass across=True",
+            ));
+        }
+        let rows = if across {
+            self.query(py, move |r| {
+                let rules = r.ledger(doc)?.rules();
+                let who = |v: &VolunteerId| home.as_ref().is_none_or(|h| v.org() == h);
+                Ok(leaderboard_across(
+                    r.docs().values(),
+                    &rules,
+                    who,
+                    team.as_deref(),
+                ))
+            })?
+        } else {
+            self.run(py, |n| async move { n.leaderboard(doc, team).await })?
+        };
+        rows.into_iter()
+            .map(|s| Standing::from_rust(py, s))
+            .collect()
+    }
+
+    // ---- service ledger: corrections, entries, leaderboards -------------------------
+
+    /// Corrects the points of `volunteer` by `delta` (`Decimal`, `int` or text; negative
+    /// removes), optionally naming the entry corrected. Returns the new entry's id.
+    #[pyo3(signature = (ledger, volunteer, delta, reason, corrects = None))]
+    fn correct(
+        &self,
+        py: Python<'_>,
+        ledger: &str,
+        volunteer: &str,
+        delta: &Bound<'_, PyAny>,
+        reason: String,
+        corrects: Option<&str>,
+    ) -> PyResult<String> {
+        let op = Op::Ledger(LedgerOp::Correct {
+            volunteer: parse_volunteer(volunteer)?,
+            corrects: corrects.map(parse_id::<EntryId>).transpose()?,
+            delta: parse_points(delta)?,
+            reason,
+        });
+        Ok(match self.execute_op(py, ledger, op)? {
+            Effect::Entry(id) => id.to_string(),
+            other => crate::types::enum_str(&other),
+        })
+    }
+
+    /// The entries of `ledger` in id order, optionally of one volunteer, as an iterator
+    /// that reads `page_size` entries at a time from the node.
+    #[pyo3(signature = (ledger, *, volunteer = None, page_size = 256))]
+    fn ledger_entries(
+        slf: &Bound<'_, Self>,
+        ledger: &str,
+        volunteer: Option<&str>,
+        page_size: usize,
+    ) -> PyResult<LedgerEntries> {
+        if page_size == 0 {
+            return Err(ValidationError::new_err("page_size must be at least 1"));
+        }
+        let doc = parse_doc(ledger)?;
+        let volunteer = volunteer.map(parse_volunteer).transpose()?;
+        // Fail early on an unknown document or one of another kind.
+        slf.get()
+            .query(slf.py(), move |r| r.ledger(doc).map(drop))?;
+        Ok(LedgerEntries {
+            node: slf.clone().unbind(),
+            doc,
+            volunteer,
+            page_size,
+            state: Mutex::new(PageState::default()),
+        })
+    }
+}
