@@ -1399,6 +1399,7 @@ impl Insider {
             body,
             issuer: key.scope.clone(),
             at,
+            source: None,
         };
         sign(key, &author, base, at, &[Put::new("entries", id, &entry)])
     }
