@@ -230,6 +230,7 @@ impl Entry {
 
 /// One service record of a [`LedgerOp::RecordServices`] batch (an imported row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceRow {
     /// Volunteer.
     pub volunteer: VolunteerId,
