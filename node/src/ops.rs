@@ -1295,6 +1295,7 @@ fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
             "date": date.to_string(),
             "hours": format!("{:.2}", f64::from(*minutes) / 60.0),
             "evidence": evidence,
+            "source": e.source,
         }),
         EntryBody::Redemption { item, outlet, .. } => json!({
             "type": "redemption",

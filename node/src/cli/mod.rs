@@ -873,7 +873,7 @@ pub fn service_rows(data: &[u8]) -> Result<Vec<CsvRow>, String> {
                 Ok(rec) => rec.position(),
                 Err(e) => e.position(),
             };
-            let line = pos.map_or(0, |p| lines.line(p.byte()));
+            let line = pos.map_or(0, |p| lines.line(record_start(data, p.byte())));
             let row = r
                 .map_err(|e| format!("unreadable: {e}"))
                 .and_then(|rec| service_row(&headers, &rec))
@@ -889,6 +889,21 @@ pub fn service_rows(data: &[u8]) -> Result<Vec<CsvRow>, String> {
             (line, row)
         })
         .collect())
+}
+
+/// Where a record that the CSV reader says starts at `offset` really starts: after a
+/// `\r\n` the reader stops at `\r` and counts the `\n` as the next record's first byte (which
+/// put its line one too early). A record never starts with a line end.
+fn record_start(data: &[u8], offset: u64) -> u64 {
+    let skip = usize::try_from(offset)
+        .ok()
+        .and_then(|o| data.get(o..))
+        .map_or(0, |rest| {
+            rest.iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count()
+        });
+    offset + skip as u64
 }
 
 /// Line numbers of byte offsets: the offsets at which lines 2, 3, … start (a line ends at
@@ -960,12 +975,13 @@ fn service_row(
     headers: &csv::StringRecord,
     rec: &csv::StringRecord,
 ) -> Result<(ServiceRow, Option<String>), String> {
+    // Line ends inside a quoted cell read as `\n`, whatever the file's.
     let get = |name: &str| -> Option<String> {
         headers
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
             .and_then(|i| rec.get(i))
-            .map(|s| s.trim().to_string())
+            .map(|s| s.trim().replace("\r\n", "\n").replace('\r', "\n"))
             .filter(|s| !s.is_empty())
     };
     let need = |name: &str| get(name).ok_or_else(|| format!("column {name} is empty"));
