@@ -286,7 +286,7 @@ pub struct Document {
 /// else that moves the heads (a received change, a rebuild) makes the next use rebuild
 /// them. A clone starts without them.
 #[derive(Default)]
-struct Derived(std::sync::Mutex<Option<crate::ledger::SourceIndex>>);
+struct Derived(std::sync::Mutex<Option<crate::ledger::EntryIndex>>);
 
 impl Clone for Derived {
     fn clone(&self) -> Self {
@@ -664,7 +664,7 @@ impl Document {
 
     /// Runs `f` on the index of the ledger entries' source ids, built (or rebuilt, when the
     /// document moved since by anything but a local commit) first.
-    pub(crate) fn with_sources<R>(&self, f: impl FnOnce(&crate::ledger::SourceIndex) -> R) -> R {
+    pub(crate) fn with_entry_index<R>(&self, f: impl FnOnce(&crate::ledger::EntryIndex) -> R) -> R {
         let mut derived = self
             .derived
             .0
@@ -673,7 +673,7 @@ impl Document {
         let heads = self.am.get_heads();
         let ix = match derived.take() {
             Some(ix) if ix.is_at(&heads) => ix,
-            _ => crate::ledger::SourceIndex::build(self, heads),
+            _ => crate::ledger::EntryIndex::build(self, heads),
         };
         f(derived.insert(ix))
     }

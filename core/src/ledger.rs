@@ -292,23 +292,28 @@ pub fn check_source(source: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
-/// The source ids of a ledger's entries, by issuer (see [`Entry::source`]): what
-/// [`LedgerOp::RecordServices`] looks a row up in, so a row costs the same whatever the
-/// ledger's size. Built from the document once; valid at `heads` and carried forward by
-/// local commits ([`Document::with_sources`]).
+/// What [`LedgerOp::RecordServices`] looks up in a ledger's entries, so a row costs the
+/// same whatever the ledger's size: the source ids by issuer (see [`Entry::source`]) and the
+/// largest counter of each numbering writer (`org@tag`). Built from the document once;
+/// valid at `heads` and carried forward by local commits ([`Document::with_entry_index`]).
 #[derive(Debug, Default)]
-pub struct SourceIndex {
+pub struct EntryIndex {
     heads: Vec<ChangeHash>,
-    by: HashMap<String, Vec<(Scope, EntryId)>>,
+    /// The issuers seen (a ledger has few), indexed by `by`'s keys.
+    issuers: Vec<Scope>,
+    /// (issuer, source id) → the entry's key.
+    by: HashMap<(u32, Box<str>), Box<str>>,
+    /// Writer (`org@tag`, the key before `:n`) → the largest `n`.
+    counters: HashMap<Box<str>, u64>,
 }
 
-impl SourceIndex {
+impl EntryIndex {
     /// Reads every entry with a source of `doc` (at `heads`, its current heads).
     pub(crate) fn build(doc: &Document, mut heads: Vec<ChangeHash>) -> Self {
         heads.sort_unstable();
-        let mut ix = SourceIndex {
+        let mut ix = EntryIndex {
             heads,
-            by: HashMap::new(),
+            ..EntryIndex::default()
         };
         if doc.kind() == DocKind::Ledger {
             doc.for_each_raw("entries", |key, json| ix.note(key, json));
@@ -343,30 +348,52 @@ impl SourceIndex {
     }
 
     fn note(&mut self, key: &str, json: &str) {
+        if let Some((writer, n)) = key.rsplit_once(':')
+            && let Ok(n) = n.parse::<u64>()
+        {
+            let max = self.counters.entry(writer.into()).or_default();
+            *max = (*max).max(n);
+        }
         // Most entries have no source: skip them without decoding.
         if !json.contains("\"source\"") {
             return;
         }
-        let (Ok(id), Ok(e)) = (key.parse::<EntryId>(), serde_json::from_str::<Entry>(json)) else {
+        let Ok(e) = serde_json::from_str::<Entry>(json) else {
             return;
         };
-        if let Some(source) = e.source {
-            self.by.entry(source).or_default().push((e.issuer, id));
-        }
+        let Some(source) = e.source else {
+            return;
+        };
+        let issuer = match self.issuers.iter().position(|s| *s == e.issuer) {
+            Some(i) => i,
+            None => {
+                self.issuers.push(e.issuer);
+                self.issuers.len() - 1
+            }
+        };
+        // Invariant: fewer issuers than u32::MAX (each is a certified organisation).
+        let issuer = u32::try_from(issuer).unwrap_or(u32::MAX);
+        self.by
+            .entry((issuer, source.into_boxed_str()))
+            .or_insert_with(|| key.into());
     }
 
     /// The entry in which `issuer` recorded `source`, if any.
-    pub fn get(&self, issuer: &Scope, source: &str) -> Option<&EntryId> {
-        self.by
-            .get(source)?
-            .iter()
-            .find(|(s, _)| s == issuer)
-            .map(|(_, id)| id)
+    pub fn get(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
+        let i = self.issuers.iter().position(|s| s == issuer)?;
+        let i = u32::try_from(i).ok()?;
+        self.by.get(&(i, source.into()))?.parse().ok()
     }
 
-    /// Number of sources recorded (over all issuers).
+    /// 1 + the largest counter of `writer` (`org@tag`) in the entries' keys: what
+    /// [`Document::next_counter_for`] finds by scanning the writer's keys.
+    pub fn next_counter(&self, writer: &str) -> u64 {
+        self.counters.get(writer).copied().unwrap_or(0) + 1
+    }
+
+    /// Number of (issuer, source id) pairs recorded.
     pub fn len(&self) -> usize {
-        self.by.values().map(Vec::len).sum()
+        self.by.len()
     }
 
     /// Whether no entry has a source.
@@ -572,7 +599,7 @@ impl<'a> Ledger<'a> {
     }
     /// The entry in which `issuer` recorded source id `source` ([`Entry::source`]), if any.
     pub fn imported(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
-        self.doc.with_sources(|ix| ix.get(issuer, source).cloned())
+        self.doc.with_entry_index(|ix| ix.get(issuer, source))
     }
     /// All entries in id order.
     pub fn entries(&self) -> Vec<(EntryId, Entry)> {
@@ -839,16 +866,20 @@ pub fn plan(
                 });
             }
             let rules = ledger.rules();
-            // Numbered from one scan of the writer's keys, then counted up.
-            let first = ctx.author.next_id(doc, "entries", "");
-            let mut next = first.n;
             let mut puts = Vec::new();
             let mut outcomes = Vec::with_capacity(rows.len());
             // Sources written by this batch (an id repeated in the file).
             let mut here: HashMap<String, EntryId> = HashMap::new();
             let mut bytes = 0usize;
             let mut full = false;
-            doc.with_sources(|known| {
+            doc.with_entry_index(|known| {
+                // Numbered from the index's counter of this writer, then counted up.
+                let first = RecordId {
+                    org: ctx.author.org.clone(),
+                    tag: Some(ctx.author.tag()),
+                    n: 0,
+                };
+                let mut next = known.next_counter(&first.writer());
                 for row in rows {
                     if full {
                         outcomes.push(RowOutcome::Deferred);
@@ -870,9 +901,9 @@ pub fn plan(
                         }
                     };
                     if let Some(src) = &row.source
-                        && let Some(id) = known.get(me, src).or_else(|| here.get(src))
+                        && let Some(id) = here.get(src).cloned().or_else(|| known.get(me, src))
                     {
-                        outcomes.push(RowOutcome::AlreadyImported { entry: id.clone() });
+                        outcomes.push(RowOutcome::AlreadyImported { entry: id });
                         continue;
                     }
                     let mut e = entry(

@@ -530,6 +530,18 @@ fn the_source_index_follows_received_changes() {
         ],
     );
     assert!(!written, "{out:?}");
+    // The index's counters are what a scan of the keys finds, for every writer.
+    let d = b.doc(doc).unwrap();
+    for w in [
+        crate::testutil::writer("dianye", 1),
+        crate::testutil::writer("dianye", 2),
+    ] {
+        assert_eq!(
+            d.with_entry_index(|ix| ix.next_counter(&w)),
+            d.next_counter_for("entries", "", &w)
+        );
+        assert_eq!(d.next_counter_for("entries", "", &w), 2);
+    }
 }
 
 #[test]

@@ -56,7 +56,13 @@ impl Community {
     fn import(&self, file: &Path) -> (Run, Value) {
         let r = linli(
             &self.dir,
-            &["--json", "import", "--format", "csv", file.to_str().unwrap()],
+            &[
+                "--json",
+                "import",
+                "--format",
+                "csv",
+                file.to_str().unwrap(),
+            ],
         );
         let v = if r.code == 0 || r.code == 6 {
             r.json()
@@ -144,7 +150,10 @@ fn import_again_adds_nothing_and_an_interrupted_import_completes() {
     );
     assert!(r.stderr.contains("line 702: recorded"), "{}", r.stderr);
     // Once more: nothing to add, nothing written, exit 0.
-    let r = linli(&c.dir, &["import", "--format", "csv", full.to_str().unwrap()]);
+    let r = linli(
+        &c.dir,
+        &["import", "--format", "csv", full.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
@@ -293,7 +302,11 @@ fn import_through_the_daemon_is_batched_and_idempotent() {
     let (r, v) = c.import(&full);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(counts(&v), (500, 600, 0));
-    assert!(r.stderr.contains("line 601: already imported"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 601: already imported"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("line 602: recorded"), "{}", r.stderr);
     let (r, v) = c.import(&full);
     assert_eq!(r.code, 0, "{}", r.stderr);
