@@ -6,7 +6,8 @@
 //!
 //! `cargo bench -p linli-node --bench import`. Environment: `BENCH_IMPORT_ROWS` rows of the
 //! file (default 10,000), `BENCH_WRITES` local writes of the baseline (default 2,000),
-//! `BENCH_CLI=0` skips the runs of the binary. Every node uses the default durability
+//! `BENCH_ROUNDS` rounds of the in-process measurements (default 3; the best of each is
+//! kept), `BENCH_CLI=0` skips the runs of the binary. Every node uses the default durability
 //! (`synchronous=FULL`), as `linli` does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -116,16 +117,45 @@ fn csv(n: usize, tag: &str) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// What one import took.
+struct Imported {
+    /// Parsing the file (lines, identities).
+    parse: Duration,
+    /// When each row was written (its batch answered), from the end of the parse.
+    done: Vec<Duration>,
+    recorded: u64,
+    already: u64,
+}
+
+impl Imported {
+    /// Rows per second of the whole import, parse included.
+    fn rate(&self) -> f64 {
+        let n = self.done.len();
+        n as f64 / (self.parse + self.done[n - 1]).as_secs_f64()
+    }
+
+    /// Rows per second of rows `from..to` (their batches only).
+    fn rate_of(&self, from: usize, to: usize) -> f64 {
+        let start = if from == 0 {
+            Duration::ZERO
+        } else {
+            self.done[from - 1]
+        };
+        (to - from) as f64 / (self.done[to - 1] - start).as_secs_f64()
+    }
+}
+
 /// Imports `data` the way `linli import --format csv` does in local mode (parse, batches of
-/// 500 rows through the ops layer); returns the time after each row was written, and the
-/// rows recorded and already imported.
-async fn import(node: &Node, doc: DocId, data: &[u8]) -> (Vec<Duration>, u64, u64) {
+/// 500 rows through the ops layer).
+async fn import(node: &Node, doc: DocId, data: &[u8]) -> Imported {
     let t = Instant::now();
     let rows: Vec<_> = linli_node::cli::service_rows(data)
         .unwrap()
         .into_iter()
         .map(|(_, r)| r.unwrap())
         .collect();
+    let parse = t.elapsed();
+    let t = Instant::now();
     let mut done = Vec::with_capacity(rows.len());
     let (mut recorded, mut already) = (0, 0);
     for batch in rows.chunks(MAX_BATCH_ROWS) {
@@ -144,17 +174,46 @@ async fn import(node: &Node, doc: DocId, data: &[u8]) -> (Vec<Duration>, u64, u6
         let now = t.elapsed();
         done.extend(std::iter::repeat_n(now, batch.len()));
     }
-    (done, recorded, already)
+    Imported {
+        parse,
+        done,
+        recorded,
+        already,
+    }
 }
 
-/// Rows per second of rows `from..to`, given the time each row was done.
-fn rate(done: &[Duration], from: usize, to: usize) -> f64 {
-    let start = if from == 0 {
-        Duration::ZERO
-    } else {
-        done[from - 1]
-    };
-    (to - from) as f64 / (done[to - 1] - start).as_secs_f64()
+/// Local writes: `writes` service records through `Node::execute`, one change each, into a
+/// fresh ledger; writes per second.
+async fn local_writes(root: &Keypair, fed: &[SignedChange], writes: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (local, doc) = node(dir.path(), root, fed).await;
+    let t = Instant::now();
+    for i in 0..writes {
+        local
+            .execute(
+                doc,
+                Op::Ledger(LedgerOp::RecordService {
+                    volunteer: format!("dianye:{}", i % 500 + 1)
+                        .parse::<VolunteerId>()
+                        .unwrap(),
+                    activity: "patrol".into(),
+                    team: Some("night".into()),
+                    date: day(i),
+                    hours: 1.0,
+                    evidence: Some(format!("w {i}")),
+                }),
+            )
+            .await
+            .unwrap();
+    }
+    let rate = writes as f64 / t.elapsed().as_secs_f64();
+    local.shutdown().await.unwrap();
+    rate
+}
+
+/// The best of `rounds` (the machine is shared: the best round is the least disturbed).
+fn best(xs: impl IntoIterator<Item = f64>) -> f64 {
+    xs.into_iter().fold(0.0, f64::max)
 }
 
 fn linli(dir: &Path) -> Command {
@@ -191,49 +250,35 @@ async fn run() {
     );
     let (root, fed) = federation();
 
-    // Baseline: the node's local write rate, one service record per change.
-    let dir = tempfile::tempdir().unwrap();
-    let (local, doc) = node(dir.path(), &root, &fed).await;
-    let t = Instant::now();
-    for i in 0..writes {
-        local
-            .execute(
-                doc,
-                Op::Ledger(LedgerOp::RecordService {
-                    volunteer: format!("dianye:{}", i % 500 + 1)
-                        .parse::<VolunteerId>()
-                        .unwrap(),
-                    activity: "patrol".into(),
-                    team: Some("night".into()),
-                    date: day(i),
-                    hours: 1.0,
-                    evidence: Some(format!("w {i}")),
-                }),
-            )
-            .await
-            .unwrap();
-    }
-    let write_rate = writes as f64 / t.elapsed().as_secs_f64();
-    local.shutdown().await.unwrap();
-
-    // The import, in process (the CLI's local path without process start and store open).
-    let dir = tempfile::tempdir().unwrap();
-    let (node_a, doc) = node(dir.path(), &root, &fed).await;
+    // Rounds of (baseline, import into a fresh ledger, a second file, the first again),
+    // interleaved so a shared machine's load weighs on both alike; the best of each.
+    let rounds = env("BENCH_ROUNDS", 3).max(1);
     let file = csv(n, "a");
-    let (done, recorded, _) = import(&node_a, doc, &file).await;
-    assert_eq!(recorded, n as u64);
-    let import_rate = rate(&done, 0, n);
-    let first = rate(&done, 0, 1_000);
-    let last = rate(&done, n - 1_000, n);
-    // A second file into the ledger now holding n entries, and the first file again.
-    let (done2, recorded2, _) = import(&node_a, doc, &csv(n, "b")).await;
-    assert_eq!(recorded2, n as u64);
-    let second_rate = rate(&done2, 0, n);
-    let (again, recorded3, already) = import(&node_a, doc, &file).await;
-    assert_eq!((recorded3, already), (0, n as u64));
-    let again_rate = rate(&again, 0, n);
-    let changes = node_a.changes(doc, vec![]).await.unwrap().len();
-    node_a.shutdown().await.unwrap();
+    let second = csv(n, "b");
+    let mut r = Vec::new();
+    for _ in 0..rounds {
+        let write_rate = local_writes(&root, &fed, writes).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (node_a, doc) = node(dir.path(), &root, &fed).await;
+        let one = import(&node_a, doc, &file).await;
+        assert_eq!(one.recorded, n as u64);
+        let two = import(&node_a, doc, &second).await;
+        assert_eq!(two.recorded, n as u64);
+        let again = import(&node_a, doc, &file).await;
+        assert_eq!((again.recorded, again.already), (0, n as u64));
+        let changes = node_a.changes(doc, vec![]).await.unwrap().len();
+        node_a.shutdown().await.unwrap();
+        r.push((write_rate, one, two, again, changes));
+    }
+    let write_rate = best(r.iter().map(|x| x.0));
+    let import_rate = best(r.iter().map(|x| x.1.rate()));
+    let parse = r.iter().map(|x| x.1.parse).min().unwrap_or_default();
+    let first = best(r.iter().map(|x| x.1.rate_of(0, 1_000)));
+    let last = best(r.iter().map(|x| x.1.rate_of(n - 1_000, n)));
+    let second_rate = best(r.iter().map(|x| x.2.rate()));
+    let second_last = best(r.iter().map(|x| x.2.rate_of(n - 1_000, n)));
+    let again_rate = best(r.iter().map(|x| x.3.rate()));
+    let changes = r[0].4;
 
     // The binary end to end: locally, and through a running daemon.
     let mut cli_rows = Vec::new();
@@ -276,11 +321,12 @@ async fn run() {
     println!("| measurement | linli | baseline | ratio |");
     println!("|---|---|---|---|");
     println!(
-        "| import of {n} rows (parse, batches of {MAX_BATCH_ROWS}, ops layer; {changes} changes in all) | {import_rate:.0} rows/s | {write_rate:.0} writes/s (Node::execute, {writes} service records) | {:.2}× (target ≥ 0.5×) |",
+        "| import of {n} rows (parse {:.0} ms, batches of {MAX_BATCH_ROWS} through the ops layer) | {import_rate:.0} rows/s | {write_rate:.0} writes/s (Node::execute, {writes} service records, one change each) | {:.2}× (target ≥ 0.5×) |",
+        parse.as_secs_f64() * 1e3,
         import_rate / write_rate
     );
     println!(
-        "| rows 1–1,000 against rows {}–{n} of that import | {last:.0} rows/s (last) | {first:.0} rows/s (first) | {:.2}× (target ≈ 1) |",
+        "| rows {}–{n} against rows 1–1,000 of that import | {last:.0} rows/s (last) | {first:.0} rows/s (first) | {:.2}× (target ≈ 1) |",
         n - 999,
         last / first
     );
@@ -289,7 +335,13 @@ async fn run() {
         second_rate / import_rate
     );
     println!(
-        "| the first file again (every row already imported) | {again_rate:.0} rows/s | {import_rate:.0} rows/s (first import) | {:.2}× |",
+        "| its last 1,000 rows (the ledger holding {}–{} entries) against the first file's first 1,000 | {second_last:.0} rows/s | {first:.0} rows/s | {:.2}× |",
+        2 * n - 1_000,
+        2 * n,
+        second_last / first
+    );
+    println!(
+        "| the first file again (every row already imported; {changes} changes in all after the three imports) | {again_rate:.0} rows/s | {import_rate:.0} rows/s (first import) | {:.2}× |",
         again_rate / import_rate
     );
     for (daemon, took, again) in cli_rows {

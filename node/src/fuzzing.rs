@@ -62,7 +62,11 @@ pub fn csv_import(data: &[u8]) {
     };
     let sources: Vec<Option<String>> = rows
         .iter()
-        .map(|(_, r)| r.as_ref().ok().map(|r| r.source.clone().unwrap_or_default()))
+        .map(|(_, r)| {
+            r.as_ref()
+                .ok()
+                .map(|r| r.source.clone().unwrap_or_default())
+        })
         .collect();
     assert!(sources.iter().flatten().all(|s| !s.is_empty()));
     let again: Vec<Option<String>> = crate::cli::service_rows(data)
