@@ -662,8 +662,8 @@ impl Document {
         }
     }
 
-    /// Runs `f` on the index of the ledger entries' source ids, built (or rebuilt, when the
-    /// document moved since by anything but a local commit) first.
+    /// Runs `f` on the index of a ledger's entries (source ids, writers' counters), built
+    /// first — or rebuilt, when the document moved since by anything but a local commit.
     pub(crate) fn with_entry_index<R>(&self, f: impl FnOnce(&crate::ledger::EntryIndex) -> R) -> R {
         let mut derived = self
             .derived

@@ -20,6 +20,17 @@
 //! the balance it knows, and only the home community writes redemptions, so redemptions
 //! alone never take a balance below zero. A later correction can; the balance then shows as
 //! owed and further redemptions are refused until it is positive again.
+//!
+//! # Imports
+//!
+//! [`LedgerOp::RecordServices`] writes up to [`MAX_BATCH_ROWS`] service records as one change,
+//! each row validated on its own. A row carries its identity in its source (a spreadsheet's
+//! id, or a digest of the row) as [`Entry::source`]; a row whose source the same issuer
+//! already recorded in the ledger is skipped, so importing a file again adds nothing twice.
+//! The lookups go through an [`EntryIndex`] kept with the document, so a row costs the same
+//! whatever the ledger's size. Receivers check a source's shape (bounded, no control
+//! characters, service records only), not its novelty: like a redemption's balance, that is
+//! the writer's check.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -295,7 +306,7 @@ pub fn check_source(source: &str) -> Result<(), LedgerError> {
 /// What [`LedgerOp::RecordServices`] looks up in a ledger's entries, so a row costs the
 /// same whatever the ledger's size: the source ids by issuer (see [`Entry::source`]) and the
 /// largest counter of each numbering writer (`org@tag`). Built from the document once;
-/// valid at `heads` and carried forward by local commits ([`Document::with_entry_index`]).
+/// valid at `heads` and carried forward by local commits (`Document::with_entry_index`).
 #[derive(Debug, Default)]
 pub struct EntryIndex {
     heads: Vec<ChangeHash>,
