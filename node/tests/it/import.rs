@@ -183,6 +183,15 @@ fn import_again_adds_nothing_and_an_interrupted_import_completes() {
 #[test]
 fn an_id_column_is_the_identity_and_identical_rows_without_one_are_distinct() {
     let c = community();
+    // The help says so.
+    let help = linli(&c.dir, &["import", "--help"]).ok().stdout;
+    for needle in [
+        "optionally team, evidence and id",
+        "idempotent",
+        "already imported",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
     let text = "id,volunteer,activity,date,hours\n\
                 A-1,dianye:1,patrol,2026-03-01,1\n\
                 A-2,dianye:2,patrol,2026-03-01,1\n\
