@@ -2737,6 +2737,11 @@ fn attack_crafted_source_ids_are_refused_on_receipt() {
             format!("must have 1 to {max} bytes, not 0"),
         ),
         (4, "row\u{1b}[2J".into(), "holds control characters".into()),
+        (
+            7,
+            "row\u{202e}1-a".into(),
+            "holds control characters".into(),
+        ),
     ] {
         let r = refused(&mut rx, crafted(k, &with(&source, patrol())));
         let text = r.reason.to_string();

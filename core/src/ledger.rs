@@ -295,7 +295,10 @@ pub fn check_source(source: &str) -> Result<(), LedgerError> {
             source.len()
         )));
     }
-    if source.chars().any(char::is_control) {
+    // Control characters and bidirectional overrides would garble (or disguise) the
+    // reports and tables that show a source.
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if source.chars().any(|c| c.is_control() || bidi(c)) {
         return Err(LedgerError::InvalidSource(format!(
             "{source:?} holds control characters"
         )));
