@@ -1,8 +1,8 @@
 //! CSV import benchmark (not a test): service records imported from a CSV file against the
 //! node's local write rate (`Node::execute`, one service record per change) measured in the
 //! same run, the rate of the first 1,000 rows against the last 1,000, a second import into
-//! the filled ledger, a re-run that finds every row already imported, and the `linli` binary
-//! end to end (locally and through a running daemon).
+//! the filled ledger, a re-run that finds every row already imported, a peer receiving the
+//! imported ledger, and the `linli` binary end to end (locally and through a running daemon).
 //!
 //! `cargo bench -p linli-node --bench import`. Environment: `BENCH_IMPORT_ROWS` rows of the
 //! file (default 10,000), `BENCH_WRITES` local writes of the baseline (default 2,000),
@@ -266,10 +266,28 @@ async fn run() {
         assert_eq!(two.recorded, n as u64);
         let again = import(&node_a, doc, &file).await;
         assert_eq!((again.recorded, again.already), (0, n as u64));
-        let changes = node_a.changes(doc, vec![]).await.unwrap().len();
+        let ledger = node_a.changes(doc, vec![]).await.unwrap();
+        let changes = ledger.len();
         node_a.shutdown().await.unwrap();
-        r.push((write_rate, one, two, again, changes));
+        // A peer receiving the ledger (verify, authorize every entry, store, apply).
+        let peer_dir = tempfile::tempdir().unwrap();
+        let mut init = InitOptions::new(org("beishi"), root.node_id());
+        init.secret = Some([3; 32]);
+        let peer = Node::init(peer_dir.path(), init, OpenOptions::default())
+            .await
+            .unwrap();
+        for r in peer.apply_batch(fed.clone()).await.unwrap() {
+            r.unwrap();
+        }
+        let t = Instant::now();
+        for r in peer.apply_batch(ledger).await.unwrap() {
+            r.unwrap();
+        }
+        let received = (2 * n) as f64 / t.elapsed().as_secs_f64();
+        peer.shutdown().await.unwrap();
+        r.push((write_rate, one, two, again, changes, received));
     }
+    let received = best(r.iter().map(|x| x.5));
     let write_rate = best(r.iter().map(|x| x.0));
     let import_rate = best(r.iter().map(|x| x.1.rate()));
     let parse = r.iter().map(|x| x.1.parse).min().unwrap_or_default();
@@ -343,6 +361,11 @@ async fn run() {
     println!(
         "| the first file again (every row already imported; {changes} changes in all after the three imports) | {again_rate:.0} rows/s | {import_rate:.0} rows/s (first import) | {:.2}× |",
         again_rate / import_rate
+    );
+    println!(
+        "| a peer receiving the ledger ({changes} changes, {} entries: Node::apply_batch) | {received:.0} rows/s | {import_rate:.0} rows/s (the import) | {:.2}× |",
+        2 * n,
+        received / import_rate
     );
     for (daemon, took, again) in cli_rows {
         let how = if daemon {
