@@ -400,6 +400,7 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
         },
         issuer: scope("dianye"),
         at: now(),
+        source: None,
     };
     let raw = fb.raw(now(), &[Put::new("entries", "dianye:9", &entry)]);
     let f = SignedChange {
@@ -916,6 +917,7 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
         },
         issuer: scope(issuer),
         at: now(),
+        source: None,
     };
     let rule = "only the home community beishi/dianye redeems points of volunteer dianye:7, in its own ledger";
     let in_own = forge(
@@ -1747,6 +1749,7 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
                 },
                 issuer: scope("hongqi"),
                 at: now(),
+                source: None,
             },
         )],
     );
@@ -2566,6 +2569,7 @@ fn attack_minted_points_are_refused_on_receipt() {
         body,
         issuer: scope(issuer),
         at: now(),
+        source: None,
     };
     let minted = forge(
         grid.doc(doc).unwrap(),
@@ -2681,6 +2685,95 @@ fn attack_minted_points_are_refused_on_receipt() {
     let _ = honest;
 }
 
+/// Issue 23: an entry's source id (the identity of an imported row) is checked on receipt —
+/// bounded, without control characters, on service records only — so a crafted change can
+/// neither bloat a ledger's source index nor smuggle terminal escapes into reports; a
+/// well-formed one is accepted.
+#[test]
+fn attack_crafted_source_ids_are_refused_on_receipt() {
+    let mut dy = replica("dianye", 1);
+    let doc = ledger(&mut dy, "dianye");
+    let mut rx = replica("beishi", 2);
+    send(&dy, &mut rx);
+    let with = |source: &str, body: EntryBody| Entry {
+        volunteer: vol("dianye:7"),
+        home: scope("dianye"),
+        body,
+        issuer: scope("dianye"),
+        at: now(),
+        source: Some(source.into()),
+    };
+    let patrol = || EntryBody::Service {
+        activity: "patrol".into(),
+        team: None,
+        date: date(2026, 5, 30),
+        minutes: 60,
+        points: Points::whole(1),
+        evidence: None,
+    };
+    let crafted = |k: u64, e: &Entry| {
+        forge(
+            dy.doc(doc).unwrap(),
+            "dianye",
+            1,
+            now(),
+            &[Put::new("entries", own("dianye", 1, k), e)],
+        )
+    };
+    let max = crate::ledger::MAX_SOURCE_LEN;
+    for (k, source, needle) in [
+        (
+            1,
+            "x".repeat(max + 1),
+            format!("must have 1 to {max} bytes, not {}", max + 1),
+        ),
+        (
+            2,
+            "x".repeat(1 << 14),
+            format!("must have 1 to {max} bytes, not 16384"),
+        ),
+        (
+            3,
+            String::new(),
+            format!("must have 1 to {max} bytes, not 0"),
+        ),
+        (4, "row\u{1b}[2J".into(), "holds control characters".into()),
+        (
+            7,
+            "row\u{202e}1-a".into(),
+            "holds control characters".into(),
+        ),
+    ] {
+        let r = refused(&mut rx, crafted(k, &with(&source, patrol())));
+        let text = r.reason.to_string();
+        assert!(text.contains(&needle), "{text}");
+        assert!(text.contains("source id"), "{text}");
+    }
+    let correction = with(
+        "sheet:1",
+        EntryBody::Correction {
+            corrects: None,
+            delta: Points::whole(1),
+            reason: "bonus".into(),
+        },
+    );
+    refused_with(
+        &mut rx,
+        crafted(5, &correction),
+        "only service records carry a source id",
+    );
+    // The longest valid source id is accepted, and the receiver's index holds it.
+    let ok = crafted(6, &with(&"x".repeat(max), patrol()));
+    assert!(matches!(rx.apply(ok), Ok(Applied::Applied(_))));
+    assert!(
+        rx.ledger(doc)
+            .unwrap()
+            .imported(&scope("dianye"), &"x".repeat(max))
+            .is_some()
+    );
+    assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(1));
+}
+
 /// Issue 17, attack classes 4 and 5: a key whose certificate expired cannot write onto this
 /// year's ledger by dating its change inside its validity (a change may not be older than
 /// its dependencies), and an honest node whose clock is behind dates its write at its newest
@@ -2732,6 +2825,7 @@ fn attack_backdating_onto_newer_history_is_refused() {
                 },
                 issuer: "dianye/power-co".parse().unwrap(),
                 at: t("2026-02-01T00:00:00+08:00"),
+                source: None,
             },
         )],
     );

@@ -122,14 +122,17 @@ impl LedgerError {
         match self {
             E::NotAllowed { .. } | E::NotHome { .. } => C::Unauthorized,
             E::UnknownEntry(_) => C::NotFound,
-            E::InsufficientBalance { .. } => C::Conflict,
+            E::InsufficientBalance { .. } | E::NothingToWrite(_) => C::Conflict,
             E::CorrectionTooLarge { .. }
             | E::InvalidHours(_)
             | E::WrongYear { .. }
             | E::InvalidAmount(_)
             | E::Empty(_)
             | E::WrongVolunteer { .. }
-            | E::InvalidRules(_) => C::Invalid,
+            | E::InvalidRules(_)
+            | E::InvalidSource(_)
+            | E::BatchSize { .. }
+            | E::TooLarge { .. } => C::Invalid,
         }
     }
 }

@@ -289,6 +289,27 @@ pub struct Document {
     am: Automerge,
     /// root map name → (op counter, actor) of the genesis op that created it.
     maps: BTreeMap<String, (u64, ActorId)>,
+    /// Indexes derived from the records, built on first use (see [`Derived`]).
+    derived: Derived,
+}
+
+/// Indexes derived from a document's records, built on first use and valid only at the
+/// heads they were built at: a local [`Document::commit`] brings them forward, anything
+/// else that moves the heads (a received change, a rebuild) makes the next use rebuild
+/// them. A clone starts without them.
+#[derive(Default)]
+struct Derived(std::sync::Mutex<Option<crate::ledger::EntryIndex>>);
+
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
 }
 
 impl Document {
@@ -410,6 +431,7 @@ impl Document {
             header,
             am,
             maps: made,
+            derived: Derived::default(),
         };
         // Initial puts other than the header must be valid records too.
         for (k, v) in meta_puts {
@@ -485,6 +507,7 @@ impl Document {
             header: self.header.clone(),
             am,
             maps: self.maps.clone(),
+            derived: Derived::default(),
         })
     }
 
@@ -638,6 +661,35 @@ impl Document {
             .collect()
     }
 
+    /// Calls `f(key, json)` for every string record of a map, in key order, without
+    /// decoding them.
+    pub(crate) fn for_each_raw(&self, map: &str, mut f: impl FnMut(&str, &str)) {
+        let Some(obj) = self.map_obj(map) else {
+            return;
+        };
+        for item in self.am.map_range(&obj, ..) {
+            if let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) = &item.value {
+                f(&item.key, v);
+            }
+        }
+    }
+
+    /// Runs `f` on the index of a ledger's entries (source ids, writers' counters), built
+    /// first — or rebuilt, when the document moved since by anything but a local commit.
+    pub(crate) fn with_entry_index<R>(&self, f: impl FnOnce(&crate::ledger::EntryIndex) -> R) -> R {
+        let mut derived = self
+            .derived
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let heads = self.am.get_heads();
+        let ix = match derived.take() {
+            Some(ix) if ix.is_at(&heads) => ix,
+            _ => crate::ledger::EntryIndex::build(self, heads),
+        };
+        f(derived.insert(ix))
+    }
+
     /// 1 + the largest counter used by `writer` (`org` or `org@tag`) in keys
     /// `<prefix><writer>:<n>[/…]` of `map`.
     pub fn next_counter_for(&self, map: &str, prefix: &str, writer: &str) -> u64 {
@@ -692,6 +744,12 @@ impl Document {
                 }
             })
             .collect();
+        let derived = self
+            .derived
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = derived.is_some().then(|| self.am.get_heads());
         let mut tx = self.am.transaction();
         for ((p, obj), value) in puts.iter().zip(&objs).zip(&values) {
             if let Err(e) = tx.put(obj, p.key.as_str(), value.as_str()) {
@@ -705,6 +763,19 @@ impl Document {
                 .with_message(message),
         );
         let hash = hash.ok_or_else(|| DocError::Automerge("nothing to commit".into()))?;
+        if let Some(before) = before {
+            let after = self.am.get_heads();
+            let derived = self
+                .derived
+                .0
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(ix) = derived
+                && !ix.advance(&before, after, puts)
+            {
+                *derived = None;
+            }
+        }
         self.am
             .get_change_by_hash(&hash)
             .ok_or_else(|| DocError::Automerge("committed change not found".into()))

@@ -20,21 +20,46 @@
 //! the balance it knows, and only the home community writes redemptions, so redemptions
 //! alone never take a balance below zero. A later correction can; the balance then shows as
 //! owed and further redemptions are refused until it is positive again.
+//!
+//! # Imports
+//!
+//! [`LedgerOp::RecordServices`] writes up to [`MAX_BATCH_ROWS`] service records as one change,
+//! each row validated on its own. A row carries its identity in its source (a spreadsheet's
+//! id, or a digest of the row) as [`Entry::source`]; a row whose source the same issuer
+//! already recorded in the ledger is skipped, so importing a file again adds nothing twice.
+//! The lookups go through an [`EntryIndex`] kept with the document, so a row costs the same
+//! whatever the ledger's size. Receivers check a source's shape (bounded, no control
+//! characters, service records only), not its novelty: like a redemption's balance, that is
+//! the writer's check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+use automerge::ChangeHash;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::document::{DocKind, Document, Put};
-use crate::ids::{EntryId, OrgId, Scope, VolunteerId};
+use crate::document::{DocKind, Document, MAX_CHANGE_BYTES, MAX_RECORD_BYTES, Put};
+use crate::ids::{EntryId, OrgId, RecordId, Scope, VolunteerId};
 use crate::replica::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
 /// The record maps of a ledger.
 pub const MAPS: &[&str] = &["entries"];
+
+/// Longest source id of an entry ([`Entry::source`]), in bytes.
+pub const MAX_SOURCE_LEN: usize = 128;
+
+/// Most rows one [`LedgerOp::RecordServices`] takes.
+pub const MAX_BATCH_ROWS: usize = 500;
+
+/// Bytes of records (keys and JSON) one [`LedgerOp::RecordServices`] change carries at most;
+/// rows beyond are [`RowOutcome::Deferred`] to the next change. Well below
+/// [`MAX_CHANGE_BYTES`], so the change (with automerge's per-operation overhead) is
+/// accepted by every receiver.
+pub const BATCH_BYTES: usize = MAX_CHANGE_BYTES * 5 / 8;
 
 /// Points in hundredths (1 point = `Points(100)`), so sums are exact.
 #[derive(
@@ -193,6 +218,12 @@ pub struct Entry {
     pub issuer: Scope,
     /// When it was written.
     pub at: Timestamp,
+    /// Where the entry comes from, for an imported row: its identity in the source (an id
+    /// column, or a digest of the row), at most [`MAX_SOURCE_LEN`] bytes without control
+    /// characters. An issuer records each source at most once in a ledger:
+    /// [`LedgerOp::RecordServices`] skips a row whose source it already recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Entry {
@@ -216,6 +247,184 @@ impl Entry {
             EntryBody::Service { team, .. } => team.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// One service record of a [`LedgerOp::RecordServices`] batch (an imported row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRow {
+    /// Volunteer.
+    pub volunteer: VolunteerId,
+    /// Activity or post.
+    pub activity: String,
+    /// Team.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Local date (must be in the ledger's year).
+    #[schemars(with = "String")]
+    pub date: Date,
+    /// Hours (> 0, ≤ 24), rounded to the minute.
+    pub hours: f64,
+    /// Evidence reference.
+    #[serde(default)]
+    pub evidence: Option<String>,
+    /// The row's identity in its source ([`Entry::source`]): a row whose source the writer
+    /// already recorded in this ledger is not written again.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// What became of one row of a [`LedgerOp::RecordServices`] batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum RowOutcome {
+    /// Written as this entry.
+    Recorded {
+        /// The new entry.
+        entry: EntryId,
+    },
+    /// The writer already recorded the row's source in this ledger (an earlier import, or
+    /// an earlier row of this batch): not written again.
+    AlreadyImported {
+        /// The entry holding the source.
+        entry: EntryId,
+    },
+    /// Invalid: not written.
+    Rejected {
+        /// Why.
+        error: String,
+    },
+    /// Not written because the change was full ([`BATCH_BYTES`]): submit it again.
+    Deferred,
+}
+
+/// Checks an entry's source id: 1 to [`MAX_SOURCE_LEN`] bytes, no control characters.
+pub fn check_source(source: &str) -> Result<(), LedgerError> {
+    if source.is_empty() || source.len() > MAX_SOURCE_LEN {
+        return Err(LedgerError::InvalidSource(format!(
+            "it must have 1 to {MAX_SOURCE_LEN} bytes, not {}",
+            source.len()
+        )));
+    }
+    // Control characters and bidirectional overrides would garble (or disguise) the
+    // reports and tables that show a source.
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if source.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(LedgerError::InvalidSource(format!(
+            "{source:?} holds control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// What [`LedgerOp::RecordServices`] looks up in a ledger's entries, so a row costs the
+/// same whatever the ledger's size: the source ids by issuer (see [`Entry::source`]) and the
+/// largest counter of each numbering writer (`org@tag`). Built from the document once;
+/// valid at `heads` and carried forward by local commits (`Document::with_entry_index`).
+#[derive(Debug, Default)]
+pub struct EntryIndex {
+    heads: Vec<ChangeHash>,
+    /// The issuers seen (a ledger has few), indexed by `by`'s keys.
+    issuers: Vec<Scope>,
+    /// (issuer, source id) → the entry's key.
+    by: HashMap<(u32, Box<str>), Box<str>>,
+    /// Writer (`org@tag`, the key before `:n`) → the largest `n`.
+    counters: HashMap<Box<str>, u64>,
+}
+
+impl EntryIndex {
+    /// Reads every entry with a source of `doc` (at `heads`, its current heads).
+    pub(crate) fn build(doc: &Document, mut heads: Vec<ChangeHash>) -> Self {
+        heads.sort_unstable();
+        let mut ix = EntryIndex {
+            heads,
+            ..EntryIndex::default()
+        };
+        if doc.kind() == DocKind::Ledger {
+            doc.for_each_raw("entries", |key, json| ix.note(key, json));
+        }
+        ix
+    }
+
+    /// Whether the index describes the document at `heads`.
+    pub(crate) fn is_at(&self, heads: &[ChangeHash]) -> bool {
+        let mut h = heads.to_vec();
+        h.sort_unstable();
+        h == self.heads
+    }
+
+    /// Carries the index from `before` to `after` over a local commit of `puts`; false if
+    /// it was not at `before` (it must then be rebuilt).
+    pub(crate) fn advance(
+        &mut self,
+        before: &[ChangeHash],
+        mut after: Vec<ChangeHash>,
+        puts: &[Put],
+    ) -> bool {
+        if !self.is_at(before) {
+            return false;
+        }
+        for p in puts.iter().filter(|p| p.map == "entries") {
+            self.note(&p.key, &p.value);
+        }
+        after.sort_unstable();
+        self.heads = after;
+        true
+    }
+
+    fn note(&mut self, key: &str, json: &str) {
+        if let Some((writer, n)) = key.rsplit_once(':')
+            && let Ok(n) = n.parse::<u64>()
+        {
+            let max = self.counters.entry(writer.into()).or_default();
+            *max = (*max).max(n);
+        }
+        // Most entries have no source: skip them without decoding.
+        if !json.contains("\"source\"") {
+            return;
+        }
+        let Ok(e) = serde_json::from_str::<Entry>(json) else {
+            return;
+        };
+        let Some(source) = e.source else {
+            return;
+        };
+        let issuer = match self.issuers.iter().position(|s| *s == e.issuer) {
+            Some(i) => i,
+            None => {
+                self.issuers.push(e.issuer);
+                self.issuers.len() - 1
+            }
+        };
+        // Invariant: fewer issuers than u32::MAX (each is a certified organisation).
+        let issuer = u32::try_from(issuer).unwrap_or(u32::MAX);
+        self.by
+            .entry((issuer, source.into_boxed_str()))
+            .or_insert_with(|| key.into());
+    }
+
+    /// The entry in which `issuer` recorded `source`, if any.
+    pub fn get(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
+        let i = self.issuers.iter().position(|s| s == issuer)?;
+        let i = u32::try_from(i).ok()?;
+        self.by.get(&(i, source.into()))?.parse().ok()
+    }
+
+    /// 1 + the largest counter of `writer` (`org@tag`) in the entries' keys: what
+    /// [`Document::next_counter_for`] finds by scanning the writer's keys.
+    pub fn next_counter(&self, writer: &str) -> u64 {
+        self.counters.get(writer).copied().unwrap_or(0) + 1
+    }
+
+    /// Number of (issuer, source id) pairs recorded.
+    pub fn len(&self) -> usize {
+        self.by.len()
+    }
+
+    /// Whether no entry has a source.
+    pub fn is_empty(&self) -> bool {
+        self.by.is_empty()
     }
 }
 
@@ -263,6 +472,16 @@ pub enum LedgerOp {
     },
     /// Replace the points rule and star thresholds (the community).
     SetRules(LedgerRules),
+    /// Record many services as one change (an import; by the issuing community or an
+    /// organiser): at most [`MAX_BATCH_ROWS`] rows, each validated on its own — an invalid
+    /// row is reported and the others are written; a row whose source the writer already
+    /// recorded in this ledger is skipped; rows past [`BATCH_BYTES`] are deferred. The
+    /// effect is [`Effect::Imported`] with one [`RowOutcome`] per row, in order; when no row
+    /// is to be written, the error [`LedgerError::NothingToWrite`] carries them.
+    RecordServices {
+        /// The rows.
+        rows: Vec<ServiceRow>,
+    },
 }
 
 /// Errors of ledger operations.
@@ -341,6 +560,29 @@ pub enum LedgerError {
     /// Invalid rules.
     #[error("invalid ledger rules: {0}")]
     InvalidRules(String),
+    /// An invalid source id.
+    #[error("invalid source id: {0}")]
+    InvalidSource(String),
+    /// A batch with no rows or too many.
+    #[error("a batch takes 1 to {max} rows, got {rows}")]
+    BatchSize {
+        /// Rows given.
+        rows: usize,
+        /// The limit ([`MAX_BATCH_ROWS`]).
+        max: usize,
+    },
+    /// A record larger than a change may carry.
+    #[error("the entry's record has {bytes} bytes, more than {max}")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A batch of which no row is to be written (every row already imported or invalid):
+    /// nothing changed. Carries each row's outcome.
+    #[error("nothing to write: every row of the batch was already imported or invalid")]
+    NothingToWrite(Vec<RowOutcome>),
 }
 
 /// A row of a leaderboard.
@@ -381,6 +623,10 @@ impl<'a> Ledger<'a> {
             .ok()
             .flatten()
             .unwrap_or_default()
+    }
+    /// The entry in which `issuer` recorded source id `source` ([`Entry::source`]), if any.
+    pub fn imported(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
+        self.doc.with_entry_index(|ix| ix.get(issuer, source))
     }
     /// All entries in id order.
     pub fn entries(&self) -> Vec<(EntryId, Entry)> {
@@ -519,6 +765,7 @@ pub fn plan(
         body,
         issuer: me.clone(),
         at: ctx.now,
+        source: None,
     };
     let append = |e: Entry, msg: String| {
         let id = EntryId(ctx.author.next_id(doc, "entries", ""));
@@ -540,17 +787,7 @@ pub fn plan(
             if !is_organiser(doc.header(), me) {
                 require("record service in this ledger", &owner)?;
             }
-            non_empty(&activity, "activity")?;
-            if !hours.is_finite() || hours <= 0.0 || hours > 24.0 {
-                return Err(LedgerError::InvalidHours(hours.to_string()));
-            }
-            if let Some(year) = ledger.year()
-                && date.year() != year
-            {
-                return Err(LedgerError::WrongYear { date, year });
-            }
-            // Invariant: 0 < hours ≤ 24, so minutes fit easily in u32.
-            let minutes = (hours * 60.0).round() as u32;
+            let minutes = service_minutes(&ledger, &activity, date, hours)?;
             let points = ledger.rules().points_for(minutes);
             let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
             append(
@@ -645,6 +882,113 @@ pub fn plan(
                 msg,
             )
         }
+        LedgerOp::RecordServices { rows } => {
+            if !is_organiser(doc.header(), me) {
+                require("record service in this ledger", &owner)?;
+            }
+            if rows.is_empty() || rows.len() > MAX_BATCH_ROWS {
+                return Err(LedgerError::BatchSize {
+                    rows: rows.len(),
+                    max: MAX_BATCH_ROWS,
+                });
+            }
+            let rules = ledger.rules();
+            let mut puts = Vec::new();
+            let mut outcomes = Vec::with_capacity(rows.len());
+            // Sources written by this batch (an id repeated in the file).
+            let mut here: HashMap<String, EntryId> = HashMap::new();
+            let mut bytes = 0usize;
+            let mut full = false;
+            doc.with_entry_index(|known| {
+                // Numbered from the index's counter of this writer, then counted up.
+                let first = RecordId {
+                    org: ctx.author.org.clone(),
+                    tag: Some(ctx.author.tag()),
+                    n: 0,
+                };
+                let mut next = known.next_counter(&first.writer());
+                for row in rows {
+                    if full {
+                        outcomes.push(RowOutcome::Deferred);
+                        continue;
+                    }
+                    let minutes = match service_minutes(&ledger, &row.activity, row.date, row.hours)
+                        .and_then(|m| {
+                            row.source
+                                .as_deref()
+                                .map_or(Ok(()), check_source)
+                                .map(|()| m)
+                        }) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            outcomes.push(RowOutcome::Rejected {
+                                error: e.to_string(),
+                            });
+                            continue;
+                        }
+                    };
+                    if let Some(src) = &row.source
+                        && let Some(id) = here.get(src).cloned().or_else(|| known.get(me, src))
+                    {
+                        outcomes.push(RowOutcome::AlreadyImported { entry: id });
+                        continue;
+                    }
+                    let mut e = entry(
+                        row.volunteer,
+                        EntryBody::Service {
+                            activity: row.activity,
+                            team: row.team,
+                            date: row.date,
+                            minutes,
+                            points: rules.points_for(minutes),
+                            evidence: row.evidence,
+                        },
+                    );
+                    e.source = row.source;
+                    let id = EntryId(RecordId {
+                        org: first.org.clone(),
+                        tag: first.tag,
+                        n: next,
+                    });
+                    let put = Put::new("entries", id.to_string(), &e);
+                    if put.value.len() > MAX_RECORD_BYTES {
+                        outcomes.push(RowOutcome::Rejected {
+                            error: LedgerError::TooLarge {
+                                bytes: put.value.len(),
+                                max: MAX_RECORD_BYTES,
+                            }
+                            .to_string(),
+                        });
+                        continue;
+                    }
+                    let size = put.key.len() + put.value.len();
+                    if !puts.is_empty() && bytes + size > BATCH_BYTES {
+                        full = true;
+                        outcomes.push(RowOutcome::Deferred);
+                        continue;
+                    }
+                    bytes += size;
+                    next += 1;
+                    if let Some(src) = e.source {
+                        here.insert(src, id.clone());
+                    }
+                    puts.push(put);
+                    outcomes.push(RowOutcome::Recorded { entry: id });
+                }
+            });
+            if puts.is_empty() {
+                return Err(LedgerError::NothingToWrite(outcomes));
+            }
+            let count = |f: fn(&RowOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+            let msg = format!(
+                "import {} service records ({} already imported, {} rejected, {} deferred)",
+                puts.len(),
+                count(|o| matches!(o, RowOutcome::AlreadyImported { .. })),
+                count(|o| matches!(o, RowOutcome::Rejected { .. })),
+                count(|o| matches!(o, RowOutcome::Deferred)),
+            );
+            Ok((puts, Effect::Imported(outcomes), msg))
+        }
         LedgerOp::SetRules(rules) => {
             require("change the rules of this ledger", &owner)?;
             rules.validate()?;
@@ -655,6 +999,26 @@ pub fn plan(
             ))
         }
     }
+}
+
+/// Checks a service's activity, hours and date; its minutes (hours rounded to the minute).
+fn service_minutes(
+    ledger: &Ledger<'_>,
+    activity: &str,
+    date: Date,
+    hours: f64,
+) -> Result<u32, LedgerError> {
+    non_empty(activity, "activity")?;
+    if !hours.is_finite() || hours <= 0.0 || hours > 24.0 {
+        return Err(LedgerError::InvalidHours(hours.to_string()));
+    }
+    if let Some(year) = ledger.year()
+        && date.year() != year
+    {
+        return Err(LedgerError::WrongYear { date, year });
+    }
+    // Invariant: 0 < hours ≤ 24, so minutes fit easily in u32.
+    Ok((hours * 60.0).round() as u32)
 }
 
 /// Whether `who` is an organiser of the ledger's community: a unit or partner it certified
@@ -681,6 +1045,14 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
                     "entry {entry_id} names home {} for volunteer {}",
                     e.home, e.volunteer
                 ));
+            }
+            if let Some(source) = &e.source {
+                if !matches!(e.body, EntryBody::Service { .. }) {
+                    return Err(format!(
+                        "entry {entry_id}: only service records carry a source id"
+                    ));
+                }
+                check_source(source).map_err(|err| format!("entry {entry_id}: {err}"))?;
             }
             match &e.body {
                 EntryBody::Service {

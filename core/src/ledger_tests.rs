@@ -1,7 +1,7 @@
 use super::*;
 use crate::DocId;
 use crate::replica::{Error, NewDoc, Op, Replica};
-use crate::testutil::{date, org, replica, sync, t};
+use crate::testutil::{date, org, replica, send, sync, t};
 
 fn now() -> Timestamp {
     t("2026-06-01T10:00:00+08:00")
@@ -327,4 +327,295 @@ fn entries_read_in_pages_equal_all_entries() {
     assert_eq!(paged, all);
     assert!(view.entries_after(Some(&all[22].0), 5).is_empty());
     assert_eq!(view.entries_after(None, 0), Vec::new());
+}
+
+// ---- batches (imports) ----------------------------------------------------------------------
+
+fn row(v: &str, hours: f64, source: Option<&str>) -> ServiceRow {
+    ServiceRow {
+        volunteer: vol(v),
+        activity: "patrol".into(),
+        team: None,
+        date: date(2026, 5, 30),
+        hours,
+        evidence: None,
+        source: source.map(Into::into),
+    }
+}
+
+/// Runs a batch; the outcomes, and whether a change was written (a batch with nothing to
+/// write must leave the document unchanged).
+fn import(r: &mut Replica, doc: DocId, rows: Vec<ServiceRow>) -> (Vec<RowOutcome>, bool) {
+    let before = r.doc(doc).unwrap().heads();
+    match r.execute(doc, Op::Ledger(LedgerOp::RecordServices { rows }), now()) {
+        Ok(w) => match w.effect {
+            Effect::Imported(o) => (o, true),
+            other => panic!("unexpected effect {other:?}"),
+        },
+        Err(Error::Ledger(LedgerError::NothingToWrite(o))) => {
+            assert_eq!(
+                r.doc(doc).unwrap().heads(),
+                before,
+                "nothing to write, but written"
+            );
+            (o, false)
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn recorded(o: &[RowOutcome]) -> Vec<EntryId> {
+    o.iter()
+        .filter_map(|o| match o {
+            RowOutcome::Recorded { entry } => Some(entry.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_is_one_change_and_a_bad_row_does_not_stop_the_others() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger_of(&mut a, "dianye");
+    let changes = a.changes(doc, &[]).unwrap().len();
+    let mut wrong_year = row("dianye:3", 1.0, Some("s4"));
+    wrong_year.date = date(2025, 12, 31);
+    let mut no_activity = row("dianye:4", 1.0, Some("s5"));
+    no_activity.activity = " ".into();
+    let rows = vec![
+        row("dianye:1", 2.0, Some("s1")),
+        row("dianye:2", 30.0, Some("s2")),
+        row("dianye:1", 1.5, Some("s3")),
+        wrong_year,
+        no_activity,
+        row("dianye:2", 1.0, Some(&"x".repeat(MAX_SOURCE_LEN + 1))),
+        row("dianye:2", 1.0, None),
+    ];
+    let (out, written) = import(&mut a, doc, rows);
+    assert!(written);
+    assert_eq!(
+        a.changes(doc, &[]).unwrap().len(),
+        changes + 1,
+        "one change"
+    );
+    let rejected: Vec<String> = out
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Rejected { error } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected.len(), 4, "{out:?}");
+    assert!(matches!(out[1], RowOutcome::Rejected { .. }), "{out:?}");
+    assert!(
+        rejected[0].contains("hours must be more than 0"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[1].contains("not in this ledger's year 2026"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[2].contains("activity must not be empty"),
+        "{rejected:?}"
+    );
+    assert!(rejected[3].contains("invalid source id"), "{rejected:?}");
+    // Numbered in order, from the writer's next counter; a later write follows them.
+    let ids = recorded(&out);
+    let w = crate::testutil::writer("dianye", 1);
+    let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        names,
+        [format!("{w}:1"), format!("{w}:2"), format!("{w}:3")]
+    );
+    assert_eq!(
+        service(&mut a, doc, "dianye:9", 1.0, None)
+            .unwrap()
+            .to_string(),
+        format!("{w}:4")
+    );
+    assert_eq!(a.balance(&vol("dianye:1")), Points(350));
+    assert_eq!(a.balance(&vol("dianye:2")), Points(100));
+    let view = a.ledger(doc).unwrap();
+    let scope = crate::testutil::scope("dianye");
+    assert_eq!(view.imported(&scope, "s1"), Some(ids[0].clone()));
+    assert_eq!(
+        view.imported(&scope, "s2"),
+        None,
+        "a rejected row is not imported"
+    );
+    let entries = view.entries();
+    assert_eq!(entries[0].1.source.as_deref(), Some("s1"));
+    assert_eq!(entries[2].1.source, None);
+    // A receiver accepts the batch as it is.
+    let mut b = replica("hongqi", 2);
+    send(&a, &mut b);
+    assert_eq!(b.balance(&vol("dianye:1")), Points(350));
+}
+
+#[test]
+fn a_repeated_source_is_already_imported_and_adds_nothing() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger_of(&mut a, "dianye");
+    let rows: Vec<ServiceRow> = (1..=6)
+        .map(|i| row(&format!("dianye:{i}"), 1.0, Some(&format!("file:{i}"))))
+        .collect();
+    // An interrupted import: the first half was written.
+    let (first, _) = import(&mut a, doc, rows[..3].to_vec());
+    let first = recorded(&first);
+    assert_eq!(first.len(), 3);
+    // The whole file again: the first half is skipped, naming the entries, the rest written.
+    let (out, written) = import(&mut a, doc, rows.clone());
+    assert!(written);
+    for (i, id) in first.iter().enumerate() {
+        assert_eq!(out[i], RowOutcome::AlreadyImported { entry: id.clone() });
+    }
+    assert_eq!(recorded(&out).len(), 3);
+    // Once more: nothing to write, nothing changed.
+    let (again, written) = import(&mut a, doc, rows.clone());
+    assert!(!written);
+    assert!(
+        again
+            .iter()
+            .all(|o| matches!(o, RowOutcome::AlreadyImported { .. })),
+        "{again:?}"
+    );
+    assert_eq!(a.ledger(doc).unwrap().entries().len(), 6);
+    // A source repeated within one batch is written once.
+    let (dup, _) = import(
+        &mut a,
+        doc,
+        vec![
+            row("dianye:1", 1.0, Some("id-7")),
+            row("dianye:1", 1.0, Some("id-7")),
+        ],
+    );
+    let id = recorded(&dup);
+    assert_eq!(id.len(), 1);
+    assert_eq!(
+        dup[1],
+        RowOutcome::AlreadyImported {
+            entry: id[0].clone()
+        }
+    );
+    // Another node of the community, having received the ledger, skips the same rows.
+    let mut b = replica("dianye", 2);
+    send(&a, &mut b);
+    let (out, written) = import(&mut b, doc, rows);
+    assert!(!written, "{out:?}");
+    assert_eq!(b.ledger(doc).unwrap().entries().len(), 7);
+}
+
+#[test]
+fn the_source_index_follows_received_changes() {
+    let mut a = replica("dianye", 1);
+    let mut b = replica("dianye", 2);
+    let doc = ledger_of(&mut a, "dianye");
+    send(&a, &mut b);
+    // b builds its index, then receives a's import.
+    assert_eq!(
+        import(&mut b, doc, vec![row("dianye:1", 1.0, Some("b-1"))])
+            .0
+            .len(),
+        1
+    );
+    import(&mut a, doc, vec![row("dianye:1", 1.0, Some("a-1"))]);
+    send(&a, &mut b);
+    let (out, written) = import(
+        &mut b,
+        doc,
+        vec![
+            row("dianye:1", 1.0, Some("a-1")),
+            row("dianye:1", 1.0, Some("b-1")),
+        ],
+    );
+    assert!(!written, "{out:?}");
+    // The index's counters are what a scan of the keys finds, for every writer.
+    let d = b.doc(doc).unwrap();
+    for w in [
+        crate::testutil::writer("dianye", 1),
+        crate::testutil::writer("dianye", 2),
+    ] {
+        assert_eq!(
+            d.with_entry_index(|ix| ix.next_counter(&w)),
+            d.next_counter_for("entries", "", &w)
+        );
+        assert_eq!(d.next_counter_for("entries", "", &w), 2);
+    }
+}
+
+#[test]
+fn another_issuers_source_does_not_block_a_row() {
+    let mut grid = replica("state-grid", 1);
+    let mut dy = replica("dianye", 1);
+    let doc = ledger_of(&mut dy, "dianye");
+    send(&dy, &mut grid);
+    // An organiser of the community records a row under a source id first …
+    let (out, _) = import(&mut grid, doc, vec![row("dianye:1", 1.0, Some("sheet:1"))]);
+    assert_eq!(recorded(&out).len(), 1);
+    send(&grid, &mut dy);
+    // … which does not make the community's own row with that id "already imported".
+    let (out, written) = import(&mut dy, doc, vec![row("dianye:2", 1.0, Some("sheet:1"))]);
+    assert!(written);
+    assert_eq!(recorded(&out).len(), 1);
+    // A community of another street may not import into the ledger at all.
+    let mut other = replica("xianghe", 1);
+    send(&dy, &mut other);
+    let err = other
+        .execute(
+            doc,
+            Op::Ledger(LedgerOp::RecordServices {
+                rows: vec![row("dianye:1", 1.0, None)],
+            }),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::NotAllowed { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_full_batch_defers_its_last_rows_and_stays_within_the_change_limit() {
+    let mut a = replica("dianye", 1);
+    let doc = ledger_of(&mut a, "dianye");
+    let long = |i: usize| {
+        let mut r = row("dianye:1", 1.0, Some(&format!("{i:0>120}")));
+        r.activity = "a".repeat(1_000);
+        r.evidence = Some("e".repeat(1_000));
+        r
+    };
+    let rows: Vec<ServiceRow> = (0..MAX_BATCH_ROWS).map(long).collect();
+    let (out, written) = import(&mut a, doc, rows.clone());
+    assert!(written);
+    let n = recorded(&out).len();
+    assert!(n > 10 && n < MAX_BATCH_ROWS, "{n}");
+    assert!(out[n..].iter().all(|o| *o == RowOutcome::Deferred));
+    let last = a.changes(doc, &[]).unwrap().pop().unwrap();
+    assert!(
+        last.change.len() <= crate::document::MAX_CHANGE_BYTES,
+        "{} bytes",
+        last.change.len()
+    );
+    // Receivers accept it; the deferred rows go in the next change.
+    let mut b = replica("dianye", 2);
+    send(&a, &mut b);
+    let (out2, _) = import(&mut a, doc, rows[n..].to_vec());
+    assert!(recorded(&out2).len() > 10);
+    send(&a, &mut b);
+    assert_eq!(
+        b.ledger(doc).unwrap().entries().len(),
+        n + recorded(&out2).len()
+    );
+    // Batch sizes are bounded.
+    for rows in [vec![], (0..=MAX_BATCH_ROWS).map(long).collect()] {
+        let err = a
+            .execute(doc, Op::Ledger(LedgerOp::RecordServices { rows }), now())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Ledger(LedgerError::BatchSize { .. })),
+            "{err}"
+        );
+    }
 }

@@ -122,6 +122,8 @@ pub enum Effect {
     Inspection(InspectionId),
     /// A ledger entry was appended.
     Entry(EntryId),
+    /// A batch of service records was written: each row's outcome, in order.
+    Imported(Vec<crate::ledger::RowOutcome>),
     /// A delegation was created.
     Delegation(DelegationId),
     /// A booking request was made.

@@ -958,6 +958,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                     },
                     issuer: scope(o),
                     at: now(),
+                    source: None,
                 };
                 let c = d
                     .commit(
@@ -1094,6 +1095,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                         .map(|p| p.scope)
                         .unwrap_or_default(),
                     at: now(),
+                    source: None,
                 };
                 let yesterday = Timestamp(now().0 - 86_400_000);
                 let k = format!("{o}@{}:1", hex::encode(a.tag()));

@@ -1,5 +1,5 @@
-//! A partner's CSV of service hours: parsing never panics; every row is a request or a
-//! reason.
+//! A partner's CSV of service hours: parsing never panics; every row is a service row with
+//! its identity, or a reason.
 //!
 //! The body is `linli_node::fuzzing::csv_import`, shared with the replay test of the normal suite
 //! (`node/tests/it/fuzz_replay.rs`).

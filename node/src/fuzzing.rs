@@ -54,8 +54,27 @@ pub fn config(data: &[u8]) {
     }
 }
 
-/// A partner's CSV of service hours: parsing never panics; every row is a request or a
-/// reason.
+/// A partner's CSV of service hours: parsing never panics; every row is a service row with
+/// its identity, or a reason; identities are a function of the bytes.
 pub fn csv_import(data: &[u8]) {
-    let _ = crate::cli::service_rows(data);
+    let Ok(rows) = crate::cli::service_rows(data) else {
+        return;
+    };
+    let sources: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, r)| {
+            r.as_ref()
+                .ok()
+                .map(|r| r.source.clone().unwrap_or_default())
+        })
+        .collect();
+    assert!(sources.iter().flatten().all(|s| !s.is_empty()));
+    let again: Vec<Option<String>> = crate::cli::service_rows(data)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(_, r)| r.ok().map(|r| r.source.unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(sources, again);
 }

@@ -18,7 +18,9 @@ use linli_core::catalogue;
 use linli_core::cert::Role;
 use linli_core::class::ErrorClass;
 use linli_core::federation::FederationOp;
-use linli_core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
+use linli_core::ledger::{
+    LedgerError, LedgerOp, LedgerRules, Points, RowOutcome, ServiceRow, leaderboard_across,
+};
 use linli_core::personal::{PersonalData, Resident};
 use linli_core::registry::{
     AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
@@ -361,6 +363,19 @@ pub enum Request {
         hours: f64,
         /// Evidence reference.
         evidence: Option<String>,
+    },
+    /// Record many service records at once (an import): at most
+    /// [`MAX_BATCH_ROWS`](linli_core::ledger::MAX_BATCH_ROWS) rows, written as one change
+    /// (more only if their records exceed a change's size). Each row is validated on its own
+    /// and answered in order — `recorded` (with its entry), `already_imported` (its `source`
+    /// was recorded by this organisation before: nothing written), or `rejected` (with the
+    /// error) — so a bad row does not stop the others, and importing a file again adds
+    /// nothing twice.
+    ServiceImport {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// The rows, each with its source id (see `linli import --help`).
+        rows: Vec<ServiceRow>,
     },
     /// Redeem points (the volunteer's home community).
     Redeem {
@@ -1175,6 +1190,7 @@ pub async fn execute_with(
             });
             write(node, doc, op).await
         }
+        Request::ServiceImport { doc, rows } => service_import(node, doc, rows).await,
         Request::Redeem {
             doc,
             volunteer,
@@ -1506,6 +1522,7 @@ fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
             "date": date.to_string(),
             "hours": format!("{:.2}", f64::from(*minutes) / 60.0),
             "evidence": evidence,
+            "source": e.source,
         }),
         EntryBody::Redemption { item, outlet, .. } => json!({
             "type": "redemption",
@@ -1616,6 +1633,76 @@ async fn write(node: &Node, doc: DocId, op: Op) -> Result<Value, OpsError> {
         }
     }
     Ok(v)
+}
+
+/// [`Request::ServiceImport`]: the rows as one change (rows a full change deferred go into
+/// the next), each row's outcome in order.
+async fn service_import(
+    node: &Node,
+    doc: Option<DocId>,
+    rows: Vec<ServiceRow>,
+) -> Result<Value, OpsError> {
+    let doc = resolve(node, DocKind::Ledger, doc).await?;
+    let mut out: Vec<Option<RowOutcome>> = vec![None; rows.len()];
+    let mut todo: Vec<usize> = (0..rows.len()).collect();
+    let mut changes = Vec::new();
+    loop {
+        let batch: Vec<ServiceRow> = todo.iter().map(|&i| rows[i].clone()).collect();
+        let op = Op::Ledger(LedgerOp::RecordServices { rows: batch });
+        let outcomes = match node.execute(doc, op).await {
+            Ok(w) => {
+                changes.push(
+                    w.change
+                        .change_hash()
+                        .map(|h| h.to_string())
+                        .unwrap_or_default(),
+                );
+                match w.effect {
+                    linli_core::Effect::Imported(o) => o,
+                    other => {
+                        return Err(OpsError::Invalid(format!(
+                            "linli-core answered an import with {other:?}"
+                        )));
+                    }
+                }
+            }
+            Err(NodeError::Core(linli_core::Error::Ledger(LedgerError::NothingToWrite(o)))) => o,
+            Err(e) => return Err(e.into()),
+        };
+        let mut deferred = Vec::new();
+        for (&i, o) in todo.iter().zip(outcomes) {
+            match o {
+                RowOutcome::Deferred => deferred.push(i),
+                o => out[i] = Some(o),
+            }
+        }
+        // A change always takes its first row, so every round makes progress.
+        if deferred.is_empty() || deferred.len() == todo.len() {
+            break;
+        }
+        todo = deferred;
+    }
+    let mut counts = (0u64, 0u64, 0u64);
+    let rows: Vec<Value> = out
+        .into_iter()
+        .map(|o| {
+            let o = o.unwrap_or(RowOutcome::Deferred);
+            match &o {
+                RowOutcome::Recorded { .. } => counts.0 += 1,
+                RowOutcome::AlreadyImported { .. } => counts.1 += 1,
+                RowOutcome::Rejected { .. } | RowOutcome::Deferred => counts.2 += 1,
+            }
+            serde_json::to_value(&o).unwrap_or(Value::Null)
+        })
+        .collect();
+    Ok(json!({
+        "doc": doc.to_string(),
+        "changes": changes,
+        "recorded": counts.0,
+        "already_imported": counts.1,
+        "rejected": counts.2,
+        "rows": rows,
+    }))
 }
 
 async fn resource_op(node: &Node, doc: Option<DocId>, op: ResourceOp) -> Result<Value, OpsError> {

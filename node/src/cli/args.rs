@@ -261,6 +261,20 @@ Example: linli personal erase --doc 4f2a… --record requests/hongqi@1a2b3c4d5e6
     #[command(after_help = "Example: linli export --format csv --what balances balances.csv")]
     Export(ExportArgs),
     /// Import an export file (json) or service records (csv).
+    ///
+    /// A CSV of service records has a header row naming its columns: volunteer, activity,
+    /// date, hours, and optionally team, evidence and id (any order, any case). Rows are
+    /// written in batches of up to 500, each batch as one change; a bad row is reported with
+    /// its line and the others are written (exit code 6 when a row was rejected).
+    ///
+    /// Importing is idempotent. Every row has an identity, stored with its entry: the `id`
+    /// column when the row has one (it must be unique among all rows imported into the
+    /// ledger, e.g. the spreadsheet's record number), else a digest of the row's values
+    /// (with its occurrence among identical rows of the file). A row whose identity this
+    /// organisation already imported into the ledger — by an earlier run, a run that was
+    /// interrupted, or another node of the organisation — is reported as "already imported"
+    /// and not written again: import a file again after a crash, after appending rows to it
+    /// or after correcting a rejected row, and only what is new is added.
     #[command(after_help = "Example: linli import --format csv --what service hours.csv")]
     Import(ImportArgs),
     /// Any operation of linli-core by name, with its fields: the whole operation catalogue

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use linli_core::identity::Keypair;
+use linli_core::ledger::ServiceRow;
 use serde_json::{Value, json};
 
 use crate::api::{self, ApiClient, ApiError};
@@ -881,41 +882,167 @@ async fn import(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Result<u8, CliE
     }
 }
 
-/// Parses a CSV of service records (the `import --format csv` format: columns volunteer,
-/// activity, team, date, hours, evidence) into one request or error per row; an error for
-/// the whole file if it has no header. Used by the fuzzer of the CSV import.
-pub fn service_rows(data: &[u8]) -> Result<Vec<Result<Request, String>>, String> {
+/// Rows per import request: one change each (more only if their records exceed a change).
+const IMPORT_ROWS: usize = linli_core::ledger::MAX_BATCH_ROWS;
+/// JSON bytes of rows per import request at most (the daemon's API takes bodies of 2 MiB).
+const IMPORT_BYTES: usize = 1 << 20;
+
+/// The columns of a service-records CSV (volunteer, activity, date and hours are required).
+const SERVICE_COLUMNS: &str = "volunteer, activity, team, date, hours, evidence, id";
+
+/// One record of a service-records CSV: the line it starts on, and the row with its source
+/// id or why it cannot be imported.
+pub type CsvRow = (u64, Result<ServiceRow, String>);
+
+/// Parses a CSV of service records (the `import --format csv` format: a header naming the
+/// columns volunteer, activity, team, date, hours, evidence, id) into one row or error per
+/// record, each with the line it starts on (lines end at `\n`, `\r\n` or `\r`; a quoted
+/// field may span lines); an error for the whole file if it lacks a required column.
+///
+/// Every row gets its identity ([`ServiceRow::source`]): its `id` cell if not empty, else
+/// a digest of its values and its occurrence among identical rows of the file — so a file
+/// imported again, in part or in whole, after a crash, with rows appended or a rejected row
+/// corrected, names its rows alike. Used by the import and by the fuzzer of the CSV import.
+pub fn service_rows(data: &[u8]) -> Result<Vec<CsvRow>, String> {
+    // A byte order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let lines = Lines::new(data);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(data);
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
+    for required in ["volunteer", "activity", "date", "hours"] {
+        if !headers
+            .iter()
+            .any(|h| h.trim().eq_ignore_ascii_case(required))
+        {
+            return Err(format!(
+                "no `{required}` column (columns: {SERVICE_COLUMNS})"
+            ));
+        }
+    }
+    let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     Ok(rdr
         .records()
         .map(|r| {
-            r.map_err(|e| e.to_string())
-                .and_then(|rec| service_row(&headers, &rec, None))
+            let pos = match &r {
+                Ok(rec) => rec.position(),
+                Err(e) => e.position(),
+            };
+            let line = pos.map_or(0, |p| lines.line(record_start(data, p.byte())));
+            let row = r
+                .map_err(|e| format!("unreadable: {e}"))
+                .and_then(|rec| service_row(&headers, &rec))
+                .map(|(mut row, id)| {
+                    row.source = Some(id.unwrap_or_else(|| {
+                        let digest = row_digest(&row);
+                        let k = seen.entry(digest.clone()).or_insert(0);
+                        *k += 1;
+                        format!("{digest}:{k}")
+                    }));
+                    row
+                });
+            (line, row)
         })
         .collect())
 }
 
-/// One CSV row turned into a request, or why it cannot be.
+/// Where a record that the CSV reader says starts at `offset` really starts: after a
+/// `\r\n` the reader stops at `\r` and counts the `\n` as the next record's first byte (which
+/// put its line one too early). A record never starts with a line end.
+fn record_start(data: &[u8], offset: u64) -> u64 {
+    let skip = usize::try_from(offset)
+        .ok()
+        .and_then(|o| data.get(o..))
+        .map_or(0, |rest| {
+            rest.iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count()
+        });
+    offset + skip as u64
+}
+
+/// Line numbers of byte offsets: the offsets at which lines 2, 3, … start (a line ends at
+/// `\n`, `\r\n` or a lone `\r`).
+struct Lines(Vec<u64>);
+
+impl Lines {
+    fn new(data: &[u8]) -> Self {
+        let mut starts = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            match data[i] {
+                b'\n' => starts.push(i as u64 + 1),
+                b'\r' => {
+                    if data.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    starts.push(i as u64 + 1);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Lines(starts)
+    }
+
+    /// The line (from 1) holding byte `offset`.
+    fn line(&self, offset: u64) -> u64 {
+        1 + self.0.partition_point(|&s| s <= offset) as u64
+    }
+}
+
+/// A row's identity when it has no id: 16 hex digits of a digest of its values, as they are
+/// recorded (hours as minutes), so reformatting the file does not change it.
+fn row_digest(r: &ServiceRow) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"linli/import/service/v1");
+    let minutes = if r.hours.is_finite() {
+        format!("{}", (r.hours * 60.0).round())
+    } else {
+        r.hours.to_string()
+    };
+    let date = r.date.to_string();
+    let volunteer = r.volunteer.to_string();
+    for field in [
+        Some(volunteer.as_str()),
+        Some(r.activity.as_str()),
+        r.team.as_deref(),
+        Some(date.as_str()),
+        Some(minutes.as_str()),
+        r.evidence.as_deref(),
+    ] {
+        match field {
+            None => {
+                h.update(&[0]);
+            }
+            Some(f) => {
+                h.update(&[1]);
+                h.update(&(f.len() as u64).to_le_bytes());
+                h.update(f.as_bytes());
+            }
+        }
+    }
+    hex::encode(&h.finalize().as_bytes()[..8])
+}
+
+/// One CSV row turned into a service row and its `id` cell, or why it cannot be.
 fn service_row(
     headers: &csv::StringRecord,
     rec: &csv::StringRecord,
-    doc: Option<linli_core::DocId>,
-) -> Result<Request, String> {
+) -> Result<(ServiceRow, Option<String>), String> {
+    // Line ends inside a quoted cell read as `\n`, whatever the file's.
     let get = |name: &str| -> Option<String> {
         headers
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
             .and_then(|i| rec.get(i))
-            .map(|s| s.trim().to_string())
+            .map(|s| s.trim().replace("\r\n", "\n").replace('\r', "\n"))
             .filter(|s| !s.is_empty())
     };
     let need = |name: &str| get(name).ok_or_else(|| format!("column {name} is empty"));
     let volunteer = need("volunteer")?;
     let date = need("date")?;
     let hours = need("hours")?;
-    Ok(Request::ServiceRecord {
-        doc,
+    let row = ServiceRow {
         volunteer: volunteer
             .parse()
             .map_err(|e| format!("volunteer {volunteer:?}: {e}"))?,
@@ -926,40 +1053,121 @@ fn service_row(
             .parse()
             .map_err(|_| format!("hours {hours:?} is not a number"))?,
         evidence: get("evidence"),
-    })
+        source: None,
+    };
+    Ok((row, get("id")))
+}
+
+/// What a CSV import did so far, reported row by row.
+struct ImportReport {
+    bar: Option<indicatif::ProgressBar>,
+    imported: u64,
+    already: u64,
+    rejected: Vec<Value>,
+}
+
+impl ImportReport {
+    fn say(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn recorded(&mut self, line: u64) {
+        self.imported += 1;
+        if self.bar.is_none() {
+            eprintln!("line {line}: recorded");
+        }
+    }
+
+    fn already(&mut self, line: u64, entry: &str) {
+        self.already += 1;
+        if self.bar.is_none() {
+            eprintln!("line {line}: already imported (entry {entry})");
+        }
+    }
+
+    fn rejected(&mut self, line: u64, error: String) {
+        self.say(format!("line {line}: rejected: {error}"));
+        self.rejected.push(json!({ "line": line, "error": error }));
+    }
+
+    /// Reports one row from the daemon's (or the node's) answer.
+    fn answer(&mut self, line: u64, outcome: Option<&Value>) {
+        let field = |k: &str| {
+            outcome
+                .and_then(|o| o.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        match field("outcome").as_str() {
+            "recorded" => self.recorded(line),
+            "already_imported" => self.already(line, &field("entry")),
+            "rejected" => self.rejected(line, field("error")),
+            _ => self.rejected(line, format!("not written ({})", field("outcome"))),
+        }
+    }
+}
+
+/// Sends a batch of parsed rows as one import request and reports every row of it in line
+/// order. A refusal of the whole batch (exit code 1: e.g. no ledger, not allowed) rejects its
+/// rows; any other failure (store, daemon) stops the import.
+async fn import_batch(
+    exec: &Exec,
+    doc: Option<linli_core::DocId>,
+    batch: Vec<CsvRow>,
+    report: &mut ImportReport,
+) -> Result<(), CliError> {
+    let rows: Vec<ServiceRow> = batch
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
+    let count = batch.len() as u64;
+    let answer: Result<Vec<Value>, String> = if rows.is_empty() {
+        Ok(Vec::new())
+    } else {
+        match exec.call(Request::ServiceImport { doc, rows }).await {
+            Ok(v) => Ok(v
+                .get("rows")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()),
+            Err(e) if e.code == EXIT_FAILED => Err(e.message),
+            Err(e) => {
+                let line = batch.first().map_or(0, |(l, _)| *l);
+                return Err(CliError::new(
+                    e.code,
+                    format!(
+                        "{} (stopped at line {line} after {} rows were imported; importing the \
+                         file again skips them)",
+                        e.message, report.imported
+                    ),
+                ));
+            }
+        }
+    };
+    let mut answers = answer.as_ref().map(|a| a.iter());
+    for (line, row) in batch {
+        match (row, &mut answers) {
+            (Err(e), _) => report.rejected(line, e),
+            (Ok(_), Err(msg)) => report.rejected(line, msg.clone()),
+            (Ok(_), Ok(it)) => report.answer(line, it.next()),
+        }
+    }
+    if let Some(b) = &report.bar {
+        b.inc(count);
+    }
+    Ok(())
 }
 
 async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Result<u8, CliError> {
-    let file_err = |e: csv::Error| CliError::new(EXIT_FAILED, format!("{}: {e}", a.file.display()));
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(&a.file)
-        .map_err(file_err)?;
-    let headers = rdr.headers().map_err(file_err)?.clone();
-    for required in ["volunteer", "activity", "date", "hours"] {
-        if !headers
-            .iter()
-            .any(|h| h.trim().eq_ignore_ascii_case(required))
-        {
-            return Err(CliError::new(
-                EXIT_FAILED,
-                format!(
-                    "{}: no `{required}` column (columns: volunteer, activity, team, date, hours, evidence)",
-                    a.file.display()
-                ),
-            ));
-        }
-    }
-    let records: Vec<(u64, Result<csv::StringRecord, csv::Error>)> = rdr
-        .records()
-        .map(|r| {
-            let line = match &r {
-                Ok(rec) => rec.position().map(|p| p.line()).unwrap_or(0),
-                Err(e) => e.position().map(|p| p.line()).unwrap_or(0),
-            };
-            (line, r)
-        })
-        .collect();
+    let file = a.file.display();
+    let data =
+        std::fs::read(&a.file).map_err(|e| CliError::new(EXIT_FAILED, format!("{file}: {e}")))?;
+    let records =
+        service_rows(&data).map_err(|e| CliError::new(EXIT_FAILED, format!("{file}: {e}")))?;
     let bar = if std::io::stderr().is_terminal() && !records.is_empty() {
         let b = indicatif::ProgressBar::new(records.len() as u64);
         if let Ok(style) =
@@ -971,49 +1179,54 @@ async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Res
     } else {
         None
     };
-    let mut imported = 0u64;
-    let mut rejected: Vec<Value> = Vec::new();
-    for (line, rec) in records {
-        let outcome = match rec {
-            Err(e) => Err(format!("unreadable: {e}")),
-            Ok(rec) => match service_row(&headers, &rec, a.doc) {
-                Err(e) => Err(e),
-                Ok(req) => exec.call(req).await.map_err(|e| e.message),
-            },
-        };
-        match outcome {
-            Ok(_) => {
-                imported += 1;
-                if bar.is_none() {
-                    eprintln!("line {line}: recorded");
-                }
+    let mut report = ImportReport {
+        bar,
+        imported: 0,
+        already: 0,
+        rejected: Vec::new(),
+    };
+    // Batches of rows in file order, bounded in rows and bytes; rows that did not parse
+    // travel with their batch so the report stays in line order.
+    let mut batch: Vec<CsvRow> = Vec::new();
+    let (mut rows, mut bytes) = (0usize, 0usize);
+    let mut result = Ok(());
+    for rec in records {
+        let size = rec
+            .1
+            .as_ref()
+            .map_or(0, |r| serde_json::to_vec(r).map_or(0, |v| v.len()));
+        if rows > 0 && (rows == IMPORT_ROWS || bytes + size > IMPORT_BYTES) {
+            result = import_batch(exec, a.doc, std::mem::take(&mut batch), &mut report).await;
+            if result.is_err() {
+                break;
             }
-            Err(e) => {
-                match &bar {
-                    Some(b) => b.println(format!("line {line}: rejected: {e}")),
-                    None => eprintln!("line {line}: rejected: {e}"),
-                }
-                rejected.push(json!({ "line": line, "error": e }));
-            }
+            (rows, bytes) = (0, 0);
         }
-        if let Some(b) = &bar {
-            b.inc(1);
+        if rec.1.is_ok() {
+            rows += 1;
+            bytes += size;
         }
+        batch.push(rec);
     }
-    if let Some(b) = bar {
+    if result.is_ok() && !batch.is_empty() {
+        result = import_batch(exec, a.doc, batch, &mut report).await;
+    }
+    if let Some(b) = report.bar.take() {
         b.finish_and_clear();
     }
-    let n = rejected.len();
-    let v = json!({
-        "file": a.file.display().to_string(),
-        "imported": imported,
-        "rejected": rejected,
-    });
+    result?;
+    let (imported, already, n) = (report.imported, report.already, report.rejected.len());
     if cli.json {
+        let v = json!({
+            "file": file.to_string(),
+            "imported": imported,
+            "already_imported": already,
+            "rejected": report.rejected,
+        });
         output::print(&v, true);
     } else {
         output::out(&format!(
-            "imported {imported} service records, rejected {n}\n"
+            "imported {imported} service records, rejected {n}, already imported {already}\n"
         ));
     }
     Ok(if n > 0 { EXIT_PARTIAL } else { 0 })
@@ -1022,6 +1235,76 @@ async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (line, source or error) of every record.
+    fn parsed(text: &str) -> Vec<(u64, Result<String, String>)> {
+        service_rows(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(line, r)| (line, r.map(|r| r.source.unwrap_or_default())))
+            .collect()
+    }
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        parsed(text).into_iter().map(|(l, _)| l).collect()
+    }
+
+    #[test]
+    fn csv_lines_are_right_for_every_line_end() {
+        let rows = [
+            "volunteer,activity,date,hours",
+            "dianye:1,patrol,2026-01-01,1",
+            "",
+            "dianye:2,\"two\nlines\",2026-01-01,1",
+            "dianye:3,patrol,2026-01-01,x",
+            "dianye:4,patrol,2026-01-01,1",
+        ];
+        for eol in ["\n", "\r\n", "\r"] {
+            // The quoted cell holds the file's line end too.
+            let text = rows
+                .iter()
+                .map(|r| r.replace('\n', eol))
+                .collect::<Vec<_>>()
+                .join(eol);
+            // An empty line is skipped, the quoted cell spans lines 4–5, no final line end.
+            assert_eq!(lines_of(&text), [2, 4, 6, 7], "{eol:?}");
+            assert_eq!(lines_of(&format!("{text}{eol}")), [2, 4, 6, 7], "{eol:?}");
+            let with_bom = format!("\u{feff}{text}");
+            assert_eq!(lines_of(&with_bom), [2, 4, 6, 7], "{eol:?}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_are_named_by_id_else_by_their_values_and_occurrence() {
+        let text = "volunteer,activity,date,hours,id\n\
+                    dianye:1,patrol,2026-01-01,1,\n\
+                    dianye:1,patrol,2026-01-01,1.0,\n\
+                    dianye:1,patrol,2026-01-01,1,row-9\n\
+                    dianye:1,patrol,2026-01-02,1,\n";
+        let p = parsed(text);
+        let src: Vec<String> = p.iter().map(|(_, s)| s.clone().unwrap()).collect();
+        let (digest, k) = src[0].split_once(':').unwrap();
+        assert_eq!((digest.len(), k), (16, "1"));
+        // Identical values (hours written differently) are the second occurrence.
+        assert_eq!(src[1], format!("{digest}:2"));
+        assert_eq!(src[2], "row-9");
+        assert!(!src[3].starts_with(digest), "{src:?}");
+        // A prefix of the file, or the file with other line ends and columns in another
+        // order, names its rows alike.
+        let prefix: String = text.split_inclusive('\n').take(3).collect();
+        assert_eq!(
+            parsed(&prefix)
+                .into_iter()
+                .map(|(_, s)| s.unwrap())
+                .collect::<Vec<_>>(),
+            src[..2]
+        );
+        let reordered = "hours,date,activity,volunteer\r\n1,2026-01-01,patrol,dianye:1\r\n";
+        assert_eq!(parsed(reordered)[0].1, Ok(src[0].clone()));
+        // A file without a required column is refused as a whole.
+        let err = service_rows(b"volunteer,activity,hours\ndianye:1,patrol,1\n").unwrap_err();
+        assert!(err.contains("no `date` column"), "{err}");
+    }
 
     #[test]
     fn the_dashboard_token_is_shown_on_a_terminal_only() {

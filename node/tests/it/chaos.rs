@@ -1402,6 +1402,7 @@ impl Insider {
             body,
             issuer: key.scope.clone(),
             at,
+            source: None,
         };
         sign(key, &author, base, at, &[Put::new("entries", id, &entry)])
     }

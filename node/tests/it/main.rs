@@ -23,6 +23,8 @@ mod demo;
 mod events;
 // Export to a file and import into a fresh node.
 mod export;
+// CSV import of service records: batched, idempotent, right line numbers.
+mod import;
 // Every committed fuzz seed and regression input, replayed through the fuzz targets' bodies.
 mod fuzz_replay;
 // Hostile peers speaking raw bytes on the sync protocol.
