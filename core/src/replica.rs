@@ -2003,17 +2003,7 @@ impl Replica {
             }
         }
         // The signer's lowest contested slot, so every replica reports the same one.
-        if let Some((key, c)) = self.contested.iter().find(|(_, c)| c.signer == signer) {
-            self.equivocators.insert(
-                signer,
-                Equivocation {
-                    doc: key.0,
-                    seq: key.2,
-                    kept: c.kept,
-                    refused: c.refused.clone(),
-                },
-            );
-        }
+        self.flag_lowest_contest(signer);
     }
 
     /// Applies the pending changes of `id` whose dependencies are present, in dependency
@@ -2332,8 +2322,19 @@ impl Replica {
         }
         // Refusals judged while a removed change stood are judged again, as if it had never
         // been accepted (they wait for it, or are refused as its dependents): the outcome
-        // must not depend on whether they arrived before or after its removal.
-        let mut resubmit = self.unrefuse_dependents_of(id, bad.keys().copied().collect());
+        // must not depend on whether they arrived before or after its removal. That holds
+        // for the losers of an equivocation contest too: a slot is contested only among
+        // changes that otherwise count, so when the change kept in a slot is removed for
+        // another reason (a revocation, a dependency gone), its contest dissolves and the
+        // losers are judged again.
+        let mut gone: BTreeSet<ChangeHash> = bad.keys().copied().collect();
+        let removed: BTreeSet<ChangeHash> = bad
+            .iter()
+            .filter(|(_, r)| !matches!(r, Some(RejectReason::Equivocation { .. })))
+            .map(|(h, _)| *h)
+            .collect();
+        let mut resubmit = self.dissolve_contests(id, &removed, &mut gone);
+        resubmit.extend(self.unrefuse_dependents_of(id, gone));
         let mut rejections = Vec::new();
         for e in &entries {
             self.index.remove(&e.hash);
@@ -2376,6 +2377,74 @@ impl Replica {
         }
         for sc in resubmit {
             let _ = self.apply_one(sc);
+        }
+    }
+
+    /// Dissolves the contests of `doc` whose kept change is in `removed`: withdraws their
+    /// losers' equivocation refusals (added to `gone`, so their dependents are judged again
+    /// too), updates the signers' flags, and returns the losers to be submitted again.
+    fn dissolve_contests(
+        &mut self,
+        doc: DocId,
+        removed: &BTreeSet<ChangeHash>,
+        gone: &mut BTreeSet<ChangeHash>,
+    ) -> Vec<SignedChange> {
+        let slots: Vec<SlotKey> = self
+            .contested
+            .iter()
+            .filter(|(k, c)| k.0 == doc && removed.contains(&c.kept))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut again = Vec::new();
+        for slot in slots {
+            let Some(c) = self.contested.remove(&slot) else {
+                continue;
+            };
+            for h in c.refused {
+                if gone.contains(&h) {
+                    continue;
+                }
+                let equivocation = matches!(
+                    self.rejected.get(&h),
+                    Some(Rejection {
+                        reason: RejectReason::Equivocation { .. },
+                        ..
+                    })
+                );
+                if !equivocation {
+                    continue;
+                }
+                self.rejected.remove(&h);
+                self.withdrawn += 1;
+                self.revisable.remove(&h);
+                if let Some(sc) = self.refused.remove(&h) {
+                    gone.insert(h);
+                    again.push(sc);
+                }
+            }
+            self.flag_lowest_contest(c.signer);
+        }
+        again
+    }
+
+    /// Sets `signer`'s equivocation flag to its lowest contested slot, or clears it when it
+    /// has none left.
+    fn flag_lowest_contest(&mut self, signer: NodeId) {
+        match self.contested.iter().find(|(_, c)| c.signer == signer) {
+            Some((key, c)) => {
+                self.equivocators.insert(
+                    signer,
+                    Equivocation {
+                        doc: key.0,
+                        seq: key.2,
+                        kept: c.kept,
+                        refused: c.refused.clone(),
+                    },
+                );
+            }
+            None => {
+                self.equivocators.remove(&signer);
+            }
         }
     }
 

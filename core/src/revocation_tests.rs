@@ -1175,6 +1175,8 @@ proptest! {
         let waiting = |r: &Replica| r.awaiting().copied().collect::<BTreeSet<_>>();
         for o in &observers[1..] {
             prop_assert_eq!(keys(o), keys(&observers[0]));
+            // Who is flagged for equivocation does not depend on the order either.
+            prop_assert_eq!(o.equivocators(), observers[0].equivocators());
             prop_assert_eq!(waiting(o), waiting(&observers[0]));
             prop_assert_eq!(o.pending_len(), observers[0].pending_len());
             for id in docs.iter().chain([fed_id()].iter()) {
