@@ -186,6 +186,10 @@ impl Audience {
             kind,
         }
     }
+    /// A resource owner and the organisation `by` that writes the record.
+    fn owner_and(owner: Scope, by: Scope, kind: &'static str) -> Self {
+        Audience::new(vec![owner, by.clone()], by, kind)
+    }
     /// Whether `scope` is in the audience.
     pub fn reads(&self, scope: &Scope) -> bool {
         self.readers.contains(scope)
@@ -205,27 +209,19 @@ pub fn audience(doc: &Document, record: &str) -> Result<Audience, PersonalError>
     }
     let h = doc.header();
     match (h.kind, map) {
+        // The resource owner and the organisation that wrote the record, which alone
+        // writes its data.
         (DocKind::Resource, "requests") => {
             let _: BookingId = parse(key).ok_or_else(unknown)?;
             let req: crate::resource::BookingRequest =
                 doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
-            let by = req.by;
-            Ok(Audience::new(
-                vec![h.owner_scope(), by.clone()],
-                by,
-                "booker",
-            ))
+            Ok(Audience::owner_and(h.owner_scope(), req.by, "booker"))
         }
         (DocKind::Resource, "orders") => {
             let _: OrderId = parse(key).ok_or_else(unknown)?;
             let order: crate::resource::Order =
                 doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
-            let by = order.by;
-            Ok(Audience::new(
-                vec![h.owner_scope(), by.clone()],
-                by,
-                "household",
-            ))
+            Ok(Audience::owner_and(h.owner_scope(), order.by, "household"))
         }
         (DocKind::Wishes, "items") => {
             let id: WishId = parse(key).ok_or_else(unknown)?;
