@@ -240,6 +240,23 @@ impl Operation {
 /// Resolves `{"$ref": "#/$defs/X"}` (also inside `allOf` of one) against `defs`, keeping
 /// the referring schema's description.
 fn resolve(schema: &Value, defs: &Map<String, Value>) -> Value {
+    // An optional reference (`anyOf: [{$ref}, {type: null}]`): the referred type (being
+    // optional is the field's `required`).
+    if let Some(alts) = schema.get("anyOf").and_then(Value::as_array)
+        && alts.len() == 2
+        && let Some(inner) = alts
+            .iter()
+            .find(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+        && alts
+            .iter()
+            .any(|a| a.get("type").and_then(Value::as_str) == Some("null"))
+    {
+        let mut out = resolve(inner, defs);
+        if let (Some(d), Value::Object(m)) = (schema.get("description"), &mut out) {
+            m.insert("description".into(), d.clone());
+        }
+        return out;
+    }
     let target = schema.get("$ref").and_then(Value::as_str).or_else(|| {
         schema
             .get("allOf")

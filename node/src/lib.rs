@@ -33,6 +33,7 @@
 mod actor;
 pub mod api;
 pub mod cli;
+pub mod codegen;
 pub mod config;
 pub mod demo;
 mod error;

@@ -474,3 +474,17 @@ def test_booking_with_alternates_and_weeks(dianye: linli.Node) -> None:
     assert b.status == "confirmed" and b.confirmed_start == tomorrow_at(12)
     with pytest.raises(linli.ValidationError, match="weeks"):
         dianye.request_booking(room, "x", "y", tomorrow_at(14), tomorrow_at(15), 1, weeks=60)
+
+
+def test_generated_ops_module_reaches_every_operation(dianye: linli.Node) -> None:
+    from linli import ops
+
+    assert "resource_bar" in ops.__all__ and "ledger_set_rules" in ops.__all__
+    room = dianye.create_room("beishi", "Ops room", 20)
+    assert ops.resource_bar(dianye, who={"group": "Loud band"}, reason="noise", doc=room) == "done"
+    with pytest.raises(linli.AuthorizationError, match="Loud band"):
+        dianye.request_booking(
+            room, "Li", "gig", tomorrow_at(10), tomorrow_at(11), 5, organisation="Loud band"
+        )
+    with pytest.raises(TypeError):
+        ops.resource_bar(dianye, reason="no who")  # type: ignore[call-arg]

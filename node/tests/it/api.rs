@@ -504,3 +504,28 @@ fn openapi_schemas_are_generated_from_the_types() {
     }
     assert!(doc["components"]["schemas"]["ResourceOp"].is_object());
 }
+
+/// `linli.ops` (bindings/python/python/linli/ops.py) is what the operation catalogue gives;
+/// `LINLI_BLESS=1` rewrites it.
+#[test]
+fn python_ops_module_is_generated_from_the_catalogue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bindings/python/python/linli/ops.py");
+    let fresh = linli_node::codegen::python_ops();
+    if std::env::var_os("LINLI_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "bindings/python/python/linli/ops.py is stale: run LINLI_BLESS=1 cargo test -p linli-node --test it python_ops"
+    );
+    for id in [
+        "resource_bar",
+        "ledger_set_rules",
+        "registry_update_compound",
+    ] {
+        assert!(current.contains(&format!("def {id}(")), "{id}");
+    }
+}

@@ -1,0 +1,562 @@
+"""Every operation of linli-core, one typed function each (generated from the
+operation catalogue by linli-node's codegen; do not edit: `LINLI_BLESS=1 cargo test -p
+linli-node --test it python_ops` rewrites it).
+
+Each function runs ``node.operation("kind.name", doc=doc, **fields)``: ``doc`` defaults
+to the node's only document of the operation's kind; values are what the operation's
+JSON form takes (dates and times as strings).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ._linli import Node
+
+__all__ = [
+    "federation_issue",
+    "federation_revoke",
+    "federation_set_config",
+    "registry_add_compound",
+    "registry_update_compound",
+    "registry_appoint",
+    "registry_inspect",
+    "registry_score",
+    "ledger_record_service",
+    "ledger_redeem",
+    "ledger_correct",
+    "ledger_set_rules",
+    "ledger_record_services",
+    "resource_delegate",
+    "resource_request",
+    "resource_confirm",
+    "resource_reject",
+    "resource_waitlist",
+    "resource_revoke",
+    "resource_cancel",
+    "resource_bar",
+    "resource_promote_waitlist",
+    "resource_place_order",
+    "resource_accept_order",
+    "resource_refuse_order",
+    "resource_mark_collected",
+    "resource_cancel_order",
+    "wishes_post",
+    "wishes_claim",
+    "wishes_assign",
+    "wishes_release",
+    "wishes_advance",
+]
+
+
+def federation_issue(node: Node, *, name: str, not_after: int, not_before: int, org: str, role: str, subject: str, parent: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Issue a certificate signed by this node's key.
+
+    Fields:
+        name (text): Name shown to people.
+        not_after (integer): End of validity (exclusive).
+        not_before (integer): Start of validity.
+        org (text): The organisation it acts for.
+        parent (text, optional): The organisation `org` belongs to (a community's street, a unit's community).
+        role (one of street, community, unit, partner): Its role.
+        subject (text): The key certified.
+    """
+    fields: dict[str, Any] = {}
+    fields["name"] = name
+    fields["not_after"] = not_after
+    fields["not_before"] = not_before
+    fields["org"] = org
+    if parent is not None:
+        fields["parent"] = parent
+    fields["role"] = role
+    fields["subject"] = subject
+    return node.operation("federation.issue", doc, **fields)
+
+
+def federation_revoke(node: Node, *, reason: str, subject: str, certs: Optional[list[Any]] = None, doc: Optional[str] = None) -> Any:
+    """Revoke certificates of a key: its changes after what this node has accepted so far
+    no longer count on them (and are refused when no other certificate chain remains).
+
+    Fields:
+        certs (JSON (array), optional): The certificates to withdraw; `None` (the default, also when absent in JSON): every certificate of `subject` this node may withdraw and has not withdrawn yet.
+        reason (text): Why.
+        subject (text): The key.
+    """
+    fields: dict[str, Any] = {}
+    if certs is not None:
+        fields["certs"] = certs
+    fields["reason"] = reason
+    fields["subject"] = subject
+    return node.operation("federation.revoke", doc, **fields)
+
+
+def federation_set_config(node: Node, *, checklist: dict[str, Any], scoring: dict[str, Any], doc: Optional[str] = None) -> Any:
+    """Replace the district settings (root only).
+
+    Fields:
+        checklist (JSON (object)): The compound quality checklist.
+        scoring (JSON (object)): Weights and pass mark of the annual scoring.
+    """
+    fields: dict[str, Any] = {}
+    fields["checklist"] = checklist
+    fields["scoring"] = scoring
+    return node.operation("federation.set_config", doc, **fields)
+
+
+def registry_add_compound(node: Node, *, address: str, buildings: list[Any], facilities: list[Any], households: int, mode: Any, name: str, owners_committee: bool, status: str, grid: Optional[str] = None, year_built: Optional[int] = None, doc: Optional[str] = None) -> Any:
+    """Register a new compound.
+
+    Fields:
+        address (text): Street address.
+        buildings (JSON (array)): Buildings; may be empty when only the total is known.
+        facilities (JSON (array)): Facilities (fire box, cameras, e-bike charging …).
+        grid (text, optional): Grid (网格) code, if the community uses grids.
+        households (integer): Total households.
+        mode (JSON): How the compound is managed.
+        name (text): Name, e.g. "Shimalu compound".
+        owners_committee (boolean): Whether an owners' committee exists.
+        status (one of registered, under_renovation, active, archived): Lifecycle state.
+        year_built (integer, optional): Year built.
+    """
+    fields: dict[str, Any] = {}
+    fields["address"] = address
+    fields["buildings"] = buildings
+    fields["facilities"] = facilities
+    if grid is not None:
+        fields["grid"] = grid
+    fields["households"] = households
+    fields["mode"] = mode
+    fields["name"] = name
+    fields["owners_committee"] = owners_committee
+    fields["status"] = status
+    if year_built is not None:
+        fields["year_built"] = year_built
+    return node.operation("registry.add_compound", doc, **fields)
+
+
+def registry_update_compound(node: Node, *, compound: dict[str, Any], id: str, doc: Optional[str] = None) -> Any:
+    """Replace a compound's profile.
+
+    Fields:
+        compound (JSON (object)): The new profile.
+        id (text): Which compound.
+    """
+    fields: dict[str, Any] = {}
+    fields["compound"] = compound
+    fields["id"] = id
+    return node.operation("registry.update_compound", doc, **fields)
+
+
+def registry_appoint(node: Node, *, compound: str, manager: str, mode: Any, start: str, status: str, end: Optional[str] = None, selection: Optional[dict[str, Any]] = None, doc: Optional[str] = None) -> Any:
+    """Write the compound's appointment (street only).
+
+    Fields:
+        compound (text): Which compound.
+        end (text, optional): Term end.
+        manager (text): Manager.
+        mode (JSON): Mode.
+        selection (JSON (object), optional): Selection record.
+        start (text): Term start.
+        status (one of proposed, appointed, renewed, dismissed, ended): Status.
+    """
+    fields: dict[str, Any] = {}
+    fields["compound"] = compound
+    if end is not None:
+        fields["end"] = end
+    fields["manager"] = manager
+    fields["mode"] = mode
+    if selection is not None:
+        fields["selection"] = selection
+    fields["start"] = start
+    fields["status"] = status
+    return node.operation("registry.appoint", doc, **fields)
+
+
+def registry_inspect(node: Node, *, compound: str, date: str, note: str, results: dict[str, Any], doc: Optional[str] = None) -> Any:
+    """Record an inspection (community).
+
+    Fields:
+        compound (text): Which compound.
+        date (text): Date.
+        note (text): Note.
+        results (JSON (object)): Item id → compliant.
+    """
+    fields: dict[str, Any] = {}
+    fields["compound"] = compound
+    fields["date"] = date
+    fields["note"] = note
+    fields["results"] = results
+    return node.operation("registry.inspect", doc, **fields)
+
+
+def registry_score(node: Node, *, comment: str, compound: str, marks: dict[str, Any], role: str, year: int, doc: Optional[str] = None) -> Any:
+    """Write the author's own score sheet for a year.
+
+    Fields:
+        comment (text): Comment.
+        compound (text): Which compound.
+        marks (JSON (object)): Marks per item.
+        role (one of owners, community, street, department): The role the author scores as.
+        year (integer): Year.
+    """
+    fields: dict[str, Any] = {}
+    fields["comment"] = comment
+    fields["compound"] = compound
+    fields["marks"] = marks
+    fields["role"] = role
+    fields["year"] = year
+    return node.operation("registry.score", doc, **fields)
+
+
+def ledger_record_service(node: Node, *, activity: str, date: str, hours: float, volunteer: str, evidence: Optional[str] = None, team: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Record service done (by the issuing community).
+
+    Fields:
+        activity (text): Activity or post.
+        date (text): Local date (must be in the ledger's year).
+        evidence (text, optional): Evidence reference.
+        hours (number): Hours (> 0, ≤ 24), rounded to the minute.
+        team (text, optional): Team.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["activity"] = activity
+    fields["date"] = date
+    if evidence is not None:
+        fields["evidence"] = evidence
+    fields["hours"] = hours
+    if team is not None:
+        fields["team"] = team
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.record_service", doc, **fields)
+
+
+def ledger_redeem(node: Node, *, cost: int, item: str, outlet: str, volunteer: str, doc: Optional[str] = None) -> Any:
+    """Redeem points (by the volunteer's home community, in its own ledger).
+
+    Fields:
+        cost (integer): Cost (> 0).
+        item (text): Item.
+        outlet (text): Outlet.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["cost"] = cost
+    fields["item"] = item
+    fields["outlet"] = outlet
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.redeem", doc, **fields)
+
+
+def ledger_correct(node: Node, *, delta: int, reason: str, volunteer: str, corrects: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Correct points (by the issuing community).
+
+    Fields:
+        corrects (text, optional): Entry corrected.
+        delta (integer): Points to add (negative removes).
+        reason (text): Why.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    if corrects is not None:
+        fields["corrects"] = corrects
+    fields["delta"] = delta
+    fields["reason"] = reason
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.correct", doc, **fields)
+
+
+def ledger_set_rules(node: Node, *, points_per_hour: int, star_thresholds: list[Any], doc: Optional[str] = None) -> Any:
+    """Replace the points rule and star thresholds (the community).
+
+    Fields:
+        points_per_hour (integer): Points per hour of service.
+        star_thresholds (JSON (array)): Earned points needed for 1, 2, 3 … stars (ascending).
+    """
+    fields: dict[str, Any] = {}
+    fields["points_per_hour"] = points_per_hour
+    fields["star_thresholds"] = star_thresholds
+    return node.operation("ledger.set_rules", doc, **fields)
+
+
+def ledger_record_services(node: Node, *, rows: list[Any], doc: Optional[str] = None) -> Any:
+    """Record many services as one change (an import; by the issuing community or an
+    organiser): at most [`MAX_BATCH_ROWS`] rows, each validated on its own — an invalid
+    row is reported and the others are written; a row whose source the writer already
+    recorded in this ledger is skipped; rows past [`BATCH_BYTES`] are deferred. The
+    effect is [`Effect::Imported`] with one [`RowOutcome`] per row, in order; when no row
+    is to be written, the error [`LedgerError::NothingToWrite`] carries them.
+
+    Fields:
+        rows (JSON (array)): The rows.
+    """
+    fields: dict[str, Any] = {}
+    fields["rows"] = rows
+    return node.operation("ledger.record_services", doc, **fields)
+
+
+def resource_delegate(node: Node, *, block: dict[str, Any], delegate: str, doc: Optional[str] = None) -> Any:
+    """Owner: hand a weekly block to a delegate, who then decides the slots inside it.
+
+    Fields:
+        block (JSON (object)): The block; it must not intersect another delegated block.
+        delegate (text): The delegate, by its certified scope (e.g. `beishi/dianye/state-grid`).
+    """
+    fields: dict[str, Any] = {}
+    fields["block"] = block
+    fields["delegate"] = delegate
+    return node.operation("resource.delegate", doc, **fields)
+
+
+def resource_request(node: Node, *, alternates: list[Any], attendees: int, booker: str, purpose: str, slot: dict[str, Any], contact: Optional[str] = None, organisation: Optional[str] = None, recurrence: Optional[dict[str, Any]] = None, doc: Optional[str] = None) -> Any:
+    """Anyone: request a booking (numbered with the author's organisation).
+
+    Fields:
+        alternates (JSON (array)): Acceptable other slots, in order of preference (at most [`MAX_ALTERNATES`]).
+        attendees (integer): Expected attendance.
+        booker (text): The named responsible person (required). Personal data: in a document only its masked public view ([`crate::personal::mask_name`]); the full name is kept in a personal record read by the resource owner and the requesting organisation.
+        contact (text, optional): How to reach the booker. Personal data: never in a document (see `booker`).
+        organisation (text, optional): The organising group, e.g. "Dianye reading club".
+        purpose (text): What the room is for (required).
+        recurrence (JSON (object), optional): Weekly repetition of whichever slot is confirmed.
+        slot (JSON (object)): The wished slot (first occurrence).
+    """
+    fields: dict[str, Any] = {}
+    fields["alternates"] = alternates
+    fields["attendees"] = attendees
+    fields["booker"] = booker
+    if contact is not None:
+        fields["contact"] = contact
+    if organisation is not None:
+        fields["organisation"] = organisation
+    fields["purpose"] = purpose
+    if recurrence is not None:
+        fields["recurrence"] = recurrence
+    fields["slot"] = slot
+    return node.operation("resource.request", doc, **fields)
+
+
+def resource_confirm(node: Node, *, booking: str, doc: Optional[str] = None) -> Any:
+    """Arbiter: confirm the first candidate slot that fits.
+
+    Fields:
+        booking (text): The booking.
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    return node.operation("resource.confirm", doc, **fields)
+
+
+def resource_reject(node: Node, *, booking: str, reason: str, doc: Optional[str] = None) -> Any:
+    """Arbiter: decline.
+
+    Fields:
+        booking (text): The booking.
+        reason (text): Why.
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["reason"] = reason
+    return node.operation("resource.reject", doc, **fields)
+
+
+def resource_waitlist(node: Node, *, booking: str, doc: Optional[str] = None) -> Any:
+    """Arbiter: keep waiting; [`ResourceOp::PromoteWaitlist`] confirms it when a slot frees.
+
+    Fields:
+        booking (text): The booking.
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    return node.operation("resource.waitlist", doc, **fields)
+
+
+def resource_revoke(node: Node, *, booking: str, reason: str, doc: Optional[str] = None) -> Any:
+    """Arbiter of the confirmed slot, or the owner: withdraw a confirmation; final.
+
+    Fields:
+        booking (text): The booking.
+        reason (text): Why (e.g. misuse of the room).
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["reason"] = reason
+    return node.operation("resource.revoke", doc, **fields)
+
+
+def resource_cancel(node: Node, *, booking: str, reason: str, doc: Optional[str] = None) -> Any:
+    """Requesting organisation: cancel; final.
+
+    Fields:
+        booking (text): The booking.
+        reason (text): Why (may be empty).
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["reason"] = reason
+    return node.operation("resource.cancel", doc, **fields)
+
+
+def resource_bar(node: Node, *, reason: str, who: Any, doc: Optional[str] = None) -> Any:
+    """Owner: bar an organisation or a named booker or group.
+
+    Fields:
+        reason (text): Why.
+        who (JSON): Who.
+    """
+    fields: dict[str, Any] = {}
+    fields["reason"] = reason
+    fields["who"] = who
+    return node.operation("resource.bar", doc, **fields)
+
+
+def resource_promote_waitlist(node: Node, *, doc: Optional[str] = None) -> Any:
+    """Arbiter: confirm waitlisted requests, oldest first, where a slot is now free.
+    """
+    fields: dict[str, Any] = {}
+    return node.operation("resource.promote_waitlist", doc, **fields)
+
+
+def resource_place_order(node: Node, *, date: str, household: str, items: list[Any], portions: int, doc: Optional[str] = None) -> Any:
+    """Anyone (kitchens only): order meals for a service date before its cut-off.
+
+    Fields:
+        date (text): The local service date.
+        household (text): The household, e.g. "3-2-401".
+        items (JSON (array)): Dishes.
+        portions (integer): Portions.
+    """
+    fields: dict[str, Any] = {}
+    fields["date"] = date
+    fields["household"] = household
+    fields["items"] = items
+    fields["portions"] = portions
+    return node.operation("resource.place_order", doc, **fields)
+
+
+def resource_accept_order(node: Node, *, order: str, doc: Optional[str] = None) -> Any:
+    """Kitchen operator: accept an order placed before the cut-off, within daily capacity.
+
+    Fields:
+        order (text): The order.
+    """
+    fields: dict[str, Any] = {}
+    fields["order"] = order
+    return node.operation("resource.accept_order", doc, **fields)
+
+
+def resource_refuse_order(node: Node, *, order: str, reason: str, doc: Optional[str] = None) -> Any:
+    """Kitchen operator: refuse a placed order.
+
+    Fields:
+        order (text): The order.
+        reason (text): Why.
+    """
+    fields: dict[str, Any] = {}
+    fields["order"] = order
+    fields["reason"] = reason
+    return node.operation("resource.refuse_order", doc, **fields)
+
+
+def resource_mark_collected(node: Node, *, collected: bool, order: str, doc: Optional[str] = None) -> Any:
+    """Kitchen operator: record whether an accepted order was collected.
+
+    Fields:
+        collected (boolean): Collected or not.
+        order (text): The order.
+    """
+    fields: dict[str, Any] = {}
+    fields["collected"] = collected
+    fields["order"] = order
+    return node.operation("resource.mark_collected", doc, **fields)
+
+
+def resource_cancel_order(node: Node, *, order: str, doc: Optional[str] = None) -> Any:
+    """Placing organisation: cancel an order before the cut-off; final.
+
+    Fields:
+        order (text): The order.
+    """
+    fields: dict[str, Any] = {}
+    fields["order"] = order
+    return node.operation("resource.cancel_order", doc, **fields)
+
+
+def wishes_post(node: Node, *, category: str, channel: Any, kind: str, text: str, title: str, place: Optional[str] = None, resident: Optional[dict[str, Any]] = None, doc: Optional[str] = None) -> Any:
+    """Post an item.
+
+    Fields:
+        category (text): Category.
+        channel (JSON): Channel.
+        kind (one of wish, offer, suggestion, problem): Kind.
+        place (text, optional): Place.
+        resident (JSON (object), optional): The resident it is about (personal data: kept out of the document, held only by the posting community and the organisations assigned to it).
+        text (text): Text.
+        title (text): Title.
+    """
+    fields: dict[str, Any] = {}
+    fields["category"] = category
+    fields["channel"] = channel
+    fields["kind"] = kind
+    if place is not None:
+        fields["place"] = place
+    if resident is not None:
+        fields["resident"] = resident
+    fields["text"] = text
+    fields["title"] = title
+    return node.operation("wishes.post", doc, **fields)
+
+
+def wishes_claim(node: Node, *, note: str, wish: str, volunteer: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Offer to take up a wish or offer.
+
+    Fields:
+        note (text): Note.
+        volunteer (text, optional): Volunteer, if an individual.
+        wish (text): The item.
+    """
+    fields: dict[str, Any] = {}
+    fields["note"] = note
+    if volunteer is not None:
+        fields["volunteer"] = volunteer
+    fields["wish"] = wish
+    return node.operation("wishes.claim", doc, **fields)
+
+
+def wishes_assign(node: Node, *, claim: str, wish: str, doc: Optional[str] = None) -> Any:
+    """Assign a claim (the community).
+
+    Fields:
+        claim (text): The claim.
+        wish (text): The item.
+    """
+    fields: dict[str, Any] = {}
+    fields["claim"] = claim
+    fields["wish"] = wish
+    return node.operation("wishes.assign", doc, **fields)
+
+
+def wishes_release(node: Node, *, claim: str, wish: str, doc: Optional[str] = None) -> Any:
+    """Release an assignment (the community); the item returns to published/claimed.
+
+    Fields:
+        claim (text): The claim.
+        wish (text): The item.
+    """
+    fields: dict[str, Any] = {}
+    fields["claim"] = claim
+    fields["wish"] = wish
+    return node.operation("wishes.release", doc, **fields)
+
+
+def wishes_advance(node: Node, *, stage: Any, wish: str, doc: Optional[str] = None) -> Any:
+    """Record a lifecycle step.
+
+    Fields:
+        stage (JSON): The step.
+        wish (text): The item.
+    """
+    fields: dict[str, Any] = {}
+    fields["stage"] = stage
+    fields["wish"] = wish
+    return node.operation("wishes.advance", doc, **fields)
