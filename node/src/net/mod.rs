@@ -820,11 +820,7 @@ async fn exchange_personal(ctx: Ctx, peer: PeerId) {
 /// data, and reports the outcome to the driver.
 async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, String> {
     let result = match session::initiate(ctx.clone(), peer).await {
-        Ok(stats) => {
-            // Documents first, so the records' documents are there to judge them by.
-            exchange_personal(ctx.clone(), peer).await;
-            Ok(stats)
-        }
+        Ok(stats) => Ok(stats),
         Err(f) => {
             match &f {
                 Fault::Refused(r) | Fault::Invalid(r) => {
@@ -859,6 +855,10 @@ async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, 
             result: result.clone(),
         })
         .await;
+    if result.is_ok() {
+        // After the documents, so the records' documents are there to judge them by.
+        exchange_personal(ctx, peer).await;
+    }
     result
 }
 
