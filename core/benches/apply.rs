@@ -4,6 +4,7 @@
 //! Run: `cargo bench -p linli-core --bench apply` (`BENCH_N` changes, default 3,000).
 #![allow(clippy::unwrap_used)]
 
+use automerge::ReadDoc;
 use linli_core::cert::Role;
 use linli_core::federation::FederationOp;
 use linli_core::identity::Keypair;
@@ -131,6 +132,25 @@ fn main() {
     }
     let raw_rate = raw.len() as f64 / t.elapsed().as_secs_f64();
     println!("raw automerge apply: {raw_rate:.0}/s");
+    let t = Instant::now();
+    let mut am2 = automerge::Automerge::new();
+    am2.apply_changes(raw.iter().cloned()).unwrap();
+    println!(
+        "raw automerge bulk apply: {:.0}/s",
+        raw.len() as f64 / t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let c2 = am2.clone();
+    println!("clone: {:?} {}", t.elapsed(), c2.get_heads().len());
+    let obj = am2.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+    let t = Instant::now();
+    for c in raw.iter().skip(1) {
+        let _ = am2.get_all_at(&obj, "dianye@x:1", c.deps());
+    }
+    println!(
+        "get_all_at per change: {:?}",
+        t.elapsed() / raw.len() as u32
+    );
     println!(
         "ratio linli apply / raw apply: {:.2}",
         apply_rate / raw_rate

@@ -13,6 +13,8 @@
 
 #[cfg(test)]
 mod attack_tests;
+#[cfg(test)]
+mod batch_tests;
 pub mod cert;
 #[cfg(test)]
 mod convergence_tests;

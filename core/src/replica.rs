@@ -2531,6 +2531,10 @@ mod verified_tests {
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};
 
+#[path = "replica_batch.rs"]
+mod batch;
+pub use batch::{BatchHooks, NoHooks};
+
 /// The certificates the revocations `active` withdraw, with who withdrew them.
 fn withdrawn_by(active: &[&Active]) -> Withdrawn {
     let mut w = Withdrawn::new();
