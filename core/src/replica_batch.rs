@@ -39,8 +39,10 @@ const MIN_RUN: usize = 4;
 /// order, exactly where one-by-one [`Replica::apply_verified`] calls would do it.
 pub trait BatchHooks {
     /// Called before a verified change is decided, once per verified change. An error is
-    /// that change's result and it is not applied (e.g. a write quota).
-    fn admit(&mut self, change: &Verified) -> Result<(), Error>;
+    /// that change's result and it is not applied (e.g. a write quota). For a change applied
+    /// in bulk, the replica passed does not hold the earlier changes of its run yet (none of
+    /// them is the change itself).
+    fn admit(&mut self, replica: &Replica, change: &Verified) -> Result<(), Error>;
     /// Called with the result of the change at `index` in the batch, after its `admit`, for
     /// every change. For changes applied in bulk the replica passed may not hold them yet
     /// (they are then all `Applied`); a change decided one by one was decided on it.
@@ -52,7 +54,7 @@ pub trait BatchHooks {
 pub struct NoHooks;
 
 impl BatchHooks for NoHooks {
-    fn admit(&mut self, _: &Verified) -> Result<(), Error> {
+    fn admit(&mut self, _: &Replica, _: &Verified) -> Result<(), Error> {
         Ok(())
     }
     fn settled(&mut self, _: &Replica, _: usize, _: &Result<Applied, Error>) {}
@@ -117,7 +119,7 @@ impl Replica {
         results: &mut Vec<Result<Applied, Error>>,
     ) {
         let result = match c {
-            Checked::Verified(v) => match hooks.admit(&v) {
+            Checked::Verified(v) => match hooks.admit(self, &v) {
                 Ok(()) => self.apply_verified(v),
                 Err(e) => Err(e),
             },
@@ -256,7 +258,7 @@ impl Replica {
         let mut kept: Vec<Verified> = Vec::with_capacity(allowed);
         let mut refused_admission = None;
         for v in run.by_ref().take(allowed) {
-            if let Err(e) = hooks.admit(&v) {
+            if let Err(e) = hooks.admit(self, &v) {
                 refused_admission = Some(e);
                 break;
             }
