@@ -287,3 +287,64 @@ fn a_refused_change_inside_a_run_is_named_exactly() {
     // The run was cut at the refusal, not abandoned: what follows it is accepted too.
     assert!(got.results.last().unwrap().starts_with("Ok(Applied"));
 }
+
+/// `changes` grouped by document (the federation document first), each document's changes
+/// after their dependencies: what a sync session sends.
+fn causal(mut changes: Vec<SignedChange>) -> Vec<SignedChange> {
+    let fed = crate::testutil::fed_id();
+    changes.sort_by_key(|c| (c.doc != fed, c.doc));
+    let by_hash: BTreeMap<ChangeHash, (usize, Vec<ChangeHash>)> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let deps = automerge::Change::from_bytes(c.change.clone())
+                .map(|c| c.deps().to_vec())
+                .unwrap_or_default();
+            (c.change_hash().unwrap(), (i, deps))
+        })
+        .collect();
+    fn place(
+        h: ChangeHash,
+        by_hash: &BTreeMap<ChangeHash, (usize, Vec<ChangeHash>)>,
+        placed: &mut std::collections::HashSet<ChangeHash>,
+        order: &mut Vec<usize>,
+    ) {
+        let Some((i, deps)) = by_hash.get(&h) else {
+            return;
+        };
+        if !placed.insert(h) {
+            return;
+        }
+        for d in deps {
+            place(*d, by_hash, placed, order);
+        }
+        order.push(*i);
+    }
+    let mut placed = std::collections::HashSet::new();
+    let mut order = Vec::with_capacity(changes.len());
+    for c in &changes {
+        place(c.change_hash().unwrap(), &by_hash, &mut placed, &mut order);
+    }
+    order.into_iter().map(|i| changes[i].clone()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The histories of the revocation property test — revocations (concurrent ones
+    /// included), forged and hostile certificates, equivocation, backdating, forged
+    /// changes — received by batches in causal order and shuffled with duplicates.
+    #[test]
+    fn a_batch_decides_revocations_and_equivocations_exactly_as_one_by_one(
+        steps in proptest::collection::vec(crate::revocation_tests::step(), 1..30),
+        seed in any::<u64>(),
+        sizes in proptest::collection::vec(1..64usize, 1..4),
+    ) {
+        let (universe, _) = crate::revocation_tests::run_history(&steps);
+        let mut delivery = causal(universe.clone());
+        delivery.extend(crate::revocation_tests::shuffled(universe.clone(), seed));
+        let expected = one_by_one(&delivery);
+        prop_assert_eq!(&batched(&delivery, &[usize::MAX]), &expected);
+        prop_assert_eq!(&batched(&delivery, &sizes), &expected);
+    }
+}
