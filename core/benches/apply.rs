@@ -165,6 +165,17 @@ fn main() {
     let t = Instant::now();
     let checked = check_all(input, 2);
     let verify_rate = rate(all.len(), t);
+    let input = all.clone();
+    let t = Instant::now();
+    let one_thread = check_all(input, 1);
+    let verify1_rate = rate(all.len(), t);
+    drop(one_thread);
+    let t = Instant::now();
+    for c in &all {
+        std::hint::black_box(c.change_hash().unwrap());
+    }
+    let decode_rate = rate(all.len(), t);
+    println!("  envelopes on 1 thread {verify1_rate:.0}/s; decoding alone {decode_rate:.0}/s");
     let mut decided = fresh();
     let t = Instant::now();
     decided.apply_batch(checked, &mut NoHooks);
