@@ -267,7 +267,9 @@ impl Replica {
             results.push(result);
             kept.push(v);
         }
-        let doc = if kept.len() == plans.len() {
+        let doc = if kept.is_empty() {
+            None
+        } else if kept.len() == plans.len() {
             Some(all)
         } else {
             self.docs.get(&id).cloned().and_then(|mut d| {
@@ -285,9 +287,10 @@ impl Replica {
                 }
             }
             None => {
-                // Automerge took these changes with more of them a moment ago, so this does
-                // not happen; should it, they are applied one by one, which accepts each
-                // exactly as reported (the checks above are `apply`'s).
+                // None kept; or automerge, which took these changes with more of them a
+                // moment ago, refused them now — which does not happen; should it, they are
+                // applied one by one, which accepts each exactly as reported (the checks
+                // above are `apply`'s).
                 for v in kept {
                     let _ = self.apply_verified(v);
                 }

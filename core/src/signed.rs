@@ -162,6 +162,9 @@ impl Verified {
     }
 }
 
+/// Signers' keys decompressed for verifying (`None`: not a usable key).
+type Keys = std::collections::HashMap<NodeId, Option<ed25519_dalek::VerifyingKey>>;
+
 /// A received change after the envelope check of [`SignedChange::checked`], what
 /// [`Replica::apply_batch`](crate::Replica::apply_batch) takes.
 // `Verified` (with its decoded change) is the common variant: boxing it would allocate once
@@ -197,8 +200,15 @@ pub fn check_all(changes: Vec<SignedChange>, workers: usize) -> Vec<Checked> {
     /// Below this many changes per thread, starting threads costs more than it saves.
     const MIN_PER_WORKER: usize = 16;
     let workers = workers.clamp(1, (changes.len() / MIN_PER_WORKER).max(1));
+    // A batch has few signers: each key is decompressed and checked once per thread.
+    let check = |part: Vec<SignedChange>| -> Vec<Checked> {
+        let mut keys = Keys::new();
+        part.into_iter()
+            .map(|sc| sc.checked_with(&mut keys))
+            .collect()
+    };
     if workers == 1 {
-        return changes.into_iter().map(SignedChange::checked).collect();
+        return check(changes);
     }
     let share = changes.len().div_ceil(workers);
     let mut parts: Vec<Vec<SignedChange>> = Vec::with_capacity(workers);
@@ -209,10 +219,8 @@ pub fn check_all(changes: Vec<SignedChange>, workers: usize) -> Vec<Checked> {
     let mut parts = parts.into_iter();
     let mine = parts.next().unwrap_or_default();
     std::thread::scope(|s| {
-        let handles: Vec<_> = parts
-            .map(|part| s.spawn(move || part.into_iter().map(SignedChange::checked).collect()))
-            .collect();
-        let mut out: Vec<Checked> = mine.into_iter().map(SignedChange::checked).collect();
+        let handles: Vec<_> = parts.map(|part| s.spawn(move || check(part))).collect();
+        let mut out: Vec<Checked> = check(mine);
         for h in handles {
             match h.join() {
                 Ok(part) => out.extend::<Vec<Checked>>(part),
@@ -271,6 +279,11 @@ impl SignedChange {
 
     /// Actor ↔ signer binding and signature of a change decoded from `self.change`.
     fn check_parsed(&self, change: &Change) -> Result<(), SignedError> {
+        self.check_parsed_with(change, &mut Keys::new())
+    }
+
+    /// [`SignedChange::check_parsed`] with the signers' keys decompressed once in `keys`.
+    fn check_parsed_with(&self, change: &Change, keys: &mut Keys) -> Result<(), SignedError> {
         let author = author_key(change)?;
         if author != self.signer {
             return Err(SignedError::ActorMismatch {
@@ -278,12 +291,31 @@ impl SignedChange {
                 signer: self.signer.short(),
             });
         }
-        identity::verify(
+        let key = keys
+            .entry(self.signer)
+            .or_insert_with(|| identity::verifying_key(&self.signer).ok())
+            .as_ref()
+            .ok_or(SignedError::BadSignature)?;
+        identity::verify_with(
+            key,
             &self.signer,
             &signing_message(&self.doc, &change.hash().0),
             &self.signature,
         )
         .map_err(|_| SignedError::BadSignature)
+    }
+
+    /// [`SignedChange::checked`] with the signers' keys decompressed once in `keys`.
+    fn checked_with(self, keys: &mut Keys) -> Checked {
+        let checked = parse_canonical(&self.change)
+            .and_then(|change| self.check_parsed_with(&change, keys).map(|()| change));
+        match checked {
+            Ok(change) => Checked::Verified(Verified {
+                signed: self,
+                change,
+            }),
+            Err(_) => Checked::Unverified(self),
+        }
     }
 
     /// Checks the envelope like [`SignedChange::verify`] and keeps the decoded change with
