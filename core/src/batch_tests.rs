@@ -151,11 +151,23 @@ fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
                     }]));
                 }
             }
-            _ => {
+            _ if a % 2 == 0 => {
                 // A duplicate of an earlier change.
                 if !out.is_empty() {
                     let d = out[usize::from(a) % out.len()].clone();
                     out.push(d);
+                }
+            }
+            _ => {
+                // A new ledger change also signed for the wishes document (the same change
+                // sent for another document), before or after the genuine one.
+                let genuine = patrol(&mut c, led, "dianye:2");
+                let elsewhere =
+                    SignedChange::sign(&key("dianye", 1), wis, &genuine.change).unwrap();
+                if a % 4 == 1 {
+                    out.extend([elsewhere, genuine]);
+                } else {
+                    out.extend([genuine, elsewhere]);
                 }
             }
         }
@@ -227,6 +239,22 @@ fn batched(changes: &[SignedChange], sizes: &[usize]) -> Outcome {
     outcome(&r, &results)
 }
 
+/// The changes dealt one per document in turn (each document's in their order), as a node
+/// receiving many documents at once may get them.
+fn interleaved(changes: &[SignedChange]) -> Vec<SignedChange> {
+    let mut per_doc: BTreeMap<DocId, std::collections::VecDeque<SignedChange>> = BTreeMap::new();
+    for c in changes {
+        per_doc.entry(c.doc).or_default().push_back(c.clone());
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    while out.len() < changes.len() {
+        for q in per_doc.values_mut() {
+            out.extend(q.pop_front());
+        }
+    }
+    out
+}
+
 /// Swaps a few pairs (changes arrive before their dependencies).
 fn displace(mut v: Vec<SignedChange>, swaps: &[(usize, usize)]) -> Vec<SignedChange> {
     let n = v.len();
@@ -251,6 +279,10 @@ proptest! {
         let expected = one_by_one(&changes);
         prop_assert_eq!(&batched(&changes, &[usize::MAX]), &expected);
         prop_assert_eq!(&batched(&changes, &sizes), &expected);
+        let dealt = interleaved(&changes);
+        let expected = one_by_one(&dealt);
+        prop_assert_eq!(&batched(&dealt, &[usize::MAX]), &expected);
+        prop_assert_eq!(&batched(&dealt, &sizes), &expected);
     }
 }
 

@@ -2,23 +2,28 @@
 //! [`Replica::apply`] would, one after the other in the batch's order, but applies a
 //! document's run of changes to automerge in one call.
 //!
-//! A *run* is a stretch of consecutive changes of one document (a sync session sends a
-//! document's changes together, in causal order) that each pass, against the replica's state
-//! plus the run's earlier changes, every check that does not read the document's records:
-//! not held or refused, dependencies present, not backdated, a standing signer, the layout,
-//! the sequence and no equivocation. The run is applied to a copy of the document in one
-//! `apply_changes` call, then each change is authorized on that copy *as of its own
-//! dependencies* — every rule reads records at the change's history (`get_all_at`,
-//! `exists_at`), and a copy holding later changes answers those reads exactly as the document
-//! holding only that history does. Changes whose rules need the whole typed view of the
-//! history (booking decisions, wish fulfilment) end a run and are decided one by one, as is
-//! everything that does not fit a run: genesis, federation changes (they change the trust
-//! store), changes waiting or refused, duplicates, documents with waiting changes.
+//! A *run* is a document's changes in the batch's order (a sync session sends a document's
+//! changes together, in causal order) that each pass, against the replica's state plus the
+//! run's earlier changes, every check that does not read the document's records: not held or
+//! refused, dependencies present, not backdated, a standing signer, the layout, the sequence
+//! and no equivocation. A run looks past changes of other documents between its changes
+//! (up to [`LOOKAHEAD`]) when deciding those after the run's cannot change any decision:
+//! changes of documents held here that are not federation documents (whose changes rebuild
+//! the trust store) and are not one of the run's changes sent again for another document —
+//! every check of a change reads only its own document, its own hash and the trust store.
+//!
+//! The run is applied to a copy of the document in one `apply_changes` call, then each change
+//! is authorized on that copy *as of its own dependencies* — every rule reads records at the
+//! change's history (`get_all_at`, `exists_at`), and a copy holding later changes answers
+//! those reads exactly as the document holding only that history does. Changes whose rules
+//! need the whole typed view of the history (booking decisions, wish fulfilment) end a run
+//! and are decided one by one, as is everything that does not fit a run: genesis, federation
+//! changes, changes waiting or refused, duplicates, documents with waiting changes.
 //!
 //! The run's longest prefix of authorized changes is kept — each of them would have been
 //! accepted by `apply` in its place, with the same result (`Applied` of itself alone: nothing
-//! of the document is waiting) — and the rest of the run goes through `apply` one by one, so
-//! every refusal is decided and worded by the same code as before.
+//! of the document is waiting) — and the rest of the run stays in the batch, decided one by
+//! one in its place, so every refusal is decided and worded by the same code as before.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -35,8 +40,14 @@ use crate::time::Timestamp;
 /// applying a few changes one by one does.
 const MIN_RUN: usize = 4;
 
-/// What the caller of [`Replica::apply_batch`] does around each change, in the batch's
-/// order, exactly where one-by-one [`Replica::apply_verified`] calls would do it.
+/// How far a run looks past other documents' changes for its document's next ones.
+const LOOKAHEAD: usize = 1024;
+
+/// What the caller of [`Replica::apply_batch`] does around each change, where one-by-one
+/// [`Replica::apply_verified`] calls would do it: in the batch's order for the changes of one
+/// document. A run may settle its changes before other documents' changes that precede them
+/// in the batch (module docs), so a caller that keeps the batch's order places what it
+/// learns by `index`.
 pub trait BatchHooks {
     /// Called before a verified change is decided, once per verified change. An error is
     /// that change's result and it is not applied (e.g. a write quota). For a change applied
@@ -62,9 +73,31 @@ impl BatchHooks for NoHooks {
 
 /// What a change of a run was judged under in the checks before the policy.
 struct Planned {
+    /// Its place in the queue.
+    pos: usize,
     principal: Vec<Principal>,
     at: Timestamp,
     writes: Vec<Write>,
+}
+
+/// A change of a batch waiting to be decided.
+struct Item {
+    /// Its place in the batch (the index of its result).
+    index: usize,
+    checked: Checked,
+    /// Its hash, when its bytes decode.
+    hash: Option<ChangeHash>,
+    /// Cut from a run: decided one by one.
+    slow: bool,
+}
+
+impl Item {
+    fn verified(&self) -> Option<&Verified> {
+        match &self.checked {
+            Checked::Verified(v) => Some(v),
+            Checked::Unverified(_) => None,
+        }
+    }
 }
 
 impl Replica {
@@ -86,54 +119,69 @@ impl Replica {
         batch: Vec<Checked>,
         hooks: &mut impl BatchHooks,
     ) -> Vec<Result<Applied, Error>> {
-        let mut results = Vec::with_capacity(batch.len());
-        let mut rest: VecDeque<Checked> = batch.into();
-        while !rest.is_empty() {
-            let plans = self.plan_run(&rest);
+        let mut results: Vec<Option<Result<Applied, Error>>> =
+            (0..batch.len()).map(|_| None).collect();
+        let mut queue: VecDeque<Item> = batch
+            .into_iter()
+            .enumerate()
+            .map(|(index, checked)| {
+                let hash = match &checked {
+                    Checked::Verified(v) => Some(v.hash()),
+                    Checked::Unverified(sc) => sc.change_hash().ok(),
+                };
+                Item {
+                    index,
+                    checked,
+                    hash,
+                    slow: false,
+                }
+            })
+            .collect();
+        while let Some(front) = queue.front() {
+            let plans = if front.slow {
+                Vec::new()
+            } else {
+                self.plan_run(&queue)
+            };
             if plans.len() < MIN_RUN {
-                // A short run (or none: the first change does not fit one) one by one.
-                for _ in 0..plans.len().max(1) {
-                    if let Some(c) = rest.pop_front() {
-                        self.one(c, hooks, &mut results);
-                    }
+                // No run, or a short one: the first change one by one.
+                if let Some(item) = queue.pop_front() {
+                    self.one(item, hooks, &mut results);
                 }
                 continue;
             }
-            let run: Vec<Verified> = rest
-                .drain(..plans.len())
-                .filter_map(|c| match c {
-                    Checked::Verified(v) => Some(v),
-                    Checked::Unverified(_) => None,
-                })
-                .collect();
-            self.run(run, plans, hooks, &mut results);
+            self.run(&mut queue, plans, hooks, &mut results);
         }
-        results
+        // Every change of the batch was settled exactly once.
+        results.into_iter().flatten().collect()
     }
 
     /// One change decided as `apply` decides it, with its hooks.
     fn one(
         &mut self,
-        c: Checked,
+        item: Item,
         hooks: &mut impl BatchHooks,
-        results: &mut Vec<Result<Applied, Error>>,
+        results: &mut [Option<Result<Applied, Error>>],
     ) {
-        let result = match c {
+        let result = match item.checked {
             Checked::Verified(v) => match hooks.admit(self, &v) {
                 Ok(()) => self.apply_verified(v),
                 Err(e) => Err(e),
             },
             Checked::Unverified(sc) => self.apply(sc),
         };
-        hooks.settled(self, results.len(), &result);
-        results.push(result);
+        hooks.settled(self, item.index, &result);
+        if let Some(slot) = results.get_mut(item.index) {
+            *slot = Some(result);
+        }
     }
 
-    /// The leading changes of `rest` that form a run (module docs), with what each was judged
-    /// under; empty when the first does not fit one.
-    fn plan_run(&self, rest: &VecDeque<Checked>) -> Vec<Planned> {
+    /// The run starting with the first change of `queue` (module docs): that change and the
+    /// next ones of its document, looking past other documents' changes that may be decided
+    /// after it, with what each was judged under; empty when the first does not fit one.
+    fn plan_run(&self, queue: &VecDeque<Item>) -> Vec<Planned> {
         let mut plans = Vec::new();
-        let Some(Checked::Verified(first)) = rest.front() else {
+        let Some(first) = queue.front().and_then(Item::verified) else {
             return plans;
         };
         let id = first.signed().doc;
@@ -148,17 +196,36 @@ impl Replica {
         let mut held: HashSet<ChangeHash> = HashSet::new();
         let mut times: HashMap<ChangeHash, i64> = HashMap::new();
         let mut seqs: HashMap<SlotKey, ChangeHash> = HashMap::new();
-        for c in rest {
-            let Checked::Verified(v) = c else { break };
-            if v.signed().doc != id {
-                break;
+        // Other documents' changes the run passes over.
+        let mut passed: HashSet<ChangeHash> = HashSet::new();
+        for (pos, item) in queue.iter().enumerate().take(LOOKAHEAD) {
+            let other = item.checked.signed().doc;
+            if other != id {
+                // Decided after the run's later changes instead of before them: only a change
+                // of another document held here, not a federation document (its changes
+                // rebuild the trust store), and not one of the run's changes sent for another
+                // document, neither of which reads nor writes anything the run's changes do.
+                let independent = self
+                    .docs
+                    .get(&other)
+                    .is_some_and(|d| d.kind() != DocKind::Federation)
+                    && item.hash.is_none_or(|h| !held.contains(&h));
+                if !independent {
+                    break;
+                }
+                passed.extend(item.hash);
+                continue;
             }
+            let Some(v) = item.verified().filter(|_| !item.slow) else {
+                break;
+            };
             let (sc, change) = (v.signed(), v.change());
             let hash = change.hash();
             let deps = change.deps();
             if deps.is_empty()
                 || self.index.contains_key(&hash)
                 || held.contains(&hash)
+                || passed.contains(&hash)
                 || self.rejected.contains_key(&hash)
                 || !deps.iter().all(|d| held.contains(d) || doc.has_change(d))
             {
@@ -200,6 +267,7 @@ impl Replica {
             times.insert(hash, at.0);
             seqs.insert(slot, hash);
             plans.push(Planned {
+                pos,
                 principal,
                 at,
                 writes,
@@ -208,99 +276,112 @@ impl Replica {
         plans
     }
 
-    /// Applies a run (module docs): in bulk its prefix of changes the policy allows, the rest
-    /// one by one.
+    /// Applies a run (module docs): in bulk its prefix of changes the policy allows; the
+    /// rest stays in the queue, to be decided one by one in its place.
     fn run(
         &mut self,
-        run: Vec<Verified>,
+        queue: &mut VecDeque<Item>,
         plans: Vec<Planned>,
         hooks: &mut impl BatchHooks,
-        results: &mut Vec<Result<Applied, Error>>,
+        results: &mut [Option<Result<Applied, Error>>],
     ) {
-        let Some(id) = run.first().map(|v| v.signed().doc) else {
-            return;
-        };
-        let one_by_one = |me: &mut Replica,
-                          rest: Vec<Verified>,
-                          hooks: &mut _,
-                          results: &mut Vec<Result<Applied, Error>>| {
-            for v in rest {
-                me.one(Checked::Verified(v), hooks, results);
-            }
-        };
-        let Some(mut all) = self.docs.get(&id).cloned() else {
-            return one_by_one(self, run, hooks, results);
-        };
-        if all
-            .apply_bulk(run.iter().map(|v| v.change().clone()).collect())
-            .is_err()
-        {
-            return one_by_one(self, run, hooks, results);
-        }
+        let members: Vec<&Verified> = plans
+            .iter()
+            .filter_map(|p| queue.get(p.pos).and_then(Item::verified))
+            .collect();
+        let id = members.first().map(|v| v.signed().doc);
+        let original = id.and_then(|id| self.docs.get(&id));
+        let mut all = original.cloned();
+        let applied = members.len() == plans.len()
+            && all.as_mut().is_some_and(|d| {
+                d.apply_bulk(members.iter().map(|v| v.change().clone()).collect())
+                    .is_ok()
+            });
         // Each change judged as of its own dependencies, which `all` holds with exactly the
         // history they have in the document `apply` would judge it on.
-        let allowed = run
-            .iter()
-            .zip(&plans)
-            .take_while(|(v, p)| {
-                policy::authorize_any(
-                    &all,
-                    v.change().deps(),
-                    &p.principal,
-                    &self.trust,
-                    p.at,
-                    &p.writes,
-                )
-                .is_ok()
-            })
-            .count();
-        let mut run = run.into_iter();
-        let mut kept: Vec<Verified> = Vec::with_capacity(allowed);
-        let mut refused_admission = None;
-        for v in run.by_ref().take(allowed) {
-            if let Err(e) = hooks.admit(self, &v) {
-                refused_admission = Some(e);
+        let allowed = match (&all, applied) {
+            (Some(all), true) => members
+                .iter()
+                .zip(&plans)
+                .take_while(|(v, p)| {
+                    policy::authorize_any(
+                        all,
+                        v.change().deps(),
+                        &p.principal,
+                        &self.trust,
+                        p.at,
+                        &p.writes,
+                    )
+                    .is_ok()
+                })
+                .count(),
+            _ => 0,
+        };
+        let mut kept = 0;
+        let mut settled = 0;
+        for (p, v) in plans.iter().zip(&members).take(allowed) {
+            let Some(index) = queue.get(p.pos).map(|i| i.index) else {
+                break;
+            };
+            let result = hooks
+                .admit(self, v)
+                .map(|()| Applied::Applied(vec![v.hash()]));
+            let admitted = result.is_ok();
+            hooks.settled(self, index, &result);
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(result);
+            }
+            settled += 1;
+            if !admitted {
                 break;
             }
-            let result = Ok(Applied::Applied(vec![v.hash()]));
-            hooks.settled(self, results.len(), &result);
-            results.push(result);
-            kept.push(v);
+            kept += 1;
         }
-        let doc = if kept.is_empty() {
-            None
-        } else if kept.len() == plans.len() {
-            Some(all)
-        } else {
-            self.docs.get(&id).cloned().and_then(|mut d| {
-                d.apply_bulk(kept.iter().map(|v| v.change().clone()).collect())
+        let doc = match (id, all) {
+            (Some(_), Some(all)) if kept > 0 && kept == plans.len() => Some(all),
+            (Some(id), _) if kept > 0 => self.docs.get(&id).cloned().and_then(|mut d| {
+                d.apply_bulk(members[..kept].iter().map(|v| v.change().clone()).collect())
                     .ok()
                     .map(|()| d)
-            })
+            }),
+            _ => None,
         };
-        match doc {
-            Some(doc) => {
+        // Out of the queue: the changes settled; the rest of the run is decided one by one.
+        let done: HashSet<usize> = plans.iter().take(settled).map(|p| p.pos).collect();
+        let cut: HashSet<usize> = plans.iter().skip(settled).map(|p| p.pos).collect();
+        let mut taken = Vec::with_capacity(kept);
+        for (pos, mut item) in std::mem::take(queue).into_iter().enumerate() {
+            if done.contains(&pos) {
+                taken.push(item);
+            } else {
+                item.slow |= cut.contains(&pos);
+                queue.push_back(item);
+            }
+        }
+        let kept_changes = taken
+            .into_iter()
+            .take(kept)
+            .filter_map(|i| match i.checked {
+                Checked::Verified(v) => Some(v),
+                Checked::Unverified(_) => None,
+            });
+        match (id, doc) {
+            (Some(id), Some(doc)) => {
                 self.docs.insert(id, doc);
-                for v in kept {
+                for v in kept_changes {
                     let (sc, change) = v.into_parts();
                     self.record(id, &sc, &change);
                 }
             }
-            None => {
+            _ => {
                 // None kept; or automerge, which took these changes with more of them a
                 // moment ago, refused them now — which does not happen; should it, they are
                 // applied one by one, which accepts each exactly as reported (the checks
                 // above are `apply`'s).
-                for v in kept {
+                for v in kept_changes {
                     let _ = self.apply_verified(v);
                 }
             }
         }
-        if let Some(e) = refused_admission {
-            let result = Err(e);
-            hooks.settled(self, results.len(), &result);
-            results.push(result);
-        }
-        one_by_one(self, run.collect(), hooks, results);
     }
 }

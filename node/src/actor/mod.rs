@@ -105,7 +105,8 @@ struct Receiving<'a> {
     /// The hash of the change admitted last, and its quota entry (day, bytes) if it counts,
     /// recorded once it is stored.
     admitted: Option<(ChangeHash, Option<(Day, u64)>)>,
-    received: Vec<Received>,
+    /// What to store of each change, by its place in the batch (stored in that order).
+    received: Vec<Option<Received>>,
 }
 
 impl BatchHooks for Receiving<'_> {
@@ -193,11 +194,13 @@ impl BatchHooks for Receiving<'_> {
             },
             Err(_) => Outcome::Skip,
         };
-        self.received.push(Received {
-            change: sc,
-            hash,
-            outcome,
-        });
+        if let Some(slot) = self.received.get_mut(index) {
+            *slot = Some(Received {
+                change: sc,
+                hash,
+                outcome,
+            });
+        }
     }
 }
 
@@ -434,11 +437,11 @@ impl Actor {
             counted: HashSet::new(),
             changes: changes.iter().cloned().map(Some).collect(),
             admitted: None,
-            received: Vec::with_capacity(changes.len()),
+            received: (0..changes.len()).map(|_| None).collect(),
         };
         let checked = signed::check_all(changes, workers);
         let results = self.replica.apply_batch(checked, &mut hooks);
-        let received = hooks.received;
+        let received = hooks.received.into_iter().flatten().collect();
         self.commit(received, origin)?;
         Ok(results)
     }
