@@ -7,7 +7,7 @@
 //! run's earlier changes, every check that does not read the document's records: not held or
 //! refused, dependencies present, not backdated, a standing signer, the layout, the sequence
 //! and no equivocation. A run looks past changes of other documents between its changes
-//! (up to [`LOOKAHEAD`]) when deciding those after the run's cannot change any decision:
+//! (up to [`LOOKAHEAD`] of them) when deciding those after the run's cannot change any decision:
 //! changes of documents held here that are not federation documents (whose changes rebuild
 //! the trust store) and are not one of the run's changes sent again for another document —
 //! every check of a change reads only its own document, its own hash and the trust store.
@@ -40,7 +40,7 @@ use crate::time::Timestamp;
 /// applying a few changes one by one does.
 const MIN_RUN: usize = 4;
 
-/// How far a run looks past other documents' changes for its document's next ones.
+/// How many other documents' changes a run looks past for its document's next ones.
 const LOOKAHEAD: usize = 1024;
 
 /// What the caller of [`Replica::apply_batch`] does around each change, where one-by-one
@@ -198,9 +198,14 @@ impl Replica {
         let mut seqs: HashMap<SlotKey, ChangeHash> = HashMap::new();
         // Other documents' changes the run passes over.
         let mut passed: HashSet<ChangeHash> = HashSet::new();
-        for (pos, item) in queue.iter().enumerate().take(LOOKAHEAD) {
+        let mut passed_over = 0;
+        for (pos, item) in queue.iter().enumerate() {
             let other = item.checked.signed().doc;
             if other != id {
+                if passed_over == LOOKAHEAD {
+                    break;
+                }
+                passed_over += 1;
                 // Decided after the run's later changes instead of before them: only a change
                 // of another document held here, not a federation document (its changes
                 // rebuild the trust store), and not one of the run's changes sent for another
