@@ -32,6 +32,7 @@ use automerge::ChangeHash;
 use super::{Applied, Error, Replica, SlotKey, Standing};
 use crate::cert::Principal;
 use crate::document::{DocKind, Write};
+use crate::ids::DocId;
 use crate::policy;
 use crate::signed::{self, Checked, SignedChange, Verified};
 use crate::time::Timestamp;
@@ -137,20 +138,33 @@ impl Replica {
                 }
             })
             .collect();
+        // Changes of each document still in the queue: a document with fewer than a run's
+        // worth is not looked for.
+        let mut left: HashMap<DocId, usize> = HashMap::new();
+        for item in &queue {
+            *left.entry(item.checked.signed().doc).or_default() += 1;
+        }
         while let Some(front) = queue.front() {
-            let plans = if front.slow {
+            let doc = front.checked.signed().doc;
+            let of_doc = left.get(&doc).copied().unwrap_or(0);
+            let plans = if front.slow || of_doc < MIN_RUN {
                 Vec::new()
             } else {
-                self.plan_run(&queue)
+                self.plan_run(&queue, of_doc)
             };
+            let before = queue.len();
             if plans.len() < MIN_RUN {
                 // No run, or a short one: the first change one by one.
                 if let Some(item) = queue.pop_front() {
                     self.one(item, hooks, &mut results);
                 }
-                continue;
+            } else {
+                self.run(&mut queue, plans, hooks, &mut results);
             }
-            self.run(&mut queue, plans, hooks, &mut results);
+            // Only changes of `doc` leave the queue.
+            if let Some(n) = left.get_mut(&doc) {
+                *n = n.saturating_sub(before - queue.len());
+            }
         }
         // Every change of the batch was settled exactly once.
         results.into_iter().flatten().collect()
@@ -179,7 +193,8 @@ impl Replica {
     /// The run starting with the first change of `queue` (module docs): that change and the
     /// next ones of its document, looking past other documents' changes that may be decided
     /// after it, with what each was judged under; empty when the first does not fit one.
-    fn plan_run(&self, queue: &VecDeque<Item>) -> Vec<Planned> {
+    /// `of_doc`: how many changes of that document the queue holds.
+    fn plan_run(&self, queue: &VecDeque<Item>, of_doc: usize) -> Vec<Planned> {
         let mut plans = Vec::new();
         let Some(first) = queue.front().and_then(Item::verified) else {
             return plans;
@@ -199,6 +214,7 @@ impl Replica {
         // Other documents' changes the run passes over.
         let mut passed: HashSet<ChangeHash> = HashSet::new();
         let mut passed_over = 0;
+        let mut seen = 0;
         for (pos, item) in queue.iter().enumerate() {
             let other = item.checked.signed().doc;
             if other != id {
@@ -221,6 +237,7 @@ impl Replica {
                 passed.extend(item.hash);
                 continue;
             }
+            seen += 1;
             let Some(v) = item.verified().filter(|_| !item.slow) else {
                 break;
             };
@@ -277,6 +294,10 @@ impl Replica {
                 at,
                 writes,
             });
+            if seen == of_doc {
+                // The document's last change in the queue.
+                break;
+            }
         }
         plans
     }
