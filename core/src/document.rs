@@ -839,6 +839,24 @@ impl Document {
         Ok(out)
     }
 
+    /// Applies, in one automerge call, changes whose dependencies are all present or among
+    /// them. Fails, leaving the document in an unknown state (apply to a copy), when automerge
+    /// refuses them or keeps one waiting for a missing dependency.
+    pub fn apply_bulk(&mut self, changes: Vec<Change>) -> Result<(), DocError> {
+        self.am
+            .apply_changes(changes)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        let waiting = self.am.get_missing_deps(&[]);
+        if waiting.is_empty() {
+            Ok(())
+        } else {
+            Err(DocError::Automerge(format!(
+                "{} change(s) wait for a missing dependency",
+                waiting.len()
+            )))
+        }
+    }
+
     /// Applies a change whose dependencies are all present and whose writes were checked.
     pub fn apply_checked(&mut self, change: Change) -> Result<(), DocError> {
         self.am

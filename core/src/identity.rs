@@ -117,11 +117,27 @@ impl<'de> Deserialize<'de> for Signature {
 /// Verifies `sig` over `msg` by the key `node`, strictly: non-canonical signatures and weak
 /// (small-order) keys are refused. Never panics on arbitrary key or signature bytes.
 pub fn verify(node: &NodeId, msg: &[u8], sig: &Signature) -> Result<(), IdentityError> {
+    verify_with(&verifying_key(node)?, node, msg, sig)
+}
+
+/// The key `node` decompressed for verifying, refused when it is not a point or weak
+/// (small-order): the key half of [`verify`], to do once for many signatures of one key.
+pub(crate) fn verifying_key(node: &NodeId) -> Result<VerifyingKey, IdentityError> {
     let key = VerifyingKey::from_bytes(node.as_bytes())
         .map_err(|_| IdentityError::BadPublicKey(node.short()))?;
     if key.is_weak() {
         return Err(IdentityError::BadPublicKey(node.short()));
     }
+    Ok(key)
+}
+
+/// The signature half of [`verify`], with the key from [`verifying_key`] of `node`.
+pub(crate) fn verify_with(
+    key: &VerifyingKey,
+    node: &NodeId,
+    msg: &[u8],
+    sig: &Signature,
+) -> Result<(), IdentityError> {
     key.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig.0))
         .map_err(|_| IdentityError::BadSignature(node.short()))
 }

@@ -13,6 +13,8 @@
 
 #[cfg(test)]
 mod attack_tests;
+#[cfg(test)]
+mod batch_tests;
 pub mod catalogue;
 pub mod cert;
 pub mod class;

@@ -144,6 +144,17 @@ fn first_ok(mut results: impl Iterator<Item = Result<(), PolicyError>>) -> Resul
     )
 }
 
+/// Whether a rule judges one of `writes` on the whole typed view of the document as of the
+/// change's history (booking decisions, wish fulfilment, revocations), rather than on single
+/// records read as of that history.
+pub(crate) fn needs_history(kind: DocKind, writes: &[Write]) -> bool {
+    writes.iter().any(|w| {
+        (kind == DocKind::Resource && w.map == "decisions")
+            || (kind == DocKind::Wishes && w.map == "progress" && w.key.ends_with("/fulfilled"))
+            || (kind == DocKind::Federation && w.map == "revocations")
+    })
+}
+
 /// Checks every write of a change by `who` to `doc`. `deps` are the change's dependencies:
 /// every rule that reads other records reads them as of that history, so the verdict is a
 /// function of the change and its causal history only.
@@ -163,14 +174,7 @@ pub(crate) fn authorize(
     let mut wanted = deps.to_vec();
     wanted.sort();
     let at_current = current == wanted;
-    let needs_history = writes.iter().any(|w| {
-        (doc.kind() == DocKind::Resource && w.map == "decisions")
-            || (doc.kind() == DocKind::Wishes
-                && w.map == "progress"
-                && w.key.ends_with("/fulfilled"))
-            || (doc.kind() == DocKind::Federation && w.map == "revocations")
-    });
-    let past = if needs_history && !at_current {
+    let past = if needs_history(doc.kind(), writes) && !at_current {
         Some(doc.at(deps).map_err(|e| PolicyError::Genesis {
             who: describe(who),
             kind: doc.kind().label(),

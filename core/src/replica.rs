@@ -2629,6 +2629,10 @@ pub use defaults::{DEFAULT_CERT_DAYS, default_cert_name};
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};
 
+#[path = "replica_batch.rs"]
+mod batch;
+pub use batch::{BatchHooks, NoHooks};
+
 /// The certificates the revocations `active` withdraw, with who withdrew them.
 fn withdrawn_by(active: &[&Active]) -> Withdrawn {
     let mut w = Withdrawn::new();

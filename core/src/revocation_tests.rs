@@ -785,7 +785,7 @@ const AUTHORS: [(&str, u8); 7] = [
 const ROOT: usize = AUTHORS.len();
 
 #[derive(Debug, Clone)]
-enum Step {
+pub(crate) enum Step {
     Request {
         who: usize,
         day: u8,
@@ -840,7 +840,7 @@ enum Step {
     },
 }
 
-fn step() -> impl Strategy<Value = Step> {
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0..ROOT, 1..6u8).prop_map(|(who, day)| Step::Request { who, day }),
         2 => (0..ROOT, any::<u8>()).prop_map(|(who, pick)| Step::Confirm { who, pick }),
@@ -867,7 +867,7 @@ fn key_of(i: usize) -> crate::identity::Keypair {
     }
 }
 
-fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
+pub(crate) fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
     // Index ROOT is the root.
     let mut rs: Vec<Replica> = AUTHORS.iter().map(|(o, n)| replica(o, *n)).collect();
     rs.push(root());
@@ -1137,7 +1137,7 @@ fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
     (all.into_values().collect(), [room, ledger])
 }
 
-fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange> {
+pub(crate) fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange> {
     let mut x = seed | 1;
     for i in (1..v.len()).rev() {
         x ^= x << 13;

@@ -162,6 +162,76 @@ impl Verified {
     }
 }
 
+/// Signers' keys decompressed for verifying (`None`: not a usable key).
+type Keys = std::collections::HashMap<NodeId, Option<ed25519_dalek::VerifyingKey>>;
+
+/// A received change after the envelope check of [`SignedChange::checked`], what
+/// [`Replica::apply_batch`](crate::Replica::apply_batch) takes.
+// `Verified` (with its decoded change) is the common variant: boxing it would allocate once
+// more per change for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Checked {
+    /// The envelope verified: applied without checking it again.
+    Verified(Verified),
+    /// The envelope did not verify (or its bytes do not decode): `Replica::apply` gives the
+    /// verdict where it stands in the batch (a duplicate of a held change, else the error).
+    Unverified(SignedChange),
+}
+
+impl Checked {
+    /// The signed change.
+    pub fn signed(&self) -> &SignedChange {
+        match self {
+            Checked::Verified(v) => v.signed(),
+            Checked::Unverified(sc) => sc,
+        }
+    }
+}
+
+/// Checks the envelopes of `changes` (decoding and ed25519 signature, the costly part of
+/// receiving a change) on `workers` threads (this one included), each taking a contiguous
+/// share; the result is in the order of `changes`. Every signature is verified on its own
+/// ([`identity::verify`], strict): ed25519 batch verification accepts, in about half of the
+/// batches, a signature whose `R` carries a small torsion component that the strict check
+/// refuses, so which batch a change arrived in would decide whether it is accepted (see
+/// ARCHITECTURE.md, "Batched receive").
+pub fn check_all(changes: Vec<SignedChange>, workers: usize) -> Vec<Checked> {
+    /// Below this many changes per thread, starting threads costs more than it saves.
+    const MIN_PER_WORKER: usize = 16;
+    let workers = workers.clamp(1, (changes.len() / MIN_PER_WORKER).max(1));
+    // A batch has few signers: each key is decompressed and checked once per thread.
+    let check = |part: Vec<SignedChange>| -> Vec<Checked> {
+        let mut keys = Keys::new();
+        part.into_iter()
+            .map(|sc| sc.checked_with(&mut keys))
+            .collect()
+    };
+    if workers == 1 {
+        return check(changes);
+    }
+    let share = changes.len().div_ceil(workers);
+    let mut parts: Vec<Vec<SignedChange>> = Vec::with_capacity(workers);
+    let mut it = changes.into_iter().peekable();
+    while it.peek().is_some() {
+        parts.push(it.by_ref().take(share).collect());
+    }
+    let mut parts = parts.into_iter();
+    let mine = parts.next().unwrap_or_default();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts.map(|part| s.spawn(move || check(part))).collect();
+        let mut out: Vec<Checked> = check(mine);
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend::<Vec<Checked>>(part),
+                // A verification never panics on any input; if one did, pass it on.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
 /// One automerge change for one document, signed by a node key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedChange {
@@ -209,6 +279,11 @@ impl SignedChange {
 
     /// Actor ↔ signer binding and signature of a change decoded from `self.change`.
     fn check_parsed(&self, change: &Change) -> Result<(), SignedError> {
+        self.check_parsed_with(change, &mut Keys::new())
+    }
+
+    /// [`SignedChange::check_parsed`] with the signers' keys decompressed once in `keys`.
+    fn check_parsed_with(&self, change: &Change, keys: &mut Keys) -> Result<(), SignedError> {
         let author = author_key(change)?;
         if author != self.signer {
             return Err(SignedError::ActorMismatch {
@@ -216,12 +291,31 @@ impl SignedChange {
                 signer: self.signer.short(),
             });
         }
-        identity::verify(
+        let key = keys
+            .entry(self.signer)
+            .or_insert_with(|| identity::verifying_key(&self.signer).ok())
+            .as_ref()
+            .ok_or(SignedError::BadSignature)?;
+        identity::verify_with(
+            key,
             &self.signer,
             &signing_message(&self.doc, &change.hash().0),
             &self.signature,
         )
         .map_err(|_| SignedError::BadSignature)
+    }
+
+    /// [`SignedChange::checked`] with the signers' keys decompressed once in `keys`.
+    fn checked_with(self, keys: &mut Keys) -> Checked {
+        let checked = parse_canonical(&self.change)
+            .and_then(|change| self.check_parsed_with(&change, keys).map(|()| change));
+        match checked {
+            Ok(change) => Checked::Verified(Verified {
+                signed: self,
+                change,
+            }),
+            Err(_) => Checked::Unverified(self),
+        }
     }
 
     /// Checks the envelope like [`SignedChange::verify`] and keeps the decoded change with
@@ -238,6 +332,15 @@ impl SignedChange {
                 change,
             }),
             Err(e) => Err((self, e)),
+        }
+    }
+
+    /// [`SignedChange::verified`], keeping a change whose envelope fails for the replica to
+    /// judge in its place in a batch.
+    pub fn checked(self) -> Checked {
+        match self.verified() {
+            Ok(v) => Checked::Verified(v),
+            Err((sc, _)) => Checked::Unverified(sc),
         }
     }
 

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use automerge::ChangeHash;
 use linli_core::identity::Keypair;
 use linli_core::quota::{Day, QuotaCounter};
-use linli_core::signed::Verified;
+use linli_core::replica::BatchHooks;
+use linli_core::signed::{self, Verified};
 use linli_core::{
     Applied, DocId, Error as CoreError, NewDoc, Op, Replica, SignedChange, Timestamp,
 };
@@ -100,80 +101,120 @@ pub(crate) enum Setup {
 /// Changes per batch when importing.
 const IMPORT_BATCH: usize = 512;
 
-/// Batches of at least this many received changes have their envelopes checked on other
-/// threads while the actor applies them.
-const PARALLEL_MIN: usize = 64;
-
-/// Changes per unit of work handed from a verifying thread to the actor.
-const VERIFY_CHUNK: usize = 32;
-
-/// A received change after the envelope check.
-// `Verified` (with its decoded change) is the common variant: boxing it would allocate once
-// more per change for nothing.
-#[allow(clippy::large_enum_variant)]
-enum Checked {
-    /// Envelope checked: applied without checking it again.
-    Verified(Verified),
-    /// The check failed; `Replica::apply` gives the verdict (a duplicate, or the error).
-    Unverified(SignedChange),
+/// What the actor does around each received change that linli-core decides in a batch:
+/// the signer's write quota before it (a change over the quota is neither applied nor
+/// stored), and after it the record of what to store.
+struct Receiving<'a> {
+    limited: bool,
+    own: linli_core::NodeId,
+    today: Day,
+    tracker: &'a Tracker,
+    quota: &'a mut QuotaCounter,
+    quota_refused: &'a mut u64,
+    /// New changes of this batch already counted (a batch may carry one twice).
+    counted: HashSet<ChangeHash>,
+    /// The batch's changes, taken as they are settled.
+    changes: Vec<Option<SignedChange>>,
+    /// The hash of the change admitted last, and its quota entry (day, bytes) if it counts,
+    /// recorded once it is stored.
+    admitted: Option<(ChangeHash, Option<(Day, u64)>)>,
+    /// What to store of each change, by its place in the batch (stored in that order).
+    received: Vec<Option<Received>>,
 }
 
-fn check(sc: SignedChange) -> Checked {
-    match sc.verified() {
-        Ok(v) => Checked::Verified(v),
-        Err((sc, _)) => Checked::Unverified(sc),
-    }
-}
-
-/// Checks the envelopes of `changes` (decoding and signature, the costly part of accepting a
-/// change) and hands them to `take` in their order. Large batches are checked on up to three
-/// other threads (chunks dealt round-robin) while `take` applies the ones already checked on
-/// this thread, so the two overlap.
-fn verify_pipelined(changes: Vec<SignedChange>, take: &mut impl FnMut(Checked)) {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
-        .unwrap_or(1)
-        .clamp(1, 3);
-    if changes.len() < PARALLEL_MIN {
-        for sc in changes {
-            take(check(sc));
+impl BatchHooks for Receiving<'_> {
+    fn admit(&mut self, replica: &Replica, v: &Verified) -> Result<(), CoreError> {
+        let sc = v.signed();
+        let hash = v.hash();
+        self.admitted = Some((hash, None));
+        // Only a change that would be stored for the first time counts: not one held
+        // (accepted, or stored as waiting or refused) or counted already.
+        let new = self.limited
+            && sc.signer != self.own
+            && !replica.has_change(&hash)
+            && !self.tracker.stored(&hash)
+            && !self.counted.contains(&hash);
+        if !new {
+            return Ok(());
         }
-        return;
+        let bytes = sc.change.len() as u64;
+        // Today, or the change's own day if earlier (history a new node catches up with
+        // counts on the days it was written).
+        let day = Day::counted(Timestamp(v.change().timestamp()), self.today);
+        if let Err(e) = self.quota.check(&sc.signer, &sc.doc, day, bytes) {
+            // Not stored and not refused for good: it may come again another day.
+            tracing::debug!(doc = %sc.doc.short(), "not stored: {e}");
+            *self.quota_refused += 1;
+            return Err(CoreError::Quota(e));
+        }
+        self.admitted = Some((hash, Some((day, bytes))));
+        Ok(())
     }
-    let mut chunks: Vec<Vec<SignedChange>> = Vec::new();
-    let mut it = changes.into_iter().peekable();
-    while it.peek().is_some() {
-        chunks.push(it.by_ref().take(VERIFY_CHUNK).collect());
-    }
-    let n = chunks.len();
-    let mut dealt: Vec<Vec<Vec<SignedChange>>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        dealt[i % workers].push(chunk);
-    }
-    std::thread::scope(|s| {
-        let mut inboxes = Vec::with_capacity(workers);
-        for mine in dealt {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Checked>>(4);
-            inboxes.push(rx);
-            s.spawn(move || {
-                for chunk in mine {
-                    let checked = chunk.into_iter().map(check).collect();
-                    if tx.send(checked).is_err() {
-                        return;
-                    }
+
+    fn settled(&mut self, replica: &Replica, index: usize, result: &Result<Applied, CoreError>) {
+        let admitted = self.admitted.take();
+        let Some(sc) = self.changes.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        if matches!(result, Err(CoreError::Quota(_))) {
+            return;
+        }
+        let stored = matches!(
+            result,
+            Ok(Applied::Applied(_) | Applied::Pending(_))
+                | Ok(Applied::AwaitingCertificate(_))
+                | Err(CoreError::Rejected(_))
+        );
+        let hash = match admitted {
+            Some((hash, counts)) => {
+                if stored && let Some((day, bytes)) = counts {
+                    self.quota.record(&sc.signer, &sc.doc, day, bytes);
+                    self.counted.insert(hash);
                 }
+                hash
+            }
+            // Not a valid envelope, or its bytes do not decode: `apply` decided (a duplicate
+            // of a held change, else the envelope error, which is not stored).
+            None => match sc.change_hash() {
+                Ok(h) => h,
+                Err(_) => return,
+            },
+        };
+        let outcome = match result {
+            Ok(Applied::Applied(_)) => Outcome::Accepted,
+            Ok(Applied::Duplicate) => Outcome::Skip,
+            Ok(Applied::Pending(missing)) => Outcome::Pending(format!(
+                "waits for {} missing change(s), e.g. {}",
+                missing.len(),
+                missing
+                    .first()
+                    .map(|h| hex::encode(&h.0[..4]))
+                    .unwrap_or_default()
+            )),
+            Ok(Applied::AwaitingCertificate(e)) => {
+                Outcome::Pending(format!("waits for a certificate: {e}"))
+            }
+            // Recorded when linli-core keeps the refusal for this document (it may withdraw
+            // it later, even within this command); a genesis sent for another document is
+            // not, nor a change refused in another document sent again for this one. The
+            // same test as `load`'s.
+            Err(CoreError::Rejected(r)) => Outcome::Refused {
+                reason: r.reason.to_string(),
+                recorded: replica
+                    .rejected()
+                    .get(&r.hash)
+                    .is_some_and(|x| x.doc == sc.doc),
+            },
+            Err(_) => Outcome::Skip,
+        };
+        if let Some(slot) = self.received.get_mut(index) {
+            *slot = Some(Received {
+                change: sc,
+                hash,
+                outcome,
             });
         }
-        for i in 0..n {
-            // A worker only stops early by panicking, which the scope passes on when it ends.
-            let Ok(checked) = inboxes[i % workers].recv() else {
-                break;
-            };
-            for c in checked {
-                take(c);
-            }
-        }
-    });
+    }
 }
 
 pub(crate) struct Actor {
@@ -455,105 +496,29 @@ impl Actor {
         origin: Origin,
     ) -> Result<Vec<Result<Applied, CoreError>>, NodeError> {
         self.check_failed()?;
-        let mut results = Vec::with_capacity(changes.len());
-        let mut received = Vec::with_capacity(changes.len());
-        // Changes from peers count against their signer's quota; this node's own writes (also
-        // when a peer sends them back) and an export file the operator imports do not.
-        let limited = origin == Origin::Remote;
-        let own = self.settings.node;
         let today = Day::of(self.now());
         self.quota.roll(today);
-        let replica = &mut self.replica;
-        let tracker = &self.tracker;
-        let quota = &mut self.quota;
-        let quota_refused = &mut self.quota_refused;
-        // New changes of this batch already counted (a batch may carry one twice).
-        let mut counted: HashSet<ChangeHash> = HashSet::new();
-        let mut take = |pre: Checked| {
-            let (sc, hash, result) = match pre {
-                Checked::Verified(v) => {
-                    let sc = v.signed().clone();
-                    let hash = v.hash();
-                    // Only a change that would be stored for the first time counts: not one
-                    // held (accepted, or stored as waiting or refused) or counted already.
-                    let new = limited
-                        && sc.signer != own
-                        && !replica.has_change(&hash)
-                        && !tracker.stored(&hash)
-                        && !counted.contains(&hash);
-                    let bytes = sc.change.len() as u64;
-                    // Today, or the change's own day if earlier (history a new node catches
-                    // up with counts on the days it was written).
-                    let day = Day::counted(Timestamp(v.change().timestamp()), today);
-                    if new && let Err(e) = quota.check(&sc.signer, &sc.doc, day, bytes) {
-                        // Not stored and not refused for good: it may come again another day.
-                        tracing::debug!(doc = %sc.doc.short(), "not stored: {e}");
-                        *quota_refused += 1;
-                        results.push(Err(CoreError::Quota(e)));
-                        return;
-                    }
-                    let result = replica.apply_verified(v);
-                    let stored = matches!(
-                        result,
-                        Ok(Applied::Applied(_) | Applied::Pending(_))
-                            | Ok(Applied::AwaitingCertificate(_))
-                            | Err(CoreError::Rejected(_))
-                    );
-                    if new && stored {
-                        quota.record(&sc.signer, &sc.doc, day, bytes);
-                        counted.insert(hash);
-                    }
-                    (sc, hash, result)
-                }
-                Checked::Unverified(sc) => {
-                    // Not a valid envelope, or its bytes do not decode: `apply` decides
-                    // (a duplicate of a held change, else the envelope error).
-                    let hash = match sc.change_hash() {
-                        Ok(h) => h,
-                        Err(e) => {
-                            results.push(Err(CoreError::Envelope(e)));
-                            return;
-                        }
-                    };
-                    let result = replica.apply(sc.clone());
-                    (sc, hash, result)
-                }
-            };
-            let outcome = match &result {
-                Ok(Applied::Applied(_)) => Outcome::Accepted,
-                Ok(Applied::Duplicate) => Outcome::Skip,
-                Ok(Applied::Pending(missing)) => Outcome::Pending(format!(
-                    "waits for {} missing change(s), e.g. {}",
-                    missing.len(),
-                    missing
-                        .first()
-                        .map(|h| hex::encode(&h.0[..4]))
-                        .unwrap_or_default()
-                )),
-                Ok(Applied::AwaitingCertificate(e)) => {
-                    Outcome::Pending(format!("waits for a certificate: {e}"))
-                }
-                // Recorded when linli-core keeps the refusal for this document (it may
-                // withdraw it later, even within this command); a genesis sent for another
-                // document is not, nor a change refused in another document sent again for
-                // this one. The same test as `load`'s.
-                Err(CoreError::Rejected(r)) => Outcome::Refused {
-                    reason: r.reason.to_string(),
-                    recorded: replica
-                        .rejected()
-                        .get(&r.hash)
-                        .is_some_and(|x| x.doc == sc.doc),
-                },
-                Err(_) => Outcome::Skip,
-            };
-            received.push(Received {
-                change: sc,
-                hash,
-                outcome,
-            });
-            results.push(result);
+        // Envelopes (decoding and signature, the costly part) are checked on every core,
+        // then linli-core decides the batch, applying each document's runs in bulk.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut hooks = Receiving {
+            // Changes from peers count against their signer's quota; this node's own writes
+            // (also when a peer sends them back) and an export file the operator imports do
+            // not.
+            limited: origin == Origin::Remote,
+            own: self.settings.node,
+            today,
+            tracker: &self.tracker,
+            quota: &mut self.quota,
+            quota_refused: &mut self.quota_refused,
+            counted: HashSet::new(),
+            changes: changes.iter().cloned().map(Some).collect(),
+            admitted: None,
+            received: (0..changes.len()).map(|_| None).collect(),
         };
-        verify_pipelined(changes, &mut take);
+        let checked = signed::check_all(changes, workers);
+        let results = self.replica.apply_batch(checked, &mut hooks);
+        let received = hooks.received.into_iter().flatten().collect();
         self.commit(received, origin)?;
         Ok(results)
     }

@@ -13,6 +13,8 @@ mod cli;
 mod at_rest;
 // A node restored from a backup copy; equivocation flagged at node level.
 mod backup;
+// The batched receive path decides, stores and applies as one change at a time.
+mod batch;
 // Seeded chaos run: random operations, partitions and restarts; agreement and invariants.
 mod chaos;
 // Crash loop with a child process killed by SIGKILL.
