@@ -92,6 +92,7 @@ fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
                         category: "c".into(),
                         channel: Channel::Forum,
                         place: None,
+                        resident: None,
                     }),
                     t("2026-06-01T10:00:00+08:00"),
                 )
