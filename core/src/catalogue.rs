@@ -375,6 +375,18 @@ pub fn operations() -> Vec<Operation> {
     KINDS.iter().flat_map(|k| operations_of(*k)).collect()
 }
 
+/// The id (`kind.name`) of a typed operation.
+pub fn op_id(op: &Op) -> String {
+    let v = serde_json::to_value(op).unwrap_or(Value::Null);
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("?");
+    let name = match v.get("op") {
+        Some(Value::String(n)) => n.clone(),
+        Some(Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    format!("{kind}.{name}")
+}
+
 /// The operation `kind.name`.
 pub fn find(id: &str) -> Result<Operation, CatalogueError> {
     operations()
@@ -448,6 +460,7 @@ mod tests {
             bar.build(wrong),
             Err(CatalogueError::Invalid { .. })
         ));
+        assert_eq!(op_id(&op), "resource.bar");
         let promote = find("resource.promote_waitlist").unwrap();
         assert_eq!(promote.shape, Shape::Unit);
         assert_eq!(

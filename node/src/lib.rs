@@ -54,7 +54,7 @@ pub use node::{
     Clock, DocSummary, InitOptions, Node, NodeEvent, NodeStatus, OpenOptions, SnapshotInfo,
     system_clock,
 };
-pub use store::{ChangeStatus, Durability, Origin, PeerRecord, RejectedChange};
+pub use store::{AuditRow, ChangeStatus, Durability, Origin, PeerRecord, RejectedChange};
 
 /// Version of the node crate, as built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

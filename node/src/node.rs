@@ -577,6 +577,12 @@ impl Node {
         self.call(Command::Rejected).await
     }
 
+    /// The most recent `limit` local operations linli-core refused (what, when, why),
+    /// oldest first.
+    pub async fn audit(&self, limit: u32) -> Result<Vec<crate::AuditRow>, NodeError> {
+        self.call(|reply| Command::Audit { limit, reply }).await
+    }
+
     /// The stored snapshot of `doc`, if one was taken.
     pub async fn snapshot(&self, doc: DocId) -> Result<Option<SnapshotInfo>, NodeError> {
         self.call(|reply| Command::Snapshot { doc, reply }).await

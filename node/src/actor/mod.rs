@@ -24,7 +24,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::error::{ExportError, NodeError, StoreError};
 use crate::export::{ExportReader, ExportSummary, ExportWriter, ImportReport};
 use crate::node::{Clock, NodeEvent, NodeInfo, NodeStatus, OpenOptions, SnapshotInfo};
-use crate::store::{Origin, PeerRecord, RejectedChange, Settings, Store, StoreOptions};
+use crate::store::{AuditRow, Origin, PeerRecord, RejectedChange, Settings, Store, StoreOptions};
 use linli_core::personal::{Accepted, PersonalData, PersonalError, PersonalRecord};
 use log::{Outcome, Received, Tracker, load, persist};
 
@@ -54,6 +54,10 @@ pub(crate) enum Command {
     Read(Query),
     Status(Reply<NodeStatus>),
     Rejected(Reply<Vec<RejectedChange>>),
+    Audit {
+        limit: u32,
+        reply: Reply<Vec<AuditRow>>,
+    },
     Snapshot {
         doc: DocId,
         reply: Reply<Option<SnapshotInfo>>,
@@ -347,7 +351,12 @@ impl Actor {
                 let _ = reply.send(self.create(new));
             }
             Command::Execute { doc, op, reply } => {
-                let _ = reply.send(self.execute(doc, op));
+                let id = linli_core::catalogue::op_id(&op);
+                let result = self.execute(doc, op);
+                if let Err(NodeError::Core(e)) = &result {
+                    self.audit_refusal(doc, id, e);
+                }
+                let _ = reply.send(result);
             }
             Command::Apply {
                 changes,
@@ -365,6 +374,9 @@ impl Actor {
             }
             Command::Rejected(reply) => {
                 let _ = reply.send(self.store.rejected().map_err(NodeError::from));
+            }
+            Command::Audit { limit, reply } => {
+                let _ = reply.send(self.store.audit(limit).map_err(NodeError::from));
             }
             Command::Snapshot { doc, reply } => {
                 let _ = reply.send(self.store.snapshot(&doc).map_err(NodeError::from));
@@ -480,6 +492,26 @@ impl Actor {
             }
         }
         Ok(results)
+    }
+
+    /// Records a refused local operation where users look (`linli audit`): what, when, why
+    /// — not its values, which may hold personal data. Storage failures are not refusals.
+    fn audit_refusal(&mut self, doc: DocId, op: String, e: &CoreError) {
+        let class = e.class();
+        if class == linli_core::class::ErrorClass::Storage {
+            return;
+        }
+        let row = AuditRow {
+            pos: 0,
+            at: self.now(),
+            doc,
+            op,
+            class: class.label().into(),
+            error: e.to_string(),
+        };
+        if let Err(err) = self.store.record_refusal(&row) {
+            tracing::warn!("could not record a refused operation in the audit: {err}");
+        }
     }
 
     /// After an erasure: no copy of the erased data stays in the WAL (best effort: a reader

@@ -158,6 +158,13 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Changes refused, with reasons.
     #[command(after_help = "Example: linli rejected")]
     Rejected,
+    /// Local operations this node refused (what was tried, when, why), newest last.
+    #[command(after_help = "Example: linli audit --limit 20")]
+    Audit {
+        /// How many (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
     /// Peers and their sync state.
     #[command(after_help = "Example: linli peers")]
     Peers,
@@ -1207,6 +1214,7 @@ impl Command {
             C::Status => Request::Status,
             C::Documents { kind } => Request::Documents { kind: *kind },
             C::Rejected => Request::Rejected,
+            C::Audit { limit } => Request::Audit { limit: *limit },
             C::Peers => Request::Peers,
             C::Registry(RegistryCmd::Create { street, title }) => Request::RegistryCreate {
                 street: street.clone(),

@@ -69,6 +69,11 @@ pub enum Request {
     },
     /// Changes refused, with reasons.
     Rejected,
+    /// Local operations linli-core refused (what was tried, when, why), newest last.
+    Audit {
+        /// How many (default 100).
+        limit: Option<u32>,
+    },
     /// Peers (from the network when the daemon runs, else the stored sync state).
     Peers,
 
@@ -585,6 +590,7 @@ impl Request {
             Request::Status
                 | Request::Documents { .. }
                 | Request::Rejected
+                | Request::Audit { .. }
                 | Request::Peers
                 | Request::Certificates { .. }
                 | Request::CompoundList { .. }
@@ -617,6 +623,23 @@ pub async fn execute_with(
     match req {
         Request::Status => status(node, net).await,
         Request::Documents { kind } => documents(node, kind).await,
+        Request::Audit { limit } => {
+            let rows: Vec<Value> = node
+                .audit(limit.unwrap_or(100))
+                .await?
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "at": r.at.to_string(),
+                        "doc": r.doc.to_string(),
+                        "op": r.op,
+                        "class": r.class,
+                        "error": r.error,
+                    })
+                })
+                .collect();
+            Ok(Value::Array(rows))
+        }
         Request::Rejected => {
             let rows: Vec<Value> = node
                 .rejected()

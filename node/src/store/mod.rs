@@ -143,6 +143,26 @@ pub struct RejectedChange {
     pub received_at: Timestamp,
 }
 
+/// Refused local operations kept in the audit.
+pub(crate) const AUDIT_KEPT: i64 = 10_000;
+
+/// A local operation linli-core refused, as the audit keeps it (`linli audit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Position in the audit.
+    pub pos: i64,
+    /// When (this node's clock).
+    pub at: Timestamp,
+    /// The document it was for.
+    pub doc: DocId,
+    /// The operation, `kind.name` (its values are not kept: they may hold personal data).
+    pub op: String,
+    /// The refusal's class (`invalid`, `unauthorized`, `conflict` …).
+    pub class: String,
+    /// Why, in linli-core's words.
+    pub error: String,
+}
+
 /// A peer and its sync state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerRecord {
@@ -451,6 +471,44 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The most recent `limit` refused local operations, oldest first.
+    pub(crate) fn audit(&self, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pos, at, doc, op, class, error FROM \
+             (SELECT * FROM audit ORDER BY pos DESC LIMIT ?1) ORDER BY pos",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(AuditRow {
+                pos: r.get(0)?,
+                at: Timestamp(r.get(1)?),
+                doc: DocId(blob32(r, 2)?),
+                op: r.get(3)?,
+                class: r.get(4)?,
+                error: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a refused local operation, keeping the newest [`AUDIT_KEPT`] rows.
+    pub(crate) fn record_refusal(&mut self, row: &AuditRow) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO audit (at, doc, op, class, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            row.at.0,
+            row.doc.as_bytes().as_slice(),
+            row.op,
+            row.class,
+            row.error
+        ])?;
+        tx.prepare_cached("DELETE FROM audit WHERE pos <= (SELECT MAX(pos) FROM audit) - ?1")?
+            .execute([AUDIT_KEPT])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Number of log rows by status, and of snapshots.

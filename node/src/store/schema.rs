@@ -74,8 +74,21 @@ CREATE TABLE personal (
 ) STRICT;
 ";
 
+/// Schema version 3: the audit of refused local operations (what was tried, when, why;
+/// never the operation's values, which may hold personal data).
+const V3: &str = "
+CREATE TABLE audit (
+    pos   INTEGER PRIMARY KEY,
+    at    INTEGER NOT NULL,      -- this node's clock, ms since the epoch (UTC)
+    doc   BLOB NOT NULL,         -- document id (32 bytes)
+    op    TEXT NOT NULL,         -- the operation, kind.name
+    class TEXT NOT NULL,         -- the refusal's class (linli_core::class::ErrorClass)
+    error TEXT NOT NULL          -- linli-core's message
+) STRICT;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -1010,6 +1010,29 @@ fn cli_every_core_operation_runs_by_name_with_checked_fields() {
     // A domain refusal through `op run` is exit 1 with the core's message.
     let r = linli(c, &["op", "run", "resource.promote_waitlist"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Both refusals are in the audit, oldest first, with their class; the barred request's
+    // values (the booker's name) are not kept.
+    let audit = linli(c, &["--json", "audit"]).ok().json();
+    let rows = audit.as_array().unwrap();
+    let ops: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["op"].as_str().unwrap(), r["class"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("resource.request", "unauthorized"),
+            ("resource.promote_waitlist", "conflict")
+        ],
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains("Li Wei"), "{audit}");
+    assert!(
+        rows[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("noise after 22:00")
+    );
 }
 
 #[test]
