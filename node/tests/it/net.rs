@@ -33,6 +33,29 @@ where
     }
 }
 
+/// Waits until `check` returns `Some`, checking again on every event of `nodes` (a
+/// document changed, personal data written, a peer's state stored) and at least every
+/// 250 ms (for what no event reports, such as network counters); fails after `secs`.
+pub async fn eventually_on<T, F, Fut>(nodes: &[&Node], what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    use futures::FutureExt as _;
+    let mut subs: Vec<_> = nodes.iter().map(|n| n.subscribe()).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        let now = tokio::time::Instant::now();
+        assert!(now < deadline, "{what}: not within {secs} s");
+        let any = futures::future::select_all(subs.iter_mut().map(|s| s.recv().boxed()));
+        let wake = deadline.min(now + Duration::from_millis(250));
+        let _ = tokio::time::timeout_at(wake, any).await;
+    }
+}
+
 pub fn loopback(bootstrap: Vec<String>) -> NetConfig {
     NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
@@ -108,13 +131,13 @@ async fn two_nodes_sync_on_connect_and_then_live() {
     let net_b = Network::start(b.clone(), loopback(addrs)).await.unwrap();
 
     // The session at connection time brings each side the other's registry.
-    eventually("B has A's registry", 20, || async {
+    eventually_on(&[&b], "B has A's registry", 20, || async {
         names_on(&b, reg_a)
             .await
             .filter(|n| n == &["Dianye No. 1".to_string()])
     })
     .await;
-    eventually("A has B's registry", 20, || async {
+    eventually_on(&[&a], "A has B's registry", 20, || async {
         names_on(&a, reg_b)
             .await
             .filter(|n| n == &["Hongqi Yard".to_string()])
@@ -123,7 +146,7 @@ async fn two_nodes_sync_on_connect_and_then_live() {
 
     // A later write reaches the other side by announcement + pull (no periodic sync runs).
     add_compound(&a, reg_a, "Dianye No. 2").await;
-    eventually("B sees A's new compound live", 20, || async {
+    eventually_on(&[&b], "B sees A's new compound live", 20, || async {
         names_on(&b, reg_a).await.filter(|n| n.len() == 2)
     })
     .await;
@@ -141,7 +164,7 @@ async fn two_nodes_sync_on_connect_and_then_live() {
     );
     assert!(net_b.stats().changes_applied >= 3, "{:?}", net_b.stats());
     // Sync state is recorded in the store.
-    eventually("B stored A's sync state", 10, || async {
+    eventually_on(&[&b], "B stored A's sync state", 10, || async {
         let peers = b.peers().await.unwrap();
         peers.iter().any(|p| p.node == a.node_id()).then_some(())
     })
@@ -403,7 +426,7 @@ async fn five_nodes_converge_and_a_late_joiner_gets_only_what_it_may_see() {
     let net_late = Network::start(late.clone(), periodic(xianghe_addr))
         .await
         .unwrap();
-    eventually("the late joiner syncs", 30, || async {
+    eventually_on(&[&late], "the late joiner syncs", 30, || async {
         let c = late.read(|r| r.catalog().clone()).await.unwrap();
         (c.len() == 6 && c.contains_key(&ledgers[1])).then_some(())
     })
@@ -493,7 +516,7 @@ async fn a_partition_heals_with_writes_on_both_sides_and_a_restarted_node_catche
     let net_h = Network::start(hongqi.clone(), periodic(vec![boot[0].clone()]))
         .await
         .unwrap();
-    eventually("restarted Hongqi catches up", 30, || async {
+    eventually_on(&[&hongqi], "restarted Hongqi catches up", 30, || async {
         names_on(&hongqi, regs[0]).await.filter(|n| n.len() == 8)
     })
     .await;
@@ -518,12 +541,17 @@ async fn a_unit_revoked_while_connected_is_dropped_and_reads_nothing_new() {
     let net_u = Network::start(u.clone(), periodic(addrs.clone()))
         .await
         .unwrap();
-    eventually("the unit receives its community's ledger", 60, || async {
-        u.balance("dianye:1".parse().unwrap())
-            .await
-            .ok()
-            .filter(|p| *p == linli_core::ledger::Points::whole(1))
-    })
+    eventually_on(
+        &[&u],
+        "the unit receives its community's ledger",
+        60,
+        || async {
+            u.balance("dianye:1".parse().unwrap())
+                .await
+                .ok()
+                .filter(|p| *p == linli_core::ledger::Points::whole(1))
+        },
+    )
     .await;
     // Dianye revokes its unit's certificate, then records more service.
     a.execute(
@@ -561,7 +589,7 @@ async fn a_unit_revoked_while_connected_is_dropped_and_reads_nothing_new() {
     let net_h = Network::start(h.clone(), periodic(addrs.clone()))
         .await
         .unwrap();
-    eventually("hongqi receives the new entry", 60, || async {
+    eventually_on(&[&h], "hongqi receives the new entry", 60, || async {
         h.balance("dianye:2".parse().unwrap())
             .await
             .ok()

@@ -16,7 +16,7 @@ use linli_node::net::Network;
 use linli_node::{InitOptions, Node};
 use tempfile::TempDir;
 
-use crate::net::{eventually, in_memory};
+use crate::net::{eventually_on, in_memory};
 use crate::util::{District, opts, org, secret};
 
 const BOOKER: &str = "王小红";
@@ -176,7 +176,8 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
         boot.extend(net.listen_addrs().await.unwrap());
         nets.push(net);
     }
-    eventually(
+    eventually_on(
+        &[&hongqi, &grid],
         "Hongqi and State Grid receive Dianye's resources",
         60,
         || async {
@@ -247,21 +248,26 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
     let order = format!("orders/{o}");
     let (booker2, order2) = (booker.clone(), order.clone());
     let (dy, st) = (dianye.clone(), node("beishi"));
-    eventually("the owner holds the booker and the household", 60, || {
-        let (booker, order, dy, st) = (booker2.clone(), order2.clone(), dy.clone(), st.clone());
-        async move {
-            let both = holds(&dy, room, &booker).await && holds(&dy, kitchen, &order).await;
-            // The street holds the documents (their masked views) too.
-            let street = st
-                .read(move |r| {
-                    r.resource(room).is_ok_and(|v| v.bookings().len() == 1)
-                        && r.resource(kitchen).is_ok_and(|v| v.all_orders().len() == 1)
-                })
-                .await
-                .unwrap();
-            (both && street).then_some(())
-        }
-    })
+    eventually_on(
+        &[&dianye, &st],
+        "the owner holds the booker and the household",
+        60,
+        || {
+            let (booker, order, dy, st) = (booker2.clone(), order2.clone(), dy.clone(), st.clone());
+            async move {
+                let both = holds(&dy, room, &booker).await && holds(&dy, kitchen, &order).await;
+                // The street holds the documents (their masked views) too.
+                let street = st
+                    .read(move |r| {
+                        r.resource(room).is_ok_and(|v| v.bookings().len() == 1)
+                            && r.resource(kitchen).is_ok_and(|v| v.all_orders().len() == 1)
+                    })
+                    .await
+                    .unwrap();
+                (both && street).then_some(())
+            }
+        },
+    )
     .await;
     // Every node had its chance at the data: a session with everyone it is connected to.
     for n in &nets {
@@ -293,7 +299,7 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
     // every file, while the booking stays.
     dianye.erase_personal(room, &booker).await.unwrap();
     let (h, rec) = (hongqi.clone(), booker.clone());
-    eventually("the requester receives the erasure", 60, || {
+    eventually_on(&[&hongqi], "the requester receives the erasure", 60, || {
         let (h, rec) = (h.clone(), rec.clone());
         async move {
             h.read(move |r| r.personal(room, &rec).is_some_and(|p| p.is_erased()))
