@@ -10,14 +10,8 @@ use serde_json::{Map, Value};
 use crate::document::DocKind;
 use crate::replica::Op;
 
-/// The document kinds with operations, in catalogue order.
-pub const KINDS: [DocKind; 5] = [
-    DocKind::Federation,
-    DocKind::Registry,
-    DocKind::Ledger,
-    DocKind::Resource,
-    DocKind::Wishes,
-];
+/// The document kinds with operations, in catalogue order (the one list: [`crate::kind`]).
+pub const KINDS: [DocKind; 5] = crate::kind::ALL;
 
 /// The kind's name as in JSON (`federation`, `registry`, `ledger`, `resource`, `wishes`).
 pub fn kind_name(kind: DocKind) -> String {
@@ -29,14 +23,7 @@ pub fn kind_name(kind: DocKind) -> String {
 
 /// The JSON schema of the operations of `kind` (the kind's `…Op` enum).
 pub fn kind_schema(kind: DocKind) -> Value {
-    let s = match kind {
-        DocKind::Federation => schemars::schema_for!(crate::federation::FederationOp),
-        DocKind::Registry => schemars::schema_for!(crate::registry::RegistryOp),
-        DocKind::Ledger => schemars::schema_for!(crate::ledger::LedgerOp),
-        DocKind::Resource => schemars::schema_for!(crate::resource::ResourceOp),
-        DocKind::Wishes => schemars::schema_for!(crate::wishes::WishesOp),
-    };
-    s.to_value()
+    crate::kind::of(kind).operations()
 }
 
 /// The JSON schema of [`Op`]: `{"kind": <kind>, "op": <operation>}`.

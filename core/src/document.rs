@@ -73,13 +73,7 @@ pub enum DocKind {
 impl DocKind {
     /// The record maps of this kind (besides `meta`).
     pub fn maps(self) -> &'static [&'static str] {
-        match self {
-            DocKind::Federation => crate::federation::MAPS,
-            DocKind::Registry => crate::registry::MAPS,
-            DocKind::Ledger => crate::ledger::MAPS,
-            DocKind::Resource => crate::resource::MAPS,
-            DocKind::Wishes => crate::wishes::MAPS,
-        }
+        crate::kind::of(self).maps()
     }
     /// Human name.
     pub fn label(self) -> &'static str {

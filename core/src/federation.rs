@@ -172,3 +172,28 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         _ => Err(format!("a federation document has no record {map}/{key}")),
     }
 }
+
+/// The federation kind's contract (see [`crate::kind`]).
+pub struct FederationContract;
+
+/// This module's [`crate::kind::Kind`].
+pub static KIND: FederationContract = FederationContract;
+
+impl crate::kind::Kind for FederationContract {
+    fn kind(&self) -> crate::document::DocKind {
+        crate::document::DocKind::Federation
+    }
+    fn maps(&self) -> &'static [&'static str] {
+        MAPS
+    }
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+        check_record(map, key, value)
+    }
+    /// Receivers: the federation document: everyone receives it.
+    fn receives(&self, _: &crate::kind::Relation) -> bool {
+        true
+    }
+    fn operations(&self) -> serde_json::Value {
+        schemars::schema_for!(FederationOp).to_value()
+    }
+}

@@ -1071,6 +1071,31 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
     }
 }
 
+/// The ledger kind's contract (see [`crate::kind`]).
+pub struct LedgerContract;
+
+/// This module's [`crate::kind::Kind`].
+pub static KIND: LedgerContract = LedgerContract;
+
+impl crate::kind::Kind for LedgerContract {
+    fn kind(&self) -> crate::document::DocKind {
+        crate::document::DocKind::Ledger
+    }
+    fn maps(&self) -> &'static [&'static str] {
+        MAPS
+    }
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+        check_record(map, key, value)
+    }
+    /// Receivers: its community and organisers, its street and the communities of that street.
+    fn receives(&self, r: &crate::kind::Relation) -> bool {
+        r.own || r.its_street || r.community_of_street
+    }
+    fn operations(&self) -> serde_json::Value {
+        schemars::schema_for!(LedgerOp).to_value()
+    }
+}
+
 #[cfg(test)]
 #[path = "ledger_tests.rs"]
 mod tests;

@@ -24,6 +24,7 @@ pub mod document;
 pub mod federation;
 pub mod identity;
 pub mod ids;
+pub mod kind;
 pub mod ledger;
 #[cfg(test)]
 mod pending_tests;

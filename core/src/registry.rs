@@ -848,6 +848,31 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
     }
 }
 
+/// The registry kind's contract (see [`crate::kind`]).
+pub struct RegistryContract;
+
+/// This module's [`crate::kind::Kind`].
+pub static KIND: RegistryContract = RegistryContract;
+
+impl crate::kind::Kind for RegistryContract {
+    fn kind(&self) -> crate::document::DocKind {
+        crate::document::DocKind::Registry
+    }
+    fn maps(&self) -> &'static [&'static str] {
+        MAPS
+    }
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+        check_record(map, key, value)
+    }
+    /// Receivers: public governance data: its street (all within it) and the district departments.
+    fn receives(&self, r: &crate::kind::Relation) -> bool {
+        r.own || r.in_street || r.department
+    }
+    fn operations(&self) -> serde_json::Value {
+        schemars::schema_for!(RegistryOp).to_value()
+    }
+}
+
 #[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;

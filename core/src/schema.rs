@@ -18,18 +18,13 @@ pub(crate) fn check_record(
     key: &str,
     value: &str,
 ) -> Result<(), SchemaError> {
-    let r = match kind {
-        DocKind::Federation => crate::federation::check_record(map, key, value),
-        DocKind::Registry => crate::registry::check_record(map, key, value),
-        DocKind::Ledger => crate::ledger::check_record(map, key, value),
-        DocKind::Resource => crate::resource::check_record(map, key, value),
-        DocKind::Wishes => crate::wishes::check_record(map, key, value),
-    };
-    r.map_err(|reason| SchemaError {
-        map: map.to_string(),
-        key: key.to_string(),
-        reason,
-    })
+    crate::kind::of(kind)
+        .check_record(map, key, value)
+        .map_err(|reason| SchemaError {
+            map: map.to_string(),
+            key: key.to_string(),
+            reason,
+        })
 }
 
 /// Decodes `value` as `T`, turning the error into text.

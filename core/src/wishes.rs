@@ -685,6 +685,31 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
     }
 }
 
+/// The wishes kind's contract (see [`crate::kind`]).
+pub struct WishesContract;
+
+/// This module's [`crate::kind::Kind`].
+pub static KIND: WishesContract = WishesContract;
+
+impl crate::kind::Kind for WishesContract {
+    fn kind(&self) -> crate::document::DocKind {
+        crate::document::DocKind::Wishes
+    }
+    fn maps(&self) -> &'static [&'static str] {
+        MAPS
+    }
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+        check_record(map, key, value)
+    }
+    /// Receivers: its community and the units and partners within it, and its street.
+    fn receives(&self, r: &crate::kind::Relation) -> bool {
+        r.own || r.its_street
+    }
+    fn operations(&self) -> serde_json::Value {
+        schemars::schema_for!(WishesOp).to_value()
+    }
+}
+
 #[cfg(test)]
 #[path = "wishes_tests.rs"]
 mod tests;

@@ -202,23 +202,19 @@ pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
     let owner = h.owner_scope();
     let street = h.street_scope();
     let community = h.community.as_ref().map(|c| street.child(c.clone()));
-    // The owner, or a unit or partner within it.
-    let own = me.is_within(&owner);
-    let its_street = p.role == Some(Role::Street) && *me == street;
-    let community_of_street =
-        p.role == Some(Role::Community) && me.parent().as_ref() == Some(&street);
-    let in_community = matches!(p.role, Some(Role::Unit | Role::Partner))
-        && community.is_some()
-        && me.parent() == community;
-    let department = me.len() == 1 && p.role != Some(Role::Street);
-    let in_street = me.is_within(&street);
-    match h.kind {
-        DocKind::Federation => true,
-        DocKind::Registry => own || in_street || department,
-        DocKind::Ledger => own || its_street || community_of_street,
-        DocKind::Resource => own || its_street || community_of_street || in_community,
-        DocKind::Wishes => own || its_street,
-    }
+    let relation = crate::kind::Relation {
+        own: me.is_within(&owner),
+        its_street: p.role == Some(Role::Street) && *me == street,
+        community_of_street: p.role == Some(Role::Community)
+            && me.parent().as_ref() == Some(&street),
+        in_community: matches!(p.role, Some(Role::Unit | Role::Partner))
+            && community.is_some()
+            && me.parent() == community,
+        department: me.len() == 1 && p.role != Some(Role::Street),
+        in_street: me.is_within(&street),
+    };
+    // Each kind decides (crate::kind::Kind::receives; no default).
+    crate::kind::of(h.kind).receives(&relation)
 }
 
 /// [`may_receive`], completed by what a resource's content grants: a unit or partner of
