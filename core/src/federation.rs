@@ -196,4 +196,10 @@ impl crate::kind::Kind for FederationContract {
     fn operations(&self) -> serde_json::Value {
         schemars::schema_for!(FederationOp).to_value()
     }
+    fn write_once(&self, _map: &str, _key: &str) -> bool {
+        false
+    }
+    fn needs_history(&self, map: &str, _key: &str) -> bool {
+        map == "revocations"
+    }
 }

@@ -42,6 +42,13 @@ pub trait Kind: Sync {
     fn receives(&self, relation: &Relation) -> bool;
     /// The JSON schema of the kind's operations (its `…Op` enum).
     fn operations(&self) -> serde_json::Value;
+    /// Whether record `map/key` is final once written: a second write of the key — by
+    /// anyone, the first writer included — is refused when the first is in the change's
+    /// history (the list is in ARCHITECTURE.md, "Write policies").
+    fn write_once(&self, map: &str, key: &str) -> bool;
+    /// Whether the rule for a write of `map/key` judges it on the whole typed view of the
+    /// document as of the change's history (rather than on single records read as of it).
+    fn needs_history(&self, map: &str, key: &str) -> bool;
 }
 
 /// Every kind, in catalogue order.

@@ -1094,6 +1094,12 @@ impl crate::kind::Kind for LedgerContract {
     fn operations(&self) -> serde_json::Value {
         schemars::schema_for!(LedgerOp).to_value()
     }
+    fn write_once(&self, map: &str, _key: &str) -> bool {
+        map == "entries"
+    }
+    fn needs_history(&self, _map: &str, _key: &str) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -145,14 +145,12 @@ fn first_ok(mut results: impl Iterator<Item = Result<(), PolicyError>>) -> Resul
 }
 
 /// Whether a rule judges one of `writes` on the whole typed view of the document as of the
-/// change's history (booking decisions, wish fulfilment, revocations), rather than on single
-/// records read as of that history.
+/// change's history (booking decisions, wish fulfilment, revocations: each kind says,
+/// [`crate::kind::Kind::needs_history`]), rather than on single records read as of that
+/// history.
 pub(crate) fn needs_history(kind: DocKind, writes: &[Write]) -> bool {
-    writes.iter().any(|w| {
-        (kind == DocKind::Resource && w.map == "decisions")
-            || (kind == DocKind::Wishes && w.map == "progress" && w.key.ends_with("/fulfilled"))
-            || (kind == DocKind::Federation && w.map == "revocations")
-    })
+    let k = crate::kind::of(kind);
+    writes.iter().any(|w| k.needs_history(&w.map, &w.key))
 }
 
 /// Checks every write of a change by `who` to `doc`. `deps` are the change's dependencies:
@@ -250,29 +248,10 @@ fn decode<T: serde::de::DeserializeOwned>(w: &Write) -> Result<T, String> {
     serde_json::from_str(&w.value).map_err(|e| format!("record does not decode: {e}"))
 }
 
-/// Records the domain treats as final once written: a second write of the key — by anyone,
-/// the first writer included — is refused when the first is in the change's history. (A
-/// booking request, a cancellation, a ledger entry, a meal order, a claim …; the list is
-/// in ARCHITECTURE.md, "Write policies".)
+/// Records the domain treats as final once written (each kind says:
+/// [`crate::kind::Kind::write_once`]).
 fn is_write_once(kind: DocKind, map: &str, key: &str) -> bool {
-    match kind {
-        DocKind::Resource => matches!(
-            map,
-            "requests"
-                | "cancellations"
-                | "orders"
-                | "order_days"
-                | "order_cancellations"
-                | "delegations"
-                | "bars"
-        ),
-        DocKind::Ledger => map == "entries",
-        DocKind::Wishes => {
-            matches!(map, "items" | "claims") || (map == "progress" && !key.ends_with("/routed"))
-        }
-        DocKind::Registry => map == "inspections",
-        DocKind::Federation => false,
-    }
+    crate::kind::of(kind).write_once(map, key)
 }
 
 /// What the rules of one change look at: the document (whose header never changes), the

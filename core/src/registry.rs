@@ -871,6 +871,12 @@ impl crate::kind::Kind for RegistryContract {
     fn operations(&self) -> serde_json::Value {
         schemars::schema_for!(RegistryOp).to_value()
     }
+    fn write_once(&self, map: &str, _key: &str) -> bool {
+        map == "inspections"
+    }
+    fn needs_history(&self, _map: &str, _key: &str) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -708,6 +708,12 @@ impl crate::kind::Kind for WishesContract {
     fn operations(&self) -> serde_json::Value {
         schemars::schema_for!(WishesOp).to_value()
     }
+    fn write_once(&self, map: &str, key: &str) -> bool {
+        matches!(map, "items" | "claims") || (map == "progress" && !key.ends_with("/routed"))
+    }
+    fn needs_history(&self, map: &str, key: &str) -> bool {
+        map == "progress" && key.ends_with("/fulfilled")
+    }
 }
 
 #[cfg(test)]

@@ -635,6 +635,21 @@ impl crate::kind::Kind for ResourceContract {
     fn operations(&self) -> serde_json::Value {
         schemars::schema_for!(ResourceOp).to_value()
     }
+    fn write_once(&self, map: &str, _key: &str) -> bool {
+        matches!(
+            map,
+            "requests"
+                | "cancellations"
+                | "orders"
+                | "order_days"
+                | "order_cancellations"
+                | "delegations"
+                | "bars"
+        )
+    }
+    fn needs_history(&self, map: &str, _key: &str) -> bool {
+        map == "decisions"
+    }
 }
 
 #[cfg(test)]
