@@ -202,4 +202,15 @@ impl crate::kind::Kind for FederationContract {
     fn needs_history(&self, map: &str, _key: &str) -> bool {
         map == "revocations"
     }
+    fn may_create(
+        &self,
+        _header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String> {
+        if who.is_root() {
+            Ok(())
+        } else {
+            Err("only the district root creates the federation document".into())
+        }
+    }
 }

@@ -49,6 +49,12 @@ pub trait Kind: Sync {
     /// Whether the rule for a write of `map/key` judges it on the whole typed view of the
     /// document as of the change's history (rather than on single records read as of it).
     fn needs_history(&self, map: &str, key: &str) -> bool;
+    /// Whether `who` may create a document with `header` (its genesis); `Err` says why not.
+    fn may_create(
+        &self,
+        header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String>;
 }
 
 /// Every kind, in catalogue order.

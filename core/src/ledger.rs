@@ -1100,6 +1100,13 @@ impl crate::kind::Kind for LedgerContract {
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
     }
+    fn may_create(
+        &self,
+        header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String> {
+        crate::policy::community_creates(header, who)
+    }
 }
 
 #[cfg(test)]

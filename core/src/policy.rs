@@ -60,43 +60,43 @@ pub fn describe(p: &Principal) -> String {
     }
 }
 
-/// Checks that `who` may create a document with `header`.
+/// Checks that `who` may create a document with `header` (each kind says:
+/// [`crate::kind::Kind::may_create`]).
 pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(), PolicyError> {
-    let deny = |reason: String| PolicyError::Genesis {
-        who: describe(who),
-        kind: header.kind.label(),
-        reason,
-    };
-    match header.kind {
-        DocKind::Federation => {
-            if !who.is_root() {
-                return Err(deny(
-                    "only the district root creates the federation document".into(),
-                ));
-            }
-        }
-        DocKind::Registry | DocKind::Ledger | DocKind::Wishes => {
-            if who.role != Some(Role::Community)
-                || header.community.as_ref() != Some(&header.owner)
-                || !is_owner(header, who)
-            {
-                return Err(deny(format!(
-                    "it belongs to community {} of street {}; only that community creates it",
-                    header.owner, header.street
-                )));
-            }
-        }
-        DocKind::Resource => {
-            if !is_owner(header, who) {
-                return Err(deny(format!(
-                    "its owner is {} (scope {})",
-                    header.owner,
-                    header.owner_scope()
-                )));
-            }
-        }
-    }
-    Ok(())
+    crate::kind::of(header.kind)
+        .may_create(header, who)
+        .map_err(|reason| PolicyError::Genesis {
+            who: describe(who),
+            kind: header.kind.label(),
+            reason,
+        })
+}
+
+/// The creation rule of the documents a community owns (registry, ledger, wishes): only
+/// that community, by its whole certified scope.
+pub(crate) fn community_creates(header: &DocHeader, who: &Principal) -> Result<(), String> {
+    require(
+        who.role == Some(Role::Community)
+            && header.community.as_ref() == Some(&header.owner)
+            && is_owner(header, who),
+        || {
+            format!(
+                "it belongs to community {} of street {}; only that community creates it",
+                header.owner, header.street
+            )
+        },
+    )
+}
+
+/// The creation rule of a resource: only its owner.
+pub(crate) fn owner_creates(header: &DocHeader, who: &Principal) -> Result<(), String> {
+    require(is_owner(header, who), || {
+        format!(
+            "its owner is {} (scope {})",
+            header.owner,
+            header.owner_scope()
+        )
+    })
 }
 
 /// [`authorize_genesis`] under any of the signer's principals (a key may hold certificates

@@ -877,6 +877,13 @@ impl crate::kind::Kind for RegistryContract {
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
     }
+    fn may_create(
+        &self,
+        header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String> {
+        crate::policy::community_creates(header, who)
+    }
 }
 
 #[cfg(test)]

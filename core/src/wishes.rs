@@ -714,6 +714,13 @@ impl crate::kind::Kind for WishesContract {
     fn needs_history(&self, map: &str, key: &str) -> bool {
         map == "progress" && key.ends_with("/fulfilled")
     }
+    fn may_create(
+        &self,
+        header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String> {
+        crate::policy::community_creates(header, who)
+    }
 }
 
 #[cfg(test)]

@@ -650,6 +650,13 @@ impl crate::kind::Kind for ResourceContract {
     fn needs_history(&self, map: &str, _key: &str) -> bool {
         map == "decisions"
     }
+    fn may_create(
+        &self,
+        header: &crate::document::DocHeader,
+        who: &crate::cert::Principal,
+    ) -> Result<(), String> {
+        crate::policy::owner_creates(header, who)
+    }
 }
 
 #[cfg(test)]
