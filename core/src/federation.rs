@@ -202,6 +202,13 @@ impl crate::kind::Kind for FederationContract {
     fn needs_history(&self, map: &str, _key: &str) -> bool {
         map == "revocations"
     }
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String> {
+        crate::policy::federation(rules.history, rules.who, rules.trust, rules.at, w)
+    }
     fn may_create(
         &self,
         _header: &crate::document::DocHeader,

@@ -49,6 +49,13 @@ pub trait Kind: Sync {
     /// Whether the rule for a write of `map/key` judges it on the whole typed view of the
     /// document as of the change's history (rather than on single records read as of it).
     fn needs_history(&self, map: &str, key: &str) -> bool;
+    /// Judges one write of a change under the change's rules (signer, history, trust);
+    /// `Err` says why it is refused. (Write-once records are checked before.)
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String>;
     /// Whether `who` may create a document with `header` (its genesis); `Err` says why not.
     fn may_create(
         &self,

@@ -1100,6 +1100,13 @@ impl crate::kind::Kind for LedgerContract {
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
     }
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String> {
+        rules.ledger(w)
+    }
     fn may_create(
         &self,
         header: &crate::document::DocHeader,

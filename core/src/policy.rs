@@ -187,7 +187,11 @@ pub(crate) fn authorize(
         doc,
         deps,
         who,
+        history,
+        trust,
+        at,
     };
+    let kind = crate::kind::of(doc.kind());
     for w in writes {
         let deny = |reason: String| PolicyError::Denied {
             who: describe(who),
@@ -196,25 +200,8 @@ pub(crate) fn authorize(
             key: w.key.clone(),
             reason,
         };
-        let r = ctx.write_once(w).and_then(|()| match doc.kind() {
-            DocKind::Federation => federation(history, who, trust, at, w),
-            DocKind::Registry => ctx.registry(w),
-            DocKind::Ledger => ctx.ledger(w),
-            DocKind::Resource => {
-                if w.map == "decisions" {
-                    resource_decision(history, who, w)
-                } else {
-                    ctx.resource(w)
-                }
-            }
-            DocKind::Wishes => {
-                if w.map == "progress" && w.key.ends_with("/fulfilled") {
-                    wishes_fulfil(history, who, w)
-                } else {
-                    ctx.wishes(w)
-                }
-            }
-        });
+        // Each kind judges its writes (crate::kind::Kind::authorize; no default).
+        let r = ctx.write_once(w).and_then(|()| kind.authorize(&ctx, w));
         r.map_err(deny)?;
     }
     Ok(())
@@ -255,12 +242,17 @@ fn is_write_once(kind: DocKind, map: &str, key: &str) -> bool {
 }
 
 /// What the rules of one change look at: the document (whose header never changes), the
-/// change's history and its signer.
-struct Rules<'a> {
-    h: &'a DocHeader,
-    doc: &'a Document,
-    deps: &'a [ChangeHash],
-    who: &'a Principal,
+/// change's history and its signer, the trust store and the change's time. A kind's
+/// [`crate::kind::Kind::authorize`] judges each write with it.
+pub struct Rules<'a> {
+    pub(crate) h: &'a DocHeader,
+    pub(crate) doc: &'a Document,
+    pub(crate) deps: &'a [ChangeHash],
+    pub(crate) who: &'a Principal,
+    /// The document as of the change's dependencies (for rules on the whole typed view).
+    pub(crate) history: &'a Document,
+    pub(crate) trust: &'a TrustStore,
+    pub(crate) at: Timestamp,
 }
 
 impl Rules<'_> {
@@ -309,7 +301,7 @@ impl Rules<'_> {
         })
     }
 
-    fn registry(&self, w: &Write) -> Rule {
+    pub(crate) fn registry(&self, w: &Write) -> Rule {
         let (h, who) = (self.h, self.who);
         let community = || {
             require(
@@ -370,7 +362,7 @@ impl Rules<'_> {
         }
     }
 
-    fn ledger(&self, w: &Write) -> Rule {
+    pub(crate) fn ledger(&self, w: &Write) -> Rule {
         let (h, who) = (self.h, self.who);
         match w.map.as_str() {
             "meta" => self.owner("set the rules"),
@@ -456,7 +448,7 @@ impl Rules<'_> {
         }
     }
 
-    fn resource(&self, w: &Write) -> Rule {
+    pub(crate) fn resource(&self, w: &Write) -> Rule {
         match w.map.as_str() {
             "meta" => self.owner("change the resource's rules"),
             "delegations" => {
@@ -563,7 +555,7 @@ impl Rules<'_> {
         )
     }
 
-    fn wishes(&self, w: &Write) -> Rule {
+    pub(crate) fn wishes(&self, w: &Write) -> Rule {
         let (h, who) = (self.h, self.who);
         match w.map.as_str() {
             "items" => {
@@ -609,7 +601,7 @@ impl Rules<'_> {
 /// The federation rules. Revocations are judged on the document as of the change's history
 /// (`past`): the certificates they name and the chains that give the signer authority over
 /// them must be ones the signer could see.
-fn federation(
+pub(crate) fn federation(
     past: &Document,
     who: &Principal,
     trust: &TrustStore,
@@ -710,7 +702,7 @@ pub(crate) fn may_revoke(fed: &Document, trust: &TrustStore, r: &Revocation) -> 
     Ok(())
 }
 
-fn resource_decision(past: &Document, who: &Principal, w: &Write) -> Rule {
+pub(crate) fn resource_decision(past: &Document, who: &Principal, w: &Write) -> Rule {
     let booking: BookingId = first_id(&w.key)?;
     let d: resource::Decision = decode(w)?;
     if who.is_root() {
@@ -726,7 +718,7 @@ fn resource_decision(past: &Document, who: &Principal, w: &Write) -> Rule {
     resource::authorize_decision(&r, &who.scope, &booking, &d.verdict)
 }
 
-fn wishes_fulfil(past: &Document, who: &Principal, w: &Write) -> Rule {
+pub(crate) fn wishes_fulfil(past: &Document, who: &Principal, w: &Write) -> Rule {
     let p: Progress = decode(w)?;
     if !matches!(p.stage, Stage::Fulfilled { .. }) {
         return Err("stage does not match its key".into());

@@ -877,6 +877,13 @@ impl crate::kind::Kind for RegistryContract {
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
     }
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String> {
+        rules.registry(w)
+    }
     fn may_create(
         &self,
         header: &crate::document::DocHeader,

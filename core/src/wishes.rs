@@ -714,6 +714,18 @@ impl crate::kind::Kind for WishesContract {
     fn needs_history(&self, map: &str, key: &str) -> bool {
         map == "progress" && key.ends_with("/fulfilled")
     }
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String> {
+        // A fulfilment is judged on the whole item as of its history.
+        if w.map == "progress" && w.key.ends_with("/fulfilled") {
+            crate::policy::wishes_fulfil(rules.history, rules.who, w)
+        } else {
+            rules.wishes(w)
+        }
+    }
     fn may_create(
         &self,
         header: &crate::document::DocHeader,

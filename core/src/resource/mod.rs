@@ -650,6 +650,18 @@ impl crate::kind::Kind for ResourceContract {
     fn needs_history(&self, map: &str, _key: &str) -> bool {
         map == "decisions"
     }
+    fn authorize(
+        &self,
+        rules: &crate::policy::Rules<'_>,
+        w: &crate::document::Write,
+    ) -> Result<(), String> {
+        // A decision is judged on the whole booking view as of its history.
+        if w.map == "decisions" {
+            crate::policy::resource_decision(rules.history, rules.who, w)
+        } else {
+            rules.resource(w)
+        }
+    }
     fn may_create(
         &self,
         header: &crate::document::DocHeader,
