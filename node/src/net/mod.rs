@@ -963,6 +963,16 @@ impl Driver {
 
     /// Records why `peer` is dropped and bans it (new requests are refused from now on).
     fn ban(&mut self, peer: PeerId, reason: &str) {
+        if self
+            .banned
+            .get(&peer)
+            .is_some_and(|until| *until > Instant::now())
+        {
+            // Already dropped: the first reason stands. (A request in flight when the peer
+            // was dropped names a session the drop closed, and would read as a replay.)
+            tracing::debug!(%peer, "already dropped; also: {reason}");
+            return;
+        }
         tracing::warn!(%peer, "dropping peer: {reason}");
         self.ctx
             .metrics
