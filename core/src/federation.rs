@@ -180,21 +180,10 @@ pub struct FederationContract;
 pub static KIND: FederationContract = FederationContract;
 
 impl crate::kind::Kind for FederationContract {
-    fn kind(&self) -> crate::document::DocKind {
-        crate::document::DocKind::Federation
-    }
-    fn maps(&self) -> &'static [&'static str] {
-        MAPS
-    }
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-        check_record(map, key, value)
-    }
+    crate::kind::kind_basics!(Federation, FederationOp);
     /// Receivers: the federation document: everyone receives it.
     fn receives(&self, _: &crate::kind::Relation) -> bool {
         true
-    }
-    fn operations(&self) -> serde_json::Value {
-        schemars::schema_for!(FederationOp).to_value()
     }
     fn write_once(&self, _map: &str, _key: &str) -> bool {
         false

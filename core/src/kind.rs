@@ -64,6 +64,27 @@ pub trait Kind: Sync {
     ) -> Result<(), String>;
 }
 
+/// The part of a kind's contract that every kind module writes alike: its `DocKind`, its
+/// `MAPS` and `check_record`, and the schema of its operation enum. Used inside
+/// `impl Kind for …`.
+macro_rules! kind_basics {
+    ($kind:ident, $op:ty) => {
+        fn kind(&self) -> crate::document::DocKind {
+            crate::document::DocKind::$kind
+        }
+        fn maps(&self) -> &'static [&'static str] {
+            MAPS
+        }
+        fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+            check_record(map, key, value)
+        }
+        fn operations(&self) -> serde_json::Value {
+            schemars::schema_for!($op).to_value()
+        }
+    };
+}
+pub(crate) use kind_basics;
+
 /// Every kind, in catalogue order.
 pub const ALL: [DocKind; 5] = [
     DocKind::Federation,

@@ -1078,21 +1078,10 @@ pub struct LedgerContract;
 pub static KIND: LedgerContract = LedgerContract;
 
 impl crate::kind::Kind for LedgerContract {
-    fn kind(&self) -> crate::document::DocKind {
-        crate::document::DocKind::Ledger
-    }
-    fn maps(&self) -> &'static [&'static str] {
-        MAPS
-    }
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-        check_record(map, key, value)
-    }
+    crate::kind::kind_basics!(Ledger, LedgerOp);
     /// Receivers: its community and organisers, its street and the communities of that street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street
-    }
-    fn operations(&self) -> serde_json::Value {
-        schemars::schema_for!(LedgerOp).to_value()
     }
     fn write_once(&self, map: &str, _key: &str) -> bool {
         map == "entries"

@@ -855,21 +855,10 @@ pub struct RegistryContract;
 pub static KIND: RegistryContract = RegistryContract;
 
 impl crate::kind::Kind for RegistryContract {
-    fn kind(&self) -> crate::document::DocKind {
-        crate::document::DocKind::Registry
-    }
-    fn maps(&self) -> &'static [&'static str] {
-        MAPS
-    }
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-        check_record(map, key, value)
-    }
+    crate::kind::kind_basics!(Registry, RegistryOp);
     /// Receivers: public governance data: its street (all within it) and the district departments.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.in_street || r.department
-    }
-    fn operations(&self) -> serde_json::Value {
-        schemars::schema_for!(RegistryOp).to_value()
     }
     fn write_once(&self, map: &str, _key: &str) -> bool {
         map == "inspections"

@@ -692,21 +692,10 @@ pub struct WishesContract;
 pub static KIND: WishesContract = WishesContract;
 
 impl crate::kind::Kind for WishesContract {
-    fn kind(&self) -> crate::document::DocKind {
-        crate::document::DocKind::Wishes
-    }
-    fn maps(&self) -> &'static [&'static str] {
-        MAPS
-    }
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-        check_record(map, key, value)
-    }
+    crate::kind::kind_basics!(Wishes, WishesOp);
     /// Receivers: its community and the units and partners within it, and its street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street
-    }
-    fn operations(&self) -> serde_json::Value {
-        schemars::schema_for!(WishesOp).to_value()
     }
     fn write_once(&self, map: &str, key: &str) -> bool {
         matches!(map, "items" | "claims") || (map == "progress" && !key.ends_with("/routed"))

@@ -78,6 +78,19 @@ pub(crate) fn map_net_error(e: linli::node::net::NetError) -> PyErr {
     }
 }
 
+/// Maps an error of the node's operations layer (`linli_node::ops`): refusals by the error
+/// table, malformed requests as `ValidationError`, unknown documents as `NotFoundError`.
+pub(crate) fn map_ops_error(e: linli::node::ops::OpsError) -> PyErr {
+    use linli::node::ops::OpsError;
+    match e {
+        OpsError::Refused(c) => map_core_error(c),
+        OpsError::Invalid(m) => ValidationError::new_err(m),
+        OpsError::NotFound(m) => NotFoundError::new_err(m),
+        OpsError::Node(n) => map_node_error(n),
+        OpsError::Network(m) => SyncError::new_err(m),
+    }
+}
+
 pub(crate) fn map_node_error(e: NodeError) -> PyErr {
     match e {
         NodeError::Core(e) => map_core_error(e),

@@ -32,9 +32,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use tokio::sync::broadcast;
 
-use crate::errors::{
-    NotFoundError, ValidationError, map_core_error, map_net_error, map_node_error,
-};
+use crate::errors::{ValidationError, map_core_error, map_net_error, map_node_error};
 use crate::types::{
     AppointmentState, Booking, CertificateInfo, Claim, CompositeScore, CompoundInfo, DocumentInfo,
     Event, ExportSummary, ImportReport, Inspection, KitchenDay, LedgerEntry, MealOrder, NodeStatus,
@@ -368,6 +366,16 @@ impl Node {
     fn create_doc(&self, py: Python<'_>, new: NewDoc) -> PyResult<String> {
         let change = self.run(py, |n| async move { n.create(new).await })?;
         Ok(change.doc.to_string())
+    }
+
+    /// Runs a request of the node's operations layer (the CLI's and the HTTP API's path).
+    fn ops(&self, py: Python<'_>, req: linli::node::ops::Request) -> PyResult<serde_json::Value> {
+        let node = self.node.clone();
+        py.detach(|| {
+            self.rt
+                .block_on(async move { linli::node::ops::execute(&node, req).await })
+        })
+        .map_err(crate::errors::map_ops_error)
     }
 
     fn execute_op(&self, py: Python<'_>, doc: &str, op: Op) -> PyResult<Effect> {

@@ -619,21 +619,10 @@ pub struct ResourceContract;
 pub static KIND: ResourceContract = ResourceContract;
 
 impl crate::kind::Kind for ResourceContract {
-    fn kind(&self) -> crate::document::DocKind {
-        crate::document::DocKind::Resource
-    }
-    fn maps(&self) -> &'static [&'static str] {
-        MAPS
-    }
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-        check_record(map, key, value)
-    }
+    crate::kind::kind_basics!(Resource, ResourceOp);
     /// Receivers: the owner and what lies within it, its street, the communities of that street, and the units and partners of its community.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street || r.in_community
-    }
-    fn operations(&self) -> serde_json::Value {
-        schemars::schema_for!(ResourceOp).to_value()
     }
     fn write_once(&self, map: &str, _key: &str) -> bool {
         matches!(

@@ -31,18 +31,19 @@ pub(crate) fn personal_row_of(
     p: &linli_core::personal::PersonalRecord,
     audience: Option<&linli_core::personal::Audience>,
 ) -> Value {
-    let readers = audience.map(|a| {
-        a.readers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let readers: Vec<String> = audience
+        .map(|a| a.readers.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    // The fields of the data; the kind is its own column.
+    let mut data = serde_json::to_value(&p.data).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut data {
+        m.remove("kind");
+    }
     json!({
         "doc": p.doc.to_string(),
         "record": p.record,
         "kind": p.data.as_ref().map_or("erased", PersonalData::label),
-        "data": p.data,
+        "data": data,
         "audience": readers,
         "at": p.at.to_string(),
     })

@@ -34,9 +34,7 @@ impl Node {
         doc: Option<&str>,
         fields: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let found = linli::core::catalogue::find(op)
-            .map_err(|e| ValidationError::new_err(e.to_string()))?;
-        let values: serde_json::Map<String, serde_json::Value> = match fields {
+        let fields: serde_json::Map<String, serde_json::Value> = match fields {
             Some(f) => {
                 let text: String = py.import("json")?.call_method1("dumps", (f,))?.extract()?;
                 serde_json::from_str(&text)
@@ -44,39 +42,17 @@ impl Node {
             }
             None => serde_json::Map::new(),
         };
-        let typed = found
-            .build(values)
-            .map_err(|e| ValidationError::new_err(e.to_string()))?;
-        let kind = found.kind;
-        let doc = match doc {
-            Some(d) => parse_doc(d)?,
-            None => {
-                let ids = self.run(
-                    py,
-                    move |n| async move { n.read(move |r| r.ids_of(kind)).await },
-                )?;
-                match ids.as_slice() {
-                    [one] => *one,
-                    [] => {
-                        return Err(NotFoundError::new_err(format!(
-                            "this node holds no {} document",
-                            kind.label()
-                        )));
-                    }
-                    many => {
-                        return Err(ValidationError::new_err(format!(
-                            "this node holds {} {} documents: name one with doc=",
-                            many.len(),
-                            kind.label()
-                        )));
-                    }
-                }
-            }
-        };
-        let written = self.run(py, move |n| async move { n.execute(doc, typed).await })?;
-        let effect = serde_json::to_value(&written.effect)
-            .map_err(|e| ValidationError::new_err(format!("effect: {e}")))?;
-        json_to_py(py, &effect)
+        let doc = doc.map(parse_doc).transpose()?;
+        // The same path as the CLI's `linli op run` and the HTTP `operation` command.
+        let written = self.ops(
+            py,
+            linli::node::ops::Request::Operation {
+                op: op.to_string(),
+                doc,
+                fields,
+            },
+        )?;
+        json_to_py(py, &written["effect"])
     }
 
     // ---- personal data ----------------------------------------------------------------
@@ -126,50 +102,9 @@ impl Node {
         &self,
         py: Python<'py>,
         doc: Option<&str>,
-    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let doc = doc.map(parse_doc).transpose()?;
-        let rows = self.query(py, move |r| {
-            Ok(r.personal_records()
-                .filter(|p| doc.is_none_or(|d| d == p.doc))
-                .map(|p| {
-                    let audience = r
-                        .personal_audience(p.doc, &p.record)
-                        .map(|a| a.readers.iter().map(ToString::to_string).collect())
-                        .unwrap_or_default();
-                    (p.clone(), audience)
-                })
-                .collect::<Vec<(_, Vec<String>)>>())
-        })?;
-        rows.into_iter()
-            .map(|(p, audience)| {
-                let d = PyDict::new(py);
-                d.set_item("doc", p.doc.to_string())?;
-                d.set_item("record", &p.record)?;
-                d.set_item(
-                    "kind",
-                    p.data.as_ref().map_or("erased", PersonalData::label),
-                )?;
-                let data = match &p.data {
-                    None => None,
-                    Some(data) => {
-                        let fields = PyDict::new(py);
-                        let v = serde_json::to_value(data).map_err(|e| {
-                            ValidationError::new_err(format!("personal record: {e}"))
-                        })?;
-                        if let serde_json::Value::Object(m) = v {
-                            for (k, v) in m {
-                                if k != "kind" {
-                                    fields.set_item(k, v.as_str().map(str::to_string))?;
-                                }
-                            }
-                        }
-                        Some(fields)
-                    }
-                };
-                d.set_item("data", data)?;
-                d.set_item("audience", audience)?;
-                Ok(d)
-            })
-            .collect()
+        let rows = self.ops(py, linli::node::ops::Request::PersonalList { doc })?;
+        json_to_py(py, &rows)
     }
 }
