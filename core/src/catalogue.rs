@@ -11,7 +11,7 @@ use crate::document::DocKind;
 use crate::replica::Op;
 
 /// The document kinds with operations, in catalogue order (the one list: [`crate::kind`]).
-pub const KINDS: [DocKind; 5] = crate::kind::ALL;
+pub const KINDS: [DocKind; 5] = crate::kinds::ALL;
 
 /// The kind's name as in JSON (`federation`, `registry`, `ledger`, `resource`, `wishes`).
 pub fn kind_name(kind: DocKind) -> String {
@@ -23,7 +23,7 @@ pub fn kind_name(kind: DocKind) -> String {
 
 /// The JSON schema of the operations of `kind` (the kind's `…Op` enum).
 pub fn kind_schema(kind: DocKind) -> Value {
-    crate::kind::of(kind).operations()
+    crate::kinds::of(kind).operations()
 }
 
 /// The JSON schema of [`Op`]: `{"kind": <kind>, "op": <operation>}`.

@@ -71,10 +71,6 @@ pub enum DocKind {
 }
 
 impl DocKind {
-    /// The record maps of this kind (besides `meta`).
-    pub fn maps(self) -> &'static [&'static str] {
-        crate::kind::of(self).maps()
-    }
     /// Human name.
     pub fn label(self) -> &'static str {
         match self {
@@ -275,11 +271,35 @@ pub struct Write {
     pub value: String,
 }
 
+/// What the document layer needs of a kind: its record maps and the check of a record.
+/// Kinds implement it (as part of [`crate::kind::Kind`]); the layer itself names no kind and
+/// gets a kind's layout from the [`Layouts`] its caller passes ([`crate::kinds::layout`]).
+pub trait Layout: Sync {
+    /// The record maps of the kind (besides `meta`).
+    fn maps(&self) -> &'static [&'static str];
+    /// Checks a record's key shape and that its value decodes as the map's record type.
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String>;
+}
+
+/// Where the document layer finds a kind's [`Layout`].
+pub type Layouts = fn(DocKind) -> &'static dyn Layout;
+
+/// A kind's layout, kept by each document.
+#[derive(Clone, Copy)]
+struct LayoutRef(&'static dyn Layout);
+
+impl std::fmt::Debug for LayoutRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layout")
+    }
+}
+
 /// A document: header, automerge state and the ids of its root maps.
 #[derive(Debug, Clone)]
 pub struct Document {
     id: DocId,
     header: DocHeader,
+    layout: LayoutRef,
     am: Automerge,
     /// root map name → (op counter, actor) of the genesis op that created it.
     maps: BTreeMap<String, (u64, ActorId)>,
@@ -292,7 +312,19 @@ pub struct Document {
 /// else that moves the heads (a received change, a rebuild) makes the next use rebuild
 /// them. A clone starts without them.
 #[derive(Default)]
-struct Derived(std::sync::Mutex<Option<crate::ledger::EntryIndex>>);
+struct Derived(std::sync::Mutex<Option<Box<dyn DerivedIndex>>>);
+
+/// An index a kind derives from a document's records (e.g. a ledger's entries by source),
+/// kept with the document by [`Document::with_index`].
+pub(crate) trait DerivedIndex: std::any::Any + Send {
+    /// Whether it was built at exactly `heads`.
+    fn is_at(&self, heads: &[ChangeHash]) -> bool;
+    /// Brings it forward over a local commit of `puts` from `before` to `after`; `false`
+    /// when it cannot (it is then rebuilt on next use).
+    fn advance(&mut self, before: &[ChangeHash], after: Vec<ChangeHash>, puts: &[Put]) -> bool;
+    /// For the typed read.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
 
 impl Clone for Derived {
     fn clone(&self) -> Self {
@@ -313,12 +345,13 @@ impl Document {
         author: &Author,
         header: DocHeader,
         initial: &[Put],
+        layouts: Layouts,
     ) -> Result<(Document, Change), DocError> {
         let mut am = Automerge::new();
         am.set_actor(author.actor());
         let mut tx = am.transaction();
         let mut ids = BTreeMap::new();
-        for name in std::iter::once("meta").chain(header.kind.maps().iter().copied()) {
+        for name in std::iter::once("meta").chain(layouts(header.kind).maps().iter().copied()) {
             let id = tx
                 .put_object(ROOT, name, ObjType::Map)
                 .map_err(|e| DocError::Automerge(e.to_string()))?;
@@ -346,8 +379,7 @@ impl Document {
         let change = am
             .get_change_by_hash(&hash)
             .ok_or_else(|| DocError::BadGenesis("genesis change not found after commit".into()))?;
-        let doc = Self::from_genesis(change.clone())?;
-        let mut doc = doc;
+        let mut doc = Self::from_genesis(change.clone(), layouts)?;
         doc.am.set_actor(author.actor());
         Ok((doc, change))
     }
@@ -355,7 +387,7 @@ impl Document {
     /// Builds a document from its genesis change, checking that it is a linli genesis:
     /// no dependencies, creates exactly `meta` and the kind's maps at the root, and writes a
     /// valid header whose time equals the change's time. The id is the change hash.
-    pub fn from_genesis(change: Change) -> Result<Document, DocError> {
+    pub fn from_genesis(change: Change, layouts: Layouts) -> Result<Document, DocError> {
         let bad = |s: &str| DocError::BadGenesis(s.to_string());
         if !change.deps().is_empty() {
             return Err(bad("a genesis change has no dependencies"));
@@ -407,7 +439,8 @@ impl Document {
             return Err(bad("header time differs from the change time"));
         }
         let mut expected: Vec<&str> = vec!["meta"];
-        expected.extend(header.kind.maps());
+        let layout = layouts(header.kind);
+        expected.extend(layout.maps());
         expected.sort_unstable();
         let got: Vec<&str> = made.keys().map(String::as_str).collect();
         if got != expected {
@@ -423,20 +456,21 @@ impl Document {
         let doc = Document {
             id,
             header,
+            layout: LayoutRef(layout),
             am,
             maps: made,
             derived: Derived::default(),
         };
         // Initial puts other than the header must be valid records too.
         for (k, v) in meta_puts {
-            crate::schema::check_record(doc.header.kind, "meta", &k, &v)
+            doc.check_record("meta", &k, &v)
                 .map_err(|e| DocError::BadGenesis(e.to_string()))?;
         }
         Ok(doc)
     }
 
     /// Loads a document saved with [`Document::save`]; `id` is checked against the genesis.
-    pub fn load(id: DocId, bytes: &[u8]) -> Result<Document, DocError> {
+    pub fn load(id: DocId, bytes: &[u8], layouts: Layouts) -> Result<Document, DocError> {
         let am = Automerge::load(bytes).map_err(|e| DocError::MalformedDocument(e.to_string()))?;
         // Look the genesis up by its hash (the document id) instead of rebuilding every
         // change to find it.
@@ -459,7 +493,7 @@ impl Document {
                 }));
             }
         };
-        let mut doc = Self::from_genesis(genesis)?;
+        let mut doc = Self::from_genesis(genesis, layouts)?;
         doc.am = am;
         Ok(doc)
     }
@@ -499,6 +533,7 @@ impl Document {
         Ok(Document {
             id: self.id,
             header: self.header.clone(),
+            layout: self.layout,
             am,
             maps: self.maps.clone(),
             derived: Derived::default(),
@@ -668,20 +703,39 @@ impl Document {
         }
     }
 
-    /// Runs `f` on the index of a ledger's entries (source ids, writers' counters), built
-    /// first — or rebuilt, when the document moved since by anything but a local commit.
-    pub(crate) fn with_entry_index<R>(&self, f: impl FnOnce(&crate::ledger::EntryIndex) -> R) -> R {
+    /// Runs `f` on the document's index of type `I`, built first with `build` — or rebuilt,
+    /// when the document moved since by anything but a local commit.
+    pub(crate) fn with_index<I: DerivedIndex, R>(
+        &self,
+        build: impl Fn(&Document, Vec<ChangeHash>) -> I,
+        f: impl FnOnce(&I) -> R,
+    ) -> R {
         let mut derived = self
             .derived
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let heads = self.am.get_heads();
-        let ix = match derived.take() {
-            Some(ix) if ix.is_at(&heads) => ix,
-            _ => crate::ledger::EntryIndex::build(self, heads),
-        };
-        f(derived.insert(ix))
+        let fresh = derived
+            .as_ref()
+            .is_some_and(|ix| ix.is_at(&heads) && ix.as_any().is::<I>());
+        if !fresh {
+            *derived = Some(Box::new(build(self, heads)));
+        }
+        match derived.as_ref().and_then(|ix| ix.as_any().downcast_ref::<I>()) {
+            Some(ix) => f(ix),
+            // Not reached: the slot was just filled with an `I`.
+            None => f(&build(self, self.am.get_heads())),
+        }
+    }
+
+    /// Checks record `map/key` = `value` against the kind's layout.
+    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), SchemaError> {
+        self.layout.0.check_record(map, key, value).map_err(|reason| SchemaError {
+            map: map.to_string(),
+            key: key.to_string(),
+            reason,
+        })
     }
 
     /// 1 + the largest counter used by `writer` (`org` or `org@tag`) in keys
@@ -822,7 +876,7 @@ impl Document {
                     value.len()
                 )));
             }
-            crate::schema::check_record(self.header.kind, &map, key, &value)
+            self.check_record(&map, key, &value)
                 .map_err(|e| bad(e.to_string()))?;
             out.push(Write {
                 map,
@@ -871,6 +925,15 @@ fn decode_value<T: DeserializeOwned>(
     };
     let s = v.as_str().ok_or_else(|| err("not a string".into()))?;
     serde_json::from_str(s).map_err(|e| err(e.to_string()))
+}
+
+/// Why a record does not fit its map.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{map}/{key}: {reason}")]
+pub(crate) struct SchemaError {
+    pub(crate) map: String,
+    pub(crate) key: String,
+    pub(crate) reason: String,
 }
 
 /// Parses bytes into an automerge change with the size limit applied first.

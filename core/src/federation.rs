@@ -29,7 +29,7 @@ use crate::cert::{Certificate, Revocation, Role, TrustStore};
 use crate::document::Document;
 use crate::ids::CertId;
 use crate::ids::{NodeId, OrgId};
-use crate::replica::DistrictConfig;
+use crate::district::DistrictConfig;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -178,6 +178,8 @@ pub struct FederationContract;
 
 /// This module's [`crate::kind::Kind`].
 pub static KIND: FederationContract = FederationContract;
+
+crate::kind::kind_basics!(Federation, FederationContract, FederationOp);
 
 impl crate::kind::Kind for FederationContract {
     crate::kind::kind_basics!(Federation, FederationOp);

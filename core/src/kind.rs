@@ -4,11 +4,20 @@
 //! value implementing [`Kind`]: its record maps, the check of a record's key and value, its
 //! replication policy (who receives a document of the kind) and the schema of its
 //! operations. The shared layer (document layout, record schema checks, sync, the
-//! operation catalogue) reaches a kind only through [`of`], the one place that lists them:
-//! a sixth kind is a module and a line here. The methods have no default bodies, so a new
-//! kind must decide each.
+//! operation catalogue) reaches a kind only through [`crate::kinds::of`], the one place
+//! that lists them. The methods have no default bodies, so a new kind must decide each.
 
-use crate::document::DocKind;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::district::DistrictConfig;
+use crate::document::{Author, DocKind, Document, Layout};
+use crate::ids::{
+    BookingId, ClaimId, CompoundId, DelegationId, DocId, EntryId, InspectionId, OrderId, Scope,
+    WishId,
+};
+use crate::time::{Slot, Timestamp};
 
 /// How a receiver stands to a document, for the replication policy (computed by
 /// `sync::may_receive` from the receiver's certified principal and the document's header).
@@ -28,15 +37,86 @@ pub struct Relation {
     pub in_street: bool,
 }
 
+/// Everything an operation may look at besides its own document.
+pub struct Ctx<'a> {
+    /// Who writes.
+    pub author: &'a Author,
+    /// The writer's certified scope (from its certificate chain): what records that name
+    /// an organisation for authority record, and what the plans compare.
+    pub scope: &'a Scope,
+    /// The writer's clock, passed in (linli-core never reads the clock).
+    pub now: Timestamp,
+    /// District settings.
+    pub district: &'a DistrictConfig,
+    /// All documents of the replica, for cross-document reads (balances).
+    pub docs: &'a BTreeMap<DocId, Document>,
+}
+
+/// What a successful operation produced besides the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Nothing beyond the change itself.
+    Done,
+    /// A compound was registered or updated.
+    Compound(CompoundId),
+    /// An inspection was recorded.
+    Inspection(InspectionId),
+    /// A ledger entry was appended.
+    Entry(EntryId),
+    /// A batch of service records was written: each row's outcome, in order.
+    Imported(Vec<RowOutcome>),
+    /// A delegation was created.
+    Delegation(DelegationId),
+    /// A booking request was made.
+    Booking(BookingId),
+    /// A booking was confirmed on `slot` (index 0 = the requested slot, then alternates).
+    Confirmed {
+        /// The booking.
+        booking: BookingId,
+        /// Which candidate slot was free.
+        slot_index: usize,
+        /// The confirmed slot (first occurrence).
+        slot: Slot,
+    },
+    /// Waitlisted bookings confirmed after a cancellation.
+    Promoted(Vec<BookingId>),
+    /// A meal order was placed.
+    Order(OrderId),
+    /// A wish, offer, suggestion or problem was posted.
+    Wish(WishId),
+    /// A claim was offered.
+    Claim(ClaimId),
+}
+
+/// What became of one row of a batch (a ledger's `record_services`) batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum RowOutcome {
+    /// Written as this entry.
+    Recorded {
+        /// The new entry.
+        entry: EntryId,
+    },
+    /// The writer already recorded the row's source in this ledger (an earlier import, or
+    /// an earlier row of this batch): not written again.
+    AlreadyImported {
+        /// The entry holding the source.
+        entry: EntryId,
+    },
+    /// Invalid: not written.
+    Rejected {
+        /// Why.
+        error: String,
+    },
+    /// Not written because the change was full ([`BATCH_BYTES`]): submit it again.
+    Deferred,
+}
+
 /// What a document kind decides for itself.
-pub trait Kind: Sync {
+pub trait Kind: Layout {
     /// Which kind.
     fn kind(&self) -> DocKind;
-    /// Its record maps (besides `meta`).
-    fn maps(&self) -> &'static [&'static str];
-    /// Checks a record's key shape and that its value decodes as the map's record type
-    /// (used to refuse malformed remote changes).
-    fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String>;
     /// Whether a receiver standing in `relation` to a document of the kind receives it
     /// (the root and the federation document's everyone are decided before).
     fn receives(&self, relation: &Relation) -> bool;
@@ -68,15 +148,19 @@ pub trait Kind: Sync {
 /// `MAPS` and `check_record`, and the schema of its operation enum. Used inside
 /// `impl Kind for …`.
 macro_rules! kind_basics {
+    ($kind:ident, $ty:ty, $op:ty) => {
+        impl crate::document::Layout for $ty {
+            fn maps(&self) -> &'static [&'static str] {
+                MAPS
+            }
+            fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
+                check_record(map, key, value)
+            }
+        }
+    };
     ($kind:ident, $op:ty) => {
         fn kind(&self) -> crate::document::DocKind {
             crate::document::DocKind::$kind
-        }
-        fn maps(&self) -> &'static [&'static str] {
-            MAPS
-        }
-        fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
-            check_record(map, key, value)
         }
         fn operations(&self) -> serde_json::Value {
             schemars::schema_for!($op).to_value()
@@ -84,38 +168,3 @@ macro_rules! kind_basics {
     };
 }
 pub(crate) use kind_basics;
-
-/// Every kind, in catalogue order.
-pub const ALL: [DocKind; 5] = [
-    DocKind::Federation,
-    DocKind::Registry,
-    DocKind::Ledger,
-    DocKind::Resource,
-    DocKind::Wishes,
-];
-
-/// The one list of kinds: the module that implements `kind`.
-pub fn of(kind: DocKind) -> &'static dyn Kind {
-    match kind {
-        DocKind::Federation => &crate::federation::KIND,
-        DocKind::Registry => &crate::registry::KIND,
-        DocKind::Ledger => &crate::ledger::KIND,
-        DocKind::Resource => &crate::resource::KIND,
-        DocKind::Wishes => &crate::wishes::KIND,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_list_names_each_kind_once_and_each_module_is_its_kind() {
-        for k in ALL {
-            assert_eq!(of(k).kind(), k);
-            assert!(of(k).operations().get("oneOf").is_some(), "{k:?}");
-        }
-        let unique: std::collections::BTreeSet<_> = ALL.iter().collect();
-        assert_eq!(unique.len(), ALL.len());
-    }
-}

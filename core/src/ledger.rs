@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{DocKind, Document, MAX_CHANGE_BYTES, MAX_RECORD_BYTES, Put};
 use crate::ids::{EntryId, OrgId, RecordId, Scope, VolunteerId};
-use crate::replica::{Ctx, Effect};
+use crate::kind::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -275,29 +275,8 @@ pub struct ServiceRow {
     pub source: Option<String>,
 }
 
-/// What became of one row of a [`LedgerOp::RecordServices`] batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "outcome")]
-pub enum RowOutcome {
-    /// Written as this entry.
-    Recorded {
-        /// The new entry.
-        entry: EntryId,
-    },
-    /// The writer already recorded the row's source in this ledger (an earlier import, or
-    /// an earlier row of this batch): not written again.
-    AlreadyImported {
-        /// The entry holding the source.
-        entry: EntryId,
-    },
-    /// Invalid: not written.
-    Rejected {
-        /// Why.
-        error: String,
-    },
-    /// Not written because the change was full ([`BATCH_BYTES`]): submit it again.
-    Deferred,
-}
+pub use crate::kind::RowOutcome;
+
 
 /// Checks an entry's source id: 1 to [`MAX_SOURCE_LEN`] bytes, no control characters.
 pub fn check_source(source: &str) -> Result<(), LedgerError> {
@@ -331,6 +310,18 @@ pub struct EntryIndex {
     by: HashMap<(u32, Box<str>), Box<str>>,
     /// Writer (`org@tag`, the key before `:n`) → the largest `n`.
     counters: HashMap<Box<str>, u64>,
+}
+
+impl crate::document::DerivedIndex for EntryIndex {
+    fn is_at(&self, heads: &[ChangeHash]) -> bool {
+        EntryIndex::is_at(self, heads)
+    }
+    fn advance(&mut self, before: &[ChangeHash], after: Vec<ChangeHash>, puts: &[Put]) -> bool {
+        EntryIndex::advance(self, before, after, puts)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 impl EntryIndex {
@@ -626,7 +617,7 @@ impl<'a> Ledger<'a> {
     }
     /// The entry in which `issuer` recorded source id `source` ([`Entry::source`]), if any.
     pub fn imported(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
-        self.doc.with_entry_index(|ix| ix.get(issuer, source))
+        self.doc.with_index(EntryIndex::build, |ix: &EntryIndex| ix.get(issuer, source))
     }
     /// All entries in id order.
     pub fn entries(&self) -> Vec<(EntryId, Entry)> {
@@ -899,7 +890,7 @@ pub fn plan(
             let mut here: HashMap<String, EntryId> = HashMap::new();
             let mut bytes = 0usize;
             let mut full = false;
-            doc.with_entry_index(|known| {
+            doc.with_index(EntryIndex::build, |known: &EntryIndex| {
                 // Numbered from the index's counter of this writer, then counted up.
                 let first = RecordId {
                     org: ctx.author.org.clone(),
@@ -1076,6 +1067,8 @@ pub struct LedgerContract;
 
 /// This module's [`crate::kind::Kind`].
 pub static KIND: LedgerContract = LedgerContract;
+
+crate::kind::kind_basics!(Ledger, LedgerContract, LedgerOp);
 
 impl crate::kind::Kind for LedgerContract {
     crate::kind::kind_basics!(Ledger, LedgerOp);

@@ -20,11 +20,13 @@ pub mod cert;
 pub mod class;
 #[cfg(test)]
 mod convergence_tests;
+pub mod district;
 pub mod document;
 pub mod federation;
 pub mod identity;
 pub mod ids;
 pub mod kind;
+pub mod kinds;
 pub mod ledger;
 #[cfg(test)]
 mod pending_tests;
@@ -47,9 +49,11 @@ pub mod time;
 pub mod wishes;
 
 pub use document::{Author, DocHeader, DocKind, Document, Put};
+pub use district::DistrictConfig;
 pub use ids::*;
+pub use kind::{Ctx, Effect};
 pub use replica::{
-    Applied, ChangeSource, Ctx, DistrictConfig, Effect, Error, NewDoc, Op, Rejection, Replica,
+    Applied, ChangeSource, Error, NewDoc, Op, Rejection, Replica,
     WaitLimit,
 };
 pub use signed::SignedChange;

@@ -63,7 +63,7 @@ pub fn describe(p: &Principal) -> String {
 /// Checks that `who` may create a document with `header` (each kind says:
 /// [`crate::kind::Kind::may_create`]).
 pub(crate) fn authorize_genesis(header: &DocHeader, who: &Principal) -> Result<(), PolicyError> {
-    crate::kind::of(header.kind)
+    crate::kinds::of(header.kind)
         .may_create(header, who)
         .map_err(|reason| PolicyError::Genesis {
             who: describe(who),
@@ -149,7 +149,7 @@ fn first_ok(mut results: impl Iterator<Item = Result<(), PolicyError>>) -> Resul
 /// [`crate::kind::Kind::needs_history`]), rather than on single records read as of that
 /// history.
 pub(crate) fn needs_history(kind: DocKind, writes: &[Write]) -> bool {
-    let k = crate::kind::of(kind);
+    let k = crate::kinds::of(kind);
     writes.iter().any(|w| k.needs_history(&w.map, &w.key))
 }
 
@@ -191,7 +191,7 @@ pub(crate) fn authorize(
         trust,
         at,
     };
-    let kind = crate::kind::of(doc.kind());
+    let kind = crate::kinds::of(doc.kind());
     for w in writes {
         let deny = |reason: String| PolicyError::Denied {
             who: describe(who),
@@ -238,7 +238,7 @@ fn decode<T: serde::de::DeserializeOwned>(w: &Write) -> Result<T, String> {
 /// Records the domain treats as final once written (each kind says:
 /// [`crate::kind::Kind::write_once`]).
 fn is_write_once(kind: DocKind, map: &str, key: &str) -> bool {
-    crate::kind::of(kind).write_once(map, key)
+    crate::kinds::of(kind).write_once(map, key)
 }
 
 /// What the rules of one change look at: the document (whose header never changes), the

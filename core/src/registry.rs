@@ -30,7 +30,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
 use crate::ids::{CompoundId, InspectionId, OrgId, Scope};
-use crate::replica::{Ctx, DistrictConfig, Effect};
+use crate::kind::{Ctx, Effect};
+pub use crate::district::{
+    ChecklistItem, ChecklistTemplate, DistrictConfig, ItemKind, ScorerRole, ScoringConfig,
+};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -220,72 +223,6 @@ pub enum AppointmentView {
     Contested(Vec<Appointment>),
 }
 
-/// Compliance of one checklist item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    /// The compound must have it (七有).
-    MustHave,
-    /// The compound must not have it (七无).
-    MustNotHave,
-    /// Anything else scored.
-    Other,
-}
-
-/// One item of the district checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ChecklistItem {
-    /// Stable id, e.g. "h1".
-    pub id: String,
-    /// Text shown to inspectors.
-    pub label: String,
-    /// Kind of item.
-    pub kind: ItemKind,
-    /// Points when compliant.
-    pub points: u32,
-}
-
-/// The district's configurable checklist (stands in for 七有七无; no built-in items).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ChecklistTemplate {
-    /// Template id and version, e.g. "heping-2026".
-    pub id: String,
-    /// Items.
-    pub items: Vec<ChecklistItem>,
-}
-
-impl ChecklistTemplate {
-    /// A synthetic 7 + 7 template for tests and the demo: seven "must have" and seven
-    /// "must not have" items worth `100 / 14` points each (rounded so they sum to 98).
-    pub fn synthetic_7_7(id: &str) -> Self {
-        let mut items = Vec::new();
-        for i in 1..=7 {
-            items.push(ChecklistItem {
-                id: format!("h{i}"),
-                label: format!("has item {i}"),
-                kind: ItemKind::MustHave,
-                points: 7,
-            });
-        }
-        for i in 1..=7 {
-            items.push(ChecklistItem {
-                id: format!("n{i}"),
-                label: format!("has no problem {i}"),
-                kind: ItemKind::MustNotHave,
-                points: 7,
-            });
-        }
-        Self {
-            id: id.into(),
-            items,
-        }
-    }
-    /// Highest possible inspection score.
-    pub fn max_points(&self) -> u32 {
-        self.items.iter().map(|i| i.points).sum()
-    }
-}
-
 /// An inspection of a compound against the checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inspection {
@@ -303,72 +240,6 @@ pub struct Inspection {
     pub note: String,
     /// Who inspected.
     pub by: Scope,
-}
-
-/// Who scores a property manager every year.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ScorerRole {
-    /// Owners' committee or representatives.
-    Owners,
-    /// The community.
-    Community,
-    /// The street.
-    Street,
-    /// The competent department.
-    Department,
-}
-
-impl ScorerRole {
-    /// All roles in display order.
-    pub const ALL: [ScorerRole; 4] = [
-        ScorerRole::Owners,
-        ScorerRole::Community,
-        ScorerRole::Street,
-        ScorerRole::Department,
-    ];
-    /// Key text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScorerRole::Owners => "owners",
-            ScorerRole::Community => "community",
-            ScorerRole::Street => "street",
-            ScorerRole::Department => "department",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-/// Weights of the four scorers and the pass mark (all configurable by the district).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ScoringConfig {
-    /// Weight of each role.
-    pub weights: BTreeMap<ScorerRole, u32>,
-    /// Composite below this (0–100) is flagged.
-    pub pass_mark: u32,
-}
-
-impl Default for ScoringConfig {
-    fn default() -> Self {
-        Self {
-            weights: ScorerRole::ALL.into_iter().map(|r| (r, 1)).collect(),
-            pass_mark: 60,
-        }
-    }
 }
 
 /// One scorer's yearly sheet for a compound's manager.
@@ -853,6 +724,8 @@ pub struct RegistryContract;
 
 /// This module's [`crate::kind::Kind`].
 pub static KIND: RegistryContract = RegistryContract;
+
+crate::kind::kind_basics!(Registry, RegistryContract, RegistryOp);
 
 impl crate::kind::Kind for RegistryContract {
     crate::kind::kind_basics!(Registry, RegistryOp);

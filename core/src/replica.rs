@@ -30,10 +30,12 @@ use crate::identity::Keypair;
 use crate::ids::*;
 use crate::ledger::{self, LedgerError, LedgerOp, LedgerRules, Points};
 use crate::policy::{self, PolicyError};
-use crate::registry::{self, ChecklistTemplate, RegistryError, RegistryOp, ScoringConfig};
+use crate::registry::{self, RegistryError, RegistryOp};
+pub use crate::district::DistrictConfig;
+pub use crate::kind::{Ctx, Effect};
 use crate::resource::{self, ResourceError, ResourceOp, ResourceSpec};
 use crate::signed::{SignedChange, SignedError, Verified};
-use crate::time::{Slot, TimeError, Timestamp, Zone};
+use crate::time::{TimeError, Timestamp, Zone};
 use crate::wishes::{self, WishesError, WishesOp};
 
 /// Largest number of changes waiting for dependencies or a certificate, across all
@@ -83,68 +85,6 @@ impl std::fmt::Display for WaitLimit {
             }
         })
     }
-}
-
-/// District-wide settings that validation and queries need: the checklist template and the
-/// scoring weights. Written by the root in the federation document (`meta/config`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct DistrictConfig {
-    /// The compound quality checklist.
-    pub checklist: ChecklistTemplate,
-    /// Weights and pass mark of the annual scoring.
-    pub scoring: ScoringConfig,
-}
-
-/// Everything an operation may look at besides its own document.
-pub struct Ctx<'a> {
-    /// Who writes.
-    pub author: &'a Author,
-    /// The writer's certified scope (from its certificate chain): what records that name
-    /// an organisation for authority record, and what the plans compare.
-    pub scope: &'a Scope,
-    /// The writer's clock, passed in (linli-core never reads the clock).
-    pub now: Timestamp,
-    /// District settings.
-    pub district: &'a DistrictConfig,
-    /// All documents of the replica, for cross-document reads (balances).
-    pub docs: &'a BTreeMap<DocId, Document>,
-}
-
-/// What a successful operation produced besides the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    /// Nothing beyond the change itself.
-    Done,
-    /// A compound was registered or updated.
-    Compound(CompoundId),
-    /// An inspection was recorded.
-    Inspection(InspectionId),
-    /// A ledger entry was appended.
-    Entry(EntryId),
-    /// A batch of service records was written: each row's outcome, in order.
-    Imported(Vec<crate::ledger::RowOutcome>),
-    /// A delegation was created.
-    Delegation(DelegationId),
-    /// A booking request was made.
-    Booking(BookingId),
-    /// A booking was confirmed on `slot` (index 0 = the requested slot, then alternates).
-    Confirmed {
-        /// The booking.
-        booking: BookingId,
-        /// Which candidate slot was free.
-        slot_index: usize,
-        /// The confirmed slot (first occurrence).
-        slot: Slot,
-    },
-    /// Waitlisted bookings confirmed after a cancellation.
-    Promoted(Vec<BookingId>),
-    /// A meal order was placed.
-    Order(OrderId),
-    /// A wish, offer, suggestion or problem was posted.
-    Wish(WishId),
-    /// A claim was offered.
-    Claim(ClaimId),
 }
 
 /// A typed write on one document.
@@ -866,7 +806,7 @@ impl Replica {
         // incarnation: never reuse a genesis (the same id would silently replace the
         // existing document).
         let (doc, change) = loop {
-            let (doc, change) = Document::create(&self.author, header.clone(), &initial)?;
+            let (doc, change) = Document::create(&self.author, header.clone(), &initial, crate::kinds::layout)?;
             if !self.docs.contains_key(&doc.id()) && !self.carried.contains_key(&doc.id()) {
                 break (doc, change);
             }
@@ -1294,7 +1234,7 @@ impl Replica {
                 if !change.deps().is_empty() || DocId::from(hash) != sc.doc {
                     return Err(Error::UnknownDocument(sc.doc));
                 }
-                let header = Document::from_genesis(change.clone())?.header().clone();
+                let header = Document::from_genesis(change.clone(), crate::kinds::layout)?.header().clone();
                 self.carried.entry(sc.doc).or_insert(Carried {
                     header,
                     log: Vec::new(),
@@ -1570,7 +1510,7 @@ impl Replica {
                     )),
                 })));
             }
-            let doc = match Document::from_genesis(change.clone()) {
+            let doc = match Document::from_genesis(change.clone(), crate::kinds::layout) {
                 Ok(d) => d,
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
@@ -2486,7 +2426,7 @@ impl Replica {
     /// Rebuilds a document from logged changes in causal order (the first is its genesis).
     fn replay(&self, kept: &[Logged]) -> Option<Document> {
         let genesis = kept.first()?.signed.as_ref()?.verify().ok()?;
-        let mut doc = Document::from_genesis(genesis).ok()?;
+        let mut doc = Document::from_genesis(genesis, crate::kinds::layout).ok()?;
         doc.set_author(&self.author);
         for e in &kept[1..] {
             // Invariant: these changes were verified and applied before, in this order.

@@ -106,7 +106,7 @@ impl Replica {
     /// its change graph. Needs no replica, so snapshots can be loaded on other threads (while
     /// the store reads the log) and restored with [`Replica::restore_loaded`].
     pub fn load_snapshot(doc: DocId, snapshot: &[u8]) -> Result<LoadedSnapshot, Error> {
-        let d = Document::load(doc, snapshot)?;
+        let d = Document::load(doc, snapshot, crate::kinds::layout)?;
         let held: HashMap<ChangeHash, Meta> = d
             .automerge()
             .get_changes_meta(&[])
@@ -371,7 +371,7 @@ mod tests {
         for id in ids {
             let changes = from.changes(id, &[]).unwrap();
             let n = snapshot_after.min(changes.len()).max(1);
-            let mut partial = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+            let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
             for c in &changes[1..n] {
                 partial.apply_checked(c.verify().unwrap()).unwrap();
             }
@@ -422,7 +422,7 @@ mod tests {
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
             .collect();
         for snapshot_after in [1, 4, 9, changes.len()] {
-            let mut partial = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+            let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
             for c in &changes[1..snapshot_after] {
                 partial.apply_checked(c.verify().unwrap()).unwrap();
             }
@@ -464,7 +464,7 @@ mod tests {
         service(&mut a, doc, "dianye:1");
         service(&mut a, doc, "dianye:2");
         let changes = a.changes(doc, &[]).unwrap();
-        let genesis = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+        let genesis = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
         let mut stored: Vec<(ChangeHash, SignedChange)> = changes
             .iter()
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
@@ -607,7 +607,7 @@ mod tests {
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
             .collect();
         // A snapshot of the first 6 changes; 3 in the tail.
-        let mut partial = Document::from_genesis(changes[0].verify().unwrap()).unwrap();
+        let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
         for c in &changes[1..6] {
             partial.apply_checked(c.verify().unwrap()).unwrap();
         }

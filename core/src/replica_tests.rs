@@ -244,16 +244,16 @@ fn documents_save_and_load_and_reject_garbage() {
     let doc = ledger(&mut a);
     service(&mut a, doc, "dianye:1");
     let bytes = a.doc(doc).unwrap().save();
-    let loaded = Document::load(doc, &bytes).unwrap();
+    let loaded = Document::load(doc, &bytes, crate::kinds::layout).unwrap();
     assert_eq!(loaded.heads(), a.doc(doc).unwrap().heads());
     assert_eq!(loaded.header(), a.doc(doc).unwrap().header());
-    let err = Document::load(doc, &bytes[..bytes.len() / 2]).unwrap_err();
+    let err = Document::load(doc, &bytes[..bytes.len() / 2], crate::kinds::layout).unwrap_err();
     assert!(matches!(err, DocError::MalformedDocument(_)), "{err}");
-    let err = Document::load(DocId([1; 32]), &bytes).unwrap_err();
+    let err = Document::load(DocId([1; 32]), &bytes, crate::kinds::layout).unwrap_err();
     assert!(err.to_string().contains("expected"), "{err}");
     // The id of a later change of the document is not a genesis.
     let later = a.doc(doc).unwrap().heads()[0];
-    let err = Document::load(DocId(later.0), &bytes).unwrap_err();
+    let err = Document::load(DocId(later.0), &bytes, crate::kinds::layout).unwrap_err();
     assert!(err.to_string().contains("not a genesis change"), "{err}");
     let entries = crate::ledger::Ledger::new(&loaded).entries();
     assert_eq!(entries.len(), 1);

@@ -1,31 +1,4 @@
-//! Record schema checks: each map of each kind has one record type and one key shape.
-
-use crate::document::DocKind;
-
-/// Why a record does not fit its map.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{map}/{key}: {reason}")]
-pub(crate) struct SchemaError {
-    pub(crate) map: String,
-    pub(crate) key: String,
-    pub(crate) reason: String,
-}
-
-/// Checks the key shape and that `value` decodes as the record type of `map`.
-pub(crate) fn check_record(
-    kind: DocKind,
-    map: &str,
-    key: &str,
-    value: &str,
-) -> Result<(), SchemaError> {
-    crate::kind::of(kind)
-        .check_record(map, key, value)
-        .map_err(|reason| SchemaError {
-            map: map.to_string(),
-            key: key.to_string(),
-            reason,
-        })
-}
+//! Helpers for the record checks each kind writes: decoding a record, splitting a key.
 
 /// Decodes `value` as `T`, turning the error into text.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, String> {

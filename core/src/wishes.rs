@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
 use crate::ids::{ClaimId, OrgId, Scope, VolunteerId, WishId};
-use crate::replica::{Ctx, Effect};
+use crate::kind::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -690,6 +690,8 @@ pub struct WishesContract;
 
 /// This module's [`crate::kind::Kind`].
 pub static KIND: WishesContract = WishesContract;
+
+crate::kind::kind_basics!(Wishes, WishesContract, WishesOp);
 
 impl crate::kind::Kind for WishesContract {
     crate::kind::kind_basics!(Wishes, WishesOp);

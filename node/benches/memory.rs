@@ -741,7 +741,7 @@ async fn run() {
     let before = heap();
     let documents: Vec<Document> = saved
         .iter()
-        .map(|(id, b)| Document::load(*id, b).unwrap())
+        .map(|(id, b)| Document::load(*id, b, linli_core::kinds::layout).unwrap())
         .collect();
     let doc_bytes = heap().bytes - before.bytes;
     drop(documents);

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::document::Put;
 use crate::ids::{BookingId, DelegationId, Scope};
-use crate::replica::{Ctx, Effect};
+use crate::kind::{Ctx, Effect};
 use crate::time::Slot;
 
 fn non_empty(field: &'static str, text: &str) -> Result<(), ResourceError> {

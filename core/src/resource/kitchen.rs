@@ -18,7 +18,7 @@ use super::{
 };
 use crate::document::Put;
 use crate::ids::OrderId;
-use crate::replica::{Ctx, Effect};
+use crate::kind::{Ctx, Effect};
 use crate::time::{TimeError, Timestamp};
 
 /// The listing of an order under its service date (`order_days/<date>/<order>`).

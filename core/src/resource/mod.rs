@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{Document, Put};
 use crate::ids::{BookingId, DelegationId, OrderId, OrgId, RecordId, Scope};
-use crate::replica::{Ctx, Effect};
+use crate::kind::{Ctx, Effect};
 use crate::schema::{decode, id, key_parts};
 use crate::time::{Slot, Timestamp, Zone};
 
@@ -617,6 +617,8 @@ pub struct ResourceContract;
 
 /// This module's [`crate::kind::Kind`].
 pub static KIND: ResourceContract = ResourceContract;
+
+crate::kind::kind_basics!(Resource, ResourceContract, ResourceOp);
 
 impl crate::kind::Kind for ResourceContract {
     crate::kind::kind_basics!(Resource, ResourceOp);

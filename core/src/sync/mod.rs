@@ -214,7 +214,7 @@ pub fn may_receive(p: Option<&Principal>, h: &DocHeader) -> bool {
         in_street: me.is_within(&street),
     };
     // Each kind decides (crate::kind::Kind::receives; no default).
-    crate::kind::of(h.kind).receives(&relation)
+    crate::kinds::of(h.kind).receives(&relation)
 }
 
 /// [`may_receive`], completed by what a resource's content grants: a unit or partner of
@@ -815,7 +815,7 @@ impl Session {
         if !change.deps().is_empty() {
             return false;
         }
-        let Ok(doc) = crate::document::Document::from_genesis(change) else {
+        let Ok(doc) = crate::document::Document::from_genesis(change, crate::kinds::layout) else {
             return false;
         };
         let me = replica.principal(&replica.author().node, Timestamp(doc.header().created.0));

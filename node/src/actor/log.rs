@@ -102,7 +102,7 @@ type RestoreJob = (DocId, LoadedSnapshot, Vec<(ChangeHash, SignedChange)>);
 fn is_federation_genesis(sc: &SignedChange) -> bool {
     automerge::Change::from_bytes(sc.change.clone())
         .ok()
-        .and_then(|c| Document::from_genesis(c).ok())
+        .and_then(|c| Document::from_genesis(c, linli_core::kinds::layout).ok())
         .is_some_and(|d| d.kind() == DocKind::Federation)
 }
 

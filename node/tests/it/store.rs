@@ -467,7 +467,7 @@ async fn snapshots_are_taken_by_policy_and_load() {
     // 56 accepted changes (genesis + 55) ≥ 50: one snapshot.
     let snap = node.snapshot(registry).await.unwrap().expect("a snapshot");
     assert!(snap.changes >= 50, "{}", snap.changes);
-    let doc = Document::load(registry, &snap.bytes).unwrap();
+    let doc = Document::load(registry, &snap.bytes, linli_core::kinds::layout).unwrap();
     let mut heads = doc.heads();
     heads.sort();
     let mut want = snap.heads.clone();
