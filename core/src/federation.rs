@@ -25,6 +25,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy;
+use crate::cert::Principal;
+use crate::document::Write;
 use crate::cert::{Certificate, Revocation, Role, TrustStore};
 use crate::document::Document;
 use crate::ids::CertId;
@@ -198,7 +201,7 @@ impl crate::kind::Kind for FederationContract {
         rules: &crate::policy::Rules<'_>,
         w: &crate::document::Write,
     ) -> Result<(), String> {
-        crate::policy::federation(rules.history, rules.who, rules.trust, rules.at, w)
+        federation_rule(rules.history, rules.who, rules.trust, rules.at, w)
     }
     fn may_create(
         &self,
@@ -211,4 +214,117 @@ impl crate::kind::Kind for FederationContract {
             Err("only the district root creates the federation document".into())
         }
     }
+    fn audience(
+        &self,
+        _doc: &Document,
+        _map: &str,
+        _key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>> {
+        // No record of this kind carries personal data.
+        None
+    }
+}
+
+/// The federation rules. Revocations are judged on the document as of the change's history
+/// (`past`): the certificates they name and the chains that give the signer authority over
+/// them must be ones the signer could see.
+pub(crate) fn federation_rule(
+    past: &Document,
+    who: &Principal,
+    trust: &TrustStore,
+    at: Timestamp,
+    w: &Write,
+) -> policy::Rule {
+    match w.map.as_str() {
+        "meta" => policy::require(who.is_root(), || {
+            "only the root sets the district settings".into()
+        }),
+        "certs" => {
+            let c: crate::cert::Certificate = policy::decode(w)?;
+            policy::require(c.issuer == who.node, || {
+                format!(
+                    "the certificate names issuer {}, not the signer",
+                    c.issuer.short()
+                )
+            })?;
+            if who.is_root() {
+                return Ok(());
+            }
+            let (role, org) = (who.role, who.org.as_ref());
+            let ok = match (role, c.role) {
+                (Some(Role::Street), Role::Community) => c.parent.as_ref() == org,
+                (Some(Role::Community), Role::Unit | Role::Partner) => c.parent.as_ref() == org,
+                _ => false,
+            };
+            policy::require(ok, || {
+                format!(
+                    "a {} may not certify a {} of {}",
+                    role.map_or("root".to_string(), |r| r.to_string()),
+                    c.role,
+                    c.parent
+                        .as_ref()
+                        .map_or("the district".to_string(), ToString::to_string)
+                )
+            })
+        }
+        "revocations" => {
+            let r: crate::cert::Revocation = policy::decode(w)?;
+            policy::require(r.by == who.node, || {
+                "the revocation names another revoker".into()
+            })?;
+            policy::require(r.at == at, || {
+                format!(
+                    "the revocation is dated {}, not at its change's time {at}",
+                    r.at
+                )
+            })?;
+            may_revoke(past, trust, &r)
+        }
+        _ => Err("unknown map".into()),
+    }
+}
+
+/// Whether `r.by` may make revocation `r`, judged on the federation document `fed` (the
+/// certificates named must be in it) and the certificates of `trust` that `fed` holds
+/// (the chains giving authority): the subject is not the root, at least one certificate is
+/// named, each is a certificate of the subject, and the signer may withdraw each
+/// ([`TrustStore::may_withdraw`]: its issuer, a key above it in one of its chains, or the
+/// root). Used by the write policy on every received revocation and by the typed operation.
+pub(crate) fn may_revoke(fed: &Document, trust: &TrustStore, r: &Revocation) -> policy::Rule {
+    policy::require(r.subject != *trust.root(), || {
+        "the root key cannot be revoked (a compromised root means a new district)".into()
+    })?;
+    policy::require(!r.certs.is_empty(), || {
+        "a revocation must name the certificates it withdraws".into()
+    })?;
+    let view = Federation::new(fed);
+    let held: Vec<(CertId, Certificate)> = view
+        .certificates()
+        .into_iter()
+        .map(|c| (c.id(), c))
+        .collect();
+    let ids: std::collections::BTreeSet<CertId> = held.iter().map(|(i, _)| *i).collect();
+    let chains = trust.subset(|i| ids.contains(i));
+    for id in &r.certs {
+        let Some((_, cert)) = held.iter().find(|(i, _)| i == id) else {
+            return Err(format!(
+                "key {} may not revoke certificate {}: no such certificate in the federation \
+                 document as the revoker saw it",
+                r.by.short(),
+                id.short()
+            ));
+        };
+        policy::require(cert.subject == r.subject, || {
+            format!(
+                "key {} may not revoke certificate {} as one of key {}: it is a certificate of \
+                 key {}",
+                r.by.short(),
+                id.short(),
+                r.subject.short(),
+                cert.subject.short()
+            )
+        })?;
+        chains.may_withdraw(&r.by, cert, r.at)?;
+    }
+    Ok(())
 }

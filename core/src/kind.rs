@@ -11,8 +11,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use automerge::ChangeHash;
+
+use crate::cert::{Principal, TrustStore};
 use crate::district::DistrictConfig;
-use crate::document::{Author, DocKind, Document, Layout};
+use crate::policy::{PolicyError, Rules, describe};
+use crate::document::{Author, DocHeader, DocKind, Document, Layout, Write};
 use crate::ids::{
     BookingId, ClaimId, CompoundId, DelegationId, DocId, EntryId, InspectionId, OrderId, Scope,
     WishId,
@@ -113,6 +117,18 @@ pub enum RowOutcome {
     Deferred,
 }
 
+impl Effect {
+    /// The record (`map/key`) an operation's personal data belongs to, named by its effect.
+    pub fn personal_record(&self) -> Option<String> {
+        match self {
+            Effect::Booking(id) => Some(format!("requests/{id}")),
+            Effect::Order(id) => Some(format!("orders/{id}")),
+            Effect::Wish(id) => Some(format!("items/{id}")),
+            _ => None,
+        }
+    }
+}
+
 /// What a document kind decides for itself.
 pub trait Kind: Layout {
     /// Which kind.
@@ -136,6 +152,15 @@ pub trait Kind: Layout {
         rules: &crate::policy::Rules<'_>,
         w: &crate::document::Write,
     ) -> Result<(), String>;
+    /// The audience of the personal data of record `map/key` of `doc`, derived from the
+    /// document's content (never from what a peer claims); `None` when records of `map`
+    /// carry no personal data.
+    fn audience(
+        &self,
+        doc: &Document,
+        map: &str,
+        key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>>;
     /// Whether `who` may create a document with `header` (its genesis); `Err` says why not.
     fn may_create(
         &self,
@@ -168,3 +193,142 @@ macro_rules! kind_basics {
     };
 }
 pub(crate) use kind_basics;
+
+// How a kind's write policy is applied to a change (the rules themselves are each kind's).
+
+/// Checks that `who` may create a document with `header` (each kind says:
+/// [`crate::kind::Kind::may_create`]).
+pub(crate) fn authorize_genesis(
+    kind: &dyn Kind,
+    header: &DocHeader,
+    who: &Principal,
+) -> Result<(), PolicyError> {
+    kind.may_create(header, who)
+        .map_err(|reason| PolicyError::Genesis {
+            who: describe(who),
+            kind: header.kind.label(),
+            reason,
+        })
+}
+
+/// [`authorize_genesis`] under any of the signer's principals (a key may hold certificates
+/// from several issuers); when none allows it, the first principal's refusal.
+pub(crate) fn authorize_genesis_any(
+    kind: &dyn Kind,
+    header: &DocHeader,
+    who: &[Principal],
+) -> Result<(), PolicyError> {
+    first_ok(who.iter().map(|p| authorize_genesis(kind, header, p)))
+}
+
+/// [`authorize`] under any of the signer's principals: a change stands when one principal
+/// allows every write of it; when none does, the first principal's refusal.
+pub(crate) fn authorize_any(
+    kind: &dyn Kind,
+    doc: &Document,
+    deps: &[ChangeHash],
+    who: &[Principal],
+    trust: &TrustStore,
+    at: Timestamp,
+    writes: &[Write],
+) -> Result<(), PolicyError> {
+    first_ok(
+        who.iter()
+            .map(|p| authorize(kind, doc, deps, p, trust, at, writes)),
+    )
+}
+
+fn first_ok(mut results: impl Iterator<Item = Result<(), PolicyError>>) -> Result<(), PolicyError> {
+    let mut first = None;
+    for r in results.by_ref() {
+        match r {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    first.map_or(
+        Err(PolicyError::Genesis {
+            who: "a key without principals".into(),
+            kind: "document",
+            reason: "no certificate chain".into(),
+        }),
+        Err,
+    )
+}
+
+/// Whether a rule judges one of `writes` on the whole typed view of the document as of the
+/// change's history (booking decisions, wish fulfilment, revocations: each kind says,
+/// [`crate::kind::Kind::needs_history`]), rather than on single records read as of that
+/// history.
+pub(crate) fn needs_history(kind: &dyn Kind, writes: &[Write]) -> bool {
+    writes.iter().any(|w| kind.needs_history(&w.map, &w.key))
+}
+
+/// Checks every write of a change by `who` to `doc`. `deps` are the change's dependencies:
+/// every rule that reads other records reads them as of that history, so the verdict is a
+/// function of the change and its causal history only.
+pub(crate) fn authorize(
+    kind: &dyn Kind,
+    doc: &Document,
+    deps: &[ChangeHash],
+    who: &Principal,
+    trust: &TrustStore,
+    at: Timestamp,
+    writes: &[Write],
+) -> Result<(), PolicyError> {
+    // The document as of the change's dependencies, built only when a rule needs the whole
+    // typed view (booking decisions, wish fulfilment); when the change was made on the
+    // current state (the common case) that is the document.
+    let mut current = doc.heads();
+    current.sort();
+    let mut wanted = deps.to_vec();
+    wanted.sort();
+    let at_current = current == wanted;
+    let past = if needs_history(kind, writes) && !at_current {
+        Some(doc.at(deps).map_err(|e| PolicyError::Genesis {
+            who: describe(who),
+            kind: doc.kind().label(),
+            reason: format!("the change's history cannot be read: {e}"),
+        })?)
+    } else {
+        None
+    };
+    let history: &Document = past.as_ref().unwrap_or(doc);
+    let ctx = Rules {
+        h: doc.header(),
+        doc,
+        deps,
+        who,
+        history,
+        trust,
+        at,
+    };
+    for w in writes {
+        let deny = |reason: String| PolicyError::Denied {
+            who: describe(who),
+            kind: doc.kind().label(),
+            map: w.map.clone(),
+            key: w.key.clone(),
+            reason,
+        };
+        // Each kind judges its writes (crate::kind::Kind::authorize; no default).
+        let r = write_once(kind, &ctx, w).and_then(|()| kind.authorize(&ctx, w));
+        r.map_err(deny)?;
+    }
+    Ok(())
+}
+
+fn write_once(kind: &dyn Kind, rules: &Rules<'_>, w: &Write) -> Result<(), String> {
+    // Records the domain treats as final once written (each kind says).
+    if kind.write_once(&w.map, &w.key)
+        && rules.doc.exists_at(&w.map, &w.key, rules.deps)
+    {
+        return Err(format!(
+            "{}/{} was already written and is final: records of this kind are never rewritten",
+            w.map, w.key
+        ));
+    }
+    Ok(())
+}

@@ -40,6 +40,9 @@ use automerge::ChangeHash;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::policy;
+use crate::cert::Role;
+use crate::document::Write;
 use crate::document::{DocKind, Document, MAX_CHANGE_BYTES, MAX_RECORD_BYTES, Put};
 use crate::ids::{EntryId, OrgId, RecordId, Scope, VolunteerId};
 use crate::kind::{Ctx, Effect};
@@ -1095,6 +1098,117 @@ impl crate::kind::Kind for LedgerContract {
         who: &crate::cert::Principal,
     ) -> Result<(), String> {
         crate::policy::community_creates(header, who)
+    }
+    fn audience(
+        &self,
+        doc: &Document,
+        map: &str,
+        key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>> {
+        use crate::personal::{Audience, PersonalError, canonical, unknown_record};
+        // A volunteer's identity: the home community (the ledger's) only.
+        (map == "volunteers").then(|| {
+            let id: VolunteerId = canonical(key).ok_or_else(|| unknown_record(doc, map, key))?;
+            let h = doc.header();
+            if id.org() != &h.owner {
+                return Err(PersonalError::NotHome {
+                    volunteer: id.to_string(),
+                    community: h.owner.to_string(),
+                });
+            }
+            let home = h.owner_scope();
+            Ok(Audience::new(vec![home.clone()], home, "volunteer"))
+        })
+    }
+}
+
+
+/// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
+impl policy::Rules<'_> {
+    pub(crate) fn ledger(&self, w: &Write) -> policy::Rule {
+        let (h, who) = (self.h, self.who);
+        match w.map.as_str() {
+            "meta" => self.owner("set the rules"),
+            "entries" => {
+                let id: EntryId = policy::first_id(&w.key)?;
+                self.own_number(&id.0)?;
+                let e: Entry = policy::decode(w)?;
+                self.names_signer(&e.issuer, "issuer")?;
+                let rules: LedgerRules = self
+                    .doc
+                    .get_all_at::<LedgerRules>("meta", "rules", self.deps)
+                    .pop()
+                    .ok_or("the ledger's rules are not in the change's history")?;
+                match &e.body {
+                    EntryBody::Service {
+                        minutes,
+                        points,
+                        date,
+                        ..
+                    } => {
+                        let organiser = matches!(who.role, Some(Role::Unit | Role::Partner))
+                            && is_organiser(h, &who.scope);
+                        policy::require(policy::is_owner(h, who) || organiser, || {
+                            format!(
+                                "service records in {}'s ledger come from {} or an organiser it certified",
+                                h.owner_scope(),
+                                h.owner_scope()
+                            )
+                        })?;
+                        let due = rules.points_for(*minutes);
+                        policy::require(*points == due, || {
+                            format!(
+                                "{minutes} minutes earn {due} points under the ledger's rule, not {points}"
+                            )
+                        })?;
+                        policy::require(h.year.is_none_or(|y| date.year() == y), || {
+                            format!(
+                                "date {date} is not in this ledger's year {}",
+                                h.year.unwrap_or_default()
+                            )
+                        })
+                    }
+                    EntryBody::Correction {
+                        corrects, delta, ..
+                    } => {
+                        policy::require(policy::is_owner(h, who), || {
+                            format!("only {} corrects entries of its ledger", h.owner_scope())
+                        })?;
+                        let max = rules.max_correction();
+                        policy::require(delta.0 != 0 && delta.0.abs() <= max.0, || {
+                            format!("a correction must change 1 to {max} points, got {delta}")
+                        })?;
+                        if let Some(target) = corrects {
+                            let t = self
+                                .doc
+                                .get_all_at::<Entry>("entries", &target.to_string(), self.deps)
+                                .pop()
+                                .ok_or_else(|| {
+                                    format!(
+                                        "corrected entry {target} is not in the change's history"
+                                    )
+                                })?;
+                            policy::require(t.volunteer == e.volunteer, || {
+                                format!(
+                                    "entry {target} belongs to {}, not {}",
+                                    t.volunteer, e.volunteer
+                                )
+                            })?;
+                        }
+                        Ok(())
+                    }
+                    EntryBody::Redemption { .. } => {
+                        policy::require(policy::is_owner(h, who) && e.home == h.owner_scope(), || {
+                            format!(
+                                "only the home community {} redeems points of volunteer {}, in its own ledger",
+                                e.home, e.volunteer
+                            )
+                        })
+                    }
+                }
+            }
+            _ => Err("unknown map".into()),
+        }
     }
 }
 

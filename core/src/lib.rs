@@ -28,6 +28,7 @@ pub mod ids;
 pub mod kind;
 pub mod kinds;
 pub mod ledger;
+pub mod outcome;
 #[cfg(test)]
 mod pending_tests;
 pub mod personal;

@@ -24,9 +24,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::{DocKind, Document};
+use crate::document::Document;
 use crate::identity::{Keypair, Signature, verify};
-use crate::ids::{BookingId, DocId, NodeId, OrderId, Scope, VolunteerId, WishId};
+use crate::ids::{DocId, NodeId, Scope};
 use crate::time::Timestamp;
 
 /// Longest field of personal data, in characters.
@@ -177,7 +177,7 @@ pub struct Audience {
 }
 
 impl Audience {
-    fn new(mut readers: Vec<Scope>, writer: Scope, kind: &'static str) -> Self {
+    pub(crate) fn new(mut readers: Vec<Scope>, writer: Scope, kind: &'static str) -> Self {
         readers.sort();
         readers.dedup();
         Audience {
@@ -187,7 +187,7 @@ impl Audience {
         }
     }
     /// A resource owner and the organisation `by` that writes the record.
-    fn owner_and(owner: Scope, by: Scope, kind: &'static str) -> Self {
+    pub(crate) fn owner_and(owner: Scope, by: Scope, kind: &'static str) -> Self {
         Audience::new(vec![owner, by.clone()], by, kind)
     }
     /// Whether `scope` is in the audience.
@@ -196,59 +196,18 @@ impl Audience {
     }
 }
 
-/// The audience of record `record` (`map/key`) of `doc`, from the document's content.
-pub fn audience(doc: &Document, record: &str) -> Result<Audience, PersonalError> {
-    let unknown = || PersonalError::UnknownRecord {
+
+/// The error for a record `map/key` of `doc` that holds no personal data.
+pub(crate) fn unknown_record(doc: &Document, map: &str, key: &str) -> PersonalError {
+    PersonalError::UnknownRecord {
         doc: doc.id(),
-        record: record.chars().take(120).collect(),
-    };
-    let (map, key) = record.split_once('/').ok_or_else(unknown)?;
-    // Only canonical keys: one record has one key.
-    fn parse<K: std::str::FromStr + std::fmt::Display>(key: &str) -> Option<K> {
-        key.parse::<K>().ok().filter(|k| k.to_string() == key)
+        record: format!("{map}/{key}").chars().take(120).collect(),
     }
-    let h = doc.header();
-    match (h.kind, map) {
-        // The resource owner and the organisation that wrote the record, which alone
-        // writes its data.
-        (DocKind::Resource, "requests") => {
-            let _: BookingId = parse(key).ok_or_else(unknown)?;
-            let req: crate::resource::BookingRequest =
-                doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
-            Ok(Audience::owner_and(h.owner_scope(), req.by, "booker"))
-        }
-        (DocKind::Resource, "orders") => {
-            let _: OrderId = parse(key).ok_or_else(unknown)?;
-            let order: crate::resource::Order =
-                doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
-            Ok(Audience::owner_and(h.owner_scope(), order.by, "household"))
-        }
-        (DocKind::Wishes, "items") => {
-            let id: WishId = parse(key).ok_or_else(unknown)?;
-            let w = crate::wishes::Wishes::new(doc);
-            let item = w.item(&id).map_err(|_| unknown())?;
-            let claims = w.claims(&id);
-            let mut readers = vec![item.by.clone()];
-            for c in w.assigned(&id) {
-                if let Some((_, claim)) = claims.iter().find(|(k, _)| *k == c) {
-                    readers.push(claim.claimant.clone());
-                }
-            }
-            Ok(Audience::new(readers, item.by, "resident"))
-        }
-        (DocKind::Ledger, "volunteers") => {
-            let id: VolunteerId = parse(key).ok_or_else(unknown)?;
-            if id.org() != &h.owner {
-                return Err(PersonalError::NotHome {
-                    volunteer: id.to_string(),
-                    community: h.owner.to_string(),
-                });
-            }
-            let home = h.owner_scope();
-            Ok(Audience::new(vec![home.clone()], home, "volunteer"))
-        }
-        _ => Err(unknown()),
-    }
+}
+
+/// `key` parsed as `K` when it is `K`'s canonical form (one record has one key).
+pub(crate) fn canonical<K: std::str::FromStr + std::fmt::Display>(key: &str) -> Option<K> {
+    key.parse::<K>().ok().filter(|k| k.to_string() == key)
 }
 
 /// A signed personal record; `data: None` is an erasure.
@@ -502,62 +461,6 @@ pub(crate) fn scopes(s: &[Scope]) -> String {
         .join(", ")
 }
 
-/// Splits the personal data out of a typed operation: the operation keeps the public view
-/// (masked name, no contact, masked household) and the data is returned with the map its
-/// record will live in once the operation's effect names the key.
-pub(crate) fn split(op: crate::Op) -> (crate::Op, Option<PersonalData>) {
-    use crate::Op;
-    use crate::resource::ResourceOp;
-    use crate::wishes::WishesOp;
-    match op {
-        Op::Resource(ResourceOp::Request(mut form)) => {
-            let data = PersonalData::Booker {
-                name: form.booker.trim().to_string(),
-                contact: form.contact.take().filter(|c| !c.trim().is_empty()),
-            };
-            form.booker = mask_name(&form.booker);
-            (Op::Resource(ResourceOp::Request(form)), Some(data))
-        }
-        Op::Resource(ResourceOp::PlaceOrder {
-            household,
-            date,
-            portions,
-            items,
-        }) => {
-            let data = PersonalData::Household {
-                household: household.trim().to_string(),
-            };
-            let op = Op::Resource(ResourceOp::PlaceOrder {
-                household: mask_household(&household),
-                date,
-                portions,
-                items,
-            });
-            (op, Some(data))
-        }
-        Op::Wishes(WishesOp::Post {
-            kind,
-            title,
-            text,
-            category,
-            channel,
-            place,
-            resident,
-        }) => {
-            let op = Op::Wishes(WishesOp::Post {
-                kind,
-                title,
-                text,
-                category,
-                channel,
-                place,
-                resident: None,
-            });
-            (op, resident.map(PersonalData::from))
-        }
-        op => (op, None),
-    }
-}
 
 /// A resident as given with a posted wish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -583,15 +486,6 @@ impl From<Resident> for PersonalData {
     }
 }
 
-/// The record key an operation's effect gives its personal data.
-pub(crate) fn record_of(effect: &crate::Effect) -> Option<String> {
-    match effect {
-        crate::Effect::Booking(id) => Some(format!("requests/{id}")),
-        crate::Effect::Order(id) => Some(format!("orders/{id}")),
-        crate::Effect::Wish(id) => Some(format!("items/{id}")),
-        _ => None,
-    }
-}
 
 /// Most digests or records in one exchange message.
 pub const MAX_EXCHANGE_ITEMS: usize = 100_000;

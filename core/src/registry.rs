@@ -28,6 +28,9 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::policy;
+use crate::cert::Role;
+use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{CompoundId, InspectionId, OrgId, Scope};
 use crate::kind::{Ctx, Effect};
@@ -752,6 +755,80 @@ impl crate::kind::Kind for RegistryContract {
         who: &crate::cert::Principal,
     ) -> Result<(), String> {
         crate::policy::community_creates(header, who)
+    }
+    fn audience(
+        &self,
+        _doc: &Document,
+        _map: &str,
+        _key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>> {
+        // No record of this kind carries personal data.
+        None
+    }
+}
+
+
+/// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
+impl policy::Rules<'_> {
+    pub(crate) fn registry(&self, w: &Write) -> policy::Rule {
+        let (h, who) = (self.h, self.who);
+        let community = || {
+            policy::require(
+                policy::is_owner(h, who) && who.role == Some(Role::Community),
+                || format!("only community {} writes its compounds", h.owner_scope()),
+            )
+        };
+        match w.map.as_str() {
+            "compounds" => {
+                community()?;
+                if !self.doc.exists_at("compounds", &w.key, self.deps) {
+                    self.own_number(&policy::first_id::<CompoundId>(&w.key)?.0)?;
+                }
+                Ok(())
+            }
+            "inspections" => {
+                community()?;
+                let id: InspectionId = w
+                    .key
+                    .split('/')
+                    .nth(1)
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(|| format!("malformed key {:?}", w.key))?;
+                self.own_number(&id.0)?;
+                let ins: Inspection = policy::decode(w)?;
+                self.names_signer(&ins.by, "inspector")
+            }
+            "appointments" => {
+                policy::require(policy::is_street(h, who), || {
+                    format!(
+                        "only street {} appoints and dismisses property managers",
+                        h.street_scope()
+                    )
+                })?;
+                let a: Appointment = policy::decode(w)?;
+                self.names_signer(&a.by, "signing street")
+            }
+            "scores" => {
+                let role = w.key.rsplit('/').next().unwrap_or_default();
+                let sheet: ScoreSheet = policy::decode(w)?;
+                self.names_signer(&sheet.by, "scorer")?;
+                match role {
+                    "owners" | "community" => community(),
+                    "street" => policy::require(policy::is_street(h, who), || {
+                        format!("only street {} writes the street's sheet", h.street_scope())
+                    }),
+                    "department" => policy::require(
+                        matches!(who.role, Some(Role::Unit | Role::Partner))
+                            && who.scope.len() == 1,
+                        || {
+                            "the department's sheet is written by a department certified by the district root".into()
+                        },
+                    ),
+                    other => Err(format!("unknown scorer role {other:?}")),
+                }
+            }
+            _ => Err("unknown map".into()),
+        }
     }
 }
 

@@ -21,22 +21,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use automerge::{Change, ChangeHash};
-use serde::{Deserialize, Serialize};
-
 use crate::cert::{CertError, Principal, Revocation, TrustStore, Withdrawn};
-use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, SCHEMA_VERSION, Write};
+use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, Write};
 use crate::federation::{self, FederationOp};
 use crate::identity::Keypair;
 use crate::ids::*;
-use crate::ledger::{self, LedgerError, LedgerOp, LedgerRules, Points};
-use crate::policy::{self, PolicyError};
-use crate::registry::{self, RegistryError, RegistryOp};
+use crate::ledger::{self, Points};
+use crate::kinds;
+use crate::policy::PolicyError;
+use crate::registry::{self};
 pub use crate::district::DistrictConfig;
 pub use crate::kind::{Ctx, Effect};
-use crate::resource::{self, ResourceError, ResourceOp, ResourceSpec};
-use crate::signed::{SignedChange, SignedError, Verified};
-use crate::time::{TimeError, Timestamp, Zone};
-use crate::wishes::{self, WishesError, WishesOp};
+pub use crate::kinds::{Error, NewDoc, Op};
+pub use crate::outcome::{Applied, Equivocation, RejectReason, Rejection, WaitLimit};
+use crate::resource::{self};
+use crate::signed::{SignedChange, Verified};
+use crate::time::Timestamp;
+use crate::wishes::{self};
 
 /// Largest number of changes waiting for dependencies or a certificate, across all
 /// documents.
@@ -53,153 +54,6 @@ pub const MAX_PENDING: usize = 10_000;
 /// arrives, and anyone can make one.
 pub const QUARANTINE_PER_KEY: usize = 16;
 
-/// The bound of the waiting sets that a dropped change hit ([`Error::PendingFull`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitLimit {
-    /// All waiting changes ([`Replica::max_pending`]).
-    All,
-    /// The changes one signer has waiting, for dependencies or a certificate (a tenth of
-    /// `max_pending`).
-    Signer,
-    /// Changes waiting for a certificate of their signer (half of `max_pending`).
-    Awaiting,
-    /// Changes parked for missing dependencies by keys without a certificate chain, all keys
-    /// together (a tenth of `max_pending`).
-    Quarantine,
-    /// Changes parked for missing dependencies by one key without a certificate chain
-    /// ([`QUARANTINE_PER_KEY`]).
-    QuarantinePerKey,
-}
-
-impl std::fmt::Display for WaitLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WaitLimit::All => "waiting changes in all",
-            WaitLimit::Signer => "waiting changes per signer",
-            WaitLimit::Awaiting => "changes waiting for a certificate",
-            WaitLimit::Quarantine => {
-                "changes parked for missing dependencies by keys without a certificate chain"
-            }
-            WaitLimit::QuarantinePerKey => {
-                "changes parked for missing dependencies per key without a certificate chain"
-            }
-        })
-    }
-}
-
-/// A typed write on one document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "op")]
-pub enum Op {
-    /// Federation operation (certificates, revocations, district settings).
-    Federation(FederationOp),
-    /// Compound registry operation.
-    Registry(RegistryOp),
-    /// Service ledger operation.
-    Ledger(LedgerOp),
-    /// Resource and booking operation.
-    Resource(ResourceOp),
-    /// Wishes operation.
-    Wishes(WishesOp),
-}
-
-impl Op {
-    fn kind(&self) -> DocKind {
-        match self {
-            Op::Federation(_) => DocKind::Federation,
-            Op::Registry(_) => DocKind::Registry,
-            Op::Ledger(_) => DocKind::Ledger,
-            Op::Resource(_) => DocKind::Resource,
-            Op::Wishes(_) => DocKind::Wishes,
-        }
-    }
-}
-
-/// Errors of linli-core operations.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Error {
-    /// Document layer (bytes, layout, automerge).
-    #[error(transparent)]
-    Doc(#[from] DocError),
-    /// Times and time zones.
-    #[error(transparent)]
-    Time(#[from] TimeError),
-    /// Identifier syntax.
-    #[error(transparent)]
-    Id(#[from] IdError),
-    /// Compound registry rule.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// Service ledger rule.
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    /// Resource and booking rule.
-    #[error(transparent)]
-    Resource(#[from] ResourceError),
-    /// Wishes rule.
-    #[error(transparent)]
-    Wishes(#[from] WishesError),
-    /// No document with this id in the replica.
-    #[error("unknown document {0}")]
-    UnknownDocument(DocId),
-    /// The operation is for another kind of document.
-    #[error("document {doc} is a {actual}, not a {expected}")]
-    WrongKind {
-        /// The document.
-        doc: DocId,
-        /// What the operation needs.
-        expected: &'static str,
-        /// What the document is.
-        actual: &'static str,
-    },
-    /// A change from elsewhere was refused; it is kept out of every document.
-    #[error("change refused: {0}")]
-    Rejected(Box<Rejection>),
-    /// The signed envelope of a change is invalid (bytes, signature, actor binding).
-    #[error("invalid signed change: {0}")]
-    Envelope(#[from] SignedError),
-    /// This node has no valid certificate chain for a write at this time.
-    #[error("this node cannot write: {0}")]
-    NotCertified(CertError),
-    /// This node's key has been revoked.
-    #[error("this node's key has been revoked and may no longer write")]
-    SelfRevoked,
-    /// A local write breaks the write policy of the document kind.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    /// The signed bytes of logged changes could not be read back from the change source.
-    #[error("cannot read stored changes of {doc}: {reason}")]
-    Source {
-        /// The document.
-        doc: DocId,
-        /// Why.
-        reason: String,
-    },
-    /// A bound of the changes waiting for dependencies or a certificate was reached: the
-    /// change is dropped, not refused (it is not recorded and may come again by sync).
-    #[error(
-        "pending set full: the limit of {limit} {bound} is reached (signer {signer}); change \
-         {change} dropped, it may come again by sync"
-    )]
-    PendingFull {
-        /// The limit.
-        limit: usize,
-        /// Which bound it is.
-        bound: WaitLimit,
-        /// Short form of the signer of the dropped change.
-        signer: String,
-        /// The dropped change (hex).
-        change: String,
-    },
-    /// A received change does not fit in its signer's write quota for the day (checked by
-    /// the node, see [`crate::quota`]); it is not recorded and may come again another day.
-    #[error(transparent)]
-    Quota(#[from] crate::quota::QuotaError),
-    /// Personal records.
-    #[error(transparent)]
-    Personal(#[from] crate::personal::PersonalError),
-}
-
 /// Result of a successful write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -212,123 +66,6 @@ pub struct Written {
     pub personal: Option<crate::personal::PersonalRecord>,
 }
 
-/// Outcome of applying a remote change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// The change (and possibly waiting dependents, listed in causal order) was applied.
-    Applied(Vec<ChangeHash>),
-    /// Already held: nothing changed.
-    Duplicate,
-    /// Waits for these missing dependencies.
-    Pending(Vec<ChangeHash>),
-    /// Waits for a certificate: the signer has no valid chain to the root at the change's
-    /// time (yet). Retried whenever the federation document changes.
-    AwaitingCertificate(CertError),
-}
-
-/// Why a change was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RejectReason {
-    /// The change is beyond the cut-off of a revocation that withdrew the signer's
-    /// certificate(s), and no other certificate chain of the signer allows it.
-    #[error(
-        "key {signer} was revoked ({reason}) by {by} in revocation {revocation}, and this change is after its cut-off: no other certificate chain of the key allows it"
-    )]
-    Revoked {
-        /// Short form of the revoked key.
-        signer: String,
-        /// Short id of the revocation that caused it ([`Revocation::short_id`]); several,
-        /// comma-separated, when only together they leave the key without a chain.
-        revocation: String,
-        /// Short form of the revoking key(s), in the same order.
-        by: String,
-        /// The revocation's reason (several separated by `; `).
-        reason: String,
-    },
-    /// The change breaks the document layout or a record schema.
-    #[error(transparent)]
-    Layout(DocError),
-    /// The change breaks the kind's write policy.
-    #[error(transparent)]
-    Policy(PolicyError),
-    /// A dependency of the change was refused.
-    #[error("depends on refused change {0}")]
-    DependsOnRejected(String),
-    /// The signer made two different changes with the same actor and sequence number
-    /// (equivocation): wherever both are seen, the one with the smaller hash is kept and this
-    /// one is refused with its dependents.
-    #[error("key {signer} signed two different changes as seq {seq} of one actor; {kept} is kept")]
-    Equivocation {
-        /// Short form of the signer.
-        signer: String,
-        /// The sequence number used twice.
-        seq: u64,
-        /// The change kept in the slot (hex, shortened).
-        kept: String,
-    },
-    /// The change does not follow its actor's previous change.
-    #[error("seq {seq} of this actor does not depend on the actor's seq {prev}")]
-    BrokenSequence {
-        /// The change's sequence number.
-        seq: u64,
-        /// The one it must depend on.
-        prev: u64,
-    },
-    /// The change's time is earlier than one of its dependencies' (backdating).
-    #[error("the change is dated {at}, before its dependency {dep} dated {dep_at}")]
-    Backdated {
-        /// The change's own time.
-        at: Timestamp,
-        /// Short hash of the later dependency.
-        dep: String,
-        /// That dependency's time.
-        dep_at: Timestamp,
-    },
-    /// The genesis change does not create the document it is sent for.
-    #[error("{0}")]
-    WrongDocument(String),
-}
-
-/// A refused change with its reason.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    /// The document it was sent for.
-    pub doc: DocId,
-    /// Its hash.
-    pub hash: ChangeHash,
-    /// Its signer.
-    pub signer: NodeId,
-    /// Why it was refused.
-    pub reason: RejectReason,
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "change {} by {} to {}: {}",
-            hex::encode(&self.hash.0[..4]),
-            self.signer.short(),
-            self.doc.short(),
-            self.reason
-        )
-    }
-}
-
-/// A key that signed two different changes in one (document, actor, seq) slot, as reported
-/// by [`Replica::equivocators`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Equivocation {
-    /// The document of the slot.
-    pub doc: DocId,
-    /// The sequence number used more than once.
-    pub seq: u64,
-    /// The change kept in the slot.
-    pub kept: ChangeHash,
-    /// The changes of the slot refused as equivocation.
-    pub refused: BTreeSet<ChangeHash>,
-}
-
 /// A (document, actor, seq) slot.
 type SlotKey = (DocId, Vec<u8>, u64);
 
@@ -338,54 +75,6 @@ struct Contested {
     signer: NodeId,
     kept: ChangeHash,
     refused: BTreeSet<ChangeHash>,
-}
-
-/// Specification of a new document.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NewDoc {
-    /// The district's federation document (created by the root).
-    Federation {
-        /// Initial district settings.
-        config: DistrictConfig,
-    },
-    /// The compound registry of `community` (owned by it).
-    Registry {
-        /// Street of the community.
-        street: OrgId,
-        /// The community.
-        community: OrgId,
-        /// Title.
-        title: String,
-    },
-    /// The service ledger of `community` for `year`.
-    Ledger {
-        /// Street of the community.
-        street: OrgId,
-        /// The community.
-        community: OrgId,
-        /// Calendar year.
-        year: i16,
-        /// Points rule and star thresholds.
-        rules: LedgerRules,
-    },
-    /// A resource owned by the author's organisation.
-    Resource {
-        /// Street where the resource is.
-        street: OrgId,
-        /// Community where the resource is.
-        community: Option<OrgId>,
-        /// Its description and rules.
-        spec: ResourceSpec,
-    },
-    /// The wishes document of `community`.
-    Wishes {
-        /// Street of the community.
-        street: OrgId,
-        /// The community.
-        community: OrgId,
-        /// Title.
-        title: String,
-    },
 }
 
 /// Where a replica reads back the signed bytes of logged changes it does not keep in memory
@@ -698,110 +387,13 @@ impl Replica {
         let me = self.me(now)?;
         self.created += 1;
         let owner = self.author.org.clone();
-        let zone = Zone::shanghai();
-        let (header, initial) = match new {
-            NewDoc::Federation { config } => (
-                header(
-                    DocKind::Federation,
-                    owner.clone(),
-                    owner,
-                    None,
-                    None,
-                    "federation".into(),
-                    zone,
-                ),
-                vec![Put::new("meta", "config", &config)],
-            ),
-            NewDoc::Registry {
-                street,
-                community,
-                title,
-            } => (
-                header(
-                    DocKind::Registry,
-                    owner,
-                    street,
-                    Some(community),
-                    None,
-                    title,
-                    zone,
-                ),
-                vec![],
-            ),
-            NewDoc::Ledger {
-                street,
-                community,
-                year,
-                rules,
-            } => {
-                rules.validate()?;
-                let title = format!("{community} service ledger {year}");
-                (
-                    header(
-                        DocKind::Ledger,
-                        owner,
-                        street,
-                        Some(community),
-                        Some(year),
-                        title,
-                        zone,
-                    ),
-                    vec![Put::new("meta", "rules", &rules)],
-                )
-            }
-            NewDoc::Resource {
-                street,
-                community,
-                spec,
-            } => {
-                spec.validate()?;
-                let zone = spec.zone.clone();
-                let title = spec.name.clone();
-                (
-                    header(
-                        DocKind::Resource,
-                        owner,
-                        street,
-                        community,
-                        None,
-                        title,
-                        zone,
-                    ),
-                    vec![Put::new("meta", "spec", &spec)],
-                )
-            }
-            NewDoc::Wishes {
-                street,
-                community,
-                title,
-            } => (
-                header(
-                    DocKind::Wishes,
-                    owner,
-                    street,
-                    Some(community),
-                    None,
-                    title,
-                    zone,
-                ),
-                vec![],
-            ),
-        };
-        if let Some(c) = &header.community
-            && header.kind != DocKind::Resource
-            && *c != header.owner
-        {
-            return Err(Error::Registry(RegistryError::NotOwner {
-                who: me.scope.clone(),
-                owner: me.scope.parent().unwrap_or_default().child(c.clone()),
-            }));
-        }
+        let (header, initial) = new.genesis(owner, &me)?;
         let mut header = DocHeader {
             created: now,
             nonce: self.created,
             ..header
         };
-        policy::authorize_genesis(&header, &me)?;
+        crate::kind::authorize_genesis(kinds::of(header.kind), &header, &me)?;
         // A replica rebuilt from a log restarts the counter, and a caller may reuse an
         // incarnation: never reuse a genesis (the same id would silently replace the
         // existing document).
@@ -831,7 +423,7 @@ impl Replica {
     /// commits it as one signed change.
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
         let kind = op.kind();
-        let (op, personal) = crate::personal::split(op);
+        let (op, personal) = op.split_personal();
         let (puts, effect, message) = self.prepare(id, op, now)?;
         if let Some(p) = &personal {
             p.check()?;
@@ -854,7 +446,7 @@ impl Replica {
             self.federation_changed();
         }
         let personal = personal
-            .zip(crate::personal::record_of(&effect))
+            .zip(effect.personal_record())
             .map(|(data, record)| self.keep_own(id, record, data, stamp));
         Ok(Written {
             effect,
@@ -866,7 +458,7 @@ impl Replica {
     /// What `op` would do on document `id` at `now` — validated and authorized exactly as
     /// [`Replica::execute`] does — without writing anything (a dry run).
     pub fn check(&self, id: DocId, op: Op, now: Timestamp) -> Result<Effect, Error> {
-        let (op, personal) = crate::personal::split(op);
+        let (op, personal) = op.split_personal();
         let effect = self.prepare(id, op, now).map(|(_, effect, _)| effect)?;
         if let Some(p) = &personal {
             p.check()?;
@@ -917,13 +509,8 @@ impl Replica {
             district: &self.district,
             docs: &self.docs,
         };
-        let (puts, effect, message) = match op {
-            Op::Federation(op) => self.plan_federation(id, op, now)?,
-            Op::Registry(op) => plan(registry::plan(doc, &ctx, op))?,
-            Op::Ledger(op) => plan(ledger::plan(doc, &ctx, op))?,
-            Op::Resource(op) => plan(resource::plan(doc, &ctx, op))?,
-            Op::Wishes(op) => plan(wishes::plan(doc, &ctx, op))?,
-        };
+        let (puts, effect, message) =
+            op.plan(doc, &ctx, |op| self.plan_federation(id, op, now))?;
         let writes: Vec<Write> = puts
             .iter()
             .map(|p| Write {
@@ -932,7 +519,7 @@ impl Replica {
                 value: p.value.clone(),
             })
             .collect();
-        policy::authorize(doc, &doc.heads(), me, &self.trust, now, &writes)?;
+        crate::kind::authorize(kinds::of(kind), doc, &doc.heads(), me, &self.trust, now, &writes)?;
         Ok((puts, effect, message))
     }
 
@@ -1514,8 +1101,8 @@ impl Replica {
                 Ok(d) => d,
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
-            if let Err(e) = policy::authorize_genesis_any(doc.header(), &principal) {
-                let full_allows = policy::authorize_genesis_any(doc.header(), &full).is_ok();
+            if let Err(e) = crate::kind::authorize_genesis_any(kinds::of(doc.kind()), doc.header(), &principal) {
+                let full_allows = crate::kind::authorize_genesis_any(kinds::of(doc.kind()), doc.header(), &full).is_ok();
                 return self.reject(&sc, hash, denied(e, full_allows));
             }
             let mut doc = doc;
@@ -1530,10 +1117,10 @@ impl Replica {
                 Err(e) => return self.reject(&sc, hash, RejectReason::Layout(e)),
             };
             if let Err(e) =
-                policy::authorize_any(doc, change.deps(), &principal, &self.trust, at, &writes)
+                crate::kind::authorize_any(kinds::of(doc.kind()), doc, change.deps(), &principal, &self.trust, at, &writes)
             {
                 let full_allows = revoked.is_some()
-                    && policy::authorize_any(doc, change.deps(), &full, &self.trust, at, &writes)
+                    && crate::kind::authorize_any(kinds::of(doc.kind()), doc, change.deps(), &full, &self.trust, at, &writes)
                         .is_ok();
                 return self.reject(&sc, hash, denied(e, full_allows));
             }
@@ -2206,10 +1793,11 @@ impl Replica {
                 } => {
                     let allowed = change().is_none_or(|c| {
                         if c.deps().is_empty() {
-                            policy::authorize_genesis_any(doc.header(), &principal).is_ok()
+                            crate::kind::authorize_genesis_any(kinds::of(doc.kind()), doc.header(), &principal).is_ok()
                         } else {
                             doc.writes_of(&c).is_ok_and(|w| {
-                                policy::authorize_any(
+                                crate::kind::authorize_any(
+                                    kinds::of(doc.kind()),
                                     doc,
                                     c.deps(),
                                     &principal,
@@ -2507,7 +2095,7 @@ mod tests;
 
 #[cfg(test)]
 mod verified_tests {
-    use super::*;
+    use crate::signed::SignedError;
     use crate::testutil::{ledger_of, patrol, replica};
 
     #[test]
@@ -2596,31 +2184,4 @@ pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-fn header(
-    kind: DocKind,
-    owner: OrgId,
-    street: OrgId,
-    community: Option<OrgId>,
-    year: Option<i16>,
-    title: String,
-    zone: Zone,
-) -> DocHeader {
-    DocHeader {
-        kind,
-        schema: SCHEMA_VERSION,
-        owner,
-        street,
-        community,
-        year,
-        title,
-        zone,
-        created: Timestamp(0),
-        nonce: 0,
-    }
-}
 
-fn plan<E: Into<Error>>(
-    r: Result<(Vec<Put>, Effect, String), E>,
-) -> Result<(Vec<Put>, Effect, String), Error> {
-    r.map_err(Into::into)
-}

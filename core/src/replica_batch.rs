@@ -33,7 +33,6 @@ use super::{Applied, Error, Replica, SlotKey, Standing};
 use crate::cert::Principal;
 use crate::document::{DocKind, Write};
 use crate::ids::DocId;
-use crate::policy;
 use crate::signed::{self, Checked, SignedChange, Verified};
 use crate::time::Timestamp;
 
@@ -271,7 +270,7 @@ impl Replica {
             let Ok(writes) = doc.writes_of(change) else {
                 break;
             };
-            if policy::needs_history(doc.kind(), &writes) {
+            if crate::kind::needs_history(crate::kinds::of(doc.kind()), &writes) {
                 break;
             }
             let slot_of = |s: u64| (id, actor.clone(), s);
@@ -330,7 +329,8 @@ impl Replica {
                 .iter()
                 .zip(&plans)
                 .take_while(|(v, p)| {
-                    policy::authorize_any(
+                    crate::kind::authorize_any(
+                        crate::kinds::of(all.kind()),
                         all,
                         v.change().deps(),
                         &p.principal,

@@ -2,6 +2,7 @@
 //! operations or directly, received from peers of the audience, served only to them.
 
 use crate::cert::Principal;
+use crate::document::Document;
 use crate::ids::{DocId, NodeId};
 use crate::personal::{
     self, Accepted, Audience, PersonalData, PersonalError, PersonalRecord, scopes,
@@ -63,7 +64,7 @@ impl Replica {
 
     /// Who reads record `record` of `doc` and who writes it, from the document's content.
     pub fn personal_audience(&self, doc: DocId, record: &str) -> Result<Audience, Error> {
-        Ok(personal::audience(self.doc(doc)?, record)?)
+        Ok(audience(self.doc(doc)?, record)?)
     }
 
     /// Every current principal of `node` at `now`: certificates that chain to the root,
@@ -169,7 +170,7 @@ impl Replica {
                 doc: rec.doc,
                 record: rec.record.chars().take(120).collect(),
             })?;
-        let aud = personal::audience(doc, &rec.record)?;
+        let aud = audience(doc, &rec.record)?;
         let mine: Vec<_> = self
             .my_principals(now)
             .map(|ps| ps.into_iter().map(|p| p.scope).collect())
@@ -248,9 +249,18 @@ impl Replica {
             .filter(|r| {
                 self.docs
                     .get(&r.doc)
-                    .and_then(|d| personal::audience(d, &r.record).ok())
+                    .and_then(|d| audience(d, &r.record).ok())
                     .is_some_and(|a| theirs.iter().any(|s| a.reads(s)))
             })
             .collect()
     }
+}
+
+/// The audience of record `record` (`map/key`) of `doc`: its kind derives it from the
+/// document's content ([`crate::kind::Kind::audience`]).
+pub(crate) fn audience(doc: &Document, record: &str) -> Result<Audience, personal::PersonalError> {
+    let (map, key) = record.split_once('/').unwrap_or((record, ""));
+    crate::kinds::of(doc.kind())
+        .audience(doc, map, key)
+        .unwrap_or_else(|| Err(personal::unknown_record(doc, map, key)))
 }

@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy;
+use crate::cert::Principal;
+use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{ClaimId, OrgId, Scope, VolunteerId, WishId};
 use crate::kind::{Ctx, Effect};
@@ -712,7 +715,7 @@ impl crate::kind::Kind for WishesContract {
     ) -> Result<(), String> {
         // A fulfilment is judged on the whole item as of its history.
         if w.map == "progress" && w.key.ends_with("/fulfilled") {
-            crate::policy::wishes_fulfil(rules.history, rules.who, w)
+            wishes_fulfil(rules.history, rules.who, w)
         } else {
             rules.wishes(w)
         }
@@ -724,6 +727,101 @@ impl crate::kind::Kind for WishesContract {
     ) -> Result<(), String> {
         crate::policy::community_creates(header, who)
     }
+    fn audience(
+        &self,
+        doc: &Document,
+        map: &str,
+        key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>> {
+        use crate::personal::{Audience, canonical, unknown_record};
+        // The posting community, plus the organisations whose claim is assigned.
+        (map == "items").then(|| {
+            let unknown = || unknown_record(doc, map, key);
+            let id: WishId = canonical(key).ok_or_else(unknown)?;
+            let w = Wishes::new(doc);
+            let item = w.item(&id).map_err(|_| unknown())?;
+            let claims = w.claims(&id);
+            let mut readers = vec![item.by.clone()];
+            for c in w.assigned(&id) {
+                if let Some((_, claim)) = claims.iter().find(|(k, _)| *k == c) {
+                    readers.push(claim.claimant.clone());
+                }
+            }
+            Ok(Audience::new(readers, item.by, "resident"))
+        })
+    }
+}
+
+
+/// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
+impl policy::Rules<'_> {
+    pub(crate) fn wishes(&self, w: &Write) -> policy::Rule {
+        let (h, who) = (self.h, self.who);
+        match w.map.as_str() {
+            "items" => {
+                let id: WishId = policy::first_id(&w.key)?;
+                self.own_number(&id.0)?;
+                let item: Item = policy::decode(w)?;
+                self.names_signer(&item.by, "poster")?;
+                let street_offer = item.kind == ItemKind::Offer && policy::is_street(h, who);
+                policy::require(policy::is_owner(h, who) || street_offer, || {
+                    format!(
+                        "only {} posts here (and street {} its service-menu offers)",
+                        h.owner_scope(),
+                        h.street_scope()
+                    )
+                })
+            }
+            "claims" => {
+                let claim: ClaimId = w
+                    .key
+                    .split('/')
+                    .nth(1)
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(|| format!("malformed key {:?}", w.key))?;
+                self.own_number(&claim.0)?;
+                let c: Claim = policy::decode(w)?;
+                self.names_signer(&c.claimant, "claimant")
+            }
+            "assignments" => {
+                self.owner("assign wishes")?;
+                let a: Assignment = policy::decode(w)?;
+                self.names_signer(&a.by, "assigner")
+            }
+            "progress" => {
+                self.owner("record a wish's progress")?;
+                let p: Progress = policy::decode(w)?;
+                self.names_signer(&p.by, "writer")
+            }
+            _ => Err("unknown map".into()),
+        }
+    }
+}
+
+pub(crate) fn wishes_fulfil(past: &Document, who: &Principal, w: &Write) -> policy::Rule {
+    let p: Progress = policy::decode(w)?;
+    if !matches!(p.stage, Stage::Fulfilled { .. }) {
+        return Err("stage does not match its key".into());
+    }
+    policy::require(p.by == who.scope, || {
+        format!(
+            "the record names {}, not the signer's scope {}",
+            p.by, who.scope
+        )
+    })?;
+    let wish: WishId = policy::first_id(&w.key)?;
+    if policy::is_owner(past.header(), who) {
+        return Ok(());
+    }
+    let view = Wishes::new(past);
+    let assigned = view.assigned(&wish);
+    let holder = view
+        .claims(&wish)
+        .into_iter()
+        .any(|(c, claim)| assigned.contains(&c) && claim.claimant == who.scope);
+    policy::require(holder, || {
+        format!("only the community or the assigned claimant marks {wish} fulfilled")
+    })
 }
 
 #[cfg(test)]

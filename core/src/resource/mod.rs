@@ -72,6 +72,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy;
+use crate::cert::Principal;
+use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{BookingId, DelegationId, OrderId, OrgId, RecordId, Scope};
 use crate::kind::{Ctx, Effect};
@@ -648,7 +651,7 @@ impl crate::kind::Kind for ResourceContract {
     ) -> Result<(), String> {
         // A decision is judged on the whole booking view as of its history.
         if w.map == "decisions" {
-            crate::policy::resource_decision(rules.history, rules.who, w)
+            resource_decision(rules.history, rules.who, w)
         } else {
             rules.resource(w)
         }
@@ -660,6 +663,158 @@ impl crate::kind::Kind for ResourceContract {
     ) -> Result<(), String> {
         crate::policy::owner_creates(header, who)
     }
+    fn audience(
+        &self,
+        doc: &Document,
+        map: &str,
+        key: &str,
+    ) -> Option<Result<crate::personal::Audience, crate::personal::PersonalError>> {
+        use crate::personal::{Audience, canonical, unknown_record};
+        // The resource owner and the organisation that wrote the record, which alone
+        // writes its data.
+        let unknown = || unknown_record(doc, map, key);
+        let owner = doc.header().owner_scope();
+        match map {
+            "requests" => Some((|| {
+                let _: BookingId = canonical(key).ok_or_else(unknown)?;
+                let req: BookingRequest = doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
+                Ok(Audience::owner_and(owner, req.by, "booker"))
+            })()),
+            "orders" => Some((|| {
+                let _: OrderId = canonical(key).ok_or_else(unknown)?;
+                let order: Order = doc.get(map, key).ok().flatten().ok_or_else(unknown)?;
+                Ok(Audience::owner_and(owner, order.by, "household"))
+            })()),
+            _ => None,
+        }
+    }
+}
+
+
+/// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
+impl policy::Rules<'_> {
+    pub(crate) fn resource(&self, w: &Write) -> policy::Rule {
+        match w.map.as_str() {
+            "meta" => self.owner("change the resource's rules"),
+            "delegations" => {
+                self.owner("delegate blocks")?;
+                let d: Delegation = policy::decode(w)?;
+                policy::require(d.delegate != self.h.owner_scope(), || {
+                    "the owner cannot be its own delegate".into()
+                })
+            }
+            "bars" => self.owner("bar bookers"),
+            "order_decisions" => {
+                self.owner("decide meal orders")?;
+                self.order_decision(w)
+            }
+            "requests" => {
+                self.own_number(&policy::first_id::<BookingId>(&w.key)?.0)?;
+                let req: BookingRequest = policy::decode(w)?;
+                self.names_signer(&req.by, "requester")
+            }
+            "orders" => {
+                self.own_number(&policy::first_id::<OrderId>(&w.key)?.0)?;
+                let order: Order = policy::decode(w)?;
+                self.names_signer(&order.by, "placing organisation")
+            }
+            "order_days" => {
+                let order: OrderId = w
+                    .key
+                    .rsplit('/')
+                    .next()
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(|| format!("malformed key {:?}", w.key))?;
+                self.own_number(&order.0)
+            }
+            "cancellations" => {
+                let key = w.key.split('/').next().unwrap_or_default();
+                let requests = self
+                    .doc
+                    .get_all_at::<BookingRequest>("requests", key, self.deps);
+                self.same_writer("requests", key, requests.iter().map(|r| &r.by))
+            }
+            "order_cancellations" => {
+                let key = w.key.split('/').next().unwrap_or_default();
+                let orders = self
+                    .doc
+                    .get_all_at::<Order>("orders", key, self.deps);
+                self.same_writer("orders", key, orders.iter().map(|o| &o.by))
+            }
+            _ => Err("unknown map".into()),
+        }
+    }
+
+    /// An order is accepted or refused once, while placed (not cancelled); only an accepted
+    /// order is then marked collected or not — the typed operation's transitions, judged
+    /// on the change's history.
+    fn order_decision(&self, w: &Write) -> policy::Rule {
+        use {OrderDecision, OrderVerdict};
+        let key = w.key.split('/').next().unwrap_or_default();
+        let d: OrderDecision = policy::decode(w)?;
+        if !self.doc.exists_at("orders", key, self.deps) {
+            return Err(format!("order {key} is not in this change's history"));
+        }
+        let before = self
+            .doc
+            .get_all_at::<OrderDecision>("order_decisions", key, self.deps);
+        let cancelled = self.doc.exists_at("order_cancellations", key, self.deps);
+        let accepted = !before.is_empty()
+            && before.iter().all(|b| {
+                matches!(
+                    b.verdict,
+                    OrderVerdict::Accepted | OrderVerdict::Collected | OrderVerdict::Uncollected
+                )
+            });
+        match d.verdict {
+            OrderVerdict::Accepted | OrderVerdict::Refused { .. } => {
+                policy::require(before.is_empty() && !cancelled, || {
+                    format!("order {key} was already decided or cancelled; a decision is final")
+                })
+            }
+            OrderVerdict::Collected | OrderVerdict::Uncollected => policy::require(accepted, || {
+                format!("order {key} is not accepted, so it cannot be marked collected or not")
+            }),
+        }
+    }
+
+    /// A cancellation comes from the organisation that wrote the request or order: the
+    /// scope the record names (which its write policy checked against its signer).
+    fn same_writer<'s>(
+        &self,
+        map: &str,
+        key: &str,
+        mut writers: impl Iterator<Item = &'s Scope>,
+    ) -> policy::Rule {
+        let first = writers
+            .next()
+            .ok_or_else(|| format!("{map}/{key} is not in this change's history"))?;
+        policy::require(
+            *first == self.who.scope && writers.all(|s| *s == self.who.scope),
+            || {
+                format!(
+                    "{map}/{key} was written by {first}, not by {}",
+                    self.who.scope
+                )
+            },
+        )
+    }
+}
+
+pub(crate) fn resource_decision(past: &Document, who: &Principal, w: &Write) -> policy::Rule {
+    let booking: BookingId = policy::first_id(&w.key)?;
+    let d: Decision = policy::decode(w)?;
+    if who.is_root() {
+        return Err("the root does not decide bookings".into());
+    }
+    policy::require(d.by == who.scope, || {
+        format!(
+            "the decision names arbiter {}, not the signer's scope {}",
+            d.by, who.scope
+        )
+    })?;
+    let r = Resource::new(past).map_err(|e| e.to_string())?;
+    authorize_decision(&r, &who.scope, &booking, &d.verdict)
 }
 
 #[cfg(test)]
