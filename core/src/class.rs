@@ -5,12 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cert::CertError;
-use crate::ledger::LedgerError;
-use crate::personal::PersonalError;
-use crate::registry::RegistryError;
-use crate::replica::Error;
-use crate::resource::ResourceError;
-use crate::wishes::WishesError;
 
 /// What kind of refusal an error is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,144 +50,20 @@ impl ErrorClass {
     }
 }
 
-use ErrorClass as C;
-
-impl Error {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            Error::Registry(e) => e.class(),
-            Error::Ledger(e) => e.class(),
-            Error::Resource(e) => e.class(),
-            Error::Wishes(e) => e.class(),
-            Error::Personal(e) => e.class(),
-            Error::Time(_) | Error::Id(_) | Error::Envelope(_) | Error::Doc(_) => C::Malformed,
-            Error::UnknownDocument(_) => C::NotFound,
-            Error::WrongKind { .. } => C::Invalid,
-            Error::NotCertified(_) | Error::SelfRevoked | Error::Policy(_) => C::Unauthorized,
-            Error::Rejected(_) | Error::PendingFull { .. } | Error::Quota(_) => C::Conflict,
-            Error::Source { .. } => C::Storage,
-        }
-    }
-}
-
-impl ResourceError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        use ResourceError as E;
-        match self {
-            E::Time(_) | E::Doc(_) => C::Malformed,
-            E::UnknownBooking(_) | E::UnknownOrder(_) => C::NotFound,
-            E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => C::Unauthorized,
-            E::Overlap { .. }
-            | E::NoCandidateFits { .. }
-            | E::Final { .. }
-            | E::WrongStatus { .. }
-            | E::AlreadyBarred { .. }
-            | E::DelegationOverlap { .. }
-            | E::NothingToPromote { .. }
-            | E::AfterCutoff { .. }
-            | E::OverDailyCapacity { .. }
-            | E::OrderStatus { .. } => C::Conflict,
-            E::InvalidSpec(_)
-            | E::MissingSpec
-            | E::EmptyField { .. }
-            | E::NoAttendees
-            | E::OverCapacity { .. }
-            | E::TooManyAlternates { .. }
-            | E::BadRecurrence { .. }
-            | E::OutsideOpeningHours { .. }
-            | E::Blackout { .. }
-            | E::TooLong { .. }
-            | E::LeadTime { .. }
-            | E::InvalidDelegation(_)
-            | E::NotAKitchen { .. }
-            | E::NoPortions
-            | E::NotOnMenu { .. }
-            | E::KitchenClosed { .. } => C::Invalid,
-        }
-    }
-}
-
-impl LedgerError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        use LedgerError as E;
-        match self {
-            E::NotAllowed { .. } | E::NotHome { .. } => C::Unauthorized,
-            E::UnknownEntry(_) => C::NotFound,
-            E::InsufficientBalance { .. } | E::NothingToWrite(_) => C::Conflict,
-            E::CorrectionTooLarge { .. }
-            | E::InvalidHours(_)
-            | E::WrongYear { .. }
-            | E::InvalidAmount(_)
-            | E::Empty(_)
-            | E::WrongVolunteer { .. }
-            | E::InvalidRules(_)
-            | E::InvalidSource(_)
-            | E::BatchSize { .. }
-            | E::TooLarge { .. } => C::Invalid,
-        }
-    }
-}
-
-impl RegistryError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        use RegistryError as E;
-        match self {
-            E::NotOwner { .. } => C::Unauthorized,
-            E::UnknownCompound(_) => C::NotFound,
-            E::Archived(_) => C::Conflict,
-            E::InvalidCompound(_)
-            | E::InvalidAppointment(_)
-            | E::ChecklistMismatch { .. }
-            | E::InvalidScore(_) => C::Invalid,
-        }
-    }
-}
-
-impl WishesError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        use WishesError as E;
-        match self {
-            E::NotAllowed { .. } => C::Unauthorized,
-            E::UnknownWish(_) => C::NotFound,
-            E::AlreadyAssigned { .. } | E::BadTransition { .. } => C::Conflict,
-            E::NotClaimed { .. } | E::Empty(_) => C::Invalid,
-        }
-    }
-}
-
-impl PersonalError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
-        use PersonalError as E;
-        match self {
-            E::Malformed(_) | E::BadSignature { .. } => C::Malformed,
-            E::UnknownRecord { .. } | E::NotHeld { .. } => C::NotFound,
-            E::NotAllowed { .. } | E::NotAudience { .. } => C::Unauthorized,
-            E::Erased { .. } => C::Conflict,
-            E::EmptyField { .. }
-            | E::FieldTooLong { .. }
-            | E::WrongKind { .. }
-            | E::NotHome { .. } => C::Invalid,
-        }
-    }
-}
-
 /// Certificates: a refusal of who the writer is.
 impl CertError {
     /// The class of this error.
     pub fn class(&self) -> ErrorClass {
-        C::Unauthorized
+        ErrorClass::Unauthorized
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Error;
+    use crate::personal::PersonalError;
+    use crate::resource::ResourceError;
 
     #[test]
     fn labels_are_distinct_and_snake_case() {

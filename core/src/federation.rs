@@ -223,6 +223,10 @@ impl crate::kind::Kind for FederationContract {
         // No record of this kind carries personal data.
         None
     }
+    fn receives_for_content(&self, _doc: &Document, _who: &crate::cert::Principal) -> bool {
+        // Nothing in this kind's documents grants more than the relation.
+        false
+    }
 }
 
 /// The federation rules. Revocations are judged on the document as of the change's history

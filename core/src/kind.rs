@@ -136,6 +136,10 @@ pub trait Kind: Layout {
     /// Whether a receiver standing in `relation` to a document of the kind receives it
     /// (the root and the federation document's everyone are decided before).
     fn receives(&self, relation: &Relation) -> bool;
+    /// Whether `who`, who does not receive the kind's documents by its relation, receives
+    /// `doc` for what the document holds (a resource's delegation or booking request
+    /// naming it).
+    fn receives_for_content(&self, doc: &Document, who: &Principal) -> bool;
     /// The JSON schema of the kind's operations (its `…Op` enum).
     fn operations(&self) -> serde_json::Value;
     /// Whether record `map/key` is final once written: a second write of the key — by

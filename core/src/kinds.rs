@@ -447,3 +447,22 @@ mod tests {
         assert_eq!(unique.len(), ALL.len());
     }
 }
+
+impl Error {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        match self {
+            Error::Registry(e) => e.class(),
+            Error::Ledger(e) => e.class(),
+            Error::Resource(e) => e.class(),
+            Error::Wishes(e) => e.class(),
+            Error::Personal(e) => e.class(),
+            Error::Time(_) | Error::Id(_) | Error::Envelope(_) | Error::Doc(_) => crate::class::ErrorClass::Malformed,
+            Error::UnknownDocument(_) => crate::class::ErrorClass::NotFound,
+            Error::WrongKind { .. } => crate::class::ErrorClass::Invalid,
+            Error::NotCertified(_) | Error::SelfRevoked | Error::Policy(_) => crate::class::ErrorClass::Unauthorized,
+            Error::Rejected(_) | Error::PendingFull { .. } | Error::Quota(_) => crate::class::ErrorClass::Conflict,
+            Error::Source { .. } => crate::class::ErrorClass::Storage,
+        }
+    }
+}

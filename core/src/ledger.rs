@@ -1120,6 +1120,10 @@ impl crate::kind::Kind for LedgerContract {
             Ok(Audience::new(vec![home.clone()], home, "volunteer"))
         })
     }
+    fn receives_for_content(&self, _doc: &Document, _who: &crate::cert::Principal) -> bool {
+        // Nothing in this kind's documents grants more than the relation.
+        false
+    }
 }
 
 
@@ -1208,6 +1212,28 @@ impl policy::Rules<'_> {
                 }
             }
             _ => Err("unknown map".into()),
+        }
+    }
+}
+
+impl LedgerError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use LedgerError as E;
+        match self {
+            E::NotAllowed { .. } | E::NotHome { .. } => crate::class::ErrorClass::Unauthorized,
+            E::UnknownEntry(_) => crate::class::ErrorClass::NotFound,
+            E::InsufficientBalance { .. } | E::NothingToWrite(_) => crate::class::ErrorClass::Conflict,
+            E::CorrectionTooLarge { .. }
+            | E::InvalidHours(_)
+            | E::WrongYear { .. }
+            | E::InvalidAmount(_)
+            | E::Empty(_)
+            | E::WrongVolunteer { .. }
+            | E::InvalidRules(_)
+            | E::InvalidSource(_)
+            | E::BatchSize { .. }
+            | E::TooLarge { .. } => crate::class::ErrorClass::Invalid,
         }
     }
 }

@@ -47,6 +47,7 @@ pub mod sync;
 #[cfg(test)]
 mod testutil;
 pub mod time;
+pub mod views;
 pub mod wishes;
 
 pub use document::{Author, DocHeader, DocKind, Document, Put};

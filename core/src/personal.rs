@@ -662,3 +662,20 @@ mod tests {
         ));
     }
 }
+
+impl PersonalError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use PersonalError as E;
+        match self {
+            E::Malformed(_) | E::BadSignature { .. } => crate::class::ErrorClass::Malformed,
+            E::UnknownRecord { .. } | E::NotHeld { .. } => crate::class::ErrorClass::NotFound,
+            E::NotAllowed { .. } | E::NotAudience { .. } => crate::class::ErrorClass::Unauthorized,
+            E::Erased { .. } => crate::class::ErrorClass::Conflict,
+            E::EmptyField { .. }
+            | E::FieldTooLong { .. }
+            | E::WrongKind { .. }
+            | E::NotHome { .. } => crate::class::ErrorClass::Invalid,
+        }
+    }
+}

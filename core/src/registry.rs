@@ -765,6 +765,10 @@ impl crate::kind::Kind for RegistryContract {
         // No record of this kind carries personal data.
         None
     }
+    fn receives_for_content(&self, _doc: &Document, _who: &crate::cert::Principal) -> bool {
+        // Nothing in this kind's documents grants more than the relation.
+        false
+    }
 }
 
 
@@ -828,6 +832,22 @@ impl policy::Rules<'_> {
                 }
             }
             _ => Err("unknown map".into()),
+        }
+    }
+}
+
+impl RegistryError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use RegistryError as E;
+        match self {
+            E::NotOwner { .. } => crate::class::ErrorClass::Unauthorized,
+            E::UnknownCompound(_) => crate::class::ErrorClass::NotFound,
+            E::Archived(_) => crate::class::ErrorClass::Conflict,
+            E::InvalidCompound(_)
+            | E::InvalidAppointment(_)
+            | E::ChecklistMismatch { .. }
+            | E::InvalidScore(_) => crate::class::ErrorClass::Invalid,
         }
     }
 }

@@ -26,18 +26,14 @@ use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, Write
 use crate::federation::{self, FederationOp};
 use crate::identity::Keypair;
 use crate::ids::*;
-use crate::ledger::{self, Points};
 use crate::kinds;
 use crate::policy::PolicyError;
-use crate::registry::{self};
 pub use crate::district::DistrictConfig;
 pub use crate::kind::{Ctx, Effect};
 pub use crate::kinds::{Error, NewDoc, Op};
 pub use crate::outcome::{Applied, Equivocation, RejectReason, Rejection, WaitLimit};
-use crate::resource::{self};
 use crate::signed::{SignedChange, Verified};
 use crate::time::Timestamp;
-use crate::wishes::{self};
 
 /// Largest number of changes waiting for dependencies or a certificate, across all
 /// documents.
@@ -326,7 +322,7 @@ impl Replica {
         self.index.contains_key(hash)
     }
 
-    fn doc_of_kind(&self, id: DocId, kind: DocKind) -> Result<&Document, Error> {
+    pub(crate) fn doc_of_kind(&self, id: DocId, kind: DocKind) -> Result<&Document, Error> {
         let d = self.doc(id)?;
         if d.kind() != kind {
             return Err(Error::WrongKind {
@@ -2049,37 +2045,6 @@ impl Replica {
         Ok(federation::Federation::new(
             self.doc_of_kind(id, DocKind::Federation)?,
         ))
-    }
-    /// Read view of a compound registry.
-    pub fn registry(&self, id: DocId) -> Result<registry::Registry<'_>, Error> {
-        Ok(registry::Registry::new(
-            self.doc_of_kind(id, DocKind::Registry)?,
-            &self.district,
-        ))
-    }
-    /// Read view of a service ledger.
-    pub fn ledger(&self, id: DocId) -> Result<ledger::Ledger<'_>, Error> {
-        Ok(ledger::Ledger::new(self.doc_of_kind(id, DocKind::Ledger)?))
-    }
-    /// Read view of a resource and its bookings.
-    pub fn resource(&self, id: DocId) -> Result<resource::Resource<'_>, Error> {
-        Ok(resource::Resource::new(
-            self.doc_of_kind(id, DocKind::Resource)?,
-        )?)
-    }
-    /// Read view of a wishes document.
-    pub fn wishes(&self, id: DocId) -> Result<wishes::Wishes<'_>, Error> {
-        Ok(wishes::Wishes::new(self.doc_of_kind(id, DocKind::Wishes)?))
-    }
-    /// Balance of a volunteer id across every ledger this replica holds, whatever home the
-    /// entries name (see [`Replica::balance_of`] for one home community's volunteer).
-    pub fn balance(&self, volunteer: &VolunteerId) -> Points {
-        ledger::balance_across(self.docs.values(), volunteer)
-    }
-    /// The balance of `volunteer` of home community `home` (what its redemptions are
-    /// checked against): only entries naming that home.
-    pub fn balance_of(&self, home: &Scope, volunteer: &VolunteerId) -> Points {
-        ledger::balance_at_home(self.docs.values(), home, volunteer)
     }
 }
 

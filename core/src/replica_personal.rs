@@ -7,7 +7,6 @@ use crate::ids::{DocId, NodeId};
 use crate::personal::{
     self, Accepted, Audience, PersonalData, PersonalError, PersonalRecord, scopes,
 };
-use crate::resource::{BookingView, OrderView};
 use crate::time::Timestamp;
 
 use super::{Error, Replica};
@@ -21,40 +20,6 @@ impl Replica {
     /// The personal data of `record` of `doc`, if held and not erased.
     pub fn personal_data(&self, doc: DocId, record: &str) -> Option<&PersonalData> {
         self.personal(doc, record).and_then(|r| r.data.as_ref())
-    }
-
-    /// A booking as this node may read it: the booker's full name and contact filled in
-    /// where this node holds them (it is the resource owner or the requester), else the
-    /// masked view the document holds.
-    pub fn with_personal(&self, doc: DocId, mut b: BookingView) -> BookingView {
-        if let Some(PersonalData::Booker { name, contact }) =
-            self.personal_data(doc, &format!("requests/{}", b.id))
-        {
-            b.request.form.booker = name.clone();
-            b.request.form.contact = contact.clone();
-        }
-        b
-    }
-
-    /// A meal order as this node may read it: the full household where this node holds it
-    /// (it is the kitchen operator or the placing organisation), else the masked one.
-    pub fn order_with_personal(&self, doc: DocId, mut o: OrderView) -> OrderView {
-        if let Some(PersonalData::Household { household }) =
-            self.personal_data(doc, &format!("orders/{}", o.id))
-        {
-            o.order.household = household.clone();
-        }
-        o
-    }
-
-    /// The bookings of resource `doc` as this node may read them ([`Replica::with_personal`]).
-    pub fn bookings_as_read(&self, doc: DocId) -> Result<Vec<BookingView>, Error> {
-        Ok(self
-            .resource(doc)?
-            .bookings()
-            .into_iter()
-            .map(|b| self.with_personal(doc, b))
-            .collect())
     }
 
     /// Every personal record held, erasures included.

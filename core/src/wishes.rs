@@ -750,6 +750,10 @@ impl crate::kind::Kind for WishesContract {
             Ok(Audience::new(readers, item.by, "resident"))
         })
     }
+    fn receives_for_content(&self, _doc: &Document, _who: &crate::cert::Principal) -> bool {
+        // Nothing in this kind's documents grants more than the relation.
+        false
+    }
 }
 
 
@@ -822,6 +826,19 @@ pub(crate) fn wishes_fulfil(past: &Document, who: &Principal, w: &Write) -> poli
     policy::require(holder, || {
         format!("only the community or the assigned claimant marks {wish} fulfilled")
     })
+}
+
+impl WishesError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use WishesError as E;
+        match self {
+            E::NotAllowed { .. } => crate::class::ErrorClass::Unauthorized,
+            E::UnknownWish(_) => crate::class::ErrorClass::NotFound,
+            E::AlreadyAssigned { .. } | E::BadTransition { .. } => crate::class::ErrorClass::Conflict,
+            E::NotClaimed { .. } | E::Empty(_) => crate::class::ErrorClass::Invalid,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -256,3 +256,41 @@ fn list_failures(failures: &[(usize, ResourceError)]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+impl ResourceError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use ResourceError as E;
+        match self {
+            E::Time(_) | E::Doc(_) => crate::class::ErrorClass::Malformed,
+            E::UnknownBooking(_) | E::UnknownOrder(_) => crate::class::ErrorClass::NotFound,
+            E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => crate::class::ErrorClass::Unauthorized,
+            E::Overlap { .. }
+            | E::NoCandidateFits { .. }
+            | E::Final { .. }
+            | E::WrongStatus { .. }
+            | E::AlreadyBarred { .. }
+            | E::DelegationOverlap { .. }
+            | E::NothingToPromote { .. }
+            | E::AfterCutoff { .. }
+            | E::OverDailyCapacity { .. }
+            | E::OrderStatus { .. } => crate::class::ErrorClass::Conflict,
+            E::InvalidSpec(_)
+            | E::MissingSpec
+            | E::EmptyField { .. }
+            | E::NoAttendees
+            | E::OverCapacity { .. }
+            | E::TooManyAlternates { .. }
+            | E::BadRecurrence { .. }
+            | E::OutsideOpeningHours { .. }
+            | E::Blackout { .. }
+            | E::TooLong { .. }
+            | E::LeadTime { .. }
+            | E::InvalidDelegation(_)
+            | E::NotAKitchen { .. }
+            | E::NoPortions
+            | E::NotOnMenu { .. }
+            | E::KitchenClosed { .. } => crate::class::ErrorClass::Invalid,
+        }
+    }
+}

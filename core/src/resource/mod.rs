@@ -688,6 +688,15 @@ impl crate::kind::Kind for ResourceContract {
             _ => None,
         }
     }
+    fn receives_for_content(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
+        // A unit or partner of another community to which the owner delegated a block, or
+        // whose booking request the resource holds (it decides or follows bookings there).
+        matches!(who.role, Some(crate::cert::Role::Unit | crate::cert::Role::Partner))
+            && Resource::new(doc).is_ok_and(|r| {
+                r.delegations().iter().any(|(_, d)| d.delegate == who.scope)
+                    || r.bookings().iter().any(|b| b.request.by == who.scope)
+            })
+    }
 }
 
 

@@ -226,12 +226,8 @@ pub fn may_receive_doc(p: Option<&Principal>, doc: &crate::document::Document) -
         return true;
     }
     let Some(p) = p else { return false };
-    h.kind == DocKind::Resource
-        && matches!(p.role, Some(Role::Unit | Role::Partner))
-        && crate::resource::Resource::new(doc).is_ok_and(|r| {
-            r.delegations().iter().any(|(_, d)| d.delegate == p.scope)
-                || r.bookings().iter().any(|b| b.request.by == p.scope)
-        })
+    // Each kind decides (crate::kind::Kind::receives_for_content; no default).
+    crate::kinds::of(h.kind).receives_for_content(doc, p)
 }
 
 /// Whether a principal may carry a document for others without reading it (relay role):
