@@ -722,7 +722,10 @@ impl Document {
         if !fresh {
             *derived = Some(Box::new(build(self, heads)));
         }
-        match derived.as_ref().and_then(|ix| ix.as_any().downcast_ref::<I>()) {
+        match derived
+            .as_ref()
+            .and_then(|ix| ix.as_any().downcast_ref::<I>())
+        {
             Some(ix) => f(ix),
             // Not reached: the slot was just filled with an `I`.
             None => f(&build(self, self.am.get_heads())),
@@ -731,11 +734,14 @@ impl Document {
 
     /// Checks record `map/key` = `value` against the kind's layout.
     fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), SchemaError> {
-        self.layout.0.check_record(map, key, value).map_err(|reason| SchemaError {
-            map: map.to_string(),
-            key: key.to_string(),
-            reason,
-        })
+        self.layout
+            .0
+            .check_record(map, key, value)
+            .map_err(|reason| SchemaError {
+                map: map.to_string(),
+                key: key.to_string(),
+                reason,
+            })
     }
 
     /// 1 + the largest counter used by `writer` (`org` or `org@tag`) in keys

@@ -25,14 +25,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy;
 use crate::cert::Principal;
-use crate::document::Write;
 use crate::cert::{Certificate, Revocation, Role, TrustStore};
+use crate::district::DistrictConfig;
 use crate::document::Document;
+use crate::document::Write;
 use crate::ids::CertId;
 use crate::ids::{NodeId, OrgId};
-use crate::district::DistrictConfig;
+use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 

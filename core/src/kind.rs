@@ -15,12 +15,12 @@ use automerge::ChangeHash;
 
 use crate::cert::{Principal, TrustStore};
 use crate::district::DistrictConfig;
-use crate::policy::{PolicyError, Rules, describe};
 use crate::document::{Author, DocHeader, DocKind, Document, Layout, Write};
 use crate::ids::{
     BookingId, ClaimId, CompoundId, DelegationId, DocId, EntryId, InspectionId, OrderId, Scope,
     WishId,
 };
+use crate::policy::{PolicyError, Rules, describe};
 use crate::time::{Slot, Timestamp};
 
 /// How a receiver stands to a document, for the replication policy (computed by
@@ -326,9 +326,7 @@ pub(crate) fn authorize(
 
 fn write_once(kind: &dyn Kind, rules: &Rules<'_>, w: &Write) -> Result<(), String> {
     // Records the domain treats as final once written (each kind says).
-    if kind.write_once(&w.map, &w.key)
-        && rules.doc.exists_at(&w.map, &w.key, rules.deps)
-    {
+    if kind.write_once(&w.map, &w.key) && rules.doc.exists_at(&w.map, &w.key, rules.deps) {
         return Err(format!(
             "{}/{} was already written and is final: records of this kind are never rewritten",
             w.map, w.key

@@ -10,22 +10,22 @@ use serde::{Deserialize, Serialize};
 use crate::cert::{CertError, Principal};
 use crate::district::DistrictConfig;
 use crate::document::{DocError, DocHeader, DocKind, Document, Layout, Put, SCHEMA_VERSION};
+use crate::federation::FederationOp;
 use crate::ids::{DocId, IdError, OrgId};
+use crate::kind::Kind;
 use crate::kind::{Ctx, Effect};
+use crate::ledger::LedgerOp;
 use crate::ledger::{LedgerError, LedgerRules};
 use crate::outcome::{Rejection, WaitLimit};
+use crate::personal::{PersonalData, mask_household, mask_name};
 use crate::policy::PolicyError;
 use crate::registry::RegistryError;
+use crate::registry::RegistryOp;
+use crate::resource::ResourceOp;
 use crate::resource::{ResourceError, ResourceSpec};
 use crate::signed::SignedError;
 use crate::time::{TimeError, Timestamp, Zone};
 use crate::wishes::WishesError;
-use crate::federation::FederationOp;
-use crate::kind::Kind;
-use crate::ledger::LedgerOp;
-use crate::personal::{PersonalData, mask_household, mask_name};
-use crate::registry::RegistryOp;
-use crate::resource::ResourceOp;
 use crate::wishes::WishesOp;
 
 /// Every kind, in catalogue order.
@@ -139,9 +139,8 @@ impl Op {
             }
             op => (op, None),
         }
+    }
 }
-}
-
 
 impl Op {
     /// Plans the operation on `doc` (its kind's `plan`): the records to put, the effect and
@@ -305,7 +304,11 @@ pub enum NewDoc {
 impl NewDoc {
     /// The header (without time and nonce) and initial records of the new document, owned
     /// by `owner` and created by `me`.
-    pub(crate) fn genesis(self, owner: OrgId, me: &Principal) -> Result<(DocHeader, Vec<Put>), Error> {
+    pub(crate) fn genesis(
+        self,
+        owner: OrgId,
+        me: &Principal,
+    ) -> Result<(DocHeader, Vec<Put>), Error> {
         let zone = Zone::shanghai();
         let (header, initial) = match self {
             NewDoc::Federation { config } => (
@@ -432,6 +435,31 @@ fn header(
     }
 }
 
+impl Error {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        match self {
+            Error::Registry(e) => e.class(),
+            Error::Ledger(e) => e.class(),
+            Error::Resource(e) => e.class(),
+            Error::Wishes(e) => e.class(),
+            Error::Personal(e) => e.class(),
+            Error::Time(_) | Error::Id(_) | Error::Envelope(_) | Error::Doc(_) => {
+                crate::class::ErrorClass::Malformed
+            }
+            Error::UnknownDocument(_) => crate::class::ErrorClass::NotFound,
+            Error::WrongKind { .. } => crate::class::ErrorClass::Invalid,
+            Error::NotCertified(_) | Error::SelfRevoked | Error::Policy(_) => {
+                crate::class::ErrorClass::Unauthorized
+            }
+            Error::Rejected(_) | Error::PendingFull { .. } | Error::Quota(_) => {
+                crate::class::ErrorClass::Conflict
+            }
+            Error::Source { .. } => crate::class::ErrorClass::Storage,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,24 +473,5 @@ mod tests {
         }
         let unique: std::collections::BTreeSet<_> = ALL.iter().collect();
         assert_eq!(unique.len(), ALL.len());
-    }
-}
-
-impl Error {
-    /// The class of this error.
-    pub fn class(&self) -> crate::class::ErrorClass {
-        match self {
-            Error::Registry(e) => e.class(),
-            Error::Ledger(e) => e.class(),
-            Error::Resource(e) => e.class(),
-            Error::Wishes(e) => e.class(),
-            Error::Personal(e) => e.class(),
-            Error::Time(_) | Error::Id(_) | Error::Envelope(_) | Error::Doc(_) => crate::class::ErrorClass::Malformed,
-            Error::UnknownDocument(_) => crate::class::ErrorClass::NotFound,
-            Error::WrongKind { .. } => crate::class::ErrorClass::Invalid,
-            Error::NotCertified(_) | Error::SelfRevoked | Error::Policy(_) => crate::class::ErrorClass::Unauthorized,
-            Error::Rejected(_) | Error::PendingFull { .. } | Error::Quota(_) => crate::class::ErrorClass::Conflict,
-            Error::Source { .. } => crate::class::ErrorClass::Storage,
-        }
     }
 }

@@ -40,12 +40,12 @@ use automerge::ChangeHash;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::policy;
 use crate::cert::Role;
 use crate::document::Write;
 use crate::document::{DocKind, Document, MAX_CHANGE_BYTES, MAX_RECORD_BYTES, Put};
 use crate::ids::{EntryId, OrgId, RecordId, Scope, VolunteerId};
 use crate::kind::{Ctx, Effect};
+use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -279,7 +279,6 @@ pub struct ServiceRow {
 }
 
 pub use crate::kind::RowOutcome;
-
 
 /// Checks an entry's source id: 1 to [`MAX_SOURCE_LEN`] bytes, no control characters.
 pub fn check_source(source: &str) -> Result<(), LedgerError> {
@@ -620,7 +619,8 @@ impl<'a> Ledger<'a> {
     }
     /// The entry in which `issuer` recorded source id `source` ([`Entry::source`]), if any.
     pub fn imported(&self, issuer: &Scope, source: &str) -> Option<EntryId> {
-        self.doc.with_index(EntryIndex::build, |ix: &EntryIndex| ix.get(issuer, source))
+        self.doc
+            .with_index(EntryIndex::build, |ix: &EntryIndex| ix.get(issuer, source))
     }
     /// All entries in id order.
     pub fn entries(&self) -> Vec<(EntryId, Entry)> {
@@ -1126,7 +1126,6 @@ impl crate::kind::Kind for LedgerContract {
     }
 }
 
-
 /// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
 impl policy::Rules<'_> {
     pub(crate) fn ledger(&self, w: &Write) -> policy::Rule {
@@ -1201,14 +1200,15 @@ impl policy::Rules<'_> {
                         }
                         Ok(())
                     }
-                    EntryBody::Redemption { .. } => {
-                        policy::require(policy::is_owner(h, who) && e.home == h.owner_scope(), || {
+                    EntryBody::Redemption { .. } => policy::require(
+                        policy::is_owner(h, who) && e.home == h.owner_scope(),
+                        || {
                             format!(
                                 "only the home community {} redeems points of volunteer {}, in its own ledger",
                                 e.home, e.volunteer
                             )
-                        })
-                    }
+                        },
+                    ),
                 }
             }
             _ => Err("unknown map".into()),
@@ -1223,7 +1223,9 @@ impl LedgerError {
         match self {
             E::NotAllowed { .. } | E::NotHome { .. } => crate::class::ErrorClass::Unauthorized,
             E::UnknownEntry(_) => crate::class::ErrorClass::NotFound,
-            E::InsufficientBalance { .. } | E::NothingToWrite(_) => crate::class::ErrorClass::Conflict,
+            E::InsufficientBalance { .. } | E::NothingToWrite(_) => {
+                crate::class::ErrorClass::Conflict
+            }
             E::CorrectionTooLarge { .. }
             | E::InvalidHours(_)
             | E::WrongYear { .. }

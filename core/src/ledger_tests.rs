@@ -537,7 +537,10 @@ fn the_source_index_follows_received_changes() {
         crate::testutil::writer("dianye", 2),
     ] {
         assert_eq!(
-            d.with_index(crate::ledger::EntryIndex::build, |ix: &crate::ledger::EntryIndex| ix.next_counter(&w)),
+            d.with_index(
+                crate::ledger::EntryIndex::build,
+                |ix: &crate::ledger::EntryIndex| ix.next_counter(&w)
+            ),
             d.next_counter_for("entries", "", &w)
         );
         assert_eq!(d.next_counter_for("entries", "", &w), 2);

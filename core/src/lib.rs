@@ -50,13 +50,10 @@ pub mod time;
 pub mod views;
 pub mod wishes;
 
-pub use document::{Author, DocHeader, DocKind, Document, Put};
 pub use district::DistrictConfig;
+pub use document::{Author, DocHeader, DocKind, Document, Put};
 pub use ids::*;
 pub use kind::{Ctx, Effect};
-pub use replica::{
-    Applied, ChangeSource, Error, NewDoc, Op, Rejection, Replica,
-    WaitLimit,
-};
+pub use replica::{Applied, ChangeSource, Error, NewDoc, Op, Rejection, Replica, WaitLimit};
 pub use signed::SignedChange;
 pub use time::{Slot, Timestamp, Zone};

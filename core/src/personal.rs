@@ -196,7 +196,6 @@ impl Audience {
     }
 }
 
-
 /// The error for a record `map/key` of `doc` that holds no personal data.
 pub(crate) fn unknown_record(doc: &Document, map: &str, key: &str) -> PersonalError {
     PersonalError::UnknownRecord {
@@ -437,22 +436,6 @@ pub enum PersonalError {
     Malformed(String),
 }
 
-impl PersonalError {
-    /// Whether the error proves the sender forged or misbehaved (as opposed to a record this
-    /// node cannot judge yet, e.g. its document has not arrived).
-    pub fn is_forgery(&self) -> bool {
-        matches!(
-            self,
-            PersonalError::BadSignature { .. }
-                | PersonalError::NotAllowed { .. }
-                | PersonalError::Malformed(_)
-                | PersonalError::WrongKind { .. }
-                | PersonalError::EmptyField { .. }
-                | PersonalError::FieldTooLong { .. }
-        )
-    }
-}
-
 /// Lists scopes for messages.
 pub(crate) fn scopes(s: &[Scope]) -> String {
     s.iter()
@@ -460,7 +443,6 @@ pub(crate) fn scopes(s: &[Scope]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
 
 /// A resident as given with a posted wish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -485,7 +467,6 @@ impl From<Resident> for PersonalData {
         }
     }
 }
-
 
 /// Most digests or records in one exchange message.
 pub const MAX_EXCHANGE_ITEMS: usize = 100_000;
@@ -580,6 +561,22 @@ pub fn summary<'a>(digests: impl IntoIterator<Item = &'a String>) -> String {
         h.update(b"\n");
     }
     hex::encode(h.finalize().as_bytes())
+}
+
+impl PersonalError {
+    /// Whether the error proves the sender forged or misbehaved (as opposed to a record this
+    /// node cannot judge yet, e.g. its document has not arrived).
+    pub fn is_forgery(&self) -> bool {
+        matches!(
+            self,
+            PersonalError::BadSignature { .. }
+                | PersonalError::NotAllowed { .. }
+                | PersonalError::Malformed(_)
+                | PersonalError::WrongKind { .. }
+                | PersonalError::EmptyField { .. }
+                | PersonalError::FieldTooLong { .. }
+        )
+    }
 }
 
 #[cfg(test)]

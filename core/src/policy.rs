@@ -156,14 +156,4 @@ impl Rules<'_> {
             format!("only the owner {} may {what}", self.h.owner_scope())
         })
     }
-
-
-
-
-
-
 }
-
-
-
-

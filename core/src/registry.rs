@@ -28,15 +28,15 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::policy;
 use crate::cert::Role;
+pub use crate::district::{
+    ChecklistItem, ChecklistTemplate, DistrictConfig, ItemKind, ScorerRole, ScoringConfig,
+};
 use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{CompoundId, InspectionId, OrgId, Scope};
 use crate::kind::{Ctx, Effect};
-pub use crate::district::{
-    ChecklistItem, ChecklistTemplate, DistrictConfig, ItemKind, ScorerRole, ScoringConfig,
-};
+use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -770,7 +770,6 @@ impl crate::kind::Kind for RegistryContract {
         false
     }
 }
-
 
 /// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
 impl policy::Rules<'_> {

@@ -371,7 +371,8 @@ mod tests {
         for id in ids {
             let changes = from.changes(id, &[]).unwrap();
             let n = snapshot_after.min(changes.len()).max(1);
-            let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
+            let mut partial =
+                Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
             for c in &changes[1..n] {
                 partial.apply_checked(c.verify().unwrap()).unwrap();
             }
@@ -422,7 +423,8 @@ mod tests {
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
             .collect();
         for snapshot_after in [1, 4, 9, changes.len()] {
-            let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
+            let mut partial =
+                Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
             for c in &changes[1..snapshot_after] {
                 partial.apply_checked(c.verify().unwrap()).unwrap();
             }
@@ -464,7 +466,8 @@ mod tests {
         service(&mut a, doc, "dianye:1");
         service(&mut a, doc, "dianye:2");
         let changes = a.changes(doc, &[]).unwrap();
-        let genesis = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
+        let genesis =
+            Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
         let mut stored: Vec<(ChangeHash, SignedChange)> = changes
             .iter()
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
@@ -607,7 +610,8 @@ mod tests {
             .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
             .collect();
         // A snapshot of the first 6 changes; 3 in the tail.
-        let mut partial = Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
+        let mut partial =
+            Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
         for c in &changes[1..6] {
             partial.apply_checked(c.verify().unwrap()).unwrap();
         }

@@ -24,12 +24,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy;
 use crate::cert::Principal;
 use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{ClaimId, OrgId, Scope, VolunteerId, WishId};
 use crate::kind::{Ctx, Effect};
+use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
@@ -756,7 +756,6 @@ impl crate::kind::Kind for WishesContract {
     }
 }
 
-
 /// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
 impl policy::Rules<'_> {
     pub(crate) fn wishes(&self, w: &Write) -> policy::Rule {
@@ -835,7 +834,9 @@ impl WishesError {
         match self {
             E::NotAllowed { .. } => crate::class::ErrorClass::Unauthorized,
             E::UnknownWish(_) => crate::class::ErrorClass::NotFound,
-            E::AlreadyAssigned { .. } | E::BadTransition { .. } => crate::class::ErrorClass::Conflict,
+            E::AlreadyAssigned { .. } | E::BadTransition { .. } => {
+                crate::class::ErrorClass::Conflict
+            }
             E::NotClaimed { .. } | E::Empty(_) => crate::class::ErrorClass::Invalid,
         }
     }

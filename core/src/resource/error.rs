@@ -264,7 +264,9 @@ impl ResourceError {
         match self {
             E::Time(_) | E::Doc(_) => crate::class::ErrorClass::Malformed,
             E::UnknownBooking(_) | E::UnknownOrder(_) => crate::class::ErrorClass::NotFound,
-            E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => crate::class::ErrorClass::Unauthorized,
+            E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => {
+                crate::class::ErrorClass::Unauthorized
+            }
             E::Overlap { .. }
             | E::NoCandidateFits { .. }
             | E::Final { .. }

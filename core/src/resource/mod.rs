@@ -72,12 +72,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy;
 use crate::cert::Principal;
 use crate::document::Write;
 use crate::document::{Document, Put};
 use crate::ids::{BookingId, DelegationId, OrderId, OrgId, RecordId, Scope};
 use crate::kind::{Ctx, Effect};
+use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::{Slot, Timestamp, Zone};
 
@@ -691,14 +691,15 @@ impl crate::kind::Kind for ResourceContract {
     fn receives_for_content(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
         // A unit or partner of another community to which the owner delegated a block, or
         // whose booking request the resource holds (it decides or follows bookings there).
-        matches!(who.role, Some(crate::cert::Role::Unit | crate::cert::Role::Partner))
-            && Resource::new(doc).is_ok_and(|r| {
-                r.delegations().iter().any(|(_, d)| d.delegate == who.scope)
-                    || r.bookings().iter().any(|b| b.request.by == who.scope)
-            })
+        matches!(
+            who.role,
+            Some(crate::cert::Role::Unit | crate::cert::Role::Partner)
+        ) && Resource::new(doc).is_ok_and(|r| {
+            r.delegations().iter().any(|(_, d)| d.delegate == who.scope)
+                || r.bookings().iter().any(|b| b.request.by == who.scope)
+        })
     }
 }
-
 
 /// This kind's write policy (reached through [`Kind::authorize`](crate::kind::Kind::authorize)).
 impl policy::Rules<'_> {
@@ -745,9 +746,7 @@ impl policy::Rules<'_> {
             }
             "order_cancellations" => {
                 let key = w.key.split('/').next().unwrap_or_default();
-                let orders = self
-                    .doc
-                    .get_all_at::<Order>("orders", key, self.deps);
+                let orders = self.doc.get_all_at::<Order>("orders", key, self.deps);
                 self.same_writer("orders", key, orders.iter().map(|o| &o.by))
             }
             _ => Err("unknown map".into()),
@@ -781,9 +780,11 @@ impl policy::Rules<'_> {
                     format!("order {key} was already decided or cancelled; a decision is final")
                 })
             }
-            OrderVerdict::Collected | OrderVerdict::Uncollected => policy::require(accepted, || {
-                format!("order {key} is not accepted, so it cannot be marked collected or not")
-            }),
+            OrderVerdict::Collected | OrderVerdict::Uncollected => {
+                policy::require(accepted, || {
+                    format!("order {key} is not accepted, so it cannot be marked collected or not")
+                })
+            }
         }
     }
 

@@ -377,7 +377,9 @@ fn malformed_remote_records_are_refused_and_a_missing_spec_is_an_error() {
     }
     // A resource document without its spec cannot be read.
     let header = owner.doc(doc).unwrap().header().clone();
-    let (bare, _) = crate::document::Document::create(owner.author(), header, &[], crate::kinds::layout).unwrap();
+    let (bare, _) =
+        crate::document::Document::create(owner.author(), header, &[], crate::kinds::layout)
+            .unwrap();
     assert_eq!(
         Resource::new(&bare).unwrap_err(),
         ResourceError::MissingSpec

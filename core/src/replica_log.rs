@@ -1,0 +1,178 @@
+//! The change log a replica serves: catalog, heads, changes after a set of heads, and
+//! documents carried for others (relay role).
+
+use super::*;
+
+impl Replica {
+    /// The header of a document held or carried.
+    pub fn header(&self, id: DocId) -> Result<&DocHeader, Error> {
+        match (self.docs.get(&id), self.carried.get(&id)) {
+            (Some(d), _) => Ok(d.header()),
+            (None, Some(c)) => Ok(&c.header),
+            (None, None) => Err(Error::UnknownDocument(id)),
+        }
+    }
+
+    /// Whether a document is carried for others rather than held.
+    pub fn is_carried(&self, id: DocId) -> bool {
+        self.carried.contains_key(&id)
+    }
+
+    /// Relay role: keeps a signed change of a document this node may not read, to pass it
+    /// on. The envelope (signature, actor binding) and the signer's certificate chain are
+    /// verified; the change is not applied and its content is not read. Changes must arrive
+    /// in causal order (as sync sends them), the genesis first. Returns whether it was new.
+    pub fn carry(&mut self, sc: SignedChange) -> Result<bool, Error> {
+        if self.docs.contains_key(&sc.doc) {
+            return Err(Error::WrongKind {
+                doc: sc.doc,
+                expected: "carried document",
+                actual: "document held by this replica",
+            });
+        }
+        let change = sc.verify()?;
+        let hash = change.hash();
+        if let Some(c) = self.carried.get(&sc.doc)
+            && c.log.iter().any(|e| e.hash == hash)
+        {
+            return Ok(false);
+        }
+        let at = Timestamp(change.timestamp());
+        self.trust
+            .principal(&sc.signer, at)
+            .map_err(Error::NotCertified)?;
+        let entry = Logged {
+            signed: Some(sc.clone()),
+            signer: sc.signer,
+            hash,
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            time: change.timestamp(),
+            deps: change.deps().to_vec(),
+        };
+        let carried = match self.carried.get_mut(&sc.doc) {
+            Some(c) => c,
+            None => {
+                if !change.deps().is_empty() || DocId::from(hash) != sc.doc {
+                    return Err(Error::UnknownDocument(sc.doc));
+                }
+                let header = Document::from_genesis(change.clone(), crate::kinds::layout)?
+                    .header()
+                    .clone();
+                self.carried.entry(sc.doc).or_insert(Carried {
+                    header,
+                    log: Vec::new(),
+                    heads: BTreeSet::new(),
+                })
+            }
+        };
+        if let Some(missing) = entry
+            .deps
+            .iter()
+            .find(|d| !carried.log.iter().any(|e| e.hash == **d))
+        {
+            return Err(Error::Doc(DocError::MalformedChange(format!(
+                "carried change depends on {} which was not carried before it",
+                hex::encode(&missing.0[..4])
+            ))));
+        }
+        for d in &entry.deps {
+            carried.heads.remove(d);
+        }
+        carried.heads.insert(hash);
+        carried.log.push(entry);
+        let heads: Vec<ChangeHash> = carried.heads.iter().copied().collect();
+        self.catalog.insert(sc.doc, heads_digest(&heads));
+        Ok(true)
+    }
+
+    /// The catalog: each document's heads digest ([`heads_digest`]).
+    pub fn catalog(&self) -> &BTreeMap<DocId, [u8; 32]> {
+        &self.catalog
+    }
+
+    /// Current heads of a document held or carried.
+    pub fn heads(&self, id: DocId) -> Result<Vec<ChangeHash>, Error> {
+        if let Some(c) = self.carried.get(&id) {
+            return Ok(c.heads.iter().copied().collect());
+        }
+        Ok(self.doc(id)?.heads())
+    }
+
+    /// All accepted changes of a document that are not `have` or their ancestors (all if
+    /// `have` is empty), in causal order. Unknown hashes in `have` are ignored.
+    pub fn changes(&self, id: DocId, have: &[ChangeHash]) -> Result<Vec<SignedChange>, Error> {
+        let log = match (self.log.get(&id), self.carried.get(&id)) {
+            (Some(l), _) => l.as_slice(),
+            (None, Some(c)) => c.log.as_slice(),
+            (None, None) => return Err(Error::UnknownDocument(id)),
+        };
+        let mut known: BTreeSet<ChangeHash> = BTreeSet::new();
+        if !have.is_empty() {
+            let deps: BTreeMap<ChangeHash, &[ChangeHash]> =
+                log.iter().map(|e| (e.hash, e.deps.as_slice())).collect();
+            let mut stack: Vec<ChangeHash> = have
+                .iter()
+                .filter(|h| deps.contains_key(h))
+                .copied()
+                .collect();
+            while let Some(h) = stack.pop() {
+                if known.insert(h) {
+                    stack.extend(deps.get(&h).copied().unwrap_or_default());
+                }
+            }
+        }
+        let wanted: Vec<&Logged> = log.iter().filter(|e| !known.contains(&e.hash)).collect();
+        self.signed_of(id, &wanted)
+    }
+
+    /// How many accepted changes of `doc` are logged (0 for a document not held).
+    pub fn logged(&self, doc: DocId) -> usize {
+        self.log.get(&doc).map_or(0, Vec::len)
+    }
+
+    /// Reads logged changes not kept in memory from this source from now on; set it before
+    /// restoring with [`LoadedSnapshot::prepare_lazy`].
+    pub fn set_source(&mut self, source: Arc<dyn ChangeSource>) {
+        self.source = Some(source);
+    }
+
+    /// The signed changes of log entries, from memory or (one batch) from the source.
+    pub(super) fn signed_of(
+        &self,
+        doc: DocId,
+        entries: &[&Logged],
+    ) -> Result<Vec<SignedChange>, Error> {
+        let missing: Vec<ChangeHash> = entries
+            .iter()
+            .filter(|e| e.signed.is_none())
+            .map(|e| e.hash)
+            .collect();
+        let mut loaded = if missing.is_empty() {
+            Vec::new()
+        } else {
+            let source = self.source.as_ref().ok_or_else(|| Error::Source {
+                doc,
+                reason: "no change source is set".into(),
+            })?;
+            let got = source
+                .load(doc, &missing)
+                .map_err(|reason| Error::Source { doc, reason })?;
+            if got.len() != missing.len() || got.iter().any(|sc| sc.doc != doc) {
+                return Err(Error::Source {
+                    doc,
+                    reason: format!("asked for {} changes, got {}", missing.len(), got.len()),
+                });
+            }
+            got
+        }
+        .into_iter();
+        Ok(entries
+            .iter()
+            .filter_map(|e| match &e.signed {
+                Some(sc) => Some(sc.clone()),
+                None => loaded.next(),
+            })
+            .collect())
+    }
+}
