@@ -160,3 +160,59 @@ pub struct Equivocation {
     /// The changes of the slot refused as equivocation.
     pub refused: BTreeSet<ChangeHash>,
 }
+
+/// Where a change stands after a decision ([`crate::replica::Replica::take_decisions`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Applied to its document.
+    Accepted {
+        /// The document.
+        doc: DocId,
+        /// The change.
+        hash: ChangeHash,
+    },
+    /// Held back, not (or no longer) in its document.
+    Waiting {
+        /// The document.
+        doc: DocId,
+        /// The change.
+        hash: ChangeHash,
+        /// What it waits for.
+        on: WaitingOn,
+    },
+    /// Refused, with the reason (kept out of every document and never offered to peers).
+    Refused(Rejection),
+    /// A key was found signing two different changes in one slot (its refused changes are
+    /// reported as [`Decision::Refused`]).
+    Equivocated {
+        /// The key.
+        signer: NodeId,
+        /// Its lowest contested slot.
+        equivocation: Equivocation,
+    },
+}
+
+/// What a waiting change waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitingOn {
+    /// Changes it depends on.
+    Dependencies,
+    /// A certificate chain of its signer valid at the change's time.
+    Certificate,
+    /// Nothing here: it was dropped from the bounded waiting sets and is applied again when
+    /// it comes back (by sync, or from the node's log on the next open).
+    Dropped,
+}
+
+impl WaitingOn {
+    /// Says what the change waits for.
+    pub fn describe(self) -> &'static str {
+        match self {
+            WaitingOn::Dependencies => "waits for missing dependencies",
+            WaitingOn::Certificate => "waits for a certificate of its signer",
+            WaitingOn::Dropped => {
+                "waits: dropped from the waiting set, applied again when it comes back"
+            }
+        }
+    }
+}

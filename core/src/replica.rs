@@ -29,7 +29,9 @@ use crate::ids::*;
 pub use crate::kind::{Ctx, Effect};
 use crate::kinds;
 pub use crate::kinds::{Error, NewDoc, Op};
-pub use crate::outcome::{Applied, Equivocation, RejectReason, Rejection, WaitLimit};
+pub use crate::outcome::{
+    Applied, Decision, Equivocation, RejectReason, Rejection, WaitLimit, WaitingOn,
+};
 use crate::policy::PolicyError;
 use crate::signed::{SignedChange, Verified};
 use crate::time::Timestamp;
@@ -196,6 +198,11 @@ pub struct Replica {
     source: Option<Arc<dyn ChangeSource>>,
     /// Personal records held here (this node is in their audience), by (document, record).
     personal: BTreeMap<(DocId, String), crate::personal::PersonalRecord>,
+    /// Changes whose standing changed since [`Replica::take_decisions`] was last called,
+    /// with their document.
+    touched: BTreeMap<ChangeHash, DocId>,
+    /// Keys whose equivocation was reported by [`Replica::take_decisions`].
+    reported_equivocators: BTreeSet<NodeId>,
 }
 
 impl Replica {
@@ -239,6 +246,8 @@ impl Replica {
             max_pending: MAX_PENDING,
             source: None,
             personal: BTreeMap::new(),
+            touched: BTreeMap::new(),
+            reported_equivocators: BTreeSet::new(),
         }
     }
 
@@ -320,6 +329,60 @@ impl Replica {
     /// Whether an accepted change is held.
     pub fn has_change(&self, hash: &ChangeHash) -> bool {
         self.index.contains_key(hash)
+    }
+
+    /// Notes that the standing of change `hash` of `doc` may have changed, for
+    /// [`Replica::take_decisions`].
+    pub(crate) fn touch(&mut self, hash: ChangeHash, doc: DocId) {
+        self.touched.insert(hash, doc);
+    }
+
+    /// Every decision made since the last call: each change whose standing changed
+    /// (accepted, waiting, refused, or a refusal withdrawn and judged again) with where it
+    /// stands now, and each key newly found equivocating. A node stores exactly these
+    /// instead of comparing states; the order is by change hash, then keys.
+    pub fn take_decisions(&mut self) -> Vec<Decision> {
+        let touched = std::mem::take(&mut self.touched);
+        let mut out = Vec::with_capacity(touched.len());
+        for (hash, doc) in touched {
+            out.push(if let Some(r) = self.rejected.get(&hash) {
+                Decision::Refused(r.clone())
+            } else if let Some(d) = self
+                .pending
+                .iter()
+                .find(|(_, m)| m.contains_key(&hash))
+                .map(|(d, _)| *d)
+            {
+                Decision::Waiting {
+                    doc: d,
+                    hash,
+                    on: WaitingOn::Dependencies,
+                }
+            } else if self.awaiting.contains_key(&hash) {
+                Decision::Waiting {
+                    doc,
+                    hash,
+                    on: WaitingOn::Certificate,
+                }
+            } else if let Some(d) = self.index.get(&hash) {
+                Decision::Accepted { doc: *d, hash }
+            } else {
+                Decision::Waiting {
+                    doc,
+                    hash,
+                    on: WaitingOn::Dropped,
+                }
+            });
+        }
+        for (signer, e) in &self.equivocators {
+            if self.reported_equivocators.insert(*signer) {
+                out.push(Decision::Equivocated {
+                    signer: *signer,
+                    equivocation: e.clone(),
+                });
+            }
+        }
+        out
     }
 
     pub(crate) fn doc_of_kind(&self, id: DocId, kind: DocKind) -> Result<&Document, Error> {

@@ -143,6 +143,7 @@ impl Replica {
                     return Err(Self::full(limit, bound, &sc.signer, hash));
                 }
                 self.count_waiting(sc.signer);
+                self.touch(hash, sc.doc);
                 self.awaiting.insert(hash, sc);
                 return Ok(Applied::AwaitingCertificate(e));
             }
@@ -391,6 +392,7 @@ impl Replica {
         while let Some(r) = queue.pop() {
             let bad = r.hash;
             let doc = r.doc;
+            self.touch(bad, doc);
             self.rejected.insert(bad, r);
             let Some(waiting) = self.pending.get(&doc) else {
                 continue;
@@ -459,6 +461,7 @@ impl Replica {
             self.quarantine.insert((id, hash), signer);
         }
         self.count_waiting(signer);
+        self.touch(hash, id);
         self.pending.entry(id).or_default().insert(hash, sc);
         Ok(Applied::Pending(missing))
     }
@@ -466,6 +469,7 @@ impl Replica {
     /// Takes a parked change out of the pending set.
     pub(super) fn unpark(&mut self, id: DocId, hash: &ChangeHash) -> Option<SignedChange> {
         let sc = self.pending.get_mut(&id)?.remove(hash)?;
+        self.touch(*hash, id);
         self.quarantine.remove(&(id, *hash));
         self.uncount_waiting(&sc.signer);
         Some(sc)
@@ -474,6 +478,7 @@ impl Replica {
     /// Takes every parked change of document `id` out of the pending set.
     pub(super) fn unpark_all(&mut self, id: DocId) {
         for (hash, sc) in self.pending.remove(&id).unwrap_or_default() {
+            self.touch(hash, id);
             self.quarantine.remove(&(id, hash));
             self.uncount_waiting(&sc.signer);
         }

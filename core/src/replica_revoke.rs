@@ -50,7 +50,8 @@ impl Replica {
         self.in_force.clear();
         let again = std::mem::take(&mut self.revisable);
         for h in again.keys() {
-            if self.rejected.remove(h).is_some() {
+            if let Some(r) = self.rejected.remove(h) {
+                self.touch(*h, r.doc);
                 self.withdrawn += 1;
             }
             self.refused.remove(h);
@@ -288,6 +289,9 @@ impl Replica {
         resubmit.extend(self.unrefuse_dependents_of(id, gone));
         let mut rejections = Vec::new();
         for e in &entries {
+            if bad.contains_key(&e.hash) {
+                self.touch(e.hash, id);
+            }
             self.index.remove(&e.hash);
             self.times.remove(&e.hash);
             match bad.get(&e.hash) {
@@ -365,7 +369,9 @@ impl Replica {
                 if !equivocation {
                     continue;
                 }
-                self.rejected.remove(&h);
+                if let Some(r) = self.rejected.remove(&h) {
+                    self.touch(h, r.doc);
+                }
                 self.withdrawn += 1;
                 self.revisable.remove(&h);
                 if let Some(sc) = self.refused.remove(&h) {
@@ -425,7 +431,8 @@ impl Replica {
             }
             for h in more {
                 gone.insert(h);
-                if self.rejected.remove(&h).is_some() {
+                if let Some(r) = self.rejected.remove(&h) {
+                    self.touch(h, r.doc);
                     self.withdrawn += 1;
                 }
                 self.revisable.remove(&h);

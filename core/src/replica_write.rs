@@ -372,6 +372,7 @@ impl Replica {
     }
 
     pub(super) fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
+        self.touch(change.hash(), id);
         self.index.insert(change.hash(), id);
         self.times.insert(change.hash(), change.timestamp());
         self.refresh_catalog(id);
