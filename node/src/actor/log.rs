@@ -1,13 +1,14 @@
 //! Keeping the stored status of changes in line with linli-core's decisions: the status
-//! tracker, [`persist`] (what one command writes) and [`load`] (rebuilding the replica from
-//! the log on open).
+//! tracker, [`persist`] (what one command writes: the new rows, then every decision
+//! linli-core reports, [`Replica::take_decisions`]) and [`load`] (rebuilding the replica
+//! from the log on open).
 //!
 //! linli-core can change a decision later in every direction: a waiting change is applied
 //! or refused, an accepted one is refused or waits again (a revocation, a rebuild), and a
 //! refusal is withdrawn — a change refused because of a revocation is judged again when the
 //! revocations are resolved again, one refused while a dependency stood when a rebuild
 //! removes that dependency — so a refused change may become accepted or pending. Each
-//! command stores every such transition in its own transaction.
+//! command stores every such transition in its own transaction, as linli-core reports it.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use automerge::ChangeHash;
 use linli_core::document::{DocKind, Document};
 use linli_core::identity::Keypair;
-use linli_core::replica::{LoadedSnapshot, PreparedRestore};
+use linli_core::replica::{Decision, LoadedSnapshot, PreparedRestore};
 use linli_core::{DocId, Error as CoreError, NodeId, Replica, SignedChange, Timestamp};
 
 use crate::error::StoreError;
@@ -29,15 +30,9 @@ pub(super) struct Tracker {
     pending: HashSet<ChangeHash>,
     /// Hashes of changes stored as refused.
     pub(super) refused: HashSet<ChangeHash>,
-    /// The refusals linli-core recorded, stored as refused: a mirror of
-    /// `replica.rejected()` (hash → document) as of the last command. Only these can be
-    /// withdrawn (when linli-core judges them again).
-    recorded: HashMap<ChangeHash, DocId>,
     /// Hashes of changes stored as refused that linli-core did not record (e.g. a genesis
     /// sent for another document): refused for good.
     unrecorded: HashSet<ChangeHash>,
-    /// `replica.refusals_withdrawn()` when last compared.
-    withdrawn: u64,
     /// Every document id in the log.
     docs: BTreeSet<DocId>,
     /// Accepted changes per document.
@@ -110,7 +105,7 @@ fn is_federation_genesis(sc: &SignedChange) -> bool {
 /// Returns the events to broadcast after the commit.
 pub(super) fn persist(
     tx: &Tx<'_>,
-    replica: &Replica,
+    replica: &mut Replica,
     tracker: &mut Tracker,
     received: &[Received],
     origin: Origin,
@@ -119,14 +114,14 @@ pub(super) fn persist(
 ) -> Result<Vec<NodeEvent>, StoreError> {
     let mut events = Vec::new();
     let mut changed: BTreeSet<DocId> = BTreeSet::new();
+    // Rows appended by this command: their status is new, whatever was written with them.
+    let mut fresh: HashSet<ChangeHash> = HashSet::new();
     for r in received {
-        let (status, reason, recorded) = match &r.outcome {
+        let (status, reason) = match &r.outcome {
             Outcome::Skip => continue,
-            Outcome::Accepted => (ChangeStatus::Accepted, None, false),
-            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str()), false),
-            Outcome::Refused { reason, recorded } => {
-                (ChangeStatus::Refused, Some(reason.as_str()), *recorded)
-            }
+            Outcome::Accepted => (ChangeStatus::Accepted, None),
+            Outcome::Pending(why) => (ChangeStatus::Pending, Some(why.as_str())),
+            Outcome::Refused { reason, .. } => (ChangeStatus::Refused, Some(reason.as_str())),
         };
         let doc = r.change.doc;
         tracker.docs.insert(doc);
@@ -139,176 +134,114 @@ pub(super) fn persist(
             received_at: now,
         };
         let inserted = tx.append(&row)?.is_some();
-        if !inserted && status != ChangeStatus::Refused {
+        if inserted {
+            fresh.insert(r.hash);
+        } else if status != ChangeStatus::Refused {
             // Held before (e.g. pending, now sent again): bring its status up to date.
             tx.set_status(Some(&doc), &r.hash, status, reason)?;
         }
-        match status {
-            ChangeStatus::Accepted => {
-                tracker.pending.remove(&r.hash);
-                *tracker.accepted.entry(doc).or_default() += 1;
-                changed.insert(doc);
-            }
-            ChangeStatus::Pending => {
+        match &r.outcome {
+            Outcome::Pending(_) => {
                 tracker.pending.insert(r.hash);
             }
-            ChangeStatus::Refused => {
-                // Recorded by linli-core (so it may be withdrawn, also later in this command:
-                // then the comparison below stores what it became), or refused for good.
-                let fresh = if recorded {
-                    tracker.recorded.insert(r.hash, doc) != Some(doc)
-                } else {
-                    tracker.unrecorded.insert(r.hash) || inserted
-                };
+            Outcome::Refused {
+                reason,
+                recorded: false,
+            } => {
+                // Refused without a record in linli-core (e.g. a genesis sent for another
+                // document): refused for good; no decision reports it.
+                let new = tracker.unrecorded.insert(r.hash) || inserted;
                 tracker.refused.insert(r.hash);
-                if fresh {
+                if new {
                     tracker.pending.remove(&r.hash);
                     if !inserted {
-                        tx.set_status(Some(&doc), &r.hash, status, reason)?;
+                        tx.set_status(Some(&doc), &r.hash, ChangeStatus::Refused, Some(reason))?;
                     }
-                }
-                // No event for a refusal withdrawn before the command ends.
-                let stands = !recorded
-                    || replica
-                        .rejected()
-                        .get(&r.hash)
-                        .is_some_and(|x| x.doc == doc);
-                if fresh && stands {
                     events.push(NodeEvent::ChangeRejected {
                         doc,
                         hash: r.hash,
                         signer: r.change.signer,
-                        reason: reason.unwrap_or_default().to_string(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            // Stored as linli-core's decisions report it, below.
+            _ => {}
+        }
+    }
+    // Everything linli-core decided during the command — the changes returned, and what
+    // they caused: cascades, revocations resolved again, equivocations, rebuilds, waiting
+    // changes applied — stored as it reports it (no comparison of states).
+    let mut demoted: BTreeSet<DocId> = BTreeSet::new();
+    for d in replica.take_decisions() {
+        let (doc, hash, status, reason, signer) = match d {
+            Decision::Accepted { doc, hash } => (doc, hash, ChangeStatus::Accepted, None, None),
+            Decision::Waiting { doc, hash, on } => (
+                doc,
+                hash,
+                ChangeStatus::Pending,
+                Some(on.describe().to_string()),
+                None,
+            ),
+            Decision::Refused(r) => (
+                r.doc,
+                r.hash,
+                ChangeStatus::Refused,
+                Some(r.reason.to_string()),
+                Some(r.signer),
+            ),
+            Decision::Equivocated {
+                signer,
+                equivocation,
+            } => {
+                if tracker.equivocators.insert(signer) {
+                    events.push(NodeEvent::Equivocation {
+                        signer,
+                        doc: equivocation.doc,
+                        seq: equivocation.seq,
+                    });
+                }
+                continue;
+            }
+        };
+        if tracker.unrecorded.contains(&hash) {
+            continue;
+        }
+        // Not in the log (e.g. dropped before it was stored): nothing to keep in line.
+        let Some(before) = tx.put_status(&doc, &hash, status, reason.as_deref())? else {
+            continue;
+        };
+        let was_counted = before == ChangeStatus::Accepted && !fresh.contains(&hash);
+        match status {
+            ChangeStatus::Accepted => {
+                tracker.pending.remove(&hash);
+                tracker.refused.remove(&hash);
+                if !was_counted {
+                    *tracker.accepted.entry(doc).or_default() += 1;
+                    changed.insert(doc);
+                }
+            }
+            ChangeStatus::Pending => {
+                tracker.refused.remove(&hash);
+                tracker.pending.insert(hash);
+            }
+            ChangeStatus::Refused => {
+                tracker.pending.remove(&hash);
+                let new = tracker.refused.insert(hash) || fresh.contains(&hash);
+                if new || before != ChangeStatus::Refused {
+                    events.push(NodeEvent::ChangeRejected {
+                        doc,
+                        hash,
+                        signer: signer.unwrap_or_else(|| *replica.root()),
+                        reason: reason.clone().unwrap_or_default(),
                     });
                 }
             }
         }
-    }
-    // Changes waiting now (new, taken back out of a rebuilt document, or a refusal judged
-    // again), with their document when they wait for dependencies.
-    let mut waiting: HashMap<ChangeHash, Option<DocId>> = HashMap::new();
-    if replica.pending_len() > 0 {
-        for doc in &tracker.docs {
-            for h in replica.pending_of(*doc) {
-                waiting.insert(h, Some(*doc));
-            }
-        }
-        for h in replica.awaiting() {
-            waiting.entry(*h).or_insert(None);
+        if was_counted && status != ChangeStatus::Accepted {
+            demoted.insert(doc);
         }
     }
-    let waits_for = |doc: Option<DocId>| {
-        if doc.is_some() {
-            "waits for missing dependencies"
-        } else {
-            "waits for a certificate of its signer"
-        }
-    };
-    let mut demoted: BTreeSet<DocId> = BTreeSet::new();
-    // The refusals linli-core made or withdrew besides the ones returned (cascades,
-    // revocations resolved again, equivocations, rebuilds). Refusals are only withdrawn when
-    // `refusals_withdrawn` grows; otherwise the mirror only misses new ones, which its size
-    // shows — so most commands compare nothing.
-    let rejected = replica.rejected();
-    let withdrawals = replica.refusals_withdrawn() != tracker.withdrawn;
-    if withdrawals || rejected.len() != tracker.recorded.len() {
-        for (hash, r) in rejected {
-            if tracker.recorded.get(hash) != Some(&r.doc) {
-                tracker.recorded.insert(*hash, r.doc);
-                tracker.refused.insert(*hash);
-                let reason = r.reason.to_string();
-                let was =
-                    tx.set_status(Some(&r.doc), hash, ChangeStatus::Refused, Some(&reason))?;
-                demoted.extend(was);
-                tracker.pending.remove(hash);
-                events.push(NodeEvent::ChangeRejected {
-                    doc: r.doc,
-                    hash: *hash,
-                    signer: r.signer,
-                    reason,
-                });
-            }
-        }
-    }
-    if withdrawals {
-        // Refusals linli-core took back (judged again: accepted now, or waiting).
-        let gone: Vec<(ChangeHash, DocId)> = tracker
-            .recorded
-            .iter()
-            .filter(|(h, d)| rejected.get(*h).is_none_or(|r| r.doc != **d))
-            .map(|(h, d)| (*h, *d))
-            .collect();
-        for (hash, doc) in gone {
-            tracker.recorded.remove(&hash);
-            if !tracker.unrecorded.contains(&hash) {
-                tracker.refused.remove(&hash);
-            }
-            let wait = waiting.get(&hash);
-            let (status, _) = status_now(replica, doc, &hash, wait.is_some());
-            let reason = (status == ChangeStatus::Pending)
-                .then(|| waits_for(wait.copied().flatten()).to_string());
-            tx.withdraw_refusal(&doc, &hash, status, reason.as_deref())?;
-            match status {
-                ChangeStatus::Accepted => {
-                    *tracker.accepted.entry(doc).or_default() += 1;
-                    changed.insert(doc);
-                }
-                ChangeStatus::Pending => {
-                    tracker.pending.insert(hash);
-                }
-                // Not in `rejected` for this document.
-                ChangeStatus::Refused => {}
-            }
-        }
-    }
-    tracker.withdrawn = replica.refusals_withdrawn();
-    // Keys flagged for the first time (the replica's set only grows).
-    if replica.equivocators().len() != tracker.equivocators.len() {
-        for (signer, e) in replica.equivocators() {
-            if tracker.equivocators.insert(*signer) {
-                events.push(NodeEvent::Equivocation {
-                    signer: *signer,
-                    doc: e.doc,
-                    seq: e.seq,
-                });
-            }
-        }
-    }
-    // Changes now waiting that were stored otherwise, and changes that stopped waiting
-    // (applied after their dependencies or certificate arrived).
-    for (h, doc) in &waiting {
-        if !tracker.pending.contains(h) && !tracker.refused.contains(h) {
-            let was = tx.set_status(
-                doc.as_ref(),
-                h,
-                ChangeStatus::Pending,
-                Some(waits_for(*doc)),
-            )?;
-            demoted.extend(was);
-        }
-    }
-    let stopped: Vec<ChangeHash> = tracker
-        .pending
-        .iter()
-        .filter(|h| !waiting.contains_key(h))
-        .copied()
-        .collect();
-    for h in stopped {
-        if tracker.refused.contains(&h) || !replica.has_change(&h) {
-            // Refused (already stored), or dropped from linli-core's bounded pending set:
-            // it stays pending in the store and is applied again on the next open.
-            continue;
-        }
-        tx.set_status(None, &h, ChangeStatus::Accepted, None)?;
-        if let Some(doc) = tx.doc_of(&h)? {
-            *tracker.accepted.entry(doc).or_default() += 1;
-            changed.insert(doc);
-        }
-    }
-    tracker.pending = waiting
-        .into_keys()
-        .filter(|h| !tracker.refused.contains(h))
-        .collect();
     for doc in demoted {
         // The document was rebuilt without some changes: its snapshot no longer matches.
         tx.delete_snapshot(&doc)?;
@@ -573,12 +506,9 @@ pub(super) fn load(
         tx.commit()?;
     }
     tracker.refused.extend(replica.rejected().keys().copied());
-    tracker.recorded = replica
-        .rejected()
-        .iter()
-        .map(|(h, r)| (*h, r.doc))
-        .collect();
-    tracker.withdrawn = replica.refusals_withdrawn();
+    // The status pass above stored where every change stands: the decisions made while
+    // loading are in it.
+    replica.take_decisions();
     tracker.equivocators = replica.equivocators().keys().copied().collect();
     tracker.marks = store.snapshot_marks()?;
     for rec in store.personal_records()? {

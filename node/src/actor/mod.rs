@@ -585,7 +585,7 @@ impl Actor {
             }
             let events = persist(
                 &tx,
-                &self.replica,
+                &mut self.replica,
                 &mut self.tracker,
                 &received,
                 origin,

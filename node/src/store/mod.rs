@@ -72,7 +72,7 @@ impl ChangeStatus {
             ChangeStatus::Refused => 2,
         }
     }
-    fn from_code(c: i64) -> Option<Self> {
+    pub(super) fn from_code(c: i64) -> Option<Self> {
         match c {
             0 => Some(ChangeStatus::Accepted),
             1 => Some(ChangeStatus::Pending),

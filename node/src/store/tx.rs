@@ -77,21 +77,28 @@ impl Tx<'_> {
         Ok(was_accepted)
     }
 
-    /// Withdraws the refusal of the row of `hash` in `doc` (linli-core judged the change
-    /// again: it was accepted, or it waits): sets its status if it is stored as refused.
-    /// Returns whether it was.
-    pub(crate) fn withdraw_refusal(
+    /// Sets the status of the row of `hash` in `doc`, whatever it was; returns the status it
+    /// had, or `None` when the log does not hold it.
+    pub(crate) fn put_status(
         &self,
         doc: &DocId,
         hash: &ChangeHash,
         status: ChangeStatus,
         reason: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let n = self
+    ) -> Result<Option<ChangeStatus>, StoreError> {
+        let before: Option<i64> = self
             .tx
+            .prepare_cached("SELECT status FROM changes WHERE doc = ?1 AND hash = ?2")?
+            .query_row(params![doc.as_bytes().as_slice(), hash.0.as_slice()], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        self.tx
             .prepare_cached(
-                "UPDATE changes SET status = ?3, reason = ?4
-                 WHERE doc = ?1 AND hash = ?2 AND status = 2",
+                "UPDATE changes SET status = ?3, reason = ?4 WHERE doc = ?1 AND hash = ?2",
             )?
             .execute(params![
                 doc.as_bytes().as_slice(),
@@ -99,7 +106,7 @@ impl Tx<'_> {
                 status.code(),
                 reason
             ])?;
-        Ok(n > 0)
+        Ok(ChangeStatus::from_code(before))
     }
 
     /// Sets the status of one row by position.
@@ -113,16 +120,6 @@ impl Tx<'_> {
             .prepare_cached("UPDATE changes SET status = ?2, reason = ?3 WHERE pos = ?1")?
             .execute(params![pos, status.code(), reason])?;
         Ok(())
-    }
-
-    /// The document of a change held in the log.
-    pub(crate) fn doc_of(&self, hash: &ChangeHash) -> Result<Option<DocId>, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT doc FROM changes WHERE hash = ?1 AND status != 2 LIMIT 1")?
-            .query_row([hash.0.as_slice()], |r| blob32(r, 0))
-            .optional()?
-            .map(DocId))
     }
 
     /// The last position of the log (0 if empty).
