@@ -45,3 +45,5 @@ mod restore;
 mod store;
 // Refusals linli-core withdraws (refused → accepted, refused → pending), live and reopened.
 mod withdrawals;
+// The layout enforces itself: no import cycle in core, kinds named only where listed, JSON rows in one place.
+mod tidy;
