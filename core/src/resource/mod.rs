@@ -194,6 +194,14 @@ pub enum ResourceOp {
         /// The order.
         order: OrderId,
     },
+    /// Owner: change the resource's rules — name, capacity, opening hours, blackout dates,
+    /// lead time, longest booking, house rules, a kitchen's menu and cut-off. Its kind and
+    /// time zone stay (they are the resource's identity and the meaning of every slot);
+    /// bookings already decided stand, new requests are checked against the new rules.
+    SetSpec {
+        /// The new rules.
+        spec: ResourceSpec,
+    },
 }
 
 /// Validates `op` against the current state of the resource document and returns the record
@@ -226,7 +234,28 @@ pub fn plan(
             kitchen::collected(&r, ctx, order, collected)
         }
         ResourceOp::CancelOrder { order } => kitchen::cancel(&r, ctx, order),
+        ResourceOp::SetSpec { spec } => set_spec(&r, ctx, spec),
     }
+}
+
+fn set_spec(r: &Resource<'_>, ctx: &Ctx<'_>, spec: ResourceSpec) -> Planned {
+    r.require_owner(ctx.scope, "change the resource's rules")?;
+    spec.validate()?;
+    let old = r.spec();
+    if spec.kind != old.kind {
+        return Err(ResourceError::InvalidSpec(format!(
+            "the kind stays {:?}: create a new resource for a {:?}",
+            old.kind, spec.kind
+        )));
+    }
+    if spec.zone != old.zone {
+        return Err(ResourceError::InvalidSpec(format!(
+            "the time zone stays {} (every slot of the resource is read in it)",
+            old.zone.name()
+        )));
+    }
+    let msg = format!("rules of {}", spec.name);
+    Ok((vec![Put::new("meta", "spec", &spec)], Effect::Done, msg))
 }
 
 /// What [`plan`] returns.

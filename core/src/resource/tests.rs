@@ -113,6 +113,64 @@ fn thursday() -> Slot {
 // ---- specification and record schema ------------------------------------------------------
 
 #[test]
+fn the_owner_changes_the_rules_and_new_requests_follow_them() {
+    let (mut owner, doc) = setup(room());
+    let before = request(&mut owner, doc, form(thursday()));
+    // Thursday evenings close; a blackout date is added.
+    let mut spec = room();
+    spec.opening = vec![WeeklyBlock::new(&[1, 2, 3, 5, 6, 7], hm(8, 0), hm(21, 0))];
+    spec.blackout = vec![date(2026, 11, 24)];
+    spec.capacity = 20;
+    exec(
+        &mut owner,
+        doc,
+        ResourceOp::SetSpec { spec: spec.clone() },
+        now(),
+    );
+    assert_eq!(owner.resource(doc).unwrap().spec(), &spec);
+    // The request made before stands; a new one on Thursday evening is outside the hours.
+    assert!(owner.resource(doc).unwrap().status(&before).is_some());
+    let e = fail(
+        &mut owner,
+        doc,
+        ResourceOp::Request(form(thursday())),
+        now(),
+    );
+    assert!(
+        matches!(e, ResourceError::OutsideOpeningHours { .. }),
+        "{e}"
+    );
+    let e = fail(
+        &mut owner,
+        doc,
+        ResourceOp::Request(form(slot("2026-11-24", "19:00", "20:00"))),
+        now(),
+    );
+    assert!(matches!(e, ResourceError::Blackout { .. }), "{e}");
+    // Another replica receives the rules with the change (the owner writes `meta`).
+    let mut other = joined(&owner, "hongqi", 2);
+    assert_eq!(other.resource(doc).unwrap().spec(), &spec);
+    // Only the owner changes them; the kind and the zone stay; an invalid spec is refused.
+    let e = fail(&mut other, doc, ResourceOp::SetSpec { spec: room() }, now());
+    assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
+    let mut hall = spec.clone();
+    hall.kind = ResourceKind::Hall;
+    let e = fail(&mut owner, doc, ResourceOp::SetSpec { spec: hall }, now());
+    assert!(e.to_string().contains("kind stays"), "{e}");
+    let mut berlin = spec.clone();
+    berlin.zone = Zone::new("Europe/Berlin").unwrap();
+    let e = fail(&mut owner, doc, ResourceOp::SetSpec { spec: berlin }, now());
+    assert!(
+        e.to_string().contains("time zone stays Asia/Shanghai"),
+        "{e}"
+    );
+    let mut empty = spec;
+    empty.name = " ".into();
+    let e = fail(&mut owner, doc, ResourceOp::SetSpec { spec: empty }, now());
+    assert!(matches!(e, ResourceError::InvalidSpec(_)), "{e}");
+}
+
+#[test]
 fn spec_validation_names_the_problem() {
     assert_eq!(room().validate(), Ok(()));
     assert_eq!(ResourceSpec::kitchen("Canteen", 40, 140).validate(), Ok(()));

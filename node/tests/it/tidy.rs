@@ -296,7 +296,8 @@ fn the_tidy_parser_reads_paths_and_groups() {
         crate_paths("let x = crate::kinds::of(k); crate::wishes::Wishes::new(d)"),
         vec!["kinds", "wishes"]
     );
-    let text = "use a;\n// crate::ledger\nfn f() {}\n#[cfg(test)]\nmod tests {\n use crate::ledger;\n}\n";
+    let text =
+        "use a;\n// crate::ledger\nfn f() {}\n#[cfg(test)]\nmod tests {\n use crate::ledger;\n}\n";
     let lines: Vec<usize> = code_lines(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(lines, vec![1, 3]);
 }

@@ -41,6 +41,7 @@ __all__ = [
     "resource_refuse_order",
     "resource_mark_collected",
     "resource_cancel_order",
+    "resource_set_spec",
     "wishes_post",
     "wishes_claim",
     "wishes_assign",
@@ -480,6 +481,20 @@ def resource_cancel_order(node: Node, *, order: str, doc: Optional[str] = None) 
     fields: dict[str, Any] = {}
     fields["order"] = order
     return node.operation("resource.cancel_order", doc, **fields)
+
+
+def resource_set_spec(node: Node, *, spec: dict[str, Any], doc: Optional[str] = None) -> Any:
+    """Owner: change the resource's rules — name, capacity, opening hours, blackout dates,
+    lead time, longest booking, house rules, a kitchen's menu and cut-off. Its kind and
+    time zone stay (they are the resource's identity and the meaning of every slot);
+    bookings already decided stand, new requests are checked against the new rules.
+
+    Fields:
+        spec (JSON (object)): The new rules.
+    """
+    fields: dict[str, Any] = {}
+    fields["spec"] = spec
+    return node.operation("resource.set_spec", doc, **fields)
 
 
 def wishes_post(node: Node, *, category: str, channel: Any, kind: str, text: str, title: str, place: Optional[str] = None, resident: Optional[dict[str, Any]] = None, doc: Optional[str] = None) -> Any:
