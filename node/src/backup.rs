@@ -629,15 +629,34 @@ pub async fn restore(
         Some(p) => p.to_path_buf(),
         None => PathBuf::from("."),
     };
+    // Parents created here are removed again if the restore fails.
+    let mut created = Vec::new();
+    let mut p = parent.as_path();
+    while !p.exists() {
+        created.push(p.to_path_buf());
+        match p.parent() {
+            Some(up) if !up.as_os_str().is_empty() => p = up,
+            _ => break,
+        }
+    }
+    let undo = |staging: &Path| {
+        let _ = std::fs::remove_dir_all(staging);
+        for d in &created {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
     std::fs::create_dir_all(&parent).map_err(BackupError::io(&parent))?;
     let random: [u8; 4] = store::random()?;
     let staging = parent.join(format!(".{name}.restoring-{}", hex::encode(random)));
-    crate::private::create_dir(&staging).map_err(BackupError::io(&staging))?;
+    if let Err(e) = crate::private::create_dir(&staging) {
+        undo(&staging);
+        return Err(BackupError::io(&staging)(e));
+    }
     let result = stage(from, &staging).await;
     let (unpacked, status, documents) = match result {
         Ok(v) => v,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            undo(&staging);
             return Err(e);
         }
     };
@@ -672,7 +691,7 @@ pub async fn restore(
     let moved_aside = match placed {
         Ok(m) => m,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            undo(&staging);
             return Err(e);
         }
     };

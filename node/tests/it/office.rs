@@ -330,7 +330,8 @@ async fn the_cli_backs_up_and_restores_and_refuses_bad_files_and_targets_changin
         (dir.join(files::DB), "is an SQLite database"),
         (tmp.path().join("missing.linlibak"), "No such file"),
     ];
-    let target = tmp.path().join("target");
+    // The target's parent does not exist either: nothing is created.
+    let target = tmp.path().join("new").join("target");
     for (path, why) in &cases {
         let run = linli(&target, &["restore", "--from", path.to_str().unwrap()]);
         assert_eq!(run.code, 1, "{}: {}", path.display(), run.stderr);
@@ -822,4 +823,123 @@ async fn the_feed_secret_survives_a_restart_and_is_only_for_the_owner() {
     assert!(e.to_string().contains("only its owner"), "{e}");
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_feed_in_a_zone_with_daylight_saving_keeps_local_times_and_describes_the_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = Arc::new(AtomicI64::new(
+        Timestamp::parse("2030-10-01T10:00:00+02:00").unwrap().0,
+    ));
+    let options = OpenOptions {
+        clock: Some(clock(&now)),
+        ..opts()
+    };
+    let mut district = District::new();
+    let (node, _) = community_node_with(&mut district, tmp.path(), options).await;
+    let mut spec = ResourceSpec::room("Partner hall", 30);
+    spec.zone = linli_core::Zone::new("Europe/Berlin").unwrap();
+    let room = node
+        .create(NewDoc::Resource {
+            street: org("beishi"),
+            community: Some(org("dianye")),
+            spec,
+        })
+        .await
+        .unwrap()
+        .doc;
+    // 20 October (summer time), 27 October (the day it ends, at 03:00) and 3 November.
+    let start = Timestamp::parse("2030-10-20T19:00:00+02:00").unwrap();
+    let slot = Slot::new(start, Timestamp(start.0 + 2 * 3600 * 1000)).unwrap();
+    let series = request(
+        &node,
+        room,
+        BookingForm::new("Anna Schmidt", "twinning choir", slot, 10).weekly(3),
+    )
+    .await;
+    decide(&node, room, confirm(&series)).await;
+    let now_ts = node.now();
+    let text = node
+        .read(move |r| linli_node::calendar::feed(r, room, now_ts))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!text.contains("Anna") && !text.contains("A. S."), "{text}");
+    let unfolded = icalendar::parser::unfold(&text);
+    let cal = icalendar::parser::read_calendar(&unfolded).unwrap();
+    let ev = cal
+        .components
+        .iter()
+        .find(|c| c.name.as_str() == "VEVENT")
+        .unwrap();
+    let tz = vec!["TZID=Europe/Berlin".to_string()];
+    assert_eq!(prop(ev, "DTSTART"), [("20301020T190000".to_string(), tz)]);
+    assert_eq!(prop(ev, "RRULE")[0].0, "FREQ=WEEKLY;COUNT=3");
+    let vtz = cal
+        .components
+        .iter()
+        .find(|c| c.name.as_str() == "VTIMEZONE")
+        .unwrap();
+    assert_eq!(prop(vtz, "TZID")[0].0, "Europe/Berlin");
+    let observances: Vec<(String, String, String, String)> = vtz
+        .components
+        .iter()
+        .map(|o| {
+            (
+                o.name.as_str().to_string(),
+                prop(o, "DTSTART")[0].0.clone(),
+                prop(o, "TZOFFSETFROM")[0].0.clone(),
+                prop(o, "TZOFFSETTO")[0].0.clone(),
+            )
+        })
+        .collect();
+    let o = |k: &str, s: &str, f: &str, t: &str| (k.into(), s.into(), f.into(), t.into());
+    assert_eq!(
+        observances,
+        [
+            o("DAYLIGHT", "20301019T190000", "+0200", "+0200"),
+            o("STANDARD", "20301027T030000", "+0200", "+0100"),
+        ],
+        "{text}"
+    );
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_cli_prints_and_rotates_a_feed_address_and_names_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dianye");
+    let mut district = District::new();
+    let (node, _) = community_node(&mut district, &dir).await;
+    // No room yet.
+    node.shutdown().await.unwrap();
+    let run = linli(&dir, &["calendar", "url"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no resource document"),
+        "{}",
+        run.stderr
+    );
+    let node = Node::open(&dir, opts()).await.unwrap();
+    let room = room(&node).await;
+    node.shutdown().await.unwrap();
+
+    let first = linli(&dir, &["calendar", "url"]).ok();
+    let url = first.stdout.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.contains("/calendar/") && url.ends_with(".ics"), "{url}");
+    assert!(first.stderr.contains("not running"), "{}", first.stderr);
+    let v = linli(&dir, &["--json", "calendar", "url", &room.to_string()])
+        .ok()
+        .json();
+    assert_eq!(v["url"], url.as_str());
+    let rotated = linli(&dir, &["calendar", "rotate", &room.to_string()]).ok();
+    assert_ne!(rotated.stdout.trim(), url);
+    assert!(
+        rotated.stderr.contains("no longer answers"),
+        "{}",
+        rotated.stderr
+    );
+    let bad = linli(&dir, &["calendar", "url", "nothex"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
