@@ -131,6 +131,9 @@ pub enum BackupError {
     /// The restore target is not a directory.
     #[error("{0} exists and is not a directory")]
     TargetNotDir(PathBuf),
+    /// The restore target is a symbolic link.
+    #[error("{0} is a symbolic link; restore into the directory it points to")]
+    TargetIsLink(PathBuf),
     /// A node runs on the restore target.
     #[error("a node is running on {0} (its node.lock is held); stop it before restoring over it")]
     TargetInUse(PathBuf),
@@ -596,6 +599,8 @@ fn inspect_target(dir: &Path, force: bool) -> Result<Target, BackupError> {
     match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Target::Free),
         Err(e) => Err(BackupError::io(dir)(e)),
+        // Renaming a link would put the restore beside the directory it names.
+        Ok(m) if m.file_type().is_symlink() => Err(BackupError::TargetIsLink(dir.to_path_buf())),
         Ok(m) if !m.is_dir() => Err(BackupError::TargetNotDir(dir.to_path_buf())),
         Ok(_) => {
             let mut entries = std::fs::read_dir(dir).map_err(BackupError::io(dir))?;

@@ -456,6 +456,18 @@ async fn restore_refuses_a_target_that_is_a_file() {
     .unwrap_err();
     assert!(matches!(e, BackupError::TargetNotDir(_)), "{e}");
     assert_eq!(std::fs::read(&target).unwrap(), b"x");
+    #[cfg(unix)]
+    {
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = backup::restore(&tmp.path().join("none.linlibak"), &link, true, Timestamp(0))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(link.exists() && real.exists());
+    }
 }
 
 /// The generated units pass `systemd-analyze verify` without a warning.
