@@ -268,3 +268,84 @@ WantedBy=timers.target
         },
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(dir: &str) -> InstallOptions {
+        InstallOptions {
+            data_dir: PathBuf::from(dir),
+            user: "linli".into(),
+            binary: PathBuf::from("/usr/local/bin/linli"),
+            name: "linli".into(),
+            backup_dir: None,
+        }
+    }
+
+    #[test]
+    fn a_data_directory_under_home_is_made_writable_under_a_read_only_home() {
+        let u = units(&opts("/home/office/linli")).unwrap();
+        assert!(
+            u[0].text.contains("ProtectHome=read-only\n"),
+            "{}",
+            u[0].text
+        );
+        assert!(u[0].text.contains("ReadWritePaths=/home/office/linli\n"));
+        let u = units(&opts("/var/lib/linli/")).unwrap();
+        assert!(u[0].text.contains("ProtectHome=yes\n"), "{}", u[0].text);
+        assert!(
+            u[0].text.contains("--dir /var/lib/linli run\n"),
+            "{}",
+            u[0].text
+        );
+    }
+
+    #[test]
+    fn another_backup_directory_is_writable_for_the_backup_only() {
+        let mut o = opts("/var/lib/linli");
+        o.backup_dir = Some(PathBuf::from("/srv/backups/linli"));
+        o.name = "dianye".into();
+        let u = units(&o).unwrap();
+        let names: Vec<&str> = u.iter().map(|u| u.file.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "dianye.service",
+                "dianye-backup.service",
+                "dianye-backup.timer"
+            ]
+        );
+        assert!(u[0].text.contains("ReadWritePaths=/var/lib/linli\n"));
+        assert!(
+            u[1].text
+                .contains("ReadWritePaths=/var/lib/linli /srv/backups/linli\n")
+        );
+        assert!(
+            u[1].text
+                .contains("--dir /var/lib/linli backup --to /srv/backups/linli/\n")
+        );
+        assert!(u[2].text.contains("Unit=dianye-backup.service\n"));
+    }
+
+    #[test]
+    fn bad_paths_and_names_are_named() {
+        for (dir, why) in [
+            ("relative/dir", "absolute"),
+            ("/", "root directory"),
+            ("/var/lib/a b", "plain path"),
+            ("/var/lib/100%", "plain path"),
+        ] {
+            let e = units(&opts(dir)).unwrap_err().to_string();
+            assert!(
+                e.contains(why) && e.contains("data directory"),
+                "{dir}: {e}"
+            );
+        }
+        let mut o = opts("/var/lib/linli");
+        o.user = "root".into();
+        assert!(units(&o).unwrap_err().to_string().contains("root"));
+        o.user = "9lives".into();
+        assert!(units(&o).unwrap_err().to_string().contains("user"));
+    }
+}
