@@ -100,7 +100,7 @@ pub enum LogFormatArg {
 #[derive(Debug, Parser)]
 #[command(name = "linli", version, after_long_help = EXIT_CODES)]
 pub struct Cli {
-    /// Data directory (default: $LINLI_DIR, else ~/.linli); also spelled --data-dir.
+    /// Data directory (default: $LINLI_DIR, else ~/.linli).
     #[arg(long, global = true, value_name = "DIR", visible_alias = "data-dir")]
     pub dir: Option<PathBuf>,
     /// Log format on stderr (default: the config file's, else human).
