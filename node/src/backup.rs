@@ -219,6 +219,38 @@ pub fn target_file(
     Ok(dir.join(default_name(now)))
 }
 
+/// Removes the oldest dated backups (`linli-<UTC time>.linlibak`, the names
+/// [`default_name`] gives) in `dir` beyond the newest `keep`; other files are left alone.
+/// Returns the files removed, oldest first.
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
+    let mut dated: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(BackupError::io(dir))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.strip_prefix("linli-")
+                        .and_then(|n| n.strip_suffix(&format!(".{EXTENSION}")))
+                        .is_some_and(|stamp| {
+                            stamp.len() == 16
+                                && stamp.ends_with('Z')
+                                && stamp.chars().nth(8) == Some('T')
+                        })
+                })
+        })
+        .collect();
+    // The UTC stamps sort as the times they name.
+    dated.sort();
+    let excess = dated.len().saturating_sub(keep);
+    let mut removed = Vec::new();
+    for p in dated.into_iter().take(excess) {
+        std::fs::remove_file(&p).map_err(BackupError::io(&p))?;
+        removed.push(p);
+    }
+    Ok(removed)
+}
+
 /// Copies the store of `data_dir` (which may be in use by a running node) into the backup
 /// file `to`, which must not exist. See the module docs.
 pub fn backup(data_dir: &Path, to: &Path, now: Timestamp) -> Result<BackupSummary, BackupError> {

@@ -6,7 +6,8 @@
 //! no devices, kernel tunables or modules, only the address families networking needs
 //! (IPv4, IPv6, unix, netlink for the interface list mDNS watches), the system-service
 //! syscall set, `UMask=0077`; it is restarted when it fails. The backup runs
-//! `linli backup` into `<data dir>/backups` (or `--backup-dir`), safe while the daemon runs.
+//! `linli backup` into `<data dir>/backups` (or `--backup-dir`), safe while the daemon runs,
+//! keeping the newest 14.
 //! Tested with `systemd-analyze verify`.
 
 use std::path::{Path, PathBuf};
@@ -216,6 +217,7 @@ WantedBy=multi-user.target
     );
     // `linli backup` without `--to` writes to `<dir>/backups` (created 0700); another
     // directory is named with a final `/` so that it is taken as a directory.
+    // The newest fortnight of daily backups is kept.
     let (writable, to) = if opts.backup_dir.is_none() {
         (dir.clone(), String::new())
     } else {
@@ -230,7 +232,7 @@ Documentation=man:systemd.exec(5)
 [Service]
 Type=oneshot
 User={user}
-ExecStart={bin} --dir {dir} backup{to}
+ExecStart={bin} --dir {dir} backup{to} --keep 14
 Nice=10
 IOSchedulingClass=idle
 {hardening}RestrictAddressFamilies=AF_UNIX
@@ -323,7 +325,7 @@ mod tests {
         );
         assert!(
             u[1].text
-                .contains("--dir /var/lib/linli backup --to /srv/backups/linli/\n")
+                .contains("--dir /var/lib/linli backup --to /srv/backups/linli/ --keep 14\n")
         );
         assert!(u[2].text.contains("Unit=dianye-backup.service\n"));
     }

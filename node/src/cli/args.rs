@@ -369,6 +369,10 @@ pub struct BackupArgs {
     /// The backup file, or a directory for a dated file (default: <DIR>/backups/).
     #[arg(long, value_name = "FILE")]
     pub to: Option<PathBuf>,
+    /// Then keep only the newest N dated backups (linli-<UTC time>.linlibak) in the
+    /// backup's directory, removing older ones.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
 }
 
 /// `linli restore`.

@@ -415,14 +415,36 @@ async fn calendar(cli: &Cli, dir: &Path, cfg: &Config, req: Request) -> Result<u
 /// `linli backup`.
 async fn backup(cli: &Cli, dir: &Path, a: &args::BackupArgs) -> Result<u8, CliError> {
     let now = crate::system_clock();
-    let (dir, to) = (dir.to_path_buf(), a.to.clone());
-    let summary = tokio::task::spawn_blocking(move || {
+    let (dir, to, keep) = (dir.to_path_buf(), a.to.clone(), a.keep);
+    let (summary, pruned) = tokio::task::spawn_blocking(move || {
         let file = crate::backup::target_file(&dir, to.as_deref(), now)?;
-        crate::backup::backup(&dir, &file, now)
+        let summary = crate::backup::backup(&dir, &file, now)?;
+        // A failed clean-up is reported after the (written) backup.
+        let pruned = match (keep, file.parent()) {
+            (Some(n), Some(parent)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                crate::backup::prune(parent, usize::try_from(n).unwrap_or(usize::MAX))
+            }
+            _ => Ok(Vec::new()),
+        };
+        Ok::<_, crate::backup::BackupError>((summary, pruned))
     })
     .await
     .map_err(|e| CliError::new(EXIT_FAILED, format!("the backup task failed: {e}")))?
-    .map_err(backup_error)?;
+    .map_err(|e| backup_error(e, "backup"))?;
+    let pruned = pruned.map_err(|e| {
+        CliError::new(
+            EXIT_FAILED,
+            format!(
+                "the backup {} was written, but removing older backups failed: {e}",
+                summary.file.display()
+            ),
+        )
+    })?;
     let v = json!({
         "file": summary.file.display().to_string(),
         "node": ops::ln(&summary.node),
@@ -430,11 +452,15 @@ async fn backup(cli: &Cli, dir: &Path, a: &args::BackupArgs) -> Result<u8, CliEr
         "database_bytes": summary.db_bytes,
         "file_bytes": summary.file_bytes,
         "taken_at": summary.taken_at.to_string(),
+        "removed": pruned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
     });
     if cli.json {
         output::print(&v, true);
     } else {
         output::out(&format!("{}\n", summary.file.display()));
+        for p in &pruned {
+            eprintln!("removed the older backup {}", p.display());
+        }
         eprintln!(
             "backed up node {} ({} changes, {} bytes) to {} (mode 0600: it holds the node's secret key)",
             ops::ln(&summary.node),
@@ -446,13 +472,13 @@ async fn backup(cli: &Cli, dir: &Path, a: &args::BackupArgs) -> Result<u8, CliEr
     Ok(0)
 }
 
-fn backup_error(e: crate::backup::BackupError) -> CliError {
+fn backup_error(e: crate::backup::BackupError, what: &str) -> CliError {
     use crate::backup::BackupError as B;
     let code = match &e {
         B::NoStore(_) | B::Store(_) | B::TargetInUse(_) => EXIT_STORE,
         _ => EXIT_FAILED,
     };
-    CliError::new(code, format!("{e}; nothing was changed"))
+    CliError::new(code, format!("{what}: {e}; nothing was changed"))
 }
 
 /// `linli restore`.
@@ -465,7 +491,7 @@ async fn restore(cli: &Cli, a: &args::RestoreArgs) -> Result<u8, CliError> {
     };
     let s = crate::backup::restore(&a.from, &dir, a.force, crate::system_clock())
         .await
-        .map_err(backup_error)?;
+        .map_err(|e| backup_error(e, "restore"))?;
     let v = json!({
         "dir": s.dir.display().to_string(),
         "node": ops::ln(&s.node),

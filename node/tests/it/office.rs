@@ -290,6 +290,37 @@ async fn the_cli_backs_up_and_restores_and_refuses_bad_files_and_targets_changin
     let v = run.json();
     let file = PathBuf::from(v["file"].as_str().unwrap());
     assert!(file.starts_with(&backups), "{v}");
+    // --keep: older dated backups beyond the newest N go; other files stay.
+    for old in ["20200101T000000Z", "20210101T000000Z", "20220101T000000Z"] {
+        std::fs::write(backups.join(format!("linli-{old}.linlibak")), b"old").unwrap();
+    }
+    std::fs::write(backups.join("linli-keep-me.linlibak"), b"mine").unwrap();
+    let run = linli(
+        &dir,
+        &[
+            "--json",
+            "backup",
+            "--to",
+            backups
+                .join("linli-20230101T000000Z.linlibak")
+                .to_str()
+                .unwrap(),
+            "--keep",
+            "2",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(run["removed"].as_array().unwrap().len(), 3, "{run}");
+    let mut left = entries(&backups);
+    left.retain(|e| e != file.file_name().unwrap().to_str().unwrap());
+    assert_eq!(
+        left,
+        ["linli-20230101T000000Z.linlibak", "linli-keep-me.linlibak"]
+    );
+    std::fs::remove_file(backups.join("linli-20230101T000000Z.linlibak")).unwrap();
+    let zero = linli(&dir, &["backup", "--keep", "0"]);
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
     assert!(file.to_string_lossy().ends_with(".linlibak"), "{v}");
     // A second backup to the same file is refused.
     let again = linli(&dir, &["backup", "--to", file.to_str().unwrap()]);
