@@ -265,6 +265,17 @@ pub fn backup(data_dir: &Path, to: &Path, now: Timestamp) -> Result<BackupSummar
     if to.exists() {
         return Err(BackupError::Exists(to.to_path_buf()));
     }
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(BackupError::io(to)(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "directory {} does not exist (end --to with / to have it created)",
+                parent.display()
+            ),
+        )));
+    }
     let secret = keyfile::read(data_dir)?.ok_or_else(|| StoreError::Key {
         path: data_dir.join(keyfile::KEY_FILE),
         reason: "missing (a backup without the key could not be restored)".into(),
@@ -422,16 +433,15 @@ fn write_file(
         written: 0,
     };
     let config_len = u32::try_from(config.len()).unwrap_or(u32::MAX);
-    let write_all = |w: &mut Hashing, bytes: &[u8]| w.write_all(bytes);
     (|| -> io::Result<()> {
-        write_all(&mut w, MAGIC)?;
-        write_all(&mut w, &[VERSION])?;
-        write_all(&mut w, &now.0.to_be_bytes())?;
-        write_all(&mut w, node.as_bytes())?;
-        write_all(&mut w, secret)?;
-        write_all(&mut w, &config_len.to_be_bytes())?;
-        write_all(&mut w, config)?;
-        write_all(&mut w, &db_bytes.to_be_bytes())?;
+        w.write_all(MAGIC)?;
+        w.write_all(&[VERSION])?;
+        w.write_all(&now.0.to_be_bytes())?;
+        w.write_all(node.as_bytes())?;
+        w.write_all(secret)?;
+        w.write_all(&config_len.to_be_bytes())?;
+        w.write_all(config)?;
+        w.write_all(&db_bytes.to_be_bytes())?;
         let mut src = File::open(db)?;
         let copied = io::copy(&mut src, &mut w)?;
         if copied != db_bytes {

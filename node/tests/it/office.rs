@@ -326,6 +326,12 @@ async fn the_cli_backs_up_and_restores_and_refuses_bad_files_and_targets_changin
     let again = linli(&dir, &["backup", "--to", file.to_str().unwrap()]);
     assert_eq!(again.code, 1, "{}", again.stderr);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    // Into a directory that does not exist.
+    let nowhere = tmp.path().join("nowhere").join("x.linlibak");
+    let run = linli(&dir, &["backup", "--to", nowhere.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!tmp.path().join("nowhere").exists());
     // Without a store.
     let none = linli(&tmp.path().join("backups"), &["backup"]);
     assert_ne!(none.code, 0);
