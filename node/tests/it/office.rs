@@ -1016,3 +1016,73 @@ async fn the_cli_prints_and_rotates_a_feed_address_and_names_what_is_missing() {
     let bad = linli(&dir, &["calendar", "url", "nothex"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// Against a running `linli run` (another process holding the store's lock): the feed's
+/// address is the daemon's, served without the token and rotated; a backup is taken
+/// without the lock and restores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_running_daemon_the_feed_is_served_and_a_backup_needs_no_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dianye");
+    let mut district = District::new();
+    let (node, _) = community_node(&mut district, &dir).await;
+    let room = room(&node).await;
+    let b = request(
+        &node,
+        room,
+        BookingForm::new("王小明", "choir", evening(0), 10),
+    )
+    .await;
+    decide(&node, room, confirm(&b)).await;
+    node.shutdown().await.unwrap();
+
+    let mut linli_cmd = std::process::Command::new(crate::cli::BIN);
+    linli_cmd
+        .arg("--dir")
+        .arg(&dir)
+        .env_remove("RUST_LOG")
+        .env_remove("LINLI_DIR");
+    let child = crate::cli::daemon_from(linli_cmd, &dir, &[]);
+    let addr: std::net::SocketAddr = std::fs::read_to_string(dir.join("api.addr"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let url = linli(&dir, &["calendar", "url"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let path = url
+        .strip_prefix(&format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("{url} is not on the daemon's address {addr}"))
+        .to_string();
+    let (status, text) = plain_get(addr, &path).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("SUMMARY:choir") && !text.contains("王"),
+        "{text}"
+    );
+
+    // The daemon holds node.lock; the backup does not need it.
+    let file = tmp.path().join("live.linlibak");
+    linli(&dir, &["backup", "--to", file.to_str().unwrap()]).ok();
+    let restored = tmp.path().join("restored");
+    linli(&restored, &["restore", "--from", file.to_str().unwrap()]).ok();
+    // Restoring over the running node's directory is refused, even forced.
+    let run = linli(
+        &dir,
+        &["restore", "--from", file.to_str().unwrap(), "--force"],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+
+    let rotated = linli(&dir, &["calendar", "rotate"]).ok().stdout;
+    assert_ne!(rotated.trim(), url);
+    assert_eq!(plain_get(addr, &path).await.0, 404);
+    let (status, _, _) = crate::cli::stop(child);
+    assert!(status.success(), "{status}");
+
+    let v = linli(&restored, &["--json", "booking", "list"]).ok().json();
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+}
