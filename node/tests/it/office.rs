@@ -476,6 +476,20 @@ async fn the_cli_backs_up_and_restores_and_refuses_bad_files_and_targets_changin
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("fails its checks"), "{}", run.stderr);
     assert!(!target.exists());
+    // A store of a newer schema (user_version, at byte 60 of the database header).
+    let mut newer_store = bytes.clone();
+    newer_store[db + 60..db + 64].copy_from_slice(&99u32.to_be_bytes());
+    let digest = blake3::hash(&newer_store[..body]);
+    newer_store[body..].copy_from_slice(digest.as_bytes());
+    let p = bad("newer-store.linlibak", &newer_store);
+    let run = linli(&target, &["restore", "--from", p.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("fails its checks") && run.stderr.contains("newer linli"),
+        "{}",
+        run.stderr
+    );
+    assert!(!target.exists());
 }
 
 #[tokio::test]
