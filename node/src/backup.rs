@@ -77,6 +77,18 @@ pub enum BackupError {
     /// The backup file to write is there already.
     #[error("{0} already exists; choose another file or remove it")]
     Exists(PathBuf),
+    /// The backup runs as another user than the store's owner.
+    #[error(
+        "{path} belongs to uid {owner} and this process runs as uid {me}: run the backup as the node's user (e.g. `sudo -u linli linli backup …`), so that no file of the store gets another owner"
+    )]
+    Owner {
+        /// The database.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's user.
+        me: u32,
+    },
     /// The file is not a linli backup.
     #[error("{path} is not a linli backup: {reason}")]
     NotABackup {
@@ -258,10 +270,6 @@ pub fn backup(data_dir: &Path, to: &Path, now: Timestamp) -> Result<BackupSummar
     if !db.is_file() {
         return Err(BackupError::NoStore(data_dir.to_path_buf()));
     }
-    match schema::probe(&db)? {
-        schema::Probe::Empty => return Err(BackupError::NoStore(data_dir.to_path_buf())),
-        schema::Probe::Linli(_) => {}
-    }
     if to.exists() {
         return Err(BackupError::Exists(to.to_path_buf()));
     }
@@ -297,6 +305,11 @@ pub fn backup(data_dir: &Path, to: &Path, now: Timestamp) -> Result<BackupSummar
     let result = (|| {
         let _ = std::fs::remove_file(&copy);
         drop(crate::private::create(&copy).map_err(BackupError::io(&copy))?);
+        same_owner(&db, &copy)?;
+        match schema::probe(&db)? {
+            schema::Probe::Empty => return Err(BackupError::NoStore(data_dir.to_path_buf())),
+            schema::Probe::Linli(_) => {}
+        }
         copy_database(&db, &copy)?;
         let keypair = Keypair::from_secret(&secret);
         let changes = check_copy(&copy, &keypair.node_id())
@@ -335,6 +348,31 @@ pub fn backup(data_dir: &Path, to: &Path, now: Timestamp) -> Result<BackupSummar
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The backup must run as the store's owner: SQLite may create the database's `-wal` and
+/// `-shm` files (when no node has the store open), and files of another owner there (root's,
+/// after a `sudo linli backup`) would keep the node from opening its store. `ours` is a file
+/// this process just created.
+fn same_owner(db: &Path, ours: &Path) -> Result<(), BackupError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(db).map_err(BackupError::io(db))?.uid();
+        let me = std::fs::metadata(ours)
+            .map_err(BackupError::io(ours))?
+            .uid();
+        if owner != me {
+            return Err(BackupError::Owner {
+                path: db.to_path_buf(),
+                owner,
+                me,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (db, ours);
+    Ok(())
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

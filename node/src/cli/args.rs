@@ -307,7 +307,9 @@ Example: linli calendar url      (subscribe to the printed address in a calendar
         after_help = "The copy is taken with SQLite's online backup API in one read transaction: \
 a running daemon keeps writing, and the copy is the store as of one commit. It is checked \
 (integrity, schema, key) before the file is written. The file holds the node's SECRET KEY and \
-is created with mode 0600: keep it like the data directory itself.\n\n\
+is created with mode 0600: keep it like the data directory itself. Run it as the node's \
+user (the owner of <DIR>/linli.db; another user is refused, so that no file of the store \
+changes owner).\n\n\
 Without --to the file goes to <DIR>/backups/linli-<UTC time>.linlibak; a --to that is a \
 directory (or ends with /) gets a file of that name in it.\n\n\
 Example: linli --data-dir /var/lib/linli backup --to /srv/backups/"

@@ -492,6 +492,38 @@ async fn the_cli_backs_up_and_restores_and_refuses_bad_files_and_targets_changin
     assert!(!target.exists());
 }
 
+/// A backup run as another user than the store's owner (root after `sudo`) is refused
+/// before SQLite could leave files of that user in the data directory.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_backup_by_another_user_than_the_stores_owner_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let mut district = District::new();
+    let (node, _) = community_node(&mut district, &dir).await;
+    node.shutdown().await.unwrap();
+    let db = dir.join(files::DB);
+    let me = std::fs::metadata(&db).unwrap().uid();
+    if me != 0 {
+        // Giving a file away takes root.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED a_backup_by_another_user_than_the_stores_owner_is_refused: not root"
+        );
+        return;
+    }
+    std::os::unix::fs::chown(&db, Some(4242), None).unwrap();
+    let before = entries(&dir);
+    let e = backup::backup(&dir, &tmp.path().join("x.linlibak"), Timestamp(0)).unwrap_err();
+    assert!(
+        e.to_string().contains("uid 4242") && e.to_string().contains("sudo -u"),
+        "{e}"
+    );
+    assert_eq!(entries(&dir), before, "no -wal or -shm left behind");
+    assert_eq!(entries(tmp.path()), ["node"]);
+}
+
 #[tokio::test]
 async fn restore_refuses_a_target_that_is_a_file() {
     let tmp = tempfile::tempdir().unwrap();
