@@ -322,7 +322,8 @@ length and checksum, SQLite's integrity check, the store schema, the configurati
 store opened as a node. The target (--data-dir) must be empty or absent; with --force a \
 directory holding something is moved aside to <DIR>.before-restore-<time>, never deleted (not \
 while a node runs on it). The restored node starts with a fresh incarnation, so its new \
-writes never collide with changes the original made after the backup.\n\n\
+writes never collide with changes the original made after the backup. Run it as the user the \
+node runs as: the restored files belong to whoever runs the restore.\n\n\
 Example: linli restore --from linli-20261207T020000Z.linlibak --data-dir /var/lib/linli-new"
     )]
     Restore(RestoreArgs),
