@@ -32,6 +32,8 @@
 
 mod actor;
 pub mod api;
+pub mod backup;
+pub mod calendar;
 pub mod cli;
 pub mod codegen;
 pub mod config;
@@ -40,6 +42,7 @@ mod error;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod install;
 pub mod net;
 mod node;
 pub mod ops;

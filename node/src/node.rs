@@ -608,6 +608,21 @@ impl Node {
         self.call(|reply| Command::Import { path, reply }).await
     }
 
+    /// The secret of the calendar feed of resource `doc` (served at
+    /// `/calendar/<hex secret>.ics` by the HTTP API): the stored one, else a fresh random one
+    /// (128 bits); `rotate` replaces it, so the old URL no longer answers. Kept in this node's
+    /// store only, never replicated. The caller checks that `doc` is a resource.
+    pub async fn calendar_feed(&self, doc: DocId, rotate: bool) -> Result<[u8; 16], NodeError> {
+        self.call(|reply| Command::CalendarFeed { doc, rotate, reply })
+            .await
+    }
+
+    /// The resource whose calendar feed has `secret`, if any.
+    pub async fn calendar_lookup(&self, secret: [u8; 16]) -> Result<Option<DocId>, NodeError> {
+        self.call(|reply| Command::CalendarLookup { secret, reply })
+            .await
+    }
+
     /// Runs SQLite's `integrity_check` on the store.
     pub async fn check_integrity(&self) -> Result<(), NodeError> {
         self.call(Command::CheckIntegrity).await

@@ -89,6 +89,17 @@ pub(crate) enum Command {
         records: Vec<PersonalRecord>,
         reply: Reply<Vec<Result<Accepted, PersonalError>>>,
     },
+    /// The secret of a resource's calendar feed (a fresh one when rotating).
+    CalendarFeed {
+        doc: DocId,
+        rotate: bool,
+        reply: Reply<[u8; 16]>,
+    },
+    /// The resource whose calendar feed has this secret.
+    CalendarLookup {
+        secret: [u8; 16],
+        reply: Reply<Option<DocId>>,
+    },
     Shutdown(Reply<()>),
 }
 
@@ -406,6 +417,16 @@ impl Actor {
             }
             Command::AcceptPersonal { records, reply } => {
                 let _ = reply.send(self.accept_personal(records));
+            }
+            Command::CalendarFeed { doc, rotate, reply } => {
+                let r = self.check_failed().and_then(|()| {
+                    let now = self.now();
+                    Ok(self.store.calendar_feed(&doc, rotate, now)?)
+                });
+                let _ = reply.send(r);
+            }
+            Command::CalendarLookup { secret, reply } => {
+                let _ = reply.send(self.store.calendar_doc(&secret).map_err(NodeError::from));
             }
             // Handled by the loop.
             Command::Shutdown(reply) => {

@@ -131,6 +131,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/calendar/{file}", get(calendar))
         .route("/", get(dashboard_page))
         .route("/index.html", get(dashboard_page))
         .route("/dashboard.js", get(dashboard_js))
@@ -176,8 +177,9 @@ const PUBLIC: [&str; 5] = [
 
 async fn auth(State(st): State<Shared>, req: HttpRequest, next: Next) -> Response {
     let method = req.method();
+    // Calendar feeds are named by their own secret (128 random bits in the path).
     if (method == axum::http::Method::GET || method == axum::http::Method::HEAD)
-        && PUBLIC.contains(&req.uri().path())
+        && (PUBLIC.contains(&req.uri().path()) || req.uri().path().starts_with(CALENDAR))
     {
         return next.run(req).await;
     }
@@ -196,6 +198,44 @@ async fn auth(State(st): State<Shared>, req: HttpRequest, next: Next) -> Respons
             Some(t) if same(t.trim().as_bytes(), st.token.as_bytes()) => next.run(req).await,
             _ => error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong API token"),
         },
+    }
+}
+
+/// Prefix of the calendar feeds' paths, served without the API token.
+const CALENDAR: &str = "/calendar/";
+
+/// `GET /calendar/<secret>.ics`: a room's bookings as iCalendar (see [`crate::calendar`]).
+/// An unknown or rotated secret is a plain 404, the same as a malformed one.
+async fn calendar(
+    State(st): State<Shared>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let missing = || error(StatusCode::NOT_FOUND, "not_found", "no such calendar feed");
+    let Some(secret) = crate::calendar::parse_feed_file(&file) else {
+        return missing();
+    };
+    let doc = match st.node.calendar_lookup(secret).await {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return missing(),
+        Err(e) => return ops_error(e.into()),
+    };
+    let now = st.node.now();
+    match st
+        .node
+        .read(move |r| crate::calendar::feed(r, doc, now))
+        .await
+    {
+        Ok(Ok(text)) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
+        // The resource is gone from this node (its store was replaced).
+        Ok(Err(e)) => error(StatusCode::NOT_FOUND, "not_found", e),
+        Err(e) => ops_error(e.into()),
     }
 }
 

@@ -101,7 +101,7 @@ pub enum LogFormatArg {
 #[command(name = "linli", version, after_long_help = EXIT_CODES)]
 pub struct Cli {
     /// Data directory (default: $LINLI_DIR, else ~/.linli).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", visible_alias = "data-dir")]
     pub dir: Option<PathBuf>,
     /// Log format on stderr (default: the config file's, else human).
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
@@ -291,6 +291,54 @@ Example: linli personal erase --doc 4f2a… --record requests/hongqi@1a2b3c4d5e6
         after_help = "Example: linli op run resource.bar who='{\"group\":\"Hongqi dance troupe\"}' reason=\"damaged the piano\""
     )]
     Op(OpCmd),
+    /// A room's calendar feed (iCalendar) at a secret address: print it, or replace it.
+    #[command(
+        subcommand,
+        after_help = "The feed lists the room's confirmed bookings (weekly series as one repeating \
+event, revoked or cancelled ones marked cancelled) in the room's time zone, with purpose and \
+group only: never the booker's name or contact. It is served by the running daemon (`linli \
+run`) at http://<API address>/calendar/<secret>.ics without the API token: anyone who has \
+the address can read the feed, so rotate it when it has been given to the wrong people.\n\n\
+Example: linli calendar url      (subscribe to the printed address in a calendar app)"
+    )]
+    Calendar(CalendarCmd),
+    /// Back up the store, key and configuration into one file (safe while the daemon runs).
+    #[command(
+        after_help = "The copy is taken with SQLite's online backup API in one read transaction: \
+a running daemon keeps writing, and the copy is the store as of one commit. It is checked \
+(integrity, schema, key) before the file is written. The file holds the node's SECRET KEY and \
+is created with mode 0600: keep it like the data directory itself. Run it as the node's \
+user (the owner of <DIR>/linli.db; another user is refused, so that no file of the store \
+changes owner).\n\n\
+Without --to the file goes to <DIR>/backups/linli-<UTC time>.linlibak; a --to that is a \
+directory (or ends with /) gets a file of that name in it.\n\n\
+Example: linli --data-dir /var/lib/linli backup --to /srv/backups/"
+    )]
+    Backup(BackupArgs),
+    /// Restore a backup file into a new data directory, after checking it.
+    #[command(
+        after_help = "The backup is checked before anything is created or replaced: its header, \
+length and checksum, SQLite's integrity check, the store schema, the configuration, and the \
+store opened as a node. The target (--data-dir) must be empty or absent; with --force a \
+directory holding something is moved aside to <DIR>.before-restore-<time>, never deleted (not \
+while a node runs on it). The restored node starts with a fresh incarnation, so its new \
+writes never collide with changes the original made after the backup. Run it as the user the \
+node runs as: the restored files belong to whoever runs the restore.\n\n\
+Example: linli restore --from linli-20261207T020000Z.linlibak --data-dir /var/lib/linli-new"
+    )]
+    Restore(RestoreArgs),
+    /// Systemd units for this node: the daemon and a daily backup timer.
+    #[command(
+        after_help = "Writes <name>.service (`linli run` as --user, restarted on failure, the data \
+directory its only writable path, no new privileges, private /tmp, protected system, home and \
+kernel), <name>-backup.service (`linli backup`) and <name>-backup.timer (daily). Prints them \
+without --dest. The user and the data directory must exist: \
+`useradd --system --home-dir /var/lib/linli linli` and `linli --data-dir /var/lib/linli init …` \
+as that user. Then: systemctl daemon-reload; systemctl enable --now linli.service \
+linli-backup.timer.\n\n\
+Example: linli install --data-dir /var/lib/linli --user linli --dest /etc/systemd/system"
+    )]
+    Install(InstallArgs),
     /// Send a raw request (JSON, as the HTTP API's POST /api/v1/call takes it).
     #[command(
         after_help = "Example: linli call '{\"cmd\":\"balance\",\"volunteer\":\"dianye:7\"}'"
@@ -299,6 +347,69 @@ Example: linli personal erase --doc 4f2a… --record requests/hongqi@1a2b3c4d5e6
         /// The request JSON.
         request: String,
     },
+}
+
+/// `linli calendar`.
+#[derive(Debug, Subcommand)]
+pub enum CalendarCmd {
+    /// Print the feed's address (created on first use).
+    #[command(after_help = "Example: linli calendar url 4f2a…")]
+    Url {
+        /// Resource (default: the only one).
+        resource: Option<DocId>,
+    },
+    /// Replace the feed's secret address; the old address answers 404 from now on.
+    #[command(after_help = "Example: linli calendar rotate 4f2a…")]
+    Rotate {
+        /// Resource (default: the only one).
+        resource: Option<DocId>,
+    },
+}
+
+/// `linli backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file, or a directory for a dated file (default: <DIR>/backups/).
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    /// Then keep only the newest N dated backups (linli-<UTC time>.linlibak) in the
+    /// backup's directory, removing older ones.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+}
+
+/// `linli restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (written by `linli backup`).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Restore over a data directory that holds something, moving it aside first.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `linli install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The user the node runs as (not root).
+    #[arg(long, default_value = "linli")]
+    pub user: String,
+    /// Print the units (the default).
+    #[arg(long, conflicts_with = "dest")]
+    pub print: bool,
+    /// Write the units into this directory, e.g. /etc/systemd/system.
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
+    /// The linli binary the units run (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// Base name of the units (<name>.service, <name>-backup.service, <name>-backup.timer).
+    #[arg(long, default_value = "linli")]
+    pub name: String,
+    /// Where the daily backups go (default: <DIR>/backups).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// `linli demo`.
@@ -1172,6 +1283,9 @@ impl Command {
             | C::Export(_)
             | C::Import(_)
             | C::Call { .. }
+            | C::Backup(_)
+            | C::Restore(_)
+            | C::Install(_)
             | C::Op(OpCmd::List { .. } | OpCmd::Show { .. }) => {
                 return Ok(None);
             }
@@ -1211,6 +1325,10 @@ impl Command {
                 },
                 FederationCmd::Certs { doc } => Request::Certificates { doc: *doc },
             },
+            C::Calendar(CalendarCmd::Url { resource }) => Request::CalendarUrl { doc: *resource },
+            C::Calendar(CalendarCmd::Rotate { resource }) => {
+                Request::CalendarRotate { doc: *resource }
+            }
             C::Status => Request::Status,
             C::Documents { kind } => Request::Documents { kind: *kind },
             C::Rejected => Request::Rejected,

@@ -319,6 +319,13 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Op(c @ (args::OpCmd::List { .. } | args::OpCmd::Show { .. })) = &cli.command {
         return op_help(&cli, c);
     }
+    if let Command::Install(a) = &cli.command {
+        return install(&cli, &dir, a);
+    }
+    if let Command::Restore(a) = &cli.command {
+        init_logging(&cli, &Config::default(), false);
+        return restore(&cli, a).await;
+    }
     if !dir.is_dir() {
         return Err(CliError::new(
             EXIT_STORE,
@@ -333,6 +340,16 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     init_logging(&cli, &cfg, matches!(cli.command, Command::Run(_)));
     match &cli.command {
         Command::Run(a) => daemon(&cli, &dir, cfg, a).await,
+        Command::Backup(a) => backup(&cli, &dir, a).await,
+        Command::Calendar(c) => {
+            let req = match c {
+                args::CalendarCmd::Url { resource } => Request::CalendarUrl { doc: *resource },
+                args::CalendarCmd::Rotate { resource } => {
+                    Request::CalendarRotate { doc: *resource }
+                }
+            };
+            calendar(&cli, &dir, &cfg, req).await
+        }
         Command::Metrics => metrics(&dir, &cfg).await,
         Command::Federation(FederationCmd::Join { root, peer }) => {
             join(&cli, &dir, cfg, root, peer).await
@@ -362,6 +379,241 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             one(&cli, &dir, &cfg, req).await
         }
     }
+}
+
+/// `linli calendar url|rotate`: the feed's full address, on the running daemon's API (or
+/// the configured API address when no daemon runs).
+async fn calendar(cli: &Cli, dir: &Path, cfg: &Config, req: Request) -> Result<u8, CliError> {
+    let exec = Exec::connect(dir, cfg).await?;
+    let (addr, running) = match &exec {
+        Exec::Remote(c) => (c.addr(), true),
+        Exec::Local(_) => (cfg.api.listen, false),
+    };
+    let r = exec.call(req).await;
+    exec.close().await;
+    let mut v = r?;
+    let path = v["path"].as_str().unwrap_or_default().to_string();
+    let url = format!("http://{addr}{path}");
+    v["url"] = Value::String(url.clone());
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!("{url}\n"));
+        if !running {
+            eprintln!(
+                "the daemon is not running: the feed answers once `linli --dir {} run` serves its API at {addr}",
+                dir.display()
+            );
+        }
+        if v["rotated"].as_bool() == Some(true) {
+            eprintln!("the previous address of this feed no longer answers");
+        }
+    }
+    Ok(0)
+}
+
+/// `linli backup`.
+async fn backup(cli: &Cli, dir: &Path, a: &args::BackupArgs) -> Result<u8, CliError> {
+    let now = crate::system_clock();
+    let (dir, to, keep) = (dir.to_path_buf(), a.to.clone(), a.keep);
+    let (summary, pruned) = tokio::task::spawn_blocking(move || {
+        let file = crate::backup::target_file(&dir, to.as_deref(), now)?;
+        let summary = crate::backup::backup(&dir, &file, now)?;
+        // A failed clean-up is reported after the (written) backup.
+        let pruned = match (keep, file.parent()) {
+            (Some(n), Some(parent)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                crate::backup::prune(parent, usize::try_from(n).unwrap_or(usize::MAX))
+            }
+            _ => Ok(Vec::new()),
+        };
+        Ok::<_, crate::backup::BackupError>((summary, pruned))
+    })
+    .await
+    .map_err(|e| CliError::new(EXIT_FAILED, format!("the backup task failed: {e}")))?
+    .map_err(|e| backup_error(e, "backup"))?;
+    let pruned = pruned.map_err(|e| {
+        CliError::new(
+            EXIT_FAILED,
+            format!(
+                "the backup {} was written, but removing older backups failed: {e}",
+                summary.file.display()
+            ),
+        )
+    })?;
+    let v = json!({
+        "file": summary.file.display().to_string(),
+        "node": ops::ln(&summary.node),
+        "changes": summary.changes,
+        "database_bytes": summary.db_bytes,
+        "file_bytes": summary.file_bytes,
+        "taken_at": summary.taken_at.to_string(),
+        "removed": pruned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    });
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!("{}\n", summary.file.display()));
+        for p in &pruned {
+            eprintln!("removed the older backup {}", p.display());
+        }
+        eprintln!(
+            "backed up node {} ({} changes, {} bytes) to {} (mode 0600: it holds the node's secret key)",
+            ops::ln(&summary.node),
+            summary.changes,
+            summary.file_bytes,
+            summary.file.display()
+        );
+    }
+    Ok(0)
+}
+
+fn backup_error(e: crate::backup::BackupError, what: &str) -> CliError {
+    use crate::backup::BackupError as B;
+    let code = match &e {
+        B::NoStore(_) | B::Store(_) | B::TargetInUse(_) => EXIT_STORE,
+        _ => EXIT_FAILED,
+    };
+    CliError::new(code, format!("{what}: {e}; nothing was changed"))
+}
+
+/// `linli restore`.
+async fn restore(cli: &Cli, a: &args::RestoreArgs) -> Result<u8, CliError> {
+    let Some(dir) = cli.dir.clone() else {
+        return Err(CliError::new(
+            EXIT_USAGE,
+            "give the directory to restore into: linli restore --from FILE --data-dir NEWDIR",
+        ));
+    };
+    let s = crate::backup::restore(&a.from, &dir, a.force, crate::system_clock())
+        .await
+        .map_err(|e| backup_error(e, "restore"))?;
+    let v = json!({
+        "dir": s.dir.display().to_string(),
+        "node": ops::ln(&s.node),
+        "org": s.org,
+        "changes": s.changes,
+        "documents": s.documents,
+        "taken_at": s.taken_at.to_string(),
+        "incarnation": s.incarnation,
+        "moved_aside": s.moved_aside.as_ref().map(|p| p.display().to_string()),
+    });
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!("{}\n", s.dir.display()));
+        eprintln!(
+            "restored node {} of {} ({} changes, {} documents, backup of {}) into {} with a fresh incarnation {}",
+            ops::ln(&s.node),
+            s.org,
+            s.changes,
+            s.documents,
+            s.taken_at,
+            s.dir.display(),
+            s.incarnation
+        );
+        if let Some(p) = &s.moved_aside {
+            eprintln!("what was in {} is now in {}", s.dir.display(), p.display());
+        }
+    }
+    Ok(0)
+}
+
+/// `linli install`: prints the systemd units, or writes them to `--dest`.
+fn install(cli: &Cli, dir: &Path, a: &args::InstallArgs) -> Result<u8, CliError> {
+    let absolute = |p: &Path| -> Result<PathBuf, CliError> {
+        if p.is_absolute() {
+            return Ok(p.to_path_buf());
+        }
+        std::env::current_dir()
+            .map(|c| c.join(p))
+            .map_err(|e| CliError::new(EXIT_FAILED, format!("the current directory: {e}")))
+    };
+    let binary = match &a.bin {
+        Some(b) => absolute(b)?,
+        None => std::env::current_exe()
+            .and_then(|p| p.canonicalize())
+            .map_err(|e| {
+                CliError::new(
+                    EXIT_FAILED,
+                    format!("cannot tell where this linli binary is ({e}); give --bin"),
+                )
+            })?,
+    };
+    if !binary.is_file() {
+        return Err(CliError::new(
+            EXIT_USAGE,
+            format!("--bin {}: no such file", binary.display()),
+        ));
+    }
+    let opts = crate::install::InstallOptions {
+        data_dir: absolute(dir)?,
+        user: a.user.clone(),
+        binary,
+        name: a.name.clone(),
+        backup_dir: a.backup_dir.as_deref().map(absolute).transpose()?,
+    };
+    let units =
+        crate::install::units(&opts).map_err(|e| CliError::new(EXIT_USAGE, e.to_string()))?;
+    let Some(dest) = &a.dest else {
+        if cli.json {
+            let v: Vec<Value> = units
+                .iter()
+                .map(|u| json!({"file": u.file, "text": u.text}))
+                .collect();
+            output::print(&Value::Array(v), true);
+        } else {
+            for u in &units {
+                output::out(&format!("### {}\n{}\n", u.file, u.text));
+            }
+        }
+        return Ok(0);
+    };
+    if !dest.is_dir() {
+        return Err(CliError::new(
+            EXIT_USAGE,
+            format!("--dest {}: not a directory", dest.display()),
+        ));
+    }
+    let mut written = Vec::new();
+    for u in &units {
+        let path = dest.join(&u.file);
+        write_unit(&path, &u.text)
+            .map_err(|e| CliError::new(EXIT_FAILED, format!("writing {}: {e}", path.display())))?;
+        written.push(path.display().to_string());
+    }
+    if cli.json {
+        output::print(&json!({ "written": written }), true);
+    } else {
+        for w in &written {
+            output::out(&format!("{w}\n"));
+        }
+        eprintln!(
+            "next: systemctl daemon-reload && systemctl enable --now {0}.service {0}-backup.timer",
+            a.name
+        );
+    }
+    Ok(0)
+}
+
+/// A unit file, world-readable as systemd expects (it holds no secret), replaced atomically.
+fn write_unit(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = crate::private::tmp_of(path);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 async fn one(cli: &Cli, dir: &Path, cfg: &Config, req: Request) -> Result<u8, CliError> {

@@ -223,6 +223,17 @@ pub enum Request {
     },
     /// Resources held.
     ResourceList,
+    /// The secret address of a room's calendar feed (iCalendar, served by the daemon's HTTP
+    /// API without a token), created on first use. Only for the resource's owner.
+    CalendarUrl {
+        /// Resource (default: the only one).
+        doc: Option<DocId>,
+    },
+    /// A new secret address for a room's calendar feed: the old one stops answering (404).
+    CalendarRotate {
+        /// Resource (default: the only one).
+        doc: Option<DocId>,
+    },
     /// Request a booking.
     BookingRequest {
         /// Resource.
@@ -609,6 +620,31 @@ impl Request {
     }
 }
 
+/// `calendar_url` / `calendar_rotate`: the feed's path (`/calendar/<secret>.ics`).
+async fn calendar_feed(node: &Node, doc: Option<DocId>, rotate: bool) -> Result<Value, OpsError> {
+    let doc = resolve(node, DocKind::Resource, doc).await?;
+    let (owner, name) = node
+        .read(move |r| {
+            r.resource(doc)
+                .map(|res| (res.owner().clone(), res.spec().name.clone()))
+        })
+        .await??;
+    if &owner != node.org() {
+        return Err(OpsError::Invalid(format!(
+            "resource {doc} ({name}) belongs to {owner}; only its owner's node serves its \
+             calendar feed (this node acts for {})",
+            node.org()
+        )));
+    }
+    let secret = node.calendar_feed(doc, rotate).await?;
+    Ok(json!({
+        "resource": doc.to_string(),
+        "name": name,
+        "path": crate::calendar::feed_path(&secret),
+        "rotated": rotate,
+    }))
+}
+
 /// Executes `req` on `node` (no network: `peers` answers from the stored sync state).
 pub async fn execute(node: &Node, req: Request) -> Result<Value, OpsError> {
     execute_with(node, None, req).await
@@ -883,6 +919,8 @@ pub async fn execute_with(
                 .await?;
             Ok(created(sc.doc, DocKind::Resource))
         }
+        Request::CalendarUrl { doc } => calendar_feed(node, doc, false).await,
+        Request::CalendarRotate { doc } => calendar_feed(node, doc, true).await,
         Request::ResourceList => {
             let rows = node
                 .read(|r| {

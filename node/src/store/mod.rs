@@ -651,6 +651,51 @@ impl Store {
         Ok(out)
     }
 
+    /// The secret of the calendar feed of resource `doc`: the stored one, or a fresh one
+    /// (16 random bytes) stored first when there is none or `rotate` is set — the old secret
+    /// then no longer names a feed.
+    pub(crate) fn calendar_feed(
+        &mut self,
+        doc: &DocId,
+        rotate: bool,
+        now: Timestamp,
+    ) -> Result<[u8; 16], StoreError> {
+        if !rotate {
+            let stored: Option<Vec<u8>> = self
+                .conn
+                .query_row(
+                    "SELECT secret FROM calendar_feeds WHERE doc = ?1",
+                    [doc.as_bytes().as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(secret) = stored.and_then(|s| <[u8; 16]>::try_from(s).ok()) {
+                return Ok(secret);
+            }
+        }
+        let secret: [u8; 16] = random()?;
+        self.conn.execute(
+            "INSERT INTO calendar_feeds (doc, secret, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (doc) DO UPDATE SET secret = excluded.secret, \
+             created_at = excluded.created_at",
+            params![doc.as_bytes().as_slice(), secret.as_slice(), now.0],
+        )?;
+        Ok(secret)
+    }
+
+    /// The resource whose calendar feed has `secret`, if any.
+    pub(crate) fn calendar_doc(&self, secret: &[u8; 16]) -> Result<Option<DocId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT doc FROM calendar_feeds WHERE secret = ?1",
+                [secret.as_slice()],
+                |r| blob32(r, 0),
+            )
+            .optional()?
+            .map(DocId))
+    }
+
     /// Moves everything in the WAL into the database and truncates the WAL, so that pages
     /// holding erased personal data (zeroed in the database by `secure_delete`) leave no
     /// older copy in the WAL file.
@@ -725,7 +770,7 @@ impl linli_core::ChangeSource for StoreSource {
 }
 
 /// `PRAGMA integrity_check` (`full`) or `quick_check` on `conn`: `Ok` or the problems.
-fn integrity_check(conn: &Connection, full: bool) -> Result<(), StoreError> {
+pub(crate) fn integrity_check(conn: &Connection, full: bool) -> Result<(), StoreError> {
     let mut problems = Vec::new();
     let pragma = if full {
         "integrity_check"

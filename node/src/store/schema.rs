@@ -87,8 +87,18 @@ CREATE TABLE audit (
 ) STRICT;
 ";
 
+/// Schema version 4: the secrets of the per-resource calendar feeds (`/calendar/<secret>.ics`).
+/// Local to this node, never replicated; rotating a feed replaces its secret.
+const V4: &str = "
+CREATE TABLE calendar_feeds (
+    doc        BLOB PRIMARY KEY,      -- the resource document (32 bytes)
+    secret     BLOB NOT NULL UNIQUE,  -- 16 random bytes, the feed's URL
+    created_at INTEGER NOT NULL       -- this node's clock, ms since the epoch (UTC)
+) STRICT;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -31,6 +31,8 @@ mod import;
 mod fuzz_replay;
 // Hostile peers speaking raw bytes on the sync protocol.
 mod hostile;
+// An office install: backup while writing, checked restore, systemd units, calendar feeds.
+mod office;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
 // Personal data over real sync: only its audience stores it, in any file; erasure.
