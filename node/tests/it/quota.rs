@@ -17,7 +17,7 @@ use linli_node::net::Network;
 use linli_node::{NodeError, OpenOptions};
 use tempfile::TempDir;
 
-use crate::net::{community, eventually, loopback};
+use crate::net::{community, eventually_on, loopback};
 use crate::util::*;
 
 /// A quota of 20 changes per signer, document and day, on a clock the test moves.
@@ -248,7 +248,8 @@ async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
         .await
         .unwrap();
     // B stored 20 of A's 25 changes to its registry.
-    eventually("20 of A's changes on B", 20, || async {
+    // Woken by B's `DocumentChanged` (the 19 compounds) and `QuotaExceeded` (the rest).
+    eventually_on(&[&b], "20 of A's changes on B", 60, || async {
         let n = b.compounds(reg_a).await.map(|c| c.len()).unwrap_or(0);
         (n == 19 && b.status().await.unwrap().quota_refused >= 5).then_some(())
     })
@@ -269,7 +270,7 @@ async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
         .sync_with(&addr, Duration::from_secs(20))
         .await
         .unwrap();
-    eventually("the rest of A's changes on B", 20, || async {
+    eventually_on(&[&b], "the rest of A's changes on B", 60, || async {
         (b.compounds(reg_a).await.unwrap().len() == 24).then_some(())
     })
     .await;
