@@ -1277,20 +1277,20 @@ impl Driver {
                 peer_id, endpoint, ..
             } => self.on_connected(peer_id, &endpoint),
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
-                if let Some(st) = self.peers.get_mut(&peer_id) {
+                let gone = self.peers.get_mut(&peer_id).is_some_and(|st| {
                     st.connections = st.connections.saturating_sub(1);
-                    if st.connections == 0 {
-                        tracing::info!(%peer_id, "peer disconnected");
-                        self.ctx.responders.forget(&peer_id);
-                        self.connected
-                            .store(self.connected_count(), Ordering::Relaxed);
-                        if let Some(peer) = session::node_of(&peer_id) {
-                            self.ctx.node.emit(NodeEvent::PeerDisconnected { peer });
-                        }
-                    }
+                    st.connections == 0
+                });
+                if gone {
+                    tracing::info!(%peer_id, "peer disconnected");
+                    self.ctx.responders.forget(&peer_id);
                 }
                 self.connected
                     .store(self.connected_count(), Ordering::Relaxed);
+                // After the count: a subscriber reading `stats().peers` sees it.
+                if gone && let Some(peer) = session::node_of(&peer_id) {
+                    self.ctx.node.emit(NodeEvent::PeerDisconnected { peer });
+                }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, "outgoing connection failed: {error}");
