@@ -213,6 +213,20 @@ pub enum NodeEvent {
         /// The peer.
         peer: NodeId,
     },
+    /// A live pull of a document announced by peers ended (whatever it brought; what it
+    /// applied is reported as [`NodeEvent::DocumentChanged`]), freeing one of the
+    /// [`MAX_PULLS`](crate::net::MAX_PULLS) places.
+    PullEnded {
+        /// The document.
+        doc: DocId,
+    },
+    /// A peer announced heads of a document this node holds and, asked directly, delivered
+    /// nothing (counted in `announcements_broken`; at
+    /// [`BROKEN_ANNOUNCEMENTS`](crate::net::BROKEN_ANNOUNCEMENTS) it is dropped).
+    AnnouncementBroken {
+        /// The peer.
+        peer: NodeId,
+    },
     /// The network dropped a peer (it is refused, sent invalid data, flooded, or was
     /// revoked: it stays banned for [`BAN`](crate::net::BAN)), or the peer answered that it
     /// refuses this node (the reason then starts with "it refused us"). The reason is what

@@ -646,6 +646,10 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
     let mut lies = 0u32;
     let mut live_asks = 0usize;
     let mut max_pending = 0usize;
+    // The counters read below change with an event of the node (`PullEnded`,
+    // `AnnouncementBroken`, `PeerDropped`) or of this raw peer: they are looked at again
+    // after each, never polled.
+    let mut node_events = a.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         assert!(
@@ -667,7 +671,10 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
                 }
                 phase = 2;
             }
-            2 if st.announcements_deferred > 0 && st.pulls_pending == 0 => phase = 3,
+            2 if st.announcements_deferred > 0 && st.pulls_pending == 0 => {
+                phase = 3;
+                continue;
+            }
             3 if st.peers_dropped > 0 => break,
             3 if st.announcements_broken >= lies as u64
                 && lies < linli_node::net::BROKEN_ANNOUNCEMENTS =>
@@ -682,10 +689,15 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
             }
             _ => {}
         }
-        let Ok(ev) =
-            tokio::time::timeout(Duration::from_millis(20), swarm.select_next_some()).await
-        else {
-            continue;
+        let ev = tokio::select! {
+            ev = swarm.select_next_some() => ev,
+            ev = node_events.recv() => {
+                use tokio::sync::broadcast::error::RecvError;
+                assert!(!matches!(ev, Err(RecvError::Closed)), "the node stopped");
+                continue;
+            }
+            // The check at the top fails then.
+            _ = tokio::time::sleep_until(deadline) => continue,
         };
         match ev {
             SwarmEvent::Behaviour(LiarEvent::Gossip(gossipsub::Event::Subscribed {
