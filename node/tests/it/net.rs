@@ -749,3 +749,38 @@ async fn three_nodes_sync_a_write_over_a_memory_transport_passed_in() {
         net.shutdown().await.unwrap();
     }
 }
+
+/// The network's peer events: a peer connecting and going away is reported on the node's
+/// event stream, after the counters `stats` reads were updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_connecting_and_leaving_are_node_events() {
+    use linli_node::NodeEvent;
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, _) = community(&mut district, da.path(), "dianye").await;
+    let (b, _) = community(&mut district, db.path(), "hongqi").await;
+    let mut events = a.subscribe();
+    let net_a = start_in_memory(&a, in_memory(vec![])).await;
+    let addrs = net_a.listen_addrs().await.unwrap();
+    let net_b = start_in_memory(&b, in_memory(addrs)).await;
+    let b_id = b.node_id();
+    crate::util::wait_for(
+        &mut events,
+        "B connected",
+        |e| matches!(e, NodeEvent::PeerConnected { peer } if *peer == b_id),
+    )
+    .await;
+    assert_eq!(net_a.stats().peers, 1, "{:?}", net_a.stats());
+    net_b.shutdown().await.unwrap();
+    crate::util::wait_for(
+        &mut events,
+        "B disconnected",
+        |e| matches!(e, NodeEvent::PeerDisconnected { peer } if *peer == b_id),
+    )
+    .await;
+    assert_eq!(net_a.stats().peers, 0, "{:?}", net_a.stats());
+    let peers = net_a.peers().await.unwrap();
+    let pb = peers.iter().find(|p| p.node == b_id).expect("B is known");
+    assert!(!pb.connected && pb.dropped.is_none(), "{pb:?}");
+    net_a.shutdown().await.unwrap();
+}
