@@ -255,6 +255,8 @@ pub(crate) enum Cmd {
         oneshot::Sender<Result<linli_core::sync::Stats, NetError>>,
     ),
     Connected(PeerId, oneshot::Sender<bool>),
+    /// Answered once the peer is connected (at once if it is).
+    WhenConnected(PeerId, oneshot::Sender<()>),
     Block(PeerId, bool),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     Listening(oneshot::Sender<Vec<String>>),
@@ -445,6 +447,7 @@ impl Network {
             addrs,
             connected: connected.clone(),
             last_sync_round: now,
+            waiting: HashMap::new(),
         };
         driver.subscribe(topics);
         tokio::spawn(announcer(ctx, root));
@@ -516,13 +519,14 @@ impl Network {
         let deadline = tokio::time::Instant::now() + timeout;
         if !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
             self.ask(|tx| Cmd::Dial(a, tx)).await??;
-            while !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
-                if tokio::time::Instant::now() >= deadline {
+            let connected = self.ask(|tx| Cmd::WhenConnected(peer, tx));
+            match tokio::time::timeout_at(deadline, connected).await {
+                Ok(r) => r?,
+                Err(_) => {
                     return Err(NetError::Transport(format!(
                         "could not connect to {addr} within {timeout:?}"
                     )));
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -959,6 +963,8 @@ struct Driver {
     addrs: Vec<Multiaddr>,
     connected: Arc<AtomicUsize>,
     last_sync_round: Instant,
+    /// Callers waiting for a connection to a peer (`sync_with`).
+    waiting: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
 }
 
 impl Driver {
@@ -1093,6 +1099,11 @@ impl Driver {
             }
         }
         self.ctx.responders.expire();
+        // Callers that stopped waiting (their deadline passed).
+        self.waiting.retain(|_, w| {
+            w.retain(|reply| !reply.is_closed());
+            !w.is_empty()
+        });
         let due: Vec<PeerId> = self
             .closing
             .iter()
@@ -1172,6 +1183,13 @@ impl Driver {
             }
             Cmd::Connected(peer, reply) => {
                 let _ = reply.send(self.swarm.is_connected(&peer));
+            }
+            Cmd::WhenConnected(peer, reply) => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(());
+                } else {
+                    self.waiting.entry(peer).or_default().push(reply);
+                }
             }
             Cmd::SyncWith(peer, reply) => {
                 if let Some(st) = self.peers.get_mut(&peer) {
@@ -1348,6 +1366,9 @@ impl Driver {
         st.connections += 1;
         st.addrs.insert(addr);
         st.dropped = None;
+        for reply in self.waiting.remove(&peer_id).unwrap_or_default() {
+            let _ = reply.send(());
+        }
         self.connected
             .store(self.connected_count(), Ordering::Relaxed);
         if fresh {
