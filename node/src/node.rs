@@ -134,7 +134,8 @@ impl fmt::Debug for InitOptions {
     }
 }
 
-/// Something that happened in the node, broadcast after it was committed.
+/// Something that happened in the node, broadcast after it was committed (the network's
+/// peer events, which commit nothing, when the network saw them).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum NodeEvent {
@@ -189,6 +190,52 @@ pub enum NodeEvent {
         erased: bool,
         /// Where the command came from.
         origin: Origin,
+    },
+    /// Received changes were neither applied nor stored because their signer passed its
+    /// write quota for the document today (counted in [`NodeStatus::quota_refused`]; they
+    /// may come again another day).
+    QuotaExceeded {
+        /// The document they were sent for.
+        doc: DocId,
+        /// Their signer.
+        signer: NodeId,
+        /// How many changes of the batch were not stored.
+        changes: u64,
+    },
+    /// The node's network connected to a peer (its first open connection). Peer events
+    /// report what the [`Network`](crate::net::Network) saw; they store nothing.
+    PeerConnected {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// The network's last open connection to a peer closed.
+    PeerDisconnected {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// A live pull of a document announced by peers ended (whatever it brought; what it
+    /// applied is reported as [`NodeEvent::DocumentChanged`]), freeing one of the
+    /// [`MAX_PULLS`](crate::net::MAX_PULLS) places.
+    PullEnded {
+        /// The document.
+        doc: DocId,
+    },
+    /// A peer announced heads of a document this node holds and, asked directly, delivered
+    /// nothing (counted in `announcements_broken`; at
+    /// [`BROKEN_ANNOUNCEMENTS`](crate::net::BROKEN_ANNOUNCEMENTS) it is dropped).
+    AnnouncementBroken {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// The network dropped a peer (it is refused, sent invalid data, flooded, or was
+    /// revoked: it stays banned for [`BAN`](crate::net::BAN)), or the peer answered that it
+    /// refuses this node (the reason then starts with "it refused us"). The reason is what
+    /// [`PeerInfo::dropped`](crate::net::PeerInfo::dropped) shows.
+    PeerDropped {
+        /// The peer.
+        peer: NodeId,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -372,6 +419,12 @@ impl Node {
     /// than [`OpenOptions::event_capacity`]).
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Broadcasts an event that no command of the actor reports (the network's peer events).
+    pub(crate) fn emit(&self, ev: NodeEvent) {
+        // No subscriber is no error: nobody is listening.
+        let _ = self.inner.events.send(ev);
     }
 
     // ---- writes ---------------------------------------------------------------------

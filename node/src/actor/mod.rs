@@ -126,6 +126,9 @@ struct Receiving<'a> {
     tracker: &'a Tracker,
     quota: &'a mut QuotaCounter,
     quota_refused: &'a mut u64,
+    /// Changes of this batch over their signer's quota, by (document, signer): reported as
+    /// [`NodeEvent::QuotaExceeded`] once the batch is committed.
+    over_quota: BTreeMap<(linli_core::DocId, linli_core::NodeId), u64>,
     /// New changes of this batch already counted (a batch may carry one twice).
     counted: HashSet<ChangeHash>,
     /// The batch's changes, taken as they are settled.
@@ -160,6 +163,7 @@ impl BatchHooks for Receiving<'_> {
             // Not stored and not refused for good: it may come again another day.
             tracing::debug!(doc = %sc.doc.short(), "not stored: {e}");
             *self.quota_refused += 1;
+            *self.over_quota.entry((sc.doc, sc.signer)).or_default() += 1;
             return Err(CoreError::Quota(e));
         }
         self.admitted = Some((hash, Some((day, bytes))));
@@ -564,6 +568,7 @@ impl Actor {
             tracker: &self.tracker,
             quota: &mut self.quota,
             quota_refused: &mut self.quota_refused,
+            over_quota: BTreeMap::new(),
             counted: HashSet::new(),
             changes: changes.iter().cloned().map(Some).collect(),
             admitted: None,
@@ -572,7 +577,15 @@ impl Actor {
         let checked = signed::check_all(changes, workers);
         let results = self.replica.apply_batch(checked, &mut hooks);
         let received = hooks.received.into_iter().flatten().collect();
+        let over_quota = hooks.over_quota;
         self.commit(received, origin)?;
+        for ((doc, signer), changes) in over_quota {
+            let _ = self.events.send(NodeEvent::QuotaExceeded {
+                doc,
+                signer,
+                changes,
+            });
+        }
         Ok(results)
     }
 

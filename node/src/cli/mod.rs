@@ -844,7 +844,14 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
     let net = if a.no_network {
         None
     } else {
-        match Network::start(node.clone(), cfg.network.clone()).await {
+        // The daemon's transport: TCP (and QUIC with the `quic` feature) with the node's key.
+        let started = async {
+            let key = crate::net::keypair(&node)?;
+            let transport = crate::net::tcp_transport(&key)?;
+            Network::new(node.clone(), cfg.network.clone(), key, transport).await
+        }
+        .await;
+        match started {
             Ok(n) => Some(n),
             Err(e) => {
                 let _ = node.shutdown().await;

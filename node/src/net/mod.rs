@@ -1,7 +1,10 @@
 //! Networking: libp2p on tokio carrying the linli-core sync protocol.
 //!
-//! * Transport: TCP + noise + yamux (QUIC with the `quic` cargo feature); the libp2p
-//!   identity is the node's own ed25519 key, so a peer id *is* a linli [`NodeId`].
+//! * Transport: whatever the caller passes to [`Network::new`] with the libp2p keypair:
+//!   the daemon ([`Network::start`]) passes TCP + noise + yamux (QUIC with the `quic` cargo
+//!   feature, [`tcp_transport`]), tests pass libp2p's memory transport
+//!   ([`memory_transport`]). The libp2p identity is the node's own ed25519 key, so a peer id
+//!   *is* a linli [`NodeId`].
 //! * Discovery: bootstrap addresses from the config (redialled with exponential backoff),
 //!   mDNS on the office LAN (off unless configured), identify, ping.
 //! * Sync: request-response protocol `/linli/sync/1` (see `codec`) carrying sync sessions
@@ -25,6 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
@@ -251,6 +255,8 @@ pub(crate) enum Cmd {
         oneshot::Sender<Result<linli_core::sync::Stats, NetError>>,
     ),
     Connected(PeerId, oneshot::Sender<bool>),
+    /// Answered once the peer is connected (at once if it is).
+    WhenConnected(PeerId, oneshot::Sender<()>),
     Block(PeerId, bool),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     Listening(oneshot::Sender<Vec<String>>),
@@ -318,9 +324,27 @@ pub(crate) fn topic_of(root: &NodeId, kind: DocKind, street: &str) -> String {
 }
 
 impl Network {
-    /// Starts networking for `node`: listens on the configured addresses (returns once they
-    /// are bound), dials the bootstrap peers and syncs with every peer that connects.
+    /// Starts networking for `node` the way the daemon does: with the node's own key (read
+    /// from its key file, [`keypair`]) over TCP, and QUIC with the `quic` cargo feature
+    /// ([`tcp_transport`]). See [`new`](Self::new).
     pub async fn start(node: Node, cfg: NetConfig) -> Result<Network, NetError> {
+        let key = keypair(&node)?;
+        let transport = tcp_transport(&key)?;
+        Self::new(node, cfg, key, transport).await
+    }
+
+    /// Starts networking for `node` over `transport` with the libp2p identity `key`, which
+    /// must be the node's own key (a peer id *is* a [`NodeId`]) and the key `transport`
+    /// authenticates connections with: listens on the configured addresses (returns once
+    /// they are bound), dials the bootstrap peers and syncs with every peer that connects.
+    /// The daemon passes [`tcp_transport`]; tests pass [`memory_transport`] (or any
+    /// transport libp2p can build) and run whole districts in one process without ports.
+    pub async fn new(
+        node: Node,
+        cfg: NetConfig,
+        key: libp2p::identity::Keypair,
+        transport: Transport,
+    ) -> Result<Network, NetError> {
         let listen: Vec<Multiaddr> = cfg
             .listen
             .iter()
@@ -331,10 +355,13 @@ impl Network {
             .iter()
             .map(|a| parse_addr(a))
             .collect::<Result<_, _>>()?;
-        let secret = crate::store::keyfile::read(node.dir())
-            .map_err(crate::NodeError::from)?
-            .ok_or_else(|| NetError::Transport("the node has no key file".into()))?;
-        let mut swarm = build_swarm(secret, &cfg)?;
+        if session::node_of(&key.public().to_peer_id()) != Some(node.node_id()) {
+            return Err(NetError::Transport(format!(
+                "the network's key is not the key of node {}",
+                node.node_id().short()
+            )));
+        }
+        let mut swarm = build_swarm(key, transport, &cfg)?;
         let peer_id = *swarm.local_peer_id();
         for a in &listen {
             swarm.listen_on(a.clone()).map_err(|e| NetError::Listen {
@@ -420,6 +447,7 @@ impl Network {
             addrs,
             connected: connected.clone(),
             last_sync_round: now,
+            waiting: HashMap::new(),
         };
         driver.subscribe(topics);
         tokio::spawn(announcer(ctx, root));
@@ -491,13 +519,14 @@ impl Network {
         let deadline = tokio::time::Instant::now() + timeout;
         if !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
             self.ask(|tx| Cmd::Dial(a, tx)).await??;
-            while !self.ask(|tx| Cmd::Connected(peer, tx)).await? {
-                if tokio::time::Instant::now() >= deadline {
+            let connected = self.ask(|tx| Cmd::WhenConnected(peer, tx));
+            match tokio::time::timeout_at(deadline, connected).await {
+                Ok(r) => r?,
+                Err(_) => {
                     return Err(NetError::Transport(format!(
                         "could not connect to {addr} within {timeout:?}"
                     )));
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -565,74 +594,104 @@ impl Network {
     }
 }
 
-type BehaviourResult = Result<Behaviour, Box<dyn std::error::Error + Send + Sync>>;
+/// A libp2p transport for [`Network::new`]: its connections are authenticated (each knows
+/// the peer's id) and multiplexed.
+pub type Transport = libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>;
 
-fn build_swarm(secret: [u8; 32], cfg: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
-    let mut s = secret;
-    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut s)
-        .map_err(|e| NetError::Transport(format!("node key: {e}")))?;
-    let mdns_on = cfg.mdns;
-    let behaviour = move |key: &libp2p::identity::Keypair| -> BehaviourResult {
-        let rr = request_response::Behaviour::new(
-            [(codec::PROTOCOL, request_response::ProtocolSupport::Full)],
-            request_response::Config::default()
-                .with_request_timeout(Duration::from_secs(60))
-                .with_max_concurrent_streams(16),
-        );
-        let gcfg = gossipsub::ConfigBuilder::default()
-            .heartbeat_interval(Duration::from_millis(500))
-            .validation_mode(gossipsub::ValidationMode::Strict)
-            .max_transmit_size(16 * 1024)
-            .build()
-            .map_err(|e| format!("gossipsub config: {e}"))?;
-        let gossip =
-            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gcfg)?;
-        let identify =
-            identify::Behaviour::new(identify::Config::new("/linli/1".into(), key.public()));
-        let mdns = if mdns_on {
-            Some(mdns::tokio::Behaviour::new(
-                mdns::Config::default(),
-                key.public().to_peer_id(),
-            )?)
-        } else {
-            None
-        };
-        Ok(Behaviour {
-            rr,
-            gossip,
-            identify,
-            ping: ping::Behaviour::default(),
-            mdns: Toggle::from(mdns),
-        })
-    };
-    let t = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
-    let builder = libp2p::SwarmBuilder::with_existing_identity(kp)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| t(&e))?;
+/// How long a connection may take to be established and upgraded (libp2p's
+/// `SwarmBuilder` default, which this network was built with before it took its transport
+/// as an argument).
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The libp2p identity of `node`: its own ed25519 key, read from its key file.
+pub fn keypair(node: &Node) -> Result<libp2p::identity::Keypair, NetError> {
+    let mut secret = crate::store::keyfile::read(node.dir())
+        .map_err(crate::NodeError::from)?
+        .ok_or_else(|| NetError::Transport("the node has no key file".into()))?;
+    libp2p::identity::Keypair::ed25519_from_bytes(&mut secret)
+        .map_err(|e| NetError::Transport(format!("node key: {e}")))
+}
+
+/// The daemon's transport: TCP (no Nagle delay) with noise and yamux, and QUIC next to it
+/// with the `quic` cargo feature; connections are authenticated with `key`.
+pub fn tcp_transport(key: &libp2p::identity::Keypair) -> Result<Transport, NetError> {
+    use libp2p::Transport as _;
+    let noise = noise::Config::new(key).map_err(|e| NetError::Transport(e.to_string()))?;
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
     #[cfg(feature = "quic")]
-    let builder = builder.with_quic();
-    // In-process `/memory/<n>` addresses next to TCP (tests run whole districts in one
-    // process without ports), with the same noise and yamux upgrades.
-    let builder = builder
-        .with_other_transport(|key| {
-            use libp2p::Transport as _;
-            Ok(libp2p::core::transport::MemoryTransport::default()
-                .upgrade(libp2p::core::upgrade::Version::V1)
-                .authenticate(noise::Config::new(key)?)
-                .multiplex(yamux::Config::default()))
-        })
-        .map_err(|e| t(&e))?;
-    let swarm = builder
-        .with_behaviour(behaviour)
-        .map_err(|e| t(&e))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
-        .build();
-    Ok(swarm)
+    let tcp = tcp
+        .or_transport(
+            libp2p::quic::tokio::Transport::new(libp2p::quic::Config::new(key))
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))),
+        )
+        .map(|either, _| either.into_inner());
+    Ok(tcp.boxed())
+}
+
+/// libp2p's in-process memory transport (`/memory/<n>` addresses: no ports) with the same
+/// noise and yamux upgrades as TCP; connections are authenticated with `key`. For tests and
+/// simulations that run many nodes in one process.
+pub fn memory_transport(key: &libp2p::identity::Keypair) -> Result<Transport, NetError> {
+    use libp2p::Transport as _;
+    let noise = noise::Config::new(key).map_err(|e| NetError::Transport(e.to_string()))?;
+    Ok(libp2p::core::transport::MemoryTransport::default()
+        .upgrade(libp2p::core::upgrade::Version::V1)
+        .authenticate(noise)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        .boxed())
+}
+
+fn build_swarm(
+    key: libp2p::identity::Keypair,
+    transport: Transport,
+    cfg: &NetConfig,
+) -> Result<Swarm<Behaviour>, NetError> {
+    use libp2p::Transport as _;
+    let t = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
+    let rr = request_response::Behaviour::new(
+        [(codec::PROTOCOL, request_response::ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(60))
+            .with_max_concurrent_streams(16),
+    );
+    let gcfg = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(Duration::from_millis(500))
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .max_transmit_size(16 * 1024)
+        .build()
+        .map_err(|e| t(&format!("gossipsub config: {e}")))?;
+    let gossip =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gcfg)
+            .map_err(|e| t(&e))?;
+    let identify = identify::Behaviour::new(identify::Config::new("/linli/1".into(), key.public()));
+    let peer_id = key.public().to_peer_id();
+    let mdns = if cfg.mdns {
+        Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id).map_err(|e| t(&e))?)
+    } else {
+        None
+    };
+    let behaviour = Behaviour {
+        rr,
+        gossip,
+        identify,
+        ping: ping::Behaviour::default(),
+        mdns: Toggle::from(mdns),
+    };
+    let transport =
+        libp2p::core::transport::timeout::TransportTimeout::new(transport, CONNECTION_TIMEOUT)
+            .boxed();
+    Ok(Swarm::new(
+        transport,
+        behaviour,
+        peer_id,
+        libp2p::swarm::Config::with_tokio_executor()
+            .with_idle_connection_timeout(Duration::from_secs(600)),
+    ))
 }
 
 /// The topics a node follows: the district's, and every street's that it holds documents
@@ -904,6 +963,8 @@ struct Driver {
     addrs: Vec<Multiaddr>,
     connected: Arc<AtomicUsize>,
     last_sync_round: Instant,
+    /// Callers waiting for a connection to a peer (`sync_with`).
+    waiting: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
 }
 
 impl Driver {
@@ -981,6 +1042,12 @@ impl Driver {
         self.banned.insert(peer, Instant::now() + BAN);
         self.ctx.responders.forget(&peer);
         self.peers.entry(peer).or_default().dropped = Some(reason.to_string());
+        if let Some(node) = session::node_of(&peer) {
+            self.ctx.node.emit(NodeEvent::PeerDropped {
+                peer: node,
+                reason: reason.to_string(),
+            });
+        }
     }
 
     /// Disconnects a peer waiting in `closing` once its answer went out.
@@ -1032,6 +1099,11 @@ impl Driver {
             }
         }
         self.ctx.responders.expire();
+        // Callers that stopped waiting (their deadline passed).
+        self.waiting.retain(|_, w| {
+            w.retain(|reply| !reply.is_closed());
+            !w.is_empty()
+        });
         let due: Vec<PeerId> = self
             .closing
             .iter()
@@ -1069,7 +1141,11 @@ impl Driver {
                     .as_ref()
                     .is_none_or(|d| d.starts_with("it refused us"))
                 {
-                    entry.dropped = Some(format!("it refused us: {reason}"));
+                    let reason = format!("it refused us: {reason}");
+                    entry.dropped = Some(reason.clone());
+                    if let Some(peer) = session::node_of(&peer) {
+                        self.ctx.node.emit(NodeEvent::PeerDropped { peer, reason });
+                    }
                 }
             }
             Cmd::DropAfterAnswer { peer, reason } => {
@@ -1107,6 +1183,13 @@ impl Driver {
             }
             Cmd::Connected(peer, reply) => {
                 let _ = reply.send(self.swarm.is_connected(&peer));
+            }
+            Cmd::WhenConnected(peer, reply) => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(());
+                } else {
+                    self.waiting.entry(peer).or_default().push(reply);
+                }
             }
             Cmd::SyncWith(peer, reply) => {
                 if let Some(st) = self.peers.get_mut(&peer) {
@@ -1212,15 +1295,20 @@ impl Driver {
                 peer_id, endpoint, ..
             } => self.on_connected(peer_id, &endpoint),
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
-                if let Some(st) = self.peers.get_mut(&peer_id) {
+                let gone = self.peers.get_mut(&peer_id).is_some_and(|st| {
                     st.connections = st.connections.saturating_sub(1);
-                    if st.connections == 0 {
-                        tracing::info!(%peer_id, "peer disconnected");
-                        self.ctx.responders.forget(&peer_id);
-                    }
+                    st.connections == 0
+                });
+                if gone {
+                    tracing::info!(%peer_id, "peer disconnected");
+                    self.ctx.responders.forget(&peer_id);
                 }
                 self.connected
                     .store(self.connected_count(), Ordering::Relaxed);
+                // After the count: a subscriber reading `stats().peers` sees it.
+                if gone && let Some(peer) = session::node_of(&peer_id) {
+                    self.ctx.node.emit(NodeEvent::PeerDisconnected { peer });
+                }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, "outgoing connection failed: {error}");
@@ -1278,10 +1366,16 @@ impl Driver {
         st.connections += 1;
         st.addrs.insert(addr);
         st.dropped = None;
+        for reply in self.waiting.remove(&peer_id).unwrap_or_default() {
+            let _ = reply.send(());
+        }
         self.connected
             .store(self.connected_count(), Ordering::Relaxed);
         if fresh {
             tracing::info!(%peer_id, "peer connected");
+            if let Some(peer) = session::node_of(&peer_id) {
+                self.ctx.node.emit(NodeEvent::PeerConnected { peer });
+            }
             self.start_session(peer_id);
         }
     }

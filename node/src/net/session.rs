@@ -831,6 +831,9 @@ pub(crate) async fn pull(ctx: Ctx, doc: DocId, pending: Pending) {
             Some(n) => next = n,
             None => {
                 p.remove(&doc);
+                drop(p);
+                // After the removal: a subscriber reading `pulls_pending` sees it.
+                ctx.node.emit(crate::NodeEvent::PullEnded { doc });
                 return;
             }
         }
@@ -919,6 +922,10 @@ async fn broken_announcement(ctx: &Ctx, peer: PeerId) {
     ctx.metrics
         .announcements_broken
         .fetch_add(1, Ordering::Relaxed);
+    if let Some(node) = node_of(&peer) {
+        ctx.node
+            .emit(crate::NodeEvent::AnnouncementBroken { peer: node });
+    }
     let n = {
         let Ok(mut b) = ctx.broken.lock() else {
             return;

@@ -100,6 +100,8 @@ async fn start_daemon(dir: &Path, bootstrap: &[String]) -> (Child, ApiClient, Ve
         .stderr(log)
         .spawn()
         .unwrap();
+    // The daemon is another process: no event of ours reports its API up, so its files and
+    // API are polled, within a deadline.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -124,7 +126,10 @@ async fn start_daemon(dir: &Path, bootstrap: &[String]) -> (Child, ApiClient, Ve
                 return (child, api, listen);
             }
         }
-        assert!(Instant::now() < deadline, "the daemon's API did not answer");
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's API did not answer within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -620,8 +625,11 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
     let status = terminate(child);
     assert!(status.success(), "the daemon exited with {status}");
     members[unit].node = Some(Node::open(&members[unit].dir, opts()).await.unwrap());
+    // Every member runs in this process now: wait on their events (subscribed before the
+    // first look, so nothing is missed), looking again after each.
+    let mut subs: Vec<_> = members.iter().map(|m| m.node().subscribe()).collect();
     start_net(&mut members, unit).await;
-    let wait = Instant::now() + Duration::from_secs(60);
+    let wait = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let named: Vec<(&str, &Node)> = members
             .iter()
@@ -631,11 +639,16 @@ async fn chaos_run_converges_loses_nothing_and_keeps_invariants() {
         if missing.is_empty() {
             break;
         }
-        assert!(
-            Instant::now() < wait,
-            "no agreement after healing: {missing:?}"
+        let any = futures::future::select_all(
+            subs.iter_mut().map(|s| futures::FutureExt::boxed(s.recv())),
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        match tokio::time::timeout_at(wait, any).await {
+            Err(_) => panic!("no agreement within 60 s after healing: {missing:?}"),
+            Ok((Err(tokio::sync::broadcast::error::RecvError::Closed), i, _)) => {
+                panic!("member {i} stopped before agreement: {missing:?}")
+            }
+            Ok(_) => {}
+        }
     }
     eprintln!(
         "chaos: {steps} steps, {} acknowledged writes ({} by the daemon), {refused} refused by \
@@ -949,6 +962,8 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
         .status()
         .unwrap();
     assert!(sent.success());
+    // Another process's exit: `try_wait` polled within a deadline (a blocking `wait` could
+    // hang the test for ever on a daemon that ignores SIGTERM).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -956,7 +971,7 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
         }
         assert!(
             Instant::now() < deadline,
-            "the daemon did not stop on SIGTERM"
+            "the daemon did not stop within 30 s of SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(20));
     }

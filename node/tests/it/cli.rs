@@ -136,11 +136,17 @@ fn district() -> District {
     }
 }
 
-/// Polls `done` until it holds; fails after [`DEADLINE`] naming `what`.
+/// Polls `done` until it holds; fails after [`DEADLINE`] naming `what`. Only for what
+/// another process does (a `linli run` daemon child writing its files, answering, syncing
+/// with another daemon, exiting): no event of this process reports those, so they are
+/// polled, within a deadline.
 pub(crate) fn poll(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out after {DEADLINE:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

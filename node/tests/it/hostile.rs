@@ -17,7 +17,7 @@ use linli_node::Node;
 use linli_node::net::Network;
 use tempfile::TempDir;
 
-use crate::net::{eventually, loopback};
+use crate::net::{eventually_on, loopback};
 use crate::util::{District, add_compound, community_node, compound_names};
 
 /// Raw bytes both ways: the test writes whatever frame it likes.
@@ -153,8 +153,9 @@ fn raw_swarm(secret: [u8; 32]) -> libp2p::Swarm<request_response::Behaviour<Raw>
 /// The node's own reason for dropping `node`: a raw peer may also refuse the node's
 /// session requests ("it refused us: busy"), which is recorded on the same entry until the
 /// node's drop replaces it, so that is waited past.
-async fn dropped_reason(net: &Network, node: linli_core::NodeId, what: &str) -> String {
-    eventually(what, 30, || async {
+async fn dropped_reason(on: &Node, net: &Network, node: linli_core::NodeId, what: &str) -> String {
+    // Woken by the node's `PeerDropped` events.
+    eventually_on(&[on], what, 60, || async {
         net.peers()
             .await
             .unwrap()
@@ -180,7 +181,7 @@ async fn an_honest_peer_syncs(
     let net_b = Network::start(b.clone(), loopback(vec![addr.to_string()]))
         .await
         .unwrap();
-    eventually("an honest peer still syncs", 20, || async {
+    eventually_on(&[&b], "an honest peer still syncs", 60, || async {
         (b.compounds(reg).await.is_ok() && compound_names(&b, reg).await.len() == 1).then_some(())
     })
     .await;
@@ -243,7 +244,7 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
         answer.contains("invalid data") || answer.starts_with("failure"),
         "{answer}"
     );
-    let dropped = dropped_reason(&net_a, evil_node, "the node drops the garbage sender").await;
+    let dropped = dropped_reason(&a, &net_a, evil_node, "the node drops the garbage sender").await;
     // The first byte (0xff) reads as an unknown protocol version.
     assert!(dropped.contains("version 255"), "{dropped}");
     // Banned: a second attempt gets nowhere.
@@ -260,7 +261,8 @@ async fn a_peer_sending_garbage_is_dropped_and_honest_peers_keep_syncing() {
         answer.contains("exceeds the limit") || answer.starts_with("failure"),
         "{answer}"
     );
-    eventually("the node drops the oversized sender", 10, || async {
+    // `peers_dropped` is counted before the node's `PeerDropped` event.
+    eventually_on(&[&a], "the node drops the oversized sender", 60, || async {
         (net_a.stats().peers_dropped >= 2).then_some(())
     })
     .await;
@@ -320,7 +322,8 @@ async fn a_flooding_peer_is_dropped_at_the_request_limit() {
         answered >= limit - 8,
         "dropped after {answered} answers ({failure})"
     );
-    let dropped = dropped_reason(&net_a, flood_node, "the flooder is recorded as dropped").await;
+    let dropped =
+        dropped_reason(&a, &net_a, flood_node, "the flooder is recorded as dropped").await;
     assert!(dropped.contains("requests in 10 s"), "{dropped}");
     // The node's data is intact and an honest peer syncs.
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
@@ -424,7 +427,7 @@ async fn a_peer_replaying_an_old_session_is_dropped() {
         let refusal = read_answer(b).expect_err("a replay is refused");
         assert!(refusal.contains("replayed sync session 4242"), "{refusal}");
     }
-    let dropped = dropped_reason(&net_a, evil_node, "the replaying peer is dropped").await;
+    let dropped = dropped_reason(&a, &net_a, evil_node, "the replaying peer is dropped").await;
     assert!(dropped.contains("replayed sync session"), "{dropped}");
     // Banned: the rest of the replay gets nowhere.
     for req in &sent[1..] {
@@ -539,14 +542,19 @@ async fn sessions_left_unread_hold_one_frame_each() {
     let net_b = Network::start(b.clone(), loopback(vec![addr.clone()]))
         .await
         .unwrap();
-    eventually("the honest peer gets the whole ledger", 60, || async {
-        let n = b
-            .read(move |r| r.ledger(ledger).map(|l| l.entries().len()))
-            .await
-            .ok()?
-            .ok()?;
-        (n == 240).then_some(())
-    })
+    eventually_on(
+        &[&b],
+        "the honest peer gets the whole ledger",
+        60,
+        || async {
+            let n = b
+                .read(move |r| r.ledger(ledger).map(|l| l.entries().len()))
+                .await
+                .ok()?
+                .ok()?;
+            (n == 240).then_some(())
+        },
+    )
     .await;
     net_b.shutdown().await.unwrap();
     net_a.shutdown().await.unwrap();
@@ -638,6 +646,10 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
     let mut lies = 0u32;
     let mut live_asks = 0usize;
     let mut max_pending = 0usize;
+    // The counters read below change with an event of the node (`PullEnded`,
+    // `AnnouncementBroken`, `PeerDropped`) or of this raw peer: they are looked at again
+    // after each, never polled.
+    let mut node_events = a.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         assert!(
@@ -659,7 +671,10 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
                 }
                 phase = 2;
             }
-            2 if st.announcements_deferred > 0 && st.pulls_pending == 0 => phase = 3,
+            2 if st.announcements_deferred > 0 && st.pulls_pending == 0 => {
+                phase = 3;
+                continue;
+            }
             3 if st.peers_dropped > 0 => break,
             3 if st.announcements_broken >= lies as u64
                 && lies < linli_node::net::BROKEN_ANNOUNCEMENTS =>
@@ -674,10 +689,15 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
             }
             _ => {}
         }
-        let Ok(ev) =
-            tokio::time::timeout(Duration::from_millis(20), swarm.select_next_some()).await
-        else {
-            continue;
+        let ev = tokio::select! {
+            ev = swarm.select_next_some() => ev,
+            ev = node_events.recv() => {
+                use tokio::sync::broadcast::error::RecvError;
+                assert!(!matches!(ev, Err(RecvError::Closed)), "the node stopped");
+                continue;
+            }
+            // The check at the top fails then.
+            _ = tokio::time::sleep_until(deadline) => continue,
         };
         match ev {
             SwarmEvent::Behaviour(LiarEvent::Gossip(gossipsub::Event::Subscribed {
@@ -717,7 +737,7 @@ async fn a_peer_announcing_heads_it_never_delivers_is_dropped() {
         linli_node::net::BROKEN_ANNOUNCEMENTS as u64,
         "{st:?}"
     );
-    let dropped = dropped_reason(&net_a, liar_node, "the liar is recorded as dropped").await;
+    let dropped = dropped_reason(&a, &net_a, liar_node, "the liar is recorded as dropped").await;
     assert!(dropped.contains("did not deliver"), "{dropped}");
     assert_eq!(compound_names(&a, reg).await, ["Dianye No. 1"]);
     let db = TempDir::new().unwrap();
@@ -817,7 +837,7 @@ async fn a_peer_outside_the_audience_reads_no_personal_record_and_a_forger_is_dr
             push: vec![forged],
         }))
         .await;
-    let dropped = dropped_reason(&net_a, evil_key.node_id(), "the forger is dropped").await;
+    let dropped = dropped_reason(&a, &net_a, evil_key.node_id(), "the forger is dropped").await;
     assert!(dropped.contains("may not write"), "{dropped}");
     let (name, contact) = {
         let v = a.bookings(room).await.unwrap();

@@ -12,11 +12,10 @@ use linli_core::personal::{PersonalData, Resident};
 use linli_core::resource::{BookingForm, ResourceOp, ResourceSpec};
 use linli_core::wishes::{Channel, ItemKind, WishesOp};
 use linli_core::{DocId, Effect, NewDoc, Op, Slot, Timestamp};
-use linli_node::net::Network;
 use linli_node::{InitOptions, Node};
 use tempfile::TempDir;
 
-use crate::net::{eventually_on, in_memory};
+use crate::net::{eventually_on, in_memory, start_in_memory};
 use crate::util::{District, opts, org, secret};
 
 const BOOKER: &str = "王小红";
@@ -166,13 +165,11 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
         .unwrap()
         .doc;
 
-    // The district on loopback: each office knows the ones started before it.
+    // The district in memory: each office knows the ones started before it.
     let mut nets = Vec::new();
     let mut boot: Vec<String> = Vec::new();
     for o in &offices {
-        let net = Network::start(o.node.clone(), in_memory(boot.clone()))
-            .await
-            .unwrap();
+        let net = start_in_memory(&o.node, in_memory(boot.clone())).await;
         boot.extend(net.listen_addrs().await.unwrap());
         nets.push(net);
     }

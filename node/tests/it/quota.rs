@@ -14,10 +14,10 @@ use linli_core::{
 };
 use linli_node::api::{self, ApiClient};
 use linli_node::net::Network;
-use linli_node::{NodeError, OpenOptions};
+use linli_node::{NodeError, NodeEvent, OpenOptions};
 use tempfile::TempDir;
 
-use crate::net::{community, eventually, loopback};
+use crate::net::{community, eventually_on, loopback};
 use crate::util::*;
 
 /// A quota of 20 changes per signer, document and day, on a clock the test moves.
@@ -110,6 +110,7 @@ async fn changes_beyond_a_signers_daily_quota_are_not_stored_and_come_again_anot
     // One batch, as sync delivers it: hongqi's 25 changes interleaved with xianghe's 6.
     let mut batch = hongqi.clone();
     batch.splice(10..10, xianghe.clone());
+    let mut events = node.subscribe();
     let mut hq = node.apply_batch(batch).await.unwrap();
     let xh: Vec<_> = hq.drain(10..16).collect();
     let signer = h.author().node.short();
@@ -135,6 +136,19 @@ async fn changes_beyond_a_signers_daily_quota_are_not_stored_and_come_again_anot
     assert_eq!((st.refused, st.pending), (0, 0));
     assert_eq!(st.quota_refused, 5);
     assert!(node.rejected().await.unwrap().is_empty());
+    // Reported as one event for the batch: hongqi's 5 changes to its registry.
+    let ev = crate::util::wait_for(&mut events, "QuotaExceeded", |e| {
+        matches!(e, NodeEvent::QuotaExceeded { .. })
+    })
+    .await;
+    assert_eq!(
+        ev,
+        NodeEvent::QuotaExceeded {
+            doc: hdoc,
+            signer: h.author().node,
+            changes: 5
+        }
+    );
     // Counted in the metrics.
     let server = api::serve(
         node.clone(),
@@ -248,7 +262,8 @@ async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
         .await
         .unwrap();
     // B stored 20 of A's 25 changes to its registry.
-    eventually("20 of A's changes on B", 20, || async {
+    // Woken by B's `DocumentChanged` (the 19 compounds) and `QuotaExceeded` (the rest).
+    eventually_on(&[&b], "20 of A's changes on B", 60, || async {
         let n = b.compounds(reg_a).await.map(|c| c.len()).unwrap_or(0);
         (n == 19 && b.status().await.unwrap().quota_refused >= 5).then_some(())
     })
@@ -269,7 +284,7 @@ async fn a_peer_relaying_changes_beyond_the_quota_is_not_dropped() {
         .sync_with(&addr, Duration::from_secs(20))
         .await
         .unwrap();
-    eventually("the rest of A's changes on B", 20, || async {
+    eventually_on(&[&b], "the rest of A's changes on B", 60, || async {
         (b.compounds(reg_a).await.unwrap().len() == 24).then_some(())
     })
     .await;

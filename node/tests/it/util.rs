@@ -16,7 +16,7 @@ use linli_node::{InitOptions, Node, NodeEvent, NodeStatus, OpenOptions};
 use tokio::sync::broadcast;
 
 /// How long a test waits for an event before failing.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn org(s: &str) -> OrgId {
     OrgId::new(s).unwrap()
