@@ -428,7 +428,10 @@ impl Booking {
 /// Something that happened in a node (see `Node.subscribe()`).
 #[pyclass(frozen, get_all, module = "linli")]
 pub struct Event {
-    /// `document_changed`, `change_rejected`, `equivocation` or `peer_updated`.
+    /// `document_changed`, `change_rejected`, `equivocation`, `peer_updated`,
+    /// `quota_exceeded`, `peer_connected`, `peer_disconnected`, `peer_dropped`,
+    /// `pull_ended`, `announcement_broken`, `personal_changed` or `personal_erased` (the
+    /// record named in `reason`, never its data).
     kind: String,
     /// The document, for document events.
     doc: Option<String>,
@@ -474,6 +477,58 @@ impl Event {
                 ev.kind = "peer_updated".into();
                 ev.peer = Some(peer.to_string());
             }
+            E::QuotaExceeded {
+                doc,
+                signer,
+                changes,
+            } => {
+                ev.kind = "quota_exceeded".into();
+                ev.doc = Some(doc.to_string());
+                ev.reason = Some(format!(
+                    "{changes} change(s) of key {} over its daily write quota were not stored",
+                    signer.short()
+                ));
+                ev.peer = Some(signer.to_string());
+            }
+            E::PeerConnected { peer } => {
+                ev.kind = "peer_connected".into();
+                ev.peer = Some(peer.to_string());
+            }
+            E::PeerDisconnected { peer } => {
+                ev.kind = "peer_disconnected".into();
+                ev.peer = Some(peer.to_string());
+            }
+            E::PullEnded { doc } => {
+                ev.kind = "pull_ended".into();
+                ev.doc = Some(doc.to_string());
+            }
+            E::AnnouncementBroken { peer } => {
+                ev.kind = "announcement_broken".into();
+                ev.peer = Some(peer.to_string());
+            }
+            E::PeerDropped { peer, reason } => {
+                ev.kind = "peer_dropped".into();
+                ev.peer = Some(peer.to_string());
+                ev.reason = Some(reason);
+            }
+            E::PersonalChanged {
+                doc,
+                record,
+                erased,
+                origin,
+            } => {
+                ev.kind = if erased {
+                    "personal_erased"
+                } else {
+                    "personal_changed"
+                }
+                .into();
+                ev.doc = Some(doc.to_string());
+                ev.origin = Some(format!("{origin:?}").to_lowercase());
+                // The record's name, never its data.
+                ev.reason = Some(record);
+            }
+            // A kind added to the node later: its debug text until it is named here.
             other => {
                 ev.kind = format!("{other:?}");
             }
