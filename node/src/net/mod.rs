@@ -942,6 +942,29 @@ struct PeerState {
     dropped: Option<String>,
 }
 
+/// A peer's sync state as the store keeps it (opaque to the store): the last successful
+/// session (milliseconds) and the sessions that succeeded and failed. The fields are in
+/// key order, as the JSON was written before.
+#[derive(Serialize)]
+struct StoredSyncState {
+    failed: u64,
+    last_sync: i64,
+    ok: u64,
+}
+
+impl PeerState {
+    /// The sync state to store after a successful session at `now`.
+    fn stored(&self, now: Timestamp) -> Vec<u8> {
+        let state = StoredSyncState {
+            failed: self.failed,
+            last_sync: now.0,
+            ok: self.ok,
+        };
+        // A struct of integers always serializes.
+        serde_json::to_vec(&state).unwrap_or_default()
+    }
+}
+
 type Pending =
     HashMap<request_response::OutboundRequestId, oneshot::Sender<Result<Response, String>>>;
 
@@ -1263,11 +1286,7 @@ impl Driver {
                 tracing::debug!(%peer, applied = stats.changes_applied, sent = stats.changes_out, "sync session done");
                 let node = self.ctx.node.clone();
                 if let Some(n) = session::node_of(&peer) {
-                    let state = serde_json::json!({
-                        "last_sync": now.0, "ok": st.ok, "failed": st.failed,
-                    })
-                    .to_string()
-                    .into_bytes();
+                    let state = st.stored(now);
                     tokio::spawn(async move {
                         if let Err(e) = node.set_peer_state(n, state).await {
                             tracing::warn!("cannot record the peer's sync state: {e}");
@@ -1494,5 +1513,24 @@ impl Driver {
         from.push(propagation);
         let pending = session::Pending::new(heads, from, message.source);
         tokio::spawn(session::pull(self.ctx.clone(), doc, pending));
+    }
+}
+
+#[cfg(test)]
+mod stored_state_tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_sync_state_keeps_its_bytes() {
+        let st = PeerState {
+            ok: 2,
+            failed: 1,
+            ..PeerState::default()
+        };
+        // The bytes stored before this struct: a JSON object, keys sorted as serde_json wrote them.
+        assert_eq!(
+            st.stored(Timestamp(5)),
+            br#"{"failed":1,"last_sync":5,"ok":2}"#
+        );
     }
 }

@@ -32,7 +32,7 @@ use linli_core::{
     OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId, Zone,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::net::Network;
 use crate::{Node, NodeError};
@@ -663,35 +663,13 @@ pub async fn execute_with(
             let rows: Vec<Value> = node
                 .audit(limit.unwrap_or(100))
                 .await?
-                .into_iter()
-                .map(|r| {
-                    json!({
-                        "at": r.at.to_string(),
-                        "doc": r.doc.to_string(),
-                        "op": r.op,
-                        "class": r.class,
-                        "error": r.error,
-                    })
-                })
+                .iter()
+                .map(rows::audit)
                 .collect();
             Ok(Value::Array(rows))
         }
         Request::Rejected => {
-            let rows: Vec<Value> = node
-                .rejected()
-                .await?
-                .into_iter()
-                .map(|r| {
-                    json!({
-                        "pos": r.pos,
-                        "doc": r.doc.to_string(),
-                        "hash": r.hash.to_string(),
-                        "signer": ln(&r.signer),
-                        "reason": r.reason,
-                        "received_at": r.received_at.to_string(),
-                    })
-                })
-                .collect();
+            let rows: Vec<Value> = node.rejected().await?.iter().map(rows::rejected).collect();
             Ok(Value::Array(rows))
         }
         Request::Peers => peers(node, net).await,
@@ -702,7 +680,7 @@ pub async fn execute_with(
                     config: config.unwrap_or_default(),
                 })
                 .await?;
-            Ok(created(sc.doc, DocKind::Federation))
+            Ok(rows::created(sc.doc, DocKind::Federation))
         }
         Request::FederationIssue {
             doc,
@@ -767,20 +745,8 @@ pub async fn execute_with(
                         .collect();
                     Ok(fed
                         .certificates()
-                        .into_iter()
-                        .map(|c| {
-                            json!({
-                                "subject": ln(&c.subject),
-                                "role": c.role.as_str(),
-                                "org": c.org.to_string(),
-                                "parent": c.parent.as_ref().map(|p| p.to_string()),
-                                "name": c.name,
-                                "issuer": ln(&c.issuer),
-                                "not_before": c.not_before.to_string(),
-                                "not_after": c.not_after.to_string(),
-                                "revoked": revoked.contains(&c.id()),
-                            })
-                        })
+                        .iter()
+                        .map(|c| rows::certificate(c, revoked.contains(&c.id())))
                         .collect())
                 })
                 .await??;
@@ -797,7 +763,7 @@ pub async fn execute_with(
                     title,
                 })
                 .await?;
-            Ok(created(sc.doc, DocKind::Registry))
+            Ok(rows::created(sc.doc, DocKind::Registry))
         }
         Request::CompoundAdd {
             doc,
@@ -917,7 +883,7 @@ pub async fn execute_with(
                     spec,
                 })
                 .await?;
-            Ok(created(sc.doc, DocKind::Resource))
+            Ok(rows::created(sc.doc, DocKind::Resource))
         }
         Request::CalendarUrl { doc } => calendar_feed(node, doc, false).await,
         Request::CalendarRotate { doc } => calendar_feed(node, doc, true).await,
@@ -928,18 +894,13 @@ pub async fn execute_with(
                         .into_iter()
                         .filter_map(|id| {
                             let res = r.resource(id).ok()?;
-                            let s = res.spec();
                             let h = r.header(id).ok()?;
-                            Some(json!({
-                                "id": id.to_string(),
-                                "name": s.name,
-                                "kind": s.kind,
-                                "owner": h.owner.to_string(),
-                                "capacity": s.capacity,
-                                "opening": s.opening_text(),
-                                "zone": s.zone,
-                                "bookings": res.bookings().len(),
-                            }))
+                            Some(rows::resource(
+                                id,
+                                res.spec(),
+                                &h.owner,
+                                res.bookings().len(),
+                            ))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -1055,34 +1016,12 @@ pub async fn execute_with(
                     let res = r.resource(doc)?;
                     let zone = res.spec().zone.clone();
                     let day = res.kitchen_day(date)?;
-                    let orders: Vec<Value> = day
-                        .orders
-                        .iter()
-                        .map(|o| {
-                            // The full household where this node is in its audience.
-                            let household = match r.personal_data(doc, &format!("orders/{}", o.id))
-                            {
-                                Some(PersonalData::Household { household }) => household.clone(),
-                                _ => o.order.household.clone(),
-                            };
-                            json!({
-                                "id": o.id.to_string(),
-                                "household": household,
-                                "portions": o.order.portions,
-                                "items": o.order.items.join(", "),
-                                "placed": o.order.placed_at.display_in(&zone),
-                                "status": o.status.label(),
-                            })
-                        })
-                        .collect();
-                    Ok(json!({
-                        "date": day.date.to_string(),
-                        "service": day.service,
-                        "cutoff": day.cutoff.display_in(&zone),
-                        "capacity": day.capacity,
-                        "accepted_portions": day.accepted_portions,
-                        "waiting_portions": day.waiting_portions,
-                        "orders": orders,
+                    Ok(rows::kitchen_day(&day, &zone, |o| {
+                        // The full household where this node is in its audience.
+                        match r.personal_data(doc, &format!("orders/{}", o.id)) {
+                            Some(PersonalData::Household { household }) => household.clone(),
+                            _ => o.order.household.clone(),
+                        }
                     }))
                 })
                 .await??;
@@ -1107,7 +1046,7 @@ pub async fn execute_with(
                     rules: rules.unwrap_or_default(),
                 })
                 .await?;
-            Ok(created(sc.doc, DocKind::Ledger))
+            Ok(rows::created(sc.doc, DocKind::Ledger))
         }
         Request::ServiceRecord {
             doc,
@@ -1180,7 +1119,7 @@ pub async fn execute_with(
         Request::Balance { volunteer } => {
             let v = volunteer.clone();
             let p = node.balance(volunteer).await?;
-            Ok(json!({ "volunteer": v.to_string(), "balance": p.to_string(), "hundredths": p.0 }))
+            Ok(rows::balance(&v, p))
         }
         Request::Balances => {
             let rows = node.read(balance_rows).await?;
@@ -1193,15 +1132,7 @@ pub async fn execute_with(
                 .await?
                 .into_iter()
                 .enumerate()
-                .map(|(i, s)| {
-                    json!({
-                        "rank": i + 1,
-                        "volunteer": s.volunteer.to_string(),
-                        "earned": s.earned.to_string(),
-                        "hours": format!("{:.2}", s.minutes as f64 / 60.0),
-                        "stars": s.stars,
-                    })
-                })
+                .map(|(i, s)| rows::leaderboard(i + 1, &s))
                 .collect();
             Ok(Value::Array(rows))
         }
@@ -1216,7 +1147,7 @@ pub async fn execute_with(
                     title,
                 })
                 .await?;
-            Ok(created(sc.doc, DocKind::Wishes))
+            Ok(rows::created(sc.doc, DocKind::Wishes))
         }
         Request::WishPost {
             doc,
@@ -1280,28 +1211,8 @@ pub async fn execute_with(
                                 .into_iter()
                                 .map(|(c, _)| c.to_string())
                                 .collect();
-                            let resident = match r.personal_data(doc, &format!("items/{id}")) {
-                                Some(PersonalData::Resident {
-                                    name,
-                                    contact,
-                                    address,
-                                }) => json!({"name": name, "contact": contact, "address": address}),
-                                _ => Value::Null,
-                            };
-                            let zone = Zone::shanghai();
-                            let year = item.at.local(&zone).map(|(d, _)| d.year()).ok();
-                            json!({
-                                "id": id.to_string(),
-                                "kind": item.kind,
-                                "at": item.at.display_in(&zone),
-                                "year": year,
-                                "title": item.title,
-                                "category": item.category,
-                                "by": item.by.to_string(),
-                                "claims": claims.join(" "),
-                                "status": status,
-                                "resident": resident,
-                            })
+                            let resident = r.personal_data(doc, &format!("items/{id}"));
+                            rows::wish(&id, &item, status, &claims, resident)
                         })
                         .collect())
                 })
@@ -1311,30 +1222,11 @@ pub async fn execute_with(
 
         Request::ExportFile { path } => {
             let s = node.export(&path).await?;
-            Ok(json!({
-                "path": s.path.display().to_string(),
-                "changes": s.changes,
-                "bytes": s.bytes,
-            }))
+            Ok(rows::export(&s))
         }
         Request::ImportFile { path } => {
             let r = node.import(&path).await?;
-            let invalid: Vec<Value> = r
-                .invalid
-                .iter()
-                .map(|(i, why)| json!({ "entry": i, "error": why }))
-                .collect();
-            Ok(json!({
-                "path": path.display().to_string(),
-                "entries": r.entries,
-                "applied": r.applied,
-                "duplicates": r.duplicates,
-                "pending": r.pending,
-                "refused": r.refused,
-                "invalid": invalid,
-                "complete": r.complete,
-                "problem": r.problem,
-            }))
+            Ok(rows::import(&path, &r))
         }
         Request::Execute { doc, op } => write(node, doc, op).await,
         Request::Operations { kind } => Ok(Value::Array(
@@ -1393,10 +1285,6 @@ pub async fn execute_with(
 
 // ---- helpers ------------------------------------------------------------------------------
 
-fn created(doc: DocId, kind: DocKind) -> Value {
-    json!({ "doc": doc.to_string(), "kind": kind, "effect": "created" })
-}
-
 async fn write(node: &Node, doc: DocId, op: Op) -> Result<Value, OpsError> {
     let w = node.execute(doc, op).await?;
     let change = w
@@ -1404,18 +1292,15 @@ async fn write(node: &Node, doc: DocId, op: Op) -> Result<Value, OpsError> {
         .change_hash()
         .map(|h| h.to_string())
         .unwrap_or_default();
-    let mut v = json!({
-        "doc": doc.to_string(),
-        "effect": serde_json::to_value(&w.effect).unwrap_or(Value::Null),
-        "change": change,
-    });
-    if let (linli_core::Effect::Confirmed { slot, .. }, Value::Object(m)) = (&w.effect, &mut v) {
-        // The confirmed slot in the resource's local time, for people.
-        if let Ok(zone) = doc_zone(node, doc).await {
-            m.insert("slot".into(), json!(slot.display_in(&zone)));
-        }
-    }
-    Ok(v)
+    // The confirmed slot in the resource's local time, for people.
+    let slot = match &w.effect {
+        linli_core::Effect::Confirmed { slot, .. } => doc_zone(node, doc)
+            .await
+            .ok()
+            .map(|zone| slot.display_in(&zone)),
+        _ => None,
+    };
+    Ok(rows::written(doc, &w.effect, change, slot))
 }
 
 /// [`Request::ServiceImport`]: the rows as one change (rows a full change deferred go into
@@ -1478,14 +1363,7 @@ async fn service_import(
             serde_json::to_value(&o).unwrap_or(Value::Null)
         })
         .collect();
-    Ok(json!({
-        "doc": doc.to_string(),
-        "changes": changes,
-        "recorded": counts.0,
-        "already_imported": counts.1,
-        "rejected": counts.2,
-        "rows": rows,
-    }))
+    Ok(rows::service_import(doc, &changes, counts, rows))
 }
 
 async fn resource_op(node: &Node, doc: Option<DocId>, op: ResourceOp) -> Result<Value, OpsError> {

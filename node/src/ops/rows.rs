@@ -1,6 +1,391 @@
 //! Results as JSON rows for tables (CLI, HTTP, dashboard).
 
+use std::path::Path;
+
+use linli_core::cert::Certificate;
+use linli_core::ledger::Standing;
+use linli_core::resource::{KitchenDay, OrderView};
+use linli_core::wishes::{Item, ItemKind};
+use serde_json::json;
+
 use super::*;
+use crate::{AuditRow, ExportSummary, ImportReport, RejectedChange};
+
+/// A row struct as JSON. Rows are structs of strings, numbers and core values whose
+/// `Serialize` writes plain maps with string keys, so serializing them cannot fail; were it
+/// ever to, the row would read `null` rather than take the request down.
+fn to_row<T: Serialize>(row: &T) -> Value {
+    serde_json::to_value(row).unwrap_or(Value::Null)
+}
+
+/// What a write answers: the document, linli-core's effect, the change's hash, and for a
+/// confirmed booking the slot in the resource's local time (`slot`).
+#[derive(Serialize)]
+struct WriteRow {
+    doc: String,
+    effect: Value,
+    change: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slot: Option<String>,
+}
+
+/// The answer to a write of `effect` by change `change` on `doc`; `slot` is the confirmed
+/// slot in local time, when there is one.
+pub(crate) fn written(
+    doc: DocId,
+    effect: &linli_core::Effect,
+    change: String,
+    slot: Option<String>,
+) -> Value {
+    to_row(&WriteRow {
+        doc: doc.to_string(),
+        effect: serde_json::to_value(effect).unwrap_or(Value::Null),
+        change,
+        slot,
+    })
+}
+
+#[derive(Serialize)]
+struct CreatedRow {
+    doc: String,
+    kind: DocKind,
+    effect: &'static str,
+}
+
+/// The answer to creating a document.
+pub(crate) fn created(doc: DocId, kind: DocKind) -> Value {
+    to_row(&CreatedRow {
+        doc: doc.to_string(),
+        kind,
+        effect: "created",
+    })
+}
+
+#[derive(Serialize)]
+struct AuditOut<'a> {
+    at: String,
+    doc: String,
+    op: &'a str,
+    class: &'a str,
+    error: &'a str,
+}
+
+/// A refused local operation of the audit as a row.
+pub(crate) fn audit(r: &AuditRow) -> Value {
+    to_row(&AuditOut {
+        at: r.at.to_string(),
+        doc: r.doc.to_string(),
+        op: &r.op,
+        class: &r.class,
+        error: &r.error,
+    })
+}
+
+#[derive(Serialize)]
+struct RejectedRow<'a> {
+    pos: i64,
+    doc: String,
+    hash: String,
+    signer: String,
+    reason: &'a str,
+    received_at: String,
+}
+
+/// A refused change as a row.
+pub(crate) fn rejected(r: &RejectedChange) -> Value {
+    to_row(&RejectedRow {
+        pos: r.pos,
+        doc: r.doc.to_string(),
+        hash: r.hash.to_string(),
+        signer: ln(&r.signer),
+        reason: &r.reason,
+        received_at: r.received_at.to_string(),
+    })
+}
+
+#[derive(Serialize)]
+struct CertificateRow<'a> {
+    subject: String,
+    role: &'static str,
+    org: String,
+    parent: Option<String>,
+    name: &'a str,
+    issuer: String,
+    not_before: String,
+    not_after: String,
+    revoked: bool,
+}
+
+/// A federation certificate as a row; `revoked` when some revocation withdraws it.
+pub(crate) fn certificate(c: &Certificate, revoked: bool) -> Value {
+    to_row(&CertificateRow {
+        subject: ln(&c.subject),
+        role: c.role.as_str(),
+        org: c.org.to_string(),
+        parent: c.parent.as_ref().map(ToString::to_string),
+        name: &c.name,
+        issuer: ln(&c.issuer),
+        not_before: c.not_before.to_string(),
+        not_after: c.not_after.to_string(),
+        revoked,
+    })
+}
+
+#[derive(Serialize)]
+struct ResourceRow<'a> {
+    id: String,
+    name: &'a str,
+    kind: ResourceKind,
+    owner: String,
+    capacity: u32,
+    opening: String,
+    zone: &'a Zone,
+    bookings: usize,
+}
+
+/// A resource as a row: its spec, its owner and how many bookings it holds.
+pub(crate) fn resource(id: DocId, spec: &ResourceSpec, owner: &OrgId, bookings: usize) -> Value {
+    to_row(&ResourceRow {
+        id: id.to_string(),
+        name: &spec.name,
+        kind: spec.kind,
+        owner: owner.to_string(),
+        capacity: spec.capacity,
+        opening: spec.opening_text(),
+        zone: &spec.zone,
+        bookings,
+    })
+}
+
+#[derive(Serialize)]
+struct KitchenOrderRow<'a> {
+    id: String,
+    household: String,
+    portions: u32,
+    items: String,
+    placed: String,
+    status: &'a str,
+}
+
+#[derive(Serialize)]
+struct KitchenDayRow<'a> {
+    date: String,
+    service: &'a str,
+    cutoff: String,
+    capacity: u32,
+    accepted_portions: u32,
+    waiting_portions: u32,
+    orders: Vec<KitchenOrderRow<'a>>,
+}
+
+/// A kitchen's day sheet with its orders, times in `zone`; `household` gives the household
+/// shown for an order (the full one where this node is in its audience).
+pub(crate) fn kitchen_day(
+    day: &KitchenDay,
+    zone: &Zone,
+    household: impl Fn(&OrderView) -> String,
+) -> Value {
+    let orders = day
+        .orders
+        .iter()
+        .map(|o| KitchenOrderRow {
+            id: o.id.to_string(),
+            household: household(o),
+            portions: o.order.portions,
+            items: o.order.items.join(", "),
+            placed: o.order.placed_at.display_in(zone),
+            status: o.status.label(),
+        })
+        .collect();
+    to_row(&KitchenDayRow {
+        date: day.date.to_string(),
+        service: &day.service,
+        cutoff: day.cutoff.display_in(zone),
+        capacity: day.capacity,
+        accepted_portions: day.accepted_portions,
+        waiting_portions: day.waiting_portions,
+        orders,
+    })
+}
+
+#[derive(Serialize)]
+struct BalanceRow {
+    volunteer: String,
+    balance: String,
+    hundredths: i64,
+}
+
+/// A volunteer's balance, as text and in hundredths of a point.
+pub(crate) fn balance(volunteer: &VolunteerId, p: Points) -> Value {
+    to_row(&BalanceRow {
+        volunteer: volunteer.to_string(),
+        balance: p.to_string(),
+        hundredths: p.0,
+    })
+}
+
+#[derive(Serialize)]
+struct LeaderboardRow {
+    rank: usize,
+    volunteer: String,
+    earned: String,
+    hours: String,
+    stars: u8,
+}
+
+/// A leaderboard standing as a row, ranked from 1.
+pub(crate) fn leaderboard(rank: usize, s: &Standing) -> Value {
+    to_row(&LeaderboardRow {
+        rank,
+        volunteer: s.volunteer.to_string(),
+        earned: s.earned.to_string(),
+        hours: format!("{:.2}", s.minutes as f64 / 60.0),
+        stars: s.stars,
+    })
+}
+
+#[derive(Serialize)]
+struct ResidentRow<'a> {
+    name: &'a str,
+    contact: Option<&'a str>,
+    address: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WishRow<'a> {
+    id: String,
+    kind: ItemKind,
+    at: String,
+    year: Option<i16>,
+    title: &'a str,
+    category: &'a str,
+    by: String,
+    claims: String,
+    status: &'a str,
+    resident: Option<ResidentRow<'a>>,
+}
+
+/// A posted item as a row: its status, its claims' ids, and the resident concerned where
+/// this node holds the personal record (`resident`, else `null`). Times in Shanghai time.
+pub(crate) fn wish<'a>(
+    id: &WishId,
+    item: &'a Item,
+    status: &'a str,
+    claims: &[String],
+    resident: Option<&'a PersonalData>,
+) -> Value {
+    let resident = match resident {
+        Some(PersonalData::Resident {
+            name,
+            contact,
+            address,
+        }) => Some(ResidentRow {
+            name,
+            contact: contact.as_deref(),
+            address: address.as_deref(),
+        }),
+        _ => None,
+    };
+    let zone = Zone::shanghai();
+    let year = item.at.local(&zone).map(|(d, _)| d.year()).ok();
+    to_row(&WishRow {
+        id: id.to_string(),
+        kind: item.kind,
+        at: item.at.display_in(&zone),
+        year,
+        title: &item.title,
+        category: &item.category,
+        by: item.by.to_string(),
+        claims: claims.join(" "),
+        status,
+        resident,
+    })
+}
+
+#[derive(Serialize)]
+struct ExportRow {
+    path: String,
+    changes: u64,
+    bytes: u64,
+}
+
+/// What an export wrote.
+pub(crate) fn export(s: &ExportSummary) -> Value {
+    to_row(&ExportRow {
+        path: s.path.display().to_string(),
+        changes: s.changes,
+        bytes: s.bytes,
+    })
+}
+
+#[derive(Serialize)]
+struct InvalidEntryRow<'a> {
+    entry: u64,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct ImportRow<'a> {
+    path: String,
+    entries: u64,
+    applied: u64,
+    duplicates: u64,
+    pending: u64,
+    refused: u64,
+    invalid: Vec<InvalidEntryRow<'a>>,
+    complete: bool,
+    problem: Option<&'a str>,
+}
+
+/// What an import of the file at `path` did.
+pub(crate) fn import(path: &Path, r: &ImportReport) -> Value {
+    to_row(&ImportRow {
+        path: path.display().to_string(),
+        entries: r.entries,
+        applied: r.applied,
+        duplicates: r.duplicates,
+        pending: r.pending,
+        refused: r.refused,
+        invalid: r
+            .invalid
+            .iter()
+            .map(|(i, why)| InvalidEntryRow {
+                entry: *i,
+                error: why,
+            })
+            .collect(),
+        complete: r.complete,
+        problem: r.problem.as_deref(),
+    })
+}
+
+#[derive(Serialize)]
+struct ServiceImportRow<'a> {
+    doc: String,
+    changes: &'a [String],
+    recorded: u64,
+    already_imported: u64,
+    rejected: u64,
+    rows: Vec<Value>,
+}
+
+/// What a service import did: the changes written, the counts of rows recorded, already
+/// imported and rejected, and each row's outcome in order.
+pub(crate) fn service_import(
+    doc: DocId,
+    changes: &[String],
+    (recorded, already_imported, rejected): (u64, u64, u64),
+    rows: Vec<Value>,
+) -> Value {
+    to_row(&ServiceImportRow {
+        doc: doc.to_string(),
+        changes,
+        recorded,
+        already_imported,
+        rejected,
+        rows,
+    })
+}
 
 /// An operation of the catalogue as a row.
 pub fn operation_row(o: &catalogue::Operation) -> Value {
@@ -346,4 +731,41 @@ pub(crate) fn balance_rows(r: &Replica) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_their_json_shape() {
+        let v: VolunteerId = "dianye:7".parse().unwrap();
+        assert_eq!(
+            balance(&v, Points(150)).to_string(),
+            json!({ "volunteer": v.to_string(), "balance": Points(150).to_string(), "hundredths": 150 })
+                .to_string()
+        );
+        let r = ImportReport {
+            entries: 3,
+            invalid: vec![(2, "truncated".into())],
+            problem: Some("no end part".into()),
+            ..ImportReport::default()
+        };
+        assert_eq!(
+            import(Path::new("/tmp/x.linli"), &r).to_string(),
+            json!({
+                "path": "/tmp/x.linli",
+                "entries": 3,
+                "applied": 0,
+                "duplicates": 0,
+                "pending": 0,
+                "refused": 0,
+                "invalid": [{ "entry": 2, "error": "truncated" }],
+                "complete": false,
+                "problem": "no end part",
+            })
+            .to_string()
+        );
+    }
 }
