@@ -637,12 +637,12 @@ async fn calendar_feed(node: &Node, doc: Option<DocId>, rotate: bool) -> Result<
         )));
     }
     let secret = node.calendar_feed(doc, rotate).await?;
-    Ok(json!({
-        "resource": doc.to_string(),
-        "name": name,
-        "path": crate::calendar::feed_path(&secret),
-        "rotated": rotate,
-    }))
+    Ok(rows::calendar_feed(
+        doc,
+        &name,
+        &crate::calendar::feed_path(&secret),
+        rotate,
+    ))
 }
 
 /// Executes `req` on `node` (no network: `peers` answers from the stored sync state).

@@ -733,6 +733,16 @@ pub(crate) fn balance_rows(r: &Replica) -> Vec<Value> {
         .collect()
 }
 
+/// A room's calendar feed (its path carries the feed's secret).
+pub(crate) fn calendar_feed(doc: DocId, name: &str, path: &str, rotated: bool) -> Value {
+    json!({
+        "resource": doc.to_string(),
+        "name": name,
+        "path": path,
+        "rotated": rotated,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
