@@ -11,7 +11,7 @@ use crate::document::DocKind;
 use crate::replica::Op;
 
 /// The document kinds with operations, in catalogue order (the one list: [`crate::kind`]).
-pub const KINDS: [DocKind; 5] = crate::kinds::ALL;
+pub const KINDS: &[DocKind] = crate::kinds::ALL;
 
 /// The kind's name as in JSON (`federation`, `registry`, `ledger`, `resource`, `wishes`).
 pub fn kind_name(kind: DocKind) -> String {

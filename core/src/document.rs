@@ -42,46 +42,42 @@ pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
 /// Largest single record value (bytes of JSON).
 pub const MAX_RECORD_BYTES: usize = 32 * 1024;
 
-/// The kinds of documents.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum DocKind {
-    /// Certificates, revocations and district settings (one per district).
-    Federation,
-    /// Compound registry of one community.
-    Registry,
-    /// Volunteer service ledger of one community for one year.
-    Ledger,
-    /// One shared resource (activity room, hall, kitchen …) and its bookings.
-    Resource,
-    /// Micro-wishes, service-menu offers, suggestions and problems of one community.
-    Wishes,
-}
-
-impl DocKind {
-    /// Human name.
-    pub fn label(self) -> &'static str {
-        match self {
-            DocKind::Federation => "federation document",
-            DocKind::Registry => "compound registry",
-            DocKind::Ledger => "service ledger",
-            DocKind::Resource => "resource",
-            DocKind::Wishes => "wishes",
+/// Generates [`DocKind`] and its labels from the list of kinds.
+macro_rules! doc_kind {
+    ($($variant:ident, $module:ident, $op:ident, $doc:literal, $label:literal, $opdoc:literal;)*) => {
+        /// The kinds of documents.
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            Serialize,
+            Deserialize,
+            schemars::JsonSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum DocKind {
+            $(
+                #[doc = $doc]
+                $variant,
+            )*
         }
-    }
+
+        impl DocKind {
+            /// Human name.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(DocKind::$variant => $label,)*
+                }
+            }
+        }
+    };
 }
+crate::kind_list::with_kinds!(doc_kind);
 
 /// The immutable header written by the genesis change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

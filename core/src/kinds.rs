@@ -1,9 +1,12 @@
 //! The one list of document kinds, and what is derived from it.
 //!
 //! A kind is a module (`federation`, `registry`, `ledger`, `resource`, `wishes`) with a
-//! value implementing [`crate::kind::Kind`]. Everything above the kinds (replica, sync,
-//! catalogue, the node) reaches a kind through [`of`] or the types defined here; a sixth
-//! kind is a module and its lines here.
+//! value implementing [`crate::kind::Kind`], listed once in [`crate::kind_list`]. From
+//! that list this module generates `ALL`, [`of`], [`layout`] and [`Op`]; what differs per
+//! kind beyond a line — planning ([`Op::plan`]: federation operations need the replica's
+//! keys), the parameters of a new document ([`NewDoc`]) and the errors ([`Error`]) — is
+//! written here, and the compiler names each arm a new kind needs. Everything above the
+//! kinds (replica, sync, catalogue, the node) reaches a kind through [`of`] or these types.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,13 +17,11 @@ use crate::federation::FederationOp;
 use crate::ids::{DocId, IdError, OrgId};
 use crate::kind::Kind;
 use crate::kind::{Ctx, Effect};
-use crate::ledger::LedgerOp;
 use crate::ledger::{LedgerError, LedgerRules};
 use crate::outcome::{Rejection, WaitLimit};
 use crate::personal::{PersonalData, mask_household, mask_name};
 use crate::policy::PolicyError;
 use crate::registry::RegistryError;
-use crate::registry::RegistryOp;
 use crate::resource::ResourceOp;
 use crate::resource::{ResourceError, ResourceSpec};
 use crate::signed::SignedError;
@@ -28,65 +29,49 @@ use crate::time::{TimeError, Timestamp, Zone};
 use crate::wishes::WishesError;
 use crate::wishes::WishesOp;
 
-/// Every kind, in catalogue order.
-pub const ALL: [DocKind; 5] = [
-    DocKind::Federation,
-    DocKind::Registry,
-    DocKind::Ledger,
-    DocKind::Resource,
-    DocKind::Wishes,
-];
+/// Generates the lists derived from [`crate::kind_list`]: `ALL`, `of`, `layout`, `Op`.
+macro_rules! kind_list {
+    ($($variant:ident, $module:ident, $op:ident, $doc:literal, $label:literal, $opdoc:literal;)*) => {
+        /// Every kind, in catalogue order.
+        pub const ALL: &[DocKind] = &[$(DocKind::$variant),*];
 
-/// The module that implements `kind`.
-pub fn of(kind: DocKind) -> &'static dyn Kind {
-    match kind {
-        DocKind::Federation => &crate::federation::KIND,
-        DocKind::Registry => &crate::registry::KIND,
-        DocKind::Ledger => &crate::ledger::KIND,
-        DocKind::Resource => &crate::resource::KIND,
-        DocKind::Wishes => &crate::wishes::KIND,
-    }
-}
+        /// The module that implements `kind`.
+        pub fn of(kind: DocKind) -> &'static dyn Kind {
+            match kind {
+                $(DocKind::$variant => &crate::$module::KIND,)*
+            }
+        }
 
-/// The layout of `kind`, for the document layer ([`crate::document::Layouts`]).
-pub fn layout(kind: DocKind) -> &'static dyn Layout {
-    match kind {
-        DocKind::Federation => &crate::federation::KIND,
-        DocKind::Registry => &crate::registry::KIND,
-        DocKind::Ledger => &crate::ledger::KIND,
-        DocKind::Resource => &crate::resource::KIND,
-        DocKind::Wishes => &crate::wishes::KIND,
-    }
-}
+        /// The layout of `kind`, for the document layer ([`crate::document::Layouts`]).
+        pub fn layout(kind: DocKind) -> &'static dyn Layout {
+            match kind {
+                $(DocKind::$variant => &crate::$module::KIND,)*
+            }
+        }
 
-/// A typed write on one document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "op")]
-pub enum Op {
-    /// Federation operation (certificates, revocations, district settings).
-    Federation(FederationOp),
-    /// Compound registry operation.
-    Registry(RegistryOp),
-    /// Service ledger operation.
-    Ledger(LedgerOp),
-    /// Resource and booking operation.
-    Resource(ResourceOp),
-    /// Wishes operation.
-    Wishes(WishesOp),
+        /// A typed write on one document.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+        #[serde(rename_all = "snake_case", tag = "kind", content = "op")]
+        pub enum Op {
+            $(
+                #[doc = $opdoc]
+                $variant(crate::$module::$op),
+            )*
+        }
+
+        impl Op {
+            /// The kind of document the operation writes.
+            pub fn kind(&self) -> DocKind {
+                match self {
+                    $(Op::$variant(_) => DocKind::$variant,)*
+                }
+            }
+        }
+    };
 }
+crate::kind_list::with_kinds!(kind_list);
 
 impl Op {
-    /// The kind of document the operation writes.
-    pub fn kind(&self) -> DocKind {
-        match self {
-            Op::Federation(_) => DocKind::Federation,
-            Op::Registry(_) => DocKind::Registry,
-            Op::Ledger(_) => DocKind::Ledger,
-            Op::Resource(_) => DocKind::Resource,
-            Op::Wishes(_) => DocKind::Wishes,
-        }
-    }
-
     /// Splits the personal data out of the operation: the operation keeps the public view
     /// (masked name, no contact, masked household) and the data is returned, to be kept
     /// in the record the operation's effect names ([`crate::Effect::personal_record`]).
@@ -466,7 +451,7 @@ mod tests {
 
     #[test]
     fn the_list_names_each_kind_once_and_each_module_is_its_kind() {
-        for k in ALL {
+        for &k in ALL {
             assert_eq!(of(k).kind(), k);
             assert_eq!(of(k).maps(), layout(k).maps());
             assert!(of(k).operations().get("oneOf").is_some(), "{k:?}");

@@ -26,6 +26,7 @@ pub mod federation;
 pub mod identity;
 pub mod ids;
 pub mod kind;
+mod kind_list;
 pub mod kinds;
 pub mod ledger;
 pub mod outcome;
