@@ -579,6 +579,23 @@ impl PersonalError {
     }
 }
 
+impl PersonalError {
+    /// The class of this error.
+    pub fn class(&self) -> crate::class::ErrorClass {
+        use PersonalError as E;
+        match self {
+            E::Malformed(_) | E::BadSignature { .. } => crate::class::ErrorClass::Malformed,
+            E::UnknownRecord { .. } | E::NotHeld { .. } => crate::class::ErrorClass::NotFound,
+            E::NotAllowed { .. } | E::NotAudience { .. } => crate::class::ErrorClass::Unauthorized,
+            E::Erased { .. } => crate::class::ErrorClass::Conflict,
+            E::EmptyField { .. }
+            | E::FieldTooLong { .. }
+            | E::WrongKind { .. }
+            | E::NotHome { .. } => crate::class::ErrorClass::Invalid,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,22 +674,5 @@ mod tests {
             .check(),
             Err(PersonalError::FieldTooLong { field: "phone", .. })
         ));
-    }
-}
-
-impl PersonalError {
-    /// The class of this error.
-    pub fn class(&self) -> crate::class::ErrorClass {
-        use PersonalError as E;
-        match self {
-            E::Malformed(_) | E::BadSignature { .. } => crate::class::ErrorClass::Malformed,
-            E::UnknownRecord { .. } | E::NotHeld { .. } => crate::class::ErrorClass::NotFound,
-            E::NotAllowed { .. } | E::NotAudience { .. } => crate::class::ErrorClass::Unauthorized,
-            E::Erased { .. } => crate::class::ErrorClass::Conflict,
-            E::EmptyField { .. }
-            | E::FieldTooLong { .. }
-            | E::WrongKind { .. }
-            | E::NotHome { .. } => crate::class::ErrorClass::Invalid,
-        }
     }
 }
