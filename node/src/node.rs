@@ -239,6 +239,29 @@ pub enum NodeEvent {
     },
 }
 
+impl NodeEvent {
+    /// The event's kind as the API, the dashboard and Python name it (`document_changed`,
+    /// `change_rejected`, `equivocation`, `peer_updated`, `personal_changed` /
+    /// `personal_erased`, `quota_exceeded`, `peer_connected`, `peer_disconnected`,
+    /// `pull_ended`, `announcement_broken`, `peer_dropped`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NodeEvent::DocumentChanged { .. } => "document_changed",
+            NodeEvent::ChangeRejected { .. } => "change_rejected",
+            NodeEvent::Equivocation { .. } => "equivocation",
+            NodeEvent::PeerUpdated { .. } => "peer_updated",
+            NodeEvent::PersonalChanged { erased: false, .. } => "personal_changed",
+            NodeEvent::PersonalChanged { erased: true, .. } => "personal_erased",
+            NodeEvent::QuotaExceeded { .. } => "quota_exceeded",
+            NodeEvent::PeerConnected { .. } => "peer_connected",
+            NodeEvent::PeerDisconnected { .. } => "peer_disconnected",
+            NodeEvent::PullEnded { .. } => "pull_ended",
+            NodeEvent::AnnouncementBroken { .. } => "announcement_broken",
+            NodeEvent::PeerDropped { .. } => "peer_dropped",
+        }
+    }
+}
+
 /// What [`Node::status`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeStatus {

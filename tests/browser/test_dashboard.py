@@ -245,6 +245,16 @@ class Daemon:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
 
+    def call(self, **request: Any) -> Any:
+        """A command through the API, as another client of the running daemon."""
+        req = urllib.request.Request(
+            f"http://{self.addr}/api/v1/call", data=json.dumps(request).encode(), method="POST"
+        )
+        req.add_header("Authorization", f"Bearer {self.token}")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -461,6 +471,15 @@ def test_dashboard_in_headless_chromium() -> None:
         assert b.eval("document.querySelectorAll('#sync [data-equivocator]').length") == 0
         b.screenshot(ARTIFACTS / "dashboard-zh.png")
 
+        # Live: a wish posted by another client shows without a reload (the node's event
+        # stream; the page does not poll), and the page says it is live.
+        b.wait("the live indicator", "document.getElementById('live').dataset.state === 'on'")
+        assert b.text("#live") == "实时"
+        loads = b.eval("performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/status')).length")
+        daemon.call(cmd="wish_post", title="健身器材需要维修", category="维修")
+        b.wait("the new wish, pushed", "document.getElementById('wishes').innerText.includes('健身器材需要维修')")
+        assert b.eval("performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/status')).length") > loads
+
         # Confirm the tentative booking.
         b.click(f'{room} button[data-action="confirm"]{sel("booking", d.tentative)}')
         b.wait("the booking to become confirmed",
@@ -521,6 +540,10 @@ def test_dashboard_in_headless_chromium() -> None:
         b.navigate(daemon.dashboard)
         b.wait("the dashboard again", "!document.getElementById('app').hidden")
         daemon.stop()
+        b.wait("the lost stream, shown",
+               "document.getElementById('live').dataset.state === 'off'"
+               " && !document.getElementById('live').hidden")
+        assert "reconnecting" in b.text("#live")
         b.click("#refresh")
         b.wait("the daemon-down message",
                "document.getElementById('banner').innerText.includes("

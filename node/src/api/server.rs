@@ -79,6 +79,9 @@ struct AppState {
     node: Node,
     net: Option<Network>,
     token: String,
+    /// Becomes `true` when the server stops: open event streams end, so the graceful
+    /// shutdown does not wait for them.
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 type Shared = Arc<AppState>;
@@ -97,13 +100,20 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
-    let state: Shared = Arc::new(AppState { node, net, token });
+    let (close, closing) = tokio::sync::watch::channel(false);
+    let state: Shared = Arc::new(AppState {
+        node,
+        net,
+        token,
+        closing,
+    });
     let app = router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
+                let _ = close.send(true);
             })
             .await
     });
@@ -129,6 +139,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/orders", get(orders))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejected", get(rejected))
+        .route("/api/v1/events", get(events))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/calendar/{file}", get(calendar))
@@ -414,6 +425,39 @@ async fn peers(State(st): State<Shared>) -> Response {
 
 async fn rejected(State(st): State<Shared>) -> Response {
     run(&st, Request::Rejected).await
+}
+
+/// The node's events as they happen (server-sent events, one JSON object each: `kind` and
+/// the document, peer or reason it names — never personal data), so a page shows what
+/// changes without polling. The stream ends when the server stops; a client that falls
+/// behind gets a `lagged` event (it should reload) and the stream goes on.
+async fn events(State(st): State<Shared>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let rx = st.node.subscribe();
+    let closing = st.closing.clone();
+    let stream = futures::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
+        loop {
+            if *closing.borrow() {
+                return None;
+            }
+            let row = tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(e) => ops::rows::event(&e),
+                    Err(RecvError::Lagged(n)) => ops::rows::lagged(n),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = closing.changed() => return None,
+            };
+            let event = Event::default()
+                .event(row["kind"].as_str().unwrap_or("event"))
+                .data(row.to_string());
+            return Some((Ok::<_, std::convert::Infallible>(event), (rx, closing)));
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
 }
 
 /// The OpenAPI 3 description of this API (hand-written, checked by the API tests).

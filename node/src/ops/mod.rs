@@ -39,7 +39,7 @@ use crate::{Node, NodeError};
 
 mod error;
 mod parse;
-mod rows;
+pub(crate) mod rows;
 
 pub use error::{CLASSES, ClassRow, OpsError, class_row};
 use parse::*;

@@ -743,6 +743,49 @@ pub(crate) fn calendar_feed(doc: DocId, name: &str, path: &str, rotated: bool) -
     })
 }
 
+/// A node event for the API's event stream: its kind and the document, peer or reason it
+/// names (never personal data: a personal record is named by its key).
+pub(crate) fn event(e: &crate::node::NodeEvent) -> Value {
+    use crate::node::NodeEvent as E;
+    let mut v = json!({ "kind": e.kind() });
+    let (doc, peer, reason): (Option<DocId>, Option<NodeId>, Option<String>) = match e {
+        E::DocumentChanged { doc, origin, .. } => {
+            v["origin"] = json!(format!("{origin:?}").to_lowercase());
+            (Some(*doc), None, None)
+        }
+        E::ChangeRejected {
+            doc,
+            signer,
+            reason,
+            ..
+        } => (Some(*doc), Some(*signer), Some(reason.clone())),
+        E::Equivocation { signer, doc, .. } => (Some(*doc), Some(*signer), None),
+        E::PeerUpdated { peer }
+        | E::PeerConnected { peer }
+        | E::PeerDisconnected { peer }
+        | E::AnnouncementBroken { peer } => (None, Some(*peer), None),
+        E::PersonalChanged { doc, record, .. } => (Some(*doc), None, Some(record.clone())),
+        E::QuotaExceeded { doc, signer, .. } => (Some(*doc), Some(*signer), None),
+        E::PullEnded { doc } => (Some(*doc), None, None),
+        E::PeerDropped { peer, reason } => (None, Some(*peer), Some(reason.clone())),
+    };
+    if let Some(d) = doc {
+        v["doc"] = json!(d.to_string());
+    }
+    if let Some(p) = peer {
+        v["peer"] = json!(ln(&p));
+    }
+    if let Some(r) = reason {
+        v["reason"] = json!(r);
+    }
+    v
+}
+
+/// The event stream fell behind by `n` events: the client should reload what it shows.
+pub(crate) fn lagged(n: u64) -> Value {
+    json!({ "kind": "lagged", "missed": n })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

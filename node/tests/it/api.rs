@@ -419,6 +419,10 @@ async fn openapi_describes_every_route() {
     // … and nothing that is not served (a 404 may only say that no document of the kind
     // is held, not that the route is unknown).
     for route in paths.keys() {
+        if route == "/api/v1/events" {
+            // A stream that stays open: `events_stream_pushes_node_events` reads it.
+            continue;
+        }
         let r = c.get(route).await.unwrap();
         if r.status == 404 {
             assert!(!error_of(&r.body).starts_with("no route"), "{route}");
@@ -528,4 +532,74 @@ fn python_ops_module_is_generated_from_the_catalogue() {
     ] {
         assert!(current.contains(&format!("def {id}(")), "{id}");
     }
+}
+
+/// Reads the event stream until `want` appears in it (or fails after a deadline).
+async fn read_until(
+    s: &mut tokio::net::TcpStream,
+    buf: &mut String,
+    want: &str,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let deadline = std::time::Duration::from_secs(30);
+    tokio::time::timeout(deadline, async {
+        let mut chunk = [0u8; 4096];
+        while !buf.contains(want) {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("the stream ended before {want:?}: {buf}"));
+            }
+            buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|_| format!("no {want:?} within {deadline:?}: {buf}"))?
+}
+
+#[tokio::test]
+async fn events_stream_pushes_node_events() {
+    use tokio::io::AsyncWriteExt;
+    let (_tmp, node, server) = served().await;
+    // Without the token: refused like every data route.
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    let r = c
+        .request("GET", "/api/v1/events", None, Some("wrong"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 401);
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let req = format!(
+        "GET /api/v1/events HTTP/1.1\r\nHost: linli\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = String::new();
+    read_until(&mut s, &mut buf, "\r\n\r\n").await.unwrap();
+    assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
+    assert!(
+        buf.to_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{buf}"
+    );
+    // A write on the node is pushed as it is committed.
+    let body = br#"{"cmd":"federation_create"}"#;
+    let r = c
+        .request("POST", "/api/v1/call", Some(body), Some(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    read_until(&mut s, &mut buf, "event: document_changed")
+        .await
+        .unwrap();
+    read_until(&mut s, &mut buf, "\"origin\":\"local\"")
+        .await
+        .unwrap();
+    let doc = node.documents().await.unwrap()[0].id.to_string();
+    assert!(buf.contains(&doc), "{buf}");
+    // Stopping the server ends open streams instead of waiting for them.
+    tokio::time::timeout(std::time::Duration::from_secs(30), server.shutdown())
+        .await
+        .expect("the server stops while a stream is open")
+        .unwrap();
+    node.shutdown().await.unwrap();
 }

@@ -11,6 +11,7 @@ const I18N = {
     nav_rooms: "场地预约", nav_kitchen: "共享厨房", nav_volunteers: "志愿积分",
     nav_compounds: "小区物业", nav_wishes: "微心愿", nav_sync: "同步状态",
     updated: "更新于 {0}", loading: "加载中…",
+    live_on: "实时", live_off: "连接中断，正在重连…",
     daemon_down: "linli 守护进程未运行（请用 `linli run` 启动）",
     retry: "重试",
     auth_title: "需要访问令牌",
@@ -79,6 +80,7 @@ const I18N = {
     nav_rooms: "Room bookings", nav_kitchen: "Shared kitchen", nav_volunteers: "Volunteer points",
     nav_compounds: "Compounds", nav_wishes: "Micro-wishes", nav_sync: "Sync status",
     updated: "updated {0}", loading: "loading…",
+    live_on: "live", live_off: "disconnected — reconnecting…",
     daemon_down: "the linli daemon is not running (start it with `linli run`)",
     retry: "Retry",
     auth_title: "An API token is needed",
@@ -405,7 +407,76 @@ async function load() {
     else showBanner(explain(e));
   } finally {
     loading = false;
+    if (again) { again = false; scheduleLoad(); }
   }
+}
+
+// ---- live updates ------------------------------------------------------------------------
+// The node pushes its events (GET /api/v1/events, server-sent events behind the same
+// token, read with fetch so the token travels in the Authorization header); the page
+// reloads what it shows when one arrives. No polling: a lost stream is shown and
+// reconnects by itself, and reloads once it is back (events may have been missed).
+
+let again = false;      // an event arrived during a load: load once more after it
+let pendingLoad = null; // debounce timer
+let liveState = "connecting";
+
+function scheduleLoad() {
+  if (loading) { again = true; return; }
+  if (!$("modal").hidden) { again = true; return; }  // not under an open dialog
+  clearTimeout(pendingLoad);
+  pendingLoad = setTimeout(() => load(), 150);
+}
+
+function setLive(state) {
+  liveState = state;
+  const el = $("live");
+  el.dataset.state = state;
+  el.textContent = t(state === "on" ? "live_on" : "live_off");
+  el.hidden = state === "connecting";
+}
+
+async function listen() {
+  let wait = 500;
+  for (;;) {
+    if (!token) { await new Promise(r => setTimeout(r, 1000)); continue; }
+    try {
+      const r = await fetch("/api/v1/events", {
+        headers: { Authorization: "Bearer " + token }, cache: "no-store",
+      });
+      if (!r.ok || !r.body) throw new Error("HTTP " + r.status);
+      const reconnected = liveState === "off" && UI.updated;
+      setLive("on");
+      wait = 500;
+      if (reconnected) scheduleLoad();
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split("\n").filter(l => l.startsWith("data:"))
+            .map(l => l.slice(5).trim()).join("\n");
+          if (data) onEvent(JSON.parse(data));
+        }
+      }
+    } catch (e) {
+      // fall through: shown as disconnected, retried below
+    }
+    setLive("off");
+    await new Promise(r => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 10000);
+  }
+}
+
+function onEvent(ev) {
+  if (ev.kind === "pull_ended" || ev.kind === "peer_connected") return;  // nothing shown changed
+  scheduleLoad();
 }
 
 function showAuth(why, detail) {
@@ -452,6 +523,7 @@ function applyStatic() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("lang").textContent = t("lang_switch");
   $("updated").textContent = UI.updated ? t("updated", UI.updated) : "";
+  if (liveState !== "connecting") $("live").textContent = t(liveState === "on" ? "live_on" : "live_off");
   $("lang").setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
   const why = $("auth").dataset.why;
   if (why && !$("auth").hidden) $("auth-why").textContent = t(why);
@@ -634,6 +706,7 @@ function askReason(title, text) {
       modal.hidden = true;
       input.oninput = ok.onclick = cancel.onclick = input.onkeydown = null;
       resolve(v);
+      if (again) { again = false; scheduleLoad(); }  // what changed while the dialog was open
     };
     input.oninput = () => { ok.disabled = !input.value.trim(); };
     input.onkeydown = e => { if (e.key === "Escape") done(null); };
@@ -929,8 +1002,8 @@ function start() {
   window.addEventListener("hashchange", () => {
     if (/token=/.test(location.hash)) { takeToken(); load(); }
   });
-  setInterval(() => { if ($("modal").hidden && !document.hidden) load(); }, 30000);
   load();
+  listen();
 }
 
 start();
