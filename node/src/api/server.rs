@@ -437,23 +437,21 @@ async fn events(State(st): State<Shared>) -> Response {
     let rx = st.node.subscribe();
     let closing = st.closing.clone();
     let stream = futures::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
-        loop {
-            if *closing.borrow() {
-                return None;
-            }
-            let row = tokio::select! {
-                r = rx.recv() => match r {
-                    Ok(e) => ops::rows::event(&e),
-                    Err(RecvError::Lagged(n)) => ops::rows::lagged(n),
-                    Err(RecvError::Closed) => return None,
-                },
-                _ = closing.changed() => return None,
-            };
-            let event = Event::default()
-                .event(row["kind"].as_str().unwrap_or("event"))
-                .data(row.to_string());
-            return Some((Ok::<_, std::convert::Infallible>(event), (rx, closing)));
+        if *closing.borrow() {
+            return None;
         }
+        let row = tokio::select! {
+            r = rx.recv() => match r {
+                Ok(e) => ops::rows::event(&e),
+                Err(RecvError::Lagged(n)) => ops::rows::lagged(n),
+                Err(RecvError::Closed) => return None,
+            },
+            _ = closing.changed() => return None,
+        };
+        let event = Event::default()
+            .event(row["kind"].as_str().unwrap_or("event"))
+            .data(row.to_string());
+        Some((Ok::<_, std::convert::Infallible>(event), (rx, closing)))
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
