@@ -19,7 +19,7 @@ pub(super) const MAX_CELLS: usize = 65_535;
 /// bits (the last one the rest), so the estimator covers differences up to millions.
 pub(super) const STRATA: usize = 16;
 /// Cells of each stratum.
-pub(super) const STRATUM_CELLS: usize = 30;
+pub(super) const STRATUM_CELLS: usize = 48;
 /// Bytes of the short keys the estimator's cells hold (it counts, it recovers nothing).
 const SHORT: usize = 4;
 
@@ -294,11 +294,13 @@ impl Strata {
     }
 }
 
-/// Cells of a table sized for an estimated difference `d`: peeling needs ≈ 1.23 cells per
-/// item with three hash positions; the rest is margin for the estimate's error. `None`
-/// when the table would exceed [`MAX_CELLS`].
+/// Cells of a table sized for an estimated difference `d`: 1.8 per item plus [`CELLS`].
+/// Peeling needs ≈ 1.23 cells per item with three hash positions; the rest is margin for
+/// the estimate's error (with 48-cell strata, 1 in 100 estimates is low enough that the
+/// table does not peel and a `GROW` follows). `None` when the table would exceed
+/// [`MAX_CELLS`].
 pub(super) fn cells_for(d: usize) -> Option<usize> {
-    let m = d.saturating_mul(2).saturating_add(CELLS);
+    let m = d.saturating_mul(9).div_ceil(5).saturating_add(CELLS);
     (m <= MAX_CELLS).then(|| m.div_ceil(3) * 3)
 }
 
