@@ -6,11 +6,16 @@
 //!    wants live announcements. Each side works out the other's [`Principal`] and from it
 //!    which documents the other may receive ([`may_receive`]): partial replication.
 //! 2. **Reconcile** — the catalogs `{doc id → heads digest}` (kept by the replica, so no
-//!    document is loaded) are reconciled with range-based set reconciliation
+//!    document is loaded) are reconciled: a probe (count and XOR of the item keys) ends equal
+//!    catalogs in one round trip; otherwise the responder sends an invertible Bloom lookup
+//!    table of 48 cells, which peels a few dozen differences; past that the initiator sends
+//!    a strata estimator of the difference and the responder a table sized for it (a second
+//!    round trip; once more with twice the cells if the estimate was low). Only when that
+//!    fails, or with a version-1 peer, range-based set reconciliation finishes the job
 //!    (the `negentropy` protocol: fingerprints of ranges, split where they differ, item lists
 //!    when a range is small). Items are `blake3(doc ‖ digest)`, so a document whose heads
 //!    differ shows up on both sides. Cost grows with the number of differing documents, not
-//!    with the number of documents; equal catalogs finish in one round trip.
+//!    with the number of documents.
 //! 3. **Want** — the initiator offers its heads for the documents the responder lacks or
 //!    holds differently, and names the responder's items it lacks.
 //! 4. **Changes** — the responder sends the signed changes the initiator lacks (causal
@@ -318,6 +323,9 @@ pub struct Session {
     sized: u8,
     /// Responder: cells of the last sized table sent (0: none yet).
     table_cells: usize,
+    /// Responder: the item count of the initiator's probe, once it came, which bounds the
+    /// difference an estimator can claim (a sized table answers one estimator per session).
+    peer_items: Option<u64>,
     state: State,
     live: bool,
     peer: Option<NodeId>,
@@ -418,6 +426,7 @@ impl Session {
             version: PROTOCOL_VERSION,
             sized: 0,
             table_cells: 0,
+            peer_items: None,
             state: State::Fresh,
             live,
             peer: None,
@@ -650,6 +659,9 @@ impl Session {
                         if rest.len() != 24 {
                             return Err(SyncError::Malformed("probe of the wrong size".into()));
                         }
+                        let mut count = [0u8; 8];
+                        count.copy_from_slice(&rest[..8]);
+                        self.peer_items = Some(u64::from_le_bytes(count));
                         let mine = self.probe();
                         if mine[1..] == *rest {
                             return Ok(vec![Message::Reconcile(vec![EQUAL])]);
@@ -659,11 +671,22 @@ impl Session {
                         frame.extend(table.encode());
                         Ok(vec![Message::Reconcile(frame)])
                     }
-                    Some((&ESTIMATE, rest)) if self.version >= 2 => {
+                    Some((&ESTIMATE, rest)) if self.version >= 2 && self.table_cells == 0 => {
+                        // After the probe, once: the difference is at most both sets.
+                        let Some(peer_items) = self.peer_items.take() else {
+                            return Err(SyncError::Malformed(
+                                "estimator before the probe or twice".into(),
+                            ));
+                        };
                         let theirs = iblt::Strata::decode_bytes(rest).ok_or_else(|| {
                             SyncError::Malformed("bad difference estimator".into())
                         })?;
-                        let d = iblt::Strata::of(self.by_key.keys()).estimate(&theirs);
+                        let bound = usize::try_from(peer_items)
+                            .unwrap_or(usize::MAX)
+                            .saturating_add(self.by_key.len());
+                        let d = iblt::Strata::of(self.by_key.keys())
+                            .estimate(&theirs)
+                            .min(bound);
                         let (frame, m) = sized_table(iblt::cells_for(d), self.by_key.keys());
                         self.table_cells = m;
                         Ok(vec![Message::Reconcile(frame)])
@@ -1154,9 +1177,10 @@ pub struct ReconcileReport {
     pub need: usize,
 }
 
-/// Reconciles two sets of catalog items exactly as a session does (probe, table, then range
-/// reconciliation if the table does not peel; same sizes and framing), without documents:
-/// for cost tests and benchmarks.
+/// Reconciles two sets of catalog items exactly as a session of protocol version 2 does
+/// (probe, first table, estimator and sized table, once a grown table, then range
+/// reconciliation; same sizes and framing), without documents: for cost tests and
+/// benchmarks. `a` is the initiator's set.
 pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport, SyncError> {
     let framed = |frame: Vec<u8>| wire::encode(&Message::Reconcile(frame)).len() as u64;
     let keys = |items: &[[u8; 32]]| -> BTreeSet<[u8; iblt::KEY]> {

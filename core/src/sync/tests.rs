@@ -438,12 +438,64 @@ fn crafted_reconciliation_frames_end_the_session_cleanly() {
         (2, frame(vec![GROW]), "unknown reconciliation frame"),
         (2, frame(vec![GROW, 0]), "unknown reconciliation frame"),
         (2, frame(vec![TOO_MANY]), "unknown reconciliation frame"),
+        // An estimator before any probe.
+        (
+            2,
+            frame(estimator.clone()),
+            "estimator before the probe or twice",
+        ),
     ];
-    for (version, bytes, expect) in to_responder {
+    let probe = frame(
+        [
+            vec![1u8],
+            1_000_000u64.to_le_bytes().to_vec(),
+            vec![7u8; 16],
+        ]
+        .concat(),
+    );
+    for (i, (version, bytes, expect)) in to_responder.into_iter().enumerate() {
         let mut s = responder(&mut a, &b, version);
+        if !expect.contains("before the probe") {
+            s.handle(&mut a, &probe, now()).unwrap();
+        }
         let err = s.handle(&mut a, &bytes, now()).unwrap_err();
-        assert!(err.to_string().contains(expect), "{expect}: {err}");
+        assert!(err.to_string().contains(expect), "{i} {expect}: {err}");
     }
+    // One estimator per session: a second, however well formed, ends it; and the
+    // difference it claims is bounded by both sets (the probe's count and the
+    // responder's items), so the table answered stays within that.
+    let mut s = responder(&mut a, &b, 2);
+    s.handle(&mut a, &probe, now()).unwrap();
+    let empty = [vec![ESTIMATE], iblt::Strata::of(&[]).encode()].concat();
+    let answer = s.handle(&mut a, &frame(empty.clone()), now()).unwrap();
+    let Ok(Message::Reconcile(t)) = wire::decode(&answer[0]) else {
+        panic!("a table")
+    };
+    assert_eq!(t[0], TABLE);
+    assert!(iblt::Iblt::<12>::decode_bytes(&t[1..], iblt::MAX_CELLS).is_some());
+    let err = s.handle(&mut a, &frame(empty), now()).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown reconciliation frame"),
+        "{err}"
+    );
+    let mut s = responder(&mut a, &b, 2);
+    let small = frame([vec![1u8], 3u64.to_le_bytes().to_vec(), vec![7u8; 16]].concat());
+    s.handle(&mut a, &small, now()).unwrap();
+    let claims_all: Vec<[u8; 12]> = (0..100_000u32)
+        .map(|i| iblt::key_of(blake3::hash(&i.to_le_bytes()).as_bytes()))
+        .collect();
+    let hostile = [vec![ESTIMATE], iblt::Strata::of(&claims_all).encode()].concat();
+    let answer = s.handle(&mut a, &frame(hostile), now()).unwrap();
+    let Ok(Message::Reconcile(t)) = wire::decode(&answer[0]) else {
+        panic!("a table")
+    };
+    let cells = iblt::Iblt::<12>::decode_bytes(&t[1..], iblt::MAX_CELLS)
+        .unwrap()
+        .len();
+    assert!(
+        cells <= iblt::cells_for(3 + s.by_key.len()).unwrap(),
+        "{cells}"
+    );
     let to_initiator: Vec<(Vec<u8>, &str)> = vec![
         // The first table has 48 cells: a larger one, however well formed, is refused.
         (frame(table(51, 51)), "bad reconciliation table"),
