@@ -936,9 +936,9 @@ impl Session {
                 supported: PROTOCOL_VERSION,
             });
         }
-        // A responder answers in the peer's version; an initiator speaks the one the
-        // responder answered in.
-        self.version = version;
+        // The lower of both: a responder answers in the peer's version, an initiator speaks
+        // the one the responder answered in.
+        self.version = self.version.min(version);
         self.peer = Some(node);
         self.live = self.live || live;
         // The peer's principal per our federation documents, completed by the chain it
@@ -1214,7 +1214,8 @@ pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport
     let estimator = iblt::Strata::of(&ka);
     let mut ask = vec![ESTIMATE];
     ask.extend(estimator.encode());
-    let mut m = iblt::cells_for(iblt::Strata::of(&kb).estimate(&estimator));
+    let bound = ka.len() + kb.len();
+    let mut m = iblt::cells_for(iblt::Strata::of(&kb).estimate(&estimator).min(bound));
     for _ in 0..2 {
         report.bytes += framed(std::mem::replace(&mut ask, vec![GROW]));
         let (answer, cells) = sized_table(m, &kb);
