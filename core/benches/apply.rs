@@ -222,4 +222,8 @@ fn main() {
         "ratio one-by-one linli apply / automerge one by one: {:.2}",
         one_rate / raw_rate
     );
+    println!(
+        "ratio one-by-one linli apply / automerge bulk apply: {:.2}",
+        one_rate / bulk_rate
+    );
 }

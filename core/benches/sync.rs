@@ -1,6 +1,9 @@
 //! Sync benchmark: bytes, messages, round trips and time of linli's catalog reconciliation
 //! against automerge's own per-document sync protocol over every document (the baseline),
-//! measured in the same run, for N documents of which d differ.
+//! measured in the same run, for N documents of which d differ. A second table compares the
+//! reconciliation alone (the frames before the Want) with range reconciliation alone
+//! (negentropy, as linli's fallback runs it, and with unlimited frames) on the same catalog
+//! items.
 //!
 //! Run: `cargo bench -p linli-core --bench sync` (N defaults to 10,000; `BENCH_N=2000` for a
 //! quicker run).
@@ -14,7 +17,9 @@ use linli_core::federation::FederationOp;
 use linli_core::identity::Keypair;
 use linli_core::ledger::{LedgerOp, LedgerRules};
 use linli_core::replica::{DistrictConfig, NewDoc, Op, Replica};
-use linli_core::sync::Session;
+use linli_core::sync::{
+    FRAME_LIMIT, ReconcileReport, Session, item_id, reconcile_items, reconcile_negentropy,
+};
 use linli_core::{DocId, OrgId, SignedChange, Timestamp};
 
 fn org(s: &str) -> OrgId {
@@ -120,9 +125,10 @@ fn main() {
     );
 
     println!(
-        "\n| d | linli bytes (after hello) | of which changes | hello bytes | linli msgs | round trips after hello | linli ms | automerge bytes | automerge msgs | automerge ms | bytes ratio | time ratio |"
+        "\n| d | linli bytes (after hello) | of which changes | beyond the changes | hello bytes | linli msgs | round trips after hello | linli ms | automerge bytes | automerge msgs | automerge ms | bytes ratio | time ratio |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut recon_rows = Vec::new();
     for d in [0usize, 10, 1000.min(n / 2)] {
         // B holds everything except the last change of d documents.
         let mut b = Replica::new(
@@ -143,6 +149,21 @@ fn main() {
                 let _ = b.apply(c);
             }
         }
+        // The reconciliation alone, on the same catalog items (B initiates), before the session makes them equal.
+        let items = |r: &Replica| -> Vec<[u8; 32]> {
+            r.catalog()
+                .iter()
+                .map(|(doc, digest)| item_id(doc, digest))
+                .collect()
+        };
+        let (ib, ia) = (items(&b), items(&a));
+        let fail = |e: linli_core::sync::SyncError| -> ReconcileReport { panic!("{e}") };
+        recon_rows.push((
+            d,
+            reconcile_items(&ib, &ia).unwrap_or_else(fail),
+            reconcile_negentropy(&ib, &ia, FRAME_LIMIT).unwrap_or_else(fail),
+            reconcile_negentropy(&ib, &ia, 0).unwrap_or_else(fail),
+        ));
         // linli: one session, B initiates.
         let t = Instant::now();
         let mut sb = Session::initiator(false);
@@ -238,7 +259,8 @@ fn main() {
         }
         let am_ms = t.elapsed().as_secs_f64() * 1000.0;
         println!(
-            "| {d} | {bytes} | {changes_bytes} | {hello} | {msgs} | {} | {linli_ms:.1} | {am_bytes} | {am_msgs} | {am_ms:.1} | {:.4}% | {:.3} |",
+            "| {d} | {bytes} | {changes_bytes} | {} | {hello} | {msgs} | {} | {linli_ms:.1} | {am_bytes} | {am_msgs} | {am_ms:.1} | {:.4}% | {:.3} |",
+            bytes - changes_bytes,
             rounds.saturating_sub(1),
             100.0 * bytes as f64 / am_bytes.max(1) as f64,
             linli_ms / am_ms.max(1e-9)
@@ -247,4 +269,21 @@ fn main() {
     println!(
         "\n(bytes ratio = linli bytes after hello / automerge bytes; targets: d = 0 ≤ 0.05%, d = 10 ≤ 0.5%)"
     );
+    println!(
+        "\nReconciliation alone (frames before the Want, same items; B initiates):\n\n| d | linli bytes | linli round trips | negentropy, 64 KiB frames: bytes | round trips | negentropy, whole frames: bytes | round trips | linli / negentropy 64 KiB | linli / negentropy whole |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (d, l, n64, n) in recon_rows {
+        println!(
+            "| {d} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} |",
+            l.bytes,
+            l.round_trips,
+            n64.bytes,
+            n64.round_trips,
+            n.bytes,
+            n.round_trips,
+            l.bytes as f64 / n64.bytes.max(1) as f64,
+            l.bytes as f64 / n.bytes.max(1) as f64
+        );
+    }
 }

@@ -6,11 +6,16 @@
 //!    wants live announcements. Each side works out the other's [`Principal`] and from it
 //!    which documents the other may receive ([`may_receive`]): partial replication.
 //! 2. **Reconcile** — the catalogs `{doc id → heads digest}` (kept by the replica, so no
-//!    document is loaded) are reconciled with range-based set reconciliation
+//!    document is loaded) are reconciled: a probe (count and XOR of the item keys) ends equal
+//!    catalogs in one round trip; otherwise the responder sends an invertible Bloom lookup
+//!    table of 48 cells, which peels a few dozen differences; past that the initiator sends
+//!    a strata estimator of the difference and the responder a table sized for it (a second
+//!    round trip; once more with twice the cells if the estimate was low). Only when that
+//!    fails, or with a version-1 peer, range-based set reconciliation finishes the job
 //!    (the `negentropy` protocol: fingerprints of ranges, split where they differ, item lists
 //!    when a range is small). Items are `blake3(doc ‖ digest)`, so a document whose heads
 //!    differ shows up on both sides. Cost grows with the number of differing documents, not
-//!    with the number of documents; equal catalogs finish in one round trip.
+//!    with the number of documents.
 //! 3. **Want** — the initiator offers its heads for the documents the responder lacks or
 //!    holds differently, and names the responder's items it lacks.
 //! 4. **Changes** — the responder sends the signed changes the initiator lacks (causal
@@ -44,9 +49,17 @@ const PROBE: u8 = 1;
 const EQUAL: u8 = 2;
 const TABLE: u8 = 3;
 const NEG: u8 = 4;
+const ESTIMATE: u8 = 5;
+const TOO_MANY: u8 = 6;
+const GROW: u8 = 7;
 
-/// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Protocol version spoken by this build. Version 2 added the sized tables (`ESTIMATE` →
+/// `TABLE` | `TOO_MANY`, then once `GROW` → `TABLE` | `TOO_MANY`); a version-1 peer is still
+/// served, and a session with one falls back to range reconciliation when the first table
+/// does not peel.
+pub const PROTOCOL_VERSION: u16 = 2;
+/// Oldest protocol version this build still speaks.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
 /// Target size of one batch of changes.
 pub const BATCH_BYTES: usize = 1024 * 1024;
 /// Largest reconciliation frame (negentropy's frame size limit).
@@ -300,6 +313,15 @@ pub struct Session {
     initiator: bool,
     relay: bool,
     peer_relay: bool,
+    /// The protocol version spoken with the peer (the lower of both).
+    version: u16,
+    /// Initiator: sized tables asked for (an estimate, then once a table twice as large).
+    sized: u8,
+    /// Responder: cells of the last sized table sent (0: none yet).
+    table_cells: usize,
+    /// Responder: the item count of the initiator's probe, once it came, which bounds the
+    /// difference an estimator can claim (a sized table answers one estimator per session).
+    peer_items: Option<u64>,
     state: State,
     live: bool,
     peer: Option<NodeId>,
@@ -397,6 +419,10 @@ impl Session {
             initiator,
             relay: false,
             peer_relay: false,
+            version: PROTOCOL_VERSION,
+            sized: 0,
+            table_cells: 0,
+            peer_items: None,
             state: State::Fresh,
             live,
             peer: None,
@@ -472,7 +498,7 @@ impl Session {
             return Vec::new();
         }
         self.state = State::AwaitHello;
-        let hello = hello(replica, self.live, self.relay, now);
+        let hello = hello(replica, self.version, self.live, self.relay, now);
         self.out(vec![hello])
     }
 
@@ -593,7 +619,13 @@ impl Session {
                 self.peer_relay = relay;
                 self.accept_hello(replica, version, node, &chain, live, now)?;
                 self.state = State::Reconciling;
-                Ok(vec![hello(replica, self.live, self.relay, now)])
+                Ok(vec![hello(
+                    replica,
+                    self.version,
+                    self.live,
+                    self.relay,
+                    now,
+                )])
             }
             // Initiator receives hello: start reconciling.
             (
@@ -623,6 +655,9 @@ impl Session {
                         if rest.len() != 24 {
                             return Err(SyncError::Malformed("probe of the wrong size".into()));
                         }
+                        let mut count = [0u8; 8];
+                        count.copy_from_slice(&rest[..8]);
+                        self.peer_items = Some(u64::from_le_bytes(count));
                         let mine = self.probe();
                         if mine[1..] == *rest {
                             return Ok(vec![Message::Reconcile(vec![EQUAL])]);
@@ -630,6 +665,32 @@ impl Session {
                         let table = iblt::Iblt::of(iblt::CELLS, self.by_key.keys());
                         let mut frame = vec![TABLE];
                         frame.extend(table.encode());
+                        Ok(vec![Message::Reconcile(frame)])
+                    }
+                    Some((&ESTIMATE, rest)) if self.version >= 2 && self.table_cells == 0 => {
+                        // After the probe, once: the difference is at most both sets.
+                        let Some(peer_items) = self.peer_items.take() else {
+                            return Err(SyncError::Malformed(
+                                "estimator before the probe or twice".into(),
+                            ));
+                        };
+                        let theirs = iblt::Strata::decode_bytes(rest).ok_or_else(|| {
+                            SyncError::Malformed("bad difference estimator".into())
+                        })?;
+                        let bound = usize::try_from(peer_items)
+                            .unwrap_or(usize::MAX)
+                            .saturating_add(self.by_key.len());
+                        let d = iblt::Strata::of(self.by_key.keys())
+                            .estimate(&theirs)
+                            .min(bound);
+                        let (frame, m) = sized_table(iblt::cells_for(d), self.by_key.keys());
+                        self.table_cells = m;
+                        Ok(vec![Message::Reconcile(frame)])
+                    }
+                    Some((&GROW, [])) if self.table_cells > 0 => {
+                        let (frame, m) =
+                            sized_table(iblt::grown(self.table_cells), self.by_key.keys());
+                        self.table_cells = m;
                         Ok(vec![Message::Reconcile(frame)])
                     }
                     Some((&NEG, rest)) => {
@@ -678,12 +739,31 @@ impl Session {
                 let (have, need): (Vec<[u8; 12]>, Vec<[u8; 12]>) = match resp.split_first() {
                     Some((&EQUAL, [])) => (Vec::new(), Vec::new()),
                     Some((&TABLE, rest)) => {
-                        let theirs = iblt::Iblt::decode_bytes(rest).ok_or_else(|| {
+                        // The first table has CELLS cells, the sized one at most MAX_CELLS.
+                        let max = if self.sized > 0 {
+                            iblt::MAX_CELLS
+                        } else {
+                            iblt::CELLS
+                        };
+                        let theirs = iblt::Iblt::decode_bytes(rest, max).ok_or_else(|| {
                             SyncError::Malformed("bad reconciliation table".into())
                         })?;
-                        let mine = iblt::Iblt::of(iblt::CELLS, self.by_key.keys());
+                        let mine = iblt::Iblt::of(theirs.len(), self.by_key.keys());
                         match theirs.subtract(&mine).and_then(iblt::Iblt::decode) {
                             Some((theirs_only, mine_only)) => (mine_only, theirs_only),
+                            None if self.sized == 0 && self.version >= 2 => {
+                                // Too many differences for the first table: ask for one
+                                // sized by an estimate of the difference.
+                                self.sized = 1;
+                                let mut frame = vec![ESTIMATE];
+                                frame.extend(iblt::Strata::of(self.by_key.keys()).encode());
+                                return Ok(vec![Message::Reconcile(frame)]);
+                            }
+                            None if self.sized == 1 => {
+                                // The estimate was too low: once, a table twice as large.
+                                self.sized = 2;
+                                return Ok(vec![Message::Reconcile(vec![GROW])]);
+                            }
                             None => {
                                 // Too many differences for the table: range reconciliation.
                                 let mut neg = self.negentropy()?;
@@ -696,6 +776,17 @@ impl Session {
                                 return Ok(vec![Message::Reconcile(frame)]);
                             }
                         }
+                    }
+                    Some((&TOO_MANY, [])) if self.sized > 0 && self.neg.is_none() => {
+                        // The difference is too large for a table: range reconciliation.
+                        let mut neg = self.negentropy()?;
+                        let first = neg
+                            .initiate()
+                            .map_err(|e| SyncError::Reconcile(e.to_string()))?;
+                        self.neg = Some(neg);
+                        let mut frame = vec![NEG];
+                        frame.extend(first);
+                        return Ok(vec![Message::Reconcile(frame)]);
                     }
                     Some((&NEG, rest)) => {
                         let neg = self
@@ -835,12 +926,15 @@ impl Session {
         live: bool,
         now: Timestamp,
     ) -> Result<(), SyncError> {
-        if version != PROTOCOL_VERSION {
+        if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
             return Err(SyncError::Version {
                 got: version,
                 supported: PROTOCOL_VERSION,
             });
         }
+        // The lower of both: a responder answers in the peer's version, an initiator speaks
+        // the one the responder answered in.
+        self.version = self.version.min(version);
         self.peer = Some(node);
         self.live = self.live || live;
         // The peer's principal per our federation documents, completed by the chain it
@@ -969,11 +1063,11 @@ impl Session {
     }
 }
 
-fn hello(replica: &Replica, live: bool, relay: bool, now: Timestamp) -> Message {
+fn hello(replica: &Replica, version: u16, live: bool, relay: bool, now: Timestamp) -> Message {
     let node = replica.author().node;
     let chain = chain_of(replica.trust(), &node, now);
     Message::Hello {
-        version: PROTOCOL_VERSION,
+        version,
         node,
         chain,
         live,
@@ -1047,6 +1141,23 @@ fn probe_of<'a>(keys: impl IntoIterator<Item = &'a [u8; iblt::KEY]>) -> Vec<u8> 
     out
 }
 
+/// The responder's answer to an estimator or a `GROW`: a table of its keys of `m` cells and
+/// `m`, or `[TOO_MANY]` and 0 when the table would exceed the bound (`m` is `None`).
+fn sized_table<'a>(
+    m: Option<usize>,
+    keys: impl IntoIterator<Item = &'a [u8; iblt::KEY]>,
+) -> (Vec<u8>, usize) {
+    match m {
+        Some(m) => {
+            let table = iblt::Iblt::of(m, keys);
+            let mut frame = vec![TABLE];
+            frame.extend(table.encode());
+            (frame, table.len())
+        }
+        None => (vec![TOO_MANY], 0),
+    }
+}
+
 /// What reconciling two item sets cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
@@ -1062,9 +1173,10 @@ pub struct ReconcileReport {
     pub need: usize,
 }
 
-/// Reconciles two sets of catalog items exactly as a session does (probe, table, then range
-/// reconciliation if the table does not peel; same sizes and framing), without documents:
-/// for cost tests and benchmarks.
+/// Reconciles two sets of catalog items exactly as a session of protocol version 2 does
+/// (probe, first table, estimator and sized table, once a grown table, then range
+/// reconciliation; same sizes and framing), without documents: for cost tests and
+/// benchmarks. `a` is the initiator's set.
 pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport, SyncError> {
     let framed = |frame: Vec<u8>| wire::encode(&Message::Reconcile(frame)).len() as u64;
     let keys = |items: &[[u8; 32]]| -> BTreeSet<[u8; iblt::KEY]> {
@@ -1093,6 +1205,53 @@ pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport
         report.need = theirs.len();
         return Ok(report);
     }
+    // The estimator and the sized table, then once a table twice as large; TOO_MANY or a
+    // table that still does not peel leads to range reconciliation.
+    let estimator = iblt::Strata::of(&ka);
+    let mut ask = vec![ESTIMATE];
+    ask.extend(estimator.encode());
+    let bound = ka.len() + kb.len();
+    let mut m = iblt::cells_for(iblt::Strata::of(&kb).estimate(&estimator).min(bound));
+    for _ in 0..2 {
+        report.bytes += framed(std::mem::replace(&mut ask, vec![GROW]));
+        let (answer, cells) = sized_table(m, &kb);
+        report.bytes += framed(answer.clone());
+        report.round_trips += 1;
+        report.messages += 2;
+        let Some((&TABLE, rest)) = answer.split_first() else {
+            break;
+        };
+        let theirs = iblt::Iblt::decode_bytes(rest, iblt::MAX_CELLS)
+            .ok_or_else(|| SyncError::Malformed("bad reconciliation table".into()))?;
+        if let Some((theirs, mine)) = theirs
+            .subtract(&iblt::Iblt::of(theirs.len(), &ka))
+            .and_then(iblt::Iblt::decode)
+        {
+            report.have = mine.len();
+            report.need = theirs.len();
+            return Ok(report);
+        }
+        m = iblt::grown(cells);
+    }
+    let neg = reconcile_negentropy(a, b, FRAME_LIMIT)?;
+    report.round_trips += neg.round_trips;
+    report.messages += neg.messages;
+    report.bytes += neg.bytes;
+    report.have = neg.have;
+    report.need = neg.need;
+    Ok(report)
+}
+
+/// Reconciles two sets of catalog items with range reconciliation alone (negentropy, as the
+/// session's fallback runs it: 32-byte ids, [`FRAME_LIMIT`], the same framing): the
+/// baseline of the reconciliation benchmark.
+pub fn reconcile_negentropy(
+    a: &[[u8; 32]],
+    b: &[[u8; 32]],
+    frame_limit: u64,
+) -> Result<ReconcileReport, SyncError> {
+    let framed = |frame: Vec<u8>| wire::encode(&Message::Reconcile(frame)).len() as u64;
+    let mut report = ReconcileReport::default();
     let rec = |e: negentropy::Error| SyncError::Reconcile(e.to_string());
     let store = |items: &[[u8; 32]]| -> Result<NegentropyStorageVector, SyncError> {
         let mut s = NegentropyStorageVector::with_capacity(items.len());
@@ -1102,8 +1261,8 @@ pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport
         s.seal().map_err(rec)?;
         Ok(s)
     };
-    let mut client = Negentropy::owned(store(a)?, FRAME_LIMIT).map_err(rec)?;
-    let mut server = Negentropy::owned(store(b)?, FRAME_LIMIT).map_err(rec)?;
+    let mut client = Negentropy::owned(store(a)?, frame_limit).map_err(rec)?;
+    let mut server = Negentropy::owned(store(b)?, frame_limit).map_err(rec)?;
     let framed_neg = |payload: &[u8]| {
         let mut f = vec![NEG];
         f.extend_from_slice(payload);
@@ -1118,15 +1277,15 @@ pub fn reconcile_items(a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<ReconcileReport
         report.messages += 1;
         report.round_trips += 1;
         report.bytes += framed_neg(&resp);
+        if report.round_trips > MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds(MAX_ROUNDS));
+        }
         match client
             .reconcile_with_ids(&resp, &mut have, &mut need)
             .map_err(rec)?
         {
             Some(next) => msg = next,
             None => break,
-        }
-        if report.round_trips > MAX_ROUNDS {
-            return Err(SyncError::TooManyRounds(MAX_ROUNDS));
         }
     }
     report.have = have.len();

@@ -16,8 +16,23 @@ pub(super) fn now() -> Timestamp {
 /// `cut` messages were delivered (a broken connection). Returns (round trips after hello,
 /// messages delivered, initiator, responder).
 fn run(a: &mut Replica, b: &mut Replica, cut: Option<usize>) -> (u32, usize, Session, Session) {
-    let mut sa = Session::initiator(false);
-    let mut sb = Session::responder(false);
+    run_sessions(
+        a,
+        b,
+        cut,
+        Session::initiator(false),
+        Session::responder(false),
+    )
+}
+
+/// [`run`] with the given sessions.
+fn run_sessions(
+    a: &mut Replica,
+    b: &mut Replica,
+    cut: Option<usize>,
+    mut sa: Session,
+    mut sb: Session,
+) -> (u32, usize, Session, Session) {
     let mut to_b: VecDeque<Vec<u8>> = sa.start(a, now()).into();
     let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
     let mut delivered = 0;
@@ -282,12 +297,42 @@ fn reconciliation_cost_grows_with_the_difference_not_the_catalog() {
     assert_eq!(d10_big.bytes, d10.bytes, "{d10_big:?} vs {d10:?}");
     let equal_big = reconcile_items(&big, &big).unwrap();
     assert_eq!(equal_big.bytes, equal.bytes);
-    // 1,000 differences overflow the table and fall back to range reconciliation:
-    // O(log N) round trips, bytes growing with d.
-    let d1000 = reconcile_items(&changed(&base, 1000, 2 * n, 7), &base).unwrap();
-    assert_eq!((d1000.have, d1000.need), (1000, 1000));
-    assert!(d1000.round_trips <= 10, "{d1000:?}");
-    assert!(d10.bytes * 50 < d1000.bytes, "{d10:?} vs {d1000:?}");
+    // 1,000 documents changed overflow the first table: the initiator sends an estimator of
+    // the difference, the responder a table sized for it — two round trips, bytes growing
+    // with d (≈ 35 bytes per differing item). About one estimate in a hundred is too low
+    // for its table to peel, and a table twice as large follows (a third round trip). Ten
+    // sets, each far below range reconciliation alone.
+    let mut sized = Vec::new();
+    for salt in 0..10 {
+        let stride = [7, 3, 11, 13, 17, 19, 23, 29, 31, 37][salt as usize];
+        let items = changed(&base, 1000, (2 + salt) * n, stride);
+        let r = reconcile_items(&items, &base).unwrap();
+        assert_eq!((r.have, r.need), (1000, 1000), "{r:?}");
+        assert!(d10.bytes * 50 < r.bytes, "{d10:?} vs {r:?}");
+        let neg = reconcile_negentropy(&items, &base, FRAME_LIMIT).unwrap();
+        let neg_whole = reconcile_negentropy(&items, &base, 0).unwrap();
+        assert_eq!((neg.have, neg.need, neg_whole.have), (1000, 1000, 1000));
+        assert!(r.bytes < neg_whole.bytes, "{r:?} vs {neg_whole:?}");
+        assert!(neg_whole.round_trips <= neg.round_trips);
+        sized.push(r);
+    }
+    let two = sized.iter().filter(|r| r.round_trips == 2).count();
+    assert!(
+        two >= 9 && sized.iter().all(|r| r.round_trips <= 3),
+        "{sized:?}"
+    );
+    let mean = sized.iter().map(|r| r.bytes).sum::<u64>() / 10;
+    assert!(mean < 2_000 * 40, "{sized:?}");
+    // Ten times the catalog, the same difference: about the same cost (the estimate, hence
+    // the table, varies a little with which items differ).
+    let d1000_big = reconcile_items(&changed(&big, 1000, 20 * n, 7919), &big).unwrap();
+    assert_eq!(d1000_big.round_trips, 2, "{d1000_big:?}");
+    assert!(d1000_big.bytes < 2_000 * 60, "{d1000_big:?}");
+    // Everything differs: too many differences for a sized table (past its bound, range
+    // reconciliation), or a table within it; either way the sets reconcile.
+    let other: Vec<[u8; 32]> = (0..n).map(|i| item(50 * n + i)).collect();
+    let all = reconcile_items(&other, &base).unwrap();
+    assert_eq!((all.have, all.need), (10_000, 10_000), "{all:?}");
 }
 
 #[test]
@@ -313,6 +358,179 @@ fn sessions_between_real_replicas_cost_round_trips_by_difference() {
     assert_eq!(rts, 2, "{:?} {:?}", sb.stats(), sa.stats());
     assert_eq!(sa.stats().changes_out, 10);
     assert!(same(&a, &b));
+    // A hundred documents changed overflow the first table: three round trips after hello
+    // (table, estimator and sized table, want/changes).
+    for d in &docs[..100] {
+        service(&mut a, *d, "dianye:2");
+    }
+    let (rts, _, sb, sa) = run(&mut b, &mut a, None);
+    assert_eq!(rts, 3, "{:?} {:?}", sb.stats(), sa.stats());
+    assert_eq!(sa.stats().changes_out, 100);
+    assert!(same(&a, &b));
+    // An initiator of protocol version 1 (no sized tables) is served: past the first
+    // table it falls back to range reconciliation.
+    for d in &docs[..100] {
+        service(&mut a, *d, "dianye:3");
+    }
+    let mut old = Session::initiator(false);
+    old.version = 1;
+    let (rts, _, sb, sa) = run_sessions(&mut b, &mut a, None, old, Session::responder(false));
+    assert!(rts >= 3, "{:?} {:?}", sb.stats(), sa.stats());
+    assert_eq!((sa.version, sa.stats().changes_out), (1, 100));
+    assert!(same(&a, &b));
+}
+
+#[test]
+fn crafted_reconciliation_frames_end_the_session_cleanly() {
+    let mut a = replica("dianye", 1);
+    let docs: Vec<_> = (0..60).map(|_| ledger(&mut a, "dianye")).collect();
+    let mut b = replica("hongqi", 2);
+    run(&mut b, &mut a, None);
+    for d in &docs {
+        service(&mut a, *d, "dianye:1");
+    }
+    let before = (a.catalog().clone(), b.catalog().clone());
+    let frame = |f: Vec<u8>| wire::encode(&Message::Reconcile(f));
+    // A responder that has answered the hello (of the given version).
+    let responder = |a: &mut Replica, b: &Replica, version: u16| {
+        let mut i = Session::initiator(false);
+        i.version = version;
+        let hello = i.start(b, now()).remove(0);
+        let mut s = Session::responder(false);
+        s.handle(a, &hello, now()).unwrap();
+        s
+    };
+    // An initiator that has sent its probe.
+    let initiator = |a: &mut Replica, b: &mut Replica| {
+        let mut i = Session::initiator(false);
+        let hello = i.start(b, now()).remove(0);
+        let mut s = Session::responder(false);
+        let back = s.handle(a, &hello, now()).unwrap().remove(0);
+        i.handle(b, &back, now()).unwrap();
+        i
+    };
+    let estimator = {
+        let keys: Vec<[u8; 12]> = (0..10u32)
+            .map(|i| iblt::key_of(blake3::hash(&i.to_le_bytes()).as_bytes()))
+            .collect();
+        [vec![ESTIMATE], iblt::Strata::of(&keys).encode()].concat()
+    };
+    let table = |m: u16, cells: usize| {
+        let mut f = vec![TABLE];
+        f.extend(m.to_le_bytes());
+        f.extend(std::iter::repeat_n([0u8; 17], cells).flatten());
+        f
+    };
+    let to_responder: Vec<(u16, Vec<u8>, &str)> = vec![
+        (
+            2,
+            frame(estimator[..estimator.len() - 1].to_vec()),
+            "bad difference estimator",
+        ),
+        (
+            2,
+            frame([&estimator[..], &[0]].concat()),
+            "bad difference estimator",
+        ),
+        (2, frame(vec![ESTIMATE]), "bad difference estimator"),
+        // A version-1 session knows no estimator; no table was sent to grow.
+        (1, frame(estimator.clone()), "unknown reconciliation frame"),
+        (2, frame(vec![GROW]), "unknown reconciliation frame"),
+        (2, frame(vec![GROW, 0]), "unknown reconciliation frame"),
+        (2, frame(vec![TOO_MANY]), "unknown reconciliation frame"),
+        // An estimator before any probe.
+        (
+            2,
+            frame(estimator.clone()),
+            "estimator before the probe or twice",
+        ),
+    ];
+    let probe = frame(
+        [
+            vec![1u8],
+            1_000_000u64.to_le_bytes().to_vec(),
+            vec![7u8; 16],
+        ]
+        .concat(),
+    );
+    for (i, (version, bytes, expect)) in to_responder.into_iter().enumerate() {
+        let mut s = responder(&mut a, &b, version);
+        if !expect.contains("before the probe") {
+            s.handle(&mut a, &probe, now()).unwrap();
+        }
+        let err = s.handle(&mut a, &bytes, now()).unwrap_err();
+        assert!(err.to_string().contains(expect), "{i} {expect}: {err}");
+    }
+    // One estimator per session: a second, however well formed, ends it; and the
+    // difference it claims is bounded by both sets (the probe's count and the
+    // responder's items), so the table answered stays within that.
+    let mut s = responder(&mut a, &b, 2);
+    s.handle(&mut a, &probe, now()).unwrap();
+    let empty = [vec![ESTIMATE], iblt::Strata::of(&[]).encode()].concat();
+    let answer = s.handle(&mut a, &frame(empty.clone()), now()).unwrap();
+    let Ok(Message::Reconcile(t)) = wire::decode(&answer[0]) else {
+        panic!("a table")
+    };
+    assert_eq!(t[0], TABLE);
+    assert!(iblt::Iblt::<12>::decode_bytes(&t[1..], iblt::MAX_CELLS).is_some());
+    let err = s.handle(&mut a, &frame(empty), now()).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown reconciliation frame"),
+        "{err}"
+    );
+    let mut s = responder(&mut a, &b, 2);
+    let small = frame([vec![1u8], 3u64.to_le_bytes().to_vec(), vec![7u8; 16]].concat());
+    s.handle(&mut a, &small, now()).unwrap();
+    let claims_all: Vec<[u8; 12]> = (0..100_000u32)
+        .map(|i| iblt::key_of(blake3::hash(&i.to_le_bytes()).as_bytes()))
+        .collect();
+    let hostile = [vec![ESTIMATE], iblt::Strata::of(&claims_all).encode()].concat();
+    let answer = s.handle(&mut a, &frame(hostile), now()).unwrap();
+    let Ok(Message::Reconcile(t)) = wire::decode(&answer[0]) else {
+        panic!("a table")
+    };
+    let cells = iblt::Iblt::<12>::decode_bytes(&t[1..], iblt::MAX_CELLS)
+        .unwrap()
+        .len();
+    assert!(
+        cells <= iblt::cells_for(3 + s.by_key.len()).unwrap(),
+        "{cells}"
+    );
+    let to_initiator: Vec<(Vec<u8>, &str)> = vec![
+        // The first table has 48 cells: a larger one, however well formed, is refused.
+        (frame(table(51, 51)), "bad reconciliation table"),
+        (frame(table(65_535, 65_535)), "bad reconciliation table"),
+        // An absurd size the frame cannot hold, a size not a multiple of 3, none.
+        (frame(table(48, 3)), "bad reconciliation table"),
+        (frame(table(47, 47)), "bad reconciliation table"),
+        (frame(table(0, 0)), "bad reconciliation table"),
+        // Answers to questions not asked.
+        (frame(vec![TOO_MANY]), "unknown reconciliation frame"),
+        (frame(vec![ESTIMATE]), "unknown reconciliation frame"),
+        (frame(vec![GROW]), "unknown reconciliation frame"),
+    ];
+    for (bytes, expect) in to_initiator {
+        let mut s = initiator(&mut a, &mut b);
+        let err = s.handle(&mut b, &bytes, now()).unwrap_err();
+        assert!(err.to_string().contains(expect), "{expect}: {err}");
+    }
+    // After the estimator, a sized table may be larger than the first, up to MAX_CELLS
+    // (a u16 can say no more), but still not malformed.
+    let mut s = initiator(&mut a, &mut b);
+    let first = frame(table(48, 48));
+    let ask = s.handle(&mut b, &first, now()).unwrap();
+    assert_eq!(wire::decode(&ask[0]).unwrap(), {
+        let keys: Vec<[u8; 12]> = s.by_key.keys().copied().collect();
+        Message::Reconcile([vec![ESTIMATE], iblt::Strata::of(&keys).encode()].concat())
+    });
+    let err = s
+        .handle(&mut b, &frame(table(65_535, 100)), now())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("bad reconciliation table"),
+        "{err}"
+    );
+    assert_eq!((a.catalog().clone(), b.catalog().clone()), before);
 }
 
 // ---- simulated network -----------------------------------------------------------------
