@@ -73,9 +73,9 @@ pub fn volunteer(s: &str) -> Result<VolunteerId, StoryError> {
 /// Where the story's clock starts: Friday 20 November 2026, 09:00 in Shenyang.
 pub const START: &str = "2026-11-20T09:00:00+08:00";
 /// While two communities are cut off.
-const APART: &str = "2026-11-20T10:00:00+08:00";
+pub const APART: &str = "2026-11-20T10:00:00+08:00";
 /// After the link healed.
-const LATER: &str = "2026-11-20T11:00:00+08:00";
+pub const LATER: &str = "2026-11-20T11:00:00+08:00";
 /// The dinner the kitchen takes orders for (cut-off the evening before).
 pub const DINNER: (i16, i8, i8) = (2026, 11, 21);
 /// The year the registry is scored for.
@@ -177,17 +177,23 @@ impl Certificate {
     pub fn step(&self) -> Step {
         let c = self.clone();
         Step::op(self.issuer, DocRef::Federation, START, move |ids| {
-            let from = at(START)?;
-            Ok(Op::Federation(FederationOp::Issue {
-                subject: ids.node(c.subject)?,
-                role: c.role,
-                org: c.subject.org()?,
-                parent: c.parent.map(Who::org).transpose()?,
-                name: format!("{} office", c.subject),
-                not_before: from,
-                not_after: Timestamp(from.0 + 3 * 365 * Timestamp::DAY),
-            }))
+            c.issue(ids.node(c.subject)?)
         })
+    }
+
+    /// The operation issuing it to `subject` (a node of the subject's office), valid three
+    /// years from [`START`].
+    pub fn issue(&self, subject: NodeId) -> Result<Op, StoryError> {
+        let from = at(START)?;
+        Ok(Op::Federation(FederationOp::Issue {
+            subject,
+            role: self.role,
+            org: self.subject.org()?,
+            parent: self.parent.map(Who::org).transpose()?,
+            name: format!("{} office", self.subject),
+            not_before: from,
+            not_after: Timestamp(from.0 + 3 * 365 * Timestamp::DAY),
+        }))
     }
 }
 
