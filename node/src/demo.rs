@@ -1,19 +1,18 @@
-//! `linli demo`: a small district on loopback that plays the stories of the seed reports.
+//! `linli demo`: a small district on loopback that plays [the district story](crate::story).
 //!
 //! Six nodes run in this process, each with its own key, data directory, store and libp2p
 //! network on 127.0.0.1 — the district root (Heping), a street office (Beishi), three
 //! communities (Dianye, Hongqi, Xianghe) and a co-building unit (State Grid, certified by
-//! Dianye). Certificates travel over the network like everything else. The demo seeds
-//! data sized from DOMAIN.md (scaled down), then plays:
+//! Dianye). Certificates travel over the network like everything else: each office joins
+//! once certified. The story's scenes are played step by step on the actors' nodes, sized by
+//! [`DemoOptions`]; between scenes the demo waits for the nodes to agree, and it adds what
+//! only a network shows:
 //!
-//! 1. Two communities book the same room while cut off from everyone; after the link heals
-//!    the owner confirms one and the other gets its alternate slot.
-//! 2. A volunteer earns points in another community and redeems them at home; the other
-//!    community cannot spend them.
-//! 3. A confirmed booking is revoked with a reason.
-//! 4. A forged change (signed by one community, writing into another's registry) and an
-//!    unauthorized operation are refused.
-//! 5. A partitioned community keeps working, then catches up after healing.
+//! * Hongqi and Xianghe are cut off while both book the same hall; after the link heals they
+//!   catch up, the owner confirms one and the other gets its alternate slot.
+//! * A forged change (signed by Hongqi, writing into Dianye's registry) arrives at Dianye
+//!   and is refused, like the story's unauthorized operations.
+//! * Whoever is not in its audience never holds the club's personal data.
 //!
 //! It ends with a summary (tables and the agreement check: every node holds the same heads
 //! of every document it may receive) and exits by itself.

@@ -495,7 +495,7 @@ pub fn compound_key(c: Who, k: usize) -> String {
     format!("compound/{c}/{k}")
 }
 
-/// `volunteer` served `hours` in `ledger`'s community.
+/// `actor` records in its ledger that `volunteer_id` served `hours` (on 19 November).
 pub fn service(
     actor: Who,
     at: &'static str,
@@ -559,6 +559,7 @@ pub fn appoint(actor: Who, at: &'static str, k: usize, manager: &'static str) ->
     })
 }
 
+/// `actor` redeems `cost` of dianye:7's points for `item`.
 fn redeem(actor: Who, item: &'static str, cost: i64, outlet: &'static str) -> Step {
     Step::op(actor, DocRef::Ledger(actor), LATER, move |_| {
         Ok(Op::Ledger(LedgerOp::Redeem {
