@@ -1,6 +1,6 @@
 //! linli-node: the node around [`linli_core`] — the SQLite store, the node actor and its
 //! [`Node`] handle, export and import, networking ([`net`]), the `linli` daemon and CLI
-//! ([`cli`], [`config`], [`ops`], [`api`]) and the district demo ([`demo`]).
+//! ([`cli`], [`config`], [`ops`], [`api`]) and the district demo ([`demo`], playing [`story`]).
 //!
 //! * [`Node`] — the one API the CLI, the HTTP API and the Python bindings call: typed async
 //!   operations (the domain operations of linli-core, reads, status, events, export/import).
@@ -48,6 +48,7 @@ mod node;
 pub mod ops;
 mod private;
 mod store;
+pub mod story;
 
 pub use linli_core as core;
 
