@@ -20,6 +20,7 @@
 //!   requests in 10 s, or opens too many sessions. Dropped peers are banned for a while.
 
 mod codec;
+mod join;
 mod session;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +43,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{Node, NodeEvent};
 use codec::{Request, Response, SyncCodec};
 use session::{Ctx, Fault, Responders};
+
+pub use join::{JoinError, MAX_JOIN_FAILURES, request_join};
 
 /// Decodes `bytes` as a sync request and as a response frame body (for fuzzing the
 /// decoders; errors are the expected outcome for garbage).
@@ -415,6 +418,7 @@ impl Network {
             metrics: metrics.clone(),
             pulling: pulling.clone(),
             broken: Arc::default(),
+            join_failures: Arc::default(),
             // Session ids start at a random point: a restarted node (same key) must not
             // reuse the ids of sessions a peer may still hold open from before.
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),

@@ -347,3 +347,17 @@ pub(crate) fn balance_rows(r: &Replica) -> Vec<Value> {
         })
         .collect()
 }
+
+/// A join code made by `linli invite`: the code and what it invites.
+pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str) -> Value {
+    json!({
+        "code": text,
+        "role": code.role.to_string(),
+        "org": code.org.to_string(),
+        "parent": code.parent.as_ref().map(ToString::to_string),
+        "expires": code.expires.to_string(),
+        "addrs": code.addrs,
+        "issuer": ln(&code.issuer),
+        "root": ln(&code.root),
+    })
+}
