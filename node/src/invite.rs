@@ -292,6 +292,11 @@ fn unbase32(s: &str) -> Result<Vec<u8>, CodeError> {
         }
         acc &= (1 << bits) - 1;
     }
+    // The encoder leaves fewer than 5 padding bits, all zero: anything else is a character
+    // added or changed at the end.
+    if bits >= 5 || acc != 0 {
+        return Err(CodeError::Checksum);
+    }
     Ok(out)
 }
 
@@ -344,7 +349,10 @@ mod tests {
         JoinCode {
             root: NodeId([1; 32]),
             issuer: NodeId([2; 32]),
-            addrs: vec!["/ip4/127.0.0.1/tcp/4710".into(), "/ip4/10.0.0.2/tcp/4710".into()],
+            addrs: vec![
+                "/ip4/127.0.0.1/tcp/4710".into(),
+                "/ip4/10.0.0.2/tcp/4710".into(),
+            ],
             secret: [7; SECRET_LEN],
             role: Role::Community,
             org: OrgId::new("dianye").unwrap(),
@@ -359,8 +367,8 @@ mod tests {
         let text = c.encode().unwrap();
         assert!(text.starts_with(CODE_PREFIX), "{text}");
         assert!(
-            text.chars().all(|ch| ch.is_ascii_lowercase() || ('2'..='7').contains(&ch)
-                || ch == '1'),
+            text.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ('2'..='7').contains(&ch) || ch == '1'),
             "{text}"
         );
         assert_eq!(JoinCode::decode(&text).unwrap(), c);
@@ -401,6 +409,11 @@ mod tests {
         t.swap(j, j + 1);
         let e = JoinCode::decode(&format!("{CODE_PREFIX}{}", t.iter().collect::<String>()));
         assert_eq!(e.unwrap_err(), CodeError::Checksum);
+        // A character added at the end.
+        assert_eq!(
+            JoinCode::decode(&format!("{text}a")).unwrap_err(),
+            CodeError::Checksum
+        );
         // A code cut short.
         let cut = &text[..text.len() - 10];
         assert_eq!(JoinCode::decode(cut).unwrap_err(), CodeError::Checksum);

@@ -607,6 +607,11 @@ pub type Transport = libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>;
 /// as an argument).
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The libp2p peer id (text) of a node key, as written after `/p2p/` in a multiaddr.
+pub fn peer_id_of(node: &NodeId) -> Option<String> {
+    session::peer_of(node).map(|p| p.to_string())
+}
+
 /// The libp2p identity of `node`: its own ed25519 key, read from its key file.
 pub fn keypair(node: &Node) -> Result<libp2p::identity::Keypair, NetError> {
     let mut secret = crate::store::keyfile::read(node.dir())

@@ -35,9 +35,7 @@ pub fn parse_expiry(s: &str) -> Result<i64, OpsError> {
     let n: i64 = t[..t.len() - 1].parse().map_err(|_| bad())?;
     let ms = n.checked_mul(per).ok_or_else(bad)?;
     if ms <= 0 {
-        return Err(OpsError::Invalid(format!(
-            "expiry {s:?} must be positive"
-        )));
+        return Err(OpsError::Invalid(format!("expiry {s:?} must be positive")));
     }
     if ms > MAX_EXPIRY_MS {
         return Err(OpsError::Invalid(format!(
@@ -49,7 +47,10 @@ pub fn parse_expiry(s: &str) -> Result<i64, OpsError> {
 
 /// The addresses put in a code: `given`, else the running network's (without `/p2p/…`;
 /// loopback ones only when there is nothing else).
-async fn addresses(net: Option<&Network>, given: Option<Vec<String>>) -> Result<Vec<String>, OpsError> {
+async fn addresses(
+    net: Option<&Network>,
+    given: Option<Vec<String>>,
+) -> Result<Vec<String>, OpsError> {
     let strip = |a: &str| match a.find("/p2p/") {
         Some(i) => a[..i].to_string(),
         None => a.to_string(),
