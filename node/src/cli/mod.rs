@@ -1520,106 +1520,6 @@ async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Res
     Ok(if n > 0 { EXIT_PARTIAL } else { 0 })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// (line, source or error) of every record.
-    fn parsed(text: &str) -> Vec<(u64, Result<String, String>)> {
-        service_rows(text.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|(line, r)| (line, r.map(|r| r.source.unwrap_or_default())))
-            .collect()
-    }
-
-    fn lines_of(text: &str) -> Vec<u64> {
-        parsed(text).into_iter().map(|(l, _)| l).collect()
-    }
-
-    #[test]
-    fn csv_lines_are_right_for_every_line_end() {
-        let rows = [
-            "volunteer,activity,date,hours",
-            "dianye:1,patrol,2026-01-01,1",
-            "",
-            "dianye:2,\"two\nlines\",2026-01-01,1",
-            "dianye:3,patrol,2026-01-01,x",
-            "dianye:4,patrol,2026-01-01,1",
-        ];
-        for eol in ["\n", "\r\n", "\r"] {
-            // The quoted cell holds the file's line end too.
-            let text = rows
-                .iter()
-                .map(|r| r.replace('\n', eol))
-                .collect::<Vec<_>>()
-                .join(eol);
-            // An empty line is skipped, the quoted cell spans lines 4–5, no final line end.
-            assert_eq!(lines_of(&text), [2, 4, 6, 7], "{eol:?}");
-            assert_eq!(lines_of(&format!("{text}{eol}")), [2, 4, 6, 7], "{eol:?}");
-            let with_bom = format!("\u{feff}{text}");
-            assert_eq!(lines_of(&with_bom), [2, 4, 6, 7], "{eol:?}");
-        }
-    }
-
-    #[test]
-    fn csv_rows_are_named_by_id_else_by_their_values_and_occurrence() {
-        let text = "volunteer,activity,date,hours,id\n\
-                    dianye:1,patrol,2026-01-01,1,\n\
-                    dianye:1,patrol,2026-01-01,1.0,\n\
-                    dianye:1,patrol,2026-01-01,1,row-9\n\
-                    dianye:1,patrol,2026-01-02,1,\n";
-        let p = parsed(text);
-        let src: Vec<String> = p.iter().map(|(_, s)| s.clone().unwrap()).collect();
-        let (digest, k) = src[0].split_once(':').unwrap();
-        assert_eq!((digest.len(), k), (16, "1"));
-        // Identical values (hours written differently) are the second occurrence.
-        assert_eq!(src[1], format!("{digest}:2"));
-        assert_eq!(src[2], "row-9");
-        assert!(!src[3].starts_with(digest), "{src:?}");
-        // A prefix of the file, or the file with other line ends and columns in another
-        // order, names its rows alike.
-        let prefix: String = text.split_inclusive('\n').take(3).collect();
-        assert_eq!(
-            parsed(&prefix)
-                .into_iter()
-                .map(|(_, s)| s.unwrap())
-                .collect::<Vec<_>>(),
-            src[..2]
-        );
-        let reordered = "hours,date,activity,volunteer\r\n1,2026-01-01,patrol,dianye:1\r\n";
-        assert_eq!(parsed(reordered)[0].1, Ok(src[0].clone()));
-        // A file without a required column is refused as a whole.
-        let err = service_rows(b"volunteer,activity,hours\ndianye:1,patrol,1\n").unwrap_err();
-        assert!(err.contains("no `date` column"), "{err}");
-    }
-
-    #[test]
-    fn the_dashboard_token_is_shown_on_a_terminal_only() {
-        let mut d = Dashboard {
-            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 4711)),
-            token: "feedface",
-            file: PathBuf::from("/data/dashboard.url"),
-            terminal: true,
-        };
-        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
-        assert_eq!(d.shown(), d.url());
-        assert_eq!(
-            d.line(),
-            "dashboard http://127.0.0.1:4711/#token=feedface\n"
-        );
-        d.terminal = false;
-        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
-        assert_eq!(d.shown(), "http://127.0.0.1:4711/");
-        let line = d.line();
-        assert!(
-            !line.contains("feedface") && !line.contains("token="),
-            "{line}"
-        );
-        assert!(line.contains("/data/dashboard.url"), "{line}");
-    }
-}
-
 /// What `linli join` found in its data directory before starting.
 enum JoinDir {
     /// Nothing there: the directory is created (and removed again if the join fails).
@@ -1870,4 +1770,104 @@ async fn join_with_code(cli: &Cli, dir: &Path, a: &args::JoinArgs) -> Result<u8,
         );
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, source or error) of every record.
+    fn parsed(text: &str) -> Vec<(u64, Result<String, String>)> {
+        service_rows(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(line, r)| (line, r.map(|r| r.source.unwrap_or_default())))
+            .collect()
+    }
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        parsed(text).into_iter().map(|(l, _)| l).collect()
+    }
+
+    #[test]
+    fn csv_lines_are_right_for_every_line_end() {
+        let rows = [
+            "volunteer,activity,date,hours",
+            "dianye:1,patrol,2026-01-01,1",
+            "",
+            "dianye:2,\"two\nlines\",2026-01-01,1",
+            "dianye:3,patrol,2026-01-01,x",
+            "dianye:4,patrol,2026-01-01,1",
+        ];
+        for eol in ["\n", "\r\n", "\r"] {
+            // The quoted cell holds the file's line end too.
+            let text = rows
+                .iter()
+                .map(|r| r.replace('\n', eol))
+                .collect::<Vec<_>>()
+                .join(eol);
+            // An empty line is skipped, the quoted cell spans lines 4–5, no final line end.
+            assert_eq!(lines_of(&text), [2, 4, 6, 7], "{eol:?}");
+            assert_eq!(lines_of(&format!("{text}{eol}")), [2, 4, 6, 7], "{eol:?}");
+            let with_bom = format!("\u{feff}{text}");
+            assert_eq!(lines_of(&with_bom), [2, 4, 6, 7], "{eol:?}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_are_named_by_id_else_by_their_values_and_occurrence() {
+        let text = "volunteer,activity,date,hours,id\n\
+                    dianye:1,patrol,2026-01-01,1,\n\
+                    dianye:1,patrol,2026-01-01,1.0,\n\
+                    dianye:1,patrol,2026-01-01,1,row-9\n\
+                    dianye:1,patrol,2026-01-02,1,\n";
+        let p = parsed(text);
+        let src: Vec<String> = p.iter().map(|(_, s)| s.clone().unwrap()).collect();
+        let (digest, k) = src[0].split_once(':').unwrap();
+        assert_eq!((digest.len(), k), (16, "1"));
+        // Identical values (hours written differently) are the second occurrence.
+        assert_eq!(src[1], format!("{digest}:2"));
+        assert_eq!(src[2], "row-9");
+        assert!(!src[3].starts_with(digest), "{src:?}");
+        // A prefix of the file, or the file with other line ends and columns in another
+        // order, names its rows alike.
+        let prefix: String = text.split_inclusive('\n').take(3).collect();
+        assert_eq!(
+            parsed(&prefix)
+                .into_iter()
+                .map(|(_, s)| s.unwrap())
+                .collect::<Vec<_>>(),
+            src[..2]
+        );
+        let reordered = "hours,date,activity,volunteer\r\n1,2026-01-01,patrol,dianye:1\r\n";
+        assert_eq!(parsed(reordered)[0].1, Ok(src[0].clone()));
+        // A file without a required column is refused as a whole.
+        let err = service_rows(b"volunteer,activity,hours\ndianye:1,patrol,1\n").unwrap_err();
+        assert!(err.contains("no `date` column"), "{err}");
+    }
+
+    #[test]
+    fn the_dashboard_token_is_shown_on_a_terminal_only() {
+        let mut d = Dashboard {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 4711)),
+            token: "feedface",
+            file: PathBuf::from("/data/dashboard.url"),
+            terminal: true,
+        };
+        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
+        assert_eq!(d.shown(), d.url());
+        assert_eq!(
+            d.line(),
+            "dashboard http://127.0.0.1:4711/#token=feedface\n"
+        );
+        d.terminal = false;
+        assert_eq!(d.url(), "http://127.0.0.1:4711/#token=feedface");
+        assert_eq!(d.shown(), "http://127.0.0.1:4711/");
+        let line = d.line();
+        assert!(
+            !line.contains("feedface") && !line.contains("token="),
+            "{line}"
+        );
+        assert!(line.contains("/data/dashboard.url"), "{line}");
+    }
 }
