@@ -487,6 +487,9 @@ pub struct InviteArgs {
     /// daemon's listening addresses).
     #[arg(long, value_name = "MULTIADDR")]
     pub addr: Vec<String>,
+    /// Also print the code as a QR code (text, for a terminal) to scan on the new machine.
+    #[arg(long)]
+    pub qr: bool,
 }
 
 /// `linli join`.

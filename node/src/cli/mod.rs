@@ -358,7 +358,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Federation(FederationCmd::Join { root, peer }) => {
             join(&cli, &dir, cfg, root, peer).await
         }
-        Command::Invite(_) => {
+        Command::Invite(a) => {
             let req = cli
                 .command
                 .request()
@@ -371,7 +371,21 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             if cli.json {
                 output::print(&v, true);
             } else {
-                output::out(&format!("{}\n", v["code"].as_str().unwrap_or_default()));
+                let code = v["code"].as_str().unwrap_or_default();
+                output::out(&format!("{code}\n"));
+                if a.qr {
+                    // Upper case fits QR's alphanumeric mode (a smaller symbol); `linli join`
+                    // reads either case.
+                    match qrcode::QrCode::new(code.to_ascii_uppercase().as_bytes()) {
+                        Ok(q) => output::out(&format!(
+                            "{}\n",
+                            q.render::<qrcode::render::unicode::Dense1x2>()
+                                .quiet_zone(true)
+                                .build()
+                        )),
+                        Err(e) => eprintln!("no QR code: {e}"),
+                    }
+                }
                 eprintln!(
                     "join code for {} {} (parent {}), valid until {}, single use; on the new \
                      node: linli --dir DIR join <CODE>",

@@ -235,6 +235,28 @@ fn join_and_invite_explain_bad_input() {
         assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{bad}: {}", r.stderr);
     }
+    // With --qr the code is followed by its QR code; the code's line comes first.
+    let r = linli(
+        &root,
+        &[
+            "invite",
+            "--role",
+            "street",
+            "--org",
+            "beishi",
+            "--addr",
+            "/ip4/127.0.0.1/tcp/1",
+            "--qr",
+        ],
+    )
+    .ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("lj1") && lines.len() > 20,
+        "{}",
+        r.stdout
+    );
+    assert!(JoinCode::decode(lines[0]).is_ok());
     let r = linli(
         &root,
         &[
