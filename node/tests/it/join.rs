@@ -83,6 +83,11 @@ fn a_new_node_joins_with_a_code_and_a_code_works_once() {
     assert_eq!(st["node"], street_id.as_str(), "{st}");
     assert_eq!(st["documents"]["federation"], 1, "{st}");
 
+    // The same node asking again (its first answer lost) is told it is certified.
+    let again = linli(&street, &["--json", "join", &code]).ok().json();
+    assert_eq!(again["node"], street_id.as_str());
+    assert_eq!(certs(&root), 1);
+
     // The code is used: a second node is refused, and nothing is left of it.
     let other = tmp.path().join("other");
     let r = linli(&other, &["join", &code]);
