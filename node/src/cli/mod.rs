@@ -1616,7 +1616,7 @@ async fn join_with_code(cli: &Cli, dir: &Path, a: &args::JoinArgs) -> Result<u8,
     };
     let node = match state {
         JoinDir::Node => {
-            let cfg = Config::load_dir(dir)?;
+            let mut cfg = Config::load_dir(dir)?;
             let node = Node::open(dir, open_options(&cfg)).await?;
             if node.root() != code.root || node.org() != &code.org {
                 let msg = format!(
@@ -1630,6 +1630,19 @@ async fn join_with_code(cli: &Cli, dir: &Path, a: &args::JoinArgs) -> Result<u8,
                 );
                 node.shutdown().await?;
                 return Err(CliError::new(EXIT_FAILED, msg));
+            }
+            // A node made by `linli init`: the issuer becomes a bootstrap peer too.
+            let missing: Vec<String> = bootstrap
+                .iter()
+                .filter(|b| !cfg.network.bootstrap.contains(b))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                cfg.network.bootstrap.extend(missing);
+                if let Err(e) = cfg.save_dir(dir) {
+                    node.shutdown().await?;
+                    return Err(CliError::from(e));
+                }
             }
             node
         }

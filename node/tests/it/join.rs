@@ -153,7 +153,15 @@ fn a_new_node_joins_with_a_code_and_a_code_works_once() {
     let decoded = JoinCode::decode(&code).unwrap();
     assert_eq!(decoded.parent, Some(org("beishi")));
     assert_eq!(decoded.role, Role::Community);
+    // This node was made by `linli init` beforehand: join certifies its key and adds the
+    // street to its bootstrap peers.
+    let community_id = linli(&community, &["init", "--org", "dianye", "--root", &root_id])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
     let joined = linli(&community, &["--json", "join", &code]).ok().json();
+    assert_eq!(joined["node"], community_id.as_str(), "{joined}");
     assert_eq!(joined["scope"], "beishi/dianye", "{joined}");
     let community_daemon = daemon(&community);
     linli(
