@@ -142,9 +142,12 @@ pub enum Command {
     /// Create a node from a join code and get its certificate from the issuer.
     ///
     /// Creates the data directory (key, store, config with the root, organisation and the
-    /// issuer's addresses as bootstrap peers), sends the code's secret to the issuer, and
-    /// waits until the certificate arrived by sync. A refused code (wrong, used, expired)
-    /// leaves no data directory behind. Then start the node with `linli run`.
+    /// issuer's addresses as bootstrap peers) — or uses the node already there (made by
+    /// `linli init` for the code's organisation and root) — sends the code's secret to the
+    /// issuer, which certifies this node's key, and waits until the certificate arrived by
+    /// sync. A refused code (wrong, used, expired) or an unreachable issuer leaves no data
+    /// directory behind (an existing node is left as it was). Then start the node with
+    /// `linli run`. Exit codes: 2 for a damaged code, 1 for a refusal.
     #[command(after_help = "Example: linli --dir ./dianye join lj1aebag…")]
     Join(JoinArgs),
     /// Play a whole district on this machine (six nodes on 127.0.0.1); exits by itself.
