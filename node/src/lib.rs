@@ -43,6 +43,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod install;
+pub mod invite;
 pub mod net;
 mod node;
 pub mod ops;

@@ -699,6 +699,34 @@ impl Node {
             .await
     }
 
+    /// Stores a join code made by this node (`linli invite`): its secret's hash and what it
+    /// invites. Kept in this node's store only, never replicated.
+    pub async fn invite_add(&self, invite: crate::invite::Invite) -> Result<(), NodeError> {
+        self.call(|reply| Command::InviteAdd { invite, reply })
+            .await
+    }
+
+    /// Claims the join code whose secret hashes to `hash` for `subject`: when it is unused
+    /// and unexpired it is marked used by `subject` at once ([`Claim::Granted`](crate::invite::Claim)).
+    pub async fn invite_claim(
+        &self,
+        hash: [u8; 32],
+        subject: NodeId,
+    ) -> Result<crate::invite::Claim, NodeError> {
+        self.call(|reply| Command::InviteClaim {
+            hash,
+            subject,
+            reply,
+        })
+        .await
+    }
+
+    /// Makes a claimed join code unused again (its certificate could not be issued).
+    pub async fn invite_release(&self, hash: [u8; 32]) -> Result<(), NodeError> {
+        self.call(|reply| Command::InviteRelease { hash, reply })
+            .await
+    }
+
     /// Runs SQLite's `integrity_check` on the store.
     pub async fn check_integrity(&self) -> Result<(), NodeError> {
         self.call(Command::CheckIntegrity).await

@@ -100,6 +100,22 @@ pub(crate) enum Command {
         secret: [u8; 16],
         reply: Reply<Option<DocId>>,
     },
+    /// Stores a join code made by this node.
+    InviteAdd {
+        invite: crate::invite::Invite,
+        reply: Reply<()>,
+    },
+    /// Claims the join code whose secret hashes to `hash` for `subject`.
+    InviteClaim {
+        hash: [u8; 32],
+        subject: linli_core::NodeId,
+        reply: Reply<crate::invite::Claim>,
+    },
+    /// Makes a claimed join code unused again.
+    InviteRelease {
+        hash: [u8; 32],
+        reply: Reply<()>,
+    },
     Shutdown(Reply<()>),
 }
 
@@ -431,6 +447,29 @@ impl Actor {
             }
             Command::CalendarLookup { secret, reply } => {
                 let _ = reply.send(self.store.calendar_doc(&secret).map_err(NodeError::from));
+            }
+            Command::InviteAdd { invite, reply } => {
+                let r = self
+                    .check_failed()
+                    .and_then(|()| Ok(self.store.invite_add(&invite)?));
+                let _ = reply.send(r);
+            }
+            Command::InviteClaim {
+                hash,
+                subject,
+                reply,
+            } => {
+                let r = self.check_failed().and_then(|()| {
+                    let now = self.now();
+                    Ok(self.store.invite_claim(&hash, &subject, now)?)
+                });
+                let _ = reply.send(r);
+            }
+            Command::InviteRelease { hash, reply } => {
+                let r = self
+                    .check_failed()
+                    .and_then(|()| Ok(self.store.invite_release(&hash)?));
+                let _ = reply.send(r);
             }
             // Handled by the loop.
             Command::Shutdown(reply) => {

@@ -129,6 +129,27 @@ pub enum Command {
         after_help = "Example: linli federation issue --subject ln3x… --role street --org beishi"
     )]
     Federation(FederationCmd),
+    /// Make a one-time join code for a new node (on the node that certifies it).
+    ///
+    /// The code carries the district root, this node's key and addresses, the role and
+    /// organisation invited and a one-time secret (only its hash is kept here). Give it to
+    /// the new node's operator, who runs `linli join <CODE>`: this node (running `linli
+    /// run`) then checks the secret and issues the certificate. A code works once and
+    /// expires; anyone holding it can join as what it invites until then, so pass it like a
+    /// password.
+    #[command(after_help = "Example: linli invite --role community --org dianye --expires 24h")]
+    Invite(InviteArgs),
+    /// Create a node from a join code and get its certificate from the issuer.
+    ///
+    /// Creates the data directory (key, store, config with the root, organisation and the
+    /// issuer's addresses as bootstrap peers) — or uses the node already there (made by
+    /// `linli init` for the code's organisation and root) — sends the code's secret to the
+    /// issuer, which certifies this node's key, and waits until the certificate arrived by
+    /// sync. A refused code (wrong, used, expired) or an unreachable issuer leaves no data
+    /// directory behind (an existing node is left as it was). Then start the node with
+    /// `linli run`. Exit codes: 2 for a damaged code, 1 for a refusal.
+    #[command(after_help = "Example: linli --dir ./dianye join lj1aebag…")]
+    Join(JoinArgs),
     /// Play a whole district on this machine (six nodes on 127.0.0.1); exits by itself.
     ///
     /// The district root, a street, three communities and a co-building unit, each with its
@@ -445,6 +466,43 @@ pub struct InitArgs {
     /// Make this node the district root (its own key is the root).
     #[arg(long)]
     pub new_root: bool,
+}
+
+/// `linli invite`.
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// street, community, unit or partner.
+    #[arg(long, value_parser = serde_text::<Role>)]
+    pub role: Role,
+    /// Organisation the new node acts for.
+    #[arg(long)]
+    pub org: OrgId,
+    /// Organisation it belongs to (default: this node's, except for a street).
+    #[arg(long)]
+    pub parent: Option<OrgId>,
+    /// Name shown to people (default "ORG office").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Life of the code: 90s, 30m, 24h, 7d (at most 30 days).
+    #[arg(long, default_value = crate::ops::DEFAULT_EXPIRY, value_name = "DURATION")]
+    pub expires: String,
+    /// An address the new node dials (multiaddr; repeatable; default: the running
+    /// daemon's listening addresses).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub addr: Vec<String>,
+    /// Also print the code as a QR code (text, for a terminal) to scan on the new machine.
+    #[arg(long)]
+    pub qr: bool,
+}
+
+/// `linli join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The join code from `linli invite` (lj1…; dashes and spaces are ignored).
+    pub code: String,
+    /// Seconds to wait for the issuer's answer and then for the certificate.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 /// `linli run`.
@@ -1293,6 +1351,15 @@ impl Command {
                 op: op.clone(),
                 doc: *doc,
                 fields: op_fields(op, fields)?,
+            },
+            C::Join(_) => return Ok(None),
+            C::Invite(a) => Request::Invite {
+                role: a.role,
+                org: a.org.clone(),
+                parent: a.parent.clone(),
+                name: a.name.clone(),
+                expires: Some(a.expires.clone()),
+                addrs: (!a.addr.is_empty()).then(|| a.addr.clone()),
             },
             C::Federation(f) => match f {
                 FederationCmd::Join { .. } => return Ok(None),

@@ -322,6 +322,10 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Install(a) = &cli.command {
         return install(&cli, &dir, a);
     }
+    if let Command::Join(a) = &cli.command {
+        init_logging(&cli, &Config::default(), false);
+        return join_with_code(&cli, &dir, a).await;
+    }
     if let Command::Restore(a) = &cli.command {
         init_logging(&cli, &Config::default(), false);
         return restore(&cli, a).await;
@@ -353,6 +357,45 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Metrics => metrics(&dir, &cfg).await,
         Command::Federation(FederationCmd::Join { root, peer }) => {
             join(&cli, &dir, cfg, root, peer).await
+        }
+        Command::Invite(a) => {
+            let req = cli
+                .command
+                .request()
+                .map_err(|e| CliError::new(EXIT_USAGE, e))?
+                .ok_or_else(|| CliError::new(EXIT_USAGE, "this command takes no request"))?;
+            let exec = Exec::connect(&dir, &cfg).await?;
+            let r = exec.call(req).await;
+            exec.close().await;
+            let v = r?;
+            if cli.json {
+                output::print(&v, true);
+            } else {
+                let code = v["code"].as_str().unwrap_or_default();
+                output::out(&format!("{code}\n"));
+                if a.qr {
+                    // Upper case fits QR's alphanumeric mode (a smaller symbol); `linli join`
+                    // reads either case.
+                    match qrcode::QrCode::new(code.to_ascii_uppercase().as_bytes()) {
+                        Ok(q) => output::out(&format!(
+                            "{}\n",
+                            q.render::<qrcode::render::unicode::Dense1x2>()
+                                .quiet_zone(true)
+                                .build()
+                        )),
+                        Err(e) => eprintln!("no QR code: {e}"),
+                    }
+                }
+                eprintln!(
+                    "join code for {} {} (parent {}), valid until {}, single use; on the new \
+                     node: linli --dir DIR join <CODE>",
+                    v["role"].as_str().unwrap_or_default(),
+                    v["org"].as_str().unwrap_or_default(),
+                    v["parent"].as_str().unwrap_or("none"),
+                    v["expires"].as_str().unwrap_or_default(),
+                );
+            }
+            Ok(0)
         }
         Command::Export(a) => {
             let exec = Exec::connect(&dir, &cfg).await?;
@@ -1489,6 +1532,271 @@ async fn import_service_csv(cli: &Cli, exec: &Exec, a: &args::ImportArgs) -> Res
         ));
     }
     Ok(if n > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+/// What `linli join` found in its data directory before starting.
+enum JoinDir {
+    /// Nothing there: the directory is created (and removed again if the join fails).
+    Absent,
+    /// An empty directory: filled (and emptied again if the join fails).
+    Empty,
+    /// A node of the code's organisation and root (a retried join): reused and kept.
+    Node,
+}
+
+/// Removes what a failed join created in `dir`.
+fn undo_join(dir: &Path, state: &JoinDir) {
+    let r = match state {
+        JoinDir::Absent => std::fs::remove_dir_all(dir),
+        JoinDir::Empty => std::fs::read_dir(dir).and_then(|entries| {
+            for e in entries {
+                let p = e?.path();
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p)?;
+                } else {
+                    std::fs::remove_file(&p)?;
+                }
+            }
+            Ok(())
+        }),
+        JoinDir::Node => Ok(()),
+    };
+    if let Err(e) = r {
+        tracing::warn!(
+            "cannot remove what the failed join created in {}: {e}",
+            dir.display()
+        );
+    }
+}
+
+/// `linli join <code>`: a node created from a join code and certified by the code's issuer.
+async fn join_with_code(cli: &Cli, dir: &Path, a: &args::JoinArgs) -> Result<u8, CliError> {
+    use crate::invite::JoinCode;
+    let code = JoinCode::decode(&a.code).map_err(|e| CliError::new(EXIT_USAGE, e.to_string()))?;
+    let now = crate::system_clock();
+    if code.expires <= now {
+        return Err(CliError::new(
+            EXIT_FAILED,
+            format!(
+                "the join code expired at {}; ask the issuer ({}) for a new one (nothing was created)",
+                code.expires,
+                ops::ln(&code.issuer)
+            ),
+        ));
+    }
+    let issuer_peer = crate::net::peer_id_of(&code.issuer).ok_or_else(|| {
+        CliError::new(
+            EXIT_USAGE,
+            "the join code's issuer key is not an ed25519 key",
+        )
+    })?;
+    let bootstrap: Vec<String> = code
+        .addrs
+        .iter()
+        .map(|a| format!("{a}/p2p/{issuer_peer}"))
+        .collect();
+    let state = if !dir.exists() {
+        JoinDir::Absent
+    } else if dir.join(crate::files::DB).exists() {
+        JoinDir::Node
+    } else if std::fs::read_dir(dir)
+        .map_err(|e| CliError::new(EXIT_STORE, format!("{}: {e}", dir.display())))?
+        .next()
+        .is_none()
+    {
+        JoinDir::Empty
+    } else {
+        return Err(CliError::new(
+            EXIT_USAGE,
+            format!(
+                "{} is not empty and holds no linli node; join into a new or empty directory",
+                dir.display()
+            ),
+        ));
+    };
+    let node = match state {
+        JoinDir::Node => {
+            let mut cfg = Config::load_dir(dir)?;
+            let node = Node::open(dir, open_options(&cfg)).await?;
+            if node.root() != code.root || node.org() != &code.org {
+                let msg = format!(
+                    "{} already holds a node of {} trusting root {}; the code invites {} of the \
+                     district with root {}: join into a new directory",
+                    dir.display(),
+                    node.org(),
+                    ops::ln(&node.root()),
+                    code.org,
+                    ops::ln(&code.root)
+                );
+                node.shutdown().await?;
+                return Err(CliError::new(EXIT_FAILED, msg));
+            }
+            // A node made by `linli init`: the issuer becomes a bootstrap peer too.
+            let missing: Vec<String> = bootstrap
+                .iter()
+                .filter(|b| !cfg.network.bootstrap.contains(b))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                cfg.network.bootstrap.extend(missing);
+                if let Err(e) = cfg.save_dir(dir) {
+                    node.shutdown().await?;
+                    return Err(CliError::from(e));
+                }
+            }
+            node
+        }
+        JoinDir::Absent | JoinDir::Empty => {
+            let made = async {
+                let node = Node::init(
+                    dir,
+                    InitOptions::new(code.org.clone(), code.root),
+                    OpenOptions::default(),
+                )
+                .await?;
+                let mut cfg = Config::default();
+                cfg.node.org = Some(code.org.to_string());
+                cfg.node.root = Some(ops::ln(&code.root));
+                cfg.node.id = Some(ops::ln(&node.node_id()));
+                cfg.network.bootstrap = bootstrap.clone();
+                if let Err(e) = cfg.save_dir(dir) {
+                    node.shutdown().await?;
+                    return Err(CliError::from(e));
+                }
+                Ok::<Node, CliError>(node)
+            }
+            .await;
+            match made {
+                Ok(n) => n,
+                Err(e) => {
+                    undo_join(dir, &state);
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let id = node.node_id();
+    let timeout = std::time::Duration::from_secs(a.timeout);
+    let fail = |node: Node, state: JoinDir, e: String| async move {
+        if let Err(e) = node.shutdown().await {
+            tracing::warn!("closing the store: {e}");
+        }
+        undo_join(dir, &state);
+        let kept = match state {
+            JoinDir::Node => "the data directory is kept as it was",
+            _ => "nothing was kept",
+        };
+        CliError::new(EXIT_FAILED, format!("{e} ({kept})"))
+    };
+    let key = match crate::net::keypair(&node) {
+        Ok(k) => k,
+        Err(e) => return Err(fail(node, state, e.to_string()).await),
+    };
+    let joined = match crate::net::tcp_transport(&key) {
+        Ok(t) => crate::net::request_join(key.clone(), t, &code, timeout).await,
+        Err(e) => Err(e.into()),
+    };
+    let fed = match joined {
+        Ok(doc) => doc,
+        Err(e) => {
+            let hint = match &e {
+                crate::net::JoinError::Unreachable { .. } | crate::net::JoinError::Timeout(_) => {
+                    "; is the issuer's daemon (`linli run`) running and reachable? The code \
+                     was not used: run the same command again"
+                }
+                _ => "",
+            };
+            return Err(fail(node, state, format!("{e}{hint}")).await);
+        }
+    };
+    if !cli.json {
+        eprintln!(
+            "certified by {} as {} of {}; fetching the federation document…",
+            ops::ln(&code.issuer),
+            code.role,
+            code.org
+        );
+    }
+    // The certificate is written: from here on the directory is kept whatever happens.
+    let mut events = node.subscribe();
+    let certified = |node: Node| async move {
+        let now = node.now();
+        node.read(move |r| r.principal(&id, now).ok())
+            .await
+            .ok()
+            .flatten()
+    };
+    let net_cfg = crate::net::NetConfig {
+        listen: Vec::new(),
+        bootstrap: bootstrap.clone(),
+        ..crate::net::NetConfig::default()
+    };
+    let net = match crate::net::tcp_transport(&key) {
+        Ok(t) => Network::new(node.clone(), net_cfg, key, t).await,
+        Err(e) => Err(e),
+    };
+    let net = match net {
+        Ok(n) => n,
+        Err(e) => {
+            node.shutdown().await?;
+            return Err(CliError::new(
+                EXIT_FAILED,
+                format!(
+                    "certified, but the network did not start ({e}); `linli --dir {} run` fetches the certificate",
+                    dir.display()
+                ),
+            ));
+        }
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut principal = certified(node.clone()).await;
+    while principal.is_none() {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) => break,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+            Ok(_) => principal = certified(node.clone()).await,
+        }
+    }
+    if let Err(e) = net.shutdown().await {
+        tracing::warn!("stopping the network: {e}");
+    }
+    node.shutdown().await?;
+    let Some(p) = principal else {
+        return Err(CliError::new(
+            EXIT_FAILED,
+            format!(
+                "the issuer wrote the certificate (federation document {fed}) but it did not \
+                 arrive within {} s; `linli --dir {} run` fetches it",
+                a.timeout,
+                dir.display()
+            ),
+        ));
+    };
+    let v = json!({
+        "node": ops::ln(&id),
+        "role": code.role.to_string(),
+        "org": code.org.to_string(),
+        "scope": p.scope.to_string(),
+        "root": ops::ln(&code.root),
+        "issuer": ops::ln(&code.issuer),
+        "federation": fed.to_string(),
+        "bootstrap": bootstrap,
+        "dir": dir.display().to_string(),
+    });
+    if cli.json {
+        output::print(&v, true);
+    } else {
+        output::out(&format!("{}\n", ops::ln(&id)));
+        eprintln!(
+            "joined: node {} is certified as {} {} ({}); start it with `linli --dir {} run`",
+            ops::ln(&id),
+            code.role,
+            code.org,
+            p.scope,
+            dir.display()
+        );
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

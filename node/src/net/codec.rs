@@ -9,6 +9,9 @@
 //! * request `3` Live: messages — a live pull or push outside sessions;
 //! * request `4` Personal: messages — one step of the personal-record exchange
 //!   (`linli_core::personal::Exchange`), answered with messages;
+//! * request `5` Join: the one-time secret of a join code (`linli join`) — the only request
+//!   a peer without a certificate is answered; answered with one message, the federation
+//!   document's id, once the certificate was issued, else `Refused` with the reason;
 //! * response `1` Messages: `u8` more-flag, then messages;
 //! * response `2` Refused: UTF-8 reason — the peer is refused (then disconnected).
 //!
@@ -46,6 +49,9 @@ pub(crate) enum Request {
     },
     Personal {
         msgs: Vec<Vec<u8>>,
+    },
+    Join {
+        secret: Vec<u8>,
     },
     /// Not sent: what a malformed or oversized frame reads as, so the node can answer and
     /// drop the peer (libp2p does not report failed reads to the behaviour).
@@ -220,6 +226,10 @@ pub(crate) fn encode_request(r: &Request) -> Vec<u8> {
             out.push(4);
             put_msgs(&mut out, msgs);
         }
+        Request::Join { secret } => {
+            out.push(5);
+            out.extend(secret);
+        }
         // Never sent; encodes as an unknown type.
         Request::Malformed(_) => out.push(0),
     }
@@ -236,6 +246,9 @@ pub(crate) fn decode_request(b: &[u8]) -> io::Result<Request> {
         2 => Request::Continue { id: r.u64()? },
         3 => Request::Live { msgs: r.msgs()? },
         4 => Request::Personal { msgs: r.msgs()? },
+        5 => Request::Join {
+            secret: r.take(r.0.len())?.to_vec(),
+        },
         t => return Err(bad(format!("unknown sync request type {t}"))),
     };
     r.end()?;
@@ -380,6 +393,9 @@ mod tests {
             Request::Continue { id: u64::MAX },
             Request::Live {
                 msgs: vec![vec![1, 2, 3]],
+            },
+            Request::Join {
+                secret: vec![9; 16],
             },
         ];
         for r in &reqs {

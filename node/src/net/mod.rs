@@ -20,6 +20,7 @@
 //!   requests in 10 s, or opens too many sessions. Dropped peers are banned for a while.
 
 mod codec;
+mod join;
 mod session;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +43,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{Node, NodeEvent};
 use codec::{Request, Response, SyncCodec};
 use session::{Ctx, Fault, Responders};
+
+pub use join::{JoinError, MAX_JOIN_FAILURES, request_join};
 
 /// Decodes `bytes` as a sync request and as a response frame body (for fuzzing the
 /// decoders; errors are the expected outcome for garbage).
@@ -415,6 +418,7 @@ impl Network {
             metrics: metrics.clone(),
             pulling: pulling.clone(),
             broken: Arc::default(),
+            join_failures: Arc::default(),
             // Session ids start at a random point: a restarted node (same key) must not
             // reuse the ids of sessions a peer may still hold open from before.
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
@@ -602,6 +606,11 @@ pub type Transport = libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>;
 /// `SwarmBuilder` default, which this network was built with before it took its transport
 /// as an argument).
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The libp2p peer id (text) of a node key, as written after `/p2p/` in a multiaddr.
+pub fn peer_id_of(node: &NodeId) -> Option<String> {
+    session::peer_of(node).map(|p| p.to_string())
+}
 
 /// The libp2p identity of `node`: its own ed25519 key, read from its key file.
 pub fn keypair(node: &Node) -> Result<libp2p::identity::Keypair, NetError> {

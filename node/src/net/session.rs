@@ -100,6 +100,8 @@ pub(crate) struct Ctx {
     /// Broken announcements per author since it last delivered.
     pub(crate) broken: Arc<std::sync::Mutex<HashMap<PeerId, u32>>>,
     pub(crate) next_session: Arc<AtomicU64>,
+    /// Refused join requests per peer (`join::answer`).
+    pub(crate) join_failures: Arc<std::sync::Mutex<HashMap<PeerId, u32>>>,
 }
 
 /// Why a peer is dropped.
@@ -531,6 +533,7 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
     let expected = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
     match req {
         Request::Malformed(reason) => Err(Fault::Invalid(format!("malformed request: {reason}"))),
+        Request::Join { secret } => super::join::answer(ctx, peer, expected, secret).await,
         Request::Session { id, msgs } => {
             let entry = ctx.responders.get_or_open(peer, id)?;
             let mut r = entry.lock().await;

@@ -38,10 +38,12 @@ use crate::net::Network;
 use crate::{Node, NodeError};
 
 mod error;
+mod invite;
 mod parse;
 pub(crate) mod rows;
 
 pub use error::{CLASSES, ClassRow, OpsError, class_row};
+pub use invite::{DEFAULT_EXPIRY, parse_expiry};
 use parse::*;
 pub use parse::{ln, parse_instant, parse_node_id, parse_points, resolve};
 pub use rows::operation_row;
@@ -108,6 +110,22 @@ pub enum Request {
         subject: String,
         /// Why.
         reason: String,
+    },
+    /// Make a join code (`linli join <code>` on the new node): a one-time code that lets
+    /// the node holding it be certified by this node as `role` of `org`.
+    Invite {
+        /// Role invited.
+        role: Role,
+        /// Organisation invited.
+        org: OrgId,
+        /// Organisation `org` belongs to (default: this node's, except for a street).
+        parent: Option<OrgId>,
+        /// Name shown to people (default "ORG office").
+        name: Option<String>,
+        /// Life of the code: `90s`, `30m`, `24h`, `7d` (default 24h, at most 30 days).
+        expires: Option<String>,
+        /// Addresses the new node dials (multiaddrs; default: the daemon's listening ones).
+        addrs: Option<Vec<String>>,
     },
     /// Certificates of the federation document.
     Certificates {
@@ -713,6 +731,14 @@ pub async fn execute_with(
             });
             write(node, doc, op).await
         }
+        Request::Invite {
+            role,
+            org,
+            parent,
+            name,
+            expires,
+            addrs,
+        } => invite::invite(node, net, role, org, parent, name, expires, addrs).await,
         Request::FederationRevoke {
             doc,
             subject,

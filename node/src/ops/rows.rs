@@ -786,6 +786,20 @@ pub(crate) fn lagged(n: u64) -> Value {
     json!({ "kind": "lagged", "missed": n })
 }
 
+/// A join code made by `linli invite`: the code and what it invites.
+pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str) -> Value {
+    json!({
+        "code": text,
+        "role": code.role.to_string(),
+        "org": code.org.to_string(),
+        "parent": code.parent.as_ref().map(ToString::to_string),
+        "expires": code.expires.to_string(),
+        "addrs": code.addrs,
+        "issuer": ln(&code.issuer),
+        "root": ln(&code.root),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

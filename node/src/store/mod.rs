@@ -696,6 +696,119 @@ impl Store {
             .map(DocId))
     }
 
+    /// Stores a join code made by this node (its secret's hash, never the secret).
+    pub(crate) fn invite_add(&mut self, inv: &crate::invite::Invite) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO invites (hash, role, org, parent, name, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                inv.hash.as_slice(),
+                inv.role.to_string(),
+                inv.org.as_str(),
+                inv.parent.as_ref().map(|p| p.as_str().to_string()),
+                inv.name,
+                inv.created.0,
+                inv.expires.0
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Looks up the code whose secret hashes to `hash` (compared in constant time with
+    /// every stored hash) and, when it is unused and unexpired, marks it used by `subject`
+    /// in the same call — so two requests with one code never both get it.
+    pub(crate) fn invite_claim(
+        &mut self,
+        hash: &[u8; 32],
+        subject: &NodeId,
+        now: Timestamp,
+    ) -> Result<crate::invite::Claim, StoreError> {
+        use crate::invite::{Claim, Invite, ct_eq};
+        type Row = (
+            [u8; 32],
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+            Option<Vec<u8>>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = {
+            let mut st = self.conn.prepare(
+                "SELECT hash, role, org, parent, name, created_at, expires_at, used_by, used_at \
+                 FROM invites",
+            )?;
+            st.query_map([], |r| {
+                Ok((
+                    blob32(r, 0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        // Every row is compared, so the time taken does not tell which row matched.
+        let mut found = None;
+        for row in rows {
+            if ct_eq(&row.0, hash) {
+                found = Some(row);
+            }
+        }
+        let Some((h, role, org, parent, name, created, expires, used_by, used_at)) = found else {
+            return Ok(Claim::Unknown);
+        };
+        let bad = |what: &str, v: &str| StoreError::Corrupt(format!("invite {what} {v:?}"));
+        let inv = Invite {
+            hash: h,
+            role: serde_json::from_value(serde_json::Value::String(role.clone()))
+                .map_err(|_| bad("role", &role))?,
+            org: OrgId::new(org.clone()).map_err(|_| bad("organisation", &org))?,
+            parent: match parent {
+                Some(p) => Some(OrgId::new(p.clone()).map_err(|_| bad("parent", &p))?),
+                None => None,
+            },
+            name,
+            created: Timestamp(created),
+            expires: Timestamp(expires),
+        };
+        if let Some(by) = used_by {
+            if by.as_slice() == subject.0.as_slice() {
+                return Ok(Claim::Again(inv));
+            }
+            return Ok(Claim::Used {
+                at: Timestamp(used_at.unwrap_or(0)),
+            });
+        }
+        if now >= inv.expires {
+            return Ok(Claim::Expired { at: inv.expires });
+        }
+        let n = self.conn.execute(
+            "UPDATE invites SET used_by = ?2, used_at = ?3 WHERE hash = ?1 AND used_by IS NULL",
+            params![h.as_slice(), subject.0.as_slice(), now.0],
+        )?;
+        if n != 1 {
+            return Ok(Claim::Used { at: now });
+        }
+        Ok(Claim::Granted(inv))
+    }
+
+    /// Makes a claimed code unused again (its certificate could not be issued).
+    pub(crate) fn invite_release(&mut self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE invites SET used_by = NULL, used_at = NULL WHERE hash = ?1",
+            [hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
     /// Moves everything in the WAL into the database and truncates the WAL, so that pages
     /// holding erased personal data (zeroed in the database by `secure_delete`) leave no
     /// older copy in the WAL file.

@@ -97,8 +97,25 @@ CREATE TABLE calendar_feeds (
 ) STRICT;
 ";
 
+/// Schema version 5: join codes this node issued (`linli invite`): the BLAKE3 hash of each
+/// code's one-time secret (never the secret), what it invites, its expiry, and who used it.
+/// Local to this node, never replicated.
+const V5: &str = "
+CREATE TABLE invites (
+    hash       BLOB PRIMARY KEY,      -- BLAKE3 of the code's 16-byte secret (32 bytes)
+    role       TEXT NOT NULL,         -- street, community, unit or partner
+    org        TEXT NOT NULL,         -- the organisation invited
+    parent     TEXT,                  -- its parent organisation
+    name       TEXT,                  -- name shown to people (default: ORG office)
+    created_at INTEGER NOT NULL,      -- this node's clock, ms since the epoch (UTC)
+    expires_at INTEGER NOT NULL,      -- the code is refused from then on
+    used_by    BLOB,                  -- the key certified with it (32 bytes), once used
+    used_at    INTEGER
+) STRICT;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -29,6 +29,8 @@ mod export;
 mod import;
 // Every committed fuzz seed and regression input, replayed through the fuzz targets' bodies.
 mod fuzz_replay;
+// Joining with a code: invite, join, used, expired and forged codes.
+mod join;
 // Hostile peers speaking raw bytes on the sync protocol.
 mod hostile;
 // An office install: backup while writing, checked restore, systemd units, calendar feeds.
