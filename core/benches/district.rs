@@ -192,6 +192,9 @@ struct Cfg {
     streets: usize,
     units: usize,
     rooms: usize,
+    /// Sampled fan-out: street 0's communities get this many units each, the other streets'
+    /// communities none, and only the root and street 0's nodes are reported.
+    sample_units: Option<usize>,
     interval_ms: u64,
     seed: u64,
     /// (name, simulated ms, writes per hour)
@@ -251,7 +254,12 @@ fn build_nodes(cfg: &Cfg) -> Vec<NodeInfo> {
                 peers: Vec::new(),
                 depth: 2,
             });
-            for _ in 0..split(cfg.units, cfg.communities, c_global) {
+            let units = match cfg.sample_units {
+                Some(k) if s == 0 => k,
+                Some(_) => 0,
+                None => split(cfg.units, cfg.communities, c_global),
+            };
+            for _ in 0..units {
                 let code = format!("u{u_global}");
                 ns.push(NodeInfo {
                     kind: Kind::Unit,
@@ -335,7 +343,11 @@ fn build_federation(ns: &[NodeInfo]) -> Fed {
     let mut all = base.clone();
     // Each street certifies its communities, each community its units (real chains).
     let mut street_changes: HashMap<usize, Vec<SignedChange>> = HashMap::new();
-    for (si, s) in ns.iter().enumerate().filter(|(_, n)| n.kind == Kind::Street) {
+    for (si, s) in ns
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == Kind::Street)
+    {
         let mut r = Replica::new(s.key.clone(), [1; 8], org(&s.code), root_id);
         for c in &base {
             r.apply(c.clone()).unwrap();
@@ -597,7 +609,11 @@ impl World {
                 let next = self.now + self.interval;
                 self.at(next, Ev::Tick(n));
             }
-            Ev::Flight { sess, to_init, msgs } => self.flight(sess, to_init, msgs),
+            Ev::Flight {
+                sess,
+                to_init,
+                msgs,
+            } => self.flight(sess, to_init, msgs),
             Ev::Gossip { to, from, ann } => self.gossip(to, from, ann),
             Ev::Ihave { to, from, ann } => {
                 if !self.seen[to].contains(&ann) {
@@ -613,12 +629,9 @@ impl World {
                     return;
                 };
                 let node = p.node;
-                let (out, _) = sync::on_message_deferred(
-                    &self.rs[peer],
-                    self.principals[node].as_ref(),
-                    &msg,
-                )
-                .unwrap_or_default();
+                let (out, _) =
+                    sync::on_message_deferred(&self.rs[peer], self.principals[node].as_ref(), &msg)
+                        .unwrap_or_default();
                 let bytes: u64 = out.iter().map(|m| m.len() as u64).sum();
                 self.count(peer, node, 2, bytes, out.len() as u64);
                 let when = self.now + lat(bytes + EXCHANGE_OVERHEAD / 2);
@@ -687,7 +700,14 @@ impl World {
         self.send_flight(id, a, b, false, msgs);
     }
 
-    fn send_flight(&mut self, sess: usize, from: usize, to: usize, to_init: bool, msgs: Vec<Vec<u8>>) {
+    fn send_flight(
+        &mut self,
+        sess: usize,
+        from: usize,
+        to: usize,
+        to_init: bool,
+        msgs: Vec<Vec<u8>>,
+    ) {
         let bytes: u64 = msgs.iter().map(|m| m.len() as u64).sum();
         self.count(from, to, 0, bytes, msgs.len() as u64);
         if !to_init {
@@ -695,7 +715,14 @@ impl World {
             self.exchange(from, to, 0);
         }
         let when = self.now + lat(bytes + EXCHANGE_OVERHEAD / 2);
-        self.at(when, Ev::Flight { sess, to_init, msgs });
+        self.at(
+            when,
+            Ev::Flight {
+                sess,
+                to_init,
+                msgs,
+            },
+        );
     }
 
     /// Runs one step of a session side; returns its messages, or None on failure.
@@ -814,7 +841,14 @@ impl World {
         for p in self.ns[n].peers.clone() {
             self.count(n, p, 1, size, 1);
             let when = self.now + lat(size);
-            self.at(when, Ev::Gossip { to: p, from: n, ann });
+            self.at(
+                when,
+                Ev::Gossip {
+                    to: p,
+                    from: n,
+                    ann,
+                },
+            );
         }
     }
 
@@ -827,7 +861,14 @@ impl World {
             if p != from && p != source {
                 self.count(to, p, 1, size, 1);
                 let when = self.now + lat(size);
-                self.at(when, Ev::Gossip { to: p, from: to, ann });
+                self.at(
+                    when,
+                    Ev::Gossip {
+                        to: p,
+                        from: to,
+                        ann,
+                    },
+                );
             }
         }
         if self.ns[to].peers.len() > MESH_N_HIGH {
@@ -846,7 +887,14 @@ impl World {
                     let p = pool.swap_remove(i);
                     self.count(to, p, 1, CONTROL_BYTES, 1);
                     let when = first + k * HEARTBEAT_MS + lat(CONTROL_BYTES);
-                    self.at(when, Ev::Ihave { to: p, from: to, ann });
+                    self.at(
+                        when,
+                        Ev::Ihave {
+                            to: p,
+                            from: to,
+                            ann,
+                        },
+                    );
                 }
             }
         }
@@ -931,7 +979,14 @@ impl World {
         self.count(node, peer, 2, msg.len() as u64, 1);
         self.exchange(node, peer, 2);
         let when = self.now + lat(msg.len() as u64 + EXCHANGE_OVERHEAD / 2);
-        self.at(when, Ev::PullReq { pull: pid, peer, msg });
+        self.at(
+            when,
+            Ev::PullReq {
+                pull: pid,
+                peer,
+                msg,
+            },
+        );
     }
 
     fn pull_resp(&mut self, pid: usize, msgs: Vec<Vec<u8>>) {
@@ -1032,22 +1087,21 @@ impl World {
                 let di = self.rooms[self.rng.below(self.rooms.len() as u64) as usize];
                 let owner = self.docs[di].owner;
                 let tentative = if matches!(kind, WKind::Confirm) {
-                    self.rs[owner].resource(self.docs[di].id).ok().and_then(|r| {
-                        r.bookings()
-                            .into_iter()
-                            .filter(|b| b.status == BookingStatus::Tentative)
-                            .map(|b| b.id)
-                            .next()
-                    })
+                    self.rs[owner]
+                        .resource(self.docs[di].id)
+                        .ok()
+                        .and_then(|r| {
+                            r.bookings()
+                                .into_iter()
+                                .filter(|b| b.status == BookingStatus::Tentative)
+                                .map(|b| b.id)
+                                .next()
+                        })
                 } else {
                     None
                 };
                 if let Some(b) = tentative {
-                    (
-                        di,
-                        owner,
-                        Op::Resource(ResourceOp::Confirm { booking: b }),
-                    )
+                    (di, owner, Op::Resource(ResourceOp::Confirm { booking: b }))
                 } else {
                     // A community of the street or a unit of the owner community.
                     let street = self.ns[owner].street;
@@ -1069,8 +1123,8 @@ impl World {
                     let start = Timestamp::parse("2027-01-04T08:00:00+08:00").unwrap().0
                         + i64::from(k / 12) * Timestamp::DAY
                         + i64::from(k % 12) * Timestamp::HOUR;
-                    let slot = Slot::new(Timestamp(start), Timestamp(start + Timestamp::HOUR))
-                        .unwrap();
+                    let slot =
+                        Slot::new(Timestamp(start), Timestamp(start + Timestamp::HOUR)).unwrap();
                     let form = BookingForm::new("Li Ming", "meeting", slot, 5);
                     (di, who, Op::Resource(ResourceOp::Request(form)))
                 }
@@ -1147,6 +1201,8 @@ struct WindowReport {
 
 struct Outcome {
     n: usize,
+    /// Nodes reported (all, or the root and street 0's nodes when sampled).
+    sampled: Vec<bool>,
     windows: Vec<WindowReport>,
     kinds: Vec<Kind>,
     fed_changes: usize,
@@ -1329,11 +1385,10 @@ fn simulate(cfg: &Cfg) -> Outcome {
         }
     }
     let heap_before_writes = heap();
-    let held_before: u64 = w
-        .rs
-        .iter()
-        .map(|r| w.docs.iter().map(|d| r.logged(d.id) as u64).sum::<u64>())
-        .sum();
+    let held_before: u64 =
+        w.rs.iter()
+            .map(|r| w.docs.iter().map(|d| r.logged(d.id) as u64).sum::<u64>())
+            .sum();
     let mut windows = Vec::new();
     for &(name, ms, rate) in &cfg.windows {
         // Reset counters.
@@ -1397,11 +1452,10 @@ fn simulate(cfg: &Cfg) -> Outcome {
             by_session: w.deliveries_by_session - bs0,
         });
     }
-    let held_after: u64 = w
-        .rs
-        .iter()
-        .map(|r| w.docs.iter().map(|d| r.logged(d.id) as u64).sum::<u64>())
-        .sum();
+    let held_after: u64 =
+        w.rs.iter()
+            .map(|r| w.docs.iter().map(|d| r.logged(d.id) as u64).sum::<u64>())
+            .sum();
     let held_bytes: u64 = w
         .writes
         .iter()
@@ -1409,8 +1463,13 @@ fn simulate(cfg: &Cfg) -> Outcome {
         .sum();
     let grown = heap().saturating_sub(heap_before_writes) as f64;
     let new_held = held_after.saturating_sub(held_before).max(1);
+    let sampled =
+        w.ns.iter()
+            .map(|x| cfg.sample_units.is_none() || x.kind == Kind::Root || x.street == 1)
+            .collect();
     Outcome {
         n,
+        sampled,
         kinds: w.ns.iter().map(|x| x.kind).collect(),
         windows,
         fed_changes: fed.changes,
@@ -1444,8 +1503,9 @@ fn role_avg(o: &Outcome, w: &WindowReport, k: Kind, f: impl Fn(&Traffic) -> u64)
         .kinds
         .iter()
         .zip(&w.traffic)
-        .filter(|(kk, _)| **kk == k)
-        .map(|(_, t)| per_hour(f(t), w.ms))
+        .zip(&o.sampled)
+        .filter(|((kk, _), s)| **kk == k && **s)
+        .map(|((_, t), _)| per_hour(f(t), w.ms))
         .collect();
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -1516,7 +1576,12 @@ fn report(cfg: &Cfg, o: &Outcome) {
             "—".into()
         };
         for k in KINDS {
-            let members = o.kinds.iter().filter(|x| **x == k).count();
+            let members = o
+                .kinds
+                .iter()
+                .zip(&o.sampled)
+                .filter(|(x, s)| **x == k && **s)
+                .count();
             if members == 0 {
                 continue;
             }
@@ -1535,11 +1600,20 @@ fn report(cfg: &Cfg, o: &Outcome) {
                 role_avg(o, w, k, |t| t.exchanges),
             );
         }
-        let all = per_hour(total, w.ms) / o.n as f64;
+        let reported = o.sampled.iter().filter(|s| **s).count();
+        let all = per_hour(
+            w.traffic
+                .iter()
+                .zip(&o.sampled)
+                .filter(|(_, s)| **s)
+                .map(|(t, _)| t.bytes.iter().sum::<u64>())
+                .sum(),
+            w.ms,
+        ) / reported as f64;
         println!(
-            "| {} | **every node** | {} | **{}** | | | | {} (wire {} / raw {}) |",
+            "| {} | **every node reported** | {} | **{}** | | | | {} (district: wire {} / raw {}) |",
             w.name,
-            o.n,
+            reported,
             kb(all),
             ratio,
             kb(per_hour(wire, w.ms)),
@@ -1575,6 +1649,42 @@ fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
 
+fn sampled_sum(o: &Outcome, w: &WindowReport) -> f64 {
+    let n = o.sampled.iter().filter(|s| **s).count().max(1) as f64;
+    per_hour(
+        w.traffic
+            .iter()
+            .zip(&o.sampled)
+            .filter(|(_, s)| **s)
+            .map(|(t, _)| t.bytes.iter().sum::<u64>())
+            .sum(),
+        w.ms,
+    ) / n
+}
+
+/// Heap of one replica holding the federation document of a district of `units` units.
+fn federation_memory(units: usize) -> (usize, usize, f64, f64) {
+    let started = Instant::now();
+    let cfg = Cfg {
+        label: String::new(),
+        streets: 10,
+        communities: 102,
+        units,
+        rooms: 4,
+        sample_units: None,
+        interval_ms: 30_000,
+        seed: 1,
+        windows: Vec::new(),
+    };
+    let ns = build_nodes(&cfg);
+    let fed = build_federation(&ns);
+    let h0 = heap();
+    let r = node_replica(&ns[ns.len() - 1], &fed, ns[0].key.node_id(), 1);
+    let per = heap().saturating_sub(h0) as f64;
+    drop(r);
+    (ns.len(), fed.changes, per, started.elapsed().as_secs_f64())
+}
+
 fn main() {
     let long = env("BENCH_LONG").is_some_and(|x| x > 0);
     let seed = env("BENCH_SEED").unwrap_or(1);
@@ -1586,6 +1696,7 @@ fn main() {
         communities: 102,
         units: 163,
         rooms: 4,
+        sample_units: None,
         interval_ms: 30_000,
         seed,
         windows: if long {
@@ -1596,9 +1707,9 @@ fn main() {
             ]
         } else {
             vec![
-                ("idle", 5 * min, 0.0),
-                ("mean", 20 * min, mean),
-                ("peak", 10 * min, 10.0 * mean),
+                ("idle", 3 * min, 0.0),
+                ("mean", 10 * min, mean),
+                ("peak", 5 * min, 10.0 * mean),
             ]
         },
     };
@@ -1611,8 +1722,8 @@ fn main() {
 
     if env("BENCH_STRESS") != Some(0) {
         let stress = Cfg {
-            label: "Stress district (24 units per community)".into(),
-            units: 2_448,
+            label: "Stress district, sampled: street 0 with 24 units per community, the other 9 streets' communities without units".into(),
+            sample_units: Some(24),
             windows: if long {
                 vec![("idle", 60 * min, 0.0), ("peak", 60 * min, 10.0 * mean)]
             } else {
@@ -1625,38 +1736,41 @@ fn main() {
     }
 
     if env("BENCH_SWEEPS") != Some(0) {
-        let short = |ms: u64| vec![("idle", ms, 0.0), ("peak", ms, 10.0 * mean)];
+        let short = |ms: u64| vec![("idle", 2 * min, 0.0), ("peak", ms, 10.0 * mean)];
         println!("\n## Sweeps (peak rate; one parameter varied, the rest typical)");
         println!(
-            "\n| parameter | nodes | docs | idle bytes/node/h | peak bytes/node/h | community node peak bytes/h | root peak bytes/h | district peak bytes/h | vs baseline (first row) | write → every receiver p50 / p99 | wall s |"
+            "\n| parameter | nodes simulated | docs | idle bytes/node/h | peak bytes/node/h | community node peak bytes/h | street node peak bytes/h | root peak bytes/h | peak bytes/node/h vs first row | write → every receiver p50 / p99 | wall s |"
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
-        let mut rows: Vec<(String, Cfg)> = Vec::new();
-        for s in [10u64, 30, 120, 300] {
+        let mut rows: Vec<(&str, String, Cfg)> = Vec::new();
+        for sec in [10u64, 30, 120] {
             rows.push((
-                format!("interval {s} s"),
+                "interval",
+                format!("session interval {sec} s"),
                 Cfg {
                     label: String::new(),
-                    interval_ms: s * 1000,
-                    windows: short((5 * min).max(3 * s * 1000)),
+                    interval_ms: sec * 1000,
+                    windows: short((3 * min).max(3 * sec * 1000)),
                     ..typical.clone()
                 },
             ));
         }
-        for u in [163usize, 612, 1_224] {
+        for k in [2usize, 6, 12, 24] {
             rows.push((
-                format!("units {:.1}/community", u as f64 / 102.0),
+                "fanout",
+                format!("{k} units per community (street 0, sampled)"),
                 Cfg {
                     label: String::new(),
-                    units: u,
+                    sample_units: Some(k),
                     windows: short(3 * min),
                     ..typical.clone()
                 },
             ));
         }
-        for r in [4usize, 16, 64] {
+        for r in [4usize, 16] {
             rows.push((
-                format!("rooms {r}/community"),
+                "catalog",
+                format!("{r} rooms per community"),
                 Cfg {
                     label: String::new(),
                     rooms: r,
@@ -1667,42 +1781,47 @@ fn main() {
         }
         let mut base: Option<f64> = None;
         let mut group = "";
-        for (label, cfg) in rows {
-            let g = label.split(' ').next().unwrap_or("");
+        for (g, label, cfg) in rows {
             if g != group {
-                group = if g == "interval" {
-                    "interval"
-                } else if g == "units" {
-                    "units"
-                } else {
-                    "rooms"
-                };
+                group = g;
                 base = None;
             }
             let o = simulate(&cfg);
-            let idle = &o.windows[0];
-            let peak = &o.windows[1];
-            let sum = |w: &WindowReport| {
-                per_hour(
-                    w.traffic.iter().map(|t| t.bytes.iter().sum::<u64>()).sum(),
-                    w.ms,
-                )
-            };
-            let district = sum(peak) / 2.0;
-            let b = *base.get_or_insert(district);
+            let (idle, peak) = (&o.windows[0], &o.windows[1]);
+            let per_node = sampled_sum(&o, peak);
+            let b = *base.get_or_insert(per_node);
             println!(
                 "| {label} | {} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.2} / {:.2} s | {:.0} |",
                 o.n,
                 o.docs,
-                kb(sum(idle) / o.n as f64),
-                kb(sum(peak) / o.n as f64),
-                kb(role_avg(&o, peak, Kind::Community, |t| t.bytes.iter().sum())),
+                kb(sampled_sum(&o, idle)),
+                kb(per_node),
+                kb(role_avg(&o, peak, Kind::Community, |t| t
+                    .bytes
+                    .iter()
+                    .sum())),
+                kb(role_avg(&o, peak, Kind::Street, |t| t.bytes.iter().sum())),
                 kb(role_avg(&o, peak, Kind::Root, |t| t.bytes.iter().sum())),
-                kb(district),
-                district / b,
+                per_node / b,
                 peak.all_p50 as f64 / 1e3,
                 peak.all_p99 as f64 / 1e3,
                 o.secs
+            );
+        }
+    }
+
+    if env("BENCH_STRESS") != Some(0) {
+        println!("\n## Federation document memory per node (one replica measured)");
+        println!(
+            "\n| district | certificates' changes | heap per node | of which per certificate | build s |"
+        );
+        println!("|---|---|---|---|---|");
+        for units in [163usize, 2_448] {
+            let (n, ch, per, secs) = federation_memory(units);
+            println!(
+                "| {n} nodes | {ch} | {} | {:.0} B | {secs:.0} |",
+                kb(per),
+                per / ch as f64
             );
         }
     }
