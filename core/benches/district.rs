@@ -1131,12 +1131,9 @@ impl World {
             }
         };
         let doc = self.docs[di].id;
-        let written = match self.rs[writer].execute(doc, op, now) {
-            Ok(w) => w,
-            Err(_) => {
-                self.write_failures += 1;
-                return;
-            }
+        let Ok(written) = self.rs[writer].execute(doc, op, now) else {
+            self.write_failures += 1;
+            return;
         };
         let sc = written.change;
         let hash = sc.change_hash().unwrap();
