@@ -1738,7 +1738,7 @@ fn main() {
             "\n## Sweeps (peak rate; one parameter varied, the rest typical; ratios against the group's first row)"
         );
         println!(
-            "\n| parameter | nodes simulated | docs | idle bytes/node/h | peak bytes/node/h | community node peak bytes/h | street node peak bytes/h | root peak bytes/h | peak bytes/node/h vs first row | write → every receiver p50 / p99 | wall s |"
+            "\n| parameter | nodes simulated | docs | idle bytes/node/h | peak bytes/node/h (write-driven part scaled to the rate's expected writes) | community node peak bytes/h | street node peak bytes/h | root peak bytes/h | peak bytes/node/h vs first row | write → every receiver p50 / p99 | wall s |"
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let mut rows: Vec<(&str, String, Cfg)> = Vec::new();
@@ -1787,7 +1787,18 @@ fn main() {
             }
             let o = simulate(&cfg);
             let (idle, peak) = (&o.windows[0], &o.windows[1]);
-            let per_node = sampled_sum(&o, peak);
+            // Short windows hold a Poisson number of writes: the write-driven part is scaled
+            // to the rate's expected count (idle part + (peak - idle) × expected / actual).
+            let expected = peak.rate * peak.ms as f64 / HOUR_MS as f64;
+            let scale = expected / (peak.writes.max(1) as f64);
+            let norm = |i: f64, p: f64| i + (p - i) * scale;
+            let role = |k: Kind| {
+                norm(
+                    role_avg(&o, idle, k, |t| t.bytes.iter().sum()),
+                    role_avg(&o, peak, k, |t| t.bytes.iter().sum()),
+                )
+            };
+            let per_node = norm(sampled_sum(&o, idle), sampled_sum(&o, peak));
             let b = *base.get_or_insert(per_node);
             println!(
                 "| {label} | {} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.2} / {:.2} s | {:.0} |",
@@ -1795,12 +1806,9 @@ fn main() {
                 o.docs,
                 kb(sampled_sum(&o, idle)),
                 kb(per_node),
-                kb(role_avg(&o, peak, Kind::Community, |t| t
-                    .bytes
-                    .iter()
-                    .sum())),
-                kb(role_avg(&o, peak, Kind::Street, |t| t.bytes.iter().sum())),
-                kb(role_avg(&o, peak, Kind::Root, |t| t.bytes.iter().sum())),
+                kb(role(Kind::Community)),
+                kb(role(Kind::Street)),
+                kb(role(Kind::Root)),
                 per_node / b,
                 peak.all_p50 as f64 / 1e3,
                 peak.all_p99 as f64 / 1e3,
