@@ -1,4 +1,7 @@
 //! The command line (clap derive) and its translation into [`Request`]s.
+// These doc comments are the commands' --help texts, where `<NAME>` is the usual
+// placeholder notation, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
