@@ -113,7 +113,7 @@ pub enum RowOutcome {
         /// Why.
         error: String,
     },
-    /// Not written because the change was full ([`BATCH_BYTES`]): submit it again.
+    /// Not written because the change was full (`ledger::BATCH_BYTES`): submit it again.
     Deferred,
 }
 

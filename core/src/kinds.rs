@@ -1,9 +1,9 @@
 //! The one list of document kinds, and what is derived from it.
 //!
 //! A kind is a module (`federation`, `registry`, `ledger`, `resource`, `wishes`) with a
-//! value implementing [`crate::kind::Kind`], listed once in [`crate::kind_list`]. From
+//! value implementing [`crate::kind::Kind`], listed once in `kind_list`. From
 //! that list this module generates `ALL`, [`of`], [`layout`] and [`Op`]; what differs per
-//! kind beyond a line — planning ([`Op::plan`]: federation operations need the replica's
+//! kind beyond a line — planning (`Op::plan`: federation operations need the replica's
 //! keys), the parameters of a new document ([`NewDoc`]) and the errors ([`Error`]) — is
 //! written here, and the compiler names each arm a new kind needs. Everything above the
 //! kinds (replica, sync, catalogue, the node) reaches a kind through [`of`] or these types.
@@ -29,7 +29,7 @@ use crate::time::{TimeError, Timestamp, Zone};
 use crate::wishes::WishesError;
 use crate::wishes::WishesOp;
 
-/// Generates the lists derived from [`crate::kind_list`]: `ALL`, `of`, `layout`, `Op`.
+/// Generates the lists derived from `kind_list`: `ALL`, `of`, `layout`, `Op`.
 macro_rules! kind_list {
     ($($variant:ident, $module:ident, $op:ident, $doc:literal, $label:literal, $opdoc:literal;)*) => {
         /// Every kind, in catalogue order.

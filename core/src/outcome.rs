@@ -10,10 +10,10 @@ use crate::ids::{DocId, NodeId};
 use crate::policy::PolicyError;
 use crate::time::Timestamp;
 
-/// The bound of the waiting sets that a dropped change hit ([`Error::PendingFull`]).
+/// The bound of the waiting sets that a dropped change hit ([`Error::PendingFull`](crate::kinds::Error::PendingFull)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitLimit {
-    /// All waiting changes ([`Replica::max_pending`]).
+    /// All waiting changes ([`Replica::max_pending`](crate::replica::Replica::max_pending)).
     All,
     /// The changes one signer has waiting, for dependencies or a certificate (a tenth of
     /// `max_pending`).
@@ -24,7 +24,7 @@ pub enum WaitLimit {
     /// together (a tenth of `max_pending`).
     Quarantine,
     /// Changes parked for missing dependencies by one key without a certificate chain
-    /// ([`QUARANTINE_PER_KEY`]).
+    /// ([`QUARANTINE_PER_KEY`](crate::replica::QUARANTINE_PER_KEY)).
     QuarantinePerKey,
 }
 
@@ -69,7 +69,7 @@ pub enum RejectReason {
     Revoked {
         /// Short form of the revoked key.
         signer: String,
-        /// Short id of the revocation that caused it ([`Revocation::short_id`]); several,
+        /// Short id of the revocation that caused it ([`Revocation::short_id`](crate::cert::Revocation::short_id)); several,
         /// comma-separated, when only together they leave the key without a chain.
         revocation: String,
         /// Short form of the revoking key(s), in the same order.
@@ -148,7 +148,7 @@ impl std::fmt::Display for Rejection {
 }
 
 /// A key that signed two different changes in one (document, actor, seq) slot, as reported
-/// by [`Replica::equivocators`].
+/// by [`Replica::equivocators`](crate::replica::Replica::equivocators).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Equivocation {
     /// The document of the slot.

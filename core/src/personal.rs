@@ -8,7 +8,7 @@
 //! `volunteers/<volunteer>`), signed by its writer.
 //!
 //! * **Audience.** Who may read a record is derived from the document it belongs to, never
-//!   from what a peer claims ([`audience`]): the resource owner and the requesting
+//!   from what a peer claims ([`crate::kind::Kind::audience`]): the resource owner and the requesting
 //!   organisation for a booker; the kitchen operator and the placing organisation for a
 //!   household; the posting community and the organisations assigned to the wish for a
 //!   resident; the home community for a volunteer. Streets and the root are *not* in the
