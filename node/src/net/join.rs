@@ -27,10 +27,6 @@ use crate::invite::{Claim, Invite, JoinCode, SECRET_LEN, secret_hash};
 /// [`BAN`](super::BAN)).
 pub const MAX_JOIN_FAILURES: u32 = 3;
 
-/// How often a join request is sent again after the issuer closed the connection before
-/// answering.
-const MAX_REDIALS: u32 = 3;
-
 /// Why a join request did not bring a certificate.
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
@@ -100,7 +96,7 @@ pub async fn request_join(
             .with_idle_connection_timeout(Duration::from_secs(10)),
     );
     swarm
-        .dial(DialOpts::peer_id(issuer).addresses(addrs.clone()).build())
+        .dial(DialOpts::peer_id(issuer).addresses(addrs).build())
         .map_err(|e| JoinError::Unreachable {
             issuer: crate::ops::ln(&code.issuer),
             addrs: shown.clone(),
@@ -108,7 +104,6 @@ pub async fn request_join(
         })?;
     let deadline = tokio::time::Instant::now() + timeout;
     let mut sent = false;
-    let mut redials = 0;
     let result = loop {
         let Ok(ev) = tokio::time::timeout_at(deadline, swarm.select_next_some()).await else {
             break Err(JoinError::Timeout(timeout.as_secs()));
@@ -153,17 +148,6 @@ pub async fn request_join(
                 break Err(JoinError::Failed(error.to_string()));
             }
             SwarmEvent::ConnectionClosed { peer_id, cause, .. } if peer_id == issuer && sent => {
-                // The issuer's network may close a connection of a key it does not know
-                // yet while the request is on its way; asking again is safe (a code the
-                // same key already used is answered with its certificate).
-                if redials < MAX_REDIALS {
-                    redials += 1;
-                    sent = false;
-                    let again = DialOpts::peer_id(issuer).addresses(addrs.clone()).build();
-                    if swarm.dial(again).is_ok() {
-                        continue;
-                    }
-                }
                 break Err(JoinError::Failed(format!(
                     "the issuer closed the connection before answering{}",
                     cause.map(|c| format!(": {c}")).unwrap_or_default()

@@ -343,8 +343,12 @@ async fn the_issuer_refuses_an_expired_code_and_drops_a_guesser() {
         let mut forged = code.clone();
         forged.secret = [n; 16];
         let e = ask(forged).await.unwrap_err();
+        // Refused — or the answer lost when this key's new connection races the close of
+        // its previous one on the issuer's side; the issuer counted the refusal either way
+        // (the drop below shows it).
         assert!(
-            matches!(&e, JoinError::Refused(r) if r.contains("made no such join code")),
+            matches!(&e, JoinError::Refused(r) if r.contains("made no such join code"))
+                || matches!(&e, JoinError::Failed(r) if r.contains("closed")),
             "{e}"
         );
     }
