@@ -146,6 +146,8 @@ const I18N = {
   },
 };
 // Confirmed wishes share the booking label key.
+I18N.zh.training_clock = "培训时钟：模拟时间 {0}（本节点不与真实时间的节点同步）";
+I18N.en.training_clock = "Training clock: simulated time {0} (this node never syncs with nodes on real time)";
 I18N.zh.st_wish_confirmed = "已验收";
 I18N.en.st_wish_confirmed = "confirmed";
 
@@ -536,6 +538,10 @@ function render() {
     $("who").replaceChildren(t("org") + " ", h("b", {}, st.org), " · " + t("node") + " ", h("span", { class: "mono", title: st.node }, shortId(st.node)));
     $("version").textContent = "linli " + st.version;
   }
+  // A node on a training clock: a banner with the simulated time, never mistaken for real time.
+  const training = !!st && st.clock === "training";
+  $("training").hidden = !training;
+  $("training").textContent = training ? t("training_clock", st.time) : "";
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
     ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
     try { $(id).replaceChildren(...[fn()].flat()); } catch (e) { $(id).replaceChildren(errorBox(e)); }
