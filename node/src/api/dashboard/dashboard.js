@@ -544,7 +544,7 @@ function render() {
   $("training").textContent = training ? t("training_clock", st.time) : "";
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
     ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
-    try { $(id).replaceChildren(...[fn()].flat()); } catch (e) { $(id).replaceChildren(errorBox(e)); }
+    try { $(id).replaceChildren(...[fn()].flat().filter(k => k != null)); } catch (e) { $(id).replaceChildren(errorBox(e)); }
   }
 }
 
