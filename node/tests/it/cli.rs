@@ -1623,7 +1623,12 @@ fn cli_training_clock_shows_the_kitchen_cut_off() {
     let (status, _, _) = stop(child);
     assert!(status.success());
 
-    // Without the flag: the system clock.
+    // The directory holds simulated times now: the daemon refuses to run it on real time.
+    let r = linli(c, &["run", "--api", "127.0.0.1:0", "--no-network"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("ran on a training clock"), "{}", r.stderr);
+
+    // A local-mode command without a daemon: the system clock.
     let st = linli(c, &["--json", "status"]).ok().json();
     assert_eq!(st["clock"], "system", "{st}");
     assert!(
