@@ -496,6 +496,7 @@ fn clock_time(t: Timestamp) -> String {
 
 pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
     let s = node.status().await?;
+    let now = node.now();
     let docs: BTreeMap<String, usize> = s
         .documents
         .iter()
@@ -517,7 +518,8 @@ pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, 
         "equivocating_keys": s.equivocators.len(),
         "version": crate::VERSION,
         "clock": if node.training_clock().is_some() { "training" } else { "system" },
-        "time": clock_time(node.now()),
+        "time": clock_time(now),
+        "time_ms": now.millis(),
     });
     if !s.equivocators.is_empty()
         && let Value::Object(m) = &mut v

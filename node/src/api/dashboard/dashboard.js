@@ -223,13 +223,16 @@ function shortId(id) { return id && id.length > 14 ? id.slice(0, 10) + "…" : i
 
 // ---- dates (calendar dates as "YYYY-MM-DD"; times as the API's "YYYY-MM-DD HH:MM") --------
 
+// On a training clock, "now" (today's kitchen days, this week) is the node's simulated time.
+let clockSkew = 0;
+
 function nowIn(zone) {
   const parts = {};
   const f = new Intl.DateTimeFormat("en-CA", {
     timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
-  for (const p of f.formatToParts(new Date())) parts[p.type] = p.value;
+  for (const p of f.formatToParts(new Date(Date.now() + clockSkew))) parts[p.type] = p.value;
   return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}` };
 }
 
@@ -356,6 +359,8 @@ async function load() {
     if (!token) { showAuth("auth_missing"); return; }
     D.errors = {};
     D.status = await api("/api/v1/status");
+    clockSkew = D.status.clock === "training" && typeof D.status.time_ms === "number"
+      ? D.status.time_ms - Date.now() : 0;
     const [resources, docs, peers, rejected] = await Promise.all([
       settle("resources", api("/api/v1/resources")),
       settle("documents", api("/api/v1/documents")),
