@@ -57,7 +57,7 @@ pub use error::{ExportError, NodeError, StoreError};
 pub use export::{ExportSummary, ImportReport};
 pub use node::{
     Clock, DocSummary, InitOptions, Node, NodeEvent, NodeStatus, OpenOptions, SnapshotInfo,
-    system_clock,
+    system_clock, training_clock,
 };
 pub use store::{AuditRow, ChangeStatus, Durability, Origin, PeerRecord, RejectedChange};
 

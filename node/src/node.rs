@@ -37,6 +37,12 @@ pub fn system_clock() -> Timestamp {
     Timestamp(ms)
 }
 
+/// A training clock: starts at `start` now and advances with the system clock.
+pub fn training_clock(start: Timestamp) -> Clock {
+    let offset = start.millis().saturating_sub(system_clock().millis());
+    Arc::new(move || Timestamp(system_clock().millis().saturating_add(offset)))
+}
+
 /// Options for opening (or initialising) a node.
 #[derive(Clone)]
 pub struct OpenOptions {
@@ -54,8 +60,13 @@ pub struct OpenOptions {
     /// Capacity of the event channel; slower subscribers miss events (and are told so by
     /// `RecvError::Lagged`). Default 1024.
     pub event_capacity: usize,
-    /// Clock for writes; default the system clock.
+    /// Clock for writes; default the system clock (or the training clock, if set).
     pub clock: Option<Clock>,
+    /// A simulated clock for demos and training: the node's clock starts at this instant
+    /// and advances with real time (unless `clock` is also set, which then ticks instead).
+    /// A node on a training clock says so in its status and never syncs with a node on real
+    /// time (the network uses other protocol names). Default none: real time.
+    pub training_clock: Option<Timestamp>,
     /// Write quota per signer, document and UTC day for changes received from peers (a
     /// change counts on this node's day, or on the day it is dated if earlier: see
     /// [`linli_core::quota`]): a change beyond it is not stored (the error is
@@ -74,6 +85,7 @@ impl Default for OpenOptions {
             check_integrity: true,
             event_capacity: 1024,
             clock: None,
+            training_clock: None,
             quota: Quota::default(),
         }
     }
@@ -88,6 +100,7 @@ impl fmt::Debug for OpenOptions {
             .field("check_integrity", &self.check_integrity)
             .field("event_capacity", &self.event_capacity)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("training_clock", &self.training_clock)
             .field("quota", &self.quota)
             .finish()
     }
@@ -95,9 +108,13 @@ impl fmt::Debug for OpenOptions {
 
 impl OpenOptions {
     pub(crate) fn clock(&self) -> Clock {
-        self.clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(system_clock) as Clock)
+        if let Some(c) = &self.clock {
+            return c.clone();
+        }
+        match self.training_clock {
+            Some(start) => training_clock(start),
+            None => Arc::new(system_clock) as Clock,
+        }
     }
 }
 
@@ -338,6 +355,7 @@ struct Inner {
     events: broadcast::Sender<NodeEvent>,
     info: NodeInfo,
     clock: Clock,
+    training: Option<Timestamp>,
 }
 
 /// Handle to a running node (cloneable, `Send + Sync`): each method sends a command to the
@@ -384,14 +402,17 @@ impl Node {
         Self::start(dir.as_ref(), setup, opts).await
     }
 
-    async fn start(dir: &Path, setup: Setup, opts: OpenOptions) -> Result<Node, NodeError> {
+    async fn start(dir: &Path, setup: Setup, mut opts: OpenOptions) -> Result<Node, NodeError> {
         let (tx, rx) = mpsc::channel(COMMANDS);
         let (events, _) = broadcast::channel(opts.event_capacity.max(1));
         let (ready_tx, ready_rx) = oneshot::channel();
         let dir = dir.to_path_buf();
         let thread_events = events.clone();
         let thread_dir = dir.clone();
+        // One clock for the actor and the handle (a training clock fixes its offset once).
         let clock = opts.clock();
+        opts.clock = Some(clock.clone());
+        let training = opts.training_clock;
         std::thread::Builder::new()
             .name("linli-node".into())
             .spawn(move || actor::run(thread_dir, setup, opts, thread_events, ready_tx, rx))
@@ -403,6 +424,7 @@ impl Node {
                 events,
                 info,
                 clock,
+                training,
             }),
         })
     }
@@ -436,6 +458,11 @@ impl Node {
     /// The time by this node's clock.
     pub fn now(&self) -> Timestamp {
         (self.inner.clock)()
+    }
+    /// The instant the training clock started at, if this node runs on a simulated clock
+    /// ([`OpenOptions::training_clock`]); `None` on real time.
+    pub fn training_clock(&self) -> Option<Timestamp> {
+        self.inner.training
     }
 
     /// Events from now on. Each subscriber gets every event (unless it lags behind by more

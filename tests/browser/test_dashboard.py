@@ -196,12 +196,12 @@ class District:
 
 
 class Daemon:
-    def __init__(self, exe: Path, dir: Path) -> None:
+    def __init__(self, exe: Path, dir: Path, *run_args: str) -> None:
         self.dir = dir
         env = dict(os.environ, RUST_LOG="warn", NO_COLOR="1")
         self.proc = subprocess.Popen(
             [str(exe), "--dir", str(dir), "run", "--listen", "/ip4/127.0.0.1/tcp/0",
-             "--api", "127.0.0.1:0"],
+             "--api", "127.0.0.1:0", *run_args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
         )
         self.lines: list[str] = []
@@ -502,6 +502,8 @@ def test_dashboard_in_headless_chromium() -> None:
         revoked = {r["id"]: r for r in rows}[d.confirmed]
         assert (revoked["status"], revoked["reason"]) == ("revoked", "场地维修")
 
+        # Real time: no training-clock banner.
+        assert b.eval("document.getElementById('training').hidden") is True
         # English.
         b.click("#lang")
         b.wait("English labels", "document.querySelector('#sec-rooms h2').innerText === 'Room bookings'")
@@ -552,6 +554,40 @@ def test_dashboard_in_headless_chromium() -> None:
 
         assert not b.exceptions, b.exceptions
         assert not b.problems, b.problems
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_training_clock_banner() -> None:
+    """A node run with `--training-clock` shows a banner with the simulated time, in
+    Chinese and after the English switch."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-training-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        node = Linli(exe, tmp / "root")
+        node.run("init", "--org", "heping", "--new-root")
+        daemon = Daemon(exe, node.dir, "--training-clock", "2027-03-04T19:59:00+08:00")
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        b.wait("the training banner", "!document.getElementById('training').hidden")
+        text = b.text("#training")
+        assert "培训时钟：模拟时间 2027-03-04 19:59:" in text, text
+        b.screenshot(ARTIFACTS / "dashboard-training-clock.png")
+        # Absent sections (no flagged keys) leave nothing behind, not the text "null".
+        assert "null" not in b.text("#sync"), b.text("#sync")
+        b.click("#lang")
+        b.wait("the English banner",
+               "document.getElementById('training').innerText.startsWith("
+               "'Training clock: simulated time 2027-03-04 19:59:')")
+        assert not b.exceptions, b.exceptions
     finally:
         if browser is not None:
             browser.close()

@@ -526,6 +526,19 @@ pub struct RunArgs {
     /// Run without networking (API only).
     #[arg(long)]
     pub no_network: bool,
+    /// Run on a simulated clock for demos and training: the node's clock starts at TIME
+    /// (RFC 3339 with an offset, e.g. 2026-11-20T19:59:00+08:00) and advances with real
+    /// time. Shown in `linli status` and on the dashboard; such a node never syncs with a
+    /// node on real time.
+    #[arg(long, value_name = "TIME", value_parser = training_time)]
+    pub training_clock: Option<linli_core::Timestamp>,
+}
+
+/// Parses `--training-clock`: RFC 3339 with an offset only.
+fn training_time(s: &str) -> Result<linli_core::Timestamp, String> {
+    linli_core::Timestamp::parse(s.trim()).map_err(|_| {
+        format!("{s:?} is not a time with an offset: use RFC 3339, e.g. 2026-11-20T19:59:00+08:00")
+    })
 }
 
 /// `linli federation …`.

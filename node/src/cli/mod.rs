@@ -132,12 +132,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The file in a data directory that marks it as run on a training clock (holding the
+/// first simulated start).
+const TRAINING_MARK: &str = "training-clock";
+
 /// Opens the store for `linli run`. A command run in local mode holds the store for a
 /// moment; the daemon waits up to 5 s for it rather than failing at once.
-async fn open_for_daemon(dir: &Path, cfg: &Config) -> Result<Node, NodeError> {
+async fn open_for_daemon(
+    dir: &Path,
+    cfg: &Config,
+    training_clock: Option<linli_core::Timestamp>,
+) -> Result<Node, NodeError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        match Node::open(dir, open_options(cfg)).await {
+        let opts = OpenOptions {
+            training_clock,
+            ..open_options(cfg)
+        };
+        match Node::open(dir, opts).await {
             Err(NodeError::Store(StoreError::Locked(_)))
                 if std::time::Instant::now() < deadline =>
             {
@@ -879,7 +891,34 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
             "the HTTP API is not bound to a loopback address: anyone with the token on the network can use it"
         );
     }
-    let node = open_for_daemon(dir, &cfg).await?;
+    // A directory once run on a training clock holds simulated times: it stays on one, so
+    // its documents never reach nodes on real time.
+    let mark = dir.join(TRAINING_MARK);
+    if a.training_clock.is_none() && mark.exists() {
+        return Err(CliError::new(
+            EXIT_FAILED,
+            format!(
+                "{} ran on a training clock and its documents hold simulated times: run it \
+                 with --training-clock again (a node on a training clock never syncs with one \
+                 on real time), or use a fresh data directory",
+                dir.display()
+            ),
+        ));
+    }
+    let node = open_for_daemon(dir, &cfg, a.training_clock).await?;
+    if let Some(t) = a.training_clock {
+        if let Err(e) = std::fs::write(&mark, format!("{t}\n")) {
+            let _ = node.shutdown().await;
+            return Err(CliError::new(
+                EXIT_STORE,
+                format!("cannot write {}: {e}", mark.display()),
+            ));
+        }
+        tracing::warn!(
+            start = %t,
+            "TRAINING CLOCK: this node runs on simulated time and never syncs with nodes on real time"
+        );
+    }
     let addr_path = dir.join(api::ADDR_FILE);
     // The lock is ours: an api.addr (or dashboard.url) left here is from a daemon that died.
     let _ = std::fs::remove_file(&addr_path);

@@ -165,6 +165,11 @@ pub(crate) fn human(v: &Value) -> String {
                     other => format!("ok: {} (document {doc})\n", cell(other)),
                 };
             }
+            // A status on a training clock: marked first, so nobody takes it for real time.
+            if m.get("clock").and_then(Value::as_str) == Some("training") {
+                let time = m.get("time").map(cell).unwrap_or_default();
+                return format!("TRAINING CLOCK (simulated time): {time}\n{}", object(m));
+            }
             object(m)
         }
         other => format!("{}\n", cell(other)),

@@ -27,6 +27,17 @@ use libp2p::request_response;
 
 /// The protocol name.
 pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/sync/1");
+/// The protocol name of nodes on a training clock: they never sync with nodes on real time.
+pub(crate) const TRAINING_PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/sync/1/training");
+
+/// The sync protocol of a node on real time (`training` false) or on a training clock.
+pub(crate) fn protocol(training: bool) -> StreamProtocol {
+    if training {
+        TRAINING_PROTOCOL
+    } else {
+        PROTOCOL
+    }
+}
 /// Largest frame accepted.
 pub(crate) const FRAME_LIMIT: usize = 16 << 20;
 /// Target size of the messages put in one frame.

@@ -364,7 +364,8 @@ impl Network {
                 node.node_id().short()
             )));
         }
-        let mut swarm = build_swarm(key, transport, &cfg)?;
+        let training = node.training_clock().is_some();
+        let mut swarm = build_swarm(key, transport, &cfg, training)?;
         let peer_id = *swarm.local_peer_id();
         for a in &listen {
             swarm.listen_on(a.clone()).map_err(|e| NetError::Listen {
@@ -655,20 +656,38 @@ pub fn memory_transport(key: &libp2p::identity::Keypair) -> Result<Transport, Ne
         .boxed())
 }
 
+/// The identify protocol version of a node on real time.
+const IDENTIFY_VERSION: &str = "/linli/1";
+/// The identify protocol version of a node on a training clock.
+const IDENTIFY_TRAINING: &str = "/linli-training/1";
+/// gossipsub's protocol id prefix on a training clock (real time keeps libp2p's
+/// `/meshsub`).
+const GOSSIP_TRAINING: &str = "/linli-training/meshsub";
+
 fn build_swarm(
     key: libp2p::identity::Keypair,
     transport: Transport,
     cfg: &NetConfig,
+    training: bool,
 ) -> Result<Swarm<Behaviour>, NetError> {
     use libp2p::Transport as _;
     let t = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
+    // A node on a training clock speaks other protocols (sync, gossip, identify): it never
+    // exchanges sessions, pulls or announcements with a node on real time.
     let rr = request_response::Behaviour::new(
-        [(codec::PROTOCOL, request_response::ProtocolSupport::Full)],
+        [(
+            codec::protocol(training),
+            request_response::ProtocolSupport::Full,
+        )],
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(60))
             .with_max_concurrent_streams(16),
     );
-    let gcfg = gossipsub::ConfigBuilder::default()
+    let mut gb = gossipsub::ConfigBuilder::default();
+    if training {
+        gb.protocol_id_prefix(GOSSIP_TRAINING);
+    }
+    let gcfg = gb
         .heartbeat_interval(Duration::from_millis(500))
         .validation_mode(gossipsub::ValidationMode::Strict)
         .max_transmit_size(16 * 1024)
@@ -677,7 +696,12 @@ fn build_swarm(
     let gossip =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gcfg)
             .map_err(|e| t(&e))?;
-    let identify = identify::Behaviour::new(identify::Config::new("/linli/1".into(), key.public()));
+    let version = if training {
+        IDENTIFY_TRAINING
+    } else {
+        IDENTIFY_VERSION
+    };
+    let identify = identify::Behaviour::new(identify::Config::new(version.into(), key.public()));
     let peer_id = key.public().to_peer_id();
     let mdns = if cfg.mdns {
         Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id).map_err(|e| t(&e))?)
@@ -1342,6 +1366,11 @@ impl Driver {
                 tracing::debug!(?peer_id, "outgoing connection failed: {error}");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Rr(ev)) => self.on_rr(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => self.on_identified(peer_id, &info.protocol_version),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 propagation_source,
                 message,
@@ -1406,6 +1435,24 @@ impl Driver {
             }
             self.start_session(peer_id);
         }
+    }
+
+    /// Drops a peer whose identify says it runs on the other kind of clock (a training clock
+    /// or real time): the two never sync.
+    fn on_identified(&mut self, peer: PeerId, version: &str) {
+        let training = self.ctx.node.training_clock().is_some();
+        let reason = match (training, version) {
+            (false, IDENTIFY_TRAINING) => {
+                "it runs on a training clock (simulated time) and this node on real time: \
+                 they never sync"
+            }
+            (true, IDENTIFY_VERSION) => {
+                "it runs on real time and this node on a training clock (simulated time): \
+                 they never sync"
+            }
+            _ => return,
+        };
+        self.drop_peer(peer, reason);
     }
 
     fn on_rr(&mut self, ev: request_response::Event<Request, Response>) {

@@ -479,8 +479,24 @@ pub(crate) fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
     row
 }
 
+/// The node's time in the default zone with seconds and offset, e.g.
+/// `2026-11-20 19:59:12 +08:00`.
+fn clock_time(t: Timestamp) -> String {
+    let tz = jiff::tz::db()
+        .get(Zone::DEFAULT)
+        .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+    match jiff::Timestamp::from_millisecond(t.millis()) {
+        Ok(ts) => ts
+            .to_zoned_datetime(tz)
+            .strftime("%Y-%m-%d %H:%M:%S %:z")
+            .to_string(),
+        Err(_) => t.to_string(),
+    }
+}
+
 pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, OpsError> {
     let s = node.status().await?;
+    let now = node.now();
     let docs: BTreeMap<String, usize> = s
         .documents
         .iter()
@@ -501,6 +517,9 @@ pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, 
         "incarnation": hex::encode(s.incarnation),
         "equivocating_keys": s.equivocators.len(),
         "version": crate::VERSION,
+        "clock": if node.training_clock().is_some() { "training" } else { "system" },
+        "time": clock_time(now),
+        "time_ms": now.millis(),
     });
     if !s.equivocators.is_empty()
         && let Value::Object(m) = &mut v

@@ -1521,3 +1521,118 @@ fn cli_daemons_converge_restart_and_refuse_a_foreign_node() {
         assert!(status.success(), "{err}");
     }
 }
+
+/// `linli run --training-clock TIME` at `time`, on loopback with free ports; returns once
+/// `api.addr` exists.
+fn training_daemon(dir: &Path, time: &str) -> Child {
+    let mut child = cmd(dir)
+        .args([
+            "run",
+            "--training-clock",
+            time,
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr_file = dir.join("api.addr");
+    poll("the training daemon's api.addr", || {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the training daemon exited"
+        );
+        addr_file.exists()
+    });
+    child
+}
+
+/// The kitchen's cut-off (20:00 the evening before) shown with a training clock through the
+/// public surface: an order at 19:59 is accepted, one at 20:01 refused; `linli status` marks
+/// the simulated time.
+#[test]
+fn cli_training_clock_shows_the_kitchen_cut_off() {
+    let d = district();
+    let c = &d.community;
+    linli(
+        c,
+        &[
+            "resource",
+            "publish",
+            "--name",
+            "Liyuan kitchen",
+            "--kind",
+            "kitchen",
+            "--capacity",
+            "30",
+            "--daily-capacity",
+            "20",
+        ],
+    )
+    .ok();
+    // Anything but RFC 3339 with an offset is a usage error.
+    let r = linli(c, &["run", "--training-clock", "2027-03-04T19:59"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("RFC 3339"), "{}", r.stderr);
+
+    let order = |household: &str| {
+        linli(
+            c,
+            &[
+                "order",
+                "place",
+                "--household",
+                household,
+                "--date",
+                "2027-03-05",
+                "--portions",
+                "2",
+                "--item",
+                "dumplings",
+            ],
+        )
+    };
+    let child = training_daemon(c, "2027-03-04T19:59:00+08:00");
+    let st = linli(c, &["--json", "status"]).ok().json();
+    assert_eq!(st["clock"], "training", "{st}");
+    let time = st["time"].as_str().unwrap();
+    assert!(time.starts_with("2027-03-04 19:59:"), "{time}");
+    assert!(time.ends_with("+08:00"), "{time}");
+    let human = linli(c, &["status"]).ok().stdout;
+    assert!(
+        human.starts_with("TRAINING CLOCK (simulated time): 2027-03-04 19:59:"),
+        "{human}"
+    );
+    // 19:59 the evening before: accepted.
+    order("2-1-301").ok();
+    let (status, _, _) = stop(child);
+    assert!(status.success());
+
+    // 20:01: refused with the cut-off.
+    let child = training_daemon(c, "2027-03-04T20:01:00+08:00");
+    let r = order("5-2-602");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("after the cut-off"), "{}", r.stderr);
+    let day = linli(c, &["--json", "order", "list", "--date", "2027-03-05"])
+        .ok()
+        .json();
+    assert_eq!(day["orders"].as_array().unwrap().len(), 1, "{day}");
+    let (status, _, _) = stop(child);
+    assert!(status.success());
+
+    // The directory holds simulated times now: the daemon refuses to run it on real time.
+    let r = linli(c, &["run", "--api", "127.0.0.1:0", "--no-network"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("ran on a training clock"), "{}", r.stderr);
+
+    // A local-mode command without a daemon: the system clock.
+    let st = linli(c, &["--json", "status"]).ok().json();
+    assert_eq!(st["clock"], "system", "{st}");
+    assert!(
+        !linli(c, &["status"]).ok().stdout.contains("TRAINING"),
+        "real time is not marked"
+    );
+}

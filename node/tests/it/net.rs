@@ -813,3 +813,117 @@ async fn peers_connecting_and_leaving_are_node_events() {
     assert!(!pb.connected && pb.dropped.is_none(), "{pb:?}");
     net_a.shutdown().await.unwrap();
 }
+
+/// A node on a training clock (simulated time) and a node on real time never sync: they
+/// speak other protocols, each drops the other once identify tells it the other kind, and a
+/// write on either never reaches the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_training_clock_node_never_syncs_with_a_real_time_node() {
+    use linli_node::{NodeEvent, OpenOptions};
+    let mut district = District::new();
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (real, reg_real) = community(&mut district, da.path(), "dianye").await;
+    let start = linli_core::Timestamp::parse("2027-03-04T19:59:00+08:00").unwrap();
+    let mut init = InitOptions::new(org("hongqi"), district.root_id());
+    init.secret = Some(secret("hongqi", 1));
+    let training = Node::init(
+        db.path(),
+        init,
+        OpenOptions {
+            training_clock: Some(start),
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(training.training_clock(), Some(start));
+    assert!(real.training_clock().is_none());
+    // The training node's clock starts at `start` and advances with real time.
+    let now = training.now();
+    assert!(
+        now >= start && now.millis() - start.millis() < 60_000,
+        "{now}"
+    );
+    district.certify(
+        training.node_id(),
+        Role::Community,
+        "hongqi",
+        Some("beishi"),
+    );
+    for r in training.apply_batch(district.fed_changes()).await.unwrap() {
+        r.unwrap();
+    }
+    let reg_training = training
+        .create(NewDoc::Registry {
+            street: org("beishi"),
+            community: org("hongqi"),
+            title: "hongqi compounds".into(),
+        })
+        .await
+        .unwrap()
+        .doc;
+    add_compound(&real, reg_real, "Dianye No. 1").await;
+    add_compound(&training, reg_training, "Hongqi Yard").await;
+
+    // Subscribed before the networks start: no drop is missed.
+    let mut real_events = real.subscribe();
+    let mut training_events = training.subscribe();
+    let net_real = start_in_memory(&real, in_memory(vec![])).await;
+    let addrs = net_real.listen_addrs().await.unwrap();
+    let net_training = start_in_memory(&training, in_memory(addrs)).await;
+
+    // The first side whose identify tells it the other kind drops the other with the reason
+    // (the other side may see the connection close before it hears the identify: it need
+    // not drop in turn). Woken by the nodes' events.
+    let (real_id, training_id) = (real.node_id(), training.node_id());
+    let mut reasons: Vec<String> = Vec::new();
+    eventually_on(&[&real, &training], "a side dropped the other", 20, || {
+        use tokio::sync::broadcast::error::TryRecvError;
+        for (rx, other) in [
+            (&mut real_events, training_id),
+            (&mut training_events, real_id),
+        ] {
+            loop {
+                match rx.try_recv() {
+                    Ok(NodeEvent::PeerDropped { peer, reason }) if peer == other => {
+                        reasons.push(reason);
+                    }
+                    Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        let done = !reasons.is_empty();
+        async move { done.then_some(()) }
+    })
+    .await;
+    for reason in &reasons {
+        assert!(
+            reason.contains("training clock") && reason.contains("never sync"),
+            "{reason}"
+        );
+    }
+
+    // After the drop, neither holds the other's registry, and a new write stays home.
+    add_compound(&training, reg_training, "Hongqi Yard 2").await;
+    add_compound(&real, reg_real, "Dianye No. 2").await;
+    assert!(names_on(&real, reg_training).await.is_none());
+    assert!(names_on(&training, reg_real).await.is_none());
+    assert_eq!(
+        net_real.stats().changes_applied,
+        0,
+        "{:?}",
+        net_real.stats()
+    );
+    assert_eq!(
+        net_training.stats().changes_applied,
+        0,
+        "{:?}",
+        net_training.stats()
+    );
+
+    net_real.shutdown().await.unwrap();
+    net_training.shutdown().await.unwrap();
+    real.shutdown().await.unwrap();
+    training.shutdown().await.unwrap();
+}

@@ -146,6 +146,8 @@ const I18N = {
   },
 };
 // Confirmed wishes share the booking label key.
+I18N.zh.training_clock = "培训时钟：模拟时间 {0}（本节点不与真实时间的节点同步）";
+I18N.en.training_clock = "Training clock: simulated time {0} (this node never syncs with nodes on real time)";
 I18N.zh.st_wish_confirmed = "已验收";
 I18N.en.st_wish_confirmed = "confirmed";
 
@@ -221,13 +223,16 @@ function shortId(id) { return id && id.length > 14 ? id.slice(0, 10) + "…" : i
 
 // ---- dates (calendar dates as "YYYY-MM-DD"; times as the API's "YYYY-MM-DD HH:MM") --------
 
+// On a training clock, "now" (today's kitchen days, this week) is the node's simulated time.
+let clockSkew = 0;
+
 function nowIn(zone) {
   const parts = {};
   const f = new Intl.DateTimeFormat("en-CA", {
     timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
-  for (const p of f.formatToParts(new Date())) parts[p.type] = p.value;
+  for (const p of f.formatToParts(new Date(Date.now() + clockSkew))) parts[p.type] = p.value;
   return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}` };
 }
 
@@ -354,6 +359,8 @@ async function load() {
     if (!token) { showAuth("auth_missing"); return; }
     D.errors = {};
     D.status = await api("/api/v1/status");
+    clockSkew = D.status.clock === "training" && typeof D.status.time_ms === "number"
+      ? D.status.time_ms - Date.now() : 0;
     const [resources, docs, peers, rejected] = await Promise.all([
       settle("resources", api("/api/v1/resources")),
       settle("documents", api("/api/v1/documents")),
@@ -536,9 +543,13 @@ function render() {
     $("who").replaceChildren(t("org") + " ", h("b", {}, st.org), " · " + t("node") + " ", h("span", { class: "mono", title: st.node }, shortId(st.node)));
     $("version").textContent = "linli " + st.version;
   }
+  // A node on a training clock: a banner with the simulated time, never mistaken for real time.
+  const training = !!st && st.clock === "training";
+  $("training").hidden = !training;
+  $("training").textContent = training ? t("training_clock", st.time) : "";
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
     ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
-    try { $(id).replaceChildren(...[fn()].flat()); } catch (e) { $(id).replaceChildren(errorBox(e)); }
+    try { $(id).replaceChildren(...[fn()].flat().filter(k => k != null)); } catch (e) { $(id).replaceChildren(errorBox(e)); }
   }
 }
 
