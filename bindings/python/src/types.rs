@@ -446,8 +446,9 @@ pub struct Event {
 impl Event {
     pub(crate) fn from_rust(e: linli::node::NodeEvent) -> Self {
         use linli::node::NodeEvent as E;
+        // The node names each kind once (`NodeEvent::kind`); this fills in what it carries.
         let mut ev = Event {
-            kind: String::new(),
+            kind: e.kind().to_string(),
             doc: None,
             origin: None,
             reason: None,
@@ -455,17 +456,14 @@ impl Event {
         };
         match e {
             E::DocumentChanged { doc, origin, .. } => {
-                ev.kind = "document_changed".into();
                 ev.doc = Some(doc.to_string());
                 ev.origin = Some(format!("{origin:?}").to_lowercase());
             }
             E::ChangeRejected { doc, reason, .. } => {
-                ev.kind = "change_rejected".into();
                 ev.doc = Some(doc.to_string());
                 ev.reason = Some(reason);
             }
             E::Equivocation { signer, doc, seq } => {
-                ev.kind = "equivocation".into();
                 ev.doc = Some(doc.to_string());
                 ev.reason = Some(format!(
                     "key {} signed two different changes as seq {seq} of one actor",
@@ -473,8 +471,10 @@ impl Event {
                 ));
                 ev.peer = Some(signer.to_string());
             }
-            E::PeerUpdated { peer } => {
-                ev.kind = "peer_updated".into();
+            E::PeerUpdated { peer }
+            | E::PeerConnected { peer }
+            | E::PeerDisconnected { peer }
+            | E::AnnouncementBroken { peer } => {
                 ev.peer = Some(peer.to_string());
             }
             E::QuotaExceeded {
@@ -482,7 +482,6 @@ impl Event {
                 signer,
                 changes,
             } => {
-                ev.kind = "quota_exceeded".into();
                 ev.doc = Some(doc.to_string());
                 ev.reason = Some(format!(
                     "{changes} change(s) of key {} over its daily write quota were not stored",
@@ -490,48 +489,27 @@ impl Event {
                 ));
                 ev.peer = Some(signer.to_string());
             }
-            E::PeerConnected { peer } => {
-                ev.kind = "peer_connected".into();
-                ev.peer = Some(peer.to_string());
-            }
-            E::PeerDisconnected { peer } => {
-                ev.kind = "peer_disconnected".into();
-                ev.peer = Some(peer.to_string());
-            }
             E::PullEnded { doc } => {
-                ev.kind = "pull_ended".into();
                 ev.doc = Some(doc.to_string());
             }
-            E::AnnouncementBroken { peer } => {
-                ev.kind = "announcement_broken".into();
-                ev.peer = Some(peer.to_string());
-            }
             E::PeerDropped { peer, reason } => {
-                ev.kind = "peer_dropped".into();
                 ev.peer = Some(peer.to_string());
                 ev.reason = Some(reason);
             }
             E::PersonalChanged {
                 doc,
                 record,
-                erased,
                 origin,
+                ..
             } => {
-                ev.kind = if erased {
-                    "personal_erased"
-                } else {
-                    "personal_changed"
-                }
-                .into();
                 ev.doc = Some(doc.to_string());
                 ev.origin = Some(format!("{origin:?}").to_lowercase());
                 // The record's name, never its data.
                 ev.reason = Some(record);
             }
-            // A kind added to the node later: its debug text until it is named here.
-            other => {
-                ev.kind = format!("{other:?}");
-            }
+            // A kind added to the node later: its name, and its fields once they are mapped
+            // here.
+            _ => {}
         }
         ev
     }

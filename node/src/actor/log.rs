@@ -228,11 +228,14 @@ pub(super) fn persist(
             ChangeStatus::Refused => {
                 tracker.pending.remove(&hash);
                 let new = tracker.refused.insert(hash) || fresh.contains(&hash);
-                if new || before != ChangeStatus::Refused {
+                // (A refusal always names its signer.)
+                if let Some(signer) = signer
+                    && (new || before != ChangeStatus::Refused)
+                {
                     events.push(NodeEvent::ChangeRejected {
                         doc,
                         hash,
-                        signer: signer.unwrap_or_else(|| *replica.root()),
+                        signer,
                         reason: reason.clone().unwrap_or_default(),
                     });
                 }

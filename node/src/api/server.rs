@@ -440,17 +440,15 @@ async fn events(State(st): State<Shared>) -> Response {
         if *closing.borrow() {
             return None;
         }
-        let row = tokio::select! {
+        let (kind, row) = tokio::select! {
             r = rx.recv() => match r {
-                Ok(e) => ops::rows::event(&e),
-                Err(RecvError::Lagged(n)) => ops::rows::lagged(n),
+                Ok(e) => (e.kind(), ops::rows::event(&e)),
+                Err(RecvError::Lagged(n)) => ("lagged", ops::rows::lagged(n)),
                 Err(RecvError::Closed) => return None,
             },
             _ = closing.changed() => return None,
         };
-        let event = Event::default()
-            .event(row["kind"].as_str().unwrap_or("event"))
-            .data(row.to_string());
+        let event = Event::default().event(kind).data(row.to_string());
         Some((Ok::<_, std::convert::Infallible>(event), (rx, closing)))
     });
     Sse::new(stream)
