@@ -44,7 +44,8 @@ pub const MAX_RECORD_BYTES: usize = 32 * 1024;
 
 /// Generates [`DocKind`] and its labels from the list of kinds.
 macro_rules! doc_kind {
-    ($($variant:ident, $module:ident, $op:ident, $doc:literal, $label:literal, $opdoc:literal;)*) => {
+    ($($variant:ident, $module:ident, $op:ident, $err:ident, $doc:literal, $label:literal,
+       $opdoc:literal, { $($new:tt)* };)*) => {
         /// The kinds of documents.
         #[derive(
             Debug,
@@ -104,7 +105,35 @@ pub struct DocHeader {
     pub nonce: u64,
 }
 
+/// What a kind's `genesis` gives: the header of a new document (its time and nonce set by
+/// the replica) and its initial records.
+pub(crate) type Genesis = (DocHeader, Vec<Put>);
+
 impl DocHeader {
+    /// A header for a new document of `kind` (time and nonce are set by the replica).
+    pub(crate) fn new(
+        kind: DocKind,
+        owner: OrgId,
+        street: OrgId,
+        community: Option<OrgId>,
+        year: Option<i16>,
+        title: String,
+        zone: Zone,
+    ) -> DocHeader {
+        DocHeader {
+            kind,
+            schema: SCHEMA_VERSION,
+            owner,
+            street,
+            community,
+            year,
+            title,
+            zone,
+            created: Timestamp(0),
+            nonce: 0,
+        }
+    }
+
     /// The certified scope of the document's owner: a community's documents belong to
     /// `street/community`; a resource to `street/community` when the community owns it,
     /// `street/community/unit` when a unit of that community does, `owner` when a street

@@ -176,6 +176,34 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
     }
 }
 
+impl crate::kind::KindOp for FederationOp {
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>) {
+        // No operation of this kind carries personal data.
+        (self, None)
+    }
+}
+
+/// A new federation document of the district whose root is `owner`, with its first
+/// settings.
+pub(crate) fn genesis(
+    owner: OrgId,
+    config: DistrictConfig,
+) -> Result<crate::document::Genesis, policy::PolicyError> {
+    let header = crate::document::DocHeader::new(
+        crate::document::DocKind::Federation,
+        owner.clone(),
+        owner,
+        None,
+        None,
+        "federation".into(),
+        crate::time::Zone::shanghai(),
+    );
+    Ok((
+        header,
+        vec![crate::document::Put::new("meta", "config", &config)],
+    ))
+}
+
 /// The federation kind's contract (see [`crate::kind`]).
 pub struct FederationContract;
 

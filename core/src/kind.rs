@@ -173,6 +173,15 @@ pub trait Kind: Layout {
     ) -> Result<(), String>;
 }
 
+/// What the list asks of every kind's operation enum (no default body: each kind decides).
+pub trait KindOp: Sized {
+    /// Splits the personal data out of the operation: the operation keeps the public view
+    /// (masked name, no contact, masked household) and the data is returned, to be kept in
+    /// the record the operation's effect names ([`Effect::personal_record`]); `None` when
+    /// the operation carries none.
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>);
+}
+
 /// The part of a kind's contract that every kind module writes alike: its `DocKind`, its
 /// `MAPS` and `check_record`, and the schema of its operation enum. Used inside
 /// `impl Kind for …`.

@@ -726,6 +726,36 @@ fn non_empty(s: &str, what: &'static str) -> Result<(), LedgerError> {
     }
 }
 
+/// A new service ledger of `community` for `year` under `rules` (owned by it; `owner` is
+/// the creating organisation, which the genesis policy requires to be the community).
+pub(crate) fn genesis(
+    owner: OrgId,
+    street: OrgId,
+    community: OrgId,
+    year: i16,
+    rules: LedgerRules,
+) -> Result<crate::document::Genesis, LedgerError> {
+    rules.validate()?;
+    let title = format!("{community} service ledger {year}");
+    let header = crate::document::DocHeader::new(
+        DocKind::Ledger,
+        owner,
+        street,
+        Some(community),
+        Some(year),
+        title,
+        crate::time::Zone::shanghai(),
+    );
+    Ok((header, vec![Put::new("meta", "rules", &rules)]))
+}
+
+impl crate::kind::KindOp for LedgerOp {
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>) {
+        // No operation of this kind carries personal data.
+        (self, None)
+    }
+}
+
 /// Validates a ledger operation and returns the record puts.
 pub fn plan(
     doc: &Document,

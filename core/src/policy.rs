@@ -61,11 +61,12 @@ pub(crate) fn community_creates(header: &DocHeader, who: &Principal) -> Result<(
         who.role == Some(Role::Community)
             && header.community.as_ref() == Some(&header.owner)
             && is_owner(header, who),
-        || {
-            format!(
-                "it belongs to community {} of street {}; only that community creates it",
-                header.owner, header.street
-            )
+        || match &header.community {
+            Some(c) => format!(
+                "it belongs to community {c} of street {}; only that community creates it",
+                header.street
+            ),
+            None => "it names no community; only a community creates it".into(),
         },
     )
 }

@@ -469,6 +469,34 @@ fn key_of(id: &CompoundId) -> String {
     id.to_string()
 }
 
+/// A new registry of `community` (owned by it; `owner` is the creating organisation, which
+/// the genesis policy requires to be the community).
+pub(crate) fn genesis(
+    owner: OrgId,
+    street: OrgId,
+    community: OrgId,
+    title: String,
+) -> Result<crate::document::Genesis, RegistryError> {
+    use crate::document::{DocHeader, DocKind};
+    let header = DocHeader::new(
+        DocKind::Registry,
+        owner,
+        street,
+        Some(community),
+        None,
+        title,
+        crate::time::Zone::shanghai(),
+    );
+    Ok((header, vec![]))
+}
+
+impl crate::kind::KindOp for RegistryOp {
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>) {
+        // No operation of this kind carries personal data.
+        (self, None)
+    }
+}
+
 /// Validates a registry operation and returns the record puts.
 pub fn plan(
     doc: &Document,

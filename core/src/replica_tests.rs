@@ -300,7 +300,11 @@ fn unknown_documents_and_wrong_kinds_are_errors() {
             now(),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("only beishi/hongqi may"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("belongs to community hongqi of street beishi; only that community"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ impl Replica {
         let me = self.me(now)?;
         self.created += 1;
         let owner = self.author.org.clone();
-        let (header, initial) = new.genesis(owner, &me)?;
+        let (header, initial) = new.genesis(owner)?;
         let mut header = DocHeader {
             created: now,
             nonce: self.created,

@@ -453,6 +453,55 @@ fn sub_records<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+impl crate::kind::KindOp for WishesOp {
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>) {
+        match self {
+            WishesOp::Post {
+                kind,
+                title,
+                text,
+                category,
+                channel,
+                place,
+                resident,
+            } => {
+                let op = WishesOp::Post {
+                    kind,
+                    title,
+                    text,
+                    category,
+                    channel,
+                    place,
+                    resident: None,
+                };
+                (op, resident.map(crate::personal::PersonalData::from))
+            }
+            op => (op, None),
+        }
+    }
+}
+
+/// A new wishes document of `community` (owned by it; `owner` is the creating
+/// organisation, which the genesis policy requires to be the community).
+pub(crate) fn genesis(
+    owner: OrgId,
+    street: OrgId,
+    community: OrgId,
+    title: String,
+) -> Result<crate::document::Genesis, WishesError> {
+    use crate::document::{DocHeader, DocKind};
+    let header = DocHeader::new(
+        DocKind::Wishes,
+        owner,
+        street,
+        Some(community),
+        None,
+        title,
+        crate::time::Zone::shanghai(),
+    );
+    Ok((header, vec![]))
+}
+
 /// Validates a wishes operation and returns the record puts.
 pub fn plan(
     doc: &Document,

@@ -204,6 +204,61 @@ pub enum ResourceOp {
     },
 }
 
+impl crate::kind::KindOp for ResourceOp {
+    fn split_personal(self) -> (Self, Option<crate::personal::PersonalData>) {
+        use crate::personal::{PersonalData, mask_household, mask_name};
+        match self {
+            ResourceOp::Request(mut form) => {
+                let data = PersonalData::Booker {
+                    name: form.booker.trim().to_string(),
+                    contact: form.contact.take().filter(|c| !c.trim().is_empty()),
+                };
+                form.booker = mask_name(&form.booker);
+                (ResourceOp::Request(form), Some(data))
+            }
+            ResourceOp::PlaceOrder {
+                household,
+                date,
+                portions,
+                items,
+            } => {
+                let data = PersonalData::Household {
+                    household: household.trim().to_string(),
+                };
+                let op = ResourceOp::PlaceOrder {
+                    household: mask_household(&household),
+                    date,
+                    portions,
+                    items,
+                };
+                (op, Some(data))
+            }
+            op => (op, None),
+        }
+    }
+}
+
+/// A new resource described by `spec`, owned by the creating organisation `owner`, in
+/// `street` (and `community`), in the spec's time zone.
+pub(crate) fn genesis(
+    owner: OrgId,
+    street: OrgId,
+    community: Option<OrgId>,
+    spec: ResourceSpec,
+) -> Result<crate::document::Genesis, ResourceError> {
+    spec.validate()?;
+    let header = crate::document::DocHeader::new(
+        crate::document::DocKind::Resource,
+        owner,
+        street,
+        community,
+        None,
+        spec.name.clone(),
+        spec.zone.clone(),
+    );
+    Ok((header, vec![Put::new("meta", "spec", &spec)]))
+}
+
 /// Validates `op` against the current state of the resource document and returns the record
 /// puts, the effect and a change message. Nothing is written here; an error means no puts.
 pub fn plan(
