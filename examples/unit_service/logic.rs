@@ -299,6 +299,7 @@ pub(crate) fn loopback(bootstrap: Vec<String>) -> NetConfig {
         mdns: false,
         sync_interval_secs: 1,
         max_peers: 8,
+        relay: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn cfg(bootstrap: Vec<String>) -> NetConfig {
         mdns: false,
         sync_interval_secs: 3600,
         max_peers: 32,
+        relay: Default::default(),
     }
 }
 

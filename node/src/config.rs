@@ -219,6 +219,22 @@ impl Config {
         if self.network.max_peers == 0 {
             return Err(("network.max_peers".into(), "must be at least 1".to_string()));
         }
+        let relay = &self.network.relay;
+        for (key, v) in [
+            ("network.relay.probe_secs", relay.probe_secs),
+            ("network.relay.max_circuit_secs", relay.max_circuit_secs),
+            ("network.relay.max_circuit_bytes", relay.max_circuit_bytes),
+        ] {
+            if v == 0 {
+                return Err((key.into(), "must be at least 1".to_string()));
+            }
+        }
+        if relay.max_circuit_secs > u64::from(u32::MAX) {
+            return Err((
+                "network.relay.max_circuit_secs".into(),
+                format!("must be at most {}", u32::MAX),
+            ));
+        }
         if self.network.sync_interval_secs == 0 {
             return Err((
                 "network.sync_interval_secs".into(),
@@ -327,6 +343,53 @@ impl Config {
             "max_peers",
             &self.network.max_peers.to_string(),
             self.network.max_peers == d.network.max_peers,
+        );
+
+        let (r, dr) = (&self.network.relay, &d.network.relay);
+        s.push_str(
+            "\n[network.relay]\n# Offices behind NAT: a node that cannot be dialled reserves a \
+             slot on peers that serve as\n# relays and is reached through them; nodes met over \
+             a relay then try to connect directly.\n# Serve as a relay (turn on on nodes with a \
+             public address, e.g. street nodes).\n",
+        );
+        line(&mut s, "serve", &r.serve.to_string(), r.serve == dr.serve);
+        s.push_str("# When to reserve a slot on relays: \"auto\" (when unreachable), \"always\", \"never\".\n");
+        let reserve = serde_json::to_string(&r.reserve).unwrap_or_default();
+        line(&mut s, "reserve", &reserve, r.reserve == dr.reserve);
+        s.push_str("# Serving: most reservations, relayed connections (in all, per node), bytes and seconds per connection.\n");
+        for (key, v, dv) in [
+            (
+                "max_reservations",
+                r.max_reservations as u64,
+                dr.max_reservations as u64,
+            ),
+            (
+                "max_circuits",
+                r.max_circuits as u64,
+                dr.max_circuits as u64,
+            ),
+            (
+                "max_circuits_per_peer",
+                r.max_circuits_per_peer as u64,
+                dr.max_circuits_per_peer as u64,
+            ),
+            (
+                "max_circuit_bytes",
+                r.max_circuit_bytes,
+                dr.max_circuit_bytes,
+            ),
+            ("max_circuit_secs", r.max_circuit_secs, dr.max_circuit_secs),
+        ] {
+            line(&mut s, key, &v.to_string(), v == dv);
+        }
+        s.push_str(
+            "# Seconds before the first reachability probe (AutoNAT) and between uncertain ones.\n",
+        );
+        line(
+            &mut s,
+            "probe_secs",
+            &r.probe_secs.to_string(),
+            r.probe_secs == dr.probe_secs,
         );
 
         s.push_str("\n[api]\n# Local HTTP API address (keep it on 127.0.0.1; port 0 picks one).\n");
@@ -486,6 +549,34 @@ mod tests {
         );
         assert!(text.contains("\nformat = \"json\"\n"), "{text}");
         assert_eq!(parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn relay_settings_round_trip_and_bad_values_name_their_key() {
+        let mut c = Config::default();
+        c.network.relay.serve = true;
+        c.network.relay.reserve = crate::net::ReserveMode::Never;
+        c.network.relay.max_reservations = 3;
+        let text = c.render();
+        assert!(text.contains("\n[network.relay]\n"), "{text}");
+        assert!(text.contains("\nserve = true\n"), "{text}");
+        assert!(text.contains("\nreserve = \"never\"\n"), "{text}");
+        assert_eq!(parse(&text).unwrap(), c);
+        // Every default is written, commented out, and parses back to the defaults.
+        let d = Config::default().render();
+        assert!(d.contains("\n# max_circuit_bytes = "), "{d}");
+        assert_eq!(parse(&d).unwrap(), Config::default());
+
+        let e = parse("[network.relay]\nprobe_secs = 0\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("network.relay.probe_secs"), "{e}");
+        let e = parse("[network.relay]\nreserve = \"sometimes\"\n").unwrap_err();
+        assert!(e.to_string().contains("reserve"), "{e}");
+        let e = parse("[network.relay]\nmax_circuit_secs = 99999999999\n").unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("network.relay.max_circuit_secs"),
+            "{e}"
+        );
     }
 
     #[test]

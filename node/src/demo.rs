@@ -135,6 +135,7 @@ fn loopback(bootstrap: Vec<String>) -> NetConfig {
         mdns: false,
         sync_interval_secs: 2,
         max_peers: 16,
+        relay: Default::default(),
     }
 }
 

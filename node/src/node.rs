@@ -254,13 +254,35 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
+    /// AutoNAT found whether other nodes can dial this one.
+    Reachability {
+        /// What it found.
+        reachability: crate::net::Reachability,
+        /// The address peers dialled back, when public.
+        address: Option<String>,
+    },
+    /// A relay accepted a reservation: this node is reachable through it
+    /// (`<relay>/p2p-circuit/p2p/<node>` is among its listen addresses).
+    RelayReserved {
+        /// The relay.
+        relay: NodeId,
+    },
+    /// Hole punching (DCUtR) with a peer met over a relay ended: on success the two nodes
+    /// are connected directly.
+    HolePunch {
+        /// The peer.
+        peer: NodeId,
+        /// Why it failed (`None`: it succeeded).
+        failure: Option<String>,
+    },
 }
 
 impl NodeEvent {
     /// The event's kind as the API, the dashboard and Python name it (`document_changed`,
     /// `change_rejected`, `equivocation`, `peer_updated`, `personal_changed` /
     /// `personal_erased`, `quota_exceeded`, `peer_connected`, `peer_disconnected`,
-    /// `pull_ended`, `announcement_broken`, `peer_dropped`).
+    /// `pull_ended`, `announcement_broken`, `peer_dropped`, `reachability`,
+    /// `relay_reserved`, `hole_punch`).
     pub fn kind(&self) -> &'static str {
         match self {
             NodeEvent::DocumentChanged { .. } => "document_changed",
@@ -275,6 +297,9 @@ impl NodeEvent {
             NodeEvent::PullEnded { .. } => "pull_ended",
             NodeEvent::AnnouncementBroken { .. } => "announcement_broken",
             NodeEvent::PeerDropped { .. } => "peer_dropped",
+            NodeEvent::Reachability { .. } => "reachability",
+            NodeEvent::RelayReserved { .. } => "relay_reserved",
+            NodeEvent::HolePunch { .. } => "hole_punch",
         }
     }
 }

@@ -77,6 +77,97 @@ pub struct NetConfig {
     pub sync_interval_secs: u64,
     /// Most connected peers.
     pub max_peers: usize,
+    /// Reaching nodes that cannot be dialled (`[network.relay]`): circuit relay v2, hole
+    /// punching (DCUtR) and AutoNAT.
+    pub relay: RelayConfig,
+}
+
+/// When a node reserves a slot on relays so that others can reach it through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReserveMode {
+    /// When AutoNAT finds this node unreachable from outside (behind a home router or a
+    /// carrier NAT).
+    #[default]
+    Auto,
+    /// Always, on every connected peer that serves as a relay.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `[network.relay]`: reaching offices behind NAT. A node that cannot be dialled (AutoNAT
+/// tells) reserves a slot on the connected peers that serve as relays (typically street
+/// nodes with a public address) and is reachable at `<relay>/p2p-circuit/p2p/<node>`; when
+/// two nodes meet over a relay they try to connect directly (DCUtR hole punching).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Serve as a relay for other nodes of the district (default off: turn it on on nodes
+    /// with a public address).
+    pub serve: bool,
+    /// When to reserve a slot on relays: `"auto"` (when AutoNAT finds this node
+    /// unreachable), `"always"` or `"never"`.
+    pub reserve: ReserveMode,
+    /// Serving: most reservations held for other nodes.
+    pub max_reservations: usize,
+    /// Serving: most relayed connections at once.
+    pub max_circuits: usize,
+    /// Serving: most relayed connections at once for one node.
+    pub max_circuits_per_peer: usize,
+    /// Serving: most bytes one relayed connection carries (each way) before it is closed.
+    pub max_circuit_bytes: u64,
+    /// Serving: longest a relayed connection lasts, in seconds.
+    pub max_circuit_secs: u64,
+    /// Seconds after start before the first AutoNAT probe, and between probes while the
+    /// answer is not certain.
+    pub probe_secs: u64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            serve: false,
+            reserve: ReserveMode::Auto,
+            max_reservations: 128,
+            max_circuits: 32,
+            max_circuits_per_peer: 4,
+            // A first sync of a community's documents fits; a connection cut at the limit
+            // is dialled again (and hole punching makes most of them direct).
+            max_circuit_bytes: 64 * 1024 * 1024,
+            max_circuit_secs: 30 * 60,
+            probe_secs: 15,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// The relay server's limits.
+    fn server(&self) -> libp2p::relay::Config {
+        libp2p::relay::Config {
+            max_reservations: self.max_reservations,
+            max_circuits: self.max_circuits,
+            max_circuits_per_peer: self.max_circuits_per_peer,
+            max_circuit_bytes: self.max_circuit_bytes,
+            max_circuit_duration: Duration::from_secs(self.max_circuit_secs.min(u32::MAX as u64)),
+            ..libp2p::relay::Config::default()
+        }
+    }
+
+    /// AutoNAT: probes through connected peers, on private addresses too (offices and
+    /// test networks use them), one confident answer.
+    fn autonat(&self) -> libp2p::autonat::Config {
+        let probe = Duration::from_secs(self.probe_secs.max(1));
+        libp2p::autonat::Config {
+            boot_delay: probe,
+            retry_interval: probe,
+            throttle_server_period: probe,
+            refresh_interval: Duration::from_secs(15 * 60),
+            confidence_max: 1,
+            only_global_ips: false,
+            ..libp2p::autonat::Config::default()
+        }
+    }
 }
 
 impl Default for NetConfig {
@@ -88,6 +179,7 @@ impl Default for NetConfig {
             mdns: false,
             sync_interval_secs: 30,
             max_peers: 64,
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -180,6 +272,43 @@ pub(crate) struct Metrics {
     pub(crate) announcements: AtomicU64,
     pub(crate) announcements_deferred: AtomicU64,
     pub(crate) announcements_broken: AtomicU64,
+    /// [`Reachability`] as a number (0 unknown, 1 public, 2 private).
+    pub(crate) reachability: std::sync::atomic::AtomicU8,
+    pub(crate) relay_reservations: AtomicUsize,
+    pub(crate) relay_reservations_refused: AtomicU64,
+    pub(crate) direct_upgrades: AtomicU64,
+    pub(crate) direct_upgrade_failures: AtomicU64,
+}
+
+/// Whether other nodes can dial this one, as AutoNAT last found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    /// Not known yet (no probe answered).
+    #[default]
+    Unknown,
+    /// Peers dialled one of its addresses back.
+    Public,
+    /// No peer could dial it back: it is behind NAT (it reaches others through relays).
+    Private,
+}
+
+impl Reachability {
+    fn from_u8(n: u8) -> Reachability {
+        match n {
+            1 => Reachability::Public,
+            2 => Reachability::Private,
+            _ => Reachability::Unknown,
+        }
+    }
+
+    fn as_u8(self) -> u8 {
+        match self {
+            Reachability::Unknown => 0,
+            Reachability::Public => 1,
+            Reachability::Private => 2,
+        }
+    }
 }
 
 /// A snapshot of the network counters.
@@ -215,6 +344,16 @@ pub struct NetStats {
     pub announcements_deferred: u64,
     /// Announcements whose author, asked directly, delivered nothing.
     pub announcements_broken: u64,
+    /// Whether other nodes can dial this one (AutoNAT).
+    pub reachability: Reachability,
+    /// Relays holding a reservation for this node (it is reachable through them).
+    pub relay_reservations: usize,
+    /// Reservations a relay refused or ended with an error (full, or not a relay).
+    pub relay_reservations_refused: u64,
+    /// Relayed connections upgraded to direct ones by hole punching (DCUtR).
+    pub direct_upgrades: u64,
+    /// Hole punching attempts that failed (the connection stays relayed).
+    pub direct_upgrade_failures: u64,
 }
 
 /// Commands to the swarm task.
@@ -274,6 +413,10 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
+    relay: Toggle<libp2p::relay::Behaviour>,
+    relay_client: libp2p::relay::client::Behaviour,
+    dcutr: libp2p::dcutr::Behaviour,
+    autonat: libp2p::autonat::Behaviour,
 }
 
 /// The running network of a node: a cloneable handle to the swarm task.
@@ -453,6 +596,11 @@ impl Network {
             connected: connected.clone(),
             last_sync_round: now,
             waiting: HashMap::new(),
+            relays: BTreeMap::new(),
+            dialled: HashMap::new(),
+            reservations: HashMap::new(),
+            reserved: BTreeSet::new(),
+            reachability: Reachability::Unknown,
         };
         driver.subscribe(topics);
         tokio::spawn(announcer(ctx, root));
@@ -590,6 +738,11 @@ impl Network {
             pulls_pending: self.pulling.lock().map(|p| p.len()).unwrap_or(0),
             announcements_deferred: l(&m.announcements_deferred),
             announcements_broken: l(&m.announcements_broken),
+            reachability: Reachability::from_u8(m.reachability.load(Ordering::Relaxed)),
+            relay_reservations: m.relay_reservations.load(Ordering::Relaxed),
+            relay_reservations_refused: l(&m.relay_reservations_refused),
+            direct_upgrades: l(&m.direct_upgrades),
+            direct_upgrade_failures: l(&m.direct_upgrade_failures),
         }
     }
 
@@ -708,12 +861,32 @@ fn build_swarm(
     } else {
         None
     };
+    // Relayed connections are a transport of their own (dialling and listening through a
+    // relay), upgraded as the others are.
+    let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
+    let noise = noise::Config::new(&key).map_err(|e| t(&e))?;
+    let relayed = relayed
+        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+    let transport = relayed
+        .or_transport(transport)
+        .map(|either, _| either.into_inner());
     let behaviour = Behaviour {
         rr,
         gossip,
         identify,
         ping: ping::Behaviour::default(),
         mdns: Toggle::from(mdns),
+        relay: Toggle::from(
+            cfg.relay
+                .serve
+                .then(|| libp2p::relay::Behaviour::new(peer_id, cfg.relay.server())),
+        ),
+        relay_client,
+        dcutr: libp2p::dcutr::Behaviour::new(peer_id),
+        autonat: libp2p::autonat::Behaviour::new(peer_id, cfg.relay.autonat()),
     };
     let transport =
         libp2p::core::transport::timeout::TransportTimeout::new(transport, CONNECTION_TIMEOUT)
@@ -1021,7 +1194,29 @@ struct Driver {
     last_sync_round: Instant,
     /// Callers waiting for a connection to a peer (`sync_with`).
     waiting: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
+    /// Relays: connected peers that serve as relays, by the address this node dialled them
+    /// at (a relay is reached directly).
+    relays: BTreeMap<PeerId, Multiaddr>,
+    /// Addresses this node dialled its connected peers at (directly, not through a relay).
+    dialled: HashMap<PeerId, Multiaddr>,
+    /// Reservations asked or held: the listener through each relay, and when a closed one
+    /// may be asked again.
+    reservations: HashMap<PeerId, Reservation>,
+    /// Relays that accepted a reservation (still listened through).
+    reserved: BTreeSet<PeerId>,
+    /// AutoNAT's last answer.
+    reachability: Reachability,
 }
+
+/// A reservation on a relay: listening through it.
+enum Reservation {
+    Listening(libp2p::core::transport::ListenerId),
+    /// Closed or refused: ask again after this instant.
+    Retry(Instant),
+}
+
+/// How long after a reservation closed or was refused it is asked again.
+const RESERVATION_RETRY: Duration = Duration::from_secs(10);
 
 impl Driver {
     async fn run(mut self) {
@@ -1129,6 +1324,7 @@ impl Driver {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        self.reserve();
         // Bootstrap peers: redial with exponential backoff while not connected.
         let mut dials = Vec::new();
         for b in &mut self.bootstrap {
@@ -1294,7 +1490,12 @@ impl Driver {
             }
             Cmd::Listening(reply) => {
                 let me = *self.swarm.local_peer_id();
-                let out = self.addrs.iter().map(|a| format!("{a}/p2p/{me}")).collect();
+                // Addresses through a relay end with this node's id already.
+                let out = self
+                    .addrs
+                    .iter()
+                    .map(|a| a.clone().with_p2p(me).unwrap_or_else(|a| a).to_string())
+                    .collect();
                 let _ = reply.send(out);
             }
             // Handled in `run`.
@@ -1354,6 +1555,8 @@ impl Driver {
                 if gone {
                     tracing::info!(%peer_id, "peer disconnected");
                     self.ctx.responders.forget(&peer_id);
+                    self.relays.remove(&peer_id);
+                    self.dialled.remove(&peer_id);
                 }
                 self.connected
                     .store(self.connected_count(), Ordering::Relaxed);
@@ -1370,7 +1573,92 @@ impl Driver {
                 peer_id,
                 info,
                 ..
-            })) => self.on_identified(peer_id, &info.protocol_version),
+            })) => {
+                self.on_identified(peer_id, &info.protocol_version);
+                if info.protocols.contains(&libp2p::relay::HOP_PROTOCOL_NAME)
+                    && let Some(addr) = self.dialled.get(&peer_id).cloned()
+                    && self.swarm.is_connected(&peer_id)
+                {
+                    self.relays.insert(peer_id, addr);
+                    self.reserve();
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(
+                libp2p::autonat::Event::StatusChanged { new, .. },
+            )) => {
+                let (r, address) = match new {
+                    libp2p::autonat::NatStatus::Public(a) => (Reachability::Public, Some(a)),
+                    libp2p::autonat::NatStatus::Private => (Reachability::Private, None),
+                    libp2p::autonat::NatStatus::Unknown => (Reachability::Unknown, None),
+                };
+                tracing::info!(?r, ?address, "reachability");
+                self.reachability = r;
+                self.ctx
+                    .metrics
+                    .reachability
+                    .store(r.as_u8(), Ordering::Relaxed);
+                self.ctx.node.emit(NodeEvent::Reachability {
+                    reachability: r,
+                    address: address.map(|a| a.to_string()),
+                });
+                self.reserve();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                libp2p::relay::client::Event::ReservationReqAccepted {
+                    relay_peer_id,
+                    renewal: false,
+                    ..
+                },
+            )) => {
+                tracing::info!(%relay_peer_id, "reachable through relay");
+                self.reserved.insert(relay_peer_id);
+                self.count_reservations();
+                if let Some(relay) = session::node_of(&relay_peer_id) {
+                    self.ctx.node.emit(NodeEvent::RelayReserved { relay });
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(libp2p::dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => {
+                let m = &self.ctx.metrics;
+                let failure = match result {
+                    Ok(_) => {
+                        m.direct_upgrades.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                    Err(e) => {
+                        m.direct_upgrade_failures.fetch_add(1, Ordering::Relaxed);
+                        Some(e.to_string())
+                    }
+                };
+                tracing::info!(%remote_peer_id, ?failure, "hole punching");
+                if let Some(peer) = session::node_of(&remote_peer_id) {
+                    self.ctx.node.emit(NodeEvent::HolePunch { peer, failure });
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let relay = self.reservations.iter().find_map(|(p, r)| {
+                    matches!(r, Reservation::Listening(l) if *l == listener_id).then_some(*p)
+                });
+                if let Some(p) = relay {
+                    tracing::info!(%p, ?reason, "reservation on relay ended");
+                    if reason.is_err() {
+                        self.ctx
+                            .metrics
+                            .relay_reservations_refused
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.reservations
+                        .insert(p, Reservation::Retry(Instant::now() + RESERVATION_RETRY));
+                    self.reserved.remove(&p);
+                    self.count_reservations();
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 propagation_source,
                 message,
@@ -1391,7 +1679,66 @@ impl Driver {
         }
     }
 
+    /// Whether this node should be reachable through relays: configured so, or found
+    /// unreachable by AutoNAT.
+    fn wants_relays(&self) -> bool {
+        match self.cfg.relay.reserve {
+            ReserveMode::Always => true,
+            ReserveMode::Never => false,
+            ReserveMode::Auto => self.reachability == Reachability::Private,
+        }
+    }
+
+    /// Asks every connected relay without a reservation (or whose retry time came) for
+    /// one, by listening through it, when this node wants relays.
+    fn reserve(&mut self) {
+        if !self.wants_relays() {
+            return;
+        }
+        let now = Instant::now();
+        let due: Vec<(PeerId, Multiaddr)> = self
+            .relays
+            .iter()
+            .filter(|(p, _)| match self.reservations.get(p) {
+                None => true,
+                Some(Reservation::Retry(at)) => *at <= now,
+                Some(Reservation::Listening(_)) => false,
+            })
+            .map(|(p, a)| (*p, a.clone()))
+            .collect();
+        for (peer, addr) in due {
+            let circuit = addr
+                .with_p2p(peer)
+                .unwrap_or_else(|a| a)
+                .with(libp2p::multiaddr::Protocol::P2pCircuit);
+            match self.swarm.listen_on(circuit.clone()) {
+                Ok(l) => {
+                    tracing::info!(%circuit, "asking relay for a reservation");
+                    self.reservations.insert(peer, Reservation::Listening(l));
+                }
+                Err(e) => {
+                    tracing::debug!(%circuit, "cannot listen through relay: {e}");
+                    self.reservations
+                        .insert(peer, Reservation::Retry(now + RESERVATION_RETRY));
+                }
+            }
+        }
+    }
+
+    /// Publishes how many relays hold a reservation.
+    fn count_reservations(&self) {
+        self.ctx
+            .metrics
+            .relay_reservations
+            .store(self.reserved.len(), Ordering::Relaxed);
+    }
+
     fn on_connected(&mut self, peer_id: PeerId, endpoint: &libp2p::core::ConnectedPoint) {
+        if let libp2p::core::ConnectedPoint::Dialer { address, .. } = endpoint
+            && !endpoint.is_relayed()
+        {
+            self.dialled.insert(peer_id, address.clone());
+        }
         if self.is_banned(&peer_id) {
             let _ = self.swarm.disconnect_peer_id(peer_id);
             return;

@@ -787,6 +787,15 @@ pub(crate) fn event(e: &crate::node::NodeEvent) -> Value {
         E::QuotaExceeded { doc, signer, .. } => (Some(*doc), Some(*signer), None),
         E::PullEnded { doc } => (Some(*doc), None, None),
         E::PeerDropped { peer, reason } => (None, Some(*peer), Some(reason.clone())),
+        E::Reachability {
+            reachability,
+            address,
+        } => {
+            v["reachability"] = json!(reachability);
+            (None, None, address.clone())
+        }
+        E::RelayReserved { relay } => (None, Some(*relay), None),
+        E::HolePunch { peer, failure } => (None, Some(*peer), failure.clone()),
     };
     if let Some(d) = doc {
         v["doc"] = json!(d.to_string());

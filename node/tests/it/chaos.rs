@@ -149,6 +149,7 @@ fn cfg(bootstrap: Vec<String>) -> NetConfig {
         mdns: false,
         sync_interval_secs: 1,
         max_peers: 16,
+        relay: Default::default(),
     }
 }
 

@@ -35,6 +35,8 @@ mod join;
 mod hostile;
 // An office install: backup while writing, checked restore, systemd units, calendar feeds.
 mod office;
+// Offices behind NAT in network namespaces: AutoNAT, a relay reservation, sync over it.
+mod nat;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
 // Personal data over real sync: only its audience stores it, in any file; erasure.

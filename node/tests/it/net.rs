@@ -70,6 +70,7 @@ pub fn loopback(bootstrap: Vec<String>) -> NetConfig {
         // does not rely on the periodic round.
         sync_interval_secs: 3600,
         max_peers: 16,
+        relay: Default::default(),
     }
 }
 
