@@ -23,6 +23,14 @@ use super::session::{Ctx, Fault, peer_of};
 use super::{CONNECTION_TIMEOUT, NetError, Transport};
 use crate::invite::{Claim, Invite, JoinCode, SECRET_LEN, secret_hash};
 
+/// The joining swarm: join requests out, and relayed connections for an issuer behind NAT.
+#[derive(libp2p::swarm::NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+struct JoinBehaviour {
+    rr: request_response::Behaviour<SyncCodec>,
+    relay: libp2p::relay::client::Behaviour,
+}
+
 /// Refused join requests a peer may send before it is dropped (and banned for
 /// [`BAN`](super::BAN)).
 pub const MAX_JOIN_FAILURES: u32 = 3;
@@ -85,12 +93,14 @@ pub async fn request_join(
         request_response::Config::default().with_request_timeout(timeout),
     );
     let peer_id = key.public().to_peer_id();
+    // An issuer behind NAT is reached through its relay (`…/p2p-circuit` addresses).
+    let (transport, relay) = super::with_relay_client(&key, transport)?;
     let transport =
         libp2p::core::transport::timeout::TransportTimeout::new(transport, CONNECTION_TIMEOUT)
             .boxed();
     let mut swarm = Swarm::new(
         transport,
-        rr,
+        JoinBehaviour { rr, relay },
         peer_id,
         libp2p::swarm::Config::with_tokio_executor()
             .with_idle_connection_timeout(Duration::from_secs(10)),
@@ -111,7 +121,7 @@ pub async fn request_join(
         match ev {
             SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == issuer && !sent => {
                 sent = true;
-                swarm.behaviour_mut().send_request(
+                swarm.behaviour_mut().rr.send_request(
                     &issuer,
                     Request::Join {
                         secret: code.secret.to_vec(),
@@ -129,10 +139,10 @@ pub async fn request_join(
                     reason: error.to_string(),
                 });
             }
-            SwarmEvent::Behaviour(request_response::Event::Message {
+            SwarmEvent::Behaviour(JoinBehaviourEvent::Rr(request_response::Event::Message {
                 message: request_response::Message::Response { response, .. },
                 ..
-            }) => {
+            })) => {
                 break match response {
                     Response::Refused(reason) => Err(JoinError::Refused(reason)),
                     Response::Msgs { msgs, .. } => msgs
@@ -144,7 +154,9 @@ pub async fn request_join(
                         }),
                 };
             }
-            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
+            SwarmEvent::Behaviour(JoinBehaviourEvent::Rr(
+                request_response::Event::OutboundFailure { error, .. },
+            )) => {
                 break Err(JoinError::Failed(error.to_string()));
             }
             SwarmEvent::ConnectionClosed { peer_id, cause, .. } if peer_id == issuer && sent => {

@@ -817,6 +817,28 @@ const IDENTIFY_TRAINING: &str = "/linli-training/1";
 /// `/meshsub`).
 const GOSSIP_TRAINING: &str = "/linli-training/meshsub";
 
+/// `transport` with relayed connections beside it (dialling and listening through a relay,
+/// upgraded with noise and yamux as the others are), and the relay client behaviour that
+/// drives them.
+pub(crate) fn with_relay_client(
+    key: &libp2p::identity::Keypair,
+    transport: Transport,
+) -> Result<(Transport, libp2p::relay::client::Behaviour), NetError> {
+    use libp2p::Transport as _;
+    let (relayed, client) = libp2p::relay::client::new(key.public().to_peer_id());
+    let noise = noise::Config::new(key).map_err(|e| NetError::Transport(e.to_string()))?;
+    let relayed = relayed
+        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+    let transport = relayed
+        .or_transport(transport)
+        .map(|either, _| either.into_inner())
+        .boxed();
+    Ok((transport, client))
+}
+
 fn build_swarm(
     key: libp2p::identity::Keypair,
     transport: Transport,
@@ -861,18 +883,7 @@ fn build_swarm(
     } else {
         None
     };
-    // Relayed connections are a transport of their own (dialling and listening through a
-    // relay), upgraded as the others are.
-    let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
-    let noise = noise::Config::new(&key).map_err(|e| t(&e))?;
-    let relayed = relayed
-        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
-        .authenticate(noise)
-        .multiplex(yamux::Config::default())
-        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
-    let transport = relayed
-        .or_transport(transport)
-        .map(|either, _| either.into_inner());
+    let (transport, relay_client) = with_relay_client(&key, transport)?;
     let behaviour = Behaviour {
         rr,
         gossip,

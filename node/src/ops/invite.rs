@@ -45,15 +45,16 @@ pub fn parse_expiry(s: &str) -> Result<i64, OpsError> {
     Ok(ms)
 }
 
-/// The addresses put in a code: `given`, else the running network's (without `/p2p/…`;
-/// loopback ones only when there is nothing else).
+/// The addresses put in a code: `given`, else the running network's (without the trailing
+/// `/p2p/<this node>`, so an address through a relay keeps the relay's id and
+/// `/p2p-circuit`; loopback ones only when there is nothing else).
 async fn addresses(
     net: Option<&Network>,
     given: Option<Vec<String>>,
 ) -> Result<Vec<String>, OpsError> {
-    let strip = |a: &str| match a.find("/p2p/") {
-        Some(i) => a[..i].to_string(),
-        None => a.to_string(),
+    let strip = |a: &str| match a.rfind("/p2p/") {
+        Some(i) if !a[i + 5..].contains('/') => a[..i].to_string(),
+        _ => a.to_string(),
     };
     let mut out: Vec<String> = match given {
         Some(g) if !g.is_empty() => {

@@ -11,8 +11,9 @@
 //! A and B can dial out but nobody can dial them. A learns so from AutoNAT, reserves a slot
 //! on R and is reachable at `<R>/p2p-circuit/p2p/<A>`; B dials that address and the two sync
 //! over the relay: B receives A's compound registry, which R (another street) never holds.
-//! Hole punching (DCUtR) is attempted; over TCP through two masquerading NATs it may fail,
-//! so its outcome is reported, not asserted.
+//! Then they punch a direct connection through both NATs (DCUtR), B is refused a
+//! reservation of its own by R's bound (one), and a new node behind B's NAT joins with a
+//! code A made, whose address is A's through the relay.
 //!
 //! Needs root, `ip` and `nft` (scripts/test installs nftables): without them the test says
 //! so and passes, unless `LINLI_REQUIRE_NETNS=1` (set by scripts/test when it runs as
@@ -227,6 +228,26 @@ table ip filter {{
         self.daemons.push(child);
     }
 
+    /// Runs `linli --dir dir args…` in `ns` and returns its standard output; fails the test
+    /// with its output if it fails.
+    fn linli(&self, ns: &str, dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns(ns)])
+            .arg(env!("CARGO_BIN_EXE_linli"))
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "linli {args:?} in {ns}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `linli --json status` of the daemon on `dir` in `ns` (through its local API), if it
     /// answers.
     fn status(&self, ns: &str, dir: &Path) -> Option<Value> {
@@ -427,6 +448,20 @@ async fn an_office_behind_nat_is_reached_through_a_relay() {
             && st["network"]["relay_reservations_refused"].as_u64() >= Some(1)
     });
     assert_eq!(st["network"]["relay_reservations"], 0, "{st}");
+    // A new unit office behind B's NAT joins with a code A made: the code carries A's
+    // address through the relay, and the certificate comes back over it.
+    let invite = net.linli(
+        "a",
+        &dir_a,
+        &["invite", "--role", "unit", "--org", "kaiyuan"],
+    );
+    let code = invite.trim().to_string();
+    assert!(code.starts_with("lj1"), "{code}");
+    let dir_c = tmp.path().join("c");
+    let joined: Value =
+        serde_json::from_str(&net.linli("b", &dir_c, &["--json", "join", &code])).unwrap();
+    assert_eq!(joined["role"], "unit", "{joined}");
+    assert_eq!(joined["org"], "kaiyuan", "{joined}");
     // The relay only carried it: R, another street, does not hold it.
     let st = net.wait("pub", &dir_r, "R found reachable", |st| {
         st["network"]["reachability"] == "public"
