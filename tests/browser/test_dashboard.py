@@ -471,6 +471,23 @@ def test_dashboard_in_headless_chromium() -> None:
         assert b.eval("document.querySelectorAll('#sync [data-equivocator]').length") == 0
         b.screenshot(ARTIFACTS / "dashboard-zh.png")
 
+        # Invite a node: a community certifies its units, not streets (the core's refusal,
+        # shown); a unit gets a one-time code and its QR code.
+        b.eval("(() => { document.getElementById('invite-role').value = 'street';"
+               " document.getElementById('invite-org').value = 'xinhua'; })()")
+        b.click('#invite-form button[type="submit"]')
+        b.wait("the refusal", "!!document.querySelector('#invite-out .error-box')")
+        assert "操作被拒绝" in b.text("#invite-out"), b.text("#invite-out")
+        b.eval("(() => { document.getElementById('invite-role').value = 'unit';"
+               " document.getElementById('invite-org').value = 'kaiyuan'; })()")
+        b.click('#invite-form button[type="submit"]')
+        b.wait("the join code", "!!document.querySelector('#invite-code')")
+        code = b.text("#invite-code")
+        assert code.startswith("lj1"), code
+        assert "kaiyuan" in b.text("#invite-out") and "共建单位" in b.text("#invite-out")
+        assert b.eval("document.querySelectorAll('#invite-out svg.qr path, #invite-out svg.qr rect').length") > 0
+        b.screenshot(ARTIFACTS / "dashboard-invite.png")
+
         # Live: a wish posted by another client shows without a reload (the node's event
         # stream; the page does not poll), and the page says it is live.
         b.wait("the live indicator", "document.getElementById('live').dataset.state === 'on'")

@@ -98,6 +98,18 @@ async fn addresses(
     Ok(out)
 }
 
+/// The code as a QR code (SVG), for the issuer's dashboard: upper case, which QR's
+/// alphanumeric mode stores compactly (`linli join` takes either case).
+pub(super) fn qr_svg(code: &str) -> Result<String, OpsError> {
+    let qr = qrcode::QrCode::new(code.to_ascii_uppercase().as_bytes())
+        .map_err(|e| OpsError::Invalid(format!("the join code does not fit a QR code: {e}")))?;
+    Ok(qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
 /// Makes a join code: checks that this node may issue the certificate it invites (a dry
 /// run of the `Issue` operation), stores the secret's hash and returns the code's row.
 #[allow(clippy::too_many_arguments)]
@@ -162,5 +174,5 @@ pub(super) async fn invite(
         expires,
     })
     .await?;
-    Ok(super::rows::invite_row(&code, &text))
+    Ok(super::rows::invite_row(&code, &text, &qr_svg(&text)?))
 }

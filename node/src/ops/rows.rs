@@ -815,9 +815,10 @@ pub(crate) fn lagged(n: u64) -> Value {
 }
 
 /// A join code made by `linli invite`: the code and what it invites.
-pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str) -> Value {
+pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str, qr_svg: &str) -> Value {
     json!({
         "code": text,
+        "qr_svg": qr_svg,
         "role": code.role.to_string(),
         "org": code.org.to_string(),
         "parent": code.parent.as_ref().map(ToString::to_string),

@@ -68,6 +68,12 @@ const I18N = {
     docs_summary: "台账 {0} · 账本 {1} · 场地 {2} · 心愿 {3} · 联邦 {4}",
     net_sessions: "同步会话", net_bytes: "同步流量", net_sessions_v: "成功 {0} · 失败 {1} · 应答 {2}",
     net_bytes_v: "收 {0} · 发 {1}", net_off: "网络未开启",
+    nav_invite: "邀请节点", invite_help: "为新加入的单位、社区或街道生成一次性邀请码：对方在新电脑上运行 linli join 邀请码（或扫描二维码），本节点核对后为其签发证书。",
+    invite_role: "角色", invite_org: "组织代码", invite_expires: "有效期", invite_make: "生成邀请码",
+    role_unit: "共建单位", role_community: "社区", role_street: "街道", role_partner: "合作方",
+    expires_24h: "24 小时", expires_7d: "7 天", expires_1h: "1 小时",
+    invite_done: "{0}（{1}）的邀请码，{2} 前有效，只能使用一次：",
+    invite_how: "在新电脑上运行：linli join 邀请码。邀请码如同密码，请当面或经可信渠道交付。", invite_qr: "邀请码二维码",
     peers_title: "对等节点", no_peers: "暂无对等节点。", th_connected: "连接", th_last_sync: "上次同步",
     th_ok_failed: "成功/失败", th_dropped: "断开原因", yes: "是", no: "否", never: "从未",
     rejected_title: "被拒绝的变更", no_rejected: "没有被拒绝的变更。",
@@ -137,6 +143,12 @@ const I18N = {
     docs_summary: "registry {0} · ledger {1} · resource {2} · wishes {3} · federation {4}",
     net_sessions: "Sync sessions", net_bytes: "Sync traffic", net_sessions_v: "{0} ok · {1} failed · {2} answered",
     net_bytes_v: "{0} in · {1} out", net_off: "networking off",
+    nav_invite: "Invite a node", invite_help: "Make a one-time join code for a unit, community or street joining the district: on the new computer they run linli join with the code (or scan the QR code); this node checks it and issues their certificate.",
+    invite_role: "Role", invite_org: "Organisation code", invite_expires: "Valid for", invite_make: "Make a join code",
+    role_unit: "co-building unit", role_community: "community", role_street: "street", role_partner: "partner",
+    expires_24h: "24 hours", expires_7d: "7 days", expires_1h: "1 hour",
+    invite_done: "Join code for {0} ({1}), valid until {2}, usable once:",
+    invite_how: "On the new computer run: linli join CODE. Treat the code like a password: hand it over in person or through a trusted channel.", invite_qr: "QR code of the join code",
     peers_title: "Peers", no_peers: "No peers yet.", th_connected: "Connected", th_last_sync: "Last sync",
     th_ok_failed: "ok / failed", th_dropped: "Dropped because", yes: "yes", no: "no", never: "never",
     rejected_title: "Rejected changes", no_rejected: "No rejected changes.",
@@ -991,6 +1003,44 @@ function renderSync() {
   ];
 }
 
+// ---- invite a node ---------------------------------------------------------------------
+
+/** An RFC 3339 time as the district's clocks show it (China Standard Time). */
+function localTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+}
+
+/** The invite form (static in the page, so live reloads leave it alone). */
+function wireInvite() {
+  $("invite-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const out = $("invite-out");
+    out.replaceChildren();
+    try {
+      const r = await call({
+        cmd: "invite", role: $("invite-role").value,
+        org: $("invite-org").value.trim(), expires: $("invite-expires").value,
+      });
+      const svg = new DOMParser().parseFromString(r.qr_svg, "image/svg+xml").documentElement;
+      const qr = svg.nodeName === "svg" ? document.importNode(svg, true) : null;
+      if (qr) {
+        qr.setAttribute("class", "qr");
+        qr.setAttribute("role", "img");
+        qr.setAttribute("aria-label", t("invite_qr"));
+      }
+      out.append(
+        h("p", {}, t("invite_done", r.org, t("role_" + r.role), localTime(r.expires))),
+        h("pre", { class: "code", id: "invite-code" }, r.code),
+        qr || "",
+        h("p", { class: "muted" }, t("invite_how")));
+    } catch (e) {
+      out.append(errorBox(e));
+    }
+  });
+}
+
 // ---- start -----------------------------------------------------------------------------
 
 function start() {
@@ -1013,6 +1063,7 @@ function start() {
   window.addEventListener("hashchange", () => {
     if (/token=/.test(location.hash)) { takeToken(); load(); }
   });
+  wireInvite();
   load();
   listen();
 }
