@@ -238,8 +238,9 @@ pub enum Error {
     Personal(#[from] crate::personal::PersonalError),
 }
 
-/// Specification of a new document.
-#[derive(Debug, Clone, PartialEq)]
+/// Specification of a new document (JSON: `{"resource": {"street": …, "spec": …}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum NewDoc {
     /// The district's federation document (created by the root).
     Federation {
@@ -287,6 +288,17 @@ pub enum NewDoc {
 }
 
 impl NewDoc {
+    /// The kind of the new document.
+    pub fn kind(&self) -> DocKind {
+        match self {
+            NewDoc::Federation { .. } => DocKind::Federation,
+            NewDoc::Registry { .. } => DocKind::Registry,
+            NewDoc::Ledger { .. } => DocKind::Ledger,
+            NewDoc::Resource { .. } => DocKind::Resource,
+            NewDoc::Wishes { .. } => DocKind::Wishes,
+        }
+    }
+
     /// The header (without time and nonce) and initial records of the new document, owned
     /// by `owner` and created by `me`.
     pub(crate) fn genesis(

@@ -534,6 +534,39 @@ fn python_ops_module_is_generated_from_the_catalogue() {
     }
 }
 
+#[test]
+fn python_results_module_is_generated_from_the_result_types() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bindings/python/python/linli/results.py");
+    let fresh = linli_node::codegen::python_results();
+    if std::env::var_os("LINLI_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "bindings/python/python/linli/results.py is stale: run LINLI_BLESS=1 cargo test -p linli-node --test it python_results"
+    );
+    // Every result type is a class, with its fields typed from the schema.
+    for (name, _) in linli_node::results::schemas() {
+        assert!(current.contains(&format!("class {name}:")), "{name}");
+    }
+    for line in [
+        "    requested_at: datetime.datetime",
+        "    confirmed_start: Optional[datetime.datetime]",
+        "    earned: Decimal",
+        "    date: Optional[datetime.date]",
+        "    orders: tuple[MealOrder, ...]",
+        "    invalid: list[tuple[int, str]]",
+        "    documents: dict[str, int]",
+        "    sync_state: bytes",
+        "    path: Path",
+    ] {
+        assert!(current.contains(line), "{line}");
+    }
+}
+
 /// Reads the event stream until `want` appears in it (or fails after a deadline).
 async fn read_until(
     s: &mut tokio::net::TcpStream,
