@@ -1294,7 +1294,9 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
             volunteer,
         } => {
             if limit == 0 {
-                return Err(OpsError::Invalid("page_size must be at least 1".into()));
+                return Err(OpsError::Invalid(
+                    "limit (the page size) must be at least 1, got 0".into(),
+                ));
             }
             let page = node
                 .read(move |r| -> Result<_, CoreError> {

@@ -603,9 +603,9 @@ impl Node {
     /// Connects to the daemon (`linli run`) serving the data directory `path`: every call
     /// goes to it through its local HTTP API, with the address and token it wrote into the
     /// data directory (`api.addr`, the token file), and answers the same result classes
-    /// and raises the same exceptions as a node opened here. Events, the network
-    /// (`listen`, `sync_with`) and export files need the store opened in this process and
-    /// raise `LinliError` saying so. `close()` closes this handle; the daemon runs on.
+    /// and raises the same exceptions as a node opened here (export files are written and
+    /// read by the daemon, on its machine). Events and the network (`listen`, `sync_with`)
+    /// need the store opened in this process and raise `LinliError` saying so. `close()` closes this handle; the daemon runs on.
     #[staticmethod]
     #[pyo3(signature = (path, *, timeout = 120.0))]
     fn connect(py: Python<'_>, path: PathBuf, timeout: f64) -> PyResult<Node> {
@@ -811,17 +811,42 @@ impl Node {
 
     // ---- export / import ------------------------------------------------------------
 
-    /// Writes the whole signed change log to a portable export file.
+    /// Writes the whole signed change log to a portable export file (through a daemon: a
+    /// path on the daemon's machine, made absolute here).
     fn export<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        if let Backend::Remote(_) = self.backend {
+            let path = absolute(path)?;
+            let v = self.call(py, Request::ExportFile { path })?;
+            return build(py, "ExportSummary", &v);
+        }
         let s = self.run(py, "export", |n| async move { n.export(path).await })?;
         result(py, "ExportSummary", &results::ExportSummary::from(s))
     }
 
     /// Applies every change of an export file (idempotent).
     fn import_<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        if let Backend::Remote(_) = self.backend {
+            let path = absolute(path)?;
+            let mut v = self.call(py, Request::ImportFile { path })?;
+            // The API's row names each invalid entry as `{entry, error}`; the result type
+            // holds `(entry, error)` pairs.
+            if let Some(Value::Array(invalid)) = v.get_mut("invalid") {
+                for item in invalid.iter_mut() {
+                    let pair = Value::Array(vec![item["entry"].clone(), item["error"].clone()]);
+                    *item = pair;
+                }
+            }
+            return build(py, "ImportReport", &v);
+        }
         let r = self.run(py, "import_", |n| async move { n.import(path).await })?;
         result(py, "ImportReport", &results::ImportReport::from(r))
     }
+}
+
+/// `path` made absolute against this process's working directory (the daemon has its own).
+fn absolute(path: PathBuf) -> PyResult<PathBuf> {
+    std::path::absolute(&path)
+        .map_err(|e| ValidationError::new_err(format!("path {}: {e}", path.display())))
 }
 
 /// How often a waiting event iterator checks for a closed node and for signals.

@@ -153,7 +153,18 @@ def test_connect_writes_reads_and_raises_like_an_opened_store(daemon: Daemon) ->
         with pytest.raises(linli.LinliError, match="running daemon"):
             node.subscribe()
         with pytest.raises(linli.LinliError, match="running daemon"):
-            node.export(daemon.dir.parent / "x.linli")
+            node.sync_with("/ip4/127.0.0.1/tcp/9")
+
+        # Export files are written and read by the daemon.
+        exported = node.export(daemon.dir.parent / "through-daemon.linli")
+        assert isinstance(exported, linli.ExportSummary)
+        assert exported.path == daemon.dir.parent / "through-daemon.linli"
+        assert exported.changes > 0 and exported.path.stat().st_size == exported.bytes
+        imported = node.import_(exported.path)
+        assert isinstance(imported, linli.ImportReport)
+        assert (imported.entries, imported.duplicates, imported.invalid, imported.complete) == (
+            exported.changes, exported.changes, [], True
+        )
 
         # The partner example reads through the daemon.
         ran = subprocess.run(
@@ -183,6 +194,7 @@ def test_connect_writes_reads_and_raises_like_an_opened_store(daemon: Daemon) ->
         assert str(again.value) == str(over.value)
         with pytest.raises(linli.NotFoundError):
             local.bookings(missing)
+        assert local.import_(exported.path) == imported
 
     # Without the daemon the example opens the store itself, and prints the same rows.
     again_ran = subprocess.run(

@@ -94,8 +94,8 @@ def connect(path: Union[str, "os.PathLike[str]"], *, timeout: float = 120.0) -> 
 
     Calls go to the running daemon through its local HTTP API, with the address and token it
     wrote into the data directory; results are the same classes and errors the same
-    exceptions as on a store opened with ``Node.open``. Events, the network and export files
-    need the store in this process and raise ``LinliError`` saying so. ``timeout`` bounds
+    exceptions as on a store opened with ``Node.open``. Events and the network need the store
+    in this process and raise ``LinliError`` saying so. ``timeout`` bounds
     each call, in seconds. The same as ``Node.connect(path)``.
     """
     return Node.connect(path, timeout=timeout)
