@@ -139,8 +139,19 @@ def test_connect_writes_reads_and_raises_like_an_opened_store(daemon: Daemon) ->
         ]
         assert entries[0].at.tzinfo is not None
         assert node.balance("dianye:1") == Decimal("2.5")
+        # A room and a booking: times travel as RFC 3339 and come back timezone-aware.
+        room = node.create_room("beishi", "hall", 20)
+        shanghai = datetime.timezone(datetime.timedelta(hours=8))
+        start = datetime.datetime(2031, 5, 6, 19, 0, tzinfo=shanghai)
+        end = datetime.datetime(2031, 5, 6, 21, 0, tzinfo=shanghai)
+        booking = node.request_booking(room, "王小红", "reading club", start, end, 8)
+        node.confirm_booking(room, booking)
+        bookings = node.bookings(room)
+        assert [(b.id, b.booker, b.status, b.confirmed_start, b.confirmed_end) for b in bookings] == [
+            (booking, "王小红", "confirmed", start, end)
+        ]
         docs = node.documents()
-        assert sorted(d.kind for d in docs) == ["federation", "ledger"]
+        assert sorted(d.kind for d in docs) == ["federation", "ledger", "resource"]
 
         # Errors: the daemon's refusals raise the exceptions the opened store raises.
         with pytest.raises(linli.LinliError, match="overdraw") as over:
@@ -189,6 +200,7 @@ def test_connect_writes_reads_and_raises_like_an_opened_store(daemon: Daemon) ->
         assert local.leaderboard(ledger) == board
         assert list(local.ledger_entries(ledger)) == entries
         assert local.documents() == docs
+        assert local.bookings(room) == bookings
         with pytest.raises(type(over.value)) as again:
             local.redeem(ledger, "dianye:1", "towel", 100, "shop")
         assert str(again.value) == str(over.value)
