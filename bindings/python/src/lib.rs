@@ -1,7 +1,8 @@
 //! Python bindings for linli, built with PyO3 and packaged by maturin as `linli._linli`.
 //!
-//! The module exposes the version, the exception hierarchy, the `Node` class (a handle to a
-//! running node, see [`node`]) and its result objects (the generated `linli.results` classes, see [`types`]).
+//! The module exposes the version, the exception hierarchy and the `Node` class (a handle to
+//! a node opened here or to a running daemon, see [`node`]); its results are the generated
+//! classes of the Python module `linli.results`, built from JSON (see [`types`]).
 
 use pyo3::prelude::*;
 

@@ -933,11 +933,11 @@ impl Events {
     }
 }
 
-/// Where a `LedgerEntries` iterator is: entries read but not yet yielded (their JSON), and
-/// the key of the last entry read.
+/// Where a `LedgerEntries` iterator is: entries read but not yet yielded (`LedgerEntry`
+/// objects), and the key of the last entry read.
 #[derive(Default)]
 struct PageState {
-    buffer: VecDeque<Value>,
+    buffer: VecDeque<Py<PyAny>>,
     after: Option<EntryId>,
     done: bool,
 }
@@ -994,8 +994,7 @@ impl LedgerEntries {
             let after = {
                 let mut state = lock()?;
                 if let Some(e) = state.buffer.pop_front() {
-                    drop(state);
-                    return build(py, "LedgerEntry", &e).map(Some);
+                    return Ok(Some(e.into_bound(py)));
                 }
                 if state.done {
                     return Ok(None);
@@ -1003,6 +1002,7 @@ impl LedgerEntries {
                 state.after.clone()
             };
             let page = self.fetch(py, after.clone())?;
+            let entries = build_list(py, "LedgerEntry", &Value::Array(page.entries))?;
             let mut state = lock()?;
             if state.after != after || !state.buffer.is_empty() {
                 continue; // another thread read this page meanwhile
@@ -1011,7 +1011,7 @@ impl LedgerEntries {
             if page.last.is_some() {
                 state.after = page.last;
             }
-            state.buffer.extend(page.entries);
+            state.buffer.extend(entries.into_iter().map(Bound::unbind));
         }
     }
 

@@ -18,22 +18,25 @@ pub(crate) fn build<'py>(py: Python<'py>, class: &str, v: &Value) -> PyResult<Bo
         .call_method1("from_json", (json_to_py(py, v)?,))
 }
 
-/// A list of result objects of `class` from a JSON array.
+/// A list of result objects of `class` from a JSON array (decoded by one `json.loads`).
 pub(crate) fn build_list<'py>(
     py: Python<'py>,
     class: &str,
     v: &Value,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    let cls = py.import("linli.results")?.getattr(class)?;
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(|item| cls.call_method1("from_json", (json_to_py(py, item)?,)))
-            .collect(),
-        other => Err(crate::errors::LinliError::new_err(format!(
-            "expected a list of {class}, got {other}"
-        ))),
+    if !v.is_array() {
+        return Err(crate::errors::LinliError::new_err(format!(
+            "expected a list of {class}, got {v}"
+        )));
     }
+    let from_json = py
+        .import("linli.results")?
+        .getattr(class)?
+        .getattr("from_json")?;
+    json_to_py(py, v)?
+        .try_iter()?
+        .map(|item| from_json.call1((item?,)))
+        .collect()
 }
 
 /// A JSON value of a known shape (`T`), or an error naming what was expected.

@@ -120,11 +120,7 @@ impl Node {
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(ledger)?;
         let home = home.map(parse_org).transpose()?;
-        if home.is_some() && !across {
-            return Err(ValidationError::new_err(
-                "home filters the leaderboard across ledgers: pass across=True",
-            ));
-        }
+        // `home` without `across` is refused by the read (`results::answer`).
         let read = Read::Leaderboard {
             doc,
             team,
