@@ -209,8 +209,10 @@ macro_rules! kind_list {
             }
         }
 
-        /// Specification of a new document: what creating one of each kind takes.
-        #[derive(Debug, Clone, PartialEq)]
+        /// Specification of a new document: what creating one of each kind takes (JSON:
+        /// `{"resource": {"street": …, "spec": …}}`).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
         pub enum NewDoc {
             #[doc = concat!("A new ", $flabel, ": ", $fdoc)]
             $fvariant {
@@ -225,6 +227,14 @@ macro_rules! kind_list {
         }
 
         impl NewDoc {
+            /// The kind of the new document.
+            pub fn kind(&self) -> DocKind {
+                match self {
+                    NewDoc::$fvariant { .. } => DocKind::$fvariant,
+                    $(NewDoc::$variant { .. } => DocKind::$variant,)*
+                }
+            }
+
             /// The header (without time and nonce) and initial records of the new document
             /// (its kind's `genesis`), created by organisation `owner`. Who may create it
             /// is the kind's genesis policy, checked by the replica.

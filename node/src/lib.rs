@@ -48,6 +48,7 @@ pub mod net;
 mod node;
 pub mod ops;
 mod private;
+pub mod results;
 mod store;
 pub mod story;
 

@@ -91,6 +91,33 @@ pub(crate) fn map_ops_error(e: linli::node::ops::OpsError) -> PyErr {
     }
 }
 
+/// Maps an error of a running daemon's API (`Node.connect`): refusals by the error table
+/// (the body's `kind` is the error class's label, the same table the opened store's errors
+/// go through), so a remote call raises what the same call raises on an opened store.
+pub(crate) fn map_api_error(e: linli::node::api::ApiError) -> PyErr {
+    use linli::node::api::ApiError;
+    match e {
+        ApiError::Status { kind, message, .. } => {
+            let row = linli::node::ops::CLASSES
+                .iter()
+                .find(|r| r.class.label() == kind);
+            match (row.map(|r| r.python), kind.as_str()) {
+                (Some("NotFoundError"), _) => NotFoundError::new_err(message),
+                (Some("AuthorizationError"), _) => AuthorizationError::new_err(message),
+                (Some("ConflictError"), _) => ConflictError::new_err(message),
+                (Some("StorageError"), _) | (None, "node") => StorageError::new_err(message),
+                (Some(_), _) => ValidationError::new_err(message),
+                (None, "network") => SyncError::new_err(message),
+                (None, _) => LinliError::new_err(format!("{message} ({kind})")),
+            }
+        }
+        ApiError::Setup(m) => StorageError::new_err(m),
+        other @ (ApiError::Unreachable { .. } | ApiError::Protocol { .. }) => {
+            LinliError::new_err(other.to_string())
+        }
+    }
+}
+
 pub(crate) fn map_node_error(e: NodeError) -> PyErr {
     match e {
         NodeError::Core(e) => map_core_error(e),

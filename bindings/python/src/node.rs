@@ -10,13 +10,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use linli::core::Error as CoreError;
 use linli::core::cert::Role;
 use linli::core::federation::FederationOp;
 use linli::core::identity::Keypair;
 use linli::core::ids::IdError;
-use linli::core::ledger::{LedgerOp, LedgerRules, Points, leaderboard_across};
-use linli::core::personal::{PersonalData, Resident};
+use linli::core::ledger::{LedgerOp, LedgerRules, Points};
+use linli::core::personal::Resident;
 use linli::core::registry::{
     AppointmentStatus, ChecklistItem, ChecklistTemplate, Compound, ManagementMode, RegistryOp,
     ScorerRole,
@@ -25,7 +24,7 @@ use linli::core::resource::{BookingForm, ResourceOp, ResourceSpec};
 use linli::core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli::core::{
     BookingId, ClaimId, CompoundId, DistrictConfig, DocId, Effect, EntryId, NewDoc, NodeId, Op,
-    OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId,
+    OrderId, OrgId, Slot, Timestamp, VolunteerId, WishId,
 };
 use linli::node::{Durability, InitOptions, NodeError, OpenOptions};
 use pyo3::prelude::*;
@@ -33,12 +32,12 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use tokio::sync::broadcast;
 
 use crate::errors::{ValidationError, map_core_error, map_net_error, map_node_error};
-use crate::types::{
-    AppointmentState, Booking, CertificateInfo, Claim, CompositeScore, CompoundInfo, DocumentInfo,
-    Event, ExportSummary, ImportReport, Inspection, KitchenDay, LedgerEntry, MealOrder, NodeStatus,
-    Peer, Rejected, ScoreSheet, Standing, SyncReport, Wish, points,
-};
+use crate::types::{build, build_list, decode, json_to_py};
+use linli::node::api::ApiClient;
 use linli::node::net::NetConfig;
+use linli::node::ops::Request;
+use linli::node::results::{self as results, Read};
+use serde_json::Value;
 
 mod catalogue;
 mod federation;
@@ -47,14 +46,32 @@ mod registry;
 mod resource;
 mod wishes;
 
+/// Where a `Node`'s calls go: the store opened in this process, or the running daemon of a
+/// data directory (its local HTTP API, with the token from the data directory). Both take
+/// the node's operations layer's requests (`linli_node::ops::Request`) and answer the same
+/// JSON, so methods, result classes and exceptions are the same.
+enum Backend {
+    Local(linli::node::Node),
+    Remote(ApiClient),
+}
+
+/// Who the node is (read once: from the store, or from the daemon's status).
+struct Ident {
+    node_id: NodeId,
+    org: OrgId,
+    root: NodeId,
+    dir: PathBuf,
+}
+
 /// A linli node: a data directory served by a background actor, with its own identity.
 ///
-/// Create one with `Node.init(...)` or `Node.open(...)`; use it as a context manager or
-/// call `close()` when done.
+/// Create one with `Node.init(...)` or `Node.open(...)`, or reach a running daemon with
+/// `Node.connect(...)`; use it as a context manager or call `close()` when done.
 #[pyclass(frozen, module = "linli")]
 pub struct Node {
     rt: tokio::runtime::Runtime,
-    node: linli::node::Node,
+    backend: Backend,
+    ident: Ident,
     closed: AtomicBool,
     /// The configuration file given to `open`, if any.
     config: Option<PathBuf>,
@@ -77,11 +94,6 @@ fn validation<E: std::fmt::Display>(e: E) -> PyErr {
 
 pub(crate) fn parse_org(s: &str) -> PyResult<OrgId> {
     OrgId::new(s).map_err(|e| map_core_error(e.into()))
-}
-
-/// A JSON value as the Python value `json.loads` makes of it.
-fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    py.import("json")?.call_method1("loads", (v.to_string(),))
 }
 
 fn parse_doc(s: &str) -> PyResult<DocId> {
@@ -274,18 +286,44 @@ fn now() -> Timestamp {
     linli::node::system_clock()
 }
 
+/// The result object of `class` for a result value of this side (`linli_node::results`).
+fn result<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    class: &str,
+    v: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let v = serde_json::to_value(v)
+        .map_err(|e| crate::errors::LinliError::new_err(format!("cannot encode {class}: {e}")))?;
+    build(py, class, &v)
+}
+
 impl Node {
-    /// Runs `f(node)` to completion on the runtime, with the GIL released.
+    /// The opened store, or an error naming `what` cannot be done through a daemon.
+    fn local(&self, what: &str) -> PyResult<linli::node::Node> {
+        match &self.backend {
+            Backend::Local(n) => Ok(n.clone()),
+            Backend::Remote(c) => Err(crate::errors::LinliError::new_err(format!(
+                "{what} is not available through a running daemon (this node is connected to \
+                 the daemon at {} by linli.connect): it needs the store opened in this \
+                 process (stop the daemon and use Node.open)",
+                c.addr()
+            ))),
+        }
+    }
+
+    /// Runs `f(node)` on the opened store to completion on the runtime, with the GIL
+    /// released (`what` names the call in the error raised through a daemon).
     fn run<T, Fut>(
         &self,
         py: Python<'_>,
+        what: &str,
         f: impl FnOnce(linli::node::Node) -> Fut + Send,
     ) -> PyResult<T>
     where
         T: Send,
         Fut: Future<Output = Result<T, NodeError>>,
     {
-        let node = self.node.clone();
+        let node = self.local(what)?;
         py.detach(|| self.rt.block_on(f(node)))
             .map_err(map_node_error)
     }
@@ -295,26 +333,80 @@ impl Node {
         node: linli::node::Node,
         config: Option<PathBuf>,
     ) -> Node {
+        let ident = Ident {
+            node_id: node.node_id(),
+            org: node.org().clone(),
+            root: node.root(),
+            dir: node.dir().to_path_buf(),
+        };
         Node {
             rt,
-            node,
+            backend: Backend::Local(node),
+            ident,
             closed: AtomicBool::new(false),
             config,
             network: std::sync::Mutex::new(None),
         }
     }
 
-    /// Runs `f` on the replica (on the node's actor thread) with the GIL released: a read
-    /// through linli-core's typed views.
-    fn query<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Replica) -> Result<T, CoreError> + Send + 'static,
-    {
-        self.run(
-            py,
-            |n| async move { n.read(f).await?.map_err(NodeError::from) },
-        )
+    /// Runs a request of the node's operations layer (the CLI's and the HTTP API's path):
+    /// on the opened store, or sent to the daemon.
+    fn call(&self, py: Python<'_>, req: Request) -> PyResult<Value> {
+        match &self.backend {
+            Backend::Local(n) => {
+                let node = n.clone();
+                py.detach(|| {
+                    self.rt
+                        .block_on(async move { linli::node::ops::execute(&node, req).await })
+                })
+                .map_err(crate::errors::map_ops_error)
+            }
+            Backend::Remote(c) => {
+                if self.closed.load(Ordering::SeqCst) {
+                    return Err(map_node_error(NodeError::Shutdown));
+                }
+                py.detach(|| self.rt.block_on(c.call(&req)))
+                    .map_err(crate::errors::map_api_error)
+            }
+        }
+    }
+
+    /// Answers a typed read (`linli_node::results::answer`, linli-core's typed views) with
+    /// the GIL released: the JSON of its result type.
+    fn read(&self, py: Python<'_>, read: Read) -> PyResult<Value> {
+        match &self.backend {
+            Backend::Local(n) => {
+                let node = n.clone();
+                py.detach(|| {
+                    self.rt
+                        .block_on(async move { results::answer(&node, read).await })
+                })
+                .map_err(crate::errors::map_ops_error)
+            }
+            Backend::Remote(_) => self.call(py, Request::Read { read }),
+        }
+    }
+
+    /// A read whose answer is one result object of `class`.
+    fn read_one<'py>(
+        &self,
+        py: Python<'py>,
+        class: &str,
+        read: Read,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = self.read(py, read)?;
+        build(py, class, &v)
+    }
+
+    /// A read whose answer is a list of result objects of `class`.
+    fn read_list<'py>(
+        &self,
+        py: Python<'py>,
+        class: &str,
+        read: Read,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let v = self.read(py, read)?;
+        build_list(py, class, &v)
     }
 
     /// The owning community for a new document: `community` if given, else this node's
@@ -322,7 +414,7 @@ impl Node {
     fn community_or_own(&self, community: Option<&str>) -> PyResult<OrgId> {
         match community {
             Some(c) => parse_org(c),
-            None => Ok(self.node.org().clone()),
+            None => Ok(self.ident.org.clone()),
         }
     }
 
@@ -352,7 +444,7 @@ impl Node {
             mdns: false,
             ..NetConfig::default()
         });
-        let node = self.node.clone();
+        let node = self.local("the network (listen, sync_with)")?;
         let net = py
             .detach(|| {
                 self.rt
@@ -364,23 +456,26 @@ impl Node {
     }
 
     fn create_doc(&self, py: Python<'_>, new: NewDoc) -> PyResult<String> {
-        let change = self.run(py, |n| async move { n.create(new).await })?;
+        if let Backend::Remote(_) = self.backend {
+            let v = self.call(py, Request::Create { new })?;
+            return decode("created document", v["doc"].clone());
+        }
+        let change = self.run(py, "create", |n| async move { n.create(new).await })?;
         Ok(change.doc.to_string())
     }
 
     /// Runs a request of the node's operations layer (the CLI's and the HTTP API's path).
-    fn ops(&self, py: Python<'_>, req: linli::node::ops::Request) -> PyResult<serde_json::Value> {
-        let node = self.node.clone();
-        py.detach(|| {
-            self.rt
-                .block_on(async move { linli::node::ops::execute(&node, req).await })
-        })
-        .map_err(crate::errors::map_ops_error)
+    fn ops(&self, py: Python<'_>, req: Request) -> PyResult<Value> {
+        self.call(py, req)
     }
 
     fn execute_op(&self, py: Python<'_>, doc: &str, op: Op) -> PyResult<Effect> {
         let doc = parse_doc(doc)?;
-        let written = self.run(py, |n| async move { n.execute(doc, op).await })?;
+        if let Backend::Remote(_) = self.backend {
+            let v = self.call(py, Request::Execute { doc, op })?;
+            return decode("effect", v["effect"].clone());
+        }
+        let written = self.run(py, "execute", |n| async move { n.execute(doc, op).await })?;
         Ok(written.effect)
     }
 }
@@ -389,8 +484,10 @@ impl Drop for Node {
     /// A node dropped without `close()` is shut down here, so that its store is unlocked
     /// as soon as the Python object is gone (not a moment later).
     fn drop(&mut self) {
-        if !self.closed.swap(true, Ordering::SeqCst) {
-            let _ = self.rt.block_on(self.node.shutdown());
+        if !self.closed.swap(true, Ordering::SeqCst)
+            && let Backend::Local(n) = &self.backend
+        {
+            let _ = self.rt.block_on(n.shutdown());
         }
     }
 }
@@ -483,10 +580,82 @@ impl Node {
             }
         }
         let rt = runtime()?;
+        let served = path.join(linli::node::api::ADDR_FILE).exists();
+        let shown = path.display().to_string();
         let node = py
             .detach(|| rt.block_on(linli::node::Node::open(path, opts)))
-            .map_err(map_node_error)?;
+            .map_err(|e| {
+                let err = map_node_error(e);
+                if !served {
+                    return err;
+                }
+                // The store is the daemon's: say how to reach it instead.
+                let msg = format!(
+                    "{}; a daemon (`linli run`) serves {shown}: use linli.connect({shown:?}) \
+                     to work through it",
+                    err.value(py)
+                );
+                PyErr::from_type(err.get_type(py), msg)
+            })?;
         Ok(Node::started(rt, node, config))
+    }
+
+    /// Connects to the daemon (`linli run`) serving the data directory `path`: every call
+    /// goes to it through its local HTTP API, with the address and token it wrote into the
+    /// data directory (`api.addr`, the token file), and answers the same result classes
+    /// and raises the same exceptions as a node opened here (export files are written and
+    /// read by the daemon, on its machine). Events and the network (`listen`, `sync_with`)
+    /// need the store opened in this process and raise `LinliError` saying so. `close()` closes this handle; the daemon runs on.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, timeout = 120.0))]
+    fn connect(py: Python<'_>, path: PathBuf, timeout: f64) -> PyResult<Node> {
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(validation(format!(
+                "timeout must be a positive number of seconds, not {timeout}"
+            )));
+        }
+        let cfg = linli::node::config::Config::load_dir(&path)
+            .map_err(|e| crate::errors::StorageError::new_err(e.to_string()))?;
+        let client = ApiClient::from_dir(&path, &cfg)
+            .map_err(crate::errors::map_api_error)?
+            .ok_or_else(|| {
+                crate::errors::LinliError::new_err(format!(
+                    "no daemon runs for {}: it has no {} (start one with `linli --dir {} run`, \
+                     or open the store with Node.open)",
+                    path.display(),
+                    linli::node::api::ADDR_FILE,
+                    path.display()
+                ))
+            })?
+            .with_timeout(std::time::Duration::from_secs_f64(timeout));
+        let rt = runtime()?;
+        let status = py
+            .detach(|| rt.block_on(client.call(&Request::Read { read: Read::Status })))
+            .map_err(crate::errors::map_api_error)?;
+        let field = |name: &str| -> PyResult<String> {
+            decode(&format!("status field {name}"), status[name].clone())
+        };
+        let ident = Ident {
+            node_id: parse_node_id(&field("node_id")?)?,
+            org: parse_org(&field("org")?)?,
+            root: parse_node_id(&field("root")?)?,
+            dir: PathBuf::from(field("path")?),
+        };
+        Ok(Node {
+            rt,
+            backend: Backend::Remote(client),
+            ident,
+            closed: AtomicBool::new(false),
+            config: None,
+            network: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Whether this handle talks to a running daemon (`Node.connect`) rather than a store
+    /// opened in this process.
+    #[getter]
+    fn remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote(_))
     }
 
     /// The configuration file given to `open`, if any.
@@ -498,25 +667,25 @@ impl Node {
     /// This node's key (hex).
     #[getter]
     fn node_id(&self) -> String {
-        self.node.node_id().to_string()
+        self.ident.node_id.to_string()
     }
 
     /// The organisation this node acts for.
     #[getter]
     fn org(&self) -> String {
-        self.node.org().to_string()
+        self.ident.org.to_string()
     }
 
     /// The district root key this node trusts (hex).
     #[getter]
     fn root(&self) -> String {
-        self.node.root().to_string()
+        self.ident.root.to_string()
     }
 
     /// The data directory.
     #[getter]
     fn path(&self) -> PathBuf {
-        self.node.dir().to_path_buf()
+        self.ident.dir.clone()
     }
 
     /// Whether `close()` was called.
@@ -534,7 +703,15 @@ impl Node {
         if let Some(net) = net {
             let _ = py.detach(|| self.rt.block_on(net.shutdown()));
         }
-        self.run(py, |n| async move { n.shutdown().await })
+        match &self.backend {
+            Backend::Local(n) => {
+                let n = n.clone();
+                py.detach(|| self.rt.block_on(n.shutdown()))
+                    .map_err(map_node_error)
+            }
+            // The daemon keeps running: only this handle is closed.
+            Backend::Remote(_) => Ok(()),
+        }
     }
 
     /// Starts this node's network: listens on `addrs` (multiaddrs; default any free port on
@@ -566,7 +743,12 @@ impl Node {
     /// `listen()` was not called. Raises `SyncError` if the peer cannot be reached within
     /// `timeout` seconds or refuses this node.
     #[pyo3(signature = (addr, *, timeout = 30.0))]
-    fn sync_with(&self, py: Python<'_>, addr: &str, timeout: f64) -> PyResult<SyncReport> {
+    fn sync_with<'py>(
+        &self,
+        py: Python<'py>,
+        addr: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(validation(format!(
                 "timeout must be a positive number of seconds, not {timeout}"
@@ -577,7 +759,7 @@ impl Node {
         let r = py
             .detach(|| self.rt.block_on(net.sync_with(addr, t)))
             .map_err(map_net_error)?;
-        Ok(SyncReport::from_rust(r))
+        result(py, "SyncReport", &results::SyncReport::from(r))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -593,56 +775,78 @@ impl Node {
     fn __repr__(&self) -> String {
         format!(
             "Node(node_id={:?}, org={:?}, path={:?}{})",
-            self.node.node_id().short(),
-            self.node.org().as_str(),
-            self.node.dir().display().to_string(),
+            self.ident.node_id.short(),
+            self.ident.org.as_str(),
+            self.ident.dir.display().to_string(),
             if self.closed() { ", closed" } else { "" }
         )
     }
 
     /// Identity, counts of documents and changes of the node.
-    fn status(&self, py: Python<'_>) -> PyResult<NodeStatus> {
-        let s = self.run(py, |n| async move { n.status().await })?;
-        Ok(NodeStatus::from_rust(s))
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.read_one(py, "NodeStatus", Read::Status)
     }
 
     /// Every document held, in id order.
-    fn documents(&self, py: Python<'_>) -> PyResult<Vec<DocumentInfo>> {
-        let docs = self.run(py, |n| async move { n.documents().await })?;
-        docs.into_iter()
-            .map(|d| DocumentInfo::from_rust(py, d))
-            .collect()
+    fn documents<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.read_list(py, "DocumentInfo", Read::Documents)
     }
 
     // ---- events ---------------------------------------------------------------------
 
     /// Events of this node from now on, as an iterator (`for ev in node.subscribe()`
     /// blocks; `events.next(timeout=…)` returns `None` after `timeout` seconds).
-    fn subscribe(slf: &Bound<'_, Self>) -> Events {
-        Events {
+    fn subscribe(slf: &Bound<'_, Self>) -> PyResult<Events> {
+        let node = slf.get().local("subscribe (events)")?;
+        Ok(Events {
             node: slf.clone().unbind(),
-            rx: Mutex::new(slf.get().node.subscribe()),
-        }
+            rx: Mutex::new(node.subscribe()),
+        })
     }
 
     /// The same as `subscribe()`: events of this node from now on.
-    fn events(slf: &Bound<'_, Self>) -> Events {
+    fn events(slf: &Bound<'_, Self>) -> PyResult<Events> {
         Self::subscribe(slf)
     }
 
     // ---- export / import ------------------------------------------------------------
 
-    /// Writes the whole signed change log to a portable export file.
-    fn export(&self, py: Python<'_>, path: PathBuf) -> PyResult<ExportSummary> {
-        let s = self.run(py, |n| async move { n.export(path).await })?;
-        Ok(ExportSummary::from_rust(s))
+    /// Writes the whole signed change log to a portable export file (through a daemon: a
+    /// path on the daemon's machine, made absolute here).
+    fn export<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        if let Backend::Remote(_) = self.backend {
+            let path = absolute(path)?;
+            let v = self.call(py, Request::ExportFile { path })?;
+            return build(py, "ExportSummary", &v);
+        }
+        let s = self.run(py, "export", |n| async move { n.export(path).await })?;
+        result(py, "ExportSummary", &results::ExportSummary::from(s))
     }
 
     /// Applies every change of an export file (idempotent).
-    fn import_(&self, py: Python<'_>, path: PathBuf) -> PyResult<ImportReport> {
-        let r = self.run(py, |n| async move { n.import(path).await })?;
-        Ok(ImportReport::from_rust(r))
+    fn import_<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        if let Backend::Remote(_) = self.backend {
+            let path = absolute(path)?;
+            let mut v = self.call(py, Request::ImportFile { path })?;
+            // The API's row names each invalid entry as `{entry, error}`; the result type
+            // holds `(entry, error)` pairs.
+            if let Some(Value::Array(invalid)) = v.get_mut("invalid") {
+                for item in invalid.iter_mut() {
+                    let pair = Value::Array(vec![item["entry"].clone(), item["error"].clone()]);
+                    *item = pair;
+                }
+            }
+            return build(py, "ImportReport", &v);
+        }
+        let r = self.run(py, "import_", |n| async move { n.import(path).await })?;
+        result(py, "ImportReport", &results::ImportReport::from(r))
     }
+}
+
+/// `path` made absolute against this process's working directory (the daemon has its own).
+fn absolute(path: PathBuf) -> PyResult<PathBuf> {
+    std::path::absolute(&path)
+        .map_err(|e| ValidationError::new_err(format!("path {}: {e}", path.display())))
 }
 
 /// How often a waiting event iterator checks for a closed node and for signals.
@@ -656,7 +860,11 @@ pub struct Events {
 }
 
 impl Events {
-    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
+    fn recv<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let node = self.node.get();
         let timeout = match timeout {
             Some(t) if !(t >= 0.0 && t.is_finite()) => {
@@ -667,7 +875,7 @@ impl Events {
             t => t.map(Duration::from_secs_f64),
         };
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        py.detach(|| {
+        let ev = py.detach(|| -> PyResult<Option<linli::node::NodeEvent>> {
             let mut rx = self
                 .rx
                 .lock()
@@ -690,14 +898,16 @@ impl Events {
                     .rt
                     .block_on(async { tokio::time::timeout(slice, rx.recv()).await });
                 match r {
-                    Ok(Ok(ev)) => return Ok(Some(Event::from_rust(ev))),
+                    Ok(Ok(ev)) => return Ok(Some(ev)),
                     // A slow subscriber missed events: go on with the next ones.
                     Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
                     Ok(Err(broadcast::error::RecvError::Closed)) => return Ok(None),
                     Err(_) => Python::attach(|py| py.check_signals())?,
                 }
             }
-        })
+        })?;
+        ev.map(|e| result(py, "Event", &results::Event::from(e)))
+            .transpose()
     }
 }
 
@@ -706,7 +916,11 @@ impl Events {
     /// The next event, or `None` after `timeout` seconds (default: wait) or once the node
     /// is closed.
     #[pyo3(signature = (timeout = None))]
-    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
+    fn next<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.recv(py, timeout)
     }
 
@@ -714,16 +928,16 @@ impl Events {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.recv(py, None)
     }
 }
 
-/// Where a `LedgerEntries` iterator is: entries read but not yet yielded, and the key of
-/// the last entry read.
+/// Where a `LedgerEntries` iterator is: entries read but not yet yielded (`LedgerEntry`
+/// objects), and the key of the last entry read.
 #[derive(Default)]
 struct PageState {
-    buffer: VecDeque<(EntryId, linli::core::ledger::Entry)>,
+    buffer: VecDeque<Py<PyAny>>,
     after: Option<EntryId>,
     done: bool,
 }
@@ -740,32 +954,27 @@ pub struct LedgerEntries {
     state: Mutex<PageState>,
 }
 
+/// A page of ledger entries as `Read::LedgerPage` answers it.
+#[derive(serde::Deserialize)]
+struct Page {
+    entries: Vec<Value>,
+    last: Option<EntryId>,
+    exhausted: bool,
+}
+
 impl LedgerEntries {
-    /// Reads the next page after `after` (ids in key order, the order of the ledger's
-    /// entry map; linli-core's `Ledger::entries` lists them in that order).
     /// Reads the next page (`page_size` entries after `after`, in key order): the entries
     /// that pass the volunteer filter, the last id read, and whether the ledger is exhausted.
     fn fetch(&self, py: Python<'_>, after: Option<EntryId>) -> PyResult<Page> {
-        let (doc, limit, volunteer) = (self.doc, self.page_size, self.volunteer.clone());
-        self.node.get().query(py, move |r| {
-            let page = r.ledger(doc)?.entries_after(after.as_ref(), limit);
-            let exhausted = page.len() < limit;
-            let last = page.last().map(|(id, _)| id.clone());
-            let kept = page
-                .into_iter()
-                .filter(|(_, e)| volunteer.as_ref().is_none_or(|v| &e.volunteer == v))
-                .collect();
-            Ok((kept, last, exhausted))
-        })
+        let read = Read::LedgerPage {
+            doc: self.doc,
+            after,
+            limit: self.page_size,
+            volunteer: self.volunteer.clone(),
+        };
+        decode("ledger page", self.node.get().read(py, read)?)
     }
 }
-
-/// A page of ledger entries: kept entries, last id read, exhausted.
-type Page = (
-    Vec<(EntryId, linli::core::ledger::Entry)>,
-    Option<EntryId>,
-    bool,
-);
 
 #[pymethods]
 impl LedgerEntries {
@@ -773,7 +982,7 @@ impl LedgerEntries {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<LedgerEntry>> {
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let lock = || {
             self.state
                 .lock()
@@ -784,25 +993,25 @@ impl LedgerEntries {
             // holds the GIL), so the page is read without it.
             let after = {
                 let mut state = lock()?;
-                if let Some((id, e)) = state.buffer.pop_front() {
-                    drop(state);
-                    return LedgerEntry::from_rust(py, id, e).map(Some);
+                if let Some(e) = state.buffer.pop_front() {
+                    return Ok(Some(e.into_bound(py)));
                 }
                 if state.done {
                     return Ok(None);
                 }
                 state.after.clone()
             };
-            let (page, last, exhausted) = self.fetch(py, after.clone())?;
+            let page = self.fetch(py, after.clone())?;
+            let entries = build_list(py, "LedgerEntry", &Value::Array(page.entries))?;
             let mut state = lock()?;
             if state.after != after || !state.buffer.is_empty() {
                 continue; // another thread read this page meanwhile
             }
-            state.done = exhausted;
-            if last.is_some() {
-                state.after = last;
+            state.done = page.exhausted;
+            if page.last.is_some() {
+                state.after = page.last;
             }
-            state.buffer.extend(page);
+            state.buffer.extend(entries.into_iter().map(Bound::unbind));
         }
     }
 

@@ -262,7 +262,7 @@ def test_booking_decisions(dianye: linli.Node) -> None:
         fourth: ("revoked", "misuse"),
     }
     assert by_id[second].confirmed_start == s and by_id[second].confirmed_end == e
-    assert 'status_reason="misuse"' in repr(by_id[fourth])
+    assert "status_reason='misuse'" in repr(by_id[fourth])
     # Cancelled and revoked are final.
     with pytest.raises(linli.ConflictError, match="final"):
         dianye.confirm_booking(room, first)

@@ -112,6 +112,12 @@ impl ApiClient {
         Ok(Some(ApiClient::new(addr, token.trim().to_string())))
     }
 
+    /// The same client, waiting at most `timeout` for each answer (default 120 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The daemon's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -602,6 +602,18 @@ pub enum Request {
         #[serde(default)]
         fields: serde_json::Map<String, Value>,
     },
+    /// Create a document from its full specification (linli-core's `NewDoc`), as the
+    /// language bindings do.
+    Create {
+        /// The new document.
+        new: NewDoc,
+    },
+    /// A typed read of the language bindings (`linli_node::results::Read`): answers the JSON
+    /// of a result type, the same on an opened store and through this API.
+    Read {
+        /// The read.
+        read: crate::results::Read,
+    },
     /// Any linli-core operation on a document (for operations without a command).
     Execute {
         /// Document.
@@ -634,6 +646,7 @@ impl Request {
                 | Request::WishList { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
+                | Request::Read { .. }
         )
     }
 }
@@ -1255,6 +1268,12 @@ pub async fn execute_with(
             Ok(rows::import(&path, &r))
         }
         Request::Execute { doc, op } => write(node, doc, op).await,
+        Request::Create { new } => {
+            let kind = new.kind();
+            let sc = node.create(new).await?;
+            Ok(rows::created(sc.doc, kind))
+        }
+        Request::Read { read } => crate::results::answer(node, read).await,
         Request::Operations { kind } => Ok(Value::Array(
             catalogue::operations()
                 .iter()

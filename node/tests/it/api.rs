@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 
 use linli_node::api::{self, ApiClient, ApiError};
+use linli_node::core::{DocId, NewDoc};
 use linli_node::ops::Request;
+use linli_node::results::{self, Read};
 use linli_node::{InitOptions, Node, OpenOptions};
 use serde_json::Value;
 
@@ -238,6 +240,85 @@ async fn api_calls_and_read_routes() {
         "{e:?}"
     );
     node.shutdown().await.unwrap();
+}
+
+/// The bindings' document creation and typed reads go through the API as `create` and
+/// `read`, and answer exactly what `results::answer` answers on the node itself (what
+/// `linli.connect` relies on); their errors keep their class.
+#[tokio::test]
+async fn bindings_creates_and_reads_answer_the_result_types_over_http() {
+    let (_tmp, node, server) = served().await;
+    let c = ApiClient::new(server.addr(), TOKEN.into());
+    let new = NewDoc::Federation {
+        config: Default::default(),
+    };
+    let created = c.call(&Request::Create { new }).await.unwrap();
+    assert_eq!(created["kind"], "federation");
+    let fed: DocId = created["doc"].as_str().unwrap().parse().unwrap();
+    for read in [
+        Read::Status,
+        Read::Documents,
+        Read::Heads { doc: fed },
+        Read::Certificates { doc: fed },
+        Read::Rejected,
+    ] {
+        let remote = c.call(&Request::Read { read: read.clone() }).await.unwrap();
+        let local = results::answer(&node, read.clone()).await.unwrap();
+        assert_eq!(remote, local, "{read:?}");
+    }
+    let docs = c
+        .call(&Request::Read {
+            read: Read::Documents,
+        })
+        .await
+        .unwrap();
+    assert_eq!(docs[0]["id"], fed.to_string().as_str());
+    // Times are RFC 3339 in UTC with milliseconds.
+    let created_at = docs[0]["created"].as_str().unwrap();
+    assert!(
+        created_at.len() == 24 && created_at.ends_with('Z') && created_at.as_bytes()[19] == b'.',
+        "{created_at}"
+    );
+
+    let missing: DocId = "00".repeat(32).parse().unwrap();
+    let bad = [
+        (Read::Bookings { doc: missing }, 404, "not_found"),
+        (
+            Read::LedgerPage {
+                doc: fed,
+                after: None,
+                limit: 0,
+                volunteer: None,
+            },
+            400,
+            "malformed",
+        ),
+    ];
+    for (read, want_status, want_kind) in bad {
+        match c.call(&Request::Read { read }).await.unwrap_err() {
+            ApiError::Status { status, kind, .. } => {
+                assert_eq!((status, kind.as_str()), (want_status, want_kind));
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // A read of the wrong kind of document is the core's refusal, as on the node.
+    let e = c
+        .call(&Request::Read {
+            read: Read::Wishes { doc: fed },
+        })
+        .await
+        .unwrap_err();
+    let local = results::answer(&node, Read::Wishes { doc: fed })
+        .await
+        .unwrap_err();
+    match e {
+        ApiError::Status { status, kind, .. } => {
+            assert_eq!(status, local.http_status());
+            assert_eq!(kind, local.kind());
+        }
+        other => panic!("{other}"),
+    }
 }
 
 fn header<'a>(r: &'a api::HttpResponse, name: &str) -> &'a str {
@@ -531,6 +612,39 @@ fn python_ops_module_is_generated_from_the_catalogue() {
         "registry_update_compound",
     ] {
         assert!(current.contains(&format!("def {id}(")), "{id}");
+    }
+}
+
+#[test]
+fn python_results_module_is_generated_from_the_result_types() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bindings/python/python/linli/results.py");
+    let fresh = linli_node::codegen::python_results();
+    if std::env::var_os("LINLI_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "bindings/python/python/linli/results.py is stale: run LINLI_BLESS=1 cargo test -p linli-node --test it python_results"
+    );
+    // Every result type is a class, with its fields typed from the schema.
+    for (name, _) in linli_node::results::schemas() {
+        assert!(current.contains(&format!("class {name}:")), "{name}");
+    }
+    for line in [
+        "    requested_at: datetime.datetime",
+        "    confirmed_start: Optional[datetime.datetime]",
+        "    earned: Decimal",
+        "    date: Optional[datetime.date]",
+        "    orders: tuple[MealOrder, ...]",
+        "    invalid: list[tuple[int, str]]",
+        "    documents: dict[str, int]",
+        "    sync_state: bytes",
+        "    path: Path",
+    ] {
+        assert!(current.contains(line), "{line}");
     }
 }
 

@@ -69,16 +69,14 @@ impl Node {
         phone: Option<String>,
         id_number: Option<String>,
     ) -> PyResult<()> {
-        let doc = parse_doc(ledger)?;
-        let record = format!("volunteers/{}", parse_volunteer(volunteer)?);
-        let data = PersonalData::Volunteer {
+        let req = linli::node::ops::Request::VolunteerIdentify {
+            doc: Some(parse_doc(ledger)?),
+            volunteer: parse_volunteer(volunteer)?,
             name,
             phone,
             id_number,
         };
-        self.run(py, move |n| async move {
-            n.write_personal(doc, &record, Some(data)).await
-        })?;
+        self.ops(py, req)?;
         Ok(())
     }
 
@@ -87,10 +85,7 @@ impl Node {
     /// ids, statuses and balances stay.
     fn erase_personal(&self, py: Python<'_>, doc: &str, record: String) -> PyResult<()> {
         let doc = parse_doc(doc)?;
-        self.run(
-            py,
-            move |n| async move { n.erase_personal(doc, &record).await },
-        )?;
+        self.ops(py, linli::node::ops::Request::PersonalErase { doc, record })?;
         Ok(())
     }
 

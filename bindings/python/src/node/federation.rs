@@ -50,7 +50,10 @@ impl Node {
             None => {
                 let fed = parse_doc(federation)?;
                 let at = not_before;
-                self.query(py, move |r| r.default_cert_end(fed, at))?
+                decode(
+                    "time",
+                    self.read(py, Read::DefaultCertEnd { doc: fed, at })?,
+                )?
             }
         };
         let op = Op::Federation(FederationOp::Issue {
@@ -86,11 +89,12 @@ impl Node {
     }
 
     /// The certificates in the federation document.
-    fn certificates(&self, py: Python<'_>, federation: &str) -> PyResult<Vec<CertificateInfo>> {
+    fn certificates<'py>(
+        &self,
+        py: Python<'py>,
+        federation: &str,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(federation)?;
-        let rows = self.run(py, |n| async move { n.certificates(doc).await })?;
-        rows.into_iter()
-            .map(|c| CertificateInfo::from_rust(py, c))
-            .collect()
+        self.read_list(py, "CertificateInfo", Read::Certificates { doc })
     }
 }

@@ -58,8 +58,14 @@ impl Node {
         };
         let effect = if dry_run {
             let doc = parse_doc(ledger)?;
-            let now = now();
-            self.query(py, move |r| r.check(doc, Op::Ledger(op), now))?
+            let v = self.read(
+                py,
+                Read::Check {
+                    doc,
+                    op: Op::Ledger(op),
+                },
+            )?;
+            decode::<Effect>("effect", v)?
         } else {
             self.execute_op(py, ledger, Op::Ledger(op))?
         };
@@ -95,8 +101,8 @@ impl Node {
     /// A volunteer's balance in points over every ledger held (exact, as `Decimal`).
     fn balance<'py>(&self, py: Python<'py>, volunteer: &str) -> PyResult<Bound<'py, PyAny>> {
         let v = parse_volunteer(volunteer)?;
-        let p = self.run(py, |n| async move { n.balance(v).await })?;
-        points(py, p)
+        let p = self.read(py, Read::Balance { volunteer: v })?;
+        crate::types::decimal(py, &p)
     }
 
     /// The leaderboard of `ledger`, optionally of one team, highest first.
@@ -104,38 +110,24 @@ impl Node {
     /// With `across=True` it counts every ledger this node holds (stars by the rules of
     /// `ledger`), optionally only volunteers of the home community `home`.
     #[pyo3(signature = (ledger, team = None, *, across = false, home = None))]
-    fn leaderboard(
+    fn leaderboard<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         ledger: &str,
         team: Option<String>,
         across: bool,
         home: Option<&str>,
-    ) -> PyResult<Vec<Standing>> {
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(ledger)?;
         let home = home.map(parse_org).transpose()?;
-        if home.is_some() && !across {
-            return Err(ValidationError::new_err(
-                "home filters the leaderboard across ledgers: pass across=True",
-            ));
-        }
-        let rows = if across {
-            self.query(py, move |r| {
-                let rules = r.ledger(doc)?.rules();
-                let who = |v: &VolunteerId| home.as_ref().is_none_or(|h| v.org() == h);
-                Ok(leaderboard_across(
-                    r.docs().values(),
-                    &rules,
-                    who,
-                    team.as_deref(),
-                ))
-            })?
-        } else {
-            self.run(py, |n| async move { n.leaderboard(doc, team).await })?
+        // `home` without `across` is refused by the read (`results::answer`).
+        let read = Read::Leaderboard {
+            doc,
+            team,
+            across,
+            home,
         };
-        rows.into_iter()
-            .map(|s| Standing::from_rust(py, s))
-            .collect()
+        self.read_list(py, "Standing", read)
     }
 
     // ---- service ledger: corrections, entries, leaderboards -------------------------
@@ -179,8 +171,13 @@ impl Node {
         let doc = parse_doc(ledger)?;
         let volunteer = volunteer.map(parse_volunteer).transpose()?;
         // Fail early on an unknown document or one of another kind.
-        slf.get()
-            .query(slf.py(), move |r| r.ledger(doc).map(drop))?;
+        let probe = Read::LedgerPage {
+            doc,
+            after: None,
+            limit: 1,
+            volunteer: None,
+        };
+        slf.get().read(slf.py(), probe)?;
         Ok(LedgerEntries {
             node: slf.clone().unbind(),
             doc,

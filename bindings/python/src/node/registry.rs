@@ -49,13 +49,9 @@ impl Node {
     }
 
     /// The compounds of `registry`.
-    fn compounds(&self, py: Python<'_>, registry: &str) -> PyResult<Vec<CompoundInfo>> {
+    fn compounds<'py>(&self, py: Python<'py>, registry: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(registry)?;
-        let rows = self.run(py, |n| async move { n.compounds(doc).await })?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, c)| CompoundInfo::from_rust(id, c))
-            .collect())
+        self.read_list(py, "CompoundInfo", Read::Compounds { doc })
     }
 
     // ---- compound registry: appointments, inspections, scores -----------------------
@@ -90,20 +86,15 @@ impl Node {
     }
 
     /// Whom the appointment record of `compound` names (contested appointments all shown).
-    fn appointment(
+    fn appointment<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         registry: &str,
         compound: &str,
-    ) -> PyResult<AppointmentState> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let doc = parse_doc(registry)?;
-        let id = parse_id::<CompoundId>(compound)?;
-        let view = self.query(py, move |r| {
-            let reg = r.registry(doc)?;
-            reg.compound(&id)?;
-            Ok(reg.appointment(&id))
-        })?;
-        AppointmentState::from_rust(py, compound.to_owned(), view)
+        let compound = parse_id::<CompoundId>(compound)?;
+        self.read_one(py, "AppointmentState", Read::Appointment { doc, compound })
     }
 
     /// Records an inspection of `compound` against the district checklist: `results` maps
@@ -131,22 +122,15 @@ impl Node {
     }
 
     /// The inspections of `compound`, oldest id first.
-    fn inspections(
+    fn inspections<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         registry: &str,
         compound: &str,
-    ) -> PyResult<Vec<Inspection>> {
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(registry)?;
-        let id = parse_id::<CompoundId>(compound)?;
-        let rows = self.query(py, move |r| {
-            let reg = r.registry(doc)?;
-            reg.compound(&id)?;
-            Ok(reg.inspections(&id))
-        })?;
-        rows.into_iter()
-            .map(|(i, v)| Inspection::from_rust(py, compound.to_owned(), i, v))
-            .collect()
+        let compound = parse_id::<CompoundId>(compound)?;
+        self.read_list(py, "Inspection", Read::Inspections { doc, compound })
     }
 
     /// Writes this organisation's score sheet of `compound`'s manager for `year` as
@@ -176,41 +160,39 @@ impl Node {
     }
 
     /// The score sheets of `compound` for `year`, in role order.
-    fn score_sheets(
+    fn score_sheets<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         registry: &str,
         compound: &str,
         year: i16,
-    ) -> PyResult<Vec<ScoreSheet>> {
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(registry)?;
-        let id = parse_id::<CompoundId>(compound)?;
-        let rows = self.query(py, move |r| {
-            let reg = r.registry(doc)?;
-            reg.compound(&id)?;
-            Ok(reg.sheets(&id, year))
-        })?;
-        rows.into_iter()
-            .map(|(role, s)| ScoreSheet::from_rust(py, compound.to_owned(), year, role, s))
-            .collect()
+        let compound = parse_id::<CompoundId>(compound)?;
+        let read = Read::ScoreSheets {
+            doc,
+            compound,
+            year,
+        };
+        self.read_list(py, "ScoreSheet", read)
     }
 
     /// The composite score of `compound` for `year` (weighted by the district's weights)
     /// and whether it is below the pass mark.
-    fn composite_score(
+    fn composite_score<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         registry: &str,
         compound: &str,
         year: i16,
-    ) -> PyResult<CompositeScore> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let doc = parse_doc(registry)?;
-        let id = parse_id::<CompoundId>(compound)?;
-        let c = self.query(py, move |r| {
-            let reg = r.registry(doc)?;
-            reg.compound(&id)?;
-            Ok(reg.composite(&id, year))
-        })?;
-        Ok(CompositeScore::from_rust(compound.to_owned(), c))
+        let compound = parse_id::<CompoundId>(compound)?;
+        let read = Read::CompositeScore {
+            doc,
+            compound,
+            year,
+        };
+        self.read_one(py, "CompositeScore", read)
     }
 }

@@ -77,12 +77,9 @@ impl Node {
     }
 
     /// The bookings of `resource`.
-    fn bookings(&self, py: Python<'_>, resource: &str) -> PyResult<Vec<Booking>> {
+    fn bookings<'py>(&self, py: Python<'py>, resource: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(resource)?;
-        let rows = self.run(py, |n| async move { n.bookings(doc).await })?;
-        rows.into_iter()
-            .map(|b| Booking::from_rust(py, b))
-            .collect()
+        self.read_list(py, "Booking", Read::Bookings { doc })
     }
 
     // ---- bookings: decisions and cancellations --------------------------------------
@@ -153,18 +150,9 @@ impl Node {
     }
 
     /// Waitlisted bookings of `resource` in promotion order.
-    fn waitlist(&self, py: Python<'_>, resource: &str) -> PyResult<Vec<Booking>> {
+    fn waitlist<'py>(&self, py: Python<'py>, resource: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(resource)?;
-        let rows = self.query(py, move |r| {
-            Ok(r.resource(doc)?
-                .waitlist()
-                .into_iter()
-                .map(|b| r.with_personal(doc, b))
-                .collect::<Vec<_>>())
-        })?;
-        rows.into_iter()
-            .map(|b| Booking::from_rust(py, b))
-            .collect()
+        self.read_list(py, "Booking", Read::Waitlist { doc })
     }
 
     // ---- shared kitchens ------------------------------------------------------------
@@ -261,37 +249,20 @@ impl Node {
 
     /// One service day of a kitchen: cut-off, capacity, accepted and waiting portions and
     /// the orders.
-    fn kitchen_day(
+    fn kitchen_day<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         kitchen: &str,
         date: &Bound<'_, PyAny>,
-    ) -> PyResult<KitchenDay> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let doc = parse_doc(kitchen)?;
         let date = parse_date(date)?;
-        let day = self.query(py, move |r| {
-            let mut day = r.resource(doc)?.kitchen_day(date)?;
-            day.orders = std::mem::take(&mut day.orders)
-                .into_iter()
-                .map(|o| r.order_with_personal(doc, o))
-                .collect();
-            Ok(day)
-        })?;
-        KitchenDay::from_rust(py, day)
+        self.read_one(py, "KitchenDay", Read::KitchenDay { doc, date })
     }
 
     /// Every meal order of a kitchen, in id order.
-    fn orders(&self, py: Python<'_>, kitchen: &str) -> PyResult<Vec<MealOrder>> {
+    fn orders<'py>(&self, py: Python<'py>, kitchen: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(kitchen)?;
-        let rows = self.query(py, move |r| {
-            Ok(r.resource(doc)?
-                .all_orders()
-                .into_iter()
-                .map(|o| r.order_with_personal(doc, o))
-                .collect::<Vec<_>>())
-        })?;
-        rows.into_iter()
-            .map(|o| MealOrder::from_rust(py, o))
-            .collect()
+        self.read_list(py, "MealOrder", Read::Orders { doc })
     }
 }

@@ -78,46 +78,27 @@ impl Node {
     }
 
     /// The items of a wishes document, with their derived status.
-    fn wishes(&self, py: Python<'_>, wishes: &str) -> PyResult<Vec<Wish>> {
+    fn wishes<'py>(&self, py: Python<'py>, wishes: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(wishes)?;
-        let rows = self.query(py, move |r| {
-            let w = r.wishes(doc)?;
-            w.items()
-                .into_iter()
-                .map(|(id, item)| {
-                    let status = w.status(&id)?.label();
-                    Ok((id, item, status))
-                })
-                .collect::<Result<Vec<_>, CoreError>>()
-        })?;
-        rows.into_iter()
-            .map(|(id, item, status)| Wish::from_rust(py, id, item, status))
-            .collect()
+        self.read_list(py, "Wish", Read::Wishes { doc })
     }
 
     /// Changes refused, with their reasons, in arrival order (a refusal linli-core later
     /// withdraws leaves the list).
-    fn rejected(&self, py: Python<'_>) -> PyResult<Vec<Rejected>> {
-        let rows = self.run(py, |n| async move { n.rejected().await })?;
-        rows.into_iter()
-            .map(|r| Rejected::from_rust(py, r))
-            .collect()
+    fn rejected<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.read_list(py, "Rejected", Read::Rejected)
     }
 
     /// Current heads of a document (hex change hashes, sorted): they change exactly when
     /// the document does.
     fn heads(&self, py: Python<'_>, doc: &str) -> PyResult<Vec<String>> {
         let doc = parse_doc(doc)?;
-        let heads = self.run(py, |n| async move { n.heads(doc).await })?;
-        let mut out: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
-        out.sort();
-        Ok(out)
+        decode("heads", self.read(py, Read::Heads { doc })?)
     }
 
     /// Peers this node has synchronised with, with their sync state.
-    fn peers(&self, py: Python<'_>) -> PyResult<Vec<Peer>> {
-        let rows = self.run(py, |n| async move { n.peers().await })?;
-        rows.into_iter().map(|p| Peer::from_rust(py, p)).collect()
+    fn peers<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.read_list(py, "Peer", Read::Peers)
     }
 
     /// Replaces the district settings in the federation document (root node only): the
@@ -229,23 +210,14 @@ impl Node {
     }
 
     /// The claims of an item, with whether each is assigned.
-    fn claims(&self, py: Python<'_>, wishes: &str, wish: &str) -> PyResult<Vec<Claim>> {
+    fn claims<'py>(
+        &self,
+        py: Python<'py>,
+        wishes: &str,
+        wish: &str,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let doc = parse_doc(wishes)?;
-        let id = parse_id::<WishId>(wish)?;
-        let rows = self.query(py, move |r| {
-            let w = r.wishes(doc)?;
-            w.item(&id)?;
-            let assigned = w.assigned(&id);
-            Ok(w.claims(&id)
-                .into_iter()
-                .map(|(c, claim)| {
-                    let a = assigned.contains(&c);
-                    (c, claim, a)
-                })
-                .collect::<Vec<_>>())
-        })?;
-        rows.into_iter()
-            .map(|(c, claim, a)| Claim::from_rust(py, wish.to_owned(), c, claim, a))
-            .collect()
+        let wish = parse_id::<WishId>(wish)?;
+        self.read_list(py, "Claim", Read::Claims { doc, wish })
     }
 }
