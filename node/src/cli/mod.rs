@@ -132,9 +132,53 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The file in a data directory that marks it as run on a training clock (holding the
-/// first simulated start).
+/// The file in a data directory that marks it as run on a training clock: the simulated
+/// start of the last `linli run --training-clock`, and (`offset_ms N`) how far the simulated
+/// time was from the system clock, so commands run without the daemon continue its time.
 const TRAINING_MARK: &str = "training-clock";
+
+/// The simulated time now of a directory marked as run on a training clock (`None`: not
+/// marked, real time). Local-mode commands open such a directory on this clock, so a
+/// simulated document never gets a real time.
+fn training_now(dir: &Path) -> Result<Option<linli_core::Timestamp>, CliError> {
+    let mark = dir.join(TRAINING_MARK);
+    let text = match std::fs::read_to_string(&mark) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CliError::new(
+                EXIT_STORE,
+                format!("cannot read {}: {e}", mark.display()),
+            ));
+        }
+    };
+    let bad = || {
+        CliError::new(
+            EXIT_FAILED,
+            format!(
+                "{} is damaged (it should hold the training clock's start and offset): run the                  daemon with --training-clock again to rewrite it",
+                mark.display()
+            ),
+        )
+    };
+    let mut lines = text.lines();
+    let start = lines
+        .next()
+        .and_then(|l| linli_core::Timestamp::parse(l.trim()).ok())
+        .ok_or_else(bad)?;
+    let now = match lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("offset_ms "))
+    {
+        Some(n) => {
+            let offset: i64 = n.trim().parse().map_err(|_| bad())?;
+            linli_core::Timestamp(crate::system_clock().millis().saturating_add(offset))
+        }
+        // Written before the offset was kept: the start again.
+        None => start,
+    };
+    Ok(Some(now))
+}
 
 /// Opens the store for `linli run`. A command run in local mode holds the store for a
 /// moment; the daemon waits up to 5 s for it rather than failing at once.
@@ -703,7 +747,19 @@ impl Exec {
                 Err(e) => return Err(CliError::from(e)),
             }
         }
-        Ok(Exec::Local(Node::open(dir, open_options(cfg)).await?))
+        let training_clock = training_now(dir)?;
+        if let Some(t) = training_clock {
+            tracing::warn!(
+                now = %t,
+                "TRAINING CLOCK: {} ran on simulated time; this command continues it",
+                dir.display()
+            );
+        }
+        let opts = OpenOptions {
+            training_clock,
+            ..open_options(cfg)
+        };
+        Ok(Exec::Local(Node::open(dir, opts).await?))
     }
 
     async fn call(&self, req: Request) -> Result<Value, CliError> {
@@ -907,7 +963,8 @@ async fn daemon(cli: &Cli, dir: &Path, mut cfg: Config, a: &RunArgs) -> Result<u
     }
     let node = open_for_daemon(dir, &cfg, a.training_clock).await?;
     if let Some(t) = a.training_clock {
-        if let Err(e) = std::fs::write(&mark, format!("{t}\n")) {
+        let offset = t.millis().saturating_sub(crate::system_clock().millis());
+        if let Err(e) = std::fs::write(&mark, format!("{t}\noffset_ms {offset}\n")) {
             let _ = node.shutdown().await;
             return Err(CliError::new(
                 EXIT_STORE,

@@ -1628,11 +1628,22 @@ fn cli_training_clock_shows_the_kitchen_cut_off() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("ran on a training clock"), "{}", r.stderr);
 
-    // A local-mode command without a daemon: the system clock.
+    // A local-mode command without a daemon continues the simulated time (a simulated
+    // document never gets a real time): still the evening of 2027-03-04, past the cut-off.
     let st = linli(c, &["--json", "status"]).ok().json();
-    assert_eq!(st["clock"], "system", "{st}");
+    assert_eq!(st["clock"], "training", "{st}");
+    let time = st["time"].as_str().unwrap();
+    assert!(time.starts_with("2027-03-04 20:"), "{time}");
+    let r = order("7-1-101");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("after the cut-off"), "{}", r.stderr);
+    // A damaged mark is an error naming the file, and changes nothing.
+    std::fs::write(c.join("training-clock"), "yesterday\n").unwrap();
+    let r = linli(c, &["status"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        !linli(c, &["status"]).ok().stdout.contains("TRAINING"),
-        "real time is not marked"
+        r.stderr.contains("training-clock is damaged"),
+        "{}",
+        r.stderr
     );
 }
