@@ -732,6 +732,18 @@ crate::kind::kind_basics!(Registry, RegistryContract, RegistryOp);
 
 impl crate::kind::Kind for RegistryContract {
     crate::kind::kind_basics!(Registry, RegistryOp);
+    /// Performers, as its rules below: the community its compounds and inspections, the
+    /// street appointments; a score sheet its scorer (owners' and community's sheets the
+    /// community, the street's the street, the department's a department).
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "add_compound" | "update_compound" | "inspect" => &[Owner],
+            "appoint" => &[Street],
+            "score" => &[Owner, Street, Department],
+            _ => return None,
+        })
+    }
     /// Receivers: public governance data: its street (all within it) and the district departments.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.in_street || r.department
@@ -821,8 +833,7 @@ impl policy::Rules<'_> {
                         format!("only street {} writes the street's sheet", h.street_scope())
                     }),
                     "department" => policy::require(
-                        matches!(who.role, Some(Role::Unit | Role::Partner))
-                            && who.scope.len() == 1,
+                        policy::is_department(who),
                         || {
                             "the department's sheet is written by a department certified by the district root".into()
                         },
