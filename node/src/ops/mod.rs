@@ -591,6 +591,12 @@ pub enum Request {
         /// Only operations of this kind.
         kind: Option<DocKind>,
     },
+    /// What this node may do, for forms built from the schema (the dashboard's): its role
+    /// and scope; every operation of the catalogue with its fields' schemas, who may
+    /// perform it (linli-core's standings) and the documents held here on which this
+    /// node's certificate gives it one of them; the documents it may create (judged by
+    /// linli-core as a dry run) with their commands' fields; the schemas' definitions.
+    Catalogue,
     /// Any operation of the catalogue by its id (`resource.bar`, `ledger.set_rules` …) with
     /// its fields by name; checked as linli-core checks it.
     Operation {
@@ -634,6 +640,7 @@ impl Request {
                 | Request::WishList { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
+                | Request::Catalogue
         )
     }
 }
@@ -1262,6 +1269,7 @@ pub async fn execute_with(
                 .map(operation_row)
                 .collect(),
         )),
+        Request::Catalogue => rows::catalogue(node).await,
         Request::Operation { op, doc, fields } => {
             let found = catalogue::find(&op).map_err(|e| OpsError::Invalid(e.to_string()))?;
             let typed = found
