@@ -153,7 +153,9 @@ impl Standing {
                 matches!(who.role, Some(Role::Unit | Role::Partner))
                     && is_organiser_scope(h, &who.scope)
             }
-            Standing::Certifier => who.is_root() || who.role.is_some_and(|r| !r.certifies().is_empty()),
+            Standing::Certifier => {
+                who.is_root() || who.role.is_some_and(|r| !r.certifies().is_empty())
+            }
             Standing::Certified | Standing::Named => true,
         }
     }

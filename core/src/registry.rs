@@ -832,12 +832,9 @@ impl policy::Rules<'_> {
                     "street" => policy::require(policy::is_street(h, who), || {
                         format!("only street {} writes the street's sheet", h.street_scope())
                     }),
-                    "department" => policy::require(
-                        policy::is_department(who),
-                        || {
-                            "the department's sheet is written by a department certified by the district root".into()
-                        },
-                    ),
+                    "department" => policy::require(policy::is_department(who), || {
+                        "the department's sheet is written by a department certified by the district root".into()
+                    }),
                     other => Err(format!("unknown scorer role {other:?}")),
                 }
             }

@@ -663,9 +663,7 @@ impl crate::kind::Kind for ResourceContract {
             "set_spec" | "delegate" | "bar" | "accept_order" | "refuse_order"
             | "mark_collected" => &[Owner],
             "request" | "place_order" => &[Certified],
-            "confirm" | "reject" | "waitlist" | "revoke" | "promote_waitlist" => {
-                &[Owner, Named]
-            }
+            "confirm" | "reject" | "waitlist" | "revoke" | "promote_waitlist" => &[Owner, Named],
             "cancel" | "cancel_order" => &[Named],
             _ => return None,
         })

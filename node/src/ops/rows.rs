@@ -824,43 +824,6 @@ pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str) -> Value {
     })
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_keep_their_json_shape() {
-        let v: VolunteerId = "dianye:7".parse().unwrap();
-        assert_eq!(
-            balance(&v, Points(150)).to_string(),
-            json!({ "volunteer": v.to_string(), "balance": Points(150).to_string(), "hundredths": 150 })
-                .to_string()
-        );
-        let r = ImportReport {
-            entries: 3,
-            invalid: vec![(2, "truncated".into())],
-            problem: Some("no end part".into()),
-            ..ImportReport::default()
-        };
-        assert_eq!(
-            import(Path::new("/tmp/x.linli"), &r).to_string(),
-            json!({
-                "path": "/tmp/x.linli",
-                "entries": 3,
-                "applied": 0,
-                "duplicates": 0,
-                "pending": 0,
-                "refused": 0,
-                "invalid": [{ "entry": 2, "error": "truncated" }],
-                "complete": false,
-                "problem": "no end part",
-            })
-            .to_string()
-        );
-    }
-}
-
 /// The commands that create a document, with the kind each creates (the dashboard offers
 /// those linli-core would let this node run: [`catalogue`]).
 const CREATE_COMMANDS: [(&str, DocKind); 4] = [
@@ -913,32 +876,35 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
     let probes: Vec<(&str, DocKind, Result<NewDoc, String>)> = CREATE_COMMANDS
         .iter()
         .map(|(cmd, kind)| {
-            let new = street.as_ref().map_err(ToString::to_string).map(|(street, community)| {
-                let street = street.clone();
-                match kind {
-                    DocKind::Registry => NewDoc::Registry {
-                        street,
-                        community: org.clone(),
-                        title: String::new(),
-                    },
-                    DocKind::Ledger => NewDoc::Ledger {
-                        street,
-                        community: org.clone(),
-                        year,
-                        rules: linli_core::ledger::LedgerRules::default(),
-                    },
-                    DocKind::Wishes => NewDoc::Wishes {
-                        street,
-                        community: org.clone(),
-                        title: String::new(),
-                    },
-                    _ => NewDoc::Resource {
-                        street,
-                        community: community.clone(),
-                        spec: ResourceSpec::room("probe", 1),
-                    },
-                }
-            });
+            let new = street
+                .as_ref()
+                .map_err(ToString::to_string)
+                .map(|(street, community)| {
+                    let street = street.clone();
+                    match kind {
+                        DocKind::Registry => NewDoc::Registry {
+                            street,
+                            community: org.clone(),
+                            title: String::new(),
+                        },
+                        DocKind::Ledger => NewDoc::Ledger {
+                            street,
+                            community: org.clone(),
+                            year,
+                            rules: linli_core::ledger::LedgerRules::default(),
+                        },
+                        DocKind::Wishes => NewDoc::Wishes {
+                            street,
+                            community: org.clone(),
+                            title: String::new(),
+                        },
+                        _ => NewDoc::Resource {
+                            street,
+                            community: community.clone(),
+                            spec: ResourceSpec::room("probe", 1),
+                        },
+                    }
+                });
             (*cmd, *kind, new)
         })
         .collect();
@@ -962,15 +928,16 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
                 .collect();
             // The documents this node manages: a standing towards them beyond what any
             // certified organisation (or one their records name) holds.
-            let mut manages: BTreeMap<String, std::collections::BTreeSet<String>> =
-                BTreeMap::new();
+            let mut manages: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
             for o in &ops {
                 let entry = manages.entry(kind_name(o.kind).to_string()).or_default();
                 for id in r.ids_of(o.kind) {
                     let Ok(d) = r.doc(id) else { continue };
                     let own = o.performers.iter().any(|s| {
-                        !matches!(s, catalogue::Standing::Certified | catalogue::Standing::Named)
-                            && principals.iter().any(|p| s.holds(d.header(), p))
+                        !matches!(
+                            s,
+                            catalogue::Standing::Certified | catalogue::Standing::Named
+                        ) && principals.iter().any(|p| s.holds(d.header(), p))
                     });
                     if own {
                         entry.insert(id.to_string());
@@ -1047,4 +1014,41 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
         "defs": defs,
         "request_defs": request.get("$defs").cloned().unwrap_or_else(|| json!({})),
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_their_json_shape() {
+        let v: VolunteerId = "dianye:7".parse().unwrap();
+        assert_eq!(
+            balance(&v, Points(150)).to_string(),
+            json!({ "volunteer": v.to_string(), "balance": Points(150).to_string(), "hundredths": 150 })
+                .to_string()
+        );
+        let r = ImportReport {
+            entries: 3,
+            invalid: vec![(2, "truncated".into())],
+            problem: Some("no end part".into()),
+            ..ImportReport::default()
+        };
+        assert_eq!(
+            import(Path::new("/tmp/x.linli"), &r).to_string(),
+            json!({
+                "path": "/tmp/x.linli",
+                "entries": 3,
+                "applied": 0,
+                "duplicates": 0,
+                "pending": 0,
+                "refused": 0,
+                "invalid": [{ "entry": 2, "error": "truncated" }],
+                "complete": false,
+                "problem": "no end part",
+            })
+            .to_string()
+        );
+    }
 }
