@@ -196,6 +196,10 @@ impl crate::kind::Kind for FederationContract {
             _ => return None,
         })
     }
+    /// No operation of the federation is performed by whom its records name.
+    fn named(&self, _: &crate::document::Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: the federation document: everyone receives it.
     fn receives(&self, _: &crate::kind::Relation) -> bool {
         true

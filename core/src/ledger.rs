@@ -1085,6 +1085,10 @@ impl crate::kind::Kind for LedgerContract {
             _ => return None,
         })
     }
+    /// No operation of a ledger is performed by whom its records name.
+    fn named(&self, _: &Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: its community and organisers, its street and the communities of that street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street

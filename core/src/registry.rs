@@ -744,6 +744,10 @@ impl crate::kind::Kind for RegistryContract {
             _ => return None,
         })
     }
+    /// No operation of the registry is performed by whom its records name.
+    fn named(&self, _: &Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: public governance data: its street (all within it) and the district departments.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.in_street || r.department

@@ -711,6 +711,12 @@ impl crate::kind::Kind for WishesContract {
             _ => return None,
         })
     }
+    /// Named: a claimant (fulfilment is written by the assignee its assignment names).
+    fn named(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
+        doc.records::<Claim>("claims")
+            .iter()
+            .any(|(_, c)| c.claimant == who.scope)
+    }
     /// Receivers: its community and the units and partners within it, and its street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street

@@ -668,6 +668,16 @@ impl crate::kind::Kind for ResourceContract {
             _ => return None,
         })
     }
+    /// Named: a delegate of a block, the requester of a booking or of a meal order.
+    fn named(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
+        Resource::new(doc).is_ok_and(|r| {
+            r.delegations().iter().any(|(_, d)| d.delegate == who.scope)
+                || r.bookings().iter().any(|b| b.request.by == who.scope)
+        }) || doc
+            .records::<Order>("orders")
+            .iter()
+            .any(|(_, o)| o.by == who.scope)
+    }
     /// Receivers: the owner and what lies within it, its street, the communities of that street, and the units and partners of its community.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street || r.in_community

@@ -918,9 +918,8 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
                     r.ids_of(o.kind)
                         .into_iter()
                         .filter(|id| {
-                            r.doc(*id).is_ok_and(|d| {
-                                principals.iter().any(|p| o.may_perform(d.header(), p))
-                            })
+                            r.doc(*id)
+                                .is_ok_and(|d| principals.iter().any(|p| o.may_perform(d, p)))
                         })
                         .map(|id| id.to_string())
                         .collect()
