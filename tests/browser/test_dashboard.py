@@ -657,6 +657,24 @@ def test_generated_forms_and_role_aware_pages() -> None:
                "[...document.querySelectorAll('#rooms .room h3')].some(e => e.innerText === '读书角')")
         status, rooms = daemon.get("/api/v1/resources", daemon.token)
         assert status == 200 and [r["name"] for r in rooms] == ["读书角"], rooms
+        room = rooms[0]["id"]
+
+        # A booking request on behalf of a resident, its slot typed in the room's time zone
+        # (Asia/Shanghai, whatever the browser's zone).
+        b.click('#tasks [data-task="resource.request"]')
+        form = 'form[data-form="resource.request"]'
+        b.wait("the request form", f"!!document.querySelector('{form}')")
+        day = (dt.datetime.now(ZONE).date() + dt.timedelta(days=1)).isoformat()
+        fill(b, f'{form} > .fields > [data-field="booker"] input', "李伟")
+        fill(b, f'{form} > .fields > [data-field="purpose"] input', "读书会")
+        fill(b, f'{form} > .fields > [data-field="attendees"] input', "8")
+        fill(b, f'{form} > .fields > [data-field="slot"] [data-field="start"] input', f"{day}T19:00")
+        fill(b, f'{form} > .fields > [data-field="slot"] [data-field="end"] input', f"{day}T20:30")
+        b.click(f"{form} button[data-submit]")
+        b.wait("the request written", "!!document.querySelector('#tasks .form-ok')")
+        _, bookings = daemon.get(f"/api/v1/bookings?doc={room}", daemon.token)
+        assert [(x["start"], x["end"], x["purpose"]) for x in bookings] == [
+            (f"{day} 19:00", f"{day} 20:30", "读书会")], bookings
 
         # The compound registry through its create form; then its operations are offered.
         b.click('#tasks [data-task="cmd:registry_create"]')

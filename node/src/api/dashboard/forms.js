@@ -47,6 +47,12 @@ const FORM_I18N = {
     "st_registered": "已登记", "st_under_renovation": "改造中", "st_active": "在用", "st_archived": "已归档",
     "rk_activity_room": "活动室", "rk_hall": "大厅", "rk_sports_court": "运动场", "rk_pavilion": "议事亭",
     "rk_book_bar": "书吧", "rk_kitchen": "共享厨房", "mode_other": "其他模式",
+    "f_buildings": "楼栋", "f_facilities": "设施", "f_grid": "网格", "f_owners_committee": "业主委员会",
+    "f_status": "状态", "f_year_built": "建成年份", "f_number": "楼号", "f_units": "单元数", "f_subject": "证书对象（密钥）",
+    "f_org": "组织", "f_parent": "上级组织", "f_not_before": "生效时间", "f_not_after": "失效时间", "f_certs": "证书",
+    "f_service": "餐次", "f_cutoff": "截止时间", "f_pickup": "取餐时间", "f_menu": "菜单", "f_price": "价格",
+    "f_delegate": "受托方", "f_block": "时段", "f_id": "编号", "f_entry": "记录", "f_points": "积分", "f_rows": "行",
+    "f_source": "来源编号", "f_stage": "阶段", "f_channel": "渠道", "f_resident": "居民", "f_minutes": "分钟",
     "f_exceptions": "例外日期", "f_until": "截止", "f_every_weeks": "每隔几周", "f_claim": "认领",
   },
   en: {
