@@ -716,6 +716,34 @@ def test_generated_forms_and_role_aware_pages() -> None:
         _, compounds = daemon.get("/api/v1/compounds", daemon.token)
         assert [c["name"] for c in compounds] == ["石马路小区"], compounds
 
+        # A service ledger through its form, then service hours from a CSV: progress and a
+        # report row by row; the same file again records nothing twice.
+        b.click('#tasks [data-task="cmd:ledger_create"]')
+        b.wait("the ledger form", "!!document.querySelector('form[data-form=\"cmd:ledger_create\"]')")
+        b.click('form[data-form="cmd:ledger_create"] button[data-submit]')
+        b.wait("the CSV import offered", "!!document.querySelector('#tasks [data-task=\"csv:service\"]')")
+        b.click('#tasks [data-task="csv:service"]')
+        form = 'form[data-form="csv:service"]'
+        b.wait("the CSV form", f"!!document.querySelector('{form}')")
+        year = dt.datetime.now(ZONE).year
+        csv_text = ("volunteer,activity,team,date,hours\n"
+                    f"dianye:7,治安巡逻,治安巡逻队,{year}-01-05,2\n"
+                    f"dianye:8,读书会,读书会,{year}-01-06,lots\n"
+                    f"dianye:8,读书会,读书会,{year}-01-07,1.5\n")
+        fill(b, f"{form} textarea[data-csv-text]", csv_text)
+        b.click(f"{form} button[data-submit]")
+        summary = b.wait("the import report", f"document.querySelector('{form} [data-csv-summary]')?.innerText")
+        assert summary == "2 recorded · 0 imported before · 1 not imported", summary
+        outcomes = b.eval(f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => [r.dataset.line, r.dataset.outcome])")
+        assert outcomes == [["2", "recorded"], ["3", "rejected"], ["4", "recorded"]], outcomes
+        assert "lots" in b.text(f'{form} tr[data-line="3"]')
+        assert b.text(f"{form} [data-csv-progress]") == "3 of 3 rows done"
+        b.click(f"{form} button[data-submit]")
+        b.wait("the second import's report",
+               f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => r.dataset.outcome).join() === 'already,rejected,already'")
+        _, board = daemon.get("/api/v1/leaderboard", daemon.token)
+        assert sorted((r["volunteer"], r["hours"]) for r in board) == [("dianye:7", "2.00"), ("dianye:8", "1.50")], board
+
         # Printing: a section alone, without the page's chrome.
         b.send("Emulation.setEmulatedMedia", media="print")
         b.eval("document.body.dataset.print = 'sec-rooms'")

@@ -597,6 +597,14 @@ pub enum Request {
     /// node's certificate gives it one of them; the documents it may create (judged by
     /// linli-core as a dry run) with their commands' fields; the schemas' definitions.
     Catalogue,
+    /// Reads a service-records CSV (the `linli import --format csv` format) into the rows of
+    /// `ledger.record_services`, each with its source id and the line it starts on, or why
+    /// it cannot be imported (the dashboard's import sends the rows in batches). Writes
+    /// nothing.
+    ServiceCsv {
+        /// The file's text.
+        text: String,
+    },
     /// Any operation of the catalogue by its id (`resource.bar`, `ledger.set_rules` …) with
     /// its fields by name; checked as linli-core checks it.
     Operation {
@@ -641,6 +649,7 @@ impl Request {
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
                 | Request::Catalogue
+                | Request::ServiceCsv { .. }
         )
     }
 }
@@ -1270,6 +1279,10 @@ pub async fn execute_with(
                 .collect(),
         )),
         Request::Catalogue => rows::catalogue(node).await,
+        Request::ServiceCsv { text } => {
+            let rows = crate::cli::service_rows(text.as_bytes()).map_err(OpsError::Invalid)?;
+            Ok(rows::service_csv(&rows))
+        }
         Request::Operation { op, doc, fields } => {
             let found = catalogue::find(&op).map_err(|e| OpsError::Invalid(e.to_string()))?;
             let typed = found

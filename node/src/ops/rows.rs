@@ -824,6 +824,18 @@ pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str) -> Value {
     })
 }
 
+/// `service_csv`: each record of the file, `{line, row}` or `{line, error}`.
+pub(crate) fn service_csv(rows: &[crate::cli::CsvRow]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|(line, r)| match r {
+                Ok(row) => json!({ "line": line, "row": row }),
+                Err(e) => json!({ "line": line, "error": e }),
+            })
+            .collect(),
+    )
+}
+
 /// The commands that create a document, with the kind each creates (the dashboard offers
 /// those linli-core would let this node run: [`catalogue`]).
 const CREATE_COMMANDS: [(&str, DocKind); 4] = [

@@ -721,6 +721,34 @@ async fn catalogue_offers_what_the_certificate_allows() {
         .await
         .unwrap();
     assert_eq!(r.status, 403, "{}", r.text());
+    // A service-records CSV is read into rows (each with its line and source id) or refused
+    // naming the missing column; nothing is written either way.
+    let cc_client = ApiClient::new(cs.addr(), TOKEN.into());
+    let rows = cc_client
+        .call(&Request::ServiceCsv {
+            text: "volunteer,activity,date,hours\ndianye:7,patrol,2026-01-05,2\ndianye:8,patrol,2026-01-06,lots\n".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["row"]["volunteer"], "dianye:7");
+    assert!(rows[0]["row"]["source"].is_string(), "{rows}");
+    assert_eq!(rows[1]["line"], 3);
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("lots"),
+        "{rows}"
+    );
+    let body = br#"{"cmd":"service_csv","text":"volunteer,activity,date\n"}"#;
+    let r = cc_client
+        .request("POST", "/api/v1/call", Some(body), Some(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        error_of(&r.body).contains("no `hours` column"),
+        "{}",
+        r.text()
+    );
     // The status names the role and scope too.
     let st = ApiClient::new(cs.addr(), TOKEN.into())
         .get_json("/api/v1/status")

@@ -53,6 +53,10 @@ const FORM_I18N = {
     "f_service": "餐次", "f_cutoff": "截止时间", "f_pickup": "取餐时间", "f_menu": "菜单", "f_price": "价格",
     "f_delegate": "受托方", "f_block": "时段", "f_id": "编号", "f_entry": "记录", "f_points": "积分", "f_rows": "行",
     "f_source": "来源编号", "f_stage": "阶段", "f_channel": "渠道", "f_resident": "居民", "f_minutes": "分钟",
+    csv_task: "导入服务时长（CSV 文件）", csv_file: "CSV 文件", csv_paste: "或粘贴 CSV 内容",
+    csv_columns: "列：volunteer, activity, team, date, hours, evidence, id（前四列必填）",
+    csv_progress: "已处理 {0} / {1} 行", csv_summary: "新记录 {0} · 已导入过 {1} · 未导入 {2}",
+    csv_recorded: "已记录", csv_already: "已导入过", csv_rejected: "未导入", th_line: "行", th_outcome: "结果",
     "f_exceptions": "例外日期", "f_until": "截止", "f_every_weeks": "每隔几周", "f_claim": "认领",
   },
   en: {
@@ -65,6 +69,10 @@ const FORM_I18N = {
     form_yes: "yes", form_variant: "kind",
     err_malformed: "Malformed: {0}", err_invalid: "Invalid: {0}", err_not_found: "Not found: {0}",
     err_unauthorized: "Not allowed: {0}", err_conflict: "Conflicts with existing records: {0}", err_storage: "Storage error: {0}",
+    csv_task: "Import service hours (CSV file)", csv_file: "CSV file", csv_paste: "or paste the CSV",
+    csv_columns: "columns: volunteer, activity, team, date, hours, evidence, id (the first four required)",
+    csv_progress: "{0} of {1} rows done", csv_summary: "{0} recorded · {1} imported before · {2} not imported",
+    csv_recorded: "recorded", csv_already: "imported before", csv_rejected: "not imported", th_line: "Line", th_outcome: "Outcome",
     print: "Print", role_street: "street", role_community: "community", role_unit: "co-building unit", role_partner: "partner", role_root: "district root",
   },
 };
@@ -121,7 +129,9 @@ function renderTasks() {
   if (creates.length) groups.push([t("tasks_create"), creates.map(c => ({ id: "cmd:" + c.cmd, label: createLabel(c) }))]);
   for (const kind of ["resource", "registry", "ledger", "wishes", "federation"]) {
     const of = ops.filter(o => o.kind === kind);
-    if (of.length) groups.push([t("kind_" + kind), of.map(o => ({ id: o.op, label: opLabel(o) }))]);
+    const items = of.map(o => ({ id: o.op, label: opLabel(o) }));
+    if (of.some(o => o.op === "ledger.record_services")) items.unshift({ id: "csv:service", label: t("csv_task") });
+    if (items.length) groups.push([t("kind_" + kind), items]);
   }
   const picker = h("div", { class: "task-list" }, h("p", { class: "muted" }, t("tasks_pick")),
     groups.map(([title, items]) => h("div", { class: "task-group" }, h("h3", {}, title),
@@ -132,13 +142,17 @@ function renderTasks() {
   return h("div", { class: "tasks" }, picker, F.open ? taskForm(F.open) : null);
 }
 
+function tasksKey() {
+  return [F.open, F.doc, lang, JSON.stringify(catalogue().operations.map(o => o.docs))].join("|");
+}
+
 function renderTasksOnly() {
-  F.rendered = [F.open, F.doc, lang, JSON.stringify(catalogue().operations.map(o => o.docs))].join("|");
   const old = $("tasks").querySelector("form.op-form");
   const typed = old && old.dataset.form === F.open ? controls(old).map(c => (c.type === "checkbox" ? c.checked : c.value)) : null;
   try { $("tasks").replaceChildren(...[renderTasks()].flat().filter(k => k != null)); } catch (e) { $("tasks").replaceChildren(errorBox(e)); }
   const form = $("tasks").querySelector("form.op-form");
   if (typed && form) restore(form, typed);
+  F.rendered = tasksKey();  // after drawing: the form picks its document
 }
 
 function controls(form) {
@@ -175,6 +189,7 @@ function zoneOf(docId) {
 
 /** The open form: an operation on one of the documents it is offered on, or a create command. */
 function taskForm(id) {
+  if (id === "csv:service") return csvForm();
   const cat = catalogue();
   let title, help, fields, defs, submit, docs = null;
   if (id.startsWith("cmd:")) {
@@ -531,8 +546,88 @@ function renderFormsPart() {
   const role = roleLabel();
   if (role && $("who").firstChild) $("who").append(" · ", h("span", { class: "role", "data-role": D.catalogue.role }, role));
   // An open form keeps what was typed when the data behind the page reloads (live events).
-  const key = [F.open, F.doc, lang, JSON.stringify(catalogue().operations.map(o => o.docs))].join("|");
-  if (F.open && F.rendered === key && $("tasks").querySelector("form.op-form")) return;
-  F.rendered = key;
+  if (F.open && F.rendered === tasksKey() && $("tasks").querySelector("form.op-form")) return;
   renderTasksOnly();
+}
+
+// ---- CSV import of service hours -----------------------------------------------------------
+// The node reads the file (`service_csv`: the CLI's import format, each row with its source
+// id, so a file imported again names its rows alike); the rows go to `service_import` (the
+// CLI's import: `ledger.record_services`) in batches, with progress, and every row's outcome
+// is reported with its line.
+
+const CSV_BATCH = 200;
+
+function csvForm() {
+  const op = catalogue().operations.find(o => o.op === "ledger.record_services");
+  if (!op) return null;
+  if (!F.doc || !op.docs.includes(F.doc)) F.doc = op.docs[0];
+  const file = h("input", { type: "file", accept: ".csv,text/csv", "data-csv-file": "" });
+  const paste = h("textarea", { rows: 5, class: "mono", "data-csv-text": "" });
+  const bar = h("progress", { max: 1, value: 0, hidden: true });
+  const said = h("p", { class: "muted", "data-csv-progress": "" });
+  const report = h("div", { class: "csv-report" });
+  const go = h("button", { type: "submit", class: "primary", "data-submit": "csv:service" }, t("form_submit"));
+  return h("form", {
+    class: "op-form", "data-form": "csv:service", novalidate: true,
+    onsubmit: async ev => {
+      ev.preventDefault();
+      if (F.busy) return;
+      F.busy = true; go.disabled = true;
+      report.replaceChildren();
+      try {
+        const text = file.files && file.files[0] ? await file.files[0].text() : paste.value;
+        await importCsv(text, F.doc, bar, said, report);
+        scheduleLoad();
+      } catch (e) {
+        report.replaceChildren(h("p", { class: "form-error error-box", "data-kind": e.kind || "" }, coreError(e)));
+      } finally {
+        F.busy = false; go.disabled = false;
+      }
+    },
+  },
+  h("h3", {}, t("csv_task")),
+  h("p", { class: "muted help" }, t("csv_columns")),
+  h("label", { class: "field" }, h("span", {}, t("form_doc")),
+    h("select", { "data-doc-select": "", onchange: ev => { F.doc = ev.target.value; } },
+      op.docs.map(d => h("option", { value: d, selected: d === F.doc }, docTitle(d))))),
+  h("label", { class: "field" }, h("span", { class: "flabel" }, t("csv_file")), file),
+  h("label", { class: "field" }, h("span", { class: "flabel" }, t("csv_paste")), paste),
+  h("div", { class: "row" }, go, bar, said), report);
+}
+
+async function importCsv(text, doc, bar, said, report) {
+  const parsed = await call({ cmd: "service_csv", text });
+  const outcome = new Map();  // line → [kind, detail]
+  for (const r of parsed) if (r.error) outcome.set(r.line, ["rejected", r.error]);
+  const todo = parsed.filter(r => r.row);
+  const total = parsed.length;
+  bar.hidden = false; bar.max = Math.max(total, 1);
+  const show = () => {
+    bar.value = outcome.size;
+    said.textContent = t("csv_progress", outcome.size, total);
+  };
+  show();
+  // `service_import` writes a batch as one change (what a full change defers goes into
+  // the next) and answers each row's outcome, also when every row was imported before.
+  for (let at = 0; at < todo.length; at += CSV_BATCH) {
+    const batch = todo.slice(at, at + CSV_BATCH);
+    const r = await call({ cmd: "service_import", doc, rows: batch.map(x => x.row) });
+    batch.forEach((x, i) => {
+      const res = (r.rows || [])[i] || {};
+      if (res.outcome === "recorded") outcome.set(x.line, ["recorded", res.entry]);
+      else if (res.outcome === "already_imported") outcome.set(x.line, ["already", res.entry]);
+      else outcome.set(x.line, ["rejected", res.error || res.outcome || ""]);
+    });
+    show();
+  }
+  const rows = [...outcome.entries()].sort((a, b) => a[0] - b[0]);
+  const count = k => rows.filter(([, [kind]]) => kind === k).length;
+  report.replaceChildren(
+    h("p", { class: "form-ok", "data-csv-summary": "" }, t("csv_summary", count("recorded"), count("already"), count("rejected"))),
+    table([
+      { label: "th_line", num: true, cell: ([line]) => String(line) },
+      { label: "th_outcome", cell: ([, [kind]]) => h("span", { class: "badge " + (kind === "rejected" ? "st-rejected" : kind === "recorded" ? "st-confirmed" : "st-revoked") }, t("csv_" + kind)) },
+      { label: "th_reason", cell: ([, [, detail]]) => detail || "" },
+    ], rows, ([line, [kind]]) => ({ "data-line": line, "data-outcome": kind })));
 }
