@@ -715,6 +715,12 @@ def test_generated_forms_and_role_aware_pages() -> None:
         b.wait("the compound in the registry", "document.getElementById('registries').innerText.includes('石马路小区')")
         _, compounds = daemon.get("/api/v1/compounds", daemon.token)
         assert [c["name"] for c in compounds] == ["石马路小区"], compounds
+        # Export: the section's tables as CSV, as shown.
+        assert b.eval("!!document.querySelector('#sec-compounds > button[data-export]')")
+        exported = b.eval("sectionCsv('sec-compounds')").split("\r\n")
+        assert exported[0] == "电业社区小区台账", exported
+        assert exported[1].startswith("Compound,Address,Households,Management"), exported
+        assert exported[2].startswith("石马路小区,石马路 1 号,157,property firm"), exported
 
         # A service ledger through its form, then service hours from a CSV: progress and a
         # report row by row; the same file again records nothing twice.

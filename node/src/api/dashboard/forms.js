@@ -53,7 +53,7 @@ const FORM_I18N = {
     "f_service": "餐次", "f_cutoff": "截止时间", "f_pickup": "取餐时间", "f_menu": "菜单", "f_price": "价格",
     "f_delegate": "受托方", "f_block": "时段", "f_id": "编号", "f_entry": "记录", "f_points": "积分", "f_rows": "行",
     "f_source": "来源编号", "f_stage": "阶段", "f_channel": "渠道", "f_resident": "居民", "f_minutes": "分钟",
-    csv_task: "导入服务时长（CSV 文件）", csv_file: "CSV 文件", csv_paste: "或粘贴 CSV 内容",
+    export_csv: "导出 CSV", csv_task: "导入服务时长（CSV 文件）", csv_file: "CSV 文件", csv_paste: "或粘贴 CSV 内容",
     csv_columns: "列：volunteer, activity, team, date, hours, evidence, id（前四列必填）",
     csv_progress: "已处理 {0} / {1} 行", csv_summary: "新记录 {0} · 已导入过 {1} · 未导入 {2}",
     csv_recorded: "已记录", csv_already: "已导入过", csv_rejected: "未导入", th_line: "行", th_outcome: "结果",
@@ -69,7 +69,7 @@ const FORM_I18N = {
     form_yes: "yes", form_variant: "kind",
     err_malformed: "Malformed: {0}", err_invalid: "Invalid: {0}", err_not_found: "Not found: {0}",
     err_unauthorized: "Not allowed: {0}", err_conflict: "Conflicts with existing records: {0}", err_storage: "Storage error: {0}",
-    csv_task: "Import service hours (CSV file)", csv_file: "CSV file", csv_paste: "or paste the CSV",
+    export_csv: "Export CSV", csv_task: "Import service hours (CSV file)", csv_file: "CSV file", csv_paste: "or paste the CSV",
     csv_columns: "columns: volunteer, activity, team, date, hours, evidence, id (the first four required)",
     csv_progress: "{0} of {1} rows done", csv_summary: "{0} recorded · {1} imported before · {2} not imported",
     csv_recorded: "recorded", csv_already: "imported before", csv_rejected: "not imported", th_line: "Line", th_outcome: "Outcome",
@@ -530,13 +530,40 @@ function printSection(id) {
 }
 
 function addPrintButtons() {
-  for (const id of ["sec-rooms", "sec-kitchen", "sec-volunteers", "sec-compounds"]) {
+  for (const id of ["sec-rooms", "sec-kitchen", "sec-volunteers", "sec-compounds", "sec-wishes"]) {
     const sec = $(id);
     if (!sec || sec.querySelector(":scope > button.print")) continue;
     const b = h("button", { type: "button", class: "small print", "data-print": id, onclick: () => printSection(id) }, t("print"));
+    const x = h("button", { type: "button", class: "small print export", "data-export": id, onclick: () => exportSection(id) }, t("export_csv"));
     sec.insertBefore(b, sec.firstChild);
+    sec.insertBefore(x, sec.firstChild);
   }
-  for (const b of document.querySelectorAll("button.print")) b.textContent = t("print");
+  for (const b of document.querySelectorAll("button.print")) b.textContent = t(b.classList.contains("export") ? "export_csv" : "print");
+}
+
+/** The tables a section shows, as CSV (the columns as shown, in the chosen language). */
+function sectionCsv(id) {
+  const cell = v => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const out = [];
+  for (const tb of $(id).querySelectorAll("table")) {
+    const sub = tb.closest(".sub");
+    const title = sub && sub.querySelector("h3") ? sub.querySelector("h3").innerText : "";
+    if (out.length) out.push("");
+    if (title) out.push(cell(title));
+    for (const tr of tb.querySelectorAll("tr")) {
+      out.push([...tr.children].filter(c => !c.classList.contains("actions")).map(c => cell(c.innerText.trim())).join(","));
+    }
+  }
+  return out.join("\r\n") + "\r\n";
+}
+
+/** Downloads a section's tables as a CSV file (UTF-8 with a byte order mark, for Excel). */
+function exportSection(id) {
+  const blob = new Blob(["\uFEFF" + sectionCsv(id)], { type: "text/csv;charset=utf-8" });
+  const a = h("a", { href: URL.createObjectURL(blob), download: `linli-${id.slice(4)}-${nowIn().date}.csv` });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
 /** Called by dashboard.js's render(): the role-aware tabs, the tasks and the print buttons. */
