@@ -650,6 +650,11 @@ def test_generated_forms_and_role_aware_pages() -> None:
         b.click('#tasks [data-task="cmd:resource_publish"]')
         form = 'form[data-form="cmd:resource_publish"]'
         b.wait("the room form", f"!!document.querySelector('{form}')")
+        # A required field left empty: said before anything is sent.
+        fill(b, f'{form} > .fields > [data-field="capacity"] input', "12")
+        b.click(f"{form} button[data-submit]")
+        missing = b.wait("the missing name", f"document.querySelector('{form} .form-error')?.innerText")
+        assert missing == "必填：名称", missing
         fill(b, f'{form} > .fields > [data-field="name"] input', "读书角")
         fill(b, f'{form} > .fields > [data-field="capacity"] input', "12")
         b.click(f"{form} button[data-submit]")

@@ -289,11 +289,14 @@ function deref(schema, defs) {
   return s;
 }
 
+/** A field's label: from the dictionary (Chinese), else the first phrase of the schema's
+ * description (the core's doc comment), else its name. */
 function fieldLabel(name, doc) {
-  const key = "f_" + name;
-  const l = I18N[lang][key] ?? (lang === "en" ? null : null);
+  const l = I18N[lang]["f_" + name];
   if (l) return l;
-  return name ? name.replace(/_/g, " ") : (doc || "").split(/[.\n]/)[0];
+  const first = (doc || "").split(/[.;:(\n]/)[0].trim();
+  if (first && first.length <= 40) return first;
+  return name ? name.replace(/_/g, " ") : first.slice(0, 40);
 }
 
 /** Inputs for the properties of an object: `{el, get}`; `get` returns the values given. */
@@ -313,13 +316,13 @@ function objectFields(props, ctx) {
       return {
         el: h("fieldset", { class: "field group", "data-field": p.name }, h("legend", {}, label, " ", h("label", { class: "fill" }, box, t("form_fill"))),
           help ? h("p", { class: "muted help" }, help) : null, wrap),
-        get: () => (box.checked ? input.get() : undefined), name: p.name, required: false,
+        get: () => (box.checked ? input.get() : undefined), name: p.name, doc: help, required: false,
       };
     }
     const el = compound
       ? h("fieldset", { class: "field group", "data-field": p.name }, h("legend", {}, label), help && p.name ? h("p", { class: "muted help" }, help) : null, input.el)
       : h("label", { class: "field", "data-field": p.name }, label, input.el, help ? h("small", { class: "muted help" }, help) : null);
-    return { el, get: input.get, name: p.name, required: p.required };
+    return { el, get: input.get, name: p.name, doc: help, required: p.required };
   });
   return {
     el: h("div", { class: "fields" }, parts.map(p => p.el)),
@@ -328,7 +331,7 @@ function objectFields(props, ctx) {
       for (const p of parts) {
         const v = p.get();
         if (v === undefined || v === "") {
-          if (p.required) throw new FormError(t("form_required", fieldLabel(p.name)));
+          if (p.required) throw new FormError(t("form_required", fieldLabel(p.name, p.doc)));
           continue;
         }
         out[p.name] = v;
