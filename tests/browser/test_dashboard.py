@@ -681,6 +681,21 @@ def test_generated_forms_and_role_aware_pages() -> None:
         assert [(x["start"], x["end"], x["purpose"]) for x in bookings] == [
             (f"{day} 19:00", f"{day} 20:30", "读书会")], bookings
 
+        # Every offered form draws (nested objects, repeatable rows, variants): the room's
+        # rules with opening hours as rows of time inputs; a bar's who as a variant.
+        for task in b.eval("[...document.querySelectorAll('#tasks [data-task]')].map(e => e.dataset.task)"):
+            b.click(f'#tasks [data-task="{task}"]')
+            b.wait(f"the form of {task}", f"!!document.querySelector('form[data-form=\"{task}\"]')")
+        b.click('#tasks [data-task="resource.set_spec"]')
+        spec = 'form[data-form="resource.set_spec"] [data-field="spec"]'
+        b.click(f'{spec} [data-add="opening"]')
+        assert b.eval(f"document.querySelectorAll('{spec} [data-array=\"opening\"] input[type=time]').length") == 2
+        b.click(f'{spec} [data-add="blackout"]')
+        assert b.eval(f"document.querySelectorAll('{spec} [data-array=\"blackout\"] input[type=date]').length") == 1
+        b.click('#tasks [data-task="resource.bar"]')
+        assert b.eval("!!document.querySelector('form[data-form=\"resource.bar\"] select[data-variant=\"who\"]')")
+        assert not b.exceptions, b.exceptions
+
         # The compound registry through its create form; then its operations are offered.
         b.click('#tasks [data-task="cmd:registry_create"]')
         form = 'form[data-form="cmd:registry_create"]'

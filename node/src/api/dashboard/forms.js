@@ -372,7 +372,11 @@ function inputFor(schema, ctx, name) {
     }
     return mapInput(s.additionalProperties || {}, ctx);
   }
-  if (type === "array") return arrayInput(s.items || {}, ctx, name, !s.$optional && ctx.required);
+  if (type === "array") {
+    // Items take the list's description when they have none ("Local dates on which …").
+    const items = Object.assign({ description: s.description }, s.items || {});
+    return arrayInput(items, ctx, name, !s.$optional && ctx.required);
+  }
   if (type === "boolean") {
     const box = h("input", { type: "checkbox", name: name || null });
     return { el: h("span", {}, box, " ", t("form_yes")), get: () => box.checked };
@@ -419,7 +423,7 @@ function constLabel(c) {
 function stringKind(name, s) {
   const d = (s.description || "") + " " + (name || "");
   if (/\b(local )?(start|end) time\b|\bHH:MM\b|^(from|to|cutoff)$|\btime of day\b/i.test(d) || ["from", "to"].includes(name)) return "time";
-  if (/\bdate\b|YYYY-MM-DD|blackout/i.test(d) && !/time|zone/i.test(name || "")) return "date";
+  if (/\bdates?\b|YYYY-MM-DD|blackout/i.test(d) && !/time|zone/i.test(d)) return "date";
   return "text";
 }
 
