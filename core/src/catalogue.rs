@@ -189,12 +189,13 @@ impl Operation {
     /// document's records name `who` (`Kind::named`); the write itself is still judged by
     /// the kind's rules on the record it writes (which booking, which block).
     pub fn may_perform(&self, doc: &Document, who: &Principal) -> bool {
-        let header = doc.header();
-        header.kind == self.kind
-            && self.performers.iter().any(|s| match s {
-                Standing::Named => crate::kinds::of(self.kind).named(doc, who),
-                _ => s.holds(header, who),
-            })
+        self.may_perform_as(doc, &standings(doc, who))
+    }
+
+    /// [`Operation::may_perform`] for a principal whose [`standings`] towards `doc` are
+    /// known (computed once per document for every operation).
+    pub fn may_perform_as(&self, doc: &Document, held: &[Standing]) -> bool {
+        doc.kind() == self.kind && self.performers.iter().any(|s| held.contains(s))
     }
 
     /// Builds the operation from named field values, checking names and required fields
@@ -382,6 +383,18 @@ pub fn operations_of(kind: DocKind) -> Vec<Operation> {
         });
     }
     out
+}
+
+/// Every standing `who` holds towards `doc`: [`Standing::holds`] on its header, and
+/// [`Standing::Named`] when the document's records name `who` (`Kind::named`).
+pub fn standings(doc: &Document, who: &Principal) -> Vec<Standing> {
+    Standing::ALL
+        .into_iter()
+        .filter(|s| match s {
+            Standing::Named => crate::kinds::of(doc.kind()).named(doc, who),
+            _ => s.holds(doc.header(), who),
+        })
+        .collect()
 }
 
 /// Every operation of every kind.

@@ -141,6 +141,18 @@ pub enum Standing {
 }
 
 impl Standing {
+    /// Every standing.
+    pub const ALL: [Standing; 8] = [
+        Standing::Root,
+        Standing::Owner,
+        Standing::Street,
+        Standing::Department,
+        Standing::Organiser,
+        Standing::Certifier,
+        Standing::Certified,
+        Standing::Named,
+    ];
+
     /// Whether `who` holds this standing towards a document with header `h` (for
     /// [`Standing::Named`]: whether it may, depending on the document's records).
     pub fn holds(self, h: &DocHeader, who: &Principal) -> bool {

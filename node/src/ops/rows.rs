@@ -924,14 +924,25 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
     let (principals, allowed, creatable, manages) = node
         .read(move |r| {
             let principals = r.my_principals(now).unwrap_or_default();
+            // Each principal's standings towards each document held, computed once.
+            let held: BTreeMap<DocId, Vec<Vec<catalogue::Standing>>> = r
+                .docs()
+                .iter()
+                .map(|(id, d)| {
+                    let s = principals.iter().map(|p| catalogue::standings(d, p));
+                    (*id, s.collect())
+                })
+                .collect();
             let allowed: Vec<Vec<String>> = ops
                 .iter()
                 .map(|o| {
                     r.ids_of(o.kind)
                         .into_iter()
                         .filter(|id| {
-                            r.doc(*id)
-                                .is_ok_and(|d| principals.iter().any(|p| o.may_perform(d, p)))
+                            r.doc(*id).is_ok_and(|d| {
+                                held.get(id)
+                                    .is_some_and(|per| per.iter().any(|s| o.may_perform_as(d, s)))
+                            })
                         })
                         .map(|id| id.to_string())
                         .collect()
@@ -943,12 +954,14 @@ pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
             for o in &ops {
                 let entry = manages.entry(kind_name(o.kind).to_string()).or_default();
                 for id in r.ids_of(o.kind) {
-                    let Ok(d) = r.doc(id) else { continue };
-                    let own = o.performers.iter().any(|s| {
-                        !matches!(
-                            s,
-                            catalogue::Standing::Certified | catalogue::Standing::Named
-                        ) && principals.iter().any(|p| s.holds(d.header(), p))
+                    let own = held.get(&id).is_some_and(|per| {
+                        per.iter().flatten().any(|s| {
+                            o.performers.contains(s)
+                                && !matches!(
+                                    s,
+                                    catalogue::Standing::Certified | catalogue::Standing::Named
+                                )
+                        })
                     });
                     if own {
                         entry.insert(id.to_string());
