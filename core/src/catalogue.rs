@@ -7,7 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::document::DocKind;
+use crate::cert::Principal;
+use crate::document::{DocKind, Document};
+pub use crate::policy::Standing;
 use crate::replica::Op;
 
 /// The document kinds with operations, in catalogue order (the one list: [`crate::kind`]).
@@ -135,6 +137,9 @@ pub struct Operation {
     pub shape: Shape,
     /// Its fields, in schema order.
     pub fields: Vec<Field>,
+    /// Who may perform it: standings towards the document it writes, from the kind's
+    /// write rules (`Kind::performers`).
+    pub performers: Vec<Standing>,
 }
 
 /// Why a set of fields does not make an operation.
@@ -177,6 +182,20 @@ impl Operation {
     /// `kind.name`, e.g. `resource.bar`.
     pub fn id(&self) -> String {
         format!("{}.{}", kind_name(self.kind), self.name)
+    }
+
+    /// Whether `who` holds one of the operation's standings towards `doc` (of the
+    /// operation's kind): what a surface offers. [`Standing::Named`] holds when the
+    /// document's records name `who` (`Kind::named`); the write itself is still judged by
+    /// the kind's rules on the record it writes (which booking, which block).
+    pub fn may_perform(&self, doc: &Document, who: &Principal) -> bool {
+        self.may_perform_as(doc, &standings(doc, who))
+    }
+
+    /// [`Operation::may_perform`] for a principal whose [`standings`] towards `doc` are
+    /// known (computed once per document for every operation).
+    pub fn may_perform_as(&self, doc: &Document, held: &[Standing]) -> bool {
+        doc.kind() == self.kind && self.performers.iter().any(|s| held.contains(s))
     }
 
     /// Builds the operation from named field values, checking names and required fields
@@ -308,6 +327,12 @@ pub fn operations_of(kind: DocKind) -> Vec<Operation> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let performers = |name: &str| -> Vec<Standing> {
+        crate::kinds::of(kind)
+            .performers(name)
+            .map(<[Standing]>::to_vec)
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
     for alt in alts {
         let doc = text_of(&alt, "description");
@@ -318,6 +343,7 @@ pub fn operations_of(kind: DocKind) -> Vec<Operation> {
                 doc,
                 shape: Shape::Unit,
                 fields: Vec::new(),
+                performers: performers(name),
             });
             continue;
         }
@@ -329,6 +355,7 @@ pub fn operations_of(kind: DocKind) -> Vec<Operation> {
                     doc: doc.clone(),
                     shape: Shape::Unit,
                     fields: Vec::new(),
+                    performers: performers(n),
                 });
             }
             continue;
@@ -352,9 +379,22 @@ pub fn operations_of(kind: DocKind) -> Vec<Operation> {
             doc,
             shape: if direct { Shape::Fields } else { Shape::Record },
             fields: fields_of(&body, defs),
+            performers: performers(name),
         });
     }
     out
+}
+
+/// Every standing `who` holds towards `doc`: [`Standing::holds`] on its header, and
+/// [`Standing::Named`] when the document's records name `who` (`Kind::named`).
+pub fn standings(doc: &Document, who: &Principal) -> Vec<Standing> {
+    Standing::ALL
+        .into_iter()
+        .filter(|s| match s {
+            Standing::Named => crate::kinds::of(doc.kind()).named(doc, who),
+            _ => s.holds(doc.header(), who),
+        })
+        .collect()
 }
 
 /// Every operation of every kind.
@@ -469,5 +509,133 @@ mod tests {
             find("resource.teleport"),
             Err(CatalogueError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn every_operation_says_who_may_perform_it() {
+        for o in operations() {
+            assert!(!o.performers.is_empty(), "{} names no performer", o.id());
+        }
+    }
+
+    /// The standings the catalogue serves agree with the write rules: an organisation
+    /// without one is refused as unauthorized, one with a standing is not (`Named` judged
+    /// on the document's records: the requester of a booking cancels it, nobody else).
+    #[test]
+    fn performers_agree_with_the_write_rules() {
+        use crate::class::ErrorClass;
+        use crate::ledger::LedgerOp;
+        use crate::registry::{Compound, ManagementMode, RegistryOp};
+        use crate::replica::{NewDoc, Replica};
+        use crate::resource::{BookingForm, ResourceSpec};
+        use crate::testutil::{date, ledger_of, org, replica, sync, t};
+        let now = t("2026-06-01T10:00:00+08:00");
+        let mut community = replica("dianye", 1);
+        let mut street = replica("beishi", 1);
+        let mut unit = replica("power-co", 1);
+        let mut other = replica("hongqi", 1);
+        let department = replica("housing-bureau", 1);
+        let registry = community
+            .create(
+                NewDoc::Registry {
+                    street: org("beishi"),
+                    community: org("dianye"),
+                    title: "Dianye".into(),
+                },
+                now,
+            )
+            .unwrap()
+            .doc;
+        let ledger = ledger_of(&mut community, "dianye");
+        let room = unit
+            .create(
+                NewDoc::Resource {
+                    street: org("beishi"),
+                    community: Some(org("dianye")),
+                    spec: ResourceSpec::room("Power-co hall", 40),
+                },
+                now,
+            )
+            .unwrap()
+            .doc;
+        sync(&mut community, &mut unit);
+        sync(&mut community, &mut street);
+        sync(&mut community, &mut other);
+        // A booking of another community's (hongqi) in the unit's room: only hongqi, the
+        // requester its record names, may cancel it.
+        let slot = |h: u8| {
+            crate::time::Slot::new(
+                t(&format!("2026-06-03T{h:02}:00:00+08:00")),
+                t(&format!("2026-06-03T{:02}:00:00+08:00", h + 1)),
+            )
+            .unwrap()
+        };
+        let request = |h| {
+            Op::Resource(crate::resource::ResourceOp::Request(BookingForm::new(
+                "Li",
+                "reading",
+                slot(h),
+                5,
+            )))
+        };
+        let w = other.execute(room, request(14), now).unwrap();
+        let crate::Effect::Booking(booking) = w.effect else {
+            panic!("{:?}", w.effect)
+        };
+        let mut all: Vec<Replica> = vec![community, street, unit, other, department];
+        for _ in 0..2 {
+            for i in 1..all.len() {
+                let (a, b) = all.split_at_mut(i);
+                sync(&mut a[0], &mut b[0]);
+            }
+        }
+        let compound = Compound::new("Shimalu", "1 Shimalu", 157, ManagementMode::Unmanaged);
+        let samples: Vec<(crate::DocId, Op)> = vec![
+            (registry, Op::Registry(RegistryOp::AddCompound(compound))),
+            (
+                ledger,
+                Op::Ledger(LedgerOp::RecordService {
+                    volunteer: "dianye:7".parse().unwrap(),
+                    activity: "patrol".into(),
+                    team: None,
+                    date: date(2026, 5, 1),
+                    hours: 1.0,
+                    evidence: None,
+                }),
+            ),
+            (
+                room,
+                Op::Resource(crate::resource::ResourceOp::SetSpec {
+                    spec: ResourceSpec::room("Power-co hall", 50),
+                }),
+            ),
+            (room, request(9)),
+            (
+                room,
+                Op::Resource(crate::resource::ResourceOp::Cancel {
+                    booking,
+                    reason: String::new(),
+                }),
+            ),
+        ];
+        let mut seen = (0, 0);
+        for (doc, op) in samples {
+            let entry = find(&op_id(&op)).unwrap();
+            for r in &all {
+                let who = r.principal(&r.author().node, now).unwrap();
+                let may = entry.may_perform(r.doc(doc).unwrap(), &who);
+                let got = r.check(doc, op.clone(), now);
+                let unauthorized = matches!(&got, Err(e) if e.class() == ErrorClass::Unauthorized);
+                assert_eq!(
+                    may,
+                    !unauthorized,
+                    "{} by {}: catalogue says {may}, core says {got:?}",
+                    entry.id(),
+                    who.scope
+                );
+                if may { seen.0 += 1 } else { seen.1 += 1 }
+            }
+        }
+        assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
     }
 }

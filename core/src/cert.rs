@@ -80,6 +80,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles a key of this role may certify (below the root, which certifies any):
+    /// a street its communities, a community its units and partners.
+    pub fn certifies(self) -> &'static [Role] {
+        match self {
+            Role::Street => &[Role::Community],
+            Role::Community => &[Role::Unit, Role::Partner],
+            Role::Unit | Role::Partner => &[],
+        }
+    }
     /// The snake_case name, as in serde.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -358,11 +367,7 @@ pub fn may_issue(issuer: Option<&Certificate>, subject: &Certificate) -> Result<
             subject.issuer.short()
         ));
     }
-    let allowed: &[Role] = match iss.role {
-        Role::Street => &[Role::Community],
-        Role::Community => &[Role::Unit, Role::Partner],
-        Role::Unit | Role::Partner => &[],
-    };
+    let allowed = iss.role.certifies();
     if !allowed.contains(&subject.role) {
         return refuse(if allowed.is_empty() {
             format!("a {} issues no certificates", iss.role)

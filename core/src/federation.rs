@@ -214,6 +214,20 @@ crate::kind::kind_basics!(Federation, FederationContract, FederationOp);
 
 impl crate::kind::Kind for FederationContract {
     crate::kind::kind_basics!(Federation, FederationOp);
+    /// Performers: certificates and revocations by a key that certifies others (which
+    /// certificate it may issue or withdraw is judged when it writes); settings by the root.
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "issue" | "revoke" => &[Certifier],
+            "set_config" => &[Root],
+            _ => return None,
+        })
+    }
+    /// No operation of the federation is performed by whom its records name.
+    fn named(&self, _: &crate::document::Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: the federation document: everyone receives it.
     fn receives(&self, _: &crate::kind::Relation) -> bool {
         true

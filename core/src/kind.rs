@@ -142,6 +142,15 @@ pub trait Kind: Layout {
     fn receives_for_content(&self, doc: &Document, who: &Principal) -> bool;
     /// The JSON schema of the kind's operations (its `…Op` enum).
     fn operations(&self) -> serde_json::Value;
+    /// Who may perform the operation named `op` (its serde name): the standings towards a
+    /// document of the kind that the kind's write rules allow for the records it writes
+    /// (see [`crate::policy::Standing`]); `None` for a name that is not an operation of the
+    /// kind. The operation catalogue serves them (`catalogue::Operation::performers`).
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]>;
+    /// Whether `doc`'s records name `who` for an operation whose performers include
+    /// [`crate::policy::Standing::Named`] (a booking's or order's requester, a delegate, a
+    /// claimant of a wish); the operation's rule still judges the record it writes.
+    fn named(&self, doc: &Document, who: &Principal) -> bool;
     /// Whether record `map/key` is final once written: a second write of the key — by
     /// anyone, the first writer included — is refused when the first is in the change's
     /// history (the list is in ARCHITECTURE.md, "Write policies").

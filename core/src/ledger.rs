@@ -1048,7 +1048,7 @@ fn service_minutes(
 /// Whether `who` is an organiser of the ledger's community: a unit or partner it certified
 /// (a scope one below the community's), who may record service in its ledger.
 pub(crate) fn is_organiser(h: &crate::document::DocHeader, who: &Scope) -> bool {
-    who.len() == 3 && who.parent().as_ref() == Some(&h.owner_scope())
+    policy::is_organiser_scope(h, who)
 }
 
 /// Key shape and record type per map.
@@ -1105,6 +1105,20 @@ crate::kind::kind_basics!(Ledger, LedgerContract, LedgerOp);
 
 impl crate::kind::Kind for LedgerContract {
     crate::kind::kind_basics!(Ledger, LedgerOp);
+    /// Performers, as its rules below: service records the community or an organiser it
+    /// certified; redemptions, corrections and rules the community.
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "record_service" | "record_services" => &[Owner, Organiser],
+            "redeem" | "correct" | "set_rules" => &[Owner],
+            _ => return None,
+        })
+    }
+    /// No operation of a ledger is performed by whom its records name.
+    fn named(&self, _: &Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: its community and organisers, its street and the communities of that street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street

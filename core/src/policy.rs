@@ -99,6 +99,81 @@ pub(crate) fn is_street(h: &DocHeader, who: &Principal) -> bool {
     who.role == Some(Role::Street) && who.scope == h.street_scope()
 }
 
+/// Whether `who` is a district department: a unit or partner the root certified directly
+/// (it writes the department's score sheets).
+pub(crate) fn is_department(who: &Principal) -> bool {
+    matches!(who.role, Some(Role::Unit | Role::Partner)) && who.scope.len() == 1
+}
+
+/// Whether `scope` is an organiser of the document's community: a unit or partner it
+/// certified (a scope one below the community's), who may record service in its ledger.
+pub(crate) fn is_organiser_scope(h: &DocHeader, scope: &Scope) -> bool {
+    scope.len() == 3 && scope.parent().as_ref() == Some(&h.owner_scope())
+}
+
+/// Who may perform an operation, as a standing towards the document it writes: what the
+/// operation catalogue tells surfaces (the dashboard offers an operation only to a node
+/// holding one of its standings). [`Standing::holds`] uses the predicates the write rules
+/// use (`is_owner`, `is_street`, `is_department`, `is_organiser_scope`), and each kind
+/// lists its operations' standings next to its rules (`Kind::performers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The district root.
+    Root,
+    /// The document's owner, by its whole scope (a registry's, ledger's or wishes
+    /// document's community, a resource's owner).
+    Owner,
+    /// The street of the document (certified by the root as a street).
+    Street,
+    /// A district department: a unit or partner the root certified directly.
+    Department,
+    /// A unit or partner the document's community certified (an organiser of service).
+    Organiser,
+    /// A key that may certify others: the root, a street (its communities), a community
+    /// (its units and partners) — `cert::may_issue`.
+    Certifier,
+    /// Any certified organisation (booking requests, meal orders, claims).
+    Certified,
+    /// An organisation the document's records name for this operation (the requester of a
+    /// booking or order, a delegate of a block, the assignee of a wish): any certified
+    /// organisation may hold it; the records decide, when the operation is judged.
+    Named,
+}
+
+impl Standing {
+    /// Every standing.
+    pub const ALL: [Standing; 8] = [
+        Standing::Root,
+        Standing::Owner,
+        Standing::Street,
+        Standing::Department,
+        Standing::Organiser,
+        Standing::Certifier,
+        Standing::Certified,
+        Standing::Named,
+    ];
+
+    /// Whether `who` holds this standing towards a document with header `h` (for
+    /// [`Standing::Named`]: whether it may, depending on the document's records).
+    pub fn holds(self, h: &DocHeader, who: &Principal) -> bool {
+        match self {
+            Standing::Root => who.is_root(),
+            Standing::Owner => is_owner(h, who),
+            Standing::Street => is_street(h, who),
+            Standing::Department => is_department(who),
+            Standing::Organiser => {
+                matches!(who.role, Some(Role::Unit | Role::Partner))
+                    && is_organiser_scope(h, &who.scope)
+            }
+            Standing::Certifier => {
+                who.is_root() || who.role.is_some_and(|r| !r.certifies().is_empty())
+            }
+            Standing::Certified | Standing::Named => true,
+        }
+    }
+}
+
 pub(crate) fn first_id<T: std::str::FromStr>(key: &str) -> Result<T, String> {
     key.split('/')
         .next()

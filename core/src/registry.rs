@@ -760,6 +760,22 @@ crate::kind::kind_basics!(Registry, RegistryContract, RegistryOp);
 
 impl crate::kind::Kind for RegistryContract {
     crate::kind::kind_basics!(Registry, RegistryOp);
+    /// Performers, as its rules below: the community its compounds and inspections, the
+    /// street appointments; a score sheet its scorer (owners' and community's sheets the
+    /// community, the street's the street, the department's a department).
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "add_compound" | "update_compound" | "inspect" => &[Owner],
+            "appoint" => &[Street],
+            "score" => &[Owner, Street, Department],
+            _ => return None,
+        })
+    }
+    /// No operation of the registry is performed by whom its records name.
+    fn named(&self, _: &Document, _: &crate::cert::Principal) -> bool {
+        false
+    }
     /// Receivers: public governance data: its street (all within it) and the district departments.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.in_street || r.department
@@ -848,13 +864,9 @@ impl policy::Rules<'_> {
                     "street" => policy::require(policy::is_street(h, who), || {
                         format!("only street {} writes the street's sheet", h.street_scope())
                     }),
-                    "department" => policy::require(
-                        matches!(who.role, Some(Role::Unit | Role::Partner))
-                            && who.scope.len() == 1,
-                        || {
-                            "the department's sheet is written by a department certified by the district root".into()
-                        },
-                    ),
+                    "department" => policy::require(policy::is_department(who), || {
+                        "the department's sheet is written by a department certified by the district root".into()
+                    }),
                     other => Err(format!("unknown scorer role {other:?}")),
                 }
             }

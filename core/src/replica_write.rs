@@ -44,6 +44,19 @@ impl Replica {
         Ok(signed)
     }
 
+    /// Whether [`Replica::create`] would create `new` at `now` — the same genesis and
+    /// creation rule — without creating anything (a dry run).
+    pub fn check_create(&self, new: NewDoc, now: Timestamp) -> Result<(), Error> {
+        let me = self.me(now)?;
+        let (header, _) = new.genesis(self.author.org.clone())?;
+        let header = DocHeader {
+            created: now,
+            ..header
+        };
+        crate::kind::authorize_genesis(kinds::of(header.kind), &header, &me)?;
+        Ok(())
+    }
+
     /// Validates `op` against document `id` and, if valid and allowed by the write policy,
     /// commits it as one signed change.
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
@@ -157,7 +170,7 @@ impl Replica {
 
     /// Every principal this node's key holds at `now` for its organisation (without the
     /// certificates revoked from it), shortest chain first.
-    pub(super) fn my_principals(&self, now: Timestamp) -> Result<Vec<Principal>, Error> {
+    pub fn my_principals(&self, now: Timestamp) -> Result<Vec<Principal>, Error> {
         let first = self.me(now)?;
         let mut all: Vec<Principal> = self
             .trust

@@ -747,6 +747,25 @@ crate::kind::kind_basics!(Wishes, WishesContract, WishesOp);
 
 impl crate::kind::Kind for WishesContract {
     crate::kind::kind_basics!(Wishes, WishesOp);
+    /// Performers, as its rules below: items the community (service-menu offers also its
+    /// street); claims anyone certified; assignments the community; progress the community
+    /// (fulfilment also the assignee its assignment names).
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "post" => &[Owner, Street],
+            "claim" => &[Certified],
+            "assign" | "release" => &[Owner],
+            "advance" => &[Owner, Named],
+            _ => return None,
+        })
+    }
+    /// Named: a claimant (fulfilment is written by the assignee its assignment names).
+    fn named(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
+        doc.records::<Claim>("claims")
+            .iter()
+            .any(|(_, c)| c.claimant == who.scope)
+    }
     /// Receivers: its community and the units and partners within it, and its street.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street

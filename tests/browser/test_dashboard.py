@@ -611,3 +611,224 @@ def test_training_clock_banner() -> None:
         if daemon is not None:
             daemon.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fill(b: Browser, selector: str, value: str) -> None:
+    """Types `value` into the input or select at `selector` (as a person would: events fire)."""
+    ok = b.eval(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return false;"
+        f" e.value = {json.dumps(value)}; e.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+        f" e.dispatchEvent(new Event('change', {{ bubbles: true }})); return e.value === {json.dumps(value)}; }})()"
+    )
+    if not ok:
+        form = b.eval(f"(document.querySelector({json.dumps(selector.split(' > ')[0])}) || {{}}).outerHTML")
+        pytest.fail(f"cannot fill {selector} with {value!r} in {form}")
+
+
+def test_generated_forms_and_role_aware_pages() -> None:
+    """The daily tasks' forms are generated from the operation catalogue: a clerk creates a
+    room and a compound registry through them and registers a compound; an invalid input
+    shows linli-core's error (in Chinese, then English) and writes nothing; the sections
+    print alone. A street node is offered what the street may do (appointments) and not
+    what only the community may (registering compounds), and no rooms tab."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-forms-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
+        root_id = root.run("init", "--org", "heping", "--new-root").strip()
+        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
+        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
+        root.run("federation", "create")
+        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
+
+        def carry(src: Linli, dst: Linli) -> None:
+            f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
+            src.run("export", str(f))
+            dst.run("import", str(f))
+
+        carry(root, street)
+        street.run("federation", "issue", "--subject", comm_id, "--role", "community",
+                   "--org", "dianye", "--parent", "beishi")
+        carry(street, comm)
+
+        daemon = Daemon(exe, comm.dir)
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        b.wait("the generated tasks", "!!document.querySelector('#tasks [data-task=\"cmd:resource_publish\"]')")
+        assert b.text("#who .role") == "社区"
+        # Nothing to create twice is hidden: no registry yet, so no compound form.
+        assert b.eval("!!document.querySelector('#tasks [data-task=\"registry.add_compound\"]')") is False
+
+        # A room through the generated create form.
+        b.click('#tasks [data-task="cmd:resource_publish"]')
+        form = 'form[data-form="cmd:resource_publish"]'
+        b.wait("the room form", f"!!document.querySelector('{form}')")
+        # A required field left empty: said before anything is sent.
+        fill(b, f'{form} > .fields > [data-field="capacity"] input', "12")
+        b.click(f"{form} button[data-submit]")
+        missing = b.wait("the missing name", f"document.querySelector('{form} .form-error')?.innerText")
+        assert missing == "必填：名称", missing
+        fill(b, f'{form} > .fields > [data-field="name"] input', "读书角")
+        fill(b, f'{form} > .fields > [data-field="capacity"] input', "12")
+        b.click(f"{form} button[data-submit]")
+        b.wait("the new room in the rooms tab",
+               "[...document.querySelectorAll('#rooms .room h3')].some(e => e.innerText === '读书角')")
+        status, rooms = daemon.get("/api/v1/resources", daemon.token)
+        assert status == 200 and [r["name"] for r in rooms] == ["读书角"], rooms
+        room = rooms[0]["id"]
+
+        # A booking request on behalf of a resident, its slot typed in the room's time zone
+        # (Asia/Shanghai, whatever the browser's zone).
+        b.click('#tasks [data-task="resource.request"]')
+        form = 'form[data-form="resource.request"]'
+        b.wait("the request form", f"!!document.querySelector('{form}')")
+        day = (dt.datetime.now(ZONE).date() + dt.timedelta(days=1)).isoformat()
+        fill(b, f'{form} > .fields > [data-field="booker"] input', "李伟")
+        fill(b, f'{form} > .fields > [data-field="purpose"] input', "读书会")
+        fill(b, f'{form} > .fields > [data-field="attendees"] input', "8")
+        fill(b, f'{form} > .fields > [data-field="slot"] [data-field="start"] input', f"{day}T19:00")
+        fill(b, f'{form} > .fields > [data-field="slot"] [data-field="end"] input', f"{day}T20:30")
+        b.click(f"{form} button[data-submit]")
+        b.wait("the request written", "!!document.querySelector('#tasks .form-ok')")
+        _, bookings = daemon.get(f"/api/v1/bookings?doc={room}", daemon.token)
+        assert [(x["start"], x["end"], x["purpose"]) for x in bookings] == [
+            (f"{day} 19:00", f"{day} 20:30", "读书会")], bookings
+
+        # Every offered form draws (nested objects, repeatable rows, variants): the room's
+        # rules with opening hours as rows of time inputs; a bar's who as a variant.
+        for task in b.eval("[...document.querySelectorAll('#tasks [data-task]')].map(e => e.dataset.task)"):
+            b.click(f'#tasks [data-task="{task}"]')
+            b.wait(f"the form of {task}", f"!!document.querySelector('form[data-form=\"{task}\"]')")
+        b.click('#tasks [data-task="resource.set_spec"]')
+        spec = 'form[data-form="resource.set_spec"] [data-field="spec"]'
+        b.click(f'{spec} [data-add="opening"]')
+        assert b.eval(f"document.querySelectorAll('{spec} [data-array=\"opening\"] input[type=time]').length") == 2
+        b.click(f'{spec} [data-add="blackout"]')
+        assert b.eval(f"document.querySelectorAll('{spec} [data-array=\"blackout\"] input[type=date]').length") == 1
+        b.click('#tasks [data-task="resource.bar"]')
+        assert b.eval("!!document.querySelector('form[data-form=\"resource.bar\"] select[data-variant=\"who\"]')")
+        assert not b.exceptions, b.exceptions
+
+        # The compound registry through its create form; then its operations are offered.
+        b.click('#tasks [data-task="cmd:registry_create"]')
+        form = 'form[data-form="cmd:registry_create"]'
+        b.wait("the registry form", f"!!document.querySelector('{form}')")
+        fill(b, f'{form} > .fields > [data-field="title"] input', "电业社区小区台账")
+        b.click(f"{form} button[data-submit]")
+        b.wait("the compound form offered", "!!document.querySelector('#tasks [data-task=\"registry.add_compound\"]')")
+
+        # An invalid compound (a blank address): linli-core's error, in Chinese; nothing written.
+        _, before = daemon.get("/api/v1/status", daemon.token)
+        b.click('#tasks [data-task="registry.add_compound"]')
+        form = 'form[data-form="registry.add_compound"]'
+        b.wait("the compound form", f"!!document.querySelector('{form}')")
+        fill(b, f'{form} > .fields > [data-field="name"] input', "石马路小区")
+        fill(b, f'{form} > .fields > [data-field="address"] input', "   ")
+        fill(b, f'{form} > .fields > [data-field="households"] input', "157")
+        fill(b, f'{form} > .fields > [data-field="mode"] select', "property_firm")
+        fill(b, f'{form} > .fields > [data-field="status"] select', "active")
+        b.click(f"{form} button[data-submit]")
+        err = b.wait("the core's error", f"document.querySelector('{form} .form-error')?.innerText")
+        assert err.startswith("输入有误：") and "address is empty" in err, err
+        _, after = daemon.get("/api/v1/status", daemon.token)
+        assert after["changes"] == before["changes"], (before, after)
+        _, compounds = daemon.get("/api/v1/compounds", daemon.token)
+        assert compounds == [], compounds
+        b.screenshot(ARTIFACTS / "dashboard-form-error.png")
+        # The same error after the English switch, and the typed values stay.
+        b.click("#lang")
+        b.wait("English labels", "document.querySelector('#sec-tasks h2').innerText === 'Daily tasks'")
+        err = b.wait("the core's error in English", f"document.querySelector('{form} .form-error')?.innerText")
+        assert err.startswith("Invalid: ") and "address is empty" in err, err
+        assert b.eval(f"document.querySelector('{form} > .fields > [data-field=\"name\"] input').value") == "石马路小区"
+        assert b.eval(f"document.querySelector('{form} > .fields > [data-field=\"mode\"] select').value") == "property_firm"
+        # Corrected, it is written and shown.
+        fill(b, f'{form} > .fields > [data-field="address"] input', "石马路 1 号")
+        b.click(f"{form} button[data-submit]")
+        b.wait("the compound in the registry", "document.getElementById('registries').innerText.includes('石马路小区')")
+        _, compounds = daemon.get("/api/v1/compounds", daemon.token)
+        assert [c["name"] for c in compounds] == ["石马路小区"], compounds
+        # Export: the section's tables as CSV, as shown.
+        assert b.eval("!!document.querySelector('#sec-compounds > button[data-export]')")
+        exported = b.eval("sectionCsv('sec-compounds')").split("\r\n")
+        assert exported[0] == "电业社区小区台账", exported
+        assert exported[1].startswith("Compound,Address,Households,Management"), exported
+        assert exported[2].startswith("石马路小区,石马路 1 号,157,property firm"), exported
+
+        # A service ledger through its form, then service hours from a CSV: progress and a
+        # report row by row; the same file again records nothing twice.
+        b.click('#tasks [data-task="cmd:ledger_create"]')
+        b.wait("the ledger form", "!!document.querySelector('form[data-form=\"cmd:ledger_create\"]')")
+        b.click('form[data-form="cmd:ledger_create"] button[data-submit]')
+        b.wait("the CSV import offered", "!!document.querySelector('#tasks [data-task=\"csv:service\"]')")
+        b.click('#tasks [data-task="csv:service"]')
+        form = 'form[data-form="csv:service"]'
+        b.wait("the CSV form", f"!!document.querySelector('{form}')")
+        year = dt.datetime.now(ZONE).year
+        csv_text = ("volunteer,activity,team,date,hours\n"
+                    f"dianye:7,治安巡逻,治安巡逻队,{year}-01-05,2\n"
+                    f"dianye:8,读书会,读书会,{year}-01-06,lots\n"
+                    f"dianye:8,读书会,读书会,{year}-01-07,1.5\n")
+        fill(b, f"{form} textarea[data-csv-text]", csv_text)
+        b.click(f"{form} button[data-submit]")
+        summary = b.wait("the import report", f"document.querySelector('{form} [data-csv-summary]')?.innerText")
+        assert summary == "2 recorded · 0 imported before · 1 not imported", summary
+        outcomes = b.eval(f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => [r.dataset.line, r.dataset.outcome])")
+        assert outcomes == [["2", "recorded"], ["3", "rejected"], ["4", "recorded"]], outcomes
+        assert "lots" in b.text(f'{form} tr[data-line="3"]')
+        assert b.text(f"{form} [data-csv-progress]") == "3 of 3 rows done"
+        b.click(f"{form} button[data-submit]")
+        b.wait("the second import's report",
+               f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => r.dataset.outcome).join() === 'already,rejected,already'")
+        _, board = daemon.get("/api/v1/leaderboard", daemon.token)
+        assert sorted((r["volunteer"], r["hours"]) for r in board) == [("dianye:7", "2.00"), ("dianye:8", "1.50")], board
+
+        # Printing: a section alone, without the page's chrome.
+        b.send("Emulation.setEmulatedMedia", media="print")
+        b.eval("document.body.dataset.print = 'sec-rooms'")
+        shown = "(id) => getComputedStyle(document.getElementById(id)).display !== 'none'"
+        assert b.eval(f"({shown})('sec-rooms')") is True
+        assert b.eval(f"({shown})('sec-compounds')") is False
+        assert b.eval(f"({shown})('sec-tasks')") is False
+        assert b.eval("getComputedStyle(document.querySelector('.tabs')).display") == "none"
+        pdf = b.send("Page.printToPDF", printBackground=True)
+        (ARTIFACTS / "dashboard-rooms-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        b.eval("document.body.dataset.print = 'sec-compounds'")
+        assert b.eval(f"({shown})('sec-compounds')") is True and b.eval(f"({shown})('sec-rooms')") is False
+        b.eval("delete document.body.dataset.print")
+        b.send("Emulation.setEmulatedMedia", media="")
+        assert not b.exceptions, b.exceptions
+        assert not b.problems, b.problems
+        daemon.stop()
+
+        # The street: it holds the community's registry but may only appoint and score.
+        carry(comm, street)
+        daemon = Daemon(exe, street.dir)
+        b.eval("localStorage.setItem('linli.lang', 'zh')")
+        b.navigate(daemon.dashboard)
+        b.wait("the street's tasks", "!!document.querySelector('#tasks [data-task=\"registry.appoint\"]')")
+        assert b.text("#who .role") == "街道"
+        for community_only in ("registry.add_compound", "registry.inspect", "cmd:registry_create",
+                               "resource.set_spec", "ledger.record_service"):
+            assert b.eval(f"!!document.querySelector('#tasks [data-task=\"{community_only}\"]')") is False, community_only
+        assert b.eval("document.getElementById('sec-rooms').hidden") is True
+        assert b.eval("document.querySelector('.tabs a[href=\"#sec-rooms\"]').hidden") is True
+        assert b.eval("document.getElementById('sec-compounds').hidden") is False
+        assert "石马路小区" in b.text("#registries")
+        _, cat = daemon.get("/api/v1/catalogue", daemon.token)
+        ops = {o["op"]: o for o in cat["operations"]}
+        assert cat["role"] == "street" and ops["registry.add_compound"]["docs"] == []
+        assert len(ops["registry.appoint"]["docs"]) == 1
+        b.screenshot(ARTIFACTS / "dashboard-street.png")
+        assert not b.exceptions, b.exceptions
+        assert not b.problems, b.problems
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

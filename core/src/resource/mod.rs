@@ -709,6 +709,30 @@ crate::kind::kind_basics!(Resource, ResourceContract, ResourceOp);
 
 impl crate::kind::Kind for ResourceContract {
     crate::kind::kind_basics!(Resource, ResourceOp);
+    /// Performers, as its rules below: rules, delegations, bars and meal-order decisions
+    /// the owner; requests and orders anyone certified; decisions the arbiter (the owner,
+    /// or a delegate its delegation names); cancellations the requester the record names.
+    fn performers(&self, op: &str) -> Option<&'static [crate::policy::Standing]> {
+        use crate::policy::Standing::*;
+        Some(match op {
+            "set_spec" | "delegate" | "bar" | "accept_order" | "refuse_order"
+            | "mark_collected" => &[Owner],
+            "request" | "place_order" => &[Certified],
+            "confirm" | "reject" | "waitlist" | "revoke" | "promote_waitlist" => &[Owner, Named],
+            "cancel" | "cancel_order" => &[Named],
+            _ => return None,
+        })
+    }
+    /// Named: a delegate of a block, the requester of a booking or of a meal order.
+    fn named(&self, doc: &Document, who: &crate::cert::Principal) -> bool {
+        Resource::new(doc).is_ok_and(|r| {
+            r.delegations().iter().any(|(_, d)| d.delegate == who.scope)
+                || r.bookings().iter().any(|b| b.request.by == who.scope)
+        }) || doc
+            .records::<Order>("orders")
+            .iter()
+            .any(|(_, o)| o.by == who.scope)
+    }
     /// Receivers: the owner and what lies within it, its street, the communities of that street, and the units and partners of its community.
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street || r.in_community

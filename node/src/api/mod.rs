@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `POST /api/v1/call` | a [`Request`](crate::ops::Request) as JSON → its result (400 malformed, 404 unknown id, 403 unauthorized, 409 conflict, 422 invalid: the error table `ops::CLASSES`) |
 //! | `GET /api/v1/status` | identity, documents, changes, pending, refused, peers |
+//! | `GET /api/v1/catalogue` | what this node may do: role and scope, every operation with its fields' schemas, who may perform it and the documents it may perform it on here, the documents it may create |
 //! | `GET /api/v1/documents` | documents held |
 //! | `GET /api/v1/bookings?doc=` | bookings of a resource |
 //! | `GET /api/v1/leaderboard?doc=&team=` | leaderboard of a ledger |

@@ -129,6 +129,7 @@ fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/call", post(call))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/documents", get(documents))
         .route("/api/v1/bookings", get(bookings))
         .route("/api/v1/leaderboard", get(leaderboard))
@@ -146,6 +147,7 @@ fn router(state: Shared) -> Router {
         .route("/", get(dashboard_page))
         .route("/index.html", get(dashboard_page))
         .route("/dashboard.js", get(dashboard_js))
+        .route("/forms.js", get(forms_js))
         .route("/dashboard.css", get(dashboard_css))
         .route("/favicon.ico", get(favicon))
         .fallback(not_found)
@@ -178,10 +180,11 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Paths served without a token: the dashboard's static files, which hold no data (the
 /// page reads the token from its URL fragment and sends it with every data request).
-const PUBLIC: [&str; 5] = [
+const PUBLIC: [&str; 6] = [
     "/",
     "/index.html",
     "/dashboard.js",
+    "/forms.js",
     "/dashboard.css",
     "/favicon.ico",
 ];
@@ -289,6 +292,11 @@ async fn run(st: &AppState, req: Request) -> Response {
 
 async fn status(State(st): State<Shared>) -> Response {
     run(&st, Request::Status).await
+}
+
+/// `GET /api/v1/catalogue`: what this node may do, for the dashboard's generated forms.
+async fn catalogue(State(st): State<Shared>) -> Response {
+    run(&st, Request::Catalogue).await
 }
 
 #[derive(Deserialize)]
@@ -460,6 +468,7 @@ async fn events(State(st): State<Shared>) -> Response {
 const OPENAPI: &str = include_str!("openapi.json");
 const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
 const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+const FORMS_JS: &str = include_str!("dashboard/forms.js");
 const DASHBOARD_CSS: &str = include_str!("dashboard/dashboard.css");
 const FAVICON_SVG: &str = include_str!("dashboard/favicon.svg");
 
@@ -494,6 +503,10 @@ async fn dashboard_page() -> Response {
 
 async fn dashboard_js() -> Response {
     static_file("text/javascript; charset=utf-8", DASHBOARD_JS)
+}
+
+async fn forms_js() -> Response {
+    static_file("text/javascript; charset=utf-8", FORMS_JS)
 }
 
 async fn dashboard_css() -> Response {

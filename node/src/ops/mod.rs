@@ -591,6 +591,20 @@ pub enum Request {
         /// Only operations of this kind.
         kind: Option<DocKind>,
     },
+    /// What this node may do, for forms built from the schema (the dashboard's): its role
+    /// and scope; every operation of the catalogue with its fields' schemas, who may
+    /// perform it (linli-core's standings) and the documents held here on which this
+    /// node's certificate gives it one of them; the documents it may create (judged by
+    /// linli-core as a dry run) with their commands' fields; the schemas' definitions.
+    Catalogue,
+    /// Reads a service-records CSV (the `linli import --format csv` format) into the rows of
+    /// `ledger.record_services`, each with its source id and the line it starts on, or why
+    /// it cannot be imported (the dashboard's import sends the rows in batches). Writes
+    /// nothing.
+    ServiceCsv {
+        /// The file's text.
+        text: String,
+    },
     /// Any operation of the catalogue by its id (`resource.bar`, `ledger.set_rules` …) with
     /// its fields by name; checked as linli-core checks it.
     Operation {
@@ -647,6 +661,8 @@ impl Request {
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
                 | Request::Read { .. }
+                | Request::Catalogue
+                | Request::ServiceCsv { .. }
         )
     }
 }
@@ -1281,6 +1297,11 @@ pub async fn execute_with(
                 .map(operation_row)
                 .collect(),
         )),
+        Request::Catalogue => rows::catalogue(node).await,
+        Request::ServiceCsv { text } => {
+            let rows = crate::cli::service_rows(text.as_bytes()).map_err(OpsError::Invalid)?;
+            Ok(rows::service_csv(&rows))
+        }
         Request::Operation { op, doc, fields } => {
             let found = catalogue::find(&op).map_err(|e| OpsError::Invalid(e.to_string()))?;
             let typed = found

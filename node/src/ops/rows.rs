@@ -502,9 +502,14 @@ pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, 
         .iter()
         .map(|(k, n)| (kind_name(*k).to_string(), *n))
         .collect();
+    let me = node
+        .read(move |r| r.principal(&r.author().node, now).ok())
+        .await?;
     let mut v = json!({
         "node": ln(&s.node),
         "org": s.org.to_string(),
+        "role": me.as_ref().map(|p| p.role.map_or("root", |r| r.as_str())),
+        "scope": me.as_ref().map(|p| p.scope.to_string()),
         "root": ln(&s.root),
         "dir": s.dir.display().to_string(),
         "documents": docs,
@@ -827,6 +832,222 @@ pub(crate) fn invite_row(code: &crate::invite::JoinCode, text: &str, qr_svg: &st
         "issuer": ln(&code.issuer),
         "root": ln(&code.root),
     })
+}
+
+/// `service_csv`: each record of the file, `{line, row}` or `{line, error}`.
+pub(crate) fn service_csv(rows: &[crate::cli::CsvRow]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|(line, r)| match r {
+                Ok(row) => json!({ "line": line, "row": row }),
+                Err(e) => json!({ "line": line, "error": e }),
+            })
+            .collect(),
+    )
+}
+
+/// The commands that create a document, with the kind each creates (the dashboard offers
+/// those linli-core would let this node run: [`catalogue`]).
+const CREATE_COMMANDS: [(&str, DocKind); 4] = [
+    ("resource_publish", DocKind::Resource),
+    ("registry_create", DocKind::Registry),
+    ("ledger_create", DocKind::Ledger),
+    ("wishes_create", DocKind::Wishes),
+];
+
+/// The alternative of `Request`'s schema for command `cmd`, as `{doc, fields}` (the fields
+/// without `cmd`, each with its name, whether required, help text and schema).
+fn command_form(request: &Value, cmd: &str) -> Option<Value> {
+    let alt = request
+        .get("oneOf")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|a| a.pointer("/properties/cmd/const").and_then(Value::as_str) == Some(cmd))?;
+    let required: Vec<&str> = alt
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let fields: Vec<Value> = alt
+        .get("properties")
+        .and_then(Value::as_object)?
+        .iter()
+        .filter(|(name, _)| name.as_str() != "cmd")
+        .map(|(name, schema)| {
+            json!({
+                "name": name,
+                "required": required.contains(&name.as_str()),
+                "doc": schema.get("description").and_then(Value::as_str).unwrap_or_default(),
+                "schema": schema,
+            })
+        })
+        .collect();
+    Some(json!({
+        "doc": alt.get("description").and_then(Value::as_str).unwrap_or_default(),
+        "fields": fields,
+    }))
+}
+
+/// `catalogue`: what this node may do (see [`Request::Catalogue`]).
+pub(crate) async fn catalogue(node: &Node) -> Result<Value, OpsError> {
+    let now = node.now();
+    let org = node.org().clone();
+    // The documents a create command would make, as the command makes them by default.
+    let street = super::parse::scope(node, None).await;
+    let year = super::parse::this_year(node)?;
+    let probes: Vec<(&str, DocKind, Result<NewDoc, String>)> = CREATE_COMMANDS
+        .iter()
+        .map(|(cmd, kind)| {
+            let new = street
+                .as_ref()
+                .map_err(ToString::to_string)
+                .map(|(street, community)| {
+                    let street = street.clone();
+                    match kind {
+                        DocKind::Registry => NewDoc::Registry {
+                            street,
+                            community: org.clone(),
+                            title: String::new(),
+                        },
+                        DocKind::Ledger => NewDoc::Ledger {
+                            street,
+                            community: org.clone(),
+                            year,
+                            rules: linli_core::ledger::LedgerRules::default(),
+                        },
+                        DocKind::Wishes => NewDoc::Wishes {
+                            street,
+                            community: org.clone(),
+                            title: String::new(),
+                        },
+                        _ => NewDoc::Resource {
+                            street,
+                            community: community.clone(),
+                            spec: ResourceSpec::room("probe", 1),
+                        },
+                    }
+                });
+            (*cmd, *kind, new)
+        })
+        .collect();
+    let ops = catalogue::operations();
+    let (principals, allowed, creatable, manages) = node
+        .read(move |r| {
+            let principals = r.my_principals(now).unwrap_or_default();
+            // Each principal's standings towards each document held, computed once.
+            let held: BTreeMap<DocId, Vec<Vec<catalogue::Standing>>> = r
+                .docs()
+                .iter()
+                .map(|(id, d)| {
+                    let s = principals.iter().map(|p| catalogue::standings(d, p));
+                    (*id, s.collect())
+                })
+                .collect();
+            let allowed: Vec<Vec<String>> = ops
+                .iter()
+                .map(|o| {
+                    r.ids_of(o.kind)
+                        .into_iter()
+                        .filter(|id| {
+                            r.doc(*id).is_ok_and(|d| {
+                                held.get(id)
+                                    .is_some_and(|per| per.iter().any(|s| o.may_perform_as(d, s)))
+                            })
+                        })
+                        .map(|id| id.to_string())
+                        .collect()
+                })
+                .collect();
+            // The documents this node manages: a standing towards them beyond what any
+            // certified organisation (or one their records name) holds.
+            let mut manages: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+            for o in &ops {
+                let entry = manages.entry(kind_name(o.kind).to_string()).or_default();
+                for id in r.ids_of(o.kind) {
+                    let own = held.get(&id).is_some_and(|per| {
+                        per.iter().flatten().any(|s| {
+                            o.performers.contains(s)
+                                && !matches!(
+                                    s,
+                                    catalogue::Standing::Certified | catalogue::Standing::Named
+                                )
+                        })
+                    });
+                    if own {
+                        entry.insert(id.to_string());
+                    }
+                }
+            }
+            let creatable: Vec<Result<(), String>> = probes
+                .into_iter()
+                .map(|(_, _, new)| {
+                    new.and_then(|n| r.check_create(n, now).map_err(|e| e.to_string()))
+                })
+                .collect();
+            (principals, allowed, creatable, manages)
+        })
+        .await?;
+    let ops = catalogue::operations();
+    let operations: Vec<Value> = ops
+        .iter()
+        .zip(allowed)
+        .map(|(o, docs)| {
+            let mut row = operation_row(o);
+            if let Value::Object(m) = &mut row {
+                m.insert("name".into(), json!(o.name));
+                m.insert("performers".into(), json!(o.performers));
+                m.insert("docs".into(), json!(docs));
+            }
+            row
+        })
+        .collect();
+    let request = schemars::schema_for!(Request).to_value();
+    let create: Vec<Value> = CREATE_COMMANDS
+        .iter()
+        .zip(creatable)
+        .filter_map(|((cmd, kind), ok)| {
+            let mut form = command_form(&request, cmd)?;
+            if let Value::Object(m) = &mut form {
+                m.insert("cmd".into(), json!(cmd));
+                m.insert("kind".into(), json!(kind_name(*kind)));
+                m.insert("allowed".into(), json!(ok.is_ok()));
+                if let Err(why) = ok {
+                    m.insert("refused".into(), json!(why));
+                }
+            }
+            Some(form)
+        })
+        .collect();
+    let defs: serde_json::Map<String, Value> = catalogue::KINDS
+        .iter()
+        .map(|k| {
+            let s = catalogue::kind_schema(*k);
+            (
+                kind_name(*k).to_string(),
+                s.get("$defs").cloned().unwrap_or_else(|| json!({})),
+            )
+        })
+        .collect();
+    let who: Vec<Value> = principals
+        .iter()
+        .map(|p| {
+            json!({
+                "role": p.role.map_or("root", |r| r.as_str()),
+                "scope": p.scope.to_string(),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "org": node.org().to_string(),
+        "role": who.first().and_then(|w| w.get("role")).cloned().unwrap_or(Value::Null),
+        "scope": who.first().and_then(|w| w.get("scope")).cloned().unwrap_or(Value::Null),
+        "principals": who,
+        "operations": operations,
+        "create": create,
+        "manages": manages,
+        "defs": defs,
+        "request_defs": request.get("$defs").cloned().unwrap_or_else(|| json!({})),
+    }))
 }
 
 #[cfg(test)]

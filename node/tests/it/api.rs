@@ -330,8 +330,9 @@ fn header<'a>(r: &'a api::HttpResponse, name: &str) -> &'a str {
 }
 
 /// Every GET route the dashboard reads, with a query that is valid.
-const DATA_ROUTES: [&str; 13] = [
+const DATA_ROUTES: [&str; 14] = [
     "/api/v1/status",
+    "/api/v1/catalogue",
     "/api/v1/documents",
     "/api/v1/bookings?doc=0000000000000000000000000000000000000000000000000000000000000000",
     "/api/v1/leaderboard",
@@ -357,6 +358,11 @@ async fn dashboard_page_loads_without_token_but_its_data_does_not() {
             "/dashboard.js",
             "text/javascript; charset=utf-8",
             "Authorization",
+        ),
+        (
+            "/forms.js",
+            "text/javascript; charset=utf-8",
+            "/api/v1/catalogue",
         ),
         ("/dashboard.css", "text/css; charset=utf-8", ".cal"),
         ("/favicon.ico", "image/svg+xml", "<svg"),
@@ -716,4 +722,158 @@ async fn events_stream_pushes_node_events() {
         .expect("the server stops while a stream is open")
         .unwrap();
     node.shutdown().await.unwrap();
+}
+
+/// `GET /api/v1/catalogue` offers each node what its certificate allows, judged by
+/// linli-core: the community registers compounds in its registry and may create documents;
+/// the street, holding the same registry, may appoint but not register, nor create a
+/// registry; every operation names who may perform it.
+#[tokio::test]
+async fn catalogue_offers_what_the_certificate_allows() {
+    use crate::util::{District, community_node, opts, secret};
+    use linli_core::cert::Role;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut district = District::new();
+    let (comm, registry) = community_node(&mut district, &tmp.path().join("dianye")).await;
+    let mut init = InitOptions::new(org("beishi"), district.root_id());
+    init.secret = Some(secret("beishi", 1));
+    let street = Node::init(&tmp.path().join("beishi"), init, opts())
+        .await
+        .unwrap();
+    district.certify(street.node_id(), Role::Street, "beishi", None);
+    for r in street.apply_batch(district.fed_changes()).await.unwrap() {
+        r.unwrap();
+    }
+    let changes = comm.changes(registry, vec![]).await.unwrap();
+    for r in street.apply_batch(changes).await.unwrap() {
+        r.unwrap();
+    }
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let serve = |n: &Node| api::serve(n.clone(), None, addr, TOKEN.to_string());
+    let (cs, ss) = (serve(&comm).await.unwrap(), serve(&street).await.unwrap());
+    let get = |s: &api::ApiServer| {
+        let c = ApiClient::new(s.addr(), TOKEN.into());
+        async move { c.get_json("/api/v1/catalogue").await.unwrap() }
+    };
+    let (cc, sc) = (get(&cs).await, get(&ss).await);
+    let reg = Value::String(registry.to_string());
+    let docs = |cat: &Value, op: &str| -> Vec<Value> {
+        let o = cat["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["op"] == op)
+            .unwrap_or_else(|| panic!("{op} missing"));
+        o["docs"].as_array().unwrap().clone()
+    };
+    let create = |cat: &Value, cmd: &str| -> Value {
+        cat["create"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cmd"] == cmd)
+            .unwrap_or_else(|| panic!("{cmd} missing"))
+            .clone()
+    };
+    assert_eq!(
+        (&cc["role"], &cc["scope"]),
+        (&"community".into(), &"beishi/dianye".into())
+    );
+    assert_eq!(
+        (&sc["role"], &sc["scope"]),
+        (&"street".into(), &"beishi".into())
+    );
+    assert_eq!(docs(&cc, "registry.add_compound"), vec![reg.clone()]);
+    assert_eq!(docs(&cc, "registry.appoint"), Vec::<Value>::new());
+    assert_eq!(docs(&sc, "registry.add_compound"), Vec::<Value>::new());
+    assert_eq!(docs(&sc, "registry.appoint"), vec![reg.clone()]);
+    assert_eq!(cc["manages"]["registry"], Value::Array(vec![reg.clone()]));
+    assert_eq!(sc["manages"]["registry"], Value::Array(vec![reg.clone()]));
+    assert_eq!(sc["manages"]["resource"], Value::Array(vec![]));
+    // Creating: the community may make its registry (and a room); the street may not make a
+    // registry, and says why (linli-core's creation rule).
+    assert_eq!(create(&cc, "registry_create")["allowed"], true);
+    assert_eq!(create(&cc, "resource_publish")["allowed"], true);
+    let refused = create(&sc, "registry_create");
+    assert_eq!(refused["allowed"], false);
+    assert!(
+        refused["refused"]
+            .as_str()
+            .unwrap()
+            .contains("only that community creates it"),
+        "{refused}"
+    );
+    // Every operation with who may perform it and its fields' schemas; the definitions they
+    // refer to come along.
+    for o in cc["operations"].as_array().unwrap() {
+        assert!(!o["performers"].as_array().unwrap().is_empty(), "{o}");
+        for f in o["fields"].as_array().unwrap() {
+            assert!(f["schema"].is_object(), "{o}");
+        }
+    }
+    assert!(cc["defs"]["resource"]["WeeklyBlock"].is_object());
+    let publish = create(&cc, "resource_publish");
+    assert!(
+        publish["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "capacity" && f["required"] == true)
+    );
+    // What is not offered is what the core refuses: the street registering a compound.
+    let c = ApiClient::new(ss.addr(), TOKEN.into());
+    let body = serde_json::json!({"cmd": "operation", "op": "registry.add_compound", "doc": registry.to_string(),
+        "fields": {"name": "X", "address": "Y", "households": 1, "mode": "unmanaged", "buildings": [],
+        "facilities": [], "owners_committee": false, "status": "active"}});
+    let r = c
+        .request(
+            "POST",
+            "/api/v1/call",
+            Some(body.to_string().as_bytes()),
+            Some(TOKEN),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+    // A service-records CSV is read into rows (each with its line and source id) or refused
+    // naming the missing column; nothing is written either way.
+    let cc_client = ApiClient::new(cs.addr(), TOKEN.into());
+    let rows = cc_client
+        .call(&Request::ServiceCsv {
+            text: "volunteer,activity,date,hours\ndianye:7,patrol,2026-01-05,2\ndianye:8,patrol,2026-01-06,lots\n".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["row"]["volunteer"], "dianye:7");
+    assert!(rows[0]["row"]["source"].is_string(), "{rows}");
+    assert_eq!(rows[1]["line"], 3);
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("lots"),
+        "{rows}"
+    );
+    let body = br#"{"cmd":"service_csv","text":"volunteer,activity,date\n"}"#;
+    let r = cc_client
+        .request("POST", "/api/v1/call", Some(body), Some(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        error_of(&r.body).contains("no `hours` column"),
+        "{}",
+        r.text()
+    );
+    // The status names the role and scope too.
+    let st = ApiClient::new(cs.addr(), TOKEN.into())
+        .get_json("/api/v1/status")
+        .await
+        .unwrap();
+    assert_eq!(
+        (&st["role"], &st["scope"]),
+        (&"community".into(), &"beishi/dianye".into())
+    );
+    cs.shutdown().await.unwrap();
+    ss.shutdown().await.unwrap();
+    comm.shutdown().await.unwrap();
+    street.shutdown().await.unwrap();
 }

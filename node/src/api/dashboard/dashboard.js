@@ -163,6 +163,12 @@ I18N.en.training_clock = "Training clock: simulated time {0} (this node never sy
 I18N.zh.st_wish_confirmed = "已验收";
 I18N.en.st_wish_confirmed = "confirmed";
 
+// The generated forms' labels (forms.js, loaded first).
+if (typeof FORM_I18N !== "undefined") {
+  Object.assign(I18N.zh, FORM_I18N.zh);
+  Object.assign(I18N.en, FORM_I18N.en);
+}
+
 let lang = localStorage.getItem("linli.lang") === "en" ? "en" : "zh";
 
 /** The label `key` in the current language, `{0}`, `{1}` … replaced by `args`. */
@@ -345,7 +351,7 @@ function explain(e) {
 // ---- state -----------------------------------------------------------------------------
 
 const D = {
-  status: null, resources: [], docs: [],
+  status: null, resources: [], docs: [], catalogue: null,
   bookings: {}, kitchen: {}, entries: {}, boards: {}, compounds: {}, wishes: {},
   peers: null, rejected: null, errors: {},
 };
@@ -373,12 +379,14 @@ async function load() {
     D.status = await api("/api/v1/status");
     clockSkew = D.status.clock === "training" && typeof D.status.time_ms === "number"
       ? D.status.time_ms - Date.now() : 0;
-    const [resources, docs, peers, rejected] = await Promise.all([
+    const [resources, docs, peers, rejected, cat] = await Promise.all([
       settle("resources", api("/api/v1/resources")),
       settle("documents", api("/api/v1/documents")),
       settle("peers", api("/api/v1/peers")),
       settle("rejected", api("/api/v1/rejected")),
+      settle("catalogue", api("/api/v1/catalogue")),
     ]);
+    D.catalogue = cat;
     D.resources = resources || [];
     D.docs = docs || [];
     D.peers = peers;
@@ -562,6 +570,10 @@ function render() {
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
     ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
     try { $(id).replaceChildren(...[fn()].flat().filter(k => k != null)); } catch (e) { $(id).replaceChildren(errorBox(e)); }
+  }
+  // Role-aware tabs, the daily tasks' forms, print buttons (forms.js).
+  if (typeof renderFormsPart === "function") {
+    try { renderFormsPart(); } catch (e) { $("tasks").replaceChildren(errorBox(e)); }
   }
 }
 
