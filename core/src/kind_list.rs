@@ -36,6 +36,10 @@ macro_rules! with_kinds {
                 "Micro-wishes, service-menu offers, suggestions and problems of one community.",
                 "wishes",
                 "Wishes operation.";
+            Volunteers, volunteers, VolunteersOp,
+                "Volunteer registry of one community: volunteers, teams, paired units.",
+                "volunteer registry",
+                "Volunteer registry operation.";
         }
     };
 }

@@ -26,6 +26,7 @@ use crate::resource::ResourceOp;
 use crate::resource::{ResourceError, ResourceSpec};
 use crate::signed::SignedError;
 use crate::time::{TimeError, Timestamp, Zone};
+use crate::volunteers::VolunteersError;
 use crate::wishes::WishesError;
 use crate::wishes::WishesOp;
 
@@ -122,9 +123,25 @@ impl Op {
                 });
                 (op, resident.map(PersonalData::from))
             }
+            Op::Volunteers(op) => {
+                let (op, data) = op.split_personal();
+                (Op::Volunteers(op), data)
+            }
             op => (op, None),
         }
     }
+}
+
+/// Whether the volunteer registry of `home`, if `docs` holds it, knows `volunteer`
+/// (`None`: no registry of `home` here) — the ledger's check of a service record, given to
+/// it through [`Ctx`].
+pub(crate) fn volunteer_known(
+    docs: &std::collections::BTreeMap<DocId, Document>,
+    home: &crate::ids::Scope,
+    volunteer: &crate::ids::VolunteerId,
+) -> Option<bool> {
+    crate::volunteers::registry_of(docs.values(), home)
+        .map(|d| crate::volunteers::knows(d, volunteer))
 }
 
 impl Op {
@@ -146,6 +163,7 @@ impl Op {
             Op::Ledger(op) => plan(crate::ledger::plan(doc, ctx, op)),
             Op::Resource(op) => plan(crate::resource::plan(doc, ctx, op)),
             Op::Wishes(op) => plan(crate::wishes::plan(doc, ctx, op)),
+            Op::Volunteers(op) => plan(crate::volunteers::plan(doc, ctx, op)),
         }
     }
 }
@@ -177,6 +195,9 @@ pub enum Error {
     /// Wishes rule.
     #[error(transparent)]
     Wishes(#[from] WishesError),
+    /// Volunteer registry rule.
+    #[error(transparent)]
+    Volunteers(#[from] VolunteersError),
     /// No document with this id in the replica.
     #[error("unknown document {0}")]
     UnknownDocument(DocId),
@@ -284,6 +305,15 @@ pub enum NewDoc {
         /// Title.
         title: String,
     },
+    /// The volunteer registry of `community`.
+    Volunteers {
+        /// Street of the community.
+        street: OrgId,
+        /// The community.
+        community: OrgId,
+        /// Title.
+        title: String,
+    },
 }
 
 impl NewDoc {
@@ -382,6 +412,22 @@ impl NewDoc {
                 ),
                 vec![],
             ),
+            NewDoc::Volunteers {
+                street,
+                community,
+                title,
+            } => (
+                header(
+                    DocKind::Volunteers,
+                    owner,
+                    street,
+                    Some(community),
+                    None,
+                    title,
+                    zone,
+                ),
+                vec![],
+            ),
         };
         if let Some(c) = &header.community
             && header.kind != DocKind::Resource
@@ -428,6 +474,7 @@ impl Error {
             Error::Ledger(e) => e.class(),
             Error::Resource(e) => e.class(),
             Error::Wishes(e) => e.class(),
+            Error::Volunteers(e) => e.class(),
             Error::Personal(e) => e.class(),
             Error::Time(_) | Error::Id(_) | Error::Envelope(_) | Error::Doc(_) => {
                 crate::class::ErrorClass::Malformed

@@ -572,6 +572,23 @@ pub enum LedgerError {
         /// The limit.
         max: usize,
     },
+    /// A service record for a volunteer the home community's registry (held here) does
+    /// not know.
+    #[error("volunteer {volunteer} is not in {home}'s volunteer registry: register them first")]
+    UnknownVolunteer {
+        /// The volunteer.
+        volunteer: VolunteerId,
+        /// Its home community.
+        home: Scope,
+    },
+    /// A service record dated after today (the ledger's zone).
+    #[error("service date {date} is in the future (today is {today})")]
+    FutureDate {
+        /// Date given.
+        date: Date,
+        /// Today in the ledger's zone.
+        today: Date,
+    },
     /// A batch of which no row is to be written (every row already imported or invalid):
     /// nothing changed. Carries each row's outcome.
     #[error("nothing to write: every row of the batch was already imported or invalid")]
@@ -782,6 +799,7 @@ pub fn plan(
                 require("record service in this ledger", &owner)?;
             }
             let minutes = service_minutes(&ledger, &activity, date, hours)?;
+            served(ctx, doc, &home_of(&volunteer), &volunteer, date)?;
             let points = ledger.rules().points_for(minutes);
             let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
             append(
@@ -908,6 +926,10 @@ pub fn plan(
                     }
                     let minutes = match service_minutes(&ledger, &row.activity, row.date, row.hours)
                         .and_then(|m| {
+                            served(ctx, doc, &home_of(&row.volunteer), &row.volunteer, row.date)
+                                .map(|()| m)
+                        })
+                        .and_then(|m| {
                             row.source
                                 .as_deref()
                                 .map_or(Ok(()), check_source)
@@ -1013,6 +1035,31 @@ fn service_minutes(
     }
     // Invariant: 0 < hours ≤ 24, so minutes fit easily in u32.
     Ok((hours * 60.0).round() as u32)
+}
+
+/// Checks a service record's volunteer and date where this node can: the date not after
+/// today (the ledger's zone, at the writer's clock), and the volunteer known to its home
+/// community's volunteer registry when that registry is held here. A ledger whose
+/// volunteers' home has no registry here keeps the earlier rule (any well-formed id).
+fn served(
+    ctx: &Ctx<'_>,
+    doc: &Document,
+    home: &Scope,
+    volunteer: &VolunteerId,
+    date: Date,
+) -> Result<(), LedgerError> {
+    if let Ok((today, _)) = ctx.now.local(&doc.header().zone)
+        && date > today
+    {
+        return Err(LedgerError::FutureDate { date, today });
+    }
+    if (ctx.volunteer_known)(ctx.docs, home, volunteer) == Some(false) {
+        return Err(LedgerError::UnknownVolunteer {
+            volunteer: volunteer.clone(),
+            home: home.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `who` is an organiser of the ledger's community: a unit or partner it certified
@@ -1222,7 +1269,7 @@ impl LedgerError {
         use LedgerError as E;
         match self {
             E::NotAllowed { .. } | E::NotHome { .. } => crate::class::ErrorClass::Unauthorized,
-            E::UnknownEntry(_) => crate::class::ErrorClass::NotFound,
+            E::UnknownEntry(_) | E::UnknownVolunteer { .. } => crate::class::ErrorClass::NotFound,
             E::InsufficientBalance { .. } | E::NothingToWrite(_) => {
                 crate::class::ErrorClass::Conflict
             }
@@ -1234,6 +1281,7 @@ impl LedgerError {
             | E::WrongVolunteer { .. }
             | E::InvalidRules(_)
             | E::InvalidSource(_)
+            | E::FutureDate { .. }
             | E::BatchSize { .. }
             | E::TooLarge { .. } => crate::class::ErrorClass::Invalid,
         }

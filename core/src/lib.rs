@@ -49,6 +49,7 @@ pub mod sync;
 mod testutil;
 pub mod time;
 pub mod views;
+pub mod volunteers;
 pub mod wishes;
 
 pub use district::DistrictConfig;
