@@ -276,6 +276,10 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Micro-wishes, offers, suggestions and problems.
     #[command(subcommand, after_help = "Example: linli wish list")]
     Wish(WishCmd),
+    /// The volunteer registry (its operations: `linli op list volunteers`, e.g.
+    /// `linli op run volunteers.register name=… kind=resident`).
+    #[command(subcommand, after_help = "Example: linli volunteers list")]
+    Volunteers(VolunteersCmd),
     /// Personal data held here: list it, erase it at a person's request, record a
     /// volunteer's identity.
     #[command(
@@ -1268,6 +1272,29 @@ pub enum WishCmd {
     },
 }
 
+/// `linli volunteers …`.
+#[derive(Debug, Subcommand)]
+pub enum VolunteersCmd {
+    /// Create this community's volunteer registry.
+    #[command(after_help = "Example: linli volunteers create")]
+    Create {
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Volunteers with type, unit, teams, posts, status and history (name, phone and ID
+    /// number on the home community's nodes).
+    #[command(after_help = "Example: linli volunteers list")]
+    List {
+        /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FileFormat {
@@ -1756,6 +1783,13 @@ impl Command {
                     stage: stage(s, text.clone())?,
                 },
                 WishCmd::List { doc } => Request::WishList { doc: *doc },
+            },
+            C::Volunteers(v) => match v {
+                VolunteersCmd::Create { street, title } => Request::VolunteersCreate {
+                    street: street.clone(),
+                    title: title.clone(),
+                },
+                VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
             },
         };
         Ok(Some(r))

@@ -542,6 +542,22 @@ pub enum Request {
         doc: Option<DocId>,
     },
 
+    // ---- volunteer registry ---------------------------------------------------------------
+    /// Create this community's volunteer registry (its operations: `linli op list volunteers`).
+    VolunteersCreate {
+        /// Street (default: from this node's certificate).
+        street: Option<OrgId>,
+        /// Title.
+        title: Option<String>,
+    },
+    /// The volunteer registry: volunteers with type, unit, teams, posts and status (name,
+    /// phone and ID number where this node holds them: the home community), teams and
+    /// paired units.
+    VolunteerList {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+    },
+
     // ---- personal data ------------------------------------------------------------------
     /// Record a volunteer's identity (name, phone, ID number): personal data held only by
     /// the home community's nodes; every other node knows the volunteer by its id alone.
@@ -632,6 +648,7 @@ impl Request {
                 | Request::Balances
                 | Request::Leaderboard { .. }
                 | Request::WishList { .. }
+                | Request::VolunteerList { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
         )
@@ -1239,6 +1256,38 @@ pub async fn execute_with(
                                 .collect();
                             let resident = r.personal_data(doc, &format!("items/{id}"));
                             rows::wish(&id, &item, status, &claims, resident)
+                        })
+                        .collect())
+                })
+                .await??;
+            Ok(Value::Array(rows))
+        }
+
+        Request::VolunteersCreate { street, title } => {
+            let (street, community) = community_scope(node, street).await?;
+            let title = title.unwrap_or_else(|| format!("{community} volunteers"));
+            let sc = node
+                .create(NewDoc::Volunteers {
+                    street,
+                    community,
+                    title,
+                })
+                .await?;
+            Ok(rows::created(sc.doc, DocKind::Volunteers))
+        }
+        Request::VolunteerList { doc } => {
+            let doc = resolve(node, DocKind::Volunteers, doc).await?;
+            let rows = node
+                .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+                    let reg = r.volunteers(doc)?;
+                    Ok(reg
+                        .volunteers()
+                        .into_iter()
+                        .map(|(id, v)| {
+                            let identity = r.personal_data(doc, &format!("volunteers/{id}"));
+                            let history = reg.history(&id);
+                            let release = reg.release(&id);
+                            rows::volunteer(&id, &v, &history, release.as_ref(), identity)
                         })
                         .collect())
                 })
