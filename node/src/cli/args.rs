@@ -175,7 +175,7 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Documents held.
     #[command(after_help = "Example: linli documents --kind resource")]
     Documents {
-        /// Only this kind (federation, registry, ledger, resource, wishes).
+        /// Only this kind (federation, registry, ledger, resource, wishes, volunteers).
         #[arg(long, value_parser = serde_text::<DocKind>)]
         kind: Option<DocKind>,
     },
@@ -1026,7 +1026,7 @@ pub enum OpCmd {
     /// Every operation (kind.name) with a line of help.
     #[command(after_help = "Example: linli op list --kind resource")]
     List {
-        /// Only this kind (federation, registry, ledger, resource, wishes).
+        /// Only this kind (federation, registry, ledger, resource, wishes, volunteers).
         #[arg(long, value_parser = serde_text::<DocKind>)]
         kind: Option<DocKind>,
     },
