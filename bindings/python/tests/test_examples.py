@@ -37,8 +37,6 @@ def generate_hours(path: Path, rows: int, seed: int) -> tuple[dict[str, Decimal]
             line = i + 2
             volunteer = f"dianye:{rng.randint(1, 6)}"
             day = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-            if day > datetime.now(SHANGHAI).date().isoformat():
-                day = "2026-01-15"  # service is never dated in the future
             hours = rng.choice(["0.5", "1", "1.5", "2", "3.25", "4"])
             if i % 7 == 3:
                 hours, bad_line = "25", True  # more than a day

@@ -1644,7 +1644,13 @@ fn cli_volunteer_registry_registers_refuses_and_lists() {
     linli(c, &["volunteers", "create"]).ok();
     linli(
         c,
-        &["op", "run", "volunteers.add_team", "code=patrol", "name=Security patrol"],
+        &[
+            "op",
+            "run",
+            "volunteers.add_team",
+            "code=patrol",
+            "name=Security patrol",
+        ],
     )
     .ok();
     let register = |phone: &str| {
@@ -1663,13 +1669,20 @@ fn cli_volunteer_registry_registers_refuses_and_lists() {
         )
     };
     let w = register("13987654321").ok().json();
-    let id = w["effect"]["volunteer"].as_str().unwrap_or_default().to_string();
+    let id = w["effect"]["volunteer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(id.starts_with("dianye@"), "{w}");
     // Refusals: exit 1, the class in the audit, nothing written.
     let before = changes(c);
     let r = register("139 8765 4321");
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("phone already registered"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("phone already registered"),
+        "{}",
+        r.stderr
+    );
     let r = linli(
         c,
         &[
