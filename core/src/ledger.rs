@@ -1037,10 +1037,11 @@ fn service_minutes(
     Ok((hours * 60.0).round() as u32)
 }
 
-/// Checks a service record's volunteer and date where this node can: the date not after
-/// today (the ledger's zone, at the writer's clock), and the volunteer known to its home
-/// community's volunteer registry when that registry is held here. A ledger whose
-/// volunteers' home has no registry here keeps the earlier rule (any well-formed id).
+/// Checks a service record's volunteer and date on a node that holds a volunteer registry
+/// (the ledger's community's, or the volunteer's home's): the date not after today (the
+/// ledger's zone, at the writer's clock), and the volunteer known to its home community's
+/// registry when that one is held here. Where neither registry is held, the earlier rule
+/// stands (any well-formed id, any date in the ledger's year).
 fn served(
     ctx: &Ctx<'_>,
     doc: &Document,
@@ -1048,12 +1049,17 @@ fn served(
     volunteer: &VolunteerId,
     date: Date,
 ) -> Result<(), LedgerError> {
+    let at_home = (ctx.volunteer_known)(ctx.docs, home, volunteer);
+    let here = (ctx.volunteer_known)(ctx.docs, &doc.header().owner_scope(), volunteer);
+    if at_home.is_none() && here.is_none() {
+        return Ok(());
+    }
     if let Ok((today, _)) = ctx.now.local(&doc.header().zone)
         && date > today
     {
         return Err(LedgerError::FutureDate { date, today });
     }
-    if (ctx.volunteer_known)(ctx.docs, home, volunteer) == Some(false) {
+    if at_home == Some(false) {
         return Err(LedgerError::UnknownVolunteer {
             volunteer: volunteer.clone(),
             home: home.clone(),

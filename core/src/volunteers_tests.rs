@@ -613,15 +613,26 @@ fn service_for_an_unknown_volunteer_or_a_future_date_is_refused_where_the_regist
         outcomes[2],
         crate::kind::RowOutcome::Rejected { .. }
     ));
-    // A ledger whose volunteers' home has no registry here keeps the earlier rule.
+    // Where no registry is held (neither the ledger's community's nor the volunteer's
+    // home's), the earlier rule stands: any well-formed id, any date in the ledger's year.
+    let other: VolunteerId = "hongqi:5".parse().unwrap();
     let mut h = replica("hongqi", 1);
     let hl = ledger_of(&mut h, "hongqi");
-    h.execute(
-        hl,
-        service(&"hongqi:5".parse().unwrap(), date(2026, 5, 30)),
-        now(),
-    )
-    .unwrap();
+    h.execute(hl, service(&other, date(2026, 5, 30)), now())
+        .unwrap();
+    h.execute(hl, service(&other, date(2026, 9, 30)), now())
+        .unwrap();
+    // A volunteer of another community whose registry is not held here: whether it is
+    // known is not decided, but the date is, since this ledger's community keeps one.
+    let e = d
+        .execute(ledger, service(&other, date(2026, 9, 30)), now())
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Ledger(LedgerError::FutureDate { .. })),
+        "{e}"
+    );
+    d.execute(ledger, service(&other, date(2026, 5, 30)), now())
+        .unwrap();
 }
 
 // ---- convergence --------------------------------------------------------------------------
