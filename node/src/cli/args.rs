@@ -1137,7 +1137,9 @@ pub enum PersonalCmd {
         /// Resident ID number.
         #[arg(long)]
         id_number: Option<String>,
-        /// Ledger of the home community (default: the only one).
+        /// The home community's volunteer registry (default: the one that lists the
+        /// volunteer), or its ledger for a volunteer registered before the registry
+        /// (default: the only one).
         #[arg(long)]
         doc: Option<DocId>,
     },

@@ -562,7 +562,9 @@ pub enum Request {
     /// Record a volunteer's identity (name, phone, ID number): personal data held only by
     /// the home community's nodes; every other node knows the volunteer by its id alone.
     VolunteerIdentify {
-        /// Ledger of the home community (default: the only one).
+        /// The home community's volunteer registry that lists the volunteer, or (for a
+        /// volunteer registered before the registry) its ledger; default: the registry
+        /// held here that knows the volunteer, else the only ledger.
         doc: Option<DocId>,
         /// The volunteer (`community:n`).
         volunteer: VolunteerId,
@@ -1326,7 +1328,23 @@ pub async fn execute_with(
             phone,
             id_number,
         } => {
-            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let doc = match doc {
+                Some(d) => d,
+                None => {
+                    let v = volunteer.clone();
+                    let listed = node
+                        .read(move |r| {
+                            r.ids_of(DocKind::Volunteers)
+                                .into_iter()
+                                .find(|d| r.volunteers(*d).is_ok_and(|reg| reg.knows(&v)))
+                        })
+                        .await?;
+                    match listed {
+                        Some(d) => d,
+                        None => resolve(node, DocKind::Ledger, None).await?,
+                    }
+                }
+            };
             let data = PersonalData::Volunteer {
                 name,
                 phone,

@@ -1724,4 +1724,20 @@ fn cli_volunteer_registry_registers_refuses_and_lists() {
     assert_eq!(list[0]["phone"], "13987654321");
     assert_eq!(list[0]["status"], "active");
     assert_eq!(list[0]["teams"], "patrol");
+    // `personal volunteer` updates a registered volunteer's identity in the registry.
+    linli(
+        c,
+        &[
+            "personal",
+            "volunteer",
+            &id,
+            "--name",
+            "李志愿",
+            "--phone",
+            "13700001111",
+        ],
+    )
+    .ok();
+    let list = linli(c, &["--json", "volunteers", "list"]).ok().json();
+    assert_eq!(list[0]["phone"], "13700001111", "{list}");
 }
