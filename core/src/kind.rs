@@ -18,7 +18,7 @@ use crate::district::DistrictConfig;
 use crate::document::{Author, DocHeader, DocKind, Document, Layout, Write};
 use crate::ids::{
     BookingId, ClaimId, CompoundId, DelegationId, DocId, EntryId, InspectionId, OrderId, Scope,
-    WishId,
+    VolunteerId, WishId,
 };
 use crate::policy::{PolicyError, Rules, describe};
 use crate::time::{Slot, Timestamp};
@@ -54,6 +54,19 @@ pub struct Ctx<'a> {
     pub district: &'a DistrictConfig,
     /// All documents of the replica, for cross-document reads (balances).
     pub docs: &'a BTreeMap<DocId, Document>,
+    /// The writer's key, for records that carry a signature of their own (a volunteer's
+    /// release, which another community's registry checks).
+    pub(crate) keys: &'a crate::identity::Keypair,
+    /// The operation's personal data, split off before planning (`Op::split_personal`).
+    pub personal: Option<&'a crate::personal::PersonalData>,
+    /// The personal records this replica holds (for checks only the audience can make,
+    /// such as a duplicate phone).
+    pub(crate) held: &'a BTreeMap<(DocId, String), crate::personal::PersonalRecord>,
+    /// Whether the volunteer registry of a home community (a scope), if held here, knows
+    /// a volunteer: `None` when no registry of that community is held (answered by the
+    /// list, `kinds::volunteer_known`).
+    pub(crate) volunteer_known:
+        fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
 }
 
 /// What a successful operation produced besides the change.
@@ -91,6 +104,8 @@ pub enum Effect {
     Wish(WishId),
     /// A claim was offered.
     Claim(ClaimId),
+    /// A volunteer was registered, moved in, updated or released.
+    Volunteer(VolunteerId),
 }
 
 /// What became of one row of a batch (a ledger's `record_services`) batch.
@@ -124,6 +139,7 @@ impl Effect {
             Effect::Booking(id) => Some(format!("requests/{id}")),
             Effect::Order(id) => Some(format!("orders/{id}")),
             Effect::Wish(id) => Some(format!("items/{id}")),
+            Effect::Volunteer(id) => Some(format!("volunteers/{id}")),
             _ => None,
         }
     }

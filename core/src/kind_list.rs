@@ -80,6 +80,18 @@ macro_rules! with_kinds {
                     /// Title.
                     title: String,
                 };
+            Volunteers, volunteers, VolunteersOp, VolunteersError,
+                "Volunteer registry of one community: volunteers, teams, paired units.",
+                "volunteer registry",
+                "Volunteer registry operation.",
+                {
+                    /// Street of the community.
+                    street: crate::ids::OrgId,
+                    /// The community.
+                    community: crate::ids::OrgId,
+                    /// Title.
+                    title: String,
+                };
         }
     };
 }

@@ -253,6 +253,18 @@ macro_rules! kind_list {
 }
 crate::kind_list::with_kinds!(kind_list);
 
+/// Whether the volunteer registry of `home`, if `docs` holds it, knows `volunteer`
+/// (`None`: no registry of `home` here) — the ledger's check of a service record, given to
+/// it through [`Ctx`].
+pub(crate) fn volunteer_known(
+    docs: &std::collections::BTreeMap<DocId, Document>,
+    home: &crate::ids::Scope,
+    volunteer: &crate::ids::VolunteerId,
+) -> Option<bool> {
+    crate::volunteers::registry_of(docs.values(), home)
+        .map(|d| crate::volunteers::knows(d, volunteer))
+}
+
 /// What planning an operation gives: the records to put, the effect, the change message.
 pub(crate) type Planned = (Vec<Put>, Effect, String);
 

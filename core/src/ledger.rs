@@ -572,6 +572,23 @@ pub enum LedgerError {
         /// The limit.
         max: usize,
     },
+    /// A service record for a volunteer the home community's registry (held here) does
+    /// not know.
+    #[error("volunteer {volunteer} is not in {home}'s volunteer registry: register them first")]
+    UnknownVolunteer {
+        /// The volunteer.
+        volunteer: VolunteerId,
+        /// Its home community.
+        home: Scope,
+    },
+    /// A service record dated after today (the ledger's zone).
+    #[error("service date {date} is in the future (today is {today})")]
+    FutureDate {
+        /// Date given.
+        date: Date,
+        /// Today in the ledger's zone.
+        today: Date,
+    },
     /// A batch of which no row is to be written (every row already imported or invalid):
     /// nothing changed. Carries each row's outcome.
     #[error("nothing to write: every row of the batch was already imported or invalid")]
@@ -812,6 +829,7 @@ pub fn plan(
                 require("record service in this ledger", &owner)?;
             }
             let minutes = service_minutes(&ledger, &activity, date, hours)?;
+            served(ctx, doc, &home_of(&volunteer), &volunteer, date)?;
             let points = ledger.rules().points_for(minutes);
             let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
             append(
@@ -938,6 +956,10 @@ pub fn plan(
                     }
                     let minutes = match service_minutes(&ledger, &row.activity, row.date, row.hours)
                         .and_then(|m| {
+                            served(ctx, doc, &home_of(&row.volunteer), &row.volunteer, row.date)
+                                .map(|()| m)
+                        })
+                        .and_then(|m| {
                             row.source
                                 .as_deref()
                                 .map_or(Ok(()), check_source)
@@ -1043,6 +1065,37 @@ fn service_minutes(
     }
     // Invariant: 0 < hours ≤ 24, so minutes fit easily in u32.
     Ok((hours * 60.0).round() as u32)
+}
+
+/// Checks a service record's volunteer and date on a node that holds a volunteer registry
+/// (the ledger's community's, or the volunteer's home's): the date not after today (the
+/// ledger's zone, at the writer's clock), and the volunteer known to its home community's
+/// registry when that one is held here. Where neither registry is held, the earlier rule
+/// stands (any well-formed id, any date in the ledger's year).
+fn served(
+    ctx: &Ctx<'_>,
+    doc: &Document,
+    home: &Scope,
+    volunteer: &VolunteerId,
+    date: Date,
+) -> Result<(), LedgerError> {
+    let at_home = (ctx.volunteer_known)(ctx.docs, home, volunteer);
+    let here = (ctx.volunteer_known)(ctx.docs, &doc.header().owner_scope(), volunteer);
+    if at_home.is_none() && here.is_none() {
+        return Ok(());
+    }
+    if let Ok((today, _)) = ctx.now.local(&doc.header().zone)
+        && date > today
+    {
+        return Err(LedgerError::FutureDate { date, today });
+    }
+    if at_home == Some(false) {
+        return Err(LedgerError::UnknownVolunteer {
+            volunteer: volunteer.clone(),
+            home: home.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `who` is an organiser of the ledger's community: a unit or partner it certified
@@ -1266,7 +1319,7 @@ impl LedgerError {
         use LedgerError as E;
         match self {
             E::NotAllowed { .. } | E::NotHome { .. } => crate::class::ErrorClass::Unauthorized,
-            E::UnknownEntry(_) => crate::class::ErrorClass::NotFound,
+            E::UnknownEntry(_) | E::UnknownVolunteer { .. } => crate::class::ErrorClass::NotFound,
             E::InsufficientBalance { .. } | E::NothingToWrite(_) => {
                 crate::class::ErrorClass::Conflict
             }
@@ -1278,6 +1331,7 @@ impl LedgerError {
             | E::WrongVolunteer { .. }
             | E::InvalidRules(_)
             | E::InvalidSource(_)
+            | E::FutureDate { .. }
             | E::BatchSize { .. }
             | E::TooLarge { .. } => crate::class::ErrorClass::Invalid,
         }

@@ -22,13 +22,19 @@ pub mod class;
 mod convergence_tests;
 pub mod district;
 pub mod document;
-pub mod federation;
 pub mod identity;
 pub mod ids;
 pub mod kind;
 mod kind_list;
+/// Declares each kind's module (`pub mod federation;` …) from the one list of kinds.
+macro_rules! kind_modules {
+    ($($variant:ident, $module:ident, $op:ident, $err:ident, $doc:literal, $label:literal,
+       $opdoc:literal, { $($new:tt)* };)*) => {
+        $(#[doc = concat!("The ", $label, " kind: ", $doc)] pub mod $module;)*
+    };
+}
+kind_list::with_kinds!(kind_modules);
 pub mod kinds;
-pub mod ledger;
 pub mod outcome;
 #[cfg(test)]
 mod pending_tests;
@@ -37,9 +43,7 @@ pub mod personal;
 mod personal_tests;
 pub mod policy;
 pub mod quota;
-pub mod registry;
 pub mod replica;
-pub mod resource;
 #[cfg(test)]
 mod revocation_tests;
 mod schema;
@@ -49,7 +53,6 @@ pub mod sync;
 mod testutil;
 pub mod time;
 pub mod views;
-pub mod wishes;
 
 pub use district::DistrictConfig;
 pub use document::{Author, DocHeader, DocKind, Document, Put};

@@ -59,7 +59,8 @@ pub enum PersonalData {
         /// Home address.
         address: Option<String>,
     },
-    /// A volunteer's identity (at `volunteers/<volunteer>` of a home community's ledger).
+    /// A volunteer's identity (at `volunteers/<volunteer>` of the home community's volunteer
+    /// registry — or, for a volunteer registered before the registry, of its ledger).
     Volunteer {
         /// Full name.
         name: String,

@@ -62,7 +62,7 @@ impl Replica {
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
         let kind = op.kind();
         let (op, personal) = op.split_personal();
-        let (puts, effect, message) = self.prepare(id, op, now)?;
+        let (puts, effect, message) = self.prepare(id, op, now, personal.as_ref())?;
         if let Some(p) = &personal {
             p.check()?;
         }
@@ -97,7 +97,9 @@ impl Replica {
     /// [`Replica::execute`] does — without writing anything (a dry run).
     pub fn check(&self, id: DocId, op: Op, now: Timestamp) -> Result<Effect, Error> {
         let (op, personal) = op.split_personal();
-        let effect = self.prepare(id, op, now).map(|(_, effect, _)| effect)?;
+        let effect = self
+            .prepare(id, op, now, personal.as_ref())
+            .map(|(_, effect, _)| effect)?;
         if let Some(p) = &personal {
             p.check()?;
         }
@@ -112,11 +114,12 @@ impl Replica {
         id: DocId,
         op: Op,
         now: Timestamp,
+        personal: Option<&crate::personal::PersonalData>,
     ) -> Result<(Vec<Put>, Effect, String), Error> {
         let principals = self.my_principals(now)?;
         let mut first_err = None;
         for me in &principals {
-            match self.prepare_as(id, op.clone(), now, me) {
+            match self.prepare_as(id, op.clone(), now, me, personal) {
                 Ok(planned) => return Ok(planned),
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -137,6 +140,7 @@ impl Replica {
         op: Op,
         now: Timestamp,
         me: &Principal,
+        personal: Option<&crate::personal::PersonalData>,
     ) -> Result<(Vec<Put>, Effect, String), Error> {
         let kind = op.kind();
         let doc = self.doc_of_kind(id, kind)?;
@@ -146,6 +150,10 @@ impl Replica {
             now,
             district: &self.district,
             docs: &self.docs,
+            keys: &self.keypair,
+            personal,
+            held: &self.personal,
+            volunteer_known: kinds::volunteer_known,
         };
         let (puts, effect, message) = op.plan(doc, &ctx, |op| self.plan_federation(id, op, now))?;
         let writes: Vec<Write> = puts

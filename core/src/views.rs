@@ -9,6 +9,7 @@ use crate::personal::PersonalData;
 use crate::registry;
 use crate::replica::Replica;
 use crate::resource::{self, BookingView, OrderView};
+use crate::volunteers;
 use crate::wishes;
 
 impl Replica {
@@ -32,6 +33,12 @@ impl Replica {
     /// Read view of a wishes document.
     pub fn wishes(&self, id: DocId) -> Result<wishes::Wishes<'_>, Error> {
         Ok(wishes::Wishes::new(self.doc_of_kind(id, DocKind::Wishes)?))
+    }
+    /// Read view of a volunteer registry.
+    pub fn volunteers(&self, id: DocId) -> Result<volunteers::Volunteers<'_>, Error> {
+        Ok(volunteers::Volunteers::new(
+            self.doc_of_kind(id, DocKind::Volunteers)?,
+        ))
     }
     /// Balance of a volunteer id across every ledger this replica holds, whatever home the
     /// entries name (see [`Replica::balance_of`] for one home community's volunteer).

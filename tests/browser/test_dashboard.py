@@ -191,6 +191,15 @@ class District:
         w = comm.call(cmd="wish_post", title="陪老人去医院", category="助老")["effect"]["wish"]
         comm.call(cmd="wish_claim", wish=w, volunteer="dianye:8", note="周六可以")
 
+        # The volunteer registry (after the service records: with a registry held, a
+        # service record needs a registered volunteer).
+        comm.call(cmd="volunteers_create", title="电业社区志愿者名册")
+        comm.call(cmd="operation", op="volunteers.add_team",
+                  fields={"code": "patrol", "name": "治安巡逻队"})
+        comm.call(cmd="operation", op="volunteers.register",
+                  fields={"name": "李志愿", "phone": "13987654321", "kind": "resident",
+                          "teams": ["patrol"]})
+
 
 # ---- the daemon ---------------------------------------------------------------------------
 
@@ -465,6 +474,9 @@ def test_dashboard_in_headless_chromium() -> None:
         assert "楼道灯坏了" in wishes and "陪老人去医院" in wishes, wishes
         assert b.eval("document.querySelectorAll('#wishes .wish-group').length") == 2
         assert "已认领" in b.text('#wishes .wish-group[data-status="claimed"]')
+        # The volunteer registry: the home community's node shows name and phone.
+        roster = b.text("#rosters")
+        assert "李志愿" in roster and "13987654321" in roster and "在岗" in roster, roster
         assert b.text('#sync [data-k="pending"]') == "0"
         assert b.text('#sync [data-k="refused"]') == "0"
         assert b.text('#sync [data-k="equivocating"]') == "0"

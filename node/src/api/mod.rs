@@ -20,6 +20,7 @@
 //! | `GET /api/v1/balances` | every volunteer's earned points and balance |
 //! | `GET /api/v1/compounds?doc=&year=` | compounds with appointment and score |
 //! | `GET /api/v1/wishes?doc=` | wishes with status |
+//! | `GET /api/v1/volunteers?doc=` | the volunteer registry |
 //! | `GET /api/v1/resources` | rooms and kitchens held |
 //! | `GET /api/v1/orders?doc=&date=` | a kitchen's orders of one service day |
 //! | `GET /api/v1/peers` | peers and their sync state |

@@ -136,6 +136,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/balances", get(balances))
         .route("/api/v1/compounds", get(compounds))
         .route("/api/v1/wishes", get(wishes))
+        .route("/api/v1/volunteers", get(volunteers))
         .route("/api/v1/resources", get(resources))
         .route("/api/v1/orders", get(orders))
         .route("/api/v1/peers", get(peers))
@@ -391,6 +392,16 @@ async fn compounds(
     }
 }
 
+async fn volunteers(
+    State(st): State<Shared>,
+    q: Result<Query<DocQuery>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(q)) => run(&st, Request::VolunteerList { doc: q.doc }).await,
+        Err(e) => bad_query(e),
+    }
+}
+
 async fn wishes(State(st): State<Shared>, q: Result<Query<DocQuery>, QueryRejection>) -> Response {
     match q {
         Ok(Query(q)) => run(&st, Request::WishList { doc: q.doc }).await,
@@ -540,13 +551,7 @@ async fn metrics(State(st): State<Shared>) -> Response {
         }
     };
     let mut docs = Vec::new();
-    for kind in [
-        DocKind::Federation,
-        DocKind::Registry,
-        DocKind::Ledger,
-        DocKind::Resource,
-        DocKind::Wishes,
-    ] {
+    for &kind in linli_core::kinds::ALL {
         let n = s.documents.get(&kind).copied().unwrap_or(0);
         let k = serde_json::to_value(kind)
             .ok()

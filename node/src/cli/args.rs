@@ -175,7 +175,7 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Documents held.
     #[command(after_help = "Example: linli documents --kind resource")]
     Documents {
-        /// Only this kind (federation, registry, ledger, resource, wishes).
+        /// Only this kind (federation, registry, ledger, resource, wishes, volunteers).
         #[arg(long, value_parser = serde_text::<DocKind>)]
         kind: Option<DocKind>,
     },
@@ -276,6 +276,10 @@ Example: linli --dir ./dianye run --listen /ip4/0.0.0.0/tcp/4710"
     /// Micro-wishes, offers, suggestions and problems.
     #[command(subcommand, after_help = "Example: linli wish list")]
     Wish(WishCmd),
+    /// The volunteer registry (its operations: `linli op list volunteers`, e.g.
+    /// `linli op run volunteers.register name=… kind=resident`).
+    #[command(subcommand, after_help = "Example: linli volunteers list")]
+    Volunteers(VolunteersCmd),
     /// Personal data held here: list it, erase it at a person's request, record a
     /// volunteer's identity.
     #[command(
@@ -1022,7 +1026,7 @@ pub enum OpCmd {
     /// Every operation (kind.name) with a line of help.
     #[command(after_help = "Example: linli op list --kind resource")]
     List {
-        /// Only this kind (federation, registry, ledger, resource, wishes).
+        /// Only this kind (federation, registry, ledger, resource, wishes, volunteers).
         #[arg(long, value_parser = serde_text::<DocKind>)]
         kind: Option<DocKind>,
     },
@@ -1133,7 +1137,9 @@ pub enum PersonalCmd {
         /// Resident ID number.
         #[arg(long)]
         id_number: Option<String>,
-        /// Ledger of the home community (default: the only one).
+        /// The home community's volunteer registry (default: the one that lists the
+        /// volunteer), or its ledger for a volunteer registered before the registry
+        /// (default: the only one).
         #[arg(long)]
         doc: Option<DocId>,
     },
@@ -1263,6 +1269,29 @@ pub enum WishCmd {
     #[command(after_help = "Example: linli wish list")]
     List {
         /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+}
+
+/// `linli volunteers …`.
+#[derive(Debug, Subcommand)]
+pub enum VolunteersCmd {
+    /// Create this community's volunteer registry.
+    #[command(after_help = "Example: linli volunteers create")]
+    Create {
+        /// Street (default: from this node's certificate).
+        #[arg(long)]
+        street: Option<OrgId>,
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Volunteers with type, unit, teams, posts, status and history (name, phone and ID
+    /// number on the home community's nodes).
+    #[command(after_help = "Example: linli volunteers list")]
+    List {
+        /// Volunteer registry.
         #[arg(long)]
         doc: Option<DocId>,
     },
@@ -1756,6 +1785,13 @@ impl Command {
                     stage: stage(s, text.clone())?,
                 },
                 WishCmd::List { doc } => Request::WishList { doc: *doc },
+            },
+            C::Volunteers(v) => match v {
+                VolunteersCmd::Create { street, title } => Request::VolunteersCreate {
+                    street: street.clone(),
+                    title: title.clone(),
+                },
+                VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
             },
         };
         Ok(Some(r))

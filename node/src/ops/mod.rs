@@ -542,11 +542,29 @@ pub enum Request {
         doc: Option<DocId>,
     },
 
+    // ---- volunteer registry ---------------------------------------------------------------
+    /// Create this community's volunteer registry (its operations: `linli op list volunteers`).
+    VolunteersCreate {
+        /// Street (default: from this node's certificate).
+        street: Option<OrgId>,
+        /// Title.
+        title: Option<String>,
+    },
+    /// The volunteer registry: volunteers with type, unit, teams, posts and status (name,
+    /// phone and ID number where this node holds them: the home community), teams and
+    /// paired units.
+    VolunteerList {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+    },
+
     // ---- personal data ------------------------------------------------------------------
     /// Record a volunteer's identity (name, phone, ID number): personal data held only by
     /// the home community's nodes; every other node knows the volunteer by its id alone.
     VolunteerIdentify {
-        /// Ledger of the home community (default: the only one).
+        /// The home community's volunteer registry that lists the volunteer, or (for a
+        /// volunteer registered before the registry) its ledger; default: the registry
+        /// held here that knows the volunteer, else the only ledger.
         doc: Option<DocId>,
         /// The volunteer (`community:n`).
         volunteer: VolunteerId,
@@ -658,6 +676,7 @@ impl Request {
                 | Request::Balances
                 | Request::Leaderboard { .. }
                 | Request::WishList { .. }
+                | Request::VolunteerList { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
                 | Request::Read { .. }
@@ -1275,6 +1294,38 @@ pub async fn execute_with(
             Ok(Value::Array(rows))
         }
 
+        Request::VolunteersCreate { street, title } => {
+            let (street, community) = community_scope(node, street).await?;
+            let title = title.unwrap_or_else(|| format!("{community} volunteers"));
+            let sc = node
+                .create(NewDoc::Volunteers {
+                    street,
+                    community,
+                    title,
+                })
+                .await?;
+            Ok(rows::created(sc.doc, DocKind::Volunteers))
+        }
+        Request::VolunteerList { doc } => {
+            let doc = resolve(node, DocKind::Volunteers, doc).await?;
+            let rows = node
+                .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
+                    let reg = r.volunteers(doc)?;
+                    Ok(reg
+                        .volunteers()
+                        .into_iter()
+                        .map(|(id, v)| {
+                            let identity = r.personal_data(doc, &format!("volunteers/{id}"));
+                            let history = reg.history(&id);
+                            let release = reg.release(&id);
+                            rows::volunteer(&id, &v, &history, release.as_ref(), identity)
+                        })
+                        .collect())
+                })
+                .await??;
+            Ok(Value::Array(rows))
+        }
+
         Request::ExportFile { path } => {
             let s = node.export(&path).await?;
             Ok(rows::export(&s))
@@ -1317,7 +1368,23 @@ pub async fn execute_with(
             phone,
             id_number,
         } => {
-            let doc = resolve(node, DocKind::Ledger, doc).await?;
+            let doc = match doc {
+                Some(d) => d,
+                None => {
+                    let v = volunteer.clone();
+                    let listed = node
+                        .read(move |r| {
+                            r.ids_of(DocKind::Volunteers)
+                                .into_iter()
+                                .find(|d| r.volunteers(*d).is_ok_and(|reg| reg.knows(&v)))
+                        })
+                        .await?;
+                    match listed {
+                        Some(d) => d,
+                        None => resolve(node, DocKind::Ledger, None).await?,
+                    }
+                }
+            };
             let data = PersonalData::Volunteer {
                 name,
                 phone,

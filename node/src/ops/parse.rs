@@ -109,6 +109,7 @@ pub(crate) fn kind_name(kind: DocKind) -> &'static str {
         DocKind::Ledger => "ledger",
         DocKind::Resource => "resource",
         DocKind::Wishes => "wishes",
+        DocKind::Volunteers => "volunteers",
     }
 }
 

@@ -303,6 +303,79 @@ pub(crate) fn wish<'a>(
 }
 
 #[derive(Serialize)]
+struct VolunteerRow<'a> {
+    id: String,
+    name: &'a str,
+    phone: Option<&'a str>,
+    id_number: Option<&'a str>,
+    kind: linli_core::volunteers::VolunteerType,
+    unit: Option<String>,
+    teams: String,
+    posts: String,
+    status: &'static str,
+    since: String,
+    history: Vec<String>,
+    moved_from: Option<String>,
+    release: Option<String>,
+}
+
+/// A registered volunteer as a row: the masked name, or the full name, phone and ID number
+/// where this node holds them (the home community); posts as `team:duty`; its history as
+/// `time event` lines; a moved volunteer's signed release as JSON (what the destination's
+/// `volunteers.move_in` takes). Times in Shanghai time.
+pub(crate) fn volunteer<'a>(
+    id: &VolunteerId,
+    v: &'a linli_core::volunteers::Volunteer,
+    history: &[linli_core::volunteers::Event],
+    release: Option<&linli_core::volunteers::SignedRelease>,
+    identity: Option<&'a PersonalData>,
+) -> Value {
+    use linli_core::volunteers::Change;
+    let zone = Zone::shanghai();
+    let (name, phone, id_number) = match identity {
+        Some(PersonalData::Volunteer {
+            name,
+            phone,
+            id_number,
+        }) => (name.as_str(), phone.as_deref(), id_number.as_deref()),
+        _ => (v.display.as_str(), None, None),
+    };
+    let history = history
+        .iter()
+        .map(|e| {
+            let what = match &e.change {
+                Change::Registered => "registered".to_string(),
+                Change::Updated => "updated".to_string(),
+                Change::Status { to, reason } => format!("{} {reason}", to.label()),
+                Change::MovedOut { to } => format!("moved to {to}"),
+                Change::MovedIn { from, previous } => format!("moved in from {from} ({previous})"),
+            };
+            format!("{} {}", e.at.display_in(&zone), what.trim_end())
+        })
+        .collect();
+    to_row(&VolunteerRow {
+        id: id.to_string(),
+        name,
+        phone,
+        id_number,
+        kind: v.kind,
+        unit: v.unit.as_ref().map(ToString::to_string),
+        teams: v.teams.join(" "),
+        posts: v
+            .posts
+            .iter()
+            .map(|p| format!("{}:{}", p.team, p.duty))
+            .collect::<Vec<_>>()
+            .join(", "),
+        status: v.status.label(),
+        since: v.at.display_in(&zone),
+        history,
+        moved_from: v.arrived.as_ref().map(|r| r.release.volunteer.to_string()),
+        release: release.and_then(|r| serde_json::to_string(r).ok()),
+    })
+}
+
+#[derive(Serialize)]
 struct ExportRow {
     path: String,
     changes: u64,

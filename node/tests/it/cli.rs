@@ -1647,3 +1647,108 @@ fn cli_training_clock_shows_the_kitchen_cut_off() {
         r.stderr
     );
 }
+
+#[test]
+fn cli_volunteer_registry_registers_refuses_and_lists() {
+    let d = district();
+    let c = &d.community;
+    linli(c, &["volunteers", "create"]).ok();
+    linli(
+        c,
+        &[
+            "op",
+            "run",
+            "volunteers.add_team",
+            "code=patrol",
+            "name=Security patrol",
+        ],
+    )
+    .ok();
+    let register = |phone: &str| {
+        linli(
+            c,
+            &[
+                "--json",
+                "op",
+                "run",
+                "volunteers.register",
+                "name=李志愿",
+                &format!("phone={phone}"),
+                "kind=resident",
+                "teams=[\"patrol\"]",
+            ],
+        )
+    };
+    let w = register("13987654321").ok().json();
+    let id = w["effect"]["volunteer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(id.starts_with("dianye@"), "{w}");
+    // Refusals: exit 1, the class in the audit, nothing written.
+    let before = changes(c);
+    let r = register("139 8765 4321");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("phone already registered"),
+        "{}",
+        r.stderr
+    );
+    let r = linli(
+        c,
+        &[
+            "op",
+            "run",
+            "volunteers.register",
+            "name=张三",
+            "kind=resident",
+            "teams=[\"choir\"]",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown team"), "{}", r.stderr);
+    let r = linli(
+        c,
+        &[
+            "op",
+            "run",
+            "volunteers.set_status",
+            "volunteer=dianye:99",
+            "status=paused",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(changes(c), before);
+    let audit = linli(c, &["--json", "audit"]).ok().json();
+    let classes: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["conflict", "not_found", "not_found"], "{audit}");
+    assert!(!audit.to_string().contains("13987654321"), "{audit}");
+    // The home community lists the full identity.
+    let list = linli(c, &["--json", "volunteers", "list"]).ok().json();
+    assert_eq!(list[0]["id"], id.as_str(), "{list}");
+    assert_eq!(list[0]["name"], "李志愿");
+    assert_eq!(list[0]["phone"], "13987654321");
+    assert_eq!(list[0]["status"], "active");
+    assert_eq!(list[0]["teams"], "patrol");
+    // `personal volunteer` updates a registered volunteer's identity in the registry.
+    linli(
+        c,
+        &[
+            "personal",
+            "volunteer",
+            &id,
+            "--name",
+            "李志愿",
+            "--phone",
+            "13700001111",
+        ],
+    )
+    .ok();
+    let list = linli(c, &["--json", "volunteers", "list"]).ok().json();
+    assert_eq!(list[0]["phone"], "13700001111", "{list}");
+}

@@ -323,3 +323,191 @@ async fn personal_data_is_stored_only_in_its_audience_and_erased_everywhere() {
     assert_eq!(holders(&offices, VOLUNTEER_PHONE), set(&["dianye"]));
     assert_eq!(holders(&offices, RESIDENT), set(&["dianye"]));
 }
+
+/// The volunteer registry: a volunteer's phone, name and ID number stay on the home
+/// community's nodes (both of them) after sync; the other nodes that receive the registry
+/// — another community of the street, the street, a paired unit — hold the masked view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volunteers_phone_is_only_in_its_home_communitys_store_files() {
+    use linli_core::volunteers::{VolunteerType, VolunteersOp};
+    const PHONE: &str = "13611112222";
+    const ID_NUMBER: &str = "210102198807075555";
+    const NAME: &str = "孙志愿";
+    let mut d = District::new();
+    let mut offices = Vec::new();
+    offices.push(office(&mut d, "root", "heping").await);
+    let street = office(&mut d, "beishi", "beishi").await;
+    d.certify(street.node.node_id(), Role::Street, "beishi", None);
+    offices.push(street);
+    for c in ["dianye", "hongqi"] {
+        let o = office(&mut d, c, c).await;
+        d.certify_by("beishi", o.node.node_id(), Role::Community, c, "beishi");
+        offices.push(o);
+    }
+    // A second node of Dianye, certified by its street like the first.
+    let dir = TempDir::new().unwrap();
+    let mut init = InitOptions::new(org("dianye"), d.root_id());
+    init.secret = Some(secret("dianye", 2));
+    let second = Node::init(dir.path(), init, opts()).await.unwrap();
+    d.certify_by(
+        "beishi",
+        second.node_id(),
+        Role::Community,
+        "dianye",
+        "beishi",
+    );
+    offices.push(Office {
+        name: "dianye-2",
+        node: second,
+        dir,
+    });
+    let unit = office(&mut d, "state-grid", "state-grid").await;
+    d.certify_by(
+        "dianye",
+        unit.node.node_id(),
+        Role::Unit,
+        "state-grid",
+        "dianye",
+    );
+    offices.push(unit);
+    for o in &offices {
+        for r in o.node.apply_batch(d.fed_changes()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    let node = |name: &str| {
+        offices
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap()
+            .node
+            .clone()
+    };
+    let dianye = node("dianye");
+    let registry = dianye
+        .create(NewDoc::Volunteers {
+            street: org("beishi"),
+            community: org("dianye"),
+            title: "Dianye volunteers".into(),
+        })
+        .await
+        .unwrap()
+        .doc;
+    let op = |op: VolunteersOp| Op::Volunteers(op);
+    dianye
+        .execute(
+            registry,
+            op(VolunteersOp::AddTeam {
+                code: "patrol".into(),
+                name: "Security patrol".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    dianye
+        .execute(
+            registry,
+            op(VolunteersOp::Pair {
+                unit: "beishi/dianye/state-grid".parse().unwrap(),
+                note: String::new(),
+            }),
+        )
+        .await
+        .unwrap();
+    let w = dianye
+        .execute(
+            registry,
+            op(VolunteersOp::Register {
+                name: NAME.into(),
+                phone: Some(PHONE.into()),
+                id_number: Some(ID_NUMBER.into()),
+                kind: VolunteerType::InService,
+                unit: Some("beishi/dianye/state-grid".parse().unwrap()),
+                teams: vec!["patrol".into()],
+                posts: vec![linli_core::volunteers::Post {
+                    team: "patrol".into(),
+                    duty: "night patrol".into(),
+                }],
+            }),
+        )
+        .await
+        .unwrap();
+    let Effect::Volunteer(v) = w.effect else {
+        panic!("{:?}", w.effect)
+    };
+    let record = format!("volunteers/{v}");
+
+    let mut nets = Vec::new();
+    let mut boot: Vec<String> = Vec::new();
+    for o in &offices {
+        let net = start_in_memory(&o.node, in_memory(boot.clone())).await;
+        boot.extend(net.listen_addrs().await.unwrap());
+        nets.push(net);
+    }
+    let receivers = ["beishi", "hongqi", "state-grid", "dianye-2"].map(node);
+    let waiting: Vec<&Node> = receivers.iter().collect();
+    let (second, rec) = (node("dianye-2"), record.clone());
+    let all = receivers.clone();
+    eventually_on(
+        &waiting,
+        "the registry reaches the street, Hongqi, the unit and Dianye's second node, which also gets the identity",
+        60,
+        || {
+            let (all, second, rec) = (all.clone(), second.clone(), rec.clone());
+            async move {
+                for n in &all {
+                    let has = n
+                        .read(move |r| r.volunteers(registry).is_ok_and(|v| v.volunteers().len() == 1))
+                        .await
+                        .unwrap();
+                    if !has {
+                        return None;
+                    }
+                }
+                holds(&second, registry, &rec).await.then_some(())
+            }
+        },
+    )
+    .await;
+    for n in &nets {
+        n.sync_now().await.unwrap();
+    }
+    for o in &offices {
+        o.node
+            .export(o.dir.path().join("export.json"))
+            .await
+            .unwrap();
+    }
+    // The others see the masked name, and the unit its reporting member.
+    let seen = node("state-grid")
+        .read(move |r| {
+            let view = r.volunteers(registry).unwrap();
+            view.members_of(&"beishi/dianye/state-grid".parse().unwrap())
+                .into_iter()
+                .map(|(_, v)| v.display)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, vec!["孙**".to_string()]);
+    for needle in [PHONE, ID_NUMBER, NAME] {
+        assert_eq!(
+            holders(&offices, needle),
+            set(&["dianye", "dianye-2"]),
+            "{needle}"
+        );
+    }
+    for n in &nets {
+        n.shutdown().await.unwrap();
+    }
+    for o in &offices {
+        o.node.shutdown().await.unwrap();
+    }
+    for needle in [PHONE, ID_NUMBER, NAME] {
+        assert_eq!(
+            holders(&offices, needle),
+            set(&["dianye", "dianye-2"]),
+            "{needle}"
+        );
+    }
+}

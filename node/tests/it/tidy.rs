@@ -202,11 +202,12 @@ fn core_modules_have_no_import_cycle() {
 }
 
 /// The kinds a module may not name unless it is the kind itself or the list.
-const KINDS: [(&str, &str); 4] = [
+const KINDS: [(&str, &str); 5] = [
     ("registry", "Registry"),
     ("ledger", "Ledger"),
     ("resource", "Resource"),
     ("wishes", "Wishes"),
+    ("volunteers", "Volunteers"),
 ];
 
 /// Modules that derive something from the list of kinds and so name every kind.

@@ -47,6 +47,14 @@ __all__ = [
     "wishes_assign",
     "wishes_release",
     "wishes_advance",
+    "volunteers_add_team",
+    "volunteers_pair",
+    "volunteers_unpair",
+    "volunteers_register",
+    "volunteers_update",
+    "volunteers_set_status",
+    "volunteers_release",
+    "volunteers_move_in",
 ]
 
 
@@ -575,3 +583,157 @@ def wishes_advance(node: Node, *, stage: Any, wish: str, doc: Optional[str] = No
     fields["stage"] = stage
     fields["wish"] = wish
     return node.operation("wishes.advance", doc, **fields)
+
+
+def volunteers_add_team(node: Node, *, code: str, name: str, doc: Optional[str] = None) -> Any:
+    """Add or rename a volunteer team (the community).
+
+    Fields:
+        code (text): Team code: lowercase letters, digits, '-' and '_' (e.g. `patrol`).
+        name (text): Display name.
+    """
+    fields: dict[str, Any] = {}
+    fields["code"] = code
+    fields["name"] = name
+    return node.operation("volunteers.add_team", doc, **fields)
+
+
+def volunteers_pair(node: Node, *, unit: str, note: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Pair a unit with the community: its in-service party members report here (双报到).
+
+    Fields:
+        note (text, optional): Note.
+        unit (text): The unit, by its certified scope (e.g. `beishi/dianye/state-grid`).
+    """
+    fields: dict[str, Any] = {}
+    if note is not None:
+        fields["note"] = note
+    fields["unit"] = unit
+    return node.operation("volunteers.pair", doc, **fields)
+
+
+def volunteers_unpair(node: Node, *, unit: str, doc: Optional[str] = None) -> Any:
+    """End a unit's pairing.
+
+    Fields:
+        unit (text): The unit.
+    """
+    fields: dict[str, Any] = {}
+    fields["unit"] = unit
+    return node.operation("volunteers.unpair", doc, **fields)
+
+
+def volunteers_register(node: Node, *, kind: str, name: str, id_number: Optional[str] = None, phone: Optional[str] = None, posts: Optional[list[Any]] = None, teams: Optional[list[Any]] = None, unit: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Register a volunteer (the community). Name, phone and ID number are personal data,
+    held only by this community's nodes; the document keeps the masked name.
+
+    Fields:
+        id_number (text, optional): Resident ID number.
+        kind (one of resident, in_service): Resident or in-service party member.
+        name (text): Full name.
+        phone (text, optional): Phone (unique among the community's current volunteers).
+        posts (JSON (array), optional): Posts (an in-service member holds at least one).
+        teams (JSON (array), optional): Teams (codes of known teams).
+        unit (text, optional): The reporting unit (in-service members; a paired unit).
+    """
+    fields: dict[str, Any] = {}
+    if id_number is not None:
+        fields["id_number"] = id_number
+    fields["kind"] = kind
+    fields["name"] = name
+    if phone is not None:
+        fields["phone"] = phone
+    if posts is not None:
+        fields["posts"] = posts
+    if teams is not None:
+        fields["teams"] = teams
+    if unit is not None:
+        fields["unit"] = unit
+    return node.operation("volunteers.register", doc, **fields)
+
+
+def volunteers_update(node: Node, *, kind: str, volunteer: str, posts: Optional[list[Any]] = None, teams: Optional[list[Any]] = None, unit: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Change a volunteer's type, teams and posts.
+
+    Fields:
+        kind (one of resident, in_service): Resident or in-service party member.
+        posts (JSON (array), optional): Posts.
+        teams (JSON (array), optional): Teams.
+        unit (text, optional): The reporting unit (in-service members).
+        volunteer (text): The volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["kind"] = kind
+    if posts is not None:
+        fields["posts"] = posts
+    if teams is not None:
+        fields["teams"] = teams
+    if unit is not None:
+        fields["unit"] = unit
+    fields["volunteer"] = volunteer
+    return node.operation("volunteers.update", doc, **fields)
+
+
+def volunteers_set_status(node: Node, *, status: str, volunteer: str, reason: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Set a volunteer's status: active, paused or left (moving is `release`).
+
+    Fields:
+        reason (text, optional): Why.
+        status (one of active, paused, moved, left): The new status.
+        volunteer (text): The volunteer.
+    """
+    fields: dict[str, Any] = {}
+    if reason is not None:
+        fields["reason"] = reason
+    fields["status"] = status
+    fields["volunteer"] = volunteer
+    return node.operation("volunteers.set_status", doc, **fields)
+
+
+def volunteers_release(node: Node, *, to: str, volunteer: str, doc: Optional[str] = None) -> Any:
+    """Let a volunteer move to another community (the origin): writes the signed release
+    and sets the volunteer `moved`. The destination then runs `move_in`.
+
+    Fields:
+        to (text): The destination community (`street/community`).
+        volunteer (text): The volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["to"] = to
+    fields["volunteer"] = volunteer
+    return node.operation("volunteers.release", doc, **fields)
+
+
+def volunteers_move_in(node: Node, *, from_: str, kind: str, name: str, id_number: Optional[str] = None, phone: Optional[str] = None, posts: Optional[list[Any]] = None, release: Optional[str] = None, teams: Optional[list[Any]] = None, unit: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Register a volunteer arriving from another community (the destination), under the
+    origin's release: found in the origin's registry when held here, else given as
+    `release` (its JSON, as `volunteers release` prints it).
+
+    Fields:
+        from (text): The volunteer's id at the origin.
+        id_number (text, optional): Resident ID number.
+        kind (one of resident, in_service): Resident or in-service party member.
+        name (text): Full name.
+        phone (text, optional): Phone.
+        posts (JSON (array), optional): Posts.
+        release (text, optional): The origin's signed release as JSON (default: from the origin's registry).
+        teams (JSON (array), optional): Teams.
+        unit (text, optional): The reporting unit (in-service members).
+    """
+    fields: dict[str, Any] = {}
+    fields["from"] = from_
+    if id_number is not None:
+        fields["id_number"] = id_number
+    fields["kind"] = kind
+    fields["name"] = name
+    if phone is not None:
+        fields["phone"] = phone
+    if posts is not None:
+        fields["posts"] = posts
+    if release is not None:
+        fields["release"] = release
+    if teams is not None:
+        fields["teams"] = teams
+    if unit is not None:
+        fields["unit"] = unit
+    return node.operation("volunteers.move_in", doc, **fields)

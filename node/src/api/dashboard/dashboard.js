@@ -59,6 +59,9 @@ const I18N = {
     mode_self_managed: "自治管理", mode_unmanaged: "无主管",
     below: "低于合格线", passed: "合格", no_score: "未评分", incomplete: "评分未齐", vacant: "空缺", contested: "有争议",
     no_wishes_docs: "本节点没有微心愿台账。", no_wishes: "暂无心愿。",
+    nav_roster: "志愿者名册", no_roster_docs: "本节点没有志愿者名册。", no_roster: "暂无志愿者。",
+    th_name: "姓名", th_phone: "电话", th_unit: "报到单位", th_teams: "队伍", th_posts: "岗位",
+    vkind_resident: "居民", vkind_in_service: "在职党员", st_active: "在岗", st_paused: "暂停", st_moved: "已迁出", st_left: "已退出",
     th_title: "标题", th_kind: "类型", th_category: "类别", th_by: "发布方", th_claims: "认领",
     kind_wish: "微心愿", kind_offer: "服务项目", kind_suggestion: "建议", kind_problem: "问题",
     st_published: "待认领", st_claimed: "已认领", st_assigned: "已指派", st_fulfilled: "已完成",
@@ -134,6 +137,9 @@ const I18N = {
     mode_self_managed: "self-managed", mode_unmanaged: "unmanaged",
     below: "below threshold", passed: "passed", no_score: "not scored", incomplete: "scores incomplete", vacant: "vacant", contested: "contested",
     no_wishes_docs: "This node holds no wishes document.", no_wishes: "No wishes.",
+    nav_roster: "Volunteer registry", no_roster_docs: "This node holds no volunteer registry.", no_roster: "No volunteers.",
+    th_name: "Name", th_phone: "Phone", th_unit: "Reporting unit", th_teams: "Teams", th_posts: "Posts",
+    vkind_resident: "resident", vkind_in_service: "in-service party member", st_active: "active", st_paused: "paused", st_moved: "moved", st_left: "left",
     th_title: "Title", th_kind: "Kind", th_category: "Category", th_by: "Posted by", th_claims: "Claims",
     kind_wish: "wish", kind_offer: "offer", kind_suggestion: "suggestion", kind_problem: "problem",
     st_published: "open", st_claimed: "claimed", st_assigned: "assigned", st_fulfilled: "fulfilled",
@@ -352,7 +358,7 @@ function explain(e) {
 
 const D = {
   status: null, resources: [], docs: [], catalogue: null,
-  bookings: {}, kitchen: {}, entries: {}, boards: {}, compounds: {}, wishes: {},
+  bookings: {}, kitchen: {}, entries: {}, boards: {}, compounds: {}, wishes: {}, rosters: {},
   peers: null, rejected: null, errors: {},
 };
 const UI = { week: {}, day: {}, team: {}, year: null };
@@ -393,7 +399,7 @@ async function load() {
     D.rejected = rejected;
     const year = UI.year || Number(nowIn().date.slice(0, 4));
     const jobs = [];
-    D.bookings = {}; D.kitchen = {}; D.entries = {}; D.boards = {}; D.compounds = {}; D.wishes = {};
+    D.bookings = {}; D.kitchen = {}; D.entries = {}; D.boards = {}; D.compounds = {}; D.wishes = {}; D.rosters = {};
     for (const r of D.resources) {
       if (r.kind === "kitchen") {
         const today = nowIn(r.zone).date;
@@ -421,6 +427,10 @@ async function load() {
     for (const w of docsOf("wishes")) {
       jobs.push(settle("wishes:" + w.id, api(q("/api/v1/wishes", { doc: w.id })))
         .then(v => { D.wishes[w.id] = v || []; }));
+    }
+    for (const v of docsOf("volunteers")) {
+      jobs.push(settle("roster:" + v.id, api(q("/api/v1/volunteers", { doc: v.id })))
+        .then(rows => { D.rosters[v.id] = rows || []; }));
     }
     await Promise.all(jobs);
     $("banner").hidden = true;
@@ -568,7 +578,7 @@ function render() {
   $("training").hidden = !training;
   $("training").textContent = training ? t("training_clock", st.time) : "";
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
-    ["registries", renderRegistries], ["wishes", renderWishes], ["sync", renderSync]]) {
+    ["registries", renderRegistries], ["wishes", renderWishes], ["rosters", renderRosters], ["sync", renderSync]]) {
     try { $(id).replaceChildren(...[fn()].flat().filter(k => k != null)); } catch (e) { $(id).replaceChildren(errorBox(e)); }
   }
   // Role-aware tabs, the daily tasks' forms, print buttons (forms.js).
@@ -961,6 +971,30 @@ function renderWishes() {
             { label: "th_claims", cell: r => r.claims },
           ], groups[st], r => ({ "data-wish": r.id })))),
       ] : empty("no_wishes"));
+  });
+}
+
+// volunteer registry -----------------------------------------------------------------------
+
+function renderRosters() {
+  const docs = docsOf("volunteers");
+  if (!docs.length) return empty("no_roster_docs");
+  return docs.map(v => {
+    const err = D.errors["roster:" + v.id];
+    const rows = D.rosters[v.id] || [];
+    return h("div", { class: "sub roster", "data-doc": v.id },
+      h("h3", {}, v.title || v.community || v.owner),
+      err ? errorBox(err) : null,
+      rows.length ? table([
+        { label: "th_volunteer", cell: r => h("span", { class: "mono" }, r.id) },
+        { label: "th_name", cell: r => r.name },
+        { label: "th_phone", cell: r => r.phone || "" },
+        { label: "th_kind", cell: r => label("vkind_", r.kind) },
+        { label: "th_unit", cell: r => r.unit || "" },
+        { label: "th_teams", cell: r => r.teams },
+        { label: "th_posts", cell: r => r.posts },
+        { label: "th_status", cell: r => h("span", { class: "badge st-" + r.status }, label("st_", r.status)) },
+      ], rows, r => ({ "data-volunteer": r.id, title: (r.history || []).join("\n") })) : empty("no_roster"));
   });
 }
 
