@@ -109,6 +109,29 @@ pub struct DocHeader {
 /// the replica) and its initial records.
 pub(crate) type Genesis = (DocHeader, Vec<Put>);
 
+/// The genesis of a document of `kind` belonging to `community` (of `street`), titled
+/// `title`, on China Standard Time, with no initial records (a registry, a wishes
+/// document, a volunteer registry …); `owner` is the creating organisation, which the
+/// kind's creation rule requires to be the community.
+pub(crate) fn community_genesis(
+    kind: DocKind,
+    owner: OrgId,
+    street: OrgId,
+    community: OrgId,
+    title: String,
+) -> Genesis {
+    let header = DocHeader::new(
+        kind,
+        owner,
+        street,
+        Some(community),
+        None,
+        title,
+        Zone::shanghai(),
+    );
+    (header, vec![])
+}
+
 impl DocHeader {
     /// A header for a new document of `kind` (time and nonce are set by the replica).
     pub(crate) fn new(

@@ -477,17 +477,13 @@ pub(crate) fn genesis(
     community: OrgId,
     title: String,
 ) -> Result<crate::document::Genesis, RegistryError> {
-    use crate::document::{DocHeader, DocKind};
-    let header = DocHeader::new(
-        DocKind::Registry,
+    Ok(crate::document::community_genesis(
+        crate::document::DocKind::Registry,
         owner,
         street,
-        Some(community),
-        None,
+        community,
         title,
-        crate::time::Zone::shanghai(),
-    );
-    Ok((header, vec![]))
+    ))
 }
 
 impl crate::kind::KindOp for RegistryOp {

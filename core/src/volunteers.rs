@@ -683,16 +683,13 @@ pub(crate) fn genesis(
     community: OrgId,
     title: String,
 ) -> Result<crate::document::Genesis, VolunteersError> {
-    let header = crate::document::DocHeader::new(
+    Ok(crate::document::community_genesis(
         crate::document::DocKind::Volunteers,
         owner,
         street,
-        Some(community),
-        None,
+        community,
         title,
-        crate::time::Zone::shanghai(),
-    );
-    Ok((header, vec![]))
+    ))
 }
 
 /// Validates a registry operation and returns the record puts.

@@ -489,17 +489,13 @@ pub(crate) fn genesis(
     community: OrgId,
     title: String,
 ) -> Result<crate::document::Genesis, WishesError> {
-    use crate::document::{DocHeader, DocKind};
-    let header = DocHeader::new(
-        DocKind::Wishes,
+    Ok(crate::document::community_genesis(
+        crate::document::DocKind::Wishes,
         owner,
         street,
-        Some(community),
-        None,
+        community,
         title,
-        crate::time::Zone::shanghai(),
-    );
-    Ok((header, vec![]))
+    ))
 }
 
 /// Validates a wishes operation and returns the record puts.
