@@ -499,7 +499,19 @@ pub(super) fn load(
                     replica.restore_prepared(p);
                     true
                 }
-                Some(Err(e)) if folded.contains_key(&doc) => return Err(damaged_fold(&doc, &e)),
+                Some(Err(_)) if folded.contains_key(&doc) => {
+                    // The log tail does not fit the snapshot (e.g. a stored status cut short):
+                    // the snapshot alone, its tail replayed like changes without one.
+                    let snapshot = store
+                        .snapshot(&doc)?
+                        .ok_or_else(|| damaged_fold(&doc, &"it is gone"))?;
+                    let prepared = Replica::load_snapshot(doc, &snapshot.bytes)
+                        .and_then(|l| l.prepare_folded(Vec::new()))
+                        .map_err(|e| damaged_fold(&doc, &e))?;
+                    replica.restore_prepared(prepared);
+                    rest.extend(store.accepted_of(&doc)?);
+                    true
+                }
                 _ => false,
             };
             if !restored {

@@ -11,7 +11,9 @@
 //! open the replica is rebuilt by applying the log in order; since acceptance in linli-core is
 //! a pure function of the set of changes, the same state comes back. Besides the log: local
 //! settings (identity), document snapshots, peers with their sync state. The schema and its
-//! migrations are in [`schema`].
+//! migrations are in [`schema`]. Since schema 6 a snapshot folds the log: the accepted
+//! changes it holds keep only their signatures beside it and leave the log (see [`fold`]),
+//! so the log and the folded snapshots together are the source of truth.
 //!
 //! Only the node actor holds a [`Store`]; every command is one write transaction.
 

@@ -224,9 +224,9 @@ impl Tx<'_> {
 
     /// Writes the changes a folded snapshot of `doc` holds back to the log (accepted; made
     /// here when `me` signed them) and marks the snapshot as folding nothing, so the log holds
-    /// every change of the document again. The document's other rows are moved after them,
-    /// in their order, so the log stays in causal order for a replay. Returns whether there
-    /// was anything to unfold.
+    /// every change of the document again. They take positions before the first row of the
+    /// log (in causal order), so the log stays in causal order for a replay and no other
+    /// row moves. Returns whether there was anything to unfold.
     pub(crate) fn unfold(&self, doc: &DocId, me: &NodeId) -> Result<bool, StoreError> {
         let found: Option<(Vec<u8>, Vec<u8>, i64)> = self
             .tx
@@ -243,40 +243,25 @@ impl Tx<'_> {
         let changes = fold::regenerate(*doc, &bytes, &sigs).map_err(|e| {
             StoreError::Corrupt(format!("document {}: {e}", doc.short()))
         })?;
-        type Row = (Vec<u8>, Vec<u8>, Vec<u8>, i64, Option<String>, i64, i64);
-        let later: Vec<Row> = self
+        // Before every row of the log: the folded changes came before the document's rows
+        // still in the log (its tail, waiting and refused changes), whose positions stay.
+        let first: i64 = self
             .tx
-            .prepare_cached(
-                "SELECT hash, signer, bytes, status, reason, origin, received_at FROM changes
-                 WHERE doc = ?1 ORDER BY pos",
-            )?
-            .query_map([doc.as_bytes().as_slice()], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?
-            .collect::<Result<_, _>>()?;
-        self.tx
-            .prepare_cached("DELETE FROM changes WHERE doc = ?1")?
-            .execute([doc.as_bytes().as_slice()])?;
+            .query_row("SELECT coalesce(min(pos), 1) FROM changes", [], |r| r.get(0))?;
+        let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
         let mut insert = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO changes
-                 (hash, doc, signer, bytes, status, reason, origin, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (pos, hash, doc, signer, bytes, status, reason, origin, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        for (hash, sc) in &changes {
+        for (i, (hash, sc)) in changes.iter().enumerate() {
             let origin = if sc.signer == *me {
                 Origin::Local
             } else {
                 Origin::Remote
             };
             insert.execute(params![
+                first.saturating_sub(count) + i64::try_from(i).unwrap_or(0),
                 hash.0.as_slice(),
                 doc.as_bytes().as_slice(),
                 sc.signer.as_bytes().as_slice(),
@@ -285,18 +270,6 @@ impl Tx<'_> {
                 None::<String>,
                 origin.code(),
                 taken_at,
-            ])?;
-        }
-        for (hash, signer, bytes, status, reason, origin, received_at) in later {
-            insert.execute(params![
-                hash,
-                doc.as_bytes().as_slice(),
-                signer,
-                bytes,
-                status,
-                reason,
-                origin,
-                received_at,
             ])?;
         }
         self.tx

@@ -218,6 +218,21 @@ async fn damaged_snapshots_fall_back_to_replay() {
     assert_eq!(same, good);
 }
 
+/// Every row of the log and of the snapshots.
+fn stored(dir: &Path) -> Vec<Vec<u8>> {
+    let c = rusqlite::Connection::open(dir.join(files::DB)).unwrap();
+    let mut out = Vec::new();
+    for q in [
+        "SELECT pos || hex(hash) || hex(bytes) || status || coalesce(reason, '') FROM changes ORDER BY pos",
+        "SELECT hex(doc) || pos || hex(bytes) || coalesce(hex(sigs), '') FROM snapshots ORDER BY doc",
+    ] {
+        let mut st = c.prepare(q).unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(rows.map(|r| r.unwrap().into_bytes()));
+    }
+    out
+}
+
 /// The store as it was: with a snapshot folding the log damaged, the open fails with a typed
 /// error naming the document and changes nothing; repaired, it opens as before.
 #[tokio::test]
@@ -253,12 +268,12 @@ async fn a_damaged_folded_snapshot_is_a_damaged_store() {
         ),
     ] {
         sql(dir.path(), &damage);
-        let db = std::fs::read(dir.path().join(files::DB)).unwrap();
+        let db = stored(dir.path());
         let err = Node::open(dir.path(), opts()).await.unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(says) && msg.contains(&registry.short()), "{msg}");
         assert!(matches!(err, linli_node::NodeError::Store(linli_node::StoreError::Corrupt(_))), "{err:?}");
-        assert_eq!(std::fs::read(dir.path().join(files::DB)).unwrap(), db);
+        assert_eq!(stored(dir.path()), db);
         // Repaired: as before.
         let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
         c.execute(
