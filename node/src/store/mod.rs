@@ -468,9 +468,9 @@ impl Store {
         &self,
         mut f: impl FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut folded = self
-            .conn
-            .prepare("SELECT doc, bytes, sigs FROM snapshots WHERE sigs IS NOT NULL ORDER BY pos")?;
+        let mut folded = self.conn.prepare(
+            "SELECT doc, bytes, sigs FROM snapshots WHERE sigs IS NOT NULL ORDER BY pos",
+        )?;
         let mut rows = folded.query([])?;
         while let Some(r) = rows.next()? {
             let doc = DocId(blob32(r, 0)?);
@@ -593,7 +593,9 @@ impl Store {
     /// then replayed from the log), unless it folds changes: the log no longer holds those,
     /// so that is a damaged store.
     pub(crate) fn snapshots(&self) -> Result<Vec<StoredSnapshot>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT doc, bytes, sigs FROM snapshots")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc, bytes, sigs FROM snapshots")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 blob32(r, 0),
@@ -612,7 +614,9 @@ impl Store {
                     sigs,
                 }),
                 (doc, _, _) if folds => {
-                    let doc = doc.map(|d| DocId(d).short()).unwrap_or_else(|e| e.to_string());
+                    let doc = doc
+                        .map(|d| DocId(d).short())
+                        .unwrap_or_else(|e| e.to_string());
                     return Err(StoreError::Corrupt(format!(
                         "the snapshot of {doc}, which holds changes the log does not, is damaged"
                     )));
@@ -986,13 +990,16 @@ impl linli_core::ChangeSource for StoreSource {
                 };
                 folded = Some(map);
             }
-            let sc = folded.as_ref().and_then(|m| m.get(h).cloned()).ok_or_else(|| {
-                place(&format!(
-                    "accepted change {} of {} is missing",
-                    h,
-                    doc.short()
-                ))
-            })?;
+            let sc = folded
+                .as_ref()
+                .and_then(|m| m.get(h).cloned())
+                .ok_or_else(|| {
+                    place(&format!(
+                        "accepted change {} of {} is missing",
+                        h,
+                        doc.short()
+                    ))
+                })?;
             out.push(sc);
         }
         Ok(out)

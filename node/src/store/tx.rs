@@ -196,7 +196,9 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached("SELECT sigs FROM snapshots WHERE doc = ?1")?
-            .query_row([doc.as_bytes().as_slice()], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .query_row([doc.as_bytes().as_slice()], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
             .optional()?
             .flatten())
     }
@@ -240,14 +242,15 @@ impl Tx<'_> {
         let Some((bytes, sigs, taken_at)) = found else {
             return Ok(false);
         };
-        let changes = fold::regenerate(*doc, &bytes, &sigs).map_err(|e| {
-            StoreError::Corrupt(format!("document {}: {e}", doc.short()))
-        })?;
+        let changes = fold::regenerate(*doc, &bytes, &sigs)
+            .map_err(|e| StoreError::Corrupt(format!("document {}: {e}", doc.short())))?;
         // Before every row of the log: the folded changes came before the document's rows
         // still in the log (its tail, waiting and refused changes), whose positions stay.
-        let first: i64 = self
-            .tx
-            .query_row("SELECT coalesce(min(pos), 1) FROM changes", [], |r| r.get(0))?;
+        let first: i64 =
+            self.tx
+                .query_row("SELECT coalesce(min(pos), 1) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
         let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
         let mut insert = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO changes

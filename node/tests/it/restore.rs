@@ -271,8 +271,17 @@ async fn a_damaged_folded_snapshot_is_a_damaged_store() {
         let db = stored(dir.path());
         let err = Node::open(dir.path(), opts()).await.unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(says) && msg.contains(&registry.short()), "{msg}");
-        assert!(matches!(err, linli_node::NodeError::Store(linli_node::StoreError::Corrupt(_))), "{err:?}");
+        assert!(
+            msg.contains(says) && msg.contains(&registry.short()),
+            "{msg}"
+        );
+        assert!(
+            matches!(
+                err,
+                linli_node::NodeError::Store(linli_node::StoreError::Corrupt(_))
+            ),
+            "{err:?}"
+        );
         assert_eq!(stored(dir.path()), db);
         // Repaired: as before.
         let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
@@ -307,7 +316,9 @@ async fn a_schema_5_store_migrates_without_loss() {
     let migrated = reopened(dir.path(), registry).await;
     assert_eq!(migrated, good);
     let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
-    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
     assert_eq!((version, vacuum), (6, 2));
     drop(c);
