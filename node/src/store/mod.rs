@@ -331,9 +331,6 @@ impl Store {
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
         let mut conn = connect(&path, opts)?;
-        // Before the first table: pages freed by folding the log into snapshots are given
-        // back to the file system (`Store::close`).
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         let tx = conn.transaction()?;
         schema::migrate(&tx, 0)?;
         {
@@ -893,12 +890,20 @@ impl Store {
         })
     }
 
+    /// `PRAGMA incremental_vacuum`, stepped until done (each step may free a page).
+    fn give_back_free_pages(&self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = stmt.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
+    }
+
     /// Checkpoints the WAL into the database and closes it.
     pub(crate) fn close(self) -> Result<(), StoreError> {
         // Pages freed by folding the log go back to the file system (a failure loses
         // nothing: they stay free pages); a failed checkpoint loses nothing either (the WAL
         // is replayed on the next open).
-        let _ = self.conn.execute_batch("PRAGMA incremental_vacuum");
+        let _ = self.give_back_free_pages();
         let _ = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -1063,6 +1068,11 @@ fn connect(path: &Path, opts: StoreOptions) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| schema::named(path, e))?;
+    // Takes effect only in a database not yet written (`init`), before the WAL switch below
+    // writes its header: pages freed by folding the log into snapshots are then given back
+    // to the file system (`Store::close`). An existing store keeps its mode (schema 6's
+    // migration switches it with one VACUUM).
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(|e| schema::named(path, e))?;
