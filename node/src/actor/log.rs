@@ -104,6 +104,7 @@ fn is_federation_genesis(sc: &SignedChange) -> bool {
 
 /// Writes what a command did: new log rows, status changes of earlier rows, due snapshots.
 /// Returns the events to broadcast after the commit.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn persist(
     tx: &Tx<'_>,
     replica: &mut Replica,

@@ -309,7 +309,9 @@ async fn a_schema_5_store_migrates_without_loss() {
     // close (without it, the folded rows' pages stayed free: most of the file).
     let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
     let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
-    let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap();
+    let free: i64 = c
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
     let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
     assert_eq!(vacuum, 2);
     assert!(free * 10 < pages, "{free} free pages of {pages}");
