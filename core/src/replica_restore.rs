@@ -35,12 +35,28 @@ pub struct LoadedSnapshot {
     doc: Document,
     /// Log metadata of the changes the snapshot holds, by hash.
     held: HashMap<ChangeHash, Meta>,
+    /// The hashes of `held` in the snapshot's (causal) order.
+    order: Vec<ChangeHash>,
 }
 
 impl LoadedSnapshot {
     /// The loaded document.
     pub fn document(&self) -> &Document {
         &self.doc
+    }
+
+    /// How many changes the snapshot holds.
+    pub fn held(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The signer of the document's genesis (the key in its actor id), when the snapshot
+    /// holds it.
+    pub fn creator(&self) -> Option<crate::ids::NodeId> {
+        let genesis = ChangeHash(self.doc.id().0);
+        let meta = self.held.get(&genesis)?;
+        let key: [u8; 32] = meta.actor.get(..32)?.try_into().ok()?;
+        Some(crate::ids::NodeId(key))
     }
 }
 
@@ -107,9 +123,9 @@ impl Replica {
     /// the store reads the log) and restored with [`Replica::restore_loaded`].
     pub fn load_snapshot(doc: DocId, snapshot: &[u8]) -> Result<LoadedSnapshot, Error> {
         let d = Document::load(doc, snapshot, crate::kinds::layout)?;
-        let held: HashMap<ChangeHash, Meta> = d
-            .automerge()
-            .get_changes_meta(&[])
+        let metas = d.automerge().get_changes_meta(&[]);
+        let order: Vec<ChangeHash> = metas.iter().map(|m| m.hash).collect();
+        let held: HashMap<ChangeHash, Meta> = metas
             .into_iter()
             .map(|m| {
                 let meta = Meta {
@@ -121,7 +137,11 @@ impl Replica {
                 (m.hash, meta)
             })
             .collect();
-        Ok(LoadedSnapshot { doc: d, held })
+        Ok(LoadedSnapshot {
+            doc: d,
+            held,
+            order,
+        })
     }
 }
 
@@ -133,7 +153,7 @@ impl LoadedSnapshot {
         self,
         accepted: Vec<(ChangeHash, SignedChange)>,
     ) -> Result<PreparedRestore, Error> {
-        self.prepare_with(accepted, false)
+        self.prepare_with(accepted, false, false)
     }
 
     /// Like [`prepare`](Self::prepare), but the change log keeps no bytes of the changes the
@@ -145,23 +165,64 @@ impl LoadedSnapshot {
         self,
         accepted: Vec<(ChangeHash, SignedChange)>,
     ) -> Result<PreparedRestore, Error> {
-        self.prepare_with(accepted, true)
+        self.prepare_with(accepted, true, false)
+    }
+
+    /// Like [`prepare_lazy`](Self::prepare_lazy) for a store that keeps no log entry of the
+    /// changes a snapshot holds (they are folded into it): every change the snapshot holds
+    /// is taken as accepted, its signer being the key in its actor id (which verification
+    /// checked before it was stored), and `tail` holds only the accepted changes after it.
+    pub fn prepare_folded(
+        self,
+        tail: Vec<(ChangeHash, SignedChange)>,
+    ) -> Result<PreparedRestore, Error> {
+        self.prepare_with(tail, true, true)
     }
 
     fn prepare_with(
         self,
         accepted: Vec<(ChangeHash, SignedChange)>,
         lazy: bool,
+        folded: bool,
     ) -> Result<PreparedRestore, Error> {
         let bad = |s: String| Error::Doc(DocError::MalformedDocument(s));
         let LoadedSnapshot {
             doc: mut d,
             mut held,
+            order,
         } = self;
         let doc = d.id();
         let snapshot_heads = d.heads();
-        let mut items = Vec::with_capacity(accepted.len());
-        let mut hashes = HashSet::with_capacity(accepted.len());
+        let mut items = Vec::with_capacity(accepted.len() + if folded { order.len() } else { 0 });
+        let mut hashes = HashSet::with_capacity(items.capacity());
+        if folded {
+            // The snapshot's own changes first, in its causal order.
+            for hash in order {
+                let Some(meta) = held.remove(&hash) else {
+                    continue;
+                };
+                let key: [u8; 32] = meta
+                    .actor
+                    .get(..32)
+                    .and_then(|k| k.try_into().ok())
+                    .filter(|_| meta.actor.len() == 40)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "change {} has an actor id of {} bytes",
+                            hex::encode(&hash.0[..4]),
+                            meta.actor.len()
+                        ))
+                    })?;
+                hashes.insert(hash);
+                items.push(Item {
+                    signed: None,
+                    signer: crate::ids::NodeId(key),
+                    hash,
+                    meta,
+                    change: None,
+                });
+            }
+        }
         for (hash, sc) in accepted {
             if sc.doc != doc {
                 return Err(bad(format!(
@@ -456,6 +517,63 @@ mod tests {
             got.sort();
             want.sort();
             assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn prepare_folded_takes_every_held_change_from_the_snapshot() {
+        let mut a = replica("dianye", 1);
+        let doc = ledger(&mut a);
+        let mut b = replica("dianye", 2);
+        for sc in a.changes(doc, &[]).unwrap() {
+            b.apply(sc).unwrap();
+        }
+        for i in 0..5 {
+            let mine = service(&mut a, doc, &format!("dianye:{}", i % 3 + 1));
+            let theirs = service(&mut b, doc, &format!("dianye:{}", i % 2 + 1));
+            a.apply(theirs).unwrap();
+            b.apply(mine).unwrap();
+        }
+        let changes = a.changes(doc, &[]).unwrap();
+        let stored: Vec<(ChangeHash, SignedChange)> = changes
+            .iter()
+            .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+            .collect();
+        let sorted = |r: &Replica| {
+            let mut v = log_of(r, doc);
+            v.sort();
+            v
+        };
+        for snapshot_after in [1, 5, changes.len()] {
+            let mut partial =
+                Document::from_genesis(changes[0].verify().unwrap(), crate::kinds::layout).unwrap();
+            for c in &changes[1..snapshot_after] {
+                partial.apply_checked(c.verify().unwrap()).unwrap();
+            }
+            let saved = partial.save();
+            let loaded = Replica::load_snapshot(doc, &saved).unwrap();
+            assert_eq!(loaded.held(), snapshot_after);
+            assert_eq!(loaded.creator(), Some(a.author().node));
+            let mut lazy = replica("dianye", 1);
+            lazy.restore_prepared(loaded.prepare_lazy(stored.clone()).unwrap());
+            // Only the tail is given: the same log, document and indexes.
+            let tail = stored[snapshot_after..].to_vec();
+            let loaded = Replica::load_snapshot(doc, &saved).unwrap();
+            let mut folded = replica("dianye", 1);
+            folded.restore_prepared(loaded.prepare_folded(tail.clone()).unwrap());
+            assert_eq!(sorted(&folded), sorted(&lazy), "{snapshot_after}");
+            assert_eq!(folded.heads(doc).unwrap(), a.heads(doc).unwrap());
+            assert_eq!(folded.catalog()[&doc], a.catalog()[&doc]);
+            assert_eq!(folded.seqs, lazy.seqs);
+            // A tail missing one of its changes leaves a dependency out: refused.
+            if tail.len() > 1 {
+                let loaded = Replica::load_snapshot(doc, &saved).unwrap();
+                let err = loaded.prepare_folded(tail[1..].to_vec()).err();
+                assert!(
+                    matches!(err, Some(Error::Doc(DocError::MalformedDocument(_)))),
+                    "{err:?}"
+                );
+            }
         }
     }
 

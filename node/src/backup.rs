@@ -427,7 +427,7 @@ fn copy_database(db: &Path, copy: &Path) -> Result<(), BackupError> {
 
 /// Checks a database file that is to become (or came from) a backup: SQLite's full
 /// `integrity_check`, a linli store of a schema this build reads, whose node is `node`.
-/// Returns the number of changes in its log.
+/// Returns the number of changes in its log (those folded into snapshots included).
 fn check_copy(path: &Path, node: &NodeId) -> Result<u64, String> {
     match schema::probe(path).map_err(|e| e.to_string())? {
         schema::Probe::Empty => return Err("the database is empty".into()),
@@ -450,6 +450,15 @@ fn check_copy(path: &Path, node: &NodeId) -> Result<u64, String> {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
+    // Changes folded into snapshots (schema 6; an older store has no such column).
+    let folded: i64 = conn
+        .query_row(
+            "SELECT coalesce(sum(length(sigs)), 0) / 64 FROM snapshots",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    let n = n + folded;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

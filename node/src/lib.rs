@@ -60,6 +60,8 @@ pub use node::{
     Clock, DocSummary, InitOptions, Node, NodeEvent, NodeStatus, OpenOptions, SnapshotInfo,
     system_clock, training_clock,
 };
+#[doc(hidden)]
+pub use store::unfold_snapshots;
 pub use store::{AuditRow, ChangeStatus, Durability, Origin, PeerRecord, RejectedChange};
 
 /// Version of the node crate, as built.

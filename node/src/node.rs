@@ -51,6 +51,12 @@ pub struct OpenOptions {
     /// A document is snapshotted after this many accepted changes since its last snapshot
     /// (or a quarter of its changes, if more). Default 1000.
     pub snapshot_every: u64,
+    /// Fold the log into snapshots (default true): a snapshot keeps the signature of every
+    /// change it holds and the log rows of those changes are deleted, since the saved
+    /// document gives their bytes back (schema 6, `store::fold`). False keeps every change
+    /// in the log, the snapshots then only a cache of it (a damaged one is dropped and its
+    /// document replayed); a snapshot written then unfolds what an earlier one folded.
+    pub fold_snapshots: bool,
     /// Size limit of the database; writes beyond it fail with
     /// [`StoreError::DiskFull`]. Default: none.
     pub max_size_bytes: Option<u64>,
@@ -81,6 +87,7 @@ impl Default for OpenOptions {
         OpenOptions {
             durability: Durability::Full,
             snapshot_every: 1000,
+            fold_snapshots: true,
             max_size_bytes: None,
             check_integrity: true,
             event_capacity: 1024,
@@ -96,6 +103,7 @@ impl fmt::Debug for OpenOptions {
         f.debug_struct("OpenOptions")
             .field("durability", &self.durability)
             .field("snapshot_every", &self.snapshot_every)
+            .field("fold_snapshots", &self.fold_snapshots)
             .field("max_size_bytes", &self.max_size_bytes)
             .field("check_integrity", &self.check_integrity)
             .field("event_capacity", &self.event_capacity)

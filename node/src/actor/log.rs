@@ -90,8 +90,9 @@ pub(super) struct Received {
     pub(super) outcome: Outcome,
 }
 
-/// A document to restore: its loaded snapshot and its accepted changes with their hashes.
-type RestoreJob = (DocId, LoadedSnapshot, Vec<(ChangeHash, SignedChange)>);
+/// A document to restore: its loaded snapshot, its accepted changes in the log with their
+/// hashes, and whether the snapshot folds the changes it holds (they are not in the log).
+type RestoreJob = (DocId, LoadedSnapshot, Vec<(ChangeHash, SignedChange)>, bool);
 
 /// Whether a genesis change creates a federation document.
 fn is_federation_genesis(sc: &SignedChange) -> bool {
@@ -103,6 +104,7 @@ fn is_federation_genesis(sc: &SignedChange) -> bool {
 
 /// Writes what a command did: new log rows, status changes of earlier rows, due snapshots.
 /// Returns the events to broadcast after the commit.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn persist(
     tx: &Tx<'_>,
     replica: &mut Replica,
@@ -111,7 +113,9 @@ pub(super) fn persist(
     origin: Origin,
     now: Timestamp,
     snapshot_every: u64,
+    fold: bool,
 ) -> Result<Vec<NodeEvent>, StoreError> {
+    let me = replica.author().node;
     let mut events = Vec::new();
     let mut changed: BTreeSet<DocId> = BTreeSet::new();
     // Rows appended by this command: their status is new, whatever was written with them.
@@ -207,8 +211,13 @@ pub(super) fn persist(
         if tracker.unrecorded.contains(&hash) {
             continue;
         }
-        // Not in the log (e.g. dropped before it was stored): nothing to keep in line.
-        let Some(before) = tx.put_status(&doc, &hash, status, reason.as_deref())? else {
+        // Not in the log: folded into the document's snapshot (written back to the log
+        // first), or dropped before it was stored (nothing to keep in line).
+        let mut before = tx.put_status(&doc, &hash, status, reason.as_deref())?;
+        if before.is_none() && tx.unfold(&doc, &me)? {
+            before = tx.put_status(&doc, &hash, status, reason.as_deref())?;
+        }
+        let Some(before) = before else {
             continue;
         };
         let was_counted = before == ChangeStatus::Accepted && !fresh.contains(&hash);
@@ -273,7 +282,14 @@ pub(super) fn persist(
                 p
             }
         };
-        tx.put_snapshot(doc, pos, n, &d.heads(), &d.save(), now)?;
+        let held = fold.then(|| {
+            d.automerge()
+                .get_changes_meta(&[])
+                .into_iter()
+                .map(|m| m.hash)
+                .collect()
+        });
+        tx.put_snapshot(doc, pos, n, &d.heads(), &d.save(), now, held, &me)?;
         tracker.marks.insert(*doc, n);
     }
     for doc in changed {
@@ -311,8 +327,19 @@ pub(super) fn load(
     // Restored documents keep no bytes of the changes their snapshots hold: they are read
     // back from the store when a peer or an export needs them.
     replica.set_source(std::sync::Arc::new(store.change_source()?));
-    let snapshots: Vec<(DocId, Vec<u8>)> = store.snapshots()?;
-    let with_snapshot: HashSet<DocId> = snapshots.iter().map(|(d, _)| *d).collect();
+    let snapshots = store.snapshots()?;
+    let with_snapshot: HashSet<DocId> = snapshots.iter().map(|s| s.doc).collect();
+    // Documents whose snapshots fold their changes, with how many signatures they keep.
+    let folded: HashMap<DocId, usize> = snapshots
+        .iter()
+        .filter_map(|s| Some((s.doc, s.sigs.as_ref()?.len())))
+        .collect();
+    let damaged_fold = |doc: &DocId, why: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!(
+            "the snapshot of {}, which holds changes the log does not, is damaged: {why}",
+            doc.short()
+        ))
+    };
     // Refusals linli-core returns but does not record (a genesis sent for another document).
     let mut unrecorded: HashMap<i64, String> = HashMap::new();
     let mut own_docs = Vec::new();
@@ -357,8 +384,8 @@ pub(super) fn load(
     let next = AtomicUsize::new(0);
     let load_snapshots = || {
         let mut out = Vec::new();
-        while let Some((doc, bytes)) = snapshots.get(next.fetch_add(1, Ordering::Relaxed)) {
-            out.push((*doc, Replica::load_snapshot(*doc, bytes)));
+        while let Some(s) = snapshots.get(next.fetch_add(1, Ordering::Relaxed)) {
+            out.push((s.doc, Replica::load_snapshot(s.doc, &s.bytes)));
         }
         out
     };
@@ -384,6 +411,35 @@ pub(super) fn load(
         (read, loaded)
     });
     read?;
+    drop(snapshots);
+    // Folded snapshots are the only copy of their changes: one that does not load, or keeps
+    // another number of signatures than it holds changes, is a damaged store (no replay).
+    for (doc, sigs) in &folded {
+        match loaded.get(doc) {
+            Some(Ok(snapshot)) if snapshot.held() * crate::store::fold::SIG == *sigs => {
+                tracker.docs.insert(*doc);
+                if snapshot.document().kind() == DocKind::Federation {
+                    federation.insert(*doc);
+                }
+                if snapshot.creator() == Some(settings.node) {
+                    own_docs.push(*doc);
+                }
+                restorable.entry(*doc).or_default();
+            }
+            Some(Ok(snapshot)) => {
+                return Err(damaged_fold(
+                    doc,
+                    &format!(
+                        "it holds {} changes and {} signatures",
+                        snapshot.held(),
+                        sigs / crate::store::fold::SIG
+                    ),
+                ));
+            }
+            Some(Err(e)) => return Err(damaged_fold(doc, e)),
+            None => return Err(damaged_fold(doc, &"not loaded")),
+        }
+    }
     let mut damaged: Vec<DocId> = with_snapshot
         .iter()
         .filter(|d| !restorable.contains_key(d))
@@ -401,14 +457,22 @@ pub(super) fn load(
     let mut shares: Vec<Vec<RestoreJob>> = (0..=workers).map(|_| Vec::new()).collect();
     for (i, doc) in order.iter().enumerate() {
         if let (Some(Ok(snapshot)), Some(changes)) = (loaded.remove(doc), restorable.remove(doc)) {
-            shares[i % (workers + 1)].push((*doc, snapshot, changes));
+            let folds = folded.contains_key(doc);
+            shares[i % (workers + 1)].push((*doc, snapshot, changes, folds));
         }
     }
     drop(loaded);
     let prepare = |share: Vec<RestoreJob>| {
         share
             .into_iter()
-            .map(|(doc, snapshot, changes)| (doc, snapshot.prepare_lazy(changes)))
+            .map(|(doc, snapshot, changes, folds)| {
+                let prepared = if folds {
+                    snapshot.prepare_folded(changes)
+                } else {
+                    snapshot.prepare_lazy(changes)
+                };
+                (doc, prepared)
+            })
             .collect::<Vec<_>>()
     };
     let mut prepared: HashMap<DocId, Result<PreparedRestore, CoreError>> =
@@ -434,6 +498,19 @@ pub(super) fn load(
             let restored = match prepared.remove(&doc) {
                 Some(Ok(p)) => {
                     replica.restore_prepared(p);
+                    true
+                }
+                Some(Err(_)) if folded.contains_key(&doc) => {
+                    // The log tail does not fit the snapshot (e.g. a stored status cut short):
+                    // the snapshot alone, its tail replayed like changes without one.
+                    let snapshot = store
+                        .snapshot(&doc)?
+                        .ok_or_else(|| damaged_fold(&doc, &"it is gone"))?;
+                    let prepared = Replica::load_snapshot(doc, &snapshot.bytes)
+                        .and_then(|l| l.prepare_folded(Vec::new()))
+                        .map_err(|e| damaged_fold(&doc, &e))?;
+                    replica.restore_prepared(prepared);
+                    rest.extend(store.accepted_of(&doc)?);
                     true
                 }
                 _ => false,
@@ -507,6 +584,9 @@ pub(super) fn load(
             tx.delete_snapshot(doc)?;
         }
         tx.commit()?;
+    }
+    for (doc, sigs) in &folded {
+        *tracker.accepted.entry(*doc).or_default() += (sigs / crate::store::fold::SIG) as u64;
     }
     tracker.refused.extend(replica.rejected().keys().copied());
     // The status pass above stored where every change stands: the decisions made while

@@ -264,6 +264,7 @@ pub(crate) struct Actor {
     /// one, so its genesis never repeats one made before a restart.
     last_create: i64,
     snapshot_every: u64,
+    fold_snapshots: bool,
     failed: Option<String>,
     /// What each signer added to each document today, by changes received from peers (see
     /// [`OpenOptions::quota`](crate::OpenOptions::quota)); in memory, so a restart resets it.
@@ -359,6 +360,7 @@ impl Actor {
             clock: opts.clock(),
             last_create,
             snapshot_every: opts.snapshot_every.max(1),
+            fold_snapshots: opts.fold_snapshots,
             failed: None,
             quota: QuotaCounter::new(opts.quota),
             quota_refused: 0,
@@ -664,6 +666,7 @@ impl Actor {
                 origin,
                 now,
                 self.snapshot_every,
+                self.fold_snapshots,
             )?;
             tx.commit()?;
             Ok(events)

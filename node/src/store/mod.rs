@@ -11,10 +11,13 @@
 //! open the replica is rebuilt by applying the log in order; since acceptance in linli-core is
 //! a pure function of the set of changes, the same state comes back. Besides the log: local
 //! settings (identity), document snapshots, peers with their sync state. The schema and its
-//! migrations are in [`schema`].
+//! migrations are in [`schema`]. Since schema 6 a snapshot folds the log: the accepted
+//! changes it holds keep only their signatures beside it and leave the log (see [`fold`]),
+//! so the log and the folded snapshots together are the source of truth.
 //!
 //! Only the node actor holds a [`Store`]; every command is one write transaction.
 
+pub(crate) mod fold;
 pub(crate) mod keyfile;
 pub(crate) mod schema;
 mod tx;
@@ -126,6 +129,15 @@ pub(crate) struct LogRow<'a> {
     pub(crate) status: Option<ChangeStatus>,
 }
 
+/// A stored snapshot (see [`Store::snapshots`]).
+pub(crate) struct StoredSnapshot {
+    pub(crate) doc: DocId,
+    pub(crate) bytes: Vec<u8>,
+    /// The signatures of the changes it folds (their log rows were deleted); `None` when it
+    /// folds nothing.
+    pub(crate) sigs: Option<Vec<u8>>,
+}
+
 /// A refused change, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedChange {
@@ -234,6 +246,13 @@ impl Store {
             let tx = conn.transaction()?;
             schema::migrate(&tx, version)?;
             tx.commit()?;
+            if version < 6 {
+                // Schema 6 folds the log into snapshots: let the file give back the pages
+                // that frees (`Store::close`), which needs auto_vacuum and one VACUUM to
+                // switch it on.
+                conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+                conn.execute_batch("VACUUM")?;
+            }
         }
         let store = Store {
             conn,
@@ -439,11 +458,27 @@ impl Store {
         Ok(out)
     }
 
-    /// Encoded changes of the log in arrival order (for export).
+    /// Encoded changes of the log (for export): those folded into snapshots first (document
+    /// by document in the order of their snapshots, each in causal order), then the log's
+    /// rows in arrival order.
     pub(crate) fn for_each_encoded(
         &self,
         mut f: impl FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let mut folded = self.conn.prepare(
+            "SELECT doc, bytes, sigs FROM snapshots WHERE sigs IS NOT NULL ORDER BY pos",
+        )?;
+        let mut rows = folded.query([])?;
+        while let Some(r) = rows.next()? {
+            let doc = DocId(blob32(r, 0)?);
+            let bytes = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let sigs = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let changes = fold::regenerate(doc, bytes, sigs)
+                .map_err(|e| StoreError::Corrupt(format!("document {}: {e}", doc.short())))?;
+            for (_, sc) in changes {
+                f(&sc.encode())?;
+            }
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT bytes FROM changes ORDER BY pos")?;
@@ -527,10 +562,14 @@ impl Store {
                 None => {}
             }
         }
-        c.snapshots = self
-            .conn
-            .query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))
-            .map(|n| u64::try_from(n).unwrap_or(0))?;
+        let (snapshots, folded) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(length(sigs)), 0) FROM snapshots",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        c.snapshots = u64::try_from(snapshots).unwrap_or(0);
+        // The changes folded into snapshots are accepted (one signature each).
+        c.accepted += u64::try_from(folded).unwrap_or(0) / fold::SIG as u64;
         Ok(c)
     }
 
@@ -546,15 +585,40 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every stored snapshot: document and saved bytes. A row whose columns do not have
-    /// the right types is skipped (the document is then replayed from the log).
-    pub(crate) fn snapshots(&self) -> Result<Vec<(DocId, Vec<u8>)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT doc, bytes FROM snapshots")?;
-        let rows = stmt.query_map([], |r| Ok((blob32(r, 0).ok(), r.get::<_, Vec<u8>>(1).ok())))?;
+    /// Every stored snapshot: document, saved bytes and the signatures it folds (see
+    /// [`fold`]). A row whose columns do not have the right types is skipped (the document is
+    /// then replayed from the log), unless it folds changes: the log no longer holds those,
+    /// so that is a damaged store.
+    pub(crate) fn snapshots(&self) -> Result<Vec<StoredSnapshot>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc, bytes, sigs FROM snapshots")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                blob32(r, 0),
+                r.get::<_, Vec<u8>>(1).ok(),
+                r.get::<_, Option<Vec<u8>>>(2),
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            if let (Some(doc), Some(bytes)) = row? {
-                out.push((DocId(doc), bytes));
+            let (doc, bytes, sigs) = row?;
+            let folds = !matches!(sigs, Ok(None));
+            match (doc, bytes, sigs) {
+                (Ok(doc), Some(bytes), Ok(sigs)) => out.push(StoredSnapshot {
+                    doc: DocId(doc),
+                    bytes,
+                    sigs,
+                }),
+                (doc, _, _) if folds => {
+                    let doc = doc
+                        .map(|d| DocId(d).short())
+                        .unwrap_or_else(|e| e.to_string());
+                    return Err(StoreError::Corrupt(format!(
+                        "the snapshot of {doc}, which holds changes the log does not, is damaged"
+                    )));
+                }
+                _ => {}
             }
         }
         Ok(out)
@@ -826,14 +890,51 @@ impl Store {
         })
     }
 
+    /// `PRAGMA incremental_vacuum`, stepped until done (each step may free a page).
+    fn give_back_free_pages(&self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = stmt.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
+    }
+
     /// Checkpoints the WAL into the database and closes it.
     pub(crate) fn close(self) -> Result<(), StoreError> {
-        // A failed checkpoint loses nothing (the WAL is replayed on the next open).
+        // Pages freed by folding the log go back to the file system (a failure loses
+        // nothing: they stay free pages); a failed checkpoint loses nothing either (the WAL
+        // is replayed on the next open).
+        let _ = self.give_back_free_pages();
         let _ = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         self.conn.close().map_err(|(_, e)| StoreError::from(e))
     }
+}
+
+/// Writes every change that snapshots fold back to the log of the store in `dir` (see
+/// [`fold`]), so its snapshots become a cache again (benchmarks and tests of the full replay
+/// delete them afterwards). Returns the number of documents unfolded.
+#[doc(hidden)]
+pub fn unfold_snapshots(dir: &Path) -> Result<usize, StoreError> {
+    let opts = StoreOptions {
+        durability: Durability::Normal,
+        max_size_bytes: None,
+    };
+    let (mut store, settings, _) = Store::open(dir, opts)?;
+    let docs: Vec<DocId> = {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT doc FROM snapshots WHERE sigs IS NOT NULL")?;
+        stmt.query_map([], |r| blob32(r, 0).map(DocId))?
+            .collect::<Result<_, _>>()?
+    };
+    let tx = store.tx()?;
+    for doc in &docs {
+        tx.unfold(doc, &settings.node)?;
+    }
+    tx.commit()?;
+    store.close()?;
+    Ok(docs.len())
 }
 
 /// Reads accepted signed changes back by hash (the replica keeps no bytes of changes its
@@ -855,30 +956,58 @@ impl linli_core::ChangeSource for StoreSource {
     fn load(&self, doc: DocId, hashes: &[ChangeHash]) -> Result<Vec<SignedChange>, String> {
         let place = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
         let conn = self.conn.lock().map_err(|e| place(&e))?;
-        let mut stmt = conn
+        // One read transaction: a snapshot that folds rows commits both at once, so every
+        // change is found in one place or the other.
+        let tx = conn.unchecked_transaction().map_err(|e| place(&e))?;
+        let mut stmt = tx
             .prepare_cached(
                 "SELECT bytes FROM changes WHERE hash = ?1 AND doc = ?2 AND status = 0 LIMIT 1",
             )
             .map_err(|e| place(&e))?;
-        hashes
-            .iter()
-            .map(|h| {
-                let bytes: Option<Vec<u8>> = stmt
-                    .query_row(params![h.0.as_slice(), doc.as_bytes().as_slice()], |r| {
-                        r.get(0)
-                    })
+        let mut folded: Option<HashMap<ChangeHash, SignedChange>> = None;
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            let bytes: Option<Vec<u8>> = stmt
+                .query_row(params![h.0.as_slice(), doc.as_bytes().as_slice()], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(|e| place(&e))?;
+            if let Some(bytes) = bytes {
+                out.push(SignedChange::decode(&bytes).map_err(|e| place(&e))?);
+                continue;
+            }
+            if folded.is_none() {
+                let snapshot: Option<(Vec<u8>, Vec<u8>)> = tx
+                    .query_row(
+                        "SELECT bytes, sigs FROM snapshots WHERE doc = ?1 AND sigs IS NOT NULL",
+                        [doc.as_bytes().as_slice()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
                     .optional()
                     .map_err(|e| place(&e))?;
-                let bytes = bytes.ok_or_else(|| {
+                let map = match snapshot {
+                    Some((bytes, sigs)) => fold::regenerate(doc, &bytes, &sigs)
+                        .map_err(|e| place(&format!("document {}: {e}", doc.short())))?
+                        .into_iter()
+                        .collect(),
+                    None => HashMap::new(),
+                };
+                folded = Some(map);
+            }
+            let sc = folded
+                .as_ref()
+                .and_then(|m| m.get(h).cloned())
+                .ok_or_else(|| {
                     place(&format!(
                         "accepted change {} of {} is missing",
                         h,
                         doc.short()
                     ))
                 })?;
-                SignedChange::decode(&bytes).map_err(|e| place(&e))
-            })
-            .collect()
+            out.push(sc);
+        }
+        Ok(out)
     }
 }
 
@@ -939,6 +1068,11 @@ fn connect(path: &Path, opts: StoreOptions) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| schema::named(path, e))?;
+    // Takes effect only in a database not yet written (`init`), before the WAL switch below
+    // writes its header: pages freed by folding the log into snapshots are then given back
+    // to the file system (`Store::close`). An existing store keeps its mode (schema 6's
+    // migration switches it with one VACUUM).
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(|e| schema::named(path, e))?;

@@ -114,8 +114,18 @@ CREATE TABLE invites (
 ) STRICT;
 ";
 
+/// Schema version 6: snapshots fold the log. `sigs` holds the signatures (64 bytes each, in
+/// ascending order of change hash) of every change the snapshot holds, whose log rows were
+/// then deleted: the saved document gives their change bytes back (see `store::fold`). NULL
+/// for a snapshot that folds nothing (the log still holds its changes). Every lookup of the
+/// log names the document, so the index by hash alone goes (UNIQUE (doc, hash) serves them).
+const V6: &str = "
+ALTER TABLE snapshots ADD COLUMN sigs BLOB;
+DROP INDEX IF EXISTS changes_by_hash;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -1,11 +1,14 @@
 //! The write transaction of one command: appending to the change log, status updates,
 //! snapshots, peers.
 
+use std::collections::HashMap;
+
 use automerge::ChangeHash;
+use linli_core::identity::Signature;
 use linli_core::{DocId, NodeId, SignedChange, Timestamp};
 use rusqlite::{OptionalExtension, params};
 
-use super::{ChangeStatus, Origin, blob32};
+use super::{ChangeStatus, Origin, blob32, fold};
 use crate::error::StoreError;
 
 /// The write transaction of one command.
@@ -131,7 +134,11 @@ impl Tx<'_> {
             })?)
     }
 
-    /// Stores (replaces) the snapshot of a document.
+    /// Stores (replaces) the snapshot of a document. With `fold`, the snapshot holds the
+    /// signatures of every change in it (`held`: their hashes) and the log rows of its
+    /// accepted changes are deleted (see [`fold`]); without, an earlier folded snapshot is
+    /// unfolded first (its changes written back to the log), so the log holds every change.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn put_snapshot(
         &self,
         doc: &DocId,
@@ -140,12 +147,36 @@ impl Tx<'_> {
         heads: &[ChangeHash],
         bytes: &[u8],
         now: Timestamp,
+        held: Option<Vec<ChangeHash>>,
+        me: &NodeId,
     ) -> Result<(), StoreError> {
+        let mut sigs = None;
+        if let Some(held) = held {
+            let rows = self.accepted_signatures(doc)?;
+            let old = self.folded_sigs(doc)?.unwrap_or_default();
+            match fold::signatures(held, &rows, &old) {
+                Ok(all) => {
+                    let mut delete = self
+                        .tx
+                        .prepare_cached("DELETE FROM changes WHERE doc = ?1 AND hash = ?2")?;
+                    for hash in rows.keys() {
+                        delete.execute(params![doc.as_bytes().as_slice(), hash.0.as_slice()])?;
+                    }
+                    sigs = Some(all);
+                }
+                // The log and the document disagree: keep every change in the log (an
+                // unfolded snapshot is only a cache of it).
+                Err(e) => tracing::warn!("not folding the log of {}: {e}", doc.short()),
+            }
+        }
+        if sigs.is_none() {
+            self.unfold(doc, me)?;
+        }
         let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO snapshots (doc, pos, changes, heads, bytes, taken_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO snapshots (doc, pos, changes, heads, bytes, taken_at, sigs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 doc.as_bytes().as_slice(),
@@ -153,9 +184,101 @@ impl Tx<'_> {
                 i64::try_from(changes).unwrap_or(i64::MAX),
                 heads,
                 bytes,
-                now.0
+                now.0,
+                sigs
             ])?;
         Ok(())
+    }
+
+    /// The signatures a document's snapshot folds (`None`: no snapshot, or one that folds
+    /// nothing).
+    fn folded_sigs(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT sigs FROM snapshots WHERE doc = ?1")?
+            .query_row([doc.as_bytes().as_slice()], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// The signatures of the accepted log rows of a document, by change hash.
+    fn accepted_signatures(
+        &self,
+        doc: &DocId,
+    ) -> Result<HashMap<ChangeHash, Signature>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT pos, hash, bytes FROM changes WHERE doc = ?1 AND status = 0")?;
+        let mut rows = stmt.query([doc.as_bytes().as_slice()])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let pos: i64 = r.get(0)?;
+            let corrupt = |detail: String| StoreError::CorruptChange { pos, detail };
+            let hash = ChangeHash(blob32(r, 1).map_err(|e| corrupt(e.to_string()))?);
+            let bytes = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let sc = SignedChange::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
+            out.insert(hash, sc.signature);
+        }
+        Ok(out)
+    }
+
+    /// Writes the changes a folded snapshot of `doc` holds back to the log (accepted; made
+    /// here when `me` signed them) and marks the snapshot as folding nothing, so the log holds
+    /// every change of the document again. They take positions before the first row of the
+    /// log (in causal order), so the log stays in causal order for a replay and no other
+    /// row moves. Returns whether there was anything to unfold.
+    pub(crate) fn unfold(&self, doc: &DocId, me: &NodeId) -> Result<bool, StoreError> {
+        let found: Option<(Vec<u8>, Vec<u8>, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT bytes, sigs, taken_at FROM snapshots WHERE doc = ?1 AND sigs IS NOT NULL",
+            )?
+            .query_row([doc.as_bytes().as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((bytes, sigs, taken_at)) = found else {
+            return Ok(false);
+        };
+        let changes = fold::regenerate(*doc, &bytes, &sigs)
+            .map_err(|e| StoreError::Corrupt(format!("document {}: {e}", doc.short())))?;
+        // Before every row of the log: the folded changes came before the document's rows
+        // still in the log (its tail, waiting and refused changes), whose positions stay.
+        let first: i64 =
+            self.tx
+                .query_row("SELECT coalesce(min(pos), 1) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+        let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+        let mut insert = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO changes
+                 (pos, hash, doc, signer, bytes, status, reason, origin, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for (i, (hash, sc)) in changes.iter().enumerate() {
+            let origin = if sc.signer == *me {
+                Origin::Local
+            } else {
+                Origin::Remote
+            };
+            insert.execute(params![
+                first.saturating_sub(count) + i64::try_from(i).unwrap_or(0),
+                hash.0.as_slice(),
+                doc.as_bytes().as_slice(),
+                sc.signer.as_bytes().as_slice(),
+                sc.encode(),
+                ChangeStatus::Accepted.code(),
+                None::<String>,
+                origin.code(),
+                taken_at,
+            ])?;
+        }
+        self.tx
+            .prepare_cached("UPDATE snapshots SET sigs = NULL WHERE doc = ?1")?
+            .execute([doc.as_bytes().as_slice()])?;
+        Ok(true)
     }
 
     /// Drops the snapshot of a document (its accepted changes were rebuilt).

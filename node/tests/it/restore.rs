@@ -1,5 +1,7 @@
 //! Start-up from snapshots plus the log tail gives the same state as replaying the whole
-//! log; a damaged snapshot falls back to replaying its document (and is dropped).
+//! log; a damaged snapshot that folds nothing falls back to replaying its document (and is
+//! dropped); a damaged one that folds the log is a damaged store (typed error, nothing
+//! changed); a store of schema 5 migrates without loss.
 
 use std::path::Path;
 
@@ -150,7 +152,26 @@ async fn open_from_snapshots_equals_full_replay() {
     assert!(from_snapshots.status.snapshots >= 2);
     assert_eq!(from_snapshots.compounds.len(), 120);
     assert_eq!(from_snapshots.rejected.len(), 2);
-    // Without snapshots: the whole log is replayed, to the same state.
+    // The snapshots fold the log: most accepted changes have no row of their own.
+    let rows: i64 = rusqlite::Connection::open(dir.path().join(files::DB))
+        .unwrap()
+        .query_row("SELECT count(*) FROM changes WHERE status = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let accepted = i64::try_from(from_snapshots.status.accepted).unwrap();
+    assert!(rows * 2 < accepted, "{rows} rows for {accepted} accepted");
+    // Without snapshots (their changes written back to the log first): the whole log is
+    // replayed, to the same state.
+    assert_eq!(linli_node::unfold_snapshots(dir.path()).unwrap(), 2);
+    let unfolded: i64 = rusqlite::Connection::open(dir.path().join(files::DB))
+        .unwrap()
+        .query_row("SELECT count(*) FROM changes WHERE status = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(unfolded, accepted);
+    assert_eq!(reopened(dir.path(), registry).await, from_snapshots);
     sql(dir.path(), "DELETE FROM snapshots");
     let mut replayed = reopened(dir.path(), registry).await;
     assert_eq!(replayed.status.snapshots, 0);
@@ -163,6 +184,8 @@ async fn damaged_snapshots_fall_back_to_replay() {
     let dir = tempfile::tempdir().unwrap();
     let (registry, other) = populated(dir.path()).await;
     let good = reopened(dir.path(), registry).await;
+    // Snapshots that fold nothing (the log holds every change): a cache of the log.
+    linli_node::unfold_snapshots(dir.path()).unwrap();
     // One snapshot holds garbage, the other a valid save of the wrong document.
     let (mine, theirs) = (hex::encode(registry.0), hex::encode(other.0));
     sql(
@@ -193,4 +216,141 @@ async fn damaged_snapshots_fall_back_to_replay() {
     assert_eq!(same, after);
     same.status.snapshots = good.status.snapshots;
     assert_eq!(same, good);
+}
+
+/// Every row of the log and of the snapshots.
+fn stored(dir: &Path) -> Vec<Vec<u8>> {
+    let c = rusqlite::Connection::open(dir.join(files::DB)).unwrap();
+    let mut out = Vec::new();
+    for q in [
+        "SELECT pos || hex(hash) || hex(bytes) || status || coalesce(reason, '') FROM changes ORDER BY pos",
+        "SELECT hex(doc) || pos || hex(bytes) || coalesce(hex(sigs), '') FROM snapshots ORDER BY doc",
+    ] {
+        let mut st = c.prepare(q).unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(rows.map(|r| r.unwrap().into_bytes()));
+    }
+    out
+}
+
+/// The store as it was: with a snapshot folding the log damaged, the open fails with a typed
+/// error naming the document and changes nothing; repaired, it opens as before.
+#[tokio::test]
+async fn a_damaged_folded_snapshot_is_a_damaged_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, other) = populated(dir.path()).await;
+    let good = reopened(dir.path(), registry).await;
+    let (mine, theirs) = (hex::encode(registry.0), hex::encode(other.0));
+    let kept: Vec<u8> = rusqlite::Connection::open(dir.path().join(files::DB))
+        .unwrap()
+        .query_row(
+            &format!("SELECT bytes FROM snapshots WHERE doc = x'{mine}'"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for (damage, says) in [
+        (
+            format!("UPDATE snapshots SET bytes = x'00010203' WHERE doc = x'{mine}'"),
+            "is damaged",
+        ),
+        (
+            // A valid save of another document: another number of changes than signatures.
+            format!(
+                "UPDATE snapshots SET bytes = (SELECT bytes FROM snapshots WHERE doc = x'{theirs}')
+                 WHERE doc = x'{mine}'"
+            ),
+            "is damaged",
+        ),
+        (
+            format!("UPDATE snapshots SET sigs = substr(sigs, 65) WHERE doc = x'{mine}'"),
+            "signatures",
+        ),
+    ] {
+        sql(dir.path(), &damage);
+        let db = stored(dir.path());
+        let err = Node::open(dir.path(), opts()).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(says) && msg.contains(&registry.short()),
+            "{msg}"
+        );
+        assert!(
+            matches!(
+                err,
+                linli_node::NodeError::Store(linli_node::StoreError::Corrupt(_))
+            ),
+            "{err:?}"
+        );
+        assert_eq!(stored(dir.path()), db);
+        // Repaired: as before.
+        let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
+        c.execute(
+            &format!("UPDATE snapshots SET bytes = ?1 WHERE doc = x'{mine}'"),
+            [&kept],
+        )
+        .unwrap();
+        drop(c);
+        if says == "signatures" {
+            break;
+        }
+        assert_eq!(reopened(dir.path(), registry).await, good);
+    }
+}
+
+/// A store of schema 5 (before snapshots folded the log) opens, migrates, folds at its next
+/// snapshot, and holds what it held.
+#[tokio::test]
+async fn a_schema_5_store_migrates_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, _) = populated(dir.path()).await;
+    let good = reopened(dir.path(), registry).await;
+    // A new store gives freed pages back (auto_vacuum incremental): few are left after a
+    // close (without it, the folded rows' pages stayed free: most of the file).
+    let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
+    let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
+    let free: i64 = c
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    assert_eq!(vacuum, 2);
+    assert!(free * 10 < pages, "{free} free pages of {pages}");
+    drop(c);
+    // Back to schema 5: every change in the log, no `sigs` column, the index by hash.
+    linli_node::unfold_snapshots(dir.path()).unwrap();
+    sql(
+        dir.path(),
+        "ALTER TABLE snapshots DROP COLUMN sigs;
+         CREATE INDEX changes_by_hash ON changes (hash);
+         PRAGMA user_version = 5;
+         PRAGMA auto_vacuum = NONE;
+         VACUUM;",
+    );
+    let migrated = reopened(dir.path(), registry).await;
+    assert_eq!(migrated, good);
+    let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
+    assert_eq!((version, vacuum), (6, 2));
+    drop(c);
+    // Its next snapshots fold the log.
+    let node = Node::open(dir.path(), opts()).await.unwrap();
+    for i in 0..60 {
+        add_compound(&node, registry, &format!("M{i:03}")).await;
+    }
+    node.shutdown().await.unwrap();
+    let c = rusqlite::Connection::open(dir.path().join(files::DB)).unwrap();
+    let folded: i64 = c
+        .query_row(
+            "SELECT count(*) FROM snapshots WHERE sigs IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(folded >= 1);
+    drop(c);
+    let after = reopened(dir.path(), registry).await;
+    assert_eq!(after.compounds.len(), good.compounds.len() + 60);
 }
