@@ -61,7 +61,7 @@ const I18N = {
     no_wishes_docs: "本节点没有微心愿台账。", no_wishes: "暂无心愿。",
     nav_roster: "志愿者名册", no_roster_docs: "本节点没有志愿者名册。", no_roster: "暂无志愿者。",
     th_name: "姓名", th_phone: "电话", th_unit: "报到单位", th_teams: "队伍", th_posts: "岗位",
-    vkind_resident: "居民", vkind_in_service: "在职党员", st_active: "在岗", st_paused: "暂停", st_moved: "已迁出", st_left: "已退出",
+    vkind_resident: "居民", vkind_in_service: "在职党员", vst_active: "在岗", vst_paused: "暂停", vst_moved: "已迁出", vst_left: "已退出",
     th_title: "标题", th_kind: "类型", th_category: "类别", th_by: "发布方", th_claims: "认领",
     kind_wish: "微心愿", kind_offer: "服务项目", kind_suggestion: "建议", kind_problem: "问题",
     st_published: "待认领", st_claimed: "已认领", st_assigned: "已指派", st_fulfilled: "已完成",
@@ -139,7 +139,7 @@ const I18N = {
     no_wishes_docs: "This node holds no wishes document.", no_wishes: "No wishes.",
     nav_roster: "Volunteer registry", no_roster_docs: "This node holds no volunteer registry.", no_roster: "No volunteers.",
     th_name: "Name", th_phone: "Phone", th_unit: "Reporting unit", th_teams: "Teams", th_posts: "Posts",
-    vkind_resident: "resident", vkind_in_service: "in-service party member", st_active: "active", st_paused: "paused", st_moved: "moved", st_left: "left",
+    vkind_resident: "resident", vkind_in_service: "in-service party member", vst_active: "active", vst_paused: "paused", vst_moved: "moved", vst_left: "left",
     th_title: "Title", th_kind: "Kind", th_category: "Category", th_by: "Posted by", th_claims: "Claims",
     kind_wish: "wish", kind_offer: "offer", kind_suggestion: "suggestion", kind_problem: "problem",
     st_published: "open", st_claimed: "claimed", st_assigned: "assigned", st_fulfilled: "fulfilled",
@@ -993,7 +993,7 @@ function renderRosters() {
         { label: "th_unit", cell: r => r.unit || "" },
         { label: "th_teams", cell: r => r.teams },
         { label: "th_posts", cell: r => r.posts },
-        { label: "th_status", cell: r => h("span", { class: "badge st-" + r.status }, label("st_", r.status)) },
+        { label: "th_status", cell: r => h("span", { class: "badge st-" + r.status }, label("vst_", r.status)) },
       ], rows, r => ({ "data-volunteer": r.id, title: (r.history || []).join("\n") })) : empty("no_roster"));
   });
 }
