@@ -1165,9 +1165,16 @@ impl Mirror {
     /// Panics where the mirror differs from the replica's state.
     fn check(&self, r: &Replica, universe: &[SignedChange]) {
         use crate::replica::{Decision, WaitingOn};
-        let waiting: BTreeSet<automerge::ChangeHash> = r
+        // Changes wait under their document's id whether or not the replica holds the
+        // document yet (its genesis may not have come).
+        let docs: BTreeSet<DocId> = r
             .docs()
             .keys()
+            .copied()
+            .chain(universe.iter().map(|sc| sc.doc))
+            .collect();
+        let waiting: BTreeSet<automerge::ChangeHash> = docs
+            .iter()
             .flat_map(|d| r.pending_of(*d))
             .chain(r.awaiting().copied())
             .collect();
