@@ -844,3 +844,57 @@ def test_generated_forms_and_role_aware_pages() -> None:
         if daemon is not None:
             daemon.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def axe_source() -> str:
+    """axe-core's browser bundle (scripts/test installs it with npm into target/axe)."""
+    p = Path(os.environ.get("LINLI_AXE", ROOT / "target" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
+    if not p.exists():
+        if os.environ.get("LINLI_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{p} is missing (scripts/test installs axe-core with npm)")
+        pytest.skip("axe-core is not installed")
+    return p.read_text()
+
+
+def test_phone_width_and_accessibility() -> None:
+    """At a phone's width every section fits and is screenshot; axe-core finds no serious or
+    critical accessibility violation (contrast, labels, names), in Chinese and English."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    axe = axe_source()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-phone-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        d = District(exe, tmp)
+        daemon = Daemon(exe, d.dir)
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.send("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
+        b.navigate(daemon.dashboard)
+        b.wait("the booking list", f"!!document.querySelector('#rooms tr{sel('booking', d.tentative)}')")
+        # Nothing wider than the screen makes the page scroll sideways.
+        width = b.eval("document.documentElement.scrollWidth")
+        wide = b.eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392)"
+                      ".filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= 392)"
+                      ".slice(0, 12).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))")
+        assert width <= 390, f"the page is {width} px wide at a 390 px screen: {wide}"
+        b.screenshot(ARTIFACTS / "phone-dashboard.png")
+        b.eval(axe)
+        for lang in ("zh", "en"):
+            if lang == "en":
+                b.click("#lang")
+                b.wait("English labels", "document.querySelector('#sec-rooms h2').innerText === 'Room bookings'")
+            b.eval("window.__axe = null; axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] })"
+                   ".then(r => { window.__axe = r.violations.map(v => ({ id: v.id, impact: v.impact,"
+                   " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })); })")
+            violations = b.wait("the accessibility check", "window.__axe && { list: window.__axe }")["list"]
+            serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+            assert not serious, json.dumps(serious, ensure_ascii=False, indent=1)
+        assert not b.exceptions, b.exceptions
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
