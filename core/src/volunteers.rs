@@ -692,7 +692,7 @@ pub(crate) fn genesis(
     ))
 }
 
-/// Validates a registry operation and returns the record puts.
+/// Validates a volunteer registry operation and returns the record puts.
 pub fn plan(
     doc: &Document,
     ctx: &Ctx<'_>,

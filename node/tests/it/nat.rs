@@ -199,23 +199,29 @@ table ip filter {{
         net
     }
 
-    /// Starts `linli run` on `dir` in namespace `ns`, dialling `bootstrap`.
-    fn start(&mut self, ns: &str, dir: &Path, bootstrap: &[String]) {
-        let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+    /// `linli --dir dir` run inside namespace `ns`.
+    fn command(&self, ns: &str, dir: &Path) -> Command {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns(ns)])
             .arg(env!("CARGO_BIN_EXE_linli"))
             .arg("--dir")
-            .arg(dir)
-            .args([
-                "run",
-                "--listen",
-                "/ip4/0.0.0.0/tcp/0",
-                "--api",
-                "127.0.0.1:0",
-                "--sync-interval",
-                "1",
-            ]);
+            .arg(dir);
+        cmd
+    }
+
+    /// Starts `linli run` on `dir` in namespace `ns`, dialling `bootstrap`.
+    fn start(&mut self, ns: &str, dir: &Path, bootstrap: &[String]) {
+        let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+        let mut cmd = self.command(ns, dir);
+        cmd.args([
+            "run",
+            "--listen",
+            "/ip4/0.0.0.0/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--sync-interval",
+            "1",
+        ]);
         for b in bootstrap {
             cmd.args(["--bootstrap", b]);
         }
@@ -231,14 +237,7 @@ table ip filter {{
     /// Runs `linli --dir dir args…` in `ns` and returns its standard output; fails the test
     /// with its output if it fails.
     fn linli(&self, ns: &str, dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns(ns)])
-            .arg(env!("CARGO_BIN_EXE_linli"))
-            .arg("--dir")
-            .arg(dir)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = self.command(ns, dir).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "linli {args:?} in {ns}: {}{}",
@@ -251,11 +250,8 @@ table ip filter {{
     /// `linli --json status` of the daemon on `dir` in `ns` (through its local API), if it
     /// answers.
     fn status(&self, ns: &str, dir: &Path) -> Option<Value> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns(ns)])
-            .arg(env!("CARGO_BIN_EXE_linli"))
-            .arg("--dir")
-            .arg(dir)
+        let out = self
+            .command(ns, dir)
             .args(["--json", "status"])
             .output()
             .ok()?;
