@@ -53,6 +53,7 @@ pub mod sync;
 mod testutil;
 pub mod time;
 pub mod views;
+pub mod zh;
 
 pub use district::DistrictConfig;
 pub use document::{Author, DocHeader, DocKind, Document, Put};

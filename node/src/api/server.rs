@@ -164,7 +164,11 @@ fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response
 
 fn ops_error(e: OpsError) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    error(status, e.kind(), e.to_string())
+    let mut body = json!({ "error": e.to_string(), "kind": e.kind() });
+    if let Some(zh) = e.zh() {
+        body["message_zh"] = Value::String(zh);
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 fn answer(r: Result<Value, OpsError>) -> Response {

@@ -120,6 +120,16 @@ impl OpsError {
         }
     }
 
+    /// linli-core's refusal in Chinese ([`linli_core::zh`]), for the dashboard; `None` for
+    /// what linli-core did not decide (a malformed request, a node or network failure).
+    pub fn zh(&self) -> Option<String> {
+        use linli_core::zh::Chinese;
+        match self {
+            OpsError::Refused(e) => Some(e.zh()),
+            _ => None,
+        }
+    }
+
     /// A short machine-readable kind: a refusal's class (`malformed`, `invalid`,
     /// `unauthorized`, `conflict`), else `malformed` (a request that does not parse),
     /// `not_found`, `node` or `network`.

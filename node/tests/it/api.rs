@@ -319,6 +319,28 @@ async fn bindings_creates_and_reads_answer_the_result_types_over_http() {
         }
         other => panic!("{other}"),
     }
+    // The refusal also comes in Chinese (linli-core's `zh`), for the dashboard; a malformed
+    // request, which linli-core did not decide, has none.
+    let body = serde_json::to_vec(&Request::Read {
+        read: Read::Wishes { doc: fed },
+    })
+    .unwrap();
+    let r = c
+        .request("POST", "/api/v1/call", Some(&body), Some(TOKEN))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let zh = v["message_zh"].as_str().unwrap_or_default();
+    assert!(
+        zh.contains(&fed.to_string()) && zh.contains("是联盟文档，不是微心愿清单"),
+        "{v}"
+    );
+    let r = c
+        .request("POST", "/api/v1/call", Some(b"{not json"), Some(TOKEN))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(v.get("message_zh").is_none(), "{v}");
 }
 
 fn header<'a>(r: &'a api::HttpResponse, name: &str) -> &'a str {

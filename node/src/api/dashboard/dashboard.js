@@ -297,7 +297,8 @@ function bytes(n) {
 // ---- API -------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, kind, message) { super(message); this.status = status; this.kind = kind; }
+  /** `zh`: linli-core's refusal in Chinese, when the node sent one. */
+  constructor(status, kind, message, zh) { super(message); this.status = status; this.kind = kind; this.zh = zh || null; }
 }
 
 let token = "";
@@ -327,7 +328,7 @@ async function api(path, init) {
   try { body = await r.json(); } catch (e) { body = null; }
   if (!r.ok) {
     const msg = body && body.error ? body.error : `HTTP ${r.status}`;
-    throw new ApiError(r.status, (body && body.kind) || "error", msg);
+    throw new ApiError(r.status, (body && body.kind) || "error", msg, body && body.message_zh);
   }
   return body;
 }
@@ -349,9 +350,10 @@ function q(path, params) {
 function explain(e) {
   if (!(e instanceof ApiError)) return t("error", e && e.message ? e.message : String(e));
   if (e.status === 0) return t("daemon_down");
-  if (e.status === 404) return t("not_found", e.message);
-  if (e.status === 403 || e.status === 409 || e.status === 422) return t("refused", e.message);
-  return t("error", e.message);
+  const message = lang === "zh" && e.zh ? e.zh : e.message;
+  if (e.status === 404) return t("not_found", message);
+  if (e.status === 403 || e.status === 409 || e.status === 422) return t("refused", message);
+  return t("error", message);
 }
 
 // ---- state -----------------------------------------------------------------------------

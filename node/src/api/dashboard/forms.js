@@ -257,7 +257,8 @@ function coreError(e) {
   if (!(e instanceof ApiError)) return t("error", e && e.message ? e.message : String(e));
   if (e.status === 0) return t("daemon_down");
   const key = "err_" + e.kind;
-  return I18N[lang][key] !== undefined || I18N.en[key] !== undefined ? t(key, e.message) : t("error", e.message);
+  const message = lang === "zh" && e.zh ? e.zh : e.message;
+  return I18N[lang][key] !== undefined || I18N.en[key] !== undefined ? t(key, message) : t("error", message);
 }
 
 // ---- inputs from JSON schemas ----------------------------------------------------------------
