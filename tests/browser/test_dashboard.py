@@ -959,10 +959,10 @@ def test_keyboard_only() -> None:
         b.key("Enter")
         form = 'form[data-form="cmd:resource_publish"]'
         b.wait("the room form", f"!!document.querySelector('{form}')")
-        b.tab_to(f'{form} > .fields > [data-field="name"] input', limit=60)
-        b.type_text("棋牌室")
         b.tab_to(f'{form} > .fields > [data-field="capacity"] input', limit=60)
         b.type_text("6")
+        b.tab_to(f'{form} > .fields > [data-field="name"] input', limit=60)
+        b.type_text("棋牌室")
         b.tab_to(f"{form} button[data-submit]", limit=200)
         b.key("Enter")
         b.wait("the new room", "[...document.querySelectorAll('#rooms .room h3')].some(e => e.innerText === '棋牌室')")
