@@ -112,6 +112,7 @@ class District:
         )
         carry(street, comm)
         self.dir = comm.dir
+        self.root_id, self.street, self.carry = root_id, street, carry
 
         # Compound registry: the community registers, the street appoints and scores.
         today = dt.datetime.now(ZONE).date()
@@ -979,5 +980,147 @@ def test_keyboard_only() -> None:
         if browser is not None:
             browser.close()
         if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_second_workstation_sees_each_form_family_live() -> None:
+    """Two workstations of one community (two nodes certified for dianye) with their
+    dashboards open. For each family of daily tasks — room bookings, kitchen orders, service
+    hours, compounds, wishes — a clerk fills the generated form on the first; the result
+    shows on the second's open dashboard without a reload (pushed by its node's events
+    after sync), and the time it took is kept in target/browser-artifacts/live-latency.json.
+    A refused input of each family shows linli-core's rule in Chinese and writes nothing."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-live-"))
+    daemons: list[Daemon] = []
+    browsers: list[Browser] = []
+    try:
+        d = District(exe, tmp)
+        second = Linli(exe, tmp / "dianye-2")
+        second_id = second.run("init", "--org", "dianye", "--root", d.root_id).strip()
+        d.street.run("federation", "issue", "--subject", second_id, "--role", "community",
+                     "--org", "dianye", "--parent", "beishi")
+        d.carry(d.street, second)
+        a = Daemon(exe, d.dir)
+        daemons.append(a)
+        listen = next(line.split()[1] for line in a.lines if line.startswith("listen "))
+        b2 = Daemon(exe, second.dir, "--bootstrap", listen)
+        daemons.append(b2)
+
+        def docs(daemon: Daemon) -> set[str]:
+            _, rows = daemon.get("/api/v1/documents", daemon.token)
+            return {r["id"] for r in rows}
+
+        wait_until("the second workstation holding the community's documents",
+                   lambda: docs(a) <= docs(b2), deadline=60)
+        first = Browser(chromium, tmp / "chromium-1")
+        browsers.append(first)
+        other = Browser(chromium, tmp / "chromium-2")
+        browsers.append(other)
+        first.navigate(a.dashboard)
+        other.navigate(b2.dashboard)
+        for b in (first, other):
+            b.wait("the rooms", f"!!document.querySelector('#rooms tr{sel('booking', d.tentative)}')")
+            b.wait("live updates", "document.getElementById('live').dataset.state === 'on'")
+
+        latency: dict[str, float] = {}
+
+        def task(name: str, doc: str | None = None) -> str:
+            first.click(f'#tasks [data-task="{name}"]')
+            form = f'form[data-form="{name}"]'
+            first.wait(f"the form {name}", f"!!document.querySelector('{form}')")
+            if doc is not None:
+                fill(first, f"{form} select[data-doc-select]", doc)
+                first.wait("the document chosen", f"document.querySelector('{form} select[data-doc-select]').value === '{doc}'")
+            return form
+
+        def submit_and_see(family: str, form: str, seen: str) -> None:
+            start = time.monotonic()
+            first.click(f"{form} button[data-submit]")
+            first.wait(f"{family} written", f"!!document.querySelector('#tasks .form-ok')")
+            other.wait(f"{family} on the second dashboard", seen)
+            latency[family] = round(time.monotonic() - start, 3)
+
+        def refused(family: str, form: str, words: str) -> None:
+            _, before = a.get("/api/v1/status", a.token)
+            first.click(f"{form} button[data-submit]")
+            err = first.wait(f"{family}: the refusal", f"document.querySelector('{form} .form-error')?.innerText")
+            assert words in err, (family, err)
+            _, after = a.get("/api/v1/status", a.token)
+            assert after["changes"] == before["changes"], (family, before, after)
+
+        day = d.day.isoformat()
+        # Room bookings: a request on behalf of a resident group; too many attendees refused.
+        form = task("resource.request", d.room)
+        fill(first, f'{form} > .fields > [data-field="booker"] input', "赵敏")
+        fill(first, f'{form} > .fields > [data-field="purpose"] input', "书法班")
+        fill(first, f'{form} > .fields > [data-field="attendees"] input', "100")
+        fill(first, f'{form} > .fields > [data-field="slot"] [data-field="start"] input', f"{day}T10:30")
+        fill(first, f'{form} > .fields > [data-field="slot"] [data-field="end"] input', f"{day}T12:00")
+        refused("rooms", form, "名参加者超过了场地容量 60 人")
+        fill(first, f'{form} > .fields > [data-field="attendees"] input', "12")
+        submit_and_see("rooms", form, "document.getElementById('rooms').innerText.includes('书法班')")
+
+        # Kitchen orders: for the order day; today's orders are past the cut-off.
+        form = task("resource.place_order", d.kitchen)
+        fill(first, f'{form} > .fields > [data-field="household"] input', "7-3-101")
+        fill(first, f'{form} > .fields > [data-field="portions"] input', "2")
+        first.click(f'{form} [data-add="items"]')
+        fill(first, f'{form} [data-array="items"] input', "番茄炒蛋")
+        fill(first, f'{form} > .fields > [data-field="date"] input', dt.datetime.now(ZONE).date().isoformat())
+        refused("kitchen", form, "截止时间")
+        fill(first, f'{form} > .fields > [data-field="date"] input', d.order_day)
+        # The second clerk looks at the order day (the kitchen shows one day at a time).
+        other.click(f'#kitchens button[data-date="{d.order_day}"]')
+        other.wait("the order day", f"!!document.querySelector('#kitchens .kitchen-day[data-date=\"{d.order_day}\"]')")
+        submit_and_see("kitchen", form, "document.getElementById('kitchens').innerText.includes('7-3-101')")
+
+        # Service hours: a registered volunteer; more than 24 hours refused.
+        _, roster = a.get("/api/v1/volunteers", a.token)
+        vol = roster[0]["id"]
+        _, ledgers = a.get("/api/v1/documents", a.token)
+        ledger = next(r["id"] for r in ledgers if r["kind"] == "ledger")
+        form = task("ledger.record_service", ledger)
+        fill(first, f'{form} > .fields > [data-field="volunteer"] input', vol)
+        fill(first, f'{form} > .fields > [data-field="activity"] input', "治安巡逻")
+        fill(first, f'{form} > .fields > [data-field="date"] input', dt.datetime.now(ZONE).date().isoformat())
+        fill(first, f'{form} > .fields > [data-field="hours"] input', "30")
+        refused("service hours", form, "服务时长须大于 0 且不超过 24 小时")
+        fill(first, f'{form} > .fields > [data-field="hours"] input', "2")
+        submit_and_see("service hours", form, f"!!document.querySelector('#ledgers tr[data-volunteer=\"{vol}\"]')")
+
+        # Compounds: a blank address refused, then the compound.
+        form = task("registry.add_compound")
+        fill(first, f'{form} > .fields > [data-field="name"] input', "梨园小区")
+        fill(first, f'{form} > .fields > [data-field="address"] input', "   ")
+        fill(first, f'{form} > .fields > [data-field="households"] input', "88")
+        fill(first, f'{form} > .fields > [data-field="mode"] select', "self_managed")
+        fill(first, f'{form} > .fields > [data-field="status"] select', "active")
+        refused("compounds", form, "小区信息无效")
+        fill(first, f'{form} > .fields > [data-field="address"] input', "梨园路 8 号")
+        submit_and_see("compounds", form, "document.getElementById('registries').innerText.includes('梨园小区')")
+
+        # Wishes: a wish posted; a blank title refused.
+        form = task("wishes.post")
+        fill(first, f'{form} > .fields > [data-field="title"] input', "  ")
+        fill(first, f'{form} > .fields > [data-field="text"] input', "单元门禁坏了")
+        fill(first, f'{form} > .fields > [data-field="category"] input', "维修")
+        fill(first, f'{form} > .fields > [data-field="kind"] select', "wish")
+        refused("wishes", form, "标题不能为空")
+        fill(first, f'{form} > .fields > [data-field="title"] input', "修门禁")
+        submit_and_see("wishes", form, "document.getElementById('wishes').innerText.includes('修门禁')")
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "live-latency.json").write_text(json.dumps(latency, ensure_ascii=False, indent=1))
+        print("submit → shown on the second dashboard, seconds:", latency)
+        other.screenshot(ARTIFACTS / "dashboard-second-workstation.png")
+        for b in (first, other):
+            assert not b.exceptions, b.exceptions
+    finally:
+        for b in browsers:
+            b.close()
+        for daemon in daemons:
             daemon.stop()
         shutil.rmtree(tmp, ignore_errors=True)
