@@ -283,3 +283,71 @@ mod tests {
         assert_eq!(unique.len(), ALL.len());
     }
 }
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for Error {
+    fn zh(&self) -> String {
+        macro_rules! kind_arms {
+            (
+                $_fv:ident, $_fm:ident, $_fo:ident, $_fe:ty, $_fd:literal, $_fl:literal,
+                $_fod:literal, { $($_fg:tt)* };
+                $($variant:ident, $module:ident, $op:ident, $err:ty, $doc:literal, $label:literal, $opdoc:literal, { $($g:tt)* };)*) => {
+                match self {
+                    $(Error::$variant(e) => crate::zh::Chinese::zh(e),)*
+                    Error::Doc(e) => crate::zh::Chinese::zh(e),
+                    Error::Time(e) => crate::zh::Chinese::zh(e),
+                    Error::Id(e) => crate::zh::Chinese::zh(e),
+                    Error::UnknownDocument(d) => format!("未知的文档 {d}"),
+                    Error::WrongKind { doc, expected, actual } => {
+                        format!("文档 {doc} 是{}，不是{}", crate::zh::word(actual), crate::zh::word(expected))
+                    }
+                    Error::Rejected(r) => format!("变更被拒绝：{r}"),
+                    Error::Envelope(e) => format!("签名变更无效：{}", crate::zh::Chinese::zh(e)),
+                    Error::NotCertified(e) => format!("本节点无法写入：{}", crate::zh::Chinese::zh(e)),
+                    Error::SelfRevoked => "本节点的密钥已被撤销，不能再写入".to_string(),
+                    Error::Policy(e) => crate::zh::Chinese::zh(e),
+                    Error::Source { doc, reason } => {
+                        format!("无法读取文档 {doc} 已存储的变更：{reason}")
+                    }
+                    Error::PendingFull { limit, bound, signer, change } => format!(
+                        "等待队列已满：已达到 {limit} 的上限（{bound}，签名者 {signer}）；\
+                         变更 {change} 已丢弃，之后可再次同步"
+                    ),
+                    Error::Quota(e) => crate::zh::Chinese::zh(e),
+                    Error::Personal(e) => crate::zh::Chinese::zh(e),
+                }
+            };
+        }
+        crate::kind_list::with_kinds!(kind_arms)
+    }
+}
+
+#[cfg(test)]
+mod zh_tests {
+    use crate::ids::{OrgId, Scope};
+    use crate::kinds::Error;
+    use crate::ledger::LedgerError;
+    use crate::resource::ResourceError;
+    use crate::zh::Chinese;
+
+    #[test]
+    fn a_refusal_names_the_rule_and_its_values_in_chinese() {
+        let e = Error::from(ResourceError::AfterCutoff {
+            action: "placing the order",
+            date: jiff::civil::date(2026, 12, 8),
+            cutoff: "2026-12-07 20:00".into(),
+            at: "2026-12-07 20:01".into(),
+        });
+        assert_eq!(
+            e.zh(),
+            "下单时间 2026-12-07 20:01 已过 2026-12-08 的截止时间 2026-12-07 20:00"
+        );
+        let who = Scope::new(vec![OrgId::new("beishi").expect("valid")]).expect("valid");
+        let e = Error::from(LedgerError::NotAllowed {
+            who: who.clone(),
+            what: "write redemptions in this ledger",
+            allowed: who,
+        });
+        assert!(e.zh().contains("无权在本积分账本中记录兑换"), "{}", e.zh());
+    }
+}

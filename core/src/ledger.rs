@@ -1341,3 +1341,57 @@ impl LedgerError {
 #[cfg(test)]
 #[path = "ledger_tests.rs"]
 mod tests;
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for LedgerError {
+    fn zh(&self) -> String {
+        match self {
+            LedgerError::NotAllowed { who, what, allowed } => {
+                format!("{who} 无权{}：只有 {allowed} 可以", crate::zh::word(what))
+            }
+            LedgerError::NotHome {
+                volunteer,
+                community,
+            } => format!("志愿者 {volunteer} 不是 {community} 的志愿者：只有所属社区可以兑换积分"),
+            LedgerError::CorrectionTooLarge { max, delta } => {
+                format!("一次更正最多改动 {max} 积分，收到 {delta}")
+            }
+            LedgerError::InvalidHours(h) => format!("服务时长须大于 0 且不超过 24 小时，收到 {h}"),
+            LedgerError::WrongYear { date, year } => {
+                format!("日期 {date} 不在本账本的年度 {year} 内")
+            }
+            LedgerError::InsufficientBalance {
+                volunteer,
+                balance,
+                cost,
+            } => format!(
+                "志愿者 {volunteer} 在本节点可见的积分为 {balance}；兑换 {cost} 积分将透支"
+            ),
+            LedgerError::InvalidAmount(m) => format!("数额无效：{m}"),
+            LedgerError::Empty(f) => format!("{}不能为空", crate::zh::word(f)),
+            LedgerError::UnknownEntry(e) => format!("未知的记录 {e}"),
+            LedgerError::WrongVolunteer {
+                entry,
+                owner,
+                volunteer,
+            } => format!("记录 {entry} 属于 {owner}，不是 {volunteer}"),
+            LedgerError::InvalidRules(m) => format!("积分规则无效：{m}"),
+            LedgerError::InvalidSource(m) => format!("来源编号无效：{m}"),
+            LedgerError::BatchSize { rows, max } => {
+                format!("一批可写 1 到 {max} 行，收到 {rows} 行")
+            }
+            LedgerError::TooLarge { bytes, max } => {
+                format!("该记录有 {bytes} 字节，超过 {max} 字节")
+            }
+            LedgerError::UnknownVolunteer { volunteer, home } => {
+                format!("志愿者 {volunteer} 不在 {home} 的志愿者名册中：请先登记")
+            }
+            LedgerError::FutureDate { date, today } => {
+                format!("服务日期 {date} 在将来（今天是 {today}）")
+            }
+            LedgerError::NothingToWrite(_) => {
+                "没有可写入的内容：这批的每一行都已导入过或无效".to_string()
+            }
+        }
+    }
+}

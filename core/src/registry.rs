@@ -890,3 +890,22 @@ impl RegistryError {
 #[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for RegistryError {
+    fn zh(&self) -> String {
+        match self {
+            RegistryError::NotOwner { who, owner } => {
+                format!("{who} 无权在此写入：只有 {owner} 可以")
+            }
+            RegistryError::UnknownCompound(c) => format!("未知的小区 {c}"),
+            RegistryError::InvalidCompound(m) => format!("小区信息无效：{m}"),
+            RegistryError::Archived(c) => format!("小区 {c} 已归档，不能再修改"),
+            RegistryError::InvalidAppointment(m) => format!("物业选聘无效：{m}"),
+            RegistryError::ChecklistMismatch { template, reason } => {
+                format!("检查记录与检查表 {template} 不符：{reason}")
+            }
+            RegistryError::InvalidScore(m) => format!("评分表无效：{m}"),
+        }
+    }
+}

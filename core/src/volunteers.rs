@@ -1235,3 +1235,44 @@ pub(crate) fn registry_of<'a>(
 #[cfg(test)]
 #[path = "volunteers_tests.rs"]
 mod tests;
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for VolunteersError {
+    fn zh(&self) -> String {
+        match self {
+            VolunteersError::NotAllowed { who, what, owner } => {
+                format!("{who} 无权{}：只有 {owner} 可以写自己的志愿者名册", crate::zh::word(what))
+            }
+            VolunteersError::Empty(f) => format!("志愿者的{}不能为空", crate::zh::word(f)),
+            VolunteersError::DuplicatePhone { existing } => {
+                format!("该电话已在本社区登记给志愿者 {existing}")
+            }
+            VolunteersError::UnknownTeam(t) => {
+                format!("未知的志愿队伍 {t:?}：请先添加（volunteers.add_team）")
+            }
+            VolunteersError::BadTeamCode(t) => {
+                format!("队伍代码 {t:?}：只能用小写字母、数字、'-' 和 '_'")
+            }
+            VolunteersError::NoPost => "在职党员须至少认领一个岗位".to_string(),
+            VolunteersError::NoUnit => "在职党员须写明其报到的单位".to_string(),
+            VolunteersError::UnitForResident(u) => {
+                format!("居民志愿者没有报到单位（收到 {u}）")
+            }
+            VolunteersError::NotPaired(u) => {
+                format!("单位 {u} 未与本社区结对：请先结对（volunteers.pair）")
+            }
+            VolunteersError::TooMany { got, max } => {
+                format!("队伍和岗位各最多 {max} 个，收到 {got} 个")
+            }
+            VolunteersError::UnknownVolunteer(v) => format!("未知的志愿者 {v}"),
+            VolunteersError::BadTransition {
+                volunteer,
+                status,
+                what,
+            } => format!("志愿者 {volunteer} 状态为{}：不能{}", crate::zh::word(status), crate::zh::word(what)),
+            VolunteersError::BadRelease { volunteer, reason } => {
+                format!("志愿者 {volunteer} 的迁出证明：{reason}")
+            }
+        }
+    }
+}

@@ -909,3 +909,23 @@ impl WishesError {
 #[cfg(test)]
 #[path = "wishes_tests.rs"]
 mod tests;
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for WishesError {
+    fn zh(&self) -> String {
+        match self {
+            WishesError::NotAllowed { who, what } => format!("{who} 无权{}", crate::zh::word(what)),
+            WishesError::UnknownWish(w) => format!("未知的心愿 {w}"),
+            WishesError::NotClaimed { wish, claim } => {
+                format!("心愿 {wish} 没有认领 {claim}：只能指派已提出的认领")
+            }
+            WishesError::AlreadyAssigned { wish, current } => {
+                format!("心愿 {wish} 已指派给 {current}；请先释放")
+            }
+            WishesError::BadTransition { wish, status, what } => {
+                format!("心愿 {wish} 状态为{}：不能{}", crate::zh::word(status), crate::zh::word(what))
+            }
+            WishesError::Empty(f) => format!("{}不能为空", crate::zh::word(f)),
+        }
+    }
+}

@@ -137,9 +137,19 @@ pub fn feed(replica: &Replica, doc: DocId, now: Timestamp) -> Result<String, Str
             continue;
         };
         let form = &b.request.form;
+        // The whole weekly series: RRULE counts it, its exceptions are EXDATEs.
         let occurrences = form
-            .occurrences(&shown.slot, zone)
+            .series(&shown.slot, zone)
             .map_err(|e| format!("booking {}: {e}", b.id))?;
+        let mut skipped = Vec::new();
+        for o in &occurrences {
+            if form
+                .skips(o, zone)
+                .map_err(|e| format!("booking {}: {e}", b.id))?
+            {
+                skipped.push(*o);
+            }
+        }
         let (Some(first), Some(last)) = (occurrences.first(), occurrences.last()) else {
             continue;
         };
@@ -161,14 +171,19 @@ pub fn feed(replica: &Replica, doc: DocId, now: Timestamp) -> Result<String, Str
         if occurrences.len() > 1 {
             ev.add_property("RRULE", format!("FREQ=WEEKLY;COUNT={}", occurrences.len()));
         }
+        for o in &skipped {
+            ev.exdate(zoned(o.start, zone).ok_or_else(bad)?);
+        }
         match shown.ended {
             None => {
                 ev.status(EventStatus::Confirmed).sequence(0);
             }
             Some(ended) => {
                 // Occurrences that began before the revocation or cancellation took place.
-                let (kept, dropped): (Vec<&Slot>, Vec<&Slot>) =
-                    occurrences.iter().partition(|o| o.start < ended);
+                let (kept, dropped): (Vec<&Slot>, Vec<&Slot>) = occurrences
+                    .iter()
+                    .filter(|o| !skipped.contains(o))
+                    .partition(|o| o.start < ended);
                 ev.sequence(1);
                 if kept.is_empty() {
                     ev.status(EventStatus::Cancelled);

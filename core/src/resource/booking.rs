@@ -109,6 +109,7 @@ pub(super) fn request(r: &Resource<'_>, ctx: &Ctx<'_>, form: BookingForm) -> Pla
     let me = ctx.scope;
     let spec = r.spec();
     form.check_shape()?;
+    form.check_exceptions(&spec.zone)?;
     spec.check_attendees(form.attendees)?;
     barred(r, me, &form)?;
     for cand in form.candidates() {

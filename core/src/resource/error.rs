@@ -65,6 +65,14 @@ pub enum ResourceError {
         /// Requested number of weeks.
         weeks: u32,
     },
+    /// An exception of a weekly series is not one of its dates (or leaves no occurrence).
+    #[error("exception {date} of the weekly series: {reason}")]
+    BadException {
+        /// The local date.
+        date: Date,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The slot is not inside one opening interval of its local day.
     #[error("slot {slot} is outside opening hours ({hours})")]
     OutsideOpeningHours {
@@ -284,6 +292,7 @@ impl ResourceError {
             | E::OverCapacity { .. }
             | E::TooManyAlternates { .. }
             | E::BadRecurrence { .. }
+            | E::BadException { .. }
             | E::OutsideOpeningHours { .. }
             | E::Blackout { .. }
             | E::TooLong { .. }
@@ -293,6 +302,122 @@ impl ResourceError {
             | E::NoPortions
             | E::NotOnMenu { .. }
             | E::KitchenClosed { .. } => crate::class::ErrorClass::Invalid,
+        }
+    }
+}
+
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for ResourceError {
+    fn zh(&self) -> String {
+        match self {
+            ResourceError::Time(e) => crate::zh::Chinese::zh(e),
+            ResourceError::Doc(e) => crate::zh::Chinese::zh(e),
+            ResourceError::InvalidSpec(m) => format!("场地设置无效：{m}"),
+            ResourceError::MissingSpec => "该文档没有场地设置（meta/spec）".to_string(),
+            ResourceError::NotAllowed {
+                who,
+                action,
+                allowed,
+            } => format!("{who} 无权{}：只有 {} 可以", crate::zh::word(action), crate::zh::word(allowed)),
+            ResourceError::EmptyField { field } => format!("{}为必填项，不能为空", crate::zh::word(field)),
+            ResourceError::UnknownBooking(b) => format!("未知的预约 {b}"),
+            ResourceError::NoAttendees => "预约至少需要 1 名参加者（收到 0）".to_string(),
+            ResourceError::OverCapacity {
+                attendees,
+                capacity,
+            } => format!("{attendees} 名参加者超过了场地容量 {capacity} 人"),
+            ResourceError::TooManyAlternates { count, max } => {
+                format!("给出了 {count} 个备选时段，最多允许 {max} 个")
+            }
+            ResourceError::BadRecurrence { weeks } => {
+                format!("每周重复须为 1 到 52 周（收到 {weeks}）")
+            }
+            ResourceError::BadException { date, reason } => {
+                format!("每周重复的例外日期 {date}：{}", crate::zh::word(reason))
+            }
+            ResourceError::OutsideOpeningHours { slot, hours } => {
+                format!("时段 {slot} 不在开放时间内（{hours}）")
+            }
+            ResourceError::Blackout { slot, date } => {
+                format!("时段 {slot} 落在停用日 {date}")
+            }
+            ResourceError::TooLong { slot, minutes, max } => {
+                format!("时段 {slot} 长 {minutes} 分钟，超过最长 {max} 分钟")
+            }
+            ResourceError::LeadTime {
+                slot,
+                lead_minutes,
+                now,
+            } => format!("时段 {slot} 距现在（{now}）不足 {lead_minutes} 分钟"),
+            ResourceError::Barred { who, reason } => {
+                format!("{who} 已被禁止预约此场地：{reason}")
+            }
+            ResourceError::AlreadyBarred { who } => format!("{who} 已在禁约名单中"),
+            ResourceError::NotArbiter { who, slot, arbiter } => {
+                format!("{who} 不是时段 {slot} 的审批方：{arbiter}")
+            }
+            ResourceError::Overlap {
+                slot,
+                other,
+                other_slot,
+            } => format!("时段 {slot} 与已确认的预约 {other}（{other_slot}）冲突"),
+            ResourceError::NoCandidateFits { booking, failures } => {
+                let each: Vec<String> = failures
+                    .iter()
+                    .map(|(i, e)| {
+                        let which = if *i == 0 {
+                            "申请时段".to_string()
+                        } else {
+                            format!("备选 {i}")
+                        };
+                        format!("{which}：{}", crate::zh::Chinese::zh(e))
+                    })
+                    .collect();
+                format!("预约 {booking} 没有一个候选时段可以确认：{}", each.join("；"))
+            }
+            ResourceError::Final { booking, status } => {
+                format!("预约 {booking} 已{}，不能再更改", crate::zh::word(status).trim_start_matches('已'))
+            }
+            ResourceError::WrongStatus {
+                booking,
+                action,
+                status,
+            } => format!("不能{}预约 {booking}：它的状态为{}", crate::zh::word(action), crate::zh::word(status)),
+            ResourceError::NothingToPromote { who, waiting } => format!(
+                "{waiting} 个候补预约中没有一个能放进 {who} 审批的空闲时段"
+            ),
+            ResourceError::InvalidDelegation(m) => format!("委托无效：{m}"),
+            ResourceError::DelegationOverlap {
+                block,
+                other,
+                other_block,
+            } => format!("时段块 {block} 与已委托的 {other}（{other_block}）相交"),
+            ResourceError::NotAKitchen { resource } => format!("场地 {resource:?} 不是厨房"),
+            ResourceError::UnknownOrder(o) => format!("未知的订单 {o}"),
+            ResourceError::NoPortions => "订单至少需要 1 份（收到 0）".to_string(),
+            ResourceError::NotOnMenu { item, menu } => {
+                format!("{item:?} 不在菜单上（{menu}）")
+            }
+            ResourceError::KitchenClosed { date } => format!("厨房 {date} 停用（停用日）"),
+            ResourceError::AfterCutoff {
+                action,
+                date,
+                cutoff,
+                at,
+            } => format!("{}时间 {at} 已过 {date} 的截止时间 {cutoff}", crate::zh::word(action)),
+            ResourceError::OverDailyCapacity {
+                date,
+                accepted,
+                portions,
+                capacity,
+            } => format!(
+                "{date} 再加 {portions} 份将超过每日容量：已接 {accepted} 份，共 {capacity} 份"
+            ),
+            ResourceError::OrderStatus {
+                order,
+                action,
+                status,
+            } => format!("不能{}订单 {order}：它的状态为{}", crate::zh::word(action), crate::zh::word(status)),
         }
     }
 }

@@ -13,12 +13,18 @@ pub const MAX_ALTERNATES: usize = 5;
 pub const MAX_WEEKS: u32 = 52;
 
 /// A weekly recurrence: the slot repeats at the same local time for `weeks` weeks in a row
-/// (`weeks = 1` is a single occurrence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// (`weeks = 1` is a single occurrence), except on the local dates in `except`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
     /// Number of weekly occurrences, 1..=52.
     pub weeks: u32,
+    /// Local dates on which the series does not meet (a holiday, the room needed for
+    /// something else): each the date of an occurrence of the requested slot or of an
+    /// alternate, fewer than `weeks` of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<String>")]
+    pub except: Vec<Date>,
 }
 
 /// What a requester fills in.
@@ -66,7 +72,17 @@ impl BookingForm {
     }
     /// Repeating weekly for `weeks` weeks.
     pub fn weekly(mut self, weeks: u32) -> Self {
-        self.recurrence = Some(Recurrence { weeks });
+        self.recurrence = Some(Recurrence {
+            weeks,
+            except: Vec::new(),
+        });
+        self
+    }
+    /// Skipping the occurrences on these local dates (a weekly series with exceptions).
+    pub fn except(mut self, dates: Vec<Date>) -> Self {
+        if let Some(r) = &mut self.recurrence {
+            r.except = dates;
+        }
         self
     }
     /// With the organising group.
@@ -81,7 +97,11 @@ impl BookingForm {
     }
     /// Number of weekly occurrences (1 without recurrence).
     pub fn weeks(&self) -> u32 {
-        self.recurrence.map_or(1, |r| r.weeks)
+        self.recurrence.as_ref().map_or(1, |r| r.weeks)
+    }
+    /// The local dates the series skips.
+    pub fn exceptions(&self) -> &[Date] {
+        self.recurrence.as_ref().map_or(&[], |r| &r.except)
     }
     /// The candidate slots: the requested slot, then the alternates.
     pub fn candidates(&self) -> Vec<Slot> {
@@ -89,12 +109,75 @@ impl BookingForm {
             .chain(self.alternates.iter().copied())
             .collect()
     }
-    /// The occurrences of candidate `slot`: shifted by 0 … weeks−1 weeks in `zone`.
-    pub fn occurrences(&self, slot: &Slot, zone: &Zone) -> Result<Vec<Slot>, TimeError> {
+    /// The whole weekly series of candidate `slot`, exceptions included: shifted by
+    /// 0 … weeks−1 weeks in `zone`.
+    pub fn series(&self, slot: &Slot, zone: &Zone) -> Result<Vec<Slot>, TimeError> {
         slot.check()?;
         (0..self.weeks())
             .map(|k| slot.shifted_weeks(k, zone))
             .collect()
+    }
+    /// Whether the series skips the occurrence `slot` (its local start date is an exception).
+    pub fn skips(&self, slot: &Slot, zone: &Zone) -> Result<bool, TimeError> {
+        let except = self.exceptions();
+        Ok(!except.is_empty() && except.contains(&slot.start.local(zone)?.0))
+    }
+    /// The occurrences of candidate `slot`: its series without the exceptions.
+    pub fn occurrences(&self, slot: &Slot, zone: &Zone) -> Result<Vec<Slot>, TimeError> {
+        let mut kept = Vec::new();
+        for s in self.series(slot, zone)? {
+            if !self.skips(&s, zone)? {
+                kept.push(s);
+            }
+        }
+        Ok(kept)
+    }
+    /// Checks the exceptions against the series (needs the resource's zone, so the writer
+    /// checks it): each is the local date of an occurrence of some candidate. A receiver
+    /// checks the rest in [`Self::check_shape`]; an exception on no occurrence's date would
+    /// skip nothing.
+    pub fn check_exceptions(&self, zone: &Zone) -> Result<(), ResourceError> {
+        let except = self.exceptions();
+        if except.is_empty() {
+            return Ok(());
+        }
+        let mut dates = std::collections::BTreeSet::new();
+        for cand in self.candidates() {
+            for s in self.series(&cand, zone)? {
+                dates.insert(s.start.local(zone)?.0);
+            }
+        }
+        match except.iter().find(|d| !dates.contains(d)) {
+            Some(&date) => Err(ResourceError::BadException {
+                date,
+                reason: "no occurrence of the series falls on it".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+    /// The exceptions' shape: none twice, fewer than the weeks (so a series always meets).
+    fn check_exception_shape(&self) -> Result<(), ResourceError> {
+        let except = self.exceptions();
+        let weeks = self.weeks();
+        let mut seen = std::collections::BTreeSet::new();
+        for &date in except {
+            if !seen.insert(date) {
+                return Err(ResourceError::BadException {
+                    date,
+                    reason: "given twice".into(),
+                });
+            }
+        }
+        if !except.is_empty() && except.len() >= weeks as usize {
+            return Err(ResourceError::BadException {
+                date: except[0],
+                reason: format!(
+                    "{} exceptions leave none of the {weeks} weekly occurrences",
+                    except.len()
+                ),
+            });
+        }
+        Ok(())
     }
     /// Checks the parts that do not depend on the resource: required fields, counts,
     /// recurrence range and that every slot ends after it starts.
@@ -121,7 +204,7 @@ impl BookingForm {
         for s in self.candidates() {
             s.check()?;
         }
-        Ok(())
+        self.check_exception_shape()
     }
 }
 

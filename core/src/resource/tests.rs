@@ -1252,6 +1252,73 @@ fn weekly_recurrences_conflict_on_every_occurrence() {
     assert_eq!(cal[0].purpose, "reading club");
 }
 
+#[test]
+fn a_weekly_series_skips_its_exceptions() {
+    let (mut owner, doc) = setup(room());
+    let mut club = joined(&owner, "club", 2);
+    let tue = slot("2026-11-24", "19:00", "21:00");
+    let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+    // Four Tuesdays without the second (a holiday).
+    let a = request(
+        &mut club,
+        doc,
+        form(tue).weekly(4).except(vec![date("2026-12-01")]),
+    );
+    // The skipped Tuesday is free for someone else.
+    let b = request(&mut club, doc, form(slot("2026-12-01", "19:30", "20:30")));
+    send(&club, &mut owner);
+    confirm(&mut owner, doc, &a);
+    confirm(&mut owner, doc, &b);
+    let view = owner.resource(doc).unwrap();
+    let of_a: Vec<Slot> = view
+        .confirmed_occurrences()
+        .into_iter()
+        .filter(|(id, _)| *id == a)
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(
+        of_a,
+        vec![
+            tue,
+            slot("2026-12-08", "19:00", "21:00"),
+            slot("2026-12-15", "19:00", "21:00")
+        ]
+    );
+    view.check_invariants().unwrap();
+
+    // Refused, nothing written: a date that is no Tuesday of the series, one given twice,
+    // and exceptions that leave no occurrence.
+    let e = fail(
+        &mut club,
+        doc,
+        ResourceOp::Request(form(tue).weekly(4).except(vec![date("2026-12-02")])),
+        now(),
+    );
+    assert_eq!(
+        e,
+        ResourceError::BadException {
+            date: date("2026-12-02"),
+            reason: "no occurrence of the series falls on it".into()
+        }
+    );
+    let twice = vec![date("2026-12-01"), date("2026-12-01")];
+    let e = fail(
+        &mut club,
+        doc,
+        ResourceOp::Request(form(tue).weekly(4).except(twice)),
+        now(),
+    );
+    assert!(matches!(e, ResourceError::BadException { .. }), "{e}");
+    let all = vec![date("2026-11-24"), date("2026-12-01")];
+    let e = fail(
+        &mut club,
+        doc,
+        ResourceOp::Request(form(tue).weekly(2).except(all)),
+        now(),
+    );
+    assert!(e.to_string().contains("leave none of the 2"), "{e}");
+}
+
 // ---- delegation ---------------------------------------------------------------------------
 
 #[test]

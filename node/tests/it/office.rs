@@ -754,7 +754,10 @@ async fn a_rooms_calendar_feed_shows_series_exceptions_and_cancellations_without
     let series = request(&node, room, form("choir", 1).weekly(4)).await;
     let cancelled = request(&node, room, form("dance", 2)).await;
     let tentative = request(&node, room, form("chess", 4)).await;
-    for b in [&single, &series, &cancelled] {
+    // Weekly from 7 December for 3 weeks, except 14 December.
+    let holiday: jiff::civil::Date = "2030-12-14".parse().unwrap();
+    let yoga = request(&node, room, form("yoga", 5).weekly(3).except(vec![holiday])).await;
+    for b in [&single, &series, &cancelled, &yoga] {
         decide(&node, room, confirm(b)).await;
     }
     decide(
@@ -831,7 +834,7 @@ async fn a_rooms_calendar_feed_shows_series_exceptions_and_cancellations_without
     };
     assert_eq!(
         events.len(),
-        3,
+        4,
         "the tentative booking is not shown:\n{text}"
     );
     assert!(
@@ -864,6 +867,13 @@ async fn a_rooms_calendar_feed_shows_series_exceptions_and_cancellations_without
             ("20301217T190000".to_string(), tz.to_vec()),
             ("20301224T190000".to_string(), tz.to_vec()),
         ]
+    );
+    // A series' exception is an EXDATE of its whole series.
+    let e = by_uid(&yoga);
+    assert_eq!(prop(e, "RRULE")[0].0, "FREQ=WEEKLY;COUNT=3");
+    assert_eq!(
+        prop(e, "EXDATE"),
+        [("20301214T190000".to_string(), tz.to_vec())]
     );
     let e = by_uid(&cancelled);
     assert_eq!(prop(e, "STATUS")[0].0, "CANCELLED");
