@@ -422,6 +422,22 @@ pub fn find(id: &str) -> Result<Operation, CatalogueError> {
         .ok_or_else(|| CatalogueError::Unknown(id.to_string()))
 }
 
+/// In Chinese, for the people who read refusals ([`crate::zh`]).
+impl crate::zh::Chinese for CatalogueError {
+    fn zh(&self) -> String {
+        match self {
+            CatalogueError::Unknown(op) => {
+                format!("没有操作 {op:?}（操作名为 种类.名称，如 resource.bar）")
+            }
+            CatalogueError::UnknownField { op, field, fields } => {
+                format!("{op} 没有字段 {field:?}（它的字段：{fields}）")
+            }
+            CatalogueError::Missing { op, field, doc } => format!("{op} 需要 {field}（{doc}）"),
+            CatalogueError::Invalid { op, reason } => format!("{op}：{reason}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,21 +653,5 @@ mod tests {
             }
         }
         assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
-    }
-}
-
-/// In Chinese, for the people who read refusals ([`crate::zh`]).
-impl crate::zh::Chinese for CatalogueError {
-    fn zh(&self) -> String {
-        match self {
-            CatalogueError::Unknown(op) => {
-                format!("没有操作 {op:?}（操作名为 种类.名称，如 resource.bar）")
-            }
-            CatalogueError::UnknownField { op, field, fields } => {
-                format!("{op} 没有字段 {field:?}（它的字段：{fields}）")
-            }
-            CatalogueError::Missing { op, field, doc } => format!("{op} 需要 {field}（{doc}）"),
-            CatalogueError::Invalid { op, reason } => format!("{op}：{reason}"),
-        }
     }
 }
