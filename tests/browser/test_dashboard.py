@@ -647,6 +647,82 @@ def test_training_clock_banner() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def street_and_community(exe: Path, tmp: Path) -> tuple[Linli, Linli, Callable[[Linli, Linli], None]]:
+    """A district root, its street beishi and the street's community dianye, certified; and
+    `carry(src, dst)`, which moves src's changes to dst by an export file."""
+    root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
+    root_id = root.run("init", "--org", "heping", "--new-root").strip()
+    street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
+    comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
+    root.run("federation", "create")
+    root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
+
+    def carry(src: Linli, dst: Linli) -> None:
+        f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
+        src.run("export", str(f))
+        dst.run("import", str(f))
+
+    carry(root, street)
+    street.run("federation", "issue", "--subject", comm_id, "--role", "community",
+               "--org", "dianye", "--parent", "beishi")
+    carry(street, comm)
+    return street, comm, carry
+
+
+def test_training_clock_at_the_kitchen_cutoff() -> None:
+    """The kitchen's 20:00 cut-off shown with the training clock: an order for the next day
+    placed from the dashboard at 19:59 is accepted; at 20:01 it is refused, the rule named
+    in Chinese, and nothing is written."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-cutoff-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        _, comm, _ = street_and_community(exe, tmp)
+        kitchen = comm.call(cmd="resource_publish", name="梨园共享厨房", kind="kitchen",
+                            capacity=20, daily_capacity=140)["doc"]
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        for at, household in (("19:59", "3-2-401"), ("20:01", "5-1-202")):
+            daemon = Daemon(exe, comm.dir, "--training-clock", f"2027-03-04T{at}:00+08:00")
+            b.navigate(daemon.dashboard)
+            b.wait("the training banner", "!document.getElementById('training').hidden")
+            assert f"2027-03-04 {at}" in b.text("#training"), b.text("#training")
+            b.wait("the tasks", "!!document.querySelector('#tasks [data-task=\"resource.place_order\"]')")
+            b.click('#tasks [data-task="resource.place_order"]')
+            form = 'form[data-form="resource.place_order"]'
+            b.wait("the order form", f"!!document.querySelector('{form}')")
+            fill(b, f'{form} > .fields > [data-field="household"] input', household)
+            fill(b, f'{form} > .fields > [data-field="portions"] input', "2")
+            b.click(f'{form} [data-add="items"]')
+            fill(b, f'{form} [data-array="items"] input', "番茄炒蛋")
+            fill(b, f'{form} > .fields > [data-field="date"] input', "2027-03-05")
+            _, before = daemon.get("/api/v1/status", daemon.token)
+            b.click(f"{form} button[data-submit]")
+            if at == "19:59":
+                b.wait("the order accepted", "!!document.querySelector('#tasks .form-ok')")
+            else:
+                err = b.wait("the refusal", f"document.querySelector('{form} .form-error')?.innerText")
+                assert "已过 2027-03-05 的截止时间 2027-03-04 20:00" in err, err
+                _, after = daemon.get("/api/v1/status", daemon.token)
+                assert after["changes"] == before["changes"], (before, after)
+                b.screenshot(ARTIFACTS / "dashboard-training-cutoff.png")
+            assert not b.exceptions, b.exceptions
+            daemon.stop()
+            daemon = None
+        # The 19:59 order alone was written.
+        day = comm.call(cmd="order_list", doc=kitchen, date="2027-03-05")
+        assert "3-2-401" in json.dumps(day, ensure_ascii=False), day
+        assert "5-1-202" not in json.dumps(day, ensure_ascii=False), day
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def fill(b: Browser, selector: str, value: str) -> None:
     """Types `value` into the input or select at `selector` (as a person would: events fire)."""
     ok = b.eval(
@@ -671,23 +747,7 @@ def test_generated_forms_and_role_aware_pages() -> None:
     daemon: Daemon | None = None
     browser: Browser | None = None
     try:
-        root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
-        root_id = root.run("init", "--org", "heping", "--new-root").strip()
-        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
-        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
-        root.run("federation", "create")
-        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
-
-        def carry(src: Linli, dst: Linli) -> None:
-            f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
-            src.run("export", str(f))
-            dst.run("import", str(f))
-
-        carry(root, street)
-        street.run("federation", "issue", "--subject", comm_id, "--role", "community",
-                   "--org", "dianye", "--parent", "beishi")
-        carry(street, comm)
-
+        street, comm, carry = street_and_community(exe, tmp)
         daemon = Daemon(exe, comm.dir)
         browser = Browser(chromium, tmp / "chromium")
         b = browser
