@@ -397,6 +397,15 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(r["data"]))
 
+    def screenshot_of(self, selector: str, path: Path) -> None:
+        """A screenshot of one element (e.g. a section of the page), whole."""
+        box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+                        " return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height }; })()")
+        r = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                      clip=dict(box, scale=1))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(r["data"]))
+
     def close(self) -> None:
         try:
             self.ws.close()
@@ -963,6 +972,10 @@ def test_phone_width_and_accessibility() -> None:
                       ".slice(0, 12).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))")
         assert width <= 390, f"the page is {width} px wide at a 390 px screen: {wide}"
         b.screenshot(ARTIFACTS / "phone-dashboard.png")
+        # Each page (section) on its own, as a phone shows it.
+        for section in b.eval("[...document.querySelectorAll('main > section')].filter(e => !e.hidden).map(e => e.id)"):
+            b.screenshot_of(f"#{section}", ARTIFACTS / f"phone-{section}.png")
+            assert (ARTIFACTS / f"phone-{section}.png").stat().st_size > 1000, section
         b.eval(axe)
         for lang in ("zh", "en"):
             if lang == "en":
