@@ -899,10 +899,19 @@ def test_generated_forms_and_role_aware_pages() -> None:
         assert b.eval(f"({shown})('sec-compounds')") is False
         assert b.eval(f"({shown})('sec-tasks')") is False
         assert b.eval("getComputedStyle(document.querySelector('.tabs')).display") == "none"
-        pdf = b.send("Page.printToPDF", printBackground=True)
-        (ARTIFACTS / "dashboard-rooms-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
-        b.eval("document.body.dataset.print = 'sec-compounds'")
-        assert b.eval(f"({shown})('sec-compounds')") is True and b.eval(f"({shown})('sec-rooms')") is False
+        # Every printable section: alone, nothing cut off at the page's width, a PDF kept.
+        sections = ("sec-rooms", "sec-kitchen", "sec-volunteers", "sec-compounds")
+        for section in sections:
+            b.eval(f"document.body.dataset.print = '{section}'")
+            assert b.eval(f"({shown})('{section}')") is True, section
+            assert not any(b.eval(f"({shown})('{o}')") for o in sections if o != section), section
+            pdf = b.send("Page.printToPDF", printBackground=True)
+            data = base64.b64decode(pdf["data"])
+            assert data.startswith(b"%PDF") and len(data) > 2000, section
+            (ARTIFACTS / f"dashboard-{section[4:]}-print.pdf").write_bytes(data)
+            cut = b.eval(f"[...document.querySelectorAll('#{section} table, #{section} svg')]"
+                         ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length")
+            assert cut == 0, f"{section}: {cut} tables or charts wider than the printed page"
         b.eval("delete document.body.dataset.print")
         b.send("Emulation.setEmulatedMedia", media="")
         assert not b.exceptions, b.exceptions
