@@ -492,6 +492,26 @@ def test_dashboard_in_headless_chromium() -> None:
         b.wait("the team filter", f"!document.querySelector('{ledger} tr{sel('volunteer', 'dianye:8')}')"
                f" && !!document.querySelector('{ledger} tr{sel('volunteer', 'dianye:7')}')")
 
+        # A volunteer's statement: their entries and the balance linli-core computes; it
+        # prints alone.
+        b.click(f"{ledger} button[data-statement=\"dianye:7\"]")
+        b.wait("the statement", f"!!document.querySelector('{ledger} .statement .balance') &&"
+               f" document.querySelector('{ledger} .statement .balance').innerText.includes('12')")
+        rows = b.eval(f"[...document.querySelectorAll('{ledger} .statement tbody tr')].map(r => r.innerText)")
+        assert len(rows) == 2 and all("治安巡逻队" in r and "6.00" in r for r in rows), rows
+        balance = daemon.call(cmd="balance", volunteer="dianye:7")
+        assert balance["balance"] in b.text(f"{ledger} .statement .balance"), (balance, b.text(f"{ledger} .statement"))
+        b.send("Emulation.setEmulatedMedia", media="print")
+        b.eval("document.body.dataset.print = 'statement'")
+        visible = "(q) => { const e = document.querySelector(q); return !!e && e.getClientRects().length > 0; }"
+        assert b.eval(f"({visible})('{ledger} .statement')") is True
+        assert b.eval(f"({visible})('{ledger} .grid2')") is False
+        assert b.eval(f"({visible})('#sec-rooms')") is False
+        pdf = b.send("Page.printToPDF", printBackground=True)
+        (ARTIFACTS / "dashboard-statement-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        b.eval("delete document.body.dataset.print")
+        b.send("Emulation.setEmulatedMedia", media="")
+
         # Compounds: mode, appointed firm, composite score, below-threshold flag.
         shimalu = b.text(f"#registries tr{sel('compound', d.shimalu)}")
         assert "石马路小区" in shimalu and "物业公司" in shimalu and "安居物业" in shimalu, shimalu

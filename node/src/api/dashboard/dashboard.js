@@ -163,6 +163,18 @@ const I18N = {
     footer: "The data lives in this machine's linli node and is signed and synchronised with the other nodes of the street and community.",
   },
 };
+Object.assign(I18N.zh, {
+  statement_open: "查看对账单", statement_title: "志愿服务对账单 · {0} · {1} 年",
+  statement_balance: "当前可用积分（本节点所持全部台账）：{0}", statement_none: "本台账中没有该志愿者的记录。",
+  th_date: "日期", th_type: "类别", th_what: "内容", th_issuer: "记录单位", close: "关闭",
+  entry_service: "服务", entry_redemption: "兑换", entry_correction: "更正",
+});
+Object.assign(I18N.en, {
+  statement_open: "Open the statement", statement_title: "Volunteer statement · {0} · {1}",
+  statement_balance: "Points available (all ledgers held here): {0}", statement_none: "No entries of this volunteer in this ledger.",
+  th_date: "Date", th_type: "Type", th_what: "What", th_issuer: "Recorded by", close: "Close",
+  entry_service: "service", entry_redemption: "redemption", entry_correction: "correction",
+});
 // Confirmed wishes share the booking label key.
 I18N.zh.training_clock = "培训时钟：模拟时间 {0}（本节点不与真实时间的节点同步）";
 I18N.en.training_clock = "Training clock: simulated time {0} (this node never syncs with nodes on real time)";
@@ -860,13 +872,49 @@ function renderLedgers() {
       h("div", { class: "grid2" },
         board.length ? table([
           { label: "th_rank", num: true, cell: r => r.rank },
-          { label: "th_volunteer", cell: r => r.volunteer },
+          { label: "th_volunteer", cell: r => h("button", {
+            type: "button", class: "link", "data-statement": r.volunteer, title: t("statement_open"),
+            onclick: () => openStatement(l.id, r.volunteer),
+          }, r.volunteer) },
           { label: "th_points", num: true, cell: r => r.earned },
           { label: "th_hours", num: true, cell: r => r.hours },
           { label: "th_stars", cell: r => stars(r.stars) },
         ], board, r => ({ "data-volunteer": r.volunteer })) : empty("no_volunteers"),
-        h("div", {}, h("p", { class: "chart-title" }, t("points_month")), monthChart(entries, team))));
+        h("div", {}, h("p", { class: "chart-title" }, t("points_month")), monthChart(entries, team))),
+      UI.statement && UI.statement.doc === l.id ? statement(l, entries) : null);
   });
+}
+
+// A volunteer's statement (志愿服务对账单): the entries of one ledger that name the
+// volunteer, with the balance linli-core computes across the ledgers held here; printable.
+function openStatement(doc, volunteer) {
+  UI.statement = { doc, volunteer, balance: null };
+  call({ cmd: "balance", volunteer })
+    .then(b => { if (UI.statement && UI.statement.volunteer === volunteer) { UI.statement.balance = b; render(); } })
+    .catch(e => { if (UI.statement) { UI.statement.balance = { error: explain(e) }; render(); } });
+  render();
+}
+
+function statement(l, entries) {
+  const v = UI.statement.volunteer;
+  const mine = entries.filter(e => e.volunteer === v);
+  const b = UI.statement.balance;
+  const what = e => e.type === "service" ? e.activity : e.type === "redemption" ? `${e.item} · ${e.outlet}` : e.reason;
+  return h("div", { class: "statement", "data-volunteer": v },
+    h("div", { class: "row" },
+      h("h4", {}, t("statement_title", v, l.year)),
+      h("button", { type: "button", class: "small", "data-print-statement": "", onclick: () => printSection("statement") }, t("print")),
+      h("button", { type: "button", class: "small", onclick: () => { UI.statement = null; render(); } }, t("close"))),
+    b && b.error ? h("p", { class: "error-box" }, b.error) :
+      h("p", { class: "balance" }, b ? t("statement_balance", b.balance) : t("loading")),
+    mine.length ? table([
+      { label: "th_date", cell: e => e.date || (e.at || "").slice(0, 10) },
+      { label: "th_type", cell: e => t("entry_" + e.type) },
+      { label: "th_what", cell: what },
+      { label: "th_hours", num: true, cell: e => e.hours || "" },
+      { label: "th_points", num: true, cell: e => e.points },
+      { label: "th_issuer", cell: e => e.issuer },
+    ], mine, e => ({ "data-entry": e.id })) : empty("statement_none"));
 }
 
 function monthChart(entries, team) {
