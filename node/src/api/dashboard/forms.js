@@ -711,7 +711,7 @@ function rosterImport(doc) {
   const file = h("input", { type: "file", accept: ".csv,text/csv", "data-roster-file": "" });
   const paste = h("textarea", { rows: 4, class: "mono", "data-roster-text": "" });
   const go = h("button", { type: "submit", class: "primary", "data-submit": "roster:" + doc, disabled: RS.busy }, t("form_submit"));
-  const bar = h("progress", { max: Math.max(st.total, 1), value: st.done, hidden: !st.total });
+  const bar = h("progress", { max: Math.max(st.total, 1), value: st.done, hidden: !st.total, "aria-label": t("roster_import") });
   const said = h("p", { class: "muted", "data-roster-progress": "" }, st.total ? t("roster_progress", st.done, st.total) : "");
   return h("form", {
     class: "op-form roster-import", "data-roster-form": doc, novalidate: true,
