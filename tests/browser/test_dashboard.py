@@ -942,7 +942,12 @@ def test_roster_import_and_printable_reports() -> None:
                   "王小红,139 0000 0001,care\r\n"
                   "赵六,12ab,care\r\n"
                   "李四,13900000002,\"care\r\npatrol\"\r\n")
-        fill(b, f"{form} textarea[data-roster-text]", roster)
+        # As a file chosen in the file input (its CRLF line ends kept, as Excel saves them).
+        assert b.eval(
+            f"(() => {{ const i = document.querySelector('{form} input[data-roster-file]');"
+            f" const d = new DataTransfer(); d.items.add(new File([{json.dumps(roster)}], 'roster.csv', {{ type: 'text/csv' }}));"
+            " i.files = d.files; return i.files.length === 1; })()"
+        )
         b.click(f"{form} button[data-submit]")
         summary = b.wait("the import report", f"document.querySelector('{form} [data-roster-summary]')?.innerText")
         assert summary == "新登记 2 · 已登记过 0 · 未导入 1", summary
@@ -952,8 +957,9 @@ def test_roster_import_and_printable_reports() -> None:
         assert b.text(f"{form} [data-roster-progress]") == "已处理 3 / 3 行"
         # The registry lists them with their names (this is their home node).
         b.wait("the new volunteers listed", "document.getElementById('rosters').innerText.includes('李四')")
-        # The same roster again: nobody twice.
-        fill(b, f"{form} textarea[data-roster-text]", roster)
+        # The same roster again, pasted (the form was drawn again: no file chosen): nobody twice.
+        assert b.eval(f"document.querySelector('{form} input[data-roster-file]').files.length") == 0
+        fill(b, f"{form} textarea[data-roster-text]", roster.replace("\r\n", "\n"))
         b.click(f"{form} button[data-submit]")
         b.wait("the second import's report",
                f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => r.dataset.outcome).join() === 'already,rejected,already'")
@@ -984,7 +990,7 @@ def test_roster_import_and_printable_reports() -> None:
         # Printing the report: the roster tab's report alone (not the list or the import).
         b.send("Emulation.setEmulatedMedia", media="print")
         b.eval("document.body.dataset.print = 'sec-roster'")
-        shown = "(s) => { const e = document.querySelector(s); return !!e && getComputedStyle(e).display !== 'none'; }"
+        shown = "(s) => { const e = document.querySelector(s); return !!e && e.getClientRects().length > 0; }"
         assert b.eval(f"({shown})('#sec-roster')") is True
         assert b.eval(f"({shown})('.report')") is True
         assert b.eval(f"({shown})('#sec-rooms')") is False
