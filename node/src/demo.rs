@@ -521,7 +521,9 @@ async fn volunteer_story(
         .get(&Who::Hongqi)
         .ok_or_else(|| plot("Hongqi does not hold Dianye's registry"))?;
     if home.0 != NAME || !home.1 {
-        return Err(plot(format!("Dianye does not hold its volunteer's identity: {home:?}")));
+        return Err(plot(format!(
+            "Dianye does not hold its volunteer's identity: {home:?}"
+        )));
     }
     let expected = linli_core::ledger::Points((HOURS * 100.0) as i64).to_string();
     if home.2 != expected {

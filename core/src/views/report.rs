@@ -192,7 +192,12 @@ fn team_lines<'a>(docs: &[&'a Document], period: Period) -> Vec<TeamLine> {
     }
     let mut out: Vec<TeamLine> = acc
         .iter()
-        .map(|(k, a)| a.line(k.clone(), names.get(k).cloned().unwrap_or_else(|| k.clone())))
+        .map(|(k, a)| {
+            a.line(
+                k.clone(),
+                names.get(k).cloned().unwrap_or_else(|| k.clone()),
+            )
+        })
         .collect();
     out.push(total.line("*".into(), "*".into()));
     out

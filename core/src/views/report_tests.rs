@@ -31,7 +31,14 @@ fn register(r: &mut Replica, doc: DocId, name: &str, team: &str, at: &str) -> Vo
     }
 }
 
-fn serve(r: &mut Replica, ledger: DocId, v: &VolunteerId, team: Option<&str>, day: (i8, i8), hours: f64) {
+fn serve(
+    r: &mut Replica,
+    ledger: DocId,
+    v: &VolunteerId,
+    team: Option<&str>,
+    day: (i8, i8),
+    hours: f64,
+) {
     r.execute(
         ledger,
         Op::Ledger(LedgerOp::RecordService {
@@ -145,12 +152,20 @@ fn monthly_and_yearly_reports_count_per_team_from_registry_ledgers_and_wishes() 
     ) else {
         panic!()
     };
-    wop(&mut d, WishesOp::Assign { wish: w1.clone(), claim: c });
+    wop(
+        &mut d,
+        WishesOp::Assign {
+            wish: w1.clone(),
+            claim: c,
+        },
+    );
     wop(
         &mut d,
         WishesOp::Advance {
             wish: w1,
-            stage: Stage::Fulfilled { note: "done".into() },
+            stage: Stage::Fulfilled {
+                note: "done".into(),
+            },
         },
     );
 
@@ -159,21 +174,48 @@ fn monthly_and_yearly_reports_count_per_team_from_registry_ledgers_and_wishes() 
     assert_eq!(m.month, "2026-11");
     // Known numbers, worked out by hand from the records above:
     // (members, served, registered, services, minutes, hours, points).
-    assert_eq!(numbers(line(&m.teams, "care")), (1, 2, 0, 2, 270, "4.50", "4.50"));
-    assert_eq!(numbers(line(&m.teams, "patrol")), (1, 1, 1, 1, 120, "2", "2"));
-    assert_eq!(numbers(line(&m.teams, "*")), (2, 2, 1, 3, 390, "6.50", "6.50"));
+    assert_eq!(
+        numbers(line(&m.teams, "care")),
+        (1, 2, 0, 2, 270, "4.50", "4.50")
+    );
+    assert_eq!(
+        numbers(line(&m.teams, "patrol")),
+        (1, 1, 1, 1, 120, "2", "2")
+    );
+    assert_eq!(
+        numbers(line(&m.teams, "*")),
+        (2, 2, 1, 3, 390, "6.50", "6.50")
+    );
     assert_eq!(line(&m.teams, "care").name, "助老服务队");
     assert_eq!(m.teams.last().unwrap().team, "*");
     let y = d.yearly_report(&dianye, 2026);
-    assert_eq!(numbers(line(&y.teams, "care")), (1, 2, 1, 2, 270, "4.50", "4.50"));
-    assert_eq!(numbers(line(&y.teams, "patrol")), (1, 1, 1, 2, 180, "3", "3"));
-    assert_eq!(numbers(line(&y.teams, "*")), (2, 2, 2, 4, 450, "7.50", "7.50"));
     assert_eq!(
-        (y.matters_received, y.wishes_posted, y.wishes_fulfilled, y.problems_resolved, y.volunteers),
+        numbers(line(&y.teams, "care")),
+        (1, 2, 1, 2, 270, "4.50", "4.50")
+    );
+    assert_eq!(
+        numbers(line(&y.teams, "patrol")),
+        (1, 1, 1, 2, 180, "3", "3")
+    );
+    assert_eq!(
+        numbers(line(&y.teams, "*")),
+        (2, 2, 2, 4, 450, "7.50", "7.50")
+    );
+    assert_eq!(
+        (
+            y.matters_received,
+            y.wishes_posted,
+            y.wishes_fulfilled,
+            y.problems_resolved,
+            y.volunteers
+        ),
         (3, 2, 1, 0, 2)
     );
     // Another year, another month: nothing served.
-    assert_eq!(line(&d.monthly_report(&dianye, 2026, 9).teams, "*").services, 0);
+    assert_eq!(
+        line(&d.monthly_report(&dianye, 2026, 9).teams, "*").services,
+        0
+    );
     assert_eq!(d.yearly_report(&dianye, 2025).matters_received, 0);
     // No name, pseudonym or phone in a report.
     let text = serde_json::to_string(&(&m, &y)).unwrap();

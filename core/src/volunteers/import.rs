@@ -267,7 +267,7 @@ fn plan_row(
             .as_deref()
             .and_then(|n| id_numbers.get(&n.to_uppercase())),
     ];
-    for (existing, held_name) in holders.into_iter().flatten() {
+    if let Some((existing, held_name)) = holders.into_iter().flatten().next() {
         if *held_name == name {
             return Ok(Planned::Known(existing.clone()));
         }

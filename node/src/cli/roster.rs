@@ -127,7 +127,8 @@ pub(super) async fn import(
     doc: Option<DocId>,
 ) -> Result<u8, CliError> {
     let name = file.display().to_string();
-    let data = std::fs::read(file).map_err(|e| CliError::new(EXIT_FAILED, format!("{name}: {e}")))?;
+    let data =
+        std::fs::read(file).map_err(|e| CliError::new(EXIT_FAILED, format!("{name}: {e}")))?;
     let records =
         roster_rows(&data).map_err(|e| CliError::new(EXIT_FAILED, format!("{name}: {e}")))?;
     let bar = (std::io::stderr().is_terminal() && !records.is_empty()).then(|| {

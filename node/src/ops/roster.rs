@@ -59,9 +59,7 @@ pub fn roster_rows(data: &[u8]) -> Result<Vec<RosterCsvRow>, String> {
                 Ok(rec) => rec.position(),
                 Err(e) => e.position(),
             };
-            let line = pos.map_or(0, |p| {
-                lines.line(crate::cli::record_start(data, p.byte()))
-            });
+            let line = pos.map_or(0, |p| lines.line(crate::cli::record_start(data, p.byte())));
             let row = r
                 .map_err(|e| format!("unreadable: {e}"))
                 .and_then(|rec| roster_row(&cols, &rec));
@@ -79,7 +77,10 @@ fn items(cell: &str) -> Vec<String> {
         .collect()
 }
 
-fn roster_row(cols: &[(&str, Option<usize>)], rec: &csv::StringRecord) -> Result<RosterRow, String> {
+fn roster_row(
+    cols: &[(&str, Option<usize>)],
+    rec: &csv::StringRecord,
+) -> Result<RosterRow, String> {
     let get = |name: &str| -> Option<String> {
         cols.iter()
             .find(|(n, _)| *n == name)
@@ -90,7 +91,9 @@ fn roster_row(cols: &[(&str, Option<usize>)], rec: &csv::StringRecord) -> Result
     };
     let kind = match get("type").as_deref() {
         None | Some("resident" | "居民" | "社区居民") => VolunteerType::Resident,
-        Some("in_service" | "in-service" | "在职党员" | "双报到") => VolunteerType::InService,
+        Some("in_service" | "in-service" | "在职党员" | "双报到") => {
+            VolunteerType::InService
+        }
         Some(other) => {
             return Err(format!(
                 "type {other:?}: resident (居民) or in_service (在职党员)"
@@ -120,8 +123,9 @@ fn roster_row(cols: &[(&str, Option<usize>)], rec: &csv::StringRecord) -> Result
         .unwrap_or_default();
     let volunteer = get("id")
         .map(|v| {
-            v.parse::<VolunteerId>()
-                .map_err(|e| format!("id {v:?}: a volunteer id of this registry (e.g. dianye:7): {e}"))
+            v.parse::<VolunteerId>().map_err(|e| {
+                format!("id {v:?}: a volunteer id of this registry (e.g. dianye:7): {e}")
+            })
         })
         .transpose()?;
     Ok(RosterRow {
@@ -271,7 +275,15 @@ pub(crate) async fn community(node: &Node, community: Option<Scope>) -> Result<S
 
 /// The columns of a report's CSV, one line per team then the total.
 const TEAM_COLUMNS: [&str; 9] = [
-    "team", "name", "members", "served", "registered", "services", "minutes", "hours", "points",
+    "team",
+    "name",
+    "members",
+    "served",
+    "registered",
+    "services",
+    "minutes",
+    "hours",
+    "points",
 ];
 
 fn team_cells(t: &TeamLine) -> Vec<String> {

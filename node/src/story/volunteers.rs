@@ -87,7 +87,11 @@ pub fn seen_by(
     v: &VolunteerId,
 ) -> Result<(String, bool, String), StoryError> {
     let home = r.volunteers(registry)?.community();
-    let display = r.volunteers(registry)?.volunteer(v).map_err(|e| plot(e.to_string()))?.display;
+    let display = r
+        .volunteers(registry)?
+        .volunteer(v)
+        .map_err(|e| plot(e.to_string()))?
+        .display;
     let held = r.personal_data(registry, &format!("volunteers/{v}"));
     let name = match held {
         Some(linli_core::personal::PersonalData::Volunteer { name, .. }) => name.clone(),

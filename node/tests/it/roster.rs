@@ -170,7 +170,11 @@ fn roster_import_reports_every_line_and_importing_again_registers_nobody_twice()
         let (registered, already, bad) = counts(&v);
         // The first file registers the three good rows; the same rows with other line ends
         // are the same people.
-        assert_eq!((registered, already), if i == 0 { (3, 0) } else { (0, 3) }, "{name}: {v}");
+        assert_eq!(
+            (registered, already),
+            if i == 0 { (3, 0) } else { (0, 3) },
+            "{name}: {v}"
+        );
         let lines: Vec<u64> = bad.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [5, 6, 7, 8], "{name}: {bad:?}");
         assert!(bad[0].1.contains("name must not be empty"), "{bad:?}");
@@ -178,10 +182,22 @@ fn roster_import_reports_every_line_and_importing_again_registers_nobody_twice()
         assert!(bad[2].1.contains("unknown team \"chess\""), "{bad:?}");
         assert!(bad[3].1.contains("at least one post"), "{bad:?}");
         if i == 0 {
-            assert!(r.stderr.contains("line 3: registered dianye@"), "{}", r.stderr);
-            assert!(r.stderr.contains("line 9: registered dianye@"), "{}", r.stderr);
+            assert!(
+                r.stderr.contains("line 3: registered dianye@"),
+                "{}",
+                r.stderr
+            );
+            assert!(
+                r.stderr.contains("line 9: registered dianye@"),
+                "{}",
+                r.stderr
+            );
         } else {
-            assert!(r.stderr.contains("line 3: already registered (dianye@"), "{}", r.stderr);
+            assert!(
+                r.stderr.contains("line 3: already registered (dianye@"),
+                "{}",
+                r.stderr
+            );
         }
     }
     let (vols, held, changes) = c.registry();
@@ -200,7 +216,10 @@ fn roster_import_reports_every_line_and_importing_again_registers_nobody_twice()
     want.sort_unstable();
     assert_eq!(names, want);
     for id in vols.keys() {
-        assert!(held.contains_key(&format!("volunteers/{id}")), "{id}: {held:?}");
+        assert!(
+            held.contains_key(&format!("volunteers/{id}")),
+            "{id}: {held:?}"
+        );
     }
     // A file without a name column is refused whole.
     let (r, _) = c.import(&c.file("bad.csv", "phone,teams\n139,care\n"));
@@ -266,11 +285,20 @@ fn roster_import_and_reports_through_the_daemon() {
     ];
     let mut hours = String::from("volunteer,activity,team,date,hours\n");
     for (who, team, date, h) in services {
-        hours.push_str(&format!("{},duty,{},{date},{h}\n", id[who], team.unwrap_or("")));
+        hours.push_str(&format!(
+            "{},duty,{},{date},{h}\n",
+            id[who],
+            team.unwrap_or("")
+        ));
     }
     let r = linli(
         &c.dir,
-        &["import", "--format", "csv", c.file("hours.csv", &hours).to_str().unwrap()],
+        &[
+            "import",
+            "--format",
+            "csv",
+            c.file("hours.csv", &hours).to_str().unwrap(),
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // The numbers, worked out from the rows above: a row without a team counts under the
@@ -309,7 +337,14 @@ fn roster_import_and_reports_through_the_daemon() {
     let out = c.tmp.path().join("2026.csv");
     linli(
         &c.dir,
-        &["report", "yearly", "--year", "2026", "--out", out.to_str().unwrap()],
+        &[
+            "report",
+            "yearly",
+            "--year",
+            "2026",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     )
     .ok();
     let yearly = csv_rows(&std::fs::read_to_string(&out).unwrap());
