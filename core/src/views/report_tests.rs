@@ -116,7 +116,7 @@ fn monthly_and_yearly_reports_count_per_team_from_registry_ledgers_and_wishes() 
         )
         .unwrap()
         .doc;
-    let mut post = |d: &mut Replica, kind| {
+    let post = |d: &mut Replica, kind| {
         let w = d
             .execute(
                 wishes,
@@ -141,7 +141,7 @@ fn monthly_and_yearly_reports_count_per_team_from_registry_ledgers_and_wishes() 
     post(&mut d, ItemKind::Wish);
     post(&mut d, ItemKind::Problem);
     post(&mut d, ItemKind::Offer);
-    let mut wop = |d: &mut Replica, op| d.execute(wishes, Op::Wishes(op), t(june)).unwrap().effect;
+    let wop = |d: &mut Replica, op| d.execute(wishes, Op::Wishes(op), t(june)).unwrap().effect;
     let Effect::Claim(c) = wop(
         &mut d,
         WishesOp::Claim {
