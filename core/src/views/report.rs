@@ -123,7 +123,7 @@ impl Acc {
 
 /// Per-team lines of a community's registry and ledgers (`docs`) in `period`, then the
 /// total.
-fn team_lines<'a>(docs: &[&'a Document], period: Period) -> Vec<TeamLine> {
+fn team_lines(docs: &[&Document], period: Period) -> Vec<TeamLine> {
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut total = Acc::default();
