@@ -357,3 +357,56 @@ fn a_crafted_roster_change_with_an_unmasked_name_is_refused_on_receive() {
     street.apply(sc).unwrap();
     assert_eq!(street.volunteers(doc).unwrap().volunteers().len(), 2);
 }
+
+#[test]
+fn rows_past_a_full_change_are_deferred_and_go_in_the_next() {
+    let (mut d, doc) = setup();
+    // Records of about 1.3 kB each: 500 of them do not fit one change.
+    let rows: Vec<RosterRow> = (0..MAX_ROSTER_ROWS)
+        .map(|i| RosterRow {
+            posts: (0..4)
+                .map(|k| Post {
+                    team: "care".into(),
+                    duty: format!("duty {k} {}", "x".repeat(250)),
+                })
+                .collect(),
+            ..row(&format!("王{i}"), Some(&format!("1390{i:07}")), &["care"])
+        })
+        .collect();
+    let out = import(&mut d, doc, rows.clone()).unwrap();
+    let deferred: Vec<usize> = (0..out.len())
+        .filter(|&i| out[i] == RosterOutcome::Deferred)
+        .collect();
+    let written = out.len() - deferred.len();
+    assert!(written > 0 && !deferred.is_empty(), "{written} written");
+    // Deferred rows are the tail, in order; sent again they are registered, and the
+    // rows written before are recognised by their phones.
+    assert_eq!(deferred[0], written);
+    let mut todo = deferred;
+    let mut rounds = 1;
+    while !todo.is_empty() {
+        let out = import(&mut d, doc, todo.iter().map(|&i| rows[i].clone()).collect()).unwrap();
+        assert!(matches!(out[0], RosterOutcome::Registered { .. }), "{:?}", out[0]);
+        assert!(out.iter().all(|o| matches!(
+            o,
+            RosterOutcome::Registered { .. } | RosterOutcome::Deferred
+        )));
+        todo = todo
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| **o == RosterOutcome::Deferred)
+            .map(|(&i, _)| i)
+            .collect();
+        rounds += 1;
+    }
+    assert!(rounds >= 2);
+    assert_eq!(d.volunteers(doc).unwrap().volunteers().len(), MAX_ROSTER_ROWS);
+    assert_eq!(d.personal_records().count(), MAX_ROSTER_ROWS);
+    let e = d
+        .execute(doc, Op::Volunteers(VolunteersOp::ImportRoster { rows }), now())
+        .unwrap_err();
+    let Error::Volunteers(VolunteersError::NothingToWrite(o)) = e else {
+        panic!("{e}")
+    };
+    assert!(o.iter().all(|o| matches!(o, RosterOutcome::AlreadyRegistered { .. })));
+}
