@@ -234,6 +234,26 @@ fn main() -> Result<()> {
                 scene(&mut rs, steps, &mut ids)?;
                 merge_all(&mut rs)?;
             }
+            Scene::Register => {
+                scene(&mut rs, steps, &mut ids)?;
+                merge_all(&mut rs)?;
+            }
+            Scene::Abroad => {
+                scene(&mut rs, steps, &mut ids)?;
+                merge_all(&mut rs)?;
+                let v = story::volunteers::registered(&ids)?;
+                let registry = ids.doc(DocRef::Volunteers(Who::Dianye))?;
+                let (home_name, home_holds, points) =
+                    story::volunteers::seen_by(&rs[ix(Who::Dianye)], registry, &v)?;
+                let (seen, abroad_holds, _) =
+                    story::volunteers::seen_by(&rs[ix(Who::Hongqi)], registry, &v)?;
+                if home_name != story::volunteers::NAME || !home_holds || abroad_holds {
+                    bail!("the volunteer's identity is not kept at home alone");
+                }
+                println!(
+                    "  - volunteer {v} ({seen} outside Dianye) registered at home serves 3 h in Hongqi; Dianye credits {points} points at home; name and phone stay on Dianye's replica"
+                );
+            }
         }
     }
     // Only here, with a clock to set: an order after the kitchen's cut-off.

@@ -106,6 +106,38 @@ pub enum Effect {
     Claim(ClaimId),
     /// A volunteer was registered, moved in, updated or released.
     Volunteer(VolunteerId),
+    /// A batch of roster rows was written (a registry's `import_roster`): each row's
+    /// outcome, in order.
+    Roster(Vec<RosterOutcome>),
+}
+
+/// What became of one row of a roster import (a volunteer registry's `import_roster`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum RosterOutcome {
+    /// Registered as this volunteer.
+    Registered {
+        /// The new volunteer.
+        volunteer: VolunteerId,
+        /// The row's identity (name, phone, ID number), to be kept as the volunteer's
+        /// personal record at home: taken out by the replica before the effect is returned
+        /// ([`Effect::take_personal_rows`]), never serialized.
+        #[serde(skip)]
+        personal: Option<crate::personal::PersonalData>,
+    },
+    /// The row's volunteer is registered already (its id, or the same person by phone or
+    /// ID number): not written again.
+    AlreadyRegistered {
+        /// The volunteer.
+        volunteer: VolunteerId,
+    },
+    /// Invalid: not written.
+    Rejected {
+        /// Why.
+        error: String,
+    },
+    /// Not written because the change was full: submit it again.
+    Deferred,
 }
 
 /// What became of one row of a batch (a ledger's `record_services`) batch.
@@ -142,6 +174,25 @@ impl Effect {
             Effect::Volunteer(id) => Some(format!("volunteers/{id}")),
             _ => None,
         }
+    }
+
+    /// The personal data of the rows a batch registered, each with its record
+    /// (`volunteers/<volunteer>`), taken out of the effect (which then holds none).
+    pub fn take_personal_rows(&mut self) -> Vec<(String, crate::personal::PersonalData)> {
+        let Effect::Roster(rows) = self else {
+            return Vec::new();
+        };
+        rows.iter_mut()
+            .filter_map(|o| match o {
+                RosterOutcome::Registered {
+                    volunteer,
+                    personal,
+                } => personal
+                    .take()
+                    .map(|d| (format!("volunteers/{volunteer}"), d)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

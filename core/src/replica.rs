@@ -62,6 +62,9 @@ pub struct Written {
     /// The personal data the operation carried, as a signed record kept beside the
     /// document (never in it); store it with the change.
     pub personal: Option<crate::personal::PersonalRecord>,
+    /// The personal data of the rows a batch registered (a roster import), as signed
+    /// records kept beside the document; store them with the change.
+    pub personal_rows: Vec<crate::personal::PersonalRecord>,
 }
 
 /// A (document, actor, seq) slot.

@@ -62,10 +62,11 @@ impl Replica {
     pub fn execute(&mut self, id: DocId, op: Op, now: Timestamp) -> Result<Written, Error> {
         let kind = op.kind();
         let (op, personal) = op.split_personal();
-        let (puts, effect, message) = self.prepare(id, op, now, personal.as_ref())?;
+        let (puts, mut effect, message) = self.prepare(id, op, now, personal.as_ref())?;
         if let Some(p) = &personal {
             p.check()?;
         }
+        let rows = effect.take_personal_rows();
         let doc = self.doc_of_kind(id, kind)?;
         let author = self.author.clone();
         // Never older than what it builds on (receivers refuse backdated changes): a clock
@@ -86,10 +87,15 @@ impl Replica {
         let personal = personal
             .zip(effect.personal_record())
             .map(|(data, record)| self.keep_own(id, record, data, stamp));
+        let personal_rows = rows
+            .into_iter()
+            .map(|(record, data)| self.keep_own(id, record, data, stamp))
+            .collect();
         Ok(Written {
             effect,
             change: signed,
             personal,
+            personal_rows,
         })
     }
 
@@ -97,9 +103,10 @@ impl Replica {
     /// [`Replica::execute`] does — without writing anything (a dry run).
     pub fn check(&self, id: DocId, op: Op, now: Timestamp) -> Result<Effect, Error> {
         let (op, personal) = op.split_personal();
-        let effect = self
+        let mut effect = self
             .prepare(id, op, now, personal.as_ref())
             .map(|(_, effect, _)| effect)?;
+        effect.take_personal_rows();
         if let Some(p) = &personal {
             p.check()?;
         }

@@ -12,6 +12,8 @@ use crate::resource::{self, BookingView, OrderView};
 use crate::volunteers;
 use crate::wishes;
 
+pub mod report;
+
 impl Replica {
     /// Read view of a compound registry.
     pub fn registry(&self, id: DocId) -> Result<registry::Registry<'_>, Error> {

@@ -49,6 +49,9 @@ use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
+pub mod import;
+pub use import::{MAX_ROSTER_ROWS, RosterOutcome, RosterRow};
+
 /// The record maps of a volunteer registry.
 pub const MAPS: &[&str] = &["history", "pairings", "releases", "teams", "volunteers"];
 
@@ -355,6 +358,14 @@ pub enum VolunteersOp {
         #[serde(default)]
         posts: Vec<Post>,
     },
+    /// Register the volunteers of a roster (a spreadsheet's rows) as one change, each row
+    /// validated on its own like `register` (identity kept at home only); a row naming a
+    /// volunteer already registered (its id, or the same person by phone or ID number) is
+    /// skipped. See [`import`].
+    ImportRoster {
+        /// The rows, at most [`MAX_ROSTER_ROWS`].
+        rows: Vec<RosterRow>,
+    },
 }
 
 /// Splits the personal data out of a registration or a move-in: the operation keeps the
@@ -489,6 +500,17 @@ pub enum VolunteersError {
         /// What is wrong.
         reason: String,
     },
+    /// A roster import of no rows or too many.
+    #[error("a roster import takes 1 to {max} rows, got {rows}")]
+    BatchSize {
+        /// Rows given.
+        rows: usize,
+        /// The limit ([`MAX_ROSTER_ROWS`]).
+        max: usize,
+    },
+    /// No row of a roster import is to be written: each row's outcome.
+    #[error("nothing to write: no row of the roster is new and valid")]
+    NothingToWrite(Vec<RosterOutcome>),
 }
 
 impl VolunteersError {
@@ -507,7 +529,9 @@ impl VolunteersError {
             | E::UnitForResident(_)
             | E::NotPaired(_)
             | E::TooMany { .. }
-            | E::BadRelease { .. } => C::Invalid,
+            | E::BadRelease { .. }
+            | E::BatchSize { .. } => C::Invalid,
+            E::NothingToWrite(_) => C::Conflict,
         }
     }
 }
@@ -786,6 +810,10 @@ pub fn plan(
         } => {
             allowed("register volunteers")?;
             register(doc, ctx, &v, name, kind, unit, teams, posts, None)
+        }
+        VolunteersOp::ImportRoster { rows } => {
+            allowed("register volunteers")?;
+            import::plan(doc, ctx, &v, rows)
         }
         VolunteersOp::MoveIn {
             from,
@@ -1067,7 +1095,7 @@ impl crate::kind::Kind for VolunteersContract {
         use crate::policy::Standing::*;
         Some(match op {
             "add_team" | "pair" | "unpair" | "register" | "update" | "set_status" | "release"
-            | "move_in" => &[Owner],
+            | "move_in" | "import_roster" => &[Owner],
             _ => return None,
         })
     }

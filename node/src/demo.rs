@@ -376,6 +376,17 @@ async fn play(
                 scene(&offices, &mut ids, steps, say).await?;
                 wait_agreed(&offices, timeout).await?;
             }
+            Scene::Register => {
+                scene(&offices, &mut ids, steps, say).await?;
+                // Hongqi records the service only once it holds Dianye's registry (it checks
+                // that the volunteer is registered at home).
+                wait_agreed(&offices, timeout).await?;
+            }
+            Scene::Abroad => {
+                scene(&offices, &mut ids, steps, say).await?;
+                wait_agreed(&offices, timeout).await?;
+                volunteer_story(&offices, &ids, dir, say).await?;
+            }
         }
     }
 
@@ -481,6 +492,95 @@ async fn play(
         agreed: true,
         sessions,
     })
+}
+
+/// The volunteer story's checks: the volunteer registered at home and served in Hongqi;
+/// Dianye's balance includes Hongqi's entry; only Dianye's node holds the name and phone
+/// (searched in every office's data files, byte for byte).
+async fn volunteer_story(
+    offices: &[Office],
+    ids: &Ids,
+    dir: &Path,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), DemoError> {
+    use story::volunteers::{HOURS, NAME, PHONE, registered, seen_by};
+    let v = registered(ids)?;
+    let registry = ids.doc(DocRef::Volunteers(Who::Dianye))?;
+    let mut seen = BTreeMap::new();
+    for o in offices {
+        let v = v.clone();
+        if o.node.read(move |r| r.doc(registry).is_ok()).await? {
+            let row = o.node.read(move |r| seen_by(r, registry, &v)).await??;
+            seen.insert(o.who, row);
+        }
+    }
+    let home = seen
+        .get(&Who::Dianye)
+        .ok_or_else(|| plot("Dianye does not hold its registry"))?;
+    let abroad = seen
+        .get(&Who::Hongqi)
+        .ok_or_else(|| plot("Hongqi does not hold Dianye's registry"))?;
+    if home.0 != NAME || !home.1 {
+        return Err(plot(format!(
+            "Dianye does not hold its volunteer's identity: {home:?}"
+        )));
+    }
+    let expected = linli_core::ledger::Points((HOURS * 100.0) as i64).to_string();
+    if home.2 != expected {
+        return Err(plot(format!(
+            "Dianye credits {} points at home, not the {expected} Hongqi recorded",
+            home.2
+        )));
+    }
+    for (who, (name, holds, _)) in &seen {
+        if *who != Who::Dianye && (*holds || name == NAME) {
+            return Err(plot(format!("{who} holds the volunteer's identity")));
+        }
+    }
+    // The raw files: the phone is in Dianye's data directory and nowhere else.
+    let mut holders = Vec::new();
+    for o in offices {
+        let root = dir.join(o.name);
+        if contains(&root, PHONE.as_bytes()).map_err(|source| DemoError::Io {
+            path: root.clone(),
+            source,
+        })? {
+            holders.push(o.name);
+        }
+    }
+    if holders != [Who::Dianye.code()] {
+        return Err(plot(format!(
+            "the volunteer's phone is in the files of {holders:?}, not Dianye's alone"
+        )));
+    }
+    say(&format!(
+        "      volunteer story: Dianye registers {} ({v}) in its registry; Hongqi records {HOURS} h of elder care in its own ledger; Dianye credits {} points at home",
+        abroad.0, home.2
+    ));
+    say(&format!(
+        "      identity stays home: Hongqi and the street see \"{}\"; the phone is in Dianye's files only (searched all {} data directories)",
+        abroad.0,
+        offices.len()
+    ));
+    Ok(())
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn contains(dir: &Path, needle: &[u8]) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let found = if path.is_dir() {
+            contains(&path, needle)?
+        } else {
+            std::fs::read(&path)?
+                .windows(needle.len())
+                .any(|w| w == needle)
+        };
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Cuts (or restores) every link of the offices at `cut`, on both ends.

@@ -1053,6 +1053,9 @@ pub fn schemas() -> Vec<(String, Value)> {
         Claim,
         Peer,
         SyncReport,
+        linli_core::views::report::TeamLine,
+        linli_core::views::report::MonthlyReport,
+        linli_core::views::report::YearlyReport,
     );
     roots
         .into_iter()
@@ -1205,6 +1208,24 @@ pub enum Read {
         doc: DocId,
         /// The item.
         wish: WishId,
+    },
+    /// `MonthlyReport`: the monthly volunteer report of a community (per team: members,
+    /// volunteers who served, new registrations, services, hours, points).
+    MonthlyReport {
+        /// The month, `YYYY-MM`.
+        month: String,
+        /// The community (default: this node's).
+        #[serde(default)]
+        community: Option<linli_core::Scope>,
+    },
+    /// `YearlyReport`: the yearly public report of a community (matters received, wishes
+    /// fulfilled, hours served, per team).
+    YearlyReport {
+        /// The year.
+        year: i16,
+        /// The community (default: this node's).
+        #[serde(default)]
+        community: Option<linli_core::Scope>,
     },
 }
 
@@ -1457,6 +1478,16 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
                 })
                 .await??;
             json(&rows)
+        }
+        Read::MonthlyReport { month, community } => {
+            let (year, m) =
+                linli_core::views::report::parse_month(&month).map_err(OpsError::Invalid)?;
+            let c = crate::ops::roster::community(node, community).await?;
+            json(&node.read(move |r| r.monthly_report(&c, year, m)).await?)
+        }
+        Read::YearlyReport { year, community } => {
+            let c = crate::ops::roster::community(node, community).await?;
+            json(&node.read(move |r| r.yearly_report(&c, year)).await?)
         }
         Read::Claims { doc, wish } => {
             let id = wish.clone();

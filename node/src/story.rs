@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod volunteers;
+
 use linli_core::cert::Role;
 use linli_core::federation::FederationOp;
 use linli_core::identity::Keypair;
@@ -157,6 +159,8 @@ pub enum DocRef {
     Room(u8),
     /// The street's shared kitchen.
     Kitchen,
+    /// A community's volunteer registry.
+    Volunteers(Who),
 }
 
 /// A certificate the story issues.
@@ -439,6 +443,10 @@ pub enum Scene {
     /// A unit tries to write into a community's registry; the street scores a firm; the
     /// kitchen accepts orders.
     Settle,
+    /// Dianye registers a volunteer in its registry: name and phone kept at home.
+    Register,
+    /// Hongqi records that volunteer's service at its event; Dianye credits the points.
+    Abroad,
 }
 
 /// The story: certificates, then scenes of steps.
@@ -856,6 +864,8 @@ impl Story {
                 (Scene::Redeem, redeem),
                 (Scene::Revoke, revoke),
                 (Scene::Settle, settle),
+                (Scene::Register, volunteers::register()),
+                (Scene::Abroad, volunteers::abroad()),
             ],
         }
     }

@@ -1086,6 +1086,117 @@ def test_keyboard_only() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_roster_import_and_printable_reports() -> None:
+    """The roster tab: a clerk pastes a roster CSV, sees the progress and a report per line
+    (a bad phone rejected with its line, the others registered, names kept at home), imports
+    it again and nobody is registered twice; then shows the monthly and yearly reports (hours
+    served at the community per team) and prints the report alone."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-roster-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
+        root_id = root.run("init", "--org", "heping", "--new-root").strip()
+        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
+        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
+        root.run("federation", "create")
+        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
+
+        def carry(src: Linli, dst: Linli) -> None:
+            f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
+            src.run("export", str(f))
+            dst.run("import", str(f))
+
+        carry(root, street)
+        street.run("federation", "issue", "--subject", comm_id, "--role", "community",
+                   "--org", "dianye", "--parent", "beishi")
+        carry(street, comm)
+        comm.call(cmd="volunteers_create", title="电业社区志愿者名册")
+        comm.run("op", "run", "volunteers.add_team", "code=care", "name=助老服务队")
+        comm.run("op", "run", "volunteers.add_team", "code=patrol", "name=治安巡逻队")
+        comm.call(cmd="ledger_create")
+
+        daemon = Daemon(exe, comm.dir)
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        form = "form[data-roster-form]"
+        b.wait("the roster import form", f"!!document.querySelector('{form}')")
+        roster = ("姓名,电话,队伍\r\n"
+                  "王小红,139 0000 0001,care\r\n"
+                  "赵六,12ab,care\r\n"
+                  "李四,13900000002,\"care\r\npatrol\"\r\n")
+        # As a file chosen in the file input (its CRLF line ends kept, as Excel saves them).
+        assert b.eval(
+            f"(() => {{ const i = document.querySelector('{form} input[data-roster-file]');"
+            f" const d = new DataTransfer(); d.items.add(new File([{json.dumps(roster)}], 'roster.csv', {{ type: 'text/csv' }}));"
+            " i.files = d.files; return i.files.length === 1; })()"
+        )
+        b.click(f"{form} button[data-submit]")
+        summary = b.wait("the import report", f"document.querySelector('{form} [data-roster-summary]')?.innerText")
+        assert summary == "新登记 2 · 已登记过 0 · 未导入 1", summary
+        outcomes = b.eval(f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => [r.dataset.line, r.dataset.outcome])")
+        assert outcomes == [["2", "registered"], ["3", "rejected"], ["4", "registered"]], outcomes
+        assert '"12ab"' in b.text(f'{form} tr[data-line="3"]')
+        assert b.text(f"{form} [data-roster-progress]") == "已处理 3 / 3 行"
+        # The registry lists them with their names (this is their home node).
+        b.wait("the new volunteers listed", "document.getElementById('rosters').innerText.includes('李四')")
+        # The same roster again, pasted (the form was drawn again: no file chosen): nobody twice.
+        assert b.eval(f"document.querySelector('{form} input[data-roster-file]').files.length") == 0
+        fill(b, f"{form} textarea[data-roster-text]", roster.replace("\r\n", "\n"))
+        b.click(f"{form} button[data-submit]")
+        b.wait("the second import's report",
+               f"[...document.querySelectorAll('{form} tr[data-line]')].map(r => r.dataset.outcome).join() === 'already,rejected,already'")
+        vols = daemon.call(cmd="volunteer_list")
+        assert sorted(v["name"] for v in vols) == ["李四", "王小红"], vols
+        ids = {v["name"]: v["id"] for v in vols}
+
+        # Service this month: 2 h of care and 1.5 h of patrol.
+        today = dt.datetime.now(ZONE).date().isoformat()
+        daemon.call(cmd="service_record", volunteer=ids["王小红"], activity="助老", team="care", date=today, hours=2.0)
+        daemon.call(cmd="service_record", volunteer=ids["李四"], activity="巡逻", team="patrol", date=today, hours=1.5)
+        b.click("button[data-report='monthly']")
+        b.wait("the monthly report", "!!document.querySelector('.report[data-report-kind=\"monthly\"]')")
+        cells = "(t) => [...document.querySelectorAll(`.report tr[data-team=\"${t}\"] td`)].map(c => c.innerText)"
+        assert b.eval(f"({cells})('care')") == ["助老服务队", "2", "1", "2", "1", "2", "2"], b.eval(f"({cells})('care')")
+        assert b.eval(f"({cells})('*')") == ["合计", "2", "2", "2", "2", "3.50", "3.50"], b.eval(f"({cells})('*')")
+        b.click("button[data-report='yearly']")
+        b.wait("the yearly report", "!!document.querySelector('.report[data-report-kind=\"yearly\"]')")
+        figure = "(k) => document.querySelector(`.report tr[data-figure=\"${k}\"] td`).innerText"
+        assert b.eval(f"({figure})('volunteers')") == "2"
+        assert b.eval(f"({figure})('matters_received')") == "0"
+        assert b.eval(f"({cells})('patrol')")[-2:] == ["1.50", "1.50"]
+        # No name in a report.
+        assert "王" not in b.text(".report") and "李" not in b.text(".report")
+        assert b.eval("!!document.querySelector('button[data-report-print]')")
+        b.screenshot(ARTIFACTS / "dashboard-roster.png")
+
+        # Printing the report: the roster tab's report alone (not the list or the import).
+        b.send("Emulation.setEmulatedMedia", media="print")
+        b.eval("document.body.dataset.print = 'sec-roster'")
+        shown = "(s) => { const e = document.querySelector(s); return !!e && e.getClientRects().length > 0; }"
+        assert b.eval(f"({shown})('#sec-roster')") is True
+        assert b.eval(f"({shown})('.report')") is True
+        assert b.eval(f"({shown})('#sec-rooms')") is False
+        assert b.eval(f"({shown})('{form}')") is False
+        assert b.eval(f"({shown})('.roster[data-doc]')") is False
+        pdf = b.send("Page.printToPDF", printBackground=True)
+        (ARTIFACTS / "dashboard-roster-report.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        b.eval("delete document.body.dataset.print")
+        b.send("Emulation.setEmulatedMedia", media="")
+        assert b.eval(f"({shown})('{form}')") is True
+        assert not b.exceptions, b.exceptions
+        assert not b.problems, b.problems
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_second_workstation_sees_each_form_family_live() -> None:
     """Two workstations of one community (two nodes certified for dianye) with their
     dashboards open. For each family of daily tasks — room bookings, kitchen orders, service

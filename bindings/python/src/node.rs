@@ -43,6 +43,7 @@ mod catalogue;
 mod federation;
 mod ledger;
 mod registry;
+mod reports;
 mod resource;
 mod wishes;
 

@@ -508,3 +508,27 @@ def test_record_service_dry_run(district: District, dianye: linli.Node) -> None:
     assert list(dianye.ledger_entries(ledger)) == []
     # The id is the one the real write gets.
     assert dianye.record_service(ledger, "dianye:1", "x", "2026-01-01", 1) == would
+
+
+# ---- volunteer reports --------------------------------------------------------------
+
+
+def test_monthly_and_yearly_reports(dianye: linli.Node) -> None:
+    ledger = dianye.create_ledger(2026, "beishi")
+    dianye.record_service(ledger, "dianye:7", "patrol", date(2026, 3, 5), 2.0, team="patrol")
+    dianye.record_service(ledger, "dianye:8", "care", date(2026, 3, 9), 1.5)
+    dianye.record_service(ledger, "dianye:7", "patrol", date(2026, 4, 1), 1.0, team="patrol")
+    march = dianye.monthly_report("2026-03")
+    assert isinstance(march, linli.MonthlyReport) and march.month == "2026-03"
+    assert march.community == "beishi/dianye"
+    lines = {t.team: t for t in march.teams}
+    assert isinstance(lines["*"], linli.TeamLine)
+    assert (lines["patrol"].services, lines["patrol"].minutes, lines["patrol"].hours) == (1, 120, "2")
+    assert (lines[""].served, lines[""].points) == (1, "1.50")
+    assert (lines["*"].served, lines["*"].minutes) == (2, 210)
+    year = dianye.yearly_report(2026)
+    assert isinstance(year, linli.YearlyReport) and year.year == 2026
+    assert {t.team: t.minutes for t in year.teams}["*"] == 270
+    assert year.matters_received == 0 and year.volunteers == 0
+    with pytest.raises(linli.ValidationError, match="expected YYYY-MM"):
+        dianye.monthly_report("2026-13")

@@ -511,7 +511,12 @@ impl Actor {
             hash,
             outcome: Outcome::Accepted,
         };
-        let personal: Vec<_> = written.personal.iter().cloned().collect();
+        let personal: Vec<_> = written
+            .personal
+            .iter()
+            .chain(&written.personal_rows)
+            .cloned()
+            .collect();
         self.commit_with(vec![received], Origin::Local, &personal)?;
         Ok(written)
     }

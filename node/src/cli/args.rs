@@ -375,6 +375,46 @@ Example: linli install --data-dir /var/lib/linli --user linli --dest /etc/system
         /// The request JSON.
         request: String,
     },
+    /// Volunteer reports as CSV: the monthly volunteer report and the yearly public report
+    /// (年度公开报告), per team; counts only, no personal data.
+    #[command(
+        subcommand,
+        after_help = "Example: linli report monthly --month 2026-11 > 2026-11.csv"
+    )]
+    Report(ReportCmd),
+}
+
+/// `linli report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCmd {
+    /// Per team: members, volunteers who served, new registrations, services, hours and
+    /// points of a month.
+    #[command(after_help = "Example: linli report monthly --month 2026-11")]
+    Monthly {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// The community (street/community; default: this node's).
+        #[arg(long)]
+        community: Option<linli_core::Scope>,
+        /// Write the CSV here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The yearly public report: matters received, wishes fulfilled, problems resolved,
+    /// volunteers, and per team the hours served and points.
+    #[command(after_help = "Example: linli report yearly --year 2026 --out report-2026.csv")]
+    Yearly {
+        /// The year.
+        #[arg(long)]
+        year: i16,
+        /// The community (street/community; default: this node's).
+        #[arg(long)]
+        community: Option<linli_core::Scope>,
+        /// Write the CSV here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `linli calendar`.
@@ -1295,6 +1335,24 @@ pub enum VolunteersCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Register the volunteers of a roster CSV, in batches, with a report per line.
+    ///
+    /// The header names the columns: name (required), phone, id_number, type (resident or
+    /// in_service), unit (an in-service member's reporting unit, street/community/unit),
+    /// teams (team codes separated by ';'), posts (team:duty separated by ';'), id (the
+    /// volunteer id of a roster exported from linli). Chinese headers are read too (姓名,
+    /// 电话, 身份证号, 类型, 报到单位, 队伍, 岗位). Name, phone and ID number stay on this
+    /// community's nodes. Importing a file again registers nobody twice: a row naming a
+    /// registered volunteer, or the same person by phone or ID number, is reported
+    /// "already registered".
+    #[command(after_help = "Example: linli volunteers import roster.csv")]
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
 }
 
 /// Export formats.
@@ -1389,6 +1447,8 @@ impl Command {
             | C::Backup(_)
             | C::Restore(_)
             | C::Install(_)
+            | C::Report(_)
+            | C::Volunteers(VolunteersCmd::Import { .. })
             | C::Op(OpCmd::List { .. } | OpCmd::Show { .. }) => {
                 return Ok(None);
             }
@@ -1792,6 +1852,7 @@ impl Command {
                     title: title.clone(),
                 },
                 VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
+                VolunteersCmd::Import { .. } => return Ok(None),
             },
         };
         Ok(Some(r))

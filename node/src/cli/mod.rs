@@ -7,6 +7,7 @@
 
 pub mod args;
 mod output;
+mod roster;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -462,6 +463,18 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Import(a) => {
             let exec = Exec::connect(&dir, &cfg).await?;
             let r = import(&cli, &exec, a).await;
+            exec.close().await;
+            r
+        }
+        Command::Volunteers(args::VolunteersCmd::Import { file, doc }) => {
+            let exec = Exec::connect(&dir, &cfg).await?;
+            let r = roster::import(cli.json, &exec, file, *doc).await;
+            exec.close().await;
+            r
+        }
+        Command::Report(cmd) => {
+            let exec = Exec::connect(&dir, &cfg).await?;
+            let r = roster::report(cli.json, &exec, cmd).await;
             exec.close().await;
             r
         }
@@ -1346,7 +1359,7 @@ pub fn service_rows(data: &[u8]) -> Result<Vec<CsvRow>, String> {
 /// Where a record that the CSV reader says starts at `offset` really starts: after a
 /// `\r\n` the reader stops at `\r` and counts the `\n` as the next record's first byte (which
 /// put its line one too early). A record never starts with a line end.
-fn record_start(data: &[u8], offset: u64) -> u64 {
+pub(crate) fn record_start(data: &[u8], offset: u64) -> u64 {
     let skip = usize::try_from(offset)
         .ok()
         .and_then(|o| data.get(o..))
@@ -1360,10 +1373,10 @@ fn record_start(data: &[u8], offset: u64) -> u64 {
 
 /// Line numbers of byte offsets: the offsets at which lines 2, 3, … start (a line ends at
 /// `\n`, `\r\n` or a lone `\r`).
-struct Lines(Vec<u64>);
+pub(crate) struct Lines(Vec<u64>);
 
 impl Lines {
-    fn new(data: &[u8]) -> Self {
+    pub(crate) fn new(data: &[u8]) -> Self {
         let mut starts = Vec::new();
         let mut i = 0;
         while i < data.len() {
@@ -1383,7 +1396,7 @@ impl Lines {
     }
 
     /// The line (from 1) holding byte `offset`.
-    fn line(&self, offset: u64) -> u64 {
+    pub(crate) fn line(&self, offset: u64) -> u64 {
         1 + self.0.partition_point(|&s| s <= offset) as u64
     }
 }

@@ -40,6 +40,7 @@ use crate::{Node, NodeError};
 mod error;
 mod invite;
 mod parse;
+pub mod roster;
 pub(crate) mod rows;
 
 pub use error::{CLASSES, ClassRow, OpsError, class_row};
@@ -559,6 +560,24 @@ pub enum Request {
     },
 
     // ---- personal data ------------------------------------------------------------------
+    /// Read a roster CSV (columns `name, phone, id_number, type, unit, teams, posts, id`;
+    /// see `linli volunteers import --help`): each record with its line, as a row for
+    /// `roster_import` or the reason it cannot be one.
+    RosterCsv {
+        /// The file's text.
+        text: String,
+    },
+    /// Register the volunteers of roster rows (as `roster_csv` reads them) in batches of one
+    /// change each: every row `registered`, `already_registered` (its id, or the same person
+    /// by phone or ID number) or `rejected` with the error. Identities stay at home.
+    RosterImport {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// The rows.
+        rows: Vec<linli_core::volunteers::RosterRow>,
+    },
+
+    // ---- personal data (continued) --------------------------------------------------------
     /// Record a volunteer's identity (name, phone, ID number): personal data held only by
     /// the home community's nodes; every other node knows the volunteer by its id alone.
     VolunteerIdentify {
@@ -682,6 +701,7 @@ impl Request {
                 | Request::Read { .. }
                 | Request::Catalogue
                 | Request::ServiceCsv { .. }
+                | Request::RosterCsv { .. }
         )
     }
 }
@@ -1349,6 +1369,8 @@ pub async fn execute_with(
                 .collect(),
         )),
         Request::Catalogue => rows::catalogue(node).await,
+        Request::RosterCsv { text } => roster::parsed(&text),
+        Request::RosterImport { doc, rows } => roster::import(node, doc, rows).await,
         Request::ServiceCsv { text } => {
             let rows = crate::cli::service_rows(text.as_bytes()).map_err(OpsError::Invalid)?;
             Ok(rows::service_csv(&rows))

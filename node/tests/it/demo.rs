@@ -16,8 +16,9 @@ async fn the_district_demo_plays_every_story_and_ends_in_agreement() {
     let report = report.unwrap_or_else(|e| panic!("demo failed: {e}\n{text}"));
     assert_eq!(report.nodes, 6);
     assert!(report.agreed);
-    // 3 registries, 3 ledgers, 3 wish lists, 4 rooms, a kitchen, the federation.
-    assert_eq!(report.documents, 15, "{text}");
+    // 3 registries, 3 ledgers, 3 wish lists, 4 rooms, a kitchen, the federation, Dianye's
+    // volunteer registry.
+    assert_eq!(report.documents, 16, "{text}");
     assert!(
         report.refused >= 1,
         "the forged change is stored as refused"
@@ -28,6 +29,10 @@ async fn the_district_demo_plays_every_story_and_ends_in_agreement() {
         "revoked",
         "caught up",
         "all six nodes agree",
+        // The volunteer story: registered at home, served in Hongqi, credited at home, the
+        // phone in Dianye's files only (the demo checks it and fails otherwise).
+        "Dianye credits 3 points at home",
+        "the phone is in Dianye's files only",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

@@ -27,6 +27,8 @@ mod events;
 mod export;
 // CSV import of service records: batched, idempotent, right line numbers.
 mod import;
+// Roster import (CSV, locally and through the daemon) and the volunteer reports' CSV.
+mod roster;
 // Every committed fuzz seed and regression input, replayed through the fuzz targets' bodies.
 mod fuzz_replay;
 // Joining with a code: invite, join, used, expired and forged codes.

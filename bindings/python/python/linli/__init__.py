@@ -39,13 +39,16 @@ from .results import (
     LedgerEntry,
     LedgerPage,
     MealOrder,
+    MonthlyReport,
     NodeStatus,
     Peer,
     Rejected,
     ScoreSheet,
     Standing,
     SyncReport,
+    TeamLine,
     Wish,
+    YearlyReport,
 )
 
 __all__ = [
@@ -72,11 +75,13 @@ __all__ = [
     "LedgerPage",
     "LinliError",
     "MealOrder",
+    "MonthlyReport",
     "Node",
     "NodeStatus",
     "NotFoundError",
     "Peer",
     "SyncReport",
+    "TeamLine",
     "Rejected",
     "ScoreSheet",
     "Standing",
@@ -84,6 +89,7 @@ __all__ = [
     "SyncError",
     "ValidationError",
     "Wish",
+    "YearlyReport",
     "__version__",
     "core_version",
 ]

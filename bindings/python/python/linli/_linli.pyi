@@ -25,6 +25,7 @@ from .results import (
     KitchenDay,
     LedgerEntry,
     MealOrder,
+    MonthlyReport,
     NodeStatus,
     Peer,
     Rejected,
@@ -32,6 +33,7 @@ from .results import (
     Standing,
     SyncReport,
     Wish,
+    YearlyReport,
 )
 
 
@@ -266,6 +268,8 @@ class Node:
     ) -> None: ...
     def score_sheets(self, registry: str, compound: str, year: int) -> list[ScoreSheet]: ...
     def composite_score(self, registry: str, compound: str, year: int) -> CompositeScore: ...
+    def monthly_report(self, month: str, community: Optional[str] = None) -> MonthlyReport: ...
+    def yearly_report(self, year: int, community: Optional[str] = None) -> YearlyReport: ...
     def create_room(
         self, street: str, name: str, capacity: int, community: Optional[str] = None
     ) -> str: ...

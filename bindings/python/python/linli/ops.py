@@ -55,6 +55,7 @@ __all__ = [
     "volunteers_set_status",
     "volunteers_release",
     "volunteers_move_in",
+    "volunteers_import_roster",
 ]
 
 
@@ -737,3 +738,17 @@ def volunteers_move_in(node: Node, *, from_: str, kind: str, name: str, id_numbe
     if unit is not None:
         fields["unit"] = unit
     return node.operation("volunteers.move_in", doc, **fields)
+
+
+def volunteers_import_roster(node: Node, *, rows: list[Any], doc: Optional[str] = None) -> Any:
+    """Register the volunteers of a roster (a spreadsheet's rows) as one change, each row
+    validated on its own like `register` (identity kept at home only); a row naming a
+    volunteer already registered (its id, or the same person by phone or ID number) is
+    skipped. See [`import`].
+
+    Fields:
+        rows (JSON (array)): The rows, at most [`MAX_ROSTER_ROWS`].
+    """
+    fields: dict[str, Any] = {}
+    fields["rows"] = rows
+    return node.operation("volunteers.import_roster", doc, **fields)

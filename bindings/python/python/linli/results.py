@@ -39,6 +39,9 @@ __all__ = [
     "Claim",
     "Peer",
     "SyncReport",
+    "TeamLine",
+    "MonthlyReport",
+    "YearlyReport",
 ]
 
 _Conv = Callable[[Any], Any]
@@ -929,4 +932,110 @@ class SyncReport:
             received=data["received"],
             refused=data["refused"],
             sent=data["sent"],
+        )
+
+
+@dataclass(frozen=True)
+class TeamLine:
+    """One team's line of a report (the line with team `""` counts what has no team).
+
+    Attributes:
+        hours: Hours served (decimal, e.g. `12.5`).
+        members: Active volunteers of the registry in the team (at the time of reading).
+        minutes: Minutes served.
+        name: Team display name (the code where the registry has no such team).
+        points: Points credited for that service (decimal, e.g. `12.5`).
+        registered: Volunteers registered (or moved in) in the period.
+        served: Distinct volunteers who served in the period.
+        services: Service records in the period.
+        team: Team code (`""`: no team; the total line: `"*"`).
+    """
+
+    hours: str
+    members: int
+    minutes: int
+    name: str
+    points: str
+    registered: int
+    served: int
+    services: int
+    team: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> TeamLine:
+        """A TeamLine from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            hours=data["hours"],
+            members=data["members"],
+            minutes=data["minutes"],
+            name=data["name"],
+            points=data["points"],
+            registered=data["registered"],
+            served=data["served"],
+            services=data["services"],
+            team=data["team"],
+        )
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """The monthly volunteer report of a community.
+
+    Attributes:
+        community: The community.
+        month: The month, `YYYY-MM`.
+        teams: One line per team (code order), then the total (`team` = `"*"`).
+    """
+
+    community: str
+    month: str
+    teams: tuple[TeamLine, ...]
+
+    @classmethod
+    def from_json(cls, data: Any) -> MonthlyReport:
+        """A MonthlyReport from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            community=data["community"],
+            month=data["month"],
+            teams=_tuple(TeamLine.from_json)(data["teams"]),
+        )
+
+
+@dataclass(frozen=True)
+class YearlyReport:
+    """The yearly public report of a community (年度公开报告).
+
+    Attributes:
+        community: The community.
+        matters_received: Matters received: wishes, suggestions and problems posted in
+            the year.
+        problems_resolved: Problems and suggestions posted in the year and resolved.
+        teams: One line per team (code order), then the total (`team` = `"*"`).
+        volunteers: Active volunteers of the registry (at the time of reading).
+        wishes_fulfilled: Micro-wishes posted in the year and fulfilled (or confirmed).
+        wishes_posted: Micro-wishes posted in the year.
+        year: The year.
+    """
+
+    community: str
+    matters_received: int
+    problems_resolved: int
+    teams: tuple[TeamLine, ...]
+    volunteers: int
+    wishes_fulfilled: int
+    wishes_posted: int
+    year: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> YearlyReport:
+        """A YearlyReport from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            community=data["community"],
+            matters_received=data["matters_received"],
+            problems_resolved=data["problems_resolved"],
+            teams=_tuple(TeamLine.from_json)(data["teams"]),
+            volunteers=data["volunteers"],
+            wishes_fulfilled=data["wishes_fulfilled"],
+            wishes_posted=data["wishes_posted"],
+            year=data["year"],
         )

@@ -1029,7 +1029,9 @@ function renderWishes() {
 function renderRosters() {
   const docs = docsOf("volunteers");
   if (!docs.length) return empty("no_roster_docs");
-  return docs.map(v => {
+  // Roster import and reports (forms.js).
+  const reports = typeof rosterReports === "function" ? rosterReports() : null;
+  return [reports, ...docs.map(v => {
     const err = D.errors["roster:" + v.id];
     const rows = D.rosters[v.id] || [];
     return h("div", { class: "sub roster", "data-doc": v.id },
@@ -1044,8 +1046,9 @@ function renderRosters() {
         { label: "th_teams", cell: r => r.teams },
         { label: "th_posts", cell: r => r.posts },
         { label: "th_status", cell: r => h("span", { class: "badge st-" + r.status }, label("vst_", r.status)) },
-      ], rows, r => ({ "data-volunteer": r.id, title: (r.history || []).join("\n") })) : empty("no_roster"));
-  });
+      ], rows, r => ({ "data-volunteer": r.id, title: (r.history || []).join("\n") })) : empty("no_roster"),
+      typeof rosterImport === "function" ? rosterImport(v.id) : null);
+  })];
 }
 
 // sync -------------------------------------------------------------------------------------

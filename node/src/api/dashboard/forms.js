@@ -666,3 +666,162 @@ async function importCsv(text, doc, bar, said, report) {
       { label: "th_reason", cell: ([, [, detail]]) => detail || "" },
     ], rows, ([line, [kind]]) => ({ "data-line": line, "data-outcome": kind })));
 }
+
+// ---- roster import and volunteer reports (the roster tab) ----------------------------------
+// The node reads the roster CSV (`roster_csv`: the CLI's format, each record with its line);
+// the rows go to `roster_import` (`volunteers.import_roster`, one change per batch) with
+// progress, and every row's outcome is reported with its line. Reports are typed reads
+// (`monthly_report`, `yearly_report`) computed by linli-core; "print" prints the report alone.
+
+const ROSTER_BATCH = 200;
+/** Per registry: the import's state and report, the report shown; kept across re-renders. */
+const RS = { imports: {}, report: null, busy: false };
+
+function rosterI18n() {
+  if (I18N.zh.roster_import) return;
+  Object.assign(I18N.zh, {
+    roster_import: "导入志愿者名册（CSV）", roster_columns: "列：name（必填）, phone, id_number, type（resident / in_service）, unit, teams（; 分隔）, posts（队伍:岗位）, id；也可用中文列名：姓名、电话、身份证号、类型、报到单位、队伍、岗位",
+    roster_progress: "已处理 {0} / {1} 行", roster_summary: "新登记 {0} · 已登记过 {1} · 未导入 {2}",
+    roster_registered: "已登记", roster_already: "已登记过", roster_rejected: "未导入",
+    report_title: "志愿服务报表", report_monthly: "月度志愿报表", report_yearly: "年度公开报告",
+    report_month: "月份", report_year: "年份", report_show: "生成报表", report_print: "打印报表",
+    th_team: "队伍", th_members: "在册", th_served: "参与服务", th_registered: "新登记", th_services: "服务次数",
+    th_minutes: "分钟", th_result: "结果", report_total: "合计", report_no_team: "（未分队）",
+    matters_received: "接待事项", wishes_posted: "微心愿", wishes_fulfilled: "实现心愿", problems_resolved: "解决问题",
+    volunteers_active: "在册志愿者",
+  });
+  Object.assign(I18N.en, {
+    roster_import: "Import a volunteer roster (CSV)", roster_columns: "columns: name (required), phone, id_number, type (resident / in_service), unit, teams (';' between), posts (team:duty), id; Chinese headers work too",
+    roster_progress: "{0} of {1} rows done", roster_summary: "{0} registered · {1} registered before · {2} not imported",
+    roster_registered: "registered", roster_already: "registered before", roster_rejected: "not imported",
+    report_title: "Volunteer reports", report_monthly: "Monthly volunteer report", report_yearly: "Yearly public report",
+    report_month: "Month", report_year: "Year", report_show: "Show report", report_print: "Print report",
+    th_team: "Team", th_members: "Members", th_served: "Served", th_registered: "New", th_services: "Services",
+    th_minutes: "Minutes", th_result: "Result", report_total: "Total", report_no_team: "(no team)",
+    matters_received: "Matters received", wishes_posted: "Micro-wishes", wishes_fulfilled: "Wishes fulfilled", problems_resolved: "Problems resolved",
+    volunteers_active: "Active volunteers",
+  });
+}
+
+/** The import form of registry `doc` (when this node may import into it), and its report. */
+function rosterImport(doc) {
+  rosterI18n();
+  const op = catalogue().operations.find(o => o.op === "volunteers.import_roster");
+  if (!op || !(op.docs || []).includes(doc)) return null;
+  const st = RS.imports[doc] || (RS.imports[doc] = { outcome: null, done: 0, total: 0, error: null });
+  const file = h("input", { type: "file", accept: ".csv,text/csv", "data-roster-file": "" });
+  const paste = h("textarea", { rows: 4, class: "mono", "data-roster-text": "" });
+  const go = h("button", { type: "submit", class: "primary", "data-submit": "roster:" + doc, disabled: RS.busy }, t("form_submit"));
+  const bar = h("progress", { max: Math.max(st.total, 1), value: st.done, hidden: !st.total, "aria-label": t("roster_import") });
+  const said = h("p", { class: "muted", "data-roster-progress": "" }, st.total ? t("roster_progress", st.done, st.total) : "");
+  return h("form", {
+    class: "op-form roster-import", "data-roster-form": doc, novalidate: true,
+    onsubmit: async ev => {
+      ev.preventDefault();
+      if (RS.busy) return;
+      RS.busy = true; go.disabled = true;
+      Object.assign(st, { outcome: null, done: 0, total: 0, error: null });
+      try {
+        const text = file.files && file.files[0] ? await file.files[0].text() : paste.value;
+        await importRoster(text, doc, st, () => {
+          bar.hidden = false; bar.max = Math.max(st.total, 1); bar.value = st.done;
+          said.textContent = t("roster_progress", st.done, st.total);
+        });
+      } catch (e) {
+        st.error = e;
+      } finally {
+        RS.busy = false;
+        render();
+        scheduleLoad();
+      }
+    },
+  },
+  h("h4", {}, t("roster_import")),
+  h("p", { class: "muted help" }, t("roster_columns")),
+  h("label", { class: "field" }, h("span", { class: "flabel" }, t("csv_file")), file),
+  h("label", { class: "field" }, h("span", { class: "flabel" }, t("csv_paste")), paste),
+  h("div", { class: "row" }, go, bar, said),
+  st.error ? h("p", { class: "form-error error-box", "data-kind": st.error.kind || "" }, coreError(st.error)) : null,
+  st.outcome ? rosterOutcome(st.outcome) : null);
+}
+
+async function importRoster(text, doc, st, show) {
+  const parsed = await call({ cmd: "roster_csv", text });
+  const outcome = new Map();  // line → [kind, detail]
+  for (const r of parsed) if (r.error) outcome.set(r.line, ["rejected", r.error]);
+  const todo = parsed.filter(r => r.row);
+  st.total = parsed.length; st.done = outcome.size; show();
+  for (let at = 0; at < todo.length; at += ROSTER_BATCH) {
+    const batch = todo.slice(at, at + ROSTER_BATCH);
+    const r = await call({ cmd: "roster_import", doc, rows: batch.map(x => x.row) });
+    batch.forEach((x, i) => {
+      const res = (r.rows || [])[i] || {};
+      if (res.outcome === "registered") outcome.set(x.line, ["registered", res.volunteer]);
+      else if (res.outcome === "already_registered") outcome.set(x.line, ["already", res.volunteer]);
+      else outcome.set(x.line, ["rejected", res.error || res.outcome || ""]);
+    });
+    st.done = outcome.size; show();
+  }
+  st.outcome = [...outcome.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function rosterOutcome(rows) {
+  const count = k => rows.filter(([, [kind]]) => kind === k).length;
+  return h("div", { class: "csv-report", "data-roster-report": "" },
+    h("p", { class: "form-ok", "data-roster-summary": "" }, t("roster_summary", count("registered"), count("already"), count("rejected"))),
+    table([
+      { label: "th_line", num: true, cell: ([line]) => String(line) },
+      { label: "th_outcome", cell: ([, [kind]]) => h("span", { class: "badge " + (kind === "rejected" ? "st-rejected" : kind === "registered" ? "st-confirmed" : "st-revoked") }, t("roster_" + kind)) },
+      { label: "th_result", cell: ([, [, detail]]) => detail || "" },
+    ], rows, ([line, [kind]]) => ({ "data-line": line, "data-outcome": kind })));
+}
+
+/** The report panel: pick a month or a year, show the report, print it alone. */
+function rosterReports() {
+  rosterI18n();
+  if (!docsOf("volunteers").length) return null;
+  const now = nowIn();
+  const month = h("input", { type: "month", value: (RS.report && RS.report.month) || now.date.slice(0, 7), "data-report-month": "" });
+  const year = h("input", { type: "number", min: 2000, max: 9999, value: (RS.report && RS.report.year) || now.date.slice(0, 4), "data-report-year": "" });
+  const show = (read, extra) => async () => {
+    try {
+      const r = await call({ cmd: "read", read: Object.assign({ read }, extra()) });
+      RS.report = Object.assign({ read, data: r }, read === "monthly_report" ? { month: r.month } : { year: r.year });
+    } catch (e) {
+      RS.report = { read, error: e };
+    }
+    render();
+  };
+  const r = RS.report;
+  return h("div", { class: "sub roster-reports", "data-reports": "" },
+    h("h3", {}, t("report_title")),
+    h("div", { class: "row no-print" },
+      h("label", { class: "field" }, h("span", { class: "flabel" }, t("report_month")), month),
+      h("button", { type: "button", "data-report": "monthly", onclick: show("monthly_report", () => ({ month: month.value })) }, t("report_monthly")),
+      h("label", { class: "field" }, h("span", { class: "flabel" }, t("report_year")), year),
+      h("button", { type: "button", "data-report": "yearly", onclick: show("yearly_report", () => ({ year: Number(year.value) })) }, t("report_yearly")),
+      r && r.data ? h("button", { type: "button", class: "small", "data-report-print": "", onclick: () => printSection("sec-roster") }, t("report_print")) : null),
+    r && r.error ? errorBox(r.error) : null,
+    r && r.data ? reportView(r) : null);
+}
+
+function reportView(r) {
+  const d = r.data;
+  const monthly = r.read === "monthly_report";
+  const title = monthly ? `${t("report_monthly")} · ${d.community} · ${d.month}` : `${t("report_yearly")} · ${d.community} · ${d.year}`;
+  const figures = monthly ? null : h("table", { class: "report-figures" }, h("tbody", {},
+    ["matters_received", "wishes_posted", "wishes_fulfilled", "problems_resolved", "volunteers"].map(k =>
+      h("tr", { "data-figure": k }, h("th", {}, t(k === "volunteers" ? "volunteers_active" : k)), h("td", { class: "num" }, String(d[k]))))));
+  const teamName = l => l.team === "*" ? t("report_total") : l.team === "" ? t("report_no_team") : l.name;
+  return h("div", { class: "report", "data-report-kind": monthly ? "monthly" : "yearly" },
+    h("h4", {}, title), figures,
+    table([
+      { label: "th_team", cell: teamName },
+      { label: "th_members", num: true, cell: l => String(l.members) },
+      { label: "th_served", num: true, cell: l => String(l.served) },
+      { label: "th_registered", num: true, cell: l => String(l.registered) },
+      { label: "th_services", num: true, cell: l => String(l.services) },
+      { label: "th_hours", num: true, cell: l => l.hours },
+      { label: "th_points", num: true, cell: l => l.points },
+    ], d.teams, l => ({ "data-team": l.team })));
+}
