@@ -1301,6 +1301,12 @@ impl crate::zh::Chinese for VolunteersError {
             VolunteersError::BadRelease { volunteer, reason } => {
                 format!("志愿者 {volunteer} 的迁出证明：{reason}")
             }
+            VolunteersError::BatchSize { rows, max } => {
+                format!("名册导入每批 1 到 {max} 行，收到 {rows} 行")
+            }
+            VolunteersError::NothingToWrite(_) => {
+                "没有可写入的内容：名册中没有新的有效行".to_string()
+            }
         }
     }
 }
