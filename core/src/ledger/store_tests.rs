@@ -513,8 +513,18 @@ fn crafted_store_changes_are_refused_by_receivers() {
         ),
     ];
     let before = receiver.doc(l).unwrap().heads();
-    for (what, sc) in cases {
-        assert!(receiver.apply(sc).is_err(), "{what} was accepted");
+    let reasons = [
+        "only the owner beishi/dianye may keep the points store",
+        "cost must be positive",
+        "is 5 kg rice for 2 points, not 5 kg rice for 1",
+        "is 5 kg rice for 2 points, not television for 2",
+        "is not in the change's history",
+        "restocked item",
+        "only the owner beishi/dianye may keep the points store",
+    ];
+    for ((what, sc), reason) in cases.into_iter().zip(reasons) {
+        let e = receiver.apply(sc).expect_err(what).to_string();
+        assert!(e.contains(reason), "{what}: {e}");
         assert_eq!(receiver.doc(l).unwrap().heads(), before, "{what}");
     }
     // The honest redemption of the same item is accepted.

@@ -193,25 +193,30 @@ fn crafted_team_claims_are_refused_by_receivers() {
         SignedChange::sign(&key(o, 1), d.id(), ch.raw_bytes()).unwrap()
     };
     let unit = "beishi/dianye/power-co";
-    for (what, sc) in [
+    for (what, sc, reason) in [
         (
             "a lead outside the team",
             forged("power-co", &claim("dianye:9", Some("dianye:9"), &["dianye:1", "dianye:2"], unit)),
+            "not among the members",
         ),
         (
             "a volunteer other than the lead",
             forged("power-co", &claim("dianye:1", Some("dianye:2"), &["dianye:1", "dianye:2"], unit)),
+            "names its lead dianye:1 as its volunteer",
         ),
         (
             "a team of one",
             forged("power-co", &claim("dianye:1", Some("dianye:1"), &["dianye:1"], unit)),
+            "2 to 50 members",
         ),
         (
             "a claim in another's name",
             forged("power-co", &claim("dianye:1", Some("dianye:1"), &["dianye:1", "dianye:2"], "beishi/dianye/state-grid")),
+            "names claimant beishi/dianye/state-grid",
         ),
     ] {
-        assert!(receiver.apply(sc).is_err(), "{what} was accepted");
+        let e = receiver.apply(sc).expect_err(what).to_string();
+        assert!(e.contains(reason), "{what}: {e}");
         assert_eq!(receiver.doc(doc).unwrap().heads(), before, "{what}");
     }
 }
