@@ -876,7 +876,7 @@ function renderLedgers() {
           { label: "th_points", num: true, cell: r => r.earned },
           { label: "th_hours", num: true, cell: r => r.hours },
           { label: "th_stars", cell: r => stars(r.stars) },
-          { label: "cert_btn", cell: r => r.volunteer.split(":")[0] === myOrg()
+          { label: "cert_btn", cell: r => r.volunteer.split(/[@:]/)[0] === myOrg()
             ? h("button", { type: "button", class: "small", "data-cert": r.volunteer, onclick: () => showCertificate(r.volunteer) }, t("cert_btn"))
             : "" },
         ], board, r => ({ "data-volunteer": r.volunteer })) : empty("no_volunteers"),
