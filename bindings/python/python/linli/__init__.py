@@ -47,6 +47,13 @@ from .results import (
     SyncReport,
     Wish,
 )
+from .results import (
+    ClaimCount,
+    PointsInfo,
+    StarCertificate,
+    StoreItem,
+    YearHours,
+)
 
 __all__ = [
     "results",
@@ -84,6 +91,11 @@ __all__ = [
     "SyncError",
     "ValidationError",
     "Wish",
+    "ClaimCount",
+    "PointsInfo",
+    "StarCertificate",
+    "StoreItem",
+    "YearHours",
     "__version__",
     "core_version",
 ]
