@@ -22,7 +22,12 @@ pub(super) async fn execute(node: &Node, req: Request) -> Result<Value, OpsError
         } => {
             let doc = ledger(doc).await?;
             let cost = parse_points(&cost, "cost")?;
-            write(node, doc, Op::Ledger(LedgerOp::StoreAdd { name, cost, stock })).await
+            write(
+                node,
+                doc,
+                Op::Ledger(LedgerOp::StoreAdd { name, cost, stock }),
+            )
+            .await
         }
         Request::StoreRestock {
             doc,
@@ -55,9 +60,7 @@ pub(super) async fn execute(node: &Node, req: Request) -> Result<Value, OpsError
             let doc = ledger(doc).await?;
             answer(node, Read::Store { doc }).await
         }
-        Request::Certificate { volunteer } => {
-            answer(node, Read::Certificate { volunteer }).await
-        }
+        Request::Certificate { volunteer } => answer(node, Read::Certificate { volunteer }).await,
         Request::WishClaimTeam {
             doc,
             wish,

@@ -48,14 +48,30 @@ async fn a_store_item_is_redeemed_until_out_of_stock_and_a_certificate_is_issued
     ok(
         &c,
         &[
-            "service", "record", "dianye:7", "--activity", "patrol", "--date", "2026-05-01",
-            "--hours", "5",
+            "service",
+            "record",
+            "dianye:7",
+            "--activity",
+            "patrol",
+            "--date",
+            "2026-05-01",
+            "--hours",
+            "5",
         ],
     )
     .await;
     let added = ok(
         &c,
-        &["ledger", "store", "add", "5 kg rice", "--cost", "2", "--stock", "2"],
+        &[
+            "ledger",
+            "store",
+            "add",
+            "5 kg rice",
+            "--cost",
+            "2",
+            "--stock",
+            "2",
+        ],
     )
     .await;
     let item = added["effect"]["store_item"]
@@ -68,7 +84,9 @@ async fn a_store_item_is_redeemed_until_out_of_stock_and_a_certificate_is_issued
     let heads = node.heads(ledger).await.unwrap();
     let e = c.call(&cli(&redeem)).await.unwrap_err();
     match &e {
-        ApiError::Status { status, message, .. } => {
+        ApiError::Status {
+            status, message, ..
+        } => {
             assert_eq!(*status, 409, "{e}");
             assert!(
                 message.contains("out of stock") && message.contains("5 kg rice"),
@@ -124,14 +142,26 @@ async fn a_store_item_is_redeemed_until_out_of_stock_and_a_certificate_is_issued
     let claimed = ok(
         &c,
         &[
-            "wish", "claim", &wish, "--team", "dianye:1,dianye:2,dianye:7", "--lead", "dianye:7",
+            "wish",
+            "claim",
+            &wish,
+            "--team",
+            "dianye:1,dianye:2,dianye:7",
+            "--lead",
+            "dianye:7",
         ],
     )
     .await;
     assert!(claimed["effect"]["claim"].is_string(), "{claimed}");
     let e = c
         .call(&cli(&[
-            "wish", "claim", &wish, "--team", "dianye:1,dianye:2", "--lead", "dianye:7",
+            "wish",
+            "claim",
+            &wish,
+            "--team",
+            "dianye:1,dianye:2",
+            "--lead",
+            "dianye:7",
         ]))
         .await
         .unwrap_err();
