@@ -6,6 +6,10 @@
 //! |---|---|---|---|
 //! | `meta` | `rules` | [`LedgerRules`] (points rule, star thresholds) | the community |
 //! | `entries` | `<issuer>:<counter>` | [`Entry`] | service records and corrections: the issuing community (the ledger's owner); redemptions: the volunteer's home community, in its own ledger |
+//! | `meta` | `store/<item>`, `restock/<item>/<n>` | [`StoreItem`], [`Restock`]: the points store ([`store`]) | the community |
+//!
+//! Points may expire ([`LedgerRules::expiry`]); balances with expiry, the points store with
+//! its stock and the star certificate are in [`store`].
 //!
 //! Volunteers appear only as pseudonymous [`VolunteerId`]s (`home:n`); names and phone
 //! numbers never enter a replicated document.
@@ -49,7 +53,7 @@ use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
-mod store;
+pub mod store;
 pub use store::*;
 
 /// The record maps of a ledger.

@@ -6,7 +6,7 @@
 //! | map | key | record | written by |
 //! |---|---|---|---|
 //! | `items` | `<item>` | [`Item`] | the community (offers also its street) |
-//! | `claims` | `<item>/<claim>` | [`Claim`] | any organisation, under its own id |
+//! | `claims` | `<item>/<claim>` | [`Claim`] (a team claim: members and one lead, [`team`]) | any organisation, under its own id |
 //! | `assignments` | `<item>/<claim>` | [`Assignment`] | the community |
 //! | `progress` | `<item>/<stage>` | [`Progress`] | the community; `fulfilled` also the assignee |
 //!
@@ -33,7 +33,7 @@ use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
-mod team;
+pub mod team;
 pub use team::*;
 
 /// The record maps of a wishes document.
