@@ -486,6 +486,10 @@ record_id!(
     /// A claim on a wish or offer, numbered by the claiming organisation.
     ClaimId
 );
+record_id!(
+    /// An item of a ledger's points store, numbered by the keeping community.
+    StoreItemId
+);
 
 #[cfg(test)]
 mod tests {

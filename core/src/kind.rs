@@ -106,6 +106,8 @@ pub enum Effect {
     Claim(ClaimId),
     /// A volunteer was registered, moved in, updated or released.
     Volunteer(VolunteerId),
+    /// A points-store item was added or restocked.
+    StoreItem(crate::ids::StoreItemId),
     /// A batch of roster rows was written (a registry's `import_roster`): each row's
     /// outcome, in order.
     Roster(Vec<RosterOutcome>),

@@ -6,6 +6,10 @@
 //! |---|---|---|---|
 //! | `meta` | `rules` | [`LedgerRules`] (points rule, star thresholds) | the community |
 //! | `entries` | `<issuer>:<counter>` | [`Entry`] | service records and corrections: the issuing community (the ledger's owner); redemptions: the volunteer's home community, in its own ledger |
+//! | `meta` | `store/<item>`, `restock/<item>/<n>` | [`StoreItem`], [`Restock`]: the points store ([`store`]) | the community |
+//!
+//! Points may expire ([`LedgerRules::expiry`]); balances with expiry, the points store with
+//! its stock and the star certificate are in [`store`].
 //!
 //! Volunteers appear only as pseudonymous [`VolunteerId`]s (`home:n`); names and phone
 //! numbers never enter a replicated document.
@@ -43,11 +47,14 @@ use serde::{Deserialize, Serialize};
 use crate::cert::Role;
 use crate::document::Write;
 use crate::document::{DocKind, Document, MAX_CHANGE_BYTES, MAX_RECORD_BYTES, Put};
-use crate::ids::{EntryId, OrgId, RecordId, Scope, VolunteerId};
+use crate::ids::{EntryId, OrgId, RecordId, Scope, StoreItemId, VolunteerId};
 use crate::kind::{Ctx, Effect};
 use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
+
+pub mod store;
+pub use store::*;
 
 /// The record maps of a ledger.
 pub const MAPS: &[&str] = &["entries"];
@@ -119,6 +126,9 @@ pub struct LedgerRules {
     pub points_per_hour: Points,
     /// Earned points needed for 1, 2, 3 … stars (ascending).
     pub star_thresholds: Vec<Points>,
+    /// When earned points expire (default never; see [`store`]).
+    #[serde(default, skip_serializing_if = "Expiry::is_never")]
+    pub expiry: Expiry,
 }
 
 impl Default for LedgerRules {
@@ -126,6 +136,7 @@ impl Default for LedgerRules {
         Self {
             points_per_hour: Points::whole(1),
             star_thresholds: [10, 50, 100, 200, 500].map(Points::whole).to_vec(),
+            expiry: Expiry::Never,
         }
     }
 }
@@ -146,7 +157,7 @@ impl LedgerRules {
                 "star thresholds must be positive and strictly ascending".into(),
             ));
         }
-        Ok(())
+        self.expiry.validate()
     }
     /// The most one correction may add or remove: a full day (24 hours) of service under
     /// this rule. Larger amends take several corrections, each with its reason.
@@ -195,6 +206,9 @@ pub enum EntryBody {
         cost: Points,
         /// Outlet.
         outlet: String,
+        /// The points-store item taken (absent: a free-text redemption).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_item: Option<StoreItemId>,
     },
     /// A correction (positive or negative) by the issuer.
     Correction {
@@ -475,6 +489,34 @@ pub enum LedgerOp {
         /// The rows.
         rows: Vec<ServiceRow>,
     },
+    /// Add an item to this ledger's points store (the community).
+    StoreAdd {
+        /// Name, e.g. "5 kg rice".
+        name: String,
+        /// Cost in points (> 0).
+        cost: Points,
+        /// Units in stock (≤ 100000).
+        stock: u32,
+    },
+    /// Add units to a store item (the community).
+    StoreRestock {
+        /// The item.
+        item: StoreItemId,
+        /// Units added (1 to 100000).
+        quantity: u32,
+    },
+    /// Redeem a volunteer's points for a store item (the home community, in its own
+    /// ledger): takes one unit out of stock; refused when out of stock or when the balance
+    /// (with expiry) does not cover the item's cost.
+    RedeemItem {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The item.
+        item: StoreItemId,
+        /// Outlet (default "points store").
+        #[serde(default)]
+        outlet: Option<String>,
+    },
 }
 
 /// Errors of ledger operations.
@@ -593,6 +635,41 @@ pub enum LedgerError {
     /// nothing changed. Carries each row's outcome.
     #[error("nothing to write: every row of the batch was already imported or invalid")]
     NothingToWrite(Vec<RowOutcome>),
+    /// A redemption the balance would cover but for points that expired.
+    #[error(
+        "volunteer {volunteer} has {balance} points; {expired} points expired; redeeming {cost} would overdraw"
+    )]
+    PointsExpired {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Spendable balance.
+        balance: Points,
+        /// Points expired unspent.
+        expired: Points,
+        /// Requested cost.
+        cost: Points,
+    },
+    /// A store item with no unit in stock.
+    #[error("store item {item} ({name}) is out of stock ({stock} in stock): restock it first")]
+    OutOfStock {
+        /// The item.
+        item: StoreItemId,
+        /// Its name.
+        name: String,
+        /// Its stock (below zero after concurrent redemptions).
+        stock: i64,
+    },
+    /// No such store item in this ledger.
+    #[error("unknown store item {0} in this ledger's points store")]
+    UnknownStoreItem(StoreItemId),
+    /// A certificate of a volunteer no entry names.
+    #[error("no ledger held here names volunteer {volunteer} of {home}")]
+    NoService {
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Home community.
+        home: Scope,
+    },
 }
 
 /// A row of a leaderboard.
@@ -866,19 +943,47 @@ pub fn plan(
                     "redemption cost must be positive, got {cost}"
                 )));
             }
-            let balance = balance_at_home(ctx.docs.values(), &owner, &volunteer);
-            if balance < cost {
-                return Err(LedgerError::InsufficientBalance {
+            store::check_balance(ctx, doc, &owner, &volunteer, cost)?;
+            let msg = format!("redeem {volunteer}: {item} for {cost} pts");
+            let store_item = None;
+            let body = EntryBody::Redemption {
+                item,
+                cost,
+                outlet,
+                store_item,
+            };
+            append(entry(volunteer, body), msg)
+        }
+        LedgerOp::StoreAdd { name, cost, stock } => {
+            require("keep the points store of this ledger", &owner)?;
+            store::plan_add(doc, ctx, name, cost, stock)
+        }
+        LedgerOp::StoreRestock { item, quantity } => {
+            require("keep the points store of this ledger", &owner)?;
+            store::plan_restock(doc, ctx, item, quantity)
+        }
+        LedgerOp::RedeemItem {
+            volunteer,
+            item,
+            outlet,
+        } => {
+            require("write redemptions in this ledger", &owner)?;
+            if volunteer.org() != ledger.community() {
+                return Err(LedgerError::NotHome {
                     volunteer,
-                    balance,
-                    cost,
+                    community: owner,
                 });
             }
-            let msg = format!("redeem {volunteer}: {item} for {cost} pts");
-            append(
-                entry(volunteer, EntryBody::Redemption { item, cost, outlet }),
-                msg,
-            )
+            let it = store::in_stock(doc, &item)?;
+            store::check_balance(ctx, doc, &owner, &volunteer, it.cost)?;
+            let msg = format!("redeem {volunteer}: {} ({item}) for {} pts", it.name, it.cost);
+            let body = EntryBody::Redemption {
+                item: it.name,
+                cost: it.cost,
+                outlet: outlet.unwrap_or_else(|| "points store".into()),
+                store_item: Some(item),
+            };
+            append(entry(volunteer, body), msg)
         }
         LedgerOp::Correct {
             volunteer,
@@ -1110,6 +1215,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         ("meta", "rules") => decode::<LedgerRules>(value)?
             .validate()
             .map_err(|e| e.to_string()),
+        ("meta", k) if store::is_store_key(k) => store::check_record(k, value),
         ("entries", _) => {
             let [k] = key_parts::<1>(key)?;
             let entry_id = id::<EntryId>(k)?;
@@ -1165,6 +1271,7 @@ impl crate::kind::Kind for LedgerContract {
         Some(match op {
             "record_service" | "record_services" => &[Owner, Organiser],
             "redeem" | "correct" | "set_rules" => &[Owner],
+            "store_add" | "store_restock" | "redeem_item" => &[Owner],
             _ => return None,
         })
     }
@@ -1176,8 +1283,8 @@ impl crate::kind::Kind for LedgerContract {
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street
     }
-    fn write_once(&self, map: &str, _key: &str) -> bool {
-        map == "entries"
+    fn write_once(&self, map: &str, key: &str) -> bool {
+        map == "entries" || (map == "meta" && store::is_store_key(key))
     }
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
@@ -1228,6 +1335,7 @@ impl policy::Rules<'_> {
     pub(crate) fn ledger(&self, w: &Write) -> policy::Rule {
         let (h, who) = (self.h, self.who);
         match w.map.as_str() {
+            "meta" if store::is_store_key(&w.key) => store::authorize(self, w),
             "meta" => self.owner("set the rules"),
             "entries" => {
                 let id: EntryId = policy::first_id(&w.key)?;
@@ -1297,15 +1405,18 @@ impl policy::Rules<'_> {
                         }
                         Ok(())
                     }
-                    EntryBody::Redemption { .. } => policy::require(
-                        policy::is_owner(h, who) && e.home == h.owner_scope(),
-                        || {
-                            format!(
-                                "only the home community {} redeems points of volunteer {}, in its own ledger",
-                                e.home, e.volunteer
-                            )
-                        },
-                    ),
+                    EntryBody::Redemption { .. } => {
+                        policy::require(
+                            policy::is_owner(h, who) && e.home == h.owner_scope(),
+                            || {
+                                format!(
+                                    "only the home community {} redeems points of volunteer {}, in its own ledger",
+                                    e.home, e.volunteer
+                                )
+                            },
+                        )?;
+                        store::check_redemption(self, &e)
+                    }
                 }
             }
             _ => Err("unknown map".into()),
@@ -1320,9 +1431,11 @@ impl LedgerError {
         match self {
             E::NotAllowed { .. } | E::NotHome { .. } => crate::class::ErrorClass::Unauthorized,
             E::UnknownEntry(_) | E::UnknownVolunteer { .. } => crate::class::ErrorClass::NotFound,
+            E::UnknownStoreItem(_) | E::NoService { .. } => crate::class::ErrorClass::NotFound,
             E::InsufficientBalance { .. } | E::NothingToWrite(_) => {
                 crate::class::ErrorClass::Conflict
             }
+            E::PointsExpired { .. } | E::OutOfStock { .. } => crate::class::ErrorClass::Conflict,
             E::CorrectionTooLarge { .. }
             | E::InvalidHours(_)
             | E::WrongYear { .. }
@@ -1391,6 +1504,23 @@ impl crate::zh::Chinese for LedgerError {
             }
             LedgerError::NothingToWrite(_) => {
                 "没有可写入的内容：这批的每一行都已导入过或无效".to_string()
+            }
+            LedgerError::PointsExpired {
+                volunteer,
+                balance,
+                expired,
+                cost,
+            } => format!(
+                "志愿者 {volunteer} 可用积分 {balance}；已过期 {expired} 积分；兑换 {cost} 积分将透支"
+            ),
+            LedgerError::OutOfStock { item, name, stock } => {
+                format!("积分超市商品 {item}（{name}）已无库存（库存 {stock}）：请先补货")
+            }
+            LedgerError::UnknownStoreItem(item) => {
+                format!("本台账的积分超市中没有商品 {item}")
+            }
+            LedgerError::NoService { volunteer, home } => {
+                format!("本节点所持台账中没有 {home} 的志愿者 {volunteer} 的记录")
             }
         }
     }

@@ -94,6 +94,7 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
         Op::Ledger(LedgerOp::SetRules(LedgerRules {
             points_per_hour: Points::whole(2),
             star_thresholds: vec![Points::whole(1), Points::whole(10)],
+            expiry: Default::default(),
         })),
         now(),
     )
@@ -282,6 +283,7 @@ fn invalid_rules_are_refused() {
                 rules: LedgerRules {
                     points_per_hour: Points(0),
                     star_thresholds: vec![],
+                    expiry: Default::default(),
                 },
             },
             now(),

@@ -322,6 +322,7 @@ fn concurrent_get_all_lists_the_winner_last() {
             &LedgerRules {
                 points_per_hour: Points(p),
                 star_thresholds: vec![],
+                expiry: Default::default(),
             },
         )
     };

@@ -949,6 +949,7 @@ pub(crate) fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                             item: "tv".into(),
                             cost: Points::whole(99),
                             outlet: "x".into(),
+                            store_item: None,
                         },
                         _ => crate::ledger::EntryBody::Correction {
                             corrects: None,

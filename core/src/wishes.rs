@@ -6,7 +6,7 @@
 //! | map | key | record | written by |
 //! |---|---|---|---|
 //! | `items` | `<item>` | [`Item`] | the community (offers also its street) |
-//! | `claims` | `<item>/<claim>` | [`Claim`] | any organisation, under its own id |
+//! | `claims` | `<item>/<claim>` | [`Claim`] (a team claim: members and one lead, [`team`]) | any organisation, under its own id |
 //! | `assignments` | `<item>/<claim>` | [`Assignment`] | the community |
 //! | `progress` | `<item>/<stage>` | [`Progress`] | the community; `fulfilled` also the assignee |
 //!
@@ -32,6 +32,9 @@ use crate::kind::{Ctx, Effect};
 use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
+
+pub mod team;
+pub use team::*;
 
 /// The record maps of a wishes document.
 pub const MAPS: &[&str] = &["assignments", "claims", "items", "progress"];
@@ -118,6 +121,9 @@ pub struct Claim {
     pub note: String,
     /// When.
     pub at: Timestamp,
+    /// A team claim's members and its one lead (the `volunteer` above); see [`team`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Team>,
 }
 
 /// The community's assignment of a claim (inactive after release).
@@ -284,6 +290,19 @@ pub enum WishesOp {
         /// The step.
         stage: Stage,
     },
+    /// Offer to take up a wish or offer as a team of volunteers with one accountable lead
+    /// (counted once in the yearly counts).
+    ClaimTeam {
+        /// The item.
+        wish: WishId,
+        /// The accountable volunteer (one of the members).
+        lead: VolunteerId,
+        /// The members (2 to 50, distinct).
+        members: Vec<VolunteerId>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
 }
 
 /// Errors of wishes operations.
@@ -329,6 +348,9 @@ pub enum WishesError {
     /// Text empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// A team claim's team is malformed.
+    #[error("invalid team: {0}")]
+    BadTeam(String),
 }
 
 /// Read view of a wishes document.
@@ -574,6 +596,7 @@ pub fn plan(
                 volunteer,
                 note,
                 at: ctx.now,
+                team: None,
             };
             let id = ClaimId(ctx.author.next_id(doc, "claims", &format!("{wish}/")));
             Ok((
@@ -581,6 +604,26 @@ pub fn plan(
                 Effect::Claim(id.clone()),
                 format!("claim {id} on {wish}"),
             ))
+        }
+        WishesOp::ClaimTeam {
+            wish,
+            lead,
+            members,
+            note,
+        } => {
+            let item = w.item(&wish)?;
+            let status = w.status(&wish)?;
+            let open = matches!(
+                (&item.kind, &status),
+                (
+                    ItemKind::Offer,
+                    Status::Published | Status::Claimed(_) | Status::Assigned(_)
+                ) | (ItemKind::Wish, Status::Published | Status::Claimed(_))
+            );
+            if !open {
+                return Err(bad(&wish, &status, "claim"));
+            }
+            team::plan_claim(doc, ctx, wish, Team { lead, members }, note)
         }
         WishesOp::Assign { wish, claim } => {
             if *me != community {
@@ -712,7 +755,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             if claim.claimant.org() != Some(cid.org()) {
                 return Err(format!("claim {cid} names claimant {}", claim.claimant));
             }
-            Ok(())
+            team::check_claim(&claim).map_err(|e| format!("claim {cid}: {e}"))
         }
         "assignments" => {
             let [w, c] = key_parts::<2>(key)?;
@@ -750,7 +793,7 @@ impl crate::kind::Kind for WishesContract {
         use crate::policy::Standing::*;
         Some(match op {
             "post" => &[Owner, Street],
-            "claim" => &[Certified],
+            "claim" | "claim_team" => &[Certified],
             "assign" | "release" => &[Owner],
             "advance" => &[Owner, Named],
             _ => return None,
@@ -901,7 +944,9 @@ impl WishesError {
             E::AlreadyAssigned { .. } | E::BadTransition { .. } => {
                 crate::class::ErrorClass::Conflict
             }
-            E::NotClaimed { .. } | E::Empty(_) => crate::class::ErrorClass::Invalid,
+            E::NotClaimed { .. } | E::Empty(_) | E::BadTeam(_) => {
+                crate::class::ErrorClass::Invalid
+            }
         }
     }
 }
@@ -925,6 +970,7 @@ impl crate::zh::Chinese for WishesError {
             WishesError::BadTransition { wish, status, what } => {
                 format!("心愿 {wish} 状态为{}：不能{}", crate::zh::word(status), crate::zh::word(what))
             }
+            WishesError::BadTeam(m) => format!("认领团队无效：{m}"),
             WishesError::Empty(f) => format!("{}不能为空", crate::zh::word(f)),
         }
     }

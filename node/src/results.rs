@@ -28,6 +28,9 @@ use serde_json::Value;
 use crate::Node;
 use crate::ops::OpsError;
 
+mod points;
+pub use points::{ClaimCount, PointsInfo, StarCertificate, StoreItem, YearHours};
+
 // ---- JSON forms of values Python shows as its own types ------------------------------
 
 /// An instant: RFC 3339 text in UTC with milliseconds (`2026-12-01T11:00:00.000Z`).
@@ -967,6 +970,8 @@ pub struct Claim {
     pub at: Time,
     /// Whether the community's assignment of it stands.
     pub assigned: bool,
+    /// A team claim's members (its lead is `volunteer`); empty for a single claim.
+    pub members: Vec<String>,
 }
 
 /// A peer this node has synchronised with.
@@ -1056,6 +1061,11 @@ pub fn schemas() -> Vec<(String, Value)> {
         linli_core::views::report::TeamLine,
         linli_core::views::report::MonthlyReport,
         linli_core::views::report::YearlyReport,
+        StoreItem,
+        YearHours,
+        StarCertificate,
+        PointsInfo,
+        ClaimCount,
     );
     roots
         .into_iter()
@@ -1226,6 +1236,28 @@ pub enum Read {
         /// The community (default: this node's).
         #[serde(default)]
         community: Option<linli_core::Scope>,
+    },
+    /// `[StoreItem]`: the points store of a ledger, with stock.
+    Store {
+        /// Ledger.
+        doc: DocId,
+    },
+    /// `StarCertificate` of a volunteer of this node's community, today.
+    Certificate {
+        /// The volunteer.
+        volunteer: VolunteerId,
+    },
+    /// `PointsInfo`: a volunteer's points today, with expiry.
+    Points {
+        /// The volunteer.
+        volunteer: VolunteerId,
+    },
+    /// `[ClaimCount]` of a wishes document for a year, by claimant (a team claim once).
+    ClaimCounts {
+        /// Wishes document.
+        doc: DocId,
+        /// Year.
+        year: i16,
     },
 }
 
@@ -1506,11 +1538,19 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
                             volunteer: claim.volunteer.map(|v| v.to_string()),
                             note: claim.note,
                             at: Time(claim.at),
+                            members: claim
+                                .team
+                                .map(|t| t.members.iter().map(ToString::to_string).collect())
+                                .unwrap_or_default(),
                         })
                         .collect())
                 })
                 .await??;
             json(&rows)
         }
+        Read::Store { doc } => points::store(node, doc).await,
+        Read::Certificate { volunteer } => points::certificate(node, volunteer).await,
+        Read::Points { volunteer } => points::points(node, volunteer).await,
+        Read::ClaimCounts { doc, year } => points::claim_counts(node, doc, year).await,
     }
 }

@@ -642,6 +642,89 @@ def test_dashboard_in_headless_chromium() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_points_store_and_star_certificate() -> None:
+    """The points store with stock (a redemption takes one unit; out of stock is refused by
+    the CLI with its reason) and a volunteer's printable star certificate, with the masked
+    name from the home registry."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-points-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        d = District(exe, tmp)
+        comm = Linli(exe, d.dir)
+        today = dt.datetime.now(ZONE).date().isoformat()
+        # The registered volunteer (李志愿) serves 12 hours today.
+        vid = next(v["id"] for v in comm.call(cmd="volunteer_list") if v["name"] == "李志愿")
+        comm.call(cmd="service_record", volunteer=vid, activity="治安巡逻队",
+                  team="治安巡逻队", date=today, hours=12)
+        rice = comm.call(cmd="store_add", name="5斤大米", cost="4", stock=1)["effect"]["store_item"]
+        soap = comm.call(cmd="store_add", name="洗衣液", cost="2", stock=5)["effect"]["store_item"]
+        comm.run("ledger", "store", "redeem", "dianye:7", "--item", rice)
+        # The last unit is gone: the CLI refuses with the reason, nothing written.
+        r = subprocess.run(
+            [str(exe), "--dir", str(d.dir), "ledger", "store", "redeem", "dianye:8", "--item", rice],
+            capture_output=True, text=True, env=dict(os.environ, RUST_LOG="error", NO_COLOR="1"),
+            timeout=60,
+        )
+        assert r.returncode != 0 and "out of stock" in r.stderr and "5斤大米" in r.stderr, r
+        stock = {i["id"]: i["stock"] for i in comm.call(cmd="store_list")}
+        assert stock == {rice: 0, soap: 5}, stock
+
+        daemon = Daemon(exe, d.dir)
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        store = "#ledgers .store"
+        b.wait("the points store", f"!!document.querySelector('{store} tr{sel('item', rice)}')")
+        assert b.eval(f"document.querySelector('{store} tr{sel('item', rice)}').dataset.stock") == "0"
+        assert "缺货" in b.text(f"{store} tr{sel('item', rice)}")
+        soap_row = b.text(f"{store} tr{sel('item', soap)}")
+        assert "洗衣液" in soap_row and "5" in soap_row, soap_row
+        assert "积分超市" in b.text(store)
+
+        # The star certificate of the registered volunteer: masked name, stars, hours.
+        b.click(f'#ledgers button[data-cert="{vid}"]')
+        b.wait("the certificate", "!!document.querySelector('#certificate .cert')")
+        assert b.eval("document.getElementById('sec-certificate').hidden") is False
+        cert = b.text("#certificate")
+        assert "李**" in cert and vid in cert, cert
+        assert "1 星" in cert and "颁发单位：beishi/dianye" in cert, cert
+        assert b.text("#certificate dd[data-field='earned']") == "12", cert
+        year = dt.datetime.now(ZONE).year
+        assert "12.00" in b.text(f"#certificate tr{sel('year', str(year))}"), cert
+        assert "李志愿" not in cert, "the certificate shows the masked name only"
+
+        # It prints alone.
+        b.send("Emulation.setEmulatedMedia", media="print")
+        b.eval("document.body.dataset.print = 'sec-certificate'")
+        shown = "(id) => getComputedStyle(document.getElementById(id)).display !== 'none'"
+        assert b.eval(f"({shown})('sec-certificate')") is True
+        assert b.eval(f"({shown})('sec-volunteers')") is False
+        assert b.eval("getComputedStyle(document.querySelector('.tabs')).display") == "none"
+        pdf = b.send("Page.printToPDF", printBackground=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "dashboard-certificate-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        b.eval("delete document.body.dataset.print")
+        b.send("Emulation.setEmulatedMedia", media="")
+        b.screenshot(ARTIFACTS / "dashboard-certificate.png")
+
+        # English labels.
+        b.click("#lang")
+        b.wait("the English store", f"document.querySelector('{store}').innerText.includes('Points store')")
+        assert "out of stock" in b.text(f"{store} tr{sel('item', rice)}")
+        assert "Issued by beishi/dianye" in b.text("#certificate")
+        assert not b.exceptions, b.exceptions
+        assert not b.problems, b.problems
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_training_clock_banner() -> None:
     """A node run with `--training-clock` shows a banner with the simulated time, in
     Chinese and after the English switch."""

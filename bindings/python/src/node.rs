@@ -42,6 +42,7 @@ use serde_json::Value;
 mod catalogue;
 mod federation;
 mod ledger;
+mod points;
 mod registry;
 mod reports;
 mod resource;

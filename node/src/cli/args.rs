@@ -1027,6 +1027,70 @@ pub enum LedgerCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// The points store (积分超市) of a ledger: items with cost and stock.
+    #[command(subcommand, after_help = "Example: linli ledger store list")]
+    Store(StoreCmd),
+    /// A volunteer's star certificate (stars, earned points, hours by year), issued by this
+    /// community.
+    #[command(after_help = "Example: linli ledger certificate dianye:7")]
+    Certificate {
+        /// Volunteer (org:n).
+        volunteer: VolunteerId,
+    },
+}
+
+/// `linli ledger store …`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCmd {
+    /// Add an item (the community).
+    #[command(after_help = "Example: linli ledger store add \"5 kg rice\" --cost 4 --stock 20")]
+    Add {
+        /// Name.
+        name: String,
+        /// Cost in points (e.g. 4 or 1.5).
+        #[arg(long)]
+        cost: String,
+        /// Units in stock.
+        #[arg(long, default_value_t = 0)]
+        stock: u32,
+        /// Ledger (default: the only one).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Add units to an item (the community).
+    #[command(after_help = "Example: linli ledger store restock dianye@…:1 --quantity 10")]
+    Restock {
+        /// The item (its id from `linli ledger store list`).
+        item: linli_core::StoreItemId,
+        /// Units added.
+        #[arg(long)]
+        quantity: u32,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Redeem a volunteer's points for an item (one unit out of stock).
+    #[command(after_help = "Example: linli ledger store redeem dianye:7 --item dianye@…:1")]
+    Redeem {
+        /// Volunteer (org:n).
+        volunteer: VolunteerId,
+        /// The item.
+        #[arg(long)]
+        item: linli_core::StoreItemId,
+        /// Outlet (default "points store").
+        #[arg(long)]
+        outlet: Option<String>,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Items with cost and stock.
+    #[command(after_help = "Example: linli ledger store list")]
+    List {
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
 }
 
 /// `linli service …`.
@@ -1243,11 +1307,27 @@ pub enum WishCmd {
         /// Wish.
         wish: WishId,
         /// Volunteer, if an individual.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "team")]
         volunteer: Option<VolunteerId>,
         /// Note.
         #[arg(long, default_value = "")]
         note: String,
+        /// Wishes document.
+        #[arg(long)]
+        doc: Option<DocId>,
+        /// A team claim: the members, comma-separated (2 to 50; needs --lead).
+        #[arg(long, value_delimiter = ',', requires = "lead")]
+        team: Vec<VolunteerId>,
+        /// The team's one accountable volunteer (one of --team).
+        #[arg(long, requires = "team")]
+        lead: Option<VolunteerId>,
+    },
+    /// Claims per claimant in a year (a team claim counts once).
+    #[command(after_help = "Example: linli wish stats --year 2026")]
+    Stats {
+        /// Year (default this year).
+        #[arg(long)]
+        year: Option<i16>,
         /// Wishes document.
         #[arg(long)]
         doc: Option<DocId>,
@@ -1704,6 +1784,43 @@ impl Command {
                     rules: None,
                 },
                 LedgerCmd::Entries { doc } => Request::Entries { doc: *doc },
+                LedgerCmd::Store(s) => match s {
+                    StoreCmd::Add {
+                        name,
+                        cost,
+                        stock,
+                        doc,
+                    } => Request::StoreAdd {
+                        doc: *doc,
+                        name: name.clone(),
+                        cost: cost.clone(),
+                        stock: *stock,
+                    },
+                    StoreCmd::Restock {
+                        item,
+                        quantity,
+                        doc,
+                    } => Request::StoreRestock {
+                        doc: *doc,
+                        item: item.clone(),
+                        quantity: *quantity,
+                    },
+                    StoreCmd::Redeem {
+                        volunteer,
+                        item,
+                        outlet,
+                        doc,
+                    } => Request::StoreRedeem {
+                        doc: *doc,
+                        volunteer: volunteer.clone(),
+                        item: item.clone(),
+                        outlet: outlet.clone(),
+                    },
+                    StoreCmd::List { doc } => Request::StoreList { doc: *doc },
+                },
+                LedgerCmd::Certificate { volunteer } => Request::Certificate {
+                    volunteer: volunteer.clone(),
+                },
             },
             C::Service(ServiceCmd::Record {
                 volunteer,
@@ -1810,9 +1927,28 @@ impl Command {
                 },
                 WishCmd::Claim {
                     wish,
+                    note,
+                    doc,
+                    team,
+                    lead: Some(lead),
+                    ..
+                } if !team.is_empty() => Request::WishClaimTeam {
+                    doc: *doc,
+                    wish: wish.clone(),
+                    lead: lead.clone(),
+                    members: team.clone(),
+                    note: note.clone(),
+                },
+                WishCmd::Stats { year, doc } => Request::WishStats {
+                    doc: *doc,
+                    year: *year,
+                },
+                WishCmd::Claim {
+                    wish,
                     volunteer,
                     note,
                     doc,
+                    ..
                 } => Request::WishClaim {
                     doc: *doc,
                     wish: wish.clone(),

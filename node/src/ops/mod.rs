@@ -40,6 +40,7 @@ use crate::{Node, NodeError};
 mod error;
 mod invite;
 mod parse;
+mod points;
 pub mod roster;
 pub(crate) mod rows;
 
@@ -672,6 +673,71 @@ pub enum Request {
         /// The operation, `{"kind": "ledger", "op": {...}}`.
         op: Op,
     },
+
+    // ---- points and team claims (ops/points.rs) -------------------------------------------
+    /// Add an item to the points store of a ledger (the community).
+    StoreAdd {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Name.
+        name: String,
+        /// Cost in points (`4`, `1.5`).
+        cost: String,
+        /// Units in stock.
+        stock: u32,
+    },
+    /// Add units to a store item (the community).
+    StoreRestock {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// The item.
+        item: linli_core::StoreItemId,
+        /// Units added.
+        quantity: u32,
+    },
+    /// Redeem a volunteer's points for a store item (the home community): one unit out of
+    /// stock.
+    StoreRedeem {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The item.
+        item: linli_core::StoreItemId,
+        /// Outlet (default "points store").
+        outlet: Option<String>,
+    },
+    /// The points store of a ledger, with stock.
+    StoreList {
+        /// Ledger.
+        doc: Option<DocId>,
+    },
+    /// A volunteer's star certificate (this node's community's volunteers).
+    Certificate {
+        /// Volunteer.
+        volunteer: VolunteerId,
+    },
+    /// Claim a wish or offer as a team with one accountable lead.
+    WishClaimTeam {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Wish.
+        wish: WishId,
+        /// The accountable volunteer (one of the members).
+        lead: VolunteerId,
+        /// The members.
+        members: Vec<VolunteerId>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Claims per claimant in a year (a team claim counts once).
+    WishStats {
+        /// Wishes document.
+        doc: Option<DocId>,
+        /// Year (default this year).
+        year: Option<i16>,
+    },
 }
 
 impl Request {
@@ -702,6 +768,9 @@ impl Request {
                 | Request::Catalogue
                 | Request::ServiceCsv { .. }
                 | Request::RosterCsv { .. }
+                | Request::StoreList { .. }
+                | Request::Certificate { .. }
+                | Request::WishStats { .. }
         )
     }
 }
@@ -1355,6 +1424,13 @@ pub async fn execute_with(
             Ok(rows::import(&path, &r))
         }
         Request::Execute { doc, op } => write(node, doc, op).await,
+        req @ (Request::StoreAdd { .. }
+        | Request::StoreRestock { .. }
+        | Request::StoreRedeem { .. }
+        | Request::StoreList { .. }
+        | Request::Certificate { .. }
+        | Request::WishClaimTeam { .. }
+        | Request::WishStats { .. }) => points::execute(node, req).await,
         Request::Create { new } => {
             let kind = new.kind();
             let sc = node.create(new).await?;

@@ -51,6 +51,8 @@ mod refusals;
 mod restore;
 // The store: reopen, bad files, locking, disk full, snapshots.
 mod store;
+// Points: the points store with stock, the star certificate, team claims (CLI requests over HTTP).
+mod points;
 // Refusals linli-core withdraws (refused → accepted, refused → pending), live and reopened.
 mod withdrawals;
 // The layout enforces itself: no import cycle in core, kinds named only where listed, JSON rows in one place.

@@ -50,6 +50,13 @@ from .results import (
     Wish,
     YearlyReport,
 )
+from .results import (
+    ClaimCount,
+    PointsInfo,
+    StarCertificate,
+    StoreItem,
+    YearHours,
+)
 
 __all__ = [
     "results",
@@ -90,6 +97,11 @@ __all__ = [
     "ValidationError",
     "Wish",
     "YearlyReport",
+    "ClaimCount",
+    "PointsInfo",
+    "StarCertificate",
+    "StoreItem",
+    "YearHours",
     "__version__",
     "core_version",
 ]

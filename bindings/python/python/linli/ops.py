@@ -27,6 +27,9 @@ __all__ = [
     "ledger_correct",
     "ledger_set_rules",
     "ledger_record_services",
+    "ledger_store_add",
+    "ledger_store_restock",
+    "ledger_redeem_item",
     "resource_delegate",
     "resource_request",
     "resource_confirm",
@@ -47,6 +50,7 @@ __all__ = [
     "wishes_assign",
     "wishes_release",
     "wishes_advance",
+    "wishes_claim_team",
     "volunteers_add_team",
     "volunteers_pair",
     "volunteers_unpair",
@@ -276,14 +280,17 @@ def ledger_correct(node: Node, *, delta: int, reason: str, volunteer: str, corre
     return node.operation("ledger.correct", doc, **fields)
 
 
-def ledger_set_rules(node: Node, *, points_per_hour: int, star_thresholds: list[Any], doc: Optional[str] = None) -> Any:
+def ledger_set_rules(node: Node, *, points_per_hour: int, star_thresholds: list[Any], expiry: Optional[Any] = None, doc: Optional[str] = None) -> Any:
     """Replace the points rule and star thresholds (the community).
 
     Fields:
+        expiry (JSON, optional): When earned points expire (default never; see [`store`]).
         points_per_hour (integer): Points per hour of service.
         star_thresholds (JSON (array)): Earned points needed for 1, 2, 3 … stars (ascending).
     """
     fields: dict[str, Any] = {}
+    if expiry is not None:
+        fields["expiry"] = expiry
     fields["points_per_hour"] = points_per_hour
     fields["star_thresholds"] = star_thresholds
     return node.operation("ledger.set_rules", doc, **fields)
@@ -303,6 +310,52 @@ def ledger_record_services(node: Node, *, rows: list[Any], doc: Optional[str] = 
     fields: dict[str, Any] = {}
     fields["rows"] = rows
     return node.operation("ledger.record_services", doc, **fields)
+
+
+def ledger_store_add(node: Node, *, cost: int, name: str, stock: int, doc: Optional[str] = None) -> Any:
+    """Add an item to this ledger's points store (the community).
+
+    Fields:
+        cost (integer): Cost in points (> 0).
+        name (text): Name, e.g. "5 kg rice".
+        stock (integer): Units in stock (≤ 100000).
+    """
+    fields: dict[str, Any] = {}
+    fields["cost"] = cost
+    fields["name"] = name
+    fields["stock"] = stock
+    return node.operation("ledger.store_add", doc, **fields)
+
+
+def ledger_store_restock(node: Node, *, item: str, quantity: int, doc: Optional[str] = None) -> Any:
+    """Add units to a store item (the community).
+
+    Fields:
+        item (text): The item.
+        quantity (integer): Units added (1 to 100000).
+    """
+    fields: dict[str, Any] = {}
+    fields["item"] = item
+    fields["quantity"] = quantity
+    return node.operation("ledger.store_restock", doc, **fields)
+
+
+def ledger_redeem_item(node: Node, *, item: str, volunteer: str, outlet: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Redeem a volunteer's points for a store item (the home community, in its own
+    ledger): takes one unit out of stock; refused when out of stock or when the balance
+    (with expiry) does not cover the item's cost.
+
+    Fields:
+        item (text): The item.
+        outlet (text, optional): Outlet (default "points store").
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["item"] = item
+    if outlet is not None:
+        fields["outlet"] = outlet
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.redeem_item", doc, **fields)
 
 
 def resource_delegate(node: Node, *, block: dict[str, Any], delegate: str, doc: Optional[str] = None) -> Any:
@@ -584,6 +637,25 @@ def wishes_advance(node: Node, *, stage: Any, wish: str, doc: Optional[str] = No
     fields["stage"] = stage
     fields["wish"] = wish
     return node.operation("wishes.advance", doc, **fields)
+
+
+def wishes_claim_team(node: Node, *, lead: str, members: list[Any], wish: str, note: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Offer to take up a wish or offer as a team of volunteers with one accountable lead
+    (counted once in the yearly counts).
+
+    Fields:
+        lead (text): The accountable volunteer (one of the members).
+        members (JSON (array)): The members (2 to 50, distinct).
+        note (text, optional): Note.
+        wish (text): The item.
+    """
+    fields: dict[str, Any] = {}
+    fields["lead"] = lead
+    fields["members"] = members
+    if note is not None:
+        fields["note"] = note
+    fields["wish"] = wish
+    return node.operation("wishes.claim_team", doc, **fields)
 
 
 def volunteers_add_team(node: Node, *, code: str, name: str, doc: Optional[str] = None) -> Any:

@@ -52,6 +52,11 @@ const I18N = {
     th_rank: "名次", th_volunteer: "志愿者", th_points: "积分", th_hours: "时长", th_stars: "星级",
     stars_n: "{0} 星", points_month: "每月获得积分", months: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
     no_volunteers: "暂无服务记录。",
+    store_h: "积分超市", th_item: "物品", th_cost: "所需积分", th_stock: "库存", th_redeemed: "已兑换",
+    no_store: "积分超市暂无物品。", out_of_stock: "缺货", cert_btn: "星级证书",
+    cert_title: "志愿服务星级证书", cert_issued: "颁发单位：{0}", cert_on: "日期：{0}",
+    cert_volunteer: "志愿者", cert_stars: "星级", cert_earned: "累计获得积分", cert_balance: "可用积分",
+    cert_expired: "已过期积分", cert_hours: "年度服务时长", th_year: "年度", cert_print: "打印证书",
     no_registries: "本节点没有小区台账。", year: "年度",
     th_compound: "小区", th_address: "地址", th_households: "户数", th_mode: "管理模式", th_manager: "物业/管理方",
     th_score: "综合评分", th_flag: "考核",
@@ -130,6 +135,11 @@ const I18N = {
     th_rank: "Rank", th_volunteer: "Volunteer", th_points: "Points", th_hours: "Hours", th_stars: "Stars",
     stars_n: "{0} stars", points_month: "Points earned per month", months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
     no_volunteers: "No service recorded yet.",
+    store_h: "Points store", th_item: "Item", th_cost: "Cost (points)", th_stock: "In stock", th_redeemed: "Redeemed",
+    no_store: "The points store has no items yet.", out_of_stock: "out of stock", cert_btn: "Certificate",
+    cert_title: "Volunteer star certificate", cert_issued: "Issued by {0}", cert_on: "Date: {0}",
+    cert_volunteer: "Volunteer", cert_stars: "Stars", cert_earned: "Points earned", cert_balance: "Points available",
+    cert_expired: "Points expired", cert_hours: "Hours by year", th_year: "Year", cert_print: "Print certificate",
     no_registries: "This node holds no compound registry.", year: "Year",
     th_compound: "Compound", th_address: "Address", th_households: "Households", th_mode: "Management", th_manager: "Appointed firm",
     th_score: "Composite score", th_flag: "Assessment",
@@ -374,6 +384,7 @@ const D = {
   status: null, resources: [], docs: [], catalogue: null,
   bookings: {}, kitchen: {}, entries: {}, boards: {}, compounds: {}, wishes: {}, rosters: {},
   peers: null, rejected: null, errors: {},
+  store: {}, cert: null,
 };
 const UI = { week: {}, day: {}, team: {}, year: null };
 
@@ -433,6 +444,8 @@ async function load() {
         .then(v => { D.boards[l.id] = v || []; }));
       jobs.push(settle("ledger:" + l.id, call({ cmd: "entries", doc: l.id }))
         .then(v => { D.entries[l.id] = v || []; }));
+      jobs.push(settle("store:" + l.id, call({ cmd: "store_list", doc: l.id }))
+        .then(v => { D.store[l.id] = v || []; }));
     }
     for (const r of docsOf("registry")) {
       jobs.push(settle("registry:" + r.id, api(q("/api/v1/compounds", { doc: r.id, year })))
@@ -591,6 +604,7 @@ function render() {
   const training = !!st && st.clock === "training";
   $("training").hidden = !training;
   $("training").textContent = training ? t("training_clock", st.time) : "";
+  try { renderCertificate(); } catch (e) { $("certificate").replaceChildren(errorBox(e)); }
   for (const [id, fn] of [["rooms", renderRooms], ["kitchens", renderKitchens], ["ledgers", renderLedgers],
     ["registries", renderRegistries], ["wishes", renderWishes], ["rosters", renderRosters], ["sync", renderSync]]) {
     try { $(id).replaceChildren(...[fn()].flat().filter(k => k != null)); } catch (e) { $(id).replaceChildren(errorBox(e)); }
@@ -879,8 +893,12 @@ function renderLedgers() {
           { label: "th_points", num: true, cell: r => r.earned },
           { label: "th_hours", num: true, cell: r => r.hours },
           { label: "th_stars", cell: r => stars(r.stars) },
+          { label: "cert_btn", cell: r => r.volunteer.split(/[@:]/)[0] === myOrg()
+            ? h("button", { type: "button", class: "small", "data-cert": r.volunteer, onclick: () => showCertificate(r.volunteer) }, t("cert_btn"))
+            : "" },
         ], board, r => ({ "data-volunteer": r.volunteer })) : empty("no_volunteers"),
         h("div", {}, h("p", { class: "chart-title" }, t("points_month")), monthChart(entries, team))),
+      storeTable(l),
       UI.statement && UI.statement.doc === l.id ? statement(l, entries) : null);
   });
 }
@@ -915,6 +933,51 @@ function statement(l, entries) {
       { label: "th_points", num: true, cell: e => e.points },
       { label: "th_issuer", cell: e => e.issuer },
     ], mine, e => ({ "data-entry": e.id })) : empty("statement_none"));
+}
+
+/** A ledger's points store: items with cost and stock (a store redemption takes one). */
+function storeTable(l) {
+  const err = D.errors["store:" + l.id];
+  const items = D.store[l.id] || [];
+  return h("div", { class: "store", "data-store": l.id },
+    h("h4", {}, t("store_h")),
+    err ? errorBox(err) : null,
+    items.length ? table([
+      { label: "th_item", cell: r => r.name },
+      { label: "th_cost", num: true, cell: r => r.cost },
+      { label: "th_stock", num: true, cell: r => r.stock > 0 ? String(r.stock) : h("span", { class: "badge st-refused" }, String(r.stock), " ", t("out_of_stock")) },
+      { label: "th_redeemed", num: true, cell: r => r.redeemed },
+    ], items, r => ({ "data-item": r.id, "data-stock": r.stock })) : empty("no_store"));
+}
+
+/** Shows a volunteer's star certificate in its own printable section. */
+async function showCertificate(volunteer) {
+  try { D.cert = await call({ cmd: "certificate", volunteer }); } catch (e) { D.cert = { error: e }; }
+  renderCertificate();
+  $("sec-certificate").scrollIntoView();
+}
+
+function renderCertificate() {
+  const sec = $("sec-certificate");
+  if (!sec) return;
+  const c = D.cert;
+  sec.hidden = !c;
+  if (!c) return;
+  if (c.error) { $("certificate").replaceChildren(errorBox(c.error)); return; }
+  $("certificate").replaceChildren(h("div", { class: "cert", "data-volunteer": c.volunteer },
+    h("p", { class: "cert-name" }, c.name ? `${c.name} (${c.volunteer})` : c.volunteer),
+    h("p", { class: "cert-stars" }, stars(c.stars), " ", t("stars_n", c.stars)),
+    h("dl", { class: "kv" },
+      h("dt", {}, t("cert_earned")), h("dd", { "data-field": "earned" }, c.earned),
+      h("dt", {}, t("cert_balance")), h("dd", { "data-field": "balance" }, c.balance),
+      h("dt", {}, t("cert_expired")), h("dd", { "data-field": "expired" }, c.expired)),
+    h("h4", {}, t("cert_hours")),
+    table([
+      { label: "th_year", cell: r => r.year },
+      { label: "th_hours", num: true, cell: r => r.hours },
+    ], c.hours, r => ({ "data-year": r.year })),
+    h("p", { class: "cert-issued" }, t("cert_issued", c.issued_by), " · ", t("cert_on", c.on)),
+    h("button", { type: "button", class: "small", "data-print-cert": "1", onclick: () => printSection("sec-certificate") }, t("cert_print"))));
 }
 
 function monthChart(entries, team) {

@@ -27,6 +27,8 @@ const FORM_I18N = {
     "op_registry.inspect": "检查记录", "op_registry.score": "考核评分",
     "op_ledger.record_service": "登记服务时长", "op_ledger.record_services": "批量登记服务时长", "op_ledger.redeem": "积分兑换",
     "op_ledger.correct": "更正积分", "op_ledger.set_rules": "积分规则",
+    "op_ledger.store_add": "积分超市上架物品", "op_ledger.store_restock": "积分超市补货", "op_ledger.redeem_item": "积分超市兑换",
+    "op_wishes.claim_team": "团队认领（一名负责人）",
     "op_wishes.post": "发布心愿/服务项目", "op_wishes.claim": "认领", "op_wishes.assign": "指派认领方",
     "op_wishes.release": "释放认领", "op_wishes.advance": "推进进度（完成、验收…）",
     "op_federation.issue": "签发证书", "op_federation.revoke": "吊销证书", "op_federation.set_config": "区级设置",
