@@ -42,6 +42,11 @@ __all__ = [
     "TeamLine",
     "MonthlyReport",
     "YearlyReport",
+    "StoreItem",
+    "YearHours",
+    "StarCertificate",
+    "PointsInfo",
+    "ClaimCount",
 ]
 
 _Conv = Callable[[Any], Any]
@@ -854,6 +859,8 @@ class Claim:
         at: When it was offered (UTC).
         claimant: The claiming organisation.
         id: Its id.
+        members: A team claim's members (its lead is `volunteer`); empty for a single
+            claim.
         note: Note.
         volunteer: The volunteer who will do it, if an individual.
         wish: The item claimed.
@@ -863,6 +870,7 @@ class Claim:
     at: datetime.datetime
     claimant: str
     id: str
+    members: list[str]
     note: str
     volunteer: Optional[str]
     wish: str
@@ -875,6 +883,7 @@ class Claim:
             at=_datetime(data["at"]),
             claimant=data["claimant"],
             id=data["id"],
+            members=_list(_same)(data["members"]),
             note=data["note"],
             volunteer=data["volunteer"],
             wish=data["wish"],
@@ -1038,4 +1047,178 @@ class YearlyReport:
             wishes_fulfilled=data["wishes_fulfilled"],
             wishes_posted=data["wishes_posted"],
             year=data["year"],
+        )
+
+
+@dataclass(frozen=True)
+class StoreItem:
+    """An item of a ledger's points store with its stock.
+
+    Attributes:
+        cost: Cost in points.
+        id: Its id (`org@tag:n`).
+        initial: Units put in when the item was added.
+        name: Name.
+        redeemed: Units redeemed.
+        restocked: Units added by restocks.
+        stock: Units in stock: initial + restocked − redeemed (below zero only after
+            two workstations redeemed the last unit concurrently; then refused until
+            restocked).
+    """
+
+    cost: Decimal
+    id: str
+    initial: int
+    name: str
+    redeemed: int
+    restocked: int
+    stock: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoreItem:
+        """A StoreItem from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            cost=Decimal(data["cost"]),
+            id=data["id"],
+            initial=data["initial"],
+            name=data["name"],
+            redeemed=data["redeemed"],
+            restocked=data["restocked"],
+            stock=data["stock"],
+        )
+
+
+@dataclass(frozen=True)
+class YearHours:
+    """Hours served in one year.
+
+    Attributes:
+        hours: Hours served, as text with two decimals.
+        minutes: Minutes served.
+        year: The year.
+    """
+
+    hours: str
+    minutes: int
+    year: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> YearHours:
+        """A YearHours from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            hours=data["hours"],
+            minutes=data["minutes"],
+            year=data["year"],
+        )
+
+
+@dataclass(frozen=True)
+class StarCertificate:
+    """A volunteer's star certificate, issued by the home community.
+
+    Attributes:
+        balance: Points spendable today.
+        earned: Points earned over every ledger held (never reduced by redemptions or
+            expiry).
+        expired: Points that expired unspent.
+        hours: Hours by year of service.
+        issued_by: The issuing (home) community's scope.
+        name: The masked name, where the home community's volunteer registry is held.
+        on: The day it describes.
+        stars: Star level.
+        thresholds: Earned points needed for each star.
+        volunteer: The volunteer's pseudonymous id.
+    """
+
+    balance: Decimal
+    earned: Decimal
+    expired: Decimal
+    hours: tuple[YearHours, ...]
+    issued_by: str
+    name: Optional[str]
+    on: datetime.date
+    stars: int
+    thresholds: list[Decimal]
+    volunteer: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> StarCertificate:
+        """A StarCertificate from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            balance=Decimal(data["balance"]),
+            earned=Decimal(data["earned"]),
+            expired=Decimal(data["expired"]),
+            hours=_tuple(YearHours.from_json)(data["hours"]),
+            issued_by=data["issued_by"],
+            name=data["name"],
+            on=_date(data["on"]),
+            stars=data["stars"],
+            thresholds=_list(Decimal)(data["thresholds"]),
+            volunteer=data["volunteer"],
+        )
+
+
+@dataclass(frozen=True)
+class PointsInfo:
+    """A volunteer's points today, with expiry.
+
+    Attributes:
+        balance: Points spendable (negative: owed).
+        earned: Points earned.
+        expired: Points expired unspent.
+        expiring: How many expire then.
+        next_expiry: The next day points expire, if any.
+        redeemed: Points redeemed.
+        volunteer: The volunteer.
+    """
+
+    balance: Decimal
+    earned: Decimal
+    expired: Decimal
+    expiring: Optional[Decimal]
+    next_expiry: Optional[datetime.date]
+    redeemed: Decimal
+    volunteer: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> PointsInfo:
+        """A PointsInfo from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            balance=Decimal(data["balance"]),
+            earned=Decimal(data["earned"]),
+            expired=Decimal(data["expired"]),
+            expiring=_opt(Decimal)(data["expiring"]),
+            next_expiry=_opt(_date)(data["next_expiry"]),
+            redeemed=Decimal(data["redeemed"]),
+            volunteer=data["volunteer"],
+        )
+
+
+@dataclass(frozen=True)
+class ClaimCount:
+    """A claimant's claims of a year: a team claim counts once.
+
+    Attributes:
+        claimant: The claiming organisation.
+        claims: Claims offered.
+        fulfilled: Claims fulfilled under their assignment.
+        team_claims: Of which team claims.
+        volunteers: Distinct volunteers named (teams' members included).
+    """
+
+    claimant: str
+    claims: int
+    fulfilled: int
+    team_claims: int
+    volunteers: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> ClaimCount:
+        """A ClaimCount from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            claimant=data["claimant"],
+            claims=data["claims"],
+            fulfilled=data["fulfilled"],
+            team_claims=data["team_claims"],
+            volunteers=data["volunteers"],
         )
