@@ -486,6 +486,10 @@ record_id!(
     /// A claim on a wish or offer, numbered by the claiming organisation.
     ClaimId
 );
+record_id!(
+    /// A check-in session of a service ledger, numbered by the organiser's node.
+    SessionId
+);
 
 #[cfg(test)]
 mod tests {

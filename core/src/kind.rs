@@ -106,6 +106,8 @@ pub enum Effect {
     Claim(ClaimId),
     /// A volunteer was registered, moved in, updated or released.
     Volunteer(VolunteerId),
+    /// A check-in session was opened.
+    Session(crate::ids::SessionId),
 }
 
 /// What became of one row of a batch (a ledger's `record_services`) batch.

@@ -49,6 +49,9 @@ use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::Timestamp;
 
+pub mod sessions;
+pub use sessions::{Checkin, Decline, Method, Session, SessionError};
+
 /// The record maps of a ledger.
 pub const MAPS: &[&str] = &["entries"];
 
@@ -119,6 +122,15 @@ pub struct LedgerRules {
     pub points_per_hour: Points,
     /// Earned points needed for 1, 2, 3 … stars (ascending).
     pub star_thresholds: Vec<Points>,
+    /// Whether hours recorded by hand (not verified by a session's check-in) earn points:
+    /// false for a new ledger; rules written before this rule existed read as true, so
+    /// their entries stay valid ([`sessions`]).
+    #[serde(default = "legacy_hand_points")]
+    pub hand_points: bool,
+}
+
+fn legacy_hand_points() -> bool {
+    true
 }
 
 impl Default for LedgerRules {
@@ -126,6 +138,7 @@ impl Default for LedgerRules {
         Self {
             points_per_hour: Points::whole(1),
             star_thresholds: [10, 50, 100, 200, 500].map(Points::whole).to_vec(),
+            hand_points: false,
         }
     }
 }
@@ -475,6 +488,64 @@ pub enum LedgerOp {
         /// The rows.
         rows: Vec<ServiceRow>,
     },
+    /// Open a check-in session of an activity or post (the community or an organiser):
+    /// volunteers check in and out with the code shown on the organiser's screen
+    /// ([`sessions`]).
+    OpenSession {
+        /// Activity or post.
+        activity: String,
+        /// Team.
+        team: Option<String>,
+        /// Where.
+        place: String,
+        /// Planned start.
+        start: Timestamp,
+        /// Planned end (1 minute to 24 hours after the start).
+        end: Timestamp,
+    },
+    /// Check a volunteer in with the session's current code (on the node that opened it).
+    CheckIn {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Check a volunteer out with the session's current code.
+    CheckOut {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Close a session: check out who is still in and write one verified service record
+    /// per volunteer (again: only the records still missing).
+    CloseSession {
+        /// Session.
+        session: crate::ids::SessionId,
+    },
+    /// Record hours by hand for a session (labelled by hand, at most its planned duration).
+    RecordSessionHours {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Hours (> 0, ≤ the planned duration).
+        hours: f64,
+        /// Evidence reference.
+        evidence: Option<String>,
+    },
+    /// Decline a wrong service record with a reason (the entry's issuer or the community):
+    /// kept and shown, counted nowhere.
+    Decline {
+        /// The entry.
+        entry: EntryId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Errors of ledger operations.
@@ -593,6 +664,9 @@ pub enum LedgerError {
     /// nothing changed. Carries each row's outcome.
     #[error("nothing to write: every row of the batch was already imported or invalid")]
     NothingToWrite(Vec<RowOutcome>),
+    /// A check-in session refused the operation.
+    #[error(transparent)]
+    Session(Box<SessionError>),
 }
 
 /// A row of a leaderboard.
@@ -664,6 +738,16 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// The entries that count in balances, stars and leaderboards: all but the declined.
+fn counted(doc: &Document) -> Vec<(EntryId, Entry)> {
+    let declined = sessions::declined_set(doc);
+    let mut all = entries_of(doc);
+    if !declined.is_empty() {
+        all.retain(|(id, _)| !declined.contains(id));
+    }
+    all
+}
+
 fn entries_of(doc: &Document) -> Vec<(EntryId, Entry)> {
     doc.records::<Entry>("entries")
         .into_iter()
@@ -681,7 +765,7 @@ pub fn balance_across<'a>(
     volunteer: &VolunteerId,
 ) -> Points {
     ledgers(docs)
-        .flat_map(entries_of)
+        .flat_map(counted)
         .filter(|(_, e)| &e.volunteer == volunteer)
         .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
 }
@@ -694,7 +778,7 @@ pub fn balance_at_home<'a>(
     volunteer: &VolunteerId,
 ) -> Points {
     ledgers(docs)
-        .flat_map(entries_of)
+        .flat_map(counted)
         .filter(|(_, e)| &e.volunteer == volunteer && &e.home == home)
         .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
 }
@@ -708,7 +792,7 @@ pub fn leaderboard_across<'a>(
     team: Option<&str>,
 ) -> Vec<Standing> {
     let mut by: BTreeMap<VolunteerId, (Points, u64)> = BTreeMap::new();
-    for (_, e) in ledgers(docs).flat_map(entries_of) {
+    for (_, e) in ledgers(docs).flat_map(counted) {
         if !who(&e.volunteer) || team.is_some_and(|t| e.team() != Some(t)) {
             continue;
         }
@@ -830,7 +914,7 @@ pub fn plan(
             }
             let minutes = service_minutes(&ledger, &activity, date, hours)?;
             served(ctx, doc, &home_of(&volunteer), &volunteer, date)?;
-            let points = ledger.rules().points_for(minutes);
+            let points = sessions::hand_points(&ledger.rules(), minutes);
             let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
             append(
                 entry(
@@ -964,6 +1048,14 @@ pub fn plan(
                                 .as_deref()
                                 .map_or(Ok(()), check_source)
                                 .map(|()| m)
+                        })
+                        .and_then(|m| match row.source.as_deref() {
+                            Some(s) if sessions::reserved_source(s) => {
+                                Err(LedgerError::InvalidSource(format!(
+                                    "{s:?}: sources starting session: or hand: are written by check-in sessions"
+                                )))
+                            }
+                            _ => Ok(m),
                         }) {
                         Ok(m) => m,
                         Err(e) => {
@@ -986,7 +1078,7 @@ pub fn plan(
                             team: row.team,
                             date: row.date,
                             minutes,
-                            points: rules.points_for(minutes),
+                            points: sessions::hand_points(&rules, minutes),
                             evidence: row.evidence,
                         },
                     );
@@ -1035,6 +1127,12 @@ pub fn plan(
             );
             Ok((puts, Effect::Imported(outcomes), msg))
         }
+        op @ (LedgerOp::OpenSession { .. }
+        | LedgerOp::CheckIn { .. }
+        | LedgerOp::CheckOut { .. }
+        | LedgerOp::CloseSession { .. }
+        | LedgerOp::RecordSessionHours { .. }
+        | LedgerOp::Decline { .. }) => sessions::plan(doc, ctx, op, &entry),
         LedgerOp::SetRules(rules) => {
             require("change the rules of this ledger", &owner)?;
             rules.validate()?;
@@ -1110,6 +1208,8 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         ("meta", "rules") => decode::<LedgerRules>(value)?
             .validate()
             .map_err(|e| e.to_string()),
+        ("meta", _) => sessions::check_record(key, value)
+            .unwrap_or_else(|| Err(format!("a ledger has no record {map}/{key}"))),
         ("entries", _) => {
             let [k] = key_parts::<1>(key)?;
             let entry_id = id::<EntryId>(k)?;
@@ -1164,6 +1264,8 @@ impl crate::kind::Kind for LedgerContract {
         use crate::policy::Standing::*;
         Some(match op {
             "record_service" | "record_services" => &[Owner, Organiser],
+            "open_session" | "check_in" | "check_out" | "close_session"
+            | "record_session_hours" | "decline" => &[Owner, Organiser],
             "redeem" | "correct" | "set_rules" => &[Owner],
             _ => return None,
         })
@@ -1176,8 +1278,8 @@ impl crate::kind::Kind for LedgerContract {
     fn receives(&self, r: &crate::kind::Relation) -> bool {
         r.own || r.its_street || r.community_of_street
     }
-    fn write_once(&self, map: &str, _key: &str) -> bool {
-        map == "entries"
+    fn write_once(&self, map: &str, key: &str) -> bool {
+        map == "entries" || (map == "meta" && key.starts_with("declines/"))
     }
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
@@ -1228,6 +1330,7 @@ impl policy::Rules<'_> {
     pub(crate) fn ledger(&self, w: &Write) -> policy::Rule {
         let (h, who) = (self.h, self.who);
         match w.map.as_str() {
+            "meta" if w.key != "rules" => sessions::authorize(self, w),
             "meta" => self.owner("set the rules"),
             "entries" => {
                 let id: EntryId = policy::first_id(&w.key)?;
@@ -1255,7 +1358,7 @@ impl policy::Rules<'_> {
                                 h.owner_scope()
                             )
                         })?;
-                        let due = rules.points_for(*minutes);
+                        let due = sessions::due_points(self, &rules, &e, *minutes)?;
                         policy::require(*points == due, || {
                             format!(
                                 "{minutes} minutes earn {due} points under the ledger's rule, not {points}"
@@ -1334,6 +1437,7 @@ impl LedgerError {
             | E::FutureDate { .. }
             | E::BatchSize { .. }
             | E::TooLarge { .. } => crate::class::ErrorClass::Invalid,
+            E::Session(e) => e.class(),
         }
     }
 }

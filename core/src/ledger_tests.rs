@@ -13,7 +13,7 @@ fn ledger_of(r: &mut Replica, community: &str) -> DocId {
             street: org("beishi"),
             community: org(community),
             year: 2026,
-            rules: LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         now(),
     )
@@ -94,6 +94,7 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
         Op::Ledger(LedgerOp::SetRules(LedgerRules {
             points_per_hour: Points::whole(2),
             star_thresholds: vec![Points::whole(1), Points::whole(10)],
+            hand_points: true,
         })),
         now(),
     )
@@ -282,6 +283,7 @@ fn invalid_rules_are_refused() {
                 rules: LedgerRules {
                     points_per_hour: Points(0),
                     star_thresholds: vec![],
+                    hand_points: true,
                 },
             },
             now(),

@@ -322,6 +322,7 @@ fn concurrent_get_all_lists_the_winner_last() {
             &LedgerRules {
                 points_per_hour: Points(p),
                 star_thresholds: vec![],
+                hand_points: true,
             },
         )
     };
@@ -387,7 +388,7 @@ fn an_uncertified_key_cannot_fill_the_waiting_room() {
             .commit(
                 now(),
                 "x",
-                &[Put::new("meta", "rules", &LedgerRules::default())],
+                &[Put::new("meta", "rules", &crate::testutil::hand_rules())],
             )
             .unwrap();
         let sc = SignedChange::sign(
