@@ -979,6 +979,10 @@ pub enum LedgerCmd {
         /// Street (default: from this node's certificate).
         #[arg(long)]
         street: Option<OrgId>,
+        /// Hours recorded by hand earn points too (default: only hours verified by a
+        /// check-in session do).
+        #[arg(long)]
+        hand_points: bool,
     },
     /// Entries of a ledger.
     #[command(after_help = "Example: linli ledger entries")]
@@ -1727,10 +1731,17 @@ impl Command {
                 },
             },
             C::Ledger(l) => match l {
-                LedgerCmd::Create { year, street } => Request::LedgerCreate {
+                LedgerCmd::Create {
+                    year,
+                    street,
+                    hand_points,
+                } => Request::LedgerCreate {
                     street: street.clone(),
                     year: *year,
-                    rules: None,
+                    rules: hand_points.then(|| linli_core::ledger::LedgerRules {
+                        hand_points: true,
+                        ..Default::default()
+                    }),
                 },
                 LedgerCmd::Entries { doc } => Request::Entries { doc: *doc },
             },
