@@ -1920,6 +1920,7 @@ fn session_request(c: &SessionCmd) -> Request {
         SessionCmd::Code { session, doc } => Request::SessionCode {
             doc: *doc,
             session: session.clone(),
+            base: None,
         },
         SessionCmd::Checkin {
             session,

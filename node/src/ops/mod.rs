@@ -490,6 +490,10 @@ pub enum Request {
         doc: Option<DocId>,
         /// Session.
         session: SessionId,
+        /// The address volunteers reach this node's API at (`http://host:port`): the
+        /// answer then carries the check-in page's full URL and its QR code.
+        #[serde(default)]
+        base: Option<String>,
     },
     /// Check a volunteer in with the session's current code.
     SessionCheckin {
@@ -1213,7 +1217,9 @@ pub async fn execute_with(
             start,
             end,
         } => sessions::open(node, doc, activity, team, place, start, end).await,
-        Request::SessionCode { doc, session } => sessions::code(node, doc, session).await,
+        Request::SessionCode { doc, session, base } => {
+            sessions::code(node, doc, session, base).await
+        }
         Request::SessionCheckin {
             doc,
             session,

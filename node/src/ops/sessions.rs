@@ -54,6 +54,11 @@ struct CodeRow {
     /// When the next code is shown (the one before stays valid one more minute).
     changes_at: String,
     page: String,
+    /// The page's full URL and its QR code (SVG), when the request named the base address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_svg: Option<String>,
 }
 
 fn row<T: Serialize>(r: &T) -> Value {
@@ -126,8 +131,10 @@ pub(super) async fn code(
     node: &Node,
     doc: Option<DocId>,
     session: SessionId,
+    base: Option<String>,
 ) -> Result<Value, OpsError> {
     let doc = resolve(node, DocKind::Ledger, doc).await?;
+    close_ended(node).await;
     let now = node.now();
     let r = node
         .read(move |r| -> Result<CodeRow, linli_core::Error> {
@@ -146,9 +153,23 @@ pub(super) async fn code(
                 code,
                 changes_at: changes_at.display_in(&zone),
                 page: format!("{CHECKIN_PATH}{}", r.session_token(&session)),
+                url: None,
+                qr_svg: None,
             })
         })
         .await??;
+    let mut r = r;
+    if let Some(base) = base {
+        let base = base.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 200 {
+            return Err(OpsError::Invalid(format!(
+                "base {base:?} must be an http:// or https:// address"
+            )));
+        }
+        let url = format!("{base}{}", r.page);
+        r.qr_svg = Some(qr(&url)?);
+        r.url = Some(url);
+    }
     Ok(row(&r))
 }
 
@@ -287,4 +308,16 @@ pub async fn page_session(node: &Node, doc: DocId, session: SessionId) -> Result
         })
         .await??;
     Ok(row(&v))
+}
+
+/// The check-in page's URL as a QR code (SVG), byte mode (a URL is case-sensitive).
+fn qr(url: &str) -> Result<String, OpsError> {
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| {
+        OpsError::Invalid(format!("the check-in address does not fit a QR code: {e}"))
+    })?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
 }

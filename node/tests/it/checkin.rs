@@ -125,13 +125,17 @@ async fn check_ins_on_the_page_become_verified_hours_and_reach_the_street() {
             .call(&Request::SessionCode {
                 doc: None,
                 session: session.clone(),
+                base: Some("http://192.0.2.1:8080/".into()),
             })
             .await
             .unwrap();
-        (
-            v["code"].as_str().unwrap().to_string(),
-            v["page"].as_str().unwrap().to_string(),
-        )
+        let page = v["page"].as_str().unwrap().to_string();
+        assert_eq!(
+            v["url"].as_str().unwrap(),
+            format!("http://192.0.2.1:8080{page}")
+        );
+        assert!(v["qr_svg"].as_str().unwrap().contains("<svg"));
+        (v["code"].as_str().unwrap().to_string(), page)
     };
     let (code, page) = code_of().await;
     assert_eq!(code.len(), 6);
