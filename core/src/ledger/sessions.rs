@@ -471,29 +471,36 @@ pub(super) fn plan(
     let me = ctx.scope;
     let owner = doc.header().owner_scope();
     let zone = &doc.header().zone;
-    let get = |id: &SessionId| ledger.session(id).ok_or(SessionError::Unknown(id.clone()));
-    let organiser_only = |s: &Session, id: &SessionId, what: &'static str| {
-        if &s.organiser != me {
-            return Err(SessionError::NotOrganiser {
-                who: me.clone(),
-                what,
-                session: id.clone(),
-                organiser: s.organiser.clone(),
-            });
-        }
-        if !id.0.numbered_by(&ctx.author.node) {
-            return Err(SessionError::OtherNode(id.clone()));
-        }
-        Ok(())
+    let get = |id: &SessionId| {
+        ledger
+            .session(id)
+            .ok_or_else(|| LedgerError::from(SessionError::Unknown(id.clone())))
     };
-    let code_ok = |id: &SessionId, code: &str| {
+    let organiser_only =
+        |s: &Session, id: &SessionId, what: &'static str| -> Result<(), LedgerError> {
+            if &s.organiser != me {
+                return Err(SessionError::NotOrganiser {
+                    who: me.clone(),
+                    what,
+                    session: id.clone(),
+                    organiser: s.organiser.clone(),
+                }
+                .into());
+            }
+            if !id.0.numbered_by(&ctx.author.node) {
+                return Err(SessionError::OtherNode(id.clone()).into());
+            }
+            Ok(())
+        };
+    let code_ok = |id: &SessionId, code: &str| -> Result<(), LedgerError> {
         if code_valid(&session_secret(ctx.keys, id), ctx.now, code) {
             Ok(())
         } else {
             Err(SessionError::WrongCode {
                 session: id.clone(),
                 code: code.chars().take(12).collect(),
-            })
+            }
+            .into())
         }
     };
     match op {
@@ -825,26 +832,28 @@ fn home_of(doc: &Document, v: &VolunteerId) -> Scope {
     }
 }
 
-fn open_now(s: &Session, id: &SessionId, now: Timestamp) -> Result<(), SessionError> {
+fn open_now(s: &Session, id: &SessionId, now: Timestamp) -> Result<(), LedgerError> {
     let opens = s.start.plus_millis(-TOLERANCE_MS);
     if now < opens {
         return Err(SessionError::NotYetOpen {
             session: id.clone(),
             opens,
-        });
+        }
+        .into());
     }
     if s.closed.is_some() || now >= s.end {
         return Err(SessionError::Closed {
             session: id.clone(),
             end: s.end,
-        });
+        }
+        .into());
     }
     Ok(())
 }
 
 fn check_window(s: &Session, year: Option<i16>, zone: &crate::time::Zone) -> Result<(), String> {
     let len = s.end.0 - s.start.0;
-    if len < Timestamp::MINUTE || len > MAX_SESSION_MS {
+    if !(Timestamp::MINUTE..=MAX_SESSION_MS).contains(&len) {
         return Err(format!(
             "a session lasts 1 minute to 24 hours: {} to {}",
             s.start, s.end
