@@ -67,6 +67,10 @@ pub struct Ctx<'a> {
     /// list, `kinds::volunteer_known`).
     pub(crate) volunteer_known:
         fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
+    /// Whether the volunteer registry of a home community, if held here, lists a volunteer
+    /// as active (`None` when no registry of that community is held; `kinds::volunteer_active`).
+    pub(crate) volunteer_active:
+        fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
 }
 
 /// What a successful operation produced besides the change.

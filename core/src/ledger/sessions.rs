@@ -362,6 +362,14 @@ pub enum SessionError {
         /// The entry.
         entry: EntryId,
     },
+    /// A volunteer the home registry (held here) lists as paused, moved or left.
+    #[error("volunteer {volunteer} is not active in {home}'s volunteer registry")]
+    Inactive {
+        /// The volunteer.
+        volunteer: VolunteerId,
+        /// Its home community.
+        home: Scope,
+    },
     /// Closing a session already closed whose entries are all written.
     #[error("session {0} is already closed and its entries written")]
     AlreadyClosed(SessionId),
@@ -388,6 +396,7 @@ impl SessionError {
             SessionError::InvalidWindow(_)
             | SessionError::WrongCode { .. }
             | SessionError::OverPlanned { .. }
+            | SessionError::Inactive { .. }
             | SessionError::NotDeclinable(_) => C::Invalid,
             SessionError::NotYetOpen { .. }
             | SessionError::Closed { .. }
@@ -571,6 +580,9 @@ pub(super) fn plan(
                 .local(zone)
                 .map_err(|e| SessionError::InvalidWindow(e.to_string()))?;
             served(ctx, doc, &home, &volunteer, date)?;
+            if (ctx.volunteer_active)(ctx.docs, &home, &volunteer) == Some(false) {
+                return Err(SessionError::Inactive { volunteer, home }.into());
+            }
             let c = Checkin {
                 checked_in: ctx.now,
                 checked_out: None,

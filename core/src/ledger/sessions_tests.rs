@@ -644,3 +644,78 @@ fn check_ins_taken_offline_reach_the_other_nodes_when_they_reconnect() {
     assert_eq!(h(&a), h(&b));
     assert_eq!(h(&a), h(&street));
 }
+
+#[test]
+fn unknown_and_inactive_volunteers_are_refused_where_the_registry_is_held() {
+    use crate::volunteers::{Status, VolunteerType, VolunteersOp};
+    let mut a = replica("dianye", 1);
+    let doc = ledger_of(&mut a, "dianye", LedgerRules::default());
+    let reg = a
+        .create(
+            NewDoc::Volunteers {
+                street: org("beishi"),
+                community: org("dianye"),
+                title: "dianye volunteers".into(),
+            },
+            t("2026-05-01T08:00:00+08:00"),
+        )
+        .unwrap()
+        .doc;
+    let w = a
+        .execute(
+            reg,
+            Op::Volunteers(VolunteersOp::Register {
+                name: "李志愿".into(),
+                phone: None,
+                id_number: None,
+                kind: VolunteerType::Resident,
+                unit: None,
+                teams: vec![],
+                posts: vec![],
+            }),
+            t("2026-05-02T08:00:00+08:00"),
+        )
+        .unwrap();
+    let Effect::Volunteer(v) = w.effect else {
+        panic!("{:?}", w.effect)
+    };
+    a.execute(
+        reg,
+        Op::Volunteers(VolunteersOp::SetStatus {
+            volunteer: v.clone(),
+            status: Status::Paused,
+            reason: "abroad".into(),
+        }),
+        t("2026-05-03T08:00:00+08:00"),
+    )
+    .unwrap();
+    let s = open(&mut a, doc);
+    let at = t("2026-06-01T09:10:00+08:00");
+    let code = code(&a, doc, &s, at);
+    let try_in = |a: &mut Replica, who: &str| {
+        let before = a.doc(doc).unwrap().heads();
+        let err = a
+            .execute(
+                doc,
+                Op::Ledger(LedgerOp::CheckIn {
+                    session: s.clone(),
+                    volunteer: vol(who),
+                    code: code.clone(),
+                }),
+                at,
+            )
+            .unwrap_err();
+        assert_eq!(a.doc(doc).unwrap().heads(), before);
+        err
+    };
+    let err = try_in(&mut a, &v.to_string());
+    assert!(
+        matches!(session_err(err), SessionError::Inactive { .. }),
+        "a paused volunteer checks in"
+    );
+    let err = try_in(&mut a, "dianye:999");
+    assert!(
+        matches!(err, Error::Ledger(LedgerError::UnknownVolunteer { .. })),
+        "{err}"
+    );
+}
