@@ -16,7 +16,7 @@ use crate::document::{Author, DocError, Document, MAX_CHANGE_BYTES, Put};
 use crate::federation::{self, FederationOp};
 use crate::identity::{Keypair, Signature};
 use crate::ids::{BookingId, CertId, CompoundId, DocId, NodeId, VolunteerId};
-use crate::ledger::{Entry, EntryBody, LedgerOp, LedgerRules, Points};
+use crate::ledger::{Entry, EntryBody, LedgerOp, Points};
 use crate::policy::PolicyError;
 use crate::registry::{Compound, ManagementMode, RegistryOp};
 use crate::replica::{Applied, Effect, Error, NewDoc, Op, RejectReason, Rejection, Replica};
@@ -59,7 +59,7 @@ fn ledger(r: &mut Replica, community: &str) -> DocId {
             street: org("beishi"),
             community: org(community),
             year: 2026,
-            rules: LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         now(),
     )
@@ -1773,7 +1773,7 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
         "dianye",
         21,
         now(),
-        &[Put::new("meta", "rules", &LedgerRules::default())],
+        &[Put::new("meta", "rules", &crate::testutil::hand_rules())],
     );
     for _ in 0..3 {
         assert_eq!(
@@ -2936,7 +2936,7 @@ fn attack_points_of_a_same_code_communitys_volunteer_do_not_count_at_home() {
                 street: org("jianzhong"),
                 community: org("dianye"),
                 year: 2026,
-                rules: LedgerRules::default(),
+                rules: crate::testutil::hand_rules(),
             },
             now(),
         )
@@ -3022,7 +3022,7 @@ fn a_unit_certified_by_two_communities_writes_under_each_certificate() {
                 street: org("jianzhong"),
                 community: org("xianghe"),
                 year: 2026,
-                rules: LedgerRules::default(),
+                rules: crate::testutil::hand_rules(),
             },
             now(),
         )

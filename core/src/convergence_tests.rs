@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use crate::ids::{CompoundId, VolunteerId, WishId};
-use crate::ledger::{self, LedgerOp, LedgerRules, Points};
+use crate::ledger::{self, LedgerOp, Points};
 use crate::registry::{AppointmentStatus, Compound, ManagementMode, RegistryOp, ScorerRole};
 use crate::replica::{NewDoc, Op, Replica};
 use crate::testutil::{date, org, replica, send, t};
@@ -35,7 +35,7 @@ fn district() -> (Vec<Replica>, [DocId; 3]) {
                 street: org("beishi"),
                 community: org("dianye"),
                 year: 2026,
-                rules: LedgerRules::default(),
+                rules: crate::testutil::hand_rules(),
             },
             at,
         )

@@ -490,6 +490,10 @@ record_id!(
     /// An item of a ledger's points store, numbered by the keeping community.
     StoreItemId
 );
+record_id!(
+    /// A check-in session of a service ledger, numbered by the organiser's node.
+    SessionId
+);
 
 #[cfg(test)]
 mod tests {

@@ -67,6 +67,10 @@ pub struct Ctx<'a> {
     /// list, `kinds::volunteer_known`).
     pub(crate) volunteer_known:
         fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
+    /// Whether the volunteer registry of a home community, if held here, lists a volunteer
+    /// as active (`None` when no registry of that community is held; `kinds::volunteer_active`).
+    pub(crate) volunteer_active:
+        fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
 }
 
 /// What a successful operation produced besides the change.
@@ -106,6 +110,8 @@ pub enum Effect {
     Claim(ClaimId),
     /// A volunteer was registered, moved in, updated or released.
     Volunteer(VolunteerId),
+    /// A check-in session was opened.
+    Session(crate::ids::SessionId),
     /// A points-store item was added or restocked.
     StoreItem(crate::ids::StoreItemId),
     /// A batch of roster rows was written (a registry's `import_roster`): each row's

@@ -265,6 +265,16 @@ pub(crate) fn volunteer_known(
         .map(|d| crate::volunteers::knows(d, volunteer))
 }
 
+/// Whether the volunteer registry of `home`, if held here, lists `volunteer` as active.
+pub(crate) fn volunteer_active(
+    docs: &std::collections::BTreeMap<DocId, Document>,
+    home: &crate::ids::Scope,
+    volunteer: &crate::ids::VolunteerId,
+) -> Option<bool> {
+    crate::volunteers::registry_of(docs.values(), home)
+        .map(|d| crate::volunteers::is_active(d, volunteer))
+}
+
 /// What planning an operation gives: the records to put, the effect, the change message.
 pub(crate) type Planned = (Vec<Put>, Effect, String);
 

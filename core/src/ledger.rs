@@ -55,6 +55,8 @@ use crate::time::Timestamp;
 
 pub mod store;
 pub use store::*;
+pub mod sessions;
+pub use sessions::{Checkin, Decline, Method, Session, SessionError};
 
 /// The record maps of a ledger.
 pub const MAPS: &[&str] = &["entries"];
@@ -129,6 +131,15 @@ pub struct LedgerRules {
     /// When earned points expire (default never; see [`store`]).
     #[serde(default, skip_serializing_if = "Expiry::is_never")]
     pub expiry: Expiry,
+    /// Whether hours recorded by hand (not verified by a session's check-in) earn points:
+    /// false for a new ledger; rules written before this rule existed read as true, so
+    /// their entries stay valid ([`sessions`]).
+    #[serde(default = "legacy_hand_points")]
+    pub hand_points: bool,
+}
+
+fn legacy_hand_points() -> bool {
+    true
 }
 
 impl Default for LedgerRules {
@@ -137,6 +148,7 @@ impl Default for LedgerRules {
             points_per_hour: Points::whole(1),
             star_thresholds: [10, 50, 100, 200, 500].map(Points::whole).to_vec(),
             expiry: Expiry::Never,
+            hand_points: false,
         }
     }
 }
@@ -517,6 +529,64 @@ pub enum LedgerOp {
         #[serde(default)]
         outlet: Option<String>,
     },
+    /// Open a check-in session of an activity or post (the community or an organiser):
+    /// volunteers check in and out with the code shown on the organiser's screen
+    /// ([`sessions`]).
+    OpenSession {
+        /// Activity or post.
+        activity: String,
+        /// Team.
+        team: Option<String>,
+        /// Where.
+        place: String,
+        /// Planned start.
+        start: Timestamp,
+        /// Planned end (1 minute to 24 hours after the start).
+        end: Timestamp,
+    },
+    /// Check a volunteer in with the session's current code (on the node that opened it).
+    CheckIn {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Check a volunteer out with the session's current code.
+    CheckOut {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Close a session: check out who is still in and write one verified service record
+    /// per volunteer (again: only the records still missing).
+    CloseSession {
+        /// Session.
+        session: crate::ids::SessionId,
+    },
+    /// Record hours by hand for a session (labelled by hand, at most its planned duration).
+    RecordSessionHours {
+        /// Session.
+        session: crate::ids::SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// Hours (> 0, ≤ the planned duration).
+        hours: f64,
+        /// Evidence reference.
+        evidence: Option<String>,
+    },
+    /// Decline a wrong service record with a reason (the entry's issuer or the community):
+    /// kept and shown, counted nowhere.
+    Decline {
+        /// The entry.
+        entry: EntryId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Errors of ledger operations.
@@ -670,6 +740,9 @@ pub enum LedgerError {
         /// Home community.
         home: Scope,
     },
+    /// A check-in session refused the operation.
+    #[error(transparent)]
+    Session(Box<SessionError>),
 }
 
 /// A row of a leaderboard.
@@ -741,6 +814,16 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// The entries that count in balances, stars and leaderboards: all but the declined.
+fn counted(doc: &Document) -> Vec<(EntryId, Entry)> {
+    let declined = sessions::declined_set(doc);
+    let mut all = entries_of(doc);
+    if !declined.is_empty() {
+        all.retain(|(id, _)| !declined.contains(id));
+    }
+    all
+}
+
 fn entries_of(doc: &Document) -> Vec<(EntryId, Entry)> {
     doc.records::<Entry>("entries")
         .into_iter()
@@ -758,7 +841,7 @@ pub fn balance_across<'a>(
     volunteer: &VolunteerId,
 ) -> Points {
     ledgers(docs)
-        .flat_map(entries_of)
+        .flat_map(counted)
         .filter(|(_, e)| &e.volunteer == volunteer)
         .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
 }
@@ -771,7 +854,7 @@ pub fn balance_at_home<'a>(
     volunteer: &VolunteerId,
 ) -> Points {
     ledgers(docs)
-        .flat_map(entries_of)
+        .flat_map(counted)
         .filter(|(_, e)| &e.volunteer == volunteer && &e.home == home)
         .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
 }
@@ -785,7 +868,7 @@ pub fn leaderboard_across<'a>(
     team: Option<&str>,
 ) -> Vec<Standing> {
     let mut by: BTreeMap<VolunteerId, (Points, u64)> = BTreeMap::new();
-    for (_, e) in ledgers(docs).flat_map(entries_of) {
+    for (_, e) in ledgers(docs).flat_map(counted) {
         if !who(&e.volunteer) || team.is_some_and(|t| e.team() != Some(t)) {
             continue;
         }
@@ -907,7 +990,7 @@ pub fn plan(
             }
             let minutes = service_minutes(&ledger, &activity, date, hours)?;
             served(ctx, doc, &home_of(&volunteer), &volunteer, date)?;
-            let points = ledger.rules().points_for(minutes);
+            let points = sessions::hand_points(&ledger.rules(), minutes);
             let msg = format!("service {volunteer}: {activity} {minutes} min = {points} pts");
             append(
                 entry(
@@ -1069,6 +1152,14 @@ pub fn plan(
                                 .as_deref()
                                 .map_or(Ok(()), check_source)
                                 .map(|()| m)
+                        })
+                        .and_then(|m| match row.source.as_deref() {
+                            Some(s) if sessions::reserved_source(s) => {
+                                Err(LedgerError::InvalidSource(format!(
+                                    "{s:?}: sources starting session: or hand: are written by check-in sessions"
+                                )))
+                            }
+                            _ => Ok(m),
                         }) {
                         Ok(m) => m,
                         Err(e) => {
@@ -1091,7 +1182,7 @@ pub fn plan(
                             team: row.team,
                             date: row.date,
                             minutes,
-                            points: rules.points_for(minutes),
+                            points: sessions::hand_points(&rules, minutes),
                             evidence: row.evidence,
                         },
                     );
@@ -1140,6 +1231,12 @@ pub fn plan(
             );
             Ok((puts, Effect::Imported(outcomes), msg))
         }
+        op @ (LedgerOp::OpenSession { .. }
+        | LedgerOp::CheckIn { .. }
+        | LedgerOp::CheckOut { .. }
+        | LedgerOp::CloseSession { .. }
+        | LedgerOp::RecordSessionHours { .. }
+        | LedgerOp::Decline { .. }) => sessions::plan(doc, ctx, op, &entry),
         LedgerOp::SetRules(rules) => {
             require("change the rules of this ledger", &owner)?;
             rules.validate()?;
@@ -1216,6 +1313,8 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
             .validate()
             .map_err(|e| e.to_string()),
         ("meta", k) if store::is_store_key(k) => store::check_record(k, value),
+        ("meta", _) => sessions::check_record(key, value)
+            .unwrap_or_else(|| Err(format!("a ledger has no record {map}/{key}"))),
         ("entries", _) => {
             let [k] = key_parts::<1>(key)?;
             let entry_id = id::<EntryId>(k)?;
@@ -1270,6 +1369,8 @@ impl crate::kind::Kind for LedgerContract {
         use crate::policy::Standing::*;
         Some(match op {
             "record_service" | "record_services" => &[Owner, Organiser],
+            "open_session" | "check_in" | "check_out" | "close_session"
+            | "record_session_hours" | "decline" => &[Owner, Organiser],
             "redeem" | "correct" | "set_rules" => &[Owner],
             "store_add" | "store_restock" | "redeem_item" => &[Owner],
             _ => return None,
@@ -1284,7 +1385,8 @@ impl crate::kind::Kind for LedgerContract {
         r.own || r.its_street || r.community_of_street
     }
     fn write_once(&self, map: &str, key: &str) -> bool {
-        map == "entries" || (map == "meta" && store::is_store_key(key))
+        map == "entries"
+            || (map == "meta" && (store::is_store_key(key) || key.starts_with("declines/")))
     }
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
@@ -1336,6 +1438,7 @@ impl policy::Rules<'_> {
         let (h, who) = (self.h, self.who);
         match w.map.as_str() {
             "meta" if store::is_store_key(&w.key) => store::authorize(self, w),
+            "meta" if w.key != "rules" => sessions::authorize(self, w),
             "meta" => self.owner("set the rules"),
             "entries" => {
                 let id: EntryId = policy::first_id(&w.key)?;
@@ -1363,7 +1466,7 @@ impl policy::Rules<'_> {
                                 h.owner_scope()
                             )
                         })?;
-                        let due = rules.points_for(*minutes);
+                        let due = sessions::due_points(self, &rules, &e, *minutes)?;
                         policy::require(*points == due, || {
                             format!(
                                 "{minutes} minutes earn {due} points under the ledger's rule, not {points}"
@@ -1447,6 +1550,7 @@ impl LedgerError {
             | E::FutureDate { .. }
             | E::BatchSize { .. }
             | E::TooLarge { .. } => crate::class::ErrorClass::Invalid,
+            E::Session(e) => e.class(),
         }
     }
 }
@@ -1516,6 +1620,7 @@ impl crate::zh::Chinese for LedgerError {
             LedgerError::OutOfStock { item, name, stock } => {
                 format!("积分超市商品 {item}（{name}）已无库存（库存 {stock}）：请先补货")
             }
+            LedgerError::Session(e) => crate::zh::Chinese::zh(e.as_ref()),
             LedgerError::UnknownStoreItem(item) => {
                 format!("本台账的积分超市中没有商品 {item}")
             }

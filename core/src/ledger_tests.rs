@@ -13,7 +13,7 @@ fn ledger_of(r: &mut Replica, community: &str) -> DocId {
             street: org("beishi"),
             community: org(community),
             year: 2026,
-            rules: LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         now(),
     )
@@ -95,6 +95,7 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
             points_per_hour: Points::whole(2),
             star_thresholds: vec![Points::whole(1), Points::whole(10)],
             expiry: Default::default(),
+            hand_points: true,
         })),
         now(),
     )
@@ -284,6 +285,7 @@ fn invalid_rules_are_refused() {
                     points_per_hour: Points(0),
                     star_thresholds: vec![],
                     expiry: Default::default(),
+                    hand_points: true,
                 },
             },
             now(),

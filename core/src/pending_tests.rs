@@ -4,7 +4,6 @@
 
 use crate::document::{Author, Document, Put};
 use crate::identity::Keypair;
-use crate::ledger::LedgerRules;
 use crate::replica::{Applied, Error, QUARANTINE_PER_KEY, Replica, WaitLimit};
 use crate::signed::SignedChange;
 use crate::testutil::{ledger_of, org, patrol, replica, send, t};
@@ -31,7 +30,7 @@ fn uncertified_chain(base: &Document, secret: u8, doc: DocId, n: usize) -> Vec<S
                 .commit(
                     now(),
                     &format!("made up {i}"),
-                    &[Put::new("meta", "rules", &LedgerRules::default())],
+                    &[Put::new("meta", "rules", &crate::testutil::hand_rules())],
                 )
                 .unwrap();
             SignedChange::sign(&kp, doc, c.raw_bytes()).unwrap()

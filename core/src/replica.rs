@@ -138,7 +138,7 @@ struct Carried {
 /// An in-memory set of documents with their signed change logs.
 #[derive(Debug, Clone)]
 pub struct Replica {
-    keypair: Keypair,
+    pub(crate) keypair: Keypair,
     author: Author,
     district: DistrictConfig,
     docs: BTreeMap<DocId, Document>,

@@ -323,6 +323,7 @@ fn concurrent_get_all_lists_the_winner_last() {
                 points_per_hour: Points(p),
                 star_thresholds: vec![],
                 expiry: Default::default(),
+                hand_points: true,
             },
         )
     };
@@ -388,7 +389,7 @@ fn an_uncertified_key_cannot_fill_the_waiting_room() {
             .commit(
                 now(),
                 "x",
-                &[Put::new("meta", "rules", &LedgerRules::default())],
+                &[Put::new("meta", "rules", &crate::testutil::hand_rules())],
             )
             .unwrap();
         let sc = SignedChange::sign(

@@ -161,6 +161,7 @@ impl Replica {
             personal,
             held: &self.personal,
             volunteer_known: kinds::volunteer_known,
+            volunteer_active: kinds::volunteer_active,
         };
         let (puts, effect, message) = op.plan(doc, &ctx, |op| self.plan_federation(id, op, now))?;
         let writes: Vec<Write> = puts

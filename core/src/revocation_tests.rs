@@ -11,7 +11,7 @@ use crate::cert::Revocation;
 use crate::document::Put;
 use crate::federation::FederationOp;
 use crate::ids::{BookingId, CertId, DocId, VolunteerId};
-use crate::ledger::{LedgerOp, LedgerRules, Points};
+use crate::ledger::{LedgerOp, Points};
 use crate::replica::{Applied, Effect, Error, NewDoc, Op, RejectReason, Replica};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
 use crate::signed::SignedChange;
@@ -878,7 +878,7 @@ pub(crate) fn run_history(steps: &[Step]) -> (Vec<SignedChange>, [DocId; 2]) {
                 street: org("beishi"),
                 community: org("dianye"),
                 year: 2026,
-                rules: LedgerRules::default(),
+                rules: crate::testutil::hand_rules(),
             },
             now(),
         )
@@ -1393,7 +1393,7 @@ fn two_streets_revoking_each_others_communities_freeze_nothing() {
                     street: org(street),
                     community: org(o),
                     year: 2026,
-                    rules: LedgerRules::default(),
+                    rules: crate::testutil::hand_rules(),
                 },
                 now(),
             )

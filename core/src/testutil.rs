@@ -236,6 +236,15 @@ pub fn writer(o: &str, n: u8) -> String {
     format!("{o}@{}", hex::encode(author(o, n).tag()))
 }
 
+/// Ledger rules under which hours recorded by hand earn points (what most tests of points
+/// exercise; a new ledger's default gives them none: `ledger::sessions`).
+pub fn hand_rules() -> crate::ledger::LedgerRules {
+    crate::ledger::LedgerRules {
+        hand_points: true,
+        ..crate::ledger::LedgerRules::default()
+    }
+}
+
 /// The 2026 service ledger of `community` (street beishi), created by `r`.
 pub fn ledger_of(r: &mut Replica, community: &str) -> DocId {
     r.create(
@@ -243,7 +252,7 @@ pub fn ledger_of(r: &mut Replica, community: &str) -> DocId {
             street: org("beishi"),
             community: org(community),
             year: 2026,
-            rules: crate::ledger::LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         t("2026-06-01T10:00:00+08:00"),
     )

@@ -42,6 +42,38 @@ impl Replica {
             self.doc_of_kind(id, DocKind::Volunteers)?,
         ))
     }
+    /// The check-in code of `session` (of ledger `doc`) at `now` and when the next one is
+    /// shown, if this node opened the session (only it holds the code's secret:
+    /// [`ledger::sessions`]).
+    pub fn session_code(
+        &self,
+        doc: DocId,
+        session: &crate::ids::SessionId,
+        now: crate::time::Timestamp,
+    ) -> Result<(String, crate::time::Timestamp), Error> {
+        let l = self.ledger(doc)?;
+        if l.session(session).is_none() {
+            return Err(
+                ledger::LedgerError::from(ledger::SessionError::Unknown(session.clone())).into(),
+            );
+        }
+        if !session.0.numbered_by(&self.author().node) {
+            return Err(ledger::LedgerError::from(ledger::SessionError::OtherNode(
+                session.clone(),
+            ))
+            .into());
+        }
+        let secret = ledger::sessions::session_secret(&self.keypair, session);
+        Ok((
+            ledger::sessions::code_at(&secret, now),
+            ledger::sessions::code_changes_at(now),
+        ))
+    }
+    /// The token of the check-in page of `session` (see [`ledger::sessions::url_token`]):
+    /// only meaningful on the node that opened it.
+    pub fn session_token(&self, session: &crate::ids::SessionId) -> String {
+        ledger::sessions::url_token(&self.keypair, session)
+    }
     /// Balance of a volunteer id across every ledger this replica holds, whatever home the
     /// entries name (see [`Replica::balance_of`] for one home community's volunteer).
     pub fn balance(&self, volunteer: &VolunteerId) -> Points {

@@ -616,6 +616,13 @@ pub(crate) fn knows(doc: &Document, volunteer: &VolunteerId) -> bool {
     Volunteers::new(doc).knows(volunteer)
 }
 
+/// Whether `volunteer` is in the registry `doc` with status active.
+pub(crate) fn is_active(doc: &Document, volunteer: &VolunteerId) -> bool {
+    Volunteers::new(doc)
+        .volunteer(volunteer)
+        .is_ok_and(|v| v.status == Status::Active)
+}
+
 /// Digits of a phone number (so `139 8765 4321` and `13987654321` are one phone).
 fn phone_digits(p: &str) -> String {
     p.chars().filter(char::is_ascii_digit).collect()

@@ -619,7 +619,12 @@ impl Story {
                     street: Beishi.org()?,
                     community: c.org()?,
                     year: 2026,
-                    rules: LedgerRules::default(),
+                    // The story's communities credit duty-photo hours recorded by hand
+                    // (a new ledger's default does not: `ledger::sessions`).
+                    rules: LedgerRules {
+                        hand_points: true,
+                        ..LedgerRules::default()
+                    },
                 })
             }));
             for v in 1..=scale.volunteers {

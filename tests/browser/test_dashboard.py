@@ -171,7 +171,12 @@ class District:
         comm.call(cmd="order_accept", doc=self.kitchen, order=o1["effect"]["order"])
 
         # The service ledger: two teams, one star and two stars.
-        comm.call(cmd="ledger_create", year=self.year)
+        # Hours recorded by hand earn points in this ledger (a new ledger's default gives
+        # points only for hours verified by a check-in session).
+        comm.call(cmd="ledger_create", year=self.year, rules={
+            "points_per_hour": 100, "star_thresholds": [1000, 5000, 10000, 20000, 50000],
+            "hand_points": True,
+        })
         jan1 = dt.date(self.year, 1, 1)
 
         def served(vol: str, team: str, days_ago: int, hours: float) -> None:
@@ -827,6 +832,74 @@ def test_training_clock_at_the_kitchen_cutoff() -> None:
         day = comm.call(cmd="order_list", doc=kitchen, date="2027-03-05")
         assert "3-2-401" in json.dumps(day, ensure_ascii=False), day
         assert "5-1-202" not in json.dumps(day, ensure_ascii=False), day
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_checkin_session_screen() -> None:
+    """The check-in screen: a session opened from the dashboard shows its code and the QR
+    code of its check-in page; on that page (no token) a wrong code is refused in Chinese
+    and the right one checks the volunteer in, which the dashboard then lists."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-checkin-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        district = District(exe, tmp)
+        daemon = Daemon(exe, district.dir)
+        vol = daemon.call(cmd="operation", op="volunteers.register",
+                          fields={"name": "王签到", "phone": "13911112222", "kind": "resident"})
+        vol = vol["effect"]["volunteer"]
+        browser = Browser(chromium, tmp / "chromium")
+        b = browser
+        b.navigate(daemon.dashboard)
+        form = "[data-open-session]"
+        b.wait("the open-session form", f"!!document.querySelector('{form}')")
+        now = dt.datetime.now(ZONE).replace(second=0, microsecond=0)
+        start = (now - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+        end = (now + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+        fill(b, f"{form} input[name=activity]", "助老服务")
+        fill(b, f"{form} input[name=place]", "党群服务中心")
+        fill(b, f"{form} input[name=start]", start)
+        fill(b, f"{form} input[name=end]", end)
+        b.click(f"{form} button[type=submit]")
+        code = b.wait("the session's code", "document.querySelector('.session-code').dataset.code")
+        assert len(code) == 6 and code.isdigit(), code
+        assert b.eval("!!document.querySelector('[data-session] svg.qr')"), "no QR code"
+        session = b.eval("document.querySelector('[data-session]').dataset.session")
+        url = b.eval("document.querySelector('.session-url').href")
+        assert "/checkin/" in url and daemon.addr in url, url
+        assert "当前签到码" in b.text("[data-session]"), b.text("[data-session]")
+        b.screenshot(ARTIFACTS / "dashboard-checkin-session.png")
+
+        # The check-in page, as a volunteer's phone opens it from the QR code.
+        b.navigate(url)
+        b.wait("the check-in page", "!!document.getElementById('volunteer')")
+        assert "助老服务" in b.text("#session"), b.text("#session")
+        wrong = "000000" if code != "000000" else "000001"
+        fill(b, "#volunteer", vol)
+        fill(b, "#code", wrong)
+        b.click("#in")
+        msg = b.wait("the refusal", "document.querySelector('#result.bad') && document.querySelector('#result').innerText")
+        assert "签到码错误或已过期" in msg, msg
+        listed = daemon.call(cmd="session_list")
+        assert listed[0]["checkins"] == [], listed
+        current = daemon.call(cmd="session_code", session=session)["code"]
+        fill(b, "#code", current)
+        b.click("#in")
+        msg = b.wait("the check-in", "document.querySelector('#result.ok') && document.querySelector('#result').innerText")
+        assert "签到成功" in msg, msg
+        b.screenshot(ARTIFACTS / "checkin-page.png")
+
+        # The dashboard lists the check-in.
+        b.navigate(daemon.dashboard)
+        b.wait("the check-in row", f"!!document.querySelector('[data-checkin=\"{vol}\"]')")
+        assert not b.exceptions, b.exceptions
     finally:
         if browser is not None:
             browser.close()

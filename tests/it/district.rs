@@ -92,7 +92,10 @@ fn a_district_edits_apart_reconciles_and_refuses_an_impostor() {
                 street: org("beishi"),
                 community: org(c),
                 year: 2026,
-                rules: LedgerRules::default(),
+                rules: LedgerRules {
+                    hand_points: true,
+                    ..LedgerRules::default()
+                },
             },
             now(),
         )

@@ -315,7 +315,7 @@ def test_wish_claims_and_lifecycle(district: District, dianye: linli.Node) -> No
 
 
 def test_corrections_and_entries(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     service = dianye.record_service(
         ledger, "dianye:1", "gardening", "2026-03-01", 2, team="green", evidence="photo-1"
     )
@@ -356,7 +356,7 @@ def test_corrections_and_entries(dianye: linli.Node) -> None:
 
 def test_ledger_entries_are_read_a_page_at_a_time(district: District) -> None:
     node = district.community("dianye")
-    ledger = node.create_ledger(2026, "beishi")
+    ledger = node.create_ledger(2026, "beishi", hand_points=True)
     ids = [
         node.record_service(ledger, f"dianye:{1 + i % 3}", "x", "2026-01-01", 1) for i in range(12)
     ]
@@ -378,7 +378,7 @@ def test_ledger_entries_are_read_a_page_at_a_time(district: District) -> None:
 
 
 def test_empty_ledger_entries(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     assert list(dianye.ledger_entries(ledger)) == []
     reg = dianye.create_registry("beishi", "Dianye compounds")
     with pytest.raises(linli.ValidationError, match="not a service ledger"):
@@ -388,14 +388,14 @@ def test_empty_ledger_entries(dianye: linli.Node) -> None:
 def test_leaderboard_across_ledgers(district: District, dianye: linli.Node) -> None:
     xinhua = district.community("xinhua")
     try:
-        theirs = xinhua.create_ledger(2026, "beishi")
+        theirs = xinhua.create_ledger(2026, "beishi", hand_points=True)
         # Xinhua records service by a Dianye volunteer and by its own.
         xinhua.record_service(theirs, "dianye:1", "tutoring", "2026-02-01", 3)
         xinhua.record_service(theirs, "xinhua:1", "tutoring", "2026-02-01", 1)
         district.send(xinhua, dianye)
     finally:
         xinhua.close()
-    ours = dianye.create_ledger(2026, "beishi")
+    ours = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ours, "dianye:1", "gardening", "2026-03-01", 2)
     dianye.record_service(ours, "dianye:2", "gardening", "2026-03-01", 4)
     assert [(s.volunteer, s.earned) for s in dianye.leaderboard(ours)] == [
@@ -419,7 +419,7 @@ def test_leaderboard_across_ledgers(district: District, dianye: linli.Node) -> N
 
 def test_peers_status_and_heads(dianye: linli.Node) -> None:
     assert dianye.peers() == []
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     before = dianye.heads(ledger)
     assert len(before) == 1 and len(before[0]) == 64
     log = dianye.status().log
@@ -430,7 +430,7 @@ def test_peers_status_and_heads(dianye: linli.Node) -> None:
 
 def test_events_of_local_writes(dianye: linli.Node) -> None:
     events = dianye.events()
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     ev = poll(events, lambda e: e.kind == "document_changed" and e.doc == ledger)
     assert ev is not None and ev.origin == "local"
     dianye.record_service(ledger, "dianye:1", "x", "2026-01-01", 1)
@@ -456,7 +456,7 @@ def test_refused_change_event(district: District, dianye: linli.Node) -> None:
     try:
         district.root.revoke_certificate(district.federation, xinhua.node_id, "key lost")
         district.send(district.root, dianye)
-        ledger = xinhua.create_ledger(2026, "beishi")
+        ledger = xinhua.create_ledger(2026, "beishi", hand_points=True)
         export = district.tmp / "xinhua-late.linli"
         xinhua.export(export)
         dianye.import_(export)
@@ -469,7 +469,7 @@ def test_refused_change_event(district: District, dianye: linli.Node) -> None:
 def test_ledger_entries_shared_between_threads(dianye: linli.Node) -> None:
     import threading
 
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     ids = {dianye.record_service(ledger, "dianye:1", "x", "2026-01-01", 1) for _ in range(30)}
     it = dianye.ledger_entries(ledger, page_size=4)
     seen: list[str] = []
@@ -495,7 +495,7 @@ def test_ledger_entries_shared_between_threads(dianye: linli.Node) -> None:
 
 
 def test_record_service_dry_run(district: District, dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     heads, log = dianye.heads(ledger), dianye.status().log
     would = dianye.record_service(ledger, "dianye:1", "x", "2026-01-01", 1, dry_run=True)
     with pytest.raises(linli.ValidationError, match="at most 24"):

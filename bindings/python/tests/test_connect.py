@@ -124,7 +124,7 @@ def test_connect_writes_reads_and_raises_like_an_opened_store(daemon: Daemon) ->
         assert status.node_id == node.node_id and status.path == daemon.dir
 
         # Writes: a new document (linli-core's NewDoc) and an operation on it.
-        ledger = node.create_ledger(2026, "beishi")
+        ledger = node.create_ledger(2026, "beishi", hand_points=True)
         entry = node.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 2.5)
         assert entry.startswith("dianye@")
 

@@ -49,7 +49,7 @@ def raises(
 
 @pytest.fixture
 def docs(dianye: linli.Node) -> dict[str, str]:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 2)
     registry = dianye.create_registry("beishi", "Dianye compounds")
     compound = dianye.add_compound(registry, "Shimalu", "1 Dianye Road", 120)
@@ -160,7 +160,7 @@ def test_rejected_operations_change_nothing(district: District, dianye: linli.No
 
 def test_closed_node_raises_storage_error(district: District) -> None:
     node = district.community("dianye")
-    ledger = node.create_ledger(2026, "beishi")
+    ledger = node.create_ledger(2026, "beishi", hand_points=True)
     node.record_service(ledger, "dianye:1", "x", "2026-01-01", 1)
     entries = node.ledger_entries(ledger, page_size=1)
     events = node.events()

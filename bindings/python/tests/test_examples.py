@@ -59,7 +59,7 @@ def generate_hours(path: Path, rows: int, seed: int) -> tuple[dict[str, Decimal]
 def test_import_volunteer_hours(tmp_path: Path, district: District) -> None:
     node = district.community("dianye")
     with node:
-        ledger = node.create_ledger(2026, "beishi")
+        ledger = node.create_ledger(2026, "beishi", hand_points=True)
         heads = node.heads(ledger)
     hours = tmp_path / "hours.csv"
     expected, bad = generate_hours(hours, 60, seed=8)
@@ -99,7 +99,7 @@ def test_import_volunteer_hours(tmp_path: Path, district: District) -> None:
 def test_import_volunteer_hours_usage_errors(tmp_path: Path, district: District) -> None:
     node = district.community("dianye")
     with node:
-        ledger = node.create_ledger(2026, "beishi")
+        ledger = node.create_ledger(2026, "beishi", hand_points=True)
         registry = node.create_registry("beishi", "Dianye compounds")
     script = EXAMPLES / "import_volunteer_hours.py"
     bad_header = tmp_path / "bad.csv"
@@ -127,7 +127,7 @@ def test_monthly_report(tmp_path: Path, district: District) -> None:
     day = datetime.now(SHANGHAI).date() + timedelta(days=1)
     start = datetime(day.year, day.month, day.day, 10, tzinfo=SHANGHAI)
     with node:
-        ledger = node.create_ledger(2026, "beishi")
+        ledger = node.create_ledger(2026, "beishi", hand_points=True)
         node.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 8)
         node.record_service(ledger, "dianye:1", "gardening", "2026-03-31", 4)
         node.record_service(ledger, "dianye:2", "reading", "2026-03-02", 1)

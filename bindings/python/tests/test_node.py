@@ -29,7 +29,7 @@ def test_init_with_secret_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_ledger_record_service_balance(district: District, dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     entry = dianye.record_service(
         ledger, "dianye:1", "gardening", date(2026, 3, 1), 2.5, team="green"
     )
@@ -50,7 +50,7 @@ def test_ledger_record_service_balance(district: District, dianye: linli.Node) -
 
 
 def test_results_are_immutable(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 2)
     row = dianye.leaderboard(ledger)[0]
     with pytest.raises(AttributeError):
@@ -58,7 +58,7 @@ def test_results_are_immutable(dianye: linli.Node) -> None:
 
 
 def test_documents_and_status(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     docs = {d.id: d for d in dianye.documents()}
     assert docs[ledger].kind == "ledger"
     assert docs[ledger].year == 2026
@@ -87,7 +87,7 @@ def test_registry_compounds(dianye: linli.Node) -> None:
 
 
 def test_bad_hours_is_validation_error(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     with pytest.raises(linli.ValidationError, match="hours must be more than 0 and at most 24"):
         dianye.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 30)
     with pytest.raises(linli.ValidationError, match="not in this ledger's year"):
@@ -127,7 +127,7 @@ def test_other_communitys_ledger_is_authorization_error(
 ) -> None:
     xinhua = district.community("xinhua")
     try:
-        ledger = xinhua.create_ledger(2026, "beishi")
+        ledger = xinhua.create_ledger(2026, "beishi", hand_points=True)
         xinhua.export(district.tmp / "xinhua.linli")
         dianye.import_(district.tmp / "xinhua.linli")
         with pytest.raises(linli.AuthorizationError) as info:
@@ -142,7 +142,7 @@ def test_other_communitys_ledger_is_authorization_error(
 def test_uncertified_node_cannot_write(tmp_path: Path, district: District) -> None:
     with linli.Node.init(tmp_path / "stranger", org="stranger", root=district.root.node_id) as n:
         with pytest.raises(linli.AuthorizationError, match="cannot write"):
-            n.create_ledger(2026, "beishi")
+            n.create_ledger(2026, "beishi", hand_points=True)
 
 
 def test_context_manager_closes_and_reopen_keeps_data(district: District) -> None:
@@ -150,7 +150,7 @@ def test_context_manager_closes_and_reopen_keeps_data(district: District) -> Non
     path = node.path
     with node as n:
         assert n is node
-        ledger = n.create_ledger(2026, "beishi")
+        ledger = n.create_ledger(2026, "beishi", hand_points=True)
         n.record_service(ledger, "dianye:7", "gardening", "2026-05-01", 4)
     assert node.closed
     node.close()  # idempotent
@@ -184,7 +184,7 @@ def test_storage_errors(tmp_path: Path) -> None:
 
 
 def test_export_import_roundtrip(district: District, dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 2)
     summary = dianye.export(district.tmp / "dianye.linli")
     assert summary.changes == 4 and summary.bytes > 0
@@ -198,7 +198,7 @@ def test_export_import_roundtrip(district: District, dianye: linli.Node) -> None
 
 
 def test_gil_released_while_waiting(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -250,7 +250,7 @@ def test_room_bookings(dianye: linli.Node) -> None:
 def test_events(dianye: linli.Node) -> None:
     events = dianye.subscribe()
     assert events.next(timeout=0.05) is None
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     ev = events.next(timeout=5)
     assert ev is not None
     assert ev.kind == "document_changed" and ev.doc == ledger and ev.origin == "local"
@@ -264,7 +264,7 @@ def test_events(dianye: linli.Node) -> None:
 
 
 def test_redeem_and_insufficient_balance_conflict(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:1", "gardening", "2026-03-01", 5)
     entry = dianye.redeem(ledger, "dianye:1", "rice", Decimal("1.5"), "Dianye shop")
     assert entry.startswith("dianye@")
@@ -318,7 +318,7 @@ def test_rejected_changes_are_listed(district: District, dianye: linli.Node) -> 
         district.root.revoke_certificate(district.federation, xinhua.node_id, "key lost")
         district.root.export(district.tmp / "revocation.linli")
         dianye.import_(district.tmp / "revocation.linli")
-        ledger = xinhua.create_ledger(2026, "beishi")
+        ledger = xinhua.create_ledger(2026, "beishi", hand_points=True)
         xinhua.export(district.tmp / "xinhua.linli")
         report = dianye.import_(district.tmp / "xinhua.linli")
     finally:
@@ -381,7 +381,7 @@ def test_open_options(tmp_path: Path) -> None:
 
 def test_import_events_have_import_origin(district: District, dianye: linli.Node) -> None:
     events = district.root.subscribe()
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.export(district.tmp / "d.linli")
     district.root.import_(district.tmp / "d.linli")
     seen = []
@@ -399,7 +399,7 @@ def test_personal_data_stays_out_of_documents_and_can_be_erased(dianye: linli.No
     # This node is the owner and the requester: it reads the full name and contact.
     [b] = dianye.bookings(room)
     assert b.booker == "王小红" and b.contact == "13800138000"
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.identify_volunteer(ledger, "dianye:7", "李志愿", phone="13987654321")
     with pytest.raises(linli.ValidationError, match="not of community"):
         dianye.identify_volunteer(ledger, "hongqi:3", "张三")

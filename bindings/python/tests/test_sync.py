@@ -24,7 +24,7 @@ def test_two_nodes_sync_a_service_record_and_a_booking(district: District) -> No
     hongqi = district.community("hongqi")
     try:
         room = dianye.create_room("beishi", "Dianye hall", 60)
-        ledger = dianye.create_ledger(2026, "beishi")
+        ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
         dianye.record_service(ledger, "dianye:1", "patrol", "2026-05-01", 2.0)
         addrs = dianye.listen()
         assert addrs and "/p2p/" in addrs[0]

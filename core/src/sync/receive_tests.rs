@@ -10,7 +10,6 @@ use super::*;
 use crate::cert::Role;
 use crate::federation::FederationOp;
 use crate::identity::Keypair;
-use crate::ledger::LedgerRules;
 use crate::registry::{Compound, ManagementMode, RegistryOp};
 use crate::replica::{NewDoc, Op};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
@@ -108,7 +107,7 @@ fn ledger(r: &mut Replica, year: i16) -> DocId {
             street: org("beishi"),
             community: org("dianye"),
             year,
-            rules: LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         now(),
     )

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
-use crate::ledger::{LedgerOp, LedgerRules, Points};
+use crate::ledger::{LedgerOp, Points};
 use crate::registry::{Compound, ManagementMode, RegistryOp};
 use crate::replica::{NewDoc, Op};
 use crate::resource::{BookingForm, ResourceOp, ResourceSpec};
@@ -67,7 +67,7 @@ fn ledger(r: &mut Replica, community: &str) -> crate::DocId {
             street: org("beishi"),
             community: org(community),
             year: 2026,
-            rules: LedgerRules::default(),
+            rules: crate::testutil::hand_rules(),
         },
         now(),
     )

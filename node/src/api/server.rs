@@ -145,6 +145,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/calendar/{file}", get(calendar))
+        .route("/checkin/{token}", get(checkin_page).post(checkin_post))
         .route("/", get(dashboard_page))
         .route("/index.html", get(dashboard_page))
         .route("/dashboard.js", get(dashboard_js))
@@ -202,6 +203,11 @@ async fn auth(State(st): State<Shared>, req: HttpRequest, next: Next) -> Respons
     {
         return next.run(req).await;
     }
+    // Check-in pages are named by their session's unguessable token (and take check-ins
+    // only with the session's current code).
+    if req.uri().path().starts_with(ops::sessions::CHECKIN_PATH) {
+        return next.run(req).await;
+    }
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -256,6 +262,127 @@ async fn calendar(
         Ok(Err(e)) => error(StatusCode::NOT_FOUND, "not_found", e),
         Err(e) => ops_error(e.into()),
     }
+}
+
+/// The session of a check-in page's token (ending sessions closed first), or a 404.
+async fn checkin_session(
+    st: &AppState,
+    token: &str,
+) -> Result<(linli_core::DocId, linli_core::SessionId), Response> {
+    ops::sessions::close_ended(&st.node).await;
+    match ops::sessions::by_token(&st.node, token).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such check-in page",
+        )),
+        Err(e) => Err(ops_error(e)),
+    }
+}
+
+/// `GET /checkin/<token>`: the check-in page of a session opened on this node.
+async fn checkin_page(
+    State(st): State<Shared>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    let (doc, session) = match checkin_session(&st, &token).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let info = match ops::sessions::page_session(&st.node, doc, session).await {
+        Ok(v) => v,
+        Err(e) => return ops_error(e),
+    };
+    let field = |k: &str| html_escape(info.get(k).and_then(Value::as_str).unwrap_or(""));
+    let page = CHECKIN_HTML
+        .replace("{{activity}}", &field("activity"))
+        .replace("{{place}}", &field("place"))
+        .replace("{{start}}", &field("start"))
+        .replace("{{end}}", &field("end"));
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+const CHECKIN_HTML: &str = include_str!("checkin/checkin.html");
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// What the check-in page posts.
+#[derive(serde::Deserialize)]
+struct CheckinForm {
+    volunteer: String,
+    code: String,
+    /// `in` or `out`.
+    action: String,
+}
+
+/// `POST /checkin/<token>`: a check-in or check-out with the session's current code.
+async fn checkin_post(
+    State(st): State<Shared>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let (doc, session) = match checkin_session(&st, &token).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let form: CheckinForm = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("bad check-in JSON: {e}"),
+            );
+        }
+    };
+    let volunteer: linli_core::VolunteerId = match form.volunteer.trim().parse() {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("volunteer id {:?}: {e}", form.volunteer),
+            );
+        }
+    };
+    let req = match form.action.as_str() {
+        "in" => Request::SessionCheckin {
+            doc: Some(doc),
+            session,
+            volunteer,
+            code: form.code,
+        },
+        "out" => Request::SessionCheckout {
+            doc: Some(doc),
+            session,
+            volunteer,
+            code: form.code,
+        },
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("action must be in or out, not {other:?}"),
+            );
+        }
+    };
+    run(&st, req).await
 }
 
 async fn not_found(req: HttpRequest) -> Response {

@@ -14,7 +14,7 @@ use linli_core::registry::{AppointmentStatus, ManagementMode, ScorerRole};
 use linli_core::resource::ResourceKind;
 use linli_core::wishes::{Channel, ItemKind, Stage};
 use linli_core::{BookingId, ClaimId, CompoundId, DocId, DocKind, EntryId, OrderId, OrgId};
-use linli_core::{VolunteerId, WishId};
+use linli_core::{SessionId, VolunteerId, WishId};
 use serde::de::DeserializeOwned;
 
 use crate::ops::Request;
@@ -1019,6 +1019,10 @@ pub enum LedgerCmd {
         /// Street (default: from this node's certificate).
         #[arg(long)]
         street: Option<OrgId>,
+        /// Hours recorded by hand earn points too (default: only hours verified by a
+        /// check-in session do).
+        #[arg(long)]
+        hand_points: bool,
     },
     /// Entries of a ledger.
     #[command(after_help = "Example: linli ledger entries")]
@@ -1433,6 +1437,95 @@ pub enum VolunteersCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Check-in sessions: hours verified where they happen.
+    #[command(subcommand, after_help = "Example: linli volunteers session list")]
+    Session(SessionCmd),
+}
+
+/// `linli volunteers session …`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCmd {
+    /// Open a check-in session of an activity or post.
+    #[command(
+        after_help = "Example: linli volunteers session open --activity \"elder care\" --place \"activity room\" --start 2026-12-08T09:00 --end 2026-12-08T11:00"
+    )]
+    Open {
+        /// Activity or post.
+        #[arg(long)]
+        activity: String,
+        /// Where.
+        #[arg(long)]
+        place: String,
+        /// Planned start (2026-12-08T09:00, local; or with an offset).
+        #[arg(long)]
+        start: String,
+        /// Planned end.
+        #[arg(long)]
+        end: String,
+        /// Team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// The current check-in code of a session opened here, and its check-in page.
+    #[command(after_help = "Example: linli volunteers session code dianye@…:1")]
+    Code {
+        /// Session.
+        session: SessionId,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Check a volunteer in with the code shown.
+    #[command(
+        after_help = "Example: linli volunteers session checkin dianye@…:1 dianye:7 --code 123456"
+    )]
+    Checkin {
+        /// Session.
+        session: SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        #[arg(long)]
+        code: String,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Check a volunteer out with the code shown.
+    #[command(
+        after_help = "Example: linli volunteers session checkout dianye@…:1 dianye:7 --code 123456"
+    )]
+    Checkout {
+        /// Session.
+        session: SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        #[arg(long)]
+        code: String,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Close a session: write one verified service record per volunteer.
+    #[command(after_help = "Example: linli volunteers session close dianye@…:1")]
+    Close {
+        /// Session.
+        session: SessionId,
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Sessions of a ledger with their check-ins.
+    #[command(after_help = "Example: linli volunteers session list")]
+    List {
+        /// Ledger.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
 }
 
 /// Export formats.
@@ -1778,10 +1871,17 @@ impl Command {
                 },
             },
             C::Ledger(l) => match l {
-                LedgerCmd::Create { year, street } => Request::LedgerCreate {
+                LedgerCmd::Create {
+                    year,
+                    street,
+                    hand_points,
+                } => Request::LedgerCreate {
                     street: street.clone(),
                     year: *year,
-                    rules: None,
+                    rules: hand_points.then(|| linli_core::ledger::LedgerRules {
+                        hand_points: true,
+                        ..Default::default()
+                    }),
                 },
                 LedgerCmd::Entries { doc } => Request::Entries { doc: *doc },
                 LedgerCmd::Store(s) => match s {
@@ -1989,8 +2089,62 @@ impl Command {
                 },
                 VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
                 VolunteersCmd::Import { .. } => return Ok(None),
+                VolunteersCmd::Session(c) => session_request(c),
             },
         };
         Ok(Some(r))
+    }
+}
+
+/// The request of `linli volunteers session …`.
+fn session_request(c: &SessionCmd) -> Request {
+    match c {
+        SessionCmd::Open {
+            activity,
+            place,
+            start,
+            end,
+            team,
+            doc,
+        } => Request::SessionOpen {
+            doc: *doc,
+            activity: activity.clone(),
+            team: team.clone(),
+            place: place.clone(),
+            start: start.clone(),
+            end: end.clone(),
+        },
+        SessionCmd::Code { session, doc } => Request::SessionCode {
+            doc: *doc,
+            session: session.clone(),
+            base: None,
+        },
+        SessionCmd::Checkin {
+            session,
+            volunteer,
+            code,
+            doc,
+        } => Request::SessionCheckin {
+            doc: *doc,
+            session: session.clone(),
+            volunteer: volunteer.clone(),
+            code: code.clone(),
+        },
+        SessionCmd::Checkout {
+            session,
+            volunteer,
+            code,
+            doc,
+        } => Request::SessionCheckout {
+            doc: *doc,
+            session: session.clone(),
+            volunteer: volunteer.clone(),
+            code: code.clone(),
+        },
+        SessionCmd::Close { session, doc } => Request::SessionClose {
+            doc: *doc,
+            session: session.clone(),
+        },
+        SessionCmd::List { doc } => Request::SessionList { doc: *doc },
     }
 }

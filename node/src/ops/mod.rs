@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
+use linli_core::SessionId;
 use linli_core::catalogue;
 use linli_core::cert::Role;
 use linli_core::class::ErrorClass;
@@ -43,6 +44,7 @@ mod parse;
 mod points;
 pub mod roster;
 pub(crate) mod rows;
+pub mod sessions;
 
 pub use error::{CLASSES, ClassRow, OpsError, class_row};
 pub use invite::{DEFAULT_EXPIRY, parse_expiry};
@@ -468,6 +470,68 @@ pub enum Request {
         /// Only this team.
         team: Option<String>,
     },
+    /// Open a check-in session (the community or an organiser): volunteers check in and
+    /// out with the code shown on this node (`session_code`) at its check-in page.
+    SessionOpen {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Activity or post.
+        activity: String,
+        /// Team.
+        team: Option<String>,
+        /// Where.
+        place: String,
+        /// Planned start (RFC 3339, or a local date-time in the ledger's zone).
+        start: String,
+        /// Planned end.
+        end: String,
+    },
+    /// The current check-in code of a session this node opened, and its check-in page.
+    SessionCode {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Session.
+        session: SessionId,
+        /// The address volunteers reach this node's API at (`http://host:port`): the
+        /// answer then carries the check-in page's full URL and its QR code.
+        #[serde(default)]
+        base: Option<String>,
+    },
+    /// Check a volunteer in with the session's current code.
+    SessionCheckin {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Session.
+        session: SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Check a volunteer out with the session's current code.
+    SessionCheckout {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Session.
+        session: SessionId,
+        /// Volunteer.
+        volunteer: VolunteerId,
+        /// The six-digit code shown.
+        code: String,
+    },
+    /// Close a session: who is still checked in is checked out, and one verified service
+    /// record per volunteer written.
+    SessionClose {
+        /// Ledger.
+        doc: Option<DocId>,
+        /// Session.
+        session: SessionId,
+    },
+    /// The check-in sessions of a ledger with their check-ins.
+    SessionList {
+        /// Ledger.
+        doc: Option<DocId>,
+    },
 
     // ---- wishes -------------------------------------------------------------------------
     /// Create this community's wishes document.
@@ -760,6 +824,8 @@ impl Request {
                 | Request::Balance { .. }
                 | Request::Balances
                 | Request::Leaderboard { .. }
+                | Request::SessionCode { .. }
+                | Request::SessionList { .. }
                 | Request::WishList { .. }
                 | Request::VolunteerList { .. }
                 | Request::PersonalList { .. }
@@ -1232,6 +1298,34 @@ pub async fn execute_with(
             write(node, doc, op).await
         }
         Request::ServiceImport { doc, rows } => service_import(node, doc, rows).await,
+        Request::SessionOpen {
+            doc,
+            activity,
+            team,
+            place,
+            start,
+            end,
+        } => sessions::open(node, doc, activity, team, place, start, end).await,
+        Request::SessionCode { doc, session, base } => {
+            sessions::code(node, doc, session, base).await
+        }
+        Request::SessionCheckin {
+            doc,
+            session,
+            volunteer,
+            code,
+        } => sessions::check(node, doc, session, volunteer, code, false).await,
+        Request::SessionCheckout {
+            doc,
+            session,
+            volunteer,
+            code,
+        } => sessions::check(node, doc, session, volunteer, code, true).await,
+        Request::SessionClose { doc, session } => sessions::close(node, doc, session).await,
+        Request::SessionList { doc } => {
+            sessions::close_ended(node).await;
+            sessions::list(node, doc).await
+        }
         Request::Redeem {
             doc,
             volunteer,
@@ -1270,10 +1364,17 @@ pub async fn execute_with(
             let doc = resolve(node, DocKind::Ledger, doc).await?;
             let rows = node
                 .read(move |r| -> Result<Vec<Value>, linli_core::Error> {
-                    Ok(r.ledger(doc)?
-                        .entries()
+                    let l = r.ledger(doc)?;
+                    Ok(l.entries()
                         .into_iter()
-                        .map(|(id, e)| entry_row(&id, &e))
+                        .map(|(id, e)| {
+                            let mut row = entry_row(&id, &e);
+                            // A declined entry is listed with its reason (counted nowhere).
+                            if let (Some(d), Value::Object(m)) = (l.decline(&id), &mut row) {
+                                m.insert("declined".into(), Value::String(d.reason));
+                            }
+                            row
+                        })
                         .collect())
                 })
                 .await??;

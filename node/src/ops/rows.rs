@@ -532,6 +532,7 @@ pub(crate) fn entry_row(id: &EntryId, e: &linli_core::ledger::Entry) -> Value {
             "hours": format!("{:.2}", f64::from(*minutes) / 60.0),
             "evidence": evidence,
             "source": e.source,
+            "method": if e.method().verified() { "check_in" } else { "by_hand" },
         }),
         EntryBody::Redemption { item, outlet, .. } => json!({
             "type": "redemption",

@@ -287,7 +287,7 @@ fn cli_district_flow_in_local_mode() {
     assert_eq!(list[0]["start"], "2031-03-04 19:00");
 
     // Service hours in the community's ledger show up in the balance.
-    linli(c, &["ledger", "create", "--year", "2026"]).ok();
+    linli(c, &["ledger", "create", "--year", "2026", "--hand-points"]).ok();
     linli(
         c,
         &[
@@ -420,7 +420,7 @@ fn cli_invalid_booking_is_refused_and_leaves_the_store_unchanged() {
 fn cli_csv_import_reports_rejected_rows() {
     let d = district();
     let c = &d.community;
-    linli(c, &["ledger", "create", "--year", "2026"]).ok();
+    linli(c, &["ledger", "create", "--year", "2026", "--hand-points"]).ok();
     let csv = d._tmp.path().join("hours.csv");
     std::fs::write(
         &csv,

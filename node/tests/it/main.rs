@@ -21,6 +21,8 @@ mod chaos;
 mod crash;
 // The district demo (six nodes on loopback).
 mod demo;
+// Check-in sessions: the check-in page, verified hours, offline then synced.
+mod checkin;
 // Events delivered to subscribers.
 mod events;
 // Export to a file and import into a fresh node.

@@ -370,7 +370,11 @@ async fn ledger_of(node: &Node, o: &str) -> DocId {
         street: org("beishi"),
         community: org(o),
         year: 2026,
-        rules: linli_core::ledger::LedgerRules::default(),
+        // Hours recorded by hand earn points in these ledgers.
+        rules: linli_core::ledger::LedgerRules {
+            hand_points: true,
+            ..Default::default()
+        },
     })
     .await
     .unwrap()

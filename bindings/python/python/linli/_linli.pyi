@@ -181,7 +181,11 @@ class Node:
     def revoke_certificate(self, federation: str, subject: str, reason: str) -> None: ...
     def certificates(self, federation: str) -> list[CertificateInfo]: ...
     def create_ledger(
-        self, year: int, street: str, community: Optional[str] = None
+        self,
+        year: int,
+        street: str,
+        community: Optional[str] = None,
+        hand_points: bool = False,
     ) -> str: ...
     def record_service(
         self,

@@ -7,14 +7,17 @@ impl Node {
     // ---- service ledger -------------------------------------------------------------
 
     /// Creates the service ledger of `community` (default: this node's organisation) in
-    /// `street` for `year`, with the default points rule. Returns its id.
-    #[pyo3(signature = (year, street, community = None))]
+    /// `street` for `year`, with the default points rule (hours recorded by hand earn points
+    /// only with `hand_points=True`; hours verified by a check-in session always do).
+    /// Returns its id.
+    #[pyo3(signature = (year, street, community = None, hand_points = false))]
     fn create_ledger(
         &self,
         py: Python<'_>,
         year: i16,
         street: &str,
         community: Option<&str>,
+        hand_points: bool,
     ) -> PyResult<String> {
         let community = self.community_or_own(community)?;
         self.create_doc(
@@ -23,7 +26,10 @@ impl Node {
                 street: parse_org(street)?,
                 community,
                 year,
-                rules: LedgerRules::default(),
+                rules: LedgerRules {
+                    hand_points,
+                    ..LedgerRules::default()
+                },
             },
         )
     }

@@ -57,6 +57,11 @@ const I18N = {
     cert_title: "志愿服务星级证书", cert_issued: "颁发单位：{0}", cert_on: "日期：{0}",
     cert_volunteer: "志愿者", cert_stars: "星级", cert_earned: "累计获得积分", cert_balance: "可用积分",
     cert_expired: "已过期积分", cert_hours: "年度服务时长", th_year: "年度", cert_print: "打印证书",
+    sessions: "签到活动", session_open: "开启签到", session_activity: "活动或岗位", session_place: "地点",
+    session_start: "开始", session_end: "结束", session_code: "当前签到码", session_page: "签到页面",
+    session_qr: "签到页面二维码", session_close: "结束签到并记录时长", session_closed: "已结束",
+    session_changes: "每分钟更换，{0} 换新码", session_checked: "已签到 {0} 人", no_sessions: "暂无签到活动。",
+    th_checked_in: "签到", th_checked_out: "签退",
     no_registries: "本节点没有小区台账。", year: "年度",
     th_compound: "小区", th_address: "地址", th_households: "户数", th_mode: "管理模式", th_manager: "物业/管理方",
     th_score: "综合评分", th_flag: "考核",
@@ -140,6 +145,11 @@ const I18N = {
     cert_title: "Volunteer star certificate", cert_issued: "Issued by {0}", cert_on: "Date: {0}",
     cert_volunteer: "Volunteer", cert_stars: "Stars", cert_earned: "Points earned", cert_balance: "Points available",
     cert_expired: "Points expired", cert_hours: "Hours by year", th_year: "Year", cert_print: "Print certificate",
+    sessions: "Check-in sessions", session_open: "Open check-in", session_activity: "Activity or post", session_place: "Place",
+    session_start: "Start", session_end: "End", session_code: "Current check-in code", session_page: "Check-in page",
+    session_qr: "QR code of the check-in page", session_close: "Close and record the hours", session_closed: "closed",
+    session_changes: "changes every minute; next at {0}", session_checked: "{0} checked in", no_sessions: "No check-in sessions.",
+    th_checked_in: "In", th_checked_out: "Out",
     no_registries: "This node holds no compound registry.", year: "Year",
     th_compound: "Compound", th_address: "Address", th_households: "Households", th_mode: "Management", th_manager: "Appointed firm",
     th_score: "Composite score", th_flag: "Assessment",
@@ -425,6 +435,7 @@ async function load() {
     const year = UI.year || Number(nowIn().date.slice(0, 4));
     const jobs = [];
     D.bookings = {}; D.kitchen = {}; D.entries = {}; D.boards = {}; D.compounds = {}; D.wishes = {}; D.rosters = {};
+    D.sessions = {}; D.codes = {};
     for (const r of D.resources) {
       if (r.kind === "kitchen") {
         const today = nowIn(r.zone).date;
@@ -446,6 +457,7 @@ async function load() {
         .then(v => { D.entries[l.id] = v || []; }));
       jobs.push(settle("store:" + l.id, call({ cmd: "store_list", doc: l.id }))
         .then(v => { D.store[l.id] = v || []; }));
+      jobs.push(settle("sessions:" + l.id, loadSessions(l.id)));
     }
     for (const r of docsOf("registry")) {
       jobs.push(settle("registry:" + r.id, api(q("/api/v1/compounds", { doc: r.id, year })))
@@ -899,6 +911,7 @@ function renderLedgers() {
         ], board, r => ({ "data-volunteer": r.volunteer })) : empty("no_volunteers"),
         h("div", {}, h("p", { class: "chart-title" }, t("points_month")), monthChart(entries, team))),
       storeTable(l),
+      renderSessions(l),
       UI.statement && UI.statement.doc === l.id ? statement(l, entries) : null);
   });
 }
@@ -978,6 +991,83 @@ function renderCertificate() {
     ], c.hours, r => ({ "data-year": r.year })),
     h("p", { class: "cert-issued" }, t("cert_issued", c.issued_by), " · ", t("cert_on", c.on)),
     h("button", { type: "button", class: "small", "data-print-cert": "1", onclick: () => printSection("sec-certificate") }, t("cert_print"))));
+}
+
+// ---- check-in sessions -----------------------------------------------------------------
+
+/** A ledger's sessions, and the current code of each open one this node opened. */
+async function loadSessions(doc) {
+  D.sessions = D.sessions || {};
+  D.codes = D.codes || {};
+  const rows = await call({ cmd: "session_list", doc });
+  D.sessions[doc] = rows || [];
+  for (const s of D.sessions[doc]) {
+    if (s.here && !s.closed) {
+      D.codes[s.id] = await call({ cmd: "session_code", doc, session: s.id, base: location.origin });
+    }
+  }
+}
+
+function svgOf(text, label) {
+  const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  if (svg.nodeName !== "svg") return "";
+  const qr = document.importNode(svg, true);
+  qr.setAttribute("class", "qr");
+  qr.setAttribute("role", "img");
+  qr.setAttribute("aria-label", label);
+  return qr;
+}
+
+function renderSessions(l) {
+  const rows = (D.sessions || {})[l.id] || [];
+  const err = D.errors["sessions:" + l.id];
+  const field = (name, label, type) => h("label", {}, t(label), " ",
+    h("input", { name, type: type || "text", required: true, autocomplete: "off" }));
+  const form = h("form", {
+    class: "session-form", "data-open-session": l.id,
+    onsubmit: async ev => {
+      ev.preventDefault();
+      const f = ev.target;
+      try {
+        await call({
+          cmd: "session_open", doc: l.id, activity: f.activity.value.trim(),
+          place: f.place.value.trim(), start: f.start.value, end: f.end.value,
+        });
+        load();
+      } catch (e) { f.append(errorBox(e)); }
+    },
+  }, field("activity", "session_activity"), field("place", "session_place"),
+  field("start", "session_start", "datetime-local"), field("end", "session_end", "datetime-local"),
+  h("button", { type: "submit" }, t("session_open")));
+  const one = s => {
+    const c = (D.codes || {})[s.id];
+    return h("div", { class: "session", "data-session": s.id },
+      h("h4", {}, `${s.activity} · ${s.place} · ${s.start} – ${s.end.slice(11)}`,
+        s.closed ? h("span", { class: "muted" }, " (" + t("session_closed") + ")") : null),
+      c ? h("div", { class: "session-live" },
+        h("p", {}, t("session_code"), " ", h("strong", { class: "session-code", "data-code": c.code }, c.code),
+          " ", h("span", { class: "muted" }, t("session_changes", c.changes_at.slice(11)))),
+        c.qr_svg ? svgOf(c.qr_svg, t("session_qr")) : null,
+        h("p", {}, t("session_page"), " ", h("a", { href: c.url || c.page, target: "_blank", rel: "noopener", class: "session-url" }, c.url || c.page)),
+        h("button", {
+          type: "button", "data-close-session": s.id,
+          onclick: async () => {
+            try { await call({ cmd: "session_close", doc: l.id, session: s.id }); load(); }
+            catch (e) { alert(explain(e)); }
+          },
+        }, t("session_close"))) : null,
+      h("p", { class: "muted" }, t("session_checked", s.checkins.length)),
+      s.checkins.length ? table([
+        { label: "th_volunteer", cell: r => r.volunteer },
+        { label: "th_checked_in", cell: r => r.checked_in.slice(11) },
+        { label: "th_checked_out", cell: r => (r.checked_out || "").slice(11) },
+      ], s.checkins, r => ({ "data-checkin": r.volunteer })) : null);
+  };
+  return h("div", { class: "sessions" },
+    h("h4", {}, t("sessions")),
+    err ? errorBox(err) : null,
+    rows.length ? rows.map(one) : empty("no_sessions"),
+    form);
 }
 
 function monthChart(entries, team) {
@@ -1228,6 +1318,8 @@ function start() {
   wireInvite();
   load();
   listen();
+  // A check-in code changes every minute: while one is shown, fetch it again.
+  setInterval(() => { if (!$("app").hidden && Object.keys(D.codes || {}).length) load(); }, 30000);
 }
 
 start();
