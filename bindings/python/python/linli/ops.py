@@ -30,6 +30,12 @@ __all__ = [
     "ledger_store_add",
     "ledger_store_restock",
     "ledger_redeem_item",
+    "ledger_open_session",
+    "ledger_check_in",
+    "ledger_check_out",
+    "ledger_close_session",
+    "ledger_record_session_hours",
+    "ledger_decline",
     "resource_delegate",
     "resource_request",
     "resource_confirm",
@@ -280,17 +286,20 @@ def ledger_correct(node: Node, *, delta: int, reason: str, volunteer: str, corre
     return node.operation("ledger.correct", doc, **fields)
 
 
-def ledger_set_rules(node: Node, *, points_per_hour: int, star_thresholds: list[Any], expiry: Optional[Any] = None, doc: Optional[str] = None) -> Any:
+def ledger_set_rules(node: Node, *, points_per_hour: int, star_thresholds: list[Any], expiry: Optional[Any] = None, hand_points: Optional[bool] = None, doc: Optional[str] = None) -> Any:
     """Replace the points rule and star thresholds (the community).
 
     Fields:
         expiry (JSON, optional): When earned points expire (default never; see [`store`]).
+        hand_points (boolean, optional): Whether hours recorded by hand (not verified by a session's check-in) earn points: false for a new ledger; rules written before this rule existed read as true, so their entries stay valid ([`sessions`]).
         points_per_hour (integer): Points per hour of service.
         star_thresholds (JSON (array)): Earned points needed for 1, 2, 3 … stars (ascending).
     """
     fields: dict[str, Any] = {}
     if expiry is not None:
         fields["expiry"] = expiry
+    if hand_points is not None:
+        fields["hand_points"] = hand_points
     fields["points_per_hour"] = points_per_hour
     fields["star_thresholds"] = star_thresholds
     return node.operation("ledger.set_rules", doc, **fields)
@@ -356,6 +365,102 @@ def ledger_redeem_item(node: Node, *, item: str, volunteer: str, outlet: Optiona
         fields["outlet"] = outlet
     fields["volunteer"] = volunteer
     return node.operation("ledger.redeem_item", doc, **fields)
+
+
+def ledger_open_session(node: Node, *, activity: str, end: int, place: str, start: int, team: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Open a check-in session of an activity or post (the community or an organiser):
+    volunteers check in and out with the code shown on the organiser's screen
+    ([`sessions`]).
+
+    Fields:
+        activity (text): Activity or post.
+        end (integer): Planned end (1 minute to 24 hours after the start).
+        place (text): Where.
+        start (integer): Planned start.
+        team (text, optional): Team.
+    """
+    fields: dict[str, Any] = {}
+    fields["activity"] = activity
+    fields["end"] = end
+    fields["place"] = place
+    fields["start"] = start
+    if team is not None:
+        fields["team"] = team
+    return node.operation("ledger.open_session", doc, **fields)
+
+
+def ledger_check_in(node: Node, *, code: str, session: str, volunteer: str, doc: Optional[str] = None) -> Any:
+    """Check a volunteer in with the session's current code (on the node that opened it).
+
+    Fields:
+        code (text): The six-digit code shown.
+        session (text): Session.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["code"] = code
+    fields["session"] = session
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.check_in", doc, **fields)
+
+
+def ledger_check_out(node: Node, *, code: str, session: str, volunteer: str, doc: Optional[str] = None) -> Any:
+    """Check a volunteer out with the session's current code.
+
+    Fields:
+        code (text): The six-digit code shown.
+        session (text): Session.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    fields["code"] = code
+    fields["session"] = session
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.check_out", doc, **fields)
+
+
+def ledger_close_session(node: Node, *, session: str, doc: Optional[str] = None) -> Any:
+    """Close a session: check out who is still in and write one verified service record
+    per volunteer (again: only the records still missing).
+
+    Fields:
+        session (text): Session.
+    """
+    fields: dict[str, Any] = {}
+    fields["session"] = session
+    return node.operation("ledger.close_session", doc, **fields)
+
+
+def ledger_record_session_hours(node: Node, *, hours: float, session: str, volunteer: str, evidence: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Record hours by hand for a session (labelled by hand, at most its planned duration).
+
+    Fields:
+        evidence (text, optional): Evidence reference.
+        hours (number): Hours (> 0, ≤ the planned duration).
+        session (text): Session.
+        volunteer (text): Volunteer.
+    """
+    fields: dict[str, Any] = {}
+    if evidence is not None:
+        fields["evidence"] = evidence
+    fields["hours"] = hours
+    fields["session"] = session
+    fields["volunteer"] = volunteer
+    return node.operation("ledger.record_session_hours", doc, **fields)
+
+
+def ledger_decline(node: Node, *, entry: str, reason: str, doc: Optional[str] = None) -> Any:
+    """Decline a wrong service record with a reason (the entry's issuer or the community):
+    kept and shown, counted nowhere.
+
+    Fields:
+        entry (text): The entry.
+        reason (text): Why.
+    """
+    fields: dict[str, Any] = {}
+    fields["entry"] = entry
+    fields["reason"] = reason
+    return node.operation("ledger.decline", doc, **fields)
 
 
 def resource_delegate(node: Node, *, block: dict[str, Any], delegate: str, doc: Optional[str] = None) -> Any:
