@@ -23,6 +23,8 @@ fn ledger(r: &mut Replica, community: &str, year: i16, expiry: Expiry) -> DocId 
             year,
             rules: LedgerRules {
                 expiry,
+                // These tests record hours by hand and count their points.
+                hand_points: true,
                 ..LedgerRules::default()
             },
         },

@@ -43,7 +43,7 @@ async fn a_store_item_is_redeemed_until_out_of_stock_and_a_certificate_is_issued
         .unwrap();
     let c = ApiClient::new(server.addr(), TOKEN.into());
 
-    let created = ok(&c, &["ledger", "create", "--year", "2026"]).await;
+    let created = ok(&c, &["ledger", "create", "--year", "2026", "--hand-points"]).await;
     let ledger: linli_node::core::DocId = created["doc"].as_str().unwrap().parse().unwrap();
     ok(
         &c,

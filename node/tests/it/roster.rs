@@ -55,7 +55,11 @@ fn community() -> Community {
             street: org("beishi"),
             community: org("dianye"),
             year: 2026,
-            rules: LedgerRules::default(),
+            // The test records hours by hand and counts their points.
+            rules: LedgerRules {
+                hand_points: true,
+                ..LedgerRules::default()
+            },
         })
         .await
         .unwrap();
