@@ -1272,7 +1272,11 @@ def test_roster_import_and_printable_reports() -> None:
         comm.call(cmd="volunteers_create", title="电业社区志愿者名册")
         comm.run("op", "run", "volunteers.add_team", "code=care", "name=助老服务队")
         comm.run("op", "run", "volunteers.add_team", "code=patrol", "name=治安巡逻队")
-        comm.call(cmd="ledger_create")
+        # Hours recorded by hand earn points in this ledger (the report counts them).
+        comm.call(cmd="ledger_create", rules={
+            "points_per_hour": 100, "star_thresholds": [1000, 5000, 10000, 20000, 50000],
+            "hand_points": True,
+        })
 
         daemon = Daemon(exe, comm.dir)
         browser = Browser(chromium, tmp / "chromium")

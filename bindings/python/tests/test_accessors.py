@@ -514,7 +514,7 @@ def test_record_service_dry_run(district: District, dianye: linli.Node) -> None:
 
 
 def test_monthly_and_yearly_reports(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:7", "patrol", date(2026, 3, 5), 2.0, team="patrol")
     dianye.record_service(ledger, "dianye:8", "care", date(2026, 3, 9), 1.5)
     dianye.record_service(ledger, "dianye:7", "patrol", date(2026, 4, 1), 1.0, team="patrol")

@@ -16,7 +16,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 
 def test_store_stock_certificate_and_team_claims(dianye: linli.Node) -> None:
-    ledger = dianye.create_ledger(2026, "beishi")
+    ledger = dianye.create_ledger(2026, "beishi", hand_points=True)
     dianye.record_service(ledger, "dianye:7", "patrol", "2026-05-01", 5)
     added = ops.ledger_store_add(dianye, name="5 kg rice", cost=200, stock=1, doc=ledger)
     rice = added["store_item"]
