@@ -325,6 +325,10 @@ pub struct Write {
 pub trait Layout: Sync {
     /// The record maps of the kind (besides `meta`).
     fn maps(&self) -> &'static [&'static str];
+    /// The record maps (among [`Layout::maps`]) added in a later version of the kind: a
+    /// document created by an older build lacks them, and still loads and replicates; a
+    /// write to a map it lacks is refused, naming why. New documents create every map.
+    fn late_maps(&self) -> &'static [&'static str];
     /// Checks a record's key shape and that its value decodes as the map's record type.
     fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String>;
 }
@@ -491,7 +495,11 @@ impl Document {
         expected.extend(layout.maps());
         expected.sort_unstable();
         let got: Vec<&str> = made.keys().map(String::as_str).collect();
-        if got != expected {
+        // A document of an older build may lack the maps added since (never others).
+        let late = layout.late_maps();
+        let fits = got.iter().all(|m| expected.contains(m))
+            && expected.iter().all(|m| late.contains(m) || got.contains(m));
+        if !fits {
             return Err(DocError::BadGenesis(format!(
                 "a {} must create maps {expected:?}, this one creates {got:?}",
                 header.kind.label()
@@ -826,7 +834,12 @@ impl Document {
                 self.map_obj(p.map).ok_or_else(|| DocError::BadShape {
                     change: "local".into(),
                     kind: self.header.kind.label(),
-                    reason: format!("no map {}", p.map),
+                    reason: format!(
+                        "this document was created by an older linli, before its {} records \
+                         existed; create a new {} to use them",
+                        p.map,
+                        self.header.kind.label()
+                    ),
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -38,6 +38,8 @@ use crate::time::Timestamp;
 
 /// The record maps of a federation document.
 pub const MAPS: &[&str] = &["certs", "revocations"];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// Operations on the federation document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

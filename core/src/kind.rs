@@ -275,6 +275,9 @@ macro_rules! kind_basics {
             fn maps(&self) -> &'static [&'static str] {
                 MAPS
             }
+            fn late_maps(&self) -> &'static [&'static str] {
+                LATE_MAPS
+            }
             fn check_record(&self, map: &str, key: &str, value: &str) -> Result<(), String> {
                 check_record(map, key, value)
             }

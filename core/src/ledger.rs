@@ -60,6 +60,8 @@ pub use sessions::{Checkin, Decline, Method, Session, SessionError};
 
 /// The record maps of a ledger.
 pub const MAPS: &[&str] = &["entries"];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// Longest source id of an entry ([`Entry::source`]), in bytes.
 pub const MAX_SOURCE_LEN: usize = 128;

@@ -42,6 +42,8 @@ use crate::time::Timestamp;
 
 /// The record maps of a registry.
 pub const MAPS: &[&str] = &["appointments", "compounds", "inspections", "scores"];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// How a compound is managed (extensible: `Other` carries models such as "red property").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -54,6 +54,8 @@ pub use import::{MAX_ROSTER_ROWS, RosterOutcome, RosterRow};
 
 /// The record maps of a volunteer registry.
 pub const MAPS: &[&str] = &["history", "pairings", "releases", "teams", "volunteers"];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// Most teams or posts one volunteer holds.
 pub const MAX_POSTS: usize = 16;

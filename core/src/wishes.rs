@@ -38,6 +38,8 @@ pub use team::*;
 
 /// The record maps of a wishes document.
 pub const MAPS: &[&str] = &["assignments", "claims", "items", "progress"];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// What an item is.
 #[derive(

@@ -104,6 +104,8 @@ pub const MAPS: &[&str] = &[
     "orders",
     "requests",
 ];
+/// Record maps added after the kind's first version (none).
+pub const LATE_MAPS: &[&str] = &[];
 
 /// A write on a resource document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
