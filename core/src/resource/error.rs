@@ -244,6 +244,9 @@ pub enum ResourceError {
         /// Its status.
         status: &'static str,
     },
+    /// An activity sign-up was refused (see `signups.rs`).
+    #[error(transparent)]
+    Signup(#[from] super::SignupError),
 }
 
 fn list_failures(failures: &[(usize, ResourceError)]) -> String {
@@ -263,6 +266,7 @@ impl ResourceError {
         use ResourceError as E;
         match self {
             E::Time(_) | E::Doc(_) => crate::class::ErrorClass::Malformed,
+            E::Signup(e) => e.class(),
             E::UnknownBooking(_) | E::UnknownOrder(_) => crate::class::ErrorClass::NotFound,
             E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => {
                 crate::class::ErrorClass::Unauthorized
