@@ -600,3 +600,7 @@ impl policy::Rules<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "signups_tests.rs"]
+mod tests;

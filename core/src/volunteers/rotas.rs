@@ -1175,3 +1175,7 @@ impl policy::Rules<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "rotas_tests.rs"]
+mod tests;
