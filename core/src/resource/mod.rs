@@ -98,6 +98,7 @@ use spec::LocalSpan;
 
 /// The record maps of a resource (besides `meta`).
 pub const MAPS: &[&str] = &[
+    "activities",
     "bars",
     "cancellations",
     "decisions",
@@ -107,8 +108,6 @@ pub const MAPS: &[&str] = &[
     "order_decisions",
     "orders",
     "requests",
-    // Activity sign-ups (signups.rs).
-    "activities",
     "signups",
 ];
 
