@@ -42,7 +42,7 @@ mod rotas;
 
 pub use rotas::{
     Assignment, ClockTime, MAX_NEEDED, MAX_RANGE_DAYS, MAX_SHIFTS, Occurrence, Rota, RotaError,
-    Rotas, Served, Shift, Swap, SwapDecision, SwapView,
+    Rotas, Served, ServedShift, Shift, Swap, SwapDecision, SwapView,
 };
 
 use serde::{Deserialize, Serialize};

@@ -40,10 +40,11 @@
 //!
 //! # Service records
 //!
-//! [`Rotas::service_rows`] turns served records into [`ServiceRow`]s for the community's
-//! ledger of that year, each with source `rota:<rota>/<date>/<shift>/<volunteer>`; written with
-//! [`crate::ledger::LedgerOp::RecordServices`], a row already recorded is skipped, so doing it
-//! twice writes nothing twice.
+//! [`Rotas::served_shifts`] lists served records as [`ServedShift`]s, each with its source
+//! `rota:<rota>/<date>/<shift>/<volunteer>`: the rows a caller writes to the community's ledger
+//! of that year with the ledger's `RecordServices` (the node does: `Request::RotaRecord`),
+//! which skips a source already recorded, so doing it twice writes nothing twice. (The kind
+//! does not name the ledger: the node joins the two.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -56,7 +57,6 @@ use super::{Status, Volunteer, VolunteersError, VolunteersOp};
 use crate::document::{Document, Put, Write};
 use crate::ids::{OrgId, RecordId, Scope, VolunteerId};
 use crate::kind::{Ctx, Effect};
-use crate::ledger::ServiceRow;
 use crate::policy;
 use crate::schema::{decode, id, key_parts};
 use crate::time::{Slot, TimeError, Timestamp, Zone};
@@ -530,6 +530,25 @@ impl Occurrence {
     }
 }
 
+/// A served occurrence as a service record to write (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedShift {
+    /// Who served.
+    pub volunteer: VolunteerId,
+    /// The rota's title (the service's activity).
+    pub activity: String,
+    /// The rota's team, if any.
+    pub team: Option<String>,
+    /// The local date.
+    pub date: Date,
+    /// Hours of the shift.
+    pub hours: f64,
+    /// Evidence: rota, shift and times.
+    pub evidence: String,
+    /// `rota:<rota>/<date>/<shift>/<volunteer>`.
+    pub source: String,
+}
+
 /// A swap with its decision, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SwapView {
@@ -690,9 +709,9 @@ impl<'a> Rotas<'a> {
         v.retain(|o| o.missing() > 0);
         Ok(v)
     }
-    /// Service rows for every served occurrence dated in `year`, each with its source
+    /// Every served occurrence dated in `year`, each with its source
     /// `rota:<rota>/<date>/<shift>/<volunteer>` (see the module docs), in key order.
-    pub fn service_rows(&self, year: i16) -> Vec<ServiceRow> {
+    pub fn served_shifts(&self, year: i16) -> Vec<ServedShift> {
         let rotas = self.rotas();
         self.doc
             .records::<Served>("rota_served")
@@ -706,14 +725,14 @@ impl<'a> Rotas<'a> {
                 if date.year() != year {
                     return None;
                 }
-                Some(ServiceRow {
+                Some(ServedShift {
                     volunteer: v.parse().ok()?,
                     activity: rota.title.clone(),
                     team: rota.team.clone(),
                     date,
                     hours: f64::from(s.minutes()) / 60.0,
-                    evidence: Some(format!("rota {code} shift {i} {}–{}", s.start, s.end)),
-                    source: Some(format!("rota:{code}/{date}/{i}/{v}")),
+                    evidence: format!("rota {code} shift {i} {}–{}", s.start, s.end),
+                    source: format!("rota:{code}/{date}/{i}/{v}"),
                 })
             })
             .collect()

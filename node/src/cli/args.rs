@@ -1307,7 +1307,10 @@ pub enum VolunteersCmd {
     },
     /// Duty rotas: shifts with who covers them, coverage gaps, served shifts to the ledger
     /// (rotas, assignments, swaps: `linli op list volunteers`).
-    #[command(subcommand, after_help = "Example: linli volunteers rota show --from 2026-06-01 --to 2026-06-07 --gaps")]
+    #[command(
+        subcommand,
+        after_help = "Example: linli volunteers rota show --from 2026-06-01 --to 2026-06-07 --gaps"
+    )]
     Rota(RotaCmd),
 }
 
@@ -1316,7 +1319,9 @@ pub enum VolunteersCmd {
 pub enum RotaCmd {
     /// Every shift occurrence from one date to another (at most 92 days) with who covers
     /// it; `--gaps`: only those with fewer volunteers than needed.
-    #[command(after_help = "Example: linli volunteers rota show --rota bikes --from 2026-06-01 --to 2026-06-07")]
+    #[command(
+        after_help = "Example: linli volunteers rota show --rota bikes --from 2026-06-01 --to 2026-06-07"
+    )]
     Show {
         /// Only this rota (its code).
         #[arg(long)]

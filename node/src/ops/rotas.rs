@@ -4,7 +4,7 @@
 //! twice).
 
 use jiff::civil::Date;
-use linli_core::ledger::MAX_BATCH_ROWS;
+use linli_core::ledger::{MAX_BATCH_ROWS, ServiceRow};
 use linli_core::volunteers::Rotas;
 use linli_core::{BookingId, DocId, DocKind};
 use serde_json::Value;
@@ -60,7 +60,19 @@ pub(super) async fn record(
             r.volunteers(doc)?;
             let d = r.doc(doc)?;
             let owner = d.header().owner_scope();
-            let rows = Rotas::new(d).service_rows(year);
+            let rows: Vec<ServiceRow> = Rotas::new(d)
+                .served_shifts(year)
+                .into_iter()
+                .map(|s| ServiceRow {
+                    volunteer: s.volunteer,
+                    activity: s.activity,
+                    team: s.team,
+                    date: s.date,
+                    hours: s.hours,
+                    evidence: Some(s.evidence),
+                    source: Some(s.source),
+                })
+                .collect();
             let found: Vec<DocId> = r
                 .ids_of(DocKind::Ledger)
                 .into_iter()
