@@ -592,9 +592,15 @@ pub enum VolunteersError {
         /// What is wrong.
         reason: String,
     },
-    /// A duty rota operation was refused (`volunteers/rotas.rs`).
+    /// A duty rota operation was refused (`volunteers/rotas.rs`; boxed: errors stay small).
     #[error(transparent)]
-    Rota(#[from] RotaError),
+    Rota(Box<RotaError>),
+}
+
+impl From<RotaError> for VolunteersError {
+    fn from(e: RotaError) -> Self {
+        VolunteersError::Rota(Box::new(e))
+    }
 }
 
 impl VolunteersError {

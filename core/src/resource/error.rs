@@ -244,9 +244,15 @@ pub enum ResourceError {
         /// Its status.
         status: &'static str,
     },
-    /// An activity sign-up was refused (see `signups.rs`).
+    /// An activity sign-up was refused (see `signups.rs`; boxed: errors stay small).
     #[error(transparent)]
-    Signup(#[from] super::SignupError),
+    Signup(Box<super::SignupError>),
+}
+
+impl From<super::SignupError> for ResourceError {
+    fn from(e: super::SignupError) -> Self {
+        ResourceError::Signup(Box::new(e))
+    }
 }
 
 fn list_failures(failures: &[(usize, ResourceError)]) -> String {

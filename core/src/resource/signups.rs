@@ -458,14 +458,15 @@ pub(super) fn sign_up(
             deadline: view.activity.deadline.display_in(r.zone()),
         }.into());
     }
-    match view.status_of(&participant) {
-        Some(SignUpStatus::Placed | SignUpStatus::Waitlisted) => {
-            return Err(SignupError::AlreadySignedUp {
-                booking,
-                participant: participant.to_string(),
-            }.into());
+    if matches!(
+        view.status_of(&participant),
+        Some(SignUpStatus::Placed | SignUpStatus::Waitlisted)
+    ) {
+        return Err(SignupError::AlreadySignedUp {
+            booking,
+            participant: participant.to_string(),
         }
-        _ => {}
+        .into());
     }
     let full = view.placed.len() >= usize::try_from(view.activity.capacity).unwrap_or(0);
     if full && view.waitlist.len() >= usize::try_from(view.activity.waitlist).unwrap_or(0) {

@@ -132,13 +132,13 @@ fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_waiting()
     // Places and waitlist full: a typed error, nothing written.
     let e = fail(&mut club, doc, sign(&b, "dianye:h5"), at(4));
     assert!(
-        matches!(e, ResourceError::Signup(SignupError::ActivityFull { capacity: 2, waitlist: 1, .. })),
+        matches!(signup_err(&e), SignupError::ActivityFull { capacity: 2, waitlist: 1, .. }),
         "{e}"
     );
     assert_eq!(e.class(), crate::class::ErrorClass::Conflict);
     // Twice: refused.
     let e = fail(&mut club, doc, sign(&b, "dianye:7"), at(4));
-    assert!(matches!(e, ResourceError::Signup(SignupError::AlreadySignedUp { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::AlreadySignedUp { .. }), "{e}");
     // A cancellation promotes the waitlisted household.
     exec(
         &mut club,
@@ -164,7 +164,7 @@ fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_waiting()
         },
         at(6),
     );
-    assert!(matches!(e, ResourceError::Signup(SignupError::NotSignedUp { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::NotSignedUp { .. }), "{e}");
     // Signing up again after cancelling goes to the end of the queue.
     exec(&mut club, doc, sign(&b, "dianye:h301"), at(7)).unwrap();
     assert_eq!(names(&view(&club, doc, &b).waitlist), ["dianye:h301"]);
@@ -180,10 +180,10 @@ fn bad_sign_ups_are_typed_errors_and_write_nothing() {
     let (mut owner, mut club, doc, b) = setup();
     // No activity yet.
     let e = fail(&mut club, doc, sign(&b, "dianye:h1"), now());
-    assert!(matches!(e, ResourceError::Signup(SignupError::NoActivity(_))), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::NoActivity(_)), "{e}");
     // Capacity 0, an empty title, a deadline after the start.
     let e = fail(&mut club, doc, activity(&b, 0, 0), now());
-    assert!(matches!(e, ResourceError::Signup(SignupError::BadPlaces { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::BadPlaces { .. }), "{e}");
     let e = fail(
         &mut club,
         doc,
@@ -209,7 +209,7 @@ fn bad_sign_ups_are_typed_errors_and_write_nothing() {
         },
         now(),
     );
-    assert!(matches!(e, ResourceError::Signup(SignupError::DeadlineAfterStart { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::DeadlineAfterStart { .. }), "{e}");
     // Only the organiser (the requester) opens the activity and takes sign-ups.
     let e = fail(&mut owner, doc, activity(&b, 3, 0), now());
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
@@ -220,7 +220,7 @@ fn bad_sign_ups_are_typed_errors_and_write_nothing() {
     assert!(matches!(e, ResourceError::NotAllowed { .. }), "{e}");
     // After the deadline: closed.
     let e = fail(&mut club, doc, sign(&b, "dianye:h1"), deadline());
-    assert!(matches!(e, ResourceError::Signup(SignupError::SignupsClosed { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::SignupsClosed { .. }), "{e}");
     // A cancelled booking takes no sign-ups.
     exec(
         &mut club,
@@ -233,7 +233,7 @@ fn bad_sign_ups_are_typed_errors_and_write_nothing() {
     )
     .unwrap();
     let e = fail(&mut club, doc, sign(&b, "dianye:h1"), now());
-    assert!(matches!(e, ResourceError::Signup(SignupError::NotConfirmed { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::NotConfirmed { .. }), "{e}");
 }
 
 #[test]
@@ -250,7 +250,15 @@ fn an_activity_needs_a_confirmed_booking() {
         panic!()
     };
     let e = fail(&mut club, doc, activity(&tentative, 3, 0), now());
-    assert!(matches!(e, ResourceError::Signup(SignupError::NotConfirmed { .. })), "{e}");
+    assert!(matches!(signup_err(&e), SignupError::NotConfirmed { .. }), "{e}");
+}
+
+/// The sign-up error inside a resource error.
+fn signup_err(e: &ResourceError) -> &SignupError {
+    match e {
+        ResourceError::Signup(s) => s,
+        other => panic!("expected a sign-up error, got {other}"),
+    }
 }
 
 // ---- crafted remote changes ----------------------------------------------------------------
@@ -366,7 +374,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn participant(i: u8) -> Participant {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         p(&format!("dianye:h{i}"))
     } else {
         p(&format!("dianye:{i}"))
