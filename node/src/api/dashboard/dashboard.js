@@ -449,7 +449,8 @@ async function load() {
     }
     D.rotas = {}; D.activities = {};
     for (const v of docsOf("volunteers")) {
-      const from = nowIn().date;
+      // Rotas are in the registry's zone (a registry's header zone is the district default).
+      const from = nowIn("Asia/Shanghai").date;
       jobs.push(settle("rota:" + v.id, call({ cmd: "rota", doc: v.id, from, to: addDays(from, 6) }))
         .then(rows => { D.rotas[v.id] = rows || []; }));
     }
