@@ -38,6 +38,13 @@
 
 use std::collections::BTreeMap;
 
+mod rotas;
+
+pub use rotas::{
+    Assignment, ClockTime, MAX_NEEDED, MAX_RANGE_DAYS, MAX_SHIFTS, Occurrence, Rota, RotaError,
+    Rotas, Served, ServedShift, Shift, Swap, SwapDecision, SwapView,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::document::{DocKind, Document, Put, Write};
@@ -53,9 +60,28 @@ pub mod import;
 pub use import::{MAX_ROSTER_ROWS, RosterOutcome, RosterRow};
 
 /// The record maps of a volunteer registry.
-pub const MAPS: &[&str] = &["history", "pairings", "releases", "teams", "volunteers"];
-/// Record maps added after the kind's first version (none).
-pub const LATE_MAPS: &[&str] = &[];
+pub const MAPS: &[&str] = &[
+    "history",
+    "pairings",
+    "releases",
+    "teams",
+    "volunteers",
+    // Duty rotas (volunteers/rotas.rs, `rotas::ROTA_MAPS`).
+    "rota_assignments",
+    "rota_served",
+    "rota_swap_decisions",
+    "rota_swaps",
+    "rotas",
+];
+/// Record maps added after the kind's first version: the duty rotas' (a registry created
+/// before them lacks them, and takes no rota until a new registry is made).
+pub const LATE_MAPS: &[&str] = &[
+    "rota_assignments",
+    "rota_served",
+    "rota_swap_decisions",
+    "rota_swaps",
+    "rotas",
+];
 
 /// Most teams or posts one volunteer holds.
 pub const MAX_POSTS: usize = 16;
@@ -368,6 +394,90 @@ pub enum VolunteersOp {
         /// The rows, at most [`MAX_ROSTER_ROWS`].
         rows: Vec<RosterRow>,
     },
+    /// Create or change a duty rota (the community): recurring shifts in local time with
+    /// weekdays and volunteers needed, e.g. daily 07:00–08:00 bike tidying or 24 h
+    /// monitoring in six 4-hour shifts. Shifts are named by their index (from 0).
+    SetRota {
+        /// Rota code: lowercase letters, digits, '-' and '_' (e.g. `bikes`).
+        code: String,
+        /// Title, e.g. "Bike tidying".
+        title: String,
+        /// The team serving it (a team of the registry).
+        #[serde(default)]
+        team: Option<String>,
+        /// First local date.
+        #[schemars(with = "String")]
+        from: jiff::civil::Date,
+        /// Last local date (none: open-ended).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        until: Option<jiff::civil::Date>,
+        /// The shifts.
+        shifts: Vec<Shift>,
+    },
+    /// Assign an active volunteer to a shift: every occurrence, or one date.
+    AssignShift {
+        /// Rota code.
+        rota: String,
+        /// Shift index (from 0).
+        shift: usize,
+        /// One occurrence's date (none: every occurrence).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        date: Option<jiff::civil::Date>,
+        /// The volunteer.
+        volunteer: VolunteerId,
+    },
+    /// Take a volunteer off a shift: every occurrence, or one date.
+    UnassignShift {
+        /// Rota code.
+        rota: String,
+        /// Shift index (from 0).
+        shift: usize,
+        /// One occurrence's date (none: the recurring assignment).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        date: Option<jiff::civil::Date>,
+        /// The volunteer.
+        volunteer: VolunteerId,
+    },
+    /// Record a volunteer's request to hand one occurrence to another, active volunteer;
+    /// it takes effect when the community approves it (`decide_swap`).
+    RequestSwap {
+        /// Rota code.
+        rota: String,
+        /// Shift index.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who gives it away (covers the occurrence).
+        from: VolunteerId,
+        /// Who takes it (active).
+        to: VolunteerId,
+    },
+    /// Approve or decline a swap request (the community, once).
+    DecideSwap {
+        /// Rota code.
+        rota: String,
+        /// The swap's id (as `request_swap` reported it).
+        swap: String,
+        /// Approve (true) or decline.
+        approve: bool,
+    },
+    /// Mark an ended occurrence served by these volunteers; `linli volunteers rota record`
+    /// then writes their service records to the ledger.
+    MarkServed {
+        /// Rota code.
+        rota: String,
+        /// Shift index.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who served.
+        volunteers: Vec<VolunteerId>,
+    },
 }
 
 /// Splits the personal data out of a registration or a move-in: the operation keeps the
@@ -513,6 +623,15 @@ pub enum VolunteersError {
     /// No row of a roster import is to be written: each row's outcome.
     #[error("nothing to write: no row of the roster is new and valid")]
     NothingToWrite(Vec<RosterOutcome>),
+    /// A duty rota operation was refused (`volunteers/rotas.rs`; boxed: errors stay small).
+    #[error(transparent)]
+    Rota(Box<RotaError>),
+}
+
+impl From<RotaError> for VolunteersError {
+    fn from(e: RotaError) -> Self {
+        VolunteersError::Rota(Box::new(e))
+    }
 }
 
 impl VolunteersError {
@@ -522,6 +641,7 @@ impl VolunteersError {
         use VolunteersError as E;
         match self {
             E::NotAllowed { .. } => C::Unauthorized,
+            E::Rota(e) => e.class(),
             E::UnknownVolunteer(_) | E::UnknownTeam(_) => C::NotFound,
             E::DuplicatePhone { .. } | E::BadTransition { .. } => C::Conflict,
             E::Empty(_)
@@ -757,6 +877,15 @@ pub fn plan(
         )
     };
     match op {
+        op @ (VolunteersOp::SetRota { .. }
+        | VolunteersOp::AssignShift { .. }
+        | VolunteersOp::UnassignShift { .. }
+        | VolunteersOp::RequestSwap { .. }
+        | VolunteersOp::DecideSwap { .. }
+        | VolunteersOp::MarkServed { .. }) => {
+            allowed("write duty rotas")?;
+            rotas::plan(doc, ctx, op)
+        }
         VolunteersOp::AddTeam { code, name } => {
             allowed("add teams")?;
             if OrgId::new(&code).is_err() {
@@ -1085,6 +1214,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
                 format!("release of {} stored under {vid}", r.release.volunteer)
             })
         }
+        m if rotas::ROTA_MAPS.contains(&m) => rotas::check_record(map, key, value),
         _ => Err(format!("a volunteer registry has no record map {map:?}")),
     }
 }
@@ -1105,6 +1235,8 @@ impl crate::kind::Kind for VolunteersContract {
         Some(match op {
             "add_team" | "pair" | "unpair" | "register" | "update" | "set_status" | "release"
             | "move_in" | "import_roster" => &[Owner],
+            "set_rota" | "assign_shift" | "unassign_shift" | "request_swap" | "decide_swap"
+            | "mark_served" => &[Owner],
             _ => return None,
         })
     }
@@ -1119,7 +1251,10 @@ impl crate::kind::Kind for VolunteersContract {
         r.own || r.its_street || r.community_of_street
     }
     fn write_once(&self, map: &str, _key: &str) -> bool {
-        matches!(map, "history" | "releases")
+        matches!(
+            map,
+            "history" | "releases" | "rota_swaps" | "rota_swap_decisions" | "rota_served"
+        )
     }
     fn needs_history(&self, _map: &str, _key: &str) -> bool {
         false
@@ -1232,6 +1367,7 @@ impl policy::Rules<'_> {
                 }
                 Ok(())
             }
+            m if rotas::ROTA_MAPS.contains(&m) => self.rotas(w),
             _ => Err("unknown map".into()),
         }
     }
@@ -1310,6 +1446,7 @@ impl crate::zh::Chinese for VolunteersError {
             VolunteersError::BadRelease { volunteer, reason } => {
                 format!("志愿者 {volunteer} 的迁出证明：{reason}")
             }
+            VolunteersError::Rota(e) => crate::zh::Chinese::zh(e.as_ref()),
             VolunteersError::BatchSize { rows, max } => {
                 format!("名册导入每批 1 到 {max} 行，收到 {rows} 行")
             }

@@ -30,6 +30,8 @@ use crate::ops::OpsError;
 
 mod points;
 pub use points::{ClaimCount, PointsInfo, StarCertificate, StoreItem, YearHours};
+mod rotas;
+pub use rotas::{Activity, ActivitySignUp, RotaShift};
 
 // ---- JSON forms of values Python shows as its own types ------------------------------
 
@@ -1066,6 +1068,8 @@ pub fn schemas() -> Vec<(String, Value)> {
         StarCertificate,
         PointsInfo,
         ClaimCount,
+        RotaShift,
+        Activity,
     );
     roots
         .into_iter()
@@ -1259,6 +1263,33 @@ pub enum Read {
         /// Year.
         year: i16,
     },
+    /// `[RotaShift]`: the occurrences of a volunteer registry's rotas (one rota or all)
+    /// from `from` to `to` (at most 92 days), with who covers each; only the coverage gaps
+    /// when `gaps`.
+    Rota {
+        /// Volunteer registry.
+        doc: DocId,
+        /// Only this rota (its code).
+        #[serde(default)]
+        rota: Option<String>,
+        /// First local date.
+        #[schemars(with = "String")]
+        from: Date,
+        /// Last local date.
+        #[schemars(with = "String")]
+        to: Date,
+        /// Only occurrences with fewer volunteers than needed.
+        #[serde(default)]
+        gaps: bool,
+    },
+    /// `[Activity]` of a resource with their sign-ups and waitlists (one booking's, or all).
+    Activities {
+        /// Resource.
+        doc: DocId,
+        /// Only this booking's activity.
+        #[serde(default)]
+        booking: Option<linli_core::BookingId>,
+    },
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Value, OpsError> {
@@ -1292,6 +1323,22 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
             json(&node.read(move |r| r.default_cert_end(doc, at)).await??)
         }
         Read::Bookings { doc } => list::<Booking, _>(node.bookings(doc).await?),
+        Read::Rota {
+            doc,
+            rota,
+            from,
+            to,
+            gaps,
+        } => json(
+            &node
+                .read(move |r| rotas::rota(r, doc, rota.as_deref(), from, to, gaps))
+                .await??,
+        ),
+        Read::Activities { doc, booking } => json(
+            &node
+                .read(move |r| rotas::activities(r, doc, booking.as_ref()))
+                .await??,
+        ),
         Read::Waitlist { doc } => {
             let rows = node
                 .read(move |r| -> Result<Vec<_>, CoreError> {

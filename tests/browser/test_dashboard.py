@@ -1497,3 +1497,81 @@ def test_second_workstation_sees_each_form_family_live() -> None:
         for daemon in daemons:
             daemon.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_rota_gaps_and_activity_signups() -> None:
+    """The volunteer registry's duty rota for the coming week with its coverage gap
+    highlighted, and an activity's sign-up list (a place, a waitlist) under its room, in
+    Chinese and in English."""
+    exe = linli_bin()
+    chromium = chromium_bin()
+    tmp = Path(tempfile.mkdtemp(prefix="linli-browser-rota-"))
+    daemon: Daemon | None = None
+    browser: Browser | None = None
+    try:
+        d = District(exe, tmp)
+        comm = Linli(exe, d.dir)
+        today = dt.datetime.now(ZONE).date()
+        tomorrow = today + dt.timedelta(days=1)
+
+        def register(name: str) -> str:
+            r = comm.call(cmd="operation", op="volunteers.register",
+                          fields={"name": name, "kind": "resident"})
+            return str(r["effect"]["volunteer"])
+
+        a, b_ = register("赵值班"), register("钱值班")
+        comm.call(cmd="operation", op="volunteers.set_rota",
+                  fields={"code": "bikes", "title": "非机动车整理", "from": today.isoformat(),
+                          "shifts": [{"start": "07:00", "end": "08:00", "needed": 2}]})
+        for v in (a, b_):
+            comm.call(cmd="operation", op="volunteers.assign_shift",
+                      fields={"rota": "bikes", "shift": 0, "volunteer": v})
+        comm.call(cmd="operation", op="volunteers.unassign_shift",
+                  fields={"rota": "bikes", "shift": 0, "date": tomorrow.isoformat(),
+                          "volunteer": b_})
+        # An activity on the confirmed booking (tomorrow 14:00): one place, a waitlist.
+        noon = dt.datetime.combine(tomorrow, dt.time(12, 0), ZONE)
+        comm.call(cmd="operation", op="resource.set_activity", doc=d.room,
+                  fields={"booking": d.confirmed, "title": "合唱体验课", "capacity": 1,
+                          "waitlist": 2, "deadline": int(noon.timestamp() * 1000)})
+        for who in ("dianye:h301", "dianye:h302"):
+            comm.call(cmd="operation", op="resource.sign_up", doc=d.room,
+                      fields={"booking": d.confirmed, "participant": who})
+
+        daemon = Daemon(exe, d.dir)
+        browser = Browser(chromium, tmp / "chromium")
+        br = browser
+        br.navigate(daemon.dashboard)
+        rota = "#rosters .rota"
+        gap_row = f"{rota} tr{sel('date', tomorrow.isoformat())}"
+        br.wait("the rota table", f"!!document.querySelector('{gap_row}')")
+        assert br.eval(f"document.querySelectorAll('{rota} tbody tr').length") == 7
+        assert br.eval(f"document.querySelector('{gap_row}').dataset.gap") == "1"
+        assert br.eval(f"document.querySelector('{gap_row}').classList.contains('gap')")
+        row = br.text(gap_row)
+        assert "缺 1 人" in row and a in row and b_ not in row, row
+        ok_row = f"{rota} tr{sel('date', today.isoformat())}"
+        assert br.eval(f"document.querySelector('{ok_row}').dataset.gap") == "0"
+        assert "已排满" in br.text(ok_row)
+        assert br.eval(f"document.querySelectorAll('{rota} tr.gap').length") == 1
+
+        act = f"#rooms .activity{sel('activity', d.confirmed)}"
+        br.wait("the sign-up list", f"!!document.querySelector('{act}')")
+        assert "合唱体验课" in br.text(f"{act} h4")
+        assert "名额 1/1" in br.text(act), br.text(act)
+        placed = br.text(f"{act} tr{sel('participant', 'dianye:h301')}")
+        assert "已报名" in placed and "住户" in placed, placed
+        waiting = br.text(f"{act} tr{sel('participant', 'dianye:h302')}")
+        assert "候补第 1 位" in waiting, waiting
+        br.screenshot(ARTIFACTS / "dashboard-rota-signups.png")
+
+        br.click("#lang")
+        br.wait("the English rota", f"document.querySelector('{gap_row}').innerText.includes('1 missing')")
+        assert "waitlist #1" in br.text(f"{act} tr{sel('participant', 'dianye:h302')}")
+        assert not br.exceptions, br.exceptions
+    finally:
+        if browser is not None:
+            browser.close()
+        if daemon is not None:
+            daemon.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

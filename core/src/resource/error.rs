@@ -252,6 +252,15 @@ pub enum ResourceError {
         /// Its status.
         status: &'static str,
     },
+    /// An activity sign-up was refused (see `signups.rs`; boxed: errors stay small).
+    #[error(transparent)]
+    Signup(Box<super::SignupError>),
+}
+
+impl From<super::SignupError> for ResourceError {
+    fn from(e: super::SignupError) -> Self {
+        ResourceError::Signup(Box::new(e))
+    }
 }
 
 fn list_failures(failures: &[(usize, ResourceError)]) -> String {
@@ -271,6 +280,7 @@ impl ResourceError {
         use ResourceError as E;
         match self {
             E::Time(_) | E::Doc(_) => crate::class::ErrorClass::Malformed,
+            E::Signup(e) => e.class(),
             E::UnknownBooking(_) | E::UnknownOrder(_) => crate::class::ErrorClass::NotFound,
             E::NotAllowed { .. } | E::NotArbiter { .. } | E::Barred { .. } => {
                 crate::class::ErrorClass::Unauthorized
@@ -310,6 +320,7 @@ impl ResourceError {
 impl crate::zh::Chinese for ResourceError {
     fn zh(&self) -> String {
         match self {
+            ResourceError::Signup(e) => crate::zh::Chinese::zh(e.as_ref()),
             ResourceError::Time(e) => crate::zh::Chinese::zh(e),
             ResourceError::Doc(e) => crate::zh::Chinese::zh(e),
             ResourceError::InvalidSpec(m) => format!("场地设置无效：{m}"),

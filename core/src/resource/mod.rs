@@ -66,6 +66,7 @@ mod booking;
 mod error;
 mod kitchen;
 mod records;
+mod signups;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -88,12 +89,16 @@ pub use records::{
     Cancellation, Decision, Delegation, KitchenDay, MAX_ALTERNATES, MAX_WEEKS, Order,
     OrderCancellation, OrderDecision, OrderStatus, OrderVerdict, OrderView, Recurrence, Verdict,
 };
+pub use signups::{
+    Activity, ActivityView, HouseholdId, MAX_PLACES, Participant, SignUp, SignUpStatus, SignupError,
+};
 pub use spec::{KitchenSpec, ResourceKind, ResourceSpec, WeeklyBlock};
 
 use spec::LocalSpan;
 
 /// The record maps of a resource (besides `meta`).
 pub const MAPS: &[&str] = &[
+    "activities",
     "bars",
     "cancellations",
     "decisions",
@@ -103,6 +108,7 @@ pub const MAPS: &[&str] = &[
     "order_decisions",
     "orders",
     "requests",
+    "signups",
 ];
 /// Record maps added after the kind's first version (none).
 pub const LATE_MAPS: &[&str] = &[];
@@ -204,6 +210,39 @@ pub enum ResourceOp {
         /// The new rules.
         spec: ResourceSpec,
     },
+    /// Organiser (the booking's requester): open or change the activity on a confirmed
+    /// booking — its title, places, waitlist length and sign-up deadline (at the latest its
+    /// start).
+    SetActivity {
+        /// The booking.
+        booking: BookingId,
+        /// Title, e.g. "Paper-cutting class".
+        title: String,
+        /// Places (1..=10000).
+        capacity: u32,
+        /// How many more sign-ups wait for a place once the places are full.
+        #[serde(default)]
+        waitlist: u32,
+        /// Sign-ups close at this instant.
+        deadline: Timestamp,
+    },
+    /// Organiser: sign a household (`dianye:h301`) or a volunteer (`dianye:7`) up for the
+    /// activity: a place while there is one, else the waitlist; refused after the deadline
+    /// or when places and waitlist are full.
+    SignUp {
+        /// The booking.
+        booking: BookingId,
+        /// Who: a household pseudonym or a volunteer id (no names).
+        participant: Participant,
+    },
+    /// Organiser: cancel a sign-up; the first on the waitlist (earliest, then smallest id)
+    /// takes the place.
+    CancelSignUp {
+        /// The booking.
+        booking: BookingId,
+        /// Who.
+        participant: Participant,
+    },
 }
 
 impl crate::kind::KindOp for ResourceOp {
@@ -292,6 +331,21 @@ pub fn plan(
         }
         ResourceOp::CancelOrder { order } => kitchen::cancel(&r, ctx, order),
         ResourceOp::SetSpec { spec } => set_spec(&r, ctx, spec),
+        ResourceOp::SetActivity {
+            booking,
+            title,
+            capacity,
+            waitlist,
+            deadline,
+        } => signups::set_activity(&r, ctx, booking, title, capacity, waitlist, deadline),
+        ResourceOp::SignUp {
+            booking,
+            participant,
+        } => signups::sign_up(&r, ctx, booking, participant),
+        ResourceOp::CancelSignUp {
+            booking,
+            participant,
+        } => signups::cancel_sign_up(&r, ctx, booking, participant),
     }
 }
 
@@ -697,6 +751,7 @@ pub(crate) fn check_record(map: &str, key: &str, value: &str) -> Result<(), Stri
         "order_cancellations" => {
             one::<OrderId>(key).and(decode::<OrderCancellation>(value).map(drop))
         }
+        "activities" | "signups" => signups::check_record(map, key, value),
         _ => Err(format!("a resource has no record map {map:?}")),
     }
 }
@@ -722,6 +777,7 @@ impl crate::kind::Kind for ResourceContract {
             "request" | "place_order" => &[Certified],
             "confirm" | "reject" | "waitlist" | "revoke" | "promote_waitlist" => &[Owner, Named],
             "cancel" | "cancel_order" => &[Named],
+            "set_activity" | "sign_up" | "cancel_sign_up" => &[Named],
             _ => return None,
         })
     }
@@ -752,7 +808,8 @@ impl crate::kind::Kind for ResourceContract {
         )
     }
     fn needs_history(&self, map: &str, _key: &str) -> bool {
-        map == "decisions"
+        // An activity is set only on a booking confirmed as of its history.
+        map == "decisions" || map == "activities"
     }
     fn authorize(
         &self,
@@ -854,6 +911,7 @@ impl policy::Rules<'_> {
                     .get_all_at::<BookingRequest>("requests", key, self.deps);
                 self.same_writer("requests", key, requests.iter().map(|r| &r.by))
             }
+            "activities" | "signups" => self.signups(w),
             "order_cancellations" => {
                 let key = w.key.split('/').next().unwrap_or_default();
                 let orders = self.doc.get_all_at::<Order>("orders", key, self.deps);

@@ -822,6 +822,16 @@ pub enum ResourceCmd {
 /// `linli booking …`.
 #[derive(Debug, Subcommand)]
 pub enum BookingCmd {
+    /// Activities on bookings with their sign-ups and waitlists (sign-ups themselves:
+    /// `linli op run resource.sign_up booking=… participant=dianye:h301`).
+    #[command(after_help = "Example: linli booking signups dianye@a1b2c3d4e5f60718:1")]
+    Signups {
+        /// Only this booking's activity.
+        booking: Option<BookingId>,
+        /// Resource.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
     /// Request a booking.
     #[command(
         after_help = "Example: linli booking request --booker \"Li Wei\" --purpose \"reading club\" --start 2026-12-01T19:00 --end 2026-12-01T21:00 --attendees 25"
@@ -1437,6 +1447,13 @@ pub enum VolunteersCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Duty rotas: shifts with who covers them, coverage gaps, served shifts to the ledger
+    /// (rotas, assignments, swaps: `linli op list volunteers`).
+    #[command(
+        subcommand,
+        after_help = "Example: linli volunteers rota show --from 2026-06-01 --to 2026-06-07 --gaps"
+    )]
+    Rota(RotaCmd),
     /// Check-in sessions: hours verified where they happen.
     #[command(subcommand, after_help = "Example: linli volunteers session list")]
     Session(SessionCmd),
@@ -1809,6 +1826,10 @@ impl Command {
                     booking: booking.clone(),
                     reason: reason.clone(),
                 },
+                BookingCmd::Signups { booking, doc } => Request::Activities {
+                    doc: *doc,
+                    booking: booking.clone(),
+                },
                 BookingCmd::Waitlist { booking, doc } => Request::BookingWaitlist {
                     doc: *doc,
                     booking: booking.clone(),
@@ -2090,6 +2111,24 @@ impl Command {
                 VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
                 VolunteersCmd::Import { .. } => return Ok(None),
                 VolunteersCmd::Session(c) => session_request(c),
+                VolunteersCmd::Rota(RotaCmd::Show {
+                    rota,
+                    from,
+                    to,
+                    gaps,
+                    doc,
+                }) => Request::Rota {
+                    doc: *doc,
+                    rota: rota.clone(),
+                    from: *from,
+                    to: *to,
+                    gaps: *gaps,
+                },
+                VolunteersCmd::Rota(RotaCmd::Record { year, ledger, doc }) => Request::RotaRecord {
+                    doc: *doc,
+                    ledger: *ledger,
+                    year: *year,
+                },
             },
         };
         Ok(Some(r))
@@ -2147,4 +2186,45 @@ fn session_request(c: &SessionCmd) -> Request {
         },
         SessionCmd::List { doc } => Request::SessionList { doc: *doc },
     }
+}
+
+/// `linli volunteers rota …`.
+#[derive(Debug, Subcommand)]
+pub enum RotaCmd {
+    /// Every shift occurrence from one date to another (at most 92 days) with who covers
+    /// it; `--gaps`: only those with fewer volunteers than needed.
+    #[command(
+        after_help = "Example: linli volunteers rota show --rota bikes --from 2026-06-01 --to 2026-06-07"
+    )]
+    Show {
+        /// Only this rota (its code).
+        #[arg(long)]
+        rota: Option<String>,
+        /// First local date.
+        #[arg(long)]
+        from: Date,
+        /// Last local date.
+        #[arg(long)]
+        to: Date,
+        /// Only coverage gaps.
+        #[arg(long)]
+        gaps: bool,
+        /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Write the shifts of a year marked served as service records in the community's
+    /// ledger (again: nothing is written twice).
+    #[command(after_help = "Example: linli volunteers rota record --year 2026")]
+    Record {
+        /// Year.
+        #[arg(long)]
+        year: i16,
+        /// Ledger (default: the community's ledger of that year).
+        #[arg(long)]
+        ledger: Option<DocId>,
+        /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
 }

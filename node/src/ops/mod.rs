@@ -43,6 +43,7 @@ mod invite;
 mod parse;
 mod points;
 pub mod roster;
+mod rotas;
 pub(crate) mod rows;
 pub mod sessions;
 
@@ -623,6 +624,41 @@ pub enum Request {
         /// Volunteer registry.
         doc: Option<DocId>,
     },
+    /// A registry's duty rotas from `from` to `to` (at most 92 days): every shift occurrence
+    /// with who covers it, or only the coverage gaps.
+    Rota {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Only this rota (its code).
+        rota: Option<String>,
+        /// First local date.
+        #[schemars(with = "String")]
+        from: jiff::civil::Date,
+        /// Last local date.
+        #[schemars(with = "String")]
+        to: jiff::civil::Date,
+        /// Only occurrences with fewer volunteers than needed.
+        #[serde(default)]
+        gaps: bool,
+    },
+    /// Write the shifts of `year` marked served as service records in the community's
+    /// ledger of that year (source `rota:<rota>/<date>/<shift>/<volunteer>`: a shift
+    /// already recorded is not written again).
+    RotaRecord {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Ledger (default: the registry's community's ledger of `year`).
+        ledger: Option<DocId>,
+        /// Year.
+        year: i16,
+    },
+    /// The activities on a resource's bookings with their sign-ups and waitlists.
+    Activities {
+        /// Resource.
+        doc: Option<DocId>,
+        /// Only this booking's activity.
+        booking: Option<BookingId>,
+    },
 
     // ---- personal data ------------------------------------------------------------------
     /// Read a roster CSV (columns `name, phone, id_number, type, unit, teams, posts, id`;
@@ -828,6 +864,8 @@ impl Request {
                 | Request::SessionList { .. }
                 | Request::WishList { .. }
                 | Request::VolunteerList { .. }
+                | Request::Rota { .. }
+                | Request::Activities { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
                 | Request::Read { .. }
@@ -1560,6 +1598,15 @@ pub async fn execute_with(
             let doc = resolve(node, found.kind, doc).await?;
             write(node, doc, typed).await
         }
+        Request::Rota {
+            doc,
+            rota,
+            from,
+            to,
+            gaps,
+        } => rotas::rota(node, doc, rota, from, to, gaps).await,
+        Request::RotaRecord { doc, ledger, year } => rotas::record(node, doc, ledger, year).await,
+        Request::Activities { doc, booking } => rotas::activities(node, doc, booking).await,
         Request::VolunteerIdentify {
             doc,
             volunteer,

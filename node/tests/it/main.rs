@@ -41,6 +41,8 @@ mod hostile;
 mod office;
 // Offices behind NAT in network namespaces: AutoNAT, a relay reservation, sync over it.
 mod nat;
+// Duty rotas and activity sign-ups through the request path.
+mod rotas;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
 // Personal data over real sync: only its audience stores it, in any file; erasure.

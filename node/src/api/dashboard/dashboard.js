@@ -200,6 +200,21 @@ I18N.zh.training_clock = "培训时钟：模拟时间 {0}（本节点不与真�
 I18N.en.training_clock = "Training clock: simulated time {0} (this node never syncs with nodes on real time)";
 I18N.zh.st_wish_confirmed = "已验收";
 I18N.en.st_wish_confirmed = "confirmed";
+// Duty rotas (volunteer registry) and activity sign-ups (rooms).
+Object.assign(I18N.zh, {
+  rota_title: "值班表（未来 7 天）", no_rota: "暂无值班表。", th_date: "日期", th_shift: "班次",
+  th_rota: "值班", th_needed: "需要", th_assigned: "在岗", th_missing: "缺口", rota_gap: "缺 {0} 人", rota_ok: "已排满",
+  signups_title: "活动报名：{0}", signups_places: "名额 {0}/{1} · 报名截止 {2}", th_participant: "报名人",
+  pkind_household: "住户", pkind_volunteer: "志愿者", su_placed: "已报名", su_waitlisted: "候补第 {0} 位", su_cancelled: "已取消",
+  no_signups: "暂无报名。",
+});
+Object.assign(I18N.en, {
+  rota_title: "Duty rotas (next 7 days)", no_rota: "No duty rota.", th_date: "Date", th_shift: "Shift",
+  th_rota: "Rota", th_needed: "Needed", th_assigned: "On duty", th_missing: "Gap", rota_gap: "{0} missing", rota_ok: "covered",
+  signups_title: "Sign-ups: {0}", signups_places: "Places {0}/{1} · sign-ups close {2}", th_participant: "Participant",
+  pkind_household: "household", pkind_volunteer: "volunteer", su_placed: "placed", su_waitlisted: "waitlist #{0}", su_cancelled: "cancelled",
+  no_signups: "No sign-ups yet.",
+});
 
 // The generated forms' labels (forms.js, loaded first).
 if (typeof FORM_I18N !== "undefined") {
@@ -471,6 +486,17 @@ async function load() {
       jobs.push(settle("roster:" + v.id, api(q("/api/v1/volunteers", { doc: v.id })))
         .then(rows => { D.rosters[v.id] = rows || []; }));
     }
+    D.rotas = {}; D.activities = {};
+    for (const v of docsOf("volunteers")) {
+      // Rotas are in the registry's zone (a registry's header zone is the district default).
+      const from = nowIn("Asia/Shanghai").date;
+      jobs.push(settle("rota:" + v.id, call({ cmd: "rota", doc: v.id, from, to: addDays(from, 6) }))
+        .then(rows => { D.rotas[v.id] = rows || []; }));
+    }
+    for (const r of D.resources.filter(r => r.kind !== "kitchen")) {
+      jobs.push(settle("activities:" + r.id, call({ cmd: "activities", doc: r.id }))
+        .then(rows => { D.activities[r.id] = rows || []; }));
+    }
     await Promise.all(jobs);
     $("banner").hidden = true;
     $("auth").hidden = true;
@@ -666,8 +692,45 @@ function renderRooms() {
         { label: "th_people", num: true, cell: b => b.attendees },
         { label: "th_status", cell: b => [badge("st_", b.status), b.reason ? h("div", { class: "muted" }, b.reason) : null] },
         { label: "th_actions", cls: "actions", cell: b => actions(room, b, owner) },
-      ], upcoming, b => ({ "data-booking": b.id, "data-status": b.status })) : empty("no_bookings"));
+      ], upcoming, b => ({ "data-booking": b.id, "data-status": b.status })) : empty("no_bookings"),
+      ...(D.activities[room.id] || []).map(signupList));
   });
+}
+
+/** An activity on a booking with its places, waitlist and cancellations. */
+function signupList(a) {
+  const status = r => r.status === "waitlisted" ? t("su_waitlisted", r.position) : t("su_" + r.status);
+  return h("div", { class: "activity", "data-activity": a.booking },
+    h("h4", {}, t("signups_title", a.title)),
+    h("p", { class: "muted" }, t("signups_places", a.placed, a.capacity, localTime(a.deadline))),
+    a.signups.length ? table([
+      { label: "th_participant", cell: r => h("span", { class: "mono" }, r.participant) },
+      { label: "th_kind", cell: r => t("pkind_" + r.kind) },
+      { label: "th_time", cell: r => localTime(r.at) },
+      { label: "th_status", cell: r => h("span", { class: "badge su-" + r.status }, status(r)) },
+    ], a.signups, r => ({ "data-participant": r.participant, "data-status": r.status })) : empty("no_signups"));
+}
+
+function clockOf(iso) {
+  return new Date(iso).toLocaleTimeString("en-GB", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
+}
+
+/** A registry's rota occurrences of the coming week; gaps highlighted. */
+function rotaTable(doc) {
+  const err = D.errors["rota:" + doc];
+  const rows = D.rotas[doc] || [];
+  return h("div", { class: "rota", "data-rota-doc": doc },
+    h("h4", {}, t("rota_title")),
+    err ? errorBox(err) : null,
+    rows.length ? table([
+      { label: "th_date", cell: r => r.date },
+      { label: "th_shift", cell: r => clockOf(r.start) + "–" + clockOf(r.end) },
+      { label: "th_rota", cell: r => r.title },
+      { label: "th_needed", num: true, cell: r => r.needed },
+      { label: "th_assigned", cell: r => h("span", { class: "mono" }, r.assigned.join(" ")) },
+      { label: "th_missing", cell: r => r.missing ? h("span", { class: "badge gap" }, t("rota_gap", r.missing)) : t("rota_ok") },
+    ], rows, r => ({ class: r.missing ? "gap" : null, "data-gap": r.missing ? "1" : "0", "data-rota": r.rota, "data-date": r.date, "data-shift": r.shift }))
+      : empty("no_rota"));
 }
 
 function actions(room, b, owner) {
@@ -1200,7 +1263,8 @@ function renderRosters() {
         { label: "th_posts", cell: r => r.posts },
         { label: "th_status", cell: r => h("span", { class: "badge st-" + r.status }, label("vst_", r.status)) },
       ], rows, r => ({ "data-volunteer": r.id, title: (r.history || []).join("\n") })) : empty("no_roster"),
-      typeof rosterImport === "function" ? rosterImport(v.id) : null);
+      typeof rosterImport === "function" ? rosterImport(v.id) : null,
+      rotaTable(v.id));
   })];
 }
 
