@@ -26,6 +26,8 @@ pub mod identity;
 pub mod ids;
 pub mod kind;
 mod kind_list;
+#[cfg(test)]
+mod late_maps_tests;
 /// Declares each kind's module (`pub mod federation;` …) from the one list of kinds.
 macro_rules! kind_modules {
     ($($variant:ident, $module:ident, $op:ident, $err:ident, $doc:literal, $label:literal,

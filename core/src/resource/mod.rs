@@ -110,8 +110,9 @@ pub const MAPS: &[&str] = &[
     "requests",
     "signups",
 ];
-/// Record maps added after the kind's first version (none).
-pub const LATE_MAPS: &[&str] = &[];
+/// Record maps added after the kind's first version: the activities' sign-ups (a resource
+/// published before them lacks them, and takes no sign-ups until published anew).
+pub const LATE_MAPS: &[&str] = &["activities", "signups"];
 
 /// A write on a resource document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
