@@ -51,6 +51,9 @@ __all__ = [
     "resource_mark_collected",
     "resource_cancel_order",
     "resource_set_spec",
+    "resource_set_activity",
+    "resource_sign_up",
+    "resource_cancel_sign_up",
     "wishes_post",
     "wishes_claim",
     "wishes_assign",
@@ -66,6 +69,12 @@ __all__ = [
     "volunteers_release",
     "volunteers_move_in",
     "volunteers_import_roster",
+    "volunteers_set_rota",
+    "volunteers_assign_shift",
+    "volunteers_unassign_shift",
+    "volunteers_request_swap",
+    "volunteers_decide_swap",
+    "volunteers_mark_served",
 ]
 
 
@@ -664,6 +673,57 @@ def resource_set_spec(node: Node, *, spec: dict[str, Any], doc: Optional[str] = 
     return node.operation("resource.set_spec", doc, **fields)
 
 
+def resource_set_activity(node: Node, *, booking: str, capacity: int, deadline: int, title: str, waitlist: Optional[int] = None, doc: Optional[str] = None) -> Any:
+    """Organiser (the booking's requester): open or change the activity on a confirmed
+    booking — its title, places, waitlist length and sign-up deadline (at the latest its
+    start).
+
+    Fields:
+        booking (text): The booking.
+        capacity (integer): Places (1..=10000).
+        deadline (integer): Sign-ups close at this instant.
+        title (text): Title, e.g. "Paper-cutting class".
+        waitlist (integer, optional): How many more sign-ups wait for a place once the places are full.
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["capacity"] = capacity
+    fields["deadline"] = deadline
+    fields["title"] = title
+    if waitlist is not None:
+        fields["waitlist"] = waitlist
+    return node.operation("resource.set_activity", doc, **fields)
+
+
+def resource_sign_up(node: Node, *, booking: str, participant: str, doc: Optional[str] = None) -> Any:
+    """Organiser: sign a household (`dianye:h301`) or a volunteer (`dianye:7`) up for the
+    activity: a place while there is one, else the waitlist; refused after the deadline
+    or when places and waitlist are full.
+
+    Fields:
+        booking (text): The booking.
+        participant (text): Who: a household pseudonym or a volunteer id (no names).
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["participant"] = participant
+    return node.operation("resource.sign_up", doc, **fields)
+
+
+def resource_cancel_sign_up(node: Node, *, booking: str, participant: str, doc: Optional[str] = None) -> Any:
+    """Organiser: cancel a sign-up; the first on the waitlist (earliest, then smallest id)
+    takes the place.
+
+    Fields:
+        booking (text): The booking.
+        participant (text): Who.
+    """
+    fields: dict[str, Any] = {}
+    fields["booking"] = booking
+    fields["participant"] = participant
+    return node.operation("resource.cancel_sign_up", doc, **fields)
+
+
 def wishes_post(node: Node, *, category: str, channel: Any, kind: str, text: str, title: str, place: Optional[str] = None, resident: Optional[dict[str, Any]] = None, doc: Optional[str] = None) -> Any:
     """Post an item.
 
@@ -929,3 +989,117 @@ def volunteers_import_roster(node: Node, *, rows: list[Any], doc: Optional[str] 
     fields: dict[str, Any] = {}
     fields["rows"] = rows
     return node.operation("volunteers.import_roster", doc, **fields)
+
+
+def volunteers_set_rota(node: Node, *, code: str, from_: str, shifts: list[Any], title: str, team: Optional[str] = None, until: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Create or change a duty rota (the community): recurring shifts in local time with
+    weekdays and volunteers needed, e.g. daily 07:00–08:00 bike tidying or 24 h
+    monitoring in six 4-hour shifts. Shifts are named by their index (from 0).
+
+    Fields:
+        code (text): Rota code: lowercase letters, digits, '-' and '_' (e.g. `bikes`).
+        from (text): First local date.
+        shifts (JSON (array)): The shifts.
+        team (text, optional): The team serving it (a team of the registry).
+        title (text): Title, e.g. "Bike tidying".
+        until (text, optional): Last local date (none: open-ended).
+    """
+    fields: dict[str, Any] = {}
+    fields["code"] = code
+    fields["from"] = from_
+    fields["shifts"] = shifts
+    if team is not None:
+        fields["team"] = team
+    fields["title"] = title
+    if until is not None:
+        fields["until"] = until
+    return node.operation("volunteers.set_rota", doc, **fields)
+
+
+def volunteers_assign_shift(node: Node, *, rota: str, shift: int, volunteer: str, date: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Assign an active volunteer to a shift: every occurrence, or one date.
+
+    Fields:
+        date (text, optional): One occurrence's date (none: every occurrence).
+        rota (text): Rota code.
+        shift (integer): Shift index (from 0).
+        volunteer (text): The volunteer.
+    """
+    fields: dict[str, Any] = {}
+    if date is not None:
+        fields["date"] = date
+    fields["rota"] = rota
+    fields["shift"] = shift
+    fields["volunteer"] = volunteer
+    return node.operation("volunteers.assign_shift", doc, **fields)
+
+
+def volunteers_unassign_shift(node: Node, *, rota: str, shift: int, volunteer: str, date: Optional[str] = None, doc: Optional[str] = None) -> Any:
+    """Take a volunteer off a shift: every occurrence, or one date.
+
+    Fields:
+        date (text, optional): One occurrence's date (none: the recurring assignment).
+        rota (text): Rota code.
+        shift (integer): Shift index (from 0).
+        volunteer (text): The volunteer.
+    """
+    fields: dict[str, Any] = {}
+    if date is not None:
+        fields["date"] = date
+    fields["rota"] = rota
+    fields["shift"] = shift
+    fields["volunteer"] = volunteer
+    return node.operation("volunteers.unassign_shift", doc, **fields)
+
+
+def volunteers_request_swap(node: Node, *, date: str, from_: str, rota: str, shift: int, to: str, doc: Optional[str] = None) -> Any:
+    """Record a volunteer's request to hand one occurrence to another, active volunteer;
+    it takes effect when the community approves it (`decide_swap`).
+
+    Fields:
+        date (text): The occurrence's date.
+        from (text): Who gives it away (covers the occurrence).
+        rota (text): Rota code.
+        shift (integer): Shift index.
+        to (text): Who takes it (active).
+    """
+    fields: dict[str, Any] = {}
+    fields["date"] = date
+    fields["from"] = from_
+    fields["rota"] = rota
+    fields["shift"] = shift
+    fields["to"] = to
+    return node.operation("volunteers.request_swap", doc, **fields)
+
+
+def volunteers_decide_swap(node: Node, *, approve: bool, rota: str, swap: str, doc: Optional[str] = None) -> Any:
+    """Approve or decline a swap request (the community, once).
+
+    Fields:
+        approve (boolean): Approve (true) or decline.
+        rota (text): Rota code.
+        swap (text): The swap's id (as `request_swap` reported it).
+    """
+    fields: dict[str, Any] = {}
+    fields["approve"] = approve
+    fields["rota"] = rota
+    fields["swap"] = swap
+    return node.operation("volunteers.decide_swap", doc, **fields)
+
+
+def volunteers_mark_served(node: Node, *, date: str, rota: str, shift: int, volunteers: list[Any], doc: Optional[str] = None) -> Any:
+    """Mark an ended occurrence served by these volunteers; `linli volunteers rota record`
+    then writes their service records to the ledger.
+
+    Fields:
+        date (text): The occurrence's date.
+        rota (text): Rota code.
+        shift (integer): Shift index.
+        volunteers (JSON (array)): Who served.
+    """
+    fields: dict[str, Any] = {}
+    fields["date"] = date
+    fields["rota"] = rota
+    fields["shift"] = shift
+    fields["volunteers"] = volunteers
+    return node.operation("volunteers.mark_served", doc, **fields)

@@ -47,6 +47,8 @@ __all__ = [
     "StarCertificate",
     "PointsInfo",
     "ClaimCount",
+    "RotaShift",
+    "Activity",
 ]
 
 _Conv = Callable[[Any], Any]
@@ -1221,4 +1223,93 @@ class ClaimCount:
             fulfilled=data["fulfilled"],
             team_claims=data["team_claims"],
             volunteers=data["volunteers"],
+        )
+
+
+@dataclass(frozen=True)
+class RotaShift:
+    """One occurrence of a rota's shift with who covers it, as listed by `Node.rota()`.
+
+    Attributes:
+        assigned: Active volunteers covering it (after one-day assignments and approved
+            swaps).
+        date: The local date.
+        end: End (UTC, exclusive).
+        missing: Volunteers missing (0: covered; more: a coverage gap).
+        needed: Volunteers needed.
+        rota: The rota's code, e.g. `bikes`.
+        served: Volunteers marked as having served it.
+        shift: The shift's index (from 0).
+        start: Start (UTC).
+        title: Its title.
+    """
+
+    assigned: list[str]
+    date: datetime.date
+    end: datetime.datetime
+    missing: int
+    needed: int
+    rota: str
+    served: list[str]
+    shift: int
+    start: datetime.datetime
+    title: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> RotaShift:
+        """A RotaShift from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            assigned=_list(_same)(data["assigned"]),
+            date=_date(data["date"]),
+            end=_datetime(data["end"]),
+            missing=data["missing"],
+            needed=data["needed"],
+            rota=data["rota"],
+            served=_list(_same)(data["served"]),
+            shift=data["shift"],
+            start=_datetime(data["start"]),
+            title=data["title"],
+        )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An activity on a booking with its sign-ups, as listed by `Node.activities()`.
+
+    Attributes:
+        booking: The booking (`org@tag:n`).
+        booking_status: The booking's status (sign-ups are taken while it is confirmed).
+        capacity: Places.
+        deadline: Sign-ups close at (UTC).
+        organiser: The organiser (the booking's requester).
+        placed: Places taken.
+        signups: Sign-ups: placed in order, then waitlisted in promotion order, then
+            cancelled.
+        title: Title.
+        waitlist_length: Waitlist length the organiser takes.
+    """
+
+    booking: str
+    booking_status: str
+    capacity: int
+    deadline: datetime.datetime
+    organiser: str
+    placed: int
+    signups: tuple[ActivitySignUp, ...]
+    title: str
+    waitlist_length: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> Activity:
+        """A Activity from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            booking=data["booking"],
+            booking_status=data["booking_status"],
+            capacity=data["capacity"],
+            deadline=_datetime(data["deadline"]),
+            organiser=data["organiser"],
+            placed=data["placed"],
+            signups=_tuple(ActivitySignUp.from_json)(data["signups"]),
+            title=data["title"],
+            waitlist_length=data["waitlist_length"],
         )
