@@ -25,6 +25,8 @@ pub mod document;
 pub mod identity;
 pub mod ids;
 pub mod kind;
+#[cfg(test)]
+mod late_maps_tests;
 mod kind_list;
 /// Declares each kind's module (`pub mod federation;` …) from the one list of kinds.
 macro_rules! kind_modules {
