@@ -25,9 +25,9 @@ pub mod document;
 pub mod identity;
 pub mod ids;
 pub mod kind;
+mod kind_list;
 #[cfg(test)]
 mod late_maps_tests;
-mod kind_list;
 /// Declares each kind's module (`pub mod federation;` …) from the one list of kinds.
 macro_rules! kind_modules {
     ($($variant:ident, $module:ident, $op:ident, $err:ident, $doc:literal, $label:literal,
