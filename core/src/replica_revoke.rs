@@ -85,8 +85,32 @@ impl Replica {
                 .or_default()
                 .push(Active { rev, key, rank });
             while self.enforce() {}
+            self.rejudge_contests_of_revoked();
         }
         self.resolved = Some(self.resolution_key());
+    }
+
+    /// Judges again the losers of the equivocation contests of keys a revocation in force
+    /// names. A slot is contested only among changes that otherwise count, so a loser the
+    /// revocation refuses anyway is refused for the revocation (and judged again with it),
+    /// as where it arrived after the revocation; a loser that still counts re-forms the
+    /// contest. The outcome does not depend on whether the twins or the revocation came
+    /// first.
+    pub(super) fn rejudge_contests_of_revoked(&mut self) {
+        let slots: Vec<(SlotKey, ChangeHash)> = self
+            .contested
+            .iter()
+            .filter(|(_, c)| self.in_force.contains_key(&c.signer))
+            .map(|(k, c)| (k.clone(), c.kept))
+            .collect();
+        for (slot, kept) in slots {
+            let mut gone = BTreeSet::new();
+            let mut again = self.dissolve_contests(slot.0, &BTreeSet::from([kept]), &mut gone);
+            again.extend(self.unrefuse_dependents_of(slot.0, gone));
+            for sc in again {
+                let _ = self.apply_one(sc);
+            }
+        }
     }
 
     /// Reads certificates, revocation records and settings from the federation documents.

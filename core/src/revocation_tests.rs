@@ -1403,3 +1403,83 @@ fn two_streets_revoking_each_others_communities_freeze_nothing() {
         }
     }
 }
+
+/// A regression found by the property test (with other document ids): twins of an
+/// equivocating community, and its street's revocation whose cut-off holds one of them.
+/// Where the twins arrive before the revocation, they are contested; the revocation then
+/// refuses the loser anyway, so the contest dissolves — as where the revocation came first
+/// and the other twin was refused for it, never contested.
+#[test]
+fn a_contest_loser_the_revocation_refuses_anyway_leaves_no_equivocation() {
+    let mut dianye = replica("dianye", 2);
+    let ledger = dianye
+        .create(
+            NewDoc::Ledger {
+                street: org("beishi"),
+                community: org("dianye"),
+                year: 2026,
+                rules: crate::testutil::hand_rules(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let service = |v: u8| {
+        Op::Ledger(LedgerOp::RecordService {
+            volunteer: format!("dianye:{v}").parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: date(2026, 11, 1),
+            hours: 1.0,
+            evidence: None,
+        })
+    };
+    // Twins (one seq, two changes); the one the street sees sorts first, so it wins the
+    // contest wherever both arrive before the revocation.
+    let (seen, other, holder) = (2..60u8)
+        .find_map(|v| {
+            let mut one = dianye.clone();
+            let mut two = dianye.clone();
+            let a = one.execute(ledger, service(1), now()).ok()?.change;
+            let b = two.execute(ledger, service(v), now()).ok()?.change;
+            (a.change_hash().ok()? < b.change_hash().ok()?).then_some((a, b, one))
+        })
+        .expect("twins in the wanted order");
+    let mut street = replica("beishi", 1);
+    send(&holder, &mut street);
+    revoke_as(&mut street, node("dianye", 2), None, "equivocated").unwrap();
+
+    // The twins first, then the revocation.
+    let mut early = replica("xianghe", 1);
+    // (It waits for the ledger's genesis, which `send` brings.)
+    let _ = early.apply(other.clone());
+    send(&holder, &mut early);
+    assert!(early.equivocators().contains_key(&node("dianye", 2)));
+    send(&street, &mut early);
+    // The revocation first, then the twins.
+    let mut late = replica("xianghe", 2);
+    send(&street, &mut late);
+    let _ = late.apply(other.clone());
+
+    for r in [&early, &late] {
+        assert!(r.has_change(&seen.change_hash().unwrap()));
+        assert!(
+            matches!(
+                r.rejected()
+                    .get(&other.change_hash().unwrap())
+                    .map(|x| &x.reason),
+                Some(RejectReason::Revoked { .. })
+            ),
+            "{:?}",
+            r.rejected().get(&other.change_hash().unwrap())
+        );
+    }
+    assert_eq!(early.equivocators(), late.equivocators());
+    assert!(
+        early.equivocators().is_empty(),
+        "{:?}",
+        early.equivocators()
+    );
+    let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+    assert_eq!(keys(&early), keys(&late));
+}
