@@ -1483,3 +1483,63 @@ fn a_contest_loser_the_revocation_refuses_anyway_leaves_no_equivocation() {
     let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
     assert_eq!(keys(&early), keys(&late));
 }
+
+/// A change a write policy refused because a certificate that allows it had not arrived
+/// yet is judged again when it arrives: a unit certified by two communities creates a hall
+/// in the second one's scope, and a node that hears of the first certificate, then the
+/// hall, then the second certificate ends as one that heard of both certificates first.
+#[test]
+fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
+    let u = node("power-co", 7);
+    let mut dianye = replica("dianye", 1);
+    let mut hongqi = replica("hongqi", 1);
+    for (issuer, parent) in [(&mut dianye, "dianye"), (&mut hongqi, "hongqi")] {
+        issuer
+            .execute(
+                fed_id(),
+                Op::Federation(FederationOp::Issue {
+                    subject: u,
+                    role: crate::cert::Role::Unit,
+                    org: org("power-co"),
+                    parent: Some(org(parent)),
+                    name: format!("power-co for {parent}"),
+                    not_before: crate::testutil::valid_from(),
+                    not_after: crate::testutil::valid_until(),
+                }),
+                now(),
+            )
+            .unwrap();
+    }
+    crate::testutil::sync(&mut dianye, &mut hongqi);
+    let mut unit = Replica::new(key("power-co", 7), [7; 8], org("power-co"), *root().root());
+    send(&hongqi, &mut unit);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall in dianye").unwrap();
+    // The federation without dianye's certificate of the unit, the hall, then that
+    // certificate.
+    let fed = unit.changes(fed_id(), &[]).unwrap();
+    let by_dianye = |sc: &SignedChange| sc.signer == node("dianye", 1);
+    let mut rx = replica("xianghe", 1);
+    for sc in fed.iter().filter(|sc| !by_dianye(sc)) {
+        let _ = rx.apply(sc.clone());
+    }
+    for sc in unit.changes(hall, &[]).unwrap() {
+        let _ = rx.apply(sc);
+    }
+    assert!(
+        rx.doc(hall).is_err(),
+        "refused while only hongqi's certificate is known"
+    );
+    for sc in fed.iter().filter(|sc| by_dianye(sc)) {
+        let _ = rx.apply(sc.clone());
+    }
+    assert!(
+        rx.doc(hall).is_ok(),
+        "the hall stands once dianye's certificate arrived"
+    );
+    let mut first = replica("xianghe", 2);
+    send(&unit, &mut first);
+    assert_eq!(
+        rx.rejected().keys().collect::<Vec<_>>(),
+        first.rejected().keys().collect::<Vec<_>>()
+    );
+}
