@@ -543,9 +543,9 @@ fn an_issuer_revoking_its_own_certificate_refuses_the_units_later_changes() {
     assert!(rx.doc(hall).is_ok());
 }
 
-#[test]
-fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
-    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+/// Node 7 of power-co, certified as a unit by dianye and by hongqi (both replicas hold both
+/// certificates).
+fn unit_of_two_communities() -> (crate::NodeId, Replica, Replica) {
     let u = node("power-co", 7);
     let mut dianye = replica("dianye", 1);
     let mut hongqi = replica("hongqi", 1);
@@ -567,6 +567,13 @@ fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants()
             .unwrap();
     }
     crate::testutil::sync(&mut dianye, &mut hongqi);
+    (u, dianye, hongqi)
+}
+
+#[test]
+fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
+    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+    let (u, mut dianye, hongqi) = unit_of_two_communities();
     let principals = hongqi.trust().principals(&u, now());
     let scopes: Vec<String> = principals.iter().map(|p| p.scope.to_string()).collect();
     assert_eq!(scopes, ["beishi/dianye/power-co", "beishi/hongqi/power-co"]);
@@ -1490,27 +1497,7 @@ fn a_contest_loser_the_revocation_refuses_anyway_leaves_no_equivocation() {
 /// hall, then the second certificate ends as one that heard of both certificates first.
 #[test]
 fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
-    let u = node("power-co", 7);
-    let mut dianye = replica("dianye", 1);
-    let mut hongqi = replica("hongqi", 1);
-    for (issuer, parent) in [(&mut dianye, "dianye"), (&mut hongqi, "hongqi")] {
-        issuer
-            .execute(
-                fed_id(),
-                Op::Federation(FederationOp::Issue {
-                    subject: u,
-                    role: crate::cert::Role::Unit,
-                    org: org("power-co"),
-                    parent: Some(org(parent)),
-                    name: format!("power-co for {parent}"),
-                    not_before: crate::testutil::valid_from(),
-                    not_after: crate::testutil::valid_until(),
-                }),
-                now(),
-            )
-            .unwrap();
-    }
-    crate::testutil::sync(&mut dianye, &mut hongqi);
+    let (_, _, hongqi) = unit_of_two_communities();
     let mut unit = Replica::new(key("power-co", 7), [7; 8], org("power-co"), *root().root());
     send(&hongqi, &mut unit);
     let hall = resource_in(&mut unit, "dianye", "Power-co hall in dianye").unwrap();

@@ -1253,22 +1253,7 @@ def test_roster_import_and_printable_reports() -> None:
     daemon: Daemon | None = None
     browser: Browser | None = None
     try:
-        root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
-        root_id = root.run("init", "--org", "heping", "--new-root").strip()
-        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
-        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
-        root.run("federation", "create")
-        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
-
-        def carry(src: Linli, dst: Linli) -> None:
-            f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
-            src.run("export", str(f))
-            dst.run("import", str(f))
-
-        carry(root, street)
-        street.run("federation", "issue", "--subject", comm_id, "--role", "community",
-                   "--org", "dianye", "--parent", "beishi")
-        carry(street, comm)
+        _, comm, _ = street_and_community(exe, tmp)
         comm.call(cmd="volunteers_create", title="电业社区志愿者名册")
         comm.run("op", "run", "volunteers.add_team", "code=care", "name=助老服务队")
         comm.run("op", "run", "volunteers.add_team", "code=patrol", "name=治安巡逻队")
