@@ -9,8 +9,13 @@ impl Replica {
     /// certificates changed; retries changes awaiting a certificate.
     pub(super) fn federation_changed(&mut self) {
         loop {
+            let known = self.trust.ids();
             self.reload_federation();
             let mut progress = false;
+            // New certificates: a write policy may now allow what it refused.
+            if !self.trust.ids().is_subset(&known) {
+                progress |= self.rejudge_policy_refusals();
+            }
             let involved =
                 !self.records.is_empty() || !self.in_force.is_empty() || !self.revisable.is_empty();
             if involved && self.resolved.as_ref() != Some(&self.resolution_key()) {
@@ -22,6 +27,41 @@ impl Replica {
                 return;
             }
         }
+    }
+
+    /// Judges again every change a write policy refused: a certificate that arrived since
+    /// (a unit certified by a second community, say) may allow it, and where it arrived
+    /// first the change was accepted. Returns whether any was refused before.
+    pub(super) fn rejudge_policy_refusals(&mut self) -> bool {
+        let hs: Vec<ChangeHash> = self
+            .rejected
+            .iter()
+            .filter(|(_, r)| matches!(r.reason, RejectReason::Policy(_)))
+            .map(|(h, _)| *h)
+            .collect();
+        if hs.is_empty() {
+            return false;
+        }
+        let mut again = Vec::new();
+        let mut by_doc: BTreeMap<DocId, BTreeSet<ChangeHash>> = BTreeMap::new();
+        for h in hs {
+            let Some(sc) = self.refused.remove(&h) else {
+                continue;
+            };
+            if let Some(r) = self.rejected.remove(&h) {
+                self.touch(h, r.doc);
+                self.withdrawn += 1;
+                by_doc.entry(r.doc).or_default().insert(h);
+            }
+            again.push(sc);
+        }
+        for (doc, gone) in by_doc {
+            again.extend(self.unrefuse_dependents_of(doc, gone));
+        }
+        for sc in again {
+            let _ = self.apply_one(sc);
+        }
+        true
     }
 
     /// What resolving the revocations depends on besides the changes it judges: the
@@ -85,8 +125,32 @@ impl Replica {
                 .or_default()
                 .push(Active { rev, key, rank });
             while self.enforce() {}
+            self.rejudge_contests_of_revoked();
         }
         self.resolved = Some(self.resolution_key());
+    }
+
+    /// Judges again the losers of the equivocation contests of keys a revocation in force
+    /// names. A slot is contested only among changes that otherwise count, so a loser the
+    /// revocation refuses anyway is refused for the revocation (and judged again with it),
+    /// as where it arrived after the revocation; a loser that still counts re-forms the
+    /// contest. The outcome does not depend on whether the twins or the revocation came
+    /// first.
+    pub(super) fn rejudge_contests_of_revoked(&mut self) {
+        let slots: Vec<(SlotKey, ChangeHash)> = self
+            .contested
+            .iter()
+            .filter(|(_, c)| self.in_force.contains_key(&c.signer))
+            .map(|(k, c)| (k.clone(), c.kept))
+            .collect();
+        for (slot, kept) in slots {
+            let mut gone = BTreeSet::new();
+            let mut again = self.dissolve_contests(slot.0, &BTreeSet::from([kept]), &mut gone);
+            again.extend(self.unrefuse_dependents_of(slot.0, gone));
+            for sc in again {
+                let _ = self.apply_one(sc);
+            }
+        }
     }
 
     /// Reads certificates, revocation records and settings from the federation documents.

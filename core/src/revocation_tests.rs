@@ -543,9 +543,9 @@ fn an_issuer_revoking_its_own_certificate_refuses_the_units_later_changes() {
     assert!(rx.doc(hall).is_ok());
 }
 
-#[test]
-fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
-    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+/// Node 7 of power-co, certified as a unit by dianye and by hongqi (both replicas hold both
+/// certificates).
+fn unit_of_two_communities() -> (crate::NodeId, Replica, Replica) {
     let u = node("power-co", 7);
     let mut dianye = replica("dianye", 1);
     let mut hongqi = replica("hongqi", 1);
@@ -567,6 +567,13 @@ fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants()
             .unwrap();
     }
     crate::testutil::sync(&mut dianye, &mut hongqi);
+    (u, dianye, hongqi)
+}
+
+#[test]
+fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants() {
+    // Node 7 of power-co co-builds with dianye and with hongqi, certified by both.
+    let (u, mut dianye, hongqi) = unit_of_two_communities();
     let principals = hongqi.trust().principals(&u, now());
     let scopes: Vec<String> = principals.iter().map(|p| p.scope.to_string()).collect();
     assert_eq!(scopes, ["beishi/dianye/power-co", "beishi/hongqi/power-co"]);
@@ -1408,4 +1415,124 @@ fn two_streets_revoking_each_others_communities_freeze_nothing() {
             assert!(matches!(rx.apply(l.clone()).unwrap(), Applied::Applied(_)));
         }
     }
+}
+
+/// A regression found by the property test (with other document ids): twins of an
+/// equivocating community, and its street's revocation whose cut-off holds one of them.
+/// Where the twins arrive before the revocation, they are contested; the revocation then
+/// refuses the loser anyway, so the contest dissolves — as where the revocation came first
+/// and the other twin was refused for it, never contested.
+#[test]
+fn a_contest_loser_the_revocation_refuses_anyway_leaves_no_equivocation() {
+    let mut dianye = replica("dianye", 2);
+    let ledger = dianye
+        .create(
+            NewDoc::Ledger {
+                street: org("beishi"),
+                community: org("dianye"),
+                year: 2026,
+                rules: crate::testutil::hand_rules(),
+            },
+            now(),
+        )
+        .unwrap()
+        .doc;
+    let service = |v: u8| {
+        Op::Ledger(LedgerOp::RecordService {
+            volunteer: format!("dianye:{v}").parse().unwrap(),
+            activity: "patrol".into(),
+            team: None,
+            date: date(2026, 11, 1),
+            hours: 1.0,
+            evidence: None,
+        })
+    };
+    // Twins (one seq, two changes); the one the street sees sorts first, so it wins the
+    // contest wherever both arrive before the revocation.
+    let (seen, other, holder) = (2..60u8)
+        .find_map(|v| {
+            let mut one = dianye.clone();
+            let mut two = dianye.clone();
+            let a = one.execute(ledger, service(1), now()).ok()?.change;
+            let b = two.execute(ledger, service(v), now()).ok()?.change;
+            (a.change_hash().ok()? < b.change_hash().ok()?).then_some((a, b, one))
+        })
+        .expect("twins in the wanted order");
+    let mut street = replica("beishi", 1);
+    send(&holder, &mut street);
+    revoke_as(&mut street, node("dianye", 2), None, "equivocated").unwrap();
+
+    // The twins first, then the revocation.
+    let mut early = replica("xianghe", 1);
+    // (It waits for the ledger's genesis, which `send` brings.)
+    let _ = early.apply(other.clone());
+    send(&holder, &mut early);
+    assert!(early.equivocators().contains_key(&node("dianye", 2)));
+    send(&street, &mut early);
+    // The revocation first, then the twins.
+    let mut late = replica("xianghe", 2);
+    send(&street, &mut late);
+    let _ = late.apply(other.clone());
+
+    for r in [&early, &late] {
+        assert!(r.has_change(&seen.change_hash().unwrap()));
+        assert!(
+            matches!(
+                r.rejected()
+                    .get(&other.change_hash().unwrap())
+                    .map(|x| &x.reason),
+                Some(RejectReason::Revoked { .. })
+            ),
+            "{:?}",
+            r.rejected().get(&other.change_hash().unwrap())
+        );
+    }
+    assert_eq!(early.equivocators(), late.equivocators());
+    assert!(
+        early.equivocators().is_empty(),
+        "{:?}",
+        early.equivocators()
+    );
+    let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+    assert_eq!(keys(&early), keys(&late));
+}
+
+/// A change a write policy refused because a certificate that allows it had not arrived
+/// yet is judged again when it arrives: a unit certified by two communities creates a hall
+/// in the second one's scope, and a node that hears of the first certificate, then the
+/// hall, then the second certificate ends as one that heard of both certificates first.
+#[test]
+fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
+    let (_, _, hongqi) = unit_of_two_communities();
+    let mut unit = Replica::new(key("power-co", 7), [7; 8], org("power-co"), *root().root());
+    send(&hongqi, &mut unit);
+    let hall = resource_in(&mut unit, "dianye", "Power-co hall in dianye").unwrap();
+    // The federation without dianye's certificate of the unit, the hall, then that
+    // certificate.
+    let fed = unit.changes(fed_id(), &[]).unwrap();
+    let by_dianye = |sc: &SignedChange| sc.signer == node("dianye", 1);
+    let mut rx = replica("xianghe", 1);
+    for sc in fed.iter().filter(|sc| !by_dianye(sc)) {
+        let _ = rx.apply(sc.clone());
+    }
+    for sc in unit.changes(hall, &[]).unwrap() {
+        let _ = rx.apply(sc);
+    }
+    assert!(
+        rx.doc(hall).is_err(),
+        "refused while only hongqi's certificate is known"
+    );
+    for sc in fed.iter().filter(|sc| by_dianye(sc)) {
+        let _ = rx.apply(sc.clone());
+    }
+    assert!(
+        rx.doc(hall).is_ok(),
+        "the hall stands once dianye's certificate arrived"
+    );
+    let mut first = replica("xianghe", 2);
+    send(&unit, &mut first);
+    assert_eq!(
+        rx.rejected().keys().collect::<Vec<_>>(),
+        first.rejected().keys().collect::<Vec<_>>()
+    );
 }

@@ -36,6 +36,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "target" / "browser-artifacts"
+
+
+def keep(name: str, data: bytes | str) -> Path:
+    """Writes an artifact (screenshot, PDF, measurement) under ARTIFACTS, creating it: a
+    clean clone has no target/browser-artifacts, and tests run in any order."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
 DEADLINE = 20.0  # seconds any single wait may take
 ZONE = ZoneInfo("Asia/Shanghai")  # the resources' default time zone
 
@@ -513,7 +525,7 @@ def test_dashboard_in_headless_chromium() -> None:
         assert b.eval(f"({visible})('{ledger} .grid2')") is False
         assert b.eval(f"({visible})('#sec-rooms')") is False
         pdf = b.send("Page.printToPDF", printBackground=True)
-        (ARTIFACTS / "dashboard-statement-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        keep("dashboard-statement-print.pdf", base64.b64decode(pdf["data"]))
         b.eval("delete document.body.dataset.print")
         b.send("Emulation.setEmulatedMedia", media="")
 
@@ -709,8 +721,7 @@ def test_points_store_and_star_certificate() -> None:
         assert b.eval(f"({shown})('sec-volunteers')") is False
         assert b.eval("getComputedStyle(document.querySelector('.tabs')).display") == "none"
         pdf = b.send("Page.printToPDF", printBackground=True)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "dashboard-certificate-print.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        keep("dashboard-certificate-print.pdf", base64.b64decode(pdf["data"]))
         b.eval("delete document.body.dataset.print")
         b.send("Emulation.setEmulatedMedia", media="")
         b.screenshot(ARTIFACTS / "dashboard-certificate.png")
@@ -1084,7 +1095,7 @@ def test_generated_forms_and_role_aware_pages() -> None:
             pdf = b.send("Page.printToPDF", printBackground=True)
             data = base64.b64decode(pdf["data"])
             assert data.startswith(b"%PDF") and len(data) > 2000, section
-            (ARTIFACTS / f"dashboard-{section[4:]}-print.pdf").write_bytes(data)
+            keep(f"dashboard-{section[4:]}-print.pdf", data)
             cut = b.eval(f"[...document.querySelectorAll('#{section} table, #{section} svg')]"
                          ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length")
             assert cut == 0, f"{section}: {cut} tables or charts wider than the printed page"
@@ -1253,22 +1264,7 @@ def test_roster_import_and_printable_reports() -> None:
     daemon: Daemon | None = None
     browser: Browser | None = None
     try:
-        root, street, comm = (Linli(exe, tmp / n) for n in ("root", "street", "dianye"))
-        root_id = root.run("init", "--org", "heping", "--new-root").strip()
-        street_id = street.run("init", "--org", "beishi", "--root", root_id).strip()
-        comm_id = comm.run("init", "--org", "dianye", "--root", root_id).strip()
-        root.run("federation", "create")
-        root.run("federation", "issue", "--subject", street_id, "--role", "street", "--org", "beishi")
-
-        def carry(src: Linli, dst: Linli) -> None:
-            f = tmp / f"{src.dir.name}-{time.monotonic_ns()}.linli"
-            src.run("export", str(f))
-            dst.run("import", str(f))
-
-        carry(root, street)
-        street.run("federation", "issue", "--subject", comm_id, "--role", "community",
-                   "--org", "dianye", "--parent", "beishi")
-        carry(street, comm)
+        _, comm, _ = street_and_community(exe, tmp)
         comm.call(cmd="volunteers_create", title="电业社区志愿者名册")
         comm.run("op", "run", "volunteers.add_team", "code=care", "name=助老服务队")
         comm.run("op", "run", "volunteers.add_team", "code=patrol", "name=治安巡逻队")
@@ -1343,7 +1339,7 @@ def test_roster_import_and_printable_reports() -> None:
         assert b.eval(f"({shown})('{form}')") is False
         assert b.eval(f"({shown})('.roster[data-doc]')") is False
         pdf = b.send("Page.printToPDF", printBackground=True)
-        (ARTIFACTS / "dashboard-roster-report.pdf").write_bytes(base64.b64decode(pdf["data"]))
+        keep("dashboard-roster-report.pdf", base64.b64decode(pdf["data"]))
         b.eval("delete document.body.dataset.print")
         b.send("Emulation.setEmulatedMedia", media="")
         assert b.eval(f"({shown})('{form}')") is True
@@ -1485,8 +1481,7 @@ def test_second_workstation_sees_each_form_family_live() -> None:
         fill(first, f'{form} > .fields > [data-field="title"] input', "修门禁")
         submit_and_see("wishes", form, "document.getElementById('wishes').innerText.includes('修门禁')")
 
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "live-latency.json").write_text(json.dumps(latency, ensure_ascii=False, indent=1))
+        keep("live-latency.json", json.dumps(latency, ensure_ascii=False, indent=1))
         print("submit → shown on the second dashboard, seconds:", latency)
         other.screenshot(ARTIFACTS / "dashboard-second-workstation.png")
         for b in (first, other):

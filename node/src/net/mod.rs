@@ -1119,6 +1119,8 @@ async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, 
                         })
                         .await;
                 }
+                // Not banned: its certificate may be on its way (see `Fault::Stranger`).
+                Fault::Stranger(r) => tracing::debug!(%peer, "session refused: {r}"),
                 Fault::Failed(_) => {}
             }
             Err(f.to_string())
@@ -1897,7 +1899,8 @@ impl Driver {
                 Some(Fault::Refused(reason) | Fault::Invalid(reason)) => {
                     let _ = ctx.cmd.send(Cmd::DropAfterAnswer { peer, reason }).await;
                 }
-                Some(Fault::Failed(r) | Fault::RefusedUs(r)) => {
+                // Answered with the refusal, not banned (see `Fault::Stranger`).
+                Some(Fault::Failed(r) | Fault::RefusedUs(r) | Fault::Stranger(r)) => {
                     tracing::debug!(%peer, "request failed: {r}")
                 }
                 None => {}

@@ -107,8 +107,13 @@ pub(crate) struct Ctx {
 /// Why a peer is dropped.
 #[derive(Debug)]
 pub(crate) enum Fault {
-    /// Its certificate does not chain to our root, or it claims another key.
+    /// It claims another key than the connection's.
     Refused(String),
+    /// Its key has no certificate chaining to our root, or only revoked ones: refused, not
+    /// banned. A newcomer's certificate may still be on its way (a node that just joined
+    /// reaches its issuer through us as a relay), and the connection may carry circuits
+    /// that our relay's own limits bound.
+    Stranger(String),
     /// It sent invalid data.
     Invalid(String),
     /// The peer answered that it refuses us (its chain check, its limits or ban).
@@ -120,7 +125,7 @@ pub(crate) enum Fault {
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Fault::Refused(r) => write!(f, "refused: {r}"),
+            Fault::Refused(r) | Fault::Stranger(r) => write!(f, "refused: {r}"),
             Fault::Invalid(r) => write!(f, "invalid data: {r}"),
             Fault::RefusedUs(r) => write!(f, "the peer refused us: {r}"),
             Fault::Failed(r) => write!(f, "failed: {r}"),
@@ -165,7 +170,7 @@ fn check_peer(s: &Session, expected: &NodeId) -> Result<(), Fault> {
         )));
     }
     if s.peer_principal().is_none() {
-        return Err(Fault::Refused(format!(
+        return Err(Fault::Stranger(format!(
             "key {} has no certificate chaining to this district's root, or its certificates were revoked",
             expected.short()
         )));

@@ -1690,45 +1690,24 @@ async fn service_import(
     rows: Vec<ServiceRow>,
 ) -> Result<Value, OpsError> {
     let doc = resolve(node, DocKind::Ledger, doc).await?;
-    let mut out: Vec<Option<RowOutcome>> = vec![None; rows.len()];
-    let mut todo: Vec<usize> = (0..rows.len()).collect();
-    let mut changes = Vec::new();
-    loop {
-        let batch: Vec<ServiceRow> = todo.iter().map(|&i| rows[i].clone()).collect();
-        let op = Op::Ledger(LedgerOp::RecordServices { rows: batch });
-        let outcomes = match node.execute(doc, op).await {
-            Ok(w) => {
-                changes.push(
-                    w.change
-                        .change_hash()
-                        .map(|h| h.to_string())
-                        .unwrap_or_default(),
-                );
-                match w.effect {
-                    linli_core::Effect::Imported(o) => o,
-                    other => {
-                        return Err(OpsError::Invalid(format!(
-                            "linli-core answered an import with {other:?}"
-                        )));
-                    }
-                }
+    let (out, changes) = in_rounds(
+        node,
+        doc,
+        &rows,
+        |batch| Op::Ledger(LedgerOp::RecordServices { rows: batch }),
+        |r| match r {
+            Ok(linli_core::Effect::Imported(o)) => Ok(o),
+            Ok(other) => Err(OpsError::Invalid(format!(
+                "linli-core answered an import with {other:?}"
+            ))),
+            Err(NodeError::Core(linli_core::Error::Ledger(LedgerError::NothingToWrite(o)))) => {
+                Ok(o)
             }
-            Err(NodeError::Core(linli_core::Error::Ledger(LedgerError::NothingToWrite(o)))) => o,
-            Err(e) => return Err(e.into()),
-        };
-        let mut deferred = Vec::new();
-        for (&i, o) in todo.iter().zip(outcomes) {
-            match o {
-                RowOutcome::Deferred => deferred.push(i),
-                o => out[i] = Some(o),
-            }
-        }
-        // A change always takes its first row, so every round makes progress.
-        if deferred.is_empty() || deferred.len() == todo.len() {
-            break;
-        }
-        todo = deferred;
-    }
+            Err(e) => Err(e.into()),
+        },
+        |o| matches!(o, RowOutcome::Deferred),
+    )
+    .await?;
     let mut counts = (0u64, 0u64, 0u64);
     let rows: Vec<Value> = out
         .into_iter()
@@ -1743,6 +1722,52 @@ async fn service_import(
         })
         .collect();
     Ok(rows::service_import(doc, &changes, counts, rows))
+}
+
+/// Writes `rows` as batches of `op`, in as few changes as linli-core takes them: each round
+/// submits again the rows a full change deferred (a change always takes its first row, so
+/// every round makes progress). Returns each row's outcome (`None`: still deferred) and the
+/// changes written. `outcomes` reads a round's answer: the written change's effect, or the
+/// error that says nothing was to be written (with each row's outcome).
+pub(super) async fn in_rounds<R: Clone, O>(
+    node: &Node,
+    doc: DocId,
+    rows: &[R],
+    op: impl Fn(Vec<R>) -> Op,
+    outcomes: impl Fn(Result<linli_core::Effect, NodeError>) -> Result<Vec<O>, OpsError>,
+    deferred: impl Fn(&O) -> bool,
+) -> Result<(Vec<Option<O>>, Vec<String>), OpsError> {
+    let mut out: Vec<Option<O>> = rows.iter().map(|_| None).collect();
+    let mut todo: Vec<usize> = (0..rows.len()).collect();
+    let mut changes = Vec::new();
+    loop {
+        let batch: Vec<R> = todo.iter().map(|&i| rows[i].clone()).collect();
+        let answer = match node.execute(doc, op(batch)).await {
+            Ok(w) => {
+                changes.push(
+                    w.change
+                        .change_hash()
+                        .map(|h| h.to_string())
+                        .unwrap_or_default(),
+                );
+                outcomes(Ok(w.effect))?
+            }
+            Err(e) => outcomes(Err(e))?,
+        };
+        let mut again = Vec::new();
+        for (&i, o) in todo.iter().zip(answer) {
+            if deferred(&o) {
+                again.push(i);
+            } else {
+                out[i] = Some(o);
+            }
+        }
+        if again.is_empty() || again.len() == todo.len() {
+            break;
+        }
+        todo = again;
+    }
+    Ok((out, changes))
 }
 
 async fn resource_op(node: &Node, doc: Option<DocId>, op: ResourceOp) -> Result<Value, OpsError> {

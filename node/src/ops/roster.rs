@@ -203,47 +203,24 @@ pub(super) async fn import(
     rows: Vec<RosterRow>,
 ) -> Result<Value, OpsError> {
     let doc = resolve(node, DocKind::Volunteers, doc).await?;
-    let mut out: Vec<Option<RosterOutcome>> = vec![None; rows.len()];
-    let mut todo: Vec<usize> = (0..rows.len()).collect();
-    let mut changes = Vec::new();
-    loop {
-        let batch: Vec<RosterRow> = todo.iter().map(|&i| rows[i].clone()).collect();
-        let op = Op::Volunteers(VolunteersOp::ImportRoster { rows: batch });
-        let outcomes = match node.execute(doc, op).await {
-            Ok(w) => {
-                changes.push(
-                    w.change
-                        .change_hash()
-                        .map(|h| h.to_string())
-                        .unwrap_or_default(),
-                );
-                match w.effect {
-                    linli_core::Effect::Roster(o) => o,
-                    other => {
-                        return Err(OpsError::Invalid(format!(
-                            "linli-core answered a roster import with {other:?}"
-                        )));
-                    }
-                }
-            }
+    let (out, changes) = super::in_rounds(
+        node,
+        doc,
+        &rows,
+        |batch| Op::Volunteers(VolunteersOp::ImportRoster { rows: batch }),
+        |r| match r {
+            Ok(linli_core::Effect::Roster(o)) => Ok(o),
+            Ok(other) => Err(OpsError::Invalid(format!(
+                "linli-core answered a roster import with {other:?}"
+            ))),
             Err(NodeError::Core(linli_core::Error::Volunteers(
                 VolunteersError::NothingToWrite(o),
-            ))) => o,
-            Err(e) => return Err(e.into()),
-        };
-        let mut deferred = Vec::new();
-        for (&i, o) in todo.iter().zip(outcomes) {
-            match o {
-                RosterOutcome::Deferred => deferred.push(i),
-                o => out[i] = Some(o),
-            }
-        }
-        // A change always takes its first row, so every round makes progress.
-        if deferred.is_empty() || deferred.len() == todo.len() {
-            break;
-        }
-        todo = deferred;
-    }
+            ))) => Ok(o),
+            Err(e) => Err(e.into()),
+        },
+        |o| matches!(o, RosterOutcome::Deferred),
+    )
+    .await?;
     let rows: Vec<RosterOutcome> = out
         .into_iter()
         .map(|o| o.unwrap_or(RosterOutcome::Deferred))

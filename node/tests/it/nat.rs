@@ -75,6 +75,8 @@ struct Net {
     tag: String,
     namespaces: Vec<String>,
     daemons: Vec<Child>,
+    /// The daemons' logs, shown when a command fails.
+    logs: Vec<std::path::PathBuf>,
 }
 
 impl Drop for Net {
@@ -101,6 +103,7 @@ impl Net {
             tag,
             namespaces: Vec::new(),
             daemons: Vec::new(),
+            logs: Vec::new(),
         };
         for n in ["pub", "r1", "a", "r2", "b"] {
             let ns = net.ns(n);
@@ -199,6 +202,21 @@ table ip filter {{
         net
     }
 
+    /// The last lines of every daemon's log, for a failure's message.
+    fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for p in &self.logs {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("--- {} (last 40 lines)\n", p.display()));
+            for l in &lines[lines.len().saturating_sub(40)..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// `linli --dir dir` run inside namespace `ns`.
     fn command(&self, ns: &str, dir: &Path) -> Command {
         let mut cmd = Command::new("ip");
@@ -212,6 +230,7 @@ table ip filter {{
     /// Starts `linli run` on `dir` in namespace `ns`, dialling `bootstrap`.
     fn start(&mut self, ns: &str, dir: &Path, bootstrap: &[String]) {
         let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+        self.logs.push(dir.with_extension("log"));
         let mut cmd = self.command(ns, dir);
         cmd.args([
             "run",
@@ -240,9 +259,10 @@ table ip filter {{
         let out = self.command(ns, dir).args(args).output().unwrap();
         assert!(
             out.status.success(),
-            "linli {args:?} in {ns}: {}{}",
+            "linli {args:?} in {ns}: {}{}\n{}",
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            self.log_tails()
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
