@@ -592,12 +592,6 @@ fn a_unit_certified_by_two_communities_keeps_what_the_other_certificate_grants()
     let late = bar(&mut unit, hall, "choir");
 
     let mut rx = replica("xianghe", 1);
-    // The federation document first: with the hall's id sorting before it, `send` would
-    // deliver the hall's genesis before the unit's certificates (see the rotas branch's
-    // report: such a genesis is refused instead of waiting).
-    for sc in unit.changes(fed_id(), &[]).unwrap() {
-        rx.apply(sc).unwrap();
-    }
     send(&unit, &mut rx);
     send(&dianye, &mut rx);
     send(&hongqi, &mut rx);
