@@ -15,12 +15,13 @@
 //! * connections: as bootstrap lists build them — a street dials the root, a community its
 //!   street, a unit its community (a tree; the demo's topology);
 //! * sessions: each node starts one session with each connected peer every
-//!   `sync_interval_secs` (default 30 s; its own phase), as the node's tick does; deferred
+//!   `sync_interval_secs` (default 120 s; its own phase), as the node's tick does; deferred
 //!   initiator, lazy responder, changes applied with `Replica::receive_batch`;
-//! * gossip: every node follows every street's topic (the federation names all streets), so
-//!   an announcement floods the tree. Gossipsub with the node's settings: flood publish by the
+//! * gossip: the root and the streets follow every street's topic, a community or unit only
+//!   its own street's (`topics_of` in node/src/net), so an announcement reaches its own
+//!   street's nodes and the relays above them. Gossipsub with the node's settings: flood publish by the
 //!   author; forwarding to the mesh, which holds every peer while a node has at most
-//!   `mesh_n_high` = 12, else 9 of them (redrawn every 60 s, prune backoff); lazy gossip
+//!   `mesh_n_high` = 32, else 9 of them (redrawn every 60 s, prune backoff); lazy gossip
 //!   (IHAVE to 6 non-mesh peers at each of the 3 heartbeats of 500 ms after receipt, IWANT
 //!   back) to the others;
 //! * live pulls: on an announcement whose heads are missing, the node asks the author if
@@ -112,7 +113,7 @@ const BYTES_PER_MS: u64 = 1_250; // 10 Mbit/s
 const EXCHANGE_OVERHEAD: u64 = 150;
 const GOSSIP_OVERHEAD: u64 = 170;
 const CONTROL_BYTES: u64 = 80;
-const MESH_N_HIGH: usize = 12;
+const MESH_N_HIGH: usize = 32; // as the node (node/src/net/mod.rs)
 const MESH_KEEP: usize = 9;
 const GOSSIP_LAZY: usize = 6;
 const HISTORY_GOSSIP: u64 = 3;
@@ -468,6 +469,8 @@ struct Sess {
 
 struct Ann {
     doc: DocId,
+    /// The street whose topic carries it (the document's street).
+    street: usize,
     heads: Vec<ChangeHash>,
     source: usize,
     size: u64,
@@ -542,6 +545,8 @@ struct World {
     writes: Vec<WriteRec>,
     open_writes: HashMap<DocId, Vec<usize>>,
     docs: Vec<Doc>,
+    /// Each document's street (its topic).
+    doc_street: HashMap<DocId, usize>,
     ledgers: Vec<usize>,
     rooms: Vec<usize>,
     traffic: Vec<Traffic>,
@@ -823,6 +828,22 @@ impl World {
         }
     }
 
+    /// Whether node `n` follows street `street`'s topic, as `topics_of` in node/src/net
+    /// decides: the root and the streets (the tree's relays) follow every street, a
+    /// community or unit its own.
+    fn follows(&self, n: usize, street: usize) -> bool {
+        matches!(self.ns[n].kind, Kind::Root | Kind::Street) || self.ns[n].street == street
+    }
+
+    fn followers(&self, n: usize, street: usize) -> Vec<usize> {
+        self.ns[n]
+            .peers
+            .iter()
+            .copied()
+            .filter(|p| self.follows(*p, street))
+            .collect()
+    }
+
     fn publish(&mut self, n: usize, doc: DocId) {
         let Some(data) = sync::announce(&self.rs[n], doc) else {
             return;
@@ -830,15 +851,17 @@ impl World {
         let heads = self.rs[n].heads(doc).unwrap_or_default();
         let size = data.len() as u64 + GOSSIP_OVERHEAD;
         let ann = self.anns.len();
+        let street = self.doc_street.get(&doc).copied().unwrap_or(0);
         self.anns.push(Ann {
             doc,
+            street,
             heads,
             source: n,
             size,
         });
         self.seen[n].insert(ann);
-        // Flood publish: to every connected peer.
-        for p in self.ns[n].peers.clone() {
+        // Flood publish: to every connected peer that follows the topic.
+        for p in self.followers(n, street) {
             self.count(n, p, 1, size, 1);
             let when = self.now + lat(size);
             self.at(
@@ -856,9 +879,13 @@ impl World {
         if !self.seen[to].insert(ann) {
             return; // duplicate: gossipsub drops it
         }
-        let (size, source) = (self.anns[ann].size, self.anns[ann].source);
+        let (size, source, street) = (
+            self.anns[ann].size,
+            self.anns[ann].source,
+            self.anns[ann].street,
+        );
         for p in self.mesh[to].clone() {
-            if p != from && p != source {
+            if p != from && p != source && self.follows(p, street) {
                 self.count(to, p, 1, size, 1);
                 let when = self.now + lat(size);
                 self.at(
@@ -876,7 +903,12 @@ impl World {
                 .peers
                 .iter()
                 .copied()
-                .filter(|p| !self.mesh[to].contains(p) && *p != from && *p != source)
+                .filter(|p| {
+                    !self.mesh[to].contains(p)
+                        && *p != from
+                        && *p != source
+                        && self.follows(*p, street)
+                })
                 .collect();
             let ph = self.phase[to] % HEARTBEAT_MS;
             let first = (self.now.saturating_sub(ph) / HEARTBEAT_MS + 1) * HEARTBEAT_MS + ph;
@@ -1246,6 +1278,7 @@ fn simulate(cfg: &Cfg) -> Outcome {
         anns: Vec::new(),
         seen: vec![HashSet::new(); n],
         mesh: vec![Vec::new(); n],
+        doc_street: HashMap::new(),
         pulls: HashMap::new(),
         pulling: HashMap::new(),
         next_pull: 0,
@@ -1324,6 +1357,7 @@ fn simulate(cfg: &Cfg) -> Outcome {
                 .filter(|&x| sync::may_receive(w.principals[x].as_ref(), &h))
                 .collect();
             let di = w.docs.len();
+            w.doc_street.insert(id, w.ns[c].street);
             w.docs.push(Doc {
                 id,
                 owner: c,
@@ -1669,7 +1703,7 @@ fn federation_memory(units: usize) -> (usize, usize, f64, f64) {
         units,
         rooms: 4,
         sample_units: None,
-        interval_ms: 30_000,
+        interval_ms: 120_000,
         seed: 1,
         windows: Vec::new(),
     };
@@ -1694,7 +1728,7 @@ fn main() {
         units: 163,
         rooms: 4,
         sample_units: None,
-        interval_ms: 30_000,
+        interval_ms: 120_000,
         seed,
         windows: if long {
             vec![
@@ -1742,7 +1776,7 @@ fn main() {
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let mut rows: Vec<(&str, String, Cfg)> = Vec::new();
-        for sec in [30u64, 10, 120] {
+        for sec in [120u64, 30, 10] {
             rows.push((
                 "interval",
                 format!("session interval {sec} s"),

@@ -720,7 +720,7 @@ impl Node {
     /// 127.0.0.1), keeps connected to the `bootstrap` peers and syncs with every peer every
     /// `sync_interval` seconds and after each local write. Returns the addresses to give
     /// other nodes, e.g. `/ip4/127.0.0.1/tcp/40123/p2p/12D3Koo…`.
-    #[pyo3(signature = (addrs = None, *, bootstrap = None, sync_interval = 30))]
+    #[pyo3(signature = (addrs = None, *, bootstrap = None, sync_interval = 120))]
     fn listen(
         &self,
         py: Python<'_>,

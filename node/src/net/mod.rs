@@ -36,7 +36,7 @@ use libp2p::{
     Multiaddr, PeerId, Swarm, gossipsub, identify, mdns, noise, ping, request_response, tcp, yamux,
 };
 use linli_core::document::DocKind;
-use linli_core::{NodeId, Timestamp};
+use linli_core::{NodeId, OrgId, Timestamp};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -177,7 +177,10 @@ impl Default for NetConfig {
             bootstrap: Vec::new(),
             // mDNS multicasts on every interface: opt in on an office LAN.
             mdns: false,
-            sync_interval_secs: 30,
+            // 120 s: docs/BENCHMARKS.md (district simulation) found that live pulls deliver
+            // nearly every write (p50 0.17 s, p99 0.33 s at 10, 30 and 120 s) while idle
+            // traffic falls with the interval (1.08 → 0.25 MB per node and hour).
+            sync_interval_secs: 120,
             max_peers: 64,
             relay: RelayConfig::default(),
         }
@@ -568,7 +571,8 @@ impl Network {
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
         };
         let root = node.root();
-        let topics = node.read(move |rep| topics_of(rep, &root)).await?;
+        let me = node.node_id();
+        let topics = node.read(move |rep| topics_of(rep, &root, &me)).await?;
         let now = Instant::now();
         let mut driver = Driver {
             swarm,
@@ -813,6 +817,8 @@ pub fn memory_transport(key: &libp2p::identity::Keypair) -> Result<Transport, Ne
 const IDENTIFY_VERSION: &str = "/linli/1";
 /// The identify protocol version of a node on a training clock.
 const IDENTIFY_TRAINING: &str = "/linli-training/1";
+/// gossipsub's `mesh_n_high`: the peers a node keeps in its mesh before pruning.
+pub const MESH_N_HIGH: usize = 32;
 /// gossipsub's protocol id prefix on a training clock (real time keeps libp2p's
 /// `/meshsub`).
 const GOSSIP_TRAINING: &str = "/linli-training/meshsub";
@@ -864,6 +870,11 @@ fn build_swarm(
     }
     let gcfg = gb
         .heartbeat_interval(Duration::from_millis(500))
+        // A community with up to 32 peers (its street and 24+ units in the stress district)
+        // keeps every one in its mesh and forwards announcements eagerly; at the default 12,
+        // units outside the mesh heard of writes only by IHAVE or the next session (p99
+        // 0.8–19 s in the district simulation, docs/BENCHMARKS.md).
+        .mesh_n_high(MESH_N_HIGH)
         .validation_mode(gossipsub::ValidationMode::Strict)
         .max_transmit_size(16 * 1024)
         .build()
@@ -911,28 +922,71 @@ fn build_swarm(
     ))
 }
 
-/// The topics a node follows: the district's, and every street's that it holds documents
-/// of or that the federation documents name (streets, and the streets of communities).
-fn topics_of(rep: &linli_core::Replica, root: &NodeId) -> Vec<String> {
+/// The topics a node follows: the district's, the streets of the documents it holds, and
+/// either every street the federation names or only its own.
+///
+/// The root and the street offices are the relays of the district's tree (a street dials
+/// the root, a community its street, a unit its community), so they follow every street:
+/// an announcement crosses between streets through them. A community or a unit follows
+/// only its own street(s) — those of its certificates' chain — and those of documents it
+/// holds: in the district simulation (docs/BENCHMARKS.md) following every street made each
+/// node hear every write of the district and pull documents it may not receive, 65–75 %
+/// of all bytes at peak, growing with the square of the district's size. A new document of
+/// another street that such a node may receive comes with the next session instead. A key
+/// with no certificate yet (a newcomer) follows every street, as before.
+fn topics_of(rep: &linli_core::Replica, root: &NodeId, me: &NodeId) -> Vec<String> {
+    use linli_core::cert::Role;
     let mut t: BTreeSet<String> = BTreeSet::new();
     t.insert(topic_of(root, DocKind::Federation, ""));
+    let mut street = |s: &str| {
+        t.insert(topic_of(root, DocKind::Registry, s));
+    };
     for id in rep.catalog().keys() {
         let Ok(h) = rep.header(*id) else { continue };
-        if h.kind == DocKind::Federation {
-            if let Ok(f) = rep.federation(*id) {
-                for c in f.certificates() {
-                    let street = match c.role {
-                        linli_core::cert::Role::Street => Some(c.org),
-                        linli_core::cert::Role::Community => c.parent,
-                        _ => None,
-                    };
-                    if let Some(s) = street {
-                        t.insert(topic_of(root, DocKind::Registry, s.as_str()));
+        if h.kind != DocKind::Federation {
+            street(h.street.as_str());
+            continue;
+        }
+        let Ok(f) = rep.federation(*id) else { continue };
+        let certs = f.certificates();
+        let mine: Vec<_> = certs.iter().filter(|c| &c.subject == me).collect();
+        let relay = me == root || mine.is_empty() || mine.iter().any(|c| c.role == Role::Street);
+        // The streets of communities named `code` (codes are unique only within a street,
+        // so a unit's community code may name one in several streets: all are followed).
+        let streets_of_community = |code: &OrgId| -> Vec<OrgId> {
+            certs
+                .iter()
+                .filter(|c| c.role == Role::Community && &c.org == code)
+                .filter_map(|c| c.parent.clone())
+                .collect()
+        };
+        if relay {
+            for c in &certs {
+                match c.role {
+                    Role::Street => street(c.org.as_str()),
+                    Role::Community => {
+                        if let Some(p) = &c.parent {
+                            street(p.as_str());
+                        }
                     }
+                    _ => {}
                 }
             }
         } else {
-            t.insert(topic_of(root, h.kind, h.street.as_str()));
+            for c in &mine {
+                let streets = match c.role {
+                    Role::Community => c.parent.iter().cloned().collect(),
+                    Role::Unit | Role::Partner => c
+                        .parent
+                        .as_ref()
+                        .map(streets_of_community)
+                        .unwrap_or_default(),
+                    Role::Street => vec![c.org.clone()],
+                };
+                for s in streets {
+                    street(s.as_str());
+                }
+            }
         }
     }
     t.into_iter().collect()
@@ -969,27 +1023,29 @@ async fn announcer(ctx: Ctx, root: NodeId) {
         if drop_revoked_peers(&ctx, doc).await.is_err() {
             return;
         }
+        let me = ctx.node.node_id();
         let found = ctx
             .node
             .read(move |rep| {
                 let h = rep.header(doc).ok()?;
-                Some((
-                    topic_of(&root, h.kind, h.street.as_str()),
-                    linli_core::sync::announce(rep, doc),
-                ))
+                // A federation change may certify this node or a new street: the topics
+                // follow it.
+                let mut topics = if h.kind == DocKind::Federation {
+                    topics_of(rep, &root, &me)
+                } else {
+                    Vec::new()
+                };
+                let topic = topic_of(&root, h.kind, h.street.as_str());
+                topics.push(topic.clone());
+                Some((topic, topics, linli_core::sync::announce(rep, doc)))
             })
             .await;
-        let (topic, msg) = match found {
+        let (topic, topics, msg) = match found {
             Ok(Some(x)) => x,
             Ok(None) => continue,
             Err(_) => return,
         };
-        if ctx
-            .cmd
-            .send(Cmd::Subscribe(vec![topic.clone()]))
-            .await
-            .is_err()
-        {
+        if ctx.cmd.send(Cmd::Subscribe(topics)).await.is_err() {
             return;
         }
         if origin == crate::Origin::Local

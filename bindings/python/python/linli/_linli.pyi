@@ -143,7 +143,7 @@ class Node:
         addrs: Optional[Sequence[str]] = None,
         *,
         bootstrap: Optional[Sequence[str]] = None,
-        sync_interval: int = 30,
+        sync_interval: int = 120,
     ) -> list[str]:
         """Starts the network; returns the addresses to give other nodes."""
     def sync_with(self, addr: str, *, timeout: float = 30.0) -> SyncReport:
