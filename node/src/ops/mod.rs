@@ -1424,7 +1424,8 @@ pub async fn execute_with(
             Ok(rows::balance(&v, p))
         }
         Request::Balances => {
-            let rows = node.read(balance_rows).await?;
+            let now = node.now();
+            let rows = node.read(move |r| balance_rows(r, now)).await?;
             Ok(Value::Array(rows))
         }
         Request::Leaderboard { doc, team } => {
