@@ -465,7 +465,7 @@ async fn play(
     let now = view.now();
     table(
         view,
-        |r| story::balances_table(r, &story::FOLLOWED, now),
+        move |r| story::balances_table(r, &story::FOLLOWED, now),
         say,
     )
     .await?;

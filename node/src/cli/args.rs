@@ -2111,24 +2111,7 @@ impl Command {
                 VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
                 VolunteersCmd::Import { .. } => return Ok(None),
                 VolunteersCmd::Session(c) => session_request(c),
-                VolunteersCmd::Rota(RotaCmd::Show {
-                    rota,
-                    from,
-                    to,
-                    gaps,
-                    doc,
-                }) => Request::Rota {
-                    doc: *doc,
-                    rota: rota.clone(),
-                    from: *from,
-                    to: *to,
-                    gaps: *gaps,
-                },
-                VolunteersCmd::Rota(RotaCmd::Record { year, ledger, doc }) => Request::RotaRecord {
-                    doc: *doc,
-                    ledger: *ledger,
-                    year: *year,
-                },
+                VolunteersCmd::Rota(c) => rota_request(c),
             },
         };
         Ok(Some(r))
@@ -2188,6 +2171,145 @@ fn session_request(c: &SessionCmd) -> Request {
     }
 }
 
+/// The request of `linli volunteers rota …`.
+fn rota_request(c: &RotaCmd) -> Request {
+    match c {
+        RotaCmd::Plan {
+            code,
+            title,
+            team,
+            from,
+            until,
+            shifts,
+            doc,
+        } => Request::RotaPlan {
+            doc: *doc,
+            code: code.clone(),
+            title: title.clone(),
+            team: team.clone(),
+            from: *from,
+            until: *until,
+            shifts: shifts.clone(),
+        },
+        RotaCmd::Assign {
+            volunteer,
+            rota,
+            shift,
+            date,
+            doc,
+        }
+        | RotaCmd::Unassign {
+            volunteer,
+            rota,
+            shift,
+            date,
+            doc,
+        } => Request::RotaAssign {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            volunteer: volunteer.clone(),
+            off: matches!(c, RotaCmd::Unassign { .. }),
+        },
+        RotaCmd::Swap {
+            rota,
+            shift,
+            date,
+            from,
+            to,
+            doc,
+        } => Request::RotaSwap {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            from: from.clone(),
+            to: to.clone(),
+        },
+        RotaCmd::Approve { swap, rota, doc } | RotaCmd::Decline { swap, rota, doc } => {
+            Request::RotaDecide {
+                doc: *doc,
+                rota: rota.clone(),
+                swap: swap.clone(),
+                approve: matches!(c, RotaCmd::Approve { .. }),
+            }
+        }
+        RotaCmd::Swaps { rota, doc } => Request::RotaSwaps {
+            doc: *doc,
+            rota: rota.clone(),
+        },
+        RotaCmd::Served {
+            volunteers,
+            rota,
+            shift,
+            date,
+            doc,
+        } => Request::RotaServed {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            volunteers: volunteers.clone(),
+        },
+        RotaCmd::Show {
+            rota,
+            from,
+            to,
+            gaps,
+            doc,
+        } => Request::Rota {
+            doc: *doc,
+            rota: rota.clone(),
+            from: *from,
+            to: *to,
+            gaps: *gaps,
+        },
+        RotaCmd::Record { year, ledger, doc } => Request::RotaRecord {
+            doc: *doc,
+            ledger: *ledger,
+            year: *year,
+        },
+    }
+}
+
+/// A shift as `--shift` takes it: `START-END[xNEEDED][@WEEKDAYS]`, e.g. `07:00-08:00`,
+/// `08:00-12:00x2@1,2,3,4,5` (the rota's own checks — end after start, 1–100 needed,
+/// weekdays 1–7 — run when it is planned).
+fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
+    let (rest, weekdays) = match s.split_once('@') {
+        Some((r, w)) => {
+            let days = w
+                .split(',')
+                .map(|d| {
+                    d.trim().parse::<u8>().map_err(|_| {
+                        format!("shift {s:?}: weekday {d:?} is not a number 1 (Monday) to 7 (Sunday)")
+                    })
+                })
+                .collect::<Result<Vec<u8>, String>>()?;
+            (r, days)
+        }
+        None => (s, Vec::new()),
+    };
+    let (times, needed) = match rest.split_once('x') {
+        Some((t, n)) => (
+            t,
+            n.parse::<u32>()
+                .map_err(|_| format!("shift {s:?}: volunteers needed {n:?} is not a number"))?,
+        ),
+        None => (rest, 1),
+    };
+    let (start, end) = times.split_once('-').ok_or_else(|| {
+        format!("shift {s:?}: expected START-END[xNEEDED][@WEEKDAYS], e.g. 07:00-08:00x2@1,3,5")
+    })?;
+    Ok(linli_core::volunteers::Shift {
+        start: start.trim().parse().map_err(|e| format!("shift {s:?}: {e}"))?,
+        end: end.trim().parse().map_err(|e| format!("shift {s:?}: {e}"))?,
+        needed,
+        weekdays,
+    })
+}
+
 /// `linli volunteers rota …`.
 #[derive(Debug, Subcommand)]
 pub enum RotaCmd {
@@ -2210,6 +2332,161 @@ pub enum RotaCmd {
         #[arg(long)]
         gaps: bool,
         /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Plan a duty rota, or change one (keeping its shifts' numbers): recurring shifts in
+    /// local time, numbered from 0 in the order given.
+    ///
+    /// Each --shift is START-END, optionally xNEEDED (volunteers needed, default 1) and
+    /// @WEEKDAYS (ISO weekdays 1 = Monday … 7 = Sunday, comma-separated; default every
+    /// day): "07:00-08:00" daily bike tidying by one volunteer, "08:00-12:00x2@1,2,3,4,5"
+    /// two volunteers on weekdays, "20:00-24:00" a night shift ending at midnight.
+    #[command(
+        after_help = "Example: linli volunteers rota plan bikes --title \"Bike tidying\" --team patrol --from 2026-06-01 --shift 07:00-08:00 --shift 17:00-18:00x2@1,3,5"
+    )]
+    Plan {
+        /// Rota code: lowercase letters, digits, '-' and '_' (e.g. bikes).
+        code: String,
+        /// Title shown on the rota, e.g. "Bike tidying".
+        #[arg(long)]
+        title: String,
+        /// The team serving it (a team code of the registry: linli volunteers list).
+        #[arg(long)]
+        team: Option<String>,
+        /// First local date the shifts run (YYYY-MM-DD).
+        #[arg(long)]
+        from: Date,
+        /// Last local date (default: open-ended).
+        #[arg(long)]
+        until: Option<Date>,
+        /// A shift: START-END[xNEEDED][@WEEKDAYS], e.g. 07:00-08:00 or 08:00-12:00x2@1,2,3;
+        /// repeat for several shifts (shift 0, 1, … in this order).
+        #[arg(long = "shift", required = true, value_parser = parse_shift)]
+        shifts: Vec<linli_core::volunteers::Shift>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Put an active volunteer on a shift: every occurrence, or with --date one occurrence.
+    #[command(
+        after_help = "Example: linli volunteers rota assign dianye@7b3f0a1c2d4e:1 --rota bikes --shift 0"
+    )]
+    Assign {
+        /// The volunteer's id (linli volunteers list).
+        volunteer: VolunteerId,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0, in the order the rota was planned).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// Only this occurrence's local date (default: every occurrence).
+        #[arg(long)]
+        date: Option<Date>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Take a volunteer off a shift: the recurring assignment, or with --date one occurrence.
+    #[command(
+        after_help = "Example: linli volunteers rota unassign dianye@7b3f0a1c2d4e:1 --rota bikes --shift 0 --date 2026-06-03"
+    )]
+    Unassign {
+        /// The volunteer's id.
+        volunteer: VolunteerId,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// Only this occurrence's local date (default: the recurring assignment).
+        #[arg(long)]
+        date: Option<Date>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record a volunteer's request to hand one occurrence to another, active volunteer;
+    /// prints the swap's id, which `rota approve` or `rota decline` takes.
+    #[command(
+        after_help = "Example: linli volunteers rota swap --rota bikes --shift 0 --date 2026-06-03 --from dianye@7b3f0a1c2d4e:1 --to dianye@7b3f0a1c2d4e:2"
+    )]
+    Swap {
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// The occurrence's local date.
+        #[arg(long)]
+        date: Date,
+        /// Who gives the occurrence away (must cover it).
+        #[arg(long)]
+        from: VolunteerId,
+        /// Who takes it (an active volunteer not already on it).
+        #[arg(long)]
+        to: VolunteerId,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Approve a swap request (the community only, once): the occurrence passes to the
+    /// volunteer taking it.
+    #[command(after_help = "Example: linli volunteers rota approve dianye@7b3f0a1c2d4e:1")]
+    Approve {
+        /// The swap's id (as `rota swap` printed it; `rota swaps` lists them).
+        swap: String,
+        /// Rota code (default: the one rota with a swap of this id).
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Decline a swap request (the community only, once): the occurrence stays as it was.
+    #[command(after_help = "Example: linli volunteers rota decline dianye@7b3f0a1c2d4e:1")]
+    Decline {
+        /// The swap's id.
+        swap: String,
+        /// Rota code (default: the one rota with a swap of this id).
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Swap requests with their status (pending, approved, declined).
+    #[command(after_help = "Example: linli volunteers rota swaps --rota bikes")]
+    Swaps {
+        /// Only this rota.
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Mark an occurrence that has ended as served by these volunteers; `rota record`
+    /// then writes their service records to the ledger.
+    #[command(
+        after_help = "Example: linli volunteers rota served dianye@7b3f0a1c2d4e:2 --rota bikes --shift 0 --date 2026-06-03"
+    )]
+    Served {
+        /// Who served (volunteer ids).
+        #[arg(required = true)]
+        volunteers: Vec<VolunteerId>,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// The occurrence's local date.
+        #[arg(long)]
+        date: Date,
+        /// Volunteer registry (default: the one this node holds).
         #[arg(long)]
         doc: Option<DocId>,
     },

@@ -28,6 +28,7 @@ use linli_core::registry::{
 };
 use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
 use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
+use linli_core::volunteers::VolunteersOp;
 use linli_core::{
     BookingId, ClaimId, CompoundId, DistrictConfig, DocId, DocKind, EntryId, NewDoc, NodeId, Op,
     OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId, Zone,
@@ -652,6 +653,99 @@ pub enum Request {
         /// Year.
         year: i16,
     },
+    /// Plan a duty rota (create it, or change it keeping its shifts' numbers): recurring
+    /// shifts in local time, shift 0 first (the community).
+    RotaPlan {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code: lowercase letters, digits, '-' and '_' (e.g. `bikes`).
+        code: String,
+        /// Title, e.g. "Bike tidying".
+        title: String,
+        /// The team serving it (a team of the registry).
+        #[serde(default)]
+        team: Option<String>,
+        /// First local date.
+        #[schemars(with = "String")]
+        from: jiff::civil::Date,
+        /// Last local date (none: open-ended).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        until: Option<jiff::civil::Date>,
+        /// The shifts, numbered from 0 in this order.
+        shifts: Vec<linli_core::volunteers::Shift>,
+    },
+    /// Put an active volunteer on a rota's shift (every occurrence, or one date), or take
+    /// them off (`off`).
+    RotaAssign {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number (from 0).
+        shift: usize,
+        /// One occurrence's date (none: every occurrence).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        date: Option<jiff::civil::Date>,
+        /// The volunteer.
+        volunteer: VolunteerId,
+        /// Take the volunteer off instead.
+        #[serde(default)]
+        off: bool,
+    },
+    /// Record a request to hand one occurrence from a volunteer covering it to another,
+    /// active one; the answer names the swap's id (`swap`) for `rota_decide`.
+    RotaSwap {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who gives it away.
+        from: VolunteerId,
+        /// Who takes it (active).
+        to: VolunteerId,
+    },
+    /// Approve or decline a swap request (the community, once).
+    RotaDecide {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code (none: the one rota with a swap of this id).
+        #[serde(default)]
+        rota: Option<String>,
+        /// The swap's id.
+        swap: String,
+        /// Approve (true) or decline.
+        approve: bool,
+    },
+    /// Mark an ended occurrence served by these volunteers (then `rota_record` writes their
+    /// service records).
+    RotaServed {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who served.
+        volunteers: Vec<VolunteerId>,
+    },
+    /// The swap requests of a registry's rotas, with their decisions.
+    RotaSwaps {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Only this rota.
+        #[serde(default)]
+        rota: Option<String>,
+    },
     /// The activities on a resource's bookings with their sign-ups and waitlists.
     Activities {
         /// Resource.
@@ -865,6 +959,7 @@ impl Request {
                 | Request::WishList { .. }
                 | Request::VolunteerList { .. }
                 | Request::Rota { .. }
+                | Request::RotaSwaps { .. }
                 | Request::Activities { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
@@ -1607,6 +1702,80 @@ pub async fn execute_with(
             gaps,
         } => rotas::rota(node, doc, rota, from, to, gaps).await,
         Request::RotaRecord { doc, ledger, year } => rotas::record(node, doc, ledger, year).await,
+        Request::RotaPlan {
+            doc,
+            code,
+            title,
+            team,
+            from,
+            until,
+            shifts,
+        } => {
+            let op = VolunteersOp::SetRota {
+                code,
+                title,
+                team,
+                from,
+                until,
+                shifts,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaAssign {
+            doc,
+            rota,
+            shift,
+            date,
+            volunteer,
+            off,
+        } => {
+            let op = if off {
+                VolunteersOp::UnassignShift {
+                    rota,
+                    shift,
+                    date,
+                    volunteer,
+                }
+            } else {
+                VolunteersOp::AssignShift {
+                    rota,
+                    shift,
+                    date,
+                    volunteer,
+                }
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaSwap {
+            doc,
+            rota,
+            shift,
+            date,
+            from,
+            to,
+        } => rotas::swap(node, doc, rota, shift, date, from, to).await,
+        Request::RotaDecide {
+            doc,
+            rota,
+            swap,
+            approve,
+        } => rotas::decide(node, doc, rota, swap, approve).await,
+        Request::RotaServed {
+            doc,
+            rota,
+            shift,
+            date,
+            volunteers,
+        } => {
+            let op = VolunteersOp::MarkServed {
+                rota,
+                shift,
+                date,
+                volunteers,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaSwaps { doc, rota } => rotas::swaps(node, doc, rota).await,
         Request::Activities { doc, booking } => rotas::activities(node, doc, booking).await,
         Request::VolunteerIdentify {
             doc,

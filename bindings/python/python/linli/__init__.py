@@ -57,6 +57,7 @@ from .results import (
     StoreItem,
     YearHours,
 )
+from .results import CheckinInfo, SessionInfo
 
 __all__ = [
     "results",
@@ -102,6 +103,8 @@ __all__ = [
     "StarCertificate",
     "StoreItem",
     "YearHours",
+    "CheckinInfo",
+    "SessionInfo",
     "__version__",
     "core_version",
 ]
