@@ -832,6 +832,60 @@ pub enum BookingCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Open (or change) the activity on a confirmed booking this organisation requested:
+    /// its places, waitlist and sign-up deadline; sign-ups then go to `booking signup`.
+    #[command(
+        after_help = "Example: linli booking activity dianye@a1b2c3d4e5f60718:1 --title \"Paper-cutting class\" --capacity 12 --waitlist 5 --deadline 2026-12-09T18:00"
+    )]
+    Activity {
+        /// The confirmed booking (linli booking list).
+        booking: BookingId,
+        /// Title, e.g. "Paper-cutting class".
+        #[arg(long)]
+        title: String,
+        /// Places (1 to 10000).
+        #[arg(long)]
+        capacity: u32,
+        /// How many more sign-ups may wait for a place once the places are full (default 0:
+        /// none).
+        #[arg(long, default_value_t = 0)]
+        waitlist: u32,
+        /// Sign-ups close at this time: local (YYYY-MM-DDTHH:MM, the room's zone) or RFC
+        /// 3339 with an offset; at the latest the booking's start.
+        #[arg(long)]
+        deadline: String,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Sign a household (by pseudonym, e.g. dianye:h301) or a volunteer (dianye:7) up for
+    /// the activity of a booking: a place while there is one, else the waitlist; refused
+    /// after the deadline or when places and waitlist are full.
+    #[command(after_help = "Example: linli booking signup dianye@a1b2c3d4e5f60718:1 dianye:h301")]
+    Signup {
+        /// The booking whose activity it is.
+        booking: BookingId,
+        /// Who: a household pseudonym (community:h<number>) or a volunteer id; no names.
+        #[arg(value_parser = participant)]
+        participant: linli_core::resource::Participant,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Cancel a sign-up; the first on the waitlist takes the freed place.
+    #[command(
+        after_help = "Example: linli booking cancel-signup dianye@a1b2c3d4e5f60718:1 dianye:h301"
+    )]
+    CancelSignup {
+        /// The booking whose activity it is.
+        booking: BookingId,
+        /// Who (as signed up).
+        #[arg(value_parser = participant)]
+        participant: linli_core::resource::Participant,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
     /// Request a booking.
     #[command(
         after_help = "Example: linli booking request --booker \"Li Wei\" --purpose \"reading club\" --start 2026-12-01T19:00 --end 2026-12-01T21:00 --attendees 25"
@@ -1830,6 +1884,36 @@ impl Command {
                     doc: *doc,
                     booking: booking.clone(),
                 },
+                BookingCmd::Activity {
+                    booking,
+                    title,
+                    capacity,
+                    waitlist,
+                    deadline,
+                    doc,
+                } => Request::ActivitySet {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    title: title.clone(),
+                    capacity: *capacity,
+                    waitlist: *waitlist,
+                    deadline: deadline.clone(),
+                },
+                BookingCmd::Signup {
+                    booking,
+                    participant,
+                    doc,
+                }
+                | BookingCmd::CancelSignup {
+                    booking,
+                    participant,
+                    doc,
+                } => Request::SignUp {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    participant: participant.clone(),
+                    cancel: matches!(b, BookingCmd::CancelSignup { .. }),
+                },
                 BookingCmd::Waitlist { booking, doc } => Request::BookingWaitlist {
                     doc: *doc,
                     booking: booking.clone(),
@@ -2308,6 +2392,11 @@ fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
         needed,
         weekdays,
     })
+}
+
+/// A sign-up's participant as the CLI takes it (`dianye:h301` or a volunteer id).
+fn participant(s: &str) -> Result<linli_core::resource::Participant, String> {
+    s.parse()
 }
 
 /// `linli volunteers rota …`.

@@ -738,6 +738,37 @@ pub enum Request {
         /// Who served.
         volunteers: Vec<VolunteerId>,
     },
+    /// Open or change the activity on a confirmed booking (its requester): places,
+    /// waitlist length and the sign-up deadline.
+    ActivitySet {
+        /// Resource.
+        doc: Option<DocId>,
+        /// The booking.
+        booking: BookingId,
+        /// Title, e.g. "Paper-cutting class".
+        title: String,
+        /// Places (1..=10000).
+        capacity: u32,
+        /// How many more sign-ups may wait once the places are full.
+        #[serde(default)]
+        waitlist: u32,
+        /// Sign-ups close then: RFC 3339 with an offset, or local time in the resource's
+        /// zone (`2026-12-09T18:00`).
+        deadline: String,
+    },
+    /// Sign a household (`dianye:h301`) or a volunteer up for a booking's activity, or
+    /// cancel the sign-up (`cancel`: the first waitlisted takes the place).
+    SignUp {
+        /// Resource.
+        doc: Option<DocId>,
+        /// The booking.
+        booking: BookingId,
+        /// Who: a household pseudonym or a volunteer id.
+        participant: linli_core::resource::Participant,
+        /// Cancel instead.
+        #[serde(default)]
+        cancel: bool,
+    },
     /// The swap requests of a registry's rotas, with their decisions.
     RotaSwaps {
         /// Volunteer registry.
@@ -1776,6 +1807,46 @@ pub async fn execute_with(
             rotas::write_op(node, doc, op).await
         }
         Request::RotaSwaps { doc, rota } => rotas::swaps(node, doc, rota).await,
+        Request::ActivitySet {
+            doc,
+            booking,
+            title,
+            capacity,
+            waitlist,
+            deadline,
+        } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let zone = doc_zone(node, doc).await?;
+            let deadline = parse_instant(&deadline, &zone, "deadline")?;
+            let op = ResourceOp::SetActivity {
+                booking,
+                title,
+                capacity,
+                waitlist,
+                deadline,
+            };
+            write(node, doc, Op::Resource(op)).await
+        }
+        Request::SignUp {
+            doc,
+            booking,
+            participant,
+            cancel,
+        } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let op = if cancel {
+                ResourceOp::CancelSignUp {
+                    booking,
+                    participant,
+                }
+            } else {
+                ResourceOp::SignUp {
+                    booking,
+                    participant,
+                }
+            };
+            write(node, doc, Op::Resource(op)).await
+        }
         Request::Activities { doc, booking } => rotas::activities(node, doc, booking).await,
         Request::VolunteerIdentify {
             doc,
