@@ -2367,7 +2367,9 @@ fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
                 .split(',')
                 .map(|d| {
                     d.trim().parse::<u8>().map_err(|_| {
-                        format!("shift {s:?}: weekday {d:?} is not a number 1 (Monday) to 7 (Sunday)")
+                        format!(
+                            "shift {s:?}: weekday {d:?} is not a number 1 (Monday) to 7 (Sunday)"
+                        )
                     })
                 })
                 .collect::<Result<Vec<u8>, String>>()?;
@@ -2387,8 +2389,14 @@ fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
         format!("shift {s:?}: expected START-END[xNEEDED][@WEEKDAYS], e.g. 07:00-08:00x2@1,3,5")
     })?;
     Ok(linli_core::volunteers::Shift {
-        start: start.trim().parse().map_err(|e| format!("shift {s:?}: {e}"))?,
-        end: end.trim().parse().map_err(|e| format!("shift {s:?}: {e}"))?,
+        start: start
+            .trim()
+            .parse()
+            .map_err(|e| format!("shift {s:?}: {e}"))?,
+        end: end
+            .trim()
+            .parse()
+            .map_err(|e| format!("shift {s:?}: {e}"))?,
         needed,
         weekdays,
     })

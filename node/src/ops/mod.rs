@@ -27,8 +27,8 @@ use linli_core::registry::{
     AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
 };
 use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
-use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli_core::volunteers::VolunteersOp;
+use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli_core::{
     BookingId, ClaimId, CompoundId, DistrictConfig, DocId, DocKind, EntryId, NewDoc, NodeId, Op,
     OrderId, OrgId, Replica, Slot, Timestamp, VolunteerId, WishId, Zone,
