@@ -45,12 +45,12 @@ def test_sessions_are_a_typed_read(dianye: linli.Node) -> None:
     assert s.start == start.replace(microsecond=(start.microsecond // 1000) * 1000)
     assert isinstance(s.end, datetime) and s.end.tzinfo is not None
     assert s.planned_minutes == round((end - start).total_seconds() / 60)
-    assert s.checkins == []
+    assert s.checkins == ()
 
     # A wrong code: refused with the reason, nothing written.
     with pytest.raises(linli.LinliError, match="wrong or expired check-in code"):
         ops.ledger_check_in(dianye, session=sid, volunteer="dianye:7", code="000000", doc=ledger)
-    assert dianye.sessions(ledger)[0].checkins == []
+    assert dianye.sessions(ledger)[0].checkins == ()
 
     ops.ledger_close_session(dianye, session=sid, doc=ledger)
     [s] = dianye.sessions(ledger)

@@ -57,7 +57,7 @@ from .results import (
     StoreItem,
     YearHours,
 )
-from .results import CheckinInfo, SessionInfo
+from .results import Activity, CheckinInfo, RotaShift, SessionInfo
 
 __all__ = [
     "results",
@@ -103,7 +103,9 @@ __all__ = [
     "StarCertificate",
     "StoreItem",
     "YearHours",
+    "Activity",
     "CheckinInfo",
+    "RotaShift",
     "SessionInfo",
     "__version__",
     "core_version",
