@@ -1501,6 +1501,54 @@ pub enum VolunteersCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Register a volunteer. Name, phone and ID number stay on this community's nodes (the
+    /// registry keeps the masked name); a phone already registered here is refused.
+    #[command(
+        after_help = "Example: linli volunteers register --name 王芳 --phone 13911112222 --team care\n         linli volunteers register --name 孙明 --type in_service --unit beishi/dianye/state-grid --team care --post \"care:party class\""
+    )]
+    Register {
+        /// Full name (required; kept at home only).
+        #[arg(long)]
+        name: String,
+        /// Phone (unique among this community's current volunteers).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Resident ID number.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// resident (default) or in_service (an in-service party member reporting through a
+        /// paired unit, 双报到: needs --unit and at least one --post).
+        #[arg(long = "type", default_value = "resident", value_parser = serde_text::<linli_core::volunteers::VolunteerType>)]
+        kind: linli_core::volunteers::VolunteerType,
+        /// The reporting unit of an in-service member, by scope (a unit paired with
+        /// `linli volunteers pair`), e.g. beishi/dianye/state-grid.
+        #[arg(long)]
+        unit: Option<linli_core::Scope>,
+        /// A team code (repeat for several; teams are added with
+        /// `linli op run volunteers.add_team code=… name=…`).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// A post as TEAM:DUTY, e.g. "care:party class" (repeat for several).
+        #[arg(long = "post", value_parser = parse_post)]
+        posts: Vec<linli_core::volunteers::Post>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Pair a unit with this community (双报到): its in-service party members report here.
+    #[command(
+        after_help = "Example: linli volunteers pair beishi/dianye/state-grid --note \"State Grid Beishi\""
+    )]
+    Pair {
+        /// The unit, by its certified scope (street/community/unit).
+        unit: linli_core::Scope,
+        /// A note, e.g. the unit's name.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
     /// Duty rotas: shifts with who covers them, coverage gaps, served shifts to the ledger
     /// (rotas, assignments, swaps: `linli op list volunteers`).
     #[command(
@@ -2196,6 +2244,30 @@ impl Command {
                 VolunteersCmd::Import { .. } => return Ok(None),
                 VolunteersCmd::Session(c) => session_request(c),
                 VolunteersCmd::Rota(c) => rota_request(c),
+                VolunteersCmd::Register {
+                    name,
+                    phone,
+                    id_number,
+                    kind,
+                    unit,
+                    teams,
+                    posts,
+                    doc,
+                } => Request::VolunteerRegister {
+                    doc: *doc,
+                    name: name.clone(),
+                    phone: phone.clone(),
+                    id_number: id_number.clone(),
+                    kind: *kind,
+                    unit: unit.clone(),
+                    teams: teams.clone(),
+                    posts: posts.clone(),
+                },
+                VolunteersCmd::Pair { unit, note, doc } => Request::VolunteerPair {
+                    doc: *doc,
+                    unit: unit.clone(),
+                    note: note.clone(),
+                },
             },
         };
         Ok(Some(r))
@@ -2399,6 +2471,17 @@ fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
             .map_err(|e| format!("shift {s:?}: {e}"))?,
         needed,
         weekdays,
+    })
+}
+
+/// A post as `--post` takes it: `TEAM:DUTY`.
+fn parse_post(s: &str) -> Result<linli_core::volunteers::Post, String> {
+    let (team, duty) = s
+        .split_once(':')
+        .ok_or_else(|| format!("post {s:?}: expected TEAM:DUTY, e.g. \"care:party class\""))?;
+    Ok(linli_core::volunteers::Post {
+        team: team.trim().to_string(),
+        duty: duty.trim().to_string(),
     })
 }
 

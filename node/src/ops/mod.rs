@@ -738,6 +738,41 @@ pub enum Request {
         /// Who served.
         volunteers: Vec<VolunteerId>,
     },
+    /// Register a volunteer (the community). Name, phone and ID number are kept at home only
+    /// (the registry keeps the masked name).
+    VolunteerRegister {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Full name.
+        name: String,
+        /// Phone (unique among the community's current volunteers).
+        #[serde(default)]
+        phone: Option<String>,
+        /// Resident ID number.
+        #[serde(default)]
+        id_number: Option<String>,
+        /// Resident or in-service party member.
+        kind: linli_core::volunteers::VolunteerType,
+        /// The reporting unit of an in-service member (a paired unit).
+        #[serde(default)]
+        unit: Option<linli_core::Scope>,
+        /// Team codes.
+        #[serde(default)]
+        teams: Vec<String>,
+        /// Posts (an in-service member holds at least one).
+        #[serde(default)]
+        posts: Vec<linli_core::volunteers::Post>,
+    },
+    /// Pair a unit with the community (双报到).
+    VolunteerPair {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// The unit, by its certified scope.
+        unit: linli_core::Scope,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
     /// Open or change the activity on a confirmed booking (its requester): places,
     /// waitlist length and the sign-up deadline.
     ActivitySet {
@@ -1807,6 +1842,30 @@ pub async fn execute_with(
             rotas::write_op(node, doc, op).await
         }
         Request::RotaSwaps { doc, rota } => rotas::swaps(node, doc, rota).await,
+        Request::VolunteerRegister {
+            doc,
+            name,
+            phone,
+            id_number,
+            kind,
+            unit,
+            teams,
+            posts,
+        } => {
+            let op = VolunteersOp::Register {
+                name,
+                phone,
+                id_number,
+                kind,
+                unit,
+                teams,
+                posts,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::VolunteerPair { doc, unit, note } => {
+            rotas::write_op(node, doc, VolunteersOp::Pair { unit, note }).await
+        }
         Request::ActivitySet {
             doc,
             booking,

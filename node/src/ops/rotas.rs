@@ -118,7 +118,7 @@ pub(super) async fn record(
     })
 }
 
-/// A rota write on the registry (`doc`, default: the one this node holds).
+/// A write on the volunteer registry (`doc`, default: the one this node holds).
 pub(super) async fn write_op(
     node: &Node,
     doc: Option<DocId>,

@@ -39,18 +39,19 @@ fn refused(dir: &Path, args: &[&str], what: &str) -> Run {
     r
 }
 
-/// Registers a resident volunteer of team `team` by `op run`; returns its id.
+/// Registers a resident volunteer of team `team`; returns its id.
 fn register(dir: &Path, name: &str, phone: &str, team: &str) -> String {
     let w = json(
         dir,
         &[
-            "op",
-            "run",
-            "volunteers.register",
-            &format!("name={name}"),
-            &format!("phone={phone}"),
-            "kind=resident",
-            &format!("teams=[\"{team}\"]"),
+            "volunteers",
+            "register",
+            "--name",
+            name,
+            "--phone",
+            phone,
+            "--team",
+            team,
         ],
     );
     let id = w["effect"]["volunteer"].as_str().unwrap_or_default();
@@ -322,29 +323,35 @@ fn cli_a_clerks_volunteer_day() {
     let li = register(c, "李强", "13911113333", "care");
     let zhao = register(c, "赵敏", "13911114444", "care");
     let unit = "beishi/dianye/state-grid";
-    json(
+    refused(
         c,
         &[
-            "op",
-            "run",
-            "volunteers.pair",
-            &format!("unit={unit}"),
-            "note=双报到",
+            "volunteers",
+            "register",
+            "--name",
+            "周某",
+            "--phone",
+            "139 1111 2222",
         ],
+        "phone already registered",
     );
-    let member = json(
-        c,
-        &[
-            "op",
-            "run",
-            "volunteers.register",
-            "name=孙党员",
-            "kind=in_service",
-            &format!("unit={unit}"),
-            "teams=[\"care\"]",
-            "posts=[{\"team\":\"care\",\"duty\":\"party class\"}]",
-        ],
-    );
+    let member = [
+        "volunteers",
+        "register",
+        "--name",
+        "孙党员",
+        "--type",
+        "in_service",
+        "--unit",
+        unit,
+        "--team",
+        "care",
+    ];
+    refused(c, &member, "must hold at least one post");
+    let member = [&member[..], &["--post", "care:party class"]].concat();
+    refused(c, &member, &format!("unit {unit} is not paired"));
+    linli(c, &["volunteers", "pair", unit, "--note", "双报到"]).ok();
+    let member = json(c, &member);
     let member = member["effect"]["volunteer"].as_str().unwrap().to_string();
     let list = json(c, &["volunteers", "list"]);
     let listed = |id: &str| {
