@@ -18,9 +18,9 @@
 //! (every sum reads the ledger through `counted`, which leaves declined entries out).
 //!
 //! *Spendable* points — the replica's `balance` / `balance_of` ([`balance_across`],
-//! [`balance_at_home`]), the
-//! node's `balance` read (`linli balance`, the dashboard's statement, Python
-//! `node.balance`), the balances table and the points read — are all [`points_at`]: the
+//! [`balance_at_home`]), the node's `balance` read (`linli balance`, the dashboard's
+//! statement, Python `node.balance`), the balances table and the points read — are all
+//! [`points_at`]: the
 //! balance after expiry on the home community's local day (its newest ledger's zone), the
 //! very number a redemption is checked against (`store::check_balance`). So a balance is a
 //! function of the entries *and the time asked*, and every reader passes its `now`.
