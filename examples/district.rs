@@ -27,6 +27,8 @@ fn ix(w: Who) -> usize {
     Who::ALL.iter().position(|x| *x == w).unwrap_or(WORKSTATION)
 }
 const WORKSTATION: usize = Who::ALL.len();
+/// When balances are read (the story's ledgers never expire points, so any later day does).
+const END: &str = "2026-12-31T12:00:00+08:00";
 
 /// Plays one step of the story on `r`.
 fn play_on(r: &mut Replica, s: &Step, ids: &mut Ids) -> Result<Outcome> {
@@ -202,7 +204,8 @@ fn main() -> Result<()> {
                 merge_all(&mut rs)?;
             }
             Scene::Redeem => {
-                let before = rs[ix(Who::Dianye)].balance(&story::volunteer("dianye:7")?);
+                let before =
+                    rs[ix(Who::Dianye)].balance(&story::volunteer("dianye:7")?, story::at(END)?);
                 println!(
                     "  - Dianye sees {before} points across both ledgers; redeems 4 for 5 kg rice"
                 );
@@ -243,10 +246,18 @@ fn main() -> Result<()> {
                 merge_all(&mut rs)?;
                 let v = story::volunteers::registered(&ids)?;
                 let registry = ids.doc(DocRef::Volunteers(Who::Dianye))?;
-                let (home_name, home_holds, points) =
-                    story::volunteers::seen_by(&rs[ix(Who::Dianye)], registry, &v)?;
-                let (seen, abroad_holds, _) =
-                    story::volunteers::seen_by(&rs[ix(Who::Hongqi)], registry, &v)?;
+                let (home_name, home_holds, points) = story::volunteers::seen_by(
+                    &rs[ix(Who::Dianye)],
+                    registry,
+                    &v,
+                    story::at(END)?,
+                )?;
+                let (seen, abroad_holds, _) = story::volunteers::seen_by(
+                    &rs[ix(Who::Hongqi)],
+                    registry,
+                    &v,
+                    story::at(END)?,
+                )?;
                 if home_name != story::volunteers::NAME || !home_holds || abroad_holds {
                     bail!("the volunteer's identity is not kept at home alone");
                 }
@@ -277,7 +288,11 @@ fn main() -> Result<()> {
     )?);
     print(story::bookings_table(view, doc(DocRef::Hall)?, &zone)?);
     print(story::kitchen_table(view, doc(DocRef::Kitchen)?, &zone)?);
-    print(story::balances_table(view, &story::FOLLOWED)?);
+    print(story::balances_table(
+        view,
+        &story::FOLLOWED,
+        story::at(END)?,
+    )?);
     print(story::wishes_table(
         view,
         doc(DocRef::Wishes(Who::Dianye))?,

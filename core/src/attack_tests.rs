@@ -418,7 +418,10 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
         Applied::Applied(vec![hash(&genuine)])
     );
     assert!(offered(&b).contains(&hash(&genuine)));
-    assert_eq!(b.balance(&vol("dianye:1")), Points::whole(1));
+    assert_eq!(
+        b.balance(&vol("dianye:1"), crate::testutil::now()),
+        Points::whole(1)
+    );
 }
 
 // ---- 2. valid signature, actor of another key ------------------------------------------------
@@ -512,7 +515,10 @@ fn certificate_window(first: (Timestamp, Timestamp), second: (Timestamp, Timesta
         (&before.heads, &before.offered, &before.rejected)
     );
     assert!(!rx.has_change(&h1) && !rx.has_change(&h2));
-    assert_eq!(rx.balance(&vol("dianye:5")), Points(0));
+    assert_eq!(
+        rx.balance(&vol("dianye:5"), crate::testutil::now()),
+        Points(0)
+    );
 
     // The covering certificate arrives: both changes are applied without being re-sent.
     let h_second = hash(&second);
@@ -522,8 +528,14 @@ fn certificate_window(first: (Timestamp, Timestamp), second: (Timestamp, Timesta
     assert!(rx.has_change(&h1) && rx.has_change(&h2));
     assert!(offered(&rx).is_superset(&BTreeSet::from([h1, h2])));
     assert_eq!(heads(&rx)[&doc], heads(&nc)[&doc]);
-    assert_eq!(rx.balance(&vol("dianye:5")), Points::whole(1));
-    assert_eq!(rx.balance(&vol("dianye:6")), Points::whole(1));
+    assert_eq!(
+        rx.balance(&vol("dianye:5"), crate::testutil::now()),
+        Points::whole(1)
+    );
+    assert_eq!(
+        rx.balance(&vol("dianye:6"), crate::testutil::now()),
+        Points::whole(1)
+    );
     assert!(rx.rejected().is_empty());
     why
 }
@@ -905,7 +917,10 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
     send(&dy, &mut hq);
     let mut street = replica("beishi", 2);
     send(&dy, &mut street);
-    assert_eq!(dy.balance(&vol("dianye:7")), Points::whole(3));
+    assert_eq!(
+        dy.balance(&vol("dianye:7"), crate::testutil::now()),
+        Points::whole(3)
+    );
 
     let redemption = |issuer: &str| Entry {
         volunteer: vol("dianye:7"),
@@ -982,7 +997,10 @@ fn attack_redeeming_another_communitys_volunteers_points_is_refused() {
                 "record dianye:1 is not numbered by the signer: its key must start with hongqi@ and this key's tag"
             )
         );
-        assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(3));
+        assert_eq!(
+            rx.balance(&vol("dianye:7"), crate::testutil::now()),
+            Points::whole(3)
+        );
     }
 }
 
@@ -1729,7 +1747,10 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
     }
     assert_eq!(b.apply_bytes(&c1.encode()).unwrap(), Applied::Duplicate);
     assert_eq!(state(&b), start);
-    assert_eq!(b.balance(&vol("dianye:1")), Points::whole(1));
+    assert_eq!(
+        b.balance(&vol("dianye:1"), crate::testutil::now()),
+        Points::whole(1)
+    );
 
     // A refused change, re-sent, is refused again with the same reason, recorded once.
     let forged = forge(
@@ -2645,7 +2666,10 @@ fn attack_minted_points_are_refused_on_receipt() {
         huge_correction,
         "a correction must change 1 to 24 points, got 10000000",
     );
-    assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(1));
+    assert_eq!(
+        rx.balance(&vol("dianye:7"), crate::testutil::now()),
+        Points::whole(1)
+    );
 
     // The typed operation refuses the same amount; one within the rule passes everywhere.
     let err = dy
@@ -2683,7 +2707,10 @@ fn attack_minted_points_are_refused_on_receipt() {
         )
         .unwrap();
     assert!(matches!(rx.apply(ok.change).unwrap(), Applied::Applied(_)));
-    assert_eq!(rx.balance(&vol("dianye:7")), Points(0));
+    assert_eq!(
+        rx.balance(&vol("dianye:7"), crate::testutil::now()),
+        Points(0)
+    );
     let _ = honest;
 }
 
@@ -2773,7 +2800,10 @@ fn attack_crafted_source_ids_are_refused_on_receipt() {
             .imported(&scope("dianye"), &"x".repeat(max))
             .is_some()
     );
-    assert_eq!(rx.balance(&vol("dianye:7")), Points::whole(1));
+    assert_eq!(
+        rx.balance(&vol("dianye:7"), crate::testutil::now()),
+        Points::whole(1)
+    );
 }
 
 /// Issue 17, attack classes 4 and 5: a key whose certificate expired cannot write onto this
@@ -2842,7 +2872,10 @@ fn attack_backdating_onto_newer_history_is_refused() {
         "{}",
         r.reason
     );
-    assert_eq!(dy.balance(&vol("dianye:7")), Points(0));
+    assert_eq!(
+        dy.balance(&vol("dianye:7"), crate::testutil::now()),
+        Points(0)
+    );
 
     // An honest node with a clock a day behind: its change is dated at the newest
     // dependency, and accepted.
@@ -2947,8 +2980,14 @@ fn attack_points_of_a_same_code_communitys_volunteer_do_not_count_at_home() {
     }
     send(&imp, &mut dy);
     let jz: crate::ids::Scope = "jianzhong/dianye".parse().unwrap();
-    assert_eq!(dy.balance_of(&jz, &vol("dianye:7")), Points::whole(120));
-    assert_eq!(dy.balance_of(&scope("dianye"), &vol("dianye:7")), Points(0));
+    assert_eq!(
+        dy.balance_of(&jz, &vol("dianye:7"), crate::testutil::now()),
+        Points::whole(120)
+    );
+    assert_eq!(
+        dy.balance_of(&scope("dianye"), &vol("dianye:7"), crate::testutil::now()),
+        Points(0)
+    );
     let err = dy
         .execute(
             home_ledger,

@@ -259,8 +259,11 @@ fn check_invariants(r: &Replica, docs: [DocId; 3]) {
         *s = *s + e.balance_delta();
     }
     for (v, s) in &sums {
-        assert_eq!(r.balance(v), *s);
-        assert_eq!(ledger::balance_across(r.docs().values(), v), *s);
+        assert_eq!(r.balance(v, crate::testutil::now()), *s);
+        assert_eq!(
+            ledger::balance_across(r.docs().values(), v, crate::testutil::now()),
+            *s
+        );
         assert!(s.0 >= 0, "negative balance for {v}: {s}");
     }
     // Exactly one assignee per micro-wish.

@@ -11,6 +11,27 @@
 //! Points may expire ([`LedgerRules::expiry`]); balances with expiry, the points store with
 //! its stock and the star certificate are in [`store`].
 //!
+//! # One points computation, on every surface
+//!
+//! A declined entry ([`sessions`]: `meta/declines/<entry>`) counts nowhere: not in a
+//! balance, an earned total, hours, a leaderboard, a certificate or the redemption check
+//! (every sum reads the ledger through `counted`, which leaves declined entries out).
+//!
+//! *Spendable* points — the replica's `balance` / `balance_of` ([`balance_across`],
+//! [`balance_at_home`]), the node's `balance` read (`linli balance`, the dashboard's
+//! statement, Python `node.balance`), the balances table and the points read — are all
+//! [`points_at`]: the
+//! balance after expiry on the home community's local day (its newest ledger's zone), the
+//! very number a redemption is checked against (`store::check_balance`). So a balance is a
+//! function of the entries *and the time asked*, and every reader passes its `now`.
+//!
+//! *Earned* points — leaderboards ([`leaderboard_across`]), stars and the star certificate's
+//! `earned` — keep expired points, as the real schemes do: 志愿汇's and the time banks'
+//! star levels and rankings follow the hours and points ever earned (service and
+//! corrections; redemptions never lower them), while expiry (e.g. at year end) only takes
+//! points out of what can still be spent at the points store. The certificate shows both:
+//! `earned` (with expired points) beside `balance` and `expired`.
+//!
 //! Volunteers appear only as pseudonymous [`VolunteerId`]s (`home:n`); names and phone
 //! numbers never enter a replicated document.
 //!
@@ -805,9 +826,9 @@ impl<'a> Ledger<'a> {
             .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
             .collect()
     }
-    /// Balance from this ledger alone.
-    pub fn balance(&self, v: &VolunteerId) -> Points {
-        balance_across(std::iter::once(self.doc), v)
+    /// Spendable balance at `now` from this ledger alone (expiry applied, declines excluded).
+    pub fn balance(&self, v: &VolunteerId, now: Timestamp) -> Points {
+        balance_across(std::iter::once(self.doc), v, now)
     }
     /// Leaderboard of this ledger: volunteers by points earned here, optionally only service
     /// in `team`, highest first (ties by id).
@@ -816,8 +837,9 @@ impl<'a> Ledger<'a> {
     }
 }
 
-/// The entries that count in balances, stars and leaderboards: all but the declined.
-fn counted(doc: &Document) -> Vec<(EntryId, Entry)> {
+/// The entries that count in balances, stars, leaderboards, certificates and the
+/// redemption check: all but the declined (a declined entry counts nowhere).
+pub(crate) fn counted(doc: &Document) -> Vec<(EntryId, Entry)> {
     let declined = sessions::declined_set(doc);
     let mut all = entries_of(doc);
     if !declined.is_empty() {
@@ -837,28 +859,37 @@ fn ledgers<'a>(docs: impl IntoIterator<Item = &'a Document>) -> impl Iterator<It
     docs.into_iter().filter(|d| d.kind() == DocKind::Ledger)
 }
 
-/// A volunteer's balance over every ledger in `docs`.
+/// A volunteer's spendable balance at `now` over every ledger in `docs`, whatever home the
+/// entries name: for each home community named, [`points_state`]'s balance (expiry
+/// applied, declined entries excluded) on that home's local day, summed.
 pub fn balance_across<'a>(
-    docs: impl IntoIterator<Item = &'a Document>,
+    docs: impl IntoIterator<Item = &'a Document> + Clone,
     volunteer: &VolunteerId,
+    now: Timestamp,
 ) -> Points {
-    ledgers(docs)
+    let mut homes: Vec<Scope> = ledgers(docs.clone())
         .flat_map(counted)
         .filter(|(_, e)| &e.volunteer == volunteer)
-        .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
+        .map(|(_, e)| e.home)
+        .collect();
+    homes.sort();
+    homes.dedup();
+    homes.iter().fold(Points(0), |acc, home| {
+        acc + balance_at_home(docs.clone(), home, volunteer, now)
+    })
 }
 
-/// Balance of `volunteer` of home community `home` over every ledger in `docs`: only
-/// entries naming that home count (a same-code community elsewhere has other volunteers).
+/// The spendable balance at `now` of `volunteer` of home community `home` over every ledger
+/// in `docs` — exactly what a redemption is checked against ([`points_at`]: expiry
+/// applied on the home's local day, declined entries excluded; only entries naming that
+/// home count, as a same-code community elsewhere has other volunteers).
 pub fn balance_at_home<'a>(
-    docs: impl IntoIterator<Item = &'a Document>,
+    docs: impl IntoIterator<Item = &'a Document> + Clone,
     home: &Scope,
     volunteer: &VolunteerId,
+    now: Timestamp,
 ) -> Points {
-    ledgers(docs)
-        .flat_map(counted)
-        .filter(|(_, e)| &e.volunteer == volunteer && &e.home == home)
-        .fold(Points(0), |acc, (_, e)| acc + e.balance_delta())
+    points_at(docs, home, volunteer, now).balance
 }
 
 /// Leaderboard over every ledger in `docs` of volunteers that pass `who` (e.g. a home
@@ -1028,7 +1059,7 @@ pub fn plan(
                     "redemption cost must be positive, got {cost}"
                 )));
             }
-            store::check_balance(ctx, doc, &owner, &volunteer, cost)?;
+            store::check_balance(ctx, &owner, &volunteer, cost)?;
             let msg = format!("redeem {volunteer}: {item} for {cost} pts");
             let store_item = None;
             let body = EntryBody::Redemption {
@@ -1060,7 +1091,7 @@ pub fn plan(
                 });
             }
             let it = store::in_stock(doc, &item)?;
-            store::check_balance(ctx, doc, &owner, &volunteer, it.cost)?;
+            store::check_balance(ctx, &owner, &volunteer, it.cost)?;
             let msg = format!("redeem {volunteer}: {} ({item}) for {} pts", it.name, it.cost);
             let body = EntryBody::Redemption {
                 item: it.name,

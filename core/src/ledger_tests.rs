@@ -88,7 +88,7 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
             format!("{}:2", crate::testutil::writer("dianye", 1))
         )
     );
-    assert_eq!(a.balance(&vol("dianye:1")), Points(350));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points(350));
     a.execute(
         doc,
         Op::Ledger(LedgerOp::SetRules(LedgerRules {
@@ -101,7 +101,7 @@ fn service_earns_points_by_the_rule_and_ids_are_issuer_plus_counter() {
     )
     .unwrap();
     service(&mut a, doc, "dianye:1", 0.5, None).unwrap();
-    assert_eq!(a.balance(&vol("dianye:1")), Points(450));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points(450));
     let board = a.ledger(doc).unwrap().leaderboard(None);
     assert_eq!(board[0].stars, 1);
     assert_eq!(board[0].minutes, 240);
@@ -169,7 +169,7 @@ fn volunteer_earns_elsewhere_and_redeems_at_home() {
     );
     sync(&mut home, &mut other);
     redeem(&mut home, home_ledger, "dianye:7", 2).unwrap();
-    assert_eq!(home.balance(&vol("dianye:7")), Points::whole(1));
+    assert_eq!(home.balance(&vol("dianye:7"), crate::testutil::now()), Points::whole(1));
     let err = redeem(&mut home, home_ledger, "dianye:7", 2).unwrap_err();
     assert!(
         err.to_string()
@@ -222,7 +222,7 @@ fn corrections_can_make_a_balance_owed_and_block_redemption() {
         now(),
     )
     .unwrap();
-    assert_eq!(home.balance(&vol("dianye:3")), Points::whole(-1));
+    assert_eq!(home.balance(&vol("dianye:3"), crate::testutil::now()), Points::whole(-1));
     let err = redeem(&mut home, doc, "dianye:3", 1).unwrap_err();
     assert!(matches!(
         err,
@@ -438,8 +438,8 @@ fn a_batch_is_one_change_and_a_bad_row_does_not_stop_the_others() {
             .to_string(),
         format!("{w}:4")
     );
-    assert_eq!(a.balance(&vol("dianye:1")), Points(350));
-    assert_eq!(a.balance(&vol("dianye:2")), Points(100));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points(350));
+    assert_eq!(a.balance(&vol("dianye:2"), crate::testutil::now()), Points(100));
     let view = a.ledger(doc).unwrap();
     let scope = crate::testutil::scope("dianye");
     assert_eq!(view.imported(&scope, "s1"), Some(ids[0].clone()));
@@ -454,7 +454,7 @@ fn a_batch_is_one_change_and_a_bad_row_does_not_stop_the_others() {
     // A receiver accepts the batch as it is.
     let mut b = replica("hongqi", 2);
     send(&a, &mut b);
-    assert_eq!(b.balance(&vol("dianye:1")), Points(350));
+    assert_eq!(b.balance(&vol("dianye:1"), crate::testutil::now()), Points(350));
 }
 
 #[test]

@@ -627,8 +627,8 @@ mod tests {
             let lb = b.ledger(doc).unwrap();
             assert_eq!(la.entries(), lb.entries());
             assert_eq!(
-                a.balance(&"dianye:1".parse().unwrap()),
-                b.balance(&"dianye:1".parse().unwrap())
+                a.balance(&"dianye:1".parse().unwrap(), crate::testutil::now()),
+                b.balance(&"dianye:1".parse().unwrap(), crate::testutil::now())
             );
         }
     }

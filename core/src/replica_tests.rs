@@ -87,7 +87,10 @@ fn out_of_order_changes_wait_and_duplicates_are_no_ops() {
     assert_eq!(b.pending_len(), 0);
     assert_eq!(b.apply(c2.clone()).unwrap(), Applied::Duplicate);
     assert_eq!(b.doc(doc).unwrap().heads(), a.doc(doc).unwrap().heads());
-    assert_eq!(b.balance(&"dianye:2".parse().unwrap()), Points::whole(1));
+    assert_eq!(
+        b.balance(&"dianye:2".parse().unwrap(), crate::testutil::now()),
+        Points::whole(1)
+    );
 }
 
 #[test]

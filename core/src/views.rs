@@ -74,15 +74,33 @@ impl Replica {
     pub fn session_token(&self, session: &crate::ids::SessionId) -> String {
         ledger::sessions::url_token(&self.keypair, session)
     }
-    /// Balance of a volunteer id across every ledger this replica holds, whatever home the
-    /// entries name (see [`Replica::balance_of`] for one home community's volunteer).
-    pub fn balance(&self, volunteer: &VolunteerId) -> Points {
-        ledger::balance_across(self.docs().values(), volunteer)
+    /// Spendable balance at `now` of a volunteer id across every ledger this replica holds,
+    /// whatever home the entries name (see [`Replica::balance_of`] for one home
+    /// community's volunteer): expiry applied, declined entries excluded.
+    pub fn balance(&self, volunteer: &VolunteerId, now: crate::time::Timestamp) -> Points {
+        ledger::balance_across(self.docs().values(), volunteer, now)
     }
-    /// The balance of `volunteer` of home community `home` (what its redemptions are
-    /// checked against): only entries naming that home.
-    pub fn balance_of(&self, home: &Scope, volunteer: &VolunteerId) -> Points {
-        ledger::balance_at_home(self.docs().values(), home, volunteer)
+    /// The balance at `now` of `volunteer` of home community `home` — exactly what its
+    /// redemptions are checked against ([`ledger::points_at`]): only entries naming that
+    /// home, expiry applied on the home's local day, declined entries excluded.
+    pub fn balance_of(
+        &self,
+        home: &Scope,
+        volunteer: &VolunteerId,
+        now: crate::time::Timestamp,
+    ) -> Points {
+        ledger::balance_at_home(self.docs().values(), home, volunteer, now)
+    }
+    /// The points of `volunteer` of home community `home` at `now` (earned, redeemed,
+    /// expired, balance, next expiry): the state [`Replica::balance_of`] reads its balance
+    /// from.
+    pub fn points_of(
+        &self,
+        home: &Scope,
+        volunteer: &VolunteerId,
+        now: crate::time::Timestamp,
+    ) -> ledger::PointsState {
+        ledger::points_at(self.docs().values(), home, volunteer, now)
     }
 
     /// A booking as this node may read it: the booker's full name and contact filled in

@@ -462,7 +462,13 @@ async fn play(
         day.capacity,
         day.cutoff.display_in(&zone)
     ));
-    table(view, |r| story::balances_table(r, &story::FOLLOWED), say).await?;
+    let now = view.now();
+    table(
+        view,
+        move |r| story::balances_table(r, &story::FOLLOWED, now),
+        say,
+    )
+    .await?;
 
     let docs = wait_agreed(&offices, timeout).await?;
     let status = street.status().await?;
@@ -510,7 +516,11 @@ async fn volunteer_story(
     for o in offices {
         let v = v.clone();
         if o.node.read(move |r| r.doc(registry).is_ok()).await? {
-            let row = o.node.read(move |r| seen_by(r, registry, &v)).await??;
+            let now = o.node.now();
+            let row = o
+                .node
+                .read(move |r| seen_by(r, registry, &v, now))
+                .await??;
             seen.insert(o.who, row);
         }
     }

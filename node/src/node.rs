@@ -678,9 +678,11 @@ impl Node {
             .map_err(Into::into)
     }
 
-    /// A volunteer's balance over every ledger held.
+    /// A volunteer's spendable balance now over every ledger held: expiry applied, declined
+    /// entries excluded — what a redemption is checked against.
     pub async fn balance(&self, volunteer: VolunteerId) -> Result<Points, NodeError> {
-        self.read(move |r| r.balance(&volunteer)).await
+        let now = self.now();
+        self.read(move |r| r.balance(&volunteer, now)).await
     }
 
     /// Leaderboard of a ledger, optionally of one team.

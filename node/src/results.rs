@@ -32,6 +32,8 @@ mod points;
 pub use points::{ClaimCount, PointsInfo, StarCertificate, StoreItem, YearHours};
 mod rotas;
 pub use rotas::{Activity, ActivitySignUp, RotaShift};
+mod sessions;
+pub use sessions::{CheckinInfo, SessionInfo};
 
 // ---- JSON forms of values Python shows as its own types ------------------------------
 
@@ -1070,6 +1072,8 @@ pub fn schemas() -> Vec<(String, Value)> {
         ClaimCount,
         RotaShift,
         Activity,
+        CheckinInfo,
+        SessionInfo,
     );
     roots
         .into_iter()
@@ -1290,6 +1294,12 @@ pub enum Read {
         #[serde(default)]
         booking: Option<linli_core::BookingId>,
     },
+    /// `[SessionInfo]`: the check-in sessions of a ledger with their check-ins and the
+    /// verified entries their close wrote.
+    Sessions {
+        /// Ledger.
+        doc: DocId,
+    },
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Value, OpsError> {
@@ -1339,6 +1349,12 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
                 .read(move |r| rotas::activities(r, doc, booking.as_ref()))
                 .await??,
         ),
+        Read::Sessions { doc } => {
+            // Sessions of this node whose end passed are closed first, as every session
+            // request does.
+            crate::ops::sessions::close_ended(node).await;
+            json(&node.read(move |r| sessions::sessions(r, doc)).await??)
+        }
         Read::Waitlist { doc } => {
             let rows = node
                 .read(move |r| -> Result<Vec<_>, CoreError> {

@@ -1118,11 +1118,18 @@ pub fn kitchen_table(r: &Replica, doc: DocId, zone: &Zone) -> Result<Table, Stor
 /// The volunteers the story follows.
 pub const FOLLOWED: [&str; 4] = ["dianye:7", "dianye:2", "hongqi:3", "xianghe:1"];
 
-/// Balances over every ledger `r` holds.
-pub fn balances_table(r: &Replica, volunteers: &[&str]) -> Result<Table, StoryError> {
+/// Spendable balances at `now` over every ledger `r` holds.
+pub fn balances_table(
+    r: &Replica,
+    volunteers: &[&str],
+    now: Timestamp,
+) -> Result<Table, StoryError> {
     let mut rows = Vec::new();
     for v in volunteers {
-        rows.push(vec![v.to_string(), r.balance(&volunteer(v)?).to_string()]);
+        rows.push(vec![
+            v.to_string(),
+            r.balance(&volunteer(v)?, now).to_string(),
+        ]);
     }
     Ok(Table {
         title: "Volunteer balances (all ledgers)".into(),

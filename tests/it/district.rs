@@ -151,7 +151,10 @@ fn a_district_edits_apart_reconciles_and_refuses_an_impostor() {
     sync(&mut dianye, &mut street);
     assert_eq!(dianye.catalog(), hongqi.catalog());
     assert_eq!(
-        dianye.balance(&"dianye:7".parse().unwrap()),
+        dianye.balance(
+            &"dianye:7".parse().unwrap(),
+            Timestamp::parse("2026-12-31T12:00:00+08:00").unwrap()
+        ),
         Points::whole(5)
     );
 

@@ -355,7 +355,7 @@ fn hours_by_hand_are_labelled_capped_and_earn_points_only_by_the_rule() {
     };
     by_hand(&mut a, "dianye:1");
     // Default rule: hand-recorded hours earn no points, but stay visible.
-    assert_eq!(a.balance(&vol("dianye:1")), Points(0));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points(0));
     let board = a.ledger(doc).unwrap().leaderboard(None);
     assert_eq!((board[0].minutes, board[0].earned), (120, Points(0)));
     let (_, e) = a.ledger(doc).unwrap().entries().pop().unwrap();
@@ -412,7 +412,7 @@ fn hours_by_hand_are_labelled_capped_and_earn_points_only_by_the_rule() {
     )
     .unwrap();
     by_hand(&mut a, "dianye:1");
-    assert_eq!(a.balance(&vol("dianye:1")), Points::whole(2));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points::whole(2));
 
     // Rules written before the rule existed read as earning (their entries stay valid).
     let old: LedgerRules =
@@ -432,7 +432,7 @@ fn a_declined_entry_is_kept_with_its_reason_and_counts_nowhere() {
     let RowOutcome::Recorded { entry } = out[0].clone() else {
         panic!()
     };
-    assert_eq!(a.balance(&vol("dianye:1")), Points::whole(2));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points::whole(2));
     let decline = |reason: &str| LedgerOp::Decline {
         entry: entry.clone(),
         reason: reason.into(),
@@ -451,8 +451,8 @@ fn a_declined_entry_is_kept_with_its_reason_and_counts_nowhere() {
         t("2026-06-01T12:00:00+08:00"),
     )
     .unwrap();
-    assert_eq!(a.balance(&vol("dianye:1")), Points(0));
-    assert_eq!(a.balance(&vol("dianye:2")), Points::whole(2));
+    assert_eq!(a.balance(&vol("dianye:1"), crate::testutil::now()), Points(0));
+    assert_eq!(a.balance(&vol("dianye:2"), crate::testutil::now()), Points::whole(2));
     let l = a.ledger(doc).unwrap();
     assert_eq!(l.entries().len(), 2, "the entry is kept");
     assert_eq!(
@@ -634,7 +634,7 @@ fn check_ins_taken_offline_reach_the_other_nodes_when_they_reconnect() {
         let l = r.ledger(doc).unwrap();
         assert_eq!(l.checkins(&s).len(), 1);
         assert_eq!(l.entries().len(), 2);
-        assert_eq!(r.balance(&vol("dianye:1")), Points(150));
+        assert_eq!(r.balance(&vol("dianye:1"), crate::testutil::now()), Points(150));
     }
     let h = |r: &Replica| {
         let mut h = r.doc(doc).unwrap().heads();

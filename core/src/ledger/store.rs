@@ -68,7 +68,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Entry, EntryBody, LedgerError, LedgerRules, Points, entries_of, ledgers, non_empty,
+    Entry, EntryBody, LedgerError, LedgerRules, Points, counted, entries_of, ledgers, non_empty,
 };
 use crate::document::{Document, Put, Write};
 use crate::ids::{DocId, RecordId, Scope, StoreItemId, VolunteerId};
@@ -281,7 +281,7 @@ pub fn points_state<'a>(
     let mut events: Vec<(Date, u8, String, DocId, i64, bool)> = Vec::new();
     for d in ledgers(docs) {
         let zone = &d.header().zone;
-        for (id, e) in entries_of(d) {
+        for (id, e) in counted(d) {
             if e.volunteer != *volunteer || e.home != *home {
                 continue;
             }
@@ -361,17 +361,15 @@ pub fn points_state<'a>(
     out
 }
 
-/// The writer's check of a redemption of `cost`: the balance today (the ledger's zone) at
-/// home community `home` covers it.
+/// The writer's check of a redemption of `cost`: the balance at home community `home` on
+/// its local day ([`points_at`], the same number every balance surface shows) covers it.
 pub(super) fn check_balance(
     ctx: &Ctx<'_>,
-    doc: &Document,
     home: &Scope,
     volunteer: &VolunteerId,
     cost: Points,
 ) -> Result<(), LedgerError> {
-    let today = today(ctx, doc);
-    let s = points_state(ctx.docs.values(), home, volunteer, today);
+    let s = points_at(ctx.docs.values(), home, volunteer, ctx.now);
     if s.balance >= cost {
         return Ok(());
     }
@@ -390,12 +388,34 @@ pub(super) fn check_balance(
     })
 }
 
-fn today(ctx: &Ctx<'_>, doc: &Document) -> Date {
+/// The local day of `now` at home community `home`: in the zone of its newest ledger in
+/// `docs` (the district's default zone if none is held).
+pub fn home_today<'a>(
+    docs: impl IntoIterator<Item = &'a Document>,
+    home: &Scope,
+    now: Timestamp,
+) -> Date {
+    let zone = ledgers(docs)
+        .filter(|d| d.header().owner_scope() == *home)
+        .max_by_key(|d| d.header().year)
+        .map(|d| d.header().zone.clone())
+        .unwrap_or_default();
     // Invariant: a timestamp a node writes is within jiff's range; the epoch otherwise.
-    ctx.now
-        .local(&doc.header().zone)
+    now.local(&zone)
         .map(|(d, _)| d)
         .unwrap_or(Date::constant(1970, 1, 1))
+}
+
+/// `volunteer`'s points at home community `home` at `now` ([`points_state`] on the home's
+/// local day, [`home_today`]): what the redemption check, balances and the statement use.
+pub fn points_at<'a>(
+    docs: impl IntoIterator<Item = &'a Document> + Clone,
+    home: &Scope,
+    volunteer: &VolunteerId,
+    now: Timestamp,
+) -> PointsState {
+    let today = home_today(docs.clone(), home, now);
+    points_state(docs, home, volunteer, today)
 }
 
 // ---- the star certificate --------------------------------------------------------------
@@ -441,7 +461,7 @@ pub fn certificate<'a>(
         {
             newest = Some((y, super::Ledger::new(d).rules()));
         }
-        for (_, e) in entries_of(d) {
+        for (_, e) in counted(d) {
             if e.volunteer != *volunteer || e.home != *home {
                 continue;
             }

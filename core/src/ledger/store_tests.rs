@@ -1,5 +1,6 @@
 use super::*;
 use crate::DocId;
+use crate::ids::EntryId;
 use crate::document::Author;
 use crate::ledger::{LedgerOp, Ledger};
 use crate::replica::{Error, NewDoc, Op, Replica};
@@ -233,7 +234,7 @@ fn without_expiry_the_state_is_the_sum_of_the_entries() {
     let l = ledger(&mut r, "dianye", 2026, Expiry::Never);
     serve(&mut r, l, "dianye:1", date(2026, 1, 10), 3.0);
     let s = state(&r, "dianye:1", date(2040, 1, 1));
-    assert_eq!(s.balance, r.balance_of(&scope("dianye"), &vol("dianye:1")));
+    assert_eq!(s.balance, r.balance_of(&scope("dianye"), &vol("dianye:1"), crate::testutil::now()));
     assert_eq!((s.balance, s.expired), (Points::whole(3), Points(0)));
 }
 
@@ -671,4 +672,114 @@ proptest! {
             }
         }
     }
+}
+
+/// Records `hours` of service and returns the entry.
+fn serve_entry(r: &mut Replica, doc: DocId, v: &str, day: Date, hours: f64) -> EntryId {
+    let op = LedgerOp::RecordService {
+        volunteer: vol(v),
+        activity: "patrol".into(),
+        team: Some("patrol".into()),
+        date: day,
+        hours,
+        evidence: None,
+    };
+    match exec(r, doc, op, day).unwrap() {
+        Effect::Entry(id) => id,
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn balance_leaderboard_certificate_and_the_redemption_check_agree_on_expiry_and_declines() {
+    let mut r = replica("dianye", 1);
+    let l26 = ledger(&mut r, "dianye", 2026, Expiry::YearEnd);
+    let l27 = ledger(&mut r, "dianye", 2027, Expiry::YearEnd);
+    // 3 points in 2026 (expired on 1 January 2027), 1 point in 2027, 2 hours in 2027
+    // declined as a wrong record, then 1 point redeemed.
+    serve_entry(&mut r, l26, "dianye:1", date(2026, 3, 1), 3.0);
+    serve_entry(&mut r, l27, "dianye:1", date(2027, 1, 5), 1.0);
+    let wrong = serve_entry(&mut r, l27, "dianye:1", date(2027, 1, 6), 2.0);
+    let decline = LedgerOp::Decline {
+        entry: wrong.clone(),
+        reason: "the volunteer was not there".into(),
+    };
+    exec(&mut r, l27, decline, date(2027, 1, 7)).unwrap();
+    let redeem = |cost: i64| LedgerOp::Redeem {
+        volunteer: vol("dianye:1"),
+        item: "tea".into(),
+        cost: Points::whole(cost),
+        outlet: "store".into(),
+    };
+    // The declined 2 points cannot be spent: only 1 is spendable on 8 January.
+    let e = refused(&mut r, l27, redeem(2), date(2027, 1, 8));
+    assert_eq!(
+        e,
+        LedgerError::PointsExpired {
+            volunteer: vol("dianye:1"),
+            balance: Points::whole(1),
+            expired: Points::whole(3),
+            cost: Points::whole(2),
+        }
+    );
+    exec(&mut r, l27, redeem(1), date(2027, 1, 8)).unwrap();
+
+    let now = at(date(2027, 1, 10));
+    let home = scope("dianye");
+    let v = vol("dianye:1");
+    let s = r.points_of(&home, &v, now);
+    assert_eq!(
+        (s.earned, s.redeemed, s.expired, s.balance),
+        (
+            Points::whole(4),
+            Points::whole(1),
+            Points::whole(3),
+            Points(0)
+        ),
+        "declined points earn nothing, expired ones stay earned"
+    );
+    // Every spendable balance is the redemption check's.
+    assert_eq!(r.balance(&v, now), s.balance, "balance (linli balance, statement)");
+    assert_eq!(r.balance_of(&home, &v, now), s.balance, "balance at home");
+    assert_eq!(
+        crate::ledger::balance_across(r.docs().values(), &v, now),
+        s.balance
+    );
+    // Leaderboards count points earned: expired ones kept, the declined entry left out.
+    let board = crate::ledger::leaderboard_across(
+        r.docs().values(),
+        &LedgerRules::default(),
+        |_| true,
+        None,
+    );
+    assert_eq!(board.len(), 1);
+    assert_eq!((board[0].earned, board[0].minutes), (s.earned, 4 * 60));
+    let team = Ledger::new(r.doc(l27).unwrap()).leaderboard(Some("patrol"));
+    assert_eq!((team[0].earned, team[0].minutes), (Points::whole(1), 60));
+    // The certificate: earned as the leaderboard, balance and expired as the check.
+    let c = certificate(r.docs().values(), &home, &v, date(2027, 1, 10)).unwrap();
+    assert_eq!(
+        (c.earned, c.balance, c.expired),
+        (s.earned, s.balance, s.expired)
+    );
+    assert_eq!(
+        c.minutes_by_year.into_iter().collect::<Vec<_>>(),
+        vec![(2026, 180), (2027, 60)],
+        "declined hours are not served hours"
+    );
+    // A redemption of the expired points: refused with the typed error, nothing written.
+    let before: Vec<_> = [l26, l27].map(|d| r.doc(d).unwrap().heads()).to_vec();
+    let e = refused(&mut r, l27, redeem(3), date(2027, 1, 10));
+    assert_eq!(
+        e,
+        LedgerError::PointsExpired {
+            volunteer: vol("dianye:1"),
+            balance: Points(0),
+            expired: Points::whole(3),
+            cost: Points::whole(3),
+        }
+    );
+    let after: Vec<_> = [l26, l27].map(|d| r.doc(d).unwrap().heads()).to_vec();
+    assert_eq!(before, after);
+    assert_eq!(r.balance(&v, now), Points(0));
 }

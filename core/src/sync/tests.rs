@@ -108,8 +108,14 @@ fn a_session_makes_two_replicas_identical() {
     let (_, _, sa, sb) = run(&mut a, &mut b, None);
     assert!(sa.is_done() && sb.is_done());
     assert!(same(&a, &b));
-    assert_eq!(a.balance(&"hongqi:1".parse().unwrap()), Points::whole(1));
-    assert_eq!(b.balance(&"dianye:2".parse().unwrap()), Points::whole(1));
+    assert_eq!(
+        a.balance(&"hongqi:1".parse().unwrap(), crate::testutil::now()),
+        Points::whole(1)
+    );
+    assert_eq!(
+        b.balance(&"dianye:2".parse().unwrap(), crate::testutil::now()),
+        Points::whole(1)
+    );
     // Nothing was sent twice: every change sent was new to its receiver.
     assert_eq!(sb.stats().changes_out, sa.stats().changes_applied);
     assert_eq!(sa.stats().changes_out, sb.stats().changes_applied);
@@ -728,7 +734,10 @@ fn simulate(seed: u64, peers: usize) {
         if r.doc(la).is_ok() {
             for i in 1..=3 {
                 let v: crate::VolunteerId = format!("dianye:{i}").parse().unwrap();
-                assert!(r.balance(&v).0 >= 0, "seed {seed}: negative balance");
+                assert!(
+                    r.balance(&v, crate::testutil::now()).0 >= 0,
+                    "seed {seed}: negative balance"
+                );
             }
         }
         let refused: BTreeSet<_> = r.rejected().keys().copied().collect();
@@ -810,7 +819,7 @@ fn another_street_neither_reads_nor_carries_a_streets_ledger() {
     );
     run(&mut hongqi, &mut street, None);
     assert_eq!(
-        hongqi.balance(&"dianye:4".parse().unwrap()),
+        hongqi.balance(&"dianye:4".parse().unwrap(), crate::testutil::now()),
         Points::whole(1)
     );
     assert_eq!(hongqi.catalog().get(&la), dianye.catalog().get(&la));
@@ -977,7 +986,10 @@ fn a_revoked_unit_receives_nothing_written_after_the_revocation() {
         Some(1),
         "it learns of its revocation"
     );
-    assert_eq!(unit.balance(&"dianye:2".parse().unwrap()), Points(0));
+    assert_eq!(
+        unit.balance(&"dianye:2".parse().unwrap(), crate::testutil::now()),
+        Points(0)
+    );
 }
 
 /// Issue 18, item 1 (a unit sees the resources it is delegated): a unit of another

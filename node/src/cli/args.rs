@@ -832,6 +832,60 @@ pub enum BookingCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Open (or change) the activity on a confirmed booking this organisation requested:
+    /// its places, waitlist and sign-up deadline; sign-ups then go to `booking signup`.
+    #[command(
+        after_help = "Example: linli booking activity dianye@a1b2c3d4e5f60718:1 --title \"Paper-cutting class\" --capacity 12 --waitlist 5 --deadline 2026-12-09T18:00"
+    )]
+    Activity {
+        /// The confirmed booking (linli booking list).
+        booking: BookingId,
+        /// Title, e.g. "Paper-cutting class".
+        #[arg(long)]
+        title: String,
+        /// Places (1 to 10000).
+        #[arg(long)]
+        capacity: u32,
+        /// How many more sign-ups may wait for a place once the places are full (default 0:
+        /// none).
+        #[arg(long, default_value_t = 0)]
+        waitlist: u32,
+        /// Sign-ups close at this time: local (YYYY-MM-DDTHH:MM, the room's zone) or RFC
+        /// 3339 with an offset; at the latest the booking's start.
+        #[arg(long)]
+        deadline: String,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Sign a household (by pseudonym, e.g. dianye:h301) or a volunteer (dianye:7) up for
+    /// the activity of a booking: a place while there is one, else the waitlist; refused
+    /// after the deadline or when places and waitlist are full.
+    #[command(after_help = "Example: linli booking signup dianye@a1b2c3d4e5f60718:1 dianye:h301")]
+    Signup {
+        /// The booking whose activity it is.
+        booking: BookingId,
+        /// Who: a household pseudonym (community:h<number>) or a volunteer id; no names.
+        #[arg(value_parser = participant)]
+        participant: linli_core::resource::Participant,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Cancel a sign-up; the first on the waitlist takes the freed place.
+    #[command(
+        after_help = "Example: linli booking cancel-signup dianye@a1b2c3d4e5f60718:1 dianye:h301"
+    )]
+    CancelSignup {
+        /// The booking whose activity it is.
+        booking: BookingId,
+        /// Who (as signed up).
+        #[arg(value_parser = participant)]
+        participant: linli_core::resource::Participant,
+        /// Resource (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
     /// Request a booking.
     #[command(
         after_help = "Example: linli booking request --booker \"Li Wei\" --purpose \"reading club\" --start 2026-12-01T19:00 --end 2026-12-01T21:00 --attendees 25"
@@ -1447,6 +1501,54 @@ pub enum VolunteersCmd {
         #[arg(long)]
         doc: Option<DocId>,
     },
+    /// Register a volunteer. Name, phone and ID number stay on this community's nodes (the
+    /// registry keeps the masked name); a phone already registered here is refused.
+    #[command(
+        after_help = "Example: linli volunteers register --name 王芳 --phone 13911112222 --team care\n         linli volunteers register --name 孙明 --type in_service --unit beishi/dianye/state-grid --team care --post \"care:party class\""
+    )]
+    Register {
+        /// Full name (required; kept at home only).
+        #[arg(long)]
+        name: String,
+        /// Phone (unique among this community's current volunteers).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Resident ID number.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// resident (default) or in_service (an in-service party member reporting through a
+        /// paired unit, 双报到: needs --unit and at least one --post).
+        #[arg(long = "type", default_value = "resident", value_parser = serde_text::<linli_core::volunteers::VolunteerType>)]
+        kind: linli_core::volunteers::VolunteerType,
+        /// The reporting unit of an in-service member, by scope (a unit paired with
+        /// `linli volunteers pair`), e.g. beishi/dianye/state-grid.
+        #[arg(long)]
+        unit: Option<linli_core::Scope>,
+        /// A team code (repeat for several; teams are added with
+        /// `linli op run volunteers.add_team code=… name=…`).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// A post as TEAM:DUTY, e.g. "care:party class" (repeat for several).
+        #[arg(long = "post", value_parser = parse_post)]
+        posts: Vec<linli_core::volunteers::Post>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Pair a unit with this community (双报到): its in-service party members report here.
+    #[command(
+        after_help = "Example: linli volunteers pair beishi/dianye/state-grid --note \"State Grid Beishi\""
+    )]
+    Pair {
+        /// The unit, by its certified scope (street/community/unit).
+        unit: linli_core::Scope,
+        /// A note, e.g. the unit's name.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
     /// Duty rotas: shifts with who covers them, coverage gaps, served shifts to the ledger
     /// (rotas, assignments, swaps: `linli op list volunteers`).
     #[command(
@@ -1830,6 +1932,36 @@ impl Command {
                     doc: *doc,
                     booking: booking.clone(),
                 },
+                BookingCmd::Activity {
+                    booking,
+                    title,
+                    capacity,
+                    waitlist,
+                    deadline,
+                    doc,
+                } => Request::ActivitySet {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    title: title.clone(),
+                    capacity: *capacity,
+                    waitlist: *waitlist,
+                    deadline: deadline.clone(),
+                },
+                BookingCmd::Signup {
+                    booking,
+                    participant,
+                    doc,
+                }
+                | BookingCmd::CancelSignup {
+                    booking,
+                    participant,
+                    doc,
+                } => Request::SignUp {
+                    doc: *doc,
+                    booking: booking.clone(),
+                    participant: participant.clone(),
+                    cancel: matches!(b, BookingCmd::CancelSignup { .. }),
+                },
                 BookingCmd::Waitlist { booking, doc } => Request::BookingWaitlist {
                     doc: *doc,
                     booking: booking.clone(),
@@ -2111,23 +2243,30 @@ impl Command {
                 VolunteersCmd::List { doc } => Request::VolunteerList { doc: *doc },
                 VolunteersCmd::Import { .. } => return Ok(None),
                 VolunteersCmd::Session(c) => session_request(c),
-                VolunteersCmd::Rota(RotaCmd::Show {
-                    rota,
-                    from,
-                    to,
-                    gaps,
+                VolunteersCmd::Rota(c) => rota_request(c),
+                VolunteersCmd::Register {
+                    name,
+                    phone,
+                    id_number,
+                    kind,
+                    unit,
+                    teams,
+                    posts,
                     doc,
-                }) => Request::Rota {
+                } => Request::VolunteerRegister {
                     doc: *doc,
-                    rota: rota.clone(),
-                    from: *from,
-                    to: *to,
-                    gaps: *gaps,
+                    name: name.clone(),
+                    phone: phone.clone(),
+                    id_number: id_number.clone(),
+                    kind: *kind,
+                    unit: unit.clone(),
+                    teams: teams.clone(),
+                    posts: posts.clone(),
                 },
-                VolunteersCmd::Rota(RotaCmd::Record { year, ledger, doc }) => Request::RotaRecord {
+                VolunteersCmd::Pair { unit, note, doc } => Request::VolunteerPair {
                     doc: *doc,
-                    ledger: *ledger,
-                    year: *year,
+                    unit: unit.clone(),
+                    note: note.clone(),
                 },
             },
         };
@@ -2188,6 +2327,169 @@ fn session_request(c: &SessionCmd) -> Request {
     }
 }
 
+/// The request of `linli volunteers rota …`.
+fn rota_request(c: &RotaCmd) -> Request {
+    match c {
+        RotaCmd::Plan {
+            code,
+            title,
+            team,
+            from,
+            until,
+            shifts,
+            doc,
+        } => Request::RotaPlan {
+            doc: *doc,
+            code: code.clone(),
+            title: title.clone(),
+            team: team.clone(),
+            from: *from,
+            until: *until,
+            shifts: shifts.clone(),
+        },
+        RotaCmd::Assign {
+            volunteer,
+            rota,
+            shift,
+            date,
+            doc,
+        }
+        | RotaCmd::Unassign {
+            volunteer,
+            rota,
+            shift,
+            date,
+            doc,
+        } => Request::RotaAssign {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            volunteer: volunteer.clone(),
+            off: matches!(c, RotaCmd::Unassign { .. }),
+        },
+        RotaCmd::Swap {
+            rota,
+            shift,
+            date,
+            from,
+            to,
+            doc,
+        } => Request::RotaSwap {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            from: from.clone(),
+            to: to.clone(),
+        },
+        RotaCmd::Approve { swap, rota, doc } | RotaCmd::Decline { swap, rota, doc } => {
+            Request::RotaDecide {
+                doc: *doc,
+                rota: rota.clone(),
+                swap: swap.clone(),
+                approve: matches!(c, RotaCmd::Approve { .. }),
+            }
+        }
+        RotaCmd::Swaps { rota, doc } => Request::RotaSwaps {
+            doc: *doc,
+            rota: rota.clone(),
+        },
+        RotaCmd::Served {
+            volunteers,
+            rota,
+            shift,
+            date,
+            doc,
+        } => Request::RotaServed {
+            doc: *doc,
+            rota: rota.clone(),
+            shift: *shift,
+            date: *date,
+            volunteers: volunteers.clone(),
+        },
+        RotaCmd::Show {
+            rota,
+            from,
+            to,
+            gaps,
+            doc,
+        } => Request::Rota {
+            doc: *doc,
+            rota: rota.clone(),
+            from: *from,
+            to: *to,
+            gaps: *gaps,
+        },
+        RotaCmd::Record { year, ledger, doc } => Request::RotaRecord {
+            doc: *doc,
+            ledger: *ledger,
+            year: *year,
+        },
+    }
+}
+
+/// A shift as `--shift` takes it: `START-END[xNEEDED][@WEEKDAYS]`, e.g. `07:00-08:00`,
+/// `08:00-12:00x2@1,2,3,4,5` (the rota's own checks — end after start, 1–100 needed,
+/// weekdays 1–7 — run when it is planned).
+fn parse_shift(s: &str) -> Result<linli_core::volunteers::Shift, String> {
+    let (rest, weekdays) = match s.split_once('@') {
+        Some((r, w)) => {
+            let days = w
+                .split(',')
+                .map(|d| {
+                    d.trim().parse::<u8>().map_err(|_| {
+                        format!(
+                            "shift {s:?}: weekday {d:?} is not a number 1 (Monday) to 7 (Sunday)"
+                        )
+                    })
+                })
+                .collect::<Result<Vec<u8>, String>>()?;
+            (r, days)
+        }
+        None => (s, Vec::new()),
+    };
+    let (times, needed) = match rest.split_once('x') {
+        Some((t, n)) => (
+            t,
+            n.parse::<u32>()
+                .map_err(|_| format!("shift {s:?}: volunteers needed {n:?} is not a number"))?,
+        ),
+        None => (rest, 1),
+    };
+    let (start, end) = times.split_once('-').ok_or_else(|| {
+        format!("shift {s:?}: expected START-END[xNEEDED][@WEEKDAYS], e.g. 07:00-08:00x2@1,3,5")
+    })?;
+    Ok(linli_core::volunteers::Shift {
+        start: start
+            .trim()
+            .parse()
+            .map_err(|e| format!("shift {s:?}: {e}"))?,
+        end: end
+            .trim()
+            .parse()
+            .map_err(|e| format!("shift {s:?}: {e}"))?,
+        needed,
+        weekdays,
+    })
+}
+
+/// A post as `--post` takes it: `TEAM:DUTY`.
+fn parse_post(s: &str) -> Result<linli_core::volunteers::Post, String> {
+    let (team, duty) = s
+        .split_once(':')
+        .ok_or_else(|| format!("post {s:?}: expected TEAM:DUTY, e.g. \"care:party class\""))?;
+    Ok(linli_core::volunteers::Post {
+        team: team.trim().to_string(),
+        duty: duty.trim().to_string(),
+    })
+}
+
+/// A sign-up's participant as the CLI takes it (`dianye:h301` or a volunteer id).
+fn participant(s: &str) -> Result<linli_core::resource::Participant, String> {
+    s.parse()
+}
+
 /// `linli volunteers rota …`.
 #[derive(Debug, Subcommand)]
 pub enum RotaCmd {
@@ -2210,6 +2512,161 @@ pub enum RotaCmd {
         #[arg(long)]
         gaps: bool,
         /// Volunteer registry.
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Plan a duty rota, or change one (keeping its shifts' numbers): recurring shifts in
+    /// local time, numbered from 0 in the order given.
+    ///
+    /// Each --shift is START-END, optionally xNEEDED (volunteers needed, default 1) and
+    /// @WEEKDAYS (ISO weekdays 1 = Monday … 7 = Sunday, comma-separated; default every
+    /// day): "07:00-08:00" daily bike tidying by one volunteer, "08:00-12:00x2@1,2,3,4,5"
+    /// two volunteers on weekdays, "20:00-24:00" a night shift ending at midnight.
+    #[command(
+        after_help = "Example: linli volunteers rota plan bikes --title \"Bike tidying\" --team patrol --from 2026-06-01 --shift 07:00-08:00 --shift 17:00-18:00x2@1,3,5"
+    )]
+    Plan {
+        /// Rota code: lowercase letters, digits, '-' and '_' (e.g. bikes).
+        code: String,
+        /// Title shown on the rota, e.g. "Bike tidying".
+        #[arg(long)]
+        title: String,
+        /// The team serving it (a team code of the registry: linli volunteers list).
+        #[arg(long)]
+        team: Option<String>,
+        /// First local date the shifts run (YYYY-MM-DD).
+        #[arg(long)]
+        from: Date,
+        /// Last local date (default: open-ended).
+        #[arg(long)]
+        until: Option<Date>,
+        /// A shift: START-END[xNEEDED][@WEEKDAYS], e.g. 07:00-08:00 or 08:00-12:00x2@1,2,3;
+        /// repeat for several shifts (shift 0, 1, … in this order).
+        #[arg(long = "shift", required = true, value_parser = parse_shift)]
+        shifts: Vec<linli_core::volunteers::Shift>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Put an active volunteer on a shift: every occurrence, or with --date one occurrence.
+    #[command(
+        after_help = "Example: linli volunteers rota assign dianye@7b3f0a1c2d4e:1 --rota bikes --shift 0"
+    )]
+    Assign {
+        /// The volunteer's id (linli volunteers list).
+        volunteer: VolunteerId,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0, in the order the rota was planned).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// Only this occurrence's local date (default: every occurrence).
+        #[arg(long)]
+        date: Option<Date>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Take a volunteer off a shift: the recurring assignment, or with --date one occurrence.
+    #[command(
+        after_help = "Example: linli volunteers rota unassign dianye@7b3f0a1c2d4e:1 --rota bikes --shift 0 --date 2026-06-03"
+    )]
+    Unassign {
+        /// The volunteer's id.
+        volunteer: VolunteerId,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// Only this occurrence's local date (default: the recurring assignment).
+        #[arg(long)]
+        date: Option<Date>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Record a volunteer's request to hand one occurrence to another, active volunteer;
+    /// prints the swap's id, which `rota approve` or `rota decline` takes.
+    #[command(
+        after_help = "Example: linli volunteers rota swap --rota bikes --shift 0 --date 2026-06-03 --from dianye@7b3f0a1c2d4e:1 --to dianye@7b3f0a1c2d4e:2"
+    )]
+    Swap {
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// The occurrence's local date.
+        #[arg(long)]
+        date: Date,
+        /// Who gives the occurrence away (must cover it).
+        #[arg(long)]
+        from: VolunteerId,
+        /// Who takes it (an active volunteer not already on it).
+        #[arg(long)]
+        to: VolunteerId,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Approve a swap request (the community only, once): the occurrence passes to the
+    /// volunteer taking it.
+    #[command(after_help = "Example: linli volunteers rota approve dianye@7b3f0a1c2d4e:1")]
+    Approve {
+        /// The swap's id (as `rota swap` printed it; `rota swaps` lists them).
+        swap: String,
+        /// Rota code (default: the one rota with a swap of this id).
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Decline a swap request (the community only, once): the occurrence stays as it was.
+    #[command(after_help = "Example: linli volunteers rota decline dianye@7b3f0a1c2d4e:1")]
+    Decline {
+        /// The swap's id.
+        swap: String,
+        /// Rota code (default: the one rota with a swap of this id).
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Swap requests with their status (pending, approved, declined).
+    #[command(after_help = "Example: linli volunteers rota swaps --rota bikes")]
+    Swaps {
+        /// Only this rota.
+        #[arg(long)]
+        rota: Option<String>,
+        /// Volunteer registry (default: the one this node holds).
+        #[arg(long)]
+        doc: Option<DocId>,
+    },
+    /// Mark an occurrence that has ended as served by these volunteers; `rota record`
+    /// then writes their service records to the ledger.
+    #[command(
+        after_help = "Example: linli volunteers rota served dianye@7b3f0a1c2d4e:2 --rota bikes --shift 0 --date 2026-06-03"
+    )]
+    Served {
+        /// Who served (volunteer ids).
+        #[arg(required = true)]
+        volunteers: Vec<VolunteerId>,
+        /// Rota code.
+        #[arg(long)]
+        rota: String,
+        /// Shift number (from 0).
+        #[arg(long, default_value_t = 0)]
+        shift: usize,
+        /// The occurrence's local date.
+        #[arg(long)]
+        date: Date,
+        /// Volunteer registry (default: the one this node holds).
         #[arg(long)]
         doc: Option<DocId>,
     },

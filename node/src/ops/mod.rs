@@ -27,6 +27,7 @@ use linli_core::registry::{
     AppointmentStatus, AppointmentView, Compound, ManagementMode, RegistryOp, ScorerRole,
 };
 use linli_core::resource::{BookingForm, BookingStatus, ResourceKind, ResourceOp, ResourceSpec};
+use linli_core::volunteers::VolunteersOp;
 use linli_core::wishes::{Channel, ItemKind, Stage, WishesOp};
 use linli_core::{
     BookingId, ClaimId, CompoundId, DistrictConfig, DocId, DocKind, EntryId, NewDoc, NodeId, Op,
@@ -652,6 +653,165 @@ pub enum Request {
         /// Year.
         year: i16,
     },
+    /// Plan a duty rota (create it, or change it keeping its shifts' numbers): recurring
+    /// shifts in local time, shift 0 first (the community).
+    RotaPlan {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code: lowercase letters, digits, '-' and '_' (e.g. `bikes`).
+        code: String,
+        /// Title, e.g. "Bike tidying".
+        title: String,
+        /// The team serving it (a team of the registry).
+        #[serde(default)]
+        team: Option<String>,
+        /// First local date.
+        #[schemars(with = "String")]
+        from: jiff::civil::Date,
+        /// Last local date (none: open-ended).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        until: Option<jiff::civil::Date>,
+        /// The shifts, numbered from 0 in this order.
+        shifts: Vec<linli_core::volunteers::Shift>,
+    },
+    /// Put an active volunteer on a rota's shift (every occurrence, or one date), or take
+    /// them off (`off`).
+    RotaAssign {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number (from 0).
+        shift: usize,
+        /// One occurrence's date (none: every occurrence).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        date: Option<jiff::civil::Date>,
+        /// The volunteer.
+        volunteer: VolunteerId,
+        /// Take the volunteer off instead.
+        #[serde(default)]
+        off: bool,
+    },
+    /// Record a request to hand one occurrence from a volunteer covering it to another,
+    /// active one; the answer names the swap's id (`swap`) for `rota_decide`.
+    RotaSwap {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who gives it away.
+        from: VolunteerId,
+        /// Who takes it (active).
+        to: VolunteerId,
+    },
+    /// Approve or decline a swap request (the community, once).
+    RotaDecide {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code (none: the one rota with a swap of this id).
+        #[serde(default)]
+        rota: Option<String>,
+        /// The swap's id.
+        swap: String,
+        /// Approve (true) or decline.
+        approve: bool,
+    },
+    /// Mark an ended occurrence served by these volunteers (then `rota_record` writes their
+    /// service records).
+    RotaServed {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Rota code.
+        rota: String,
+        /// Shift number.
+        shift: usize,
+        /// The occurrence's date.
+        #[schemars(with = "String")]
+        date: jiff::civil::Date,
+        /// Who served.
+        volunteers: Vec<VolunteerId>,
+    },
+    /// Register a volunteer (the community). Name, phone and ID number are kept at home only
+    /// (the registry keeps the masked name).
+    VolunteerRegister {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Full name.
+        name: String,
+        /// Phone (unique among the community's current volunteers).
+        #[serde(default)]
+        phone: Option<String>,
+        /// Resident ID number.
+        #[serde(default)]
+        id_number: Option<String>,
+        /// Resident or in-service party member.
+        kind: linli_core::volunteers::VolunteerType,
+        /// The reporting unit of an in-service member (a paired unit).
+        #[serde(default)]
+        unit: Option<linli_core::Scope>,
+        /// Team codes.
+        #[serde(default)]
+        teams: Vec<String>,
+        /// Posts (an in-service member holds at least one).
+        #[serde(default)]
+        posts: Vec<linli_core::volunteers::Post>,
+    },
+    /// Pair a unit with the community (双报到).
+    VolunteerPair {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// The unit, by its certified scope.
+        unit: linli_core::Scope,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Open or change the activity on a confirmed booking (its requester): places,
+    /// waitlist length and the sign-up deadline.
+    ActivitySet {
+        /// Resource.
+        doc: Option<DocId>,
+        /// The booking.
+        booking: BookingId,
+        /// Title, e.g. "Paper-cutting class".
+        title: String,
+        /// Places (1..=10000).
+        capacity: u32,
+        /// How many more sign-ups may wait once the places are full.
+        #[serde(default)]
+        waitlist: u32,
+        /// Sign-ups close then: RFC 3339 with an offset, or local time in the resource's
+        /// zone (`2026-12-09T18:00`).
+        deadline: String,
+    },
+    /// Sign a household (`dianye:h301`) or a volunteer up for a booking's activity, or
+    /// cancel the sign-up (`cancel`: the first waitlisted takes the place).
+    SignUp {
+        /// Resource.
+        doc: Option<DocId>,
+        /// The booking.
+        booking: BookingId,
+        /// Who: a household pseudonym or a volunteer id.
+        participant: linli_core::resource::Participant,
+        /// Cancel instead.
+        #[serde(default)]
+        cancel: bool,
+    },
+    /// The swap requests of a registry's rotas, with their decisions.
+    RotaSwaps {
+        /// Volunteer registry.
+        doc: Option<DocId>,
+        /// Only this rota.
+        #[serde(default)]
+        rota: Option<String>,
+    },
     /// The activities on a resource's bookings with their sign-ups and waitlists.
     Activities {
         /// Resource.
@@ -865,6 +1025,7 @@ impl Request {
                 | Request::WishList { .. }
                 | Request::VolunteerList { .. }
                 | Request::Rota { .. }
+                | Request::RotaSwaps { .. }
                 | Request::Activities { .. }
                 | Request::PersonalList { .. }
                 | Request::Operations { .. }
@@ -1424,7 +1585,8 @@ pub async fn execute_with(
             Ok(rows::balance(&v, p))
         }
         Request::Balances => {
-            let rows = node.read(balance_rows).await?;
+            let now = node.now();
+            let rows = node.read(move |r| balance_rows(r, now)).await?;
             Ok(Value::Array(rows))
         }
         Request::Leaderboard { doc, team } => {
@@ -1606,6 +1768,144 @@ pub async fn execute_with(
             gaps,
         } => rotas::rota(node, doc, rota, from, to, gaps).await,
         Request::RotaRecord { doc, ledger, year } => rotas::record(node, doc, ledger, year).await,
+        Request::RotaPlan {
+            doc,
+            code,
+            title,
+            team,
+            from,
+            until,
+            shifts,
+        } => {
+            let op = VolunteersOp::SetRota {
+                code,
+                title,
+                team,
+                from,
+                until,
+                shifts,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaAssign {
+            doc,
+            rota,
+            shift,
+            date,
+            volunteer,
+            off,
+        } => {
+            let op = if off {
+                VolunteersOp::UnassignShift {
+                    rota,
+                    shift,
+                    date,
+                    volunteer,
+                }
+            } else {
+                VolunteersOp::AssignShift {
+                    rota,
+                    shift,
+                    date,
+                    volunteer,
+                }
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaSwap {
+            doc,
+            rota,
+            shift,
+            date,
+            from,
+            to,
+        } => rotas::swap(node, doc, rota, shift, date, from, to).await,
+        Request::RotaDecide {
+            doc,
+            rota,
+            swap,
+            approve,
+        } => rotas::decide(node, doc, rota, swap, approve).await,
+        Request::RotaServed {
+            doc,
+            rota,
+            shift,
+            date,
+            volunteers,
+        } => {
+            let op = VolunteersOp::MarkServed {
+                rota,
+                shift,
+                date,
+                volunteers,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::RotaSwaps { doc, rota } => rotas::swaps(node, doc, rota).await,
+        Request::VolunteerRegister {
+            doc,
+            name,
+            phone,
+            id_number,
+            kind,
+            unit,
+            teams,
+            posts,
+        } => {
+            let op = VolunteersOp::Register {
+                name,
+                phone,
+                id_number,
+                kind,
+                unit,
+                teams,
+                posts,
+            };
+            rotas::write_op(node, doc, op).await
+        }
+        Request::VolunteerPair { doc, unit, note } => {
+            rotas::write_op(node, doc, VolunteersOp::Pair { unit, note }).await
+        }
+        Request::ActivitySet {
+            doc,
+            booking,
+            title,
+            capacity,
+            waitlist,
+            deadline,
+        } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let zone = doc_zone(node, doc).await?;
+            let deadline = parse_instant(&deadline, &zone, "deadline")?;
+            let op = ResourceOp::SetActivity {
+                booking,
+                title,
+                capacity,
+                waitlist,
+                deadline,
+            };
+            write(node, doc, Op::Resource(op)).await
+        }
+        Request::SignUp {
+            doc,
+            booking,
+            participant,
+            cancel,
+        } => {
+            let doc = resolve(node, DocKind::Resource, doc).await?;
+            let op = if cancel {
+                ResourceOp::CancelSignUp {
+                    booking,
+                    participant,
+                }
+            } else {
+                ResourceOp::SignUp {
+                    booking,
+                    participant,
+                }
+            };
+            write(node, doc, Op::Resource(op)).await
+        }
         Request::Activities { doc, booking } => rotas::activities(node, doc, booking).await,
         Request::VolunteerIdentify {
             doc,

@@ -816,14 +816,16 @@ pub(crate) async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsEr
     Ok(Value::Array(rows))
 }
 
-pub(crate) fn balance_rows(r: &Replica) -> Vec<Value> {
+/// Every volunteer's earned points (expired ones included: see the ledger's module doc),
+/// spendable balance at `now` (what a redemption checks), hours and stars.
+pub(crate) fn balance_rows(r: &Replica, now: linli_core::Timestamp) -> Vec<Value> {
     leaderboard_across(r.docs().values(), &LedgerRules::default(), |_| true, None)
         .into_iter()
         .map(|s| {
             json!({
                 "volunteer": s.volunteer.to_string(),
                 "earned": s.earned.to_string(),
-                "balance": r.balance(&s.volunteer).to_string(),
+                "balance": r.balance(&s.volunteer, now).to_string(),
                 "hours": format!("{:.2}", s.minutes as f64 / 60.0),
                 "stars": s.stars,
             })

@@ -2,7 +2,7 @@
 //! claims' yearly counts, and the reads that answer them.
 
 use linli_core::ledger::{self, StoreLine};
-use linli_core::{DocId, DocKind, Scope, VolunteerId, Zone};
+use linli_core::{DocId, DocKind, Scope, VolunteerId};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -115,14 +115,6 @@ pub struct ClaimCount {
     pub volunteers: u32,
 }
 
-fn today(node: &Node) -> Result<jiff::civil::Date, OpsError> {
-    let (d, _) = node
-        .now()
-        .local(&Zone::shanghai())
-        .map_err(linli_core::Error::from)?;
-    Ok(d)
-}
-
 /// `[StoreItem]` of a ledger.
 pub(super) async fn store(node: &Node, doc: DocId) -> Result<Value, OpsError> {
     let rows = node
@@ -164,7 +156,7 @@ pub(super) async fn certificate(node: &Node, volunteer: VolunteerId) -> Result<V
             node.org()
         )));
     }
-    let on = today(node)?;
+    let now = node.now();
     let cert = node
         .read(move |r| -> Result<StarCertificate, linli_core::Error> {
             let home = home_of(r, &volunteer).ok_or_else(|| {
@@ -173,6 +165,7 @@ pub(super) async fn certificate(node: &Node, volunteer: VolunteerId) -> Result<V
                     home: Scope::root().child(volunteer.org().clone()),
                 })
             })?;
+            let on = ledger::home_today(r.docs().values(), &home, now);
             let c = ledger::certificate(r.docs().values(), &home, &volunteer, on)
                 .map_err(linli_core::Error::Ledger)?;
             let name = r
@@ -206,14 +199,15 @@ pub(super) async fn certificate(node: &Node, volunteer: VolunteerId) -> Result<V
     json(&cert)
 }
 
-/// `PointsInfo` of a volunteer today.
+/// `PointsInfo` of a volunteer now (on the home's local day: the state the redemption
+/// check and the balance read use).
 pub(super) async fn points(node: &Node, volunteer: VolunteerId) -> Result<Value, OpsError> {
-    let on = today(node)?;
+    let now = node.now();
     let info = node
         .read(move |r| {
             let home = home_of(r, &volunteer);
             let s = home
-                .map(|h| ledger::points_state(r.docs().values(), &h, &volunteer, on))
+                .map(|h| ledger::points_at(r.docs().values(), &h, &volunteer, now))
                 .unwrap_or_default();
             PointsInfo {
                 volunteer: volunteer.to_string(),

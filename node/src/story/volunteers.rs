@@ -80,11 +80,12 @@ pub fn abroad() -> Vec<Step> {
 
 /// What one replica shows of the volunteer: the name it reads (the full name only at
 /// home), whether it holds a personal record of the volunteer, and the volunteer's balance
-/// at home as this replica computes it.
+/// at home at `now` as this replica computes it.
 pub fn seen_by(
     r: &Replica,
     registry: DocId,
     v: &VolunteerId,
+    now: linli_core::Timestamp,
 ) -> Result<(String, bool, String), StoryError> {
     let home = r.volunteers(registry)?.community();
     let display = r
@@ -100,5 +101,5 @@ pub fn seen_by(
     let holds_phone = r.personal_records().any(|p| {
         matches!(&p.data, Some(linli_core::personal::PersonalData::Volunteer { phone: Some(ph), .. }) if ph == PHONE)
     });
-    Ok((name, holds_phone, r.balance_of(&home, v).to_string()))
+    Ok((name, holds_phone, r.balance_of(&home, v, now).to_string()))
 }

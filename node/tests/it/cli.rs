@@ -55,15 +55,15 @@ pub(crate) fn linli(dir: &Path, args: &[&str]) -> Run {
 
 /// A district of three nodes built with the CLI: root (heping), street (beishi), community
 /// (dianye); certificates travel by export files.
-struct District {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    street: PathBuf,
-    community: PathBuf,
-    root_id: String,
+pub(crate) struct District {
+    pub(crate) _tmp: tempfile::TempDir,
+    pub(crate) root: PathBuf,
+    pub(crate) street: PathBuf,
+    pub(crate) community: PathBuf,
+    pub(crate) root_id: String,
 }
 
-fn district() -> District {
+pub(crate) fn district() -> District {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
     let street = tmp.path().join("street");
@@ -152,7 +152,7 @@ pub(crate) fn poll(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Starts `linli run` on loopback with free ports; returns once `api.addr` exists.
-fn daemon(dir: &Path, extra: &[&str]) -> Child {
+pub(crate) fn daemon(dir: &Path, extra: &[&str]) -> Child {
     daemon_from(cmd(dir), dir, extra)
 }
 
@@ -205,7 +205,7 @@ pub(crate) fn stop(mut child: Child) -> (std::process::ExitStatus, String, Strin
     )
 }
 
-fn changes(dir: &Path) -> u64 {
+pub(crate) fn changes(dir: &Path) -> u64 {
     linli(dir, &["--json", "status"]).ok().json()["changes"]
         .as_u64()
         .unwrap()
@@ -1524,7 +1524,7 @@ fn cli_daemons_converge_restart_and_refuse_a_foreign_node() {
 
 /// `linli run --training-clock TIME` at `time`, on loopback with free ports; returns once
 /// `api.addr` exists.
-fn training_daemon(dir: &Path, time: &str) -> Child {
+pub(crate) fn training_daemon(dir: &Path, time: &str) -> Child {
     let mut child = cmd(dir)
         .args([
             "run",

@@ -43,6 +43,8 @@ mod office;
 mod nat;
 // Duty rotas and activity sign-ups through the request path.
 mod rotas;
+// Issue 20 by the binary: rotas by name with bad input refused; the clerk's volunteer day.
+mod volunteer_day;
 // Networking on loopback: sync on connect, live announcements, refusals.
 mod net;
 // Personal data over real sync: only its audience stores it, in any file; erasure.

@@ -49,6 +49,8 @@ __all__ = [
     "ClaimCount",
     "RotaShift",
     "Activity",
+    "CheckinInfo",
+    "SessionInfo",
 ]
 
 _Conv = Callable[[Any], Any]
@@ -1312,4 +1314,90 @@ class Activity:
             signups=_tuple(ActivitySignUp.from_json)(data["signups"]),
             title=data["title"],
             waitlist_length=data["waitlist_length"],
+        )
+
+
+@dataclass(frozen=True)
+class CheckinInfo:
+    """A volunteer's check-in at a session.
+
+    Attributes:
+        auto: Whether the check-out was written by the session's close, not by the
+            volunteer.
+        checked_in: When they checked in.
+        checked_out: When they checked out (absent: still checked in).
+        entry: The verified service entry the close wrote for them, once closed.
+        minutes: Minutes that entry verifies.
+        volunteer: The volunteer's pseudonymous id.
+    """
+
+    auto: bool
+    checked_in: datetime.datetime
+    checked_out: Optional[datetime.datetime]
+    entry: Optional[str]
+    minutes: Optional[int]
+    volunteer: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> CheckinInfo:
+        """A CheckinInfo from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            auto=data["auto"],
+            checked_in=_datetime(data["checked_in"]),
+            checked_out=_opt(_datetime)(data["checked_out"]),
+            entry=data["entry"],
+            minutes=data["minutes"],
+            volunteer=data["volunteer"],
+        )
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A check-in session of an activity or post, with its check-ins, as `Node.sessions()`
+    lists them.
+
+    Attributes:
+        activity: Activity or post.
+        checkins: The check-ins, by volunteer.
+        closed: When it was closed (absent: open).
+        doc: The ledger it belongs to.
+        end: Planned end.
+        here: Whether this node opened it (only it shows the code and takes check-ins).
+        id: Its id (`org@tag:n`).
+        organiser: The organiser's scope.
+        place: Where.
+        planned_minutes: Planned minutes (the cap of hours recorded by hand).
+        start: Planned start.
+        team: The team, if any.
+    """
+
+    activity: str
+    checkins: tuple[CheckinInfo, ...]
+    closed: Optional[datetime.datetime]
+    doc: str
+    end: datetime.datetime
+    here: bool
+    id: str
+    organiser: str
+    place: str
+    planned_minutes: int
+    start: datetime.datetime
+    team: Optional[str]
+
+    @classmethod
+    def from_json(cls, data: Any) -> SessionInfo:
+        """A SessionInfo from its JSON form (a dict, as `json.loads` gives it)."""
+        return cls(
+            activity=data["activity"],
+            checkins=_tuple(CheckinInfo.from_json)(data["checkins"]),
+            closed=_opt(_datetime)(data["closed"]),
+            doc=data["doc"],
+            end=_datetime(data["end"]),
+            here=data["here"],
+            id=data["id"],
+            organiser=data["organiser"],
+            place=data["place"],
+            planned_minutes=data["planned_minutes"],
+            start=_datetime(data["start"]),
+            team=data["team"],
         )

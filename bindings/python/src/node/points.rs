@@ -27,6 +27,13 @@ impl Node {
         self.read_one(py, "StarCertificate", Read::Certificate { volunteer })
     }
 
+    /// The check-in sessions of `ledger` with their check-ins and the verified entries
+    /// their close wrote.
+    fn sessions<'py>(&self, py: Python<'py>, ledger: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let doc = parse_doc(ledger)?;
+        self.read_list(py, "SessionInfo", Read::Sessions { doc })
+    }
+
     /// Claims per claimant in `year` of `wishes` (a team claim counts once).
     fn claim_counts<'py>(
         &self,

@@ -185,13 +185,15 @@ const I18N = {
 };
 Object.assign(I18N.zh, {
   statement_open: "查看对账单", statement_title: "志愿服务对账单 · {0} · {1} 年",
-  statement_balance: "当前可用积分（本节点所持全部台账）：{0}", statement_none: "本台账中没有该志愿者的记录。",
+  statement_balance: "当前可用积分（已除去过期积分和退回记录，本节点所持全部台账）：{0}", statement_none: "本台账中没有该志愿者的记录。",
+  entry_declined_n: "已退回，不计分：{0}",
   th_date: "日期", th_type: "类别", th_what: "内容", th_issuer: "记录单位", close: "关闭",
   entry_service: "服务", entry_redemption: "兑换", entry_correction: "更正",
 });
 Object.assign(I18N.en, {
   statement_open: "Open the statement", statement_title: "Volunteer statement · {0} · {1}",
-  statement_balance: "Points available (all ledgers held here): {0}", statement_none: "No entries of this volunteer in this ledger.",
+  statement_balance: "Points available now (expired points and declined entries left out; all ledgers held here): {0}", statement_none: "No entries of this volunteer in this ledger.",
+  entry_declined_n: "declined, not counted: {0}",
   th_date: "Date", th_type: "Type", th_what: "What", th_issuer: "Recorded by", close: "Close",
   entry_service: "service", entry_redemption: "redemption", entry_correction: "correction",
 });
@@ -1006,7 +1008,9 @@ function statement(l, entries) {
       { label: "th_type", cell: e => t("entry_" + e.type) },
       { label: "th_what", cell: what },
       { label: "th_hours", num: true, cell: e => e.hours || "" },
-      { label: "th_points", num: true, cell: e => e.points },
+      // A declined entry counts nowhere (the balance above leaves it out): say so here.
+      { label: "th_points", num: true, cell: e => e.declined
+        ? h("span", { class: "declined", "data-declined": "" }, t("entry_declined_n", e.declined)) : e.points },
       { label: "th_issuer", cell: e => e.issuer },
     ], mine, e => ({ "data-entry": e.id })) : empty("statement_none"));
 }
