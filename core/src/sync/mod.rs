@@ -876,6 +876,10 @@ impl Session {
 
     /// Whether the peer gets a document: what it may receive, or carry if it relays.
     fn peer_gets(&self, replica: &Replica, doc: DocId, h: &DocHeader) -> bool {
+        // A provisional document (fast join, not yet verified) is served to nobody.
+        if replica.is_provisional(doc) {
+            return false;
+        }
         let content = || replica.doc(doc).ok();
         if self.peer_relay {
             may_carry(self.principal.as_ref(), h)
@@ -1295,6 +1299,9 @@ pub fn reconcile_negentropy(
 
 /// Live mode: the announcement to send after a local write to `doc`.
 pub fn announce(replica: &Replica, doc: DocId) -> Option<Vec<u8>> {
+    if replica.is_provisional(doc) {
+        return None;
+    }
     let heads = replica.heads(doc).ok()?;
     Some(wire::encode(&Message::Announce { doc, heads }))
 }
@@ -1335,6 +1342,9 @@ pub fn on_message_deferred(
                 let Ok(h) = replica.header(w.doc) else {
                     continue;
                 };
+                if replica.is_provisional(w.doc) {
+                    continue;
+                }
                 if !may_receive(peer, h)
                     && !replica.doc(w.doc).is_ok_and(|d| may_receive_doc(peer, d))
                 {
