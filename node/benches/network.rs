@@ -53,6 +53,7 @@ fn cfg(bootstrap: Vec<String>) -> NetConfig {
         sync_interval_secs: 3600,
         max_peers: 32,
         relay: Default::default(),
+        fast_join: true,
     }
 }
 
