@@ -575,6 +575,9 @@ impl Network {
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
             fast_join: cfg.fast_join,
             fast_joining: Arc::default(),
+            maybe_empty: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            fast_join_pending: Arc::default(),
+            fast_join_done: Arc::default(),
         };
         let root = node.root();
         let topics = node.read(move |rep| topics_of(rep, &root)).await?;
@@ -1133,10 +1136,19 @@ async fn exchange_personal(ctx: Ctx, peer: PeerId) {
 
 /// Runs one session as the initiator; drops the peer if it was refused or sent invalid
 /// data, and reports the outcome to the driver.
-async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, String> {
+async fn run_session(
+    ctx: Ctx,
+    peer: PeerId,
+    counted: bool,
+) -> Result<linli_core::sync::Stats, String> {
     // A node that holds nothing yet first asks for snapshots (fast join); whatever the
     // outcome, the session follows and brings the rest.
-    match session::fast_join(&ctx, peer).await {
+    let joined = session::fast_join(&ctx, peer).await;
+    if counted {
+        ctx.fast_join_pending.fetch_sub(1, Ordering::AcqRel);
+        ctx.fast_join_done.notify_waiters();
+    }
+    match joined {
         Ok(Some(r)) => tracing::info!(
             %peer,
             "fast join: {} documents restored provisionally, {} left out",
@@ -1335,7 +1347,13 @@ impl Driver {
             return false;
         }
         st.syncing = true;
-        tokio::spawn(run_session(self.ctx.clone(), peer));
+        // While this node may hold nothing yet, the session's fast join is counted from
+        // now on, so a peer's session arriving meanwhile waits for it (`session::respond`).
+        let counted = self.ctx.fast_join && self.ctx.maybe_empty.load(Ordering::Acquire);
+        if counted {
+            self.ctx.fast_join_pending.fetch_add(1, Ordering::AcqRel);
+        }
+        tokio::spawn(run_session(self.ctx.clone(), peer, counted));
         true
     }
 
@@ -1530,7 +1548,7 @@ impl Driver {
                 }
                 let ctx = self.ctx.clone();
                 tokio::spawn(async move {
-                    let r = run_session(ctx, peer).await;
+                    let r = run_session(ctx, peer, false).await;
                     let _ = reply.send(r.map_err(NetError::Transport));
                 });
             }

@@ -106,6 +106,12 @@ pub(crate) struct Ctx {
     pub(crate) fast_join: bool,
     /// A fast join runs (one at a time).
     pub(crate) fast_joining: Arc<std::sync::atomic::AtomicBool>,
+    /// The node may hold nothing yet (cleared once a fast join finds documents).
+    pub(crate) maybe_empty: Arc<std::sync::atomic::AtomicBool>,
+    /// Sessions started whose fast join has not finished.
+    pub(crate) fast_join_pending: Arc<AtomicUsize>,
+    /// Notified whenever one finishes.
+    pub(crate) fast_join_done: Arc<tokio::sync::Notify>,
 }
 
 /// Why a peer is dropped.
@@ -545,6 +551,9 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
         Request::Join { secret } => super::join::answer(ctx, peer, expected, secret).await,
         Request::Snapshots { after } => serve_snapshots(ctx, expected, after).await,
         Request::Session { id, msgs } => {
+            if ctx.responders.get(peer, id).is_none() {
+                wait_for_fast_join(ctx).await;
+            }
             let entry = ctx.responders.get_or_open(peer, id)?;
             let mut r = entry.lock().await;
             r.used = Instant::now();
@@ -597,6 +606,28 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
                 msgs: vec![answer.encode()],
                 more: false,
             })
+        }
+    }
+}
+
+/// Longest a peer's session waits for this node's fast join.
+const FAST_JOIN_WAIT: Duration = Duration::from_secs(30);
+
+/// A peer's new session to a node that may hold nothing yet waits until the fast joins
+/// its own sessions started have finished (≤ [`FAST_JOIN_WAIT`]): otherwise the peer would
+/// push every change through the session while the snapshots are on their way.
+async fn wait_for_fast_join(ctx: &Ctx) {
+    if !ctx.maybe_empty.load(Ordering::Acquire) {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + FAST_JOIN_WAIT;
+    loop {
+        let done = ctx.fast_join_done.notified();
+        if ctx.fast_join_pending.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, done).await.is_err() {
+            return;
         }
     }
 }
@@ -681,7 +712,11 @@ pub(crate) async fn fast_join(
                     .all(|d| d.kind() == linli_core::DocKind::Federation)
         })
         .await?;
-    if !empty || ctx.fast_joining.swap(true, Ordering::AcqRel) {
+    if !empty {
+        ctx.maybe_empty.store(false, Ordering::Release);
+        return Ok(None);
+    }
+    if ctx.fast_joining.swap(true, Ordering::AcqRel) {
         return Ok(None);
     }
     let result = fast_join_pages(ctx, peer, source).await;
