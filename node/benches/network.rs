@@ -337,11 +337,15 @@ async fn main() {
     })
     .await;
     let usable = t.elapsed();
-    until("the joiner verified", Duration::from_secs(3600), async || {
-        let s = joiner.status().await.unwrap();
-        let c = joiner.read(|r| r.catalog().clone()).await.unwrap();
-        s.awaiting_verification == 0 && target.iter().all(|(d, dig)| c.get(d) == Some(dig))
-    })
+    until(
+        "the joiner verified",
+        Duration::from_secs(3600),
+        async || {
+            let s = joiner.status().await.unwrap();
+            let c = joiner.read(|r| r.catalog().clone()).await.unwrap();
+            s.awaiting_verification == 0 && target.iter().all(|(d, dig)| c.get(d) == Some(dig))
+        },
+    )
     .await;
     let verified = t.elapsed();
     // Where verification's time goes: the signatures alone (on 2 threads, each on its own
@@ -350,7 +354,12 @@ async fn main() {
     let mut all = Vec::new();
     for d in &docs {
         let d = *d;
-        all.extend(nodes[0].read(move |r| r.changes(d, &[]).unwrap()).await.unwrap());
+        all.extend(
+            nodes[0]
+                .read(move |r| r.changes(d, &[]).unwrap())
+                .await
+                .unwrap(),
+        );
     }
     let n_all = all.len();
     let t = Instant::now();

@@ -305,6 +305,10 @@ mod tests {
         let mut odd = s.encode();
         odd.push(0);
         assert!(PeerSnapshot::decode(&odd).unwrap_err().contains("multiple"));
-        assert!(PeerSnapshot::decode(&[0; 10]).unwrap_err().contains("10 bytes"));
+        assert!(
+            PeerSnapshot::decode(&[0; 10])
+                .unwrap_err()
+                .contains("10 bytes")
+        );
     }
 }

@@ -639,11 +639,7 @@ const MAX_SNAPSHOTS: usize = 100_000;
 /// — the audience rule of sessions, never a provisional document — as snapshots, about
 /// [`FRAME_TARGET`] of them (at least one), `more` while others follow. A document whose
 /// snapshot does not fit a frame is left to sessions.
-async fn serve_snapshots(
-    ctx: &Ctx,
-    peer: NodeId,
-    after: Option<DocId>,
-) -> Result<Response, Fault> {
+async fn serve_snapshots(ctx: &Ctx, peer: NodeId, after: Option<DocId>) -> Result<Response, Fault> {
     use std::ops::Bound;
     let now = ctx.node.now();
     let (msgs, more) = ctx
@@ -732,12 +728,15 @@ async fn fast_join_pages(
     let mut after: Option<DocId> = None;
     let mut all = Vec::new();
     loop {
-        let Response::Msgs { msgs, more } = request(ctx, peer, Request::Snapshots { after }).await?
+        let Response::Msgs { msgs, more } =
+            request(ctx, peer, Request::Snapshots { after }).await?
         else {
             return Err(Fault::Failed("unexpected response".into()));
         };
         if msgs.is_empty() && more {
-            return Err(Fault::Invalid("an empty page of snapshots with more to come".into()));
+            return Err(Fault::Invalid(
+                "an empty page of snapshots with more to come".into(),
+            ));
         }
         for m in msgs {
             let s = crate::fastjoin::PeerSnapshot::decode(&m).map_err(Fault::Invalid)?;

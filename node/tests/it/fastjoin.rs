@@ -87,15 +87,15 @@ async fn fast_join_is_usable_at_once_serves_nothing_unverified_and_ends_as_a_ful
     let net_n = Network::start(n.clone(), loopback(p_addrs.clone()))
         .await
         .unwrap();
-    eventually_on(&[&n], "the registry restored provisionally", 60, async || {
-        (holds(&n, reg).await && awaiting(&n).await == 1).then_some(())
-    })
+    eventually_on(
+        &[&n],
+        "the registry restored provisionally",
+        60,
+        async || (holds(&n, reg).await && awaiting(&n).await == 1).then_some(()),
+    )
     .await;
     // Usable: reads (flagged as not yet verified) and a local write.
-    assert_eq!(
-        compound_names(&n, reg).await,
-        compound_names(&p, reg).await
-    );
+    assert_eq!(compound_names(&n, reg).await, compound_names(&p, reg).await);
     let status = n.status().await.unwrap();
     assert_eq!(status.awaiting_verification, 1, "{status:?}");
     let mine = add_compound(&n, reg, "Newcomer Yard").await;
@@ -103,7 +103,9 @@ async fn fast_join_is_usable_at_once_serves_nothing_unverified_and_ends_as_a_ful
 
     // Nothing of it is served while provisional: a node syncing only with the newcomer
     // gets the federation document, not the registry nor the newcomer's write to it.
-    let net_m = Network::start(m.clone(), sessions_only(vec![])).await.unwrap();
+    let net_m = Network::start(m.clone(), sessions_only(vec![]))
+        .await
+        .unwrap();
     let n_addr = net_n.listen_addrs().await.unwrap()[0].clone();
     net_m
         .sync_with(&n_addr, Duration::from_secs(30))
@@ -133,22 +135,24 @@ async fn fast_join_is_usable_at_once_serves_nothing_unverified_and_ends_as_a_ful
     let net_n = Network::start(n.clone(), loopback(p_addrs.clone()))
         .await
         .unwrap();
-    eventually_on(&[&p, &n], "the newcomer's write at the peer", 60, async || {
-        (heads(&p, reg).await == heads(&n, reg).await).then_some(())
-    })
+    eventually_on(
+        &[&p, &n],
+        "the newcomer's write at the peer",
+        60,
+        async || (heads(&p, reg).await == heads(&n, reg).await).then_some(()),
+    )
     .await;
     let r = bare(&mut district, dirs[3].path(), 4, opts()).await;
     federate(&district, &p).await;
-    let net_r = Network::start(r.clone(), sessions_only(vec![])).await.unwrap();
+    let net_r = Network::start(r.clone(), sessions_only(vec![]))
+        .await
+        .unwrap();
     net_r
         .sync_with(&p_addrs[0], Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(heads(&r, reg).await, heads(&n, reg).await);
-    assert_eq!(
-        compound_names(&r, reg).await,
-        compound_names(&n, reg).await
-    );
+    assert_eq!(compound_names(&r, reg).await, compound_names(&n, reg).await);
     assert!(r.rejected().await.unwrap().is_empty());
     for net in [net_r, net_n, net_p] {
         net.shutdown().await.unwrap();
@@ -193,7 +197,8 @@ fn craft(district: &mut District) -> Crafted {
         )
         .unwrap()
         .doc;
-    dy.execute(dianye_reg, compound("Dianye No. 1"), now).unwrap();
+    dy.execute(dianye_reg, compound("Dianye No. 1"), now)
+        .unwrap();
     let last = dy.execute(dianye_reg, compound("Shimalu"), now).unwrap();
     let forged = last.change.change_hash().unwrap();
     let dianye_changes = dy.changes(dianye_reg, &[]).unwrap();
@@ -215,7 +220,8 @@ fn craft(district: &mut District) -> Crafted {
         )
         .unwrap()
         .doc;
-    hq.execute(hongqi_reg, compound("Hongqi Yard"), now).unwrap();
+    hq.execute(hongqi_reg, compound("Hongqi Yard"), now)
+        .unwrap();
     let hongqi_wishes = hq
         .create(
             NewDoc::Wishes {
@@ -237,7 +243,11 @@ fn craft(district: &mut District) -> Crafted {
     });
     let fake = Compound::new("Annex", "9 Dianye Road", 40, ManagementMode::SelfManaged);
     let raw = doc
-        .commit(now, "overreach", &[Put::new("compounds", "hongqi:9", &fake)])
+        .commit(
+            now,
+            "overreach",
+            &[Put::new("compounds", "hongqi:9", &fake)],
+        )
         .unwrap();
     let over = SignedChange::sign(&attacker, hongqi_reg, raw.raw_bytes()).unwrap();
     let overreach = over.change_hash().unwrap();
@@ -321,15 +331,14 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     }
     let net_p = Network::start(p.clone(), loopback(vec![])).await.unwrap();
     let mut events = n.subscribe();
-    let net_n = Network::start(
-        n.clone(),
-        loopback(net_p.listen_addrs().await.unwrap()),
+    let net_n = Network::start(n.clone(), loopback(net_p.listen_addrs().await.unwrap()))
+        .await
+        .unwrap();
+    crate::util::wait_for(
+        &mut events,
+        "connected to the attacker",
+        |e| matches!(e, NodeEvent::PeerConnected { peer } if *peer == p.node_id()),
     )
-    .await
-    .unwrap();
-    crate::util::wait_for(&mut events, "connected to the attacker", |e| {
-        matches!(e, NodeEvent::PeerConnected { peer } if *peer == p.node_id())
-    })
     .await;
 
     let report = n
@@ -399,10 +408,15 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     assert!(!stored.contains(&crafted.forged));
     let forged = crafted.forged;
     assert!(!n.read(move |r| r.has_change(&forged)).await.unwrap());
-    assert_eq!(compound_names(&n, crafted.dianye_reg).await, ["Dianye No. 1"]);
+    assert_eq!(
+        compound_names(&n, crafted.dianye_reg).await,
+        ["Dianye No. 1"]
+    );
 
     // What it serves onward is the verified result only.
-    let net_m = Network::start(m.clone(), sessions_only(vec![])).await.unwrap();
+    let net_m = Network::start(m.clone(), sessions_only(vec![]))
+        .await
+        .unwrap();
     let n_addr = net_n.listen_addrs().await.unwrap()[0].clone();
     net_m
         .sync_with(&n_addr, Duration::from_secs(30))
@@ -477,7 +491,10 @@ async fn a_restart_in_the_provisional_phase_resumes_verification_and_keeps_own_w
     assert_eq!(names, ["Dianye No. 1"]);
     assert!(!names.contains(&mine));
     let status = n.status().await.unwrap();
-    assert_eq!(status.pending, 1, "the own write waits for its dependency: {status:?}");
+    assert_eq!(
+        status.pending, 1,
+        "the own write waits for its dependency: {status:?}"
+    );
     n.shutdown().await.unwrap();
     // And so it stays.
     let n = Node::open(dir.path(), opts()).await.unwrap();
