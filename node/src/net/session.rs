@@ -634,6 +634,8 @@ async fn wait_for_fast_join(ctx: &Ctx) {
 
 /// Most documents a fast join takes from one peer.
 const MAX_SNAPSHOTS: usize = 100_000;
+/// Most bytes of snapshots a fast join takes from one peer (they are held until restored).
+const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
 
 /// Answers a fast join's page: the documents after `after` (by id) that `peer` may receive
 /// — the audience rule of sessions, never a provisional document — as snapshots, about
@@ -727,6 +729,7 @@ async fn fast_join_pages(
 ) -> Result<crate::fastjoin::FastJoinReport, Fault> {
     let mut after: Option<DocId> = None;
     let mut all = Vec::new();
+    let mut bytes = 0usize;
     loop {
         let Response::Msgs { msgs, more } =
             request(ctx, peer, Request::Snapshots { after }).await?
@@ -747,11 +750,12 @@ async fn fast_join_pages(
                 )));
             }
             after = Some(s.doc);
+            bytes += s.bytes.len() + s.sigs.len();
             all.push(s);
         }
-        if all.len() > MAX_SNAPSHOTS {
+        if all.len() > MAX_SNAPSHOTS || bytes > MAX_SNAPSHOT_BYTES {
             return Err(Fault::Invalid(format!(
-                "more than {MAX_SNAPSHOTS} documents in a fast join"
+                "more than {MAX_SNAPSHOTS} documents or {MAX_SNAPSHOT_BYTES} bytes in a fast join"
             )));
         }
         if !more {

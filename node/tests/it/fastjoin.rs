@@ -341,10 +341,32 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     )
     .await;
 
-    let report = n
-        .fast_join_import(p.node_id(), crafted.snapshots.clone())
-        .await
-        .unwrap();
+    // With them, two malformed entries: bytes that are no document, and a snapshot with
+    // one signature fewer than it holds changes.
+    let garbage = DocId([7; 32]);
+    let mut short = crafted.snapshots[0].clone();
+    short.sigs.truncate(short.sigs.len() - 64);
+    let mut sent = crafted.snapshots.clone();
+    sent.push(PeerSnapshot {
+        doc: garbage,
+        bytes: vec![1, 2, 3],
+        sigs: Vec::new(),
+    });
+    sent.push(short);
+    let report = n.fast_join_import(p.node_id(), sent).await.unwrap();
+    for (doc, needle) in [
+        (garbage, "does not load"),
+        (crafted.dianye_reg, "carries 2 signatures"),
+    ] {
+        assert!(
+            report
+                .left_out
+                .iter()
+                .any(|(d, why)| *d == doc && why.contains(needle)),
+            "{needle}: {report:?}"
+        );
+    }
+    assert!(!holds(&n, garbage).await);
     // The foreign document is left out at once; the other two are provisional.
     assert!(
         report
@@ -364,7 +386,7 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     let mut seen = Vec::new();
     let mut dropped = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while refused_docs(&seen, p.node_id()).len() < 3 || dropped.is_none() {
+    while refused_docs(&seen, p.node_id()).len() < 4 || dropped.is_none() {
         let ev = tokio::time::timeout_at(deadline, events.recv())
             .await
             .expect("the refusals and the drop within 60 s")
@@ -381,7 +403,8 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
         BTreeSet::from([
             crafted.dianye_reg,
             crafted.hongqi_reg,
-            crafted.hongqi_wishes
+            crafted.hongqi_wishes,
+            garbage
         ])
     );
     assert!(
