@@ -70,7 +70,7 @@ impl PeerSnapshot {
             ));
         }
         let sigs = &rest[len..];
-        if sigs.len() % fold::SIG != 0 {
+        if !sigs.len().is_multiple_of(fold::SIG) {
             return Err(format!(
                 "a snapshot entry's signatures are {} bytes, not a multiple of {}",
                 sigs.len(),
@@ -112,7 +112,7 @@ pub(crate) struct Sorted {
 pub(crate) fn sort(snapshots: Vec<PeerSnapshot>) -> Sorted {
     enum One {
         Federation(Vec<(DocId, SignedChange)>),
-        Restore(Restorable),
+        Restore(Box<Restorable>),
         Bad(DocId, String),
     }
     let one = |s: PeerSnapshot| -> One {
@@ -140,11 +140,11 @@ pub(crate) fn sort(snapshots: Vec<PeerSnapshot>) -> Sorted {
             };
         }
         match loaded.prepare_folded(Vec::new()) {
-            Ok(prepared) => One::Restore(Restorable {
+            Ok(prepared) => One::Restore(Box::new(Restorable {
                 prepared,
                 bytes,
                 sigs,
-            }),
+            })),
             Err(e) => One::Bad(doc, format!("its snapshot does not restore: {e}")),
         }
     };
@@ -176,7 +176,7 @@ pub(crate) fn sort(snapshots: Vec<PeerSnapshot>) -> Sorted {
     for r in results {
         match r {
             One::Federation(c) => out.federation.extend(c),
-            One::Restore(r) => out.restorable.push(r),
+            One::Restore(r) => out.restorable.push(*r),
             One::Bad(d, why) => out.bad.push((d, why)),
         }
     }

@@ -124,7 +124,7 @@ pub(crate) enum Command {
     RestoreProvisional {
         source: linli_core::NodeId,
         items: Vec<Restorable>,
-        reply: Reply<(Vec<DocId>, Vec<(DocId, String)>)>,
+        reply: Reply<provisional::Restored>,
     },
     /// The verifier's verdicts on provisional documents, reached against `fed_heads`
     /// (`done`: it finished).

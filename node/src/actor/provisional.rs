@@ -11,6 +11,9 @@ use crate::fastjoin::{self, Verdict, VerifyJob};
 use crate::node::NodeEvent;
 use crate::store::Origin;
 
+/// What a provisional restore did: the documents restored, and those left out with why.
+pub(crate) type Restored = (Vec<DocId>, Vec<(DocId, String)>);
+
 /// One snapshot ready to install: checked against its signatures' count and prepared
 /// (`LoadedSnapshot::prepare_folded`) off the actor thread.
 pub(crate) struct Restorable {
@@ -27,7 +30,7 @@ impl Actor {
         &mut self,
         source: NodeId,
         items: Vec<Restorable>,
-    ) -> Result<(Vec<DocId>, Vec<(DocId, String)>), NodeError> {
+    ) -> Result<Restored, NodeError> {
         self.check_failed()?;
         let now = self.now();
         let me = self.replica.principal(&self.settings.node, now).ok();

@@ -129,6 +129,9 @@ pub(crate) struct LogRow<'a> {
     pub(crate) status: Option<ChangeStatus>,
 }
 
+/// A folded snapshot: saved bytes and signatures (see [`fold`]).
+pub(crate) type Folded = (Vec<u8>, Vec<u8>);
+
 /// A stored snapshot (see [`Store::snapshots`]).
 pub(crate) struct StoredSnapshot {
     pub(crate) doc: DocId,
@@ -640,7 +643,7 @@ impl Store {
 
     /// The folded snapshot of a document: saved bytes and signatures (`None` if it has none
     /// that folds its changes).
-    pub(crate) fn folded(&self, doc: &DocId) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub(crate) fn folded(&self, doc: &DocId) -> Result<Option<Folded>, StoreError> {
         Ok(self
             .conn
             .query_row(
