@@ -206,6 +206,9 @@ pub struct Replica {
     touched: BTreeMap<ChangeHash, DocId>,
     /// Keys whose equivocation was reported by [`Replica::take_decisions`].
     reported_equivocators: BTreeSet<NodeId>,
+    /// Documents restored from a peer's snapshot and not yet verified (fast join): readable
+    /// and writable here, never served to peers (see [`Replica::mark_provisional`]).
+    provisional: BTreeSet<DocId>,
 }
 
 impl Replica {
@@ -251,6 +254,7 @@ impl Replica {
             personal: BTreeMap::new(),
             touched: BTreeMap::new(),
             reported_equivocators: BTreeSet::new(),
+            provisional: BTreeSet::new(),
         }
     }
 

@@ -126,6 +126,53 @@ impl Replica {
         self.signed_of(id, &wanted)
     }
 
+    /// Marks a held document *provisional*: restored from a peer's snapshot without
+    /// verification (fast join). It reads and takes local writes like any other, but sync
+    /// never offers, sends or announces it ([`Replica::is_provisional`]) until
+    /// [`Replica::mark_verified`]. Returns whether the document is held.
+    pub fn mark_provisional(&mut self, doc: DocId) -> bool {
+        if !self.docs.contains_key(&doc) {
+            return false;
+        }
+        self.provisional.insert(doc);
+        true
+    }
+
+    /// Ends the provisional state of a document (its verification accepted everything it
+    /// held). Returns whether it was provisional.
+    pub fn mark_verified(&mut self, doc: DocId) -> bool {
+        self.provisional.remove(&doc)
+    }
+
+    /// Whether a document is provisional (not yet verified): never served to peers.
+    pub fn is_provisional(&self, doc: DocId) -> bool {
+        self.provisional.contains(&doc)
+    }
+
+    /// Documents awaiting verification.
+    pub fn provisional(&self) -> &BTreeSet<DocId> {
+        &self.provisional
+    }
+
+    /// A document in the store's snapshot form, for a peer's fast join: its saved automerge
+    /// document and the 64-byte signature of every change it holds, in ascending order of
+    /// change hash. A provisional document has none (it is not served).
+    pub fn snapshot_of(&self, id: DocId) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        if self.is_provisional(id) {
+            return Err(Error::UnknownDocument(id));
+        }
+        let doc = self.doc(id)?;
+        let log = self.log.get(&id).ok_or(Error::UnknownDocument(id))?;
+        let mut entries: Vec<&Logged> = log.iter().collect();
+        entries.sort_unstable_by_key(|e| e.hash);
+        let signed = self.signed_of(id, &entries)?;
+        let mut sigs = Vec::with_capacity(signed.len() * 64);
+        for sc in &signed {
+            sigs.extend_from_slice(sc.signature.as_bytes());
+        }
+        Ok((doc.save(), sigs))
+    }
+
     /// How many accepted changes of `doc` are logged (0 for a document not held).
     pub fn logged(&self, doc: DocId) -> usize {
         self.log.get(&doc).map_or(0, Vec::len)

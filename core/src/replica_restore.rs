@@ -67,6 +67,23 @@ pub struct PreparedRestore {
     entries: Vec<Logged>,
 }
 
+impl PreparedRestore {
+    /// The document as it will be installed.
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+
+    /// How many accepted changes it restores.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it restores no change.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// One accepted change to restore; `change` is set (decoded) only for changes that the
 /// snapshot does not hold.
 struct Item {

@@ -300,6 +300,7 @@ pub(crate) fn loopback(bootstrap: Vec<String>) -> NetConfig {
         sync_interval_secs: 1,
         max_peers: 8,
         relay: Default::default(),
+        fast_join: true,
     }
 }
 

@@ -344,6 +344,16 @@ impl Config {
             &self.network.max_peers.to_string(),
             self.network.max_peers == d.network.max_peers,
         );
+        s.push_str(
+            "# A node holding nothing yet takes its first peer's documents as snapshots, usable \
+             at once\n# and verified in the background (fast join).\n",
+        );
+        line(
+            &mut s,
+            "fast_join",
+            &self.network.fast_join.to_string(),
+            self.network.fast_join == d.network.fast_join,
+        );
 
         let (r, dr) = (&self.network.relay, &d.network.relay);
         s.push_str(

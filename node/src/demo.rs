@@ -136,6 +136,7 @@ fn loopback(bootstrap: Vec<String>) -> NetConfig {
         sync_interval_secs: 2,
         max_peers: 16,
         relay: Default::default(),
+        fast_join: true,
     }
 }
 

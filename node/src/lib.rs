@@ -40,6 +40,7 @@ pub mod config;
 pub mod demo;
 mod error;
 pub mod export;
+pub mod fastjoin;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod install;

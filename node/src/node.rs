@@ -80,6 +80,10 @@ pub struct OpenOptions {
     /// writes and imports are not limited. Counted in memory: a restart resets the counts.
     /// Default [`Quota::default`] (10,000 changes and 16 MiB).
     pub quota: Quota,
+    /// Verify documents restored by fast join in the background (default true). Off, they
+    /// stay provisional — readable, writable, never served — until the node is opened with
+    /// it on (tests of the provisional state and of verification resumed on open).
+    pub verify_provisional: bool,
 }
 
 impl Default for OpenOptions {
@@ -94,6 +98,7 @@ impl Default for OpenOptions {
             clock: None,
             training_clock: None,
             quota: Quota::default(),
+            verify_provisional: true,
         }
     }
 }
@@ -110,6 +115,7 @@ impl fmt::Debug for OpenOptions {
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .field("training_clock", &self.training_clock)
             .field("quota", &self.quota)
+            .field("verify_provisional", &self.verify_provisional)
             .finish()
     }
 }
@@ -262,6 +268,23 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
+    /// A document restored from a peer's snapshot (fast join) was verified: full
+    /// verification accepts every change it held; it is served to peers from now on.
+    DocumentVerified {
+        /// The document.
+        doc: DocId,
+    },
+    /// A peer's snapshot (fast join) held what full verification refuses, or a document
+    /// this node may not receive: the document was rolled back to what full verification
+    /// decides (or left out), and the network drops and bans the source.
+    SnapshotRefused {
+        /// The document.
+        doc: DocId,
+        /// The peer that sent the snapshot.
+        source: NodeId,
+        /// Why.
+        reason: String,
+    },
     /// AutoNAT found whether other nodes can dial this one.
     Reachability {
         /// What it found.
@@ -289,7 +312,8 @@ impl NodeEvent {
     /// The event's kind as the API, the dashboard and Python name it (`document_changed`,
     /// `change_rejected`, `equivocation`, `peer_updated`, `personal_changed` /
     /// `personal_erased`, `quota_exceeded`, `peer_connected`, `peer_disconnected`,
-    /// `pull_ended`, `announcement_broken`, `peer_dropped`, `reachability`,
+    /// `pull_ended`, `announcement_broken`, `peer_dropped`, `document_verified`,
+    /// `snapshot_refused`, `reachability`,
     /// `relay_reserved`, `hole_punch`).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -305,6 +329,8 @@ impl NodeEvent {
             NodeEvent::PullEnded { .. } => "pull_ended",
             NodeEvent::AnnouncementBroken { .. } => "announcement_broken",
             NodeEvent::PeerDropped { .. } => "peer_dropped",
+            NodeEvent::DocumentVerified { .. } => "document_verified",
+            NodeEvent::SnapshotRefused { .. } => "snapshot_refused",
             NodeEvent::Reachability { .. } => "reachability",
             NodeEvent::RelayReserved { .. } => "relay_reserved",
             NodeEvent::HolePunch { .. } => "hole_punch",
@@ -346,6 +372,9 @@ pub struct NodeStatus {
     pub quota_refused: u64,
     /// Document snapshots stored.
     pub snapshots: u64,
+    /// Documents restored from a peer's snapshot (fast join) and not yet verified: their
+    /// data is readable and writable but not verified, and they are not served to peers.
+    pub awaiting_verification: usize,
 }
 
 /// A stored document snapshot.
@@ -448,7 +477,10 @@ impl Node {
         let training = opts.training_clock;
         std::thread::Builder::new()
             .name("linli-node".into())
-            .spawn(move || actor::run(thread_dir, setup, opts, thread_events, ready_tx, rx))
+            .spawn({
+                let weak = tx.downgrade();
+                move || actor::run(thread_dir, setup, opts, thread_events, ready_tx, rx, weak)
+            })
             .map_err(|e| StoreError::io(&dir, e))?;
         let info = ready_rx.await.map_err(|_| NodeError::Shutdown)??;
         Ok(Node {
@@ -588,6 +620,68 @@ impl Node {
             reply,
         })
         .await
+    }
+
+    /// Fast join: takes a peer's documents as snapshots (what
+    /// [`Network`](crate::net::Network) asks a peer for when this node holds nothing yet).
+    /// Federation documents are applied on the ordinary receive path (every change
+    /// verified); every other document this node does not hold and may receive is restored
+    /// *provisional* — readable and writable at once, never served to peers — and verified
+    /// in the background (see [`crate::fastjoin`]). A bad snapshot, a forged federation
+    /// change or a document outside this node's audience is left out and reported as
+    /// [`NodeEvent::SnapshotRefused`] naming `source`.
+    pub async fn fast_join_import(
+        &self,
+        source: NodeId,
+        snapshots: Vec<crate::fastjoin::PeerSnapshot>,
+    ) -> Result<crate::fastjoin::FastJoinReport, NodeError> {
+        let sorted = tokio::task::spawn_blocking(move || crate::fastjoin::sort(snapshots))
+            .await
+            .map_err(|e| NodeError::QueryPanicked(format!("sorting snapshots: {e}")))?;
+        let mut report = crate::fastjoin::FastJoinReport::default();
+        for (doc, reason) in sorted.bad {
+            self.emit(NodeEvent::SnapshotRefused {
+                doc,
+                source,
+                reason: reason.clone(),
+            });
+            report.left_out.push((doc, reason));
+        }
+        if !sorted.federation.is_empty() {
+            let (docs, changes): (Vec<DocId>, Vec<SignedChange>) =
+                sorted.federation.into_iter().unzip();
+            let results = self.apply_batch(changes).await?;
+            let mut forged: BTreeMap<DocId, String> = BTreeMap::new();
+            for (doc, r) in docs.into_iter().zip(results) {
+                match r {
+                    Ok(Applied::Applied(_)) => report.federation_changes += 1,
+                    Err(linli_core::Error::Envelope(e)) => {
+                        forged
+                            .entry(doc)
+                            .or_insert_with(|| format!("a forged federation change: {e}"));
+                    }
+                    _ => {}
+                }
+            }
+            for (doc, reason) in forged {
+                self.emit(NodeEvent::SnapshotRefused {
+                    doc,
+                    source,
+                    reason: reason.clone(),
+                });
+                report.left_out.push((doc, reason));
+            }
+        }
+        let (restored, left_out) = self
+            .call(|reply| Command::RestoreProvisional {
+                source,
+                items: sorted.restorable,
+                reply,
+            })
+            .await?;
+        report.provisional = restored;
+        report.left_out.extend(left_out);
+        Ok(report)
     }
 
     /// Records a peer's (opaque) sync state.

@@ -208,6 +208,9 @@ pub struct NodeStatus {
     pub refused: u64,
     /// Document snapshots stored.
     pub snapshots: u64,
+    /// Documents restored from a peer's snapshot (fast join) not yet verified: their data
+    /// reads and takes writes, but is not verified yet.
+    pub awaiting_verification: usize,
     /// Incarnation of this open of the store (hex; drawn anew on every open).
     pub incarnation: String,
     /// Keys (hex) seen signing two different changes in one slot (equivocation).
@@ -231,6 +234,7 @@ impl From<crate::NodeStatus> for NodeStatus {
             pending: s.pending,
             refused: s.refused,
             snapshots: s.snapshots,
+            awaiting_verification: s.awaiting_verification,
             incarnation: hex(&s.incarnation),
             equivocating: s.equivocators.keys().map(|k| k.to_string()).collect(),
         }
@@ -454,7 +458,9 @@ pub struct Event {
     /// `pull_ended`, `announcement_broken`, `personal_changed` or `personal_erased` (the
     /// record named in `reason`, never its data), `reachability` (`public`, `private` or
     /// `unknown` in `reason`), `relay_reserved` (the relay in `peer`) or `hole_punch` (the
-    /// peer; `reason` says why it failed).
+    /// peer; `reason` says why it failed), `document_verified` (fast join: the document's
+    /// snapshot passed full verification) or `snapshot_refused` (the source in `peer`, why
+    /// in `reason`).
     pub kind: String,
     /// The document, for document events.
     pub doc: Option<String>,
@@ -541,6 +547,18 @@ impl From<crate::NodeEvent> for Event {
             }
             E::RelayReserved { relay } => {
                 ev.peer = Some(relay.to_string());
+            }
+            E::DocumentVerified { doc } => {
+                ev.doc = Some(doc.to_string());
+            }
+            E::SnapshotRefused {
+                doc,
+                source,
+                reason,
+            } => {
+                ev.doc = Some(doc.to_string());
+                ev.peer = Some(source.to_string());
+                ev.reason = Some(reason);
             }
             E::HolePunch { peer, failure } => {
                 ev.peer = Some(peer.to_string());

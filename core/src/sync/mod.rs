@@ -875,7 +875,16 @@ impl Session {
     }
 
     /// Whether the peer gets a document: what it may receive, or carry if it relays.
+    /// Whether the peer gets a document's changes from us: [`Session::peer_may_know`], and
+    /// never a provisional document's (fast join, not yet verified).
     fn peer_gets(&self, replica: &Replica, doc: DocId, h: &DocHeader) -> bool {
+        !replica.is_provisional(doc) && self.peer_may_know(replica, doc, h)
+    }
+
+    /// Whether a document is in the catalog the peer reconciles against: what it may
+    /// receive (or carry). A provisional document is listed (its digest only, so a peer
+    /// holding the same does not send it all again) but its changes are not sent.
+    fn peer_may_know(&self, replica: &Replica, doc: DocId, h: &DocHeader) -> bool {
         let content = || replica.doc(doc).ok();
         if self.peer_relay {
             may_carry(self.principal.as_ref(), h)
@@ -958,7 +967,7 @@ impl Session {
             let Ok(h) = replica.header(*doc) else {
                 continue;
             };
-            if !self.peer_gets(replica, *doc, h) {
+            if !self.peer_may_know(replica, *doc, h) {
                 continue;
             }
             let id = item_id(doc, digest);
@@ -1295,6 +1304,9 @@ pub fn reconcile_negentropy(
 
 /// Live mode: the announcement to send after a local write to `doc`.
 pub fn announce(replica: &Replica, doc: DocId) -> Option<Vec<u8>> {
+    if replica.is_provisional(doc) {
+        return None;
+    }
     let heads = replica.heads(doc).ok()?;
     Some(wire::encode(&Message::Announce { doc, heads }))
 }
@@ -1335,6 +1347,9 @@ pub fn on_message_deferred(
                 let Ok(h) = replica.header(w.doc) else {
                     continue;
                 };
+                if replica.is_provisional(w.doc) {
+                    continue;
+                }
                 if !may_receive(peer, h)
                     && !replica.doc(w.doc).is_ok_and(|d| may_receive_doc(peer, d))
                 {

@@ -1038,3 +1038,41 @@ fn a_unit_of_another_community_receives_a_room_delegated_to_it() {
     run(&mut other, &mut dy, None);
     assert!(other.doc(room).is_err());
 }
+
+#[test]
+fn a_provisional_document_is_neither_sent_nor_announced_until_verified() {
+    let mut a = replica("dianye", 1);
+    let mut b = replica("hongqi", 2);
+    let la = ledger(&mut a, "dianye");
+    service(&mut a, la, "dianye:1");
+    assert!(a.mark_provisional(la));
+    assert!(!a.mark_provisional(crate::DocId([9; 32])), "not held");
+    assert!(a.snapshot_of(la).is_err(), "no snapshot of it is served");
+    assert!(announce(&a, la).is_none());
+    // A session sends nothing of it (nor a live pull's answer).
+    run(&mut a, &mut b, None);
+    assert!(b.doc(la).is_err());
+    let pb = a.principal(&b.author().node, now()).ok();
+    let pull = wire::encode(&Message::Changes {
+        changes: Vec::new(),
+        want: vec![WantDoc {
+            doc: la,
+            heads: Vec::new(),
+        }],
+        more: false,
+    });
+    let (out, _) = on_message_deferred(&a, pb.as_ref(), &pull).unwrap();
+    assert!(
+        out.is_empty(),
+        "a pull of a provisional document is answered with nothing"
+    );
+    // Verified, it is served like any other.
+    assert!(a.mark_verified(la));
+    assert!(!a.is_provisional(la));
+    run(&mut a, &mut b, None);
+    assert!(same(&a, &b));
+    assert_eq!(b.heads(la).unwrap(), a.heads(la).unwrap());
+    let (bytes, sigs) = a.snapshot_of(la).unwrap();
+    assert_eq!(sigs.len(), 64 * 2);
+    assert!(!bytes.is_empty());
+}

@@ -44,6 +44,19 @@ pub(super) struct Tracker {
 }
 
 impl Tracker {
+    /// Records a document restored from a peer's snapshot (fast join) holding `held`
+    /// accepted changes, all folded into its stored snapshot.
+    pub(super) fn restored(&mut self, doc: DocId, held: u64) {
+        self.docs.insert(doc);
+        self.accepted.insert(doc, held);
+        self.marks.insert(doc, held);
+    }
+
+    /// Whether the log or a snapshot has anything of `doc`.
+    pub(super) fn holds(&self, doc: DocId) -> bool {
+        self.docs.contains(&doc)
+    }
+
     /// Whether the change is in the log as waiting or refused.
     pub(super) fn stored(&self, hash: &ChangeHash) -> bool {
         self.pending.contains(hash) || self.refused.contains(hash)
@@ -596,6 +609,11 @@ pub(super) fn load(
     tracker.marks = store.snapshot_marks()?;
     for rec in store.personal_records()? {
         replica.restore_personal(rec);
+    }
+    // Documents restored from a peer's snapshot and not yet verified stay provisional:
+    // never served, verified again (nothing unverified passes for verified after a restart).
+    for (doc, _) in store.provisional()? {
+        replica.mark_provisional(doc);
     }
     let last_create = own_docs
         .iter()

@@ -7,6 +7,9 @@
 //! never runs ahead of disk.
 
 mod log;
+mod provisional;
+
+pub(crate) use provisional::Restorable;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -115,6 +118,20 @@ pub(crate) enum Command {
     InviteRelease {
         hash: [u8; 32],
         reply: Reply<()>,
+    },
+    /// Peers' snapshots to restore as provisional documents (fast join): the documents
+    /// restored, and those left out with why.
+    RestoreProvisional {
+        source: linli_core::NodeId,
+        items: Vec<Restorable>,
+        reply: Reply<provisional::Restored>,
+    },
+    /// The verifier's verdicts on provisional documents, reached against `fed_heads`
+    /// (`done`: it finished).
+    Verdicts {
+        fed_heads: Vec<(DocId, Vec<ChangeHash>)>,
+        verdicts: Vec<(DocId, crate::fastjoin::Verdict)>,
+        done: bool,
     },
     Shutdown(Reply<()>),
 }
@@ -271,6 +288,13 @@ pub(crate) struct Actor {
     quota: QuotaCounter,
     /// Received changes not stored because they did not fit in their signer's quota.
     quota_refused: u64,
+    /// The command channel, for the verifier's verdicts (weak: the actor ends when every
+    /// handle is dropped).
+    commands: Option<mpsc::WeakSender<Command>>,
+    /// Whether the verifier of provisional documents runs.
+    verifying: bool,
+    /// Whether provisional documents are verified (`OpenOptions::verify_provisional`).
+    verify: bool,
 }
 
 /// Thread body: sets up the store and replica, reports readiness, then serves commands until
@@ -282,9 +306,15 @@ pub(crate) fn run(
     events: broadcast::Sender<NodeEvent>,
     ready: oneshot::Sender<Result<NodeInfo, NodeError>>,
     mut rx: mpsc::Receiver<Command>,
+    commands: mpsc::WeakSender<Command>,
 ) {
     let mut actor = match Actor::start(&dir, setup, &opts, events) {
-        Ok(a) => a,
+        Ok(mut a) => {
+            a.commands = Some(commands);
+            // Documents left provisional by the last run are verified again.
+            a.start_verifier();
+            a
+        }
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
@@ -364,6 +394,9 @@ impl Actor {
             failed: None,
             quota: QuotaCounter::new(opts.quota),
             quota_refused: 0,
+            commands: None,
+            verifying: false,
+            verify: opts.verify_provisional,
         })
     }
 
@@ -473,6 +506,18 @@ impl Actor {
                     .and_then(|()| Ok(self.store.invite_release(&hash)?));
                 let _ = reply.send(r);
             }
+            Command::RestoreProvisional {
+                source,
+                items,
+                reply,
+            } => {
+                let _ = reply.send(self.restore_provisional(source, items));
+            }
+            Command::Verdicts {
+                fed_heads,
+                verdicts,
+                done,
+            } => self.verdicts(fed_heads, verdicts, done),
             // Handled by the loop.
             Command::Shutdown(reply) => {
                 let _ = reply.send(Ok(()));
@@ -737,6 +782,7 @@ impl Actor {
             quota_refused: self.quota_refused,
             refused: counts.refused,
             snapshots: counts.snapshots,
+            awaiting_verification: self.replica.provisional().len(),
         })
     }
 

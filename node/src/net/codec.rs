@@ -12,6 +12,13 @@
 //! * request `5` Join: the one-time secret of a join code (`linli join`) — the only request
 //!   a peer without a certificate is answered; answered with one message, the federation
 //!   document's id, once the certificate was issued, else `Refused` with the reason;
+//! * request `6` Snapshots: a flag byte, then (flag 1) the 32-byte id of the last document
+//!   already received — a fast join asks a peer for its documents as snapshots, in order
+//!   of id, page after page; answered with one message per document
+//!   (`fastjoin::PeerSnapshot`, at least one a frame, ≈ [`FRAME_TARGET`] a frame) and
+//!   `more` while documents follow. Sent over its own protocol ([`SNAPSHOT_PROTOCOL`]), so
+//!   a peer of an older version refuses it at negotiation (and the asker falls back to
+//!   sessions) instead of reading it as a malformed request;
 //! * response `1` Messages: `u8` more-flag, then messages;
 //! * response `2` Refused: UTF-8 reason — the peer is refused (then disconnected).
 //!
@@ -29,6 +36,21 @@ use libp2p::request_response;
 pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/sync/1");
 /// The protocol name of nodes on a training clock: they never sync with nodes on real time.
 pub(crate) const TRAINING_PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/sync/1/training");
+
+/// The protocol of fast-join snapshot requests (request type 6 only).
+pub(crate) const SNAPSHOT_PROTOCOL: StreamProtocol = StreamProtocol::new("/linli/snapshots/1");
+/// [`SNAPSHOT_PROTOCOL`] of nodes on a training clock.
+pub(crate) const SNAPSHOT_TRAINING_PROTOCOL: StreamProtocol =
+    StreamProtocol::new("/linli/snapshots/1/training");
+
+/// The snapshot protocol of a node on real time (`training` false) or on a training clock.
+pub(crate) fn snapshot_protocol(training: bool) -> StreamProtocol {
+    if training {
+        SNAPSHOT_TRAINING_PROTOCOL
+    } else {
+        SNAPSHOT_PROTOCOL
+    }
+}
 
 /// The sync protocol of a node on real time (`training` false) or on a training clock.
 pub(crate) fn protocol(training: bool) -> StreamProtocol {
@@ -63,6 +85,10 @@ pub(crate) enum Request {
     },
     Join {
         secret: Vec<u8>,
+    },
+    /// Fast join: the documents after `after` (by id) as snapshots.
+    Snapshots {
+        after: Option<linli_core::DocId>,
     },
     /// Not sent: what a malformed or oversized frame reads as, so the node can answer and
     /// drop the peer (libp2p does not report failed reads to the behaviour).
@@ -241,6 +267,16 @@ pub(crate) fn encode_request(r: &Request) -> Vec<u8> {
             out.push(5);
             out.extend(secret);
         }
+        Request::Snapshots { after } => {
+            out.push(6);
+            match after {
+                Some(d) => {
+                    out.push(1);
+                    out.extend(d.0);
+                }
+                None => out.push(0),
+            }
+        }
         // Never sent; encodes as an unknown type.
         Request::Malformed(_) => out.push(0),
     }
@@ -259,6 +295,17 @@ pub(crate) fn decode_request(b: &[u8]) -> io::Result<Request> {
         4 => Request::Personal { msgs: r.msgs()? },
         5 => Request::Join {
             secret: r.take(r.0.len())?.to_vec(),
+        },
+        6 => Request::Snapshots {
+            after: match r.u8()? {
+                0 => None,
+                1 => {
+                    let mut d = [0u8; 32];
+                    d.copy_from_slice(r.take(32)?);
+                    Some(linli_core::DocId(d))
+                }
+                v => return Err(bad(format!("bad snapshot cursor flag {v}"))),
+            },
         },
         t => return Err(bad(format!("unknown sync request type {t}"))),
     };
@@ -408,10 +455,18 @@ mod tests {
             Request::Join {
                 secret: vec![9; 16],
             },
+            Request::Snapshots { after: None },
+            Request::Snapshots {
+                after: Some(linli_core::DocId([3; 32])),
+            },
         ];
         for r in &reqs {
             assert_eq!(&decode_request(&encode_request(r)).unwrap(), r);
         }
+        // A snapshot request with a bad cursor flag or a short id is refused by name.
+        let e = decode_request(&[6, 2]).unwrap_err();
+        assert!(e.to_string().contains("cursor flag 2"), "{e}");
+        assert!(decode_request(&[6, 1, 0, 0]).is_err());
         let resps = [
             Response::Msgs {
                 msgs: vec![b"x".to_vec()],

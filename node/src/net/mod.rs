@@ -80,6 +80,10 @@ pub struct NetConfig {
     /// Reaching nodes that cannot be dialled (`[network.relay]`): circuit relay v2, hole
     /// punching (DCUtR) and AutoNAT.
     pub relay: RelayConfig,
+    /// Fast join (default on): a node holding no documents but federation documents asks
+    /// its first peer for its documents as snapshots, usable at once and verified in the
+    /// background (see [`crate::fastjoin`]); off, it takes every change through sessions.
+    pub fast_join: bool,
 }
 
 /// When a node reserves a slot on relays so that others can reach it through them.
@@ -183,6 +187,7 @@ impl Default for NetConfig {
             sync_interval_secs: 120,
             max_peers: 64,
             relay: RelayConfig::default(),
+            fast_join: true,
         }
     }
 }
@@ -412,6 +417,8 @@ pub(crate) enum Cmd {
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
 struct Behaviour {
     rr: request_response::Behaviour<SyncCodec>,
+    /// Fast-join snapshot requests, on a protocol of their own (`codec::SNAPSHOT_PROTOCOL`).
+    snap: request_response::Behaviour<SyncCodec>,
     gossip: gossipsub::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
@@ -569,6 +576,11 @@ impl Network {
             // Session ids start at a random point: a restarted node (same key) must not
             // reuse the ids of sessions a peer may still hold open from before.
             next_session: Arc::new(AtomicU64::new(random_u64() >> 1)),
+            fast_join: cfg.fast_join,
+            fast_joining: Arc::default(),
+            maybe_empty: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            fast_join_pending: Arc::default(),
+            fast_join_done: Arc::default(),
         };
         let root = node.root();
         let me = node.node_id();
@@ -580,6 +592,7 @@ impl Network {
             cfg: cfg.clone(),
             cmd_rx,
             pending: HashMap::new(),
+            pending_snap: HashMap::new(),
             channels: HashMap::new(),
             next_channel: 0,
             peers: BTreeMap::new(),
@@ -864,6 +877,15 @@ fn build_swarm(
             .with_request_timeout(Duration::from_secs(60))
             .with_max_concurrent_streams(16),
     );
+    let snap = request_response::Behaviour::new(
+        [(
+            codec::snapshot_protocol(training),
+            request_response::ProtocolSupport::Full,
+        )],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(120))
+            .with_max_concurrent_streams(4),
+    );
     let mut gb = gossipsub::ConfigBuilder::default();
     if training {
         gb.protocol_id_prefix(GOSSIP_TRAINING);
@@ -897,6 +919,7 @@ fn build_swarm(
     let (transport, relay_client) = with_relay_client(&key, transport)?;
     let behaviour = Behaviour {
         rr,
+        snap,
         gossip,
         identify,
         ping: ping::Behaviour::default(),
@@ -1018,6 +1041,25 @@ async fn announcer(ctx: Ctx, root: NodeId) {
                 }
                 continue;
             }
+            // A peer's snapshot held what full verification refuses (or a document this
+            // node may not receive): the peer is dropped and banned, as for a forged change.
+            NodeEvent::SnapshotRefused { source, reason, .. } => {
+                if let Some(peer) = session::peer_of(&source)
+                    && ctx
+                        .cmd
+                        .send(Cmd::Drop {
+                            peer,
+                            reason: format!("its snapshot was refused: {reason}"),
+                        })
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+            // Verified: announced now (it was not while provisional).
+            NodeEvent::DocumentVerified { doc } => (doc, crate::Origin::Local),
             _ => continue,
         };
         if drop_revoked_peers(&ctx, doc).await.is_err() {
@@ -1150,7 +1192,32 @@ async fn exchange_personal(ctx: Ctx, peer: PeerId) {
 
 /// Runs one session as the initiator; drops the peer if it was refused or sent invalid
 /// data, and reports the outcome to the driver.
-async fn run_session(ctx: Ctx, peer: PeerId) -> Result<linli_core::sync::Stats, String> {
+async fn run_session(
+    ctx: Ctx,
+    peer: PeerId,
+    counted: bool,
+) -> Result<linli_core::sync::Stats, String> {
+    // A node that holds nothing yet first asks for snapshots (fast join); whatever the
+    // outcome, the session follows and brings the rest.
+    let joined = session::fast_join(&ctx, peer).await;
+    if counted {
+        ctx.fast_join_pending.fetch_sub(1, Ordering::AcqRel);
+        ctx.fast_join_done.notify_waiters();
+    }
+    match joined {
+        Ok(Some(r)) => tracing::info!(
+            %peer,
+            "fast join: {} documents restored provisionally, {} left out",
+            r.provisional.len(),
+            r.left_out.len()
+        ),
+        Ok(None) => {}
+        Err(Fault::Invalid(r)) => {
+            let _ = ctx.cmd.send(Cmd::Drop { peer, reason: r }).await;
+        }
+        // An older peer does not speak the snapshot protocol, or refuses us: sessions only.
+        Err(f) => tracing::debug!(%peer, "fast join not possible: {f}"),
+    }
     let result = match session::initiate(ctx.clone(), peer).await {
         Ok(stats) => Ok(stats),
         Err(f) => {
@@ -1249,7 +1316,10 @@ struct Driver {
     cfg: NetConfig,
     cmd_rx: mpsc::Receiver<Cmd>,
     pending: Pending,
-    channels: HashMap<u64, request_response::ResponseChannel<Response>>,
+    /// Outbound snapshot requests (ids are the snapshot behaviour's own).
+    pending_snap: Pending,
+    /// Response channels, and whether each is the snapshot behaviour's.
+    channels: HashMap<u64, (bool, request_response::ResponseChannel<Response>)>,
     next_channel: u64,
     peers: BTreeMap<PeerId, PeerState>,
     bootstrap: Vec<Boot>,
@@ -1333,7 +1403,13 @@ impl Driver {
             return false;
         }
         st.syncing = true;
-        tokio::spawn(run_session(self.ctx.clone(), peer));
+        // While this node may hold nothing yet, the session's fast join is counted from
+        // now on, so a peer's session arriving meanwhile waits for it (`session::respond`).
+        let counted = self.ctx.fast_join && self.ctx.maybe_empty.load(Ordering::Acquire);
+        if counted {
+            self.ctx.fast_join_pending.fetch_add(1, Ordering::AcqRel);
+        }
+        tokio::spawn(run_session(self.ctx.clone(), peer, counted));
         true
     }
 
@@ -1440,16 +1516,26 @@ impl Driver {
         match cmd {
             Cmd::Request { peer, req, reply } => {
                 if self.swarm.is_connected(&peer) {
-                    let id = self.swarm.behaviour_mut().rr.send_request(&peer, req);
-                    self.pending.insert(id, reply);
+                    if matches!(req, Request::Snapshots { .. }) {
+                        let id = self.swarm.behaviour_mut().snap.send_request(&peer, req);
+                        self.pending_snap.insert(id, reply);
+                    } else {
+                        let id = self.swarm.behaviour_mut().rr.send_request(&peer, req);
+                        self.pending.insert(id, reply);
+                    }
                 } else {
                     let _ = reply.send(Err("the peer is not connected".into()));
                 }
             }
             Cmd::Respond { key, resp } => {
-                if let Some(ch) = self.channels.remove(&key) {
+                if let Some((snap, ch)) = self.channels.remove(&key) {
                     // The peer may be gone: nothing to do then.
-                    let _ = self.swarm.behaviour_mut().rr.send_response(ch, resp);
+                    let b = self.swarm.behaviour_mut();
+                    let _ = if snap {
+                        b.snap.send_response(ch, resp)
+                    } else {
+                        b.rr.send_response(ch, resp)
+                    };
                 }
             }
             Cmd::Drop { peer, reason } => self.drop_peer(peer, &reason),
@@ -1518,7 +1604,7 @@ impl Driver {
                 }
                 let ctx = self.ctx.clone();
                 tokio::spawn(async move {
-                    let r = run_session(ctx, peer).await;
+                    let r = run_session(ctx, peer, false).await;
                     let _ = reply.send(r.map_err(NetError::Transport));
                 });
             }
@@ -1637,7 +1723,8 @@ impl Driver {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, "outgoing connection failed: {error}");
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Rr(ev)) => self.on_rr(ev),
+            SwarmEvent::Behaviour(BehaviourEvent::Rr(ev)) => self.on_rr(ev, false),
+            SwarmEvent::Behaviour(BehaviourEvent::Snap(ev)) => self.on_rr(ev, true),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
@@ -1871,17 +1958,32 @@ impl Driver {
         self.drop_peer(peer, reason);
     }
 
-    fn on_rr(&mut self, ev: request_response::Event<Request, Response>) {
+    fn on_rr(&mut self, ev: request_response::Event<Request, Response>, snap: bool) {
         match ev {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => self.on_request(peer, request, channel),
+                } => {
+                    // The snapshot protocol carries snapshot requests only.
+                    let request = match request {
+                        Request::Snapshots { .. } | Request::Malformed(_) => request,
+                        _ if snap => Request::Malformed(
+                            "a request other than Snapshots on the snapshot protocol".into(),
+                        ),
+                        _ => request,
+                    };
+                    self.on_request(peer, request, channel, snap)
+                }
                 request_response::Message::Response {
                     request_id,
                     response,
                 } => {
-                    if let Some(reply) = self.pending.remove(&request_id) {
+                    let pending = if snap {
+                        &mut self.pending_snap
+                    } else {
+                        &mut self.pending
+                    };
+                    if let Some(reply) = pending.remove(&request_id) {
                         let _ = reply.send(Ok(response));
                     }
                 }
@@ -1892,7 +1994,12 @@ impl Driver {
                 peer,
                 ..
             } => {
-                if let Some(reply) = self.pending.remove(&request_id) {
+                let pending = if snap {
+                    &mut self.pending_snap
+                } else {
+                    &mut self.pending
+                };
+                if let Some(reply) = pending.remove(&request_id) {
                     let _ = reply.send(Err(format!("request to {peer} failed: {error}")));
                 }
             }
@@ -1936,6 +2043,7 @@ impl Driver {
         peer: PeerId,
         request: Request,
         channel: request_response::ResponseChannel<Response>,
+        snap: bool,
     ) {
         if self.is_banned(&peer) {
             let _ = self.swarm.disconnect_peer_id(peer);
@@ -1946,7 +2054,7 @@ impl Driver {
         }
         let key = self.next_channel;
         self.next_channel += 1;
-        self.channels.insert(key, channel);
+        self.channels.insert(key, (snap, channel));
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
             let (resp, fault) = session::respond(&ctx, peer, request).await;

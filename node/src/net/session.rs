@@ -102,6 +102,16 @@ pub(crate) struct Ctx {
     pub(crate) next_session: Arc<AtomicU64>,
     /// Refused join requests per peer (`join::answer`).
     pub(crate) join_failures: Arc<std::sync::Mutex<HashMap<PeerId, u32>>>,
+    /// Whether to fast join (`NetConfig::fast_join`).
+    pub(crate) fast_join: bool,
+    /// A fast join runs (one at a time).
+    pub(crate) fast_joining: Arc<std::sync::atomic::AtomicBool>,
+    /// The node may hold nothing yet (cleared once a fast join finds documents).
+    pub(crate) maybe_empty: Arc<std::sync::atomic::AtomicBool>,
+    /// Sessions started whose fast join has not finished.
+    pub(crate) fast_join_pending: Arc<AtomicUsize>,
+    /// Notified whenever one finishes.
+    pub(crate) fast_join_done: Arc<tokio::sync::Notify>,
 }
 
 /// Why a peer is dropped.
@@ -539,7 +549,11 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
     match req {
         Request::Malformed(reason) => Err(Fault::Invalid(format!("malformed request: {reason}"))),
         Request::Join { secret } => super::join::answer(ctx, peer, expected, secret).await,
+        Request::Snapshots { after } => serve_snapshots(ctx, expected, after).await,
         Request::Session { id, msgs } => {
+            if ctx.responders.get(peer, id).is_none() {
+                wait_for_fast_join(ctx).await;
+            }
             let entry = ctx.responders.get_or_open(peer, id)?;
             let mut r = entry.lock().await;
             r.used = Instant::now();
@@ -594,6 +608,164 @@ async fn respond_inner(ctx: &Ctx, peer: PeerId, req: Request) -> Result<Response
             })
         }
     }
+}
+
+/// Longest a peer's session waits for this node's fast join.
+const FAST_JOIN_WAIT: Duration = Duration::from_secs(30);
+
+/// A peer's new session to a node that may hold nothing yet waits until the fast joins
+/// its own sessions started have finished (≤ [`FAST_JOIN_WAIT`]): otherwise the peer would
+/// push every change through the session while the snapshots are on their way.
+async fn wait_for_fast_join(ctx: &Ctx) {
+    if !ctx.maybe_empty.load(Ordering::Acquire) {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + FAST_JOIN_WAIT;
+    loop {
+        let done = ctx.fast_join_done.notified();
+        if ctx.fast_join_pending.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, done).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Most documents a fast join takes from one peer.
+const MAX_SNAPSHOTS: usize = 100_000;
+/// Most bytes of snapshots a fast join takes from one peer (they are held until restored).
+const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
+
+/// Answers a fast join's page: the documents after `after` (by id) that `peer` may receive
+/// — the audience rule of sessions, never a provisional document — as snapshots, about
+/// [`FRAME_TARGET`] of them (at least one), `more` while others follow. A document whose
+/// snapshot does not fit a frame is left to sessions.
+async fn serve_snapshots(ctx: &Ctx, peer: NodeId, after: Option<DocId>) -> Result<Response, Fault> {
+    use std::ops::Bound;
+    let now = ctx.node.now();
+    let (msgs, more) = ctx
+        .node
+        .read(move |rep| {
+            let Some(p) = rep.reader(&peer, now) else {
+                return Err(Fault::Stranger(format!(
+                    "key {} has no certificate chaining to this district's root",
+                    peer.short()
+                )));
+            };
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            let (mut out, mut size, mut more) = (Vec::new(), 0usize, false);
+            for (id, d) in rep.docs().range((from, Bound::Unbounded)) {
+                if rep.is_provisional(*id) || !sync::may_receive_doc(Some(&p), d) {
+                    continue;
+                }
+                if size >= FRAME_TARGET {
+                    more = true;
+                    break;
+                }
+                let Ok((bytes, sigs)) = rep.snapshot_of(*id) else {
+                    continue;
+                };
+                let entry = crate::fastjoin::PeerSnapshot {
+                    doc: *id,
+                    bytes,
+                    sigs,
+                }
+                .encode();
+                if size + entry.len() > super::codec::FRAME_LIMIT - 4096 {
+                    if out.is_empty() {
+                        // Too large for any frame: sessions bring it.
+                        continue;
+                    }
+                    more = true;
+                    break;
+                }
+                size += entry.len();
+                out.push(entry);
+            }
+            Ok((out, more))
+        })
+        .await??;
+    Ok(Response::Msgs { msgs, more })
+}
+
+/// Fast join with `peer` when this node holds nothing but federation documents (and no
+/// other fast join runs): asks for its documents as snapshots, page after page, and
+/// restores them provisionally (`Node::fast_join_import`). `None` when not wanted.
+pub(crate) async fn fast_join(
+    ctx: &Ctx,
+    peer: PeerId,
+) -> Result<Option<crate::fastjoin::FastJoinReport>, Fault> {
+    if !ctx.fast_join {
+        return Ok(None);
+    }
+    let source = node_of(&peer).ok_or_else(|| Fault::Refused("not an ed25519 key".into()))?;
+    let empty = ctx
+        .node
+        .read(|rep| {
+            rep.provisional().is_empty()
+                && rep
+                    .docs()
+                    .values()
+                    .all(|d| d.kind() == linli_core::DocKind::Federation)
+        })
+        .await?;
+    if !empty {
+        ctx.maybe_empty.store(false, Ordering::Release);
+        return Ok(None);
+    }
+    if ctx.fast_joining.swap(true, Ordering::AcqRel) {
+        return Ok(None);
+    }
+    let result = fast_join_pages(ctx, peer, source).await;
+    ctx.fast_joining.store(false, Ordering::Release);
+    result.map(Some)
+}
+
+async fn fast_join_pages(
+    ctx: &Ctx,
+    peer: PeerId,
+    source: NodeId,
+) -> Result<crate::fastjoin::FastJoinReport, Fault> {
+    let mut after: Option<DocId> = None;
+    let mut all = Vec::new();
+    let mut bytes = 0usize;
+    loop {
+        let Response::Msgs { msgs, more } =
+            request(ctx, peer, Request::Snapshots { after }).await?
+        else {
+            return Err(Fault::Failed("unexpected response".into()));
+        };
+        if msgs.is_empty() && more {
+            return Err(Fault::Invalid(
+                "an empty page of snapshots with more to come".into(),
+            ));
+        }
+        for m in msgs {
+            let s = crate::fastjoin::PeerSnapshot::decode(&m).map_err(Fault::Invalid)?;
+            if after.is_some_and(|a| s.doc <= a) {
+                return Err(Fault::Invalid(format!(
+                    "snapshot of {} out of order",
+                    s.doc.short()
+                )));
+            }
+            after = Some(s.doc);
+            bytes += s.bytes.len() + s.sigs.len();
+            all.push(s);
+        }
+        if all.len() > MAX_SNAPSHOTS || bytes > MAX_SNAPSHOT_BYTES {
+            return Err(Fault::Invalid(format!(
+                "more than {MAX_SNAPSHOTS} documents or {MAX_SNAPSHOT_BYTES} bytes in a fast join"
+            )));
+        }
+        if !more {
+            break;
+        }
+    }
+    if all.is_empty() {
+        return Ok(crate::fastjoin::FastJoinReport::default());
+    }
+    Ok(ctx.node.fast_join_import(source, all).await?)
 }
 
 /// The records this node holds that `peer` may read now, by hex digest.

@@ -593,6 +593,7 @@ pub(crate) async fn status(node: &Node, net: Option<&Network>) -> Result<Value, 
         "refused": s.refused,
         "quota_refused": s.quota_refused,
         "snapshots": s.snapshots,
+        "awaiting_verification": s.awaiting_verification,
         "incarnation": hex::encode(s.incarnation),
         "equivocating_keys": s.equivocators.len(),
         "version": crate::VERSION,
@@ -876,6 +877,12 @@ pub(crate) fn event(e: &crate::node::NodeEvent) -> Value {
             (None, None, address.clone())
         }
         E::RelayReserved { relay } => (None, Some(*relay), None),
+        E::DocumentVerified { doc } => (Some(*doc), None, None),
+        E::SnapshotRefused {
+            doc,
+            source,
+            reason,
+        } => (Some(*doc), Some(*source), Some(reason.clone())),
         E::HolePunch { peer, failure } => (None, Some(*peer), failure.clone()),
     };
     if let Some(d) = doc {

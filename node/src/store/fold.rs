@@ -22,7 +22,20 @@ pub(crate) fn regenerate(
     snapshot: &[u8],
     sigs: &[u8],
 ) -> Result<Vec<(ChangeHash, SignedChange)>, String> {
+    regenerate_with_heads(doc, snapshot, sigs).map(|(changes, _)| changes)
+}
+
+/// Signed changes with their hashes, and heads.
+pub(crate) type Regenerated = (Vec<(ChangeHash, SignedChange)>, Vec<ChangeHash>);
+
+/// [`regenerate`], with the snapshot's heads.
+pub(crate) fn regenerate_with_heads(
+    doc: DocId,
+    snapshot: &[u8],
+    sigs: &[u8],
+) -> Result<Regenerated, String> {
     let am = Automerge::load(snapshot).map_err(|e| format!("its snapshot does not load: {e}"))?;
+    let heads = am.get_heads();
     let changes = am.get_changes(&[]);
     if changes.len() * SIG != sigs.len() {
         return Err(format!(
@@ -53,7 +66,7 @@ pub(crate) fn regenerate(
             },
         ));
     }
-    Ok(out)
+    Ok((out, heads))
 }
 
 /// The `sigs` column of a new snapshot holding the changes `held` (any order): each

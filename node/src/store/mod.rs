@@ -129,6 +129,9 @@ pub(crate) struct LogRow<'a> {
     pub(crate) status: Option<ChangeStatus>,
 }
 
+/// A folded snapshot: saved bytes and signatures (see [`fold`]).
+pub(crate) type Folded = (Vec<u8>, Vec<u8>);
+
 /// A stored snapshot (see [`Store::snapshots`]).
 pub(crate) struct StoredSnapshot {
     pub(crate) doc: DocId,
@@ -622,6 +625,33 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Documents awaiting verification (fast join), with the peer each came from.
+    pub(crate) fn provisional(&self) -> Result<Vec<(DocId, NodeId)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc, source FROM provisional ORDER BY doc")?;
+        let rows = stmt.query_map([], |r| Ok((blob32(r, 0)?, blob32(r, 1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (doc, source) = row?;
+            out.push((DocId(doc), NodeId(source)));
+        }
+        Ok(out)
+    }
+
+    /// The folded snapshot of a document: saved bytes and signatures (`None` if it has none
+    /// that folds its changes).
+    pub(crate) fn folded(&self, doc: &DocId) -> Result<Option<Folded>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT bytes, sigs FROM snapshots WHERE doc = ?1 AND sigs IS NOT NULL",
+                [doc.as_bytes().as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     /// The stored snapshot of a document.

@@ -124,8 +124,20 @@ ALTER TABLE snapshots ADD COLUMN sigs BLOB;
 DROP INDEX IF EXISTS changes_by_hash;
 ";
 
+/// Schema version 7: documents restored from a peer's snapshot (fast join) and not yet
+/// verified, with the peer that sent them. Their snapshot row folds their changes like any
+/// other; a row here keeps them provisional across restarts (never served, verified again
+/// on open).
+const V7: &str = "
+CREATE TABLE provisional (
+    doc         BLOB PRIMARY KEY,     -- the document (32 bytes)
+    source      BLOB NOT NULL,        -- the peer whose snapshot it came from (32 bytes)
+    received_at INTEGER NOT NULL      -- this node's clock, ms since the epoch (UTC)
+) STRICT;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {

@@ -281,6 +281,79 @@ impl Tx<'_> {
         Ok(true)
     }
 
+    /// Stores a peer's snapshot of a document this node does not hold (fast join): the
+    /// snapshot row folds its changes (`sigs`, in order of change hash) and the document is
+    /// marked provisional, naming `source`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put_provisional(
+        &self,
+        doc: &DocId,
+        changes: u64,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+        sigs: &[u8],
+        source: &NodeId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let pos = self.last_pos()?;
+        let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (doc, pos, changes, heads, bytes, taken_at, sigs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                doc.as_bytes().as_slice(),
+                pos,
+                i64::try_from(changes).unwrap_or(i64::MAX),
+                heads,
+                bytes,
+                now.0,
+                sigs
+            ])?;
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO provisional (doc, source, received_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![
+                doc.as_bytes().as_slice(),
+                source.as_bytes().as_slice(),
+                now.0
+            ])?;
+        Ok(())
+    }
+
+    /// Ends the provisional state of a document (verified).
+    pub(crate) fn drop_provisional(&self, doc: &DocId) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM provisional WHERE doc = ?1")?
+            .execute([doc.as_bytes().as_slice()])?;
+        Ok(())
+    }
+
+    /// Rolls a provisional document back to what full verification decides: its snapshot's
+    /// changes are written back to the log (like [`Tx::unfold`]) and the snapshot dropped,
+    /// except those whose envelope fails (`forged`: a bad signature never enters the log,
+    /// as on the live path), so the next load replays the document through
+    /// `Replica::apply` — every signature checked, every change authorized — together with
+    /// whatever arrived for it meanwhile.
+    pub(crate) fn roll_back(
+        &self,
+        doc: &DocId,
+        forged: &[ChangeHash],
+        me: &NodeId,
+    ) -> Result<(), StoreError> {
+        self.unfold(doc, me)?;
+        let mut delete = self
+            .tx
+            .prepare_cached("DELETE FROM changes WHERE doc = ?1 AND hash = ?2")?;
+        for hash in forged {
+            delete.execute(params![doc.as_bytes().as_slice(), hash.0.as_slice()])?;
+        }
+        self.delete_snapshot(doc)?;
+        self.drop_provisional(doc)
+    }
+
     /// Drops the snapshot of a document (its accepted changes were rebuilt).
     pub(crate) fn delete_snapshot(&self, doc: &DocId) -> Result<(), StoreError> {
         self.tx

@@ -150,6 +150,7 @@ fn cfg(bootstrap: Vec<String>) -> NetConfig {
         sync_interval_secs: 1,
         max_peers: 16,
         relay: Default::default(),
+        fast_join: true,
     }
 }
 

@@ -27,6 +27,8 @@ mod checkin;
 mod events;
 // Export to a file and import into a fresh node.
 mod export;
+// Fast join: snapshots usable at once, verified later; crafted ones rolled back, source dropped.
+mod fastjoin;
 // CSV import of service records: batched, idempotent, right line numbers.
 mod import;
 // Roster import (CSV, locally and through the daemon) and the volunteer reports' CSV.

@@ -71,6 +71,7 @@ pub fn loopback(bootstrap: Vec<String>) -> NetConfig {
         sync_interval_secs: 3600,
         max_peers: 16,
         relay: Default::default(),
+        fast_join: true,
     }
 }
 

@@ -97,6 +97,8 @@ class NodeStatus:
 
     Attributes:
         accepted: Changes in the log that are applied.
+        awaiting_verification: Documents restored from a peer's snapshot (fast join) not
+            yet verified: their data reads and takes writes, but is not verified yet.
         documents: Documents held, by kind.
         equivocating: Keys (hex) seen signing two different changes in one slot
             (equivocation).
@@ -113,6 +115,7 @@ class NodeStatus:
     """
 
     accepted: int
+    awaiting_verification: int
     documents: dict[str, int]
     equivocating: list[str]
     incarnation: str
@@ -130,6 +133,7 @@ class NodeStatus:
         """A NodeStatus from its JSON form (a dict, as `json.loads` gives it)."""
         return cls(
             accepted=data["accepted"],
+            awaiting_verification=data["awaiting_verification"],
             documents=_dict(_same)(data["documents"]),
             equivocating=_list(_same)(data["equivocating"]),
             incarnation=data["incarnation"],
@@ -372,7 +376,9 @@ class Event:
             `pull_ended`, `announcement_broken`, `personal_changed` or `personal_erased`
             (the record named in `reason`, never its data), `reachability` (`public`,
             `private` or `unknown` in `reason`), `relay_reserved` (the relay in `peer`) or
-            `hole_punch` (the peer; `reason` says why it failed).
+            `hole_punch` (the peer; `reason` says why it failed), `document_verified` (fast
+            join: the document's snapshot passed full verification) or `snapshot_refused`
+            (the source in `peer`, why in `reason`).
         origin: Where the change came from (`local`, `remote`, `import`), for
             `document_changed`.
         peer: The peer, for `peer_updated`; the key that equivocated, for
