@@ -67,6 +67,14 @@ pub struct PreparedRestore {
     entries: Vec<Logged>,
 }
 
+impl PreparedRestore {
+    /// The restored document alone (for loading an evicted document again: the replica
+    /// still holds its change log).
+    pub fn into_document(self) -> Document {
+        self.doc
+    }
+}
+
 /// One accepted change to restore; `change` is set (decoded) only for changes that the
 /// snapshot does not hold.
 struct Item {

@@ -77,12 +77,12 @@ impl Replica {
     /// Balance of a volunteer id across every ledger this replica holds, whatever home the
     /// entries name (see [`Replica::balance_of`] for one home community's volunteer).
     pub fn balance(&self, volunteer: &VolunteerId) -> Points {
-        ledger::balance_across(self.docs().values(), volunteer)
+        ledger::balance_across(self.docs().of_kind(DocKind::Ledger), volunteer)
     }
     /// The balance of `volunteer` of home community `home` (what its redemptions are
     /// checked against): only entries naming that home.
     pub fn balance_of(&self, home: &Scope, volunteer: &VolunteerId) -> Points {
-        ledger::balance_at_home(self.docs().values(), home, volunteer)
+        ledger::balance_at_home(self.docs().of_kind(DocKind::Ledger), home, volunteer)
     }
 
     /// A booking as this node may read it: the booker's full name and contact filled in

@@ -371,7 +371,7 @@ pub(super) fn check_balance(
     cost: Points,
 ) -> Result<(), LedgerError> {
     let today = today(ctx, doc);
-    let s = points_state(ctx.docs.values(), home, volunteer, today);
+    let s = points_state(ctx.docs.of_kind(crate::document::DocKind::Ledger), home, volunteer, today);
     if s.balance >= cost {
         return Ok(());
     }
