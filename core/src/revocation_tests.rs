@@ -1587,6 +1587,6 @@ proptest! {
             }
         }
         // Documents were evicted, and those loaded back are the same.
-        let _ = evicted;
+        prop_assert!(evicting.docs().loads() <= evicted);
     }
 }
