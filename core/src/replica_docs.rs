@@ -291,7 +291,7 @@ impl Docs {
             used,
         };
         let was = self.slots.insert(id, slot);
-        if !was.is_some_and(|s| s.doc.get().is_some()) {
+        if was.is_none_or(|s| s.doc.get().is_none()) {
             self.resident.fetch_add(1, Ordering::Relaxed);
         }
     }
