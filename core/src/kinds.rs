@@ -257,7 +257,7 @@ crate::kind_list::with_kinds!(kind_list);
 /// (`None`: no registry of `home` here) — the ledger's check of a service record, given to
 /// it through [`Ctx`].
 pub(crate) fn volunteer_known(
-    docs: &crate::replica::Docs,
+    docs: &crate::docs::Docs,
     home: &crate::ids::Scope,
     volunteer: &crate::ids::VolunteerId,
 ) -> Option<bool> {
@@ -266,7 +266,7 @@ pub(crate) fn volunteer_known(
 
 /// Whether the volunteer registry of `home`, if held here, lists `volunteer` as active.
 pub(crate) fn volunteer_active(
-    docs: &crate::replica::Docs,
+    docs: &crate::docs::Docs,
     home: &crate::ids::Scope,
     volunteer: &crate::ids::VolunteerId,
 ) -> Option<bool> {

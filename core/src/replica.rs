@@ -536,7 +536,8 @@ mod personal_records;
 pub use defaults::{DEFAULT_CERT_DAYS, default_cert_name};
 #[path = "replica_docs.rs"]
 mod docs;
-pub use docs::{Docs, StoredDocument, restore_document};
+pub use crate::docs::Docs;
+pub use docs::{StoredDocument, restore_document};
 #[path = "replica_restore.rs"]
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};

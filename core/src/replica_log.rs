@@ -134,7 +134,8 @@ impl Replica {
     /// Reads logged changes not kept in memory from this source from now on; set it before
     /// restoring with [`LoadedSnapshot::prepare_lazy`].
     pub fn set_source(&mut self, source: Arc<dyn ChangeSource>) {
-        self.docs.set_source(source.clone());
+        self.docs
+            .set_source(Arc::new(docs::FromSource(source.clone())));
         self.source = Some(source);
     }
 

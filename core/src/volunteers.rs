@@ -1397,7 +1397,7 @@ impl policy::Rules<'_> {
 
 /// The registry of `home` among `docs`, if held (for the ledger's check, through the list).
 pub(crate) fn registry_of<'a>(
-    docs: &'a crate::replica::Docs,
+    docs: &'a crate::docs::Docs,
     home: &Scope,
 ) -> Option<&'a Document> {
     let home = home.clone();

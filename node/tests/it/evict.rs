@@ -144,15 +144,19 @@ async fn documents_unused_for_idle_secs_leave_memory() {
     add_compound(&a, reg, "Dianye No. 1").await;
     let busy = registry(&a, "Busy").await;
     assert_eq!(resident(&a, &[reg, busy]).await.0, vec![true, true]);
+    // The check runs after each command (here `status`) once a period has passed.
     // Within a period: nothing leaves.
     now.fetch_add(30_000, Ordering::SeqCst);
+    a.status().await.unwrap();
     assert_eq!(resident(&a, &[reg, busy]).await.0, vec![true, true]);
     // After a period, documents unused in the one before leave (both were used in it).
     now.fetch_add(31_000, Ordering::SeqCst);
+    a.status().await.unwrap();
     assert_eq!(resident(&a, &[reg, busy]).await.0, vec![true, true]);
     add_compound(&a, busy, "Busy Yard").await;
     // One more period: the registry left unused goes, the busy one stays.
     now.fetch_add(61_000, Ordering::SeqCst);
+    a.status().await.unwrap();
     assert_eq!(resident(&a, &[reg, busy]).await.0, vec![false, true]);
     assert_eq!(compound_names(&a, reg).await, vec!["Dianye No. 1"]);
     assert_eq!(resident(&a, &[reg]).await.0, vec![true]);
