@@ -14,6 +14,11 @@
 //! of every document's saved bytes (`Document::save`), all kept alive. The counter sees
 //! Rust allocations only (requested sizes, without malloc's own overhead); SQLite allocates
 //! with C `malloc`, so its page cache is reported separately (`sqlite3_memory_used`).
+//!
+//! Working set: the same store opened keeping `BENCH_WORKING_SET` + 1 documents in memory
+//! (default 50 + the federation document; `[store] resident_documents`), then that many
+//! documents read once: the heap held against automerge holding all D documents and against
+//! automerge holding only those in use.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
