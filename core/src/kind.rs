@@ -53,7 +53,7 @@ pub struct Ctx<'a> {
     /// District settings.
     pub district: &'a DistrictConfig,
     /// All documents of the replica, for cross-document reads (balances).
-    pub docs: &'a BTreeMap<DocId, Document>,
+    pub docs: &'a crate::docs::Docs,
     /// The writer's key, for records that carry a signature of their own (a volunteer's
     /// release, which another community's registry checks).
     pub(crate) keys: &'a crate::identity::Keypair,
@@ -65,12 +65,10 @@ pub struct Ctx<'a> {
     /// Whether the volunteer registry of a home community (a scope), if held here, knows
     /// a volunteer: `None` when no registry of that community is held (answered by the
     /// list, `kinds::volunteer_known`).
-    pub(crate) volunteer_known:
-        fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
+    pub(crate) volunteer_known: fn(&crate::docs::Docs, &Scope, &VolunteerId) -> Option<bool>,
     /// Whether the volunteer registry of a home community, if held here, lists a volunteer
     /// as active (`None` when no registry of that community is held; `kinds::volunteer_active`).
-    pub(crate) volunteer_active:
-        fn(&BTreeMap<DocId, Document>, &Scope, &VolunteerId) -> Option<bool>,
+    pub(crate) volunteer_active: fn(&crate::docs::Docs, &Scope, &VolunteerId) -> Option<bool>,
 }
 
 /// What a successful operation produced besides the change.

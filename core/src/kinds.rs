@@ -257,22 +257,20 @@ crate::kind_list::with_kinds!(kind_list);
 /// (`None`: no registry of `home` here) — the ledger's check of a service record, given to
 /// it through [`Ctx`].
 pub(crate) fn volunteer_known(
-    docs: &std::collections::BTreeMap<DocId, Document>,
+    docs: &crate::docs::Docs,
     home: &crate::ids::Scope,
     volunteer: &crate::ids::VolunteerId,
 ) -> Option<bool> {
-    crate::volunteers::registry_of(docs.values(), home)
-        .map(|d| crate::volunteers::knows(d, volunteer))
+    crate::volunteers::registry_of(docs, home).map(|d| crate::volunteers::knows(d, volunteer))
 }
 
 /// Whether the volunteer registry of `home`, if held here, lists `volunteer` as active.
 pub(crate) fn volunteer_active(
-    docs: &std::collections::BTreeMap<DocId, Document>,
+    docs: &crate::docs::Docs,
     home: &crate::ids::Scope,
     volunteer: &crate::ids::VolunteerId,
 ) -> Option<bool> {
-    crate::volunteers::registry_of(docs.values(), home)
-        .map(|d| crate::volunteers::is_active(d, volunteer))
+    crate::volunteers::registry_of(docs, home).map(|d| crate::volunteers::is_active(d, volunteer))
 }
 
 /// What planning an operation gives: the records to put, the effect, the change message.

@@ -21,6 +21,7 @@ pub mod class;
 #[cfg(test)]
 mod convergence_tests;
 pub mod district;
+pub mod docs;
 pub mod document;
 pub mod identity;
 pub mod ids;

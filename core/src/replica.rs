@@ -83,6 +83,16 @@ struct Contested {
 pub trait ChangeSource: Send + Sync + std::fmt::Debug {
     /// The signed changes of `doc` with these hashes, in the same order.
     fn load(&self, doc: DocId, hashes: &[ChangeHash]) -> Result<Vec<SignedChange>, String>;
+
+    /// What the store holds of document `doc`, to load it again after it was evicted from
+    /// memory ([`Replica::evict`]): its snapshot and accepted changes. A source that keeps no
+    /// documents answers with an error (the default), and documents are then never loaded
+    /// back: do not evict.
+    fn document(&self, doc: DocId) -> Result<StoredDocument, String> {
+        Err(format!(
+            "this change source keeps no documents (asked for {doc})"
+        ))
+    }
 }
 
 /// One accepted change with what rebuilds and revocations need to know about it.
@@ -141,7 +151,8 @@ pub struct Replica {
     pub(crate) keypair: Keypair,
     author: Author,
     district: DistrictConfig,
-    docs: BTreeMap<DocId, Document>,
+    /// Every document held, resident or evicted (see [`Docs`]).
+    docs: Docs,
     /// Accepted changes per document, in the order they were applied (causal).
     log: BTreeMap<DocId, Vec<Logged>>,
     /// Index of accepted changes: hash → document.
@@ -222,11 +233,12 @@ impl Replica {
             incarnation,
             org,
         };
+        let docs = Docs::new(author.clone());
         Self {
             keypair,
             author,
             district: DistrictConfig::default(),
-            docs: BTreeMap::new(),
+            docs,
             log: BTreeMap::new(),
             index: HashMap::default(),
             times: HashMap::default(),
@@ -284,20 +296,20 @@ impl Replica {
     pub fn principal(&self, node: &NodeId, at: Timestamp) -> Result<Principal, CertError> {
         self.trust.principal(node, at)
     }
-    /// All documents.
-    pub fn docs(&self) -> &BTreeMap<DocId, Document> {
+    /// All documents (evicted ones load on use: see [`Docs`]).
+    pub fn docs(&self) -> &Docs {
         &self.docs
     }
-    /// One document.
+    /// One document (loaded if it was evicted).
     pub fn doc(&self, id: DocId) -> Result<&Document, Error> {
-        self.docs.get(&id).ok_or(Error::UnknownDocument(id))
+        self.docs.try_get(&id)?.ok_or(Error::UnknownDocument(id))
     }
     /// Ids of the documents of one kind.
     pub fn ids_of(&self, kind: DocKind) -> Vec<DocId> {
         self.docs
-            .values()
-            .filter(|d| d.kind() == kind)
-            .map(Document::id)
+            .keys()
+            .filter(|id| self.docs.kind(id) == Some(kind))
+            .copied()
             .collect()
     }
     /// Number of changes waiting for dependencies or for a certificate.
@@ -393,15 +405,15 @@ impl Replica {
     }
 
     pub(crate) fn doc_of_kind(&self, id: DocId, kind: DocKind) -> Result<&Document, Error> {
-        let d = self.doc(id)?;
-        if d.kind() != kind {
+        let actual = self.docs.kind(&id).ok_or(Error::UnknownDocument(id))?;
+        if actual != kind {
             return Err(Error::WrongKind {
                 doc: id,
                 expected: kind.label(),
-                actual: d.kind().label(),
+                actual: actual.label(),
             });
         }
-        Ok(d)
+        self.doc(id)
     }
 
     /// The certificates revoked from this node's key: a new change is after every cut-off
@@ -526,6 +538,10 @@ mod defaults;
 #[path = "replica_personal.rs"]
 mod personal_records;
 pub use defaults::{DEFAULT_CERT_DAYS, default_cert_name};
+#[path = "replica_docs.rs"]
+mod docs;
+pub use crate::docs::Docs;
+pub use docs::{StoredDocument, restore_document};
 #[path = "replica_restore.rs"]
 mod restore;
 pub use restore::{LoadedSnapshot, PreparedRestore};

@@ -33,10 +33,7 @@ impl Replica {
         let outcome = self.apply_one_verified(verified)?;
         if let Applied::Applied(hashes) = &outcome
             && hashes.iter().any(|h| {
-                self.index
-                    .get(h)
-                    .and_then(|d| self.docs.get(d))
-                    .is_some_and(|d| d.kind() == DocKind::Federation)
+                self.index.get(h).and_then(|d| self.docs.kind(d)) == Some(DocKind::Federation)
             })
         {
             self.federation_changed();
@@ -64,6 +61,9 @@ impl Replica {
         if let Some(r) = self.rejected.get(&hash) {
             return Err(Error::Rejected(Box::new(r.clone())));
         }
+        // An evicted document is loaded first (an error if it does not load: nothing is
+        // decided on a document that is not there).
+        self.docs.ensure(&id)?;
         if !self.docs.contains_key(&id) && !change.deps().is_empty() {
             if self.rejected.contains_key(&ChangeHash(id.0)) {
                 return self.reject_dependent(&sc, hash, ChangeHash(id.0));
@@ -226,7 +226,10 @@ impl Replica {
             if let Some(occupant) = self.seqs.get(&slot).copied() {
                 return self.equivocation(sc, &change, slot, occupant);
             }
-            let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
+            let doc = self
+                .docs
+                .try_get_mut(&id)?
+                .ok_or(Error::UnknownDocument(id))?;
             if let Err(e) = doc.apply_checked(change.clone()) {
                 return self.reject(&sc, hash, RejectReason::Layout(e));
             }

@@ -6,8 +6,8 @@ use super::*;
 impl Replica {
     /// The header of a document held or carried.
     pub fn header(&self, id: DocId) -> Result<&DocHeader, Error> {
-        match (self.docs.get(&id), self.carried.get(&id)) {
-            (Some(d), _) => Ok(d.header()),
+        match (self.docs.header(&id), self.carried.get(&id)) {
+            (Some(h), _) => Ok(h),
             (None, Some(c)) => Ok(&c.header),
             (None, None) => Err(Error::UnknownDocument(id)),
         }
@@ -96,7 +96,7 @@ impl Replica {
         if let Some(c) = self.carried.get(&id) {
             return Ok(c.heads.iter().copied().collect());
         }
-        Ok(self.doc(id)?.heads())
+        self.docs.heads(&id).ok_or(Error::UnknownDocument(id))
     }
 
     /// All accepted changes of a document that are not `have` or their ancestors (all if
@@ -181,6 +181,8 @@ impl Replica {
     /// Reads logged changes not kept in memory from this source from now on; set it before
     /// restoring with [`LoadedSnapshot::prepare_lazy`].
     pub fn set_source(&mut self, source: Arc<dyn ChangeSource>) {
+        self.docs
+            .set_source(Arc::new(docs::FromSource(source.clone())));
         self.source = Some(source);
     }
 

@@ -82,6 +82,12 @@ impl PreparedRestore {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The restored document alone (for loading an evicted document again: the replica
+    /// still holds its change log).
+    pub fn into_document(self) -> Document {
+        self.doc
+    }
 }
 
 /// One accepted change to restore; `change` is set (decoded) only for changes that the

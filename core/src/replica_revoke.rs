@@ -194,10 +194,7 @@ impl Replica {
             if let Ok(Applied::Applied(hashes)) = self.apply_one(sc) {
                 progress = true;
                 if hashes.iter().any(|h| {
-                    self.index
-                        .get(h)
-                        .and_then(|d| self.docs.get(d))
-                        .is_some_and(|d| d.kind() == DocKind::Federation)
+                    self.index.get(h).and_then(|d| self.docs.kind(d)) == Some(DocKind::Federation)
                 }) {
                     self.reload_federation();
                 }
@@ -231,10 +228,13 @@ impl Replica {
     /// certificate again) or a dependency goes.
     pub(super) fn judge_log(&self, id: DocId) -> BTreeMap<ChangeHash, Option<RejectReason>> {
         let mut bad: BTreeMap<ChangeHash, Option<RejectReason>> = BTreeMap::new();
-        let (Some(entries), Some(doc)) = (self.log.get(&id), self.docs.get(&id)) else {
+        let (Some(entries), Some(kind)) = (self.log.get(&id), self.docs.kind(&id)) else {
             return bad;
         };
-        let fed = doc.kind() == DocKind::Federation;
+        let fed = kind == DocKind::Federation;
+        // The document, read (loaded, if it was evicted) only when a revocation applies to
+        // one of its changes.
+        let doc = || self.docs.get(&id);
         for e in entries {
             let h = e.signed_hash();
             if e.deps.iter().any(|d| bad.contains_key(d)) {
@@ -253,7 +253,7 @@ impl Replica {
             let rank = || {
                 if fed {
                     change()
-                        .and_then(|c| doc.writes_of(&c).ok())
+                        .and_then(|c| doc()?.writes_of(&c).ok())
                         .and_then(|w| self.rank_of_writes(&w))
                 } else {
                     None
@@ -274,7 +274,9 @@ impl Replica {
                     revoked: Some(r),
                     ..
                 } => {
-                    let allowed = change().is_none_or(|c| {
+                    // (A document that cannot be read back is left as it is, like a
+                    // change: its next open re-checks it.)
+                    let allowed = change().zip(doc()).is_none_or(|(c, doc)| {
                         if c.deps().is_empty() {
                             crate::kind::authorize_genesis_any(
                                 kinds::of(doc.kind()),
@@ -530,9 +532,7 @@ impl Replica {
         };
         r.keypair = keypair;
         let author = r.author.clone();
-        for d in r.docs.values_mut() {
-            d.set_author(&author);
-        }
+        r.docs.set_author(&author);
         r
     }
 }

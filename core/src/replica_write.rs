@@ -76,7 +76,10 @@ impl Replica {
             .iter()
             .filter_map(|h| self.times.get(h))
             .fold(now, |t, d| t.max(Timestamp(*d)));
-        let doc = self.docs.get_mut(&id).ok_or(Error::UnknownDocument(id))?;
+        let doc = self
+            .docs
+            .try_get_mut(&id)?
+            .ok_or(Error::UnknownDocument(id))?;
         doc.set_author(&author);
         let change = doc.commit(stamp, &message, &puts)?;
         let signed = SignedChange::sign(&self.keypair, id, change.raw_bytes())?;
@@ -421,9 +424,9 @@ impl Replica {
     }
 
     pub(super) fn refresh_catalog(&mut self, id: DocId) {
-        match self.docs.get(&id) {
-            Some(d) => {
-                self.catalog.insert(id, heads_digest(&d.heads()));
+        match self.docs.heads(&id) {
+            Some(heads) => {
+                self.catalog.insert(id, heads_digest(&heads));
             }
             None => {
                 self.catalog.remove(&id);

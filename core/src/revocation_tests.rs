@@ -1530,3 +1530,63 @@ fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
         first.rejected().keys().collect::<Vec<_>>()
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Eviction never changes a decision: an observer that evicts documents at random
+    /// points (loading them back on use) ends exactly as one that never evicts, given the
+    /// same deliveries — documents, refusals, waiting changes, equivocations, the catalog
+    /// and every decision reported on the way.
+    #[test]
+    fn any_delivery_order_with_evictions_decides_as_without(
+        steps in proptest::collection::vec(step(), 1..30),
+        seed in any::<u64>(),
+        evict_every in 1u64..6,
+    ) {
+        let (universe, docs) = run_history(&steps);
+        let mut plain = replica("xianghe", 1);
+        let mut evicting = plain.clone();
+        let store = crate::testutil::MemStore::attach(&mut evicting);
+        let mut delivery = universe.clone();
+        delivery.extend(universe.iter().take(universe.len() / 2).cloned());
+        let mut x = seed | 1;
+        let mut evicted = 0;
+        for round in 0..3u64 {
+            for sc in shuffled(delivery.clone(), seed ^ round) {
+                let a = plain.apply(sc.clone()).map_err(|e| e.to_string());
+                let b = evicting.apply(sc).map_err(|e| e.to_string());
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                prop_assert_eq!(plain.take_decisions(), evicting.take_decisions());
+                // Evict a random share of the documents (those that may go).
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let ids: Vec<DocId> = evicting.docs().keys().copied().collect();
+                for (i, id) in ids.into_iter().enumerate() {
+                    if (x >> (i % 60)) % evict_every == 0 && store.evict(&mut evicting, id) {
+                        evicted += 1;
+                    }
+                }
+            }
+        }
+        prop_assert!(evicting.docs().take_failure().is_none());
+        let keys = |r: &Replica| r.rejected().keys().copied().collect::<BTreeSet<_>>();
+        let waiting = |r: &Replica| r.awaiting().copied().collect::<BTreeSet<_>>();
+        prop_assert_eq!(keys(&plain), keys(&evicting));
+        prop_assert_eq!(plain.equivocators(), evicting.equivocators());
+        prop_assert_eq!(waiting(&plain), waiting(&evicting));
+        prop_assert_eq!(plain.pending_len(), evicting.pending_len());
+        prop_assert_eq!(plain.catalog(), evicting.catalog());
+        for id in docs.iter().chain([fed_id()].iter()) {
+            let a = plain.doc(*id).map(|d| d.automerge().hydrate(None));
+            let b = evicting.doc(*id).map(|d| d.automerge().hydrate(None));
+            prop_assert_eq!(a.is_ok(), b.is_ok());
+            if let (Ok(a), Ok(b)) = (a, b) {
+                prop_assert_eq!(a, b);
+            }
+        }
+        // Documents were evicted, and those loaded back are the same.
+        prop_assert!(evicting.docs().loads() <= evicted);
+    }
+}

@@ -283,3 +283,54 @@ pub fn patrol(r: &mut Replica, ledger: DocId, volunteer: &str) -> SignedChange {
 pub fn now() -> Timestamp {
     t("2026-12-01T12:00:00+08:00")
 }
+
+/// A store in memory for evicted documents (see [`crate::replica::Docs`]): [`MemStore::evict`]
+/// saves a document before the replica drops it, and the replica loads it back from here.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    saved: std::sync::Mutex<std::collections::HashMap<DocId, Vec<u8>>>,
+    /// When set, every document loads as this one instead (a damaged store).
+    pub swap: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl MemStore {
+    /// A replica's source over a new, empty store.
+    pub fn attach(r: &mut Replica) -> std::sync::Arc<MemStore> {
+        let s = std::sync::Arc::new(MemStore::default());
+        r.set_source(s.clone());
+        s
+    }
+    /// Saves document `id` of `r` and evicts it; whether it was evicted.
+    pub fn evict(&self, r: &mut Replica, id: DocId) -> bool {
+        if !r.evictable(&id) {
+            return false;
+        }
+        let Ok(d) = r.doc(id) else { return false };
+        let bytes = d.save();
+        self.saved.lock().unwrap().insert(id, bytes);
+        r.evict(&id)
+    }
+}
+
+impl crate::replica::ChangeSource for MemStore {
+    fn load(&self, doc: DocId, _: &[automerge::ChangeHash]) -> Result<Vec<SignedChange>, String> {
+        Err(format!("the memory store keeps no changes of {doc}"))
+    }
+    fn document(&self, doc: DocId) -> Result<crate::replica::StoredDocument, String> {
+        let snapshot = match self.swap.lock().unwrap().clone() {
+            Some(other) => other,
+            None => self
+                .saved
+                .lock()
+                .unwrap()
+                .get(&doc)
+                .cloned()
+                .ok_or_else(|| format!("{doc} was never saved"))?,
+        };
+        Ok(crate::replica::StoredDocument {
+            snapshot: Some(snapshot),
+            folded: true,
+            accepted: Vec::new(),
+        })
+    }
+}

@@ -78,7 +78,7 @@ impl Replica {
     /// whatever home the entries name (see [`Replica::balance_of`] for one home
     /// community's volunteer): expiry applied, declined entries excluded.
     pub fn balance(&self, volunteer: &VolunteerId, now: crate::time::Timestamp) -> Points {
-        ledger::balance_across(self.docs().values(), volunteer, now)
+        ledger::balance_across(self.docs().of_kind(DocKind::Ledger), volunteer, now)
     }
     /// The balance at `now` of `volunteer` of home community `home` — exactly what its
     /// redemptions are checked against ([`ledger::points_at`]): only entries naming that
@@ -89,7 +89,7 @@ impl Replica {
         volunteer: &VolunteerId,
         now: crate::time::Timestamp,
     ) -> Points {
-        ledger::balance_at_home(self.docs().values(), home, volunteer, now)
+        ledger::balance_at_home(self.docs().of_kind(DocKind::Ledger), home, volunteer, now)
     }
     /// The points of `volunteer` of home community `home` at `now` (earned, redeemed,
     /// expired, balance, next expiry): the state [`Replica::balance_of`] reads its balance
@@ -100,7 +100,7 @@ impl Replica {
         volunteer: &VolunteerId,
         now: crate::time::Timestamp,
     ) -> ledger::PointsState {
-        ledger::points_at(self.docs().values(), home, volunteer, now)
+        ledger::points_at(self.docs().of_kind(DocKind::Ledger), home, volunteer, now)
     }
 
     /// A booking as this node may read it: the booker's full name and contact filled in

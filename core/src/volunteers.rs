@@ -804,8 +804,7 @@ fn find_release(
         return serde_json::from_str(&t).map_err(|e| bad(format!("does not decode: {e}")));
     }
     ctx.docs
-        .values()
-        .filter(|d| d.kind() == DocKind::Volunteers && d.header().owner == *from.org())
+        .matching(|h| h.kind == DocKind::Volunteers && h.owner == *from.org())
         .find_map(|d| Volunteers::new(d).release(from))
         .ok_or_else(|| {
             bad("no registry held here has it: give the release's JSON (volunteers release)".into())
@@ -1398,11 +1397,12 @@ impl policy::Rules<'_> {
 
 /// The registry of `home` among `docs`, if held (for the ledger's check, through the list).
 pub(crate) fn registry_of<'a>(
-    docs: impl Iterator<Item = &'a Document>,
+    docs: &'a crate::docs::Docs,
     home: &Scope,
 ) -> Option<&'a Document> {
-    docs.into_iter()
-        .find(|d| d.kind() == DocKind::Volunteers && d.header().owner_scope() == *home)
+    let home = home.clone();
+    docs.matching(move |h| h.kind == DocKind::Volunteers && h.owner_scope() == home)
+        .next()
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@
 //! of every document's saved bytes (`Document::save`), all kept alive. The counter sees
 //! Rust allocations only (requested sizes, without malloc's own overhead); SQLite allocates
 //! with C `malloc`, so its page cache is reported separately (`sqlite3_memory_used`).
+//!
+//! Working set: the same store opened keeping `BENCH_WORKING_SET` + 1 documents in memory
+//! (default 50 + the federation document; `[store] resident_documents`), then that many
+//! documents read once: the heap held against automerge holding all D documents and against
+//! automerge holding only those in use.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -140,6 +145,8 @@ fn sqlite_heap() -> i64 {
 
 /// What one measured open held.
 struct Held {
+    /// Live heap before the open.
+    before: usize,
     bytes: usize,
     allocs: usize,
     peak: usize,
@@ -147,11 +154,13 @@ struct Held {
     node: Node,
 }
 
-/// Opens the store in `dir` and measures the heap it holds once `Node::open` returned.
-async fn open_measured(dir: &Path) -> Held {
+/// Opens the store in `dir` keeping at most `resident` documents in memory and measures the
+/// heap it holds once `Node::open` returned.
+async fn open_measured(dir: &Path, resident: usize) -> Held {
     let opts = OpenOptions {
         durability: Durability::Normal,
         check_integrity: true,
+        resident_documents: resident,
         ..OpenOptions::default()
     };
     settle();
@@ -161,6 +170,7 @@ async fn open_measured(dir: &Path) -> Held {
     let node = Node::open(dir, opts).await.unwrap();
     let after = heap();
     Held {
+        before: before.bytes,
         bytes: after.bytes - before.bytes,
         allocs: after.allocs - before.allocs,
         peak: peak() - before.bytes,
@@ -667,19 +677,19 @@ async fn run() {
     }
     empty.shutdown().await.unwrap();
     // A first open initialises what a process does once (time zone data, thread locals …).
-    open_measured(empty_dir.path())
+    open_measured(empty_dir.path(), usize::MAX)
         .await
         .node
         .shutdown()
         .await
         .unwrap();
-    let fixed = open_measured(empty_dir.path()).await;
+    let fixed = open_measured(empty_dir.path(), usize::MAX).await;
     assert_eq!(fixed.node.documents().await.unwrap().len(), 1);
     fixed.node.shutdown().await.unwrap();
 
     // Open from snapshots + log tail.
     let t = Instant::now();
-    let snap = open_measured(dir.path()).await;
+    let snap = open_measured(dir.path(), usize::MAX).await;
     let snap_ms = t.elapsed().as_secs_f64() * 1e3;
     let check = |status: linli_node::NodeStatus, docs: usize, how: &str| {
         assert_eq!(docs, d + 1, "{how}: documents after open");
@@ -696,6 +706,41 @@ async fn run() {
     assert!(snapshots > 0, "the store holds snapshots");
     snap.node.shutdown().await.unwrap();
 
+    // A working set: the node keeps `W` documents in memory ([store] resident_documents) and
+    // `W` documents are in use (each read once after the open); the other D − W (last
+    // year's ledgers …) stay untouched, in the store.
+    let w = env("BENCH_WORKING_SET", 50).clamp(1, d);
+    let in_use: Vec<DocId> = docs
+        .iter()
+        .copied()
+        .step_by((d / w).max(1))
+        .take(w)
+        .collect();
+    let t = Instant::now();
+    let ws = open_measured(dir.path(), w + 1).await;
+    let ws_open_ms = t.elapsed().as_secs_f64() * 1e3;
+    let ids = in_use.clone();
+    let (resident, loads) = ws
+        .node
+        .read(move |r| {
+            for id in &ids {
+                r.doc(*id).unwrap();
+            }
+            (r.docs().resident_len(), r.docs().loads())
+        })
+        .await
+        .unwrap();
+    // Once the read's command is over, eviction runs: what stays is the working set.
+    let resident_after = ws.node.read(|r| r.docs().resident_len()).await.unwrap();
+    settle();
+    let ws_bytes = heap().bytes - ws.before;
+    check(
+        ws.node.status().await.unwrap(),
+        ws.node.documents().await.unwrap().len(),
+        "working set",
+    );
+    ws.node.shutdown().await.unwrap();
+
     // Open by full replay (snapshots deleted, after the changes they fold went back to the
     // log).
     linli_node::unfold_snapshots(dir.path()).unwrap();
@@ -704,7 +749,7 @@ async fn run() {
         .execute("DELETE FROM snapshots", [])
         .unwrap();
     let t = Instant::now();
-    let replay = open_measured(dir.path()).await;
+    let replay = open_measured(dir.path(), usize::MAX).await;
     let replay_ms = t.elapsed().as_secs_f64() * 1e3;
     check(
         replay.node.status().await.unwrap(),
@@ -747,6 +792,17 @@ async fn run() {
         .collect();
     let doc_bytes = heap().bytes - before.bytes;
     drop(documents);
+    // The working set as automerge values.
+    settle();
+    let before = heap();
+    let ws_loaded: Vec<Automerge> = saved
+        .iter()
+        .filter(|(id, _)| in_use.contains(id))
+        .map(|(_, b)| Automerge::load(b).unwrap())
+        .collect();
+    let am_ws_bytes = heap().bytes - before.bytes;
+    assert_eq!(ws_loaded.len(), w);
+    drop(ws_loaded);
     let saved_bytes: usize = saved.iter().map(|(_, b)| b.len()).sum();
 
     let f = |n: usize| n as f64;
@@ -818,6 +874,21 @@ async fn run() {
         f(disk as usize) / f(saved_bytes)
     );
     println!();
+    println!(
+        "- working set: opened keeping {} documents in memory ({ws_open_ms:.0} ms), {w} of the {d} \
+         documents read once ({loads} loaded back from the store; {resident} in memory during the \
+         read, {resident_after} after it): the node holds {:.2} MB = {:.2}× automerge holding all \
+         {d} ({:.2} MB), {:.2}× automerge holding the {w} in use ({:.2} MB); without the fixed \
+         part {:.2}× all, {:.2}× the working set",
+        w + 1,
+        f(ws_bytes) / 1e6,
+        f(ws_bytes) / f(am_bytes),
+        f(am_bytes) / 1e6,
+        f(ws_bytes) / f(am_ws_bytes),
+        f(am_ws_bytes) / 1e6,
+        (f(ws_bytes) - f(fixed.bytes)) / f(am_bytes),
+        (f(ws_bytes) - f(fixed.bytes)) / f(am_ws_bytes),
+    );
     println!(
         "- fixed part: a node holding only the federation document holds {:.0} KB after open \
          (peak {:.0} KB); without it, the snapshot open holds {} bytes per document ({:.2}× the baseline)",

@@ -8,6 +8,9 @@
 //!   changes received from peers (`quota_changes_per_day`, `quota_bytes_per_day`).
 //! * `[network]` — [`NetConfig`]: listen addresses, bootstrap peers, mDNS, sync interval,
 //!   peer limit.
+//! * `[store]` — how many documents stay in memory (`resident_documents`) and after how long
+//!   unused a document is dropped from memory (`idle_secs`); dropped documents load again
+//!   from the store on use.
 //! * `[api]` — the local HTTP API: listen address (default `127.0.0.1:4711`) and token file.
 //! * `[log]` — `format` (`"human"` or `"json"`) and `level` (a tracing filter such as `info`
 //!   or `linli_node=debug`).
@@ -40,10 +43,39 @@ pub struct Config {
     pub node: NodeSection,
     /// `[network]`: libp2p settings.
     pub network: NetConfig,
+    /// `[store]`: documents kept in memory.
+    pub store: StoreSection,
     /// `[api]`: the local HTTP API.
     pub api: ApiConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
+}
+
+/// `[store]`: which documents stay in memory. Documents beyond the budget, least recently
+/// used first, and documents unused for `idle_secs` are dropped from memory and loaded from
+/// the store again on their next use (see [`linli_core::replica::Docs`]); the federation
+/// document and documents with waiting changes always stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// Most documents in memory (default 1,000).
+    pub resident_documents: usize,
+    /// Seconds after which an unused document leaves memory (default 3,600).
+    pub idle_secs: u64,
+}
+
+/// Default of `[store] resident_documents`.
+pub const DEFAULT_RESIDENT_DOCUMENTS: usize = 1000;
+/// Default of `[store] idle_secs`.
+pub const DEFAULT_IDLE_SECS: u64 = 3600;
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            resident_documents: DEFAULT_RESIDENT_DOCUMENTS,
+            idle_secs: DEFAULT_IDLE_SECS,
+        }
+    }
 }
 
 /// `[node]`: identity facts (informational; the store is authoritative) and the write quota.
@@ -216,6 +248,18 @@ impl Config {
                 format!("{:?} is not a log filter: {e}", self.log.level),
             )
         })?;
+        if self.store.resident_documents == 0 {
+            return Err((
+                "store.resident_documents".into(),
+                "must be at least 1".to_string(),
+            ));
+        }
+        if self.store.idle_secs == 0 {
+            return Err((
+                "store.idle_secs".into(),
+                "must be at least 1 second".to_string(),
+            ));
+        }
         if self.network.max_peers == 0 {
             return Err(("network.max_peers".into(), "must be at least 1".to_string()));
         }
@@ -400,6 +444,25 @@ impl Config {
             "probe_secs",
             &r.probe_secs.to_string(),
             r.probe_secs == dr.probe_secs,
+        );
+
+        s.push_str(
+            "\n[store]\n# Documents kept in memory: beyond this many, the least recently used \
+             leave memory and load\n# from the store again when next used (the federation \
+             document and documents with waiting\n# changes always stay).\n",
+        );
+        line(
+            &mut s,
+            "resident_documents",
+            &self.store.resident_documents.to_string(),
+            self.store.resident_documents == d.store.resident_documents,
+        );
+        s.push_str("# Seconds after which a document not used leaves memory.\n");
+        line(
+            &mut s,
+            "idle_secs",
+            &self.store.idle_secs.to_string(),
+            self.store.idle_secs == d.store.idle_secs,
         );
 
         s.push_str("\n[api]\n# Local HTTP API address (keep it on 127.0.0.1; port 0 picks one).\n");

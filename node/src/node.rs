@@ -84,6 +84,14 @@ pub struct OpenOptions {
     /// stay provisional — readable, writable, never served — until the node is opened with
     /// it on (tests of the provisional state and of verification resumed on open).
     pub verify_provisional: bool,
+    /// Most documents kept in memory: beyond it, the least recently used leave memory and
+    /// load from the store again on their next use (`[store] resident_documents`; default
+    /// 1,000). The federation document and documents with waiting changes always stay.
+    pub resident_documents: usize,
+    /// Seconds after which a document not used leaves memory (`[store] idle_secs`; default
+    /// 3,600): checked after commands, so an unused document leaves between one and two
+    /// periods after its last use.
+    pub idle_secs: u64,
 }
 
 impl Default for OpenOptions {
@@ -99,6 +107,8 @@ impl Default for OpenOptions {
             training_clock: None,
             quota: Quota::default(),
             verify_provisional: true,
+            resident_documents: crate::config::DEFAULT_RESIDENT_DOCUMENTS,
+            idle_secs: crate::config::DEFAULT_IDLE_SECS,
         }
     }
 }
@@ -116,6 +126,8 @@ impl fmt::Debug for OpenOptions {
             .field("training_clock", &self.training_clock)
             .field("quota", &self.quota)
             .field("verify_provisional", &self.verify_provisional)
+            .field("resident_documents", &self.resident_documents)
+            .field("idle_secs", &self.idle_secs)
             .finish()
     }
 }
@@ -702,14 +714,23 @@ impl Node {
         let (reply, rx) = oneshot::channel::<Result<T, NodeError>>();
         let query: actor::Query = Box::new(move |replica| {
             let r = replica.and_then(|replica| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(replica))).map_err(|p| {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    NodeError::QueryPanicked(msg)
-                })
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(replica)))
+                    .map_err(|p| {
+                        let msg = p
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_string())
+                            .or_else(|| p.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        NodeError::QueryPanicked(msg)
+                    })?;
+                // A document evicted from memory that did not load again: the answer may
+                // lack it, so it is an error.
+                match replica.docs().take_failure() {
+                    Some((doc, reason)) => {
+                        Err(NodeError::Core(linli_core::Error::Source { doc, reason }))
+                    }
+                    None => Ok(out),
+                }
             });
             let _ = reply.send(r);
         });
@@ -729,12 +750,15 @@ impl Node {
     /// Every document held, in id order.
     pub async fn documents(&self) -> Result<Vec<DocSummary>, NodeError> {
         self.read(|r| {
+            // From what stays in memory: no evicted document is loaded.
             r.docs()
-                .values()
-                .map(|d| DocSummary {
-                    id: d.id(),
-                    header: d.header().clone(),
-                    heads: d.heads(),
+                .keys()
+                .filter_map(|id| {
+                    Some(DocSummary {
+                        id: *id,
+                        header: r.docs().header(id)?.clone(),
+                        heads: r.docs().heads(id)?,
+                    })
                 })
                 .collect()
         })

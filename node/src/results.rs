@@ -1427,7 +1427,7 @@ pub async fn answer(node: &Node, read: Read) -> Result<Value, OpsError> {
                     let rules = r.ledger(doc)?.rules();
                     let who = |v: &VolunteerId| home.as_ref().is_none_or(|h| v.org() == h);
                     Ok(leaderboard_across(
-                        r.docs().values(),
+                        r.docs().of_kind(linli_core::DocKind::Ledger),
                         &rules,
                         who,
                         team.as_deref(),

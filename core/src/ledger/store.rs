@@ -369,7 +369,7 @@ pub(super) fn check_balance(
     volunteer: &VolunteerId,
     cost: Points,
 ) -> Result<(), LedgerError> {
-    let s = points_at(ctx.docs.values(), home, volunteer, ctx.now);
+    let s = points_at(ctx.docs.of_kind(crate::document::DocKind::Ledger), home, volunteer, ctx.now);
     if s.balance >= cost {
         return Ok(());
     }

@@ -207,8 +207,10 @@ impl Replica {
     /// Documents owned by `community`.
     fn owned_by(&self, community: &Scope) -> Vec<&Document> {
         self.docs()
-            .values()
-            .filter(|d| d.header().owner_scope() == *community)
+            .matching({
+                let community = community.clone();
+                move |h| h.owner_scope() == community
+            })
             .collect()
     }
 

@@ -295,6 +295,13 @@ pub(crate) struct Actor {
     verifying: bool,
     /// Whether provisional documents are verified (`OpenOptions::verify_provisional`).
     verify: bool,
+    /// Most documents kept in memory (see [`OpenOptions::resident_documents`]).
+    resident_documents: usize,
+    /// Milliseconds after which an unused document leaves memory.
+    idle_ms: i64,
+    /// When documents were last checked for idleness, and the replica's use counter then:
+    /// documents not used since are evicted at the next check.
+    idle_check: (Timestamp, u64),
 }
 
 /// Thread body: sets up the store and replica, reports readiness, then serves commands until
@@ -338,6 +345,7 @@ pub(crate) fn run(
             return;
         }
         actor.handle(cmd);
+        actor.evict();
     }
     let _ = actor.store.close();
 }
@@ -380,7 +388,7 @@ impl Actor {
         if opened {
             store.save_incarnation(&settings.incarnation)?;
         }
-        Ok(Actor {
+        let mut actor = Actor {
             store,
             replica,
             keypair,
@@ -397,7 +405,32 @@ impl Actor {
             commands: None,
             verifying: false,
             verify: opts.verify_provisional,
-        })
+            resident_documents: opts.resident_documents.max(1),
+            idle_ms: i64::try_from(opts.idle_secs.max(1).saturating_mul(1000)).unwrap_or(i64::MAX),
+            idle_check: (opts.clock()(), 0),
+        };
+        actor.idle_check.1 = actor.replica.docs().clock();
+        actor.evict();
+        Ok(actor)
+    }
+
+    /// Drops documents from memory (see [`OpenOptions::resident_documents`]): those not used
+    /// since the last idle check once `idle_secs` have passed, then the least recently used
+    /// beyond the budget. Runs between commands, when every change accepted is stored (each
+    /// command commits what it did before it replies), so the store gives back every
+    /// evicted document as it was.
+    fn evict(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        let now = self.now();
+        if now.0.saturating_sub(self.idle_check.0.0) >= self.idle_ms {
+            self.replica.evict_unused_since(self.idle_check.1);
+            self.idle_check = (now, self.replica.docs().clock());
+        }
+        if self.replica.docs().resident_len() > self.resident_documents {
+            self.replica.evict_beyond(self.resident_documents);
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -764,8 +797,10 @@ impl Actor {
         self.check_failed()?;
         let counts = self.store.counts()?;
         let mut documents = BTreeMap::new();
-        for d in self.replica.docs().values() {
-            *documents.entry(d.kind()).or_insert(0usize) += 1;
+        for id in self.replica.docs().keys() {
+            if let Some(kind) = self.replica.docs().kind(id) {
+                *documents.entry(kind).or_insert(0usize) += 1;
+            }
         }
         Ok(NodeStatus {
             node: self.settings.node,

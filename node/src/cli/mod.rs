@@ -209,6 +209,8 @@ async fn open_for_daemon(
 fn open_options(cfg: &Config) -> OpenOptions {
     OpenOptions {
         quota: cfg.node.quota(),
+        resident_documents: cfg.store.resident_documents,
+        idle_secs: cfg.store.idle_secs,
         ..OpenOptions::default()
     }
 }

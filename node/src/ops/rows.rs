@@ -820,18 +820,23 @@ pub(crate) async fn booking_rows(node: &Node, doc: DocId) -> Result<Value, OpsEr
 /// Every volunteer's earned points (expired ones included: see the ledger's module doc),
 /// spendable balance at `now` (what a redemption checks), hours and stars.
 pub(crate) fn balance_rows(r: &Replica, now: linli_core::Timestamp) -> Vec<Value> {
-    leaderboard_across(r.docs().values(), &LedgerRules::default(), |_| true, None)
-        .into_iter()
-        .map(|s| {
-            json!({
-                "volunteer": s.volunteer.to_string(),
-                "earned": s.earned.to_string(),
-                "balance": r.balance(&s.volunteer, now).to_string(),
-                "hours": format!("{:.2}", s.minutes as f64 / 60.0),
-                "stars": s.stars,
-            })
+    leaderboard_across(
+        r.docs().of_kind(linli_core::DocKind::Ledger),
+        &LedgerRules::default(),
+        |_| true,
+        None,
+    )
+    .into_iter()
+    .map(|s| {
+        json!({
+            "volunteer": s.volunteer.to_string(),
+            "earned": s.earned.to_string(),
+            "balance": r.balance(&s.volunteer, now).to_string(),
+            "hours": format!("{:.2}", s.minutes as f64 / 60.0),
+            "stars": s.stars,
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// A room's calendar feed (its path carries the feed's secret).

@@ -130,7 +130,7 @@ pub(super) async fn store(node: &Node, doc: DocId) -> Result<Value, OpsError> {
 /// The home community of `volunteer` as the ledgers held know it: the community of a
 /// ledger its code owns, else the home an entry names.
 fn home_of(r: &linli_core::Replica, volunteer: &VolunteerId) -> Option<Scope> {
-    let ledgers = || r.docs().values().filter(|d| d.kind() == DocKind::Ledger);
+    let ledgers = || r.docs().of_kind(DocKind::Ledger);
     ledgers()
         .find(|d| &d.header().owner == volunteer.org())
         .map(|d| d.header().owner_scope())
@@ -165,13 +165,12 @@ pub(super) async fn certificate(node: &Node, volunteer: VolunteerId) -> Result<V
                     home: Scope::root().child(volunteer.org().clone()),
                 })
             })?;
-            let on = ledger::home_today(r.docs().values(), &home, now);
-            let c = ledger::certificate(r.docs().values(), &home, &volunteer, on)
+            let on = ledger::home_today(r.docs().of_kind(DocKind::Ledger), &home, now);
+            let c = ledger::certificate(r.docs().of_kind(DocKind::Ledger), &home, &volunteer, on)
                 .map_err(linli_core::Error::Ledger)?;
             let name = r
                 .docs()
-                .values()
-                .filter(|d| d.kind() == DocKind::Volunteers && d.header().owner_scope() == home)
+                .matching(|h| h.kind == DocKind::Volunteers && h.owner_scope() == home)
                 .find_map(|d| r.volunteers(d.id()).ok()?.volunteer(&volunteer).ok())
                 .map(|v| v.display);
             Ok(StarCertificate {
@@ -207,7 +206,7 @@ pub(super) async fn points(node: &Node, volunteer: VolunteerId) -> Result<Value,
         .read(move |r| {
             let home = home_of(r, &volunteer);
             let s = home
-                .map(|h| ledger::points_at(r.docs().values(), &h, &volunteer, now))
+                .map(|h| ledger::points_at(r.docs().of_kind(DocKind::Ledger), &h, &volunteer, now))
                 .unwrap_or_default();
             PointsInfo {
                 volunteer: volunteer.to_string(),

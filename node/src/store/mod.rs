@@ -1039,6 +1039,50 @@ impl linli_core::ChangeSource for StoreSource {
         }
         Ok(out)
     }
+
+    fn document(&self, doc: DocId) -> Result<linli_core::replica::StoredDocument, String> {
+        let place = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        let conn = self.conn.lock().map_err(|e| place(&e))?;
+        // One read transaction: the snapshot and the log rows beside it as one commit left
+        // them.
+        let tx = conn.unchecked_transaction().map_err(|e| place(&e))?;
+        let snapshot: Option<(Vec<u8>, bool)> = tx
+            .query_row(
+                "SELECT bytes, sigs IS NOT NULL FROM snapshots WHERE doc = ?1",
+                [doc.as_bytes().as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| place(&e))?;
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT pos, hash, bytes FROM changes WHERE doc = ?1 AND status = 0 ORDER BY pos",
+            )
+            .map_err(|e| place(&e))?;
+        let mut rows = stmt
+            .query([doc.as_bytes().as_slice()])
+            .map_err(|e| place(&e))?;
+        let mut accepted = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| place(&e))? {
+            let pos: i64 = r.get(0).map_err(|e| place(&e))?;
+            let hash = ChangeHash(blob32(r, 1).map_err(|e| place(&format!("row {pos}: {e}")))?);
+            let bytes = r
+                .get_ref(2)
+                .and_then(|v| v.as_blob().map_err(rusqlite::Error::from))
+                .map_err(|e| place(&e))?;
+            let sc = SignedChange::decode(bytes).map_err(|e| place(&format!("row {pos}: {e}")))?;
+            accepted.push((hash, sc));
+        }
+        let (snapshot, folded) = match snapshot {
+            Some((bytes, folded)) => (Some(bytes), folded),
+            None => (None, false),
+        };
+        Ok(linli_core::replica::StoredDocument {
+            snapshot,
+            folded,
+            accepted,
+        })
+    }
 }
 
 /// `PRAGMA integrity_check` (`full`) or `quick_check` on `conn`: `Ok` or the problems.

@@ -23,6 +23,8 @@ mod crash;
 mod demo;
 // Check-in sessions: the check-in page, verified hours, offline then synced.
 mod checkin;
+// Documents evicted from memory load back on use; the [store] settings.
+mod evict;
 // Events delivered to subscribers.
 mod events;
 // Export to a file and import into a fresh node.

@@ -1,0 +1,352 @@
+//! The documents of a replica, each resident (its automerge document in memory) or evicted
+//! (only its header and heads kept; loaded again through a [`DocSource`] on first use).
+//!
+//! Eviction never changes a decision: every decision reads documents through [`Docs`], which
+//! loads an evicted document before handing it out, and whatever else a decision reads
+//! stays resident (see `replica_docs.rs`). A document that loads with other heads than it
+//! was evicted with is refused ([`LoadError`]), never used.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use automerge::ChangeHash;
+
+use crate::document::{Author, DocHeader, DocKind, Document};
+use crate::ids::DocId;
+
+/// Where evicted documents are loaded from (the replica's change source, through the store).
+pub trait DocSource: Send + Sync {
+    /// Document `doc` as stored, restored (trusted).
+    fn load_document(&self, doc: DocId) -> Result<Document, String>;
+}
+
+/// An evicted document that did not load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot load document {doc} back: {reason}")]
+pub struct LoadError {
+    /// The document.
+    pub doc: DocId,
+    /// Why.
+    pub reason: String,
+}
+
+/// One document's place: its header, the heads it had when it was evicted, and the document
+/// while resident.
+struct Slot {
+    header: DocHeader,
+    /// The heads at eviction (meaningful only while `doc` is empty).
+    heads: Vec<ChangeHash>,
+    doc: OnceLock<Document>,
+    /// The use counter's value at the document's last use (for least-recently-used
+    /// eviction).
+    used: AtomicU64,
+}
+
+impl Clone for Slot {
+    fn clone(&self) -> Self {
+        Slot {
+            header: self.header.clone(),
+            heads: self.heads.clone(),
+            doc: self.doc.clone(),
+            used: AtomicU64::new(self.used.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// The documents of a replica (see the module docs): a map from id to document whose
+/// evicted entries load on first use.
+pub struct Docs {
+    slots: BTreeMap<DocId, Slot>,
+    author: Author,
+    source: Option<Arc<dyn DocSource>>,
+    /// Counts uses; a slot's `used` is its value at the slot's last use.
+    clock: AtomicU64,
+    /// The first load that failed where no error could be returned (an iterator, a lookup
+    /// answering `Option`), until taken by [`Docs::take_failure`].
+    failed: Mutex<Option<(DocId, String)>>,
+    /// Documents loaded again so far.
+    loads: AtomicU64,
+    /// Documents in memory.
+    resident: AtomicUsize,
+}
+
+impl Clone for Docs {
+    fn clone(&self) -> Self {
+        Docs {
+            slots: self.slots.clone(),
+            author: self.author.clone(),
+            source: self.source.clone(),
+            clock: AtomicU64::new(self.clock.load(Ordering::Relaxed)),
+            failed: Mutex::new(self.failed.lock().map(|f| f.clone()).unwrap_or(None)),
+            loads: AtomicU64::new(self.loads.load(Ordering::Relaxed)),
+            resident: AtomicUsize::new(self.resident.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Docs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Docs")
+            .field("held", &self.slots.len())
+            .field("resident", &self.resident_len())
+            .finish()
+    }
+}
+
+impl Docs {
+    pub(crate) fn new(author: Author) -> Self {
+        Docs {
+            slots: BTreeMap::new(),
+            author,
+            source: None,
+            clock: AtomicU64::new(0),
+            failed: Mutex::new(None),
+            loads: AtomicU64::new(0),
+            resident: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn set_source(&mut self, source: Arc<dyn DocSource>) {
+        self.source = Some(source);
+    }
+
+    /// Sets the actor of local writes on every document (and on those loaded later).
+    #[cfg(test)]
+    pub(crate) fn set_author(&mut self, author: &Author) {
+        self.author = author.clone();
+        for s in self.slots.values_mut() {
+            if let Some(d) = s.doc.get_mut() {
+                d.set_author(author);
+            }
+        }
+    }
+
+    fn touch(&self, slot: &Slot) {
+        slot.used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed) + 1,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Loads an evicted document from the source (trusted restore), checking it has the
+    /// heads it was evicted with.
+    fn load(&self, id: DocId, slot: &Slot) -> Result<Document, LoadError> {
+        let fail = |reason: String| LoadError { doc: id, reason };
+        let source = self
+            .source
+            .as_ref()
+            .ok_or_else(|| fail("evicted, and no change source is set".into()))?;
+        let mut d = source.load_document(id).map_err(fail)?;
+        let mut want = slot.heads.clone();
+        let mut got = d.heads();
+        want.sort();
+        got.sort();
+        if want != got {
+            return Err(fail(format!(
+                "the stored document has {} heads other than the {} it was evicted with",
+                got.len(),
+                want.len()
+            )));
+        }
+        d.set_author(&self.author);
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        Ok(d)
+    }
+
+    fn record_failure(&self, id: DocId, e: &LoadError) {
+        if let Ok(mut f) = self.failed.lock()
+            && f.is_none()
+        {
+            *f = Some((id, e.reason.clone()));
+        }
+    }
+
+    /// The document `id`, loaded if evicted: `Ok(None)` if it is not held, an error if it
+    /// does not load.
+    pub fn try_get(&self, id: &DocId) -> Result<Option<&Document>, LoadError> {
+        let Some(slot) = self.slots.get(id) else {
+            return Ok(None);
+        };
+        self.touch(slot);
+        if let Some(d) = slot.doc.get() {
+            return Ok(Some(d));
+        }
+        let d = self.load(*id, slot)?;
+        // Set unless another thread loaded it meanwhile (the same document either way).
+        if slot.doc.set(d).is_ok() {
+            self.resident.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(slot.doc.get())
+    }
+
+    /// The document `id`, loaded if evicted; `None` if it is not held — or if it does not
+    /// load, which is then kept for [`Docs::take_failure`] (use [`Docs::try_get`] where an
+    /// error can be returned).
+    pub fn get(&self, id: &DocId) -> Option<&Document> {
+        match self.try_get(id) {
+            Ok(d) => d,
+            Err(e) => {
+                self.record_failure(*id, &e);
+                None
+            }
+        }
+    }
+
+    /// The document `id` to change, loaded if evicted.
+    pub(crate) fn try_get_mut(&mut self, id: &DocId) -> Result<Option<&mut Document>, LoadError> {
+        if !self.ensure(id)? {
+            return Ok(None);
+        }
+        Ok(self.slots.get_mut(id).and_then(|s| s.doc.get_mut()))
+    }
+
+    /// Loads `id` if it is held and evicted; whether it is held.
+    pub(crate) fn ensure(&self, id: &DocId) -> Result<bool, LoadError> {
+        Ok(self.try_get(id)?.is_some())
+    }
+
+    /// Whether document `id` is held (resident or evicted).
+    pub fn contains_key(&self, id: &DocId) -> bool {
+        self.slots.contains_key(id)
+    }
+    /// Whether document `id` is held and in memory.
+    pub fn is_resident(&self, id: &DocId) -> bool {
+        self.slots.get(id).is_some_and(|s| s.doc.get().is_some())
+    }
+    /// How many documents are held.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+    /// Whether no document is held.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+    /// How many documents are in memory.
+    pub fn resident_len(&self) -> usize {
+        self.resident.load(Ordering::Relaxed)
+    }
+    /// How many evicted documents were loaded again so far.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
+    }
+    /// The ids of the documents held, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &DocId> {
+        self.slots.keys()
+    }
+    /// The header of document `id` (kept while evicted).
+    pub fn header(&self, id: &DocId) -> Option<&DocHeader> {
+        self.slots.get(id).map(|s| &s.header)
+    }
+    /// The kind of document `id`.
+    pub fn kind(&self, id: &DocId) -> Option<DocKind> {
+        self.header(id).map(|h| h.kind)
+    }
+    /// The current heads of document `id`, without loading it.
+    pub fn heads(&self, id: &DocId) -> Option<Vec<ChangeHash>> {
+        let slot = self.slots.get(id)?;
+        Some(match slot.doc.get() {
+            Some(d) => d.heads(),
+            None => slot.heads.clone(),
+        })
+    }
+    /// Every document, loaded if evicted (a document that does not load is skipped and kept
+    /// for [`Docs::take_failure`]). Prefer [`Docs::matching`] where the header decides.
+    pub fn values(&self) -> impl Iterator<Item = &Document> + Clone {
+        self.slots.keys().filter_map(|id| self.get(id))
+    }
+    /// Every document with its id, loaded if evicted (as [`Docs::values`]).
+    pub fn iter(&self) -> impl Iterator<Item = (&DocId, &Document)> {
+        self.slots
+            .keys()
+            .filter_map(|id| self.get(id).map(|d| (id, d)))
+    }
+    /// The documents whose ids lie in `range`, with their ids, in order, loaded if evicted
+    /// (as [`Docs::values`]).
+    pub fn range(
+        &self,
+        range: impl std::ops::RangeBounds<DocId>,
+    ) -> impl Iterator<Item = (&DocId, &Document)> {
+        self.slots
+            .range(range)
+            .filter_map(|(id, _)| self.get(id).map(|d| (id, d)))
+    }
+    /// The documents whose header passes `keep`, loaded if evicted (only those).
+    pub fn matching<'a>(
+        &'a self,
+        keep: impl Fn(&DocHeader) -> bool + Clone + 'a,
+    ) -> impl Iterator<Item = &'a Document> + Clone + 'a {
+        self.slots
+            .iter()
+            .filter(move |(_, s)| keep(&s.header))
+            .filter_map(|(id, _)| self.get(id))
+    }
+    /// The documents of one kind, loaded if evicted (only those).
+    pub fn of_kind(&self, kind: DocKind) -> impl Iterator<Item = &Document> + Clone {
+        self.matching(move |h| h.kind == kind)
+    }
+    /// The first document that did not load where no error could be returned since the
+    /// last call, with why.
+    pub fn take_failure(&self) -> Option<(DocId, String)> {
+        self.failed.lock().ok().and_then(|mut f| f.take())
+    }
+
+    pub(crate) fn insert(&mut self, id: DocId, doc: Document) {
+        let used = AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed) + 1);
+        let slot = Slot {
+            header: doc.header().clone(),
+            heads: Vec::new(),
+            doc: OnceLock::from(doc),
+            used,
+        };
+        let was = self.slots.insert(id, slot);
+        if was.is_none_or(|s| s.doc.get().is_none()) {
+            self.resident.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &DocId) -> bool {
+        match self.slots.remove(id) {
+            Some(s) => {
+                if s.doc.get().is_some() {
+                    self.resident.fetch_sub(1, Ordering::Relaxed);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the document from memory, keeping its header and heads; whether it was
+    /// resident.
+    pub(crate) fn evict(&mut self, id: &DocId) -> bool {
+        let Some(slot) = self.slots.get_mut(id) else {
+            return false;
+        };
+        match slot.doc.take() {
+            Some(d) => {
+                slot.heads = d.heads();
+                self.resident.fetch_sub(1, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The resident documents, least recently used first, with their last use.
+    pub(crate) fn by_use(&self) -> Vec<(u64, DocId)> {
+        let mut v: Vec<(u64, DocId)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.doc.get().is_some())
+            .map(|(id, s)| (s.used.load(Ordering::Relaxed), *id))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The use counter now (see `Replica::evict_unused_since`).
+    pub fn clock(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
+    }
+}
