@@ -172,21 +172,7 @@ impl Tx<'_> {
         if sigs.is_none() {
             self.unfold(doc, me)?;
         }
-        let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO snapshots (doc, pos, changes, heads, bytes, taken_at, sigs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                doc.as_bytes().as_slice(),
-                pos,
-                i64::try_from(changes).unwrap_or(i64::MAX),
-                heads,
-                bytes,
-                now.0,
-                sigs
-            ])?;
+        self.snapshot_row(doc, pos, changes, heads, bytes, now, sigs.as_deref())?;
         Ok(())
     }
 
@@ -281,21 +267,19 @@ impl Tx<'_> {
         Ok(true)
     }
 
-    /// Stores a peer's snapshot of a document this node does not hold (fast join): the
-    /// snapshot row folds its changes (`sigs`, in order of change hash) and the document is
-    /// marked provisional, naming `source`.
+    /// Writes (or replaces) the snapshot row of `doc`; `sigs` folds its changes (see
+    /// [`Tx::put_snapshot`]).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn put_provisional(
+    fn snapshot_row(
         &self,
         doc: &DocId,
+        pos: i64,
         changes: u64,
         heads: &[ChangeHash],
         bytes: &[u8],
-        sigs: &[u8],
-        source: &NodeId,
         now: Timestamp,
+        sigs: Option<&[u8]>,
     ) -> Result<(), StoreError> {
-        let pos = self.last_pos()?;
         let heads: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
         self.tx
             .prepare_cached(
@@ -311,6 +295,25 @@ impl Tx<'_> {
                 now.0,
                 sigs
             ])?;
+        Ok(())
+    }
+
+    /// Stores a peer's snapshot of a document this node does not hold (fast join): the
+    /// snapshot row folds its changes (`sigs`, in order of change hash) and the document is
+    /// marked provisional, naming `source`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put_provisional(
+        &self,
+        doc: &DocId,
+        changes: u64,
+        heads: &[ChangeHash],
+        bytes: &[u8],
+        sigs: &[u8],
+        source: &NodeId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let pos = self.last_pos()?;
+        self.snapshot_row(doc, pos, changes, heads, bytes, now, Some(sigs))?;
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO provisional (doc, source, received_at) VALUES (?1, ?2, ?3)",
