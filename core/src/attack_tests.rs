@@ -354,11 +354,11 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
     // Altered signature bytes.
     for (i, bit) in [(0, 0x01), (17, 0x80), (32, 0x01), (63, 0x40)] {
         let mut f = genuine.clone();
-        f.signature.0[i] ^= bit;
+        f.signature.as_mut().expect("signed").0[i] ^= bit;
         assert_eq!(envelope_refused(&mut b, f), SignedError::BadSignature);
     }
     let f = SignedChange {
-        signature: Signature([0; 64]),
+        signature: Some(Signature([0; 64])),
         ..genuine.clone()
     };
     assert_eq!(envelope_refused(&mut b, f), SignedError::BadSignature);
@@ -407,7 +407,7 @@ fn attack_forged_signatures_are_refused_and_do_not_block_the_genuine_change() {
         doc,
         change: raw.raw_bytes().to_vec(),
         signer: node("dianye", 2),
-        signature: key("dianye", 1).sign(&signed::signing_message(&doc, &raw.hash().0)),
+        signature: Some(key("dianye", 1).sign(&signed::signing_message(&doc, &raw.hash().0))),
     };
     assert_eq!(envelope_refused(&mut b, f), SignedError::BadSignature);
 
@@ -446,7 +446,7 @@ fn attack_a_change_signed_by_a_key_other_than_its_actor_is_an_actor_mismatch() {
             doc,
             change: genuine.change.clone(),
             signer: y.node_id(),
-            signature: y.sign(&signed::signing_message(&doc, &h.0)),
+            signature: Some(y.sign(&signed::signing_message(&doc, &h.0))),
         };
         let expected = SignedError::ActorMismatch {
             actor: node("dianye", 1).short(),
@@ -1542,9 +1542,9 @@ fn attack_truncated_garbage_and_oversized_bytes_are_errors_and_record_nothing() 
         );
     }
     // Other structural errors.
-    let mut v2 = bytes.clone();
-    v2[0] = 2;
-    assert_eq!(bytes_refused(&mut b, &v2), SignedError::UnknownVersion(2));
+    let mut v3 = bytes.clone();
+    v3[0] = 3;
+    assert_eq!(bytes_refused(&mut b, &v3), SignedError::UnknownVersion(3));
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert_eq!(
@@ -1578,7 +1578,7 @@ fn attack_truncated_garbage_and_oversized_bytes_are_errors_and_record_nothing() 
                     },
                     change,
                     signer: NodeId(rng.bytes(32).try_into().unwrap()),
-                    signature: Signature(rng.bytes(64).try_into().unwrap()),
+                    signature: Some(Signature(rng.bytes(64).try_into().unwrap())),
                 };
                 sc.encode()
             }
@@ -1741,7 +1741,7 @@ fn attack_replayed_changes_change_nothing_and_refusals_are_recorded_once() {
 
     // Applied changes, replayed in every form, are duplicates.
     let mut broken = c1.clone();
-    broken.signature.0[0] ^= 1;
+    broken.signature.as_mut().expect("signed").0[0] ^= 1;
     for sc in [c1.clone(), genesis.clone(), c1.clone(), broken] {
         assert_eq!(b.apply(sc).unwrap(), Applied::Duplicate);
     }

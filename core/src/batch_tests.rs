@@ -124,7 +124,7 @@ fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
                 // odd `a`, after it again.
                 let genuine = patrol(&mut c, led, "dianye:1");
                 let mut bad = genuine.clone();
-                bad.signature.0[usize::from(a) % 64] ^= 1 << (a % 8);
+                bad.signature.as_mut().expect("signed").0[usize::from(a) % 64] ^= 1 << (a % 8);
                 out.push(bad.clone());
                 out.push(genuine);
                 if a % 2 == 1 {

@@ -176,6 +176,19 @@ macro_rules! kind_list {
                 /// The dropped change (hex).
                 change: String,
             },
+            /// A received change without a signature of its own that nothing in its batch
+            /// covers (a later signed change of its signer, see [`crate::signed`]): dropped,
+            /// not refused (not recorded; it may come again with its cover).
+            #[error(
+                "change {change} carries no signature and nothing in its batch covers it \
+                 (a later change of {signer}, signed); dropped, it may come again by sync"
+            )]
+            Uncovered {
+                /// The dropped change (short hex).
+                change: String,
+                /// Short form of its signer.
+                signer: String,
+            },
             /// A received change does not fit in its signer's write quota for the day (checked
             /// by the node, see [`crate::quota`]); it is not recorded and may come again
             /// another day.
@@ -201,9 +214,10 @@ macro_rules! kind_list {
                     Error::NotCertified(_) | Error::SelfRevoked | Error::Policy(_) => {
                         ErrorClass::Unauthorized
                     }
-                    Error::Rejected(_) | Error::PendingFull { .. } | Error::Quota(_) => {
-                        ErrorClass::Conflict
-                    }
+                    Error::Rejected(_)
+                    | Error::PendingFull { .. }
+                    | Error::Uncovered { .. }
+                    | Error::Quota(_) => ErrorClass::Conflict,
                     Error::Source { .. } => ErrorClass::Storage,
                 }
             }
@@ -320,6 +334,10 @@ impl crate::zh::Chinese for Error {
                     Error::PendingFull { limit, bound, signer, change } => format!(
                         "等待队列已满：已达到 {limit} 的上限（{bound}，签名者 {signer}）；\
                          变更 {change} 已丢弃，之后可再次同步"
+                    ),
+                    Error::Uncovered { change, signer } => format!(
+                        "变更 {change} 没有自己的签名，同批中也没有签名者 {signer} 之后的已签名变更覆盖它；\
+                         已丢弃，之后可再次同步"
                     ),
                     Error::Quota(e) => crate::zh::Chinese::zh(e),
                     Error::Personal(e) => crate::zh::Chinese::zh(e),

@@ -15,6 +15,8 @@
 mod attack_tests;
 #[cfg(test)]
 mod batch_tests;
+#[cfg(test)]
+mod cover_tests;
 pub mod catalogue;
 pub mod cert;
 pub mod class;

@@ -17,7 +17,7 @@
 //! after changes beyond its cut-off were applied, the affected documents are rebuilt from
 //! the change log without them and their dependents.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::cert::{CertError, Principal, Revocation, TrustStore, Withdrawn};
@@ -187,6 +187,10 @@ pub struct Replica {
     quarantine: BTreeMap<(DocId, ChangeHash), NodeId>,
     /// Refused changes; never applied, never forwarded.
     rejected: BTreeMap<ChangeHash, Rejection>,
+    /// Covered changes (no signature of their own) shown authentic by a batch that covered
+    /// them ([`signed::cover`]) and not accepted yet — waiting, refused, or being judged
+    /// again — so they are taken again without their cover. Dropped when accepted.
+    vouched: HashSet<ChangeHash>,
     trust: TrustStore,
     /// Every revocation record of the federation documents, by record key.
     records: BTreeMap<String, Revocation>,
@@ -253,6 +257,7 @@ impl Replica {
             waiting_by: BTreeMap::new(),
             quarantine: BTreeMap::new(),
             rejected: BTreeMap::new(),
+            vouched: HashSet::new(),
             trust: TrustStore::new(root),
             records: BTreeMap::new(),
             in_force: BTreeMap::new(),
@@ -514,7 +519,7 @@ mod verified_tests {
         let doc = ledger_of(&mut a, "dianye");
         let sc = patrol(&mut a, doc, "dianye:1");
         let mut forged = sc.clone();
-        forged.signature.0[0] ^= 1;
+        forged.signature.as_mut().expect("signed").0[0] ^= 1;
         let (back, err) = forged.clone().verified().unwrap_err();
         assert_eq!(back, forged);
         assert_eq!(err, SignedError::BadSignature);

@@ -21,8 +21,39 @@ impl Replica {
         if self.index.contains_key(&change.hash()) {
             return Ok(Applied::Duplicate);
         }
-        let verified = sc.verify_parsed(change)?;
+        let verified = self.authenticate(sc, change)?;
         self.apply_verified(verified)
+    }
+
+    /// The envelope check of a change decoded from its bytes: its signature, or — for a
+    /// covered change — a cover seen before (it was vouched for in an earlier batch and has
+    /// not been accepted since); a covered change alone is [`Error::Uncovered`].
+    pub(super) fn authenticate(
+        &self,
+        sc: SignedChange,
+        change: automerge::Change,
+    ) -> Result<Verified, Error> {
+        if sc.signature.is_some() {
+            return Ok(sc.verify_parsed(change)?);
+        }
+        sc.check_author(&change)?;
+        if self.vouched.contains(&change.hash()) {
+            return Ok(Verified::vouched(sc, change));
+        }
+        Err(Self::uncovered(&sc, change.hash()))
+    }
+
+    /// The error of a covered change that nothing covers.
+    pub(super) fn uncovered(sc: &SignedChange, hash: ChangeHash) -> Error {
+        Error::Uncovered {
+            change: hex::encode(&hash.0[..4]),
+            signer: sc.signer.short(),
+        }
+    }
+
+    /// Remembers that covered changes were shown authentic (see `vouched`).
+    pub(super) fn vouch(&mut self, hashes: impl IntoIterator<Item = ChangeHash>) {
+        self.vouched.extend(hashes);
     }
 
     /// [`Replica::apply`] of a change whose envelope (signature, actor binding, canonical
@@ -47,7 +78,7 @@ impl Replica {
         if self.index.contains_key(&change.hash()) {
             return Ok(Applied::Duplicate);
         }
-        let verified = sc.verify_parsed(change)?;
+        let verified = self.authenticate(sc, change)?;
         self.apply_one_verified(verified)
     }
 
@@ -403,7 +434,7 @@ impl Replica {
             let genesis = bad == ChangeHash(doc.0);
             let dependents: Vec<ChangeHash> = waiting
                 .iter()
-                .filter(|(_, sc)| genesis || sc.verify().is_ok_and(|c| c.deps().contains(&bad)))
+                .filter(|(_, sc)| genesis || sc.parse().is_ok_and(|c| c.deps().contains(&bad)))
                 .map(|(h, _)| *h)
                 .collect();
             let revisable = self.revisable.contains_key(&bad);
@@ -649,7 +680,7 @@ impl Replica {
         for (h, sc) in waiting {
             // A change whose bytes do not decode is tried (and refused) at once.
             let lacking = sc
-                .verify()
+                .parse()
                 .map(|c| doc.missing_deps(&c))
                 .unwrap_or_default();
             if lacking.is_empty() {

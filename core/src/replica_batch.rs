@@ -95,7 +95,7 @@ impl Item {
     fn verified(&self) -> Option<&Verified> {
         match &self.checked {
             Checked::Verified(v) => Some(v),
-            Checked::Unverified(_) => None,
+            Checked::Unverified(_) | Checked::Covered(_) => None,
         }
     }
 }
@@ -114,19 +114,37 @@ impl Replica {
     /// [`Replica::apply`] for an envelope that failed) on each change in turn, with
     /// `hooks.admit` before each verified change; but runs of one document's changes are
     /// applied to automerge in one call and authorized against one state (module docs).
+    ///
+    /// Covered changes (no signature of their own) are verified by a later signed change of
+    /// their signer in the batch ([`signed::cover`]), or by a cover seen before; one that
+    /// nothing covers is [`Error::Uncovered`] in its place (dropped, not recorded).
     pub fn apply_batch(
         &mut self,
-        batch: Vec<Checked>,
+        mut batch: Vec<Checked>,
         hooks: &mut impl BatchHooks,
     ) -> Vec<Result<Applied, Error>> {
         let mut results: Vec<Option<Result<Applied, Error>>> =
             (0..batch.len()).map(|_| None).collect();
+        signed::cover(&mut batch);
+        let vouched: Vec<ChangeHash> = batch
+            .iter_mut()
+            .filter_map(|c| match c {
+                Checked::Verified(v) if v.signed().signature.is_none() => Some(v.hash()),
+                Checked::Covered(v) if self.vouched.contains(&v.hash()) => {
+                    let h = v.hash();
+                    *c = Checked::Verified(v.clone());
+                    Some(h)
+                }
+                _ => None,
+            })
+            .collect();
+        self.vouch(vouched);
         let mut queue: VecDeque<Item> = batch
             .into_iter()
             .enumerate()
             .map(|(index, checked)| {
                 let hash = match &checked {
-                    Checked::Verified(v) => Some(v.hash()),
+                    Checked::Verified(v) | Checked::Covered(v) => Some(v.hash()),
                     Checked::Unverified(sc) => sc.change_hash().ok(),
                 };
                 Item {
@@ -182,6 +200,10 @@ impl Replica {
                 Err(e) => Err(e),
             },
             Checked::Unverified(sc) => self.apply(sc),
+            Checked::Covered(v) => match item.hash {
+                Some(h) if self.index.contains_key(&h) => Ok(Applied::Duplicate),
+                _ => Err(Self::uncovered(v.signed(), v.hash())),
+            },
         };
         hooks.settled(self, item.index, &result);
         if let Some(slot) = results.get_mut(item.index) {
@@ -389,7 +411,7 @@ impl Replica {
             .take(kept)
             .filter_map(|i| match i.checked {
                 Checked::Verified(v) => Some(v),
-                Checked::Unverified(_) => None,
+                Checked::Unverified(_) | Checked::Covered(_) => None,
             });
         match (id, doc) {
             (Some(id), Some(doc)) => {

@@ -155,8 +155,9 @@ impl Replica {
     }
 
     /// A document in the store's snapshot form, for a peer's fast join: its saved automerge
-    /// document and the 64-byte signature of every change it holds, in ascending order of
-    /// change hash. A provisional document has none (it is not served).
+    /// document and the signatures of the changes it holds, in ascending order of change
+    /// hash, packed by [`crate::signed::pack_signatures`] (a covered change has none). A
+    /// provisional document has none (it is not served).
     pub fn snapshot_of(&self, id: DocId) -> Result<(Vec<u8>, Vec<u8>), Error> {
         if self.is_provisional(id) {
             return Err(Error::UnknownDocument(id));
@@ -166,11 +167,9 @@ impl Replica {
         let mut entries: Vec<&Logged> = log.iter().collect();
         entries.sort_unstable_by_key(|e| e.hash);
         let signed = self.signed_of(id, &entries)?;
-        let mut sigs = Vec::with_capacity(signed.len() * 64);
-        for sc in &signed {
-            sigs.extend_from_slice(sc.signature.as_bytes());
-        }
-        Ok((doc.save(), sigs))
+        let sigs: Vec<Option<crate::identity::Signature>> =
+            signed.into_iter().map(|sc| sc.signature).collect();
+        Ok((doc.save(), crate::signed::pack_signatures(&sigs)))
     }
 
     /// How many accepted changes of `doc` are logged (0 for a document not held).

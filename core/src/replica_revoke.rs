@@ -248,7 +248,7 @@ impl Replica {
                 self.signed_of(id, &[e])
                     .ok()
                     .and_then(|v| v.into_iter().next())
-                    .and_then(|sc| sc.verify().ok())
+                    .and_then(|sc| sc.parse().ok())
             };
             let rank = || {
                 if fed {
@@ -357,6 +357,11 @@ impl Replica {
         for e in &entries {
             if bad.contains_key(&e.hash) {
                 self.touch(e.hash, id);
+                // Accepted before: a covered one is taken again (refused, judged again or
+                // re-submitted) without its cover.
+                if e.signed.as_ref().is_some_and(|sc| sc.signature.is_none()) {
+                    self.vouched.insert(e.hash);
+                }
             }
             self.index.remove(&e.hash);
             self.times.remove(&e.hash);
@@ -509,12 +514,12 @@ impl Replica {
 
     /// Rebuilds a document from logged changes in causal order (the first is its genesis).
     pub(super) fn replay(&self, kept: &[Logged]) -> Option<Document> {
-        let genesis = kept.first()?.signed.as_ref()?.verify().ok()?;
+        let genesis = kept.first()?.signed.as_ref()?.parse().ok()?;
         let mut doc = Document::from_genesis(genesis, crate::kinds::layout).ok()?;
         doc.set_author(&self.author);
         for e in &kept[1..] {
             // Invariant: these changes were verified and applied before, in this order.
-            let c = e.signed.as_ref()?.verify().ok()?;
+            let c = e.signed.as_ref()?.parse().ok()?;
             doc.apply_checked(c).ok()?;
         }
         Some(doc)

@@ -404,6 +404,7 @@ impl Replica {
     }
 
     pub(super) fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
+        self.vouched.remove(&change.hash());
         self.touch(change.hash(), id);
         self.index.insert(change.hash(), id);
         self.times.insert(change.hash(), change.timestamp());

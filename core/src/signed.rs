@@ -6,6 +6,14 @@
 //! public key followed by an 8-byte incarnation, [`SignedChange::verify`] also binds the
 //! change's author to the signer.
 //!
+//! A change may also travel and be stored **covered**, without a signature of its own
+//! (`signature: None`): a change's hash covers its dependencies' hashes, so a signature over
+//! a later change of the same key vouches for every change of that key in its history
+//! (ARCHITECTURE.md, "Covered changes"). A covered change is only ever accepted in a batch
+//! that also holds such a later signed change ([`cover`]); alone it is
+//! [`SignedError::Uncovered`]. Writers sign every change; stores keep the signatures needed
+//! to cover the rest ([`signatures_to_keep`]).
+//!
 //! Only uncompressed change chunks with a correct header checksum are accepted: the change
 //! hash does not cover the header checksum, and a compressed chunk has the hash of its
 //! inflated contents, so either would let different bytes carry the same signature (and
@@ -23,6 +31,11 @@
 //! | 133    | `n`  | raw automerge change bytes              |
 //!
 //! Nothing may follow the change. `n` may be at most [`MAX_CHANGE_BYTES`].
+//!
+//! # Binary encoding (version 2: a covered change)
+//!
+//! Version 1 without the signature: `2`, `doc` (32), `signer` (32), `n` (4, `u32` LE), then
+//! the `n` change bytes.
 
 use automerge::Change;
 
@@ -33,11 +46,22 @@ use crate::ids::{DocId, NodeId};
 /// Domain-separation tag at the start of the signed message of a change.
 pub const CHANGE_DOMAIN: &[u8] = b"linli/change/v1\0";
 
-/// The current (and only) version of the binary encoding.
+/// The version of the binary encoding of a signed change.
 pub const ENCODING_VERSION: u8 = 1;
+
+/// The version of the binary encoding of a covered change (no signature).
+pub const COVERED_VERSION: u8 = 2;
 
 /// Length of the fixed part of the encoding, before the change bytes.
 pub const HEADER_LEN: usize = 1 + 32 + 32 + 64 + 4;
+
+/// Length of the fixed part of the covered encoding, before the change bytes.
+pub const COVERED_HEADER_LEN: usize = 1 + 32 + 32 + 4;
+
+/// A store keeps the signature of every change whose sequence number is a multiple of this
+/// (besides those no kept signature covers), so a sender can cut a long history into
+/// batches that each carry their own cover ([`signatures_to_keep`]).
+pub const CHECKPOINT_EVERY: u64 = 64;
 
 /// First bytes of every automerge chunk.
 const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -56,7 +80,7 @@ pub enum SignedError {
         got: usize,
     },
     /// The encoding's version byte is not one this code reads.
-    #[error("unknown signed-change encoding version {0} (this build reads version 1)")]
+    #[error("unknown signed-change encoding version {0} (this build reads versions 1 and 2)")]
     UnknownVersion(u8),
     /// The change is larger than [`MAX_CHANGE_BYTES`].
     #[error("change of {size} bytes exceeds the limit of {limit} bytes")]
@@ -86,6 +110,19 @@ pub enum SignedError {
     /// The change's actor id is not a linli actor (32-byte key + 8-byte incarnation).
     #[error("actor id of {0} bytes is not a linli actor (expected 40)")]
     BadActor(usize),
+    /// A change without a signature of its own, and no later signed change of its signer in
+    /// the same batch has it in its history. Not a verdict on the change: it is taken when it
+    /// comes again with its cover.
+    #[error(
+        "change {change} carries no signature and nothing in its batch covers it \
+         (a later change of {signer}, signed)"
+    )]
+    Uncovered {
+        /// Short form of the change hash.
+        change: String,
+        /// Short form of the signer.
+        signer: String,
+    },
 }
 
 /// The message a signer signs for a change: `b"linli/change/v1\0" ‖ doc ‖ change_hash`.
@@ -160,6 +197,11 @@ impl Verified {
     pub fn into_parts(self) -> (SignedChange, Change) {
         (self.signed, self.change)
     }
+    /// A change whose envelope stands without a signature of its own: covered by a verified
+    /// change ([`cover`]) or held by the replica before. Only linli-core makes one.
+    pub(crate) fn vouched(signed: SignedChange, change: Change) -> Verified {
+        Verified { signed, change }
+    }
 }
 
 /// Signers' keys decompressed for verifying (`None`: not a usable key).
@@ -177,16 +219,175 @@ pub enum Checked {
     /// The envelope did not verify (or its bytes do not decode): `Replica::apply` gives the
     /// verdict where it stands in the batch (a duplicate of a held change, else the error).
     Unverified(SignedChange),
+    /// A covered change (no signature) whose bytes and actor binding check: verified when a
+    /// later signed change of its signer in the batch covers it ([`cover`]).
+    Covered(Verified),
 }
 
 impl Checked {
     /// The signed change.
     pub fn signed(&self) -> &SignedChange {
         match self {
-            Checked::Verified(v) => v.signed(),
+            Checked::Verified(v) | Checked::Covered(v) => v.signed(),
             Checked::Unverified(sc) => sc,
         }
     }
+}
+
+/// Turns the covered changes of `batch` that a verified *signed* change of the same signer
+/// has in its history — through changes of the batch — into verified ones, in place, and
+/// returns the indexes of the others (uncovered, left as [`Checked::Covered`]). A change's
+/// hash covers its dependencies' hashes, so a valid signature over a change vouches for the
+/// bytes of its whole history, and the actor binding makes the signer the author of the
+/// changes of its own key in it. The walk passes through every change of the batch whose
+/// bytes decode, whatever its standing: only the hashes matter.
+pub fn cover(batch: &mut [Checked]) -> Vec<usize> {
+    use std::collections::{HashMap, HashSet};
+    if !batch.iter().any(|c| matches!(c, Checked::Covered(_))) {
+        return Vec::new();
+    }
+    // The batch's changes whose bytes decode: hash → (index, dependencies).
+    let mut graph: HashMap<automerge::ChangeHash, (usize, Vec<automerge::ChangeHash>)> =
+        HashMap::new();
+    for (i, c) in batch.iter().enumerate() {
+        let parsed = match c {
+            Checked::Verified(v) | Checked::Covered(v) => Some((v.hash(), v.change.deps().to_vec())),
+            Checked::Unverified(sc) => sc.parse().ok().map(|p| (p.hash(), p.deps().to_vec())),
+        };
+        if let Some((h, deps)) = parsed {
+            graph.entry(h).or_insert((i, deps));
+        }
+    }
+    // Walk back from each signed change, per signer; a change is visited once per signer.
+    let mut seen: HashSet<(NodeId, automerge::ChangeHash)> = HashSet::new();
+    let mut covered: HashSet<usize> = HashSet::new();
+    for c in batch.iter() {
+        let Checked::Verified(v) = c else { continue };
+        if v.signed.signature.is_none() {
+            continue;
+        }
+        let key = v.signed.signer;
+        let mut stack: Vec<automerge::ChangeHash> = v.change.deps().to_vec();
+        while let Some(h) = stack.pop() {
+            if !seen.insert((key, h)) {
+                continue;
+            }
+            let Some((i, deps)) = graph.get(&h) else {
+                continue;
+            };
+            if let Some(Checked::Covered(cv)) = batch.get(*i)
+                && cv.signed.signer == key
+            {
+                covered.insert(*i);
+            }
+            stack.extend(deps.iter().copied());
+        }
+    }
+    let mut uncovered = Vec::new();
+    for (i, c) in batch.iter_mut().enumerate() {
+        if let Checked::Covered(v) = c {
+            if covered.contains(&i) {
+                *c = Checked::Verified(v.clone());
+            } else {
+                uncovered.push(i);
+            }
+        }
+    }
+    uncovered
+}
+
+/// Packs the signatures of a document's changes (in ascending order of change hash; `None`
+/// for a covered change): a bitmap of which are present (bit `i % 8` of byte `i / 8`), then
+/// the 64 bytes of each present one, in order.
+pub fn pack_signatures(sigs: &[Option<Signature>]) -> Vec<u8> {
+    let present = sigs.iter().filter(|s| s.is_some()).count();
+    let mut out = vec![0u8; sigs.len().div_ceil(8)];
+    out.reserve(present * 64);
+    for (i, s) in sigs.iter().enumerate() {
+        if s.is_some()
+            && let Some(b) = out.get_mut(i / 8)
+        {
+            *b |= 1 << (i % 8);
+        }
+    }
+    for s in sigs.iter().flatten() {
+        out.extend_from_slice(s.as_bytes());
+    }
+    out
+}
+
+/// The signatures of `n` changes packed by [`pack_signatures`]; an error naming what does not
+/// fit (the length, or bits set beyond `n`).
+pub fn unpack_signatures(bytes: &[u8], n: usize) -> Result<Vec<Option<Signature>>, String> {
+    let map_len = n.div_ceil(8);
+    let Some((map, rest)) = bytes.split_at_checked(map_len) else {
+        return Err(format!(
+            "the signatures of {n} changes need a {map_len}-byte bitmap, only {} bytes are there",
+            bytes.len()
+        ));
+    };
+    if n % 8 != 0 && map.last().is_some_and(|b| b >> (n % 8) != 0) {
+        return Err(format!("the bitmap marks signatures beyond the {n} changes"));
+    }
+    let present: usize = map.iter().map(|b| b.count_ones() as usize).sum();
+    if rest.len() != present * 64 {
+        return Err(format!(
+            "the bitmap marks {present} signatures ({} bytes) but {} bytes follow it",
+            present * 64,
+            rest.len()
+        ));
+    }
+    let mut sigs = rest.chunks_exact(64);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let bit = map.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+        let sig = if bit { sigs.next() } else { None };
+        out.push(sig.map(|s| {
+            let mut a = [0u8; 64];
+            a.copy_from_slice(s);
+            Signature(a)
+        }));
+    }
+    Ok(out)
+}
+
+/// One change of a document's history, for [`signatures_to_keep`].
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// Its hash.
+    pub hash: automerge::ChangeHash,
+    /// Its signer (the key in its actor id).
+    pub signer: NodeId,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its dependencies.
+    pub deps: Vec<automerge::ChangeHash>,
+    /// Whether its own signature is at hand.
+    pub signed: bool,
+}
+
+/// Which signatures a store keeps for a document's accepted changes (`history`, in causal
+/// order): a change's signature is dropped when a kept signature of a later change of the
+/// same key has it in its history (it is covered), except at every [`CHECKPOINT_EVERY`]-th
+/// sequence number, so a long history can be sent in batches that each carry their cover.
+/// The newest change of each key always keeps its signature (nothing later covers it).
+pub fn signatures_to_keep(history: &[HistoryEntry]) -> std::collections::HashSet<automerge::ChangeHash> {
+    use std::collections::{HashMap, HashSet};
+    // For each change, the keys whose kept signatures cover it (from its descendants).
+    let mut covering: HashMap<automerge::ChangeHash, HashSet<NodeId>> = HashMap::new();
+    let mut keep = HashSet::new();
+    for e in history.iter().rev() {
+        let mut keys = covering.remove(&e.hash).unwrap_or_default();
+        let kept = e.signed && (e.seq % CHECKPOINT_EVERY == 0 || !keys.contains(&e.signer));
+        if kept {
+            keep.insert(e.hash);
+            keys.insert(e.signer);
+        }
+        for d in &e.deps {
+            covering.entry(*d).or_default().extend(keys.iter().copied());
+        }
+    }
+    keep
 }
 
 /// Checks the envelopes of `changes` (decoding and ed25519 signature, the costly part of
@@ -241,8 +442,9 @@ pub struct SignedChange {
     pub change: Vec<u8>,
     /// The signing key; must be the key in the change's actor id.
     pub signer: NodeId,
-    /// Signature by `signer` over [`signing_message`] of `doc` and the change hash.
-    pub signature: Signature,
+    /// Signature by `signer` over [`signing_message`] of `doc` and the change hash; `None`
+    /// for a covered change (module docs).
+    pub signature: Option<Signature>,
 }
 
 impl SignedChange {
@@ -263,14 +465,15 @@ impl SignedChange {
             doc,
             change: change.to_vec(),
             signer,
-            signature,
+            signature: Some(signature),
         })
     }
 
     /// Checks the envelope and returns the decoded change: size limit, canonical change bytes
     /// (never panics on garbage), actor ↔ signer binding, then the signature over the
-    /// document id and change hash. Certificates, revocations and write policies are checked
-    /// by the caller.
+    /// document id and change hash (a covered change is [`SignedError::Uncovered`]: alone it
+    /// proves nothing). Certificates, revocations and write policies are checked by the
+    /// caller.
     pub fn verify(&self) -> Result<Change, SignedError> {
         let change = parse_canonical(&self.change)?;
         self.check_parsed(&change)?;
@@ -282,8 +485,8 @@ impl SignedChange {
         self.check_parsed_with(change, &mut Keys::new())
     }
 
-    /// [`SignedChange::check_parsed`] with the signers' keys decompressed once in `keys`.
-    fn check_parsed_with(&self, change: &Change, keys: &mut Keys) -> Result<(), SignedError> {
+    /// Actor ↔ signer binding of a change decoded from `self.change`.
+    pub(crate) fn check_author(&self, change: &Change) -> Result<(), SignedError> {
         let author = author_key(change)?;
         if author != self.signer {
             return Err(SignedError::ActorMismatch {
@@ -291,6 +494,23 @@ impl SignedChange {
                 signer: self.signer.short(),
             });
         }
+        Ok(())
+    }
+
+    /// The error of a covered change that nothing covers.
+    pub(crate) fn uncovered(&self, change: &Change) -> SignedError {
+        SignedError::Uncovered {
+            change: hex::encode(&change.hash().0[..4]),
+            signer: self.signer.short(),
+        }
+    }
+
+    /// [`SignedChange::check_parsed`] with the signers' keys decompressed once in `keys`.
+    fn check_parsed_with(&self, change: &Change, keys: &mut Keys) -> Result<(), SignedError> {
+        self.check_author(change)?;
+        let Some(signature) = &self.signature else {
+            return Err(self.uncovered(change));
+        };
         let key = keys
             .entry(self.signer)
             .or_insert_with(|| identity::verifying_key(&self.signer).ok())
@@ -300,16 +520,25 @@ impl SignedChange {
             key,
             &self.signer,
             &signing_message(&self.doc, &change.hash().0),
-            &self.signature,
+            signature,
         )
         .map_err(|_| SignedError::BadSignature)
     }
 
     /// [`SignedChange::checked`] with the signers' keys decompressed once in `keys`.
     fn checked_with(self, keys: &mut Keys) -> Checked {
-        let checked = parse_canonical(&self.change)
-            .and_then(|change| self.check_parsed_with(&change, keys).map(|()| change));
+        let checked = parse_canonical(&self.change).and_then(|change| {
+            if self.signature.is_none() {
+                self.check_author(&change).map(|()| change)
+            } else {
+                self.check_parsed_with(&change, keys).map(|()| change)
+            }
+        });
         match checked {
+            Ok(change) if self.signature.is_none() => Checked::Covered(Verified {
+                signed: self,
+                change,
+            }),
             Ok(change) => Checked::Verified(Verified {
                 signed: self,
                 change,
@@ -370,10 +599,16 @@ impl SignedChange {
     /// [`SignedChange::decode`].
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.change.len());
-        out.push(ENCODING_VERSION);
+        out.push(if self.signature.is_some() {
+            ENCODING_VERSION
+        } else {
+            COVERED_VERSION
+        });
         out.extend_from_slice(self.doc.as_bytes());
         out.extend_from_slice(self.signer.as_bytes());
-        out.extend_from_slice(self.signature.as_bytes());
+        if let Some(signature) = &self.signature {
+            out.extend_from_slice(signature.as_bytes());
+        }
         let len = u32::try_from(self.change.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.change);
@@ -389,23 +624,28 @@ impl SignedChange {
                 got: 0,
             });
         };
-        if version != ENCODING_VERSION {
-            return Err(SignedError::UnknownVersion(version));
-        }
-        let Some((header, rest)) = bytes.split_at_checked(HEADER_LEN) else {
+        let header_len = match version {
+            ENCODING_VERSION => HEADER_LEN,
+            COVERED_VERSION => COVERED_HEADER_LEN,
+            other => return Err(SignedError::UnknownVersion(other)),
+        };
+        let Some((header, rest)) = bytes.split_at_checked(header_len) else {
             return Err(SignedError::Truncated {
-                needed: HEADER_LEN,
+                needed: header_len,
                 got: bytes.len(),
             });
         };
         let mut doc = [0u8; 32];
         let mut signer = [0u8; 32];
-        let mut signature = [0u8; 64];
         let mut len = [0u8; 4];
         doc.copy_from_slice(&header[1..33]);
         signer.copy_from_slice(&header[33..65]);
-        signature.copy_from_slice(&header[65..129]);
-        len.copy_from_slice(&header[129..133]);
+        let signature = (version == ENCODING_VERSION).then(|| {
+            let mut signature = [0u8; 64];
+            signature.copy_from_slice(&header[65..129]);
+            Signature(signature)
+        });
+        len.copy_from_slice(&header[header_len - 4..header_len]);
         let len = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
         if len > MAX_CHANGE_BYTES {
             return Err(SignedError::Oversized {
@@ -415,7 +655,7 @@ impl SignedChange {
         }
         if rest.len() < len {
             return Err(SignedError::Truncated {
-                needed: HEADER_LEN + len,
+                needed: header_len + len,
                 got: bytes.len(),
             });
         }
@@ -426,8 +666,15 @@ impl SignedChange {
             doc: DocId(doc),
             change: rest.to_vec(),
             signer: NodeId(signer),
-            signature: Signature(signature),
+            signature,
         })
+    }
+
+    /// The same change without its signature (covered by a later signed change of its
+    /// signer, module docs).
+    pub fn without_signature(mut self) -> SignedChange {
+        self.signature = None;
+        self
     }
 }
 

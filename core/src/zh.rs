@@ -271,6 +271,9 @@ impl Chinese for SignedError {
             SignedError::TrailingBytes(n) => format!("签名变更之后多出 {n} 字节"),
             SignedError::MalformedChange(m) => format!("变更字节格式错误：{m}"),
             SignedError::BadSignature => "签名与签名者、文档和变更不符".to_string(),
+            SignedError::Uncovered { change, signer } => format!(
+                "变更 {change} 没有自己的签名，同批中也没有签名者 {signer} 之后的已签名变更覆盖它"
+            ),
             SignedError::ActorMismatch { actor, signer } => {
                 format!("变更的作者是密钥 {actor}，签名的却是 {signer}")
             }

@@ -38,7 +38,7 @@ fn received(district: &mut District) -> (DocId, Vec<SignedChange>) {
         let change = h.execute(reg, op, now).unwrap().change;
         if i == 10 {
             let mut forged = change.clone();
-            forged.signature.0[5] ^= 0x10;
+            forged.signature.as_mut().expect("signed").0[5] ^= 0x10;
             out.push(forged);
         }
         out.push(change);

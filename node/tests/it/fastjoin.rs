@@ -271,7 +271,7 @@ fn craft(district: &mut District) -> Crafted {
         .find(|c| c.change_hash().unwrap() == forged)
         .unwrap()
         .clone();
-    forged_copy.signature.0[0] ^= 0x55;
+    forged_copy.signature.as_mut().expect("signed").0[0] ^= 0x55;
     changes.retain(|c| c.change_hash().unwrap() != forged);
     changes.push(forged_copy);
     changes.extend(hongqi_changes);

@@ -263,7 +263,7 @@ async fn forged_changes_are_not_stored() {
     node.apply_batch(district.fed_changes()).await.unwrap();
     let log = node.status().await.unwrap().log;
     let mut forged = h.genesis.clone();
-    forged.signature.0[0] ^= 1;
+    forged.signature.as_mut().expect("signed").0[0] ^= 1;
     let err = node.apply(forged).await.unwrap_err();
     assert!(
         matches!(err, NodeError::Core(CoreError::Envelope(_))),
