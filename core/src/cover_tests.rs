@@ -110,7 +110,10 @@ fn a_covered_change_encodes_without_its_signature_and_alone_proves_nothing() {
     let covered = changes[1].clone().without_signature();
     let bytes = covered.encode();
     assert_eq!(bytes[0], signed::COVERED_VERSION);
-    assert_eq!(bytes.len(), signed::COVERED_HEADER_LEN + covered.change.len());
+    assert_eq!(
+        bytes.len(),
+        signed::COVERED_HEADER_LEN + covered.change.len()
+    );
     assert_eq!(SignedChange::decode(&bytes).unwrap(), covered);
     assert!(matches!(
         covered.verify(),
@@ -148,7 +151,10 @@ fn a_history_as_stored_is_accepted_in_one_batch_exactly_as_signed() {
         assert!(matches!(r, Ok(Applied::Applied(_))), "{r:?}");
     }
     assert_eq!(state(&covered_rx, led), state(&signed_rx, led));
-    assert_eq!(covered_rx.heads(led).unwrap(), signed_rx.heads(led).unwrap());
+    assert_eq!(
+        covered_rx.heads(led).unwrap(),
+        signed_rx.heads(led).unwrap()
+    );
     // What it serves again carries no more signatures than it received.
     let served = covered_rx.changes(led, &[]).unwrap();
     assert_eq!(served.iter().filter(|sc| sc.signature.is_some()).count(), 3);
@@ -169,7 +175,11 @@ fn covered_changes_without_their_cover_in_the_batch_are_dropped_and_taken_later(
     assert!(r.rejected().is_empty());
     // With the cover, everything is taken.
     let results = r.receive_batch(stored.clone());
-    assert!(results.iter().all(|res| matches!(res, Ok(Applied::Applied(_)))));
+    assert!(
+        results
+            .iter()
+            .all(|res| matches!(res, Ok(Applied::Applied(_))))
+    );
     assert_eq!(r.heads(led).unwrap().len(), 1);
 }
 
@@ -180,15 +190,26 @@ fn a_covered_change_waiting_for_a_dependency_is_taken_when_it_arrives() {
     let mut r = replica("hongqi", 2);
     // The genesis is missing: the covered changes and their cover wait.
     let results = r.receive_batch(stored[1..].to_vec());
-    assert!(results.iter().all(|res| matches!(res, Ok(Applied::Pending(_)))), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|res| matches!(res, Ok(Applied::Pending(_)))),
+        "{results:?}"
+    );
     assert_eq!(r.pending_len(), 6);
     // The genesis (signed, as its writer sent it) releases them all: the cover was seen
     // with them.
     assert!(stored[0].signature.is_none());
     let results = r.receive_batch(vec![changes[0].clone()]);
-    assert!(matches!(&results[0], Ok(Applied::Applied(h)) if h.len() == 7), "{results:?}");
+    assert!(
+        matches!(&results[0], Ok(Applied::Applied(h)) if h.len() == 7),
+        "{results:?}"
+    );
     assert_eq!(r.pending_len(), 0);
-    assert_eq!(r.heads(led).unwrap(), replica_with(&changes).heads(led).unwrap());
+    assert_eq!(
+        r.heads(led).unwrap(),
+        replica_with(&changes).heads(led).unwrap()
+    );
 }
 
 fn replica_with(changes: &[SignedChange]) -> Replica {
@@ -209,9 +230,17 @@ fn a_signature_covers_only_its_own_keys_changes_and_only_when_it_verifies() {
     batch.push(on_top.clone());
     let mut r = replica("hongqi", 2);
     let results = r.receive_batch(batch);
-    assert!(matches!(results[4], Err(Error::Uncovered { .. })), "{:?}", results[4]);
+    assert!(
+        matches!(results[4], Err(Error::Uncovered { .. })),
+        "{:?}",
+        results[4]
+    );
     // Its dependent waits for it; nothing is refused.
-    assert!(matches!(results[5], Ok(Applied::Pending(_))), "{:?}", results[5]);
+    assert!(
+        matches!(results[5], Ok(Applied::Pending(_))),
+        "{:?}",
+        results[5]
+    );
     assert!(r.rejected().is_empty());
 
     // A cover whose signature does not verify covers nothing (and is itself refused as
@@ -222,8 +251,15 @@ fn a_signature_covers_only_its_own_keys_changes_and_only_when_it_verifies() {
     forged[last].signature.as_mut().expect("signed").0[3] ^= 1;
     let mut r = replica("hongqi", 2);
     let results = r.receive_batch(forged);
-    assert!(matches!(results[1], Err(Error::Uncovered { .. })), "{:?}", results[1]);
-    assert!(matches!(results[last], Err(Error::Envelope(SignedError::BadSignature))));
+    assert!(
+        matches!(results[1], Err(Error::Uncovered { .. })),
+        "{:?}",
+        results[1]
+    );
+    assert!(matches!(
+        results[last],
+        Err(Error::Envelope(SignedError::BadSignature))
+    ));
     // Altered bytes of a covered change are not the history the cover signed.
     let mut altered = stored.clone();
     let (_, c) = (0, altered[2].parse().unwrap());
@@ -235,8 +271,16 @@ fn a_signature_covers_only_its_own_keys_changes_and_only_when_it_verifies() {
     };
     let mut r = replica("hongqi", 2);
     let results = r.receive_batch(altered);
-    assert!(results[2..].iter().any(|res| !matches!(res, Ok(Applied::Applied(_)))));
-    assert!(r.heads(led).map(|h| h != replica_with(&changes).heads(led).unwrap()).unwrap_or(true));
+    assert!(
+        results[2..]
+            .iter()
+            .any(|res| !matches!(res, Ok(Applied::Applied(_))))
+    );
+    assert!(
+        r.heads(led)
+            .map(|h| h != replica_with(&changes).heads(led).unwrap())
+            .unwrap_or(true)
+    );
     let _ = key("dianye", 1);
     let _ = fed_id();
 }
@@ -324,4 +368,37 @@ proptest! {
             prop_assert_eq!(state(&o, *id), state(&plain, *id));
         }
     }
+}
+
+#[test]
+fn a_sender_cuts_batches_only_where_they_carry_their_cover() {
+    let (_, changes) = ledger_changes(150);
+    let stored = as_stored(&changes);
+    let cuts = signed::cover_cuts(&stored);
+    let at: Vec<usize> = (0..cuts.len()).filter(|i| cuts[*i]).collect();
+    // After the checkpoints (seq 64 and 128, indexes 63 and 127) and at the end.
+    assert_eq!(at, vec![63, 127, 150]);
+    // Every batch cut there is taken whole on its own, in order.
+    let mut r = replica("hongqi", 2);
+    let mut from = 0;
+    for end in at {
+        for res in r.receive_batch(stored[from..=end].to_vec()) {
+            assert!(matches!(res, Ok(Applied::Applied(_))), "{res:?}");
+        }
+        from = end + 1;
+    }
+    // All signed: any cut.
+    assert!(signed::cover_cuts(&changes).iter().all(|c| *c));
+}
+
+#[test]
+fn a_replica_holding_covered_changes_serves_them_by_sync() {
+    let (led, changes) = ledger_changes(150);
+    let mut a = replica("dianye", 2);
+    a.receive_batch(as_stored(&changes));
+    let mut b = replica("hongqi", 2);
+    crate::sync::tests_support::run_session(&mut a, &mut b);
+    assert_eq!(b.heads(led).unwrap(), a.heads(led).unwrap());
+    assert_eq!(b.logged(led), 151);
+    assert!(b.rejected().is_empty());
 }

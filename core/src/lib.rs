@@ -15,13 +15,13 @@
 mod attack_tests;
 #[cfg(test)]
 mod batch_tests;
-#[cfg(test)]
-mod cover_tests;
 pub mod catalogue;
 pub mod cert;
 pub mod class;
 #[cfg(test)]
 mod convergence_tests;
+#[cfg(test)]
+mod cover_tests;
 pub mod district;
 pub mod docs;
 pub mod document;

@@ -679,10 +679,7 @@ impl Replica {
         let mut ready: std::collections::VecDeque<ChangeHash> = Default::default();
         for (h, sc) in waiting {
             // A change whose bytes do not decode is tried (and refused) at once.
-            let lacking = sc
-                .parse()
-                .map(|c| doc.missing_deps(&c))
-                .unwrap_or_default();
+            let lacking = sc.parse().map(|c| doc.missing_deps(&c)).unwrap_or_default();
             if lacking.is_empty() {
                 ready.push_back(*h);
             } else {

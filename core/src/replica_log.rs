@@ -23,6 +23,22 @@ impl Replica {
     /// verified; the change is not applied and its content is not read. Changes must arrive
     /// in causal order (as sync sends them), the genesis first. Returns whether it was new.
     pub fn carry(&mut self, sc: SignedChange) -> Result<bool, Error> {
+        self.carry_checked(sc.checked())
+    }
+
+    /// [`Replica::carry`] of a change whose envelope was checked ([`crate::signed::check_all`],
+    /// covered changes verified by [`crate::signed::cover`] over their batch).
+    pub fn carry_checked(&mut self, checked: crate::signed::Checked) -> Result<bool, Error> {
+        use crate::signed::Checked;
+        let (sc, change) = match checked {
+            Checked::Verified(v) => v.into_parts(),
+            Checked::Covered(v) => return Err(Self::uncovered(v.signed(), v.hash())),
+            Checked::Unverified(sc) => {
+                sc.verify()?;
+                // Unreachable in practice (the check failed before); refuse anyway.
+                return Err(Error::Envelope(crate::signed::SignedError::BadSignature));
+            }
+        };
         if self.docs.contains_key(&sc.doc) {
             return Err(Error::WrongKind {
                 doc: sc.doc,
@@ -30,7 +46,6 @@ impl Replica {
                 actual: "document held by this replica",
             });
         }
-        let change = sc.verify()?;
         let hash = change.hash();
         if let Some(c) = self.carried.get(&sc.doc)
             && c.log.iter().any(|e| e.hash == hash)

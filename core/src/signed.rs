@@ -251,7 +251,9 @@ pub fn cover(batch: &mut [Checked]) -> Vec<usize> {
         HashMap::new();
     for (i, c) in batch.iter().enumerate() {
         let parsed = match c {
-            Checked::Verified(v) | Checked::Covered(v) => Some((v.hash(), v.change.deps().to_vec())),
+            Checked::Verified(v) | Checked::Covered(v) => {
+                Some((v.hash(), v.change.deps().to_vec()))
+            }
             Checked::Unverified(sc) => sc.parse().ok().map(|p| (p.hash(), p.deps().to_vec())),
         };
         if let Some((h, deps)) = parsed {
@@ -327,7 +329,9 @@ pub fn unpack_signatures(bytes: &[u8], n: usize) -> Result<Vec<Option<Signature>
         ));
     };
     if n % 8 != 0 && map.last().is_some_and(|b| b >> (n % 8) != 0) {
-        return Err(format!("the bitmap marks signatures beyond the {n} changes"));
+        return Err(format!(
+            "the bitmap marks signatures beyond the {n} changes"
+        ));
     }
     let present: usize = map.iter().map(|b| b.count_ones() as usize).sum();
     if rest.len() != present * 64 {
@@ -351,6 +355,62 @@ pub fn unpack_signatures(bytes: &[u8], n: usize) -> Result<Vec<Option<Signature>
     Ok(out)
 }
 
+/// Where a list of changes (in causal order, as a sender sends them) may be cut into
+/// batches that each carry the cover of their covered changes: `cuts[i]` is whether a batch
+/// may end after change `i`, i.e. every covered change up to `i` has a later signed change of
+/// its key up to `i` with it in its history (the path between them lies in between, the list
+/// being causal). A covered change nothing in the list covers does not hold a cut back (no
+/// batch would cover it).
+pub fn cover_cuts(changes: &[SignedChange]) -> Vec<bool> {
+    use std::collections::{HashMap, HashSet};
+    if changes.iter().all(|sc| sc.signature.is_some()) {
+        return vec![true; changes.len()];
+    }
+    let parsed: Vec<Option<Change>> = changes.iter().map(|sc| sc.parse().ok()).collect();
+    let pos: HashMap<automerge::ChangeHash, usize> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().map(|c| (c.hash(), i)))
+        .collect();
+    // The first position of a signed change of its key that covers each covered change.
+    let mut covered_at: Vec<Option<usize>> = vec![None; changes.len()];
+    let mut seen: HashSet<(NodeId, usize)> = HashSet::new();
+    for (d, sc) in changes.iter().enumerate() {
+        let Some(c) = parsed.get(d).and_then(Option::as_ref) else {
+            continue;
+        };
+        if sc.signature.is_none() {
+            continue;
+        }
+        let key = sc.signer;
+        let mut stack: Vec<usize> = c
+            .deps()
+            .iter()
+            .filter_map(|h| pos.get(h).copied())
+            .collect();
+        while let Some(i) = stack.pop() {
+            if !seen.insert((key, i)) {
+                continue;
+            }
+            if changes[i].signature.is_none() && changes[i].signer == key {
+                covered_at[i].get_or_insert(d);
+            }
+            if let Some(ci) = parsed.get(i).and_then(Option::as_ref) {
+                stack.extend(ci.deps().iter().filter_map(|h| pos.get(h).copied()));
+            }
+        }
+    }
+    let mut need = 0usize;
+    let mut cuts = Vec::with_capacity(changes.len());
+    for (i, sc) in changes.iter().enumerate() {
+        if sc.signature.is_none() {
+            need = need.max(covered_at[i].unwrap_or(i));
+        }
+        cuts.push(need <= i);
+    }
+    cuts
+}
+
 /// One change of a document's history, for [`signatures_to_keep`].
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
@@ -371,7 +431,9 @@ pub struct HistoryEntry {
 /// same key has it in its history (it is covered), except at every [`CHECKPOINT_EVERY`]-th
 /// sequence number, so a long history can be sent in batches that each carry their cover.
 /// The newest change of each key always keeps its signature (nothing later covers it).
-pub fn signatures_to_keep(history: &[HistoryEntry]) -> std::collections::HashSet<automerge::ChangeHash> {
+pub fn signatures_to_keep(
+    history: &[HistoryEntry],
+) -> std::collections::HashSet<automerge::ChangeHash> {
     use std::collections::{HashMap, HashSet};
     // For each change, the keys whose kept signatures cover it (from its descendants).
     let mut covering: HashMap<automerge::ChangeHash, HashSet<NodeId>> = HashMap::new();

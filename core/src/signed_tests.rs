@@ -378,7 +378,10 @@ fn encoding_layout() {
     assert_eq!(enc[0], 1);
     assert_eq!(&enc[1..33], sc.doc.as_bytes());
     assert_eq!(&enc[33..65], sc.signer.as_bytes());
-    assert_eq!(&enc[65..129], sc.signature.as_ref().expect("signed").as_bytes());
+    assert_eq!(
+        &enc[65..129],
+        sc.signature.as_ref().expect("signed").as_bytes()
+    );
     assert_eq!(&enc[129..133], &(sc.change.len() as u32).to_le_bytes());
     assert_eq!(&enc[133..], &sc.change[..]);
 }

@@ -62,6 +62,9 @@ pub const PROTOCOL_VERSION: u16 = 2;
 pub const MIN_PROTOCOL_VERSION: u16 = 1;
 /// Target size of one batch of changes.
 pub const BATCH_BYTES: usize = 1024 * 1024;
+/// How many times [`BATCH_BYTES`] a message may grow to end where it carries the cover of its
+/// covered changes (within [`wire::MAX_MESSAGE_BYTES`]).
+pub const COVER_SLACK: usize = 4;
 /// Largest reconciliation frame (negentropy's frame size limit).
 pub const FRAME_LIMIT: u64 = 64 * 1024;
 /// Most rounds of reconciliation before a session gives up.
@@ -349,6 +352,9 @@ pub struct Session {
 struct Outgoing {
     docs: VecDeque<WantDoc>,
     cur: VecDeque<SignedChange>,
+    /// For each change of `cur`, whether a message may end after it
+    /// ([`signed::cover_cuts`]).
+    cuts: VecDeque<bool>,
     want: Vec<WantDoc>,
 }
 
@@ -357,11 +363,14 @@ impl Outgoing {
         self.docs.is_empty() && self.cur.is_empty()
     }
 
-    /// The next Changes message of at most [`BATCH_BYTES`] (or one change); the last one
-    /// carries the wants and `more: false`.
+    /// The next Changes message of at most [`BATCH_BYTES`] (or one change), ending where it
+    /// carries the cover of its covered changes ([`signed::cover_cuts`]; at most
+    /// [`COVER_SLACK`] times longer to reach such a place); the last one carries the wants and
+    /// `more: false`.
     fn next(&mut self, s: &Session, replica: &Replica) -> Message {
         let mut changes = Vec::new();
         let mut size = 0usize;
+        let mut may_cut = true;
         loop {
             let Some(c) = self.cur.front() else {
                 let Some(w) = self.docs.pop_front() else {
@@ -371,16 +380,22 @@ impl Outgoing {
                     .header(w.doc)
                     .is_ok_and(|h| s.peer_gets(replica, w.doc, h))
                 {
-                    self.cur = replica.changes(w.doc, &w.heads).unwrap_or_default().into();
+                    let cur = replica.changes(w.doc, &w.heads).unwrap_or_default();
+                    self.cuts = crate::signed::cover_cuts(&cur).into();
+                    self.cur = cur.into();
                 }
                 continue;
             };
             let n = c.change.len() + 140;
-            if size + n > BATCH_BYTES && !changes.is_empty() {
+            if size + n > BATCH_BYTES
+                && !changes.is_empty()
+                && (may_cut || size + n > COVER_SLACK * BATCH_BYTES)
+            {
                 break;
             }
             size += n;
             changes.extend(self.cur.pop_front());
+            may_cut = self.cuts.pop_front().unwrap_or(true);
         }
         let more = !self.is_empty();
         Message::Changes {
@@ -717,6 +732,7 @@ impl Session {
                 let mut og = Outgoing {
                     docs: self.federation_first(replica, sends).into(),
                     cur: VecDeque::new(),
+                    cuts: VecDeque::new(),
                     want,
                 };
                 let mut out = vec![og.next(self, replica)];
@@ -1049,22 +1065,28 @@ impl Session {
         replica: &mut Replica,
         changes: Vec<SignedChange>,
     ) -> Result<(), SyncError> {
-        for sc in changes {
-            if self.relay && self.carries(replica, &sc) {
-                match replica.carry(sc) {
+        let (carried, held): (Vec<SignedChange>, Vec<SignedChange>) = changes
+            .into_iter()
+            .partition(|sc| self.relay && self.carries(replica, sc));
+        if !carried.is_empty() {
+            let mut checked = crate::signed::check_all(carried, 1);
+            crate::signed::cover(&mut checked);
+            for c in checked {
+                match replica.carry_checked(c) {
                     Ok(true) => self.stats.changes_applied += 1,
-                    Ok(false) => {}
+                    Ok(false) | Err(Error::Uncovered { .. }) => {}
                     Err(e) => return Err(SyncError::BadChange(e.to_string())),
                 }
-                continue;
             }
-            match replica.apply(sc) {
+        }
+        for r in replica.receive_batch(held) {
+            match r {
                 Ok(crate::replica::Applied::Applied(h)) => {
                     self.stats.changes_applied += h.len() as u64
                 }
-                Ok(_) => {}
+                // Dropped, not the sender's fault: it comes again with its cover.
+                Ok(_) | Err(Error::Uncovered { .. }) => {}
                 Err(Error::Rejected(_)) => self.stats.changes_refused += 1,
-                Err(Error::Envelope(e)) => return Err(SyncError::BadChange(e.to_string())),
                 Err(e) => return Err(SyncError::BadChange(e.to_string())),
             }
         }
@@ -1110,9 +1132,14 @@ fn batches(changes: Vec<SignedChange>, want: Vec<WantDoc>) -> Vec<Message> {
     let mut out = Vec::new();
     let mut cur = Vec::new();
     let mut size = 0usize;
-    for c in changes {
+    let cuts = crate::signed::cover_cuts(&changes);
+    let mut may_cut = true;
+    for (c, cut) in changes.into_iter().zip(cuts) {
         let n = c.change.len() + 140;
-        if size + n > BATCH_BYTES && !cur.is_empty() {
+        if size + n > BATCH_BYTES
+            && !cur.is_empty()
+            && (may_cut || size + n > COVER_SLACK * BATCH_BYTES)
+        {
             out.push(Message::Changes {
                 changes: std::mem::take(&mut cur),
                 want: Vec::new(),
@@ -1122,6 +1149,7 @@ fn batches(changes: Vec<SignedChange>, want: Vec<WantDoc>) -> Vec<Message> {
         }
         size += n;
         cur.push(c);
+        may_cut = cut;
     }
     if !cur.is_empty() || !want.is_empty() {
         out.push(Message::Changes {
@@ -1387,3 +1415,28 @@ pub fn pull(replica: &Replica, doc: DocId, heads: &[ChangeHash]) -> Vec<Vec<u8>>
 mod receive_tests;
 #[cfg(test)]
 mod tests;
+
+/// A whole session between two replicas in memory, for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::{Replica, Session};
+    use std::collections::VecDeque;
+
+    /// Runs an initiator session from `a` against a responder on `b` until both are done.
+    pub(crate) fn run_session(a: &mut Replica, b: &mut Replica) {
+        let now = crate::testutil::t("2026-06-02T10:00:00+08:00");
+        let (mut sa, mut sb) = (Session::initiator(false), Session::responder(false));
+        let mut to_b: VecDeque<Vec<u8>> = sa.start(a, now).into();
+        let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
+        for _ in 0..10_000 {
+            if let Some(m) = to_b.pop_front() {
+                to_a.extend(sb.handle(b, &m, now).expect("b handles"));
+            } else if let Some(m) = to_a.pop_front() {
+                to_b.extend(sa.handle(a, &m, now).expect("a handles"));
+            } else {
+                return;
+            }
+        }
+        panic!("the session did not end");
+    }
+}
