@@ -89,7 +89,7 @@ fn a_store_keeps_checkpoints_and_the_newest_signature_of_each_key() {
         .iter()
         .map(|sc| {
             keep.contains(&sc.change_hash().unwrap())
-                .then(|| sc.signature.clone().unwrap())
+                .then(|| sc.signature.unwrap())
         })
         .collect();
     let packed = pack_signatures(&sigs);

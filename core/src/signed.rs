@@ -328,7 +328,7 @@ pub fn unpack_signatures(bytes: &[u8], n: usize) -> Result<Vec<Option<Signature>
             bytes.len()
         ));
     };
-    if n % 8 != 0 && map.last().is_some_and(|b| b >> (n % 8) != 0) {
+    if !n.is_multiple_of(8) && map.last().is_some_and(|b| b >> (n % 8) != 0) {
         return Err(format!(
             "the bitmap marks signatures beyond the {n} changes"
         ));
