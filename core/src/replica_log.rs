@@ -170,9 +170,10 @@ impl Replica {
     }
 
     /// A document in the store's snapshot form, for a peer's fast join: its saved automerge
-    /// document and the signatures of the changes it holds, in ascending order of change
-    /// hash, packed by [`crate::signed::pack_signatures`] (a covered change has none). A
-    /// provisional document has none (it is not served).
+    /// document and the signatures a store keeps of the changes it holds
+    /// ([`crate::signed::signatures_to_keep`]: the others are covered), in ascending order of
+    /// change hash, packed by [`crate::signed::pack_signatures`]. A provisional document has
+    /// none (it is not served).
     pub fn snapshot_of(&self, id: DocId) -> Result<(Vec<u8>, Vec<u8>), Error> {
         if self.is_provisional(id) {
             return Err(Error::UnknownDocument(id));
@@ -182,8 +183,28 @@ impl Replica {
         let mut entries: Vec<&Logged> = log.iter().collect();
         entries.sort_unstable_by_key(|e| e.hash);
         let signed = self.signed_of(id, &entries)?;
-        let sigs: Vec<Option<crate::identity::Signature>> =
-            signed.into_iter().map(|sc| sc.signature).collect();
+        // Only the signatures a store keeps: the others are covered by them.
+        let at_hand: HashMap<ChangeHash, bool> = entries
+            .iter()
+            .zip(&signed)
+            .map(|(e, sc)| (e.hash, sc.signature.is_some()))
+            .collect();
+        let history: Vec<crate::signed::HistoryEntry> = log
+            .iter()
+            .map(|e| crate::signed::HistoryEntry {
+                hash: e.hash,
+                signer: e.signer,
+                seq: e.seq,
+                deps: e.deps.clone(),
+                signed: at_hand.get(&e.hash).copied().unwrap_or(false),
+            })
+            .collect();
+        let keep = crate::signed::signatures_to_keep(&history);
+        let sigs: Vec<Option<crate::identity::Signature>> = entries
+            .iter()
+            .zip(signed)
+            .map(|(e, sc)| sc.signature.filter(|_| keep.contains(&e.hash)))
+            .collect();
         Ok((doc.save(), crate::signed::pack_signatures(&sigs)))
     }
 

@@ -453,7 +453,7 @@ fn check_copy(path: &Path, node: &NodeId) -> Result<u64, String> {
     // Changes folded into snapshots (schema 6; an older store has no such column).
     let folded: i64 = conn
         .query_row(
-            "SELECT coalesce(sum(length(sigs)), 0) / 64 FROM snapshots",
+            "SELECT coalesce(sum(CASE WHEN sigs IS NULL THEN 0 ELSE changes END), 0) FROM snapshots",
             [],
             |r| r.get(0),
         )

@@ -37,7 +37,8 @@ pub struct PeerSnapshot {
     pub doc: DocId,
     /// Its saved automerge document (`Document::save`).
     pub bytes: Vec<u8>,
-    /// The 64-byte signature of every change it holds, in ascending order of change hash.
+    /// The signatures of the changes it holds, in ascending order of change hash, packed by
+    /// `linli_core::signed::pack_signatures` (a covered change has none).
     pub sigs: Vec<u8>,
 }
 
@@ -70,13 +71,6 @@ impl PeerSnapshot {
             ));
         }
         let sigs = &rest[len..];
-        if !sigs.len().is_multiple_of(fold::SIG) {
-            return Err(format!(
-                "a snapshot entry's signatures are {} bytes, not a multiple of {}",
-                sigs.len(),
-                fold::SIG
-            ));
-        }
         Ok(PeerSnapshot {
             doc: DocId(doc),
             bytes: rest[..len].to_vec(),
@@ -121,13 +115,12 @@ pub(crate) fn sort(snapshots: Vec<PeerSnapshot>) -> Sorted {
             Ok(l) => l,
             Err(e) => return One::Bad(doc, format!("its snapshot does not load: {e}")),
         };
-        if loaded.held() * fold::SIG != sigs.len() {
+        if let Err(e) = linli_core::signed::unpack_signatures(&sigs, loaded.held()) {
             return One::Bad(
                 doc,
                 format!(
-                    "its snapshot holds {} changes and carries {} signatures",
-                    loaded.held(),
-                    sigs.len() / fold::SIG
+                    "its snapshot holds {} changes and its signatures do not fit: {e}",
+                    loaded.held()
                 ),
             );
         }
@@ -189,7 +182,8 @@ pub(crate) enum Verdict {
     /// Full verification accepts every change it holds.
     Verified,
     /// Something is refused, waits, or the snapshot does not rebuild: roll back. `forged`
-    /// are the changes whose envelope failed (never stored).
+    /// are the changes that are not authentic — their envelope failed, or they are covered
+    /// changes nothing valid covers — (never stored).
     Refused {
         forged: Vec<ChangeHash>,
         reason: String,
@@ -257,7 +251,9 @@ fn verify_one(scratch: &mut Replica, doc: DocId, bytes: &[u8], sigs: &[u8]) -> V
         match r {
             Ok(_) => {}
             Err(e) => {
-                if matches!(e, CoreError::Envelope(_)) {
+                // Not authentic: a broken envelope, or a covered change nothing valid
+                // covers. Neither is kept when the document is rolled back.
+                if matches!(e, CoreError::Envelope(_) | CoreError::Uncovered { .. }) {
                     forged.push(*hash);
                 }
                 reason.get_or_insert_with(|| format!("change {hash}: {e}"));
@@ -293,18 +289,14 @@ mod tests {
         };
         assert_eq!(PeerSnapshot::decode(&s.encode()).unwrap(), s);
         let mut short = s.encode();
-        short.truncate(40);
+        short.truncate(38);
         assert!(
             PeerSnapshot::decode(&short)
                 .unwrap_err()
                 .contains("announces 3 bytes")
-                || PeerSnapshot::decode(&short)
-                    .unwrap_err()
-                    .contains("signatures")
         );
-        let mut odd = s.encode();
-        odd.push(0);
-        assert!(PeerSnapshot::decode(&odd).unwrap_err().contains("multiple"));
+        // Signatures that do not fit the document's changes are found when it is loaded
+        // (`sort`: the packed form says how many it holds only with the document).
         assert!(
             PeerSnapshot::decode(&[0; 10])
                 .unwrap_err()

@@ -295,14 +295,37 @@ pub(super) fn persist(
                 p
             }
         };
-        let held = fold.then(|| {
-            d.automerge()
-                .get_changes_meta(&[])
-                .into_iter()
-                .map(|m| m.hash)
-                .collect()
-        });
-        tx.put_snapshot(doc, pos, n, &d.heads(), &d.save(), now, held, &me)?;
+        // Its accepted changes in causal order, for the signatures the store keeps (a change
+        // whose actor is not a key was never accepted: then nothing is folded).
+        let history = fold
+            .then(|| {
+                d.automerge()
+                    .get_changes_meta(&[])
+                    .into_iter()
+                    .map(|m| {
+                        Some(linli_core::signed::HistoryEntry {
+                            hash: m.hash,
+                            signer: linli_core::document::actor_node(&m.actor).ok()?,
+                            seq: m.seq,
+                            deps: m.deps,
+                            signed: false,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten();
+        let verified = !replica.is_provisional(*doc);
+        tx.put_snapshot(
+            doc,
+            pos,
+            n,
+            &d.heads(),
+            &d.save(),
+            now,
+            history,
+            verified,
+            &me,
+        )?;
         tracker.marks.insert(*doc, n);
     }
     for doc in changed {
@@ -342,11 +365,13 @@ pub(super) fn load(
     replica.set_source(std::sync::Arc::new(store.change_source()?));
     let snapshots = store.snapshots()?;
     let with_snapshot: HashSet<DocId> = snapshots.iter().map(|s| s.doc).collect();
-    // Documents whose snapshots fold their changes, with how many signatures they keep.
-    let folded: HashMap<DocId, usize> = snapshots
+    // Documents whose snapshots fold their changes, with the signatures they keep (packed).
+    let folded: HashMap<DocId, Vec<u8>> = snapshots
         .iter()
-        .filter_map(|s| Some((s.doc, s.sigs.as_ref()?.len())))
+        .filter_map(|s| Some((s.doc, s.sigs.clone()?)))
         .collect();
+    // How many changes each folded snapshot holds.
+    let mut folded_held: HashMap<DocId, u64> = HashMap::new();
     let damaged_fold = |doc: &DocId, why: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!(
             "the snapshot of {}, which holds changes the log does not, is damaged: {why}",
@@ -428,8 +453,10 @@ pub(super) fn load(
     // Folded snapshots are the only copy of their changes: one that does not load, or keeps
     // another number of signatures than it holds changes, is a damaged store (no replay).
     for (doc, sigs) in &folded {
+        let fits = |held: usize| linli_core::signed::unpack_signatures(sigs, held);
         match loaded.get(doc) {
-            Some(Ok(snapshot)) if snapshot.held() * crate::store::fold::SIG == *sigs => {
+            Some(Ok(snapshot)) if fits(snapshot.held()).is_ok() => {
+                folded_held.insert(*doc, snapshot.held() as u64);
                 tracker.docs.insert(*doc);
                 if snapshot.document().kind() == DocKind::Federation {
                     federation.insert(*doc);
@@ -440,13 +467,10 @@ pub(super) fn load(
                 restorable.entry(*doc).or_default();
             }
             Some(Ok(snapshot)) => {
+                let why = fits(snapshot.held()).err().unwrap_or_default();
                 return Err(damaged_fold(
                     doc,
-                    &format!(
-                        "it holds {} changes and {} signatures",
-                        snapshot.held(),
-                        sigs / crate::store::fold::SIG
-                    ),
+                    &format!("it holds {} changes; {why}", snapshot.held()),
                 ));
             }
             Some(Err(e)) => return Err(damaged_fold(doc, e)),
@@ -536,6 +560,13 @@ pub(super) fn load(
             }
         }
         rest.sort_by_key(|(pos, _)| *pos);
+        // Covered changes in the store had their cover checked when they arrived (an
+        // uncovered one is never stored): they are taken again without it.
+        replica.vouch_stored(
+            rest.iter()
+                .filter(|(_, sc)| sc.signature.is_none())
+                .filter_map(|(_, sc)| sc.change_hash().ok()),
+        );
         for (pos, sc) in rest.drain(..) {
             let doc = sc.doc;
             match replica.apply(sc) {
@@ -598,8 +629,8 @@ pub(super) fn load(
         }
         tx.commit()?;
     }
-    for (doc, sigs) in &folded {
-        *tracker.accepted.entry(*doc).or_default() += (sigs / crate::store::fold::SIG) as u64;
+    for (doc, held) in &folded_held {
+        *tracker.accepted.entry(*doc).or_default() += held;
     }
     tracker.refused.extend(replica.rejected().keys().copied());
     // The status pass above stored where every change stands: the decisions made while

@@ -845,9 +845,20 @@ impl Actor {
         // New changes: hash and whether refused when applied.
         let mut fresh: Vec<ChangeHash> = Vec::new();
         loop {
-            let mut batch = Vec::new();
+            let mut batch: Vec<SignedChange> = Vec::new();
             let mut index = Vec::new();
-            while batch.len() < IMPORT_BATCH {
+            // A batch ends where it carries the cover of its covered changes (an export holds
+            // them as the store does), checked every 64 entries past the batch size.
+            let full = |batch: &[SignedChange]| {
+                batch.len() >= IMPORT_BATCH
+                    && (batch.len() >= 8 * IMPORT_BATCH
+                        || (batch.len() - IMPORT_BATCH).is_multiple_of(64)
+                            && linli_core::signed::cover_cuts(batch)
+                                .last()
+                                .copied()
+                                .unwrap_or(true))
+            };
+            while !full(&batch) {
                 let i = reader.count();
                 let Some(bytes) = reader.next_entry() else {
                     break;

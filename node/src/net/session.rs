@@ -232,12 +232,18 @@ pub(crate) async fn apply_chunked(
     let (mut applied, mut refused) = (0u64, 0u64);
     let mut touched = BTreeSet::new();
     let mut bad: Option<String> = None;
+    // A chunk ends where it carries the cover of its covered changes.
+    let mut cuts: std::collections::VecDeque<bool> = linli_core::signed::cover_cuts(&rest).into();
     while !rest.is_empty() {
-        let n = ctx
+        let mut n = ctx
             .chunk
             .load(Ordering::Relaxed)
             .clamp(4, 4096)
             .min(rest.len());
+        while n < rest.len() && !cuts.get(n - 1).copied().unwrap_or(true) {
+            n += 1;
+        }
+        cuts.drain(..n);
         let tail = rest.split_off(n);
         let part = std::mem::replace(&mut rest, tail);
         let docs: Vec<DocId> = part.iter().map(|c| c.doc).collect();
@@ -258,9 +264,14 @@ pub(crate) async fn apply_chunked(
                 }
                 Ok(_) => {}
                 Err(CoreError::Rejected(_)) => refused += 1,
-                // Beyond its signer's quota, or no room to wait for its dependencies: not
-                // stored, and not the relaying peer's fault (it may come again later).
-                Err(CoreError::Quota(_) | CoreError::PendingFull { .. }) => {}
+                // Beyond its signer's quota, no room to wait for its dependencies, or its
+                // cover not in the batch: not stored, and not the relaying peer's fault (it
+                // may come again later).
+                Err(
+                    CoreError::Quota(_)
+                    | CoreError::PendingFull { .. }
+                    | CoreError::Uncovered { .. },
+                ) => {}
                 Err(CoreError::Envelope(e)) => {
                     bad.get_or_insert_with(|| format!("a change with a broken envelope: {e}"));
                 }

@@ -566,13 +566,14 @@ impl Store {
             }
         }
         let (snapshots, folded) = self.conn.query_row(
-            "SELECT count(*), coalesce(sum(length(sigs)), 0) FROM snapshots",
+            "SELECT count(*), coalesce(sum(CASE WHEN sigs IS NULL THEN 0 ELSE changes END), 0)
+             FROM snapshots",
             [],
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
         )?;
         c.snapshots = u64::try_from(snapshots).unwrap_or(0);
-        // The changes folded into snapshots are accepted (one signature each).
-        c.accepted += u64::try_from(folded).unwrap_or(0) / fold::SIG as u64;
+        // The changes folded into snapshots are accepted.
+        c.accepted += u64::try_from(folded).unwrap_or(0);
         Ok(c)
     }
 

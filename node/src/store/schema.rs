@@ -136,8 +136,18 @@ CREATE TABLE provisional (
 ) STRICT;
 ";
 
+/// Schema version 8: a snapshot keeps only the signatures a store needs (covered changes,
+/// `linli_core::signed::signatures_to_keep`), so `snapshots.sigs` is packed: a bitmap of the
+/// changes (in ascending order of hash) whose signature is there, then those signatures
+/// (`signed::pack_signatures`). The dense columns of schemas 6 and 7 are packed by
+/// [`migrate`] (every signature kept; the next snapshot of a document drops the covered ones).
+const V8: &str = "
+-- snapshots.sigs is packed (see schema.rs, V8); the rows are converted by migrate().
+SELECT 1;
+";
+
 /// Forward migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {
@@ -277,7 +287,78 @@ pub(crate) fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> Result<(), S
     for sql in MIGRATIONS.iter().skip(usize::try_from(from).unwrap_or(0)) {
         tx.execute_batch(sql)?;
     }
+    if (6..8).contains(&from) {
+        pack_dense_signatures(tx)?;
+    }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", current_version())?;
     Ok(())
+}
+
+/// Schema 8: packs the dense `snapshots.sigs` of schemas 6 and 7 (see [`V8`]). A column that
+/// is not a whole number of signatures is an error naming the document: nothing is changed.
+fn pack_dense_signatures(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = tx
+        .prepare("SELECT doc, sigs FROM snapshots WHERE sigs IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE snapshots SET sigs = ?2 WHERE doc = ?1")?;
+    for (doc, dense) in rows {
+        let packed = super::fold::pack_dense(&dense).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "the snapshot of document {}: {e}",
+                hex::encode(doc.get(..4).unwrap_or_default())
+            ))
+        })?;
+        update.execute(rusqlite::params![doc, packed])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_core::identity::Signature;
+
+    #[test]
+    fn dense_signatures_of_schema_7_are_packed_and_a_bad_column_is_named() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE snapshots (doc BLOB PRIMARY KEY, sigs BLOB) STRICT;")
+            .unwrap();
+        let dense: Vec<u8> = (0u8..3).flat_map(|i| [i; 64]).collect();
+        conn.execute(
+            "INSERT INTO snapshots VALUES (?1, ?2), (?3, NULL)",
+            rusqlite::params![[1u8; 32].to_vec(), dense, [2u8; 32].to_vec()],
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        pack_dense_signatures(&tx).unwrap();
+        tx.commit().unwrap();
+        let packed: Vec<u8> = conn
+            .query_row(
+                "SELECT sigs FROM snapshots WHERE doc = ?1",
+                [[1u8; 32].to_vec()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let want: Vec<Option<Signature>> = (0u8..3).map(|i| Some(Signature([i; 64]))).collect();
+        assert_eq!(
+            linli_core::signed::unpack_signatures(&packed, 3).unwrap(),
+            want
+        );
+        // A column that is not whole signatures: an error naming the document, nothing changed.
+        conn.execute("DELETE FROM snapshots WHERE doc = ?1", [[1u8; 32].to_vec()])
+            .unwrap();
+        conn.execute(
+            "UPDATE snapshots SET sigs = x'0102' WHERE doc = ?1",
+            [[2u8; 32].to_vec()],
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        let e = pack_dense_signatures(&tx).unwrap_err().to_string();
+        assert!(
+            e.contains("02020202") && e.contains("multiple of 64"),
+            "{e}"
+        );
+    }
 }

@@ -134,9 +134,10 @@ impl Tx<'_> {
             })?)
     }
 
-    /// Stores (replaces) the snapshot of a document. With `fold`, the snapshot holds the
-    /// signatures of every change in it (`held`: their hashes) and the log rows of its
-    /// accepted changes are deleted (see [`fold`]); without, an earlier folded snapshot is
+    /// Stores (replaces) the snapshot of a document. With `history` (its accepted changes in
+    /// causal order), the snapshot holds the signatures a store keeps of the changes in it and
+    /// the log rows of its accepted changes are deleted (see [`fold`]); without, an earlier
+    /// folded snapshot is
     /// unfolded first (its changes written back to the log), so the log holds every change.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn put_snapshot(
@@ -147,14 +148,15 @@ impl Tx<'_> {
         heads: &[ChangeHash],
         bytes: &[u8],
         now: Timestamp,
-        held: Option<Vec<ChangeHash>>,
+        history: Option<Vec<linli_core::signed::HistoryEntry>>,
+        verified: bool,
         me: &NodeId,
     ) -> Result<(), StoreError> {
         let mut sigs = None;
-        if let Some(held) = held {
+        if let Some(history) = history {
             let rows = self.accepted_signatures(doc)?;
             let old = self.folded_sigs(doc)?.unwrap_or_default();
-            match fold::signatures(held, &rows, &old) {
+            match fold::signatures(history, &rows, &old, verified) {
                 Ok(all) => {
                     let mut delete = self
                         .tx
@@ -193,7 +195,7 @@ impl Tx<'_> {
     fn accepted_signatures(
         &self,
         doc: &DocId,
-    ) -> Result<HashMap<ChangeHash, Signature>, StoreError> {
+    ) -> Result<HashMap<ChangeHash, Option<Signature>>, StoreError> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT pos, hash, bytes FROM changes WHERE doc = ?1 AND status = 0")?;
@@ -336,10 +338,12 @@ impl Tx<'_> {
 
     /// Rolls a provisional document back to what full verification decides: its snapshot's
     /// changes are written back to the log (like [`Tx::unfold`]) and the snapshot dropped,
-    /// except those whose envelope fails (`forged`: a bad signature never enters the log,
-    /// as on the live path), so the next load replays the document through
-    /// `Replica::apply` — every signature checked, every change authorized — together with
-    /// whatever arrived for it meanwhile.
+    /// except those that are not authentic (`forged`: a bad signature, or a covered change
+    /// nothing valid covers, never enters the log, as on the live path), so the next load
+    /// replays the document through `Replica::apply` — every change authorized, every
+    /// signature checked (a covered change's cover was checked by the verifier, and the log
+    /// is trusted for it as for a snapshot) — together with whatever arrived for it
+    /// meanwhile.
     pub(crate) fn roll_back(
         &self,
         doc: &DocId,

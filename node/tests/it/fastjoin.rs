@@ -204,8 +204,13 @@ fn craft(district: &mut District) -> Crafted {
     let dianye_changes = dy.changes(dianye_reg, &[]).unwrap();
     // (1) a forged change: the last compound's signature broken.
     let mut s1 = snapshot_of(&dy, dianye_reg);
+    // (Every change's own signature sent, not only the covering ones a store keeps.)
     let i = sig_index(&dianye_changes, &forged);
-    s1.sigs[i * 64] ^= 0x55;
+    let mut by_hash: Vec<&SignedChange> = dianye_changes.iter().collect();
+    by_hash.sort_by_key(|c| c.change_hash().unwrap());
+    let mut sigs: Vec<_> = by_hash.iter().map(|c| c.signature).collect();
+    sigs[i].as_mut().expect("signed").0[0] ^= 0x55;
+    s1.sigs = linli_core::signed::pack_signatures(&sigs);
 
     // Hongqi's registry and wishes, honestly written by hongqi.
     let mut hq = district.replica("hongqi", 1);
@@ -258,10 +263,9 @@ fn craft(district: &mut District) -> Crafted {
     let s2 = PeerSnapshot {
         doc: hongqi_reg,
         bytes: doc.save(),
-        sigs: sorted
-            .iter()
-            .flat_map(|c| c.signature.as_bytes().to_vec())
-            .collect(),
+        sigs: linli_core::signed::pack_signatures(
+            &sorted.iter().map(|c| c.signature).collect::<Vec<_>>(),
+        ),
     };
     // (3) a document the newcomer (community dianye) may not receive: hongqi's wishes.
     let s3 = snapshot_of(&hq, hongqi_wishes);
@@ -342,7 +346,7 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     .await;
 
     // With them, two malformed entries: bytes that are no document, and a snapshot with
-    // one signature fewer than it holds changes.
+    // one signature fewer than its bitmap marks.
     let garbage = DocId([7; 32]);
     let mut short = crafted.snapshots[0].clone();
     short.sigs.truncate(short.sigs.len() - 64);
@@ -356,7 +360,7 @@ async fn a_crafted_snapshot_ends_as_full_verification_decides_and_its_source_is_
     let report = n.fast_join_import(p.node_id(), sent).await.unwrap();
     for (doc, needle) in [
         (garbage, "does not load"),
-        (crafted.dianye_reg, "carries 2 signatures"),
+        (crafted.dianye_reg, "signatures do not fit"),
     ] {
         assert!(
             report

@@ -17,6 +17,8 @@ mod backup;
 mod batch;
 // Seeded chaos run: random operations, partitions and restarts; agreement and invariants.
 mod chaos;
+// Covered changes: the signatures a store keeps, covered changes served and received.
+mod cover;
 // Crash loop with a child process killed by SIGKILL.
 mod crash;
 // The district demo (six nodes on loopback).

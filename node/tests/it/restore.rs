@@ -335,7 +335,7 @@ async fn a_schema_5_store_migrates_without_loss() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
-    assert_eq!((version, vacuum), (7, 2));
+    assert_eq!((version, vacuum), (8, 2));
     drop(c);
     // Its next snapshots fold the log.
     let node = Node::open(dir.path(), opts()).await.unwrap();
