@@ -185,7 +185,8 @@ pub struct Replica {
     /// Changes in `pending` whose signer had no valid chain at the change's time when they
     /// were parked (the quarantine): (document, hash) → signer.
     quarantine: BTreeMap<(DocId, ChangeHash), NodeId>,
-    /// Refused changes; never applied, never forwarded.
+    /// Refused changes; never applied, never forwarded (not even as the cover of a covered
+    /// change, see ARCHITECTURE.md, "Covered changes").
     rejected: BTreeMap<ChangeHash, Rejection>,
     /// Covered changes (no signature of their own) shown authentic by a batch that covered
     /// them ([`signed::cover`]) and not accepted yet — waiting, refused, or being judged
