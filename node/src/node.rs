@@ -57,6 +57,11 @@ pub struct OpenOptions {
     /// in the log, the snapshots then only a cache of it (a damaged one is dropped and its
     /// document replayed); a snapshot written then unfolds what an earlier one folded.
     pub fold_snapshots: bool,
+    /// On shutdown, fold every document's log tail into its snapshot (default true, with
+    /// `fold_snapshots`): a closed store then holds each document once, compressed, with the
+    /// signatures that cover it (docs/BENCHMARKS.md, disk). Costs a `save()` per document
+    /// written since its last snapshot.
+    pub fold_on_shutdown: bool,
     /// Size limit of the database; writes beyond it fail with
     /// [`StoreError::DiskFull`]. Default: none.
     pub max_size_bytes: Option<u64>,
@@ -100,6 +105,7 @@ impl Default for OpenOptions {
             durability: Durability::Full,
             snapshot_every: 1000,
             fold_snapshots: true,
+            fold_on_shutdown: true,
             max_size_bytes: None,
             check_integrity: true,
             event_capacity: 1024,
@@ -119,6 +125,7 @@ impl fmt::Debug for OpenOptions {
             .field("durability", &self.durability)
             .field("snapshot_every", &self.snapshot_every)
             .field("fold_snapshots", &self.fold_snapshots)
+            .field("fold_on_shutdown", &self.fold_on_shutdown)
             .field("max_size_bytes", &self.max_size_bytes)
             .field("check_integrity", &self.check_integrity)
             .field("event_capacity", &self.event_capacity)

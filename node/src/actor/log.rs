@@ -277,13 +277,37 @@ pub(super) fn persist(
     // Snapshot policy: a document is saved once it has `snapshot_every` accepted changes
     // more than at its last snapshot, or a quarter more for large documents (so the cost of
     // saving stays proportional to the changes written).
+    let due: Vec<DocId> = changed
+        .iter()
+        .filter(|doc| {
+            let n = tracker.accepted.get(*doc).copied().unwrap_or(0);
+            let mark = tracker.marks.get(*doc).copied().unwrap_or(0);
+            n >= mark + snapshot_every.max(mark / 4)
+        })
+        .copied()
+        .collect();
+    snapshot(tx, replica, tracker, &due, now, fold)?;
+    for doc in changed {
+        let heads = replica.heads(doc).unwrap_or_default();
+        events.push(NodeEvent::DocumentChanged { doc, heads, origin });
+    }
+    Ok(events)
+}
+
+/// Takes the snapshot of each of `docs` (held and resident or loadable), folding the log
+/// into it when `fold` (see `store::fold`).
+pub(super) fn snapshot(
+    tx: &Tx<'_>,
+    replica: &Replica,
+    tracker: &mut Tracker,
+    docs: &[DocId],
+    now: Timestamp,
+    fold: bool,
+) -> Result<(), StoreError> {
+    let me = replica.author().node;
     let mut last_pos = None;
-    for doc in &changed {
+    for doc in docs {
         let n = tracker.accepted.get(doc).copied().unwrap_or(0);
-        let mark = tracker.marks.get(doc).copied().unwrap_or(0);
-        if n < mark + snapshot_every.max(mark / 4) {
-            continue;
-        }
         let Ok(d) = replica.doc(*doc) else {
             continue;
         };
@@ -328,11 +352,17 @@ pub(super) fn persist(
         )?;
         tracker.marks.insert(*doc, n);
     }
-    for doc in changed {
-        let heads = replica.heads(doc).unwrap_or_default();
-        events.push(NodeEvent::DocumentChanged { doc, heads, origin });
-    }
-    Ok(events)
+    Ok(())
+}
+
+/// Documents whose accepted changes are not all in their snapshot (a log tail).
+pub(super) fn with_tail(tracker: &Tracker) -> Vec<DocId> {
+    tracker
+        .accepted
+        .iter()
+        .filter(|(doc, n)| **n > tracker.marks.get(*doc).copied().unwrap_or(0))
+        .map(|(doc, _)| *doc)
+        .collect()
 }
 
 /// Rebuilds the replica: documents with a snapshot are restored from it and their accepted

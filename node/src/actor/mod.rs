@@ -282,6 +282,7 @@ pub(crate) struct Actor {
     last_create: i64,
     snapshot_every: u64,
     fold_snapshots: bool,
+    fold_on_shutdown: bool,
     failed: Option<String>,
     /// What each signer added to each document today, by changes received from peers (see
     /// [`OpenOptions::quota`](crate::OpenOptions::quota)); in memory, so a restart resets it.
@@ -340,6 +341,7 @@ pub(crate) fn run(
     while let Some(cmd) = rx.blocking_recv() {
         if let Command::Shutdown(reply) = cmd {
             rx.close();
+            actor.fold_tails();
             let r = actor.store.close().map_err(NodeError::from);
             let _ = reply.send(r);
             return;
@@ -399,6 +401,7 @@ impl Actor {
             last_create,
             snapshot_every: opts.snapshot_every.max(1),
             fold_snapshots: opts.fold_snapshots,
+            fold_on_shutdown: opts.fold_on_shutdown,
             failed: None,
             quota: QuotaCounter::new(opts.quota),
             quota_refused: 0,
@@ -435,6 +438,28 @@ impl Actor {
 
     fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+
+    /// On shutdown: every document with accepted changes beyond its snapshot is saved and its
+    /// log tail folded into the snapshot, so a closed store holds each document once,
+    /// compressed, with the signatures that cover it (a failure is logged: the log still
+    /// holds the tail, nothing is lost).
+    fn fold_tails(&mut self) {
+        if self.failed.is_some() || !self.fold_snapshots || !self.fold_on_shutdown {
+            return;
+        }
+        let docs = log::with_tail(&self.tracker);
+        if docs.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let result = self.store.tx().and_then(|tx| {
+            log::snapshot(&tx, &self.replica, &mut self.tracker, &docs, now, true)?;
+            tx.commit()
+        });
+        if let Err(e) = result {
+            tracing::warn!("the log tails were not folded at shutdown: {e}");
+        }
     }
 
     fn check_failed(&self) -> Result<(), NodeError> {

@@ -92,6 +92,35 @@ async fn a_store_keeps_the_covering_signatures_and_serves_covered_changes() {
         assert!(kept_b <= 5, "{kept_b}");
     }
     a.shutdown().await.unwrap();
+
+    // With the default fold on shutdown, a closed store keeps no log tail: 30 more writes
+    // are folded into the snapshot with the covering signatures only.
+    let folding = linli_node::OpenOptions {
+        fold_on_shutdown: true,
+        ..opts()
+    };
+    let a = Node::open(a_dir.path(), folding.clone()).await.unwrap();
+    for i in 0..30 {
+        add_compound(&a, registry, &format!("D{i:03}")).await;
+    }
+    let heads = a.heads(registry).await.unwrap();
+    a.shutdown().await.unwrap();
+    let rows: i64 = rusqlite::Connection::open(a_dir.path().join(files::DB))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM changes WHERE doc = ?1",
+            [registry.as_bytes().to_vec()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    let (kept, held) = kept_signatures(a_dir.path(), registry).unwrap();
+    assert_eq!(held, 231);
+    assert!(kept <= 5, "{kept}");
+    let a = Node::open(a_dir.path(), folding).await.unwrap();
+    assert_eq!(a.heads(registry).await.unwrap(), heads);
+    assert_eq!(a.compounds(registry).await.unwrap().len(), 230);
+    a.shutdown().await.unwrap();
 }
 
 /// A fast join from a store that keeps only the covering signatures: verified when the
