@@ -178,7 +178,7 @@ pub(crate) fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
 
 /// Everything a receiver decided and holds.
 #[derive(Debug, PartialEq)]
-struct Outcome {
+pub(crate) struct Outcome {
     results: Vec<String>,
     heads: BTreeMap<DocId, Vec<ChangeHash>>,
     docs: BTreeMap<DocId, automerge::hydrate::Value>,
@@ -188,7 +188,7 @@ struct Outcome {
     awaiting: usize,
 }
 
-fn outcome(r: &Replica, results: &[Result<Applied, Error>]) -> Outcome {
+pub(crate) fn outcome(r: &Replica, results: &[Result<Applied, Error>]) -> Outcome {
     Outcome {
         results: results.iter().map(|r| format!("{r:?}")).collect(),
         heads: r

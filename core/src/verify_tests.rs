@@ -5,13 +5,13 @@
 //! on one replica, the verdict, its reason and the replica's whole state after each document
 //! are the same.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use automerge::{Automerge, ChangeHash};
 use proptest::prelude::*;
 
 use super::RestoredVerdict;
-use crate::batch_tests::{Forger, own, workload};
+use crate::batch_tests::{Forger, Outcome, outcome, own, workload};
 use crate::document::{Put, actor_node};
 use crate::identity::Signature;
 use crate::ids::DocId;
@@ -99,40 +99,17 @@ impl Snapshot {
 /// Everything a replica holds and decided, to compare two replicas.
 #[derive(Debug, PartialEq)]
 struct State {
-    heads: BTreeMap<DocId, Vec<ChangeHash>>,
-    docs: BTreeMap<DocId, automerge::hydrate::Value>,
-    logs: BTreeMap<DocId, Vec<SignedChange>>,
-    rejected: String,
+    /// Documents, heads, logs, refusals, waiting sets.
+    held: Outcome,
     catalog: String,
-    waiting: (usize, usize),
     equivocators: String,
 }
 
 impl State {
     fn of(r: &Replica) -> State {
         State {
-            heads: r
-                .docs()
-                .iter()
-                .map(|(id, d)| {
-                    let mut h = d.heads();
-                    h.sort();
-                    (*id, h)
-                })
-                .collect(),
-            docs: r
-                .docs()
-                .iter()
-                .map(|(id, d)| (*id, d.automerge().hydrate(None)))
-                .collect(),
-            logs: r
-                .docs()
-                .keys()
-                .map(|id| (*id, r.changes(*id, &[]).unwrap()))
-                .collect(),
-            rejected: format!("{:?}", r.rejected()),
+            held: outcome(r, &[]),
             catalog: format!("{:?}", r.catalog()),
-            waiting: (r.pending_len(), r.awaiting().count()),
             equivocators: format!("{:?}", r.equivocators()),
         }
     }
@@ -140,12 +117,11 @@ impl State {
     /// The first part where `self` and `other` differ.
     fn differs(&self, other: &State) -> Option<&'static str> {
         [
-            ("heads", self.heads == other.heads),
-            ("documents", self.docs == other.docs),
-            ("logs", self.logs == other.logs),
-            ("refusals", self.rejected == other.rejected),
+            (
+                "documents, logs, refusals or waiting sets",
+                self.held == other.held,
+            ),
             ("catalog", self.catalog == other.catalog),
-            ("waiting", self.waiting == other.waiting),
             ("equivocators", self.equivocators == other.equivocators),
         ]
         .into_iter()

@@ -35,7 +35,16 @@ pub(crate) fn regenerate_with_heads(
     sigs: &[u8],
 ) -> Result<Regenerated, String> {
     let am = Automerge::load(snapshot).map_err(|e| format!("its snapshot does not load: {e}"))?;
-    let heads = am.get_heads();
+    let changes = regenerate_loaded(doc, &am, sigs)?;
+    Ok((changes, am.get_heads()))
+}
+
+/// [`regenerate`] of a snapshot already loaded (`am`).
+pub(crate) fn regenerate_loaded(
+    doc: DocId,
+    am: &Automerge,
+    sigs: &[u8],
+) -> Result<Vec<(ChangeHash, SignedChange)>, String> {
     let changes = am.get_changes(&[]);
     if changes.len() * SIG != sigs.len() {
         return Err(format!(
@@ -66,7 +75,7 @@ pub(crate) fn regenerate_with_heads(
             },
         ));
     }
-    Ok((out, heads))
+    Ok(out)
 }
 
 /// The `sigs` column of a new snapshot holding the changes `held` (any order): each
