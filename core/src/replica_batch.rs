@@ -101,8 +101,10 @@ impl SoFar {
         let hash = change.hash();
         self.held.insert(hash);
         self.times.insert(hash, change.timestamp());
-        self.seqs
-            .insert((id, change.actor_id().to_bytes().to_vec(), change.seq()), hash);
+        self.seqs.insert(
+            (id, change.actor_id().to_bytes().to_vec(), change.seq()),
+            hash,
+        );
     }
 }
 

@@ -43,10 +43,10 @@ impl Snapshot {
             sigs.entry(c.hash())
                 .and_modify(|s| {
                     if take {
-                        *s = sc.signature.clone();
+                        *s = sc.signature;
                     }
                 })
-                .or_insert_with(|| sc.signature.clone());
+                .or_insert(sc.signature);
             let mut next = am.clone();
             if next.apply_changes([c]).is_ok() {
                 am = next;
@@ -87,7 +87,7 @@ impl Snapshot {
                     doc: self.doc,
                     change: c.raw_bytes().to_vec(),
                     signer: actor_node(c.actor_id()).unwrap(),
-                    signature: self.sigs[&hash].clone(),
+                    signature: self.sigs[&hash],
                 };
                 (hash, sc)
             })
@@ -308,7 +308,10 @@ fn crafted_snapshots_are_refused_as_the_full_receive_refuses_them() {
             reason: reason(&verdicts[0]),
         }
     );
-    assert!(reason(&verdicts[0]).contains(&bad.to_string()), "{verdicts:?}");
+    assert!(
+        reason(&verdicts[0]).contains(&bad.to_string()),
+        "{verdicts:?}"
+    );
     let refused = intruder[0].change_hash().unwrap();
     assert!(
         reason(&verdicts[1]).starts_with(&format!("change {refused}")),
@@ -316,6 +319,9 @@ fn crafted_snapshots_are_refused_as_the_full_receive_refuses_them() {
     );
     assert!(reason(&verdicts[1]).contains("hongqi"), "{verdicts:?}");
     assert!(reason(&verdicts[2]).contains("key leaked"), "{verdicts:?}");
-    assert!(matches!(verdicts[3], RestoredVerdict::Refused { .. }), "{verdicts:?}");
+    assert!(
+        matches!(verdicts[3], RestoredVerdict::Refused { .. }),
+        "{verdicts:?}"
+    );
     assert_eq!(verdicts[4], RestoredVerdict::Verified);
 }
