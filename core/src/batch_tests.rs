@@ -19,13 +19,13 @@ use crate::wishes::{Channel, ItemKind, WishesOp};
 
 /// Writes raw changes with the key of node `n` of `o` on its own copy of a document,
 /// bypassing the write-side checks (an attacker's node).
-struct Forger {
+pub(crate) struct Forger {
     doc: Document,
     key: Keypair,
 }
 
 impl Forger {
-    fn new(base: &Document, o: &str, n: u8) -> Self {
+    pub(crate) fn new(base: &Document, o: &str, n: u8) -> Self {
         let mut doc = base.clone();
         doc.set_author(&Author {
             node: node(o, n),
@@ -38,7 +38,7 @@ impl Forger {
         }
     }
 
-    fn write(&mut self, puts: &[Put]) -> SignedChange {
+    pub(crate) fn write(&mut self, puts: &[Put]) -> SignedChange {
         let c = self
             .doc
             .commit(t("2026-06-01T11:00:00+08:00"), "forged", puts)
@@ -48,7 +48,7 @@ impl Forger {
 }
 
 /// A record key numbered by the forger node `n` of `o`.
-fn own(o: &str, n: u8, k: u64) -> String {
+pub(crate) fn own(o: &str, n: u8, k: u64) -> String {
     let a = Author {
         node: node(o, n),
         incarnation: [0xEE; 8],
@@ -59,7 +59,7 @@ fn own(o: &str, n: u8, k: u64) -> String {
 
 /// The changes a receiver gets: the community's ledger and wishes, a unit's claims, and bad
 /// changes made along the way (in the order they were made, bad ones where they were made).
-fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
+pub(crate) fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
     let mut c = replica("dianye", 1);
     let mut unit = replica("power-co", 5);
     let led = ledger_of(&mut c, "dianye");
@@ -178,7 +178,7 @@ fn workload(steps: &[(u8, u8)]) -> Vec<SignedChange> {
 
 /// Everything a receiver decided and holds.
 #[derive(Debug, PartialEq)]
-struct Outcome {
+pub(crate) struct Outcome {
     results: Vec<String>,
     heads: BTreeMap<DocId, Vec<ChangeHash>>,
     docs: BTreeMap<DocId, automerge::hydrate::Value>,
@@ -188,7 +188,7 @@ struct Outcome {
     awaiting: usize,
 }
 
-fn outcome(r: &Replica, results: &[Result<Applied, Error>]) -> Outcome {
+pub(crate) fn outcome(r: &Replica, results: &[Result<Applied, Error>]) -> Outcome {
     Outcome {
         results: results.iter().map(|r| format!("{r:?}")).collect(),
         heads: r

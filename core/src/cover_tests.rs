@@ -402,3 +402,38 @@ fn a_replica_holding_covered_changes_serves_them_by_sync() {
     assert_eq!(b.logged(led), 151);
     assert!(b.rejected().is_empty());
 }
+
+#[test]
+fn a_restored_document_with_covering_signatures_verifies_as_its_full_receive() {
+    use crate::replica::RestoredVerdict;
+    let (led, changes) = ledger_changes(150);
+    let stored = as_stored(&changes);
+    let saved = replica_with(&changes).doc(led).unwrap().save();
+    let with_hashes = |v: &[SignedChange]| -> Vec<(automerge::ChangeHash, SignedChange)> {
+        v.iter()
+            .map(|sc| (sc.change_hash().unwrap(), sc.clone()))
+            .collect()
+    };
+    // Covers intact, and every kept signature broken.
+    let mut broken = stored.clone();
+    for sc in broken.iter_mut() {
+        if let Some(s) = sc.signature.as_mut() {
+            s.0[0] ^= 1;
+        }
+    }
+    for (input, verified) in [(stored, true), (broken, false)] {
+        let mut fast = replica("hongqi", 2);
+        let restored = Replica::load_restored(led, &saved).unwrap();
+        let v1 = fast.verify_restored(restored, with_hashes(&input));
+        let mut full = replica("hongqi", 2);
+        let heads = replica_with(&changes).heads(led).unwrap();
+        let v2 = full.verify_by_receive(led, with_hashes(&input), heads);
+        assert_eq!(v1, v2);
+        assert_eq!(matches!(v1, RestoredVerdict::Verified), verified, "{v1:?}");
+        assert_eq!(state(&fast, led), state(&full, led));
+        if let RestoredVerdict::Refused { forged, .. } = v1 {
+            // Every change is unauthentic: broken, or covered by nothing valid.
+            assert_eq!(forged.len(), 151);
+        }
+    }
+}

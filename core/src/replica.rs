@@ -563,6 +563,9 @@ mod revoke;
 #[path = "replica_write.rs"]
 mod write;
 pub use batch::{BatchHooks, NoHooks};
+#[path = "replica_verify.rs"]
+mod verify;
+pub use verify::RestoredVerdict;
 
 /// The certificates the revocations `active` withdraw, with who withdrew them.
 fn withdrawn_by(active: &[&Active]) -> Withdrawn {

@@ -31,7 +31,7 @@ use automerge::ChangeHash;
 
 use super::{Applied, Error, Replica, SlotKey, Standing};
 use crate::cert::Principal;
-use crate::document::{DocKind, Write};
+use crate::document::{DocKind, Document, Write};
 use crate::ids::DocId;
 use crate::signed::{self, Checked, SignedChange, Verified};
 use crate::time::Timestamp;
@@ -71,13 +71,41 @@ impl BatchHooks for NoHooks {
     fn settled(&mut self, _: &Replica, _: usize, _: &Result<Applied, Error>) {}
 }
 
-/// What a change of a run was judged under in the checks before the policy.
+/// What a change was judged under in the checks before the policy.
+pub(super) struct Judged {
+    pub(super) principal: Vec<Principal>,
+    pub(super) at: Timestamp,
+    pub(super) writes: Vec<Write>,
+}
+
+/// A change of a run with what it was judged under.
 struct Planned {
     /// Its place in the queue.
     pos: usize,
-    principal: Vec<Principal>,
-    at: Timestamp,
-    writes: Vec<Write>,
+    judged: Judged,
+}
+
+/// What the changes of a run so far would have recorded in `apply`, besides the replica's
+/// own state: hashes, times and (document, actor, seq) slots.
+#[derive(Default)]
+pub(super) struct SoFar {
+    pub(super) held: HashSet<ChangeHash>,
+    times: HashMap<ChangeHash, i64>,
+    seqs: HashMap<SlotKey, ChangeHash>,
+}
+
+impl SoFar {
+    /// Records `v`, a change of document `id`, as accepted.
+    pub(super) fn record(&mut self, id: DocId, v: &Verified) {
+        let change = v.change();
+        let hash = change.hash();
+        self.held.insert(hash);
+        self.times.insert(hash, change.timestamp());
+        self.seqs.insert(
+            (id, change.actor_id().to_bytes().to_vec(), change.seq()),
+            hash,
+        );
+    }
 }
 
 /// A change of a batch waiting to be decided.
@@ -229,9 +257,7 @@ impl Replica {
             return plans;
         }
         // The run's changes so far, as `apply` would have recorded them.
-        let mut held: HashSet<ChangeHash> = HashSet::new();
-        let mut times: HashMap<ChangeHash, i64> = HashMap::new();
-        let mut seqs: HashMap<SlotKey, ChangeHash> = HashMap::new();
+        let mut so_far = SoFar::default();
         // Other documents' changes the run passes over.
         let mut passed: HashSet<ChangeHash> = HashSet::new();
         let mut passed_over = 0;
@@ -251,7 +277,7 @@ impl Replica {
                     .docs
                     .get(&other)
                     .is_some_and(|d| d.kind() != DocKind::Federation)
-                    && item.hash.is_none_or(|h| !held.contains(&h));
+                    && item.hash.is_none_or(|h| !so_far.held.contains(&h));
                 if !independent {
                     break;
                 }
@@ -262,65 +288,83 @@ impl Replica {
             let Some(v) = item.verified().filter(|_| !item.slow) else {
                 break;
             };
-            let (sc, change) = (v.signed(), v.change());
-            let hash = change.hash();
-            let deps = change.deps();
-            if deps.is_empty()
-                || self.index.contains_key(&hash)
-                || held.contains(&hash)
-                || passed.contains(&hash)
-                || self.rejected.contains_key(&hash)
-                || !deps.iter().all(|d| held.contains(d) || doc.has_change(d))
-            {
+            if passed.contains(&v.hash()) {
                 break;
             }
-            let at = Timestamp(change.timestamp());
-            let backdated = deps
-                .iter()
-                .filter_map(|d| self.times.get(d).or_else(|| times.get(d)))
-                .any(|t| *t > at.0);
-            if backdated {
-                break;
-            }
-            let actor = change.actor_id().to_bytes().to_vec();
-            let seq = change.seq();
-            // Not a federation document: no revocation is written, so no rank is needed.
-            let principal = match self.standing(&id, &sc.signer, &actor, seq, &hash, at, || None) {
-                Standing::Stands { principal, .. } => principal,
-                Standing::Revoked(_) | Standing::NoChain(_) => break,
-            };
-            let Ok(writes) = doc.writes_of(change) else {
+            let Some(judged) = self.judge_unread(id, doc, v, &so_far) else {
                 break;
             };
-            if crate::kind::needs_history(crate::kinds::of(doc.kind()), &writes) {
+            if crate::kind::needs_history(crate::kinds::of(doc.kind()), &judged.writes) {
                 break;
             }
-            let slot_of = |s: u64| (id, actor.clone(), s);
-            let lookup = |k: &SlotKey| self.seqs.get(k).or_else(|| seqs.get(k)).copied();
-            if let Some(prev) = seq.checked_sub(1).filter(|p| *p > 0)
-                && !lookup(&slot_of(prev)).is_some_and(|h| deps.contains(&h))
-            {
-                break;
-            }
-            let slot = slot_of(seq);
-            if lookup(&slot).is_some() {
-                break;
-            }
-            held.insert(hash);
-            times.insert(hash, at.0);
-            seqs.insert(slot, hash);
-            plans.push(Planned {
-                pos,
-                principal,
-                at,
-                writes,
-            });
+            so_far.record(id, v);
+            plans.push(Planned { pos, judged });
             if seen == of_doc {
                 // The document's last change in the queue.
                 break;
             }
         }
         plans
+    }
+
+    /// Every check `apply` makes of `v`, a change of non-genesis document `id` held as
+    /// `doc` (not a federation document, nothing of it waiting), that does not read the
+    /// document's records — not held nor refused, its dependencies held, not backdated, a
+    /// standing signer, the layout, the actor's sequence, no equivocation — against the
+    /// replica plus `so_far`, the changes accepted before it that the replica does not
+    /// record yet. What it is judged under, or `None` when one of them does not pass (`apply`
+    /// then decides it).
+    pub(super) fn judge_unread(
+        &self,
+        id: DocId,
+        doc: &Document,
+        v: &Verified,
+        so_far: &SoFar,
+    ) -> Option<Judged> {
+        let (sc, change) = (v.signed(), v.change());
+        let hash = change.hash();
+        let deps = change.deps();
+        if deps.is_empty()
+            || self.index.contains_key(&hash)
+            || so_far.held.contains(&hash)
+            || self.rejected.contains_key(&hash)
+            || !deps
+                .iter()
+                .all(|d| so_far.held.contains(d) || doc.has_change(d))
+        {
+            return None;
+        }
+        let at = Timestamp(change.timestamp());
+        let backdated = deps
+            .iter()
+            .filter_map(|d| self.times.get(d).or_else(|| so_far.times.get(d)))
+            .any(|t| *t > at.0);
+        if backdated {
+            return None;
+        }
+        let actor = change.actor_id().to_bytes().to_vec();
+        let seq = change.seq();
+        // Not a federation document: no revocation is written, so no rank is needed.
+        let principal = match self.standing(&id, &sc.signer, &actor, seq, &hash, at, || None) {
+            Standing::Stands { principal, .. } => principal,
+            Standing::Revoked(_) | Standing::NoChain(_) => return None,
+        };
+        let writes = doc.writes_of(change).ok()?;
+        let slot_of = |s: u64| (id, actor.clone(), s);
+        let lookup = |k: &SlotKey| self.seqs.get(k).or_else(|| so_far.seqs.get(k)).copied();
+        if let Some(prev) = seq.checked_sub(1).filter(|p| *p > 0)
+            && !lookup(&slot_of(prev)).is_some_and(|h| deps.contains(&h))
+        {
+            return None;
+        }
+        if lookup(&slot_of(seq)).is_some() {
+            return None;
+        }
+        Some(Judged {
+            principal,
+            at,
+            writes,
+        })
     }
 
     /// Applies a run (module docs): in bulk its prefix of changes the policy allows; the
@@ -355,10 +399,10 @@ impl Replica {
                         crate::kinds::of(all.kind()),
                         all,
                         v.change().deps(),
-                        &p.principal,
+                        &p.judged.principal,
                         &self.trust,
-                        p.at,
-                        &p.writes,
+                        p.judged.at,
+                        &p.judged.writes,
                     )
                     .is_ok()
                 })

@@ -13,10 +13,12 @@
 //!   `provisional`, with the peer it came from). A provisional document is read and written
 //!   like any other but never served to peers (linli-core's sync skips it).
 //! * The verifier ([`verify`], on a thread of its own) feeds a scratch `Replica` the
-//!   federation documents' changes and then each provisional document's changes rebuilt
-//!   from its snapshot, through `Replica::receive_batch` — the decisions of a full sync.
-//!   A document whose changes are all accepted (its heads in the scratch replica are the
-//!   snapshot's) is verified; any other is rolled back: its snapshot unfolded into the log
+//!   federation documents' changes and then each provisional document, loaded from its
+//!   snapshot, with its changes rebuilt with their signatures: `Replica::verify_restored`
+//!   decides them exactly as `Replica::receive_batch` of them would — the decisions of a full
+//!   sync — but authorizes each on the loaded document as of its own dependencies instead of
+//!   applying it again. A document whose changes are all accepted is verified; any other is
+//!   rolled back: its snapshot unfolded into the log
 //!   without the changes whose envelope failed, and the replica rebuilt from the store,
 //!   which replays it through `Replica::apply` with what arrived meanwhile — so it ends as
 //!   full verification of everything received decides. The source is reported
@@ -25,7 +27,8 @@
 
 use automerge::ChangeHash;
 use linli_core::identity::Keypair;
-use linli_core::{DocId, Error as CoreError, NodeId, OrgId, Replica, SignedChange};
+use linli_core::replica::RestoredVerdict;
+use linli_core::{DocId, NodeId, OrgId, Replica, SignedChange};
 
 pub(crate) use crate::actor::Restorable;
 use crate::store::fold;
@@ -234,45 +237,26 @@ pub(crate) fn verify(job: VerifyJob, mut report: impl FnMut(Vec<(DocId, Verdict)
 }
 
 fn verify_one(scratch: &mut Replica, doc: DocId, bytes: &[u8], sigs: &[u8]) -> Verdict {
-    let (changes, heads) = match fold::regenerate_with_heads(doc, bytes, sigs) {
-        Ok(x) => x,
-        Err(e) => {
-            return Verdict::Refused {
-                forged: Vec::new(),
-                reason: e,
-            };
-        }
+    let refused = |reason: String| Verdict::Refused {
+        forged: Vec::new(),
+        reason,
     };
-    let hashes: Vec<ChangeHash> = changes.iter().map(|(h, _)| *h).collect();
-    let results = scratch.receive_batch(changes.into_iter().map(|(_, sc)| sc).collect());
-    let mut forged = Vec::new();
-    let mut reason = None;
-    for (hash, r) in hashes.iter().zip(&results) {
-        match r {
-            Ok(_) => {}
-            Err(e) => {
-                // Not authentic: a broken envelope, or a covered change nothing valid
-                // covers. Neither is kept when the document is rolled back.
-                if matches!(e, CoreError::Envelope(_) | CoreError::Uncovered { .. }) {
-                    forged.push(*hash);
-                }
-                reason.get_or_insert_with(|| format!("change {hash}: {e}"));
-            }
-        }
-    }
-    let mut got = scratch.heads(doc).unwrap_or_default();
-    got.sort_unstable();
-    let mut want = heads;
-    want.sort_unstable();
-    if reason.is_none() && got == want {
-        return Verdict::Verified;
-    }
-    Verdict::Refused {
-        forged,
-        reason: reason.unwrap_or_else(|| {
-            "not every change it holds is accepted (some wait for dependencies or a certificate)"
-                .into()
-        }),
+    let verdict = match Replica::load_restored(doc, bytes) {
+        // The restored document already holds every change: each is decided on it, as of its
+        // own dependencies, instead of being applied a second time.
+        Ok(restored) => match fold::regenerate_loaded(doc, restored.automerge(), sigs) {
+            Ok(changes) => scratch.verify_restored(restored, changes),
+            Err(e) => return refused(e),
+        },
+        // Not a document of this id: the full receive decides (and words) it.
+        Err(_) => match fold::regenerate_with_heads(doc, bytes, sigs) {
+            Ok((changes, heads)) => scratch.verify_by_receive(doc, changes, heads),
+            Err(e) => return refused(e),
+        },
+    };
+    match verdict {
+        RestoredVerdict::Verified => Verdict::Verified,
+        RestoredVerdict::Refused { forged, reason } => Verdict::Refused { forged, reason },
     }
 }
 

@@ -39,7 +39,16 @@ pub(crate) fn regenerate_with_heads(
     sigs: &[u8],
 ) -> Result<Regenerated, String> {
     let am = Automerge::load(snapshot).map_err(|e| format!("its snapshot does not load: {e}"))?;
-    let heads = am.get_heads();
+    let changes = regenerate_loaded(doc, &am, sigs)?;
+    Ok((changes, am.get_heads()))
+}
+
+/// [`regenerate`] of a snapshot already loaded (`am`).
+pub(crate) fn regenerate_loaded(
+    doc: DocId,
+    am: &Automerge,
+    sigs: &[u8],
+) -> Result<Vec<(ChangeHash, SignedChange)>, String> {
     let changes = am.get_changes(&[]);
     let mut sorted: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
     sorted.sort_unstable();
@@ -61,7 +70,7 @@ pub(crate) fn regenerate_with_heads(
             },
         ));
     }
-    Ok((out, heads))
+    Ok(out)
 }
 
 /// A dense `sigs` column (schemas 6 and 7: 64 bytes per change, every change signed) packed
