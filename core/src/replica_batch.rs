@@ -244,7 +244,7 @@ impl Replica {
             let hash = change.hash();
             let deps = change.deps();
             if deps.is_empty()
-                || self.index.contains_key(&hash)
+                || self.has_change_in(id, &hash)
                 || held.contains(&hash)
                 || passed.contains(&hash)
                 || self.rejected.contains_key(&hash)
@@ -255,8 +255,8 @@ impl Replica {
             let at = Timestamp(change.timestamp());
             let backdated = deps
                 .iter()
-                .filter_map(|d| self.times.get(d).or_else(|| times.get(d)))
-                .any(|t| *t > at.0);
+                .filter_map(|d| self.time_of(id, d).or_else(|| times.get(d).copied()))
+                .any(|t| t > at.0);
             if backdated {
                 break;
             }
@@ -274,7 +274,7 @@ impl Replica {
                 break;
             }
             let slot_of = |s: u64| (id, actor.clone(), s);
-            let lookup = |k: &SlotKey| self.seqs.get(k).or_else(|| seqs.get(k)).copied();
+            let lookup = |k: &SlotKey| self.slot(k).or_else(|| seqs.get(k).copied());
             if let Some(prev) = seq.checked_sub(1).filter(|p| *p > 0)
                 && !lookup(&slot_of(prev)).is_some_and(|h| deps.contains(&h))
             {

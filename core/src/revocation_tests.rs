@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use automerge::ChangeHash;
 use proptest::prelude::*;
 
 use crate::cert::Revocation;
@@ -1578,6 +1579,43 @@ proptest! {
         prop_assert_eq!(waiting(&plain), waiting(&evicting));
         prop_assert_eq!(plain.pending_len(), evicting.pending_len());
         prop_assert_eq!(plain.catalog(), evicting.catalog());
+        // The change logs went with the documents: counted without loading, served (to sync,
+        // after any heads) and checked for duplicates as without eviction.
+        let all: Vec<DocId> = docs.iter().chain([fed_id()].iter()).copied().collect();
+        for id in &all {
+            store.evict(&mut evicting, *id);
+        }
+        let loads = evicting.docs().loads();
+        for id in &all {
+            prop_assert_eq!(plain.logged(*id), evicting.logged(*id));
+        }
+        prop_assert_eq!(evicting.docs().loads(), loads);
+        let served = |r: &Replica, id: DocId, have: &[ChangeHash]| {
+            r.changes(id, have)
+                .map(|v| v.iter().map(|sc| sc.change_hash().unwrap()).collect::<BTreeSet<_>>())
+                .map_err(|e| e.to_string())
+        };
+        for id in &all {
+            let half: Vec<ChangeHash> = served(&plain, *id, &[])
+                .unwrap_or_default()
+                .into_iter()
+                .step_by(2)
+                .collect();
+            for have in [&[][..], &half[..]] {
+                prop_assert_eq!(served(&plain, *id, have), served(&evicting, *id, have));
+                store.evict(&mut evicting, *id);
+            }
+        }
+        for sc in &universe {
+            let h = sc.change_hash().unwrap();
+            prop_assert_eq!(plain.has_change_in(sc.doc, &h), evicting.has_change_in(sc.doc, &h));
+            store.evict(&mut evicting, sc.doc);
+            let a = plain.apply(sc.clone()).map_err(|e| e.to_string());
+            let b = evicting.apply(sc.clone()).map_err(|e| e.to_string());
+            prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            store.evict(&mut evicting, sc.doc);
+        }
+        prop_assert_eq!(plain.take_decisions(), evicting.take_decisions());
         for id in docs.iter().chain([fed_id()].iter()) {
             let a = plain.doc(*id).map(|d| d.automerge().hydrate(None));
             let b = evicting.doc(*id).map(|d| d.automerge().hydrate(None));
