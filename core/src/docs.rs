@@ -477,9 +477,17 @@ impl Docs {
         self.failed.lock().ok().and_then(|mut f| f.take())
     }
 
-    /// Holds `doc` with an empty log (a new document: its genesis is logged next).
+    /// Holds `doc` as document `id`, keeping the log of the document it replaces if that is
+    /// resident (a batch's changed copy of it), else with an empty log (a new document: its
+    /// genesis is logged next).
     pub(crate) fn insert(&mut self, id: DocId, doc: Document) {
-        self.insert_with_log(id, doc, DocLog::default());
+        let log = self
+            .slots
+            .get_mut(&id)
+            .and_then(|s| s.doc.get_mut())
+            .map(|r| std::mem::take(&mut r.log))
+            .unwrap_or_default();
+        self.insert_with_log(id, doc, log);
     }
 
     /// Holds `doc` with its log, replacing whatever was held for `id`.

@@ -186,22 +186,26 @@ mod tests {
         assert_eq!(a.header(doc).unwrap().kind, DocKind::Ledger);
         assert_eq!(a.catalog(), &catalog);
         assert_eq!(a.ids_of(DocKind::Ledger), vec![doc]);
-        assert_eq!(a.changes(doc, &[]).unwrap(), b.changes(doc, &[]).unwrap());
+        assert_eq!(a.logged(doc), 4);
         assert_eq!(a.docs().loads(), 0);
+        // Serving its changes loads it (the log went with it).
+        assert_eq!(a.changes(doc, &[]).unwrap(), b.changes(doc, &[]).unwrap());
+        assert_eq!(a.docs().loads(), 1);
+        assert!(store.evict(&mut a, doc));
 
         // A read loads it.
         assert_eq!(a.ledger(doc).unwrap().entries(), entries);
         assert!(a.docs().is_resident(&doc));
-        assert_eq!(a.docs().loads(), 1);
+        assert_eq!(a.docs().loads(), 2);
         assert!(store.evict(&mut a, doc));
         assert_eq!(a.balance(&volunteer, crate::testutil::now()), balance);
-        assert_eq!(a.docs().loads(), 2);
+        assert_eq!(a.docs().loads(), 3);
 
         // A write.
         assert!(store.evict(&mut a, doc));
         let mine = patrol(&mut a, doc, "dianye:4");
         assert!(matches!(b.apply(mine).unwrap(), Applied::Applied(_)));
-        assert_eq!(a.docs().loads(), 3);
+        assert_eq!(a.docs().loads(), 4);
 
         // A received change, and a duplicate.
         assert!(store.evict(&mut a, doc));
@@ -328,6 +332,8 @@ mod tests {
         send(&w2, &mut r);
         send(&w3, &mut r);
         let mut plain = r.clone();
+        // (Reporting a decision on an accepted change reads its document's log.)
+        assert_eq!(r.take_decisions(), plain.take_decisions());
         let store = MemStore::attach(&mut r);
         assert!(store.evict(&mut r, l2) && store.evict(&mut r, l3));
         let subject = node("dianye", 2);

@@ -1581,9 +1581,10 @@ proptest! {
         prop_assert_eq!(plain.catalog(), evicting.catalog());
         // The change logs went with the documents: counted without loading, served (to sync,
         // after any heads) and checked for duplicates as without eviction.
+        let ev = |r: &mut Replica, id: DocId| u64::from(store.evict(r, id));
         let all: Vec<DocId> = docs.iter().chain([fed_id()].iter()).copied().collect();
         for id in &all {
-            store.evict(&mut evicting, *id);
+            evicted += ev(&mut evicting, *id);
         }
         let loads = evicting.docs().loads();
         for id in &all {
@@ -1603,17 +1604,17 @@ proptest! {
                 .collect();
             for have in [&[][..], &half[..]] {
                 prop_assert_eq!(served(&plain, *id, have), served(&evicting, *id, have));
-                store.evict(&mut evicting, *id);
+                evicted += ev(&mut evicting, *id);
             }
         }
         for sc in &universe {
             let h = sc.change_hash().unwrap();
             prop_assert_eq!(plain.has_change_in(sc.doc, &h), evicting.has_change_in(sc.doc, &h));
-            store.evict(&mut evicting, sc.doc);
+            evicted += ev(&mut evicting, sc.doc);
             let a = plain.apply(sc.clone()).map_err(|e| e.to_string());
             let b = evicting.apply(sc.clone()).map_err(|e| e.to_string());
             prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
-            store.evict(&mut evicting, sc.doc);
+            evicted += ev(&mut evicting, sc.doc);
         }
         prop_assert_eq!(plain.take_decisions(), evicting.take_decisions());
         for id in docs.iter().chain([fed_id()].iter()) {
