@@ -95,32 +95,38 @@ impl DocLog {
     }
     /// What stays in memory of this log while its document is evicted.
     fn summary(&self, epoch: u64) -> LogSummary {
-        let mut s = LogSummary {
-            count: self.entries.len(),
-            epoch,
-            ..LogSummary::default()
-        };
+        let mut signers: BTreeSet<NodeId> = BTreeSet::new();
+        let mut last: BTreeMap<&[u8], (u64, ChangeHash)> = BTreeMap::new();
         for e in &self.entries {
-            s.signers.insert(e.signer);
-            let last = s.last.entry(e.actor.clone()).or_insert((e.seq, e.hash));
-            if e.seq >= last.0 {
-                *last = (e.seq, e.hash);
+            signers.insert(e.signer);
+            let l = last.entry(e.actor.as_slice()).or_insert((e.seq, e.hash));
+            if e.seq >= l.0 {
+                *l = (e.seq, e.hash);
             }
         }
-        s
+        LogSummary {
+            count: self.entries.len(),
+            last: last
+                .into_iter()
+                .map(|(actor, (seq, hash))| (Box::from(actor), seq, hash))
+                .collect(),
+            signers: signers.into_iter().collect(),
+            epoch,
+        }
     }
 }
 
 /// What stays in memory of an evicted document's change log: enough to count its changes,
 /// compute revocation cut-offs and tell whether re-judging its changes needs it loaded.
+/// (Boxed slices, not maps: a map's first node costs more than a document's few actors.)
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LogSummary {
     /// How many changes are logged.
     pub(crate) count: usize,
-    /// Per actor, its last (highest) seq and that change's hash.
-    pub(crate) last: BTreeMap<Vec<u8>, (u64, ChangeHash)>,
-    /// Every signer of a logged change.
-    pub(crate) signers: BTreeSet<NodeId>,
+    /// Per actor (in order), its last (highest) seq and that change's hash.
+    pub(crate) last: Box<[(Box<[u8]>, u64, ChangeHash)]>,
+    /// Every signer of a logged change, in order.
+    pub(crate) signers: Box<[NodeId]>,
     /// The replica's trust epoch when the document was evicted (see `Replica::enforce`).
     pub(crate) epoch: u64,
 }

@@ -362,13 +362,11 @@ impl Replica {
         self.docs.log(&slot.0).and_then(|l| l.seq(&slot.1, slot.2))
     }
 
-    /// Whether `hash` is an accepted change of a federation document (those are never
-    /// evicted).
-    pub(crate) fn in_federation(&self, hash: &ChangeHash) -> bool {
-        self.docs
-            .keys()
-            .filter(|id| self.docs.kind(id) == Some(DocKind::Federation))
-            .any(|id| self.has_change_in(*id, hash))
+    /// Whether changes just applied to document `doc` (the change sent for it and those it
+    /// released from waiting: all of `doc`) changed a federation document.
+    pub(crate) fn in_federation(&self, doc: DocId, applied: &[ChangeHash]) -> bool {
+        self.docs.kind(&doc) == Some(DocKind::Federation)
+            && applied.iter().any(|h| self.has_change_in(doc, h))
     }
 
     /// Notes that the standing of change `hash` of `doc` may have changed, for

@@ -30,9 +30,10 @@ impl Replica {
     /// everything else (duplicates, dependencies, certificate chain, revocations, layout,
     /// write policy) is checked here as in `apply`.
     pub fn apply_verified(&mut self, verified: Verified) -> Result<Applied, Error> {
+        let doc = verified.signed().doc;
         let outcome = self.apply_one_verified(verified)?;
         if let Applied::Applied(hashes) = &outcome
-            && hashes.iter().any(|h| self.in_federation(h))
+            && self.in_federation(doc, hashes)
         {
             self.federation_changed();
         }

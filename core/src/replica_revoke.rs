@@ -189,9 +189,10 @@ impl Replica {
         }
         let mut progress = false;
         for (_, sc) in waiting {
+            let doc = sc.doc;
             if let Ok(Applied::Applied(hashes)) = self.apply_one(sc) {
                 progress = true;
-                if hashes.iter().any(|h| self.in_federation(h)) {
+                if self.in_federation(doc, &hashes) {
                     self.reload_federation();
                 }
             }

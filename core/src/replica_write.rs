@@ -398,9 +398,9 @@ impl Replica {
                     }
                 }
                 Some(LogState::Evicted(summary)) => {
-                    for (actor, (seq, hash)) in &summary.last {
+                    for (actor, seq, hash) in &summary.last {
                         if of_subject(actor) {
-                            last.insert((*doc, actor.clone()), (*seq, hash.0));
+                            last.insert((*doc, actor.to_vec()), (*seq, hash.0));
                         }
                     }
                 }
