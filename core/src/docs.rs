@@ -116,6 +116,9 @@ impl DocLog {
     }
 }
 
+/// An actor's last change in a document: actor, seq, hash.
+pub(crate) type LastOf = (Box<[u8]>, u64, ChangeHash);
+
 /// What stays in memory of an evicted document's change log: enough to count its changes,
 /// compute revocation cut-offs and tell whether re-judging its changes needs it loaded.
 /// (Boxed slices, not maps: a map's first node costs more than a document's few actors.)
@@ -124,7 +127,7 @@ pub(crate) struct LogSummary {
     /// How many changes are logged.
     pub(crate) count: usize,
     /// Per actor (in order), its last (highest) seq and that change's hash.
-    pub(crate) last: Box<[(Box<[u8]>, u64, ChangeHash)]>,
+    pub(crate) last: Box<[LastOf]>,
     /// Every signer of a logged change, in order.
     pub(crate) signers: Box<[NodeId]>,
     /// The replica's trust epoch when the document was evicted (see `Replica::enforce`).
