@@ -848,6 +848,14 @@ pub(crate) enum Step {
     },
 }
 
+/// Cases of a property test here: `PROPTEST_CASES` when set (a longer run), else `default`.
+fn cases_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0..ROOT, 1..6u8).prop_map(|(who, day)| Step::Request { who, day }),
@@ -1234,7 +1242,7 @@ pub(crate) fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases_or(48), ..ProptestConfig::default() })]
 
     #[test]
     fn any_delivery_order_gives_identical_documents_and_rejections(
@@ -1533,7 +1541,7 @@ fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases_or(32), ..ProptestConfig::default() })]
 
     /// Eviction never changes a decision: an observer that evicts documents at random
     /// points (loading them back on use) ends exactly as one that never evicts, given the
