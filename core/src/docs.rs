@@ -1,24 +1,152 @@
-//! The documents of a replica, each resident (its automerge document in memory) or evicted
-//! (only its header and heads kept; loaded again through a [`DocSource`] on first use).
+//! The documents of a replica, each resident (its automerge document and its change log with
+//! the log's indexes in memory) or evicted (only its header, heads and a [`LogSummary`] kept;
+//! loaded again through a [`DocSource`] on first use).
 //!
 //! Eviction never changes a decision: every decision reads documents through [`Docs`], which
 //! loads an evicted document before handing it out, and whatever else a decision reads
 //! stays resident (see `replica_docs.rs`). A document that loads with other heads than it
 //! was evicted with is refused ([`LoadError`]), never used.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use automerge::ChangeHash;
 
 use crate::document::{Author, DocHeader, DocKind, Document};
-use crate::ids::DocId;
+use crate::ids::{DocId, NodeId};
+use crate::signed::SignedChange;
 
 /// Where evicted documents are loaded from (the replica's change source, through the store).
-pub trait DocSource: Send + Sync {
-    /// Document `doc` as stored, restored (trusted).
-    fn load_document(&self, doc: DocId) -> Result<Document, String>;
+pub(crate) trait DocSource: Send + Sync {
+    /// Document `doc` as stored, restored (trusted), with its change log.
+    fn load_document(&self, doc: DocId) -> Result<(Document, DocLog), String>;
+}
+
+/// One accepted change with what rebuilds and revocations need to know about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Logged {
+    /// The signed change; `None` when it is read back from the change source on demand.
+    pub(crate) signed: Option<SignedChange>,
+    pub(crate) signer: NodeId,
+    pub(crate) hash: ChangeHash,
+    pub(crate) actor: Vec<u8>,
+    pub(crate) seq: u64,
+    pub(crate) time: i64,
+    pub(crate) deps: Vec<ChangeHash>,
+}
+
+/// A document's accepted changes, in the order they were applied or restored (causal), with
+/// their indexes: resident with the document, dropped with it on eviction. A change's
+/// dependencies are always changes of its own document, so every lookup is per document.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DocLog {
+    entries: Vec<Logged>,
+    /// The timestamp of every accepted change (a change may not be older than its
+    /// dependencies); doubles as the set of accepted hashes.
+    times: HashMap<ChangeHash, i64>,
+    /// Accepted changes by (actor, seq), to detect equivocation.
+    seqs: BTreeMap<(Vec<u8>, u64), ChangeHash>,
+}
+
+impl DocLog {
+    /// The log of these entries (in causal order).
+    pub(crate) fn new(entries: Vec<Logged>) -> Self {
+        let mut log = DocLog {
+            entries: Vec::with_capacity(entries.len()),
+            times: HashMap::with_capacity(entries.len()),
+            seqs: BTreeMap::new(),
+        };
+        for e in entries {
+            log.push(e);
+        }
+        log
+    }
+    /// Appends an accepted change (its dependencies before it).
+    pub(crate) fn push(&mut self, e: Logged) {
+        self.times.insert(e.hash, e.time);
+        self.seqs.insert((e.actor.clone(), e.seq), e.hash);
+        self.entries.push(e);
+    }
+    /// The entries, in causal order.
+    pub(crate) fn entries(&self) -> &[Logged] {
+        &self.entries
+    }
+    /// Whether change `hash` is accepted in this document.
+    pub(crate) fn contains(&self, hash: &ChangeHash) -> bool {
+        self.times.contains_key(hash)
+    }
+    /// The timestamp of accepted change `hash`.
+    pub(crate) fn time(&self, hash: &ChangeHash) -> Option<i64> {
+        self.times.get(hash).copied()
+    }
+    /// The accepted change in slot (`actor`, `seq`).
+    pub(crate) fn seq(&self, actor: &[u8], seq: u64) -> Option<ChangeHash> {
+        self.seqs.get(&(actor.to_vec(), seq)).copied()
+    }
+    /// The (actor, seq) slots with their changes, in order.
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> &BTreeMap<(Vec<u8>, u64), ChangeHash> {
+        &self.seqs
+    }
+    /// How many changes are logged.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// What stays in memory of this log while its document is evicted.
+    fn summary(&self, epoch: u64) -> LogSummary {
+        let mut signers: BTreeSet<NodeId> = BTreeSet::new();
+        let mut last: BTreeMap<&[u8], (u64, ChangeHash)> = BTreeMap::new();
+        for e in &self.entries {
+            signers.insert(e.signer);
+            let l = last.entry(e.actor.as_slice()).or_insert((e.seq, e.hash));
+            if e.seq >= l.0 {
+                *l = (e.seq, e.hash);
+            }
+        }
+        LogSummary {
+            count: self.entries.len(),
+            last: last
+                .into_iter()
+                .map(|(actor, (seq, hash))| (Box::from(actor), seq, hash))
+                .collect(),
+            signers: signers.into_iter().collect(),
+            epoch,
+        }
+    }
+}
+
+/// An actor's last change in a document: actor, seq, hash.
+pub(crate) type LastOf = (Box<[u8]>, u64, ChangeHash);
+
+/// What stays in memory of an evicted document's change log: enough to count its changes,
+/// compute revocation cut-offs and tell whether re-judging its changes needs it loaded.
+/// (Boxed slices, not maps: a map's first node costs more than a document's few actors.)
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogSummary {
+    /// How many changes are logged.
+    pub(crate) count: usize,
+    /// Per actor (in order), its last (highest) seq and that change's hash.
+    pub(crate) last: Box<[LastOf]>,
+    /// Every signer of a logged change, in order.
+    pub(crate) signers: Box<[NodeId]>,
+    /// The replica's trust epoch when the document was evicted (see `Replica::enforce`).
+    pub(crate) epoch: u64,
+}
+
+/// A document's change log as held now, without loading it.
+pub(crate) enum LogState<'a> {
+    /// The document is in memory: its whole log.
+    Resident(&'a DocLog),
+    /// The document is evicted: what stays of its log.
+    Evicted(&'a LogSummary),
+}
+
+/// A document in memory with its change log.
+#[derive(Clone)]
+struct Resident {
+    doc: Document,
+    log: DocLog,
 }
 
 /// An evicted document that did not load.
@@ -31,13 +159,15 @@ pub struct LoadError {
     pub reason: String,
 }
 
-/// One document's place: its header, the heads it had when it was evicted, and the document
-/// while resident.
+/// One document's place: its header, the heads and log summary it had when it was evicted,
+/// and the document with its log while resident.
 struct Slot {
     header: DocHeader,
     /// The heads at eviction (meaningful only while `doc` is empty).
     heads: Vec<ChangeHash>,
-    doc: OnceLock<Document>,
+    /// The log's summary at eviction (meaningful only while `doc` is empty).
+    summary: LogSummary,
+    doc: OnceLock<Resident>,
     /// The use counter's value at the document's last use (for least-recently-used
     /// eviction).
     used: AtomicU64,
@@ -48,6 +178,7 @@ impl Clone for Slot {
         Slot {
             header: self.header.clone(),
             heads: self.heads.clone(),
+            summary: self.summary.clone(),
             doc: self.doc.clone(),
             used: AtomicU64::new(self.used.load(Ordering::Relaxed)),
         }
@@ -116,8 +247,8 @@ impl Docs {
     pub(crate) fn set_author(&mut self, author: &Author) {
         self.author = author.clone();
         for s in self.slots.values_mut() {
-            if let Some(d) = s.doc.get_mut() {
-                d.set_author(author);
+            if let Some(r) = s.doc.get_mut() {
+                r.doc.set_author(author);
             }
         }
     }
@@ -131,13 +262,13 @@ impl Docs {
 
     /// Loads an evicted document from the source (trusted restore), checking it has the
     /// heads it was evicted with.
-    fn load(&self, id: DocId, slot: &Slot) -> Result<Document, LoadError> {
+    fn load(&self, id: DocId, slot: &Slot) -> Result<Resident, LoadError> {
         let fail = |reason: String| LoadError { doc: id, reason };
         let source = self
             .source
             .as_ref()
             .ok_or_else(|| fail("evicted, and no change source is set".into()))?;
-        let mut d = source.load_document(id).map_err(fail)?;
+        let (mut d, log) = source.load_document(id).map_err(fail)?;
         let mut want = slot.heads.clone();
         let mut got = d.heads();
         want.sort();
@@ -149,9 +280,16 @@ impl Docs {
                 want.len()
             )));
         }
+        if log.len() != slot.summary.count {
+            return Err(fail(format!(
+                "the store holds {} accepted changes, not the {} it was evicted with",
+                log.len(),
+                slot.summary.count
+            )));
+        }
         d.set_author(&self.author);
         self.loads.fetch_add(1, Ordering::Relaxed);
-        Ok(d)
+        Ok(Resident { doc: d, log })
     }
 
     fn record_failure(&self, id: DocId, e: &LoadError) {
@@ -165,19 +303,72 @@ impl Docs {
     /// The document `id`, loaded if evicted: `Ok(None)` if it is not held, an error if it
     /// does not load.
     pub fn try_get(&self, id: &DocId) -> Result<Option<&Document>, LoadError> {
+        Ok(self.try_resident(id)?.map(|r| &r.doc))
+    }
+
+    /// The document `id` with its log, loaded if evicted.
+    fn try_resident(&self, id: &DocId) -> Result<Option<&Resident>, LoadError> {
         let Some(slot) = self.slots.get(id) else {
             return Ok(None);
         };
         self.touch(slot);
-        if let Some(d) = slot.doc.get() {
-            return Ok(Some(d));
+        if let Some(r) = slot.doc.get() {
+            return Ok(Some(r));
         }
-        let d = self.load(*id, slot)?;
+        let r = self.load(*id, slot)?;
         // Set unless another thread loaded it meanwhile (the same document either way).
-        if slot.doc.set(d).is_ok() {
+        if slot.doc.set(r).is_ok() {
             self.resident.fetch_add(1, Ordering::Relaxed);
         }
         Ok(slot.doc.get())
+    }
+
+    /// The change log of document `id`, loaded (with the document) if evicted: `Ok(None)` if
+    /// it is not held, an error if it does not load.
+    pub(crate) fn try_log(&self, id: &DocId) -> Result<Option<&DocLog>, LoadError> {
+        Ok(self.try_resident(id)?.map(|r| &r.log))
+    }
+
+    /// The change log of document `id`, loaded if evicted; `None` if it is not held or does
+    /// not load (kept for [`Docs::take_failure`], as [`Docs::get`]).
+    pub(crate) fn log(&self, id: &DocId) -> Option<&DocLog> {
+        match self.try_log(id) {
+            Ok(l) => l,
+            Err(e) => {
+                self.record_failure(*id, &e);
+                None
+            }
+        }
+    }
+
+    /// The change log of document `id` to append to, loaded if evicted.
+    pub(crate) fn try_log_mut(&mut self, id: &DocId) -> Result<Option<&mut DocLog>, LoadError> {
+        if !self.ensure(id)? {
+            return Ok(None);
+        }
+        Ok(self
+            .slots
+            .get_mut(id)
+            .and_then(|s| s.doc.get_mut())
+            .map(|r| &mut r.log))
+    }
+
+    /// Document `id`'s change log as held now, without loading it.
+    pub(crate) fn log_state(&self, id: &DocId) -> Option<LogState<'_>> {
+        let slot = self.slots.get(id)?;
+        Some(match slot.doc.get() {
+            Some(r) => LogState::Resident(&r.log),
+            None => LogState::Evicted(&slot.summary),
+        })
+    }
+
+    /// How many accepted changes document `id` has (0 if not held), without loading it.
+    pub(crate) fn logged(&self, id: &DocId) -> usize {
+        match self.log_state(id) {
+            Some(LogState::Resident(l)) => l.len(),
+            Some(LogState::Evicted(s)) => s.count,
+            None => 0,
+        }
     }
 
     /// The document `id`, loaded if evicted; `None` if it is not held — or if it does not
@@ -198,7 +389,11 @@ impl Docs {
         if !self.ensure(id)? {
             return Ok(None);
         }
-        Ok(self.slots.get_mut(id).and_then(|s| s.doc.get_mut()))
+        Ok(self
+            .slots
+            .get_mut(id)
+            .and_then(|s| s.doc.get_mut())
+            .map(|r| &mut r.doc))
     }
 
     /// Loads `id` if it is held and evicted; whether it is held.
@@ -246,7 +441,7 @@ impl Docs {
     pub fn heads(&self, id: &DocId) -> Option<Vec<ChangeHash>> {
         let slot = self.slots.get(id)?;
         Some(match slot.doc.get() {
-            Some(d) => d.heads(),
+            Some(r) => r.doc.heads(),
             None => slot.heads.clone(),
         })
     }
@@ -291,12 +486,27 @@ impl Docs {
         self.failed.lock().ok().and_then(|mut f| f.take())
     }
 
+    /// Holds `doc` as document `id`, keeping the log of the document it replaces if that is
+    /// resident (a batch's changed copy of it), else with an empty log (a new document: its
+    /// genesis is logged next).
     pub(crate) fn insert(&mut self, id: DocId, doc: Document) {
+        let log = self
+            .slots
+            .get_mut(&id)
+            .and_then(|s| s.doc.get_mut())
+            .map(|r| std::mem::take(&mut r.log))
+            .unwrap_or_default();
+        self.insert_with_log(id, doc, log);
+    }
+
+    /// Holds `doc` with its log, replacing whatever was held for `id`.
+    pub(crate) fn insert_with_log(&mut self, id: DocId, doc: Document, log: DocLog) {
         let used = AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed) + 1);
         let slot = Slot {
             header: doc.header().clone(),
             heads: Vec::new(),
-            doc: OnceLock::from(doc),
+            summary: LogSummary::default(),
+            doc: OnceLock::from(Resident { doc, log }),
             used,
         };
         let was = self.slots.insert(id, slot);
@@ -317,15 +527,16 @@ impl Docs {
         }
     }
 
-    /// Drops the document from memory, keeping its header and heads; whether it was
-    /// resident.
-    pub(crate) fn evict(&mut self, id: &DocId) -> bool {
+    /// Drops the document and its log from memory, keeping its header, heads and the log's
+    /// [`LogSummary`] (with the replica's trust `epoch`); whether it was resident.
+    pub(crate) fn evict(&mut self, id: &DocId, epoch: u64) -> bool {
         let Some(slot) = self.slots.get_mut(id) else {
             return false;
         };
         match slot.doc.take() {
-            Some(d) => {
-                slot.heads = d.heads();
+            Some(r) => {
+                slot.heads = r.doc.heads();
+                slot.summary = r.log.summary(epoch);
                 self.resident.fetch_sub(1, Ordering::Relaxed);
                 true
             }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use crate::cert::{CertError, Principal, Revocation, TrustStore, Withdrawn};
 pub use crate::district::DistrictConfig;
+use crate::docs::{DocLog, LogState, Logged};
 use crate::document::{Author, DocError, DocHeader, DocKind, Document, Put, Write};
 use crate::federation::{self, FederationOp};
 use crate::identity::Keypair;
@@ -95,19 +96,6 @@ pub trait ChangeSource: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// One accepted change with what rebuilds and revocations need to know about it.
-#[derive(Debug, Clone)]
-struct Logged {
-    /// The signed change; `None` when it is read back from the change source on demand.
-    signed: Option<SignedChange>,
-    signer: NodeId,
-    hash: ChangeHash,
-    actor: Vec<u8>,
-    seq: u64,
-    time: i64,
-    deps: Vec<ChangeHash>,
-}
-
 /// Seniority of a revocation: its signer's chain length at the revocation's time (the root
 /// 0; no chain: `usize::MAX`), then the signer's key, then the record key. Smaller is more
 /// senior.
@@ -151,22 +139,15 @@ pub struct Replica {
     pub(crate) keypair: Keypair,
     author: Author,
     district: DistrictConfig,
-    /// Every document held, resident or evicted (see [`Docs`]).
+    /// Every document held, resident or evicted (see [`Docs`]), each with its change log
+    /// (accepted changes in causal order, their times and (actor, seq) slots: see
+    /// [`DocLog`]), which is evicted and loaded with the document.
     docs: Docs,
-    /// Accepted changes per document, in the order they were applied (causal).
-    log: BTreeMap<DocId, Vec<Logged>>,
-    /// Index of accepted changes: hash → document.
-    index: HashMap<ChangeHash, DocId>,
-    /// The timestamp of every accepted change (a change may not be older than its
-    /// dependencies).
-    times: HashMap<ChangeHash, i64>,
     /// The catalog: every document's heads digest, kept current on every change, so sync can
     /// reconcile without loading documents.
     catalog: BTreeMap<DocId, [u8; 32]>,
     /// Documents carried for others (relay role): verified envelopes, never applied.
     carried: BTreeMap<DocId, Carried>,
-    /// Accepted changes by (document, actor, seq), to detect equivocation.
-    seqs: BTreeMap<SlotKey, ChangeHash>,
     /// Slots used by two or more different changes (equivocation): the one kept (the
     /// smallest hash, so the outcome does not depend on which arrived first) and the ones
     /// refused.
@@ -211,6 +192,9 @@ pub struct Replica {
     withdrawn: u64,
     /// Documents created by this replica (part of each new header, so ids differ).
     created: u64,
+    /// Counts the times the trust store was rebuilt from scratch (certificates may have gone):
+    /// an evicted document's changes all had a chain at the epoch it was evicted in.
+    trust_epoch: u64,
     /// Bound of the pending and awaiting sets (default [`MAX_PENDING`]).
     pub max_pending: usize,
     /// Where logged changes not kept in memory are read back from.
@@ -244,12 +228,8 @@ impl Replica {
             author,
             district: DistrictConfig::default(),
             docs,
-            log: BTreeMap::new(),
-            index: HashMap::default(),
-            times: HashMap::default(),
             catalog: BTreeMap::new(),
             carried: BTreeMap::new(),
-            seqs: BTreeMap::new(),
             contested: BTreeMap::new(),
             equivocators: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -267,6 +247,7 @@ impl Replica {
             refused: BTreeMap::new(),
             withdrawn: 0,
             created: 0,
+            trust_epoch: 0,
             max_pending: MAX_PENDING,
             source: None,
             personal: BTreeMap::new(),
@@ -351,9 +332,47 @@ impl Replica {
             .map(|m| m.keys().copied().collect())
             .unwrap_or_default()
     }
-    /// Whether an accepted change is held.
+    /// Whether an accepted change is held, in any document: resident documents are looked at
+    /// first, then evicted ones are loaded until it is found. Prefer
+    /// [`Replica::has_change_in`] where the document is known.
     pub fn has_change(&self, hash: &ChangeHash) -> bool {
-        self.index.contains_key(hash)
+        let resident = |id: &&DocId| self.docs.is_resident(id);
+        self.docs
+            .keys()
+            .filter(resident)
+            .chain(self.docs.keys().filter(|id| !resident(id)))
+            .any(|id| self.has_change_in(*id, hash))
+    }
+
+    /// Whether change `hash` is accepted in document `doc` (loaded if it was evicted; a
+    /// document that does not load answers `false`, kept for [`Docs::take_failure`]).
+    pub fn has_change_in(&self, doc: DocId, hash: &ChangeHash) -> bool {
+        self.docs.log(&doc).is_some_and(|l| l.contains(hash))
+    }
+
+    /// Whether change `hash` is accepted in document `doc`, loading it if it was evicted (an
+    /// error if it does not load).
+    pub(crate) fn holds(&self, doc: DocId, hash: &ChangeHash) -> Result<bool, Error> {
+        Ok(self.docs.try_log(&doc)?.is_some_and(|l| l.contains(hash)))
+    }
+
+    /// The timestamp of accepted change `hash` of document `doc` (dependencies are always in
+    /// their change's document), loading it if it was evicted.
+    pub(crate) fn time_of(&self, doc: DocId, hash: &ChangeHash) -> Option<i64> {
+        self.docs.log(&doc).and_then(|l| l.time(hash))
+    }
+
+    /// The accepted change in a (document, actor, seq) slot, loading the document if it was
+    /// evicted.
+    pub(crate) fn slot(&self, slot: &SlotKey) -> Option<ChangeHash> {
+        self.docs.log(&slot.0).and_then(|l| l.seq(&slot.1, slot.2))
+    }
+
+    /// Whether changes just applied to document `doc` (the change sent for it and those it
+    /// released from waiting: all of `doc`) changed a federation document.
+    pub(crate) fn in_federation(&self, doc: DocId, applied: &[ChangeHash]) -> bool {
+        self.docs.kind(&doc) == Some(DocKind::Federation)
+            && applied.iter().any(|h| self.has_change_in(doc, h))
     }
 
     /// Notes that the standing of change `hash` of `doc` may have changed, for
@@ -389,8 +408,8 @@ impl Replica {
                     hash,
                     on: WaitingOn::Certificate,
                 }
-            } else if let Some(d) = self.index.get(&hash) {
-                Decision::Accepted { doc: *d, hash }
+            } else if self.has_change_in(doc, &hash) {
+                Decision::Accepted { doc, hash }
             } else {
                 Decision::Waiting {
                     doc,

@@ -18,7 +18,7 @@ impl Replica {
     pub fn apply(&mut self, sc: SignedChange) -> Result<Applied, Error> {
         // Replays are the common case in sync: recognise them before checking signatures.
         let change = sc.parse()?;
-        if self.index.contains_key(&change.hash()) {
+        if self.holds(sc.doc, &change.hash())? {
             return Ok(Applied::Duplicate);
         }
         let verified = self.authenticate(sc, change)?;
@@ -68,11 +68,10 @@ impl Replica {
     /// everything else (duplicates, dependencies, certificate chain, revocations, layout,
     /// write policy) is checked here as in `apply`.
     pub fn apply_verified(&mut self, verified: Verified) -> Result<Applied, Error> {
+        let doc = verified.signed().doc;
         let outcome = self.apply_one_verified(verified)?;
         if let Applied::Applied(hashes) = &outcome
-            && hashes.iter().any(|h| {
-                self.index.get(h).and_then(|d| self.docs.kind(d)) == Some(DocKind::Federation)
-            })
+            && self.in_federation(doc, hashes)
         {
             self.federation_changed();
         }
@@ -82,7 +81,7 @@ impl Replica {
     pub(super) fn apply_one(&mut self, sc: SignedChange) -> Result<Applied, Error> {
         // Replays are the common case in sync: recognise them before checking signatures.
         let change = sc.parse()?;
-        if self.index.contains_key(&change.hash()) {
+        if self.holds(sc.doc, &change.hash())? {
             return Ok(Applied::Duplicate);
         }
         let verified = self.authenticate(sc, change)?;
@@ -92,10 +91,10 @@ impl Replica {
     pub(super) fn apply_one_verified(&mut self, verified: Verified) -> Result<Applied, Error> {
         let (sc, change) = verified.into_parts();
         let hash = change.hash();
-        if self.index.contains_key(&hash) {
+        let id = sc.doc;
+        if self.holds(id, &hash)? {
             return Ok(Applied::Duplicate);
         }
-        let id = sc.doc;
         if let Some(r) = self.rejected.get(&hash) {
             return Err(Error::Rejected(Box::new(r.clone())));
         }
@@ -129,7 +128,7 @@ impl Replica {
         if let Some((dep, t)) = change
             .deps()
             .iter()
-            .filter_map(|d| self.times.get(d).map(|t| (d, *t)))
+            .filter_map(|d| self.time_of(id, d).map(|t| (d, t)))
             .find(|(_, t)| *t > at.0)
         {
             // A change cannot be older than what it builds on: otherwise a key could write
@@ -254,14 +253,13 @@ impl Replica {
             let prev = seq.checked_sub(1).filter(|p| *p > 0);
             if let Some(prev) = prev
                 && !self
-                    .seqs
-                    .get(&(id, actor.clone(), prev))
-                    .is_some_and(|h| change.deps().contains(h))
+                    .slot(&(id, actor.clone(), prev))
+                    .is_some_and(|h| change.deps().contains(&h))
             {
                 return self.reject(&sc, hash, RejectReason::BrokenSequence { seq, prev });
             }
             let slot = (id, actor, seq);
-            if let Some(occupant) = self.seqs.get(&slot).copied() {
+            if let Some(occupant) = self.slot(&slot) {
                 return self.equivocation(sc, &change, slot, occupant);
             }
             let doc = self
@@ -600,7 +598,7 @@ impl Replica {
             .is_some_and(|d| d.kind() == DocKind::Federation);
         let bad = BTreeMap::from([(occupant, Some(reason(&hash)))]);
         self.rebuild(id, &bad);
-        if self.seqs.get(&slot) == Some(&occupant) {
+        if self.slot(&slot) == Some(occupant) {
             return Err(Error::Source {
                 doc: id,
                 reason: format!(
@@ -620,11 +618,14 @@ impl Replica {
 
     /// Whether `target` is `deps` or one of their ancestors in document `id`'s log.
     pub(super) fn in_history(&self, id: DocId, target: &ChangeHash, deps: &[ChangeHash]) -> bool {
-        let Some(log) = self.log.get(&id) else {
+        let Some(log) = self.docs.log(&id) else {
             return false;
         };
-        let graph: HashMap<ChangeHash, &[ChangeHash]> =
-            log.iter().map(|e| (e.hash, e.deps.as_slice())).collect();
+        let graph: HashMap<ChangeHash, &[ChangeHash]> = log
+            .entries()
+            .iter()
+            .map(|e| (e.hash, e.deps.as_slice()))
+            .collect();
         let mut seen: BTreeSet<ChangeHash> = BTreeSet::new();
         let mut stack: Vec<ChangeHash> = deps.to_vec();
         while let Some(h) = stack.pop() {

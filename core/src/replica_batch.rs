@@ -229,7 +229,7 @@ impl Replica {
             },
             Checked::Unverified(sc) => self.apply(sc),
             Checked::Covered(v) => match item.hash {
-                Some(h) if self.index.contains_key(&h) => Ok(Applied::Duplicate),
+                Some(h) if self.has_change_in(v.signed().doc, &h) => Ok(Applied::Duplicate),
                 _ => Err(Self::uncovered(v.signed(), v.hash())),
             },
         };
@@ -325,7 +325,7 @@ impl Replica {
         let hash = change.hash();
         let deps = change.deps();
         if deps.is_empty()
-            || self.index.contains_key(&hash)
+            || self.has_change_in(id, &hash)
             || so_far.held.contains(&hash)
             || self.rejected.contains_key(&hash)
             || !deps
@@ -337,8 +337,8 @@ impl Replica {
         let at = Timestamp(change.timestamp());
         let backdated = deps
             .iter()
-            .filter_map(|d| self.times.get(d).or_else(|| so_far.times.get(d)))
-            .any(|t| *t > at.0);
+            .filter_map(|d| self.time_of(id, d).or_else(|| so_far.times.get(d).copied()))
+            .any(|t| t > at.0);
         if backdated {
             return None;
         }
@@ -351,7 +351,7 @@ impl Replica {
         };
         let writes = doc.writes_of(change).ok()?;
         let slot_of = |s: u64| (id, actor.clone(), s);
-        let lookup = |k: &SlotKey| self.seqs.get(k).or_else(|| so_far.seqs.get(k)).copied();
+        let lookup = |k: &SlotKey| self.slot(k).or_else(|| so_far.seqs.get(k).copied());
         if let Some(prev) = seq.checked_sub(1).filter(|p| *p > 0)
             && !lookup(&slot_of(prev)).is_some_and(|h| deps.contains(&h))
         {

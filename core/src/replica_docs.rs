@@ -2,10 +2,12 @@
 //! document is loaded back from the replica's [`ChangeSource`] — the same trusted restore as
 //! a node's open.
 //!
-//! What stays resident besides every document's header and heads: the change log and its
-//! indexes, the waiting sets, refusals, the trust store and revocations, the catalog. The
-//! federation document, documents with waiting changes and carried documents are never
-//! evicted.
+//! An evicted document's change log and its indexes (times, (actor, seq) slots) go with it
+//! and load back with it. What stays resident besides every document's header and heads: a
+//! [`LogSummary`](crate::docs::LogSummary) of its log (change count, each actor's last
+//! (seq, hash), its signers), the waiting sets, refusals, equivocation evidence, the trust
+//! store and revocations, the catalog. The federation document, documents with waiting or
+//! contested changes and carried documents are never evicted.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 
 use super::{ChangeSource, Error, Replica};
-use crate::docs::{DocSource, LoadError};
+use crate::docs::{DocLog, DocSource, LoadError};
 use crate::document::{DocKind, Document};
 use crate::ids::DocId;
 
@@ -34,9 +36,9 @@ pub struct StoredDocument {
 pub(super) struct FromSource(pub(super) Arc<dyn ChangeSource>);
 
 impl DocSource for FromSource {
-    fn load_document(&self, doc: DocId) -> Result<Document, String> {
+    fn load_document(&self, doc: DocId) -> Result<(Document, DocLog), String> {
         let stored = self.0.document(doc)?;
-        restore_document(doc, stored).map_err(|e| e.to_string())
+        restore_with_log(doc, stored).map_err(|e| e.to_string())
     }
 }
 
@@ -52,6 +54,11 @@ impl From<LoadError> for Error {
 /// A document restored from what the store holds of it (trusted: no signature or policy is
 /// checked again, as on open).
 pub fn restore_document(id: DocId, stored: StoredDocument) -> Result<Document, Error> {
+    Ok(restore_with_log(id, stored)?.0)
+}
+
+/// [`restore_document`] with the document's change log.
+fn restore_with_log(id: DocId, stored: StoredDocument) -> Result<(Document, DocLog), Error> {
     let StoredDocument {
         snapshot,
         folded,
@@ -81,14 +88,15 @@ pub fn restore_document(id: DocId, stored: StoredDocument) -> Result<Document, E
     } else {
         loaded.prepare_lazy(accepted)?
     };
-    Ok(prepared.into_document())
+    let (doc, entries) = prepared.into_parts();
+    Ok((doc, DocLog::new(entries)))
 }
 
 impl Replica {
     /// Whether document `id` could be evicted now: held, resident, not the federation
     /// document (certificates and revocations are read by every decision), no change of it
-    /// waiting (for dependencies or a certificate), not being drained, and a source to load
-    /// it from again.
+    /// waiting (for dependencies or a certificate), no (actor, seq) slot of it contested
+    /// (equivocation), not being drained, and a source to load it from again.
     pub fn evictable(&self, id: &DocId) -> bool {
         self.source.is_some()
             && self.docs.is_resident(id)
@@ -97,13 +105,19 @@ impl Replica {
             && self.pending.get(id).is_none_or(BTreeMap::is_empty)
             && !self.awaiting.values().any(|sc| sc.doc == *id)
             && !self.carried.contains_key(id)
+            && self
+                .contested
+                .range((*id, Vec::new(), 0)..)
+                .next()
+                .is_none_or(|((d, _, _), _)| d != id)
     }
 
-    /// Drops document `id` from memory (see [`Docs`]) if [`Replica::evictable`]: the caller
-    /// must have stored every change accepted into it (the source must give the document
-    /// back with the same heads). Returns whether it was evicted.
+    /// Drops document `id` and its change log from memory (see [`Docs`]) if
+    /// [`Replica::evictable`]: the caller must have stored every change accepted into it (the
+    /// source must give the document back with the same heads and changes). Returns whether
+    /// it was evicted.
     pub fn evict(&mut self, id: &DocId) -> bool {
-        self.evictable(id) && self.docs.evict(id)
+        self.evictable(id) && self.docs.evict(id, self.trust_epoch)
     }
 
     /// Evicts least recently used documents until at most `keep` are resident (the ones that
@@ -141,8 +155,10 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::federation::FederationOp;
     use crate::replica::Applied;
-    use crate::testutil::{MemStore, fed_id, ledger_of, patrol, replica};
+    use crate::replica::Op;
+    use crate::testutil::{MemStore, fed_id, ledger_of, node, now, patrol, replica, root, send};
 
     #[test]
     fn an_evicted_document_loads_back_for_reads_writes_and_received_changes() {
@@ -170,22 +186,26 @@ mod tests {
         assert_eq!(a.header(doc).unwrap().kind, DocKind::Ledger);
         assert_eq!(a.catalog(), &catalog);
         assert_eq!(a.ids_of(DocKind::Ledger), vec![doc]);
-        assert_eq!(a.changes(doc, &[]).unwrap(), b.changes(doc, &[]).unwrap());
+        assert_eq!(a.logged(doc), 4);
         assert_eq!(a.docs().loads(), 0);
+        // Serving its changes loads it (the log went with it).
+        assert_eq!(a.changes(doc, &[]).unwrap(), b.changes(doc, &[]).unwrap());
+        assert_eq!(a.docs().loads(), 1);
+        assert!(store.evict(&mut a, doc));
 
         // A read loads it.
         assert_eq!(a.ledger(doc).unwrap().entries(), entries);
         assert!(a.docs().is_resident(&doc));
-        assert_eq!(a.docs().loads(), 1);
+        assert_eq!(a.docs().loads(), 2);
         assert!(store.evict(&mut a, doc));
         assert_eq!(a.balance(&volunteer, crate::testutil::now()), balance);
-        assert_eq!(a.docs().loads(), 2);
+        assert_eq!(a.docs().loads(), 3);
 
         // A write.
         assert!(store.evict(&mut a, doc));
         let mine = patrol(&mut a, doc, "dianye:4");
         assert!(matches!(b.apply(mine).unwrap(), Applied::Applied(_)));
-        assert_eq!(a.docs().loads(), 3);
+        assert_eq!(a.docs().loads(), 4);
 
         // A received change, and a duplicate.
         assert!(store.evict(&mut a, doc));
@@ -294,5 +314,74 @@ mod tests {
         // Repaired: it loads and the change applies.
         *store.swap.lock().unwrap() = None;
         assert!(matches!(a.apply(theirs).unwrap(), Applied::Applied(_)));
+    }
+
+    /// An evicted document's log goes with it: its change count and the cut-off of a
+    /// revocation are read from what stays, a revocation loads only the evicted documents
+    /// its subject signed in, and a duplicate of an evicted document's change is known.
+    #[test]
+    fn an_evicted_log_answers_counts_cut_offs_revocations_and_duplicates() {
+        let mut w2 = replica("dianye", 2);
+        let mut w3 = replica("dianye", 3);
+        let l2 = ledger_of(&mut w2, "dianye");
+        patrol(&mut w2, l2, "dianye:1");
+        let dup = patrol(&mut w2, l2, "dianye:2");
+        let l3 = ledger_of(&mut w3, "dianye");
+        let other = patrol(&mut w3, l3, "dianye:1");
+        let mut r = root();
+        send(&w2, &mut r);
+        send(&w3, &mut r);
+        let mut plain = r.clone();
+        // (Reporting a decision on an accepted change reads its document's log.)
+        assert_eq!(r.take_decisions(), plain.take_decisions());
+        let store = MemStore::attach(&mut r);
+        assert!(store.evict(&mut r, l2) && store.evict(&mut r, l3));
+        let subject = node("dianye", 2);
+
+        // Counted and cut off without loading.
+        assert_eq!((r.logged(l2), r.logged(l3)), (3, 2));
+        assert_eq!(r.cutoff_of(&subject), plain.cutoff_of(&subject));
+        assert_eq!(r.cutoff_of(&subject).len(), 1);
+        assert_eq!(r.docs().loads(), 0);
+
+        // The revocation: l2 (its subject's) is loaded and judged, l3 stays evicted.
+        let revoke = |x: &mut Replica| {
+            x.execute(
+                fed_id(),
+                Op::Federation(FederationOp::Revoke {
+                    subject,
+                    reason: "lost key".into(),
+                    certs: None,
+                }),
+                now(),
+            )
+            .unwrap()
+            .change
+        };
+        assert_eq!(revoke(&mut r), revoke(&mut plain));
+        assert!(r.docs().is_resident(&l2));
+        assert!(!r.docs().is_resident(&l3));
+        assert_eq!(r.docs().loads(), 1);
+        // A change after the cut-off is refused as without eviction.
+        assert!(store.evict(&mut r, l2));
+        let late = patrol(&mut w2, l2, "dianye:3");
+        assert_eq!(
+            format!("{:?}", r.apply(late.clone())),
+            format!("{:?}", plain.apply(late))
+        );
+        assert_eq!(r.rejected().len(), 1);
+        assert_eq!(r.take_decisions(), plain.take_decisions());
+
+        // Duplicates of evicted documents' changes are known as such.
+        assert!(store.evict(&mut r, l2));
+        for sc in [dup, other] {
+            assert!(!r.docs().is_resident(&sc.doc));
+            assert!(r.has_change_in(sc.doc, &sc.change_hash().unwrap()));
+            assert!(store.evict(&mut r, sc.doc));
+            assert_eq!(r.apply(sc.clone()).unwrap(), Applied::Duplicate);
+            assert!(r.docs().is_resident(&sc.doc));
+        }
+        assert_eq!(r.catalog(), plain.catalog());
+        assert!(r.docs().take_failure().is_none());
     }
 }

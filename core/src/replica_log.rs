@@ -115,10 +115,11 @@ impl Replica {
     }
 
     /// All accepted changes of a document that are not `have` or their ancestors (all if
-    /// `have` is empty), in causal order. Unknown hashes in `have` are ignored.
+    /// `have` is empty), in causal order. Unknown hashes in `have` are ignored. An evicted
+    /// document is loaded (with its log) first.
     pub fn changes(&self, id: DocId, have: &[ChangeHash]) -> Result<Vec<SignedChange>, Error> {
-        let log = match (self.log.get(&id), self.carried.get(&id)) {
-            (Some(l), _) => l.as_slice(),
+        let log = match (self.docs.try_log(&id)?, self.carried.get(&id)) {
+            (Some(l), _) => l.entries(),
             (None, Some(c)) => c.log.as_slice(),
             (None, None) => return Err(Error::UnknownDocument(id)),
         };
@@ -179,8 +180,8 @@ impl Replica {
             return Err(Error::UnknownDocument(id));
         }
         let doc = self.doc(id)?;
-        let log = self.log.get(&id).ok_or(Error::UnknownDocument(id))?;
-        let mut entries: Vec<&Logged> = log.iter().collect();
+        let log = self.docs.try_log(&id)?.ok_or(Error::UnknownDocument(id))?;
+        let mut entries: Vec<&Logged> = log.entries().iter().collect();
         entries.sort_unstable_by_key(|e| e.hash);
         let signed = self.signed_of(id, &entries)?;
         // Only the signatures a store keeps: the others are covered by them.
@@ -190,6 +191,7 @@ impl Replica {
             .map(|(e, sc)| (e.hash, sc.signature.is_some()))
             .collect();
         let history: Vec<crate::signed::HistoryEntry> = log
+            .entries()
             .iter()
             .map(|e| crate::signed::HistoryEntry {
                 hash: e.hash,
@@ -208,9 +210,10 @@ impl Replica {
         Ok((doc.save(), crate::signed::pack_signatures(&sigs)))
     }
 
-    /// How many accepted changes of `doc` are logged (0 for a document not held).
+    /// How many accepted changes of `doc` are logged (0 for a document not held), without
+    /// loading it if it was evicted.
     pub fn logged(&self, doc: DocId) -> usize {
-        self.log.get(&doc).map_or(0, Vec::len)
+        self.docs.logged(&doc)
     }
 
     /// Reads logged changes not kept in memory from this source from now on; set it before

@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{Change, ChangeHash};
 
-use super::{Error, Logged, Replica};
+use super::{Error, Replica};
+use crate::docs::{DocLog, Logged};
 use crate::document::{DocError, DocKind, Document};
 use crate::ids::DocId;
 use crate::signed::SignedChange;
@@ -87,6 +88,11 @@ impl PreparedRestore {
     /// still holds its change log).
     pub fn into_document(self) -> Document {
         self.doc
+    }
+
+    /// The document and its log entries.
+    pub(super) fn into_parts(self) -> (Document, Vec<Logged>) {
+        (self.doc, self.entries)
     }
 }
 
@@ -348,30 +354,8 @@ impl Replica {
         } = prepared;
         let doc = d.id();
         d.set_author(&self.author);
-        // Replace whatever was held for this document.
-        if let Some(old) = self.log.remove(&doc) {
-            for e in &old {
-                self.index.remove(&e.hash);
-                self.times.remove(&e.hash);
-            }
-        }
-        // Only this document's range of `seqs` (a `retain` over all documents would make
-        // restoring every document quadratic).
-        let stale: Vec<(DocId, Vec<u8>, u64)> = self
-            .seqs
-            .range((doc, Vec::new(), 0)..)
-            .take_while(|((d, _, _), _)| *d == doc)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            self.seqs.remove(&k);
-        }
+        // Replaces whatever was held for this document (its log goes with it).
         self.unpark_all(doc);
-        for e in &entries {
-            self.index.insert(e.hash, doc);
-            self.times.insert(e.hash, e.time);
-            self.seqs.insert((doc, e.actor.clone(), e.seq), e.hash);
-        }
         // Documents this node created keep their nonces: a new one gets a later nonce.
         if entries
             .first()
@@ -380,8 +364,7 @@ impl Replica {
             self.created = self.created.max(d.header().nonce);
         }
         let federation = d.kind() == DocKind::Federation;
-        self.docs.insert(doc, d);
-        self.log.insert(doc, entries);
+        self.docs.insert_with_log(doc, d, DocLog::new(entries));
         self.refresh_catalog(doc);
         if federation {
             self.federation_changed();
@@ -467,7 +450,10 @@ mod tests {
 
     /// The change log entries of a document, field by field.
     fn log_of(r: &Replica, doc: DocId) -> Vec<String> {
-        r.log[&doc]
+        r.docs
+            .log(&doc)
+            .unwrap()
+            .entries()
             .iter()
             .map(|e| {
                 format!(
@@ -516,13 +502,7 @@ mod tests {
             r.restore_stored(doc, &partial.save(), stored.clone())
                 .unwrap();
             assert_eq!(log_of(&r, doc), log_of(&a, doc), "{snapshot_after}");
-            let of_doc = |r: &Replica| -> Vec<_> {
-                r.seqs
-                    .iter()
-                    .filter(|(k, _)| k.0 == doc)
-                    .map(|(k, h)| (k.clone(), *h))
-                    .collect()
-            };
+            let of_doc = |r: &Replica| r.docs.log(&doc).unwrap().slots().clone();
             assert!(of_doc(&r) == of_doc(&a));
             assert_eq!(r.catalog()[&doc], a.catalog()[&doc]);
             assert_eq!(r.heads(doc).unwrap(), a.heads(doc).unwrap());
@@ -587,7 +567,10 @@ mod tests {
             assert_eq!(sorted(&folded), sorted(&lazy), "{snapshot_after}");
             assert_eq!(folded.heads(doc).unwrap(), a.heads(doc).unwrap());
             assert_eq!(folded.catalog()[&doc], a.catalog()[&doc]);
-            assert_eq!(folded.seqs, lazy.seqs);
+            assert_eq!(
+                folded.docs.log(&doc).unwrap().slots(),
+                lazy.docs.log(&doc).unwrap().slots()
+            );
             // A tail missing one of its changes leaves a dependency out: refused.
             if tail.len() > 1 {
                 let loaded = Replica::load_snapshot(doc, &saved).unwrap();

@@ -160,12 +160,10 @@ impl Replica {
     pub(super) fn reload_federation_with(&mut self, fresh: bool) {
         if fresh {
             self.trust = TrustStore::new(*self.trust.root());
+            self.trust_epoch += 1;
         }
-        let feds: Vec<&Document> = self
-            .docs
-            .values()
-            .filter(|d| d.kind() == DocKind::Federation)
-            .collect();
+        // (Federation documents are never evicted: this loads nothing.)
+        let feds: Vec<&Document> = self.docs.of_kind(DocKind::Federation).collect();
         federation::fill_trust(&mut self.trust, feds.iter().copied());
         let mut records = BTreeMap::new();
         let mut config = None;
@@ -191,11 +189,10 @@ impl Replica {
         }
         let mut progress = false;
         for (_, sc) in waiting {
+            let doc = sc.doc;
             if let Ok(Applied::Applied(hashes)) = self.apply_one(sc) {
                 progress = true;
-                if hashes.iter().any(|h| {
-                    self.index.get(h).and_then(|d| self.docs.kind(d)) == Some(DocKind::Federation)
-                }) {
+                if self.in_federation(doc, &hashes) {
                     self.reload_federation();
                 }
             }
@@ -206,9 +203,27 @@ impl Replica {
     /// Re-checks every accepted change against the current certificates and the
     /// revocations in force; rebuilds documents without the changes that no longer stand
     /// and their dependents. Returns whether anything was removed.
+    ///
+    /// An evicted document is loaded only if one of its signers is the subject of a
+    /// revocation in force, or the trust store was rebuilt from scratch since it was evicted.
+    /// Otherwise its changes stand as they did at eviction: each had a chain then (the
+    /// enforcement that follows every rebuild of the trust store left only such changes), the
+    /// trust store has only gained certificates since, and with no revocation of their signer
+    /// in force nothing else can refuse them.
     pub(super) fn enforce(&mut self) -> bool {
         let mut removed_any = false;
-        let ids: Vec<DocId> = self.log.keys().copied().collect();
+        let ids: Vec<DocId> = self
+            .docs
+            .keys()
+            .filter(|id| match self.docs.log_state(id) {
+                Some(LogState::Evicted(s)) => {
+                    s.epoch != self.trust_epoch
+                        || s.signers.iter().any(|k| self.in_force.contains_key(k))
+                }
+                _ => true,
+            })
+            .copied()
+            .collect();
         for id in ids {
             let bad = self.judge_log(id);
             if bad.is_empty() {
@@ -228,9 +243,10 @@ impl Replica {
     /// certificate again) or a dependency goes.
     pub(super) fn judge_log(&self, id: DocId) -> BTreeMap<ChangeHash, Option<RejectReason>> {
         let mut bad: BTreeMap<ChangeHash, Option<RejectReason>> = BTreeMap::new();
-        let (Some(entries), Some(kind)) = (self.log.get(&id), self.docs.kind(&id)) else {
+        let (Some(log), Some(kind)) = (self.docs.log(&id), self.docs.kind(&id)) else {
             return bad;
         };
+        let entries = log.entries();
         let fed = kind == DocKind::Federation;
         // The document, read (loaded, if it was evicted) only when a revocation applies to
         // one of its changes.
@@ -313,7 +329,12 @@ impl Replica {
     /// reason are recorded as refused, the others are re-submitted (they are refused as
     /// dependents of refused changes, or wait for a certificate).
     pub(super) fn rebuild(&mut self, id: DocId, bad: &BTreeMap<ChangeHash, Option<RejectReason>>) {
-        let mut entries = self.log.remove(&id).unwrap_or_default();
+        // (A document that does not load stays as it is, like one whose changes the store
+        // cannot give back below.)
+        let Ok(log) = self.docs.try_log(&id) else {
+            return;
+        };
+        let mut entries = log.map(|l| l.entries().to_vec()).unwrap_or_default();
         // Every change's bytes are needed to replay the rest and re-submit the removed.
         let all: Vec<&Logged> = entries.iter().collect();
         match self.signed_of(id, &all) {
@@ -325,12 +346,11 @@ impl Replica {
             Err(_) => {
                 // The store cannot give them back: the document stays as it was (its next
                 // open re-checks every change against the revocations).
-                self.log.insert(id, entries);
                 return;
             }
         }
+        // The document goes with its log and indexes; it comes back rebuilt below.
         self.docs.remove(&id);
-        self.seqs.retain(|(d, _, _), _| *d != id);
         // Dependents of removed changes go too (the log is in causal order).
         let mut bad = bad.clone();
         for e in &entries {
@@ -363,8 +383,6 @@ impl Replica {
                     self.vouched.insert(e.hash);
                 }
             }
-            self.index.remove(&e.hash);
-            self.times.remove(&e.hash);
             match bad.get(&e.hash) {
                 Some(Some(reason)) => {
                     if let Some(sc) = &e.signed {
@@ -389,13 +407,7 @@ impl Replica {
             .filter(|e| !bad.contains_key(&e.hash))
             .collect();
         if let Some(doc) = self.replay(&kept) {
-            for e in &kept {
-                self.index.insert(e.hash, id);
-                self.times.insert(e.hash, e.time);
-                self.seqs.insert((id, e.actor.clone(), e.seq), e.hash);
-            }
-            self.docs.insert(id, doc);
-            self.log.insert(id, kept);
+            self.docs.insert_with_log(id, doc, DocLog::new(kept));
         }
         self.refresh_catalog(id);
         for r in rejections {

@@ -74,8 +74,8 @@ impl Replica {
         let stamp = doc
             .heads()
             .iter()
-            .filter_map(|h| self.times.get(h))
-            .fold(now, |t, d| t.max(Timestamp(*d)));
+            .filter_map(|h| self.time_of(id, h))
+            .fold(now, |t, d| t.max(Timestamp(d)));
         let doc = self
             .docs
             .try_get_mut(&id)?
@@ -383,14 +383,28 @@ impl Replica {
     /// and its hash.
     pub(super) fn cutoff_of(&self, subject: &NodeId) -> Vec<crate::cert::CutoffEntry> {
         let mut last: BTreeMap<(DocId, Vec<u8>), (u64, [u8; 32])> = BTreeMap::new();
-        for (doc, entries) in &self.log {
-            for e in entries {
-                if e.actor.len() == 40 && e.actor[..32] == subject.0 {
-                    let slot = last.entry((*doc, e.actor.clone())).or_insert((0, [0; 32]));
-                    if e.seq >= slot.0 {
-                        *slot = (e.seq, e.signed_hash().0);
+        let of_subject = |actor: &[u8]| actor.len() == 40 && actor[..32] == subject.0;
+        for doc in self.docs.keys() {
+            // An evicted document is not loaded: its summary keeps each actor's last change.
+            match self.docs.log_state(doc) {
+                Some(LogState::Resident(log)) => {
+                    for e in log.entries() {
+                        if of_subject(&e.actor) {
+                            let slot = last.entry((*doc, e.actor.clone())).or_insert((0, [0; 32]));
+                            if e.seq >= slot.0 {
+                                *slot = (e.seq, e.signed_hash().0);
+                            }
+                        }
                     }
                 }
+                Some(LogState::Evicted(summary)) => {
+                    for (actor, seq, hash) in &summary.last {
+                        if of_subject(actor) {
+                            last.insert((*doc, actor.to_vec()), (*seq, hash.0));
+                        }
+                    }
+                }
+                None => {}
             }
         }
         last.into_iter()
@@ -403,17 +417,12 @@ impl Replica {
             .collect()
     }
 
+    /// Logs a change just applied to document `id` (held and resident: it was just changed).
     pub(super) fn record(&mut self, id: DocId, signed: &SignedChange, change: &Change) {
         self.vouched.remove(&change.hash());
         self.touch(change.hash(), id);
-        self.index.insert(change.hash(), id);
-        self.times.insert(change.hash(), change.timestamp());
         self.refresh_catalog(id);
-        self.seqs.insert(
-            (id, change.actor_id().to_bytes().to_vec(), change.seq()),
-            change.hash(),
-        );
-        self.log.entry(id).or_default().push(Logged {
+        let entry = Logged {
             signed: Some(signed.clone()),
             signer: signed.signer,
             hash: change.hash(),
@@ -421,7 +430,11 @@ impl Replica {
             seq: change.seq(),
             time: change.timestamp(),
             deps: change.deps().to_vec(),
-        });
+        };
+        // The document was just changed, so it is held and resident: this cannot fail.
+        if let Ok(Some(log)) = self.docs.try_log_mut(&id) {
+            log.push(entry);
+        }
     }
 
     pub(super) fn refresh_catalog(&mut self, id: DocId) {

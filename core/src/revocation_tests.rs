@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use automerge::ChangeHash;
 use proptest::prelude::*;
 
 use crate::cert::Revocation;
@@ -847,6 +848,14 @@ pub(crate) enum Step {
     },
 }
 
+/// Cases of a property test here: `PROPTEST_CASES` when set (a longer run), else `default`.
+fn cases_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0..ROOT, 1..6u8).prop_map(|(who, day)| Step::Request { who, day }),
@@ -1233,7 +1242,7 @@ pub(crate) fn shuffled(mut v: Vec<SignedChange>, seed: u64) -> Vec<SignedChange>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases_or(48), ..ProptestConfig::default() })]
 
     #[test]
     fn any_delivery_order_gives_identical_documents_and_rejections(
@@ -1532,7 +1541,7 @@ fn a_creation_refused_before_the_certificate_that_allows_it_is_judged_again() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases_or(32), ..ProptestConfig::default() })]
 
     /// Eviction never changes a decision: an observer that evicts documents at random
     /// points (loading them back on use) ends exactly as one that never evicts, given the
@@ -1578,6 +1587,44 @@ proptest! {
         prop_assert_eq!(waiting(&plain), waiting(&evicting));
         prop_assert_eq!(plain.pending_len(), evicting.pending_len());
         prop_assert_eq!(plain.catalog(), evicting.catalog());
+        // The change logs went with the documents: counted without loading, served (to sync,
+        // after any heads) and checked for duplicates as without eviction.
+        let ev = |r: &mut Replica, id: DocId| u64::from(store.evict(r, id));
+        let all: Vec<DocId> = docs.iter().chain([fed_id()].iter()).copied().collect();
+        for id in &all {
+            evicted += ev(&mut evicting, *id);
+        }
+        let loads = evicting.docs().loads();
+        for id in &all {
+            prop_assert_eq!(plain.logged(*id), evicting.logged(*id));
+        }
+        prop_assert_eq!(evicting.docs().loads(), loads);
+        let served = |r: &Replica, id: DocId, have: &[ChangeHash]| {
+            r.changes(id, have)
+                .map(|v| v.iter().map(|sc| sc.change_hash().unwrap()).collect::<BTreeSet<_>>())
+                .map_err(|e| e.to_string())
+        };
+        for id in &all {
+            let half: Vec<ChangeHash> = served(&plain, *id, &[])
+                .unwrap_or_default()
+                .into_iter()
+                .step_by(2)
+                .collect();
+            for have in [&[][..], &half[..]] {
+                prop_assert_eq!(served(&plain, *id, have), served(&evicting, *id, have));
+                evicted += ev(&mut evicting, *id);
+            }
+        }
+        for sc in &universe {
+            let h = sc.change_hash().unwrap();
+            prop_assert_eq!(plain.has_change_in(sc.doc, &h), evicting.has_change_in(sc.doc, &h));
+            evicted += ev(&mut evicting, sc.doc);
+            let a = plain.apply(sc.clone()).map_err(|e| e.to_string());
+            let b = evicting.apply(sc.clone()).map_err(|e| e.to_string());
+            prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            evicted += ev(&mut evicting, sc.doc);
+        }
+        prop_assert_eq!(plain.take_decisions(), evicting.take_decisions());
         for id in docs.iter().chain([fed_id()].iter()) {
             let a = plain.doc(*id).map(|d| d.automerge().hydrate(None));
             let b = evicting.doc(*id).map(|d| d.automerge().hydrate(None));

@@ -285,10 +285,12 @@ pub fn now() -> Timestamp {
 }
 
 /// A store in memory for evicted documents (see [`crate::replica::Docs`]): [`MemStore::evict`]
-/// saves a document before the replica drops it, and the replica loads it back from here.
+/// saves a document and its signed changes before the replica drops it, and the replica
+/// loads it back (and reads changes) from here.
 #[derive(Debug, Default)]
 pub struct MemStore {
     saved: std::sync::Mutex<std::collections::HashMap<DocId, Vec<u8>>>,
+    changes: std::sync::Mutex<std::collections::HashMap<automerge::ChangeHash, SignedChange>>,
     /// When set, every document loads as this one instead (a damaged store).
     pub swap: std::sync::Mutex<Option<Vec<u8>>>,
 }
@@ -307,14 +309,35 @@ impl MemStore {
         }
         let Ok(d) = r.doc(id) else { return false };
         let bytes = d.save();
+        let Ok(changes) = r.changes(id, &[]) else {
+            return false;
+        };
+        let mut held = self.changes.lock().unwrap();
+        for sc in changes {
+            held.insert(sc.change_hash().unwrap(), sc);
+        }
+        drop(held);
         self.saved.lock().unwrap().insert(id, bytes);
         r.evict(&id)
     }
 }
 
 impl crate::replica::ChangeSource for MemStore {
-    fn load(&self, doc: DocId, _: &[automerge::ChangeHash]) -> Result<Vec<SignedChange>, String> {
-        Err(format!("the memory store keeps no changes of {doc}"))
+    fn load(
+        &self,
+        doc: DocId,
+        hashes: &[automerge::ChangeHash],
+    ) -> Result<Vec<SignedChange>, String> {
+        let held = self.changes.lock().unwrap();
+        hashes
+            .iter()
+            .map(|h| {
+                held.get(h)
+                    .filter(|sc| sc.doc == doc)
+                    .cloned()
+                    .ok_or_else(|| format!("the memory store has no change {h} of {doc}"))
+            })
+            .collect()
     }
     fn document(&self, doc: DocId) -> Result<crate::replica::StoredDocument, String> {
         let snapshot = match self.swap.lock().unwrap().clone() {

@@ -77,7 +77,7 @@ fn status_now(
 ) -> (ChangeStatus, Option<String>) {
     if let Some(r) = replica.rejected().get(hash).filter(|r| r.doc == doc) {
         (ChangeStatus::Refused, Some(r.reason.to_string()))
-    } else if waits || !replica.has_change(hash) {
+    } else if waits || !replica.has_change_in(doc, hash) {
         (ChangeStatus::Pending, None)
     } else {
         (ChangeStatus::Accepted, None)

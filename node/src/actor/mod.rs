@@ -182,7 +182,7 @@ impl BatchHooks for Receiving<'_> {
         // (accepted, or stored as waiting or refused) or counted already.
         let new = self.limited
             && sc.signer != self.own
-            && !replica.has_change(&hash)
+            && !replica.has_change_in(sc.doc, &hash)
             && !self.tracker.stored(&hash)
             && !self.counted.contains(&hash);
         if !new {
@@ -868,7 +868,7 @@ impl Actor {
         let mut reader = ExportReader::open(path)?;
         let mut report = ImportReport::default();
         // New changes: hash and whether refused when applied.
-        let mut fresh: Vec<ChangeHash> = Vec::new();
+        let mut fresh: Vec<(DocId, ChangeHash)> = Vec::new();
         loop {
             let mut batch: Vec<SignedChange> = Vec::new();
             let mut index = Vec::new();
@@ -899,8 +899,10 @@ impl Actor {
             if batch.is_empty() {
                 break;
             }
-            let hashes: Vec<Option<ChangeHash>> =
-                batch.iter().map(|sc| sc.change_hash().ok()).collect();
+            let hashes: Vec<Option<(DocId, ChangeHash)>> = batch
+                .iter()
+                .map(|sc| sc.change_hash().ok().map(|h| (sc.doc, h)))
+                .collect();
             let results = self.apply(batch, Origin::Import)?;
             for ((i, hash), r) in index.into_iter().zip(hashes).zip(results) {
                 match r {
@@ -910,10 +912,10 @@ impl Actor {
                 }
             }
         }
-        for h in fresh {
+        for (doc, h) in fresh {
             if self.tracker.refused.contains(&h) {
                 report.refused += 1;
-            } else if self.replica.has_change(&h) {
+            } else if self.replica.has_change_in(doc, &h) {
                 report.applied += 1;
             } else {
                 report.pending += 1;

@@ -1187,7 +1187,7 @@ async fn pull_one(
     }
     let all = ctx
         .node
-        .read(move |rep| wanted.iter().all(|h| rep.has_change(h)))
+        .read(move |rep| wanted.iter().all(|h| rep.has_change_in(doc, h)))
         .await?;
     Ok(if all {
         Pulled::All
