@@ -49,7 +49,9 @@ pub struct OpenOptions {
     /// When a write counts as durable (default [`Durability::Full`]).
     pub durability: Durability,
     /// A document is snapshotted after this many accepted changes since its last snapshot
-    /// (or a quarter of its changes, if more). Default 1000.
+    /// (or a quarter of its changes, if more). Default 100: a small document's changes are
+    /// folded into its snapshot (compressed, with only the signatures that cover them) soon
+    /// after they are written, at the cost of a `save()` per 100 changes of a document.
     pub snapshot_every: u64,
     /// Fold the log into snapshots (default true): a snapshot keeps the signature of every
     /// change it holds and the log rows of those changes are deleted, since the saved
@@ -103,7 +105,7 @@ impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
             durability: Durability::Full,
-            snapshot_every: 1000,
+            snapshot_every: 100,
             fold_snapshots: true,
             fold_on_shutdown: true,
             max_size_bytes: None,
