@@ -27,20 +27,23 @@ fn ledger_changes(n: usize) -> (DocId, Vec<SignedChange>) {
     (led, c.changes(led, &[]).unwrap())
 }
 
+/// The history entry of a change whose bytes decode; `signed`: its signature is at hand.
+fn entry(sc: &SignedChange, signed: bool) -> HistoryEntry {
+    let c = sc.parse().unwrap();
+    HistoryEntry {
+        hash: c.hash(),
+        signer: sc.signer,
+        seq: c.seq(),
+        deps: c.deps().to_vec(),
+        signed,
+    }
+}
+
 /// The history entries of changes (in causal order), all with their signatures at hand.
 fn history(changes: &[SignedChange]) -> Vec<HistoryEntry> {
     changes
         .iter()
-        .map(|sc| {
-            let c = sc.verify().unwrap();
-            HistoryEntry {
-                hash: c.hash(),
-                signer: sc.signer,
-                seq: c.seq(),
-                deps: c.deps().to_vec(),
-                signed: sc.signature.is_some(),
-            }
-        })
+        .map(|sc| entry(sc, sc.verify().is_ok()))
         .collect()
 }
 
@@ -309,16 +312,7 @@ proptest! {
                 .cloned()
                 .collect();
             // Forged envelopes are left as they are (signed, refused).
-            keep.extend(signatures_to_keep(&of.iter().map(|sc| {
-                let c = sc.parse().unwrap();
-                HistoryEntry {
-                    hash: c.hash(),
-                    signer: sc.signer,
-                    seq: c.seq(),
-                    deps: c.deps().to_vec(),
-                    signed: sc.verify().is_ok(),
-                }
-            }).collect::<Vec<_>>()));
+            keep.extend(signatures_to_keep(&history(&of)));
         }
         let covered: Vec<SignedChange> = universe
             .iter()
