@@ -300,6 +300,14 @@ impl Docs {
         }
     }
 
+    /// What a `try_` read gave, with a failed load kept for [`Docs::take_failure`] as `None`.
+    fn or_record<T>(&self, id: &DocId, read: Result<Option<T>, LoadError>) -> Option<T> {
+        read.unwrap_or_else(|e| {
+            self.record_failure(*id, &e);
+            None
+        })
+    }
+
     /// The document `id`, loaded if evicted: `Ok(None)` if it is not held, an error if it
     /// does not load.
     pub fn try_get(&self, id: &DocId) -> Result<Option<&Document>, LoadError> {
@@ -332,25 +340,20 @@ impl Docs {
     /// The change log of document `id`, loaded if evicted; `None` if it is not held or does
     /// not load (kept for [`Docs::take_failure`], as [`Docs::get`]).
     pub(crate) fn log(&self, id: &DocId) -> Option<&DocLog> {
-        match self.try_log(id) {
-            Ok(l) => l,
-            Err(e) => {
-                self.record_failure(*id, &e);
-                None
-            }
-        }
+        self.or_record(id, self.try_log(id))
     }
 
     /// The change log of document `id` to append to, loaded if evicted.
     pub(crate) fn try_log_mut(&mut self, id: &DocId) -> Result<Option<&mut DocLog>, LoadError> {
+        Ok(self.try_resident_mut(id)?.map(|r| &mut r.log))
+    }
+
+    /// The resident part of document `id` to change, loaded if evicted.
+    fn try_resident_mut(&mut self, id: &DocId) -> Result<Option<&mut Resident>, LoadError> {
         if !self.ensure(id)? {
             return Ok(None);
         }
-        Ok(self
-            .slots
-            .get_mut(id)
-            .and_then(|s| s.doc.get_mut())
-            .map(|r| &mut r.log))
+        Ok(self.slots.get_mut(id).and_then(|s| s.doc.get_mut()))
     }
 
     /// Document `id`'s change log as held now, without loading it.
@@ -375,25 +378,12 @@ impl Docs {
     /// load, which is then kept for [`Docs::take_failure`] (use [`Docs::try_get`] where an
     /// error can be returned).
     pub fn get(&self, id: &DocId) -> Option<&Document> {
-        match self.try_get(id) {
-            Ok(d) => d,
-            Err(e) => {
-                self.record_failure(*id, &e);
-                None
-            }
-        }
+        self.or_record(id, self.try_get(id))
     }
 
     /// The document `id` to change, loaded if evicted.
     pub(crate) fn try_get_mut(&mut self, id: &DocId) -> Result<Option<&mut Document>, LoadError> {
-        if !self.ensure(id)? {
-            return Ok(None);
-        }
-        Ok(self
-            .slots
-            .get_mut(id)
-            .and_then(|s| s.doc.get_mut())
-            .map(|r| &mut r.doc))
+        Ok(self.try_resident_mut(id)?.map(|r| &mut r.doc))
     }
 
     /// Loads `id` if it is held and evicted; whether it is held.
